@@ -1,0 +1,90 @@
+/* Application classification. src/classify.c is the only file that includes
+ * nDPI's headers: a newer nDPI is a change to that file alone.
+ */
+#ifndef SKYFENCE_CLASSIFY_H
+#define SKYFENCE_CLASSIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* nDPI 4.2 protocol ids skyfence names itself; classify.c asserts at compile
+ * time that they equal nDPI's own constants. */
+#define SF_PROTO_UNKNOWN 0
+#define SF_PROTO_SKYPE_CALL 38	 /* NDPI_PROTOCOL_SKYPE_CALL "SkypeCall" */
+#define SF_PROTO_SKYPE_TEAMS 125 /* NDPI_PROTOCOL_SKYPE_TEAMS "Skype_Teams" */
+#define SF_PROTO_TEAMS 250	 /* NDPI_PROTOCOL_MSTEAMS "Teams" */
+
+/* Same order as nDPI's ndpi_confidence_t: a larger value is more certain. */
+enum cls_confidence {
+	CLS_CONF_UNKNOWN = 0,
+	CLS_CONF_PORT,		/* "Match by port": guessed from L4 ports */
+	CLS_CONF_IP,		/* "Match by IP": guessed from address lists */
+	CLS_CONF_CACHE,		/* "DPI (cache)": another flow's DPI result */
+	CLS_CONF_DPI,		/* "DPI": found by dissection */
+	CLS_CONF_MAX,
+};
+
+#define CLS_HOST_LEN 80
+
+/* Ids as ndpiReader prints them ("91.125" -> master 91, app 125; "5" ->
+ * master 0, app 5): master is 0 unless it differs from a known app. */
+struct cls_result {
+	uint16_t master, app;
+	uint16_t category;
+	uint8_t confidence;	/* enum cls_confidence */
+	char host[CLS_HOST_LEN];	/* SNI / HTTP Host / DNS query, or "" */
+};
+
+struct cls_opts {
+	uint32_t max_flows;	/* flows under inspection at once */
+	uint32_t max_tcp_pkts;	/* give up after this many packets (80) */
+	uint32_t max_udp_pkts;	/* (24), the limits of ndpiReader */
+	int guess;		/* at give-up, guess from IP/port lists */
+	const char *protos_file;	/* nDPI protocols file, or NULL */
+};
+
+enum cls_state { CLS_MORE = 0, CLS_DONE = 1 };
+
+struct classifier;
+
+/* Returns NULL and a message in @err on failure. */
+struct classifier *classifier_open(const struct cls_opts *o, char *err,
+				   size_t errlen);
+void classifier_close(struct classifier *c);
+
+/* Takes a per-flow state from the pool: a slot >= 0, or -1 if none is free. */
+int32_t classifier_flow_new(struct classifier *c);
+void classifier_flow_free(struct classifier *c, int32_t slot);
+
+/* Feeds one packet (from its IP header, @len bytes) of a flow that has seen
+ * @flow_pkts packets including this one. Returns CLS_DONE once the result
+ * in @r is final: detected and nothing more to dissect, or the packet limit
+ * passed (then it has given up). */
+enum cls_state classifier_feed(struct classifier *c, int32_t slot,
+			       const uint8_t *l3, uint32_t len,
+			       uint64_t now_ms, uint8_t l4proto,
+			       uint64_t flow_pkts, struct cls_result *r);
+
+/* Final result for a flow that ends before classifier_feed said DONE. */
+void classifier_giveup(struct classifier *c, int32_t slot,
+		       struct cls_result *r);
+
+/* Names. Unknown ids give "Unknown". */
+const char *classifier_proto_name(struct classifier *c, uint16_t id);
+const char *classifier_category_name(struct classifier *c, uint16_t id);
+const char *classifier_confidence_name(uint8_t conf);
+/* "Master.App" or "App", as ndpiReader prints a flow's protocol. */
+char *classifier_format_proto(struct classifier *c, const struct cls_result *r,
+			      char *buf, size_t len);
+
+/* Case-insensitive lookups: an id >= 0, or -1. */
+int classifier_proto_id(struct classifier *c, const char *name);
+int classifier_category_id(struct classifier *c, const char *name);
+/* Number of protocol ids (valid ids are 0 .. count-1). */
+unsigned classifier_proto_count(struct classifier *c);
+unsigned classifier_category_count(struct classifier *c);
+
+/* The nDPI library version string. */
+const char *classifier_version(void);
+
+#endif

@@ -1,0 +1,70 @@
+/* One packet's path: pkt -> flow -> classify -> policy -> verdict.
+ * The inline daemon and the offline mode both drive this; they differ only
+ * in where packets come from and where verdicts go.
+ */
+#ifndef SKYFENCE_ENGINE_H
+#define SKYFENCE_ENGINE_H
+
+#include <stdint.h>
+#include "skyfence/flow.h"
+#include "skyfence/pkt.h"
+#include "skyfence/policy.h"
+
+struct classifier;
+
+struct engine_opts {
+	uint32_t max_flows;	/* flow table pool size */
+	uint64_t idle_ms;	/* idle time after which a flow is forgotten */
+	uint64_t seed;		/* hash seed */
+};
+
+struct engine_hooks {
+	/* A flow's classification is final and its action chosen. */
+	void (*on_decision)(void *ctx, const struct flow *f);
+	/* A flow leaves the table (idle, evicted, flushed). */
+	void (*on_flow_end)(void *ctx, const struct flow *f, int reason);
+	void *ctx;
+};
+
+struct engine_stats {
+	uint64_t pkts, bytes;		/* packets that reached a flow */
+	uint64_t bad[PKT_STATUS_MAX];	/* packets that did not, by reason */
+	uint64_t inspected;		/* packets fed to the classifier */
+	uint64_t decisions[ACT_MAX];	/* flows decided, by action */
+	uint64_t cls_exhausted;		/* flows decided unclassified: no slot */
+};
+
+struct engine_verdict {
+	uint8_t final;		/* the flow's action is decided */
+	uint8_t action;		/* enum policy_action; ACT_ALLOW while inspecting */
+	struct flow *flow;
+};
+
+/* Returns NULL if memory is short. The classifier and policy stay owned by
+ * the caller and must outlive the engine (or be replaced first). */
+struct engine *engine_create(const struct engine_opts *o,
+			     struct classifier *c, const struct policy *p,
+			     const struct engine_hooks *h);
+void engine_destroy(struct engine *e);
+
+/* Replaces the policy for decisions made from now on. */
+void engine_set_policy(struct engine *e, const struct policy *p);
+const struct policy *engine_policy(const struct engine *e);
+struct classifier *engine_classifier(const struct engine *e);
+
+/* Processes one parsed packet. Packets of a flow under inspection are
+ * allowed (nDPI needs both directions) unless the flow is decided. */
+void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
+		   struct engine_verdict *v);
+/* Counts a packet that pkt_parse_* rejected. */
+void engine_count_bad(struct engine *e, enum pkt_status s);
+
+/* Ends idle flows; flows still inspected are given up and decided first. */
+void engine_expire(struct engine *e, uint64_t now_ms);
+/* Ends every flow (end of a capture, shutdown). */
+void engine_flush(struct engine *e);
+
+void engine_get_stats(const struct engine *e, struct engine_stats *s);
+void engine_get_flow_stats(const struct engine *e, struct flow_table_stats *s);
+
+#endif

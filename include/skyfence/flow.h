@@ -1,0 +1,106 @@
+/* Flow table: direction-free keys, a fixed pool sized at start-up, idle
+ * expiry and eviction of the least recently used flow when full.
+ * Pure: time comes in as an argument; the only allocation is at create.
+ */
+#ifndef SKYFENCE_FLOW_H
+#define SKYFENCE_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "skyfence/classify.h"
+
+struct pkt;
+
+/* Endpoints ordered (address bytes, then port): "lo" sorts first. */
+struct flow_key {
+	uint8_t lo[16], hi[16];
+	uint16_t lo_port, hi_port;
+	uint16_t vlan;
+	uint8_t l4proto;
+	uint8_t family;
+};
+
+enum flow_state {
+	FLOW_INSPECTING = 0,	/* classifier still wants packets */
+	FLOW_DECIDED,		/* classification final, action chosen */
+};
+
+/* Packet direction relative to the flow's initiator. */
+enum flow_dir { FLOW_DIR_ORIG = 0, FLOW_DIR_REPLY = 1 };
+
+struct flow {
+	struct flow_key key;
+	uint64_t id;		/* creation order, never reused */
+	uint64_t first_ms, last_ms;
+	uint64_t pkts[2], bytes[2];	/* by enum flow_dir */
+	uint8_t init_is_lo;	/* the first packet seen came from key.lo */
+	uint8_t state;		/* enum flow_state */
+	/* filled by the engine */
+	int32_t cls_slot;	/* classifier state, -1 once released */
+	struct cls_result cls;
+	uint16_t dept;
+	int16_t rule;		/* -1: no rule matched */
+	uint8_t action;		/* enum policy_action */
+	uint8_t inbound;	/* opened from outside the internal networks */
+	uint8_t logged;
+	/* table internals */
+	uint32_t hnext, lru_prev, lru_next;
+	uint8_t in_use;
+};
+
+struct flow_table;
+
+/* Called for a flow the table is about to reuse (eviction) or has expired,
+ * before it is freed. */
+typedef void (*flow_end_fn)(void *ctx, struct flow *f, int reason);
+enum flow_end_reason { FLOW_END_IDLE = 1, FLOW_END_EVICTED, FLOW_END_FLUSH };
+
+struct flow_table_stats {
+	uint64_t created, expired, evicted, lookups;
+	uint32_t active, capacity;
+};
+
+/* Returns NULL if @capacity is 0 or too large, or memory is short.
+ * @seed keys the hash so a flood cannot aim at one bucket. */
+struct flow_table *flow_table_create(uint32_t capacity, uint64_t idle_ms,
+				     uint64_t seed, flow_end_fn on_end,
+				     void *ctx);
+void flow_table_destroy(struct flow_table *t);
+
+/* Finds the flow of @p, or creates it (evicting the least recently used flow
+ * if the pool is full). Sets *dir to the packet's direction and *created.
+ * Never fails: a full table always has a least recently used flow. */
+struct flow *flow_table_get(struct flow_table *t, const struct pkt *p,
+			    uint64_t now_ms, enum flow_dir *dir, int *created);
+
+/* Looks a flow up without creating it; NULL if absent. */
+struct flow *flow_table_find(struct flow_table *t, const struct pkt *p,
+			     enum flow_dir *dir);
+
+/* Ends flows idle for longer than the table's idle time. Returns how many. */
+unsigned flow_table_expire(struct flow_table *t, uint64_t now_ms);
+
+/* Ends every flow, oldest first (FLOW_END_FLUSH). */
+void flow_table_flush(struct flow_table *t);
+
+/* Visits live flows, least recently used first. */
+void flow_table_foreach(struct flow_table *t,
+			void (*fn)(void *ctx, struct flow *f), void *ctx);
+
+void flow_table_get_stats(const struct flow_table *t,
+			  struct flow_table_stats *s);
+
+void flow_key_from_pkt(const struct pkt *p, struct flow_key *k, int *src_is_lo);
+
+/* Writes the direction-free key "L4|lowIP|lowPort|highIP|highPort|vlan" as
+ * ndpi_oracle.sh does: L4 named as ndpiReader names it, endpoints ordered by
+ * address text (ndpiReader's IPv6 spelling), then port. Returns @buf. */
+char *flow_key_format(const struct flow_key *k, char *buf, size_t len);
+#define FLOW_KEY_STRLEN 128
+const char *flow_l4_name(uint8_t l4proto, char buf[8]);
+
+/* The initiator's and responder's addresses and ports. */
+const uint8_t *flow_initiator(const struct flow *f, uint16_t *port);
+const uint8_t *flow_responder(const struct flow *f, uint16_t *port);
+
+#endif

@@ -1,0 +1,21 @@
+/* Loading a policy together with the classifier whose names it uses: the
+ * policy may name an nDPI protocols file (options { signatures ...; }) that
+ * defines protocol names the rules refer to, so the file is read twice:
+ * once to find the signatures file, once against the classifier loaded with
+ * it. Nothing is half-loaded: on error both outputs stay NULL. */
+#ifndef SKYFENCE_LOADER_H
+#define SKYFENCE_LOADER_H
+
+#include "skyfence/classify.h"
+#include "skyfence/policy.h"
+
+/* Returns 0, or the number of errors, each passed to @on_error as
+ * "FILE:LINE:COL: message" (or "FILE: message"). */
+unsigned loader_load(const char *policy_path, const struct cls_opts *co,
+		     struct classifier **cls, struct policy **pol,
+		     void (*on_error)(void *ctx, const char *msg), void *ctx);
+
+/* Names resolved through @c. */
+void loader_names(struct classifier *c, struct policy_names *n);
+
+#endif

@@ -1,0 +1,37 @@
+/* Operational logging, OpenBSD style: log_warn adds strerror(errno),
+ * log_warnx does not; fatal* only at start-up. */
+#ifndef SKYFENCE_LOG_H
+#define SKYFENCE_LOG_H
+
+#include <stdint.h>
+
+enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* @to_syslog: 0 = stderr. */
+void log_init(const char *ident, int to_syslog, int level);
+void log_set_level(int level);
+int log_get_level(void);
+
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+/* At most @burst messages per @interval_ms; the rest are counted and the
+ * count is reported with the next message let through. For the packet
+ * path. */
+struct log_limit {
+	uint64_t window_start_ms;
+	uint32_t in_window, suppressed;
+	uint32_t burst;
+	uint64_t interval_ms;
+};
+#define LOG_LIMIT_INIT(b, ms) { 0, 0, 0, (b), (ms) }
+void log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,26 @@
+/* Offline mode: a capture file through the same engine as the inline path,
+ * one TSV line per flow. */
+#ifndef SKYFENCE_OFFLINE_H
+#define SKYFENCE_OFFLINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct classifier;
+struct policy;
+
+struct offline_opts {
+	const char *path;	/* pcap or pcapng */
+	uint32_t max_flows;
+	uint64_t idle_ms;
+	FILE *out;		/* flows, TSV */
+	FILE *err;		/* summary and audit lines */
+	int audit;		/* write logged decisions to err */
+};
+
+/* Returns 0, or -1 with a message on opts->err (unreadable or not a
+ * capture). A capture that ends mid-packet is read up to the damage. */
+int offline_run(const struct offline_opts *o, struct classifier *c,
+		const struct policy *p);
+
+#endif

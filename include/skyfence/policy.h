@@ -1,0 +1,151 @@
+/* Compiled policy: departments matched by longest prefix, rules, decisions.
+ * A struct policy is immutable once built: swap a new one in, never edit.
+ * Pure: no I/O, no nDPI.
+ */
+#ifndef SKYFENCE_POLICY_H
+#define SKYFENCE_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum policy_action {
+	ACT_ALLOW = 0,
+	ACT_DROP,
+	ACT_REJECT,
+	ACT_THROTTLE,
+	ACT_MAX,
+};
+
+enum rule_dir { RULE_DIR_ANY = 0, RULE_DIR_INBOUND, RULE_DIR_OUTBOUND };
+
+enum rule_match {
+	MATCH_PROTOCOLS = 0,	/* master or app id in ids[] (also groups) */
+	MATCH_CATEGORIES,	/* flow category in ids[] */
+	MATCH_ANY,
+};
+
+#define POLICY_MAX_IDS 16
+#define POLICY_NAME_LEN 32
+#define POLICY_TEXT_LEN 96
+
+struct policy_rule {
+	uint8_t match;		/* enum rule_match */
+	uint8_t dir;		/* enum rule_dir */
+	uint8_t action;		/* enum policy_action */
+	uint8_t log;
+	uint8_t min_conf;	/* enum cls_confidence */
+	uint8_t n_ids;
+	uint16_t ids[POLICY_MAX_IDS];
+	uint64_t rate_bps;	/* throttle: bit/s */
+	uint32_t burst_bytes;
+	uint32_t latency_ms;
+	uint32_t line;		/* where it was written */
+	char text[POLICY_TEXT_LEN];	/* the rule as written, for audit */
+};
+
+enum dept_log { DEPT_LOG_RULES = 0, DEPT_LOG_ALL, DEPT_LOG_NONE };
+
+struct policy_dept {
+	char name[POLICY_NAME_LEN];
+	uint32_t line;
+	uint8_t log;		/* enum dept_log */
+	uint32_t n_rules;
+	struct policy_rule *rules;
+};
+
+struct lpm;
+
+struct policy {
+	/* depts[0] is "default": hosts in no department */
+	uint32_t n_depts;
+	struct policy_dept *depts;
+	struct lpm *dept4, *dept6;	/* address -> department index */
+	struct lpm *internal4, *internal6;
+	uint8_t teams_is_skype;
+	uint8_t min_conf;	/* default minimum confidence for rules */
+	char signatures[256];	/* nDPI protocols file, "" if none */
+	char source[256];	/* file it was loaded from */
+};
+
+#define POLICY_DEFAULT_DEPT 0
+
+/* What the policy needs to know about a classified flow. */
+struct flow_facts {
+	const uint8_t *internal;	/* 16-byte address of the inside endpoint */
+	uint8_t inbound;	/* opened by the outside endpoint */
+	uint16_t master, app, category;
+	uint8_t confidence;
+};
+
+struct policy_decision {
+	uint16_t dept;
+	int16_t rule;		/* index in depts[dept].rules, -1 if none */
+	uint8_t action;
+	uint8_t log;
+};
+
+/* Department of a 16-byte address (IPv4 as ::ffff:a.b.c.d) by longest
+ * prefix; POLICY_DEFAULT_DEPT if none. */
+uint16_t policy_dept_of(const struct policy *p, const uint8_t addr[16]);
+int policy_is_internal(const struct policy *p, const uint8_t addr[16]);
+
+/* First rule of the flow's department that matches; allow if none. */
+void policy_decide(const struct policy *p, const struct flow_facts *f,
+		   struct policy_decision *d);
+
+void policy_free(struct policy *p);
+
+const char *policy_action_name(uint8_t action);
+/* Writes "drop", "throttle 1000000bit", ... */
+char *policy_rule_describe(const struct policy_rule *r, char *buf, size_t len);
+
+/* Longest-prefix match over bit strings (IPv4: 32 bits, IPv6: 128). */
+struct lpm *lpm_create(unsigned bits);
+void lpm_destroy(struct lpm *l);
+/* Returns 0, -EEXIST if the exact prefix is present (its value in *old), or
+ * -ENOMEM. */
+int lpm_insert(struct lpm *l, const uint8_t *addr, unsigned plen, int32_t value,
+	       int32_t *old);
+/* Value of the longest prefix covering @addr, or -1. */
+int32_t lpm_lookup(const struct lpm *l, const uint8_t *addr);
+/* Value of the longest prefix strictly shorter than or equal to @plen that
+ * covers the prefix addr/plen, or -1. */
+int32_t lpm_lookup_prefix(const struct lpm *l, const uint8_t *addr,
+			  unsigned plen);
+
+/* ---- parsing (policy_parse.c) ---- */
+
+/* How names in the policy are resolved: nDPI's tables through the
+ * classifier, or a fake one in tests. Each returns an id >= 0 or -1. */
+struct policy_names {
+	int (*proto_id)(void *ctx, const char *name);
+	int (*category_id)(void *ctx, const char *name);
+	/* Canonical spelling of a known id, for suggestions; may be NULL. */
+	const char *(*proto_name)(void *ctx, int id);
+	unsigned n_protos;
+	void *ctx;
+};
+
+struct policy_parser;
+
+/* Streaming parser: create, feed lines (without or with their '\n'), finish.
+ * @filename is used in messages only. NULL if memory is short. */
+struct policy_parser *policy_parser_create(const char *filename,
+					   const struct policy_names *names);
+void policy_parser_line(struct policy_parser *pp, const char *line);
+/* Returns the policy, or NULL if any error was found: then every error is
+ * available, in file order, as "FILE:LINE:COL: message". */
+struct policy *policy_parser_finish(struct policy_parser *pp);
+unsigned policy_parser_error_count(const struct policy_parser *pp);
+const char *policy_parser_error(const struct policy_parser *pp, unsigned i);
+void policy_parser_destroy(struct policy_parser *pp);
+
+/* Reads and parses a whole file. On failure returns NULL and writes each
+ * message (one per line) to @errs if not NULL; a file that cannot be read is
+ * reported as "FILE: strerror". Returns the number of errors in *nerr. */
+struct policy *policy_load_file(const char *path,
+				const struct policy_names *names,
+				void (*on_error)(void *ctx, const char *msg),
+				void *ctx, unsigned *nerr);
+
+#endif

@@ -1,0 +1,281 @@
+/* The only user of nDPI. It reproduces how Debian's ndpiReader 4.2
+ * (example/reader_util.c) drives the library, so that a flow gets the
+ * verdict the reference reader gives it:
+ * - every packet of the flow, both directions, is fed from its IP header
+ *   with the captured length, until the app protocol is known and nDPI has
+ *   no extra dissection pending (TLS certificate, ...), or the flow has
+ *   passed the packet limit (24 UDP / 80 TCP), whichever comes first;
+ * - at the limit, or when the flow ends undetected, ndpi_detection_giveup()
+ *   decides, with IP/port guessing only if asked for.
+ */
+#include "skyfence/classify.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <netinet/in.h>
+
+#include <ndpi_api.h>
+#include <ndpi_main.h>
+
+_Static_assert(NDPI_PROTOCOL_SKYPE_CALL == SF_PROTO_SKYPE_CALL, "nDPI ids");
+_Static_assert(NDPI_PROTOCOL_SKYPE_TEAMS == SF_PROTO_SKYPE_TEAMS, "nDPI ids");
+_Static_assert(NDPI_PROTOCOL_MSTEAMS == SF_PROTO_TEAMS, "nDPI ids");
+_Static_assert(NDPI_CONFIDENCE_UNKNOWN == (int)CLS_CONF_UNKNOWN &&
+	       NDPI_CONFIDENCE_MATCH_BY_PORT == (int)CLS_CONF_PORT &&
+	       NDPI_CONFIDENCE_MATCH_BY_IP == (int)CLS_CONF_IP &&
+	       NDPI_CONFIDENCE_DPI_CACHE == (int)CLS_CONF_CACHE &&
+	       NDPI_CONFIDENCE_DPI == (int)CLS_CONF_DPI,
+	       "confidence order");
+
+struct classifier {
+	struct ndpi_detection_module_struct *ndpi;
+	uint8_t *flows;		/* max_flows nDPI flow structs */
+	size_t flow_size;
+	int32_t *free_next;
+	int32_t free_head;
+	uint8_t *busy;
+	struct cls_opts o;
+	unsigned n_protos;
+};
+
+struct classifier *classifier_open(const struct cls_opts *o, char *err,
+				   size_t errlen)
+{
+	NDPI_PROTOCOL_BITMASK all;
+	struct classifier *c;
+	uint32_t i;
+
+	if (o->max_flows == 0 || o->max_flows > (1u << 24)) {
+		snprintf(err, errlen, "classifier: max_flows out of range");
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto nomem;
+	c->o = *o;
+	c->o.protos_file = NULL;
+	c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+	if (!c->ndpi)
+		goto nomem;
+	NDPI_BITMASK_SET_ALL(all);
+	ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
+	if (o->protos_file &&
+	    ndpi_load_protocols_file(c->ndpi, o->protos_file) != 0) {
+		snprintf(err, errlen, "%s: cannot load nDPI protocols file",
+			 o->protos_file);
+		classifier_close(c);
+		return NULL;
+	}
+	ndpi_finalize_initialization(c->ndpi);
+	c->n_protos = ndpi_get_num_supported_protocols(c->ndpi);
+	c->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
+	c->flows = calloc(o->max_flows, c->flow_size);
+	c->free_next = malloc(o->max_flows * sizeof(*c->free_next));
+	c->busy = calloc(o->max_flows, 1);
+	if (!c->flows || !c->free_next || !c->busy)
+		goto nomem;
+	for (i = 0; i < o->max_flows; i++)
+		c->free_next[i] = i + 1 < o->max_flows ? (int32_t)i + 1 : -1;
+	c->free_head = 0;
+	return c;
+nomem:
+	snprintf(err, errlen, "classifier: %s", strerror(ENOMEM));
+	classifier_close(c);
+	return NULL;
+}
+
+static struct ndpi_flow_struct *slot_flow(struct classifier *c, int32_t slot)
+{
+	return (struct ndpi_flow_struct *)(void *)(c->flows +
+						   (size_t)slot * c->flow_size);
+}
+
+void classifier_close(struct classifier *c)
+{
+	uint32_t i;
+
+	if (!c)
+		return;
+	if (c->busy)
+		for (i = 0; i < c->o.max_flows; i++)
+			if (c->busy[i])
+				ndpi_free_flow_data(slot_flow(c, (int32_t)i));
+	if (c->ndpi)
+		ndpi_exit_detection_module(c->ndpi);
+	free(c->flows);
+	free(c->free_next);
+	free(c->busy);
+	free(c);
+}
+
+int32_t classifier_flow_new(struct classifier *c)
+{
+	int32_t s = c->free_head;
+
+	if (s < 0)
+		return -1;
+	c->free_head = c->free_next[s];
+	memset(slot_flow(c, s), 0, c->flow_size);
+	c->busy[s] = 1;
+	return s;
+}
+
+void classifier_flow_free(struct classifier *c, int32_t slot)
+{
+	if (slot < 0 || (uint32_t)slot >= c->o.max_flows || !c->busy[slot])
+		return;
+	/* Frees what nDPI allocated inside the flow (TLS names, ...). */
+	ndpi_free_flow_data(slot_flow(c, slot));
+	c->busy[slot] = 0;
+	c->free_next[slot] = c->free_head;
+	c->free_head = slot;
+}
+
+static void fill_result(const struct ndpi_flow_struct *nf, ndpi_protocol p,
+			struct cls_result *r)
+{
+	uint16_t m = p.master_protocol, a = p.app_protocol;
+
+	/* ndpiReader's printing convention (ndpi_protocol2id) */
+	if (a == NDPI_PROTOCOL_UNKNOWN) {
+		a = m;
+		m = NDPI_PROTOCOL_UNKNOWN;
+	} else if (m == a) {
+		m = NDPI_PROTOCOL_UNKNOWN;
+	}
+	r->master = m;
+	r->app = a;
+	r->category = (uint16_t)p.category;
+	r->confidence = (uint8_t)nf->confidence;
+	snprintf(r->host, sizeof(r->host), "%s", nf->host_server_name);
+}
+
+enum cls_state classifier_feed(struct classifier *c, int32_t slot,
+			       const uint8_t *l3, uint32_t len,
+			       uint64_t now_ms, uint8_t l4proto,
+			       uint64_t flow_pkts, struct cls_result *r)
+{
+	struct ndpi_flow_struct *nf = slot_flow(c, slot);
+	ndpi_protocol p;
+	int enough;
+
+	enough = (l4proto == IPPROTO_UDP && flow_pkts > c->o.max_udp_pkts) ||
+		 (l4proto == IPPROTO_TCP && flow_pkts > c->o.max_tcp_pkts);
+	/* nDPI takes an unsigned short length; an IP packet is never longer. */
+	if (len > 0xffff)
+		len = 0xffff;
+	p = ndpi_detection_process_packet(c->ndpi, nf, l3, (unsigned short)len,
+					  now_ms);
+	if (!enough && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
+		fill_result(nf, p, r);
+		return CLS_MORE;
+	}
+	if (!enough && ndpi_extra_dissection_possible(c->ndpi, nf)) {
+		fill_result(nf, p, r);
+		return CLS_MORE;
+	}
+	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
+		uint8_t guessed;
+
+		p = ndpi_detection_giveup(c->ndpi, nf, (uint8_t)c->o.guess,
+					  &guessed);
+	}
+	fill_result(nf, p, r);
+	return CLS_DONE;
+}
+
+void classifier_giveup(struct classifier *c, int32_t slot,
+		       struct cls_result *r)
+{
+	struct ndpi_flow_struct *nf = slot_flow(c, slot);
+	uint8_t guessed;
+	ndpi_protocol p;
+
+	p = ndpi_detection_giveup(c->ndpi, nf, (uint8_t)c->o.guess, &guessed);
+	fill_result(nf, p, r);
+}
+
+const char *classifier_proto_name(struct classifier *c, uint16_t id)
+{
+	if (id >= c->n_protos)
+		return "Unknown";
+	return ndpi_get_proto_name(c->ndpi, id);
+}
+
+const char *classifier_category_name(struct classifier *c, uint16_t id)
+{
+	const char *n;
+
+	if (id >= NDPI_PROTOCOL_NUM_CATEGORIES)
+		return "Unspecified";
+	n = ndpi_category_get_name(c->ndpi, (ndpi_protocol_category_t)id);
+	return n ? n : "Unspecified";
+}
+
+const char *classifier_confidence_name(uint8_t conf)
+{
+	/* ndpi_confidence_get_name() returns NULL for values out of range */
+	const char *n = conf < CLS_CONF_MAX
+				? ndpi_confidence_get_name((ndpi_confidence_t)conf)
+				: NULL;
+
+	return n ? n : "Unknown";
+}
+
+char *classifier_format_proto(struct classifier *c, const struct cls_result *r,
+			      char *buf, size_t len)
+{
+	if (r->master != SF_PROTO_UNKNOWN)
+		snprintf(buf, len, "%s.%s", classifier_proto_name(c, r->master),
+			 classifier_proto_name(c, r->app));
+	else
+		snprintf(buf, len, "%s", classifier_proto_name(c, r->app));
+	return buf;
+}
+
+int classifier_proto_id(struct classifier *c, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n_protos; i++) {
+		const char *n = ndpi_get_proto_name(c->ndpi, (u_int16_t)i);
+
+		if (n && strcasecmp(n, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int classifier_category_id(struct classifier *c, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < NDPI_PROTOCOL_NUM_CATEGORIES; i++) {
+		const char *n = ndpi_category_get_name(
+			c->ndpi, (ndpi_protocol_category_t)i);
+
+		if (n && n[0] && strcasecmp(n, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+unsigned classifier_proto_count(struct classifier *c)
+{
+	return c->n_protos;
+}
+
+unsigned classifier_category_count(struct classifier *c)
+{
+	(void)c;
+	return NDPI_PROTOCOL_NUM_CATEGORIES;
+}
+
+const char *classifier_version(void)
+{
+	return ndpi_revision();
+}

@@ -1,0 +1,182 @@
+#include "skyfence/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "skyfence/classify.h"
+
+struct engine {
+	struct classifier *cls;
+	const struct policy *pol;
+	struct engine_hooks h;
+	struct flow_table *ft;
+	struct engine_stats st;
+};
+
+/* Which endpoint is inside: the one in the internal networks; if both or
+ * neither are, the initiator. A flow is inbound when an outside host opened
+ * it towards an inside one (the supernode / relay role). */
+static void flow_facts_of(const struct policy *p, const struct flow *f,
+			  struct flow_facts *ff)
+{
+	const uint8_t *ini = flow_initiator(f, NULL);
+	const uint8_t *resp = flow_responder(f, NULL);
+
+	if (!policy_is_internal(p, ini) && policy_is_internal(p, resp)) {
+		ff->internal = resp;
+		ff->inbound = 1;
+	} else {
+		ff->internal = ini;
+		ff->inbound = 0;
+	}
+	ff->master = f->cls.master;
+	ff->app = f->cls.app;
+	ff->category = f->cls.category;
+	ff->confidence = f->cls.confidence;
+}
+
+static void decide(struct engine *e, struct flow *f)
+{
+	struct policy_decision d;
+	struct flow_facts ff;
+
+	flow_facts_of(e->pol, f, &ff);
+	policy_decide(e->pol, &ff, &d);
+	f->dept = d.dept;
+	f->rule = d.rule;
+	f->action = d.action;
+	f->logged = d.log;
+	f->inbound = ff.inbound;
+	f->state = FLOW_DECIDED;
+	e->st.decisions[d.action]++;
+	if (e->h.on_decision)
+		e->h.on_decision(e->h.ctx, f);
+}
+
+static void release_cls(struct engine *e, struct flow *f)
+{
+	if (f->cls_slot >= 0) {
+		classifier_flow_free(e->cls, f->cls_slot);
+		f->cls_slot = -1;
+	}
+}
+
+static void on_flow_end(void *ctx, struct flow *f, int reason)
+{
+	struct engine *e = ctx;
+
+	if (f->state == FLOW_INSPECTING) {
+		if (f->cls_slot >= 0)
+			classifier_giveup(e->cls, f->cls_slot, &f->cls);
+		decide(e, f);
+	}
+	release_cls(e, f);
+	if (e->h.on_flow_end)
+		e->h.on_flow_end(e->h.ctx, f, reason);
+}
+
+struct engine *engine_create(const struct engine_opts *o,
+			     struct classifier *c, const struct policy *p,
+			     const struct engine_hooks *h)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->cls = c;
+	e->pol = p;
+	if (h)
+		e->h = *h;
+	e->ft = flow_table_create(o->max_flows, o->idle_ms, o->seed,
+				  on_flow_end, e);
+	if (!e->ft) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void engine_destroy(struct engine *e)
+{
+	if (!e)
+		return;
+	flow_table_destroy(e->ft);
+	free(e);
+}
+
+void engine_set_policy(struct engine *e, const struct policy *p)
+{
+	e->pol = p;
+}
+
+const struct policy *engine_policy(const struct engine *e)
+{
+	return e->pol;
+}
+
+struct classifier *engine_classifier(const struct engine *e)
+{
+	return e->cls;
+}
+
+void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
+		   struct engine_verdict *v)
+{
+	enum flow_dir dir;
+	struct flow *f;
+	int created;
+
+	f = flow_table_get(e->ft, p, now_ms, &dir, &created);
+	f->pkts[dir]++;
+	f->bytes[dir] += p->wire_len;
+	e->st.pkts++;
+	e->st.bytes += p->wire_len;
+	if (created) {
+		f->cls_slot = classifier_flow_new(e->cls);
+		if (f->cls_slot < 0) {
+			/* Cannot happen while the classifier pool is as large
+			 * as the flow pool; decided unclassified if it does. */
+			e->st.cls_exhausted++;
+			memset(&f->cls, 0, sizeof(f->cls));
+			decide(e, f);
+		}
+	}
+	if (f->state == FLOW_INSPECTING) {
+		e->st.inspected++;
+		if (classifier_feed(e->cls, f->cls_slot, p->l3, p->l3_len, now_ms,
+				    p->l4proto, f->pkts[0] + f->pkts[1],
+				    &f->cls) == CLS_DONE) {
+			release_cls(e, f);
+			decide(e, f);
+		}
+	}
+	v->flow = f;
+	v->final = f->state == FLOW_DECIDED;
+	v->action = v->final ? f->action : ACT_ALLOW;
+}
+
+void engine_count_bad(struct engine *e, enum pkt_status s)
+{
+	if ((unsigned)s < PKT_STATUS_MAX)
+		e->st.bad[s]++;
+}
+
+void engine_expire(struct engine *e, uint64_t now_ms)
+{
+	flow_table_expire(e->ft, now_ms);
+}
+
+void engine_flush(struct engine *e)
+{
+	flow_table_flush(e->ft);
+}
+
+void engine_get_stats(const struct engine *e, struct engine_stats *s)
+{
+	*s = e->st;
+}
+
+void engine_get_flow_stats(const struct engine *e, struct flow_table_stats *s)
+{
+	flow_table_get_stats(e->ft, s);
+}

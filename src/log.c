@@ -1,0 +1,111 @@
+#include "skyfence/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+static int use_syslog;
+static int max_level = LOG_LVL_INFO;
+static const char *log_ident = "skyfence";
+
+void log_init(const char *ident, int to_syslog, int level)
+{
+	log_ident = ident;
+	use_syslog = to_syslog;
+	max_level = level;
+	if (use_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_set_level(int level)
+{
+	max_level = level;
+}
+
+int log_get_level(void)
+{
+	return max_level;
+}
+
+static void vlog(int level, const char *fmt, va_list ap, int add_errno)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char buf[1024];
+	int saved = errno;
+
+	if (level > max_level)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (add_errno) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, sizeof(buf) - n, ": %s", strerror(saved));
+	}
+	if (use_syslog)
+		syslog(prio[level], "%s", buf);
+	else
+		fprintf(stderr, "%s: %s\n", log_ident, buf);
+	errno = saved;
+}
+
+#define LOGFN(name, level, add_errno)                 \
+	void name(const char *fmt, ...)               \
+	{                                             \
+		va_list ap;                           \
+		va_start(ap, fmt);                    \
+		vlog((level), fmt, ap, (add_errno));  \
+		va_end(ap);                           \
+	}
+
+LOGFN(log_warn, LOG_LVL_WARN, 1)
+LOGFN(log_warnx, LOG_LVL_WARN, 0)
+LOGFN(log_info, LOG_LVL_INFO, 0)
+LOGFN(log_debug, LOG_LVL_DEBUG, 0)
+
+void fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERR, fmt, ap, 1);
+	va_end(ap);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERR, fmt, ap, 0);
+	va_end(ap);
+	exit(1);
+}
+
+void log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
+{
+	char buf[768];
+	va_list ap;
+
+	if (now_ms >= l->window_start_ms + l->interval_ms) {
+		l->window_start_ms = now_ms;
+		l->in_window = 0;
+	}
+	if (l->in_window >= l->burst) {
+		l->suppressed++;
+		return;
+	}
+	l->in_window++;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (l->suppressed) {
+		log_warnx("%s (%u similar messages suppressed)", buf, l->suppressed);
+		l->suppressed = 0;
+	} else {
+		log_warnx("%s", buf);
+	}
+}

@@ -1,0 +1,190 @@
+/* Offline mode: frames from a pcap/pcapng file (libpcap reads both) into the
+ * engine; one TSV line per flow when it ends. The only user of libpcap. */
+#include "skyfence/offline.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <pcap/pcap.h>
+
+#include "skyfence/classify.h"
+#include "skyfence/engine.h"
+#include "skyfence/pkt.h"
+#include "skyfence/policy.h"
+
+#define EXPIRE_CHECK_MS 1000
+
+struct offline {
+	const struct offline_opts *o;
+	struct classifier *cls;
+	const struct policy *pol;
+	uint64_t flows, skype_flows;
+};
+
+static int is_skype(const struct cls_result *r)
+{
+	return r->app == SF_PROTO_SKYPE_CALL || r->app == SF_PROTO_SKYPE_TEAMS ||
+	       r->master == SF_PROTO_SKYPE_CALL ||
+	       r->master == SF_PROTO_SKYPE_TEAMS;
+}
+
+/* Host names come from the wire: keep them printable and tab-free. */
+static void clean_text(const char *in, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < len; i++)
+		out[i] = (in[i] > 0x20 && in[i] < 0x7f) ? in[i] : '?';
+	out[i] = '\0';
+	if (i == 0 && len > 1)
+		snprintf(out, len, "-");
+}
+
+static void print_flow(void *ctx, const struct flow *f, int reason)
+{
+	struct offline *ol = ctx;
+	char key[FLOW_KEY_STRLEN], proto[64], host[CLS_HOST_LEN], rule[16];
+	const struct policy_dept *d = &ol->pol->depts[f->dept];
+
+	(void)reason;
+	ol->flows++;
+	if (is_skype(&f->cls))
+		ol->skype_flows++;
+	flow_key_format(&f->key, key, sizeof(key));
+	classifier_format_proto(ol->cls, &f->cls, proto, sizeof(proto));
+	clean_text(f->cls.host, host, sizeof(host));
+	if (f->rule >= 0)
+		snprintf(rule, sizeof(rule), "%u", d->rules[f->rule].line);
+	else
+		snprintf(rule, sizeof(rule), "-");
+	fprintf(ol->o->out,
+		"%s\t%u\t%u\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64
+		"\t%s\t%s\t%s\t%s\n",
+		key, f->cls.master, f->cls.app, proto,
+		classifier_confidence_name(f->cls.confidence), d->name,
+		policy_action_name(f->action), f->pkts[0] + f->pkts[1],
+		f->bytes[0] + f->bytes[1],
+		classifier_category_name(ol->cls, f->cls.category), host,
+		f->inbound ? "inbound" : "outbound", rule);
+}
+
+static void audit_decision(void *ctx, const struct flow *f)
+{
+	struct offline *ol = ctx;
+	char key[FLOW_KEY_STRLEN], proto[64], host[CLS_HOST_LEN];
+	const struct policy_dept *d = &ol->pol->depts[f->dept];
+
+	if (!ol->o->audit || !f->logged)
+		return;
+	flow_key_format(&f->key, key, sizeof(key));
+	classifier_format_proto(ol->cls, &f->cls, proto, sizeof(proto));
+	clean_text(f->cls.host, host, sizeof(host));
+	fprintf(ol->o->err,
+		"audit: {\"ts_ms\":%" PRIu64 ",\"flow\":\"%s\",\"department\":\"%s\","
+		"\"rule\":\"%s\",\"app\":\"%s\",\"confidence\":\"%s\",\"host\":\"%s\","
+		"\"direction\":\"%s\",\"action\":\"%s\"}\n",
+		f->last_ms, key, d->name,
+		f->rule >= 0 ? d->rules[f->rule].text : "", proto,
+		classifier_confidence_name(f->cls.confidence),
+		host, f->inbound ? "inbound" : "outbound",
+		policy_action_name(f->action));
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int offline_run(const struct offline_opts *o, struct classifier *c,
+		const struct policy *p)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct engine_opts eo = { o->max_flows, o->idle_ms, 0x5eed };
+	struct offline ol = { o, c, p, 0, 0 };
+	struct engine_hooks h = { audit_decision, print_flow, &ol };
+	struct engine_stats st;
+	struct pcap_pkthdr *hdr;
+	const u_char *data;
+	uint64_t frames = 0, last_ms = 0, last_expire = 0, bad = 0;
+	struct engine *e;
+	double t0;
+	int linktype, rc;
+	unsigned i;
+	pcap_t *pc;
+
+	pc = pcap_open_offline(o->path, errbuf);
+	if (!pc) {
+		fprintf(o->err, "skyfenced: %s\n", errbuf);
+		return -1;
+	}
+	linktype = pcap_datalink(pc);
+	e = engine_create(&eo, c, p, &h);
+	if (!e) {
+		fprintf(o->err, "skyfenced: out of memory for %u flows\n",
+			o->max_flows);
+		pcap_close(pc);
+		return -1;
+	}
+	fprintf(o->out, "#key\tmaster_id\tapp_id\tproto_name\tconfidence\t"
+			"department\taction\tpkts\tbytes\tcategory\thost\t"
+			"direction\trule_line\n");
+	t0 = now_s();
+	while ((rc = pcap_next_ex(pc, &hdr, &data)) == 1) {
+		struct engine_verdict v;
+		enum pkt_status ps;
+		struct pkt pk;
+		uint64_t ms;
+
+		frames++;
+		ms = (uint64_t)hdr->ts.tv_sec * 1000 +
+		     (uint64_t)hdr->ts.tv_usec / 1000;
+		if (ms < last_ms)	/* time never runs backwards for flows */
+			ms = last_ms;
+		last_ms = ms;
+		ps = pkt_parse_frame(data, hdr->caplen, linktype, &pk);
+		if (ps != PKT_OK) {
+			engine_count_bad(e, ps);
+			continue;
+		}
+		engine_packet(e, &pk, ms, &v);
+		if (ms >= last_expire + EXPIRE_CHECK_MS) {
+			engine_expire(e, ms);
+			last_expire = ms;
+		}
+	}
+	if (rc == -1)
+		fprintf(o->err, "skyfenced: %s: capture damaged after %" PRIu64
+				" packets (%s); reporting what was read\n",
+			o->path, frames, pcap_geterr(pc));
+	engine_flush(e);
+	engine_get_stats(e, &st);
+	for (i = 1; i < PKT_STATUS_MAX; i++)
+		bad += st.bad[i];
+	{
+		double dt = now_s() - t0;
+
+		fprintf(o->err,
+			"summary: file=%s packets=%" PRIu64 " in_flows=%" PRIu64
+			" not_in_flows=%" PRIu64 " flows=%" PRIu64
+			" skype_flows=%" PRIu64 " inspected=%" PRIu64
+			" allow=%" PRIu64 " drop=%" PRIu64 " reject=%" PRIu64
+			" throttle=%" PRIu64 " seconds=%.3f pps=%.0f\n",
+			o->path, frames, st.pkts, bad, ol.flows, ol.skype_flows,
+			st.inspected, st.decisions[ACT_ALLOW],
+			st.decisions[ACT_DROP], st.decisions[ACT_REJECT],
+			st.decisions[ACT_THROTTLE], dt,
+			dt > 0 ? (double)frames / dt : 0.0);
+		for (i = 1; i < PKT_STATUS_MAX; i++)
+			if (st.bad[i])
+				fprintf(o->err, "summary: not_in_flows.%s=%" PRIu64 "\n",
+					pkt_status_name((enum pkt_status)i), st.bad[i]);
+	}
+	engine_destroy(e);
+	pcap_close(pc);
+	return 0;
+}

@@ -1,0 +1,227 @@
+#include "skyfence/policy.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "skyfence/classify.h"
+#include "skyfence/pkt.h"
+
+/* ---- longest-prefix match: a binary trie, built once, read-only after ---- */
+
+struct lpm_node {
+	uint32_t child[2];	/* 0 = none (the root is never a child) */
+	int32_t value;		/* -1 = no prefix ends here */
+};
+
+struct lpm {
+	struct lpm_node *nodes;
+	uint32_t n, cap;
+	unsigned bits;
+};
+
+struct lpm *lpm_create(unsigned bits)
+{
+	struct lpm *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->bits = bits;
+	l->cap = 64;
+	l->nodes = calloc(l->cap, sizeof(*l->nodes));
+	if (!l->nodes) {
+		free(l);
+		return NULL;
+	}
+	l->n = 1;
+	l->nodes[0].value = -1;
+	return l;
+}
+
+void lpm_destroy(struct lpm *l)
+{
+	if (!l)
+		return;
+	free(l->nodes);
+	free(l);
+}
+
+static inline unsigned bit_at(const uint8_t *a, unsigned i)
+{
+	return (a[i / 8] >> (7 - i % 8)) & 1;
+}
+
+int lpm_insert(struct lpm *l, const uint8_t *addr, unsigned plen, int32_t value,
+	       int32_t *old)
+{
+	uint32_t cur = 0;
+	unsigned i;
+
+	if (plen > l->bits)
+		return -EINVAL;
+	for (i = 0; i < plen; i++) {
+		unsigned b = bit_at(addr, i);
+
+		if (l->nodes[cur].child[b] == 0) {
+			if (l->n == l->cap) {
+				struct lpm_node *nn;
+
+				nn = realloc(l->nodes, 2 * l->cap * sizeof(*nn));
+				if (!nn)
+					return -ENOMEM;
+				l->nodes = nn;
+				l->cap *= 2;
+			}
+			l->nodes[l->n].child[0] = l->nodes[l->n].child[1] = 0;
+			l->nodes[l->n].value = -1;
+			l->nodes[cur].child[b] = l->n++;
+		}
+		cur = l->nodes[cur].child[b];
+	}
+	if (l->nodes[cur].value >= 0) {
+		if (old)
+			*old = l->nodes[cur].value;
+		return -EEXIST;
+	}
+	l->nodes[cur].value = value;
+	return 0;
+}
+
+int32_t lpm_lookup_prefix(const struct lpm *l, const uint8_t *addr,
+			  unsigned plen)
+{
+	uint32_t cur = 0;
+	int32_t best = l->nodes[0].value;
+	unsigned i;
+
+	if (plen > l->bits)
+		plen = l->bits;
+	for (i = 0; i < plen; i++) {
+		cur = l->nodes[cur].child[bit_at(addr, i)];
+		if (cur == 0)
+			break;
+		if (l->nodes[cur].value >= 0)
+			best = l->nodes[cur].value;
+	}
+	return best;
+}
+
+int32_t lpm_lookup(const struct lpm *l, const uint8_t *addr)
+{
+	return lpm_lookup_prefix(l, addr, l->bits);
+}
+
+/* ---- decisions ---- */
+
+uint16_t policy_dept_of(const struct policy *p, const uint8_t addr[16])
+{
+	int32_t v;
+
+	if (pkt_addr_is_v4(addr))
+		v = lpm_lookup(p->dept4, addr + 12);
+	else
+		v = lpm_lookup(p->dept6, addr);
+	return v < 0 ? POLICY_DEFAULT_DEPT : (uint16_t)v;
+}
+
+int policy_is_internal(const struct policy *p, const uint8_t addr[16])
+{
+	if (pkt_addr_is_v4(addr))
+		return lpm_lookup(p->internal4, addr + 12) >= 0;
+	return lpm_lookup(p->internal6, addr) >= 0;
+}
+
+static int rule_matches(const struct policy_rule *r,
+			const struct flow_facts *f)
+{
+	unsigned i;
+
+	if (r->dir == RULE_DIR_INBOUND && !f->inbound)
+		return 0;
+	if (r->dir == RULE_DIR_OUTBOUND && f->inbound)
+		return 0;
+	if (f->confidence < r->min_conf)
+		return 0;
+	switch (r->match) {
+	case MATCH_ANY:
+		return 1;
+	case MATCH_PROTOCOLS:
+		for (i = 0; i < r->n_ids; i++)
+			if (r->ids[i] == f->app ||
+			    (f->master != 0 && r->ids[i] == f->master))
+				return 1;
+		return 0;
+	case MATCH_CATEGORIES:
+		for (i = 0; i < r->n_ids; i++)
+			if (r->ids[i] == f->category)
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void policy_decide(const struct policy *p, const struct flow_facts *f,
+		   struct policy_decision *d)
+{
+	const struct policy_dept *dept;
+	uint32_t i;
+
+	d->dept = policy_dept_of(p, f->internal);
+	d->rule = -1;
+	d->action = ACT_ALLOW;
+	dept = &p->depts[d->dept];
+	d->log = dept->log == DEPT_LOG_ALL;
+	for (i = 0; i < dept->n_rules; i++) {
+		const struct policy_rule *r = &dept->rules[i];
+
+		if (rule_matches(r, f)) {
+			d->rule = (int16_t)i;
+			d->action = r->action;
+			if (dept->log != DEPT_LOG_NONE && r->log)
+				d->log = 1;
+			return;
+		}
+	}
+}
+
+void policy_free(struct policy *p)
+{
+	uint32_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n_depts; i++)
+		free(p->depts[i].rules);
+	free(p->depts);
+	lpm_destroy(p->dept4);
+	lpm_destroy(p->dept6);
+	lpm_destroy(p->internal4);
+	lpm_destroy(p->internal6);
+	free(p);
+}
+
+static const char *const action_names[ACT_MAX] = {
+	[ACT_ALLOW] = "allow",
+	[ACT_DROP] = "drop",
+	[ACT_REJECT] = "reject",
+	[ACT_THROTTLE] = "throttle",
+};
+
+const char *policy_action_name(uint8_t action)
+{
+	return action < ACT_MAX ? action_names[action] : "invalid";
+}
+
+char *policy_rule_describe(const struct policy_rule *r, char *buf, size_t len)
+{
+	if (r->action == ACT_THROTTLE)
+		snprintf(buf, len, "throttle %" PRIu64 "bit burst %" PRIu32
+			 " latency %" PRIu32 "ms",
+			 r->rate_bps, r->burst_bytes, r->latency_ms);
+	else
+		snprintf(buf, len, "%s", policy_action_name(r->action));
+	return buf;
+}

@@ -1,0 +1,1466 @@
+/* Policy language parser. Lines are fed one by one (policy_parser_line) and
+ * tokenized as they come; the grammar runs at policy_parser_finish over the
+ * whole token stream, so a fuzzer or a test can drive it from strings.
+ * Every error is collected with its position and reported in file order;
+ * a file with any error yields no policy at all.
+ *
+ *   file     = { "options" "{" { option } "}" | "internal" prefixes ";"
+ *              | "department" NAME "{" { dstmt } "}" | "default" "{" { dstmt } "}" }
+ *   option   = "teams-is-skype" ("yes"|"no") ";" | "min-confidence" CONF ";"
+ *            | "signatures" STRING ";"
+ *   dstmt    = "hosts" prefixes ";" | "log" ("all"|"rules"|"none") ";" | rule
+ *   rule     = [ "inbound" | "outbound" ] match action { "log" | "confidence" CONF } ";"
+ *   match    = "skype" | "any" | "protocol" NAME { "," NAME } | "category" NAME { "," NAME }
+ *   action   = "allow" | "drop" | "reject"
+ *            | "throttle" RATE { "burst" SIZE | "latency" DURATION }
+ *   CONF     = "port" | "ip" | "cache" | "dpi"
+ */
+#include "skyfence/policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+
+#include "skyfence/classify.h"
+
+#define MAX_TOKEN_LEN 255
+#define MAX_ERRORS 100
+#define MAX_TOKENS (1u << 20)
+#define MAX_DEPTS 4096
+#define MAX_RULES_PER_DEPT 1024
+#define MAX_RATE_BPS 100000000000ULL	/* 100 Gbit/s */
+#define MIN_BURST 1500u
+#define MAX_BURST (64u << 20)
+#define DEFAULT_LATENCY_MS 50u
+#define MAX_LATENCY_MS 10000u
+#define CONF_UNSET 0xff
+
+enum tok_type { T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_SEMI, T_COMMA, T_EOF };
+
+struct tok {
+	uint8_t type;
+	uint32_t line, col;
+	char *text;
+};
+
+struct perr {
+	uint32_t line, col, seq;
+	char *msg;
+};
+
+struct pfx {
+	uint8_t addr[16];	/* IPv4 in the first 4 bytes */
+	uint8_t plen, v6;
+	uint16_t dept;		/* UINT16_MAX: an "internal" prefix */
+	uint32_t line, col;
+	char text[64];
+};
+
+struct rule_extra {
+	uint8_t skype;		/* the skype group: ids fixed at finish */
+	uint32_t col;
+};
+
+struct policy_parser {
+	char filename[256];
+	struct policy_names names;
+	uint32_t lineno;
+	struct tok *toks;
+	uint32_t n_toks, cap_toks;
+	struct perr *errs;
+	uint32_t n_errs, cap_errs, seq;
+	int too_many;
+	char **formatted;	/* "FILE:LINE:COL: message", after finish */
+	/* grammar state */
+	uint32_t pos;
+	struct policy *pol;
+	struct rule_extra **rx;	/* per department, per rule */
+	struct pfx *pfx;
+	uint32_t n_pfx, cap_pfx;
+	int have_internal, have_options, have_default;
+	uint32_t options_line, default_line;
+	uint32_t opt_line[3];
+	uint32_t n_rx;		/* departments that have an rx entry */
+	int nomem, overflow;
+};
+
+/* ---- errors ---- */
+
+static void err_at(struct policy_parser *pp, uint32_t line, uint32_t col,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void err_at(struct policy_parser *pp, uint32_t line, uint32_t col,
+		   const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (pp->n_errs >= MAX_ERRORS) {
+		pp->too_many = 1;
+		return;
+	}
+	if (pp->n_errs == pp->cap_errs) {
+		uint32_t nc = pp->cap_errs ? pp->cap_errs * 2 : 16;
+		struct perr *ne = realloc(pp->errs, nc * sizeof(*ne));
+
+		if (!ne) {
+			pp->nomem = 1;
+			return;
+		}
+		pp->errs = ne;
+		pp->cap_errs = nc;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pp->errs[pp->n_errs].msg = strdup(buf);
+	if (!pp->errs[pp->n_errs].msg) {
+		pp->nomem = 1;
+		return;
+	}
+	pp->errs[pp->n_errs].line = line;
+	pp->errs[pp->n_errs].col = col;
+	pp->errs[pp->n_errs].seq = pp->seq++;
+	pp->n_errs++;
+}
+
+#define err_tok(pp, t, ...) err_at((pp), (t)->line, (t)->col, __VA_ARGS__)
+
+/* How a token is named in messages. */
+static const char *tok_desc(const struct tok *t)
+{
+	switch (t->type) {
+	case T_EOF:
+		return "end of file";
+	default:
+		return t->text;
+	}
+}
+
+/* ---- lexer ---- */
+
+static int is_word_char(unsigned char c)
+{
+	return isalnum(c) || c == '.' || c == ':' || c == '/' || c == '-' ||
+	       c == '_' || c == '+' || c == '*';
+}
+
+static void add_tok(struct policy_parser *pp, uint8_t type, uint32_t col,
+		    const char *s, size_t n)
+{
+	struct tok *t;
+
+	if (pp->n_toks >= MAX_TOKENS - 1 && type != T_EOF) {
+		if (!pp->overflow)
+			err_at(pp, pp->lineno, col,
+			       "policy too large (more than %u tokens)", MAX_TOKENS);
+		pp->overflow = 1;
+		return;
+	}
+	if (pp->n_toks == pp->cap_toks) {
+		uint32_t nc = pp->cap_toks ? pp->cap_toks * 2 : 256;
+		struct tok *nt = realloc(pp->toks, nc * sizeof(*nt));
+
+		if (!nt) {
+			pp->nomem = 1;
+			return;
+		}
+		pp->toks = nt;
+		pp->cap_toks = nc;
+	}
+	t = &pp->toks[pp->n_toks];
+	t->type = type;
+	t->line = pp->lineno;
+	t->col = col;
+	t->text = strndup(s, n);
+	if (!t->text) {
+		pp->nomem = 1;
+		return;
+	}
+	pp->n_toks++;
+}
+
+static void lex_line(struct policy_parser *pp, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	pp->lineno++;
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		uint32_t col = (uint32_t)i + 1;
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			i++;
+		} else if (c == '#') {
+			break;
+		} else if (c == '{' || c == '}' || c == ';' || c == ',') {
+			add_tok(pp,
+				c == '{' ? T_LBRACE : c == '}' ? T_RBRACE
+				: c == ';' ? T_SEMI : T_COMMA,
+				col, s + i, 1);
+			i++;
+		} else if (c == '"') {
+			size_t j = i + 1;
+
+			while (j < n && s[j] != '"' && s[j] != '\0')
+				j++;
+			if (j >= n || s[j] != '"') {
+				err_at(pp, pp->lineno, col, "unterminated string");
+				return;
+			}
+			if (j - i - 1 > MAX_TOKEN_LEN)
+				err_at(pp, pp->lineno, col,
+				       "string longer than %d characters",
+				       MAX_TOKEN_LEN);
+			else
+				add_tok(pp, T_STRING, col, s + i + 1, j - i - 1);
+			i = j + 1;
+		} else if (is_word_char(c)) {
+			size_t j = i;
+
+			while (j < n && is_word_char((unsigned char)s[j]))
+				j++;
+			if (j - i > MAX_TOKEN_LEN)
+				err_at(pp, pp->lineno, col,
+				       "word longer than %d characters",
+				       MAX_TOKEN_LEN);
+			else
+				add_tok(pp, T_WORD, col, s + i, j - i);
+			i = j;
+		} else {
+			if (isprint(c))
+				err_at(pp, pp->lineno, col,
+				       "unexpected character '%c'", c);
+			else
+				err_at(pp, pp->lineno, col,
+				       "unexpected byte 0x%02x", c);
+			i++;
+		}
+	}
+}
+
+struct policy_parser *policy_parser_create(const char *filename,
+					   const struct policy_names *names)
+{
+	struct policy_parser *pp = calloc(1, sizeof(*pp));
+
+	if (!pp)
+		return NULL;
+	snprintf(pp->filename, sizeof(pp->filename), "%s", filename);
+	pp->names = *names;
+	return pp;
+}
+
+void policy_parser_line(struct policy_parser *pp, const char *line)
+{
+	lex_line(pp, line, strlen(line));
+}
+
+/* Like policy_parser_line, for a buffer that may hold NUL bytes. */
+void policy_parser_line_n(struct policy_parser *pp, const char *line,
+			  size_t n);
+void policy_parser_line_n(struct policy_parser *pp, const char *line, size_t n)
+{
+	lex_line(pp, line, n);
+}
+
+/* ---- token stream ---- */
+
+static const struct tok *peek(struct policy_parser *pp)
+{
+	return &pp->toks[pp->pos];	/* the last token is always T_EOF */
+}
+
+static const struct tok *next(struct policy_parser *pp)
+{
+	const struct tok *t = &pp->toks[pp->pos];
+
+	if (t->type != T_EOF)
+		pp->pos++;
+	return t;
+}
+
+/* Puts back @t, the token next() just returned (EOF is never consumed). */
+static void unget(struct policy_parser *pp, const struct tok *t)
+{
+	if (t->type != T_EOF && pp->pos > 0)
+		pp->pos--;
+}
+
+static int is_word(const struct tok *t, const char *w)
+{
+	return t->type == T_WORD && strcmp(t->text, w) == 0;
+}
+
+/* Skips the rest of a statement: through the next ';' at this level, or up
+ * to (not through) the '}' that closes the enclosing block. */
+static void sync_stmt(struct policy_parser *pp)
+{
+	int depth = 0;
+
+	for (;;) {
+		const struct tok *t = peek(pp);
+
+		if (t->type == T_EOF)
+			return;
+		if (t->type == T_RBRACE) {
+			if (depth == 0)
+				return;
+			depth--;
+		} else if (t->type == T_LBRACE) {
+			depth++;
+		} else if (t->type == T_SEMI && depth == 0) {
+			next(pp);
+			return;
+		}
+		next(pp);
+	}
+}
+
+/* Expects ';' ending a statement; reports and resynchronizes if absent. */
+static int expect_semi(struct policy_parser *pp, const char *after)
+{
+	const struct tok *t = peek(pp);
+
+	if (t->type == T_SEMI) {
+		next(pp);
+		return 0;
+	}
+	err_tok(pp, t, "expected ';' after %s, got '%s'", after, tok_desc(t));
+	sync_stmt(pp);
+	return -1;
+}
+
+/* ---- values ---- */
+
+static int parse_conf(const char *s)
+{
+	static const char *const names[] = { [CLS_CONF_PORT] = "port",
+					     [CLS_CONF_IP] = "ip",
+					     [CLS_CONF_CACHE] = "cache",
+					     [CLS_CONF_DPI] = "dpi" };
+	int i;
+
+	for (i = CLS_CONF_PORT; i <= CLS_CONF_DPI; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Number with an optional k/M/G suffix (powers of 1000 for rates, 1024 for
+ * sizes) followed by an optional unit word from @units. */
+static int parse_scaled(const char *s, uint64_t base, const char *const *units,
+			uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
+	int digits = 0;
+
+	while (isdigit((unsigned char)*p)) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+		digits++;
+	}
+	if (!digits)
+		return -1;
+	if (*p == 'k' || *p == 'K') {
+		mult = base;
+		p++;
+	} else if (*p == 'M') {
+		mult = base * base;
+		p++;
+	} else if (*p == 'G') {
+		mult = base * base * base;
+		p++;
+	}
+	if (*p) {
+		const char *const *u;
+
+		for (u = units; *u; u++)
+			if (strcmp(p, *u) == 0)
+				break;
+		if (!*u)
+			return -1;
+	}
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static int parse_rate(const char *s, uint64_t *bps)
+{
+	static const char *const units[] = { "bit", "bps", "bit/s", NULL };
+
+	return parse_scaled(s, 1000, units, bps);
+}
+
+static int parse_size(const char *s, uint64_t *bytes)
+{
+	static const char *const units[] = { "B", "b", "byte", "bytes", NULL };
+
+	return parse_scaled(s, 1024, units, bytes);
+}
+
+static int parse_duration_ms(const char *s, uint64_t *ms)
+{
+	static const char *const ms_units[] = { "ms", NULL };
+	static const char *const s_units[] = { "s", NULL };
+	size_t n = strlen(s);
+
+	if (n > 2 && strcmp(s + n - 2, "ms") == 0)
+		return parse_scaled(s, 1, ms_units, ms);
+	if (n > 1 && s[n - 1] == 's') {
+		if (parse_scaled(s, 1, s_units, ms) != 0 || *ms > UINT64_MAX / 1000)
+			return -1;
+		*ms *= 1000;
+		return 0;
+	}
+	return parse_scaled(s, 1, ms_units, ms);
+}
+
+/* ---- prefixes ---- */
+
+static void mask_check_suggest(uint8_t *a, unsigned bytes, unsigned plen,
+			       int *host_bits)
+{
+	unsigned i;
+
+	*host_bits = 0;
+	for (i = 0; i < bytes * 8; i++) {
+		if (i < plen)
+			continue;
+		if (a[i / 8] & (0x80 >> (i % 8))) {
+			*host_bits = 1;
+			a[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+		}
+	}
+}
+
+static int parse_prefix(struct policy_parser *pp, const struct tok *t,
+			uint16_t dept)
+{
+	char buf[MAX_TOKEN_LEN + 1], *slash, sugg[INET6_ADDRSTRLEN];
+	struct pfx x;
+	unsigned long plen;
+	int host_bits;
+
+	memset(&x, 0, sizeof(x));
+	if (t->type != T_WORD) {
+		err_tok(pp, t, "expected an address or prefix, got '%s'",
+			tok_desc(t));
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", t->text);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, x.addr) == 1) {
+		x.v6 = 0;
+	} else if (inet_pton(AF_INET6, buf, x.addr) == 1) {
+		x.v6 = 1;
+	} else {
+		err_tok(pp, t, "invalid address '%s'", t->text);
+		return -1;
+	}
+	if (slash) {
+		char *end;
+
+		errno = 0;
+		plen = strtoul(slash + 1, &end, 10);
+		if (!isdigit((unsigned char)slash[1]) || *end || errno ||
+		    plen > (x.v6 ? 128u : 32u)) {
+			err_tok(pp, t, "invalid prefix length in '%s' (0-%u for %s)",
+				t->text, x.v6 ? 128u : 32u, x.v6 ? "IPv6" : "IPv4");
+			return -1;
+		}
+	} else {
+		plen = x.v6 ? 128 : 32;
+	}
+	x.plen = (uint8_t)plen;
+	mask_check_suggest(x.addr, x.v6 ? 16 : 4, x.plen, &host_bits);
+	if (host_bits) {
+		inet_ntop(x.v6 ? AF_INET6 : AF_INET, x.addr, sugg, sizeof(sugg));
+		err_tok(pp, t, "host bits set in '%s' (did you mean %s/%u?)",
+			t->text, sugg, x.plen);
+		return -1;
+	}
+	x.dept = dept;
+	x.line = t->line;
+	x.col = t->col;
+	snprintf(x.text, sizeof(x.text), "%s", t->text);
+	if (pp->n_pfx == pp->cap_pfx) {
+		uint32_t nc = pp->cap_pfx ? pp->cap_pfx * 2 : 64;
+		struct pfx *np = realloc(pp->pfx, nc * sizeof(*np));
+
+		if (!np) {
+			pp->nomem = 1;
+			return -1;
+		}
+		pp->pfx = np;
+		pp->cap_pfx = nc;
+	}
+	pp->pfx[pp->n_pfx++] = x;
+	return 0;
+}
+
+/* prefixes ";" */
+static void parse_prefix_list(struct policy_parser *pp, uint16_t dept,
+			      const char *what)
+{
+	for (;;) {
+		const struct tok *t = next(pp);
+
+		if (parse_prefix(pp, t, dept) != 0 && t->type != T_WORD) {
+			sync_stmt(pp);
+			return;
+		}
+		t = peek(pp);
+		if (t->type == T_COMMA) {
+			next(pp);
+			continue;
+		}
+		if (t->type == T_SEMI) {
+			next(pp);
+			return;
+		}
+		err_tok(pp, t, "expected ',' or ';' after %s address, got '%s'",
+			what, tok_desc(t));
+		sync_stmt(pp);
+		return;
+	}
+}
+
+/* ---- names ---- */
+
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned la = (unsigned)strlen(a), lb = (unsigned)strlen(b), i, j;
+	unsigned row[64];
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		unsigned prev = row[0], tmp;
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			unsigned cost = tolower((unsigned char)a[i - 1]) !=
+					tolower((unsigned char)b[j - 1]);
+
+			tmp = row[j];
+			row[j] = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1
+							     : row[j - 1] + 1;
+			if (prev + cost < row[j])
+				row[j] = prev + cost;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+static void report_unknown_proto(struct policy_parser *pp, const struct tok *t)
+{
+	const char *best = NULL;
+	unsigned bestd = 3, i;
+
+	if (pp->names.proto_name) {
+		for (i = 0; i < pp->names.n_protos; i++) {
+			const char *n = pp->names.proto_name(pp->names.ctx, (int)i);
+			unsigned d;
+
+			if (!n || !n[0])
+				continue;
+			d = edit_distance(t->text, n);
+			if (d < bestd) {
+				bestd = d;
+				best = n;
+			}
+		}
+	}
+	if (best)
+		err_tok(pp, t, "unknown protocol '%s' (did you mean '%s'?)",
+			t->text, best);
+	else
+		err_tok(pp, t, "unknown protocol '%s'", t->text);
+}
+
+/* ---- departments and rules ---- */
+
+static struct policy_dept *add_dept(struct policy_parser *pp, const char *name,
+				    uint32_t line)
+{
+	struct policy *p = pp->pol;
+	struct policy_dept *nd;
+	struct rule_extra **nrx;
+
+	nd = realloc(p->depts, (p->n_depts + 1) * sizeof(*nd));
+	if (!nd) {
+		pp->nomem = 1;
+		return NULL;
+	}
+	p->depts = nd;
+	nrx = realloc(pp->rx, (p->n_depts + 1) * sizeof(*nrx));
+	if (!nrx) {
+		pp->nomem = 1;
+		return NULL;
+	}
+	pp->rx = nrx;
+	pp->rx[p->n_depts] = NULL;
+	pp->n_rx = p->n_depts + 1;
+	nd = &p->depts[p->n_depts++];
+	memset(nd, 0, sizeof(*nd));
+	snprintf(nd->name, sizeof(nd->name), "%s", name);
+	nd->line = line;
+	return nd;
+}
+
+static int valid_dept_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= POLICY_NAME_LEN || !isalpha((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+static void rule_text(struct policy_parser *pp, uint32_t from, uint32_t to,
+		      char *buf, size_t len)
+{
+	size_t o = 0;
+	uint32_t i;
+
+	buf[0] = '\0';
+	for (i = from; i < to && o + 1 < len; i++) {
+		int n = snprintf(buf + o, len - o, "%s%s",
+				 (i == from || pp->toks[i].type == T_COMMA) ? "" : " ",
+				 pp->toks[i].text);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	if (o >= len)
+		buf[len - 1] = '\0';
+}
+
+/* match: fills r and rx; returns 0, or -1 with the rule unusable. */
+static int parse_match(struct policy_parser *pp, struct policy_rule *r,
+		       struct rule_extra *rx)
+{
+	const struct tok *t = next(pp);
+	int bad = 0;
+
+	if (is_word(t, "skype")) {
+		r->match = MATCH_PROTOCOLS;
+		rx->skype = 1;
+		return 0;
+	}
+	if (is_word(t, "any")) {
+		r->match = MATCH_ANY;
+		return 0;
+	}
+	if (is_word(t, "protocol") || is_word(t, "category")) {
+		int cat = is_word(t, "category");
+
+		r->match = cat ? MATCH_CATEGORIES : MATCH_PROTOCOLS;
+		for (;;) {
+			const struct tok *n = next(pp);
+			int id;
+
+			if (n->type != T_WORD && n->type != T_STRING) {
+				err_tok(pp, n, "expected a %s name, got '%s'",
+					cat ? "category" : "protocol", tok_desc(n));
+				return -1;
+			}
+			id = cat ? pp->names.category_id(pp->names.ctx, n->text)
+				 : pp->names.proto_id(pp->names.ctx, n->text);
+			if (id < 0) {
+				if (cat)
+					err_tok(pp, n, "unknown category '%s'",
+						n->text);
+				else
+					report_unknown_proto(pp, n);
+				bad = 1;
+			} else if (r->n_ids == POLICY_MAX_IDS) {
+				err_tok(pp, n, "too many %s in one rule (at most %d)",
+					cat ? "categories" : "protocols",
+					POLICY_MAX_IDS);
+				bad = 1;
+			} else {
+				r->ids[r->n_ids++] = (uint16_t)id;
+			}
+			if (peek(pp)->type != T_COMMA)
+				break;
+			next(pp);
+		}
+		return bad ? -1 : 0;
+	}
+	err_tok(pp, t,
+		"unknown keyword '%s' (expected hosts, log, inbound, outbound, "
+		"skype, protocol, category or any)",
+		tok_desc(t));
+	return -2;
+}
+
+static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
+{
+	const struct tok *t = next(pp);
+	int bad = 0, have_burst = 0, have_lat = 0;
+	uint64_t v;
+
+	if (t->type != T_WORD || !isdigit((unsigned char)t->text[0])) {
+		err_tok(pp, t, "throttle needs a rate, e.g. 'throttle 256kbit', got '%s'",
+			tok_desc(t));
+		if (t->type == T_SEMI)
+			unget(pp, t);	/* let the rule end normally */
+		return -1;
+	}
+	if (parse_rate(t->text, &v) != 0) {
+		err_tok(pp, t, "invalid rate '%s' (e.g. 256kbit, 1Mbit, 2000000)",
+			t->text);
+		bad = 1;
+	} else if (v == 0) {
+		err_tok(pp, t, "rate must be greater than 0");
+		bad = 1;
+	} else if (v > MAX_RATE_BPS) {
+		err_tok(pp, t, "rate '%s' is above 100Gbit", t->text);
+		bad = 1;
+	}
+	r->rate_bps = v;
+	/* A default burst of 100 ms at the rate, never below one packet. */
+	r->burst_bytes = (uint32_t)(v / 80 < MIN_BURST ? MIN_BURST
+			 : v / 80 > MAX_BURST ? MAX_BURST : v / 80);
+	r->latency_ms = DEFAULT_LATENCY_MS;
+	for (;;) {
+		const struct tok *k = peek(pp), *a;
+
+		if (!is_word(k, "burst") && !is_word(k, "latency"))
+			break;
+		next(pp);
+		a = next(pp);
+		if (is_word(k, "burst")) {
+			if (have_burst++) {
+				err_tok(pp, k, "duplicate 'burst'");
+				bad = 1;
+			}
+			if (a->type != T_WORD || parse_size(a->text, &v) != 0) {
+				err_tok(pp, a, "invalid size '%s' (e.g. 64k, 1500)",
+					tok_desc(a));
+				bad = 1;
+			} else if (v < MIN_BURST || v > MAX_BURST) {
+				err_tok(pp, a, "burst must be between %u bytes and 64M",
+					MIN_BURST);
+				bad = 1;
+			} else {
+				r->burst_bytes = (uint32_t)v;
+			}
+		} else {
+			if (have_lat++) {
+				err_tok(pp, k, "duplicate 'latency'");
+				bad = 1;
+			}
+			if (a->type != T_WORD || parse_duration_ms(a->text, &v) != 0) {
+				err_tok(pp, a, "invalid duration '%s' (e.g. 50ms, 1s)",
+					tok_desc(a));
+				bad = 1;
+			} else if (v < 1 || v > MAX_LATENCY_MS) {
+				err_tok(pp, a, "latency must be between 1ms and 10s");
+				bad = 1;
+			} else {
+				r->latency_ms = (uint32_t)v;
+			}
+		}
+		if (a->type == T_SEMI || a->type == T_EOF)
+			unget(pp, a);
+	}
+	return bad ? -1 : 0;
+}
+
+static void parse_rule(struct policy_parser *pp, uint16_t di)
+{
+	struct policy_dept *d = &pp->pol->depts[di];
+	uint32_t start = pp->pos;
+	const struct tok *first = peek(pp), *t;
+	struct policy_rule r;
+	struct rule_extra rx;
+	int bad = 0, have_log = 0, have_conf = 0, m;
+
+	memset(&r, 0, sizeof(r));
+	memset(&rx, 0, sizeof(rx));
+	r.line = first->line;
+	rx.col = first->col;
+	r.min_conf = CONF_UNSET;
+	if (is_word(first, "inbound") || is_word(first, "outbound")) {
+		r.dir = is_word(first, "inbound") ? RULE_DIR_INBOUND
+						  : RULE_DIR_OUTBOUND;
+		next(pp);
+	}
+	m = parse_match(pp, &r, &rx);
+	if (m == -2) {
+		sync_stmt(pp);
+		return;
+	}
+	if (m != 0)
+		bad = 1;
+	t = next(pp);
+	if (is_word(t, "allow")) {
+		r.action = ACT_ALLOW;
+	} else if (is_word(t, "drop")) {
+		r.action = ACT_DROP;
+	} else if (is_word(t, "reject")) {
+		r.action = ACT_REJECT;
+	} else if (is_word(t, "throttle")) {
+		r.action = ACT_THROTTLE;
+		if (parse_throttle(pp, &r) != 0)
+			bad = 1;
+	} else {
+		err_tok(pp, t,
+			"expected an action (allow, drop, reject or throttle), got '%s'",
+			tok_desc(t));
+		if (t->type != T_SEMI)
+			sync_stmt(pp);
+		return;
+	}
+	for (;;) {
+		t = peek(pp);
+		if (t->type == T_SEMI) {
+			next(pp);
+			break;
+		}
+		if (is_word(t, "log")) {
+			next(pp);
+			if (have_log++) {
+				err_tok(pp, t, "duplicate 'log'");
+				bad = 1;
+			}
+			r.log = 1;
+		} else if (is_word(t, "confidence")) {
+			const struct tok *c;
+			int v;
+
+			next(pp);
+			c = next(pp);
+			if (have_conf++) {
+				err_tok(pp, t, "duplicate 'confidence'");
+				bad = 1;
+			}
+			v = c->type == T_WORD ? parse_conf(c->text) : -1;
+			if (v < 0) {
+				err_tok(pp, c,
+					"invalid confidence '%s' (expected dpi, cache, ip or port)",
+					tok_desc(c));
+				bad = 1;
+				if (c->type == T_SEMI || c->type == T_EOF)
+					unget(pp, c);
+			} else {
+				r.min_conf = (uint8_t)v;
+			}
+		} else if (is_word(t, "burst") || is_word(t, "latency")) {
+			const struct tok *a;
+
+			err_tok(pp, t, "'%s' only applies to throttle", t->text);
+			next(pp);
+			a = next(pp);
+			if (a->type == T_SEMI)
+				unget(pp, a);
+			bad = 1;
+		} else {
+			err_tok(pp, t,
+				"unexpected '%s' in rule (expected log, confidence or ';')",
+				tok_desc(t));
+			sync_stmt(pp);
+			return;
+		}
+	}
+	if (bad)
+		return;
+	if (d->n_rules >= MAX_RULES_PER_DEPT) {
+		err_tok(pp, first, "too many rules in department '%s' (at most %d)",
+			d->name, MAX_RULES_PER_DEPT);
+		return;
+	}
+	rule_text(pp, start, pp->pos - 1, r.text, sizeof(r.text));
+	{
+		struct policy_rule *nr;
+		struct rule_extra *nx;
+
+		nr = realloc(d->rules, (d->n_rules + 1) * sizeof(*nr));
+		if (!nr) {
+			pp->nomem = 1;
+			return;
+		}
+		d->rules = nr;
+		nx = realloc(pp->rx[di], (d->n_rules + 1) * sizeof(*nx));
+		if (!nx) {
+			pp->nomem = 1;
+			return;
+		}
+		pp->rx[di] = nx;
+		d->rules[d->n_rules] = r;
+		pp->rx[di][d->n_rules] = rx;
+		d->n_rules++;
+	}
+}
+
+/* "{" { dstmt } "}"; the '{' is already consumed. */
+static void parse_dept_body(struct policy_parser *pp, uint16_t di,
+			    const struct tok *open)
+{
+	struct policy_dept *d;
+	int have_log = 0;
+
+	for (;;) {
+		const struct tok *t = peek(pp);
+
+		d = &pp->pol->depts[di];
+		if (t->type == T_RBRACE) {
+			next(pp);
+			return;
+		}
+		if (t->type == T_EOF) {
+			err_tok(pp, t, "unexpected end of file: '{' opened at line %u is not closed",
+				open->line);
+			return;
+		}
+		if (t->type == T_SEMI) {	/* stray ';' is harmless */
+			next(pp);
+			continue;
+		}
+		if (is_word(t, "hosts")) {
+			next(pp);
+			if (di == POLICY_DEFAULT_DEPT) {
+				err_tok(pp, t,
+					"'hosts' is not allowed in the default block (it holds hosts in no department)");
+				sync_stmt(pp);
+				continue;
+			}
+			parse_prefix_list(pp, di, "host");
+		} else if (is_word(t, "log")) {
+			const struct tok *v;
+
+			next(pp);
+			v = next(pp);
+			if (have_log++)
+				err_tok(pp, t, "duplicate 'log' setting in department '%s'",
+					d->name);
+			if (is_word(v, "all"))
+				d->log = DEPT_LOG_ALL;
+			else if (is_word(v, "rules"))
+				d->log = DEPT_LOG_RULES;
+			else if (is_word(v, "none"))
+				d->log = DEPT_LOG_NONE;
+			else {
+				err_tok(pp, v,
+					"invalid log setting '%s' (expected all, rules or none)",
+					tok_desc(v));
+				if (v->type == T_SEMI || v->type == T_RBRACE)
+					unget(pp, v);
+			}
+			expect_semi(pp, "log setting");
+		} else if (t->type == T_WORD) {
+			parse_rule(pp, di);
+		} else {
+			err_tok(pp, t, "unexpected '%s' in department '%s'",
+				tok_desc(t), d->name);
+			next(pp);
+			sync_stmt(pp);
+		}
+	}
+}
+
+static void parse_department(struct policy_parser *pp)
+{
+	const struct tok *kw = next(pp), *name = peek(pp), *open;
+	struct policy_dept *d;
+	uint32_t i;
+	int ok = 1;
+
+	if (name->type == T_LBRACE) {
+		err_tok(pp, name, "missing department name");
+		ok = 0;
+	} else {
+		next(pp);
+		if (name->type != T_WORD || !valid_dept_name(name->text)) {
+			err_tok(pp, name,
+				"invalid department name '%s' (a letter, then letters, digits, '-' or '_'; at most %d)",
+				tok_desc(name), POLICY_NAME_LEN - 1);
+			ok = 0;
+		} else if (strcmp(name->text, "default") == 0) {
+			err_tok(pp, name,
+				"department name 'default' is reserved (use a 'default { ... }' block)");
+			ok = 0;
+		} else {
+			for (i = 1; i < pp->pol->n_depts; i++) {
+				if (strcmp(pp->pol->depts[i].name, name->text) == 0) {
+					err_tok(pp, name,
+						"duplicate department '%s' (first defined at line %u)",
+						name->text, pp->pol->depts[i].line);
+					ok = 0;
+					break;
+				}
+			}
+		}
+	}
+	open = next(pp);
+	if (open->type != T_LBRACE) {
+		err_tok(pp, open, "expected '{' after department name, got '%s'",
+			tok_desc(open));
+		if (open->type != T_EOF)
+			sync_stmt(pp);
+		return;
+	}
+	if (pp->pol->n_depts >= MAX_DEPTS) {
+		err_tok(pp, kw, "too many departments (at most %d)", MAX_DEPTS - 1);
+		ok = 0;
+	}
+	d = add_dept(pp, ok ? name->text : "", kw->line);
+	if (!d)
+		return;
+	parse_dept_body(pp, (uint16_t)(pp->pol->n_depts - 1), open);
+	if (!ok)
+		pp->pol->depts[pp->pol->n_depts - 1].name[0] = '\0';
+}
+
+static void parse_default(struct policy_parser *pp)
+{
+	const struct tok *kw = next(pp), *open = next(pp);
+
+	if (open->type != T_LBRACE) {
+		err_tok(pp, open, "expected '{' after 'default', got '%s'",
+			tok_desc(open));
+		if (open->type != T_EOF)
+			sync_stmt(pp);
+		return;
+	}
+	if (pp->have_default)
+		err_tok(pp, kw, "duplicate default block (first at line %u)",
+			pp->default_line);
+	else
+		pp->pol->depts[POLICY_DEFAULT_DEPT].line = kw->line;
+	pp->have_default = 1;
+	pp->default_line = kw->line;
+	parse_dept_body(pp, POLICY_DEFAULT_DEPT, open);
+}
+
+static void parse_options(struct policy_parser *pp)
+{
+	static const char *const opts[] = { "teams-is-skype", "min-confidence",
+					    "signatures" };
+	const struct tok *kw = next(pp), *open = next(pp);
+
+	if (open->type != T_LBRACE) {
+		err_tok(pp, open, "expected '{' after 'options', got '%s'",
+			tok_desc(open));
+		if (open->type != T_EOF)
+			sync_stmt(pp);
+		return;
+	}
+	if (pp->have_options)
+		err_tok(pp, kw, "options block defined twice (first at line %u)",
+			pp->options_line);
+	pp->have_options = 1;
+	pp->options_line = kw->line;
+	for (;;) {
+		const struct tok *t = next(pp), *v;
+		unsigned i;
+
+		if (t->type == T_RBRACE)
+			return;
+		if (t->type == T_EOF) {
+			err_tok(pp, t, "unexpected end of file: '{' opened at line %u is not closed",
+				open->line);
+			return;
+		}
+		for (i = 0; i < 3; i++)
+			if (is_word(t, opts[i]))
+				break;
+		if (i == 3) {
+			err_tok(pp, t,
+				"unknown option '%s' (expected teams-is-skype, min-confidence or signatures)",
+				tok_desc(t));
+			sync_stmt(pp);
+			continue;
+		}
+		if (pp->opt_line[i])
+			err_tok(pp, t, "duplicate option '%s' (first set at line %u)",
+				opts[i], pp->opt_line[i]);
+		pp->opt_line[i] = t->line;
+		v = next(pp);
+		if (i == 0) {
+			if (is_word(v, "yes"))
+				pp->pol->teams_is_skype = 1;
+			else if (is_word(v, "no"))
+				pp->pol->teams_is_skype = 0;
+			else
+				err_tok(pp, v, "invalid boolean '%s' (expected yes or no)",
+					tok_desc(v));
+		} else if (i == 1) {
+			int c = v->type == T_WORD ? parse_conf(v->text) : -1;
+
+			if (c < 0)
+				err_tok(pp, v,
+					"invalid confidence '%s' (expected dpi, cache, ip or port)",
+					tok_desc(v));
+			else
+				pp->pol->min_conf = (uint8_t)c;
+		} else {
+			if (v->type != T_STRING && v->type != T_WORD)
+				err_tok(pp, v, "expected a file name, got '%s'",
+					tok_desc(v));
+			else if (v->text[0] != '/')
+				err_tok(pp, v, "signatures file '%s' must be an absolute path",
+					v->text);
+			else
+				snprintf(pp->pol->signatures,
+					 sizeof(pp->pol->signatures), "%s", v->text);
+		}
+		if (v->type == T_SEMI || v->type == T_RBRACE || v->type == T_EOF) {
+			unget(pp, v);
+			if (v->type != T_SEMI)
+				continue;
+		}
+		expect_semi(pp, "option");
+	}
+}
+
+/* ---- finish: cross-statement checks and compilation ---- */
+
+static int rule_covers(const struct policy_rule *a, const struct policy_rule *b)
+{
+	unsigned i, j;
+
+	if (a->dir != RULE_DIR_ANY && a->dir != b->dir)
+		return 0;
+	if (a->min_conf > b->min_conf)
+		return 0;
+	if (a->match == MATCH_ANY)
+		return 1;
+	if (a->match != b->match)
+		return 0;
+	for (j = 0; j < b->n_ids; j++) {
+		for (i = 0; i < a->n_ids; i++)
+			if (a->ids[i] == b->ids[j])
+				break;
+		if (i == a->n_ids)
+			return 0;
+	}
+	return 1;
+}
+
+static void finish_rules(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t di, i, j;
+
+	for (di = 0; di < p->n_depts; di++) {
+		struct policy_dept *d = &p->depts[di];
+
+		for (i = 0; i < d->n_rules; i++) {
+			struct policy_rule *r = &d->rules[i];
+
+			if (pp->rx[di][i].skype) {
+				r->n_ids = 0;
+				r->ids[r->n_ids++] = SF_PROTO_SKYPE_CALL;
+				r->ids[r->n_ids++] = SF_PROTO_SKYPE_TEAMS;
+				if (p->teams_is_skype)
+					r->ids[r->n_ids++] = SF_PROTO_TEAMS;
+			}
+			if (r->min_conf == CONF_UNSET)
+				r->min_conf = p->min_conf;
+		}
+		for (i = 0; i < d->n_rules; i++) {
+			for (j = 0; j < i; j++) {
+				if (rule_covers(&d->rules[j], &d->rules[i])) {
+					err_at(pp, d->rules[i].line, pp->rx[di][i].col,
+					       "rule can never match: the rule at line %u already matches all of its flows",
+					       d->rules[j].line);
+					break;
+				}
+			}
+		}
+	}
+}
+
+static void finish_prefixes(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i;
+	uint32_t *has_hosts;
+
+	has_hosts = calloc(p->n_depts, sizeof(*has_hosts));
+	if (!has_hosts) {
+		pp->nomem = 1;
+		return;
+	}
+	for (i = 0; i < pp->n_pfx; i++) {
+		struct pfx *x = &pp->pfx[i];
+		struct lpm *l;
+		int32_t old = -1;
+		int rc;
+
+		if (x->dept == UINT16_MAX) {
+			l = x->v6 ? p->internal6 : p->internal4;
+			rc = lpm_insert(l, x->addr, x->plen, 0, &old);
+			if (rc == -EEXIST)
+				err_at(pp, x->line, x->col,
+				       "duplicate internal prefix %s", x->text);
+		} else {
+			l = x->v6 ? p->dept6 : p->dept4;
+			has_hosts[x->dept] = 1;
+			rc = lpm_insert(l, x->addr, x->plen, x->dept, &old);
+			if (rc == -EEXIST && old == x->dept)
+				err_at(pp, x->line, x->col, "duplicate prefix %s",
+				       x->text);
+			else if (rc == -EEXIST)
+				err_at(pp, x->line, x->col,
+				       "%s is already in department '%s' (line %u)",
+				       x->text, p->depts[old].name,
+				       p->depts[old].line);
+		}
+		if (rc == -ENOMEM)
+			pp->nomem = 1;
+	}
+	for (i = 0; i < pp->n_pfx; i++) {
+		struct pfx *x = &pp->pfx[i];
+
+		if (x->dept == UINT16_MAX)
+			continue;
+		if (!pp->have_internal) {
+			lpm_insert(x->v6 ? p->internal6 : p->internal4, x->addr,
+				   x->plen, 0, NULL);
+		} else if (lpm_lookup_prefix(x->v6 ? p->internal6 : p->internal4,
+					     x->addr, x->plen) < 0) {
+			err_at(pp, x->line, x->col,
+			       "%s of department '%s' is outside the internal networks",
+			       x->text, p->depts[x->dept].name);
+		}
+	}
+	for (i = 1; i < p->n_depts; i++)
+		if (!has_hosts[i] && p->depts[i].name[0])
+			err_at(pp, p->depts[i].line, 1,
+			       "department '%s' has no hosts: it can never match",
+			       p->depts[i].name);
+	free(has_hosts);
+}
+
+static int perr_cmp(const void *a, const void *b)
+{
+	const struct perr *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void format_errors(struct policy_parser *pp)
+{
+	uint32_t i, n = pp->n_errs + (pp->too_many ? 1 : 0) + (pp->nomem ? 1 : 0);
+
+	qsort(pp->errs, pp->n_errs, sizeof(*pp->errs), perr_cmp);
+	pp->formatted = calloc(n ? n : 1, sizeof(char *));
+	if (!pp->formatted)
+		return;
+	for (i = 0; i < pp->n_errs; i++) {
+		size_t len = strlen(pp->filename) + strlen(pp->errs[i].msg) + 32;
+
+		pp->formatted[i] = malloc(len);
+		if (pp->formatted[i])
+			snprintf(pp->formatted[i], len, "%s:%u:%u: %s", pp->filename,
+				 pp->errs[i].line, pp->errs[i].col, pp->errs[i].msg);
+	}
+	if (pp->too_many) {
+		size_t len = strlen(pp->filename) + 64;
+
+		pp->formatted[i] = malloc(len);
+		if (pp->formatted[i])
+			snprintf(pp->formatted[i++], len,
+				 "%s: too many errors (%d shown), stopping",
+				 pp->filename, MAX_ERRORS);
+	}
+	if (pp->nomem) {
+		size_t len = strlen(pp->filename) + 64;
+
+		pp->formatted[i] = malloc(len);
+		if (pp->formatted[i])
+			snprintf(pp->formatted[i], len, "%s: out of memory",
+				 pp->filename);
+	}
+}
+
+struct policy *policy_parser_finish(struct policy_parser *pp)
+{
+	struct policy *p;
+	uint32_t i;
+
+	if (pp->formatted)	/* finish runs once */
+		return NULL;
+	add_tok(pp, T_EOF, 1, "", 0);
+	if (pp->nomem || pp->overflow) {
+		format_errors(pp);
+		return NULL;
+	}
+	pp->toks[pp->n_toks - 1].line = pp->lineno + 1;
+	p = pp->pol = calloc(1, sizeof(*p));
+	if (!p) {
+		pp->nomem = 1;
+		format_errors(pp);
+		return NULL;
+	}
+	p->min_conf = CLS_CONF_CACHE;
+	snprintf(p->source, sizeof(p->source), "%s", pp->filename);
+	p->dept4 = lpm_create(32);
+	p->dept6 = lpm_create(128);
+	p->internal4 = lpm_create(32);
+	p->internal6 = lpm_create(128);
+	if (!p->dept4 || !p->dept6 || !p->internal4 || !p->internal6 ||
+	    !add_dept(pp, "default", 0))
+		pp->nomem = 1;
+	while (!pp->nomem && peek(pp)->type != T_EOF) {
+		const struct tok *t = peek(pp);
+
+		if (is_word(t, "department")) {
+			parse_department(pp);
+		} else if (is_word(t, "default")) {
+			parse_default(pp);
+		} else if (is_word(t, "options")) {
+			parse_options(pp);
+		} else if (is_word(t, "internal")) {
+			next(pp);
+			pp->have_internal = 1;
+			parse_prefix_list(pp, UINT16_MAX, "internal");
+		} else if (t->type == T_SEMI) {
+			next(pp);
+		} else {
+			err_tok(pp, t,
+				"unknown statement '%s' (expected department, default, internal or options)",
+				tok_desc(t));
+			next(pp);
+			sync_stmt(pp);
+			if (peek(pp)->type == T_RBRACE)
+				next(pp);
+		}
+	}
+	if (!pp->nomem) {
+		finish_rules(pp);
+		finish_prefixes(pp);
+	}
+	for (i = 0; i < pp->n_rx; i++)
+		free(pp->rx[i]);
+	free(pp->rx);
+	pp->rx = NULL;
+	pp->n_rx = 0;
+	pp->pol = NULL;
+	format_errors(pp);
+	if (pp->n_errs || pp->nomem || pp->too_many) {
+		policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+unsigned policy_parser_error_count(const struct policy_parser *pp)
+{
+	return pp->n_errs + (pp->too_many ? 1 : 0) + (pp->nomem ? 1 : 0);
+}
+
+const char *policy_parser_error(const struct policy_parser *pp, unsigned i)
+{
+	if (!pp->formatted || i >= policy_parser_error_count(pp))
+		return NULL;
+	return pp->formatted[i] ? pp->formatted[i] : "out of memory";
+}
+
+void policy_parser_destroy(struct policy_parser *pp)
+{
+	uint32_t i, n;
+
+	if (!pp)
+		return;
+	n = policy_parser_error_count(pp);
+	for (i = 0; i < pp->n_toks; i++)
+		free(pp->toks[i].text);
+	free(pp->toks);
+	for (i = 0; i < pp->n_errs; i++)
+		free(pp->errs[i].msg);
+	free(pp->errs);
+	if (pp->formatted)
+		for (i = 0; i < n; i++)
+			free(pp->formatted[i]);
+	free(pp->formatted);
+	for (i = 0; i < pp->n_rx; i++)
+		free(pp->rx[i]);
+	free(pp->rx);
+	policy_free(pp->pol);
+	free(pp->pfx);
+	free(pp);
+}
+
+struct policy *policy_load_file(const char *path,
+				const struct policy_names *names,
+				void (*on_error)(void *ctx, const char *msg),
+				void *ctx, unsigned *nerr)
+{
+	struct policy_parser *pp;
+	struct policy *p;
+	char *line = NULL, msg[512];
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+	unsigned i;
+
+	*nerr = 0;
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+		if (on_error)
+			on_error(ctx, msg);
+		*nerr = 1;
+		return NULL;
+	}
+	pp = policy_parser_create(path, names);
+	if (!pp) {
+		fclose(f);
+		snprintf(msg, sizeof(msg), "%s: out of memory", path);
+		if (on_error)
+			on_error(ctx, msg);
+		*nerr = 1;
+		return NULL;
+	}
+	while ((n = getline(&line, &cap, f)) >= 0)
+		policy_parser_line_n(pp, line, (size_t)n);
+	if (ferror(f)) {
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+		if (on_error)
+			on_error(ctx, msg);
+		*nerr = 1;
+		free(line);
+		fclose(f);
+		policy_parser_destroy(pp);
+		return NULL;
+	}
+	free(line);
+	fclose(f);
+	p = policy_parser_finish(pp);
+	*nerr = policy_parser_error_count(pp);
+	for (i = 0; i < *nerr; i++)
+		if (on_error)
+			on_error(ctx, policy_parser_error(pp, i));
+	policy_parser_destroy(pp);
+	return p;
+}
