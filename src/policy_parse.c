@@ -87,6 +87,8 @@ struct policy_parser {
 	uint32_t options_line, default_line;
 	uint32_t opt_line[3];
 	uint32_t n_rx;		/* departments that have an rx entry */
+	uint8_t hosts_seen[MAX_DEPTS];	/* a 'hosts' statement was written */
+	uint32_t last_len;	/* length of the last line, for EOF's column */
 	int nomem, overflow;
 };
 
@@ -191,6 +193,9 @@ static void lex_line(struct policy_parser *pp, const char *s, size_t n)
 	size_t i = 0;
 
 	pp->lineno++;
+	pp->last_len = (uint32_t)n;
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		pp->last_len = (uint32_t)--n;
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 		uint32_t col = (uint32_t)i + 1;
@@ -323,16 +328,26 @@ static void sync_stmt(struct policy_parser *pp)
 	}
 }
 
-/* Expects ';' ending a statement; reports and resynchronizes if absent. */
-static int expect_semi(struct policy_parser *pp, const char *after)
+/* Reports a missing ';' where it belongs: right after the previous token,
+ * as compilers do, naming what came instead. */
+static void err_missing_semi(struct policy_parser *pp)
 {
-	const struct tok *t = peek(pp);
+	const struct tok *t = peek(pp), *prev = pp->pos > 0 ? &pp->toks[pp->pos - 1] : t;
+	uint32_t col = prev->col + (uint32_t)strlen(prev->text) +
+		       (prev->type == T_STRING ? 2 : 0);
 
-	if (t->type == T_SEMI) {
+	err_at(pp, prev->line, col, "expected ';' after '%s', got '%s'",
+	       prev->text, tok_desc(t));
+}
+
+/* Expects ';' ending a statement; reports and resynchronizes if absent. */
+static int expect_semi(struct policy_parser *pp)
+{
+	if (peek(pp)->type == T_SEMI) {
 		next(pp);
 		return 0;
 	}
-	err_tok(pp, t, "expected ';' after %s, got '%s'", after, tok_desc(t));
+	err_missing_semi(pp);
 	sync_stmt(pp);
 	return -1;
 }
@@ -532,8 +547,14 @@ static void parse_prefix_list(struct policy_parser *pp, uint16_t dept,
 			next(pp);
 			return;
 		}
-		err_tok(pp, t, "expected ',' or ';' after %s address, got '%s'",
-			what, tok_desc(t));
+		if (t->type == T_RBRACE || t->type == T_EOF ||
+		    (t->line != pp->toks[pp->pos - 1].line)) {
+			err_missing_semi(pp);
+		} else {
+			err_tok(pp, t,
+				"expected ',' or ';' after %s address, got '%s'",
+				what, tok_desc(t));
+		}
 		sync_stmt(pp);
 		return;
 	}
@@ -574,6 +595,12 @@ static void report_unknown_proto(struct policy_parser *pp, const struct tok *t)
 	const char *best = NULL;
 	unsigned bestd = 3, i;
 
+	if (strcasecmp(t->text, "skype") == 0 || edit_distance(t->text, "skype") <= 1) {
+		err_tok(pp, t,
+			"unknown protocol '%s' (for the Skype group write 'skype' without 'protocol'; nDPI's own names are SkypeCall and Skype_Teams)",
+			t->text);
+		return;
+	}
 	if (pp->names.proto_name) {
 		for (i = 0; i < pp->names.n_protos; i++) {
 			const char *n = pp->names.proto_name(pp->names.ctx, (int)i);
@@ -828,9 +855,21 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 		if (parse_throttle(pp, &r) != 0)
 			bad = 1;
 	} else {
-		err_tok(pp, t,
-			"expected an action (allow, drop, reject or throttle), got '%s'",
-			tok_desc(t));
+		static const char *const actions[] = { "allow", "drop", "reject",
+							"throttle" };
+		const char *best = NULL;
+		unsigned i;
+
+		for (i = 0; t->type == T_WORD && i < 4; i++)
+			if (edit_distance(t->text, actions[i]) <= 2)
+				best = actions[i];
+		if (best)
+			err_tok(pp, t, "unknown action '%s' (did you mean '%s'?)",
+				t->text, best);
+		else
+			err_tok(pp, t,
+				"expected an action (allow, drop, reject or throttle), got '%s'",
+				tok_desc(t));
 		if (t->type != T_SEMI)
 			sync_stmt(pp);
 		return;
@@ -878,6 +917,11 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 			if (a->type == T_SEMI)
 				unget(pp, a);
 			bad = 1;
+		} else if (t->type == T_RBRACE || t->type == T_EOF ||
+			   t->line != pp->toks[pp->pos - 1].line) {
+			err_missing_semi(pp);
+			sync_stmt(pp);
+			return;
 		} else {
 			err_tok(pp, t,
 				"unexpected '%s' in rule (expected log, confidence or ';')",
@@ -942,6 +986,7 @@ static void parse_dept_body(struct policy_parser *pp, uint16_t di,
 		}
 		if (is_word(t, "hosts")) {
 			next(pp);
+			pp->hosts_seen[di] = 1;
 			if (di == POLICY_DEFAULT_DEPT) {
 				err_tok(pp, t,
 					"'hosts' is not allowed in the default block (it holds hosts in no department)");
@@ -970,7 +1015,7 @@ static void parse_dept_body(struct policy_parser *pp, uint16_t di,
 				if (v->type == T_SEMI || v->type == T_RBRACE)
 					unget(pp, v);
 			}
-			expect_semi(pp, "log setting");
+			expect_semi(pp);
 		} else if (t->type == T_WORD) {
 			parse_rule(pp, di);
 		} else {
@@ -1133,7 +1178,7 @@ static void parse_options(struct policy_parser *pp)
 			if (v->type != T_SEMI)
 				continue;
 		}
-		expect_semi(pp, "option");
+		expect_semi(pp);
 	}
 }
 
@@ -1250,7 +1295,7 @@ static void finish_prefixes(struct policy_parser *pp)
 		}
 	}
 	for (i = 1; i < p->n_depts; i++)
-		if (!has_hosts[i] && p->depts[i].name[0])
+		if (!has_hosts[i] && !pp->hosts_seen[i] && p->depts[i].name[0])
 			err_at(pp, p->depts[i].line, 1,
 			       "department '%s' has no hosts: it can never match",
 			       p->depts[i].name);
@@ -1315,7 +1360,9 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 		format_errors(pp);
 		return NULL;
 	}
-	pp->toks[pp->n_toks - 1].line = pp->lineno + 1;
+	/* End of file is where the last line ends. */
+	pp->toks[pp->n_toks - 1].line = pp->lineno ? pp->lineno : 1;
+	pp->toks[pp->n_toks - 1].col = pp->last_len + 1;
 	p = pp->pol = calloc(1, sizeof(*p));
 	if (!p) {
 		pp->nomem = 1;

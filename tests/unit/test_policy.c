@@ -1,0 +1,555 @@
+/* Policy language: every construct, and broken policies with their exact
+ * FILE:LINE:COL messages. Names resolve through a fixed fake table, so the
+ * parser is tested without nDPI. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "skyfence/classify.h"
+#include "skyfence/policy.h"
+
+static const struct {
+	const char *name;
+	int id;
+} protos[] = {
+	{ "Unknown", 0 }, { "DNS", 5 }, { "HTTP", 7 }, { "BitTorrent", 37 },
+	{ "SkypeCall", 38 }, { "TLS", 91 }, { "Skype_Teams", 125 },
+	{ "Zoom", 189 }, { "Teams", 250 },
+};
+static const struct {
+	const char *name;
+	int id;
+} cats[] = { { "Unspecified", 0 }, { "Media", 1 }, { "Web", 5 }, { "VoIP", 10 } };
+
+static int fake_proto_id(void *ctx, const char *n)
+{
+	size_t i;
+
+	(void)ctx;
+	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (strcasecmp(protos[i].name, n) == 0)
+			return protos[i].id;
+	return -1;
+}
+
+static int fake_cat_id(void *ctx, const char *n)
+{
+	size_t i;
+
+	(void)ctx;
+	for (i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
+		if (strcasecmp(cats[i].name, n) == 0)
+			return cats[i].id;
+	return -1;
+}
+
+static const char *fake_proto_name(void *ctx, int id)
+{
+	(void)ctx;
+	return (size_t)id < sizeof(protos) / sizeof(protos[0]) ? protos[id].name : NULL;
+}
+
+static const struct policy_names names = {
+	fake_proto_id, fake_cat_id, fake_proto_name,
+	sizeof(protos) / sizeof(protos[0]), NULL
+};
+
+static char errbuf[65536];
+
+/* Parses @text line by line as file "t"; errors joined by '\n' in errbuf. */
+static struct policy *parse(const char *text)
+{
+	struct policy_parser *pp = policy_parser_create("t", &names);
+	struct policy *p;
+	const char *s = text;
+	unsigned i;
+
+	ck_assert_ptr_nonnull(pp);
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s + 1) : strlen(s);
+		char *line = strndup(s, n);
+
+		policy_parser_line(pp, line);
+		free(line);
+		s += n;
+	}
+	p = policy_parser_finish(pp);
+	errbuf[0] = '\0';
+	for (i = 0; i < policy_parser_error_count(pp); i++) {
+		if (i)
+			strcat(errbuf, "\n");
+		strcat(errbuf, policy_parser_error(pp, i));
+	}
+	policy_parser_destroy(pp);
+	return p;
+}
+
+static void v4(uint8_t a[16], const char *s)
+{
+	unsigned b[4];
+
+	memset(a, 0, 16);
+	a[10] = a[11] = 0xff;
+	ck_assert_int_eq(sscanf(s, "%u.%u.%u.%u", &b[0], &b[1], &b[2], &b[3]), 4);
+	a[12] = (uint8_t)b[0];
+	a[13] = (uint8_t)b[1];
+	a[14] = (uint8_t)b[2];
+	a[15] = (uint8_t)b[3];
+}
+
+static struct policy_decision decide(const struct policy *p, const uint8_t *addr,
+				     int inbound, uint16_t master, uint16_t app,
+				     uint16_t cat, uint8_t conf)
+{
+	struct flow_facts f = { addr, (uint8_t)inbound, master, app, cat, conf };
+	struct policy_decision d;
+
+	policy_decide(p, &f, &d);
+	return d;
+}
+
+static const char *dept_name(const struct policy *p, const struct policy_decision *d)
+{
+	return p->depts[d->dept].name;
+}
+
+/* ---- constructs ---- */
+
+START_TEST(test_empty_policy_allows_everything)
+{
+	struct policy *p = parse("# nothing but a comment\n\n");
+	uint8_t a[16];
+	struct policy_decision d;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->n_depts, 1);
+	v4(a, "198.51.100.7");
+	d = decide(p, a, 0, 0, SF_PROTO_SKYPE_CALL, 10, CLS_CONF_DPI);
+	ck_assert_str_eq(dept_name(p, &d), "default");
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_int_eq(d.rule, -1);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_departments_matched_by_longest_prefix)
+{
+	struct policy *p = parse(
+		"department wide { hosts 192.0.2.0/24; }\n"
+		"department narrow { hosts 192.0.2.128/25, 192.0.2.200; }\n"
+		"department six { hosts 2001:db8:f::/48; }\n");
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "192.0.2.5");
+	ck_assert_str_eq(p->depts[policy_dept_of(p, a)].name, "wide");
+	v4(a, "192.0.2.130");
+	ck_assert_str_eq(p->depts[policy_dept_of(p, a)].name, "narrow");
+	v4(a, "192.0.2.200");
+	ck_assert_str_eq(p->depts[policy_dept_of(p, a)].name, "narrow");
+	v4(a, "192.0.3.1");
+	ck_assert_uint_eq(policy_dept_of(p, a), POLICY_DEFAULT_DEPT);
+	{
+		uint8_t six[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, 0, 1 };
+
+		ck_assert_str_eq(p->depts[policy_dept_of(p, six)].name, "six");
+		six[5] = 0x0e;
+		ck_assert_uint_eq(policy_dept_of(p, six), POLICY_DEFAULT_DEPT);
+	}
+	/* without an internal list, the departments are the inside */
+	v4(a, "192.0.2.1");
+	ck_assert(policy_is_internal(p, a));
+	v4(a, "203.0.113.1");
+	ck_assert(!policy_is_internal(p, a));
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_internal_networks_are_declared)
+{
+	struct policy *p = parse("internal 192.0.2.0/24, 2001:db8::/32;\n"
+				 "department a { hosts 192.0.2.0/26; }\n");
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "192.0.2.250");	/* inside, in no department */
+	ck_assert(policy_is_internal(p, a));
+	ck_assert_uint_eq(policy_dept_of(p, a), POLICY_DEFAULT_DEPT);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_skype_group_matches_master_or_app)
+{
+	struct policy *p = parse("department f { hosts 192.0.2.0/24; skype drop; }\n");
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "192.0.2.1");
+	/* TLS.Skype_Teams, STUN.SkypeCall, Skype_Teams.SkypeCall, DNS.Skype_Teams */
+	ck_assert_int_eq(decide(p, a, 0, 91, 125, 10, CLS_CONF_DPI).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 78, 38, 10, CLS_CONF_DPI).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 125, 38, 10, CLS_CONF_DPI).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 5, 125, 10, CLS_CONF_DPI).action, ACT_DROP);
+	/* Teams (250) is not Skype unless asked */
+	ck_assert_int_eq(decide(p, a, 0, 91, 250, 15, CLS_CONF_DPI).action, ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).action, ACT_ALLOW);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_teams_joins_skype_when_asked)
+{
+	struct policy *p = parse("options { teams-is-skype yes; }\n"
+				 "default { skype reject; }\n");
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "198.51.100.1");
+	ck_assert_int_eq(decide(p, a, 0, 91, 250, 15, CLS_CONF_DPI).action, ACT_REJECT);
+	ck_assert_uint_eq(p->depts[0].rules[0].n_ids, 3);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_protocol_category_and_any_rules)
+{
+	struct policy *p = parse(
+		"department e {\n"
+		"\thosts 192.0.2.0/24;\n"
+		"\tprotocol BitTorrent, zoom drop;\n"
+		"\tcategory VoIP, \"Media\" reject;\n"
+		"\tany allow;\n"
+		"}\n");
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "192.0.2.9");
+	ck_assert_int_eq(decide(p, a, 0, 0, 37, 29, CLS_CONF_DPI).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_DPI).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 78, 38, 10, CLS_CONF_DPI).action, ACT_REJECT);
+	ck_assert_int_eq(decide(p, a, 0, 0, 7, 1, CLS_CONF_DPI).action, ACT_REJECT);
+	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).rule, 2);
+	ck_assert_str_eq(p->depts[1].rules[0].text, "protocol BitTorrent, zoom drop");
+	ck_assert_uint_eq(p->depts[1].rules[1].line, 4);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_inbound_and_outbound_qualifiers)
+{
+	struct policy *p = parse("department e { hosts 192.0.2.0/24;\n"
+				 "  inbound skype drop;\n"
+				 "  outbound protocol HTTP reject;\n"
+				 "  skype allow; }\n");
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "192.0.2.1");
+	ck_assert_int_eq(decide(p, a, 1, 91, 125, 10, CLS_CONF_DPI).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 91, 125, 10, CLS_CONF_DPI).action, ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).action, ACT_REJECT);
+	ck_assert_int_eq(decide(p, a, 1, 0, 7, 5, CLS_CONF_DPI).action, ACT_ALLOW);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_throttle_rate_burst_latency)
+{
+	struct policy *p = parse(
+		"department s { hosts 192.0.2.0/24;\n"
+		"  skype throttle 256kbit;\n"
+		"  protocol Zoom throttle 1Mbit burst 64k latency 1s;\n"
+		"  protocol HTTP throttle 2000000 burst 3000B latency 20ms; }\n");
+	const struct policy_rule *r;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	r = p->depts[1].rules;
+	ck_assert_int_eq(r[0].action, ACT_THROTTLE);
+	ck_assert_uint_eq(r[0].rate_bps, 256000);
+	ck_assert_uint_eq(r[0].burst_bytes, 3200);	/* 100 ms of the rate */
+	ck_assert_uint_eq(r[0].latency_ms, 50);
+	ck_assert_uint_eq(r[1].rate_bps, 1000000);
+	ck_assert_uint_eq(r[1].burst_bytes, 65536);
+	ck_assert_uint_eq(r[1].latency_ms, 1000);
+	ck_assert_uint_eq(r[2].rate_bps, 2000000);
+	ck_assert_uint_eq(r[2].burst_bytes, 3000);
+	ck_assert_uint_eq(r[2].latency_ms, 20);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_confidence_threshold_keeps_guesses_from_acting)
+{
+	struct policy *p = parse("default { skype drop; protocol Zoom drop confidence ip; }\n");
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "192.0.2.1");
+	/* default minimum is "cache": a guess from an IP list does not drop */
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_IP).action, ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_CACHE).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_IP).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_PORT).action, ACT_ALLOW);
+	policy_free(p);
+
+	p = parse("options { min-confidence dpi; }\ndefault { skype drop; }\n");
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_CACHE).action, ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_DPI).action, ACT_DROP);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_log_flag_and_department_log_setting)
+{
+	struct policy *p = parse(
+		"department a { hosts 192.0.2.0/26; log all; skype drop; }\n"
+		"department b { hosts 192.0.2.64/26; skype drop log; }\n"
+		"department c { hosts 192.0.2.128/26; log none; skype drop log; }\n");
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "192.0.2.1");
+	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).log, 1);
+	v4(a, "192.0.2.65");
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_DPI).log, 1);
+	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).log, 0);
+	v4(a, "192.0.2.129");
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_DPI).log, 0);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_first_matching_rule_wins_and_default_block_applies)
+{
+	struct policy *p = parse("department a { hosts 192.0.2.0/24; protocol Zoom allow; category VoIP drop; }\n"
+				 "default { category VoIP reject; }\n"
+				 "options { signatures \"/etc/skyfence/protos.txt\"; }\n");
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "192.0.2.1");
+	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_DPI).action, ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 38, 10, CLS_CONF_DPI).action, ACT_DROP);
+	v4(a, "203.0.113.1");
+	ck_assert_int_eq(decide(p, a, 0, 0, 38, 10, CLS_CONF_DPI).action, ACT_REJECT);
+	ck_assert_str_eq(p->signatures, "/etc/skyfence/protos.txt");
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_lines_without_newline_and_stray_semicolons)
+{
+	struct policy_parser *pp = policy_parser_create("t", &names);
+	struct policy *p;
+
+	policy_parser_line(pp, "department a {");
+	policy_parser_line(pp, "  hosts 192.0.2.0/24;;");
+	policy_parser_line(pp, "};");
+	p = policy_parser_finish(pp);
+	ck_assert_uint_eq(policy_parser_error_count(pp), 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p->depts[1].name, "a");
+	policy_free(p);
+	policy_parser_destroy(pp);
+}
+END_TEST
+
+START_TEST(test_lpm_exact_and_covering_prefixes)
+{
+	struct lpm *l = lpm_create(32);
+	uint8_t a[4] = { 10, 1, 2, 3 }, b[4] = { 10, 0, 0, 0 };
+	int32_t old = -1;
+
+	ck_assert_int_eq(lpm_insert(l, b, 8, 1, NULL), 0);
+	ck_assert_int_eq(lpm_insert(l, a, 32, 2, NULL), 0);
+	ck_assert_int_eq(lpm_insert(l, b, 8, 3, &old), -EEXIST);
+	ck_assert_int_eq(old, 1);
+	ck_assert_int_eq(lpm_lookup(l, a), 2);
+	a[3] = 4;
+	ck_assert_int_eq(lpm_lookup(l, a), 1);
+	ck_assert_int_eq(lpm_lookup_prefix(l, b, 16), 1);
+	b[0] = 11;
+	ck_assert_int_eq(lpm_lookup(l, b), -1);
+	ck_assert_int_eq(lpm_insert(l, b, 0, 9, NULL), 0);	/* default route */
+	ck_assert_int_eq(lpm_lookup(l, b), 9);
+	lpm_destroy(l);
+}
+END_TEST
+
+/* ---- broken policies: every error, exactly ---- */
+
+static const struct {
+	const char *text;
+	const char *errors;
+} broken[] = {
+	{ "foo;\n",
+	  "t:1:1: unknown statement 'foo' (expected department, default, internal or options)" },
+	{ "department {}\n", "t:1:12: missing department name" },
+	{ "department 9x { hosts 192.0.2.0/24; }\n",
+	  "t:1:12: invalid department name '9x' (a letter, then letters, digits, '-' or '_'; at most 31)" },
+	{ "department abcdefghijabcdefghijabcdefghijabc { hosts 192.0.2.0/24; }\n",
+	  "t:1:12: invalid department name 'abcdefghijabcdefghijabcdefghijabc' (a letter, then letters, digits, '-' or '_'; at most 31)" },
+	{ "department default { hosts 192.0.2.0/24; }\n",
+	  "t:1:12: department name 'default' is reserved (use a 'default { ... }' block)" },
+	{ "department a { hosts 192.0.2.0/25; }\ndepartment a { hosts 192.0.2.128/25; }\n",
+	  "t:2:12: duplicate department 'a' (first defined at line 1)" },
+	{ "department a hosts 192.0.2.0/24;\n",
+	  "t:1:14: expected '{' after department name, got 'hosts'" },
+	{ "department a {\n  hosts 192.0.2.0/24;\n",
+	  "t:2:22: unexpected end of file: '{' opened at line 1 is not closed" },
+	{ "department a { hosts 192.0.2.1/24; }\n",
+	  "t:1:22: host bits set in '192.0.2.1/24' (did you mean 192.0.2.0/24?)" },
+	{ "department a { hosts 192.0.2.300; }\n",
+	  "t:1:22: invalid address '192.0.2.300'" },
+	{ "department a { hosts 2001:db8::/129; }\n",
+	  "t:1:22: invalid prefix length in '2001:db8::/129' (0-128 for IPv6)" },
+	{ "department a { hosts 192.0.2.0/24, 192.0.2.0/24; }\n",
+	  "t:1:36: duplicate prefix 192.0.2.0/24" },
+	{ "department a { hosts 192.0.2.0/24; }\ndepartment b { hosts 192.0.2.0/24; }\n",
+	  "t:2:22: 192.0.2.0/24 is already in department 'a' (line 1)" },
+	{ "internal 192.0.2.0/24;\ndepartment a { hosts 198.51.100.0/24; }\n",
+	  "t:2:22: 198.51.100.0/24 of department 'a' is outside the internal networks" },
+	{ "department a { skype drop; }\n",
+	  "t:1:1: department 'a' has no hosts: it can never match" },
+	{ "default { hosts 192.0.2.0/24; }\n",
+	  "t:1:11: 'hosts' is not allowed in the default block (it holds hosts in no department)" },
+	{ "default { skype dorp; }\n",
+	  "t:1:17: unknown action 'dorp' (did you mean 'drop'?)" },
+	{ "default { skype; }\n",
+	  "t:1:16: expected an action (allow, drop, reject or throttle), got ';'" },
+	{ "default { protocol Zom drop; }\n",
+	  "t:1:20: unknown protocol 'Zom' (did you mean 'Zoom'?)" },
+	{ "default { protocol Skype drop; }\n",
+	  "t:1:20: unknown protocol 'Skype' (for the Skype group write 'skype' without 'protocol'; nDPI's own names are SkypeCall and Skype_Teams)" },
+	{ "default { category Voip2 drop; }\n",
+	  "t:1:20: unknown category 'Voip2'" },
+	{ "default { skype throttle; }\n",
+	  "t:1:25: throttle needs a rate, e.g. 'throttle 256kbit', got ';'" },
+	{ "default { skype throttle 10Xbit; }\n",
+	  "t:1:26: invalid rate '10Xbit' (e.g. 256kbit, 1Mbit, 2000000)" },
+	{ "default { skype throttle 0kbit; }\n",
+	  "t:1:26: rate must be greater than 0" },
+	{ "default { skype throttle 200Gbit; }\n",
+	  "t:1:26: rate '200Gbit' is above 100Gbit" },
+	{ "default { skype throttle 1Mbit burst 100; }\n",
+	  "t:1:38: burst must be between 1500 bytes and 64M" },
+	{ "default { skype throttle 1Mbit latency 20m; }\n",
+	  "t:1:40: invalid duration '20m' (e.g. 50ms, 1s)" },
+	{ "default { skype throttle 1Mbit latency 20s; }\n",
+	  "t:1:40: latency must be between 1ms and 10s" },
+	{ "default { skype throttle 1Mbit burst 4k burst 8k; }\n",
+	  "t:1:41: duplicate 'burst'" },
+	{ "default { skype drop burst 10k; }\n",
+	  "t:1:22: 'burst' only applies to throttle" },
+	{ "default { skype drop log log; }\n", "t:1:26: duplicate 'log'" },
+	{ "default { skype drop confidence high; }\n",
+	  "t:1:33: invalid confidence 'high' (expected dpi, cache, ip or port)" },
+	{ "default { skype drop; skype allow; }\n",
+	  "t:1:23: rule can never match: the rule at line 1 already matches all of its flows" },
+	{ "default {\n any allow;\n protocol Zoom drop;\n}\n",
+	  "t:3:2: rule can never match: the rule at line 2 already matches all of its flows" },
+	{ "default { skype drop\n}\n", "t:1:21: expected ';' after 'drop', got '}'" },
+	{ "default { skype drop banana; }\n",
+	  "t:1:22: unexpected 'banana' in rule (expected log, confidence or ';')" },
+	{ "default { log sometimes; }\n",
+	  "t:1:15: invalid log setting 'sometimes' (expected all, rules or none)" },
+	{ "options { color blue; }\n",
+	  "t:1:11: unknown option 'color' (expected teams-is-skype, min-confidence or signatures)" },
+	{ "options { teams-is-skype maybe; }\n",
+	  "t:1:26: invalid boolean 'maybe' (expected yes or no)" },
+	{ "options {\n teams-is-skype yes;\n teams-is-skype no;\n}\n",
+	  "t:3:2: duplicate option 'teams-is-skype' (first set at line 2)" },
+	{ "options { }\noptions { }\n",
+	  "t:2:1: options block defined twice (first at line 1)" },
+	{ "default { }\ndefault { }\n",
+	  "t:2:1: duplicate default block (first at line 1)" },
+	{ "options { signatures \"protos.txt\"; }\n",
+	  "t:1:22: signatures file 'protos.txt' must be an absolute path" },
+	/* the rest of the line is lost: what follows is reported as found */
+	{ "options { signatures \"/etc/x; }\n",
+	  "t:1:22: unterminated string\n"
+	  "t:1:32: expected a file name, got 'end of file'\n"
+	  "t:1:32: unexpected end of file: '{' opened at line 1 is not closed" },
+	{ "default { skype drop; } @\n", "t:1:25: unexpected character '@'" },
+	{ "default { skype\x01 drop; }\n", "t:1:16: unexpected byte 0x01" },
+	{ "default { protocol DNS,HTTP,TLS,Zoom,Teams,DNS,HTTP,TLS,Zoom,Teams,DNS,HTTP,TLS,Zoom,Teams,DNS,HTTP drop; }\n",
+	  "t:1:96: too many protocols in one rule (at most 16)" },
+	{ "internal 192.0.2.0/24 198.51.100.0/24;\n",
+	  "t:1:23: expected ',' or ';' after internal address, got '198.51.100.0/24'" },
+	/* several errors in one file, reported in file order */
+	{ "department x {\n hosts 192.0.2.1/24, 10.0.0.0/33;\n skype dorp;\n"
+	  " protocol Skipe drop\n}\ndepartment x { hosts 192.0.2.0/24; }\nfoo;\n",
+	  "t:2:8: host bits set in '192.0.2.1/24' (did you mean 192.0.2.0/24?)\n"
+	  "t:2:22: invalid prefix length in '10.0.0.0/33' (0-32 for IPv4)\n"
+	  "t:3:8: unknown action 'dorp' (did you mean 'drop'?)\n"
+	  "t:4:11: unknown protocol 'Skipe' (for the Skype group write 'skype' without 'protocol'; nDPI's own names are SkypeCall and Skype_Teams)\n"
+	  "t:4:21: expected ';' after 'drop', got '}'\n"
+	  "t:6:12: duplicate department 'x' (first defined at line 1)\n"
+	  "t:7:1: unknown statement 'foo' (expected department, default, internal or options)" },
+};
+
+START_TEST(test_broken_policy_reports_exact_errors)
+{
+	struct policy *p = parse(broken[_i].text);
+
+	ck_assert_msg(p == NULL, "policy %d was accepted", _i);
+	ck_assert_str_eq(errbuf, broken[_i].errors);
+}
+END_TEST
+
+START_TEST(test_too_many_errors_stop_at_a_cap)
+{
+	char *text = malloc(200 * 8 + 1);
+	int i;
+
+	text[0] = '\0';
+	for (i = 0; i < 200; i++)
+		strcat(text, "bogus;\n");
+	ck_assert_ptr_null(parse(text));
+	ck_assert_ptr_nonnull(strstr(errbuf, "t: too many errors (100 shown), stopping"));
+	free(text);
+}
+END_TEST
+
+static Suite *policy_suite(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *c = tcase_create("constructs"), *b = tcase_create("broken");
+
+	tcase_add_test(c, test_empty_policy_allows_everything);
+	tcase_add_test(c, test_departments_matched_by_longest_prefix);
+	tcase_add_test(c, test_internal_networks_are_declared);
+	tcase_add_test(c, test_skype_group_matches_master_or_app);
+	tcase_add_test(c, test_teams_joins_skype_when_asked);
+	tcase_add_test(c, test_protocol_category_and_any_rules);
+	tcase_add_test(c, test_inbound_and_outbound_qualifiers);
+	tcase_add_test(c, test_throttle_rate_burst_latency);
+	tcase_add_test(c, test_confidence_threshold_keeps_guesses_from_acting);
+	tcase_add_test(c, test_log_flag_and_department_log_setting);
+	tcase_add_test(c, test_first_matching_rule_wins_and_default_block_applies);
+	tcase_add_test(c, test_lines_without_newline_and_stray_semicolons);
+	tcase_add_test(c, test_lpm_exact_and_covering_prefixes);
+	tcase_add_loop_test(b, test_broken_policy_reports_exact_errors, 0,
+			    (int)(sizeof(broken) / sizeof(broken[0])));
+	tcase_add_test(b, test_too_many_errors_stop_at_a_cap);
+	suite_add_tcase(s, c);
+	suite_add_tcase(s, b);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(policy_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
