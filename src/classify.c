@@ -25,15 +25,15 @@ _Static_assert(NDPI_PROTOCOL_SKYPE_CALL == SF_PROTO_SKYPE_CALL, "nDPI ids");
 _Static_assert(NDPI_PROTOCOL_SKYPE_TEAMS == SF_PROTO_SKYPE_TEAMS, "nDPI ids");
 _Static_assert(NDPI_PROTOCOL_MSTEAMS == SF_PROTO_TEAMS, "nDPI ids");
 _Static_assert(NDPI_CONFIDENCE_UNKNOWN == (int)CLS_CONF_UNKNOWN &&
-	       NDPI_CONFIDENCE_MATCH_BY_PORT == (int)CLS_CONF_PORT &&
-	       NDPI_CONFIDENCE_MATCH_BY_IP == (int)CLS_CONF_IP &&
-	       NDPI_CONFIDENCE_DPI_CACHE == (int)CLS_CONF_CACHE &&
-	       NDPI_CONFIDENCE_DPI == (int)CLS_CONF_DPI,
+		       NDPI_CONFIDENCE_MATCH_BY_PORT == (int)CLS_CONF_PORT &&
+		       NDPI_CONFIDENCE_MATCH_BY_IP == (int)CLS_CONF_IP &&
+		       NDPI_CONFIDENCE_DPI_CACHE == (int)CLS_CONF_CACHE &&
+		       NDPI_CONFIDENCE_DPI == (int)CLS_CONF_DPI,
 	       "confidence order");
 
 struct classifier {
 	struct ndpi_detection_module_struct *ndpi;
-	uint8_t *flows;		/* max_flows nDPI flow structs */
+	uint8_t *flows; /* max_flows nDPI flow structs */
 	size_t flow_size;
 	int32_t *free_next;
 	int32_t free_head;
@@ -155,9 +155,9 @@ static void fill_result(const struct ndpi_flow_struct *nf, ndpi_protocol p,
 }
 
 enum cls_state classifier_feed(struct classifier *c, int32_t slot,
-			       const uint8_t *l3, uint32_t len,
-			       uint64_t now_ms, uint8_t l4proto,
-			       uint64_t flow_pkts, struct cls_result *r)
+			       const uint8_t *l3, uint32_t len, uint64_t now_ms,
+			       uint8_t l4proto, uint64_t flow_pkts,
+			       struct cls_result *r)
 {
 	struct ndpi_flow_struct *nf = slot_flow(c, slot);
 	ndpi_protocol p;
@@ -188,8 +188,7 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 	return CLS_DONE;
 }
 
-void classifier_giveup(struct classifier *c, int32_t slot,
-		       struct cls_result *r)
+void classifier_giveup(struct classifier *c, int32_t slot, struct cls_result *r)
 {
 	struct ndpi_flow_struct *nf = slot_flow(c, slot);
 	uint8_t guessed;
@@ -219,9 +218,10 @@ const char *classifier_category_name(struct classifier *c, uint16_t id)
 const char *classifier_confidence_name(uint8_t conf)
 {
 	/* ndpi_confidence_get_name() returns NULL for values out of range */
-	const char *n = conf < CLS_CONF_MAX
-				? ndpi_confidence_get_name((ndpi_confidence_t)conf)
-				: NULL;
+	const char *n =
+		conf < CLS_CONF_MAX
+			? ndpi_confidence_get_name((ndpi_confidence_t)conf)
+			: NULL;
 
 	return n ? n : "Unknown";
 }

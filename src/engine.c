@@ -75,8 +75,8 @@ static void on_flow_end(void *ctx, struct flow *f, int reason)
 		e->h.on_flow_end(e->h.ctx, f, reason);
 }
 
-struct engine *engine_create(const struct engine_opts *o,
-			     struct classifier *c, const struct policy *p,
+struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
+			     const struct policy *p,
 			     const struct engine_hooks *h)
 {
 	struct engine *e = calloc(1, sizeof(*e));
@@ -143,8 +143,8 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	}
 	if (f->state == FLOW_INSPECTING) {
 		e->st.inspected++;
-		if (classifier_feed(e->cls, f->cls_slot, p->l3, p->l3_len, now_ms,
-				    p->l4proto, f->pkts[0] + f->pkts[1],
+		if (classifier_feed(e->cls, f->cls_slot, p->l3, p->l3_len,
+				    now_ms, p->l4proto, f->pkts[0] + f->pkts[1],
 				    &f->cls) == CLS_DONE) {
 			release_cls(e, f);
 			decide(e, f);

@@ -14,7 +14,7 @@ struct flow_table {
 	uint32_t *buckets;
 	uint32_t capacity, mask;
 	uint32_t free_head;
-	uint32_t lru_head, lru_tail;	/* head: least recently used */
+	uint32_t lru_head, lru_tail; /* head: least recently used */
 	uint64_t idle_ms, seed, next_id;
 	flow_end_fn on_end;
 	void *ctx;
@@ -320,10 +320,10 @@ char *flow_key_format(const struct flow_key *k, char *buf, size_t len)
 	pkt_addr_format(k->hi, 1, b, sizeof(b));
 	c = strcmp(a, b);
 	if (c > 0 || (c == 0 && pa > pb))
-		snprintf(buf, len, "%s|%s|%u|%s|%u|%u", flow_l4_name(k->l4proto, l4),
-			 b, pb, a, pa, k->vlan);
+		snprintf(buf, len, "%s|%s|%u|%s|%u|%u",
+			 flow_l4_name(k->l4proto, l4), b, pb, a, pa, k->vlan);
 	else
-		snprintf(buf, len, "%s|%s|%u|%s|%u|%u", flow_l4_name(k->l4proto, l4),
-			 a, pa, b, pb, k->vlan);
+		snprintf(buf, len, "%s|%s|%u|%s|%u|%u",
+			 flow_l4_name(k->l4proto, l4), a, pa, b, pb, k->vlan);
 	return buf;
 }

@@ -51,13 +51,13 @@ static void vlog(int level, const char *fmt, va_list ap, int add_errno)
 	errno = saved;
 }
 
-#define LOGFN(name, level, add_errno)                 \
-	void name(const char *fmt, ...)               \
-	{                                             \
-		va_list ap;                           \
-		va_start(ap, fmt);                    \
-		vlog((level), fmt, ap, (add_errno));  \
-		va_end(ap);                           \
+#define LOGFN(name, level, add_errno)                \
+	void name(const char *fmt, ...)              \
+	{                                            \
+		va_list ap;                          \
+		va_start(ap, fmt);                   \
+		vlog((level), fmt, ap, (add_errno)); \
+		va_end(ap);                          \
 	}
 
 LOGFN(log_warn, LOG_LVL_WARN, 1)
@@ -103,7 +103,8 @@ void log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (l->suppressed) {
-		log_warnx("%s (%u similar messages suppressed)", buf, l->suppressed);
+		log_warnx("%s (%u similar messages suppressed)", buf,
+			  l->suppressed);
 		l->suppressed = 0;
 	} else {
 		log_warnx("%s", buf);

@@ -25,7 +25,8 @@ struct offline {
 
 static int is_skype(const struct cls_result *r)
 {
-	return r->app == SF_PROTO_SKYPE_CALL || r->app == SF_PROTO_SKYPE_TEAMS ||
+	return r->app == SF_PROTO_SKYPE_CALL ||
+	       r->app == SF_PROTO_SKYPE_TEAMS ||
 	       r->master == SF_PROTO_SKYPE_CALL ||
 	       r->master == SF_PROTO_SKYPE_TEAMS;
 }
@@ -82,13 +83,14 @@ static void audit_decision(void *ctx, const struct flow *f)
 	classifier_format_proto(ol->cls, &f->cls, proto, sizeof(proto));
 	clean_text(f->cls.host, host, sizeof(host));
 	fprintf(ol->o->err,
-		"audit: {\"ts_ms\":%" PRIu64 ",\"flow\":\"%s\",\"department\":\"%s\","
+		"audit: {\"ts_ms\":%" PRIu64
+		",\"flow\":\"%s\",\"department\":\"%s\","
 		"\"rule\":\"%s\",\"app\":\"%s\",\"confidence\":\"%s\",\"host\":\"%s\","
 		"\"direction\":\"%s\",\"action\":\"%s\"}\n",
 		f->last_ms, key, d->name,
 		f->rule >= 0 ? d->rules[f->rule].text : "", proto,
-		classifier_confidence_name(f->cls.confidence),
-		host, f->inbound ? "inbound" : "outbound",
+		classifier_confidence_name(f->cls.confidence), host,
+		f->inbound ? "inbound" : "outbound",
 		policy_action_name(f->action));
 }
 
@@ -143,7 +145,7 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 		frames++;
 		ms = (uint64_t)hdr->ts.tv_sec * 1000 +
 		     (uint64_t)hdr->ts.tv_usec / 1000;
-		if (ms < last_ms)	/* time never runs backwards for flows */
+		if (ms < last_ms) /* time never runs backwards for flows */
 			ms = last_ms;
 		last_ms = ms;
 		ps = pkt_parse_frame(data, hdr->caplen, linktype, &pk);
@@ -158,8 +160,9 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 		}
 	}
 	if (rc == -1)
-		fprintf(o->err, "skyfenced: %s: capture damaged after %" PRIu64
-				" packets (%s); reporting what was read\n",
+		fprintf(o->err,
+			"skyfenced: %s: capture damaged after %" PRIu64
+			" packets (%s); reporting what was read\n",
 			o->path, frames, pcap_geterr(pc));
 	engine_flush(e);
 	engine_get_stats(e, &st);
@@ -181,8 +184,11 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 			dt > 0 ? (double)frames / dt : 0.0);
 		for (i = 1; i < PKT_STATUS_MAX; i++)
 			if (st.bad[i])
-				fprintf(o->err, "summary: not_in_flows.%s=%" PRIu64 "\n",
-					pkt_status_name((enum pkt_status)i), st.bad[i]);
+				fprintf(o->err,
+					"summary: not_in_flows.%s=%" PRIu64
+					"\n",
+					pkt_status_name((enum pkt_status)i),
+					st.bad[i]);
 	}
 	engine_destroy(e);
 	pcap_close(pc);

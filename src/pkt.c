@@ -51,7 +51,8 @@ static void addr_from_v4(uint8_t out[16], const uint8_t *v4)
 
 int pkt_addr_is_v4(const uint8_t a[16])
 {
-	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0,    0,
+					    0, 0, 0, 0, 0xff, 0xff };
 
 	return memcmp(a, prefix, sizeof(prefix)) == 0;
 }
@@ -97,9 +98,9 @@ static int ext_header_is_skippable(uint8_t nh)
 	case IPPROTO_FRAGMENT:
 	case IPPROTO_DSTOPTS:
 	case IPPROTO_AH:
-	case 135:		/* Mobility */
-	case 139:		/* HIP */
-	case 140:		/* Shim6 */
+	case 135: /* Mobility */
+	case 139: /* HIP */
+	case 140: /* Shim6 */
 		return 1;
 	default:
 		return 0;
@@ -349,7 +350,7 @@ enum pkt_status pkt_parse_frame(const uint8_t *frame, uint32_t caplen,
 		memcpy(&af, frame, 4);
 		if (linktype == PKT_LINK_LOOP)
 			af = ntohl(af);
-		else if (af > 0xffff)	/* written on a host of the other order */
+		else if (af > 0xffff) /* written on a host of the other order */
 			af = __builtin_bswap32(af);
 		if (af == 2)
 			etype = ETHERTYPE_IPV4;

@@ -12,8 +12,8 @@
 /* ---- longest-prefix match: a binary trie, built once, read-only after ---- */
 
 struct lpm_node {
-	uint32_t child[2];	/* 0 = none (the root is never a child) */
-	int32_t value;		/* -1 = no prefix ends here */
+	uint32_t child[2]; /* 0 = none (the root is never a child) */
+	int32_t value;	   /* -1 = no prefix ends here */
 };
 
 struct lpm {
@@ -68,7 +68,8 @@ int lpm_insert(struct lpm *l, const uint8_t *addr, unsigned plen, int32_t value,
 			if (l->n == l->cap) {
 				struct lpm_node *nn;
 
-				nn = realloc(l->nodes, 2 * l->cap * sizeof(*nn));
+				nn = realloc(l->nodes,
+					     2 * l->cap * sizeof(*nn));
 				if (!nn)
 					return -ENOMEM;
 				l->nodes = nn;
@@ -133,8 +134,7 @@ int policy_is_internal(const struct policy *p, const uint8_t addr[16])
 	return lpm_lookup(p->internal6, addr) >= 0;
 }
 
-static int rule_matches(const struct policy_rule *r,
-			const struct flow_facts *f)
+static int rule_matches(const struct policy_rule *r, const struct flow_facts *f)
 {
 	unsigned i;
 
@@ -218,7 +218,8 @@ const char *policy_action_name(uint8_t action)
 char *policy_rule_describe(const struct policy_rule *r, char *buf, size_t len)
 {
 	if (r->action == ACT_THROTTLE)
-		snprintf(buf, len, "throttle %" PRIu64 "bit burst %" PRIu32
+		snprintf(buf, len,
+			 "throttle %" PRIu64 "bit burst %" PRIu32
 			 " latency %" PRIu32 "ms",
 			 r->rate_bps, r->burst_bytes, r->latency_ms);
 	else

@@ -34,7 +34,7 @@
 #define MAX_TOKENS (1u << 20)
 #define MAX_DEPTS 4096
 #define MAX_RULES_PER_DEPT 1024
-#define MAX_RATE_BPS 100000000000ULL	/* 100 Gbit/s */
+#define MAX_RATE_BPS 100000000000ULL /* 100 Gbit/s */
 #define MIN_BURST 1500u
 #define MAX_BURST (64u << 20)
 #define DEFAULT_LATENCY_MS 50u
@@ -55,15 +55,15 @@ struct perr {
 };
 
 struct pfx {
-	uint8_t addr[16];	/* IPv4 in the first 4 bytes */
+	uint8_t addr[16]; /* IPv4 in the first 4 bytes */
 	uint8_t plen, v6;
-	uint16_t dept;		/* UINT16_MAX: an "internal" prefix */
+	uint16_t dept; /* UINT16_MAX: an "internal" prefix */
 	uint32_t line, col;
 	char text[64];
 };
 
 struct rule_extra {
-	uint8_t skype;		/* the skype group: ids fixed at finish */
+	uint8_t skype; /* the skype group: ids fixed at finish */
 	uint32_t col;
 };
 
@@ -76,19 +76,19 @@ struct policy_parser {
 	struct perr *errs;
 	uint32_t n_errs, cap_errs, seq;
 	int too_many;
-	char **formatted;	/* "FILE:LINE:COL: message", after finish */
+	char **formatted; /* "FILE:LINE:COL: message", after finish */
 	/* grammar state */
 	uint32_t pos;
 	struct policy *pol;
-	struct rule_extra **rx;	/* per department, per rule */
+	struct rule_extra **rx; /* per department, per rule */
 	struct pfx *pfx;
 	uint32_t n_pfx, cap_pfx;
 	int have_internal, have_options, have_default;
 	uint32_t options_line, default_line;
 	uint32_t opt_line[3];
-	uint32_t n_rx;		/* departments that have an rx entry */
-	uint8_t hosts_seen[MAX_DEPTS];	/* a 'hosts' statement was written */
-	uint32_t last_len;	/* length of the last line, for EOF's column */
+	uint32_t n_rx;		       /* departments that have an rx entry */
+	uint8_t hosts_seen[MAX_DEPTS]; /* a 'hosts' statement was written */
+	uint32_t last_len; /* length of the last line, for EOF's column */
 	int nomem, overflow;
 };
 
@@ -161,7 +161,8 @@ static void add_tok(struct policy_parser *pp, uint8_t type, uint32_t col,
 	if (pp->n_toks >= MAX_TOKENS - 1 && type != T_EOF) {
 		if (!pp->overflow)
 			err_at(pp, pp->lineno, col,
-			       "policy too large (more than %u tokens)", MAX_TOKENS);
+			       "policy too large (more than %u tokens)",
+			       MAX_TOKENS);
 		pp->overflow = 1;
 		return;
 	}
@@ -206,8 +207,10 @@ static void lex_line(struct policy_parser *pp, const char *s, size_t n)
 			break;
 		} else if (c == '{' || c == '}' || c == ';' || c == ',') {
 			add_tok(pp,
-				c == '{' ? T_LBRACE : c == '}' ? T_RBRACE
-				: c == ';' ? T_SEMI : T_COMMA,
+				c == '{'   ? T_LBRACE
+				: c == '}' ? T_RBRACE
+				: c == ';' ? T_SEMI
+					   : T_COMMA,
 				col, s + i, 1);
 			i++;
 		} else if (c == '"') {
@@ -216,7 +219,8 @@ static void lex_line(struct policy_parser *pp, const char *s, size_t n)
 			while (j < n && s[j] != '"' && s[j] != '\0')
 				j++;
 			if (j >= n || s[j] != '"') {
-				err_at(pp, pp->lineno, col, "unterminated string");
+				err_at(pp, pp->lineno, col,
+				       "unterminated string");
 				return;
 			}
 			if (j - i - 1 > MAX_TOKEN_LEN)
@@ -224,7 +228,8 @@ static void lex_line(struct policy_parser *pp, const char *s, size_t n)
 				       "string longer than %d characters",
 				       MAX_TOKEN_LEN);
 			else
-				add_tok(pp, T_STRING, col, s + i + 1, j - i - 1);
+				add_tok(pp, T_STRING, col, s + i + 1,
+					j - i - 1);
 			i = j + 1;
 		} else if (is_word_char(c)) {
 			size_t j = i;
@@ -268,8 +273,7 @@ void policy_parser_line(struct policy_parser *pp, const char *line)
 }
 
 /* Like policy_parser_line, for a buffer that may hold NUL bytes. */
-void policy_parser_line_n(struct policy_parser *pp, const char *line,
-			  size_t n);
+void policy_parser_line_n(struct policy_parser *pp, const char *line, size_t n);
 void policy_parser_line_n(struct policy_parser *pp, const char *line, size_t n)
 {
 	lex_line(pp, line, n);
@@ -279,7 +283,7 @@ void policy_parser_line_n(struct policy_parser *pp, const char *line, size_t n)
 
 static const struct tok *peek(struct policy_parser *pp)
 {
-	return &pp->toks[pp->pos];	/* the last token is always T_EOF */
+	return &pp->toks[pp->pos]; /* the last token is always T_EOF */
 }
 
 static const struct tok *next(struct policy_parser *pp)
@@ -332,7 +336,8 @@ static void sync_stmt(struct policy_parser *pp)
  * as compilers do, naming what came instead. */
 static void err_missing_semi(struct policy_parser *pp)
 {
-	const struct tok *t = peek(pp), *prev = pp->pos > 0 ? &pp->toks[pp->pos - 1] : t;
+	const struct tok *t = peek(pp),
+			 *prev = pp->pos > 0 ? &pp->toks[pp->pos - 1] : t;
 	uint32_t col = prev->col + (uint32_t)strlen(prev->text) +
 		       (prev->type == T_STRING ? 2 : 0);
 
@@ -434,7 +439,8 @@ static int parse_duration_ms(const char *s, uint64_t *ms)
 	if (n > 2 && strcmp(s + n - 2, "ms") == 0)
 		return parse_scaled(s, 1, ms_units, ms);
 	if (n > 1 && s[n - 1] == 's') {
-		if (parse_scaled(s, 1, s_units, ms) != 0 || *ms > UINT64_MAX / 1000)
+		if (parse_scaled(s, 1, s_units, ms) != 0 ||
+		    *ms > UINT64_MAX / 1000)
 			return -1;
 		*ms *= 1000;
 		return 0;
@@ -493,8 +499,10 @@ static int parse_prefix(struct policy_parser *pp, const struct tok *t,
 		plen = strtoul(slash + 1, &end, 10);
 		if (!isdigit((unsigned char)slash[1]) || *end || errno ||
 		    plen > (x.v6 ? 128u : 32u)) {
-			err_tok(pp, t, "invalid prefix length in '%s' (0-%u for %s)",
-				t->text, x.v6 ? 128u : 32u, x.v6 ? "IPv6" : "IPv4");
+			err_tok(pp, t,
+				"invalid prefix length in '%s' (0-%u for %s)",
+				t->text, x.v6 ? 128u : 32u,
+				x.v6 ? "IPv6" : "IPv4");
 			return -1;
 		}
 	} else {
@@ -503,7 +511,8 @@ static int parse_prefix(struct policy_parser *pp, const struct tok *t,
 	x.plen = (uint8_t)plen;
 	mask_check_suggest(x.addr, x.v6 ? 16 : 4, x.plen, &host_bits);
 	if (host_bits) {
-		inet_ntop(x.v6 ? AF_INET6 : AF_INET, x.addr, sugg, sizeof(sugg));
+		inet_ntop(x.v6 ? AF_INET6 : AF_INET, x.addr, sugg,
+			  sizeof(sugg));
 		err_tok(pp, t, "host bits set in '%s' (did you mean %s/%u?)",
 			t->text, sugg, x.plen);
 		return -1;
@@ -595,7 +604,8 @@ static void report_unknown_proto(struct policy_parser *pp, const struct tok *t)
 	const char *best = NULL;
 	unsigned bestd = 3, i;
 
-	if (strcasecmp(t->text, "skype") == 0 || edit_distance(t->text, "skype") <= 1) {
+	if (strcasecmp(t->text, "skype") == 0 ||
+	    edit_distance(t->text, "skype") <= 1) {
 		err_tok(pp, t,
 			"unknown protocol '%s' (for the Skype group write 'skype' without 'protocol'; nDPI's own names are SkypeCall and Skype_Teams)",
 			t->text);
@@ -603,7 +613,8 @@ static void report_unknown_proto(struct policy_parser *pp, const struct tok *t)
 	}
 	if (pp->names.proto_name) {
 		for (i = 0; i < pp->names.n_protos; i++) {
-			const char *n = pp->names.proto_name(pp->names.ctx, (int)i);
+			const char *n =
+				pp->names.proto_name(pp->names.ctx, (int)i);
 			unsigned d;
 
 			if (!n || !n[0])
@@ -672,9 +683,10 @@ static void rule_text(struct policy_parser *pp, uint32_t from, uint32_t to,
 
 	buf[0] = '\0';
 	for (i = from; i < to && o + 1 < len; i++) {
-		int n = snprintf(buf + o, len - o, "%s%s",
-				 (i == from || pp->toks[i].type == T_COMMA) ? "" : " ",
-				 pp->toks[i].text);
+		int n = snprintf(
+			buf + o, len - o, "%s%s",
+			(i == from || pp->toks[i].type == T_COMMA) ? "" : " ",
+			pp->toks[i].text);
 
 		if (n < 0)
 			break;
@@ -710,7 +722,8 @@ static int parse_match(struct policy_parser *pp, struct policy_rule *r,
 
 			if (n->type != T_WORD && n->type != T_STRING) {
 				err_tok(pp, n, "expected a %s name, got '%s'",
-					cat ? "category" : "protocol", tok_desc(n));
+					cat ? "category" : "protocol",
+					tok_desc(n));
 				return -1;
 			}
 			id = cat ? pp->names.category_id(pp->names.ctx, n->text)
@@ -723,7 +736,8 @@ static int parse_match(struct policy_parser *pp, struct policy_rule *r,
 					report_unknown_proto(pp, n);
 				bad = 1;
 			} else if (r->n_ids == POLICY_MAX_IDS) {
-				err_tok(pp, n, "too many %s in one rule (at most %d)",
+				err_tok(pp, n,
+					"too many %s in one rule (at most %d)",
 					cat ? "categories" : "protocols",
 					POLICY_MAX_IDS);
 				bad = 1;
@@ -750,14 +764,16 @@ static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
 	uint64_t v;
 
 	if (t->type != T_WORD || !isdigit((unsigned char)t->text[0])) {
-		err_tok(pp, t, "throttle needs a rate, e.g. 'throttle 256kbit', got '%s'",
+		err_tok(pp, t,
+			"throttle needs a rate, e.g. 'throttle 256kbit', got '%s'",
 			tok_desc(t));
 		if (t->type == T_SEMI)
-			unget(pp, t);	/* let the rule end normally */
+			unget(pp, t); /* let the rule end normally */
 		return -1;
 	}
 	if (parse_rate(t->text, &v) != 0) {
-		err_tok(pp, t, "invalid rate '%s' (e.g. 256kbit, 1Mbit, 2000000)",
+		err_tok(pp, t,
+			"invalid rate '%s' (e.g. 256kbit, 1Mbit, 2000000)",
 			t->text);
 		bad = 1;
 	} else if (v == 0) {
@@ -769,8 +785,9 @@ static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
 	}
 	r->rate_bps = v;
 	/* A default burst of 100 ms at the rate, never below one packet. */
-	r->burst_bytes = (uint32_t)(v / 80 < MIN_BURST ? MIN_BURST
-			 : v / 80 > MAX_BURST ? MAX_BURST : v / 80);
+	r->burst_bytes = (uint32_t)(v / 80 < MIN_BURST	 ? MIN_BURST
+				    : v / 80 > MAX_BURST ? MAX_BURST
+							 : v / 80);
 	r->latency_ms = DEFAULT_LATENCY_MS;
 	for (;;) {
 		const struct tok *k = peek(pp), *a;
@@ -785,11 +802,13 @@ static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
 				bad = 1;
 			}
 			if (a->type != T_WORD || parse_size(a->text, &v) != 0) {
-				err_tok(pp, a, "invalid size '%s' (e.g. 64k, 1500)",
+				err_tok(pp, a,
+					"invalid size '%s' (e.g. 64k, 1500)",
 					tok_desc(a));
 				bad = 1;
 			} else if (v < MIN_BURST || v > MAX_BURST) {
-				err_tok(pp, a, "burst must be between %u bytes and 64M",
+				err_tok(pp, a,
+					"burst must be between %u bytes and 64M",
 					MIN_BURST);
 				bad = 1;
 			} else {
@@ -800,12 +819,15 @@ static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
 				err_tok(pp, k, "duplicate 'latency'");
 				bad = 1;
 			}
-			if (a->type != T_WORD || parse_duration_ms(a->text, &v) != 0) {
-				err_tok(pp, a, "invalid duration '%s' (e.g. 50ms, 1s)",
+			if (a->type != T_WORD ||
+			    parse_duration_ms(a->text, &v) != 0) {
+				err_tok(pp, a,
+					"invalid duration '%s' (e.g. 50ms, 1s)",
 					tok_desc(a));
 				bad = 1;
 			} else if (v < 1 || v > MAX_LATENCY_MS) {
-				err_tok(pp, a, "latency must be between 1ms and 10s");
+				err_tok(pp, a,
+					"latency must be between 1ms and 10s");
 				bad = 1;
 			} else {
 				r->latency_ms = (uint32_t)v;
@@ -855,8 +877,8 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 		if (parse_throttle(pp, &r) != 0)
 			bad = 1;
 	} else {
-		static const char *const actions[] = { "allow", "drop", "reject",
-							"throttle" };
+		static const char *const actions[] = { "allow", "drop",
+						       "reject", "throttle" };
 		const char *best = NULL;
 		unsigned i;
 
@@ -864,7 +886,8 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 			if (edit_distance(t->text, actions[i]) <= 2)
 				best = actions[i];
 		if (best)
-			err_tok(pp, t, "unknown action '%s' (did you mean '%s'?)",
+			err_tok(pp, t,
+				"unknown action '%s' (did you mean '%s'?)",
 				t->text, best);
 		else
 			err_tok(pp, t,
@@ -911,7 +934,8 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 		} else if (is_word(t, "burst") || is_word(t, "latency")) {
 			const struct tok *a;
 
-			err_tok(pp, t, "'%s' only applies to throttle", t->text);
+			err_tok(pp, t, "'%s' only applies to throttle",
+				t->text);
 			next(pp);
 			a = next(pp);
 			if (a->type == T_SEMI)
@@ -933,7 +957,8 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 	if (bad)
 		return;
 	if (d->n_rules >= MAX_RULES_PER_DEPT) {
-		err_tok(pp, first, "too many rules in department '%s' (at most %d)",
+		err_tok(pp, first,
+			"too many rules in department '%s' (at most %d)",
 			d->name, MAX_RULES_PER_DEPT);
 		return;
 	}
@@ -976,11 +1001,12 @@ static void parse_dept_body(struct policy_parser *pp, uint16_t di,
 			return;
 		}
 		if (t->type == T_EOF) {
-			err_tok(pp, t, "unexpected end of file: '{' opened at line %u is not closed",
+			err_tok(pp, t,
+				"unexpected end of file: '{' opened at line %u is not closed",
 				open->line);
 			return;
 		}
-		if (t->type == T_SEMI) {	/* stray ';' is harmless */
+		if (t->type == T_SEMI) { /* stray ';' is harmless */
 			next(pp);
 			continue;
 		}
@@ -1000,7 +1026,8 @@ static void parse_dept_body(struct policy_parser *pp, uint16_t di,
 			next(pp);
 			v = next(pp);
 			if (have_log++)
-				err_tok(pp, t, "duplicate 'log' setting in department '%s'",
+				err_tok(pp, t,
+					"duplicate 'log' setting in department '%s'",
 					d->name);
 			if (is_word(v, "all"))
 				d->log = DEPT_LOG_ALL;
@@ -1050,10 +1077,12 @@ static void parse_department(struct policy_parser *pp)
 			ok = 0;
 		} else {
 			for (i = 1; i < pp->pol->n_depts; i++) {
-				if (strcmp(pp->pol->depts[i].name, name->text) == 0) {
+				if (strcmp(pp->pol->depts[i].name,
+					   name->text) == 0) {
 					err_tok(pp, name,
 						"duplicate department '%s' (first defined at line %u)",
-						name->text, pp->pol->depts[i].line);
+						name->text,
+						pp->pol->depts[i].line);
 					ok = 0;
 					break;
 				}
@@ -1062,14 +1091,16 @@ static void parse_department(struct policy_parser *pp)
 	}
 	open = next(pp);
 	if (open->type != T_LBRACE) {
-		err_tok(pp, open, "expected '{' after department name, got '%s'",
+		err_tok(pp, open,
+			"expected '{' after department name, got '%s'",
 			tok_desc(open));
 		if (open->type != T_EOF)
 			sync_stmt(pp);
 		return;
 	}
 	if (pp->pol->n_depts >= MAX_DEPTS) {
-		err_tok(pp, kw, "too many departments (at most %d)", MAX_DEPTS - 1);
+		err_tok(pp, kw, "too many departments (at most %d)",
+			MAX_DEPTS - 1);
 		ok = 0;
 	}
 	d = add_dept(pp, ok ? name->text : "", kw->line);
@@ -1115,7 +1146,8 @@ static void parse_options(struct policy_parser *pp)
 		return;
 	}
 	if (pp->have_options)
-		err_tok(pp, kw, "options block defined twice (first at line %u)",
+		err_tok(pp, kw,
+			"options block defined twice (first at line %u)",
 			pp->options_line);
 	pp->have_options = 1;
 	pp->options_line = kw->line;
@@ -1126,7 +1158,8 @@ static void parse_options(struct policy_parser *pp)
 		if (t->type == T_RBRACE)
 			return;
 		if (t->type == T_EOF) {
-			err_tok(pp, t, "unexpected end of file: '{' opened at line %u is not closed",
+			err_tok(pp, t,
+				"unexpected end of file: '{' opened at line %u is not closed",
 				open->line);
 			return;
 		}
@@ -1141,7 +1174,8 @@ static void parse_options(struct policy_parser *pp)
 			continue;
 		}
 		if (pp->opt_line[i])
-			err_tok(pp, t, "duplicate option '%s' (first set at line %u)",
+			err_tok(pp, t,
+				"duplicate option '%s' (first set at line %u)",
 				opts[i], pp->opt_line[i]);
 		pp->opt_line[i] = t->line;
 		v = next(pp);
@@ -1151,7 +1185,8 @@ static void parse_options(struct policy_parser *pp)
 			else if (is_word(v, "no"))
 				pp->pol->teams_is_skype = 0;
 			else
-				err_tok(pp, v, "invalid boolean '%s' (expected yes or no)",
+				err_tok(pp, v,
+					"invalid boolean '%s' (expected yes or no)",
 					tok_desc(v));
 		} else if (i == 1) {
 			int c = v->type == T_WORD ? parse_conf(v->text) : -1;
@@ -1167,13 +1202,16 @@ static void parse_options(struct policy_parser *pp)
 				err_tok(pp, v, "expected a file name, got '%s'",
 					tok_desc(v));
 			else if (v->text[0] != '/')
-				err_tok(pp, v, "signatures file '%s' must be an absolute path",
+				err_tok(pp, v,
+					"signatures file '%s' must be an absolute path",
 					v->text);
 			else
 				snprintf(pp->pol->signatures,
-					 sizeof(pp->pol->signatures), "%s", v->text);
+					 sizeof(pp->pol->signatures), "%s",
+					 v->text);
 		}
-		if (v->type == T_SEMI || v->type == T_RBRACE || v->type == T_EOF) {
+		if (v->type == T_SEMI || v->type == T_RBRACE ||
+		    v->type == T_EOF) {
 			unget(pp, v);
 			if (v->type != T_SEMI)
 				continue;
@@ -1230,7 +1268,8 @@ static void finish_rules(struct policy_parser *pp)
 		for (i = 0; i < d->n_rules; i++) {
 			for (j = 0; j < i; j++) {
 				if (rule_covers(&d->rules[j], &d->rules[i])) {
-					err_at(pp, d->rules[i].line, pp->rx[di][i].col,
+					err_at(pp, d->rules[i].line,
+					       pp->rx[di][i].col,
 					       "rule can never match: the rule at line %u already matches all of its flows",
 					       d->rules[j].line);
 					break;
@@ -1268,8 +1307,8 @@ static void finish_prefixes(struct policy_parser *pp)
 			has_hosts[x->dept] = 1;
 			rc = lpm_insert(l, x->addr, x->plen, x->dept, &old);
 			if (rc == -EEXIST && old == x->dept)
-				err_at(pp, x->line, x->col, "duplicate prefix %s",
-				       x->text);
+				err_at(pp, x->line, x->col,
+				       "duplicate prefix %s", x->text);
 			else if (rc == -EEXIST)
 				err_at(pp, x->line, x->col,
 				       "%s is already in department '%s' (line %u)",
@@ -1287,7 +1326,8 @@ static void finish_prefixes(struct policy_parser *pp)
 		if (!pp->have_internal) {
 			lpm_insert(x->v6 ? p->internal6 : p->internal4, x->addr,
 				   x->plen, 0, NULL);
-		} else if (lpm_lookup_prefix(x->v6 ? p->internal6 : p->internal4,
+		} else if (lpm_lookup_prefix(x->v6 ? p->internal6
+						   : p->internal4,
 					     x->addr, x->plen) < 0) {
 			err_at(pp, x->line, x->col,
 			       "%s of department '%s' is outside the internal networks",
@@ -1315,19 +1355,23 @@ static int perr_cmp(const void *a, const void *b)
 
 static void format_errors(struct policy_parser *pp)
 {
-	uint32_t i, n = pp->n_errs + (pp->too_many ? 1 : 0) + (pp->nomem ? 1 : 0);
+	uint32_t i,
+		n = pp->n_errs + (pp->too_many ? 1 : 0) + (pp->nomem ? 1 : 0);
 
-	qsort(pp->errs, pp->n_errs, sizeof(*pp->errs), perr_cmp);
+	if (pp->n_errs)
+		qsort(pp->errs, pp->n_errs, sizeof(*pp->errs), perr_cmp);
 	pp->formatted = calloc(n ? n : 1, sizeof(char *));
 	if (!pp->formatted)
 		return;
 	for (i = 0; i < pp->n_errs; i++) {
-		size_t len = strlen(pp->filename) + strlen(pp->errs[i].msg) + 32;
+		size_t len =
+			strlen(pp->filename) + strlen(pp->errs[i].msg) + 32;
 
 		pp->formatted[i] = malloc(len);
 		if (pp->formatted[i])
-			snprintf(pp->formatted[i], len, "%s:%u:%u: %s", pp->filename,
-				 pp->errs[i].line, pp->errs[i].col, pp->errs[i].msg);
+			snprintf(pp->formatted[i], len, "%s:%u:%u: %s",
+				 pp->filename, pp->errs[i].line,
+				 pp->errs[i].col, pp->errs[i].msg);
 	}
 	if (pp->too_many) {
 		size_t len = strlen(pp->filename) + 64;
@@ -1353,7 +1397,7 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 	struct policy *p;
 	uint32_t i;
 
-	if (pp->formatted)	/* finish runs once */
+	if (pp->formatted) /* finish runs once */
 		return NULL;
 	add_tok(pp, T_EOF, 1, "", 0);
 	if (pp->nomem || pp->overflow) {

@@ -83,14 +83,19 @@ int main(int argc, char **argv)
 	};
 	const char *pcap = NULL, *policy_path = NULL, *check = NULL;
 	struct cls_opts co = { DEFAULT_OFFLINE_FLOWS, 80, 24, 0, NULL };
-	struct offline_opts oo = { NULL, DEFAULT_OFFLINE_FLOWS,
-				   DEFAULT_IDLE_S * 1000ull, stdout, stderr, 0 };
+	struct offline_opts oo = { NULL,
+				   DEFAULT_OFFLINE_FLOWS,
+				   DEFAULT_IDLE_S * 1000ull,
+				   stdout,
+				   stderr,
+				   0 };
 	struct classifier *cls = NULL;
 	struct policy *pol = NULL;
 	uint32_t v;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "r:p:gam:i:c:Vh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:p:gam:i:c:Vh", opts, NULL)) !=
+	       -1) {
 		switch (ch) {
 		case 'r':
 			pcap = optarg;
@@ -106,7 +111,8 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (parse_u32(optarg, 16, 1u << 24, &v) != 0) {
-				fprintf(stderr, "skyfenced: --max-flows: '%s' is not a number from 16 to 16777216\n",
+				fprintf(stderr,
+					"skyfenced: --max-flows: '%s' is not a number from 16 to 16777216\n",
 					optarg);
 				return 2;
 			}
@@ -114,7 +120,8 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			if (parse_u32(optarg, 1, 86400 * 30, &v) != 0) {
-				fprintf(stderr, "skyfenced: --idle-timeout: '%s' is not a number of seconds from 1 to 2592000\n",
+				fprintf(stderr,
+					"skyfenced: --idle-timeout: '%s' is not a number of seconds from 1 to 2592000\n",
 					optarg);
 				return 2;
 			}
@@ -141,7 +148,8 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		co.max_flows = 16;
-		if (loader_load(check, &co, &cls, &pol, print_error, stderr) != 0)
+		if (loader_load(check, &co, &cls, &pol, print_error, stderr) !=
+		    0)
 			return 1;
 		printf("%s: OK (%u departments besides default)\n", check,
 		       pol->n_depts - 1);

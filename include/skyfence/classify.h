@@ -17,10 +17,10 @@
 /* Same order as nDPI's ndpi_confidence_t: a larger value is more certain. */
 enum cls_confidence {
 	CLS_CONF_UNKNOWN = 0,
-	CLS_CONF_PORT,		/* "Match by port": guessed from L4 ports */
-	CLS_CONF_IP,		/* "Match by IP": guessed from address lists */
-	CLS_CONF_CACHE,		/* "DPI (cache)": another flow's DPI result */
-	CLS_CONF_DPI,		/* "DPI": found by dissection */
+	CLS_CONF_PORT,	/* "Match by port": guessed from L4 ports */
+	CLS_CONF_IP,	/* "Match by IP": guessed from address lists */
+	CLS_CONF_CACHE, /* "DPI (cache)": another flow's DPI result */
+	CLS_CONF_DPI,	/* "DPI": found by dissection */
 	CLS_CONF_MAX,
 };
 
@@ -31,16 +31,16 @@ enum cls_confidence {
 struct cls_result {
 	uint16_t master, app;
 	uint16_t category;
-	uint8_t confidence;	/* enum cls_confidence */
-	char host[CLS_HOST_LEN];	/* SNI / HTTP Host / DNS query, or "" */
+	uint8_t confidence;	 /* enum cls_confidence */
+	char host[CLS_HOST_LEN]; /* SNI / HTTP Host / DNS query, or "" */
 };
 
 struct cls_opts {
-	uint32_t max_flows;	/* flows under inspection at once */
-	uint32_t max_tcp_pkts;	/* give up after this many packets (80) */
-	uint32_t max_udp_pkts;	/* (24), the limits of ndpiReader */
-	int guess;		/* at give-up, guess from IP/port lists */
-	const char *protos_file;	/* nDPI protocols file, or NULL */
+	uint32_t max_flows;	 /* flows under inspection at once */
+	uint32_t max_tcp_pkts;	 /* give up after this many packets (80) */
+	uint32_t max_udp_pkts;	 /* (24), the limits of ndpiReader */
+	int guess;		 /* at give-up, guess from IP/port lists */
+	const char *protos_file; /* nDPI protocols file, or NULL */
 };
 
 enum cls_state { CLS_MORE = 0, CLS_DONE = 1 };
@@ -61,9 +61,9 @@ void classifier_flow_free(struct classifier *c, int32_t slot);
  * in @r is final: detected and nothing more to dissect, or the packet limit
  * passed (then it has given up). */
 enum cls_state classifier_feed(struct classifier *c, int32_t slot,
-			       const uint8_t *l3, uint32_t len,
-			       uint64_t now_ms, uint8_t l4proto,
-			       uint64_t flow_pkts, struct cls_result *r);
+			       const uint8_t *l3, uint32_t len, uint64_t now_ms,
+			       uint8_t l4proto, uint64_t flow_pkts,
+			       struct cls_result *r);
 
 /* Final result for a flow that ends before classifier_feed said DONE. */
 void classifier_giveup(struct classifier *c, int32_t slot,

@@ -13,9 +13,9 @@
 struct classifier;
 
 struct engine_opts {
-	uint32_t max_flows;	/* flow table pool size */
-	uint64_t idle_ms;	/* idle time after which a flow is forgotten */
-	uint64_t seed;		/* hash seed */
+	uint32_t max_flows; /* flow table pool size */
+	uint64_t idle_ms;   /* idle time after which a flow is forgotten */
+	uint64_t seed;	    /* hash seed */
 };
 
 struct engine_hooks {
@@ -27,23 +27,23 @@ struct engine_hooks {
 };
 
 struct engine_stats {
-	uint64_t pkts, bytes;		/* packets that reached a flow */
-	uint64_t bad[PKT_STATUS_MAX];	/* packets that did not, by reason */
-	uint64_t inspected;		/* packets fed to the classifier */
-	uint64_t decisions[ACT_MAX];	/* flows decided, by action */
-	uint64_t cls_exhausted;		/* flows decided unclassified: no slot */
+	uint64_t pkts, bytes;	      /* packets that reached a flow */
+	uint64_t bad[PKT_STATUS_MAX]; /* packets that did not, by reason */
+	uint64_t inspected;	      /* packets fed to the classifier */
+	uint64_t decisions[ACT_MAX];  /* flows decided, by action */
+	uint64_t cls_exhausted;	      /* flows decided unclassified: no slot */
 };
 
 struct engine_verdict {
-	uint8_t final;		/* the flow's action is decided */
-	uint8_t action;		/* enum policy_action; ACT_ALLOW while inspecting */
+	uint8_t final;	/* the flow's action is decided */
+	uint8_t action; /* enum policy_action; ACT_ALLOW while inspecting */
 	struct flow *flow;
 };
 
 /* Returns NULL if memory is short. The classifier and policy stay owned by
  * the caller and must outlive the engine (or be replaced first). */
-struct engine *engine_create(const struct engine_opts *o,
-			     struct classifier *c, const struct policy *p,
+struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
+			     const struct policy *p,
 			     const struct engine_hooks *h);
 void engine_destroy(struct engine *e);
 

@@ -21,8 +21,8 @@ struct flow_key {
 };
 
 enum flow_state {
-	FLOW_INSPECTING = 0,	/* classifier still wants packets */
-	FLOW_DECIDED,		/* classification final, action chosen */
+	FLOW_INSPECTING = 0, /* classifier still wants packets */
+	FLOW_DECIDED,	     /* classification final, action chosen */
 };
 
 /* Packet direction relative to the flow's initiator. */
@@ -30,18 +30,18 @@ enum flow_dir { FLOW_DIR_ORIG = 0, FLOW_DIR_REPLY = 1 };
 
 struct flow {
 	struct flow_key key;
-	uint64_t id;		/* creation order, never reused */
+	uint64_t id; /* creation order, never reused */
 	uint64_t first_ms, last_ms;
-	uint64_t pkts[2], bytes[2];	/* by enum flow_dir */
-	uint8_t init_is_lo;	/* the first packet seen came from key.lo */
-	uint8_t state;		/* enum flow_state */
+	uint64_t pkts[2], bytes[2]; /* by enum flow_dir */
+	uint8_t init_is_lo;	    /* the first packet seen came from key.lo */
+	uint8_t state;		    /* enum flow_state */
 	/* filled by the engine */
-	int32_t cls_slot;	/* classifier state, -1 once released */
+	int32_t cls_slot; /* classifier state, -1 once released */
 	struct cls_result cls;
 	uint16_t dept;
-	int16_t rule;		/* -1: no rule matched */
-	uint8_t action;		/* enum policy_action */
-	uint8_t inbound;	/* opened from outside the internal networks */
+	int16_t rule;	 /* -1: no rule matched */
+	uint8_t action;	 /* enum policy_action */
+	uint8_t inbound; /* opened from outside the internal networks */
 	uint8_t logged;
 	/* table internals */
 	uint32_t hnext, lru_prev, lru_next;

@@ -30,7 +30,10 @@ struct log_limit {
 	uint32_t burst;
 	uint64_t interval_ms;
 };
-#define LOG_LIMIT_INIT(b, ms) { 0, 0, 0, (b), (ms) }
+#define LOG_LIMIT_INIT(b, ms)      \
+	{                          \
+		0, 0, 0, (b), (ms) \
+	}
 void log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -10,12 +10,12 @@ struct classifier;
 struct policy;
 
 struct offline_opts {
-	const char *path;	/* pcap or pcapng */
+	const char *path; /* pcap or pcapng */
 	uint32_t max_flows;
 	uint64_t idle_ms;
-	FILE *out;		/* flows, TSV */
-	FILE *err;		/* summary and audit lines */
-	int audit;		/* write logged decisions to err */
+	FILE *out; /* flows, TSV */
+	FILE *err; /* summary and audit lines */
+	int audit; /* write logged decisions to err */
 };
 
 /* Returns 0, or -1 with a message on opts->err (unreadable or not a

@@ -10,11 +10,11 @@
 
 /* Link types, numerically equal to libpcap's DLT_* values. */
 enum pkt_linktype {
-	PKT_LINK_NULL = 0,	 /* BSD loopback, host-order AF_ word */
-	PKT_LINK_EN10MB = 1,	 /* Ethernet, with 802.1Q/802.1ad tags */
-	PKT_LINK_RAW = 101,	 /* raw IPv4/IPv6 */
-	PKT_LINK_RAW_OLD = 12,	 /* DLT_RAW on some systems */
-	PKT_LINK_LOOP = 108,	 /* OpenBSD loopback, network-order AF_ word */
+	PKT_LINK_NULL = 0,     /* BSD loopback, host-order AF_ word */
+	PKT_LINK_EN10MB = 1,   /* Ethernet, with 802.1Q/802.1ad tags */
+	PKT_LINK_RAW = 101,    /* raw IPv4/IPv6 */
+	PKT_LINK_RAW_OLD = 12, /* DLT_RAW on some systems */
+	PKT_LINK_LOOP = 108,   /* OpenBSD loopback, network-order AF_ word */
 	PKT_LINK_LINUX_SLL = 113,
 	PKT_LINK_IPV4 = 228,
 	PKT_LINK_IPV6 = 229,
@@ -23,14 +23,14 @@ enum pkt_linktype {
 
 enum pkt_status {
 	PKT_OK = 0,
-	PKT_ERR_TRUNCATED,	/* shorter than its headers say */
-	PKT_ERR_LINKTYPE,	/* unsupported link type */
-	PKT_ERR_NOT_IP,		/* ARP, STP, LLDP, ... */
-	PKT_ERR_BAD_IP,		/* version, header length or total length wrong */
-	PKT_ERR_FRAGMENT,	/* not the first fragment: carries no ports */
-	PKT_ERR_EXT_HEADERS,	/* IPv6 extension header chain too long or broken */
-	PKT_ERR_BAD_L4,		/* TCP/UDP header does not fit */
-	PKT_ERR_TUNNEL_DEPTH,	/* IP-in-IP nested too deep */
+	PKT_ERR_TRUNCATED,   /* shorter than its headers say */
+	PKT_ERR_LINKTYPE,    /* unsupported link type */
+	PKT_ERR_NOT_IP,	     /* ARP, STP, LLDP, ... */
+	PKT_ERR_BAD_IP,	     /* version, header length or total length wrong */
+	PKT_ERR_FRAGMENT,    /* not the first fragment: carries no ports */
+	PKT_ERR_EXT_HEADERS, /* IPv6 extension header chain too long or broken */
+	PKT_ERR_BAD_L4,	     /* TCP/UDP header does not fit */
+	PKT_ERR_TUNNEL_DEPTH, /* IP-in-IP nested too deep */
 	PKT_STATUS_MAX,
 };
 
@@ -40,18 +40,18 @@ enum pkt_status {
 #define PKT_MAX_TUNNEL_DEPTH 2
 
 struct pkt {
-	const uint8_t *l3;	/* innermost IP header (what nDPI is given) */
-	uint32_t l3_len;	/* bytes available from l3 to the end of capture */
-	uint32_t wire_len;	/* bytes counted for the packet (captured frame) */
+	const uint8_t *l3; /* innermost IP header (what nDPI is given) */
+	uint32_t l3_len;   /* bytes available from l3 to the end of capture */
+	uint32_t wire_len; /* bytes counted for the packet (captured frame) */
 	uint32_t l4_payload_len;
-	uint8_t src[16];	/* IPv4 as ::ffff:a.b.c.d, IPv6 as is */
+	uint8_t src[16]; /* IPv4 as ::ffff:a.b.c.d, IPv6 as is */
 	uint8_t dst[16];
-	uint16_t sport, dport;	/* 0 for protocols without ports */
-	uint16_t vlan;		/* innermost 802.1Q VLAN id, 0 if none */
-	uint8_t family;		/* 4 or 6 */
-	uint8_t l4proto;	/* IPPROTO_* after extension headers */
+	uint16_t sport, dport; /* 0 for protocols without ports */
+	uint16_t vlan;	       /* innermost 802.1Q VLAN id, 0 if none */
+	uint8_t family;	       /* 4 or 6 */
+	uint8_t l4proto;       /* IPPROTO_* after extension headers */
 	uint8_t tcp_flags;
-	uint8_t first_fragment;	/* more fragments follow; ports are from this one */
+	uint8_t first_fragment; /* more fragments follow; ports are from this one */
 };
 
 /* Parses a captured frame of @linktype. Returns PKT_OK, or the reason the

@@ -19,8 +19,8 @@ enum policy_action {
 enum rule_dir { RULE_DIR_ANY = 0, RULE_DIR_INBOUND, RULE_DIR_OUTBOUND };
 
 enum rule_match {
-	MATCH_PROTOCOLS = 0,	/* master or app id in ids[] (also groups) */
-	MATCH_CATEGORIES,	/* flow category in ids[] */
+	MATCH_PROTOCOLS = 0, /* master or app id in ids[] (also groups) */
+	MATCH_CATEGORIES,    /* flow category in ids[] */
 	MATCH_ANY,
 };
 
@@ -29,18 +29,18 @@ enum rule_match {
 #define POLICY_TEXT_LEN 96
 
 struct policy_rule {
-	uint8_t match;		/* enum rule_match */
-	uint8_t dir;		/* enum rule_dir */
-	uint8_t action;		/* enum policy_action */
+	uint8_t match;	/* enum rule_match */
+	uint8_t dir;	/* enum rule_dir */
+	uint8_t action; /* enum policy_action */
 	uint8_t log;
-	uint8_t min_conf;	/* enum cls_confidence */
+	uint8_t min_conf; /* enum cls_confidence */
 	uint8_t n_ids;
 	uint16_t ids[POLICY_MAX_IDS];
-	uint64_t rate_bps;	/* throttle: bit/s */
+	uint64_t rate_bps; /* throttle: bit/s */
 	uint32_t burst_bytes;
 	uint32_t latency_ms;
-	uint32_t line;		/* where it was written */
-	char text[POLICY_TEXT_LEN];	/* the rule as written, for audit */
+	uint32_t line;		    /* where it was written */
+	char text[POLICY_TEXT_LEN]; /* the rule as written, for audit */
 };
 
 enum dept_log { DEPT_LOG_RULES = 0, DEPT_LOG_ALL, DEPT_LOG_NONE };
@@ -48,7 +48,7 @@ enum dept_log { DEPT_LOG_RULES = 0, DEPT_LOG_ALL, DEPT_LOG_NONE };
 struct policy_dept {
 	char name[POLICY_NAME_LEN];
 	uint32_t line;
-	uint8_t log;		/* enum dept_log */
+	uint8_t log; /* enum dept_log */
 	uint32_t n_rules;
 	struct policy_rule *rules;
 };
@@ -59,27 +59,27 @@ struct policy {
 	/* depts[0] is "default": hosts in no department */
 	uint32_t n_depts;
 	struct policy_dept *depts;
-	struct lpm *dept4, *dept6;	/* address -> department index */
+	struct lpm *dept4, *dept6; /* address -> department index */
 	struct lpm *internal4, *internal6;
 	uint8_t teams_is_skype;
-	uint8_t min_conf;	/* default minimum confidence for rules */
-	char signatures[256];	/* nDPI protocols file, "" if none */
-	char source[256];	/* file it was loaded from */
+	uint8_t min_conf;     /* default minimum confidence for rules */
+	char signatures[256]; /* nDPI protocols file, "" if none */
+	char source[256];     /* file it was loaded from */
 };
 
 #define POLICY_DEFAULT_DEPT 0
 
 /* What the policy needs to know about a classified flow. */
 struct flow_facts {
-	const uint8_t *internal;	/* 16-byte address of the inside endpoint */
-	uint8_t inbound;	/* opened by the outside endpoint */
+	const uint8_t *internal; /* 16-byte address of the inside endpoint */
+	uint8_t inbound;	 /* opened by the outside endpoint */
 	uint16_t master, app, category;
 	uint8_t confidence;
 };
 
 struct policy_decision {
 	uint16_t dept;
-	int16_t rule;		/* index in depts[dept].rules, -1 if none */
+	int16_t rule; /* index in depts[dept].rules, -1 if none */
 	uint8_t action;
 	uint8_t log;
 };

@@ -44,7 +44,7 @@ static int pw_open(struct pw *w, const char *path, uint32_t linktype)
 		fprintf(stderr, "sf-mkpcap: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	w->t_us = 1700000000ull * 1000000;	/* Nov 2023 */
+	w->t_us = 1700000000ull * 1000000; /* Nov 2023 */
 	put_le32(w->f, 0xa1b2c3d4);
 	put_le16(w->f, 2);
 	put_le16(w->f, 4);
@@ -79,8 +79,7 @@ static int pw_close(struct pw *w)
 	return fclose(w->f) == 0 ? 0 : -1;
 }
 
-static void emit(struct pw *w, struct frame_spec *s, const uint8_t *p,
-		 size_t n)
+static void emit(struct pw *w, struct frame_spec *s, const uint8_t *p, size_t n)
 {
 	uint8_t fr[4096];
 	size_t len = frame_build(fr, sizeof(fr), s, p, n);
@@ -94,9 +93,11 @@ static void tcp_session(struct pw *w, int fam, const char *cli, uint16_t cport,
 			const char *srv, uint16_t sport, const uint8_t *req,
 			size_t reqlen, const uint8_t *resp, size_t resplen)
 {
-	struct frame_spec c = { fam, cli, srv, 6, cport, sport, TCP_SYN, 1000, 0, 0 };
-	struct frame_spec s = { fam, srv, cli, 6, sport, cport,
-				TCP_SYN | TCP_ACK, 5000, 1001, 0 };
+	struct frame_spec c = { fam,   cli,	srv,  6, cport,
+				sport, TCP_SYN, 1000, 0, 0 };
+	struct frame_spec s = {
+		fam, srv, cli, 6, sport, cport, TCP_SYN | TCP_ACK, 5000, 1001, 0
+	};
 
 	emit(w, &c, NULL, 0);
 	emit(w, &s, NULL, 0);
@@ -124,10 +125,10 @@ static void tcp_session(struct pw *w, int fam, const char *cli, uint16_t cport,
 	emit(w, &c, NULL, 0);
 }
 
-static void udp_exchange(struct pw *w, int fam, const char *cli,
-			 uint16_t cport, const char *srv, uint16_t sport,
-			 const uint8_t *req, size_t reqlen,
-			 const uint8_t *resp, size_t resplen, int rounds)
+static void udp_exchange(struct pw *w, int fam, const char *cli, uint16_t cport,
+			 const char *srv, uint16_t sport, const uint8_t *req,
+			 size_t reqlen, const uint8_t *resp, size_t resplen,
+			 int rounds)
 {
 	struct frame_spec c = { fam, cli, srv, 17, cport, sport, 0, 0, 0, 0 };
 	struct frame_spec s = { fam, srv, cli, 17, sport, cport, 0, 0, 0, 0 };
@@ -155,8 +156,8 @@ static void host_traffic(struct pw *w, int fam, const char *host,
 	tcp_session(w, fam, host, base_port, server, 443, p, n, NULL, 0);
 	n = payload_stun(p, sizeof(p), 0, 1, 0x1234u + base_port);
 	m = payload_stun(q, sizeof(q), 1, 1, 0x1234u + base_port);
-	udp_exchange(w, fam, host, (uint16_t)(base_port + 1), stun_server,
-		     3478, p, n, q, m, 3);
+	udp_exchange(w, fam, host, (uint16_t)(base_port + 1), stun_server, 3478,
+		     p, n, q, m, 3);
 	n = payload_tls_client_hello(p, sizeof(p), "www.example.org");
 	tcp_session(w, fam, host, (uint16_t)(base_port + 2), server, 443, p, n,
 		    NULL, 0);
@@ -164,8 +165,8 @@ static void host_traffic(struct pw *w, int fam, const char *host,
 	tcp_session(w, fam, host, (uint16_t)(base_port + 3), server, 80, p, n,
 		    http_ok, sizeof(http_ok) - 1);
 	n = payload_dns_query(p, sizeof(p), "www.example.org", base_port);
-	udp_exchange(w, fam, host, (uint16_t)(base_port + 4), dns_server, 53,
-		     p, n, NULL, 0, 1);
+	udp_exchange(w, fam, host, (uint16_t)(base_port + 4), dns_server, 53, p,
+		     n, NULL, 0, 1);
 }
 
 static int write_demo(const char *path)
@@ -212,13 +213,20 @@ static uint32_t rnd(void)
 /* A valid TCP or UDP frame to break. */
 static size_t good_frame(uint8_t *fr, size_t cap, int fam, int udp)
 {
-	struct frame_spec s = { fam, fam == 6 ? "2001:db8:a:f::10" : "192.0.2.10",
+	struct frame_spec s = { fam,
+				fam == 6 ? "2001:db8:a:f::10" : "192.0.2.10",
 				fam == 6 ? "2001:db8:ff::10" : "203.0.113.10",
-				(uint8_t)(udp ? 17 : 6), 40000, udp ? 3478 : 443,
-				TCP_PSH | TCP_ACK, 1, 1, 0 };
+				(uint8_t)(udp ? 17 : 6),
+				40000,
+				udp ? 3478 : 443,
+				TCP_PSH | TCP_ACK,
+				1,
+				1,
+				0 };
 	uint8_t p[600];
-	size_t n = udp ? payload_stun(p, sizeof(p), 0, 1, 7)
-		       : payload_tls_client_hello(p, sizeof(p), "api.skype.com");
+	size_t n =
+		udp ? payload_stun(p, sizeof(p), 0, 1, 7)
+		    : payload_tls_client_hello(p, sizeof(p), "api.skype.com");
 
 	return frame_build(fr, cap, &s, p, n);
 }
@@ -271,9 +279,10 @@ static int write_broken(const char *dir)
 		return 1;
 	n = good_frame(fr, sizeof(fr), 4, 0);
 	pw_raw(&w, fr, (uint32_t)n, (uint32_t)n, (uint32_t)n * 2); /* snapped */
-	pw_raw(&w, fr, 60, 60, (uint32_t)n);	/* cut inside the payload */
-	pw_raw(&w, fr, 30, 30, (uint32_t)n);	/* cut inside the IP header */
-	pw_raw(&w, fr, (uint32_t)n, SNAPLEN + 1000, (uint32_t)n); /* > snaplen */
+	pw_raw(&w, fr, 60, 60, (uint32_t)n); /* cut inside the payload */
+	pw_raw(&w, fr, 30, 30, (uint32_t)n); /* cut inside the IP header */
+	pw_raw(&w, fr, (uint32_t)n, SNAPLEN + 1000,
+	       (uint32_t)n); /* > snaplen */
 	rc |= pw_close(&w);
 
 	if (open_in(&w, dir, "zero_length.pcap") != 0)
@@ -281,9 +290,9 @@ static int write_broken(const char *dir)
 	pw_raw(&w, NULL, 0, 0, 0);
 	pw_raw(&w, fr, 1, 1, 1);
 	pw_raw(&w, fr, 13, 13, 13);
-	pw_raw(&w, fr, 14, 14, 14);	/* Ethernet header, nothing else */
+	pw_raw(&w, fr, 14, 14, 14); /* Ethernet header, nothing else */
 	pw_raw(&w, fr, 15, 15, 15);
-	pw_raw(&w, fr, 34, 34, 34);	/* IPv4 header, no L4 */
+	pw_raw(&w, fr, 34, 34, 34); /* IPv4 header, no L4 */
 	rc |= pw_close(&w);
 
 	/* jumbo: a 262144-byte frame, IPv4 claiming 65535, IPv6 jumbogram */
@@ -297,10 +306,10 @@ static int write_broken(const char *dir)
 	pw_raw(&w, big, SNAPLEN, SNAPLEN, SNAPLEN);
 	pw_raw(&w, big, 65535 + 14, 65535 + 14, 65535 + 14);
 	n = good_frame(big, sizeof(big), 6, 0);
-	ip[4] = ip[5] = 0;	/* payload length 0: jumbogram */
+	ip[4] = ip[5] = 0; /* payload length 0: jumbogram */
 	pw_raw(&w, big, 70000, 70000, 70000);
 	n = good_frame(big, sizeof(big), 6, 1);
-	ip[4] = ip[5] = 0xff;	/* 65535 bytes of payload */
+	ip[4] = ip[5] = 0xff; /* 65535 bytes of payload */
 	pw_raw(&w, big, 65535 + 54, 65535 + 54, 65535 + 54);
 	rc |= pw_close(&w);
 
@@ -312,28 +321,29 @@ static int write_broken(const char *dir)
 			int fam, udp, off;
 			uint8_t val;
 		} lies[] = {
-			{ 4, 0, 14, 0x44 },		/* IHL 4 < 5 */
-			{ 4, 0, 14, 0x4f },		/* IHL 15 > total */
-			{ 4, 0, 16, 0x00 },		/* total length < IHL */
+			{ 4, 0, 14, 0x44 }, /* IHL 4 < 5 */
+			{ 4, 0, 14, 0x4f }, /* IHL 15 > total */
+			{ 4, 0, 16, 0x00 }, /* total length < IHL */
 			{ 4, 0, 17, 0x02 },
-			{ 4, 0, 16, 0x7f },		/* total > captured */
-			{ 4, 0, 14, 0x55 },		/* version 5 */
-			{ 4, 0, 46, 0x10 },		/* TCP doff 1 */
-			{ 4, 0, 46, 0xf0 },		/* TCP doff 15 */
-			{ 4, 1, 38, 0xff },		/* UDP length > packet */
-			{ 4, 0, 20, 0x20 },		/* first fragment (MF) */
-			{ 4, 0, 21, 0x10 },		/* non-first fragment */
-			{ 4, 0, 23, 0x04 },		/* protocol 4: IP in IP */
-			{ 4, 0, 23, 0x29 },		/* protocol 41: IPv6 in IP */
-			{ 6, 0, 18, 0x7f },		/* payload length > captured */
-			{ 6, 0, 20, 0x2c },		/* next header: fragment */
-			{ 6, 0, 20, 0x3b },		/* no next header */
-			{ 6, 0, 20, 0x29 },		/* IPv6 in IPv6 */
-			{ 6, 0, 14, 0x40 },		/* IPv6 frame, version 4 */
+			{ 4, 0, 16, 0x7f }, /* total > captured */
+			{ 4, 0, 14, 0x55 }, /* version 5 */
+			{ 4, 0, 46, 0x10 }, /* TCP doff 1 */
+			{ 4, 0, 46, 0xf0 }, /* TCP doff 15 */
+			{ 4, 1, 38, 0xff }, /* UDP length > packet */
+			{ 4, 0, 20, 0x20 }, /* first fragment (MF) */
+			{ 4, 0, 21, 0x10 }, /* non-first fragment */
+			{ 4, 0, 23, 0x04 }, /* protocol 4: IP in IP */
+			{ 4, 0, 23, 0x29 }, /* protocol 41: IPv6 in IP */
+			{ 6, 0, 18, 0x7f }, /* payload length > captured */
+			{ 6, 0, 20, 0x2c }, /* next header: fragment */
+			{ 6, 0, 20, 0x3b }, /* no next header */
+			{ 6, 0, 20, 0x29 }, /* IPv6 in IPv6 */
+			{ 6, 0, 14, 0x40 }, /* IPv6 frame, version 4 */
 		};
 
 		for (i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
-			n = good_frame(fr, sizeof(fr), lies[i].fam, lies[i].udp);
+			n = good_frame(fr, sizeof(fr), lies[i].fam,
+				       lies[i].udp);
 			fr[lies[i].off] = lies[i].val;
 			pw_frame(&w, fr, n);
 		}
@@ -365,17 +375,17 @@ static int write_broken(const char *dir)
 				e[1] = 0;
 				memset(e + 2, 1, 6);
 			}
-			fr[20] = 0;	/* first: hop-by-hop */
+			fr[20] = 0; /* first: hop-by-hop */
 			fr[18] = (uint8_t)((n - 54 + 8 * (size_t)hops) >> 8);
 			fr[19] = (uint8_t)(n - 54 + 8 * (size_t)hops);
 			pw_frame(&w, fr, n + 8 * (size_t)hops);
 		}
 		n = good_frame(fr, sizeof(fr), 6, 1);
-		fr[20] = 0;		/* hop-by-hop ... */
-		fr[54] = 0;		/* ... whose next is hop-by-hop, forever */
+		fr[20] = 0; /* hop-by-hop ... */
+		fr[54] = 0; /* ... whose next is hop-by-hop, forever */
 		fr[55] = 0;
 		pw_frame(&w, fr, n);
-		fr[55] = 0xff;		/* 2 KiB extension header */
+		fr[55] = 0xff; /* 2 KiB extension header */
 		pw_frame(&w, fr, n);
 	}
 	rc |= pw_close(&w);
@@ -394,13 +404,13 @@ static int write_broken(const char *dir)
 		pw_frame(&w, l, 64);
 		memset(l, 0, sizeof(l));
 		l[12] = 0x88;
-		l[13] = 0x47;		/* MPLS, no bottom-of-stack bit */
+		l[13] = 0x47; /* MPLS, no bottom-of-stack bit */
 		pw_frame(&w, l, 64);
 		l[13] = 0x64;
-		l[12] = 0x88;		/* PPPoE, cut */
+		l[12] = 0x88; /* PPPoE, cut */
 		pw_frame(&w, l, 18);
 		l[12] = 0x05;
-		l[13] = 0xdc;		/* 802.3 length, LLC/SNAP, cut */
+		l[13] = 0xdc; /* 802.3 length, LLC/SNAP, cut */
 		l[14] = l[15] = 0xaa;
 		pw_frame(&w, l, 20);
 	}
@@ -418,7 +428,8 @@ static int write_broken(const char *dir)
 				fr[k] = (uint8_t)rnd();
 			fr[12] = i % 4 == 1 ? 0x08 : 0x86;
 			fr[13] = i % 4 == 1 ? 0x00 : 0xdd;
-			fr[14] = (uint8_t)((i % 4 == 1 ? 0x40 : 0x60) | (fr[14] & 0x0f));
+			fr[14] = (uint8_t)((i % 4 == 1 ? 0x40 : 0x60) |
+					   (fr[14] & 0x0f));
 		} else {
 			len = good_frame(fr, sizeof(fr), (i / 2) % 2 ? 6 : 4,
 					 (i / 4) % 2);
@@ -436,8 +447,9 @@ static int write_broken(const char *dir)
 	rc |= write_file(dir, "text.pcap", "this is not a capture\n", 22);
 	{
 		/* pcapng section header whose block length lies */
-		static const uint8_t ng[] = { 0x0a, 0x0d, 0x0d, 0x0a, 0xff, 0xff,
-					      0xff, 0x7f, 0x4d, 0x3c, 0x2b, 0x1a,
+		static const uint8_t ng[] = { 0x0a, 0x0d, 0x0d, 0x0a,
+					      0xff, 0xff, 0xff, 0x7f,
+					      0x4d, 0x3c, 0x2b, 0x1a,
 					      0x01, 0x00, 0x00, 0x00 };
 
 		rc |= write_file(dir, "bad_block.pcapng", ng, sizeof(ng));

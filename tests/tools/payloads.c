@@ -25,8 +25,8 @@ static void put32(uint8_t *p, uint32_t v)
 
 size_t payload_tls_client_hello(uint8_t *out, size_t cap, const char *sni)
 {
-	static const uint8_t ciphers[] = { 0x13, 0x01, 0x13, 0x02, 0xc0, 0x2f,
-					   0xc0, 0x30, 0x00, 0x9c };
+	static const uint8_t ciphers[] = { 0x13, 0x01, 0x13, 0x02, 0xc0,
+					   0x2f, 0xc0, 0x30, 0x00, 0x9c };
 	static const uint8_t tail_ext[] = {
 		0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, /* groups */
 		0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,		/* ec formats */
@@ -38,27 +38,27 @@ size_t payload_tls_client_hello(uint8_t *out, size_t cap, const char *sni)
 
 	if (sl > 200 || cap < 120 + sl + sizeof(tail_ext))
 		return 0;
-	out[n++] = 0x16;	/* handshake record */
+	out[n++] = 0x16; /* handshake record */
 	out[n++] = 0x03;
 	out[n++] = 0x01;
-	n += 2;			/* record length */
-	out[n++] = 0x01;	/* ClientHello */
-	n += 3;			/* handshake length */
+	n += 2;		 /* record length */
+	out[n++] = 0x01; /* ClientHello */
+	n += 3;		 /* handshake length */
 	body_start = n;
 	out[n++] = 0x03;
 	out[n++] = 0x03;
 	for (i = 0; i < 32; i++)
 		out[n++] = (uint8_t)(i * 7 + 1);
-	out[n++] = 0;		/* session id */
+	out[n++] = 0; /* session id */
 	put16(out + n, sizeof(ciphers));
 	n += 2;
 	memcpy(out + n, ciphers, sizeof(ciphers));
 	n += sizeof(ciphers);
 	out[n++] = 1;
-	out[n++] = 0;		/* null compression */
-	n += 2;			/* extensions length */
+	out[n++] = 0; /* null compression */
+	n += 2;	      /* extensions length */
 	ext_start = n;
-	put16(out + n, 0x0000);	/* server_name */
+	put16(out + n, 0x0000); /* server_name */
 	put16(out + n + 2, (uint16_t)(sl + 5));
 	put16(out + n + 4, (uint16_t)(sl + 3));
 	out[n + 6] = 0;
@@ -82,16 +82,16 @@ size_t payload_stun(uint8_t *out, size_t cap, int response, int skype,
 	if (cap < 48)
 		return 0;
 	put16(out, response ? 0x0101 : 0x0001);
-	put32(out + 4, 0x2112a442);	/* magic cookie */
+	put32(out + 4, 0x2112a442); /* magic cookie */
 	for (i = 0; i < 12; i++)
 		out[8 + i] = (uint8_t)(txid_seed >> (i % 4 * 8)) ^ (uint8_t)i;
 	if (skype) {
-		put16(out + n, 0x8070);	/* implementation version */
+		put16(out + n, 0x8070); /* implementation version */
 		put16(out + n + 2, 4);
 		put32(out + n + 4, 2);
 		n += 8;
 	}
-	put16(out + n, 0x8022);		/* SOFTWARE-like vendor attribute */
+	put16(out + n, 0x8022); /* SOFTWARE-like vendor attribute */
 	put16(out + n + 2, 4);
 	memcpy(out + n + 4, "test", 4);
 	n += 8;
@@ -109,7 +109,7 @@ size_t payload_dns_query(uint8_t *out, size_t cap, const char *name,
 		return 0;
 	memset(out, 0, 12);
 	put16(out, id);
-	put16(out + 2, 0x0100);	/* recursion desired */
+	put16(out + 2, 0x0100); /* recursion desired */
 	put16(out + 4, 1);
 	while (*p) {
 		const char *dot = strchr(p, '.');
@@ -123,8 +123,8 @@ size_t payload_dns_query(uint8_t *out, size_t cap, const char *name,
 		p += l + (dot ? 1 : 0);
 	}
 	out[n++] = 0;
-	put16(out + n, 1);	/* A */
-	put16(out + n + 2, 1);	/* IN */
+	put16(out + n, 1);     /* A */
+	put16(out + n + 2, 1); /* IN */
 	return n + 4;
 }
 
@@ -194,12 +194,13 @@ size_t frame_build(uint8_t *out, size_t cap, const struct frame_spec *s,
 		memset(out + ipoff, 0, 20);
 		out[ipoff] = 0x45;
 		put16(out + ipoff + 2, (uint16_t)(20 + l4len));
-		put16(out + ipoff + 6, 0x4000);	/* DF */
+		put16(out + ipoff + 6, 0x4000); /* DF */
 		out[ipoff + 8] = 64;
 		out[ipoff + 9] = s->proto;
 		memcpy(out + ipoff + 12, src, 4);
 		memcpy(out + ipoff + 16, dst, 4);
-		put16(out + ipoff + 10, csum_fold(csum_add(0, out + ipoff, 20)));
+		put16(out + ipoff + 10,
+		      csum_fold(csum_add(0, out + ipoff, 20)));
 	}
 	memset(out + l4off, 0, hl);
 	put16(out + l4off, s->sport);
@@ -213,7 +214,8 @@ size_t frame_build(uint8_t *out, size_t cap, const struct frame_spec *s,
 	} else {
 		put16(out + l4off + 4, (uint16_t)l4len);
 	}
-	memcpy(out + l4off + hl, payload, plen);
+	if (plen)
+		memcpy(out + l4off + hl, payload, plen);
 	/* pseudo-header checksum */
 	sum = csum_add(0, src, (size_t)alen);
 	sum = csum_add(sum, dst, (size_t)alen);

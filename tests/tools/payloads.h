@@ -18,13 +18,13 @@ size_t payload_dns_query(uint8_t *out, size_t cap, const char *name,
 size_t payload_http_get(uint8_t *out, size_t cap, const char *host);
 
 struct frame_spec {
-	int family;		/* 4 or 6 */
-	const char *src, *dst;	/* numeric addresses */
-	uint8_t proto;		/* 6 or 17 */
+	int family;	       /* 4 or 6 */
+	const char *src, *dst; /* numeric addresses */
+	uint8_t proto;	       /* 6 or 17 */
 	uint16_t sport, dport;
 	uint8_t tcp_flags;
 	uint32_t seq, ack;
-	uint16_t vlan;		/* 0: untagged */
+	uint16_t vlan; /* 0: untagged */
 };
 
 #define TCP_FIN 0x01

@@ -1,1 +1,283 @@
-int main(void){return 0;}
+/* The engine with the real nDPI 4.2: Skype found by DPI in synthetic
+ * traffic, give-up at the packet limit, departments and direction. */
+#include <check.h>
+#include <string.h>
+
+#include "skyfence/classify.h"
+#include "skyfence/engine.h"
+#include "skyfence/loader.h"
+#include "skyfence/pkt.h"
+#include "skyfence/policy.h"
+#include "payloads.h"
+
+static struct classifier *cls;
+static struct policy *pol;
+static struct engine *eng;
+static unsigned decisions, ends;
+
+static void on_decision(void *ctx, const struct flow *f)
+{
+	(void)ctx;
+	(void)f;
+	decisions++;
+}
+
+static void on_end(void *ctx, const struct flow *f, int reason)
+{
+	(void)ctx;
+	(void)f;
+	(void)reason;
+	ends++;
+}
+
+static void setup_with(const char *policy_text)
+{
+	struct cls_opts co = { 1024, 80, 24, 0, NULL };
+	struct engine_opts eo = { 1024, 60000, 7 };
+	struct engine_hooks h = { on_decision, on_end, NULL };
+	struct policy_names n;
+	struct policy_parser *pp;
+	char err[256];
+
+	cls = classifier_open(&co, err, sizeof(err));
+	ck_assert_msg(cls != NULL, "%s", err);
+	loader_names(cls, &n);
+	pp = policy_parser_create("test", &n);
+	policy_parser_line(pp, policy_text);
+	pol = policy_parser_finish(pp);
+	ck_assert_msg(pol != NULL, "%s", policy_parser_error(pp, 0));
+	policy_parser_destroy(pp);
+	eng = engine_create(&eo, cls, pol, &h);
+	ck_assert_ptr_nonnull(eng);
+	decisions = ends = 0;
+}
+
+static void teardown(void)
+{
+	engine_destroy(eng);
+	policy_free(pol);
+	classifier_close(cls);
+}
+
+static uint64_t clock_ms = 1700000000000ull;
+
+static struct engine_verdict send(const struct frame_spec *s, const uint8_t *pl,
+				  size_t n)
+{
+	uint8_t fr[4096];
+	size_t len = frame_build(fr, sizeof(fr), s, pl, n);
+	struct engine_verdict v;
+	struct pkt p;
+
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(
+		pkt_parse_frame(fr, (uint32_t)len, PKT_LINK_EN10MB, &p),
+		PKT_OK);
+	engine_packet(eng, &p, clock_ms++, &v);
+	return v;
+}
+
+/* TCP handshake, then the client's payload. Returns the last verdict. */
+static struct engine_verdict tcp_open_and_send(int fam, const char *cli,
+					       const char *srv, uint16_t cport,
+					       const uint8_t *pl, size_t n)
+{
+	struct frame_spec c = { fam, cli,     srv,  6, cport,
+				443, TCP_SYN, 1000, 0, 0 };
+	struct frame_spec s = {
+		fam, srv, cli, 6, 443, cport, TCP_SYN | TCP_ACK, 5000, 1001, 0
+	};
+
+	send(&c, NULL, 0);
+	send(&s, NULL, 0);
+	c.tcp_flags = TCP_ACK;
+	c.seq = 1001;
+	c.ack = 5001;
+	send(&c, NULL, 0);
+	c.tcp_flags = TCP_PSH | TCP_ACK;
+	return send(&c, pl, n);
+}
+
+static const char *finance =
+	"department finance { hosts 192.0.2.0/26, 2001:db8:a:f::/64; skype drop; }";
+
+START_TEST(test_skype_tls_client_hello_is_skype_by_dpi)
+{
+	uint8_t p[512];
+	size_t n = payload_tls_client_hello(p, sizeof(p), "api.skype.com");
+	struct engine_verdict v;
+
+	setup_with(finance);
+	v = tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40000, p, n);
+	ck_assert_uint_eq(v.flow->cls.master, 91);
+	ck_assert_uint_eq(v.flow->cls.app, SF_PROTO_SKYPE_TEAMS);
+	ck_assert_uint_eq(v.flow->cls.confidence, CLS_CONF_DPI);
+	ck_assert_str_eq(v.flow->cls.host, "api.skype.com");
+	engine_flush(eng); /* nDPI still waits for the certificate */
+	ck_assert_uint_eq(decisions, 1);
+	ck_assert_uint_eq(ends, 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_finance_skype_tls_over_ipv6_is_dropped)
+{
+	uint8_t p[512];
+	size_t n = payload_tls_client_hello(p, sizeof(p), "api.skype.com");
+	struct engine_verdict v;
+	struct engine_stats st;
+
+	setup_with(finance);
+	v = tcp_open_and_send(6, "2001:db8:a:f::10", "2001:db8:ff::10", 40000,
+			      p, n);
+	ck_assert_uint_eq(v.flow->cls.app, SF_PROTO_SKYPE_TEAMS);
+	engine_flush(eng);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.decisions[ACT_DROP], 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_skype_stun_decided_on_first_exchange)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "203.0.113.20", 17, 40001, 3478, 0, 0, 0, 0
+	};
+	struct frame_spec s = {
+		4, "203.0.113.20", "192.0.2.10", 17, 3478, 40001, 0, 0, 0, 0
+	};
+	uint8_t p[128];
+	size_t n;
+	struct engine_verdict v;
+	int i;
+
+	setup_with(finance);
+	for (i = 0; i < 3; i++) {
+		n = payload_stun(p, sizeof(p), 0, 1, 9);
+		v = send(&c, p, n);
+		if (v.final)
+			break;
+		n = payload_stun(p, sizeof(p), 1, 1, 9);
+		v = send(&s, p, n);
+		if (v.final)
+			break;
+	}
+	ck_assert_msg(v.final, "STUN not decided within 3 exchanges");
+	ck_assert_uint_eq(v.flow->cls.master, 78);
+	ck_assert_uint_eq(v.flow->cls.app, SF_PROTO_SKYPE_CALL);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_str_eq(pol->depts[v.flow->dept].name, "finance");
+	teardown();
+}
+END_TEST
+
+START_TEST(test_other_tls_is_allowed_in_finance)
+{
+	uint8_t p[512];
+	size_t n = payload_tls_client_hello(p, sizeof(p), "www.example.org");
+	struct engine_verdict v;
+	struct engine_stats st;
+
+	setup_with(finance);
+	v = tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40002, p, n);
+	ck_assert_uint_eq(v.flow->cls.app, 91);
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	engine_flush(eng);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.decisions[ACT_ALLOW], 1);
+	ck_assert_uint_eq(st.decisions[ACT_DROP], 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_unknown_udp_gives_up_after_24_packets)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "198.51.100.7", 17, 50000, 50001, 0, 0, 0, 0
+	};
+	uint8_t p[64];
+	struct engine_verdict v;
+	struct engine_stats st;
+	int i;
+
+	setup_with(finance);
+	for (i = 1; i <= 30; i++) {
+		memset(p, 0xd0 + i, sizeof(p));
+		v = send(&c, p, sizeof(p));
+		if (i <= 24)
+			ck_assert_msg(!v.final, "decided at packet %d", i);
+		else
+			ck_assert_msg(v.final, "undecided at packet %d", i);
+	}
+	ck_assert_uint_eq(v.flow->cls.app, 0);
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.inspected, 25);
+	ck_assert_uint_eq(st.pkts, 30);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_inbound_skype_dropped_outbound_allowed)
+{
+	uint8_t p[512];
+	size_t n = payload_tls_client_hello(p, sizeof(p), "api.skype.com");
+	struct engine_stats st;
+
+	setup_with(
+		"department eng { hosts 192.0.2.128/26; inbound skype drop; skype allow; }");
+	tcp_open_and_send(4, "203.0.113.99", "192.0.2.130", 50000, p, n);
+	tcp_open_and_send(4, "192.0.2.130", "203.0.113.10", 42000, p, n);
+	engine_flush(eng);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.decisions[ACT_DROP], 1);
+	ck_assert_uint_eq(st.decisions[ACT_ALLOW], 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_names_resolve_case_insensitively)
+{
+	struct cls_result r = { 91, 125, 10, CLS_CONF_DPI, "" };
+	char buf[64];
+
+	setup_with("");
+	ck_assert_int_eq(classifier_proto_id(cls, "skypecall"),
+			 SF_PROTO_SKYPE_CALL);
+	ck_assert_int_eq(classifier_proto_id(cls, "Skype_Teams"),
+			 SF_PROTO_SKYPE_TEAMS);
+	ck_assert_int_eq(classifier_proto_id(cls, "Teams"), SF_PROTO_TEAMS);
+	ck_assert_int_eq(classifier_proto_id(cls, "NoSuchProtocol"), -1);
+	ck_assert_int_eq(classifier_category_id(cls, "voip"), 10);
+	ck_assert_str_eq(classifier_format_proto(cls, &r, buf, sizeof(buf)),
+			 "TLS.Skype_Teams");
+	ck_assert_str_eq(classifier_confidence_name(CLS_CONF_IP),
+			 "Match by IP");
+	ck_assert_str_eq(classifier_confidence_name(200), "Unknown");
+	ck_assert_str_eq(classifier_proto_name(cls, 60000), "Unknown");
+	teardown();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("classify");
+	TCase *c = tcase_create("engine");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(c, 30);
+	tcase_add_test(c, test_skype_tls_client_hello_is_skype_by_dpi);
+	tcase_add_test(c, test_finance_skype_tls_over_ipv6_is_dropped);
+	tcase_add_test(c, test_skype_stun_decided_on_first_exchange);
+	tcase_add_test(c, test_other_tls_is_allowed_in_finance);
+	tcase_add_test(c, test_unknown_udp_gives_up_after_24_packets);
+	tcase_add_test(c, test_inbound_skype_dropped_outbound_allowed);
+	tcase_add_test(c, test_names_resolve_case_insensitively);
+	suite_add_tcase(s, c);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

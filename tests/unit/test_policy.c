@@ -15,14 +15,16 @@ static const struct {
 	const char *name;
 	int id;
 } protos[] = {
-	{ "Unknown", 0 }, { "DNS", 5 }, { "HTTP", 7 }, { "BitTorrent", 37 },
-	{ "SkypeCall", 38 }, { "TLS", 91 }, { "Skype_Teams", 125 },
-	{ "Zoom", 189 }, { "Teams", 250 },
+	{ "Unknown", 0 },	{ "DNS", 5 },	     { "HTTP", 7 },
+	{ "BitTorrent", 37 },	{ "SkypeCall", 38 }, { "TLS", 91 },
+	{ "Skype_Teams", 125 }, { "Zoom", 189 },     { "Teams", 250 },
 };
 static const struct {
 	const char *name;
 	int id;
-} cats[] = { { "Unspecified", 0 }, { "Media", 1 }, { "Web", 5 }, { "VoIP", 10 } };
+} cats[] = {
+	{ "Unspecified", 0 }, { "Media", 1 }, { "Web", 5 }, { "VoIP", 10 }
+};
 
 static int fake_proto_id(void *ctx, const char *n)
 {
@@ -49,13 +51,14 @@ static int fake_cat_id(void *ctx, const char *n)
 static const char *fake_proto_name(void *ctx, int id)
 {
 	(void)ctx;
-	return (size_t)id < sizeof(protos) / sizeof(protos[0]) ? protos[id].name : NULL;
+	return (size_t)id < sizeof(protos) / sizeof(protos[0]) ? protos[id].name
+							       : NULL;
 }
 
-static const struct policy_names names = {
-	fake_proto_id, fake_cat_id, fake_proto_name,
-	sizeof(protos) / sizeof(protos[0]), NULL
-};
+static const struct policy_names names = { fake_proto_id, fake_cat_id,
+					   fake_proto_name,
+					   sizeof(protos) / sizeof(protos[0]),
+					   NULL };
 
 static char errbuf[65536];
 
@@ -94,15 +97,17 @@ static void v4(uint8_t a[16], const char *s)
 
 	memset(a, 0, 16);
 	a[10] = a[11] = 0xff;
-	ck_assert_int_eq(sscanf(s, "%u.%u.%u.%u", &b[0], &b[1], &b[2], &b[3]), 4);
+	ck_assert_int_eq(sscanf(s, "%u.%u.%u.%u", &b[0], &b[1], &b[2], &b[3]),
+			 4);
 	a[12] = (uint8_t)b[0];
 	a[13] = (uint8_t)b[1];
 	a[14] = (uint8_t)b[2];
 	a[15] = (uint8_t)b[3];
 }
 
-static struct policy_decision decide(const struct policy *p, const uint8_t *addr,
-				     int inbound, uint16_t master, uint16_t app,
+static struct policy_decision decide(const struct policy *p,
+				     const uint8_t *addr, int inbound,
+				     uint16_t master, uint16_t app,
 				     uint16_t cat, uint8_t conf)
 {
 	struct flow_facts f = { addr, (uint8_t)inbound, master, app, cat, conf };
@@ -112,7 +117,8 @@ static struct policy_decision decide(const struct policy *p, const uint8_t *addr
 	return d;
 }
 
-static const char *dept_name(const struct policy *p, const struct policy_decision *d)
+static const char *dept_name(const struct policy *p,
+			     const struct policy_decision *d)
 {
 	return p->depts[d->dept].name;
 }
@@ -176,7 +182,7 @@ START_TEST(test_internal_networks_are_declared)
 	uint8_t a[16];
 
 	ck_assert_msg(p != NULL, "%s", errbuf);
-	v4(a, "192.0.2.250");	/* inside, in no department */
+	v4(a, "192.0.2.250"); /* inside, in no department */
 	ck_assert(policy_is_internal(p, a));
 	ck_assert_uint_eq(policy_dept_of(p, a), POLICY_DEFAULT_DEPT);
 	policy_free(p);
@@ -185,19 +191,26 @@ END_TEST
 
 START_TEST(test_skype_group_matches_master_or_app)
 {
-	struct policy *p = parse("department f { hosts 192.0.2.0/24; skype drop; }\n");
+	struct policy *p =
+		parse("department f { hosts 192.0.2.0/24; skype drop; }\n");
 	uint8_t a[16];
 
 	ck_assert_msg(p != NULL, "%s", errbuf);
 	v4(a, "192.0.2.1");
 	/* TLS.Skype_Teams, STUN.SkypeCall, Skype_Teams.SkypeCall, DNS.Skype_Teams */
-	ck_assert_int_eq(decide(p, a, 0, 91, 125, 10, CLS_CONF_DPI).action, ACT_DROP);
-	ck_assert_int_eq(decide(p, a, 0, 78, 38, 10, CLS_CONF_DPI).action, ACT_DROP);
-	ck_assert_int_eq(decide(p, a, 0, 125, 38, 10, CLS_CONF_DPI).action, ACT_DROP);
-	ck_assert_int_eq(decide(p, a, 0, 5, 125, 10, CLS_CONF_DPI).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 91, 125, 10, CLS_CONF_DPI).action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 78, 38, 10, CLS_CONF_DPI).action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 125, 38, 10, CLS_CONF_DPI).action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 5, 125, 10, CLS_CONF_DPI).action,
+			 ACT_DROP);
 	/* Teams (250) is not Skype unless asked */
-	ck_assert_int_eq(decide(p, a, 0, 91, 250, 15, CLS_CONF_DPI).action, ACT_ALLOW);
-	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).action, ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 91, 250, 15, CLS_CONF_DPI).action,
+			 ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).action,
+			 ACT_ALLOW);
 	policy_free(p);
 }
 END_TEST
@@ -210,7 +223,8 @@ START_TEST(test_teams_joins_skype_when_asked)
 
 	ck_assert_msg(p != NULL, "%s", errbuf);
 	v4(a, "198.51.100.1");
-	ck_assert_int_eq(decide(p, a, 0, 91, 250, 15, CLS_CONF_DPI).action, ACT_REJECT);
+	ck_assert_int_eq(decide(p, a, 0, 91, 250, 15, CLS_CONF_DPI).action,
+			 ACT_REJECT);
 	ck_assert_uint_eq(p->depts[0].rules[0].n_ids, 3);
 	policy_free(p);
 }
@@ -218,23 +232,27 @@ END_TEST
 
 START_TEST(test_protocol_category_and_any_rules)
 {
-	struct policy *p = parse(
-		"department e {\n"
-		"\thosts 192.0.2.0/24;\n"
-		"\tprotocol BitTorrent, zoom drop;\n"
-		"\tcategory VoIP, \"Media\" reject;\n"
-		"\tany allow;\n"
-		"}\n");
+	struct policy *p = parse("department e {\n"
+				 "\thosts 192.0.2.0/24;\n"
+				 "\tprotocol BitTorrent, zoom drop;\n"
+				 "\tcategory VoIP, \"Media\" reject;\n"
+				 "\tany allow;\n"
+				 "}\n");
 	uint8_t a[16];
 
 	ck_assert_msg(p != NULL, "%s", errbuf);
 	v4(a, "192.0.2.9");
-	ck_assert_int_eq(decide(p, a, 0, 0, 37, 29, CLS_CONF_DPI).action, ACT_DROP);
-	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_DPI).action, ACT_DROP);
-	ck_assert_int_eq(decide(p, a, 0, 78, 38, 10, CLS_CONF_DPI).action, ACT_REJECT);
-	ck_assert_int_eq(decide(p, a, 0, 0, 7, 1, CLS_CONF_DPI).action, ACT_REJECT);
+	ck_assert_int_eq(decide(p, a, 0, 0, 37, 29, CLS_CONF_DPI).action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_DPI).action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 78, 38, 10, CLS_CONF_DPI).action,
+			 ACT_REJECT);
+	ck_assert_int_eq(decide(p, a, 0, 0, 7, 1, CLS_CONF_DPI).action,
+			 ACT_REJECT);
 	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).rule, 2);
-	ck_assert_str_eq(p->depts[1].rules[0].text, "protocol BitTorrent, zoom drop");
+	ck_assert_str_eq(p->depts[1].rules[0].text,
+			 "protocol BitTorrent, zoom drop");
 	ck_assert_uint_eq(p->depts[1].rules[1].line, 4);
 	policy_free(p);
 }
@@ -250,10 +268,14 @@ START_TEST(test_inbound_and_outbound_qualifiers)
 
 	ck_assert_msg(p != NULL, "%s", errbuf);
 	v4(a, "192.0.2.1");
-	ck_assert_int_eq(decide(p, a, 1, 91, 125, 10, CLS_CONF_DPI).action, ACT_DROP);
-	ck_assert_int_eq(decide(p, a, 0, 91, 125, 10, CLS_CONF_DPI).action, ACT_ALLOW);
-	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).action, ACT_REJECT);
-	ck_assert_int_eq(decide(p, a, 1, 0, 7, 5, CLS_CONF_DPI).action, ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 1, 91, 125, 10, CLS_CONF_DPI).action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 91, 125, 10, CLS_CONF_DPI).action,
+			 ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).action,
+			 ACT_REJECT);
+	ck_assert_int_eq(decide(p, a, 1, 0, 7, 5, CLS_CONF_DPI).action,
+			 ACT_ALLOW);
 	policy_free(p);
 }
 END_TEST
@@ -271,7 +293,7 @@ START_TEST(test_throttle_rate_burst_latency)
 	r = p->depts[1].rules;
 	ck_assert_int_eq(r[0].action, ACT_THROTTLE);
 	ck_assert_uint_eq(r[0].rate_bps, 256000);
-	ck_assert_uint_eq(r[0].burst_bytes, 3200);	/* 100 ms of the rate */
+	ck_assert_uint_eq(r[0].burst_bytes, 3200); /* 100 ms of the rate */
 	ck_assert_uint_eq(r[0].latency_ms, 50);
 	ck_assert_uint_eq(r[1].rate_bps, 1000000);
 	ck_assert_uint_eq(r[1].burst_bytes, 65536);
@@ -285,22 +307,29 @@ END_TEST
 
 START_TEST(test_confidence_threshold_keeps_guesses_from_acting)
 {
-	struct policy *p = parse("default { skype drop; protocol Zoom drop confidence ip; }\n");
+	struct policy *p = parse(
+		"default { skype drop; protocol Zoom drop confidence ip; }\n");
 	uint8_t a[16];
 
 	ck_assert_msg(p != NULL, "%s", errbuf);
 	v4(a, "192.0.2.1");
 	/* default minimum is "cache": a guess from an IP list does not drop */
-	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_IP).action, ACT_ALLOW);
-	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_CACHE).action, ACT_DROP);
-	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_IP).action, ACT_DROP);
-	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_PORT).action, ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_IP).action,
+			 ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_CACHE).action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_IP).action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_PORT).action,
+			 ACT_ALLOW);
 	policy_free(p);
 
 	p = parse("options { min-confidence dpi; }\ndefault { skype drop; }\n");
 	ck_assert_msg(p != NULL, "%s", errbuf);
-	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_CACHE).action, ACT_ALLOW);
-	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_DPI).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_CACHE).action,
+			 ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 125, 10, CLS_CONF_DPI).action,
+			 ACT_DROP);
 	policy_free(p);
 }
 END_TEST
@@ -327,17 +356,21 @@ END_TEST
 
 START_TEST(test_first_matching_rule_wins_and_default_block_applies)
 {
-	struct policy *p = parse("department a { hosts 192.0.2.0/24; protocol Zoom allow; category VoIP drop; }\n"
-				 "default { category VoIP reject; }\n"
-				 "options { signatures \"/etc/skyfence/protos.txt\"; }\n");
+	struct policy *p = parse(
+		"department a { hosts 192.0.2.0/24; protocol Zoom allow; category VoIP drop; }\n"
+		"default { category VoIP reject; }\n"
+		"options { signatures \"/etc/skyfence/protos.txt\"; }\n");
 	uint8_t a[16];
 
 	ck_assert_msg(p != NULL, "%s", errbuf);
 	v4(a, "192.0.2.1");
-	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_DPI).action, ACT_ALLOW);
-	ck_assert_int_eq(decide(p, a, 0, 0, 38, 10, CLS_CONF_DPI).action, ACT_DROP);
+	ck_assert_int_eq(decide(p, a, 0, 0, 189, 10, CLS_CONF_DPI).action,
+			 ACT_ALLOW);
+	ck_assert_int_eq(decide(p, a, 0, 0, 38, 10, CLS_CONF_DPI).action,
+			 ACT_DROP);
 	v4(a, "203.0.113.1");
-	ck_assert_int_eq(decide(p, a, 0, 0, 38, 10, CLS_CONF_DPI).action, ACT_REJECT);
+	ck_assert_int_eq(decide(p, a, 0, 0, 38, 10, CLS_CONF_DPI).action,
+			 ACT_REJECT);
 	ck_assert_str_eq(p->signatures, "/etc/skyfence/protos.txt");
 	policy_free(p);
 }
@@ -376,7 +409,7 @@ START_TEST(test_lpm_exact_and_covering_prefixes)
 	ck_assert_int_eq(lpm_lookup_prefix(l, b, 16), 1);
 	b[0] = 11;
 	ck_assert_int_eq(lpm_lookup(l, b), -1);
-	ck_assert_int_eq(lpm_insert(l, b, 0, 9, NULL), 0);	/* default route */
+	ck_assert_int_eq(lpm_insert(l, b, 0, 9, NULL), 0); /* default route */
 	ck_assert_int_eq(lpm_lookup(l, b), 9);
 	lpm_destroy(l);
 }
@@ -454,7 +487,8 @@ static const struct {
 	  "t:1:23: rule can never match: the rule at line 1 already matches all of its flows" },
 	{ "default {\n any allow;\n protocol Zoom drop;\n}\n",
 	  "t:3:2: rule can never match: the rule at line 2 already matches all of its flows" },
-	{ "default { skype drop\n}\n", "t:1:21: expected ';' after 'drop', got '}'" },
+	{ "default { skype drop\n}\n",
+	  "t:1:21: expected ';' after 'drop', got '}'" },
 	{ "default { skype drop banana; }\n",
 	  "t:1:22: unexpected 'banana' in rule (expected log, confidence or ';')" },
 	{ "default { log sometimes; }\n",
@@ -512,7 +546,8 @@ START_TEST(test_too_many_errors_stop_at_a_cap)
 	for (i = 0; i < 200; i++)
 		strcat(text, "bogus;\n");
 	ck_assert_ptr_null(parse(text));
-	ck_assert_ptr_nonnull(strstr(errbuf, "t: too many errors (100 shown), stopping"));
+	ck_assert_ptr_nonnull(
+		strstr(errbuf, "t: too many errors (100 shown), stopping"));
 	free(text);
 }
 END_TEST
@@ -532,7 +567,8 @@ static Suite *policy_suite(void)
 	tcase_add_test(c, test_throttle_rate_burst_latency);
 	tcase_add_test(c, test_confidence_threshold_keeps_guesses_from_acting);
 	tcase_add_test(c, test_log_flag_and_department_log_setting);
-	tcase_add_test(c, test_first_matching_rule_wins_and_default_block_applies);
+	tcase_add_test(c,
+		       test_first_matching_rule_wins_and_default_block_applies);
 	tcase_add_test(c, test_lines_without_newline_and_stray_semicolons);
 	tcase_add_test(c, test_lpm_exact_and_covering_prefixes);
 	tcase_add_loop_test(b, test_broken_policy_reports_exact_errors, 0,

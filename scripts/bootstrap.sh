@@ -1,0 +1,39 @@
+#!/bin/sh
+# bootstrap.sh - install every build and test dependency from Debian's
+# packages and build skyfence. Idempotent; for a fresh Debian 12, as root.
+#
+#   scripts/bootstrap.sh [--no-build]
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+# Build: compiler, CMake, the libraries. Tests: Check, nDPI's reference
+# reader (libndpi-bin), valgrind, clang-format. Gateway and lab (inline
+# mode): iproute2, iptables, conntrack.
+PACKAGES="gcc libc6-dev make cmake pkg-config
+	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev
+	check libsubunit-dev libndpi-bin valgrind clang-format
+	iproute2 iptables conntrack procps"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2
+	exit 1
+fi
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing="$missing $p"
+	fi
+done
+if [ -n "$missing" ]; then
+	echo "bootstrap.sh: installing:$missing"
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+[ "${1:-}" = "--no-build" ] && exit 0
+cmake -S "$top" -B "$top/build" -DSKYFENCE_WERROR=ON >/dev/null
+cmake --build "$top/build" -j"$(nproc)"
+echo "bootstrap.sh: built $top/build/skyfenced and $top/build/skyfencectl"
