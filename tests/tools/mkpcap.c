@@ -5,6 +5,11 @@
  *   sf-mkpcap broken DIR    deliberately broken captures (truncated files,
  *                           lying length fields, zero-length and jumbo
  *                           packets, IPv6 extension-header chains, ...)
+ *   sf-mkpcap merge OUT COPIES IN...
+ *                           Ethernet captures (pcap or pcapng) one after the
+ *                           other, COPIES times, as one pcap; copy k has the
+ *                           second byte of every IPv4 address (third of
+ *                           IPv6) XORed with k, so its flows are new flows
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <pcap/pcap.h>
 
 #include "payloads.h"
 
@@ -457,12 +464,100 @@ static int write_broken(const char *dir)
 	return rc ? 1 : 0;
 }
 
+/* Makes copy @k's addresses distinct: IPv4 second byte, IPv6 third byte. */
+static void shift_addresses(u_char *f, uint32_t caplen, unsigned k)
+{
+	uint32_t off = 14;
+
+	if (caplen >= 18 && f[12] == 0x81 && f[13] == 0x00)
+		off = 18;
+	if (caplen < off + 1)
+		return;
+	if ((f[off] >> 4) == 4 && caplen >= off + 20) {
+		f[off + 13] ^= (uint8_t)k;
+		f[off + 17] ^= (uint8_t)k;
+	} else if ((f[off] >> 4) == 6 && caplen >= off + 40) {
+		f[off + 10] ^= (uint8_t)k;
+		f[off + 26] ^= (uint8_t)k;
+	}
+}
+
+static int merge(const char *out, unsigned copies, char **in, int n)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, SNAPLEN);
+	pcap_dumper_t *d = dead ? pcap_dump_open(dead, out) : NULL;
+	struct timeval base = { 1700000000, 0 };
+	static u_char buf[SNAPLEN];
+	unsigned k;
+	int i;
+
+	if (!d) {
+		fprintf(stderr, "sf-mkpcap: %s: %s\n", out,
+			dead ? pcap_geterr(dead) : "pcap_open_dead failed");
+		return 1;
+	}
+	for (k = 0; k < copies; k++) {
+		for (i = 0; i < n; i++) {
+			pcap_t *p = pcap_open_offline(in[i], err);
+			struct pcap_pkthdr *h;
+			const u_char *data;
+			struct timeval first = { 0, 0 }, last = base;
+
+			if (!p) {
+				fprintf(stderr, "sf-mkpcap: %s\n", err);
+				continue;
+			}
+			if (pcap_datalink(p) != DLT_EN10MB) {
+				pcap_close(p);
+				continue;
+			}
+			while (pcap_next_ex(p, &h, &data) == 1) {
+				struct pcap_pkthdr nh = *h;
+				long long us;
+
+				if (h->caplen > SNAPLEN)
+					continue;
+				if (!first.tv_sec)
+					first = h->ts;
+				us = ((long long)h->ts.tv_sec - first.tv_sec) *
+					     1000000 +
+				     (h->ts.tv_usec - first.tv_usec);
+				if (us < 0)
+					us = 0;
+				nh.ts.tv_sec =
+					base.tv_sec + (time_t)(us / 1000000);
+				nh.ts.tv_usec = base.tv_usec +
+						(suseconds_t)(us % 1000000);
+				if (nh.ts.tv_usec >= 1000000) {
+					nh.ts.tv_sec++;
+					nh.ts.tv_usec -= 1000000;
+				}
+				memcpy(buf, data, h->caplen);
+				shift_addresses(buf, h->caplen, k);
+				pcap_dump((u_char *)d, &nh, buf);
+				last = nh.ts;
+			}
+			pcap_close(p);
+			base.tv_sec = last.tv_sec + 1;
+			base.tv_usec = 0;
+		}
+	}
+	pcap_dump_close(d);
+	pcap_close(dead);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 5 && strcmp(argv[1], "merge") == 0)
+		return merge(argv[2], (unsigned)atoi(argv[3]), argv + 4,
+			     argc - 4);
 	if (argc == 3 && strcmp(argv[1], "demo") == 0)
 		return write_demo(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "broken") == 0)
 		return write_broken(argv[2]);
-	fprintf(stderr, "usage: sf-mkpcap demo FILE | broken DIR\n");
+	fprintf(stderr,
+		"usage: sf-mkpcap demo FILE | broken DIR | merge OUT COPIES IN...\n");
 	return 2;
 }

@@ -1,0 +1,138 @@
+#!/bin/sh
+# test.sh - the test command (README): installs what it needs, builds, runs
+# every suite. As root on Debian 12.
+#
+#   scripts/test.sh
+#
+# Stages: a -Werror build and an ASan/UBSan build; the Check unit suites in
+# both; the offline mode against nDPI 4.2's reference verdicts in
+# ../shared/pcaps (with and without guessing; skipped with a message if the
+# captures are absent); the sanitizer build over real, synthetic and broken
+# captures and broken policies; valgrind; clang-format. The last line sums
+# every check: "N passed, N failed".
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+pcaps=${PCAPS:-$top/../shared/pcaps}
+export PCAPS=$pcaps
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+passed=0
+failed=0
+skipped=0
+
+stage() { printf '\n== %s\n' "$*"; }
+
+# Adds the "N passed, N failed" of a suite's output to the totals.
+count_plain() {
+	l=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	if [ -z "$l" ]; then
+		failed=$((failed + 1))
+		echo "FAIL: no summary line from $2"
+		return
+	fi
+	p=${l%% passed*}
+	f=${l#*passed, }
+	f=${f%% failed*}
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+# Adds a Check runner's "Checks: N, Failures: F, Errors: E".
+count_check() {
+	l=$(grep -E 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$1" | tail -n 1)
+	if [ -z "$l" ]; then
+		failed=$((failed + 1))
+		echo "FAIL: $2 printed no Check summary"
+		return
+	fi
+	n=$(echo "$l" | sed 's/.*Checks: \([0-9]*\).*/\1/')
+	fl=$(echo "$l" | sed 's/.*Failures: \([0-9]*\).*/\1/')
+	er=$(echo "$l" | sed 's/.*Errors: \([0-9]*\).*/\1/')
+	passed=$((passed + n - fl - er))
+	failed=$((failed + fl + er))
+}
+
+one() { # one check: $1 = 0 for pass, $2.. = description
+	if [ "$1" -eq 0 ]; then
+		passed=$((passed + 1)); shift; echo "PASS: $*"
+	else
+		failed=$((failed + 1)); shift; echo "FAIL: $*"
+	fi
+}
+
+stage "dependencies and builds"
+"$top/scripts/bootstrap.sh" --no-build || { echo "FAIL: bootstrap"; echo "0 passed, 1 failed"; exit 1; }
+cmake -S . -B build -DSKYFENCE_WERROR=ON >"$log/cmake" 2>&1 &&
+	cmake --build build -j"$(nproc)" >"$log/build" 2>&1
+one $? "warning-free build with -Werror (build/)" || true
+[ -s "$log/build" ] && grep -E 'warning|error' "$log/build" | head -20
+cmake -S . -B build-asan -DSKYFENCE_SANITIZE=ON -DSKYFENCE_WERROR=ON \
+	-DCMAKE_BUILD_TYPE=Debug >"$log/cmake-asan" 2>&1 &&
+	cmake --build build-asan -j"$(nproc)" >"$log/build-asan" 2>&1
+one $? "ASan/UBSan build (build-asan/)"
+[ -x build/skyfenced ] && [ -x build-asan/skyfenced ] || {
+	echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+for b in build build-asan; do
+	stage "unit suites ($b)"
+	for t in pkt flow policy classify; do
+		"$b/test_$t" >"$log/unit" 2>&1
+		rc=$?
+		tail -n 3 "$log/unit" | grep -E 'Checks|:F:|:E:' | sed "s/^/$b\/test_$t: /"
+		grep -E ':[FE]:' "$log/unit" | head -10
+		count_check "$log/unit" "$b/test_$t"
+		[ $rc -eq 0 ] || grep -q 'Failures: [1-9]\|Errors: [1-9]' "$log/unit" ||
+			one 1 "$b/test_$t exited $rc"
+	done
+done
+
+stage "offline mode vs nDPI 4.2 reference (ndpiReader -d)"
+tests/captures/compare.sh -b build >"$log/cmp" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/cmp" | grep -v '^[0-9]* passed' ; grep -E '^PASS: ids' "$log/cmp"
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/cmp" compare.sh; fi
+stage "offline --guess vs nDPI 4.2 reference with guessing"
+tests/captures/compare.sh -g -b build >"$log/cmpg" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/cmpg" | grep -v '^[0-9]* passed' ; grep -E '^PASS: ids' "$log/cmpg"
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/cmpg" "compare.sh -g"; fi
+
+stage "bad input under ASan/UBSan"
+tests/robust/run.sh build-asan >"$log/robust" 2>&1
+grep -vE '^PASS: ' "$log/robust" | grep -v '^[0-9]* passed'
+count_plain "$log/robust" run.sh
+
+stage "valgrind"
+if command -v valgrind >/dev/null; then
+	build/sf-mkpcap demo "$log/demo.pcap"
+	mkdir -p "$log/broken" && build/sf-mkpcap broken "$log/broken"
+	for f in "$log/demo.pcap" "$log/broken/random.pcap" "$log/broken/ext_headers.pcap" \
+		"$pcaps/skype.pcap" "$pcaps/teams.pcap"; do
+		[ -f "$f" ] || continue
+		valgrind -q --error-exitcode=42 --leak-check=full \
+			--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+			build/skyfenced --pcap "$f" --policy policy/example.policy \
+			>/dev/null 2>"$log/vg"
+		rc=$?
+		one $rc "valgrind: $(basename "$f"): no invalid access, no definite leak"
+		[ $rc -eq 0 ] || grep '==' "$log/vg" | head -20
+	done
+else
+	one 1 "valgrind not installed"
+fi
+
+stage "style"
+clang-format --dry-run -Werror src/*.c include/skyfence/*.h tests/unit/*.c \
+	tests/tools/*.c tests/tools/*.h >"$log/fmt" 2>&1
+one $? "clang-format: the tree matches .clang-format"
+head -n 20 "$log/fmt"
+
+echo
+[ $skipped -gt 0 ] && echo "note: $skipped suite(s) skipped (captures not found at $pcaps)"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
