@@ -21,6 +21,7 @@ static void usage(FILE *f)
 		"usage: skyfenced --pcap FILE [--policy FILE] [--guess] [--audit]\n"
 		"                 [--max-flows N] [--idle-timeout SECONDS]\n"
 		"       skyfenced --check-policy FILE\n"
+		"       skyfenced --list-protocols | --list-categories\n"
 		"       skyfenced --version\n"
 		"\n"
 		"  --pcap FILE          classify a pcap/pcapng capture, one TSV line per flow\n"
@@ -29,7 +30,9 @@ static void usage(FILE *f)
 		"  --audit              write logged decisions to stderr as JSON lines\n"
 		"  --max-flows N        flow table size (default %u)\n"
 		"  --idle-timeout S     forget flows idle this long (default %u)\n"
-		"  --check-policy FILE  validate a policy; every error as FILE:LINE:COL\n",
+		"  --check-policy FILE  validate a policy; every error as FILE:LINE:COL\n"
+		"  --list-protocols     nDPI protocol ids and names rules can use\n"
+		"  --list-categories    nDPI category names rules can use\n",
 		DEFAULT_OFFLINE_FLOWS, DEFAULT_IDLE_S);
 }
 
@@ -67,6 +70,33 @@ static struct policy *empty_policy(struct classifier *c)
 	return p;
 }
 
+static int list_names(int protocols)
+{
+	struct cls_opts co = { 16, 80, 24, 0, NULL };
+	struct classifier *c;
+	char err[256];
+	unsigned i, n;
+
+	c = classifier_open(&co, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "skyfenced: %s\n", err);
+		return 1;
+	}
+	n = protocols ? classifier_proto_count(c)
+		      : classifier_category_count(c);
+	for (i = 0; i < n; i++) {
+		const char *name =
+			protocols ? classifier_proto_name(c, (uint16_t)i)
+				  : classifier_category_name(c, (uint16_t)i);
+
+		if (name[0] &&
+		    (protocols || classifier_category_id(c, name) == (int)i))
+			printf("%u\t%s\n", i, name);
+	}
+	classifier_close(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -77,6 +107,8 @@ int main(int argc, char **argv)
 		{ "max-flows", required_argument, NULL, 'm' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "check-policy", required_argument, NULL, 'c' },
+		{ "list-protocols", no_argument, NULL, 'L' },
+		{ "list-categories", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -94,7 +126,7 @@ int main(int argc, char **argv)
 	uint32_t v;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "r:p:gam:i:c:Vh", opts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "r:p:gam:i:c:LCVh", opts, NULL)) !=
 	       -1) {
 		switch (ch) {
 		case 'r':
@@ -130,6 +162,9 @@ int main(int argc, char **argv)
 		case 'c':
 			check = optarg;
 			break;
+		case 'L':
+		case 'C':
+			return list_names(ch == 'L');
 		case 'V':
 			printf("skyfenced %s (nDPI %s)\n", SKYFENCE_VERSION,
 			       classifier_version());
