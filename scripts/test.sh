@@ -127,7 +127,7 @@ else
 fi
 
 stage "style"
-clang-format --dry-run -Werror src/*.c include/skyfence/*.h tests/unit/*.c \
+clang-format --dry-run -Werror src/*.c include/skyfence/*.h tests/unit/*.[ch] \
 	tests/tools/*.c tests/tools/*.h >"$log/fmt" 2>&1
 one $? "clang-format: the tree matches .clang-format"
 head -n 20 "$log/fmt"

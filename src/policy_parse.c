@@ -92,6 +92,28 @@ struct policy_parser {
 	int nomem, overflow;
 };
 
+/* Makes room for one more element in a doubling array. Returns 0, or -1
+ * with pp->nomem set. */
+static int grow(struct policy_parser *pp, void *arrp, uint32_t *cap, uint32_t n,
+		size_t elem, uint32_t first)
+{
+	void **arr = arrp;
+	uint32_t nc;
+	void *na;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : first;
+	na = realloc(*arr, (size_t)nc * elem);
+	if (!na) {
+		pp->nomem = 1;
+		return -1;
+	}
+	*arr = na;
+	*cap = nc;
+	return 0;
+}
+
 /* ---- errors ---- */
 
 static void err_at(struct policy_parser *pp, uint32_t line, uint32_t col,
@@ -107,17 +129,9 @@ static void err_at(struct policy_parser *pp, uint32_t line, uint32_t col,
 		pp->too_many = 1;
 		return;
 	}
-	if (pp->n_errs == pp->cap_errs) {
-		uint32_t nc = pp->cap_errs ? pp->cap_errs * 2 : 16;
-		struct perr *ne = realloc(pp->errs, nc * sizeof(*ne));
-
-		if (!ne) {
-			pp->nomem = 1;
-			return;
-		}
-		pp->errs = ne;
-		pp->cap_errs = nc;
-	}
+	if (grow(pp, &pp->errs, &pp->cap_errs, pp->n_errs, sizeof(*pp->errs),
+		 16) != 0)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -166,17 +180,9 @@ static void add_tok(struct policy_parser *pp, uint8_t type, uint32_t col,
 		pp->overflow = 1;
 		return;
 	}
-	if (pp->n_toks == pp->cap_toks) {
-		uint32_t nc = pp->cap_toks ? pp->cap_toks * 2 : 256;
-		struct tok *nt = realloc(pp->toks, nc * sizeof(*nt));
-
-		if (!nt) {
-			pp->nomem = 1;
-			return;
-		}
-		pp->toks = nt;
-		pp->cap_toks = nc;
-	}
+	if (grow(pp, &pp->toks, &pp->cap_toks, pp->n_toks, sizeof(*pp->toks),
+		 256) != 0)
+		return;
 	t = &pp->toks[pp->n_toks];
 	t->type = type;
 	t->line = pp->lineno;
@@ -521,17 +527,9 @@ static int parse_prefix(struct policy_parser *pp, const struct tok *t,
 	x.line = t->line;
 	x.col = t->col;
 	snprintf(x.text, sizeof(x.text), "%s", t->text);
-	if (pp->n_pfx == pp->cap_pfx) {
-		uint32_t nc = pp->cap_pfx ? pp->cap_pfx * 2 : 64;
-		struct pfx *np = realloc(pp->pfx, nc * sizeof(*np));
-
-		if (!np) {
-			pp->nomem = 1;
-			return -1;
-		}
-		pp->pfx = np;
-		pp->cap_pfx = nc;
-	}
+	if (grow(pp, &pp->pfx, &pp->cap_pfx, pp->n_pfx, sizeof(*pp->pfx), 64) !=
+	    0)
+		return -1;
 	pp->pfx[pp->n_pfx++] = x;
 	return 0;
 }
@@ -1054,6 +1052,22 @@ static void parse_dept_body(struct policy_parser *pp, uint16_t di,
 	}
 }
 
+/* Takes the '{' that opens a block after @after; NULL (reported, and the
+ * statement skipped) if something else comes. */
+static const struct tok *expect_lbrace(struct policy_parser *pp,
+				       const char *after)
+{
+	const struct tok *open = next(pp);
+
+	if (open->type == T_LBRACE)
+		return open;
+	err_tok(pp, open, "expected '{' after %s, got '%s'", after,
+		tok_desc(open));
+	if (open->type != T_EOF)
+		sync_stmt(pp);
+	return NULL;
+}
+
 static void parse_department(struct policy_parser *pp)
 {
 	const struct tok *kw = next(pp), *name = peek(pp), *open;
@@ -1089,15 +1103,9 @@ static void parse_department(struct policy_parser *pp)
 			}
 		}
 	}
-	open = next(pp);
-	if (open->type != T_LBRACE) {
-		err_tok(pp, open,
-			"expected '{' after department name, got '%s'",
-			tok_desc(open));
-		if (open->type != T_EOF)
-			sync_stmt(pp);
+	open = expect_lbrace(pp, "department name");
+	if (!open)
 		return;
-	}
 	if (pp->pol->n_depts >= MAX_DEPTS) {
 		err_tok(pp, kw, "too many departments (at most %d)",
 			MAX_DEPTS - 1);
@@ -1113,15 +1121,10 @@ static void parse_department(struct policy_parser *pp)
 
 static void parse_default(struct policy_parser *pp)
 {
-	const struct tok *kw = next(pp), *open = next(pp);
+	const struct tok *kw = next(pp), *open = expect_lbrace(pp, "'default'");
 
-	if (open->type != T_LBRACE) {
-		err_tok(pp, open, "expected '{' after 'default', got '%s'",
-			tok_desc(open));
-		if (open->type != T_EOF)
-			sync_stmt(pp);
+	if (!open)
 		return;
-	}
 	if (pp->have_default)
 		err_tok(pp, kw, "duplicate default block (first at line %u)",
 			pp->default_line);
@@ -1136,15 +1139,10 @@ static void parse_options(struct policy_parser *pp)
 {
 	static const char *const opts[] = { "teams-is-skype", "min-confidence",
 					    "signatures" };
-	const struct tok *kw = next(pp), *open = next(pp);
+	const struct tok *kw = next(pp), *open = expect_lbrace(pp, "'options'");
 
-	if (open->type != T_LBRACE) {
-		err_tok(pp, open, "expected '{' after 'options', got '%s'",
-			tok_desc(open));
-		if (open->type != T_EOF)
-			sync_stmt(pp);
+	if (!open)
 		return;
-	}
 	if (pp->have_options)
 		err_tok(pp, kw,
 			"options block defined twice (first at line %u)",

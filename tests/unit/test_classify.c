@@ -1,6 +1,8 @@
 /* The engine with the real nDPI 4.2: Skype found by DPI in synthetic
  * traffic, give-up at the packet limit, departments and direction. */
 #include <check.h>
+
+#include "check_run.h"
 #include <string.h>
 
 #include "skyfence/classify.h"
@@ -263,8 +265,6 @@ int main(void)
 {
 	Suite *s = suite_create("classify");
 	TCase *c = tcase_create("engine");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(c, 30);
 	tcase_add_test(c, test_skype_tls_client_hello_is_skype_by_dpi);
@@ -275,9 +275,5 @@ int main(void)
 	tcase_add_test(c, test_inbound_skype_dropped_outbound_allowed);
 	tcase_add_test(c, test_names_resolve_case_insensitively);
 	suite_add_tcase(s, c);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

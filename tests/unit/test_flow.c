@@ -1,6 +1,8 @@
 /* Flow table: direction-free keys, initiator, fixed pool, idle expiry,
  * eviction under a flood. */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -204,8 +206,6 @@ int main(void)
 {
 	Suite *s = suite_create("flow");
 	TCase *c = tcase_create("table");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(c, 30);
 	tcase_add_test(
@@ -216,9 +216,5 @@ int main(void)
 	tcase_add_test(c, test_full_table_evicts_least_recently_used);
 	tcase_add_test(c, test_flood_of_new_flows_stays_within_the_pool);
 	suite_add_tcase(s, c);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -1,6 +1,8 @@
 /* Packet parsing: every header the gateway meets, and every way a header
  * can lie. */
 #include <check.h>
+
+#include "check_run.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,8 +364,6 @@ int main(void)
 {
 	Suite *s = suite_create("pkt");
 	TCase *c = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(c, test_ipv4_tcp_fields);
 	tcase_add_test(c, test_ipv6_udp_in_vlan);
@@ -377,9 +377,5 @@ int main(void)
 	tcase_add_test(c, test_icmp_has_no_ports);
 	tcase_add_test(c, test_address_text_matches_ndpireader);
 	suite_add_tcase(s, c);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }
