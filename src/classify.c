@@ -154,6 +154,28 @@ static void fill_result(const struct ndpi_flow_struct *nf, ndpi_protocol p,
 	snprintf(r->host, sizeof(r->host), "%s", nf->host_server_name);
 }
 
+/* nDPI keeps dissecting a detected flow for metadata (certificate, JA3,
+ * DNS answers). For TLS, DTLS and QUIC a sub-protocol found from the SNI
+ * is final: the certificate is matched only while none is detected
+ * (tls.c, processCertificateElements). Deciding there instead of after the
+ * certificate puts the verdict on the client's ClientHello, so a reject
+ * resets the client at once and fewer packets cross userspace; the
+ * verdicts stay those of ndpiReader (tests/captures/compare.sh). */
+static int subprotocol_is_final(const struct ndpi_flow_struct *nf,
+				ndpi_protocol p)
+{
+	switch (p.master_protocol) {
+	case NDPI_PROTOCOL_TLS:
+	case NDPI_PROTOCOL_DTLS:
+	case NDPI_PROTOCOL_QUIC:
+		/* set by a name match only: an app from an address list
+		 * (TLS.Azure) may still be refined by the certificate */
+		return nf->protos.tls_quic.subprotocol_detected;
+	default:
+		return 0;
+	}
+}
+
 enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 			       const uint8_t *l3, uint32_t len, uint64_t now_ms,
 			       uint8_t l4proto, uint64_t flow_pkts,
@@ -174,7 +196,8 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 		fill_result(nf, p, r);
 		return CLS_MORE;
 	}
-	if (!enough && ndpi_extra_dissection_possible(c->ndpi, nf)) {
+	if (!enough && !subprotocol_is_final(nf, p) &&
+	    ndpi_extra_dissection_possible(c->ndpi, nf)) {
 		fill_result(nf, p, r);
 		return CLS_MORE;
 	}

@@ -35,20 +35,25 @@ static void flow_facts_of(const struct policy *p, const struct flow *f,
 	ff->confidence = f->cls.confidence;
 }
 
-static void decide(struct engine *e, struct flow *f)
+static void apply_policy(const struct policy *p, struct flow *f)
 {
 	struct policy_decision d;
 	struct flow_facts ff;
 
-	flow_facts_of(e->pol, f, &ff);
-	policy_decide(e->pol, &ff, &d);
+	flow_facts_of(p, f, &ff);
+	policy_decide(p, &ff, &d);
 	f->dept = d.dept;
 	f->rule = d.rule;
 	f->action = d.action;
 	f->logged = d.log;
 	f->inbound = ff.inbound;
+}
+
+static void decide(struct engine *e, struct flow *f)
+{
+	apply_policy(e->pol, f);
 	f->state = FLOW_DECIDED;
-	e->st.decisions[d.action]++;
+	e->st.decisions[f->action]++;
 	if (e->h.on_decision)
 		e->h.on_decision(e->h.ctx, f);
 }
@@ -104,9 +109,20 @@ void engine_destroy(struct engine *e)
 	free(e);
 }
 
+/* Flows in the table refer to departments and rules by index: they are
+ * decided again under the new policy before the old one can go. */
+static void redecide(void *ctx, struct flow *f)
+{
+	struct engine *e = ctx;
+
+	if (f->state == FLOW_DECIDED)
+		apply_policy(e->pol, f);
+}
+
 void engine_set_policy(struct engine *e, const struct policy *p)
 {
 	e->pol = p;
+	flow_table_foreach(e->ft, redecide, e);
 }
 
 const struct policy *engine_policy(const struct engine *e)

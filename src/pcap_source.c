@@ -9,6 +9,7 @@
 
 #include <pcap/pcap.h>
 
+#include "skyfence/audit.h"
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
 #include "skyfence/pkt.h"
@@ -31,18 +32,6 @@ static int is_skype(const struct cls_result *r)
 	       r->master == SF_PROTO_SKYPE_TEAMS;
 }
 
-/* Host names come from the wire: keep them printable and tab-free. */
-static void clean_text(const char *in, char *out, size_t len)
-{
-	size_t i;
-
-	for (i = 0; in[i] && i + 1 < len; i++)
-		out[i] = (in[i] > 0x20 && in[i] < 0x7f) ? in[i] : '?';
-	out[i] = '\0';
-	if (i == 0 && len > 1)
-		snprintf(out, len, "-");
-}
-
 static void print_flow(void *ctx, const struct flow *f, int reason)
 {
 	struct offline *ol = ctx;
@@ -55,7 +44,7 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 		ol->skype_flows++;
 	flow_key_format(&f->key, key, sizeof(key));
 	classifier_format_proto(ol->cls, &f->cls, proto, sizeof(proto));
-	clean_text(f->cls.host, host, sizeof(host));
+	audit_clean_text(f->cls.host, host, sizeof(host));
 	if (f->rule >= 0)
 		snprintf(rule, sizeof(rule), "%u", d->rules[f->rule].line);
 	else
@@ -74,24 +63,13 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 static void audit_decision(void *ctx, const struct flow *f)
 {
 	struct offline *ol = ctx;
-	char key[FLOW_KEY_STRLEN], proto[64], host[CLS_HOST_LEN];
-	const struct policy_dept *d = &ol->pol->depts[f->dept];
+	char rec[1024];
 
 	if (!ol->o->audit || !f->logged)
 		return;
-	flow_key_format(&f->key, key, sizeof(key));
-	classifier_format_proto(ol->cls, &f->cls, proto, sizeof(proto));
-	clean_text(f->cls.host, host, sizeof(host));
-	fprintf(ol->o->err,
-		"audit: {\"ts_ms\":%" PRIu64
-		",\"flow\":\"%s\",\"department\":\"%s\","
-		"\"rule\":\"%s\",\"app\":\"%s\",\"confidence\":\"%s\",\"host\":\"%s\","
-		"\"direction\":\"%s\",\"action\":\"%s\"}\n",
-		f->last_ms, key, d->name,
-		f->rule >= 0 ? d->rules[f->rule].text : "", proto,
-		classifier_confidence_name(f->cls.confidence), host,
-		f->inbound ? "inbound" : "outbound",
-		policy_action_name(f->action));
+	fprintf(ol->o->err, "audit: %s\n",
+		audit_format(rec, sizeof(rec), "decision", f->last_ms, f,
+			     ol->pol, ol->cls));
 }
 
 static double now_s(void)

@@ -1,5 +1,5 @@
-/* skyfenced: the skyfence daemon. This build has the offline mode (a capture
- * through the same engine as the inline path) and the policy checker. */
+/* skyfenced: the skyfence daemon. Inline (NFQUEUE) by default; --pcap runs
+ * the same engine over a capture; --check-policy validates a policy. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -8,32 +8,56 @@
 #include <string.h>
 
 #include "skyfence/classify.h"
+#include "skyfence/daemon.h"
 #include "skyfence/loader.h"
+#include "skyfence/log.h"
+#include "skyfence/mark.h"
 #include "skyfence/offline.h"
 #include "skyfence/policy.h"
 
 #define DEFAULT_OFFLINE_FLOWS 262144u
 #define DEFAULT_IDLE_S 600u
+#define DEFAULT_INLINE_FLOWS 131072u
+#define DEFAULT_INLINE_IDLE_S 120u
+#define DEFAULT_QUEUE_MAXLEN 8192u
+#define DEFAULT_RCVBUF (8u << 20)
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: skyfenced --pcap FILE [--policy FILE] [--guess] [--audit]\n"
-		"                 [--max-flows N] [--idle-timeout SECONDS]\n"
+		"usage: skyfenced --policy FILE [--queue N] [--foreground] [inline options]\n"
+		"       skyfenced --pcap FILE [--policy FILE] [--guess] [--audit]\n"
 		"       skyfenced --check-policy FILE\n"
 		"       skyfenced --list-protocols | --list-categories\n"
+		"       skyfenced --mark-values [--mark-mask M]\n"
 		"       skyfenced --version\n"
 		"\n"
+		"inline (NFQUEUE; install the rules with scripts/skyfence-rules.sh):\n"
+		"  --policy FILE        policy; SIGHUP reloads it, all or nothing\n"
+		"  --queue N            NFQUEUE number (default 0)\n"
+		"  --queue-maxlen N     kernel queue length (default %u)\n"
+		"  --rcvbuf BYTES       netlink receive buffer (default %u)\n"
+		"  --fail-closed        a full queue drops instead of accepting\n"
+		"  --mark-mask M        skyfence's bits of the conntrack mark (default 0x%08x)\n"
+		"  --max-flows N        flow table size (default %u inline, %u offline)\n"
+		"  --idle-timeout S     forget idle flows (default %u inline, %u offline)\n"
+		"  --foreground         stay in the foreground, log to stderr\n"
+		"  --audit-log FILE     audit records (JSON lines); '-' for stderr\n"
+		"  --pidfile FILE       write the process id\n"
+		"  --debug              debug logging\n"
+		"offline:\n"
 		"  --pcap FILE          classify a pcap/pcapng capture, one TSV line per flow\n"
-		"  --policy FILE        policy to decide with (default: allow everything)\n"
 		"  --guess              at give-up, let nDPI guess from IP/port lists\n"
 		"  --audit              write logged decisions to stderr as JSON lines\n"
-		"  --max-flows N        flow table size (default %u)\n"
-		"  --idle-timeout S     forget flows idle this long (default %u)\n"
+		"other:\n"
 		"  --check-policy FILE  validate a policy; every error as FILE:LINE:COL\n"
 		"  --list-protocols     nDPI protocol ids and names rules can use\n"
-		"  --list-categories    nDPI category names rules can use\n",
-		DEFAULT_OFFLINE_FLOWS, DEFAULT_IDLE_S);
+		"  --list-categories    nDPI category names rules can use\n"
+		"  --mark-values        the mark values the kernel rules match, as shell\n"
+		"                       variables\n",
+		DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF, MARK_DEFAULT_MASK,
+		DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
+		DEFAULT_INLINE_IDLE_S, DEFAULT_IDLE_S);
 }
 
 static void print_error(void *ctx, const char *msg)
@@ -68,6 +92,39 @@ static struct policy *empty_policy(struct classifier *c)
 	p = policy_parser_finish(pp);
 	policy_parser_destroy(pp);
 	return p;
+}
+
+static int print_mark_values(uint32_t mask)
+{
+	struct mark_layout l;
+
+	if (mark_layout_init(&l, mask) != 0) {
+		fprintf(stderr,
+			"skyfenced: mark mask 0x%08x: needs %d or more contiguous bits\n",
+			mask, MARK_MIN_BITS);
+		return 2;
+	}
+	printf("SF_MARK_MASK=0x%08x\nSF_VERDICT_MASK=0x%08x\n"
+	       "SF_ACCEPT=0x%08x\nSF_DROP=0x%08x\nSF_REJECT=0x%08x\n"
+	       "SF_THROTTLE=0x%08x\n",
+	       l.mask, l.verdict_mask, mark_verdict_value(&l, MARK_ACCEPT),
+	       mark_verdict_value(&l, MARK_DROP),
+	       mark_verdict_value(&l, MARK_REJECT),
+	       mark_verdict_value(&l, MARK_THROTTLE));
+	return 0;
+}
+
+static int parse_u32_any(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int list_names(int protocols)
@@ -107,6 +164,16 @@ int main(int argc, char **argv)
 		{ "max-flows", required_argument, NULL, 'm' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "check-policy", required_argument, NULL, 'c' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "queue-maxlen", required_argument, NULL, 'Q' },
+		{ "rcvbuf", required_argument, NULL, 'B' },
+		{ "fail-closed", no_argument, NULL, 'F' },
+		{ "mark-mask", required_argument, NULL, 'M' },
+		{ "mark-values", no_argument, NULL, 'K' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "audit-log", required_argument, NULL, 'A' },
+		{ "pidfile", required_argument, NULL, 'P' },
+		{ "debug", no_argument, NULL, 'd' },
 		{ "list-protocols", no_argument, NULL, 'L' },
 		{ "list-categories", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
@@ -121,13 +188,26 @@ int main(int argc, char **argv)
 				   stdout,
 				   stderr,
 				   0 };
+	struct daemon_opts dopt = { NULL,
+				    0,
+				    DEFAULT_QUEUE_MAXLEN,
+				    DEFAULT_RCVBUF,
+				    1,
+				    MARK_DEFAULT_MASK,
+				    DEFAULT_INLINE_FLOWS,
+				    DEFAULT_INLINE_IDLE_S * 1000ull,
+				    0,
+				    NULL,
+				    NULL,
+				    LOG_LVL_INFO };
 	struct classifier *cls = NULL;
 	struct policy *pol = NULL;
+	int mark_values = 0;
 	uint32_t v;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "r:p:gam:i:c:LCVh", opts, NULL)) !=
-	       -1) {
+	while ((ch = getopt_long(argc, argv, "r:p:gam:i:c:q:Q:B:FM:KfA:P:dLCVh",
+				 opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			pcap = optarg;
@@ -148,7 +228,7 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
-			co.max_flows = oo.max_flows = v;
+			co.max_flows = oo.max_flows = dopt.max_flows = v;
 			break;
 		case 'i':
 			if (parse_u32(optarg, 1, 86400 * 30, &v) != 0) {
@@ -157,7 +237,60 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
-			oo.idle_ms = (uint64_t)v * 1000;
+			oo.idle_ms = dopt.idle_ms = (uint64_t)v * 1000;
+			break;
+		case 'q':
+			if (parse_u32(optarg, 0, 65535, &v) != 0) {
+				fprintf(stderr,
+					"skyfenced: --queue: '%s' is not a queue number (0-65535)\n",
+					optarg);
+				return 2;
+			}
+			dopt.queue_num = (uint16_t)v;
+			break;
+		case 'Q':
+			if (parse_u32(optarg, 16, 1u << 22,
+				      &dopt.queue_maxlen) != 0) {
+				fprintf(stderr,
+					"skyfenced: --queue-maxlen: '%s' is not a number from 16 to 4194304\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'B':
+			if (parse_u32(optarg, 65536, 1u << 30, &dopt.rcvbuf) !=
+			    0) {
+				fprintf(stderr,
+					"skyfenced: --rcvbuf: '%s' is not a size from 65536 to 1073741824\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'F':
+			dopt.fail_open = 0;
+			break;
+		case 'M':
+			if (parse_u32_any(optarg, &dopt.mark_mask) != 0) {
+				fprintf(stderr,
+					"skyfenced: --mark-mask: '%s' is not a number\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'K':
+			mark_values = 1;
+			break;
+		case 'f':
+			dopt.foreground = 1;
+			break;
+		case 'A':
+			dopt.audit_path = optarg;
+			break;
+		case 'P':
+			dopt.pidfile = optarg;
+			break;
+		case 'd':
+			dopt.log_level = LOG_LVL_DEBUG;
 			break;
 		case 'c':
 			check = optarg;
@@ -177,7 +310,21 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || (!pcap && !check) || (pcap && check)) {
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (mark_values)
+		return print_mark_values(dopt.mark_mask);
+	if (!pcap && !check) {
+		if (!policy_path) {
+			usage(stderr);
+			return 2;
+		}
+		dopt.policy_path = policy_path;
+		return daemon_run(&dopt);
+	}
+	if (pcap && check) {
 		usage(stderr);
 		return 2;
 	}

@@ -47,7 +47,9 @@ struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
 			     const struct engine_hooks *h);
 void engine_destroy(struct engine *e);
 
-/* Replaces the policy for decisions made from now on. */
+/* Replaces the policy. Decided flows in the table are decided again under
+ * it (their fields only: the kernel's marks are the caller's business), so
+ * the old policy may be freed on return. */
 void engine_set_policy(struct engine *e, const struct policy *p);
 const struct policy *engine_policy(const struct engine *e);
 struct classifier *engine_classifier(const struct engine *e);

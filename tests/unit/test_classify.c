@@ -103,7 +103,7 @@ static struct engine_verdict tcp_open_and_send(int fam, const char *cli,
 static const char *finance =
 	"department finance { hosts 192.0.2.0/26, 2001:db8:a:f::/64; skype drop; }";
 
-START_TEST(test_skype_tls_client_hello_is_skype_by_dpi)
+START_TEST(test_skype_tls_decided_at_the_client_hello)
 {
 	uint8_t p[512];
 	size_t n = payload_tls_client_hello(p, sizeof(p), "api.skype.com");
@@ -115,7 +115,12 @@ START_TEST(test_skype_tls_client_hello_is_skype_by_dpi)
 	ck_assert_uint_eq(v.flow->cls.app, SF_PROTO_SKYPE_TEAMS);
 	ck_assert_uint_eq(v.flow->cls.confidence, CLS_CONF_DPI);
 	ck_assert_str_eq(v.flow->cls.host, "api.skype.com");
-	engine_flush(eng); /* nDPI still waits for the certificate */
+	/* the SNI names the sub-protocol: final without the certificate */
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->pkts[0] + v.flow->pkts[1], 4);
+	ck_assert_uint_eq(decisions, 1);
+	engine_flush(eng);
 	ck_assert_uint_eq(decisions, 1);
 	ck_assert_uint_eq(ends, 1);
 	teardown();
@@ -267,7 +272,7 @@ int main(void)
 	TCase *c = tcase_create("engine");
 
 	tcase_set_timeout(c, 30);
-	tcase_add_test(c, test_skype_tls_client_hello_is_skype_by_dpi);
+	tcase_add_test(c, test_skype_tls_decided_at_the_client_hello);
 	tcase_add_test(c, test_finance_skype_tls_over_ipv6_is_dropped);
 	tcase_add_test(c, test_skype_stun_decided_on_first_exchange);
 	tcase_add_test(c, test_other_tls_is_allowed_in_finance);

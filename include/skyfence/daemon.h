@@ -1,0 +1,27 @@
+/* The inline daemon: NFQUEUE in, verdicts and conntrack-mark offload out,
+ * the same engine as the offline mode in between. */
+#ifndef SKYFENCE_DAEMON_H
+#define SKYFENCE_DAEMON_H
+
+#include <stdint.h>
+
+struct daemon_opts {
+	const char *policy_path;
+	uint16_t queue_num;
+	uint32_t queue_maxlen;
+	uint32_t rcvbuf;
+	int fail_open;
+	uint32_t mark_mask;
+	uint32_t max_flows;
+	uint64_t idle_ms;
+	int foreground;
+	const char *audit_path; /* NULL: stderr in the foreground, else syslog */
+	const char *pidfile;	/* NULL: none */
+	int log_level;
+};
+
+/* Runs until SIGTERM/SIGINT. Returns the process exit status: 0 on a
+ * clean stop, 1 if start-up failed (policy errors, queue busy, ...). */
+int daemon_run(const struct daemon_opts *o);
+
+#endif

@@ -1,0 +1,64 @@
+/* NFQUEUE through libnetfilter_queue's libmnl-based API: bind, receive,
+ * batched verdicts. The only user of libnetfilter_queue (with ct.c, libmnl).
+ */
+#ifndef SKYFENCE_QUEUE_H
+#define SKYFENCE_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Verdicts, equal to the kernel's NF_* values. */
+#define QUEUE_DROP 0
+#define QUEUE_ACCEPT 1
+#define QUEUE_REPEAT 4
+
+struct queue_opts {
+	uint16_t num;	 /* queue number */
+	uint32_t maxlen; /* kernel queue length */
+	uint32_t rcvbuf; /* socket receive buffer, bytes */
+	int fail_open;	 /* a full queue accepts instead of dropping */
+};
+
+struct queue_pkt {
+	uint32_t id;
+	const uint8_t *payload; /* the IP packet; valid during the callback */
+	uint32_t len;
+	uint32_t mark;		/* skb mark (0 if the kernel sent none) */
+	uint16_t hw_proto;	/* ETH_P_IP / ETH_P_IPV6 */
+	uint32_t indev, outdev; /* ifindex, 0 if unknown */
+	uint8_t gso;		/* a GSO super-packet */
+};
+
+struct queue_stats {
+	uint64_t packets, verdicts, sends, send_errors;
+	uint64_t kernel_errors; /* error replies, e.g. a verdict for an unknown id */
+	uint64_t malformed; /* messages without packet id */
+	uint64_t missed; /* callback gave no verdict: accepted by the queue */
+};
+
+/* Called once per packet; must call queue_verdict() for @p->id. A packet
+ * left without a verdict is accepted (and counted). */
+typedef void (*queue_pkt_fn)(void *ctx, const struct queue_pkt *p);
+
+struct queue;
+
+/* Binds queue @o->num (copy mode, GSO, fail-open as asked, raised maxlen,
+ * large receive buffer, NETLINK_NO_ENOBUFS). Returns NULL and a message in
+ * @err on failure (EBUSY: another process holds the queue). */
+struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen);
+void queue_close(struct queue *q);
+int queue_fd(const struct queue *q);
+
+/* Reads and dispatches everything pending, then sends the verdicts.
+ * Returns the number of packets, or -errno on a socket error. */
+int queue_receive(struct queue *q, queue_pkt_fn fn, void *ctx);
+
+/* Queues a verdict (sent by queue_receive, or by queue_flush). @mark is
+ * set on the packet if @set_mark. */
+void queue_verdict(struct queue *q, uint32_t id, int verdict, int set_mark,
+		   uint32_t mark);
+int queue_flush(struct queue *q);
+
+void queue_get_stats(const struct queue *q, struct queue_stats *s);
+
+#endif

@@ -1,0 +1,117 @@
+#!/bin/sh
+# skyfence-rules.sh - the gateway rules skyfenced works with, for IPv4 and
+# IPv6, in the current network namespace. Idempotent.
+#
+#   skyfence-rules.sh up|down|status [--queue N | --queue-balance A:B]
+#                     [--mark-mask M] [--fail-closed]
+#
+# A SKYFENCE chain, jumped to first from FORWARD:
+#   1. a packet that comes back from skyfenced with a verdict in its mark
+#      (NF_REPEAT) has it saved into the conntrack mark;
+#   2. every packet gets its flow's conntrack mark (restore);
+#   3. a flow marked accept returns to FORWARD, drop is dropped, reject is
+#      rejected (TCP reset, else ICMP administratively prohibited): the
+#      kernel carries decided flows without userspace;
+#   4. everything else goes to NFQUEUE, with --queue-bypass (traffic flows
+#      uninspected while no skyfenced is bound) unless --fail-closed.
+# The mark values come from `skyfenced --mark-values`, the one definition
+# of the layout. Needs iptables/ip6tables with the xt NFQUEUE target (nft's
+# own queue statement is not required).
+set -eu
+
+CHAIN=SKYFENCE
+here=$(cd "$(dirname "$0")" && pwd)
+SKYFENCED=${SKYFENCED:-}
+if [ -z "$SKYFENCED" ]; then
+	if [ -x "$here/../build/skyfenced" ]; then
+		SKYFENCED=$here/../build/skyfenced
+	else
+		SKYFENCED=skyfenced
+	fi
+fi
+
+usage() {
+	sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+[ $# -ge 1 ] || usage
+cmd=$1
+shift
+queue="--queue-num 0"
+mask=0xffff0000
+bypass="--queue-bypass"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--queue) [ $# -ge 2 ] || usage; queue="--queue-num $2"; shift 2 ;;
+	--queue-balance) [ $# -ge 2 ] || usage; queue="--queue-balance $2"; shift 2 ;;
+	--mark-mask) [ $# -ge 2 ] || usage; mask=$2; shift 2 ;;
+	--fail-closed) bypass=""; shift ;;
+	*) usage ;;
+	esac
+done
+
+values=$("$SKYFENCED" --mark-values --mark-mask "$mask") || exit 2
+eval "$values"
+
+# $1 = iptables or ip6tables
+rules_down() {
+	while "$1" -w -C FORWARD -j "$CHAIN" 2>/dev/null; do
+		"$1" -w -D FORWARD -j "$CHAIN"
+	done
+	if "$1" -w -L "$CHAIN" -n >/dev/null 2>&1; then
+		"$1" -w -F "$CHAIN"
+		"$1" -w -X "$CHAIN"
+	fi
+}
+
+rules_up() {
+	ipt=$1
+	icmp=$2
+	"$ipt" -w -N "$CHAIN" 2>/dev/null || "$ipt" -w -F "$CHAIN"
+	"$ipt" -w -A "$CHAIN" -m mark ! --mark "0/$SF_VERDICT_MASK" \
+		-j CONNMARK --save-mark --nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
+	"$ipt" -w -A "$CHAIN" -j CONNMARK --restore-mark \
+		--nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
+	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_ACCEPT/$SF_VERDICT_MASK" -j RETURN
+	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_DROP/$SF_VERDICT_MASK" -j DROP
+	"$ipt" -w -A "$CHAIN" -p tcp -m mark --mark "$SF_REJECT/$SF_VERDICT_MASK" \
+		-j REJECT --reject-with tcp-reset
+	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_REJECT/$SF_VERDICT_MASK" \
+		-j REJECT --reject-with "$icmp"
+	# shellcheck disable=SC2086
+	"$ipt" -w -A "$CHAIN" -j NFQUEUE $queue $bypass
+	"$ipt" -w -C FORWARD -j "$CHAIN" 2>/dev/null ||
+		"$ipt" -w -I FORWARD 1 -j "$CHAIN"
+}
+
+case $cmd in
+up)
+	rules_up iptables icmp-admin-prohibited
+	rules_up ip6tables icmp6-adm-prohibited
+	echo "skyfence rules up: $queue ${bypass:-(fail-closed)}, mark mask $SF_MARK_MASK"
+	;;
+down)
+	rules_down iptables
+	rules_down ip6tables
+	echo "skyfence rules down"
+	;;
+status)
+	rc=0
+	for ipt in iptables ip6tables; do
+		if "$ipt" -w -C FORWARD -j "$CHAIN" 2>/dev/null; then
+			echo "== $ipt: $CHAIN installed"
+			"$ipt" -w -L "$CHAIN" -v -n -x
+		else
+			echo "== $ipt: $CHAIN not installed"
+			rc=3
+		fi
+	done
+	if [ -r /proc/net/netfilter/nfnetlink_queue ]; then
+		echo "== queues (queue portid waiting copy_mode copy_range queue_dropped user_dropped id_sequence 1)"
+		cat /proc/net/netfilter/nfnetlink_queue
+	fi
+	exit $rc
+	;;
+*) usage ;;
+esac
