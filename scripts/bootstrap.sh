@@ -8,12 +8,13 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build: compiler, CMake, the libraries. Tests: Check, nDPI's reference
-# reader (libndpi-bin), valgrind, clang-format. Gateway and lab (inline
-# mode): iproute2, iptables, conntrack.
+# reader (libndpi-bin), valgrind, clang-format, OpenSSL (the lab's TLS
+# traffic). Gateway and lab (inline mode): iproute2, iptables, conntrack;
+# benchmarks: iperf3.
 PACKAGES="gcc libc6-dev make cmake pkg-config
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev
-	check libsubunit-dev libndpi-bin valgrind clang-format
-	iproute2 iptables conntrack procps"
+	check libsubunit-dev libndpi-bin valgrind clang-format libssl-dev
+	iproute2 iptables conntrack procps iperf3"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2

@@ -142,6 +142,13 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 		return;
 	}
 	engine_packet(d->eng, &p, d->now_ms, &v);
+	if (log_get_level() >= LOG_LVL_DEBUG)
+		log_debug("packet id %u len %u%s flow %" PRIu64 " pkts %" PRIu64
+			  " tcp flags 0x%02x payload %u app %u.%u %s",
+			  qp->id, qp->len, qp->gso ? " gso" : "", v.flow->id,
+			  v.flow->pkts[0] + v.flow->pkts[1], p.tcp_flags,
+			  p.l4_payload_len, v.flow->cls.master, v.flow->cls.app,
+			  v.final ? policy_action_name(v.action) : "inspecting");
 	if (mv == MARK_THROTTLE) {
 		/* Already decided and marked: the flow stays in the queue path
 		 * for the shaper. */

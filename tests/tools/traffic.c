@@ -1,0 +1,708 @@
+/* sf-traffic: traffic for the lab tests and the demo, with exact counts.
+ *
+ *   sf-traffic tcp-server --port P [--tls] [--http] [--log FILE]
+ *   sf-traffic tcp-client --connect ADDR --port P [--tls SNI [--tls13]]
+ *                         [--http HOST] [--bytes N] [--timeout S]
+ *   sf-traffic udp-server --port P [--log FILE]
+ *   sf-traffic udp-client --connect ADDR --port P
+ *                         --payload stun-skype|stun|dns:NAME|raw
+ *                         [--count N] [--interval-ms I] [--timeout-ms T]
+ *
+ * Servers listen on both families, serve each TCP connection in a child,
+ * and append one line per connection (or datagram) to --log:
+ *   tcp peer=ADDR tls=ok|failed|no bytes=N
+ *   udp peer=ADDR len=N
+ * Clients print one line and exit 0 on success, 3 reset, 4 refused,
+ * 5 unreachable (ICMP), 6 timeout, 7 other error, 2 usage:
+ *   ok sent=N received=M ms=T        (tcp)
+ *   sent=N replies=M errors=E first_error=NAME ms=T   (udp, always exit 0)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "payloads.h"
+
+enum {
+	EX_OK = 0,
+	EX_USAGE = 2,
+	EX_RESET = 3,
+	EX_REFUSED = 4,
+	EX_UNREACH = 5,
+	EX_TIMEOUT = 6,
+	EX_OTHER = 7
+};
+
+struct opts {
+	const char *connect, *log, *sni, *http, *payload;
+	unsigned port, count, interval_ms, timeout_ms;
+	unsigned long long bytes;
+	int tls, tls13;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void log_line(const char *path, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int fd, n;
+
+	if (!path)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		if (write(fd, buf, (size_t)n) != n)
+			perror("sf-traffic: log");
+		close(fd);
+	}
+}
+
+static const char *peer_text(const struct sockaddr_storage *ss, char *buf,
+			     size_t len)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf,
+			  (socklen_t)len);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
+			  buf, (socklen_t)len);
+	return buf;
+}
+
+static int to_sockaddr(const char *addr, unsigned port,
+		       struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -1;
+}
+
+static int listen_any(int type, unsigned port)
+{
+	struct sockaddr_in6 a;
+	int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0), zero = 0, one = 1;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&a, 0, sizeof(a));
+	a.sin6_family = AF_INET6;
+	a.sin6_port = htons((uint16_t)port);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 64) < 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int exit_for_errno(int e, const char **name)
+{
+	switch (e) {
+	case ECONNRESET:
+	case EPIPE:
+		*name = "reset";
+		return EX_RESET;
+	case ECONNREFUSED:
+		*name = "refused";
+		return EX_REFUSED;
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EACCES:
+	case EPERM:
+	case EHOSTDOWN:
+		*name = "unreachable";
+		return EX_UNREACH;
+	case ETIMEDOUT:
+	case EAGAIN:
+		*name = "timeout";
+		return EX_TIMEOUT;
+	default:
+		*name = strerror(e);
+		return EX_OTHER;
+	}
+}
+
+static void set_timeouts(int fd, unsigned ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000),
+			      (suseconds_t)(ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* ---- TLS ---- */
+
+static SSL_CTX *server_ctx(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *crt = X509_new();
+	X509_NAME *name;
+
+	if (!ctx || !key || !crt)
+		return NULL;
+	ASN1_INTEGER_set(X509_get_serialNumber(crt), 1);
+	X509_gmtime_adj(X509_getm_notBefore(crt), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(crt), 86400);
+	X509_set_pubkey(crt, key);
+	name = X509_get_subject_name(crt);
+	X509_NAME_add_entry_by_txt(
+		name, "CN", MBSTRING_ASC,
+		(const unsigned char *)"skyfence-lab.invalid", -1, -1, 0);
+	X509_set_issuer_name(crt, name);
+	if (!X509_sign(crt, key, EVP_sha256()) ||
+	    SSL_CTX_use_certificate(ctx, crt) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1)
+		return NULL;
+	X509_free(crt);
+	EVP_PKEY_free(key);
+	return ctx;
+}
+
+/* ---- TCP server ---- */
+
+static void serve_conn(int fd, const struct opts *o, SSL_CTX *ctx,
+		       const char *peer)
+{
+	char buf[65536];
+	unsigned long long total = 0;
+	const char *tls = "no";
+	SSL *ssl = NULL;
+	int n, got_request = 0;
+
+	set_timeouts(fd, 15000);
+	if (ctx) {
+		ssl = SSL_new(ctx);
+		SSL_set_fd(ssl, fd);
+		tls = SSL_accept(ssl) == 1 ? "ok" : "failed";
+		if (strcmp(tls, "failed") == 0)
+			goto done;
+	}
+	for (;;) {
+		n = ssl ? SSL_read(ssl, buf, sizeof(buf))
+			: (int)read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		total += (unsigned long long)n;
+		if (o->http && !got_request &&
+		    memmem(buf, (size_t)n, "\r\n\r\n", 4)) {
+			static const char resp[] =
+				"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+				"Connection: close\r\n\r\nok";
+
+			got_request = 1;
+			if (write(fd, resp, sizeof(resp) - 1) < 0)
+				break;
+			break;
+		}
+	}
+done:
+	log_line(o->log, "tcp peer=%s tls=%s bytes=%llu", peer, tls, total);
+	if (ssl) {
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+	}
+	close(fd);
+}
+
+static int tcp_server(const struct opts *o)
+{
+	SSL_CTX *ctx = NULL;
+	int lfd;
+
+	signal(SIGCHLD, SIG_IGN);
+	if (o->tls && !(ctx = server_ctx())) {
+		fprintf(stderr, "sf-traffic: TLS set-up failed\n");
+		return EX_OTHER;
+	}
+	lfd = listen_any(SOCK_STREAM, o->port);
+	if (lfd < 0) {
+		perror("sf-traffic: listen");
+		return EX_OTHER;
+	}
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char peer[INET6_ADDRSTRLEN];
+		int fd =
+			accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		pid_t pid;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			perror("sf-traffic: accept");
+			return EX_OTHER;
+		}
+		pid = fork();
+		if (pid == 0) {
+			close(lfd);
+			serve_conn(fd, o, ctx,
+				   peer_text(&ss, peer, sizeof(peer)));
+			_exit(0);
+		}
+		close(fd);
+	}
+}
+
+/* ---- TCP client ---- */
+
+static int connect_timeout(const struct sockaddr_storage *ss, socklen_t sl,
+			   unsigned ms, int *err)
+{
+	int fd = socket(ss->ss_family,
+			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct pollfd p;
+	socklen_t el = sizeof(*err);
+
+	*err = 0;
+	if (fd < 0) {
+		*err = errno;
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)ss, sl) < 0 &&
+	    errno != EINPROGRESS) {
+		*err = errno;
+		close(fd);
+		return -1;
+	}
+	p.fd = fd;
+	p.events = POLLOUT;
+	if (poll(&p, 1, (int)ms) <= 0) {
+		*err = ETIMEDOUT;
+		close(fd);
+		return -1;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &el);
+	if (*err) {
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+static int tcp_client(const struct opts *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	static char buf[65536];
+	unsigned long long sent = 0, received = 0;
+	uint64_t t0 = now_ms();
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	const char *what;
+	int fd, err = 0, rc = EX_OK, n;
+
+	if (to_sockaddr(o->connect, o->port, &ss, &sl) != 0) {
+		fprintf(stderr, "sf-traffic: bad address %s\n", o->connect);
+		return EX_USAGE;
+	}
+	fd = connect_timeout(&ss, sl, o->timeout_ms, &err);
+	if (fd < 0)
+		goto fail;
+	set_timeouts(fd, o->timeout_ms);
+	if (o->tls) {
+		ctx = SSL_CTX_new(TLS_client_method());
+		SSL_CTX_set_max_proto_version(ctx, o->tls13 ? TLS1_3_VERSION
+							    : TLS1_2_VERSION);
+		ssl = SSL_new(ctx);
+		SSL_set_fd(ssl, fd);
+		SSL_set_tlsext_host_name(ssl, o->sni);
+		if (SSL_connect(ssl) != 1) {
+			err = errno ? errno : ECONNRESET;
+			goto fail;
+		}
+	}
+	if (o->http) {
+		size_t m =
+			payload_http_get((uint8_t *)buf, sizeof(buf), o->http);
+
+		if (write(fd, buf, m) != (ssize_t)m) {
+			err = errno;
+			goto fail;
+		}
+		sent += m;
+	}
+	memset(buf, 'x', sizeof(buf));
+	while (sent < o->bytes) {
+		size_t chunk = o->bytes - sent < sizeof(buf)
+				       ? (size_t)(o->bytes - sent)
+				       : sizeof(buf);
+
+		errno = 0;
+		n = ssl ? SSL_write(ssl, buf, (int)chunk)
+			: (int)write(fd, buf, chunk);
+		if (n <= 0) {
+			err = errno ? errno : ECONNRESET;
+			goto fail;
+		}
+		sent += (unsigned long long)n;
+	}
+	if (ssl)
+		SSL_shutdown(ssl);
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		errno = 0;
+		n = ssl ? SSL_read(ssl, buf, sizeof(buf))
+			: (int)read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			received += (unsigned long long)n;
+			continue;
+		}
+		if (n < 0 && !ssl && errno) {
+			err = errno;
+			goto fail;
+		}
+		break;
+	}
+	printf("ok sent=%llu received=%llu ms=%llu\n", sent, received,
+	       (unsigned long long)(now_ms() - t0));
+	goto out;
+fail:
+	rc = exit_for_errno(err, &what);
+	printf("%s sent=%llu received=%llu ms=%llu\n", what, sent, received,
+	       (unsigned long long)(now_ms() - t0));
+out:
+	if (ssl)
+		SSL_free(ssl);
+	if (ctx)
+		SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* ---- UDP ---- */
+
+static size_t udp_reply(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+	if (n >= 20 && in[0] == 0x00 && in[1] == 0x01 && in[4] == 0x21 &&
+	    in[5] == 0x12 && in[6] == 0xa4 && in[7] == 0x42) {
+		/* STUN binding request: a response with the same transaction */
+		int skype = n >= 24 && in[20] == 0x80 && in[21] == 0x70;
+		size_t m = payload_stun(out, cap, 1, skype, 0);
+
+		memcpy(out + 8, in + 8, 12);
+		return m;
+	}
+	if (n > cap)
+		n = cap;
+	memcpy(out, in, n);
+	if (n >= 12)
+		out[2] |= 0x80; /* a DNS query comes back as a response */
+	return n;
+}
+
+/* Answers from the address the request was sent to (the lab's internet
+ * host has several): the destination comes in IP_PKTINFO/IPV6_PKTINFO and
+ * goes back as the reply's source. */
+static size_t reply_source(struct msghdr *in, char *out, size_t cap)
+{
+	struct cmsghdr *c, *r = (struct cmsghdr *)(void *)out;
+
+	memset(out, 0, cap);
+	for (c = CMSG_FIRSTHDR(in); c; c = CMSG_NXTHDR(in, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi_spec_dst = pi.ipi_addr;
+			pi.ipi_ifindex = 0;
+			r->cmsg_level = IPPROTO_IP;
+			r->cmsg_type = IP_PKTINFO;
+			r->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(r), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi6_ifindex = 0;
+			r->cmsg_level = IPPROTO_IPV6;
+			r->cmsg_type = IPV6_PKTINFO;
+			r->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(r), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
+}
+
+static int udp_server(const struct opts *o)
+{
+	uint8_t in[65536], out[65536];
+	int fd = listen_any(SOCK_DGRAM, o->port), one = 1;
+
+	if (fd < 0) {
+		perror("sf-traffic: bind");
+		return EX_OTHER;
+	}
+	setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	for (;;) {
+		union {
+			char buf[256];
+			struct cmsghdr align;
+		} ctl, rctl;
+		struct sockaddr_storage ss;
+		struct iovec iov = { in, sizeof(in) };
+		struct msghdr mh;
+		char peer[INET6_ADDRSTRLEN];
+		ssize_t n;
+		size_t m, rl;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = &ss;
+		mh.msg_namelen = sizeof(ss);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		n = recvmsg(fd, &mh, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("sf-traffic: recvmsg");
+			return EX_OTHER;
+		}
+		log_line(o->log, "udp peer=%s len=%zd",
+			 peer_text(&ss, peer, sizeof(peer)), n);
+		m = udp_reply(in, (size_t)n, out, sizeof(out));
+		rl = reply_source(&mh, rctl.buf, sizeof(rctl.buf));
+		iov.iov_base = out;
+		iov.iov_len = m;
+		mh.msg_control = rl ? rctl.buf : NULL;
+		mh.msg_controllen = rl;
+		mh.msg_flags = 0;
+		sendmsg(fd, &mh, 0);
+	}
+}
+
+static int udp_client(const struct opts *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	uint8_t p[1500], r[65536];
+	unsigned sent = 0, replies = 0, errors = 0, i;
+	const char *first = "none";
+	uint64_t t0 = now_ms(), first_ms = 0, deadline;
+	int fd;
+
+	if (to_sockaddr(o->connect, o->port, &ss, &sl) != 0) {
+		fprintf(stderr, "sf-traffic: bad address %s\n", o->connect);
+		return EX_USAGE;
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* connected: ICMP errors come back as errors on this socket */
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		perror("sf-traffic: udp socket");
+		return EX_OTHER;
+	}
+	for (i = 0; i < o->count; i++) {
+		size_t n;
+		uint64_t until = now_ms() + o->interval_ms;
+
+		if (strcmp(o->payload, "stun-skype") == 0)
+			n = payload_stun(p, sizeof(p), 0, 1, i + 1);
+		else if (strcmp(o->payload, "stun") == 0)
+			n = payload_stun(p, sizeof(p), 0, 0, i + 1);
+		else if (strncmp(o->payload, "dns:", 4) == 0)
+			n = payload_dns_query(p, sizeof(p), o->payload + 4,
+					      (uint16_t)(i + 1));
+		else {
+			memset(p, (int)(0x40 + i % 64), 200);
+			n = 200;
+		}
+		if (send(fd, p, n, 0) < 0) {
+			errors++;
+			if (!first_ms) {
+				exit_for_errno(errno, &first);
+				first_ms = now_ms() - t0;
+			}
+		} else {
+			sent++;
+		}
+		/* collect replies until the next send is due */
+		for (;;) {
+			struct pollfd pf = { fd, POLLIN, 0 };
+			int64_t left = (int64_t)until - (int64_t)now_ms();
+			ssize_t m;
+
+			if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
+				break;
+			m = recv(fd, r, sizeof(r), 0);
+			if (m >= 0) {
+				replies++;
+			} else {
+				errors++;
+				if (!first_ms) {
+					exit_for_errno(errno, &first);
+					first_ms = now_ms() - t0;
+				}
+			}
+		}
+	}
+	deadline = now_ms() + o->timeout_ms;
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		int64_t left = (int64_t)deadline - (int64_t)now_ms();
+
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			break;
+		if (recv(fd, r, sizeof(r), 0) >= 0) {
+			replies++;
+		} else {
+			errors++;
+			if (!first_ms) {
+				exit_for_errno(errno, &first);
+				first_ms = now_ms() - t0;
+			}
+		}
+	}
+	printf("sent=%u replies=%u errors=%u first_error=%s ms=%llu\n", sent,
+	       replies, errors, first, (unsigned long long)first_ms);
+	close(fd);
+	return EX_OK;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: sf-traffic tcp-server --port P [--tls] [--http] [--log FILE]\n"
+		"       sf-traffic tcp-client --connect ADDR --port P [--tls SNI [--tls13]]\n"
+		"                             [--http HOST] [--bytes N] [--timeout S]\n"
+		"       sf-traffic udp-server --port P [--log FILE]\n"
+		"       sf-traffic udp-client --connect ADDR --port P --payload KIND\n"
+		"                             [--count N] [--interval-ms I] [--timeout-ms T]\n");
+	return EX_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { NULL, NULL, NULL, NULL, "raw", 0,
+			  1,	200,  1000, 0,	  0,	 0 };
+	const char *mode;
+	int i;
+
+	if (argc < 2)
+		return usage();
+	mode = argv[1];
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--tls13") == 0) {
+			o.tls13 = 1;
+			continue;
+		}
+		if (strcmp(a, "--tls") == 0 &&
+		    strcmp(mode, "tcp-server") == 0) {
+			o.tls = 1;
+			continue;
+		}
+		if (strcmp(a, "--http") == 0 &&
+		    strcmp(mode, "tcp-server") == 0) {
+			o.http = "";
+			continue;
+		}
+		if (!v)
+			return usage();
+		i++;
+		if (strcmp(a, "--connect") == 0)
+			o.connect = v;
+		else if (strcmp(a, "--port") == 0)
+			o.port = (unsigned)atoi(v);
+		else if (strcmp(a, "--log") == 0)
+			o.log = v;
+		else if (strcmp(a, "--tls") == 0) {
+			o.tls = 1;
+			o.sni = v;
+		} else if (strcmp(a, "--http") == 0)
+			o.http = v;
+		else if (strcmp(a, "--bytes") == 0)
+			o.bytes = strtoull(v, NULL, 10);
+		else if (strcmp(a, "--timeout") == 0)
+			o.timeout_ms = (unsigned)(atof(v) * 1000);
+		else if (strcmp(a, "--payload") == 0)
+			o.payload = v;
+		else if (strcmp(a, "--count") == 0)
+			o.count = (unsigned)atoi(v);
+		else if (strcmp(a, "--interval-ms") == 0)
+			o.interval_ms = (unsigned)atoi(v);
+		else if (strcmp(a, "--timeout-ms") == 0)
+			o.timeout_ms = (unsigned)atoi(v);
+		else
+			return usage();
+	}
+	if (o.port == 0 || o.port > 65535)
+		return usage();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(mode, "tcp-server") == 0)
+		return tcp_server(&o);
+	if (strcmp(mode, "udp-server") == 0)
+		return udp_server(&o);
+	if (!o.connect)
+		return usage();
+	if (strcmp(mode, "tcp-client") == 0)
+		return tcp_client(&o);
+	if (strcmp(mode, "udp-client") == 0)
+		return udp_client(&o);
+	return usage();
+}
