@@ -80,7 +80,7 @@ export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 for b in build build-asan; do
 	stage "unit suites ($b)"
-	for t in pkt flow policy classify; do
+	for t in pkt flow policy classify stun mark; do
 		"$b/test_$t" >"$log/unit" 2>&1
 		rc=$?
 		tail -n 3 "$log/unit" | grep -E 'Checks|:F:|:E:' | sed "s/^/$b\/test_$t: /"
@@ -101,6 +101,12 @@ tests/captures/compare.sh -g -b build >"$log/cmpg" 2>&1
 rc=$?
 grep -vE '^PASS: ' "$log/cmpg" | grep -v '^[0-9]* passed' ; grep -E '^PASS: ids' "$log/cmpg"
 if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/cmpg" "compare.sh -g"; fi
+
+stage "IPv6 Skype-STUN check against nDPI's IPv4 verdicts"
+tests/captures/stun_check.sh >"$log/stun" 2>&1
+rc=$?
+cat "$log/stun" | grep -v '^[0-9]* passed'
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/stun" stun_check.sh; fi
 
 stage "bad input under ASan/UBSan"
 tests/robust/run.sh build-asan >"$log/robust" 2>&1

@@ -9,6 +9,8 @@
  *   decides, with IP/port guessing only if asked for.
  */
 #include "skyfence/classify.h"
+#include "skyfence/pkt.h"
+#include "skyfence/stun.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +40,7 @@ struct classifier {
 	int32_t *free_next;
 	int32_t free_head;
 	uint8_t *busy;
+	uint8_t *stun_seen; /* the IPv6 STUN check looked at this flow */
 	struct cls_opts o;
 	unsigned n_protos;
 };
@@ -76,7 +79,8 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 	c->flows = calloc(o->max_flows, c->flow_size);
 	c->free_next = malloc(o->max_flows * sizeof(*c->free_next));
 	c->busy = calloc(o->max_flows, 1);
-	if (!c->flows || !c->free_next || !c->busy)
+	c->stun_seen = calloc(o->max_flows, 1);
+	if (!c->flows || !c->free_next || !c->busy || !c->stun_seen)
 		goto nomem;
 	for (i = 0; i < o->max_flows; i++)
 		c->free_next[i] = i + 1 < o->max_flows ? (int32_t)i + 1 : -1;
@@ -109,6 +113,7 @@ void classifier_close(struct classifier *c)
 	free(c->flows);
 	free(c->free_next);
 	free(c->busy);
+	free(c->stun_seen);
 	free(c);
 }
 
@@ -121,6 +126,7 @@ int32_t classifier_flow_new(struct classifier *c)
 	c->free_head = c->free_next[s];
 	memset(slot_flow(c, s), 0, c->flow_size);
 	c->busy[s] = 1;
+	c->stun_seen[s] = 0;
 	return s;
 }
 
@@ -176,22 +182,44 @@ static int subprotocol_is_final(const struct ndpi_flow_struct *nf,
 	}
 }
 
+/* STUN.SkypeCall found by skyfence's IPv6 STUN check (skyfence/stun.h). */
+static enum cls_state skype_stun_v6(struct ndpi_flow_struct *nf,
+				    struct cls_result *r)
+{
+	ndpi_protocol p = { NDPI_PROTOCOL_STUN, NDPI_PROTOCOL_SKYPE_CALL,
+			    NDPI_PROTOCOL_CATEGORY_VOIP };
+
+	fill_result(nf, p, r);
+	r->confidence = CLS_CONF_DPI;
+	return CLS_DONE;
+}
+
 enum cls_state classifier_feed(struct classifier *c, int32_t slot,
-			       const uint8_t *l3, uint32_t len, uint64_t now_ms,
-			       uint8_t l4proto, uint64_t flow_pkts,
-			       struct cls_result *r)
+			       const struct pkt *pk, uint64_t now_ms,
+			       uint64_t flow_pkts, struct cls_result *r)
 {
 	struct ndpi_flow_struct *nf = slot_flow(c, slot);
+	uint32_t len = pk->l3_len;
 	ndpi_protocol p;
 	int enough;
 
-	enough = (l4proto == IPPROTO_UDP && flow_pkts > c->o.max_udp_pkts) ||
-		 (l4proto == IPPROTO_TCP && flow_pkts > c->o.max_tcp_pkts);
+	enough =
+		(pk->l4proto == IPPROTO_UDP && flow_pkts > c->o.max_udp_pkts) ||
+		(pk->l4proto == IPPROTO_TCP && flow_pkts > c->o.max_tcp_pkts);
 	/* nDPI takes an unsigned short length; an IP packet is never longer. */
 	if (len > 0xffff)
 		len = 0xffff;
-	p = ndpi_detection_process_packet(c->ndpi, nf, l3, (unsigned short)len,
-					  now_ms);
+	p = ndpi_detection_process_packet(c->ndpi, nf, pk->l3,
+					  (unsigned short)len, now_ms);
+	if (pk->family == 6 && pk->l4proto == IPPROTO_UDP &&
+	    !c->stun_seen[slot] &&
+	    (p.app_protocol == NDPI_PROTOCOL_UNKNOWN ||
+	     p.app_protocol == NDPI_PROTOCOL_STUN) &&
+	    stun_message_ok(pk->l4_payload, pk->l4_payload_len)) {
+		c->stun_seen[slot] = 1;
+		if (stun_is_skype(pk->l4_payload, pk->l4_payload_len))
+			return skype_stun_v6(nf, r);
+	}
 	if (!enough && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
 		fill_result(nf, p, r);
 		return CLS_MORE;

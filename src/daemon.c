@@ -148,7 +148,8 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			  qp->id, qp->len, qp->gso ? " gso" : "", v.flow->id,
 			  v.flow->pkts[0] + v.flow->pkts[1], p.tcp_flags,
 			  p.l4_payload_len, v.flow->cls.master, v.flow->cls.app,
-			  v.final ? policy_action_name(v.action) : "inspecting");
+			  v.final ? policy_action_name(v.action)
+				  : "inspecting");
 	if (mv == MARK_THROTTLE) {
 		/* Already decided and marked: the flow stays in the queue path
 		 * for the shaper. */

@@ -159,8 +159,8 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	}
 	if (f->state == FLOW_INSPECTING) {
 		e->st.inspected++;
-		if (classifier_feed(e->cls, f->cls_slot, p->l3, p->l3_len,
-				    now_ms, p->l4proto, f->pkts[0] + f->pkts[1],
+		if (classifier_feed(e->cls, f->cls_slot, p, now_ms,
+				    f->pkts[0] + f->pkts[1],
 				    &f->cls) == CLS_DONE) {
 			release_cls(e, f);
 			decide(e, f);

@@ -115,6 +115,7 @@ static enum pkt_status parse_l4(const uint8_t *l4, uint32_t l4len,
 
 	p->sport = p->dport = 0;
 	p->tcp_flags = 0;
+	p->l4_payload = l4;
 	p->l4_payload_len = l4len;
 	switch (p->l4proto) {
 	case IPPROTO_TCP:
@@ -126,6 +127,7 @@ static enum pkt_status parse_l4(const uint8_t *l4, uint32_t l4len,
 		p->sport = rd16(l4);
 		p->dport = rd16(l4 + 2);
 		p->tcp_flags = l4[13];
+		p->l4_payload = l4 + doff;
 		p->l4_payload_len = l4len - doff;
 		break;
 	case IPPROTO_UDP:
@@ -133,6 +135,7 @@ static enum pkt_status parse_l4(const uint8_t *l4, uint32_t l4len,
 			return PKT_ERR_BAD_L4;
 		p->sport = rd16(l4);
 		p->dport = rd16(l4 + 2);
+		p->l4_payload = l4 + 8;
 		p->l4_payload_len = l4len - 8;
 		break;
 	default:

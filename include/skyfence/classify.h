@@ -46,6 +46,7 @@ struct cls_opts {
 enum cls_state { CLS_MORE = 0, CLS_DONE = 1 };
 
 struct classifier;
+struct pkt;
 
 /* Returns NULL and a message in @err on failure. */
 struct classifier *classifier_open(const struct cls_opts *o, char *err,
@@ -56,14 +57,13 @@ void classifier_close(struct classifier *c);
 int32_t classifier_flow_new(struct classifier *c);
 void classifier_flow_free(struct classifier *c, int32_t slot);
 
-/* Feeds one packet (from its IP header, @len bytes) of a flow that has seen
- * @flow_pkts packets including this one. Returns CLS_DONE once the result
- * in @r is final: detected and nothing more to dissect, or the packet limit
- * passed (then it has given up). */
+/* Feeds one packet of a flow that has seen @flow_pkts packets including
+ * this one (nDPI gets it from its IP header). Returns CLS_DONE once the
+ * result in @r is final: detected and nothing more to dissect, or the
+ * packet limit passed (then it has given up). */
 enum cls_state classifier_feed(struct classifier *c, int32_t slot,
-			       const uint8_t *l3, uint32_t len, uint64_t now_ms,
-			       uint8_t l4proto, uint64_t flow_pkts,
-			       struct cls_result *r);
+			       const struct pkt *p, uint64_t now_ms,
+			       uint64_t flow_pkts, struct cls_result *r);
 
 /* Final result for a flow that ends before classifier_feed said DONE. */
 void classifier_giveup(struct classifier *c, int32_t slot,

@@ -43,6 +43,7 @@ struct pkt {
 	const uint8_t *l3; /* innermost IP header (what nDPI is given) */
 	uint32_t l3_len;   /* bytes available from l3 to the end of capture */
 	uint32_t wire_len; /* bytes counted for the packet (captured frame) */
+	const uint8_t *l4_payload; /* into the caller's buffer */
 	uint32_t l4_payload_len;
 	uint8_t src[16]; /* IPv4 as ::ffff:a.b.c.d, IPv6 as is */
 	uint8_t dst[16];

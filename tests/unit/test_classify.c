@@ -178,6 +178,39 @@ START_TEST(test_skype_stun_decided_on_first_exchange)
 }
 END_TEST
 
+START_TEST(test_skype_stun_over_ipv6_is_skype_too)
+{
+	struct frame_spec c = { 6,
+				"2001:db8:a:f::10",
+				"2001:db8:ff::20",
+				17,
+				40001,
+				3478,
+				0,
+				0,
+				0,
+				0 };
+	uint8_t p[128];
+	size_t n = payload_stun(p, sizeof(p), 0, 1, 9);
+	struct engine_verdict v;
+
+	setup_with(finance);
+	v = send(&c, p, n);
+	ck_assert(v.final);
+	ck_assert_uint_eq(v.flow->cls.master, 78);
+	ck_assert_uint_eq(v.flow->cls.app, SF_PROTO_SKYPE_CALL);
+	ck_assert_uint_eq(v.flow->cls.confidence, CLS_CONF_DPI);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	/* STUN without Skype's attributes stays what nDPI says */
+	c.sport = 40002;
+	n = payload_stun(p, sizeof(p), 0, 0, 9);
+	v = send(&c, p, n);
+	ck_assert_uint_ne(v.flow->cls.app, SF_PROTO_SKYPE_CALL);
+	ck_assert(!v.final || v.action == ACT_ALLOW);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_other_tls_is_allowed_in_finance)
 {
 	uint8_t p[512];
@@ -275,6 +308,7 @@ int main(void)
 	tcase_add_test(c, test_skype_tls_decided_at_the_client_hello);
 	tcase_add_test(c, test_finance_skype_tls_over_ipv6_is_dropped);
 	tcase_add_test(c, test_skype_stun_decided_on_first_exchange);
+	tcase_add_test(c, test_skype_stun_over_ipv6_is_skype_too);
 	tcase_add_test(c, test_other_tls_is_allowed_in_finance);
 	tcase_add_test(c, test_unknown_udp_gives_up_after_24_packets);
 	tcase_add_test(c, test_inbound_skype_dropped_outbound_allowed);
