@@ -94,7 +94,7 @@ START_TEST(test_malformed_messages_are_not_stun)
 	n = msg(b, 0x0001, ver, sizeof(ver));
 	b[0] = 0x80; /* WhatsApp's first byte */
 	ck_assert(!stun_is_skype(b, n));
-	n = msg(b, 0x0115, ver, sizeof(ver)); /* not a STUN method */
+	n = msg(b, 0x0030, ver, sizeof(ver)); /* not a STUN method */
 	ck_assert(!stun_message_ok(b, n));
 	memset(b + 20, 0, 500); /* 512 bytes or more is never STUN */
 	ck_assert(!stun_message_ok(b, msg(b, 0x0001, b + 20, 492)));
