@@ -113,6 +113,14 @@ tests/robust/run.sh build-asan >"$log/robust" 2>&1
 grep -vE '^PASS: ' "$log/robust" | grep -v '^[0-9]* passed'
 count_plain "$log/robust" run.sh
 
+for b in build build-asan; do
+	stage "inline: skyfenced ($b) on a namespace gateway"
+	BUILD=$top/$b tests/netns/test_inline.sh >"$log/inline" 2>&1
+	rc=$?
+	grep -vE '^PASS: ' "$log/inline" | grep -v '^[0-9]* passed'
+	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/inline" "test_inline.sh ($b)"; fi
+done
+
 stage "valgrind"
 if command -v valgrind >/dev/null; then
 	build/sf-mkpcap demo "$log/demo.pcap"

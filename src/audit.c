@@ -16,7 +16,7 @@ void audit_clean_text(const char *in, char *out, size_t len)
 	if (len == 0)
 		return;
 	for (i = 0; in[i] && i + 1 < len; i++)
-		out[i] = (in[i] > 0x20 && in[i] < 0x7f && in[i] != '"' &&
+		out[i] = (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '"' &&
 			  in[i] != '\\')
 				 ? in[i]
 				 : '?';

@@ -17,8 +17,8 @@ char *audit_format(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		   const struct flow *f, const struct policy *p,
 		   struct classifier *c);
 
-/* Text from the wire made safe for TSV and JSON: printable ASCII without
- * '"', '\\' or tabs; "-" if empty. */
+/* Text made safe for TSV and JSON: printable ASCII (space included)
+ * without '"' or '\\'; anything else becomes '?'; "-" if empty. */
 void audit_clean_text(const char *in, char *out, size_t len);
 
 #endif

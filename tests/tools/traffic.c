@@ -1,16 +1,20 @@
 /* sf-traffic: traffic for the lab tests and the demo, with exact counts.
  *
- *   sf-traffic tcp-server --port P [--tls] [--http] [--log FILE]
+ *   sf-traffic tcp-server --port P [--tls] [--http] [--log FILE] [--timeout S]
  *   sf-traffic tcp-client --connect ADDR --port P [--tls SNI [--tls13]]
  *                         [--http HOST] [--bytes N] [--timeout S]
+ *                         [--duration-ms D]
  *   sf-traffic udp-server --port P [--log FILE]
  *   sf-traffic udp-client --connect ADDR --port P
  *                         --payload stun-skype|stun|dns:NAME|raw
  *                         [--count N] [--interval-ms I] [--timeout-ms T]
+ *                         [--sport P]
  *
  * Servers listen on both families, serve each TCP connection in a child,
  * and append one line per connection (or datagram) to --log:
- *   tcp peer=ADDR tls=ok|failed|no bytes=N
+ *   tcp peer=ADDR tls=ok|failed|no bytes=N raw=R
+ * (bytes: application data; raw: all bytes read from the socket, TLS
+ * records included; a connection idle for --timeout seconds ends)
  *   udp peer=ADDR len=N
  * Clients print one line and exit 0 on success, 3 reset, 4 refused,
  * 5 unreachable (ICMP), 6 timeout, 7 other error, 2 usage:
@@ -53,7 +57,7 @@ enum {
 
 struct opts {
 	const char *connect, *log, *sni, *http, *payload;
-	unsigned port, count, interval_ms, timeout_ms;
+	unsigned port, count, interval_ms, timeout_ms, duration_ms, sport;
 	unsigned long long bytes;
 	int tls, tls13;
 };
@@ -224,7 +228,7 @@ static void serve_conn(int fd, const struct opts *o, SSL_CTX *ctx,
 	SSL *ssl = NULL;
 	int n, got_request = 0;
 
-	set_timeouts(fd, 15000);
+	set_timeouts(fd, o->timeout_ms);
 	if (ctx) {
 		ssl = SSL_new(ctx);
 		SSL_set_fd(ssl, fd);
@@ -251,7 +255,10 @@ static void serve_conn(int fd, const struct opts *o, SSL_CTX *ctx,
 		}
 	}
 done:
-	log_line(o->log, "tcp peer=%s tls=%s bytes=%llu", peer, tls, total);
+	log_line(o->log, "tcp peer=%s tls=%s bytes=%llu raw=%llu", peer, tls,
+		 total,
+		 ssl ? (unsigned long long)BIO_number_read(SSL_get_rbio(ssl))
+		     : total);
 	if (ssl) {
 		SSL_shutdown(ssl);
 		SSL_free(ssl);
@@ -380,6 +387,15 @@ static int tcp_client(const struct opts *o)
 	}
 	memset(buf, 'x', sizeof(buf));
 	while (sent < o->bytes) {
+		if (o->duration_ms) {
+			/* pace: byte k is due at k / bytes of the duration */
+			uint64_t due = t0 + (uint64_t)((double)sent /
+						       (double)o->bytes *
+						       o->duration_ms);
+
+			while (now_ms() < due)
+				usleep(1000);
+		}
 		size_t chunk = o->bytes - sent < sizeof(buf)
 				       ? (size_t)(o->bytes - sent)
 				       : sizeof(buf);
@@ -550,6 +566,19 @@ static int udp_client(const struct opts *o)
 		return EX_USAGE;
 	}
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && o->sport) {
+		struct sockaddr_storage b;
+		socklen_t bl;
+		int one = 1;
+
+		to_sockaddr(ss.ss_family == AF_INET ? "0.0.0.0" : "::",
+			    o->sport, &b, &bl);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&b, bl) < 0) {
+			perror("sf-traffic: bind");
+			return EX_OTHER;
+		}
+	}
 	/* connected: ICMP errors come back as errors on this socket */
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		perror("sf-traffic: udp socket");
@@ -625,22 +654,25 @@ static int udp_client(const struct opts *o)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: sf-traffic tcp-server --port P [--tls] [--http] [--log FILE]\n"
+		"usage: sf-traffic tcp-server --port P [--tls] [--http] [--log FILE] [--timeout S]\n"
 		"       sf-traffic tcp-client --connect ADDR --port P [--tls SNI [--tls13]]\n"
-		"                             [--http HOST] [--bytes N] [--timeout S]\n"
+		"                             [--http HOST] [--bytes N] [--timeout S] [--duration-ms D]\n"
 		"       sf-traffic udp-server --port P [--log FILE]\n"
 		"       sf-traffic udp-client --connect ADDR --port P --payload KIND\n"
-		"                             [--count N] [--interval-ms I] [--timeout-ms T]\n");
+		"                             [--count N] [--interval-ms I] [--timeout-ms T] [--sport P]\n");
 	return EX_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = { NULL, NULL, NULL, NULL, "raw", 0,
-			  1,	200,  1000, 0,	  0,	 0 };
+	struct opts o;
 	const char *mode;
 	int i;
 
+	memset(&o, 0, sizeof(o));
+	o.payload = "raw";
+	o.count = 1;
+	o.interval_ms = 200;
 	if (argc < 2)
 		return usage();
 	mode = argv[1];
@@ -679,6 +711,10 @@ int main(int argc, char **argv)
 			o.bytes = strtoull(v, NULL, 10);
 		else if (strcmp(a, "--timeout") == 0)
 			o.timeout_ms = (unsigned)(atof(v) * 1000);
+		else if (strcmp(a, "--duration-ms") == 0)
+			o.duration_ms = (unsigned)atoi(v);
+		else if (strcmp(a, "--sport") == 0)
+			o.sport = (unsigned)atoi(v);
 		else if (strcmp(a, "--payload") == 0)
 			o.payload = v;
 		else if (strcmp(a, "--count") == 0)
@@ -692,6 +728,8 @@ int main(int argc, char **argv)
 	}
 	if (o.port == 0 || o.port > 65535)
 		return usage();
+	if (o.timeout_ms == 0)
+		o.timeout_ms = strcmp(mode, "udp-client") == 0 ? 1000 : 15000;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "tcp-server") == 0)

@@ -1,0 +1,222 @@
+#!/bin/sh
+# test_inline.sh - skyfenced inline on a gateway in network namespaces
+# (scripts/lab.sh), with real traffic from sf-traffic: per-department
+# drop/allow/reject, offload to conntrack, inbound, IPv6, fail-open and
+# restart, policy reload, and nothing left behind. Root; exit 77 (SKIP)
+# when namespaces or a tool are missing.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD:-$top/build}
+P=tinline
+pass=0
+fail=0
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root"
+for t in ip iptables ip6tables; do
+	command -v $t >/dev/null || skip "$t not installed"
+done
+for b in skyfenced sf-traffic; do
+	[ -x "$build/$b" ] || skip "$build/$b not built"
+done
+ip netns add "$P-probe" 2>/dev/null || skip "cannot create network namespaces"
+ip netns del "$P-probe"
+
+work=$(mktemp -d)
+export TMPDIR=$work
+STATE=$work/$P.lab
+POLICY=$work/lab.policy
+cp "$top/policy/lab.policy" "$POLICY"
+
+cleanup() {
+	"$top/scripts/lab.sh" down --prefix "$P" >/dev/null 2>&1
+	pkill -f "$work" 2>/dev/null
+	sleep 0.2
+	pkill -9 -f "$work" 2>/dev/null
+}
+trap 'cleanup; rm -rf "$work"' EXIT
+
+ok() { echo "PASS: $*"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
+check() { # check DESCRIPTION COMMAND...
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else ko "$d"; fi
+}
+
+nsx() { _n=$1; shift; ip netns exec "$P-$_n" "$@"; }
+traffic() { _n=$1; shift; ip netns exec "$P-$_n" "$build/sf-traffic" "$@"; }
+
+# Runs a client; sets $out and $rc.
+run() {
+	out=$(traffic "$@" 2>&1)
+	rc=$?
+}
+
+# Lines of server log $1 from peer $2 (exact address).
+peer_lines() { grep -F " peer=$2 " "$1" 2>/dev/null; }
+
+# Waits up to $3 seconds for a line matching $2 in file $1.
+wait_line() {
+	_i=0
+	while ! grep -q -- "$2" "$1" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -gt $(($3 * 10)) ] && return 1
+		sleep 0.1
+	done
+}
+
+daemon_pid() { cat "$STATE/skyfenced.child"; }
+log=$STATE/skyfenced.log
+
+# The daemon's packet counter: SIGUSR1 writes a stats line.
+daemon_packets() {
+	_before=$(grep -c 'stats:' "$log")
+	kill -USR1 "$(daemon_pid)"
+	_i=0
+	while [ "$(grep -c 'stats:' "$log")" -le "$_before" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	grep 'stats:' "$log" | tail -n 1 | sed 's/.* packets=\([0-9]*\) .*/\1/'
+}
+
+# --- the lab ---------------------------------------------------------------
+"$top/scripts/lab.sh" up --prefix "$P" --policy "$POLICY" >/dev/null ||
+	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
+S=$STATE
+# servers outside the shell's job table: cleanup kills them by path
+(traffic inet tcp-server --port 443 --tls --timeout 3 --log "$S/tls.srv" &)
+(traffic inet tcp-server --port 80 --http --timeout 3 --log "$S/http.srv" &)
+(traffic inet udp-server --port 3478 --log "$S/stun.srv" &)
+(traffic inet udp-server --port 53 --log "$S/dns.srv" &)
+(traffic eng tcp-server --port 443 --tls --timeout 3 --log "$S/eng-tls.srv" &)
+sleep 0.5
+
+# --- 1. finance: Skype dropped, the rest works -------------------------------
+for fam in 4 6; do
+	if [ $fam = 4 ]; then me=192.0.2.10; srv=203.0.113.10; stun=203.0.113.20; dns=203.0.113.53
+	else me=2001:db8:a:f::10; srv=2001:db8:ff::10; stun=2001:db8:ff::20; dns=2001:db8:ff::53; fi
+	run fin tcp-client --connect $srv --port 443 --tls api.skype.com --bytes 100000 --timeout 2
+	check "finance IPv$fam: Skype TLS session fails ($out)" [ $rc -ne 0 ]
+	wait_line "$S/tls.srv" "peer=$me tls=failed" 6
+	line=$(peer_lines "$S/tls.srv" $me | tail -n 1)
+	check "finance IPv$fam: the server got no byte past the TCP handshake ($line)" \
+		[ "${line##* raw=}" = 0 ]
+	run fin udp-client --connect $stun --port 3478 --payload stun-skype --count 5 --interval-ms 100
+	n=$(peer_lines "$S/stun.srv" $me | wc -l)
+	check "finance IPv$fam: Skype STUN gets no reply ($out); server got $n datagrams, expected 0" \
+		[ "$n" -eq 0 ] && echo "$out" | grep -q ' replies=0 '
+	run fin tcp-client --connect $srv --port 443 --tls www.example.org --bytes 1000000 --timeout 5
+	check "finance IPv$fam: other TLS, 1 MB, works ($out)" [ $rc -eq 0 ]
+	wait_line "$S/tls.srv" "peer=$me tls=ok bytes=1000000" 3
+	check "finance IPv$fam: the server received all of it" grep -q "peer=$me tls=ok bytes=1000000" "$S/tls.srv"
+	run fin tcp-client --connect $srv --port 80 --http www.example.org --timeout 3
+	check "finance IPv$fam: HTTP works ($out)" sh -c "[ $rc -eq 0 ] && echo '$out' | grep -qv ' received=0 '"
+	run fin udp-client --connect $dns --port 53 --payload dns:www.example.org --count 3 --interval-ms 50
+	check "finance IPv$fam: DNS works ($out)" sh -c "echo '$out' | grep -q ' replies=3 '"
+done
+
+# --- 2. engineering: 50 MB in a Skype TLS session, offloaded ---------------
+for fam in 4 6; do
+	if [ $fam = 4 ]; then me=192.0.2.130; srv=203.0.113.10; else me=2001:db8:a:e::10; srv=2001:db8:ff::10; fi
+	before=$(daemon_packets)
+	run eng tcp-client --connect $srv --port 443 --tls api.skype.com --bytes 50000000 --timeout 20
+	after=$(daemon_packets)
+	check "engineering IPv$fam: 50 MB inside a Skype TLS session completes ($out)" [ $rc -eq 0 ]
+	wait_line "$S/tls.srv" "peer=$me tls=ok bytes=50000000" 5
+	check "engineering IPv$fam: the server received 50000000 bytes" \
+		grep -q "peer=$me tls=ok bytes=50000000 " "$S/tls.srv"
+	check "engineering IPv$fam: skyfenced handled $((after - before)) of the flow's packets (at most 30)" \
+		[ $((after - before)) -le 30 ]
+done
+check "engineering: the decisions name the Skype rule" \
+	grep -q '"department":"engineering","rule":"skype allow","app":"TLS.Skype_Teams"' "$S/audit.log"
+
+# --- 3. reject: a reset or an ICMP error, not a timeout ---------------------
+run other tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 1000 --timeout 1
+check "no department (reject): the TLS client is reset within 1 s ($out)" [ $rc -eq 3 ]
+run other tcp-client --connect 2001:db8:ff::10 --port 443 --tls api.skype.com --bytes 1000 --timeout 1
+check "no department (reject): the TLS client is reset within 1 s over IPv6 ($out)" [ $rc -eq 3 ]
+run other udp-client --connect 203.0.113.20 --port 3478 --payload stun-skype --count 3 --interval-ms 300 --timeout-ms 1000
+check "no department (reject): STUN gets an ICMP error within 1 s ($out)" \
+	sh -c "echo '$out' | grep -q 'first_error=unreachable'"
+
+# --- 4. inbound Skype to engineering is dropped, outbound passes ------------
+run inet tcp-client --connect 192.0.2.130 --port 443 --tls api.skype.com --bytes 1000 --timeout 2
+check "inbound Skype TLS from the internet to engineering fails ($out)" [ $rc -ne 0 ]
+wait_line "$S/eng-tls.srv" "peer=203.0.113" 6
+line=$(grep 'peer=203.0.113' "$S/eng-tls.srv" | tail -n 1)
+check "inbound: the engineering host got no byte past the TCP handshake ($line)" [ "${line##* raw=}" = 0 ]
+check "inbound: the decision is the inbound rule" \
+	grep -q '"rule":"inbound skype drop"' "$S/audit.log"
+run eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 1000 --timeout 3
+check "outbound Skype TLS from engineering passes ($out)" [ $rc -eq 0 ]
+
+# --- 5. reload: all or nothing ----------------------------------------------
+cp "$POLICY" "$work/good.policy"
+printf 'department finance {\n  hosts 192.0.2.0/26;\n  skype dorp;\n}\n' >"$POLICY"
+kill -HUP "$(daemon_pid)"
+wait_line "$log" "the running policy stays" 3
+check "a broken policy on SIGHUP is refused with FILE:LINE:COL" grep -q "$POLICY:3:9: unknown action 'dorp'" "$log"
+run fin tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 1000 --timeout 1
+check "after the refused reload finance Skype is still dropped ($out)" [ $rc -ne 0 ]
+sed 's/^\(department finance {\)$/\1/; /department finance/,/}/ s/skype drop;/skype allow;/' "$work/good.policy" >"$POLICY"
+kill -HUP "$(daemon_pid)"
+wait_line "$log" "reload: .* applied" 3
+run fin tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 1000 --timeout 3
+check "after a valid reload finance Skype is allowed ($out)" [ $rc -eq 0 ]
+cp "$work/good.policy" "$POLICY"
+kill -HUP "$(daemon_pid)"
+wait_line "$log" "reload: .* applied" 3
+
+# --- 6. fail-open, marks survive the daemon, restart ------------------------
+# A finance Skype TLS session whose ClientHello was dropped: its conntrack
+# entry carries the drop mark, and the client keeps retransmitting.
+traffic fin tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 1000 \
+	--timeout 5 >"$work/marked.out" 2>&1 &
+marked=$!
+traffic eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 2000000 \
+	--duration-ms 4000 --timeout 10 >"$work/held.out" 2>&1 &
+held=$!
+sleep 1
+drops_before=$(nsx gw iptables -L SKYFENCE -v -n -x | awk '$3 == "DROP" { print $1 }')
+kill -9 "$(daemon_pid)"
+sleep 0.3
+run fin tcp-client --connect 203.0.113.10 --port 80 --http www.example.org --timeout 3
+check "daemon killed: a new HTTP connection still works (bypass) ($out)" [ $rc -eq 0 ]
+run fin tcp-client --connect 203.0.113.10 --port 443 --tls www.example.org --bytes 10000 --timeout 3
+check "daemon killed: a new non-Skype TLS connection still works ($out)" [ $rc -eq 0 ]
+wait "$marked"
+marked_rc=$?
+drops_after=$(nsx gw iptables -L SKYFENCE -v -n -x | awk '$3 == "DROP" { print $1 }')
+wait_line "$S/tls.srv" "peer=192.0.2.10 tls=failed" 6
+check "daemon killed: the session marked drop stays dropped ($(cat "$work/marked.out"))" [ $marked_rc -ne 0 ]
+check "daemon killed: the kernel dropped its retransmissions by the mark (DROP rule $drops_before -> $drops_after)" \
+	[ "$drops_after" -gt "$drops_before" ]
+line=$(peer_lines "$S/tls.srv" 192.0.2.10 | tail -n 1)
+check "daemon killed: that server never got a byte past the handshake ($line)" [ "${line##* raw=}" = 0 ]
+"$top/scripts/lab.sh" daemon-start --prefix "$P" --policy "$POLICY" >/dev/null
+wait "$held"
+held_rc=$?
+check "an allowed Skype transfer runs through kill and restart ($(cat "$work/held.out"))" [ $held_rc -eq 0 ]
+n=$(daemon_packets)
+check "after the restart the established allowed flow is not queued again (daemon saw $n packets)" [ "$n" -eq 0 ]
+
+# --- 7. a clean stop, nothing left behind -----------------------------------
+kill "$(daemon_pid)"
+wait_line "$log" "stats: " 5
+sleep 0.5
+check "skyfenced stopped cleanly, no sanitizer report in its log" \
+	sh -c "grep -q 'stopping' '$log' && ! grep -qE 'Sanitizer|runtime error:|LeakSanitizer' '$log'"
+cleanup
+left=$(ip netns list | grep -c "^$P-")
+check "no namespace of the suite is left ($left)" [ "$left" -eq 0 ]
+procs=$(pgrep -f "$work" | wc -l)
+check "no process of the suite is left ($procs)" [ "$procs" -eq 0 ]
+rules=$(iptables -S 2>/dev/null | grep -c SKYFENCE)
+check "no SKYFENCE rule outside the lab's namespaces ($rules)" [ "$rules" -eq 0 ]
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
