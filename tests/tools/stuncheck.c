@@ -50,8 +50,8 @@ int main(int argc, char **argv)
 			struct pkt p;
 			int lo;
 
-			if (pkt_parse_frame(d, h->caplen, pcap_datalink(pc), &p) !=
-				    PKT_OK ||
+			if (pkt_parse_frame(d, h->caplen, pcap_datalink(pc),
+					    &p) != PKT_OK ||
 			    p.family != 4 || p.l4proto != 17 ||
 			    !stun_message_ok(p.l4_payload, p.l4_payload_len))
 				continue;
