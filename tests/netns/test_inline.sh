@@ -87,11 +87,12 @@ daemon_packets() {
 	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
 S=$STATE
 # servers outside the shell's job table: cleanup kills them by path
-(traffic inet tcp-server --port 443 --tls --timeout 3 --log "$S/tls.srv" &)
-(traffic inet tcp-server --port 80 --http --timeout 3 --log "$S/http.srv" &)
-(traffic inet udp-server --port 3478 --log "$S/stun.srv" &)
-(traffic inet udp-server --port 53 --log "$S/dns.srv" &)
-(traffic eng tcp-server --port 443 --tls --timeout 3 --log "$S/eng-tls.srv" &)
+serve() { _n=$1; shift; (exec ip netns exec "$P-$_n" "$build/sf-traffic" "$@" &); }
+serve inet tcp-server --port 443 --tls --timeout 3 --log "$S/tls.srv"
+serve inet tcp-server --port 80 --http --timeout 3 --log "$S/http.srv"
+serve inet udp-server --port 3478 --log "$S/stun.srv"
+serve inet udp-server --port 53 --log "$S/dns.srv"
+serve eng tcp-server --port 443 --tls --timeout 3 --log "$S/eng-tls.srv"
 sleep 0.5
 
 # --- 1. finance: Skype dropped, the rest works -------------------------------

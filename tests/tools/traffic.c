@@ -459,8 +459,19 @@ static size_t udp_reply(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 	if (n > cap)
 		n = cap;
 	memcpy(out, in, n);
-	if (n >= 12)
-		out[2] |= 0x80; /* a DNS query comes back as a response */
+	if (n >= 17 && n + 16 <= cap && in[4] == 0 && in[5] == 1 &&
+	    (in[2] & 0x80) == 0) {
+		/* a DNS query: answered with one A record, 203.0.113.10 */
+		static const uint8_t an[] = {
+			0xc0, 0x0c, 0, 1, 0,   1, 0,   0,
+			0,    60,   0, 4, 203, 0, 113, 10
+		};
+
+		out[2] |= 0x80;
+		out[7] = 1; /* ANCOUNT */
+		memcpy(out + n, an, sizeof(an));
+		return n + sizeof(an);
+	}
 	return n;
 }
 
