@@ -4,6 +4,8 @@
  *   sf-traffic tcp-client --connect ADDR --port P [--tls SNI [--tls13]]
  *                         [--http HOST] [--bytes N] [--timeout S]
  *                         [--duration-ms D]
+ *   sf-traffic tcp-burst --connect ADDR --port P --duration-ms D
+ *                         (one HTTP request per connection, as many as fit)
  *   sf-traffic udp-server --port P [--log FILE]
  *   sf-traffic udp-client --connect ADDR --port P
  *                         --payload stun-skype|stun|dns:NAME|raw
@@ -20,6 +22,7 @@
  * 5 unreachable (ICMP), 6 timeout, 7 other error, 2 usage:
  *   ok sent=N received=M ms=T        (tcp)
  *   sent=N replies=M errors=E first_error=NAME ms=T   (udp, always exit 0)
+ *   conns=N failed=F ms=T connect_p50_us=A connect_p99_us=B  (tcp-burst)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -443,6 +446,66 @@ out:
 	return rc;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Short connections back to back: connect, one HTTP request, read the
+ * response to its end. Connect time is the SYN / SYN-ACK round trip, the
+ * first packets of a flow. */
+static int tcp_burst(const struct opts *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	static uint64_t lat[1 << 20];
+	uint64_t t0 = now_ms(), n = 0, failed = 0;
+	char req[256], buf[4096];
+	size_t rl;
+
+	if (to_sockaddr(o->connect, o->port, &ss, &sl) != 0)
+		return EX_USAGE;
+	rl = payload_http_get((uint8_t *)req, sizeof(req), "www.example.org");
+	while (now_ms() - t0 < o->duration_ms) {
+		uint64_t c0 = now_us();
+		int err, fd = connect_timeout(&ss, sl, 2000, &err);
+		ssize_t r;
+
+		if (fd < 0) {
+			failed++;
+			continue;
+		}
+		if (n < sizeof(lat) / sizeof(lat[0]))
+			lat[n] = now_us() - c0;
+		n++;
+		set_timeouts(fd, 2000);
+		if (write(fd, req, rl) != (ssize_t)rl)
+			failed++;
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			;
+		close(fd);
+	}
+	if (n > sizeof(lat) / sizeof(lat[0]))
+		n = sizeof(lat) / sizeof(lat[0]);
+	qsort(lat, n, sizeof(lat[0]), cmp_u64);
+	printf("conns=%llu failed=%llu ms=%llu connect_p50_us=%llu connect_p99_us=%llu\n",
+	       (unsigned long long)n, (unsigned long long)failed,
+	       (unsigned long long)(now_ms() - t0),
+	       (unsigned long long)(n ? lat[n / 2] : 0),
+	       (unsigned long long)(n ? lat[n * 99 / 100] : 0));
+	return EX_OK;
+}
+
 /* ---- UDP ---- */
 
 static size_t udp_reply(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
@@ -753,5 +816,7 @@ int main(int argc, char **argv)
 		return tcp_client(&o);
 	if (strcmp(mode, "udp-client") == 0)
 		return udp_client(&o);
+	if (strcmp(mode, "tcp-burst") == 0)
+		return tcp_burst(&o);
 	return usage();
 }

@@ -1,0 +1,136 @@
+#!/bin/sh
+# bench-inline.sh - what skyfenced costs on the lab gateway, alternating the
+# variants in one run (scripts/lab.sh, engineering host -> internet host):
+#
+#   plain     a plain stateful gateway: conntrack in use (an
+#             ESTABLISHED,RELATED accept rule), no queue
+#   skyfence  the SKYFENCE rules and skyfenced (policy/lab.policy), which
+#             allows the flows and offloads them to the conntrack mark
+#   minimal   every packet to NFQUEUE and a minimal accept-all loop
+#             (build/nfq-accept: same flags, no work)
+#
+# Measures iperf3 TCP throughput with 1 and 4 streams (plain vs skyfence),
+# short connections per second (one HTTP request each; skyfence vs
+# minimal), and the connect time of new flows, the round trip of their
+# first packets (plain vs skyfence, p50 and p99). Prints every run and the
+# medians; timing decides nothing here.
+#
+#   bench-inline.sh [-r ROUNDS] [-t SECONDS]
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build
+ROUNDS=3
+T=4
+while getopts "r:t:" o; do
+	case $o in
+	r) ROUNDS=$OPTARG ;;
+	t) T=$OPTARG ;;
+	*) echo "usage: $0 [-r ROUNDS] [-t SECONDS]" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "bench-inline.sh: run as root" >&2; exit 1; }
+command -v iperf3 >/dev/null && [ -x "$build/nfq-accept" ] && [ -x "$build/sf-traffic" ] ||
+	"$top/scripts/bootstrap.sh"
+
+P=sfbench
+work=$(mktemp -d)
+export TMPDIR=$work
+S=$work/$P.lab
+cleanup() {
+	"$top/scripts/lab.sh" down --prefix $P >/dev/null 2>&1 || true
+	pkill -f "$work" 2>/dev/null || true
+	pkill -f "$build/nfq-accept" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$top/scripts/lab.sh" up --prefix $P --no-daemon >/dev/null
+gw() { ip netns exec $P-gw "$@"; }
+serve() { _n=$1; shift; (exec ip netns exec "$P-$_n" "$@" >/dev/null 2>&1 &); }
+serve inet iperf3 -s -p 5201
+serve inet "$build/sf-traffic" tcp-server --port 8080 --http --timeout 2 --log "$work/ignore"
+sleep 0.5
+
+clear_mode() {
+	"$top/scripts/lab.sh" daemon-stop --prefix $P >/dev/null 2>&1 || true
+	pkill -f "$build/nfq-accept" 2>/dev/null || true
+	for ipt in iptables ip6tables; do
+		while gw $ipt -w -D FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT 2>/dev/null; do :; done
+		while gw $ipt -w -D FORWARD -j NFQUEUE --queue-num 0 --queue-bypass 2>/dev/null; do :; done
+	done
+	gw "$top/scripts/skyfence-rules.sh" down >/dev/null
+	gw conntrack -F >/dev/null 2>&1 || true
+	sleep 0.3
+}
+
+set_mode() {
+	clear_mode
+	case $1 in
+	plain)
+		for ipt in iptables ip6tables; do
+			gw $ipt -w -I FORWARD 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+		done ;;
+	skyfence)
+		gw "$top/scripts/skyfence-rules.sh" up >/dev/null
+		"$top/scripts/lab.sh" daemon-start --prefix $P >/dev/null ;;
+	minimal)
+		for ipt in iptables ip6tables; do
+			gw $ipt -w -I FORWARD 1 -j NFQUEUE --queue-num 0 --queue-bypass
+		done
+		(exec ip netns exec $P-gw "$build/nfq-accept" 0 >/dev/null 2>&1 &)
+		i=0
+		while ! gw grep -q . /proc/net/netfilter/nfnetlink_queue 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done ;;
+	esac
+}
+
+iperf() { # streams -> Gbit/s received
+	ip netns exec $P-eng iperf3 -c 203.0.113.10 -p 5201 -t "$T" -P "$1" -J 2>/dev/null |
+		awk '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { gsub(/[^0-9.e+]/, "", $2); printf "%.2f", $2 / 1e9; exit }'
+}
+
+burst() { # -> "cps p50_us p99_us"
+	ip netns exec $P-eng "$build/sf-traffic" tcp-burst --connect 203.0.113.10 --port 8080 \
+		--duration-ms $((T * 1000)) |
+		sed 's/conns=\([0-9]*\) failed=[0-9]* ms=\([0-9]*\) connect_p50_us=\([0-9]*\) connect_p99_us=\([0-9]*\)/\1 \2 \3 \4/' |
+		awk '{ printf "%.0f %d %d", $1 / ($2 / 1000), $3, $4 }'
+}
+
+: >"$work/results"
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	for m in plain skyfence minimal; do
+		set_mode $m
+		if [ $m != minimal ]; then
+			t1=$(iperf 1)
+			t4=$(iperf 4)
+		else
+			t1=- t4=-
+		fi
+		b=$(burst)
+		echo "$m $t1 $t4 $b" >>"$work/results"
+		printf 'round %d %-9s TCP x1 %6s Gbit/s  x4 %6s Gbit/s  %6s conn/s  connect p50 %5s us p99 %6s us\n' \
+			$r $m "$t1" "$t4" $(echo "$b" | cut -d' ' -f1) $(echo "$b" | cut -d' ' -f2) $(echo "$b" | cut -d' ' -f3)
+	done
+	r=$((r + 1))
+done
+clear_mode
+
+median() { # mode column
+	awk -v m="$1" -v c="$2" '$1 == m && $c != "-" { print $c }' "$work/results" | sort -n |
+		awk '{ v[NR] = $1 } END { if (!NR) print 0; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+echo
+awk -v p1="$(median plain 2)" -v s1="$(median skyfence 2)" \
+    -v p4="$(median plain 3)" -v s4="$(median skyfence 3)" \
+    -v cm="$(median minimal 4)" -v cs="$(median skyfence 4)" \
+    -v lp50="$(median plain 5)" -v ls50="$(median skyfence 5)" \
+    -v lp99="$(median plain 6)" -v ls99="$(median skyfence 6)" 'BEGIN {
+	printf "TCP x1: skyfence %.2f / plain %.2f Gbit/s = %.2f (target >= 0.95)\n", s1, p1, p1 ? s1 / p1 : 0
+	printf "TCP x4: skyfence %.2f / plain %.2f Gbit/s = %.2f (target >= 0.95)\n", s4, p4, p4 ? s4 / p4 : 0
+	printf "short connections: skyfence %d / minimal loop %d conn/s = %.2f (target >= 0.8)\n", cs, cm, cm ? cs / cm : 0
+	printf "first packets of a flow (connect): p50 +%d us (%d vs %d), p99 +%d us (%d vs %d)\n", ls50 - lp50, ls50, lp50, ls99 - lp99, ls99, lp99
+}'
