@@ -6,10 +6,12 @@
 #
 # Stages: a -Werror build and an ASan/UBSan build; the Check unit suites in
 # both; the offline mode against nDPI 4.2's reference verdicts in
-# ../shared/pcaps (with and without guessing; skipped with a message if the
-# captures are absent); the sanitizer build over real, synthetic and broken
-# captures and broken policies; valgrind; clang-format. The last line sums
-# every check: "N passed, N failed".
+# ../shared/pcaps (with and without guessing) and the IPv6 STUN check
+# against nDPI's IPv4 verdicts (both skipped with a message if the captures
+# are absent); the sanitizer build over real, synthetic and broken captures
+# and broken policies; the inline daemon in the namespace lab, plain and
+# ASan builds; valgrind; clang-format. The last line sums every check:
+# "N passed, N failed".
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
