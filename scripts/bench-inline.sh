@@ -19,6 +19,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/netns.sh"
 build=$top/build
 ROUNDS=3
 T=4
@@ -46,8 +47,8 @@ cleanup() {
 trap cleanup EXIT
 
 "$top/scripts/lab.sh" up --prefix $P --no-daemon >/dev/null
-gw() { ip netns exec $P-gw "$@"; }
-serve() { _n=$1; shift; (exec ip netns exec "$P-$_n" "$@" >/dev/null 2>&1 &); }
+gw() { in_netns $P-gw "$@"; }
+serve() { _n=$1; shift; (exec nsenter --net="/run/netns/$P-$_n" -- "$@" >/dev/null 2>&1 &); }
 serve inet iperf3 -s -p 5201
 serve inet "$build/sf-traffic" tcp-server --port 8080 --http --timeout 2 --log "$work/ignore"
 sleep 0.5
@@ -78,7 +79,7 @@ set_mode() {
 		for ipt in iptables ip6tables; do
 			gw $ipt -w -I FORWARD 1 -j NFQUEUE --queue-num 0 --queue-bypass
 		done
-		(exec ip netns exec $P-gw "$build/nfq-accept" 0 >/dev/null 2>&1 &)
+		(exec nsenter --net="/run/netns/$P-gw" -- "$build/nfq-accept" 0 >/dev/null 2>&1 &)
 		i=0
 		while ! gw grep -q . /proc/net/netfilter/nfnetlink_queue 2>/dev/null && [ $i -lt 50 ]; do
 			sleep 0.1
@@ -88,12 +89,12 @@ set_mode() {
 }
 
 iperf() { # streams -> Gbit/s received
-	ip netns exec $P-eng iperf3 -c 203.0.113.10 -p 5201 -t "$T" -P "$1" -J 2>/dev/null |
+	in_netns $P-eng iperf3 -c 203.0.113.10 -p 5201 -t "$T" -P "$1" -J 2>/dev/null |
 		awk '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { gsub(/[^0-9.e+]/, "", $2); printf "%.2f", $2 / 1e9; exit }'
 }
 
 burst() { # -> "cps p50_us p99_us"
-	ip netns exec $P-eng "$build/sf-traffic" tcp-burst --connect 203.0.113.10 --port 8080 \
+	in_netns $P-eng "$build/sf-traffic" tcp-burst --connect 203.0.113.10 --port 8080 \
 		--duration-ms $((T * 1000)) |
 		sed 's/conns=\([0-9]*\) failed=[0-9]* ms=\([0-9]*\) connect_p50_us=\([0-9]*\) connect_p99_us=\([0-9]*\)/\1 \2 \3 \4/' |
 		awk '{ printf "%.0f %d %d", $1 / ($2 / 1000), $3, $4 }'

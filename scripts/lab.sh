@@ -22,6 +22,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/netns.sh"
 PREFIX=sflab
 POLICY=$top/policy/lab.policy
 DAEMON=1
@@ -53,7 +54,7 @@ host_v6() {
 	case $1 in sales2) echo "$(host_v6net "$1")::11" ;; *) echo "$(host_v6net "$1")::10" ;; esac
 }
 
-nsx() { _nsx_ns=$1; shift; ip netns exec "$_nsx_ns" "$@"; }
+nsx() { in_netns "$@"; }
 
 quiet_sysctls() {
 	nsx "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
@@ -64,7 +65,8 @@ quiet_sysctls() {
 daemon_start() {
 	mkdir -p "$STATE"
 	: >"$STATE/audit.log"
-	ip netns exec "$GW" "$top/build/skyfenced" --policy "$POLICY" --foreground \
+	# nsenter execs skyfenced: $! is the daemon's own pid
+	nsenter --net="/run/netns/$GW" -- "$top/build/skyfenced" --policy "$POLICY" --foreground \
 		--audit-log "$STATE/audit.log" --pidfile "$STATE/skyfenced.pid" "$@" \
 		>>"$STATE/skyfenced.log" 2>&1 &
 	echo $! >"$STATE/skyfenced.child"
@@ -140,7 +142,7 @@ lab_up() {
 		nsx "$ns" ip route add default via 192.0.2.1
 		nsx "$ns" ip -6 route add default via "$(host_v6net "$h")::1"
 	done
-	ip netns exec "$GW" "$top/scripts/skyfence-rules.sh" up >/dev/null
+	nsx "$GW" "$top/scripts/skyfence-rules.sh" up >/dev/null
 	if [ "$DAEMON" -eq 1 ]; then
 		daemon_start "$@"
 	fi

@@ -14,6 +14,10 @@
 #      kernel carries decided flows without userspace;
 #   4. everything else goes to NFQUEUE, with --queue-bypass (traffic flows
 #      uninspected while no skyfenced is bound) unless --fail-closed.
+# With --queue-balance A:B, run one skyfenced per queue (--queue A ... B):
+# the kernel spreads flows by a hash of the address pair that is the same
+# in both directions, so each flow stays with one daemon. `status` exits 4
+# and names every queue of the range that no process serves.
 # The mark values come from `skyfenced --mark-values`, the one definition
 # of the layout. Needs iptables/ip6tables with the xt NFQUEUE target (nft's
 # own queue statement is not required).
@@ -90,6 +94,10 @@ up)
 	rules_up iptables icmp-admin-prohibited
 	rules_up ip6tables icmp6-adm-prohibited
 	echo "skyfence rules up: $queue ${bypass:-(fail-closed)}, mark mask $SF_MARK_MASK"
+	case $queue in
+	--queue-balance*)
+		echo "start one skyfenced per queue of ${queue#--queue-balance }: skyfenced --policy FILE --queue N" ;;
+	esac
 	;;
 down)
 	rules_down iptables
@@ -110,6 +118,26 @@ status)
 	if [ -r /proc/net/netfilter/nfnetlink_queue ]; then
 		echo "== queues (queue portid waiting copy_mode copy_range queue_dropped user_dropped id_sequence 1)"
 		cat /proc/net/netfilter/nfnetlink_queue
+	fi
+	# every queue the rules send to must have a reader
+	target=$(iptables -w -S "$CHAIN" 2>/dev/null | sed -n 's/.*-j NFQUEUE .*--queue-\(num\|balance\) \([0-9:]*\).*/\2/p' | head -n 1)
+	if [ -n "$target" ]; then
+		if iptables -w -S "$CHAIN" 2>/dev/null | grep -q -- '--queue-bypass'; then
+			fate="pass uninspected (bypass)"
+		else
+			fate="wait in the kernel and are dropped (fail-closed)"
+		fi
+		first=${target%%:*}
+		last=${target##*:}
+		q=$first
+		while [ "$q" -le "$last" ]; do
+			if ! awk -v q="$q" '$1 == q { found = 1 } END { exit !found }' \
+				/proc/net/netfilter/nfnetlink_queue 2>/dev/null; then
+				echo "warning: queue $q has no skyfenced: its flows $fate"
+				rc=4
+			fi
+			q=$((q + 1))
+		done
 	fi
 	exit $rc
 	;;

@@ -7,6 +7,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/scripts/netns.sh"
 build=${BUILD:-$top/build}
 P=tinline
 pass=0
@@ -14,7 +15,7 @@ fail=0
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root"
-for t in ip iptables ip6tables; do
+for t in ip iptables ip6tables nsenter; do
 	command -v $t >/dev/null || skip "$t not installed"
 done
 for b in skyfenced sf-traffic; do
@@ -45,8 +46,8 @@ check() { # check DESCRIPTION COMMAND...
 	if "$@"; then ok "$d"; else ko "$d"; fi
 }
 
-nsx() { _n=$1; shift; ip netns exec "$P-$_n" "$@"; }
-traffic() { _n=$1; shift; ip netns exec "$P-$_n" "$build/sf-traffic" "$@"; }
+nsx() { _n=$1; shift; in_netns "$P-$_n" "$@"; }
+traffic() { _n=$1; shift; in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 
 # Runs a client; sets $out and $rc.
 run() {
@@ -87,7 +88,7 @@ daemon_packets() {
 	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
 S=$STATE
 # servers outside the shell's job table: cleanup kills them by path
-serve() { _n=$1; shift; (exec ip netns exec "$P-$_n" "$build/sf-traffic" "$@" &); }
+serve() { _n=$1; shift; (exec nsenter --net="/run/netns/$P-$_n" -- "$build/sf-traffic" "$@" &); }
 serve inet tcp-server --port 443 --tls --timeout 3 --log "$S/tls.srv"
 serve inet tcp-server --port 80 --http --timeout 3 --log "$S/http.srv"
 serve inet udp-server --port 3478 --log "$S/stun.srv"
