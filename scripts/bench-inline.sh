@@ -48,7 +48,7 @@ trap cleanup EXIT
 
 "$top/scripts/lab.sh" up --prefix $P --no-daemon >/dev/null
 gw() { in_netns $P-gw "$@"; }
-serve() { _n=$1; shift; (exec nsenter --net="/run/netns/$P-$_n" -- "$@" >/dev/null 2>&1 &); }
+serve() { _n=$1; shift; spawn_in_netns "$P-$_n" "$@" >/dev/null 2>&1; }
 serve inet iperf3 -s -p 5201
 serve inet "$build/sf-traffic" tcp-server --port 8080 --http --timeout 2 --log "$work/ignore"
 sleep 0.5
@@ -79,7 +79,7 @@ set_mode() {
 		for ipt in iptables ip6tables; do
 			gw $ipt -w -I FORWARD 1 -j NFQUEUE --queue-num 0 --queue-bypass
 		done
-		(exec nsenter --net="/run/netns/$P-gw" -- "$build/nfq-accept" 0 >/dev/null 2>&1 &)
+		spawn_in_netns $P-gw "$build/nfq-accept" 0 >/dev/null 2>&1
 		i=0
 		while ! gw grep -q . /proc/net/netfilter/nfnetlink_queue 2>/dev/null && [ $i -lt 50 ]; do
 			sleep 0.1

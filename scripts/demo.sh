@@ -20,7 +20,7 @@ trap '"$top/scripts/lab.sh" down --prefix $P >/dev/null 2>&1; pkill -f "$work" 2
 echo
 "$top/scripts/lab.sh" up --prefix $P
 traffic() { _n=$1; shift; in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
-serve() { _n=$1; shift; (exec nsenter --net="/run/netns/$P-$_n" -- "$build/sf-traffic" "$@" &); }
+serve() { _n=$1; shift; spawn_in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 serve inet tcp-server --port 443 --tls --timeout 2 --log "$S/tls.srv"
 serve inet tcp-server --port 80 --http --timeout 2 --log "$S/http.srv"
 serve inet udp-server --port 3478 --log "$S/stun.srv"

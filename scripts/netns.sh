@@ -11,3 +11,12 @@ in_netns() {
 	shift
 	nsenter --net="/run/netns/$_in_netns" -- "$@"
 }
+
+# spawn_in_netns NAME CMD... starts CMD in the background in NAME, outside
+# the caller's job table (no "Terminated" when it is killed): nsenter execs
+# CMD, so the process is CMD itself; find it again by its command line.
+spawn_in_netns() {
+	_spawn_netns=$1
+	shift
+	(exec nsenter --net="/run/netns/$_spawn_netns" -- "$@" &)
+}

@@ -633,6 +633,14 @@ static void report_unknown_proto(struct policy_parser *pp, const struct tok *t)
 
 /* ---- departments and rules ---- */
 
+static void err_unclosed(struct policy_parser *pp, const struct tok *eof,
+			 const struct tok *open)
+{
+	err_tok(pp, eof,
+		"unexpected end of file: '{' opened at line %u is not closed",
+		open->line);
+}
+
 static struct policy_dept *add_dept(struct policy_parser *pp, const char *name,
 				    uint32_t line)
 {
@@ -999,9 +1007,7 @@ static void parse_dept_body(struct policy_parser *pp, uint16_t di,
 			return;
 		}
 		if (t->type == T_EOF) {
-			err_tok(pp, t,
-				"unexpected end of file: '{' opened at line %u is not closed",
-				open->line);
+			err_unclosed(pp, t, open);
 			return;
 		}
 		if (t->type == T_SEMI) { /* stray ';' is harmless */
@@ -1156,9 +1162,7 @@ static void parse_options(struct policy_parser *pp)
 		if (t->type == T_RBRACE)
 			return;
 		if (t->type == T_EOF) {
-			err_tok(pp, t,
-				"unexpected end of file: '{' opened at line %u is not closed",
-				open->line);
+			err_unclosed(pp, t, open);
 			return;
 		}
 		for (i = 0; i < 3; i++)

@@ -88,7 +88,7 @@ daemon_packets() {
 	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
 S=$STATE
 # servers outside the shell's job table: cleanup kills them by path
-serve() { _n=$1; shift; (exec nsenter --net="/run/netns/$P-$_n" -- "$build/sf-traffic" "$@" &); }
+serve() { _n=$1; shift; spawn_in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 serve inet tcp-server --port 443 --tls --timeout 3 --log "$S/tls.srv"
 serve inet tcp-server --port 80 --http --timeout 3 --log "$S/http.srv"
 serve inet udp-server --port 3478 --log "$S/stun.srv"

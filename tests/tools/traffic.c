@@ -541,9 +541,21 @@ static size_t udp_reply(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 /* Answers from the address the request was sent to (the lab's internet
  * host has several): the destination comes in IP_PKTINFO/IPV6_PKTINFO and
  * goes back as the reply's source. */
+static size_t put_cmsg(char *out, int level, int type, const void *data,
+		       size_t n)
+{
+	struct cmsghdr *r = (struct cmsghdr *)(void *)out;
+
+	r->cmsg_level = level;
+	r->cmsg_type = type;
+	r->cmsg_len = CMSG_LEN(n);
+	memcpy(CMSG_DATA(r), data, n);
+	return CMSG_SPACE(n);
+}
+
 static size_t reply_source(struct msghdr *in, char *out, size_t cap)
 {
-	struct cmsghdr *c, *r = (struct cmsghdr *)(void *)out;
+	struct cmsghdr *c;
 
 	memset(out, 0, cap);
 	for (c = CMSG_FIRSTHDR(in); c; c = CMSG_NXTHDR(in, c)) {
@@ -553,11 +565,8 @@ static size_t reply_source(struct msghdr *in, char *out, size_t cap)
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			pi.ipi_spec_dst = pi.ipi_addr;
 			pi.ipi_ifindex = 0;
-			r->cmsg_level = IPPROTO_IP;
-			r->cmsg_type = IP_PKTINFO;
-			r->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(r), &pi, sizeof(pi));
-			return CMSG_SPACE(sizeof(pi));
+			return put_cmsg(out, IPPROTO_IP, IP_PKTINFO, &pi,
+					sizeof(pi));
 		}
 		if (c->cmsg_level == IPPROTO_IPV6 &&
 		    c->cmsg_type == IPV6_PKTINFO) {
@@ -565,11 +574,8 @@ static size_t reply_source(struct msghdr *in, char *out, size_t cap)
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			pi.ipi6_ifindex = 0;
-			r->cmsg_level = IPPROTO_IPV6;
-			r->cmsg_type = IPV6_PKTINFO;
-			r->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(r), &pi, sizeof(pi));
-			return CMSG_SPACE(sizeof(pi));
+			return put_cmsg(out, IPPROTO_IPV6, IPV6_PKTINFO, &pi,
+					sizeof(pi));
 		}
 	}
 	return 0;
