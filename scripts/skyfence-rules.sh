@@ -6,14 +6,15 @@
 #                     [--mark-mask M] [--fail-closed]
 #
 # A SKYFENCE chain, jumped to first from FORWARD:
-#   1. a packet that comes back from skyfenced with a verdict in its mark
-#      (NF_REPEAT) has it saved into the conntrack mark;
-#   2. every packet gets its flow's conntrack mark (restore);
-#   3. a flow marked accept returns to FORWARD, drop is dropped, reject is
-#      rejected (TCP reset, else ICMP administratively prohibited): the
-#      kernel carries decided flows without userspace;
-#   4. everything else goes to NFQUEUE, with --queue-bypass (traffic flows
-#      uninspected while no skyfenced is bound) unless --fail-closed.
+#   1. a flow whose conntrack mark says accept returns to FORWARD, drop is
+#      dropped, reject is rejected (TCP reset, else ICMP administratively
+#      prohibited): a decided flow costs the kernel one rule, no userspace;
+#   2. a packet that comes back from skyfenced with a verdict in its mark
+#      (NF_REPEAT) has it saved into the conntrack mark, and gets it;
+#   3. every other packet gets its flow's conntrack mark (restore: a
+#      throttled flow's state and app id, for skyfenced) and goes to
+#      NFQUEUE, with --queue-bypass (traffic flows uninspected while no
+#      skyfenced is bound) unless --fail-closed.
 # With --queue-balance A:B, run one skyfenced per queue (--queue A ... B):
 # the kernel spreads flows by a hash of the address pair that is the same
 # in both directions, so each flow stays with one daemon. `status` exits 4
@@ -69,20 +70,27 @@ rules_down() {
 	fi
 }
 
+# $1 iptables or ip6tables, $2 its ICMP reject type, $3 "connmark" or
+# "mark": the verdict rules on the conntrack mark or on the packet mark.
+verdict_rules() {
+	"$1" -w -A "$CHAIN" -m "$3" --mark "$SF_ACCEPT/$SF_VERDICT_MASK" -j RETURN
+	"$1" -w -A "$CHAIN" -m "$3" --mark "$SF_DROP/$SF_VERDICT_MASK" -j DROP
+	"$1" -w -A "$CHAIN" -p tcp -m "$3" --mark "$SF_REJECT/$SF_VERDICT_MASK" \
+		-j REJECT --reject-with tcp-reset
+	"$1" -w -A "$CHAIN" -m "$3" --mark "$SF_REJECT/$SF_VERDICT_MASK" \
+		-j REJECT --reject-with "$2"
+}
+
 rules_up() {
 	ipt=$1
 	icmp=$2
 	"$ipt" -w -N "$CHAIN" 2>/dev/null || "$ipt" -w -F "$CHAIN"
+	verdict_rules "$ipt" "$icmp" connmark
 	"$ipt" -w -A "$CHAIN" -m mark ! --mark "0/$SF_VERDICT_MASK" \
 		-j CONNMARK --save-mark --nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
+	verdict_rules "$ipt" "$icmp" mark
 	"$ipt" -w -A "$CHAIN" -j CONNMARK --restore-mark \
 		--nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
-	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_ACCEPT/$SF_VERDICT_MASK" -j RETURN
-	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_DROP/$SF_VERDICT_MASK" -j DROP
-	"$ipt" -w -A "$CHAIN" -p tcp -m mark --mark "$SF_REJECT/$SF_VERDICT_MASK" \
-		-j REJECT --reject-with tcp-reset
-	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_REJECT/$SF_VERDICT_MASK" \
-		-j REJECT --reject-with "$icmp"
 	# shellcheck disable=SC2086
 	"$ipt" -w -A "$CHAIN" -j NFQUEUE $queue $bypass
 	"$ipt" -w -C FORWARD -j "$CHAIN" 2>/dev/null ||
