@@ -288,6 +288,16 @@ char *classifier_format_proto(struct classifier *c, const struct cls_result *r,
 	return buf;
 }
 
+uint16_t classifier_proto_category(struct classifier *c, uint16_t id)
+{
+	ndpi_protocol p = { NDPI_PROTOCOL_UNKNOWN, id,
+			    NDPI_PROTOCOL_CATEGORY_UNSPECIFIED };
+
+	if (id >= c->n_protos)
+		return NDPI_PROTOCOL_CATEGORY_UNSPECIFIED;
+	return (uint16_t)ndpi_get_proto_category(c->ndpi, p);
+}
+
 int classifier_proto_id(struct classifier *c, const char *name)
 {
 	unsigned i;

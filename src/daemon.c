@@ -31,6 +31,20 @@
 #include "skyfence/pkt.h"
 #include "skyfence/policy.h"
 #include "skyfence/queue.h"
+#include "skyfence/shaper.h"
+
+#define MAX_BUCKETS 1024
+
+/* A throttle rule has two buckets, one per direction (from the inside
+ * hosts, to them), each at the rule's rate, so a transfer's ACKs never wait
+ * behind its data: pair k is buckets 2k (from inside) and 2k + 1. A rule's
+ * pair is found by department name and the rule's place among the
+ * department's throttle rules, so a reload that changes a rate keeps the
+ * buckets, their tokens and their held packets. */
+struct bucket_key {
+	char dept[POLICY_NAME_LEN];
+	uint32_t ordinal;
+};
 
 struct daemon_stats {
 	uint64_t packets, inspected_accept, repeats, marked, throttled;
@@ -46,7 +60,12 @@ struct daemon {
 	struct queue *q;
 	struct mark_layout ml;
 	FILE *audit;
-	uint64_t now_ms;
+	uint64_t now_ms, now_us;
+	struct shaper *sh;
+	int shaper_tfd;
+	struct bucket_key keys[MAX_BUCKETS / 2];
+	int32_t *bucket_of;  /* per rule of the policy, flattened; -1: none */
+	uint32_t *rule_base; /* per department: its first rule's index */
 	struct log_limit bad_limit;
 	struct daemon_stats st;
 };
@@ -105,6 +124,147 @@ static enum mark_verdict mark_of_action(uint8_t action)
 	}
 }
 
+static void release(void *ctx, uint32_t id, int pass)
+{
+	struct daemon *d = ctx;
+
+	queue_verdict(d->q, id, pass ? QUEUE_ACCEPT : QUEUE_DROP, 0, 0);
+}
+
+static int pair_in_use(const struct daemon *d, uint32_t k)
+{
+	return shaper_in_use(d->sh, 2 * k);
+}
+
+/* Maps every throttle rule of @p to a bucket, reusing the bucket of the
+ * same department and throttle ordinal, and releases the held packets of
+ * buckets no rule uses any more. Returns 0, or -ENOMEM / -ENOSPC with the
+ * running mapping untouched. */
+static int map_buckets(struct daemon *d, const struct policy *p)
+{
+	static struct bucket_key nkeys[MAX_BUCKETS / 2];
+	uint8_t used[MAX_BUCKETS / 2] = { 0 };
+	uint32_t *base, i, j, total = 0;
+	int32_t *of;
+
+	for (i = 0; i < p->n_depts; i++)
+		total += p->depts[i].n_rules;
+	of = malloc((total ? total : 1) * sizeof(*of));
+	base = malloc(p->n_depts * sizeof(*base));
+	if (!of || !base) {
+		free(of);
+		free(base);
+		return -ENOMEM;
+	}
+	memset(nkeys, 0, sizeof(nkeys));
+	total = 0;
+	for (i = 0; i < p->n_depts; i++) {
+		uint32_t ordinal = 0;
+
+		base[i] = total;
+		for (j = 0; j < p->depts[i].n_rules; j++, total++) {
+			int32_t b = -1, k;
+
+			of[total] = -1;
+			if (p->depts[i].rules[j].action != ACT_THROTTLE)
+				continue;
+			for (k = 0; k < MAX_BUCKETS / 2 && b < 0; k++)
+				if (pair_in_use(d, (uint32_t)k) && !used[k] &&
+				    d->keys[k].ordinal == ordinal &&
+				    !strcmp(d->keys[k].dept, p->depts[i].name))
+					b = k;
+			for (k = 0; k < MAX_BUCKETS / 2 && b < 0; k++)
+				if (!pair_in_use(d, (uint32_t)k) && !used[k])
+					b = k;
+			if (b < 0) {
+				free(of);
+				free(base);
+				return -ENOSPC;
+			}
+			used[b] = 1;
+			snprintf(nkeys[b].dept, sizeof(nkeys[b].dept), "%s",
+				 p->depts[i].name);
+			nkeys[b].ordinal = ordinal++;
+			of[total] = b;
+		}
+	}
+	total = 0;
+	for (i = 0; i < p->n_depts; i++) {
+		for (j = 0; j < p->depts[i].n_rules; j++, total++) {
+			const struct policy_rule *r = &p->depts[i].rules[j];
+			struct shaper_cfg c = { r->rate_bps, r->burst_bytes,
+						r->latency_ms };
+
+			if (of[total] < 0)
+				continue;
+			shaper_set(d->sh, 2 * (uint32_t)of[total], &c,
+				   d->now_us);
+			shaper_set(d->sh, 2 * (uint32_t)of[total] + 1, &c,
+				   d->now_us);
+		}
+	}
+	for (i = 0; i < MAX_BUCKETS / 2; i++) {
+		if (!used[i] && pair_in_use(d, i)) {
+			shaper_clear(d->sh, 2 * i, release, d);
+			shaper_clear(d->sh, 2 * i + 1, release, d);
+		}
+	}
+	memcpy(d->keys, nkeys, sizeof(nkeys));
+	free(d->bucket_of);
+	free(d->rule_base);
+	d->bucket_of = of;
+	d->rule_base = base;
+	return 0;
+}
+
+static int32_t bucket_of(const struct daemon *d, const struct flow *f)
+{
+	if (f->rule < 0 || f->dept >= d->pol->n_depts)
+		return -1;
+	return d->bucket_of[d->rule_base[f->dept] + (uint32_t)f->rule];
+}
+
+/* The next release of a held packet, or nothing. */
+static void arm_shaper(struct daemon *d)
+{
+	struct itimerspec its;
+	uint64_t next = shaper_next_us(d->sh);
+
+	memset(&its, 0, sizeof(its));
+	if (next) {
+		its.it_value.tv_sec = (time_t)(next / 1000000);
+		its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
+	}
+	timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void drop_held(void *ctx, uint32_t id)
+{
+	struct daemon *d = ctx;
+
+	queue_verdict(d->q, id, QUEUE_DROP, 0, 0);
+}
+
+static void shape(struct daemon *d, const struct queue_pkt *qp,
+		  const struct engine_verdict *v)
+{
+	int32_t b = bucket_of(d, v->flow);
+	enum shaper_result r = SHAPER_PASS;
+
+	d->st.throttled++;
+	if (b >= 0)
+		r = shaper_submit(d->sh, 2 * (uint32_t)b + !v->from_inside,
+				  qp->id, qp->len,
+				  (uint32_t)(v->flow->id * 2654435761u),
+				  d->now_us, drop_held, d);
+	if (r == SHAPER_HOLD)
+		queue_defer(d->q, qp->id);
+	else
+		queue_verdict(d->q, qp->id,
+			      r == SHAPER_PASS ? QUEUE_ACCEPT : QUEUE_DROP, 0,
+			      0);
+}
+
 static void on_packet(void *ctx, const struct queue_pkt *qp)
 {
 	struct daemon *d = ctx;
@@ -141,7 +301,11 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 		queue_verdict(d->q, qp->id, QUEUE_ACCEPT, 0, 0);
 		return;
 	}
-	engine_packet(d->eng, &p, d->now_ms, &v);
+	if (mv == MARK_THROTTLE)
+		engine_packet_known(d->eng, &p, d->now_ms,
+				    mark_app_of(&d->ml, qp->mark), &v);
+	else
+		engine_packet(d->eng, &p, d->now_ms, &v);
 	if (log_get_level() >= LOG_LVL_DEBUG)
 		log_debug("packet id %u len %u%s flow %" PRIu64 " pkts %" PRIu64
 			  " tcp flags 0x%02x payload %u app %u.%u %s",
@@ -150,11 +314,9 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			  p.l4_payload_len, v.flow->cls.master, v.flow->cls.app,
 			  v.final ? policy_action_name(v.action)
 				  : "inspecting");
-	if (mv == MARK_THROTTLE) {
-		/* Already decided and marked: the flow stays in the queue path
-		 * for the shaper. */
-		d->st.throttled++;
-		queue_verdict(d->q, qp->id, QUEUE_ACCEPT, 0, 0);
+	if (mv == MARK_THROTTLE && v.action == ACT_THROTTLE) {
+		/* decided and marked: the flow stays in the queue path */
+		shape(d, qp, &v);
 		return;
 	}
 	if (!v.final) {
@@ -198,12 +360,59 @@ static void reload(struct daemon *d)
 		policy_free(np);
 		return;
 	}
+	if (map_buckets(d, np) != 0) {
+		d->st.reload_failures++;
+		log_warnx("reload: too many throttle rules (at most %d); the "
+			  "running policy stays",
+			  MAX_BUCKETS);
+		policy_free(np);
+		return;
+	}
 	engine_set_policy(d->eng, np);
 	policy_free(d->pol);
 	d->pol = np;
 	d->st.reloads++;
 	log_info("reload: %s applied (%u departments besides default)",
 		 d->o->policy_path, np->n_depts - 1);
+}
+
+static void log_shaper_stats(struct daemon *d)
+{
+	static const char *const dir[2] = { "from_inside", "to_inside" };
+	uint32_t i, j, n = 0, k;
+
+	for (i = 0; i < d->pol->n_depts; i++) {
+		for (j = 0; j < d->pol->depts[i].n_rules; j++, n++) {
+			const struct policy_rule *r =
+				&d->pol->depts[i].rules[j];
+
+			if (d->bucket_of[n] < 0)
+				continue;
+			for (k = 0; k < 2; k++) {
+				struct shaper_stats st;
+
+				shaper_get_stats(
+					d->sh,
+					2 * (uint32_t)d->bucket_of[n] + k, &st);
+				log_info("shaper: department=%s rule_line=%u "
+					 "direction=%s rate_bps=%" PRIu64
+					 " passed=%" PRIu64 " delayed=%" PRIu64
+					 " dropped=%" PRIu64 " backlog=%u"
+					 " passed_bytes=%" PRIu64
+					 " dropped_bytes=%" PRIu64
+					 " delay_avg_us=%" PRIu64
+					 " delay_max_us=%" PRIu64,
+					 d->pol->depts[i].name, r->line, dir[k],
+					 r->rate_bps, st.passed, st.delayed,
+					 st.dropped, st.backlog,
+					 st.passed_bytes, st.dropped_bytes,
+					 st.delayed
+						 ? st.delay_us_sum / st.delayed
+						 : 0,
+					 st.delay_us_max);
+			}
+		}
+	}
 }
 
 static void log_stats(struct daemon *d)
@@ -232,6 +441,7 @@ static void log_stats(struct daemon *d)
 		 fs.active, fs.created, fs.evicted, qs.verdicts, qs.missed,
 		 qs.send_errors, qs.kernel_errors, d->st.reloads,
 		 d->st.reload_failures);
+	log_shaper_stats(d);
 }
 
 static int daemonize(const char *pidfile)
@@ -282,9 +492,11 @@ int daemon_run(const struct daemon_opts *o)
 	sigset_t sigs;
 	char err[512];
 	int ep = -1, sfd = -1, tfd = -1, running = 1, rc = 1;
+	uint32_t max_held, b;
 
 	memset(&d, 0, sizeof(d));
 	d.o = o;
+	d.shaper_tfd = -1;
 	d.bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
 	h.ctx = &d;
 	log_init("skyfenced", !o->foreground, o->log_level);
@@ -297,6 +509,17 @@ int daemon_run(const struct daemon_opts *o)
 			NULL) != 0) {
 		log_warnx("%s: not loaded", o->policy_path);
 		return 1;
+	}
+	/* Held packets stay in the kernel's queue: at most half of it, so
+	 * holding never makes the queue overflow. */
+	max_held = o->queue_maxlen / 2;
+	d.sh = shaper_create(MAX_BUCKETS, max_held);
+	d.now_us = clock_ms(CLOCK_MONOTONIC) * 1000;
+	if (!d.sh || map_buckets(&d, d.pol) != 0) {
+		log_warnx(
+			"shaper: out of memory or more than %d throttle rules",
+			MAX_BUCKETS);
+		goto out;
 	}
 	eo.max_flows = o->max_flows;
 	eo.idle_ms = o->idle_ms;
@@ -339,8 +562,10 @@ int daemon_run(const struct daemon_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d.shaper_tfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || tfd < 0 || ep < 0 ||
+	if (sfd < 0 || tfd < 0 || d.shaper_tfd < 0 || ep < 0 ||
 	    timerfd_settime(tfd, 0, &tick, NULL) < 0) {
 		log_warn("event loop set-up");
 		goto out;
@@ -352,11 +577,14 @@ int daemon_run(const struct daemon_opts *o)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = d.shaper_tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, d.shaper_tfd, &ev);
 	log_info("queue %u bound (maxlen %u, %s), policy %s (%u departments "
 		 "besides default), mark mask 0x%08x",
 		 o->queue_num, o->queue_maxlen,
 		 o->fail_open ? "fail-open" : "fail-closed", o->policy_path,
 		 d.pol->n_depts - 1, o->mark_mask);
+	log_info("shaper: up to %u held packets (half the queue)", max_held);
 
 	while (running) {
 		struct epoll_event evs[8];
@@ -366,12 +594,32 @@ int daemon_run(const struct daemon_opts *o)
 			log_warn("epoll_wait");
 			break;
 		}
-		d.now_ms = clock_ms(CLOCK_MONOTONIC);
+		{
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			d.now_us = (uint64_t)ts.tv_sec * 1000000 +
+				   (uint64_t)ts.tv_nsec / 1000;
+			d.now_ms = d.now_us / 1000;
+		}
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
+			if (fd == d.shaper_tfd) {
+				uint64_t ticks;
+
+				if (read(fd, &ticks, sizeof(ticks)) < 0 &&
+				    errno != EAGAIN)
+					log_warn("shaper timer");
+				shaper_run(d.sh, d.now_us, release, &d);
+				queue_flush(d.q);
+				arm_shaper(&d);
+				continue;
+			}
 			if (fd == queue_fd(d.q)) {
 				int r = queue_receive(d.q, on_packet, &d);
+
+				arm_shaper(&d);
 
 				if (r < 0)
 					log_limited(&d.bad_limit, d.now_ms,
@@ -400,6 +648,11 @@ int daemon_run(const struct daemon_opts *o)
 	log_info("stopping");
 	engine_flush(d.eng);
 	log_stats(&d);
+	/* held packets are passed, not left for the kernel to drop */
+	for (b = 0; b < MAX_BUCKETS; b++)
+		if (shaper_in_use(d.sh, b))
+			shaper_clear(d.sh, b, release, &d);
+	queue_flush(d.q);
 	rc = 0;
 out:
 	if (ep >= 0)
@@ -408,6 +661,11 @@ out:
 		close(sfd);
 	if (tfd >= 0)
 		close(tfd);
+	if (d.shaper_tfd >= 0)
+		close(d.shaper_tfd);
+	shaper_destroy(d.sh);
+	free(d.bucket_of);
+	free(d.rule_base);
 	queue_close(d.q);
 	if (d.audit && d.audit != stderr)
 		fclose(d.audit);

@@ -169,6 +169,34 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	v->flow = f;
 	v->final = f->state == FLOW_DECIDED;
 	v->action = v->final ? f->action : ACT_ALLOW;
+	/* the inside endpoint opened the flow unless it is inbound */
+	v->from_inside = (dir == FLOW_DIR_ORIG) != (f->inbound != 0);
+}
+
+void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
+			 uint16_t app, struct engine_verdict *v)
+{
+	enum flow_dir dir;
+	struct flow *f;
+	int created;
+
+	f = flow_table_get(e->ft, p, now_ms, &dir, &created);
+	f->pkts[dir]++;
+	f->bytes[dir] += p->wire_len;
+	e->st.pkts++;
+	e->st.bytes += p->wire_len;
+	if (f->state == FLOW_INSPECTING) {
+		release_cls(e, f);
+		memset(&f->cls, 0, sizeof(f->cls));
+		f->cls.app = app;
+		f->cls.category = classifier_proto_category(e->cls, app);
+		f->cls.confidence = CLS_CONF_DPI;
+		decide(e, f);
+	}
+	v->flow = f;
+	v->final = 1;
+	v->action = f->action;
+	v->from_inside = (dir == FLOW_DIR_ORIG) != (f->inbound != 0);
 }
 
 void engine_count_bad(struct engine *e, enum pkt_status s)

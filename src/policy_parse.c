@@ -37,7 +37,7 @@
 #define MAX_RATE_BPS 100000000000ULL /* 100 Gbit/s */
 #define MIN_BURST 1500u
 #define MAX_BURST (64u << 20)
-#define DEFAULT_LATENCY_MS 50u
+#define DEFAULT_LATENCY_MS 100u
 #define MAX_LATENCY_MS 10000u
 #define CONF_UNSET 0xff
 
@@ -794,7 +794,12 @@ static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
 	r->burst_bytes = (uint32_t)(v / 80 < MIN_BURST	 ? MIN_BURST
 				    : v / 80 > MAX_BURST ? MAX_BURST
 							 : v / 80);
+	/* 50 ms, or the time four full-size packets take at the rate if
+	 * longer: a hold queue of less than that makes TCP lose all the
+	 * time (188 ms at 256 kbit/s). */
 	r->latency_ms = DEFAULT_LATENCY_MS;
+	if (v > 0 && 6ull * 1500 * 8 * 1000 / v + 1 > DEFAULT_LATENCY_MS)
+		r->latency_ms = (uint32_t)(6ull * 1500 * 8 * 1000 / v + 1);
 	for (;;) {
 		const struct tok *k = peek(pp), *a;
 

@@ -167,6 +167,12 @@ void queue_verdict(struct queue *q, uint32_t id, int verdict, int set_mark,
 		q->cur_done = 1;
 }
 
+void queue_defer(struct queue *q, uint32_t id)
+{
+	if (id == q->cur_id)
+		q->cur_done = 1;
+}
+
 int queue_flush(struct queue *q)
 {
 	if (q->txlen == 0)

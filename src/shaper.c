@@ -5,17 +5,28 @@
 #include <string.h>
 
 #define NIL UINT32_MAX
+#define QUANTUM 1514 /* bytes a subqueue may send per round */
 
 struct held {
-	uint32_t id, len, next;
+	uint32_t id, len, next, prev;
 	uint64_t arrival_us;
+};
+
+/* A bucket's flows are spread over SHAPER_SUBQUEUES FIFOs by flow hash and
+ * served by deficit round robin, so one flow cannot lock another out. */
+struct subq {
+	uint32_t head, tail;
+	uint64_t bytes;
+	int64_t deficit;
+	uint64_t seen_us; /* a packet of its flows last came, plus 1 */
 };
 
 struct bucket {
 	struct shaper_cfg cfg;
-	int64_t tokens;	     /* bytes; negative: debt */
-	uint64_t last_us;    /* last refill */
-	uint32_t head, tail; /* FIFO of held packets */
+	int64_t tokens;	  /* bytes; negative: debt */
+	uint64_t last_us; /* last refill */
+	struct subq q[SHAPER_SUBQUEUES];
+	uint32_t rr; /* next subqueue to serve */
 	int in_use;
 	struct shaper_stats st;
 };
@@ -30,7 +41,7 @@ struct shaper {
 struct shaper *shaper_create(uint32_t max_buckets, uint32_t max_held)
 {
 	struct shaper *s = calloc(1, sizeof(*s));
-	uint32_t i;
+	uint32_t i, j;
 
 	if (!s || max_buckets == 0 || max_held == 0)
 		goto err;
@@ -41,7 +52,8 @@ struct shaper *shaper_create(uint32_t max_buckets, uint32_t max_held)
 	s->n_buckets = max_buckets;
 	s->max_held = max_held;
 	for (i = 0; i < max_buckets; i++)
-		s->b[i].head = s->b[i].tail = NIL;
+		for (j = 0; j < SHAPER_SUBQUEUES; j++)
+			s->b[i].q[j].head = s->b[i].q[j].tail = NIL;
 	for (i = 0; i < max_held; i++)
 		s->h[i].next = i + 1 < max_held ? i + 1 : NIL;
 	return s;
@@ -66,20 +78,16 @@ static uint64_t bytes_per_s(const struct bucket *k)
 
 static void refill(struct bucket *k, uint64_t now_us)
 {
-	uint64_t dt;
+	uint64_t add;
 
 	if (now_us <= k->last_us)
 		return;
-	dt = now_us - k->last_us;
-	/* whole bytes only: keep the remainder of time for the next refill */
-	{
-		uint64_t add = dt * bytes_per_s(k) / 1000000;
-
-		if (add == 0)
-			return;
-		k->tokens += (int64_t)add;
-		k->last_us += add * 1000000 / bytes_per_s(k);
-	}
+	/* whole bytes only: the remainder of time counts next time */
+	add = (now_us - k->last_us) * bytes_per_s(k) / 1000000;
+	if (add == 0)
+		return;
+	k->tokens += (int64_t)add;
+	k->last_us += add * 1000000 / bytes_per_s(k);
 	if (k->tokens > (int64_t)k->cfg.burst_bytes) {
 		k->tokens = (int64_t)k->cfg.burst_bytes;
 		k->last_us = now_us;
@@ -94,9 +102,9 @@ int shaper_set(struct shaper *s, uint32_t b, const struct shaper_cfg *c,
 	if (b >= s->n_buckets || c->rate_bps == 0 || c->burst_bytes == 0)
 		return -EINVAL;
 	k = &s->b[b];
-	if (k->in_use)
+	if (k->in_use) {
 		refill(k, now_us);
-	else {
+	} else {
 		k->tokens = (int64_t)c->burst_bytes;
 		k->last_us = now_us;
 		memset(&k->st, 0, sizeof(k->st));
@@ -113,65 +121,125 @@ int shaper_in_use(const struct shaper *s, uint32_t b)
 	return b < s->n_buckets && s->b[b].in_use;
 }
 
-static uint32_t pop(struct shaper *s, struct bucket *k)
+/* Unlinks held packet @i from subqueue @q of bucket @k, frees it. */
+static void unlink_held(struct shaper *s, struct bucket *k, struct subq *q,
+			uint32_t i)
 {
-	uint32_t i = k->head;
+	struct held *h = &s->h[i];
 
-	k->head = s->h[i].next;
-	if (k->head == NIL)
-		k->tail = NIL;
-	s->h[i].next = s->free_head;
+	if (h->prev != NIL)
+		s->h[h->prev].next = h->next;
+	else
+		q->head = h->next;
+	if (h->next != NIL)
+		s->h[h->next].prev = h->prev;
+	else
+		q->tail = h->prev;
+	q->bytes -= h->len;
+	k->st.backlog--;
+	k->st.backlog_bytes -= h->len;
+	h->next = s->free_head;
 	s->free_head = i;
 	s->n_held--;
-	k->st.backlog--;
-	k->st.backlog_bytes -= s->h[i].len;
-	return i;
 }
 
 void shaper_clear(struct shaper *s, uint32_t b,
 		  void (*fn)(void *ctx, uint32_t id, int pass), void *ctx)
 {
 	struct bucket *k;
+	uint32_t j;
 
 	if (b >= s->n_buckets)
 		return;
 	k = &s->b[b];
-	while (k->head != NIL) {
-		uint32_t i = pop(s, k);
+	for (j = 0; j < SHAPER_SUBQUEUES; j++) {
+		while (k->q[j].head != NIL) {
+			uint32_t i = k->q[j].head, id = s->h[i].id;
 
-		fn(ctx, s->h[i].id, 1);
+			unlink_held(s, k, &k->q[j], i);
+			fn(ctx, id, 1);
+		}
 	}
 	k->in_use = 0;
 }
 
-enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
-				 uint32_t len, uint64_t now_us)
+static uint64_t wait_us_for(const struct bucket *k, uint64_t ahead)
 {
+	int64_t deficit = (int64_t)ahead - k->tokens + 1;
+
+	return deficit > 0 ? (uint64_t)deficit * 1000000 / bytes_per_s(k) : 0;
+}
+
+enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
+				 uint32_t len, uint32_t flow_hash,
+				 uint64_t now_us,
+				 void (*drop)(void *ctx, uint32_t id),
+				 void *ctx)
+{
+	uint64_t bound;
 	struct bucket *k;
-	uint64_t wait_us;
-	int64_t deficit;
+	struct subq *q;
 	uint32_t i;
 
 	if (b >= s->n_buckets || !s->b[b].in_use)
 		return SHAPER_PASS;
 	k = &s->b[b];
+	q = &k->q[flow_hash % SHAPER_SUBQUEUES];
 	refill(k, now_us);
-	if (k->head == NIL && k->tokens > 0) {
+	if (k->st.backlog == 0 && k->tokens > 0) {
 		k->tokens -= len;
 		k->st.passed++;
 		k->st.passed_bytes += len;
 		return SHAPER_PASS;
 	}
-	/* Its turn comes when the tokens have paid for everything ahead:
-	 * tokens + rate * t - backlog > 0. */
-	deficit = (int64_t)k->st.backlog_bytes - k->tokens + 1;
-	wait_us =
-		deficit > 0 ? (uint64_t)deficit * 1000000 / bytes_per_s(k) : 0;
-	if (wait_us > (uint64_t)k->cfg.latency_ms * 1000 ||
-	    s->free_head == NIL) {
+	bound = (uint64_t)k->cfg.latency_ms * 1000;
+	/* A flow holds at most its share of what the bound allows (the
+	 * bound's bytes over the active flows, never less than one full
+	 * packet), so a burst of one flow cannot fill the buffer and push the
+	 * others into timeouts. */
+	q->seen_us = now_us + 1;
+	{
+		uint64_t cap = bound * bytes_per_s(k) / 1000000, active = 0;
+		uint32_t j;
+
+		/* active: holding packets, or sent one within the bound (a
+		 * flow the round robin just emptied still counts) */
+		for (j = 0; j < SHAPER_SUBQUEUES; j++)
+			active += k->q[j].bytes > 0 ||
+				  (k->q[j].seen_us &&
+				   k->q[j].seen_us - 1 + bound >= now_us);
+		cap /= active;
+		if (cap < QUANTUM)
+			cap = QUANTUM;
+		if (q->bytes + len > cap) {
+			k->st.dropped++;
+			k->st.dropped_bytes += len;
+			return SHAPER_DROP;
+		}
+	}
+	/* Over the bound, make room at the expense of the flows holding the
+	 * most: the tail of the longest subqueue goes first, as long as it
+	 * is longer than this packet's own. */
+	while (wait_us_for(k, k->st.backlog_bytes) > bound ||
+	       s->free_head == NIL) {
+		struct subq *longest = NULL;
+		uint32_t j, victim;
+
+		for (j = 0; j < SHAPER_SUBQUEUES; j++)
+			if (!longest || k->q[j].bytes > longest->bytes)
+				longest = &k->q[j];
+		if (longest == q || longest->bytes <= q->bytes + len ||
+		    longest->tail == NIL) {
+			k->st.dropped++;
+			k->st.dropped_bytes += len;
+			return SHAPER_DROP;
+		}
+		victim = longest->tail;
 		k->st.dropped++;
-		k->st.dropped_bytes += len;
-		return SHAPER_DROP;
+		k->st.dropped_bytes += s->h[victim].len;
+		j = s->h[victim].id;
+		unlink_held(s, k, longest, victim);
+		drop(ctx, j);
 	}
 	i = s->free_head;
 	s->free_head = s->h[i].next;
@@ -179,11 +247,13 @@ enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
 	s->h[i].len = len;
 	s->h[i].arrival_us = now_us;
 	s->h[i].next = NIL;
-	if (k->tail == NIL)
-		k->head = i;
+	s->h[i].prev = q->tail;
+	if (q->tail == NIL)
+		q->head = i;
 	else
-		s->h[k->tail].next = i;
-	k->tail = i;
+		s->h[q->tail].next = i;
+	q->tail = i;
+	q->bytes += len;
 	s->n_held++;
 	k->st.backlog++;
 	k->st.backlog_bytes += len;
@@ -199,21 +269,42 @@ void shaper_run(struct shaper *s, uint64_t now_us,
 		return;
 	for (b = 0; b < s->n_buckets; b++) {
 		struct bucket *k = &s->b[b];
+		unsigned idle = 0;
 
-		if (k->head == NIL)
+		if (k->st.backlog == 0)
 			continue;
 		refill(k, now_us);
-		while (k->head != NIL && k->tokens > 0) {
-			uint32_t i = pop(s, k);
-			uint64_t d = now_us - s->h[i].arrival_us;
+		/* deficit round robin while there are tokens */
+		while (k->st.backlog && k->tokens > 0 &&
+		       idle < SHAPER_SUBQUEUES) {
+			struct subq *q = &k->q[k->rr];
 
-			k->tokens -= s->h[i].len;
-			k->st.delayed++;
-			k->st.passed_bytes += s->h[i].len;
-			k->st.delay_us_sum += d;
-			if (d > k->st.delay_us_max)
-				k->st.delay_us_max = d;
-			fn(ctx, s->h[i].id, 1);
+			if (q->head == NIL) {
+				q->deficit = 0;
+				k->rr = (k->rr + 1) % SHAPER_SUBQUEUES;
+				idle++;
+				continue;
+			}
+			idle = 0;
+			if (q->deficit <= 0)
+				q->deficit += QUANTUM;
+			while (q->head != NIL && q->deficit > 0 &&
+			       k->tokens > 0) {
+				uint32_t i = q->head, id = s->h[i].id;
+				uint64_t d = now_us - s->h[i].arrival_us;
+
+				k->tokens -= s->h[i].len;
+				q->deficit -= s->h[i].len;
+				k->st.delayed++;
+				k->st.passed_bytes += s->h[i].len;
+				k->st.delay_us_sum += d;
+				if (d > k->st.delay_us_max)
+					k->st.delay_us_max = d;
+				unlink_held(s, k, q, i);
+				fn(ctx, id, 1);
+			}
+			if (q->deficit <= 0 || q->head == NIL)
+				k->rr = (k->rr + 1) % SHAPER_SUBQUEUES;
 		}
 	}
 }
@@ -229,7 +320,7 @@ uint64_t shaper_next_us(const struct shaper *s)
 		const struct bucket *k = &s->b[b];
 		uint64_t due;
 
-		if (k->head == NIL)
+		if (k->st.backlog == 0)
 			continue;
 		due = k->tokens > 0 ? k->last_us
 				    : k->last_us + ((uint64_t)(1 - k->tokens) *

@@ -77,6 +77,9 @@ const char *classifier_confidence_name(uint8_t conf);
 char *classifier_format_proto(struct classifier *c, const struct cls_result *r,
 			      char *buf, size_t len);
 
+/* nDPI's category for protocol @id. */
+uint16_t classifier_proto_category(struct classifier *c, uint16_t id);
+
 /* Case-insensitive lookups: an id >= 0, or -1. */
 int classifier_proto_id(struct classifier *c, const char *name);
 int classifier_category_id(struct classifier *c, const char *name);

@@ -37,6 +37,7 @@ struct engine_stats {
 struct engine_verdict {
 	uint8_t final;	/* the flow's action is decided */
 	uint8_t action; /* enum policy_action; ACT_ALLOW while inspecting */
+	uint8_t from_inside; /* the packet leaves the inside endpoint */
 	struct flow *flow;
 };
 
@@ -58,6 +59,12 @@ struct classifier *engine_classifier(const struct engine *e);
  * allowed (nDPI needs both directions) unless the flow is decided. */
 void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		   struct engine_verdict *v);
+/* As engine_packet, for a packet whose mark already names its app (a flow
+ * decided before a restart): a flow the engine does not know, or still
+ * inspects, is decided at once from @app without nDPI. */
+void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
+			 uint16_t app, struct engine_verdict *v);
+
 /* Counts a packet that pkt_parse_* rejected. */
 void engine_count_bad(struct engine *e, enum pkt_status s);
 

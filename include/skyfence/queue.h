@@ -59,6 +59,10 @@ void queue_verdict(struct queue *q, uint32_t id, int verdict, int set_mark,
 		   uint32_t mark);
 int queue_flush(struct queue *q);
 
+/* The packet being handled gets its verdict later (the shaper holds it):
+ * queue_verdict() for its id comes after this callback returns. */
+void queue_defer(struct queue *q, uint32_t id);
+
 void queue_get_stats(const struct queue *q, struct queue_stats *s);
 
 #endif

@@ -5,11 +5,15 @@
  * the queue filling. Tokens may go negative: a GSO super-packet larger than
  * the burst passes when the bucket is positive and leaves a debt, so the
  * long-run rate holds. Pure: time comes in as an argument, the only
- * allocation is at create. */
+ * allocation is at create. A bucket serves its flows fairly: they are
+ * hashed over SHAPER_SUBQUEUES queues served by deficit round robin, and
+ * the bound is kept by dropping from the longest queue first. */
 #ifndef SKYFENCE_SHAPER_H
 #define SKYFENCE_SHAPER_H
 
 #include <stdint.h>
+
+#define SHAPER_SUBQUEUES 16
 
 struct shaper_cfg {
 	uint64_t rate_bps;
@@ -44,13 +48,18 @@ void shaper_clear(struct shaper *s, uint32_t b,
 		  void (*fn)(void *ctx, uint32_t id, int pass), void *ctx);
 int shaper_in_use(const struct shaper *s, uint32_t b);
 
-/* A packet of @len bytes for bucket @b: passed now, held (released later
- * by shaper_run), or dropped. */
+/* A packet of @len bytes for bucket @b, of the flow @flow_hash: passed
+ * now, held (released later by shaper_run), or dropped. To stay within the
+ * latency bound the shaper may drop a packet it held for another flow that
+ * holds more; @drop(ctx, id) is called for each such packet. */
 enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
-				 uint32_t len, uint64_t now_us);
+				 uint32_t len, uint32_t flow_hash,
+				 uint64_t now_us,
+				 void (*drop)(void *ctx, uint32_t id),
+				 void *ctx);
 
 /* Releases every held packet whose turn has come, in arrival order per
- * bucket, calling @fn(ctx, id, 1). */
+ * flow and round robin between flows, calling @fn(ctx, id, 1). */
 void shaper_run(struct shaper *s, uint64_t now_us,
 		void (*fn)(void *ctx, uint32_t id, int pass), void *ctx);
 

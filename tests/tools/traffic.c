@@ -1,9 +1,10 @@
 /* sf-traffic: traffic for the lab tests and the demo, with exact counts.
  *
  *   sf-traffic tcp-server --port P [--tls] [--http] [--log FILE] [--timeout S]
+ *                         [--progress-ms N]  (a progress line every N ms)
  *   sf-traffic tcp-client --connect ADDR --port P [--tls SNI [--tls13]]
  *                         [--http HOST] [--bytes N] [--timeout S]
- *                         [--duration-ms D]
+ *                         [--duration-ms D] [--for-ms T] (send for T ms)
  *   sf-traffic tcp-burst --connect ADDR --port P --duration-ms D
  *                         (one HTTP request per connection, as many as fit)
  *   sf-traffic udp-server --port P [--log FILE]
@@ -11,6 +12,7 @@
  *                         --payload stun-skype|stun|dns:NAME|raw
  *                         [--count N] [--interval-ms I] [--timeout-ms T]
  *                         [--sport P]
+ *                         [--rate-bps R --size S --for-ms T] (paced stream)
  *
  * Servers listen on both families, serve each TCP connection in a child,
  * and append one line per connection (or datagram) to --log:
@@ -61,6 +63,8 @@ enum {
 struct opts {
 	const char *connect, *log, *sni, *http, *payload;
 	unsigned port, count, interval_ms, timeout_ms, duration_ms, sport;
+	unsigned for_ms, size, progress_ms;
+	unsigned long long rate_bps;
 	unsigned long long bytes;
 	int tls, tls13;
 };
@@ -228,6 +232,7 @@ static void serve_conn(int fd, const struct opts *o, SSL_CTX *ctx,
 	char buf[65536];
 	unsigned long long total = 0;
 	const char *tls = "no";
+	uint64_t started = now_ms(), next_progress = started + o->progress_ms;
 	SSL *ssl = NULL;
 	int n, got_request = 0;
 
@@ -245,6 +250,12 @@ static void serve_conn(int fd, const struct opts *o, SSL_CTX *ctx,
 		if (n <= 0)
 			break;
 		total += (unsigned long long)n;
+		if (o->progress_ms && now_ms() >= next_progress) {
+			log_line(o->log, "progress peer=%s bytes=%llu ms=%llu",
+				 peer, total,
+				 (unsigned long long)(now_ms() - started));
+			next_progress += o->progress_ms;
+		}
 		if (o->http && !got_request &&
 		    memmem(buf, (size_t)n, "\r\n\r\n", 4)) {
 			static const char resp[] =
@@ -389,7 +400,7 @@ static int tcp_client(const struct opts *o)
 		sent += m;
 	}
 	memset(buf, 'x', sizeof(buf));
-	while (sent < o->bytes) {
+	while (o->for_ms ? now_ms() - t0 < o->for_ms : sent < o->bytes) {
 		if (o->duration_ms) {
 			/* pace: byte k is due at k / bytes of the duration */
 			uint64_t due = t0 + (uint64_t)((double)sent /
@@ -399,9 +410,12 @@ static int tcp_client(const struct opts *o)
 			while (now_ms() < due)
 				usleep(1000);
 		}
-		size_t chunk = o->bytes - sent < sizeof(buf)
-				       ? (size_t)(o->bytes - sent)
-				       : sizeof(buf);
+		/* timed sends write 4 KiB at a time: small TLS records,
+		 * so the receiver's byte count moves smoothly */
+		size_t chunk = o->for_ms ? 4096
+			       : o->bytes - sent >= sizeof(buf)
+				       ? sizeof(buf)
+				       : (size_t)(o->bytes - sent);
 
 		errno = 0;
 		n = ssl ? SSL_write(ssl, buf, (int)chunk)
@@ -664,6 +678,40 @@ static int udp_client(const struct opts *o)
 		perror("sf-traffic: udp socket");
 		return EX_OTHER;
 	}
+	if (o->rate_bps) {
+		/* a paced stream: the --payload message first (to classify
+		 * the flow), then datagrams of --size bytes at --rate-bps for
+		 * --for-ms; no replies are waited for */
+		uint64_t t1 = now_us(), bytes = 0, k = 0;
+		size_t n =
+			payload_stun(p, sizeof(p), 0,
+				     strcmp(o->payload, "stun-skype") == 0, 1);
+		size_t sz = o->size ? o->size : 1000;
+
+		if (send(fd, p, n, 0) >= 0)
+			sent++;
+		memset(p, 0x5a, sizeof(p));
+		if (sz > sizeof(p))
+			sz = sizeof(p);
+		while (now_us() - t1 < (uint64_t)o->for_ms * 1000) {
+			uint64_t due = t1 + k * sz * 8 * 1000000 / o->rate_bps;
+
+			while (now_us() < due)
+				usleep(200);
+			if (send(fd, p, sz, 0) >= 0) {
+				sent++;
+				bytes += sz;
+			} else {
+				errors++;
+			}
+			k++;
+		}
+		printf("sent=%u bytes=%llu errors=%u ms=%llu\n", sent,
+		       (unsigned long long)bytes, errors,
+		       (unsigned long long)((now_us() - t1) / 1000));
+		close(fd);
+		return EX_OK;
+	}
 	for (i = 0; i < o->count; i++) {
 		size_t n;
 		uint64_t until = now_ms() + o->interval_ms;
@@ -791,6 +839,14 @@ int main(int argc, char **argv)
 			o.bytes = strtoull(v, NULL, 10);
 		else if (strcmp(a, "--timeout") == 0)
 			o.timeout_ms = (unsigned)(atof(v) * 1000);
+		else if (strcmp(a, "--progress-ms") == 0)
+			o.progress_ms = (unsigned)atoi(v);
+		else if (strcmp(a, "--for-ms") == 0)
+			o.for_ms = (unsigned)atoi(v);
+		else if (strcmp(a, "--rate-bps") == 0)
+			o.rate_bps = strtoull(v, NULL, 10);
+		else if (strcmp(a, "--size") == 0)
+			o.size = (unsigned)atoi(v);
 		else if (strcmp(a, "--duration-ms") == 0)
 			o.duration_ms = (unsigned)atoi(v);
 		else if (strcmp(a, "--sport") == 0)

@@ -14,6 +14,21 @@ struct released {
 
 static uint32_t lens[1 << 16];
 
+static void no_drop(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	(void)id;
+	ck_abort_msg("a held packet was dropped");
+}
+
+static unsigned evicted[2];
+
+static void count_drop(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	evicted[id % 2]++;
+}
+
 static void on_release(void *ctx, uint32_t id, int pass)
 {
 	struct released *r = ctx;
@@ -39,7 +54,8 @@ static uint64_t offer(struct shaper *s, uint32_t b, uint32_t len, unsigned pps,
 			enum shaper_result res;
 
 			lens[id % (1 << 16)] = len;
-			res = shaper_submit(s, b, id++, len, next);
+			res = shaper_submit(s, b, id++, len, 0, next, no_drop,
+					    NULL);
 			if (res == SHAPER_PASS)
 				passed += len;
 			else if (res == SHAPER_DROP)
@@ -106,11 +122,14 @@ START_TEST(test_super_packet_leaves_a_debt)
 	lens[1] = 64000;
 	lens[2] = 1000;
 	/* larger than the burst, passed while the bucket is positive */
-	ck_assert_int_eq(shaper_submit(s, 0, 1, 64000, 0), SHAPER_PASS);
+	ck_assert_int_eq(shaper_submit(s, 0, 1, 64000, 0, 0, no_drop, NULL),
+			 SHAPER_PASS);
 	/* the debt (62000 bytes, 620 ms) outlasts the 200 ms bound */
-	ck_assert_int_eq(shaper_submit(s, 0, 2, 1000, 1000), SHAPER_DROP);
+	ck_assert_int_eq(shaper_submit(s, 0, 2, 1000, 0, 1000, no_drop, NULL),
+			 SHAPER_DROP);
 	/* 500 ms later the debt is 12000 bytes: 120 ms to wait, held */
-	ck_assert_int_eq(shaper_submit(s, 0, 2, 1000, 500000), SHAPER_HOLD);
+	ck_assert_int_eq(shaper_submit(s, 0, 2, 1000, 0, 500000, no_drop, NULL),
+			 SHAPER_HOLD);
 	ck_assert_uint_ge(shaper_next_us(s), 620000);
 	shaper_run(s, 619000, on_release, &r);
 	ck_assert_uint_eq(r.n, 0);
@@ -129,9 +148,11 @@ START_TEST(test_hold_pool_bounds_what_is_held)
 	int i, held = 0, dropped = 0;
 
 	shaper_set(s, 0, &c, 0);
-	ck_assert_int_eq(shaper_submit(s, 0, 0, 1500, 0), SHAPER_PASS);
+	ck_assert_int_eq(shaper_submit(s, 0, 0, 1500, 0, 0, no_drop, NULL),
+			 SHAPER_PASS);
 	for (i = 1; i <= 6; i++) {
-		enum shaper_result r = shaper_submit(s, 0, (uint32_t)i, 100, 0);
+		enum shaper_result r = shaper_submit(s, 0, (uint32_t)i, 100, 0,
+						     0, no_drop, NULL);
 
 		held += r == SHAPER_HOLD;
 		dropped += r == SHAPER_DROP;
@@ -152,9 +173,11 @@ START_TEST(test_reconfigure_keeps_and_clear_releases)
 	struct shaper_stats st;
 
 	shaper_set(s, 0, &slow, 0);
-	shaper_submit(s, 0, 1, 1500, 0);
-	ck_assert_int_eq(shaper_submit(s, 0, 2, 1500, 0), SHAPER_HOLD);
-	ck_assert_int_eq(shaper_submit(s, 0, 3, 1500, 0), SHAPER_HOLD);
+	shaper_submit(s, 0, 1, 1500, 0, 0, no_drop, NULL);
+	ck_assert_int_eq(shaper_submit(s, 0, 2, 1500, 0, 0, no_drop, NULL),
+			 SHAPER_HOLD);
+	ck_assert_int_eq(shaper_submit(s, 0, 3, 1500, 0, 0, no_drop, NULL),
+			 SHAPER_HOLD);
 	/* a new rate applies to what is held */
 	ck_assert_int_eq(shaper_set(s, 0, &fast, 1000), 0);
 	shaper_run(s, 5000, on_release, &r);
@@ -163,13 +186,56 @@ START_TEST(test_reconfigure_keeps_and_clear_releases)
 	ck_assert_uint_eq(st.backlog, 0);
 	/* taking a bucket out of use releases its packets */
 	shaper_set(s, 1, &slow, 0);
-	shaper_submit(s, 1, 4, 1500, 0);
-	ck_assert_int_eq(shaper_submit(s, 1, 5, 1500, 0), SHAPER_HOLD);
+	shaper_submit(s, 1, 4, 1500, 0, 0, no_drop, NULL);
+	ck_assert_int_eq(shaper_submit(s, 1, 5, 1500, 0, 0, no_drop, NULL),
+			 SHAPER_HOLD);
 	shaper_clear(s, 1, on_release, &r);
 	ck_assert_uint_eq(r.last_id, 5);
 	ck_assert(!shaper_in_use(s, 1));
-	ck_assert_int_eq(shaper_submit(s, 1, 6, 1500, 0), SHAPER_PASS);
+	ck_assert_int_eq(shaper_submit(s, 1, 6, 1500, 0, 0, no_drop, NULL),
+			 SHAPER_PASS);
 	ck_assert_int_eq(shaper_set(s, 9, &slow, 0), -EINVAL);
+	shaper_destroy(s);
+}
+END_TEST
+
+static void on_release_by_flow(void *ctx, uint32_t id, int pass)
+{
+	uint64_t *bytes = ctx;
+
+	ck_assert(pass);
+	bytes[id % 2] += lens[id % (1 << 16)];
+}
+
+/* Two greedy flows in one bucket share it; neither locks the other out.
+ * Packet ids: even for flow 0 (8x the rate), odd for flow 1 (4x). */
+START_TEST(test_flows_in_a_bucket_share_fairly)
+{
+	struct shaper *s = shaper_create(1, 256);
+	struct shaper_cfg c = { 1000000, 3000, 50 };
+	uint64_t t, got[2] = { 0, 0 };
+	uint32_t n = 0;
+
+	shaper_set(s, 0, &c, 0);
+	for (t = 0; t < 10000000; t += 500, n++) {
+		uint32_t f = n % 3 == 2, pid = 2 * n + f;
+
+		lens[pid % (1 << 16)] = 1500;
+		if (shaper_submit(s, 0, pid, 1500, f ? 0x9e37 : 0x1234, t,
+				  count_drop, NULL) == SHAPER_PASS)
+			got[f] += 1500;
+		shaper_run(s, t, on_release_by_flow, got);
+	}
+	/* 1.25 MB in 10 s, split evenly: each flow within 10 % of half */
+	ck_assert_uint_ge(got[0] + got[1], 1250000);
+	ck_assert_uint_ge(got[0], 1250000 / 2 * 9 / 10);
+	ck_assert_uint_ge(got[1], 1250000 / 2 * 9 / 10);
+	{
+		struct shaper_stats st;
+
+		shaper_get_stats(s, 0, &st);
+		ck_assert_uint_gt(st.dropped, 0);
+	}
 	shaper_destroy(s);
 }
 END_TEST
@@ -202,6 +268,7 @@ int main(void)
 	tcase_add_test(c, test_super_packet_leaves_a_debt);
 	tcase_add_test(c, test_hold_pool_bounds_what_is_held);
 	tcase_add_test(c, test_reconfigure_keeps_and_clear_releases);
+	tcase_add_test(c, test_flows_in_a_bucket_share_fairly);
 	tcase_add_test(c, test_buckets_are_independent);
 	suite_add_tcase(s, c);
 	return check_run(s);
