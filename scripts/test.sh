@@ -10,7 +10,7 @@
 # against nDPI's IPv4 verdicts (both skipped with a message if the captures
 # are absent); the sanitizer build over real, synthetic and broken captures
 # and broken policies; the inline daemon in the namespace lab, plain and
-# ASan builds; valgrind; clang-format. The last line sums every check:
+# ASan builds; shaping in the lab; valgrind; clang-format. The last line sums every check:
 # "N passed, N failed".
 set -u
 
@@ -122,6 +122,12 @@ for b in build build-asan; do
 	grep -vE '^PASS: ' "$log/inline" | grep -v '^[0-9]* passed'
 	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/inline" "test_inline.sh ($b)"; fi
 done
+
+stage "throttle: shaping in the namespace lab"
+tests/netns/test_throttle.sh >"$log/throttle" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/throttle" | grep -v '^[0-9]* passed'
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/throttle" test_throttle.sh; fi
 
 stage "valgrind"
 if command -v valgrind >/dev/null; then
