@@ -17,6 +17,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -245,18 +246,34 @@ static void drop_held(void *ctx, uint32_t id)
 	queue_verdict(d->q, id, QUEUE_DROP, 0, 0);
 }
 
+/* Bytes a packet takes on the wire. A GSO super-packet from NFQUEUE has
+ * one IP and TCP header for what leaves as several segments, each with
+ * its own; the rate is a wire rate. (The segment size is not in the
+ * message: a 1448-byte MSS is assumed.) */
+static uint32_t wire_len(const struct queue_pkt *qp, const struct pkt *p)
+{
+	uint32_t hdr, segs;
+
+	if (!qp->gso || p->l4proto != IPPROTO_TCP || p->l4_payload_len <= 1448)
+		return qp->len;
+	hdr = (uint32_t)(p->l4_payload - p->l3);
+	segs = (p->l4_payload_len + 1447) / 1448;
+	return qp->len + (segs - 1) * hdr;
+}
+
 static void shape(struct daemon *d, const struct queue_pkt *qp,
-		  const struct engine_verdict *v)
+		  const struct pkt *p, const struct engine_verdict *v)
 {
 	int32_t b = bucket_of(d, v->flow);
 	enum shaper_result r = SHAPER_PASS;
 
 	d->st.throttled++;
 	if (b >= 0)
-		r = shaper_submit(d->sh, 2 * (uint32_t)b + !v->from_inside,
-				  qp->id, qp->len,
-				  (uint32_t)(v->flow->id * 2654435761u),
-				  d->now_us, drop_held, d);
+		r = shaper_submit(
+			d->sh, 2 * (uint32_t)b + !v->from_inside, qp->id,
+			wire_len(qp, p),
+			(uint32_t)((v->flow->id * 0x9e3779b97f4a7c15ull) >> 40),
+			d->now_us, drop_held, d);
 	if (r == SHAPER_HOLD)
 		queue_defer(d->q, qp->id);
 	else
@@ -316,7 +333,7 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 				  : "inspecting");
 	if (mv == MARK_THROTTLE && v.action == ACT_THROTTLE) {
 		/* decided and marked: the flow stays in the queue path */
-		shape(d, qp, &v);
+		shape(d, qp, &p, &v);
 		return;
 	}
 	if (!v.final) {

@@ -19,6 +19,7 @@ struct subq {
 	uint64_t bytes;
 	int64_t deficit;
 	uint64_t seen_us; /* a packet of its flows last came, plus 1 */
+	uint64_t served;  /* bytes sent, halved every second */
 };
 
 struct bucket {
@@ -26,7 +27,8 @@ struct bucket {
 	int64_t tokens;	  /* bytes; negative: debt */
 	uint64_t last_us; /* last refill */
 	struct subq q[SHAPER_SUBQUEUES];
-	uint32_t rr; /* next subqueue to serve */
+	uint32_t rr;	   /* next subqueue to serve */
+	uint64_t decay_us; /* when served counts were last halved */
 	int in_use;
 	struct shaper_stats st;
 };
@@ -170,6 +172,59 @@ static uint64_t wait_us_for(const struct bucket *k, uint64_t ahead)
 	return deficit > 0 ? (uint64_t)deficit * 1000000 / bytes_per_s(k) : 0;
 }
 
+/* This flow's part of the bound's bytes: the flows holding packets, or
+ * that sent one within the bound (a flow the round robin just emptied
+ * still counts), share it; never less than one full packet. */
+static uint64_t share(struct bucket *k, uint64_t bound, uint64_t now_us)
+{
+	uint64_t cap = bound * bytes_per_s(k) / 1000000, active = 0;
+	uint32_t j;
+
+	for (j = 0; j < SHAPER_SUBQUEUES; j++)
+		active += k->q[j].bytes > 0 ||
+			  (k->q[j].seen_us &&
+			   k->q[j].seen_us - 1 + bound >= now_us);
+	cap /= active ? active : 1;
+	return cap < QUANTUM ? QUANTUM : cap;
+}
+
+/* Drops the newest held packet of the flow served most lately, if it was
+ * served more than @q's. Returns 1 if it did. */
+static int evict_heavier(struct shaper *s, struct bucket *k, struct subq *q,
+			 void (*drop)(void *ctx, uint32_t id), void *ctx)
+{
+	struct subq *v = NULL;
+	uint32_t j, victim, id;
+
+	for (j = 0; j < SHAPER_SUBQUEUES; j++) {
+		struct subq *c = &k->q[j];
+
+		if (c != q && c->tail != NIL && (!v || c->served > v->served))
+			v = c;
+	}
+	if (!v || v->served <= q->served)
+		return 0;
+	victim = v->tail;
+	id = s->h[victim].id;
+	k->st.dropped++;
+	k->st.dropped_bytes += s->h[victim].len;
+	unlink_held(s, k, v, victim);
+	drop(ctx, id);
+	return 1;
+}
+
+/* Halves every flow's service count each second: recent service counts. */
+static void decay(struct bucket *k, uint64_t now_us)
+{
+	uint32_t j;
+
+	if (now_us < k->decay_us + 1000000)
+		return;
+	for (j = 0; j < SHAPER_SUBQUEUES; j++)
+		k->q[j].served /= 2;
+	k->decay_us = now_us;
+}
+
 enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
 				 uint32_t len, uint32_t flow_hash,
 				 uint64_t now_us,
@@ -186,60 +241,34 @@ enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
 	k = &s->b[b];
 	q = &k->q[flow_hash % SHAPER_SUBQUEUES];
 	refill(k, now_us);
+	decay(k, now_us);
 	if (k->st.backlog == 0 && k->tokens > 0) {
+		q->served += len;
 		k->tokens -= len;
 		k->st.passed++;
 		k->st.passed_bytes += len;
 		return SHAPER_PASS;
 	}
 	bound = (uint64_t)k->cfg.latency_ms * 1000;
-	/* A flow holds at most its share of what the bound allows (the
-	 * bound's bytes over the active flows, never less than one full
-	 * packet), so a burst of one flow cannot fill the buffer and push the
-	 * others into timeouts. */
 	q->seen_us = now_us + 1;
-	{
-		uint64_t cap = bound * bytes_per_s(k) / 1000000, active = 0;
-		uint32_t j;
-
-		/* active: holding packets, or sent one within the bound (a
-		 * flow the round robin just emptied still counts) */
-		for (j = 0; j < SHAPER_SUBQUEUES; j++)
-			active += k->q[j].bytes > 0 ||
-				  (k->q[j].seen_us &&
-				   k->q[j].seen_us - 1 + bound >= now_us);
-		cap /= active;
-		if (cap < QUANTUM)
-			cap = QUANTUM;
-		if (q->bytes + len > cap) {
-			k->st.dropped++;
-			k->st.dropped_bytes += len;
-			return SHAPER_DROP;
-		}
+	/* A flow holds at most its share of what the bound allows, so a
+	 * burst of one flow cannot fill the buffer and push the others into
+	 * timeouts; whenever something must go, it is taken from the flow
+	 * served most lately, so flows converge on equal shares instead of
+	 * one locking another out. */
+	if (q->bytes + len > share(k, bound, now_us) &&
+	    !evict_heavier(s, k, q, drop, ctx)) {
+		k->st.dropped++;
+		k->st.dropped_bytes += len;
+		return SHAPER_DROP;
 	}
-	/* Over the bound, make room at the expense of the flows holding the
-	 * most: the tail of the longest subqueue goes first, as long as it
-	 * is longer than this packet's own. */
 	while (wait_us_for(k, k->st.backlog_bytes) > bound ||
 	       s->free_head == NIL) {
-		struct subq *longest = NULL;
-		uint32_t j, victim;
-
-		for (j = 0; j < SHAPER_SUBQUEUES; j++)
-			if (!longest || k->q[j].bytes > longest->bytes)
-				longest = &k->q[j];
-		if (longest == q || longest->bytes <= q->bytes + len ||
-		    longest->tail == NIL) {
+		if (!evict_heavier(s, k, q, drop, ctx)) {
 			k->st.dropped++;
 			k->st.dropped_bytes += len;
 			return SHAPER_DROP;
 		}
-		victim = longest->tail;
-		k->st.dropped++;
-		k->st.dropped_bytes += s->h[victim].len;
-		j = s->h[victim].id;
-		unlink_held(s, k, longest, victim);
-		drop(ctx, j);
 	}
 	i = s->free_head;
 	s->free_head = s->h[i].next;
@@ -295,6 +324,7 @@ void shaper_run(struct shaper *s, uint64_t now_us,
 
 				k->tokens -= s->h[i].len;
 				q->deficit -= s->h[i].len;
+				q->served += s->h[i].len;
 				k->st.delayed++;
 				k->st.passed_bytes += s->h[i].len;
 				k->st.delay_us_sum += d;

@@ -296,8 +296,8 @@ START_TEST(test_throttle_rate_burst_latency)
 	ck_assert_int_eq(r[0].action, ACT_THROTTLE);
 	ck_assert_uint_eq(r[0].rate_bps, 256000);
 	ck_assert_uint_eq(r[0].burst_bytes, 3200); /* 100 ms of the rate */
-	/* four 1500-byte packets at 256 kbit/s: 187.5 ms, more than 50 */
-	ck_assert_uint_eq(r[0].latency_ms, 188);
+	/* six 1500-byte packets at 256 kbit/s: 281.25 ms, more than 100 */
+	ck_assert_uint_eq(r[0].latency_ms, 282);
 	ck_assert_uint_eq(r[1].rate_bps, 1000000);
 	ck_assert_uint_eq(r[1].burst_bytes, 65536);
 	ck_assert_uint_eq(r[1].latency_ms, 1000);
