@@ -135,6 +135,20 @@ struct classifier *engine_classifier(const struct engine *e)
 	return e->cls;
 }
 
+/* The packet's flow, found or created, with the packet counted. */
+static struct flow *count_packet(struct engine *e, const struct pkt *p,
+				 uint64_t now_ms, enum flow_dir *dir,
+				 int *created)
+{
+	struct flow *f = flow_table_get(e->ft, p, now_ms, dir, created);
+
+	f->pkts[*dir]++;
+	f->bytes[*dir] += p->wire_len;
+	e->st.pkts++;
+	e->st.bytes += p->wire_len;
+	return f;
+}
+
 void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		   struct engine_verdict *v)
 {
@@ -142,11 +156,7 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	struct flow *f;
 	int created;
 
-	f = flow_table_get(e->ft, p, now_ms, &dir, &created);
-	f->pkts[dir]++;
-	f->bytes[dir] += p->wire_len;
-	e->st.pkts++;
-	e->st.bytes += p->wire_len;
+	f = count_packet(e, p, now_ms, &dir, &created);
 	if (created) {
 		f->cls_slot = classifier_flow_new(e->cls);
 		if (f->cls_slot < 0) {
@@ -180,11 +190,7 @@ void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	struct flow *f;
 	int created;
 
-	f = flow_table_get(e->ft, p, now_ms, &dir, &created);
-	f->pkts[dir]++;
-	f->bytes[dir] += p->wire_len;
-	e->st.pkts++;
-	e->st.bytes += p->wire_len;
+	f = count_packet(e, p, now_ms, &dir, &created);
 	if (f->state == FLOW_INSPECTING) {
 		release_cls(e, f);
 		memset(&f->cls, 0, sizeof(f->cls));

@@ -7,47 +7,12 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/scripts/netns.sh"
-build=${BUILD:-$top/build}
 P=tinline
-pass=0
-fail=0
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "needs root"
-for t in ip iptables ip6tables nsenter; do
-	command -v $t >/dev/null || skip "$t not installed"
-done
-for b in skyfenced sf-traffic; do
-	[ -x "$build/$b" ] || skip "$build/$b not built"
-done
-ip netns add "$P-probe" 2>/dev/null || skip "cannot create network namespaces"
-ip netns del "$P-probe"
-
-work=$(mktemp -d)
-export TMPDIR=$work
-STATE=$work/$P.lab
+. "$top/tests/netns/lib.sh"
 POLICY=$work/lab.policy
 cp "$top/policy/lab.policy" "$POLICY"
 
-cleanup() {
-	"$top/scripts/lab.sh" down --prefix "$P" >/dev/null 2>&1
-	pkill -f "$work" 2>/dev/null
-	sleep 0.2
-	pkill -9 -f "$work" 2>/dev/null
-}
-trap 'cleanup; rm -rf "$work"' EXIT
-
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # check DESCRIPTION COMMAND...
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else ko "$d"; fi
-}
-
 nsx() { _n=$1; shift; in_netns "$P-$_n" "$@"; }
-traffic() { _n=$1; shift; in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 
 # Runs a client; sets $out and $rc.
 run() {
@@ -68,8 +33,6 @@ wait_line() {
 	done
 }
 
-daemon_pid() { cat "$STATE/skyfenced.child"; }
-log=$STATE/skyfenced.log
 
 # The daemon's packet counter: SIGUSR1 writes a stats line.
 daemon_packets() {
@@ -86,9 +49,7 @@ daemon_packets() {
 # --- the lab ---------------------------------------------------------------
 "$top/scripts/lab.sh" up --prefix "$P" --policy "$POLICY" >/dev/null ||
 	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
-S=$STATE
 # servers outside the shell's job table: cleanup kills them by path
-serve() { _n=$1; shift; spawn_in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 serve inet tcp-server --port 443 --tls --timeout 3 --log "$S/tls.srv"
 serve inet tcp-server --port 80 --http --timeout 3 --log "$S/http.srv"
 serve inet udp-server --port 3478 --log "$S/stun.srv"

@@ -6,40 +6,10 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/scripts/netns.sh"
-build=${BUILD:-$top/build}
 P=tthrottle
-pass=0
-fail=0
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "needs root"
-for t in ip iptables ip6tables nsenter; do
-	command -v $t >/dev/null || skip "$t not installed"
-done
-[ -x "$build/skyfenced" ] && [ -x "$build/sf-traffic" ] || skip "not built"
-ip netns add "$P-probe" 2>/dev/null || skip "cannot create network namespaces"
-ip netns del "$P-probe"
-
-work=$(mktemp -d)
-export TMPDIR=$work
-S=$work/$P.lab
+. "$top/tests/netns/lib.sh"
 POLICY=$work/throttle.policy
-cleanup() {
-	"$top/scripts/lab.sh" down --prefix "$P" >/dev/null 2>&1
-	pkill -f "$work" 2>/dev/null
-	sleep 0.2
-	pkill -9 -f "$work" 2>/dev/null
-}
-trap 'cleanup; rm -rf "$work"' EXIT
-
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { d=$1; shift; if "$@"; then ok "$d"; else ko "$d"; fi; }
-traffic() { _n=$1; shift; in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
-serve() { _n=$1; shift; spawn_in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
-log=$S/skyfenced.log
-pid() { cat "$S/skyfenced.child"; }
+pid() { daemon_pid; }
 
 policy() { # sales' Skype rate
 	cat >"$POLICY" <<-END

@@ -1,0 +1,44 @@
+# lib.sh - sourced by the namespace suites after they set P (their
+# namespace prefix, the test's name) and top. Skips (exit 77) without
+# root, tools, a build or network namespaces; gives a work directory that
+# holds the lab's state, a cleanup that removes the lab and every process
+# started with the work directory in its command line, and the PASS/FAIL
+# helpers in the style of the kernel's nft_queue.sh.
+
+. "$top/scripts/netns.sh"
+build=${BUILD:-$top/build}
+pass=0
+fail=0
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root"
+for _t in ip iptables ip6tables nsenter; do
+	command -v $_t >/dev/null || skip "$_t not installed"
+done
+[ -x "$build/skyfenced" ] && [ -x "$build/sf-traffic" ] || skip "$build: not built"
+ip netns add "$P-probe" 2>/dev/null || skip "cannot create network namespaces"
+ip netns del "$P-probe"
+
+work=$(mktemp -d)
+export TMPDIR=$work
+S=$work/$P.lab
+log=$S/skyfenced.log
+
+cleanup() {
+	"$top/scripts/lab.sh" down --prefix "$P" >/dev/null 2>&1
+	pkill -f "$work" 2>/dev/null
+	sleep 0.2
+	pkill -9 -f "$work" 2>/dev/null
+}
+trap 'cleanup; rm -rf "$work"' EXIT
+
+ok() { echo "PASS: $*"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
+check() { # check DESCRIPTION COMMAND...
+	_d=$1
+	shift
+	if "$@"; then ok "$_d"; else ko "$_d"; fi
+}
+traffic() { _n=$1; shift; in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
+serve() { _n=$1; shift; spawn_in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
+daemon_pid() { cat "$S/skyfenced.child"; }
