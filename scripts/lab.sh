@@ -17,8 +17,8 @@
 # `up` builds the namespaces, installs the SKYFENCE rules in the gateway
 # and starts skyfenced there (policy/lab.policy unless --policy), logging to
 # $STATE/skyfenced.log and its audit records to $STATE/audit.log, where
-# STATE=${TMPDIR:-/tmp}/PREFIX.lab. `down` stops the daemon and removes
-# every namespace of the prefix.
+# STATE=${TMPDIR:-/tmp}/PREFIX.lab. `down` stops the daemon, kills every
+# process still running in the prefix's namespaces and removes them.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -101,7 +101,17 @@ daemon_stop() {
 lab_down() {
 	daemon_stop
 	for n in $(ip netns list | awk '{ print $1 }'); do
-		case $n in "$PREFIX"-*) ip netns del "$n" ;; esac
+		case $n in
+		"$PREFIX"-*)
+			# whatever still runs inside (servers, clients) goes too
+			pids=$(ip netns pids "$n" 2>/dev/null)
+			if [ -n "$pids" ]; then
+				kill $pids 2>/dev/null || true
+				sleep 0.2
+				kill -9 $(ip netns pids "$n" 2>/dev/null) 2>/dev/null || true
+			fi
+			ip netns del "$n" ;;
+		esac
 	done
 }
 
