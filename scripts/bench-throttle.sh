@@ -27,7 +27,7 @@ P=sfthr
 work=$(mktemp -d)
 export TMPDIR=$work
 S=$work/$P.lab
-trap '"$top/scripts/lab.sh" down --prefix $P >/dev/null 2>&1; pkill -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
+trap '"$top/scripts/lab.sh" down --prefix $P >/dev/null 2>&1 || true; pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 cat >"$work/bench.policy" <<END
 internal 192.0.2.0/24, 2001:db8:a::/48;
 department finance { hosts 192.0.2.0/26; skype throttle 2Mbit; }

@@ -15,7 +15,7 @@ P=sfdemo
 work=$(mktemp -d)
 export TMPDIR=$work
 S=$work/$P.lab
-trap '"$top/scripts/lab.sh" down --prefix $P >/dev/null 2>&1; pkill -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
+trap '"$top/scripts/lab.sh" down --prefix $P >/dev/null 2>&1 || true; pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 echo
 "$top/scripts/lab.sh" up --prefix $P
