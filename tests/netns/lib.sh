@@ -42,3 +42,16 @@ check() { # check DESCRIPTION COMMAND...
 traffic() { _n=$1; shift; in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 serve() { _n=$1; shift; spawn_in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 daemon_pid() { cat "$S/skyfenced.child"; }
+
+# stats_line PATTERN: asks skyfenced for its stats (SIGUSR1), waits until a
+# new line matching PATTERN is logged, prints the newest such line.
+stats_line() {
+	_before=$(grep -c -- "$1" "$log")
+	kill -USR1 "$(daemon_pid)"
+	_i=0
+	while [ "$(grep -c -- "$1" "$log")" -le "$_before" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	grep -- "$1" "$log" | tail -n 1
+}

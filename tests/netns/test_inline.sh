@@ -34,17 +34,8 @@ wait_line() {
 }
 
 
-# The daemon's packet counter: SIGUSR1 writes a stats line.
-daemon_packets() {
-	_before=$(grep -c 'stats:' "$log")
-	kill -USR1 "$(daemon_pid)"
-	_i=0
-	while [ "$(grep -c 'stats:' "$log")" -le "$_before" ] && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	grep 'stats:' "$log" | tail -n 1 | sed 's/.* packets=\([0-9]*\) .*/\1/'
-}
+# The daemon's packet counter.
+daemon_packets() { stats_line 'stats:' | sed 's/.* packets=\([0-9]*\) .*/\1/'; }
 
 # --- the lab ---------------------------------------------------------------
 "$top/scripts/lab.sh" up --prefix "$P" --policy "$POLICY" >/dev/null ||

@@ -49,11 +49,7 @@ within() { # value low high
 # The kernel queue's drop counters: queue_dropped and user_dropped.
 queue_drops() { in_netns "$P-gw" awk '{ print $6 + $7 }' /proc/net/netfilter/nfnetlink_queue; }
 
-shaper_line() { # newest shaper stats line for a direction
-	kill -USR1 "$(pid)"
-	sleep 0.3
-	grep "shaper: department=sales .*direction=$1" "$log" | tail -n 1
-}
+shaper_line() { stats_line "shaper: department=sales .*direction=$1"; }
 
 policy 1Mbit
 "$top/scripts/lab.sh" up --prefix "$P" --policy "$POLICY" >/dev/null ||

@@ -645,14 +645,47 @@ static int udp_server(const struct opts *o)
 	}
 }
 
+struct udp_tally {
+	unsigned sent, replies, errors;
+	const char *first; /* the first error's name */
+	uint64_t t0, first_ms;
+};
+
+static void udp_error(struct udp_tally *t, int e)
+{
+	t->errors++;
+	if (!t->first_ms) {
+		exit_for_errno(e, &t->first);
+		t->first_ms = now_ms() - t->t0;
+	}
+}
+
+/* Counts replies (and ICMP errors, which a connected UDP socket reports)
+ * until @until, then whatever is already waiting. */
+static void collect_replies(int fd, uint64_t until, struct udp_tally *t)
+{
+	uint8_t r[65536];
+
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		int64_t left = (int64_t)until - (int64_t)now_ms();
+
+		if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
+			return;
+		if (recv(fd, r, sizeof(r), 0) >= 0)
+			t->replies++;
+		else
+			udp_error(t, errno);
+	}
+}
+
 static int udp_client(const struct opts *o)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	uint8_t p[1500], r[65536];
-	unsigned sent = 0, replies = 0, errors = 0, i;
-	const char *first = "none";
-	uint64_t t0 = now_ms(), first_ms = 0, deadline;
+	uint8_t p[1500];
+	struct udp_tally t = { 0, 0, 0, "none", now_ms(), 0 };
+	unsigned i;
 	int fd;
 
 	if (to_sockaddr(o->connect, o->port, &ss, &sl) != 0) {
@@ -689,7 +722,7 @@ static int udp_client(const struct opts *o)
 		size_t sz = o->size ? o->size : 1000;
 
 		if (send(fd, p, n, 0) >= 0)
-			sent++;
+			t.sent++;
 		memset(p, 0x5a, sizeof(p));
 		if (sz > sizeof(p))
 			sz = sizeof(p);
@@ -699,15 +732,15 @@ static int udp_client(const struct opts *o)
 			while (now_us() < due)
 				usleep(200);
 			if (send(fd, p, sz, 0) >= 0) {
-				sent++;
+				t.sent++;
 				bytes += sz;
 			} else {
-				errors++;
+				t.errors++;
 			}
 			k++;
 		}
-		printf("sent=%u bytes=%llu errors=%u ms=%llu\n", sent,
-		       (unsigned long long)bytes, errors,
+		printf("sent=%u bytes=%llu errors=%u ms=%llu\n", t.sent,
+		       (unsigned long long)bytes, t.errors,
 		       (unsigned long long)((now_us() - t1) / 1000));
 		close(fd);
 		return EX_OK;
@@ -727,54 +760,15 @@ static int udp_client(const struct opts *o)
 			memset(p, (int)(0x40 + i % 64), 200);
 			n = 200;
 		}
-		if (send(fd, p, n, 0) < 0) {
-			errors++;
-			if (!first_ms) {
-				exit_for_errno(errno, &first);
-				first_ms = now_ms() - t0;
-			}
-		} else {
-			sent++;
-		}
-		/* collect replies until the next send is due */
-		for (;;) {
-			struct pollfd pf = { fd, POLLIN, 0 };
-			int64_t left = (int64_t)until - (int64_t)now_ms();
-			ssize_t m;
-
-			if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
-				break;
-			m = recv(fd, r, sizeof(r), 0);
-			if (m >= 0) {
-				replies++;
-			} else {
-				errors++;
-				if (!first_ms) {
-					exit_for_errno(errno, &first);
-					first_ms = now_ms() - t0;
-				}
-			}
-		}
+		if (send(fd, p, n, 0) < 0)
+			udp_error(&t, errno);
+		else
+			t.sent++;
+		collect_replies(fd, until, &t);
 	}
-	deadline = now_ms() + o->timeout_ms;
-	for (;;) {
-		struct pollfd pf = { fd, POLLIN, 0 };
-		int64_t left = (int64_t)deadline - (int64_t)now_ms();
-
-		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
-			break;
-		if (recv(fd, r, sizeof(r), 0) >= 0) {
-			replies++;
-		} else {
-			errors++;
-			if (!first_ms) {
-				exit_for_errno(errno, &first);
-				first_ms = now_ms() - t0;
-			}
-		}
-	}
-	printf("sent=%u replies=%u errors=%u first_error=%s ms=%llu\n", sent,
-	       replies, errors, first, (unsigned long long)first_ms);
+	collect_replies(fd, now_ms() + o->timeout_ms, &t);
+	printf("sent=%u replies=%u errors=%u first_error=%s ms=%llu\n", t.sent,
+	       t.replies, t.errors, t.first, (unsigned long long)t.first_ms);
 	close(fd);
 	return EX_OK;
 }
