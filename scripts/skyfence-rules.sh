@@ -14,10 +14,13 @@
 #   3. every other packet gets its flow's conntrack mark (restore: a
 #      throttled flow's state and app id, for skyfenced) and goes to
 #      NFQUEUE, with --queue-bypass (traffic flows uninspected while no
-#      skyfenced is bound) unless --fail-closed.
+#      skyfenced is bound) unless --fail-closed: a throttled flow to queue
+#      N + SF_THROTTLE_QUEUE_OFFSET, which skyfenced binds without GSO so
+#      it shapes single segments, every other packet to queue N.
 # With --queue-balance A:B, run one skyfenced per queue (--queue A ... B):
 # the kernel spreads flows by a hash of the address pair that is the same
-# in both directions, so each flow stays with one daemon. `status` exits 4
+# in both directions, so each flow stays with one daemon (the throttle
+# range has the same size, so the same hash picks the same daemon). `status` exits 4
 # and names every queue of the range that no process serves.
 # The mark values come from `skyfenced --mark-values`, the one definition
 # of the layout. Needs iptables/ip6tables with the xt NFQUEUE target (nft's
@@ -58,6 +61,12 @@ done
 
 values=$("$SKYFENCED" --mark-values --mark-mask "$mask") || exit 2
 eval "$values"
+case $queue in
+--queue-num*) n=${queue#--queue-num }
+	tqueue="--queue-num $((n + SF_THROTTLE_QUEUE_OFFSET))" ;;
+*) r=${queue#--queue-balance }
+	tqueue="--queue-balance $((${r%%:*} + SF_THROTTLE_QUEUE_OFFSET)):$((${r##*:} + SF_THROTTLE_QUEUE_OFFSET))" ;;
+esac
 
 # $1 = iptables or ip6tables
 rules_down() {
@@ -92,6 +101,9 @@ rules_up() {
 	"$ipt" -w -A "$CHAIN" -j CONNMARK --restore-mark \
 		--nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
 	# shellcheck disable=SC2086
+	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_THROTTLE/$SF_VERDICT_MASK" \
+		-j NFQUEUE $tqueue $bypass
+	# shellcheck disable=SC2086
 	"$ipt" -w -A "$CHAIN" -j NFQUEUE $queue $bypass
 	"$ipt" -w -C FORWARD -j "$CHAIN" 2>/dev/null ||
 		"$ipt" -w -I FORWARD 1 -j "$CHAIN"
@@ -101,7 +113,7 @@ case $cmd in
 up)
 	rules_up iptables icmp-admin-prohibited
 	rules_up ip6tables icmp6-adm-prohibited
-	echo "skyfence rules up: $queue ${bypass:-(fail-closed)}, mark mask $SF_MARK_MASK"
+	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}, mark mask $SF_MARK_MASK"
 	case $queue in
 	--queue-balance*)
 		echo "start one skyfenced per queue of ${queue#--queue-balance }: skyfenced --policy FILE --queue N" ;;
@@ -128,8 +140,8 @@ status)
 		cat /proc/net/netfilter/nfnetlink_queue
 	fi
 	# every queue the rules send to must have a reader
-	target=$(iptables -w -S "$CHAIN" 2>/dev/null | sed -n 's/.*-j NFQUEUE .*--queue-\(num\|balance\) \([0-9:]*\).*/\2/p' | head -n 1)
-	if [ -n "$target" ]; then
+	targets=$(iptables -w -S "$CHAIN" 2>/dev/null | sed -n 's/.*-j NFQUEUE .*--queue-\(num\|balance\) \([0-9:]*\).*/\2/p')
+	for target in $targets; do
 		if iptables -w -S "$CHAIN" 2>/dev/null | grep -q -- '--queue-bypass'; then
 			fate="pass uninspected (bypass)"
 		else
@@ -146,7 +158,7 @@ status)
 			fi
 			q=$((q + 1))
 		done
-	fi
+	done
 	exit $rc
 	;;
 *) usage ;;

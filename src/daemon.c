@@ -58,7 +58,9 @@ struct daemon {
 	struct classifier *cls;
 	struct policy *pol;
 	struct engine *eng;
-	struct queue *q;
+	/* 0: the main queue (GSO); 1: throttled flows' queue (no GSO) */
+	struct queue *q[2];
+	unsigned cur; /* the queue whose packets are being handled */
 	struct mark_layout ml;
 	FILE *audit;
 	uint64_t now_ms, now_us;
@@ -125,11 +127,18 @@ static enum mark_verdict mark_of_action(uint8_t action)
 	}
 }
 
-static void release(void *ctx, uint32_t id, int pass)
+/* A held packet's tag for the shaper: its queue and its id there. */
+static uint64_t held_tag(const struct daemon *d, uint32_t id)
+{
+	return (uint64_t)d->cur << 32 | id;
+}
+
+static void release(void *ctx, uint64_t tag, int pass)
 {
 	struct daemon *d = ctx;
 
-	queue_verdict(d->q, id, pass ? QUEUE_ACCEPT : QUEUE_DROP, 0, 0);
+	queue_verdict(d->q[tag >> 32 & 1], (uint32_t)tag,
+		      pass ? QUEUE_ACCEPT : QUEUE_DROP, 0, 0);
 }
 
 static int pair_in_use(const struct daemon *d, uint32_t k)
@@ -239,11 +248,9 @@ static void arm_shaper(struct daemon *d)
 	timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-static void drop_held(void *ctx, uint32_t id)
+static void drop_held(void *ctx, uint64_t tag)
 {
-	struct daemon *d = ctx;
-
-	queue_verdict(d->q, id, QUEUE_DROP, 0, 0);
+	release(ctx, tag, 0);
 }
 
 /* Bytes a packet takes on the wire. A GSO super-packet from NFQUEUE has
@@ -270,14 +277,14 @@ static void shape(struct daemon *d, const struct queue_pkt *qp,
 	d->st.throttled++;
 	if (b >= 0)
 		r = shaper_submit(
-			d->sh, 2 * (uint32_t)b + !v->from_inside, qp->id,
-			wire_len(qp, p),
+			d->sh, 2 * (uint32_t)b + !v->from_inside,
+			held_tag(d, qp->id), wire_len(qp, p),
 			(uint32_t)((v->flow->id * 0x9e3779b97f4a7c15ull) >> 40),
 			d->now_us, drop_held, d);
 	if (r == SHAPER_HOLD)
-		queue_defer(d->q, qp->id);
+		queue_defer(d->q[d->cur], qp->id);
 	else
-		queue_verdict(d->q, qp->id,
+		queue_verdict(d->q[d->cur], qp->id,
 			      r == SHAPER_PASS ? QUEUE_ACCEPT : QUEUE_DROP, 0,
 			      0);
 }
@@ -296,14 +303,14 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	 * never repeat again, so no packet can loop. */
 	if (mv == MARK_ACCEPT || mv == MARK_DROP || mv == MARK_REJECT) {
 		d->st.marked++;
-		queue_verdict(d->q, qp->id,
+		queue_verdict(d->q[d->cur], qp->id,
 			      mv == MARK_ACCEPT ? QUEUE_ACCEPT : QUEUE_DROP, 0,
 			      0);
 		return;
 	}
 	if (!qp->payload || qp->len == 0) {
 		d->st.no_payload++;
-		queue_verdict(d->q, qp->id, QUEUE_ACCEPT, 0, 0);
+		queue_verdict(d->q[d->cur], qp->id, QUEUE_ACCEPT, 0, 0);
 		return;
 	}
 	ps = pkt_parse_ip(qp->payload, qp->len, 0, &p);
@@ -315,7 +322,7 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			&d->bad_limit, d->now_ms,
 			"accepting a packet skyfenced cannot parse (%s, %u bytes)",
 			pkt_status_name(ps), qp->len);
-		queue_verdict(d->q, qp->id, QUEUE_ACCEPT, 0, 0);
+		queue_verdict(d->q[d->cur], qp->id, QUEUE_ACCEPT, 0, 0);
 		return;
 	}
 	if (mv == MARK_THROTTLE)
@@ -338,11 +345,11 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	}
 	if (!v.final) {
 		d->st.inspected_accept++;
-		queue_verdict(d->q, qp->id, QUEUE_ACCEPT, 0, 0);
+		queue_verdict(d->q[d->cur], qp->id, QUEUE_ACCEPT, 0, 0);
 		return;
 	}
 	d->st.repeats++;
-	queue_verdict(d->q, qp->id, QUEUE_REPEAT, 1,
+	queue_verdict(d->q[d->cur], qp->id, QUEUE_REPEAT, 1,
 		      mark_encode(&d->ml, qp->mark, mark_of_action(v.action),
 				  v.flow->cls.app));
 }
@@ -435,11 +442,16 @@ static void log_shaper_stats(struct daemon *d)
 static void log_stats(struct daemon *d)
 {
 	struct engine_stats es;
-	struct queue_stats qs;
+	struct queue_stats qs, tq;
 	struct flow_table_stats fs;
 
 	engine_get_stats(d->eng, &es);
-	queue_get_stats(d->q, &qs);
+	queue_get_stats(d->q[0], &qs);
+	queue_get_stats(d->q[1], &tq);
+	qs.verdicts += tq.verdicts;
+	qs.missed += tq.missed;
+	qs.send_errors += tq.send_errors;
+	qs.kernel_errors += tq.kernel_errors;
 	engine_get_flow_stats(d->eng, &fs);
 	log_info("stats: packets=%" PRIu64 " inspected=%" PRIu64
 		 " offloaded=%" PRIu64 " marked_in_queue=%" PRIu64
@@ -500,7 +512,7 @@ int daemon_run(const struct daemon_opts *o)
 {
 	struct cls_opts co = { o->max_flows, 80, 24, 0, NULL };
 	struct queue_opts qo = { o->queue_num, o->queue_maxlen, o->rcvbuf,
-				 o->fail_open };
+				 o->fail_open, 1 };
 	struct engine_hooks h = { on_decision, on_flow_end, NULL };
 	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
 	struct daemon d;
@@ -558,8 +570,13 @@ int daemon_run(const struct daemon_opts *o)
 	} else if (o->foreground) {
 		d.audit = stderr;
 	}
-	d.q = queue_open(&qo, err, sizeof(err));
-	if (!d.q) {
+	d.q[0] = queue_open(&qo, err, sizeof(err));
+	if (d.q[0]) {
+		qo.num = (uint16_t)(o->queue_num + QUEUE_THROTTLE_OFFSET);
+		qo.gso = 0;
+		d.q[1] = queue_open(&qo, err, sizeof(err));
+	}
+	if (!d.q[0] || !d.q[1]) {
 		log_warnx("%s", err);
 		goto out;
 	}
@@ -588,7 +605,9 @@ int daemon_run(const struct daemon_opts *o)
 		goto out;
 	}
 	ev.events = EPOLLIN;
-	ev.data.fd = queue_fd(d.q);
+	ev.data.fd = queue_fd(d.q[0]);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	ev.data.fd = queue_fd(d.q[1]);
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
@@ -596,11 +615,11 @@ int daemon_run(const struct daemon_opts *o)
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.fd = d.shaper_tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, d.shaper_tfd, &ev);
-	log_info("queue %u bound (maxlen %u, %s), policy %s (%u departments "
-		 "besides default), mark mask 0x%08x",
-		 o->queue_num, o->queue_maxlen,
-		 o->fail_open ? "fail-open" : "fail-closed", o->policy_path,
-		 d.pol->n_depts - 1, o->mark_mask);
+	log_info("queues %u and %u (throttled flows) bound (maxlen %u, %s), "
+		 "policy %s (%u departments besides default), mark mask 0x%08x",
+		 o->queue_num, o->queue_num + QUEUE_THROTTLE_OFFSET,
+		 o->queue_maxlen, o->fail_open ? "fail-open" : "fail-closed",
+		 o->policy_path, d.pol->n_depts - 1, o->mark_mask);
 	log_info("shaper: up to %u held packets (half the queue)", max_held);
 
 	while (running) {
@@ -629,12 +648,18 @@ int daemon_run(const struct daemon_opts *o)
 				    errno != EAGAIN)
 					log_warn("shaper timer");
 				shaper_run(d.sh, d.now_us, release, &d);
-				queue_flush(d.q);
+				queue_flush(d.q[0]);
+				queue_flush(d.q[1]);
 				arm_shaper(&d);
 				continue;
 			}
-			if (fd == queue_fd(d.q)) {
-				int r = queue_receive(d.q, on_packet, &d);
+			if (fd == queue_fd(d.q[0]) || fd == queue_fd(d.q[1])) {
+				int r;
+
+				d.cur = fd == queue_fd(d.q[1]);
+				r = queue_receive(d.q[d.cur], on_packet, &d);
+				/* drops of held packets of the other queue */
+				queue_flush(d.q[!d.cur]);
 
 				arm_shaper(&d);
 
@@ -669,7 +694,8 @@ int daemon_run(const struct daemon_opts *o)
 	for (b = 0; b < MAX_BUCKETS; b++)
 		if (shaper_in_use(d.sh, b))
 			shaper_clear(d.sh, b, release, &d);
-	queue_flush(d.q);
+	queue_flush(d.q[0]);
+	queue_flush(d.q[1]);
 	rc = 0;
 out:
 	if (ep >= 0)
@@ -683,7 +709,8 @@ out:
 	shaper_destroy(d.sh);
 	free(d.bucket_of);
 	free(d.rule_base);
-	queue_close(d.q);
+	queue_close(d.q[1]);
+	queue_close(d.q[0]);
 	if (d.audit && d.audit != stderr)
 		fclose(d.audit);
 	engine_destroy(d.eng);

@@ -113,7 +113,8 @@ struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen)
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, o->maxlen);
-	flags = NFQA_CFG_F_GSO | (o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+	flags = (o->gso ? NFQA_CFG_F_GSO : 0) |
+		(o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK,
 			 htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));

@@ -8,13 +8,19 @@
 #define QUANTUM 1514 /* bytes a subqueue may send per round */
 
 struct held {
-	uint32_t id, len, next, prev;
+	uint64_t id; /* the caller's tag */
+	uint32_t len, next, prev;
 	uint64_t arrival_us;
 };
 
-/* A bucket's flows are spread over SHAPER_SUBQUEUES FIFOs by flow hash and
- * served by deficit round robin, so one flow cannot lock another out. */
+/* A bucket's flows get SHAPER_SUBQUEUES FIFOs served by deficit round
+ * robin, so one flow cannot lock another out. A FIFO belongs to the flow
+ * that last took it while that flow is active; a new flow takes its hash's
+ * FIFO if that is idle, else any idle one, so up to SHAPER_SUBQUEUES
+ * flows never share (plain hashing put two flows together 1 time in 16).
+ * Only past that do flows share by hash. */
 struct subq {
+	uint32_t owner; /* flow hash of the flow it belongs to */
 	uint32_t head, tail;
 	uint64_t bytes;
 	int64_t deficit;
@@ -146,7 +152,7 @@ static void unlink_held(struct shaper *s, struct bucket *k, struct subq *q,
 }
 
 void shaper_clear(struct shaper *s, uint32_t b,
-		  void (*fn)(void *ctx, uint32_t id, int pass), void *ctx)
+		  void (*fn)(void *ctx, uint64_t id, int pass), void *ctx)
 {
 	struct bucket *k;
 	uint32_t j;
@@ -156,7 +162,8 @@ void shaper_clear(struct shaper *s, uint32_t b,
 	k = &s->b[b];
 	for (j = 0; j < SHAPER_SUBQUEUES; j++) {
 		while (k->q[j].head != NIL) {
-			uint32_t i = k->q[j].head, id = s->h[i].id;
+			uint32_t i = k->q[j].head;
+			uint64_t id = s->h[i].id;
 
 			unlink_held(s, k, &k->q[j], i);
 			fn(ctx, id, 1);
@@ -191,10 +198,11 @@ static uint64_t share(struct bucket *k, uint64_t bound, uint64_t now_us)
 /* Drops the newest held packet of the flow served most lately, if it was
  * served more than @q's. Returns 1 if it did. */
 static int evict_heavier(struct shaper *s, struct bucket *k, struct subq *q,
-			 void (*drop)(void *ctx, uint32_t id), void *ctx)
+			 void (*drop)(void *ctx, uint64_t id), void *ctx)
 {
 	struct subq *v = NULL;
-	uint32_t j, victim, id;
+	uint32_t j, victim;
+	uint64_t id;
 
 	for (j = 0; j < SHAPER_SUBQUEUES; j++) {
 		struct subq *c = &k->q[j];
@@ -213,6 +221,34 @@ static int evict_heavier(struct shaper *s, struct bucket *k, struct subq *q,
 	return 1;
 }
 
+/* A subqueue no flow has used for this long may be given to another. */
+#define IDLE_US 1000000u
+
+static int subq_idle(const struct subq *q, uint64_t now_us)
+{
+	return q->tail == NIL &&
+	       (q->seen_us == 0 || q->seen_us - 1 + IDLE_US < now_us);
+}
+
+static struct subq *subq_of(struct bucket *k, uint32_t flow_hash,
+			    uint64_t now_us)
+{
+	struct subq *q = &k->q[flow_hash % SHAPER_SUBQUEUES];
+	uint32_t j;
+
+	for (j = 0; j < SHAPER_SUBQUEUES; j++)
+		if (k->q[j].seen_us && k->q[j].owner == flow_hash)
+			return &k->q[j];
+	for (j = 0; j < SHAPER_SUBQUEUES && !subq_idle(q, now_us); j++)
+		q = &k->q[(flow_hash + j + 1) % SHAPER_SUBQUEUES];
+	if (!subq_idle(q, now_us))
+		return &k->q[flow_hash % SHAPER_SUBQUEUES]; /* shared */
+	q->owner = flow_hash;
+	q->served = 0;
+	q->deficit = 0;
+	return q;
+}
+
 /* Halves every flow's service count each second: recent service counts. */
 static void decay(struct bucket *k, uint64_t now_us)
 {
@@ -225,10 +261,10 @@ static void decay(struct bucket *k, uint64_t now_us)
 	k->decay_us = now_us;
 }
 
-enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
+enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint64_t id,
 				 uint32_t len, uint32_t flow_hash,
 				 uint64_t now_us,
-				 void (*drop)(void *ctx, uint32_t id),
+				 void (*drop)(void *ctx, uint64_t id),
 				 void *ctx)
 {
 	uint64_t bound;
@@ -239,7 +275,8 @@ enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
 	if (b >= s->n_buckets || !s->b[b].in_use)
 		return SHAPER_PASS;
 	k = &s->b[b];
-	q = &k->q[flow_hash % SHAPER_SUBQUEUES];
+	q = subq_of(k, flow_hash, now_us);
+	q->seen_us = now_us + 1;
 	refill(k, now_us);
 	decay(k, now_us);
 	if (k->st.backlog == 0 && k->tokens > 0) {
@@ -250,7 +287,6 @@ enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
 		return SHAPER_PASS;
 	}
 	bound = (uint64_t)k->cfg.latency_ms * 1000;
-	q->seen_us = now_us + 1;
 	/* A flow holds at most its share of what the bound allows, so a
 	 * burst of one flow cannot fill the buffer and push the others into
 	 * timeouts; whenever something must go, it is taken from the flow
@@ -290,7 +326,7 @@ enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
 }
 
 void shaper_run(struct shaper *s, uint64_t now_us,
-		void (*fn)(void *ctx, uint32_t id, int pass), void *ctx)
+		void (*fn)(void *ctx, uint64_t id, int pass), void *ctx)
 {
 	uint32_t b;
 
@@ -319,7 +355,8 @@ void shaper_run(struct shaper *s, uint64_t now_us,
 				q->deficit += QUANTUM;
 			while (q->head != NIL && q->deficit > 0 &&
 			       k->tokens > 0) {
-				uint32_t i = q->head, id = s->h[i].id;
+				uint32_t i = q->head;
+				uint64_t id = s->h[i].id;
 				uint64_t d = now_us - s->h[i].arrival_us;
 
 				k->tokens -= s->h[i].len;

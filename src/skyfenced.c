@@ -14,6 +14,7 @@
 #include "skyfence/mark.h"
 #include "skyfence/offline.h"
 #include "skyfence/policy.h"
+#include "skyfence/queue.h"
 
 #define DEFAULT_OFFLINE_FLOWS 262144u
 #define DEFAULT_IDLE_S 600u
@@ -34,7 +35,8 @@ static void usage(FILE *f)
 		"\n"
 		"inline (NFQUEUE; install the rules with scripts/skyfence-rules.sh):\n"
 		"  --policy FILE        policy; SIGHUP reloads it, all or nothing\n"
-		"  --queue N            NFQUEUE number (default 0)\n"
+		"  --queue N            NFQUEUE number (default 0); throttled flows come\n"
+		"                       to queue N + %u, without GSO\n"
 		"  --queue-maxlen N     kernel queue length (default %u)\n"
 		"  --rcvbuf BYTES       netlink receive buffer (default %u)\n"
 		"  --fail-closed        a full queue drops instead of accepting\n"
@@ -53,10 +55,10 @@ static void usage(FILE *f)
 		"  --check-policy FILE  validate a policy; every error as FILE:LINE:COL\n"
 		"  --list-protocols     nDPI protocol ids and names rules can use\n"
 		"  --list-categories    nDPI category names rules can use\n"
-		"  --mark-values        the mark values the kernel rules match, as shell\n"
-		"                       variables\n",
-		DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF, MARK_DEFAULT_MASK,
-		DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
+		"  --mark-values        the mark values the kernel rules match and the\n"
+		"                       throttle queue offset, as shell variables\n",
+		QUEUE_THROTTLE_OFFSET, DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF,
+		MARK_DEFAULT_MASK, DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
 		DEFAULT_INLINE_IDLE_S, DEFAULT_IDLE_S);
 }
 
@@ -106,11 +108,11 @@ static int print_mark_values(uint32_t mask)
 	}
 	printf("SF_MARK_MASK=0x%08x\nSF_VERDICT_MASK=0x%08x\n"
 	       "SF_ACCEPT=0x%08x\nSF_DROP=0x%08x\nSF_REJECT=0x%08x\n"
-	       "SF_THROTTLE=0x%08x\n",
+	       "SF_THROTTLE=0x%08x\nSF_THROTTLE_QUEUE_OFFSET=%u\n",
 	       l.mask, l.verdict_mask, mark_verdict_value(&l, MARK_ACCEPT),
 	       mark_verdict_value(&l, MARK_DROP),
 	       mark_verdict_value(&l, MARK_REJECT),
-	       mark_verdict_value(&l, MARK_THROTTLE));
+	       mark_verdict_value(&l, MARK_THROTTLE), QUEUE_THROTTLE_OFFSET);
 	return 0;
 }
 
@@ -240,10 +242,13 @@ int main(int argc, char **argv)
 			oo.idle_ms = dopt.idle_ms = (uint64_t)v * 1000;
 			break;
 		case 'q':
-			if (parse_u32(optarg, 0, 65535, &v) != 0) {
+			if (parse_u32(optarg, 0, QUEUE_THROTTLE_OFFSET - 1,
+				      &v) != 0) {
 				fprintf(stderr,
-					"skyfenced: --queue: '%s' is not a queue number (0-65535)\n",
-					optarg);
+					"skyfenced: --queue: '%s' is not a queue number (0-%u; "
+					"N + %u is its throttled flows' queue)\n",
+					optarg, QUEUE_THROTTLE_OFFSET - 1,
+					QUEUE_THROTTLE_OFFSET);
 				return 2;
 			}
 			dopt.queue_num = (uint16_t)v;

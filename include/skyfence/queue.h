@@ -17,7 +17,15 @@ struct queue_opts {
 	uint32_t maxlen; /* kernel queue length */
 	uint32_t rcvbuf; /* socket receive buffer, bytes */
 	int fail_open;	 /* a full queue accepts instead of dropping */
+	int gso;	 /* take GSO super-packets whole (else the kernel
+			  * segments them before queueing) */
 };
+
+/* Throttled flows come to their own queue, this far above the main one,
+ * without GSO: the shaper then holds and drops single segments, and TCP
+ * recovers from a loss by fast retransmit instead of a time-out (a lost
+ * 64 KB super-packet is ~45 segments). Main queues are below it. */
+#define QUEUE_THROTTLE_OFFSET 32768u
 
 struct queue_pkt {
 	uint32_t id;
@@ -42,7 +50,7 @@ typedef void (*queue_pkt_fn)(void *ctx, const struct queue_pkt *p);
 
 struct queue;
 
-/* Binds queue @o->num (copy mode, GSO, fail-open as asked, raised maxlen,
+/* Binds queue @o->num (copy mode, GSO and fail-open as asked, raised maxlen,
  * large receive buffer, NETLINK_NO_ENOBUFS). Returns NULL and a message in
  * @err on failure (EBUSY: another process holds the queue). */
 struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen);

@@ -45,23 +45,23 @@ int shaper_set(struct shaper *s, uint32_t b, const struct shaper_cfg *c,
 /* Takes bucket @b out of use: its held packets are released (@fn is called
  * with pass = 1 for each). */
 void shaper_clear(struct shaper *s, uint32_t b,
-		  void (*fn)(void *ctx, uint32_t id, int pass), void *ctx);
+		  void (*fn)(void *ctx, uint64_t id, int pass), void *ctx);
 int shaper_in_use(const struct shaper *s, uint32_t b);
 
-/* A packet of @len bytes for bucket @b, of the flow @flow_hash: passed
+/* A packet of @len bytes for bucket @b (@id: the caller's tag for it), of the flow @flow_hash: passed
  * now, held (released later by shaper_run), or dropped. To stay within the
  * latency bound the shaper may drop a packet it held for another flow that
  * holds more; @drop(ctx, id) is called for each such packet. */
-enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint32_t id,
+enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint64_t id,
 				 uint32_t len, uint32_t flow_hash,
 				 uint64_t now_us,
-				 void (*drop)(void *ctx, uint32_t id),
+				 void (*drop)(void *ctx, uint64_t id),
 				 void *ctx);
 
 /* Releases every held packet whose turn has come, in arrival order per
  * flow and round robin between flows, calling @fn(ctx, id, 1). */
 void shaper_run(struct shaper *s, uint64_t now_us,
-		void (*fn)(void *ctx, uint32_t id, int pass), void *ctx);
+		void (*fn)(void *ctx, uint64_t id, int pass), void *ctx);
 
 /* When shaper_run has work next: 0 if nothing is held. */
 uint64_t shaper_next_us(const struct shaper *s);
