@@ -193,9 +193,16 @@ void policy_free(struct policy *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < p->n_depts; i++)
+	for (i = 0; i < p->n_depts; i++) {
+		uint32_t j;
+
+		for (j = 0; j < p->depts[i].n_rules; j++)
+			free(p->depts[i].rules[j].src);
 		free(p->depts[i].rules);
+	}
 	free(p->depts);
+	free(p->pfx_text);
+	free(p->pfx_dept);
 	lpm_destroy(p->dept4);
 	lpm_destroy(p->dept6);
 	lpm_destroy(p->internal4);
@@ -213,6 +220,22 @@ static const char *const action_names[ACT_MAX] = {
 const char *policy_action_name(uint8_t action)
 {
 	return action < ACT_MAX ? action_names[action] : "invalid";
+}
+
+const char *policy_conf_name(uint8_t conf)
+{
+	switch (conf) {
+	case CLS_CONF_DPI:
+		return "dpi";
+	case CLS_CONF_CACHE:
+		return "cache";
+	case CLS_CONF_IP:
+		return "ip";
+	case CLS_CONF_PORT:
+		return "port";
+	default:
+		return "?";
+	}
 }
 
 char *policy_rule_describe(const struct policy_rule *r, char *buf, size_t len)

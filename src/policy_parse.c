@@ -857,6 +857,7 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 	const struct tok *first = peek(pp), *t;
 	struct policy_rule r;
 	struct rule_extra rx;
+	uint32_t action_tok;
 	int bad = 0, have_log = 0, have_conf = 0, m;
 
 	memset(&r, 0, sizeof(r));
@@ -876,6 +877,7 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 	}
 	if (m != 0)
 		bad = 1;
+	action_tok = pp->pos;
 	t = next(pp);
 	if (is_word(t, "allow")) {
 		r.action = ACT_ALLOW;
@@ -975,17 +977,33 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 	}
 	rule_text(pp, start, pp->pos - 1, r.text, sizeof(r.text));
 	{
+		char buf[4096];
+		size_t at;
+
+		rule_text(pp, start, action_tok, buf, sizeof(buf));
+		at = strlen(buf) + 1;
+		rule_text(pp, start, pp->pos - 1, buf, sizeof(buf));
+		r.src = strdup(buf);
+		r.action_at = (uint16_t)(at < strlen(buf) ? at : strlen(buf));
+		if (!r.src) {
+			pp->nomem = 1;
+			return;
+		}
+	}
+	{
 		struct policy_rule *nr;
 		struct rule_extra *nx;
 
 		nr = realloc(d->rules, (d->n_rules + 1) * sizeof(*nr));
 		if (!nr) {
+			free(r.src);
 			pp->nomem = 1;
 			return;
 		}
 		d->rules = nr;
 		nx = realloc(pp->rx[di], (d->n_rules + 1) * sizeof(*nx));
 		if (!nx) {
+			free(r.src);
 			pp->nomem = 1;
 			return;
 		}
@@ -1349,6 +1367,29 @@ static void finish_prefixes(struct policy_parser *pp)
 	free(has_hosts);
 }
 
+/* The prefixes as written, for policy_format(). */
+static void keep_prefix_text(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i;
+
+	p->explicit_internal = (uint8_t)pp->have_internal;
+	if (pp->n_pfx == 0)
+		return;
+	p->pfx_text = calloc(pp->n_pfx, sizeof(*p->pfx_text));
+	p->pfx_dept = calloc(pp->n_pfx, sizeof(*p->pfx_dept));
+	if (!p->pfx_text || !p->pfx_dept) {
+		pp->nomem = 1;
+		return;
+	}
+	for (i = 0; i < pp->n_pfx; i++) {
+		snprintf(p->pfx_text[i], sizeof(p->pfx_text[i]), "%s",
+			 pp->pfx[i].text);
+		p->pfx_dept[i] = pp->pfx[i].dept;
+	}
+	p->n_pfx = pp->n_pfx;
+}
+
 static int perr_cmp(const void *a, const void *b)
 {
 	const struct perr *x = a, *y = b;
@@ -1457,6 +1498,7 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 	if (!pp->nomem) {
 		finish_rules(pp);
 		finish_prefixes(pp);
+		keep_prefix_text(pp);
 	}
 	for (i = 0; i < pp->n_rx; i++)
 		free(pp->rx[i]);

@@ -41,6 +41,8 @@ struct policy_rule {
 	uint32_t latency_ms;
 	uint32_t line;		    /* where it was written */
 	char text[POLICY_TEXT_LEN]; /* the rule as written, for audit */
+	char *src; /* the whole rule, tokens joined (NULL: built in code) */
+	uint16_t action_at; /* offset of the action in src */
 };
 
 enum dept_log { DEPT_LOG_RULES = 0, DEPT_LOG_ALL, DEPT_LOG_NONE };
@@ -65,6 +67,12 @@ struct policy {
 	uint8_t min_conf;     /* default minimum confidence for rules */
 	char signatures[256]; /* nDPI protocols file, "" if none */
 	char source[256];     /* file it was loaded from */
+	/* every prefix as written, in order, for policy_format(): the
+	 * department index, or UINT16_MAX for an "internal" prefix */
+	uint32_t n_pfx;
+	char (*pfx_text)[64];
+	uint16_t *pfx_dept;
+	uint8_t explicit_internal; /* an "internal" statement was written */
 };
 
 #define POLICY_DEFAULT_DEPT 0
@@ -96,6 +104,8 @@ void policy_decide(const struct policy *p, const struct flow_facts *f,
 void policy_free(struct policy *p);
 
 const char *policy_action_name(uint8_t action);
+/* "dpi", "cache", "ip", "port" for enum cls_confidence; "?" otherwise. */
+const char *policy_conf_name(uint8_t conf);
 /* Writes "drop", "throttle 1000000bit", ... */
 char *policy_rule_describe(const struct policy_rule *r, char *buf, size_t len);
 
@@ -112,6 +122,37 @@ int32_t lpm_lookup(const struct lpm *l, const uint8_t *addr);
  * covers the prefix addr/plen, or -1. */
 int32_t lpm_lookup_prefix(const struct lpm *l, const uint8_t *addr,
 			  unsigned plen);
+
+/* ---- writing and changing (policy_edit.c) ---- */
+
+/* The policy in the policy language, canonical: comments and layout are
+ * gone, and parsing it gives the same policy. malloc'd; NULL if memory is
+ * short. */
+char *policy_format(const struct policy *p);
+
+enum policy_change_kind {
+	PCH_DEPT_ADD = 0, /* dept, arg: its hosts "A, B" */
+	PCH_DEPT_DEL,	  /* dept */
+	PCH_DEPT_HOSTS,	  /* dept, arg: its new hosts */
+	PCH_RULE_SET,	  /* dept ("default" too), arg: "MATCH ACTION ..." */
+	PCH_RULE_DEL,	  /* dept, arg: "MATCH" */
+};
+
+struct policy_change {
+	enum policy_change_kind kind;
+	const char *dept;
+	const char *arg;
+};
+
+/* The text of @p with @c applied, for the parser to validate in full.
+ * rule set replaces the action of the department's rules written with the
+ * same match (direction included), or puts a new rule first; rule del
+ * removes them. NULL with a message in @err when the change cannot be
+ * written (no such department, a department that exists, no action, ...).
+ */
+char *policy_format_change(const struct policy *p,
+			   const struct policy_change *c, char *err,
+			   size_t errlen);
 
 /* ---- parsing (policy_parse.c) ---- */
 

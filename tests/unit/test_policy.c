@@ -555,6 +555,218 @@ START_TEST(test_too_many_errors_stop_at_a_cap)
 }
 END_TEST
 
+/* ---- writing the policy back, and changes made as text ---- */
+
+static const char edit_base[] =
+	"options { teams-is-skype yes; min-confidence dpi; }\n"
+	"internal 192.0.2.0/24, 2001:db8:a::/48;\n"
+	"department finance {\n"
+	"  hosts 192.0.2.0/26, 2001:db8:a:f::/64; # comment\n"
+	"  log all;\n"
+	"  skype drop log;\n"
+	"}\n"
+	"department eng { hosts 192.0.2.128/26;\n"
+	"  inbound skype drop; skype allow; protocol BitTorrent,Zoom reject; }\n"
+	"default { skype throttle 256k burst 16k latency 200ms; }\n";
+
+/* Parses @text, which must be valid, and frees nothing: the caller does. */
+static struct policy *parse_ok(const char *text)
+{
+	struct policy *p = parse(text);
+
+	ck_assert_msg(p != NULL, "%s\n---\n%s", errbuf, text);
+	return p;
+}
+
+/* Same decisions for a handful of flows. */
+static void assert_same_decisions(const struct policy *a,
+				  const struct policy *b)
+{
+	static const char *const hosts[] = { "192.0.2.5", "192.0.2.130",
+					     "192.0.2.200", "198.51.100.1" };
+	static const uint16_t apps[] = { 38, 125, 250, 37, 189, 7 };
+	uint8_t addr[16];
+	unsigned h, i, in;
+
+	for (h = 0; h < 4; h++) {
+		v4(addr, hosts[h]);
+		for (i = 0; i < sizeof(apps) / sizeof(apps[0]); i++) {
+			for (in = 0; in < 2; in++) {
+				struct policy_decision x =
+					decide(a, addr, (int)in, 0, apps[i], 0,
+					       CLS_CONF_DPI);
+				struct policy_decision y =
+					decide(b, addr, (int)in, 0, apps[i], 0,
+					       CLS_CONF_DPI);
+
+				ck_assert_uint_eq(x.dept, y.dept);
+				ck_assert_int_eq(x.rule, y.rule);
+				ck_assert_uint_eq(x.action, y.action);
+				ck_assert_uint_eq(x.log, y.log);
+			}
+		}
+	}
+}
+
+START_TEST(test_format_parses_back_to_the_same_policy)
+{
+	struct policy *p = parse_ok(edit_base), *q;
+	char *text = policy_format(p), *again;
+
+	ck_assert_ptr_nonnull(text);
+	q = parse_ok(text);
+	assert_same_decisions(p, q);
+	ck_assert_uint_eq(q->teams_is_skype, 1);
+	ck_assert_uint_eq(q->min_conf, CLS_CONF_DPI);
+	ck_assert_uint_eq(q->depts[2].rules[0].rate_bps,
+			  p->depts[2].rules[0].rate_bps);
+	/* canonical: writing it again changes nothing */
+	again = policy_format(q);
+	ck_assert_str_eq(text, again);
+	ck_assert_ptr_null(strstr(text, "comment"));
+	free(again);
+	free(text);
+	policy_free(q);
+	policy_free(p);
+}
+END_TEST
+
+static struct policy *changed(const struct policy *p, enum policy_change_kind k,
+			      const char *dept, const char *arg)
+{
+	struct policy_change c = { k, dept, arg };
+	char err[256];
+	char *text = policy_format_change(p, &c, err, sizeof(err));
+	struct policy *q;
+
+	ck_assert_msg(text != NULL, "%s", err);
+	q = parse(text);
+	free(text);
+	return q;
+}
+
+START_TEST(test_rule_set_replaces_or_puts_a_rule_first)
+{
+	struct policy *p = parse_ok(edit_base), *q;
+	uint8_t fin[16], eng[16];
+
+	v4(fin, "192.0.2.5");
+	v4(eng, "192.0.2.130");
+	/* replaces finance's skype rule: now allowed, and without its log */
+	q = changed(p, PCH_RULE_SET, "finance", "skype allow");
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_eq(q->depts[1].n_rules, 1);
+	ck_assert_uint_eq(decide(q, fin, 0, 0, 38, 0, CLS_CONF_DPI).action,
+			  ACT_ALLOW);
+	ck_assert_uint_eq(q->depts[1].rules[0].log, 0);
+	policy_free(q);
+	/* a new match goes first */
+	q = changed(p, PCH_RULE_SET, "finance", "protocol HTTP reject");
+	ck_assert_uint_eq(q->depts[1].n_rules, 2);
+	ck_assert_uint_eq(decide(q, fin, 0, 0, 7, 0, CLS_CONF_DPI).action,
+			  ACT_REJECT);
+	ck_assert_uint_eq(decide(q, fin, 0, 0, 38, 0, CLS_CONF_DPI).action,
+			  ACT_DROP);
+	policy_free(q);
+	/* the match is compared token by token, commas spaced or not */
+	q = changed(p, PCH_RULE_SET, "eng", "protocol BitTorrent, Zoom drop");
+	ck_assert_uint_eq(q->depts[2].n_rules, 3);
+	ck_assert_uint_eq(decide(q, eng, 0, 0, 189, 0, CLS_CONF_DPI).action,
+			  ACT_DROP);
+	policy_free(q);
+	/* the direction is part of the match */
+	q = changed(p, PCH_RULE_SET, "eng", "inbound skype allow");
+	ck_assert_uint_eq(q->depts[2].n_rules, 3);
+	ck_assert_uint_eq(decide(q, eng, 1, 0, 38, 0, CLS_CONF_DPI).action,
+			  ACT_ALLOW);
+	policy_free(q);
+	q = changed(p, PCH_RULE_SET, "default", "skype throttle 1Mbit");
+	ck_assert_uint_eq(q->depts[0].rules[0].rate_bps, 1000000);
+	policy_free(q);
+	/* a new rule that hides a later one fails validation, as in a file */
+	q = changed(p, PCH_RULE_SET, "eng", "any drop");
+	ck_assert_ptr_null(q);
+	ck_assert_ptr_nonnull(strstr(errbuf, "rule can never match"));
+	/* an unknown protocol is reported by the parser */
+	q = changed(p, PCH_RULE_SET, "eng", "protocol Skyp drop");
+	ck_assert_ptr_null(q);
+	ck_assert_ptr_nonnull(strstr(errbuf, "Skyp"));
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_rule_del_and_departments_add_del_hosts)
+{
+	struct policy *p = parse_ok(edit_base), *q;
+	uint8_t a[16];
+
+	q = changed(p, PCH_RULE_DEL, "eng", "inbound skype");
+	ck_assert_uint_eq(q->depts[2].n_rules, 2);
+	policy_free(q);
+	q = changed(p, PCH_DEPT_ADD, "lab",
+		    "192.0.2.192/27, 2001:db8:a:1::/64");
+	ck_assert_uint_eq(q->n_depts, 4);
+	v4(a, "192.0.2.200");
+	ck_assert_uint_eq(policy_dept_of(q, a), 3);
+	policy_free(q);
+	q = changed(p, PCH_DEPT_HOSTS, "finance", "192.0.2.192/26");
+	v4(a, "192.0.2.200");
+	ck_assert_uint_eq(policy_dept_of(q, a), 1);
+	v4(a, "192.0.2.5");
+	ck_assert_uint_eq(policy_dept_of(q, a), 0);
+	policy_free(q);
+	q = changed(p, PCH_DEPT_DEL, "finance", NULL);
+	ck_assert_uint_eq(q->n_depts, 2);
+	ck_assert_str_eq(q->depts[1].name, "eng");
+	policy_free(q);
+	/* overlapping hosts fail validation */
+	q = changed(p, PCH_DEPT_ADD, "dup", "192.0.2.0/26");
+	ck_assert_ptr_null(q);
+	ck_assert_ptr_nonnull(
+		strstr(errbuf, "already in department 'finance'"));
+	/* outside the internal networks */
+	q = changed(p, PCH_DEPT_ADD, "far", "203.0.113.0/24");
+	ck_assert_ptr_null(q);
+	ck_assert_ptr_nonnull(strstr(errbuf, "outside the internal networks"));
+	policy_free(p);
+}
+END_TEST
+
+static const struct {
+	enum policy_change_kind kind;
+	const char *dept, *arg, *msg;
+} bad_changes[] = {
+	{ PCH_RULE_SET, "nobody", "skype drop", "no department 'nobody'" },
+	{ PCH_RULE_SET, "eng", "skype", "has no action" },
+	{ PCH_RULE_SET, "eng", "drop", "has no match" },
+	{ PCH_RULE_SET, "eng", "", "which rule?" },
+	{ PCH_RULE_SET, "eng", "skype drop; } department x { hosts 0.0.0.0/0",
+	  "may not contain" },
+	{ PCH_RULE_SET, "eng", "skype drop # x", "may not contain" },
+	{ PCH_RULE_SET, "eng", "skype\ndrop", "may not contain" },
+	{ PCH_RULE_DEL, "eng", "protocol HTTP", "has no rule matching" },
+	{ PCH_DEPT_ADD, "eng", "192.0.2.192/26", "exists already" },
+	{ PCH_DEPT_ADD, "x\"y", "192.0.2.192/26", "may not contain" },
+	{ PCH_DEPT_DEL, "default", NULL, "cannot be deleted" },
+	{ PCH_DEPT_HOSTS, "default", "192.0.2.192/26", "cannot be deleted" },
+	{ PCH_DEPT_HOSTS, "eng", NULL, "which hosts?" },
+};
+
+START_TEST(test_changes_that_cannot_be_written_are_refused)
+{
+	struct policy *p = parse_ok(edit_base);
+	struct policy_change c = { bad_changes[_i].kind, bad_changes[_i].dept,
+				   bad_changes[_i].arg };
+	char err[256] = "";
+
+	ck_assert_ptr_null(policy_format_change(p, &c, err, sizeof(err)));
+	ck_assert_msg(strstr(err, bad_changes[_i].msg) != NULL,
+		      "change %d: '%s' lacks '%s'", _i, err,
+		      bad_changes[_i].msg);
+	policy_free(p);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -577,6 +789,12 @@ static Suite *policy_suite(void)
 	tcase_add_loop_test(b, test_broken_policy_reports_exact_errors, 0,
 			    (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(b, test_too_many_errors_stop_at_a_cap);
+	tcase_add_test(c, test_format_parses_back_to_the_same_policy);
+	tcase_add_test(c, test_rule_set_replaces_or_puts_a_rule_first);
+	tcase_add_test(c, test_rule_del_and_departments_add_del_hosts);
+	tcase_add_loop_test(
+		b, test_changes_that_cannot_be_written_are_refused, 0,
+		(int)(sizeof(bad_changes) / sizeof(bad_changes[0])));
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, b);
 	return s;
