@@ -67,7 +67,8 @@ daemon_start() {
 	: >"$STATE/audit.log"
 	# nsenter execs skyfenced: $! is the daemon's own pid
 	nsenter --net="/run/netns/$GW" -- "$top/build/skyfenced" --policy "$POLICY" --foreground \
-		--audit-log "$STATE/audit.log" --pidfile "$STATE/skyfenced.pid" "$@" \
+		--audit-log "$STATE/audit.log" --pidfile "$STATE/skyfenced.pid" \
+		--ctl "$STATE/ctl.sock" "$@" \
 		>>"$STATE/skyfenced.log" 2>&1 &
 	echo $! >"$STATE/skyfenced.child"
 	i=0

@@ -37,8 +37,10 @@ char *audit_format(char *buf, size_t len, const char *event, uint64_t ts_ms,
 	flow_key_format(&f->key, key, sizeof(key));
 	classifier_format_proto(c, &f->cls, proto, sizeof(proto));
 	audit_clean_text(f->cls.host, host, sizeof(host));
-	audit_clean_text(f->rule >= 0 ? d->rules[f->rule].text : "", rule,
-			 sizeof(rule));
+	audit_clean_text(f->rule >= 0 ? d->rules[f->rule].text
+			 : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
+							     : "",
+			 rule, sizeof(rule));
 	pkt_addr_format(flow_initiator(f, &port), 0, ini, sizeof(ini));
 	snprintf(buf, len,
 		 "{\"ts_ms\":%" PRIu64 ",\"event\":\"%s\",\"flow\":\"%s\","
@@ -47,8 +49,7 @@ char *audit_format(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		 "\"app_id\":%u,\"confidence\":\"%s\",\"host\":\"%s\","
 		 "\"direction\":\"%s\",\"action\":\"%s\",\"pkts\":%" PRIu64
 		 ",\"bytes\":%" PRIu64 "}",
-		 ts_ms, event, key, ini, port, d->name,
-		 f->rule >= 0 ? rule : "", proto, f->cls.app,
+		 ts_ms, event, key, ini, port, d->name, rule, proto, f->cls.app,
 		 classifier_confidence_name(f->cls.confidence), host,
 		 f->inbound ? "inbound" : "outbound",
 		 policy_action_name(f->action), f->pkts[0] + f->pkts[1],

@@ -5,7 +5,7 @@
  * the chain saves it into the conntrack mark and the kernel applies it to
  * the rest of the flow (DESIGN.md section 2: this kernel ignores NFQA_CT).
  */
-#include "skyfence/daemon.h"
+#include "daemon_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,51 +34,17 @@
 #include "skyfence/queue.h"
 #include "skyfence/shaper.h"
 
-#define MAX_BUCKETS 1024
-
-/* A throttle rule has two buckets, one per direction (from the inside
- * hosts, to them), each at the rule's rate, so a transfer's ACKs never wait
- * behind its data: pair k is buckets 2k (from inside) and 2k + 1. A rule's
- * pair is found by department name and the rule's place among the
- * department's throttle rules, so a reload that changes a rate keeps the
- * buckets, their tokens and their held packets. */
-struct bucket_key {
-	char dept[POLICY_NAME_LEN];
-	uint32_t ordinal;
-};
-
-struct daemon_stats {
-	uint64_t packets, inspected_accept, repeats, marked, throttled;
-	uint64_t no_payload, bad;
-	uint64_t reloads, reload_failures;
-};
-
-struct daemon {
-	const struct daemon_opts *o;
-	struct classifier *cls;
-	struct policy *pol;
-	struct engine *eng;
-	/* 0: the main queue (GSO); 1: throttled flows' queue (no GSO) */
-	struct queue *q[2];
-	unsigned cur; /* the queue whose packets are being handled */
-	struct mark_layout ml;
-	FILE *audit;
-	uint64_t now_ms, now_us;
-	struct shaper *sh;
-	int shaper_tfd;
-	struct bucket_key keys[MAX_BUCKETS / 2];
-	int32_t *bucket_of;  /* per rule of the policy, flattened; -1: none */
-	uint32_t *rule_base; /* per department: its first rule's index */
-	struct log_limit bad_limit;
-	struct daemon_stats st;
-};
-
 static uint64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t daemon_clock_ms(int realtime)
+{
+	return clock_ms(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC);
 }
 
 static void write_audit(struct daemon *d, const char *event,
@@ -100,6 +66,7 @@ static void on_decision(void *ctx, const struct flow *f)
 {
 	struct daemon *d = ctx;
 
+	control_count_decision(d, f);
 	if (f->logged)
 		write_audit(d, "decision", f);
 }
@@ -338,6 +305,7 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			  p.l4_payload_len, v.flow->cls.master, v.flow->cls.app,
 			  v.final ? policy_action_name(v.action)
 				  : "inspecting");
+	control_count_packet(d, v.flow, qp->len);
 	if (mv == MARK_THROTTLE && v.action == ACT_THROTTLE) {
 		/* decided and marked: the flow stays in the queue path */
 		shape(d, qp, &p, &v);
@@ -352,6 +320,21 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	queue_verdict(d->q[d->cur], qp->id, QUEUE_REPEAT, 1,
 		      mark_encode(&d->ml, qp->mark, mark_of_action(v.action),
 				  v.flow->cls.app));
+}
+
+int daemon_apply_policy(struct daemon *d, struct policy *np)
+{
+	if (map_buckets(d, np) != 0) {
+		policy_free(np);
+		return -ENOSPC;
+	}
+	engine_set_policy(d->eng, np);
+	policy_free(d->pol);
+	d->pol = np;
+	/* flows the kernel carries on its own follow the new decisions */
+	if (d->ct)
+		ct_walk(d->ct);
+	return 0;
 }
 
 static void log_error_line(void *ctx, const char *msg)
@@ -384,17 +367,13 @@ static void reload(struct daemon *d)
 		policy_free(np);
 		return;
 	}
-	if (map_buckets(d, np) != 0) {
+	if (daemon_apply_policy(d, np) != 0) {
 		d->st.reload_failures++;
 		log_warnx("reload: too many throttle rules (at most %d); the "
 			  "running policy stays",
 			  MAX_BUCKETS);
-		policy_free(np);
 		return;
 	}
-	engine_set_policy(d->eng, np);
-	policy_free(d->pol);
-	d->pol = np;
 	d->st.reloads++;
 	log_info("reload: %s applied (%u departments besides default)",
 		 d->o->policy_path, np->n_depts - 1);
@@ -570,6 +549,29 @@ int daemon_run(const struct daemon_opts *o)
 	} else if (o->foreground) {
 		d.audit = stderr;
 	}
+	d.apps = calloc(APP_STATS, sizeof(*d.apps));
+	d.recent = calloc(RECENT, sizeof(*d.recent));
+	if (!d.apps || !d.recent) {
+		log_warnx("out of memory");
+		goto out;
+	}
+	d.ct = ct_open(err, sizeof(err));
+	if (!d.ct) {
+		log_warnx("%s (needed to change established flows)", err);
+		goto out;
+	}
+	{
+		struct ctl_opts co2 = { o->ctl_path,	    o->ctl_group,
+					o->ctl_admin_group, 64,
+					o->ctl_idle_ms,	    4u << 20 };
+
+		d.ctl = ctl_open(&co2, control_request, &d, err, sizeof(err));
+		if (!d.ctl) {
+			log_warnx("control socket: %s", err);
+			goto out;
+		}
+	}
+	d.started_ms = clock_ms(CLOCK_MONOTONIC);
 	d.q[0] = queue_open(&qo, err, sizeof(err));
 	if (d.q[0]) {
 		qo.num = (uint16_t)(o->queue_num + QUEUE_THROTTLE_OFFSET);
@@ -615,6 +617,10 @@ int daemon_run(const struct daemon_opts *o)
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.fd = d.shaper_tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, d.shaper_tfd, &ev);
+	ev.data.fd = ctl_fd(d.ctl);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	ev.data.fd = ct_fd(d.ct);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	log_info("queues %u and %u (throttled flows) bound (maxlen %u, %s), "
 		 "policy %s (%u departments besides default), mark mask 0x%08x",
 		 o->queue_num, o->queue_num + QUEUE_THROTTLE_OFFSET,
@@ -667,11 +673,21 @@ int daemon_run(const struct daemon_opts *o)
 					log_limited(&d.bad_limit, d.now_ms,
 						    "queue receive: %s",
 						    strerror(-r));
+			} else if (fd == ctl_fd(d.ctl)) {
+				ctl_run(d.ctl, d.now_ms);
+				/* verdicts a change released (held packets) */
+				queue_flush(d.q[0]);
+				queue_flush(d.q[1]);
+				arm_shaper(&d);
+			} else if (fd == ct_fd(d.ct)) {
+				ct_run(d.ct, control_ct_entry, &d);
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
-				if (read(tfd, &ticks, sizeof(ticks)) > 0)
+				if (read(tfd, &ticks, sizeof(ticks)) > 0) {
 					engine_expire(d.eng, d.now_ms);
+					ctl_tick(d.ctl, d.now_ms);
+				}
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 
@@ -711,6 +727,11 @@ out:
 	free(d.rule_base);
 	queue_close(d.q[1]);
 	queue_close(d.q[0]);
+	ctl_close(d.ctl);
+	ct_close(d.ct);
+	policy_free(d.kill);
+	free(d.apps);
+	free(d.recent);
 	if (d.audit && d.audit != stderr)
 		fclose(d.audit);
 	engine_destroy(d.eng);

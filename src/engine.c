@@ -8,6 +8,8 @@
 struct engine {
 	struct classifier *cls;
 	const struct policy *pol;
+	const struct policy_rule *kill; /* kill switch rules, before all */
+	uint32_t n_kill;
 	struct engine_hooks h;
 	struct flow_table *ft;
 	struct engine_stats st;
@@ -35,13 +37,31 @@ static void flow_facts_of(const struct policy *p, const struct flow *f,
 	ff->confidence = f->cls.confidence;
 }
 
-static void apply_policy(const struct policy *p, struct flow *f)
+/* The policy's decision, unless a kill switch rule matches: then drop,
+ * logged. */
+static void decide_facts(const struct engine *e, const struct flow_facts *ff,
+			 struct policy_decision *d)
+{
+	uint32_t i;
+
+	policy_decide(e->pol, ff, d);
+	for (i = 0; i < e->n_kill; i++) {
+		if (policy_rule_matches(&e->kill[i], ff)) {
+			d->rule = POLICY_RULE_KILLSWITCH;
+			d->action = ACT_DROP;
+			d->log = 1;
+			return;
+		}
+	}
+}
+
+static void apply_policy(const struct engine *e, struct flow *f)
 {
 	struct policy_decision d;
 	struct flow_facts ff;
 
-	flow_facts_of(p, f, &ff);
-	policy_decide(p, &ff, &d);
+	flow_facts_of(e->pol, f, &ff);
+	decide_facts(e, &ff, &d);
 	f->dept = d.dept;
 	f->rule = d.rule;
 	f->action = d.action;
@@ -51,7 +71,7 @@ static void apply_policy(const struct policy *p, struct flow *f)
 
 static void decide(struct engine *e, struct flow *f)
 {
-	apply_policy(e->pol, f);
+	apply_policy(e, f);
 	f->state = FLOW_DECIDED;
 	e->st.decisions[f->action]++;
 	if (e->h.on_decision)
@@ -116,13 +136,54 @@ static void redecide(void *ctx, struct flow *f)
 	struct engine *e = ctx;
 
 	if (f->state == FLOW_DECIDED)
-		apply_policy(e->pol, f);
+		apply_policy(e, f);
 }
 
 void engine_set_policy(struct engine *e, const struct policy *p)
 {
 	e->pol = p;
 	flow_table_foreach(e->ft, redecide, e);
+}
+
+void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
+			   uint32_t n)
+{
+	e->kill = rules;
+	e->n_kill = n;
+	flow_table_foreach(e->ft, redecide, e);
+}
+
+void engine_decide_app(const struct engine *e, const uint8_t ini[16],
+		       const uint8_t resp[16], uint16_t app,
+		       struct policy_decision *d, uint8_t *inbound)
+{
+	struct flow_facts ff;
+
+	memset(&ff, 0, sizeof(ff));
+	if (!policy_is_internal(e->pol, ini) &&
+	    policy_is_internal(e->pol, resp)) {
+		ff.internal = resp;
+		ff.inbound = 1;
+	} else {
+		ff.internal = ini;
+	}
+	ff.app = app;
+	ff.category = classifier_proto_category(e->cls, app);
+	ff.confidence = CLS_CONF_DPI;
+	decide_facts(e, &ff, d);
+	if (inbound)
+		*inbound = ff.inbound;
+}
+
+void engine_foreach(struct engine *e, void (*fn)(void *ctx, struct flow *f),
+		    void *ctx)
+{
+	flow_table_foreach(e->ft, fn, ctx);
+}
+
+void engine_hooks_of(const struct engine *e, struct engine_hooks *h)
+{
+	*h = e->h;
 }
 
 const struct policy *engine_policy(const struct engine *e)

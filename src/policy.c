@@ -134,7 +134,7 @@ int policy_is_internal(const struct policy *p, const uint8_t addr[16])
 	return lpm_lookup(p->internal6, addr) >= 0;
 }
 
-static int rule_matches(const struct policy_rule *r, const struct flow_facts *f)
+int policy_rule_matches(const struct policy_rule *r, const struct flow_facts *f)
 {
 	unsigned i;
 
@@ -177,7 +177,7 @@ void policy_decide(const struct policy *p, const struct flow_facts *f,
 	for (i = 0; i < dept->n_rules; i++) {
 		const struct policy_rule *r = &dept->rules[i];
 
-		if (rule_matches(r, f)) {
+		if (policy_rule_matches(r, f)) {
 			d->rule = (int16_t)i;
 			d->action = r->action;
 			if (dept->log != DEPT_LOG_NONE && r->log)

@@ -1,58 +1,67 @@
-/* skyfencectl: command-line client. Subcommands come from one table, which
- * also prints the usage. Exit codes: 0 ok, 1 refused (e.g. a policy with
- * errors), 2 usage error, 3 daemon unreachable. */
+/* skyfencectl: a thin client of skyfenced's control socket (ctl.h has the
+ * protocol). Subcommands come from one table, which also prints the usage.
+ * Exit codes: 0 ok, 1 refused (denied, or a change that failed
+ * validation), 2 usage error, 3 daemon unreachable. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "skyfence/classify.h"
-#include "skyfence/loader.h"
-#include "skyfence/policy.h"
 
-enum { EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+#define DEFAULT_SOCKET "/run/skyfence/ctl.sock"
+#define REPLY_TIMEOUT_MS 10000
 
 struct subcommand {
-	const char *name;
+	const char *name; /* words sent as the request's verb */
 	const char *args;
 	const char *help;
-	int nargs;
-	int (*fn)(char **argv);
+	int min, max; /* extra words; max -1: any */
+	int formats;  /* takes --json (and stats --prometheus) */
+	int file_arg; /* the first extra word is a file: sent absolute */
 };
 
-static void print_error(void *ctx, const char *msg)
-{
-	fprintf(ctx, "%s\n", msg);
-}
-
-static int cmd_policy_check(char **argv)
-{
-	struct cls_opts co = { 16, 80, 24, 0, NULL };
-	struct classifier *c;
-	struct policy *p;
-
-	if (loader_load(argv[0], &co, &c, &p, print_error, stderr) != 0)
-		return EXIT_REFUSED;
-	printf("%s: OK (%u departments besides default)\n", argv[0],
-	       p->n_depts - 1);
-	policy_free(p);
-	classifier_close(c);
-	return 0;
-}
-
-static int cmd_version(char **argv)
-{
-	(void)argv;
-	printf("skyfencectl %s (nDPI %s)\n", SKYFENCE_VERSION,
-	       classifier_version());
-	return 0;
-}
-
-static int cmd_help(char **argv);
-
 static const struct subcommand commands[] = {
-	{ "policy check", "FILE", "validate a policy file offline", 1,
-	  cmd_policy_check },
-	{ "version", "", "print the version", 0, cmd_version },
-	{ "help", "", "this text", 0, cmd_help },
+	{ "status", "", "daemon, policy, kill switch, flows", 0, 0, 1, 0 },
+	{ "stats", "[--prometheus]",
+	  "counters: global, per department and app, kernel queue drops", 0, 0,
+	  1, 0 },
+	{ "flows", "", "flows being inspected and the latest decisions", 0, 0,
+	  1, 0 },
+	{ "policy show", "", "the running policy, in the policy language", 0, 0,
+	  0, 0 },
+	{ "policy check", "FILE", "validate a policy file against the daemon",
+	  1, 1, 0, 1 },
+	{ "policy load", "FILE", "replace the running policy (all or nothing)",
+	  1, 1, 0, 1 },
+	{ "department add", "NAME hosts PREFIX...", "add a department", 3, -1,
+	  0, 0 },
+	{ "department set", "NAME hosts PREFIX...",
+	  "replace a department's hosts", 3, -1, 0, 0 },
+	{ "department del", "NAME", "remove a department", 1, 1, 0, 0 },
+	{ "rule set", "DEPT MATCH ACTION [OPTIONS]",
+	  "set the action for MATCH (e.g. finance skype drop)", 3, -1, 0, 0 },
+	{ "rule del", "DEPT MATCH", "remove the rules written with MATCH", 2,
+	  -1, 0, 0 },
+	{ "killswitch on", "[APP...]",
+	  "drop APP (default skype) everywhere, established flows too", 0, -1,
+	  0, 0 },
+	{ "killswitch off", "[APP...]", "lift the kill switch (for APP)", 0, -1,
+	  0, 0 },
+	{ "killswitch", "", "show the kill switch", 0, 0, 0, 0 },
+	{ "signatures reload", "",
+	  "re-read the nDPI protocols file the policy names", 0, 0, 0, 0 },
+	{ "log level", "[LEVEL]", "show or set: error, warning, info, debug", 0,
+	  1, 0, 0 },
+	{ "version", "", "print the version", 0, 0, 0, 0 },
+	{ "help", "", "this text", 0, 0, 0, 0 },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -61,21 +70,19 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: skyfencectl COMMAND [ARGS]\n\n");
+	fprintf(f,
+		"usage: skyfencectl [--socket PATH] [--json] COMMAND [ARGS]\n\n");
 	for (i = 0; i < N_COMMANDS; i++) {
 		char left[64];
 
 		snprintf(left, sizeof(left), "%s %s", commands[i].name,
 			 commands[i].args);
-		fprintf(f, "  %-28s %s\n", left, commands[i].help);
+		fprintf(f, "  %-36s %s\n", left, commands[i].help);
 	}
-}
-
-static int cmd_help(char **argv)
-{
-	(void)argv;
-	usage(stdout);
-	return 0;
+	fprintf(f,
+		"\nThe socket is %s unless --socket or SKYFENCE_CTL says otherwise.\n"
+		"Exit: 0 ok, 1 refused, 2 usage error, 3 daemon unreachable.\n",
+		DEFAULT_SOCKET);
 }
 
 /* Matches a possibly multi-word command name against argv. Returns the
@@ -94,21 +101,240 @@ static int match_words(const char *name, int argc, char **argv)
 	return n;
 }
 
+struct conn {
+	int fd;
+	char buf[65536];
+	size_t len, off;
+};
+
+/* One line without its newline, or NULL at end / timeout. */
+static char *read_line(struct conn *c)
+{
+	static char line[65536];
+
+	for (;;) {
+		char *nl = memchr(c->buf + c->off, '\n', c->len - c->off);
+		struct pollfd p = { c->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (nl) {
+			size_t k = (size_t)(nl - (c->buf + c->off));
+
+			memcpy(line, c->buf + c->off, k);
+			line[k] = '\0';
+			c->off += k + 1;
+			return line;
+		}
+		if (c->off) {
+			memmove(c->buf, c->buf + c->off, c->len - c->off);
+			c->len -= c->off;
+			c->off = 0;
+		}
+		if (c->len == sizeof(c->buf))
+			return NULL;
+		if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
+			return NULL;
+		n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n <= 0)
+			return NULL;
+		c->len += (size_t)n;
+	}
+}
+
+static void json_print_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static int run(const char *path, const char *request, int json_wrap)
+{
+	struct sockaddr_un a;
+	struct conn *c = calloc(1, sizeof(*c));
+	char *line;
+	int rc = EXIT_UNREACHABLE, ndata = 0;
+
+	if (!c)
+		return EXIT_UNREACHABLE;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		fprintf(stderr, "skyfencectl: socket path too long: %s\n",
+			path);
+		free(c);
+		return EXIT_USAGE;
+	}
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		fprintf(stderr,
+			"skyfencectl: cannot reach skyfenced at %s: %s%s\n",
+			path, strerror(errno),
+			errno == EACCES
+				? " (not in the control socket's group?)"
+				: "");
+		goto out;
+	}
+	line = read_line(c);
+	if (!line || strncmp(line, "SKYFENCE ", 9) != 0) {
+		if (line && !strncmp(line, "ERR ", 4)) {
+			fprintf(stderr, "skyfencectl: %s\n", line + 4);
+		} else {
+			fprintf(stderr,
+				"skyfencectl: %s: no skyfenced greeting\n",
+				path);
+		}
+		goto out;
+	}
+	if (atoi(line + 9) != 1) {
+		fprintf(stderr,
+			"skyfencectl: skyfenced speaks protocol %d, this client 1\n",
+			atoi(line + 9));
+		goto out;
+	}
+	if (dprintf(c->fd, "%s\n", request) < 0) {
+		fprintf(stderr, "skyfencectl: send: %s\n", strerror(errno));
+		goto out;
+	}
+	if (json_wrap)
+		printf("{\"data\":[");
+	while ((line = read_line(c))) {
+		if (!strncmp(line, "= ", 2)) {
+			if (json_wrap) {
+				printf("%s", ndata++ ? "," : "");
+				json_print_str(line + 2);
+			} else {
+				puts(line + 2);
+			}
+			continue;
+		}
+		if (!strncmp(line, "OK", 2)) {
+			const char *msg = line[2] == ' ' ? line + 3 : "";
+
+			if (json_wrap) {
+				printf("],\"ok\":true,\"message\":");
+				json_print_str(msg);
+				printf("}\n");
+			} else if (*msg) {
+				puts(msg);
+			}
+			rc = 0;
+			goto out;
+		}
+		if (!strncmp(line, "ERR ", 4)) {
+			char *kind = line + 4, *msg = strchr(kind, ' ');
+
+			if (msg)
+				*msg++ = '\0';
+			if (json_wrap) {
+				printf("],\"ok\":false,\"error\":");
+				json_print_str(kind);
+				printf(",\"message\":");
+				json_print_str(msg ? msg : "");
+				printf("}\n");
+			}
+			fprintf(stderr, "skyfencectl: %s\n", msg ? msg : kind);
+			rc = !strcmp(kind, "usage")  ? EXIT_USAGE
+			     : !strcmp(kind, "busy") ? EXIT_UNREACHABLE
+						     : EXIT_REFUSED;
+			goto out;
+		}
+		fprintf(stderr, "skyfencectl: unexpected reply line: %s\n",
+			line);
+		goto out;
+	}
+	fprintf(stderr, "skyfencectl: skyfenced closed or did not answer\n");
+out:
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	size_t i;
+	const char *path = getenv("SKYFENCE_CTL");
+	int json = 0, prometheus = 0, i, n = 0;
+	char *args[128];
+	size_t k;
 
-	for (i = 0; i < N_COMMANDS; i++) {
-		int used = match_words(commands[i].name, argc - 1, argv + 1);
+	if (!path || !*path)
+		path = DEFAULT_SOCKET;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (!strcmp(argv[i], "--prometheus")) {
+			prometheus = 1;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			path = argv[++i];
+		} else if (!strcmp(argv[i], "--help") ||
+			   !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] == '-' && argv[i][1] == '-' && n == 0) {
+			fprintf(stderr, "skyfencectl: unknown option %s\n",
+				argv[i]);
+			return EXIT_USAGE;
+		} else if (n < 128) {
+			args[n++] = argv[i];
+		}
+	}
+	for (k = 0; k < N_COMMANDS; k++) {
+		const struct subcommand *s = &commands[k];
+		int used = match_words(s->name, n, args), extra;
+		char req[8192], abs_path[PATH_MAX];
+		size_t o;
 
 		if (!used)
 			continue;
-		if (argc - 1 - used != commands[i].nargs) {
-			fprintf(stderr, "usage: skyfencectl %s %s\n",
-				commands[i].name, commands[i].args);
+		extra = n - used;
+		if (extra < s->min || (s->max >= 0 && extra > s->max) ||
+		    (prometheus && strcmp(s->name, "stats")) ||
+		    (prometheus && json)) {
+			fprintf(stderr, "usage: skyfencectl %s %s\n", s->name,
+				s->args);
 			return EXIT_USAGE;
 		}
-		return commands[i].fn(argv + 1 + used);
+		if (!strcmp(s->name, "help")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(s->name, "version")) {
+			printf("skyfencectl %s (nDPI %s)\n", SKYFENCE_VERSION,
+			       classifier_version());
+			return 0;
+		}
+		o = (size_t)snprintf(req, sizeof(req), "%s", s->name);
+		for (i = used; i < n && o < sizeof(req); i++) {
+			const char *w = args[i];
+
+			if (s->file_arg && i == used) {
+				if (!realpath(w, abs_path)) {
+					fprintf(stderr, "skyfencectl: %s: %s\n",
+						w, strerror(errno));
+					return EXIT_USAGE;
+				}
+				w = abs_path;
+			}
+			o += (size_t)snprintf(req + o, sizeof(req) - o, " %s",
+					      w);
+		}
+		if (o >= sizeof(req)) {
+			fprintf(stderr, "skyfencectl: request too long\n");
+			return EXIT_USAGE;
+		}
+		if (s->formats && (json || prometheus))
+			snprintf(req + o, sizeof(req) - o, " %s",
+				 prometheus ? "prometheus" : "json");
+		return run(path, req, json && !s->formats);
 	}
 	usage(stderr);
 	return EXIT_USAGE;

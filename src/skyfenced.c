@@ -2,6 +2,7 @@
  * the same engine over a capture; --check-policy validates a policy. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #define DEFAULT_INLINE_IDLE_S 120u
 #define DEFAULT_QUEUE_MAXLEN 8192u
 #define DEFAULT_RCVBUF (8u << 20)
+#define DEFAULT_CTL_PATH "/run/skyfence/ctl.sock"
+#define DEFAULT_CTL_IDLE_S 30u
 
 static void usage(FILE *f)
 {
@@ -47,6 +50,10 @@ static void usage(FILE *f)
 		"  --audit-log FILE     audit records (JSON lines); '-' for stderr\n"
 		"  --pidfile FILE       write the process id\n"
 		"  --debug              debug logging\n"
+		"  --ctl PATH           control socket (default %s)\n"
+		"  --ctl-group NAME     its group, mode 0660: read-only access (default root)\n"
+		"  --ctl-admin-group NAME  members may change things (default: root only)\n"
+		"  --ctl-timeout S      close idle control clients (default %u)\n"
 		"offline:\n"
 		"  --pcap FILE          classify a pcap/pcapng capture, one TSV line per flow\n"
 		"  --guess              at give-up, let nDPI guess from IP/port lists\n"
@@ -59,7 +66,8 @@ static void usage(FILE *f)
 		"                       throttle queue offset, as shell variables\n",
 		QUEUE_THROTTLE_OFFSET, DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF,
 		MARK_DEFAULT_MASK, DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
-		DEFAULT_INLINE_IDLE_S, DEFAULT_IDLE_S);
+		DEFAULT_INLINE_IDLE_S, DEFAULT_IDLE_S, DEFAULT_CTL_PATH,
+		DEFAULT_CTL_IDLE_S);
 }
 
 static void print_error(void *ctx, const char *msg)
@@ -176,6 +184,10 @@ int main(int argc, char **argv)
 		{ "audit-log", required_argument, NULL, 'A' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "ctl", required_argument, NULL, 'S' },
+		{ "ctl-group", required_argument, NULL, 'G' },
+		{ "ctl-admin-group", required_argument, NULL, 'H' },
+		{ "ctl-timeout", required_argument, NULL, 'T' },
 		{ "list-protocols", no_argument, NULL, 'L' },
 		{ "list-categories", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
@@ -201,14 +213,19 @@ int main(int argc, char **argv)
 				    0,
 				    NULL,
 				    NULL,
-				    LOG_LVL_INFO };
+				    LOG_LVL_INFO,
+				    DEFAULT_CTL_PATH,
+				    0,
+				    (gid_t)-1,
+				    DEFAULT_CTL_IDLE_S * 1000ull };
 	struct classifier *cls = NULL;
 	struct policy *pol = NULL;
 	int mark_values = 0;
 	uint32_t v;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "r:p:gam:i:c:q:Q:B:FM:KfA:P:dLCVh",
+	while ((ch = getopt_long(argc, argv,
+				 "r:p:gam:i:c:q:Q:B:FM:KfA:P:dS:G:H:T:LCVh",
 				 opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
@@ -296,6 +313,36 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			dopt.log_level = LOG_LVL_DEBUG;
+			break;
+		case 'S':
+			dopt.ctl_path = optarg;
+			break;
+		case 'G':
+		case 'H': {
+			struct group *g = getgrnam(optarg);
+
+			if (!g) {
+				fprintf(stderr,
+					"skyfenced: --%s: no group '%s'\n",
+					ch == 'G' ? "ctl-group"
+						  : "ctl-admin-group",
+					optarg);
+				return 2;
+			}
+			if (ch == 'G')
+				dopt.ctl_group = g->gr_gid;
+			else
+				dopt.ctl_admin_group = g->gr_gid;
+			break;
+		}
+		case 'T':
+			if (parse_u32(optarg, 1, 86400, &v) != 0) {
+				fprintf(stderr,
+					"skyfenced: --ctl-timeout: '%s' is not a number of seconds from 1 to 86400\n",
+					optarg);
+				return 2;
+			}
+			dopt.ctl_idle_ms = (uint64_t)v * 1000;
 			break;
 		case 'c':
 			check = optarg;

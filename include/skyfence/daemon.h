@@ -4,6 +4,7 @@
 #define SKYFENCE_DAEMON_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 struct daemon_opts {
 	const char *policy_path;
@@ -18,6 +19,10 @@ struct daemon_opts {
 	const char *audit_path; /* NULL: stderr in the foreground, else syslog */
 	const char *pidfile;	/* NULL: none */
 	int log_level;
+	const char *ctl_path;  /* control socket */
+	gid_t ctl_group;       /* its group: read-only access */
+	gid_t ctl_admin_group; /* admin access; (gid_t)-1: root only */
+	uint64_t ctl_idle_ms;  /* idle clients are closed after this */
 };
 
 /* Runs until SIGTERM/SIGINT. Returns the process exit status: 0 on a

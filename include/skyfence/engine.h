@@ -52,7 +52,22 @@ void engine_destroy(struct engine *e);
  * it (their fields only: the kernel's marks are the caller's business), so
  * the old policy may be freed on return. */
 void engine_set_policy(struct engine *e, const struct policy *p);
+/* Kill switch: flows matching any of @rules (their match part; @n may be
+ * 0) are dropped in every department, before the policy's rules. The
+ * rules stay the caller's; decided flows in the table are decided again. */
+void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
+			   uint32_t n);
+/* The decision for a flow known only by its endpoints (initiator first)
+ * and app id, as a conntrack entry's mark gives it (kill switch
+ * included). *inbound tells which endpoint was taken as inside. */
+void engine_decide_app(const struct engine *e, const uint8_t ini[16],
+		       const uint8_t resp[16], uint16_t app,
+		       struct policy_decision *d, uint8_t *inbound);
+/* Visits the flows of the table, least recently used first. */
+void engine_foreach(struct engine *e, void (*fn)(void *ctx, struct flow *f),
+		    void *ctx);
 const struct policy *engine_policy(const struct engine *e);
+void engine_hooks_of(const struct engine *e, struct engine_hooks *h);
 struct classifier *engine_classifier(const struct engine *e);
 
 /* Processes one parsed packet. Packets of a flow under inspection are

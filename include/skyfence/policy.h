@@ -97,6 +97,13 @@ struct policy_decision {
 uint16_t policy_dept_of(const struct policy *p, const uint8_t addr[16]);
 int policy_is_internal(const struct policy *p, const uint8_t addr[16]);
 
+/* Whether @r matches the flow (direction, confidence, ids). */
+int policy_rule_matches(const struct policy_rule *r,
+			const struct flow_facts *f);
+
+/* A decision's rule when the kill switch decided it. */
+#define POLICY_RULE_KILLSWITCH (-2)
+
 /* First rule of the flow's department that matches; allow if none. */
 void policy_decide(const struct policy *p, const struct flow_facts *f,
 		   struct policy_decision *d);

@@ -1,0 +1,78 @@
+/* The control socket: a unix stream socket with a versioned line
+ * protocol, served from the daemon's event loop without blocking it.
+ *
+ *   server, on connect:   "SKYFENCE 1 admin" or "SKYFENCE 1 read-only"
+ *   client:               one request per line: VERB ARG... (<= 4096 bytes)
+ *   server, per request:  data lines "= TEXT", then one status line:
+ *                         "OK [TEXT]" or "ERR KIND TEXT"
+ *
+ * KIND is usage (malformed or unknown request), denied (the role may not),
+ * refused (a valid change that failed validation), busy or internal.
+ * Limits: request size, clients, queued reply bytes per client, idle time.
+ */
+#ifndef SKYFENCE_CTL_H
+#define SKYFENCE_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CTL_PROTO_VERSION 1
+#define CTL_MAX_REQUEST 4096
+#define CTL_MAX_ARGS 64
+
+enum ctl_role { CTL_READ_ONLY = 0, CTL_ADMIN };
+
+struct ctl_opts {
+	const char *path;
+	gid_t group;	   /* socket group (mode 0660) */
+	gid_t admin_group; /* members are admins; (gid_t)-1: root only */
+	unsigned max_clients;
+	uint64_t idle_ms;	/* idle or not reading: closed after this */
+	size_t max_reply_bytes; /* queued for one client */
+};
+
+struct ctl_stats {
+	uint64_t accepted, refused_busy, refused_peer, requests, errors;
+	uint64_t closed_idle, closed_overflow, closed_peer;
+	unsigned clients;
+	uint64_t queued_bytes; /* replies waiting for slow readers */
+};
+
+struct ctl;
+struct ctl_req;
+
+/* One request: @argv[0] is the verb. The handler replies with ctl_data()
+ * lines and exactly one ctl_ok() or ctl_err(). */
+typedef void (*ctl_fn)(void *ctx, struct ctl_req *r, enum ctl_role role,
+		       int argc, char **argv);
+
+void ctl_data(struct ctl_req *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ctl_ok(struct ctl_req *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ctl_err(struct ctl_req *r, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+uid_t ctl_req_uid(const struct ctl_req *r);
+
+/* Creates the socket (umask 0117 around bind, then mode 0660, owner root,
+ * group @o->group); an existing socket file nobody listens on is
+ * replaced, one in use is not. NULL with a message in @err. */
+struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
+		     size_t errlen);
+/* An epoll descriptor for the caller's loop: readable when ctl_run() has
+ * work. */
+int ctl_fd(const struct ctl *c);
+/* Accepts, reads (a bounded amount per client), answers, writes. */
+void ctl_run(struct ctl *c, uint64_t now_ms);
+/* Closes idle clients and those that stopped reading. */
+void ctl_tick(struct ctl *c, uint64_t now_ms);
+void ctl_get_stats(const struct ctl *c, struct ctl_stats *s);
+/* Closes every client and removes the socket file. */
+void ctl_close(struct ctl *c);
+
+/* Splits @line in place at blanks into at most CTL_MAX_ARGS words.
+ * Returns the count, or -1 if there are more. */
+int ctl_split(char *line, char **argv);
+
+#endif

@@ -1,0 +1,1054 @@
+/* The control socket's verbs (ctl.h has the protocol). Every change is
+ * validated in full before anything is touched, applied in one step
+ * (daemon_apply_policy: a new immutable policy swapped in), and followed by
+ * a conntrack walk that rewrites the mark of every established flow whose
+ * decision changed, so it reaches flows the kernel carries on its own.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+
+#include "daemon_int.h"
+#include "skyfence/loader.h"
+#include "skyfence/pkt.h"
+
+/* ---- per department and app counters, recent decisions ---- */
+
+static struct app_stat *app_slot(struct daemon *d, const char *dept,
+				 uint16_t app)
+{
+	uint32_t h = app * 2654435761u, i;
+	const char *s;
+
+	for (s = dept; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	for (i = 0; i < APP_STATS; i++) {
+		struct app_stat *a = &d->apps[(h + i) % APP_STATS];
+
+		if (!a->dept[0]) {
+			snprintf(a->dept, sizeof(a->dept), "%s", dept);
+			a->app = app;
+			return a;
+		}
+		if (a->app == app && !strcmp(a->dept, dept))
+			return a;
+	}
+	return NULL; /* full: 4096 pairs; counted in the totals only */
+}
+
+static uint16_t flow_app(const struct flow *f)
+{
+	return f->cls.app ? f->cls.app : f->cls.master;
+}
+
+void control_count_packet(struct daemon *d, const struct flow *f,
+			  uint32_t bytes)
+{
+	struct app_stat *a;
+
+	if (f->dept >= d->pol->n_depts)
+		return;
+	a = app_slot(d, d->pol->depts[f->dept].name, flow_app(f));
+	if (a) {
+		a->pkts++;
+		a->bytes += bytes;
+	}
+}
+
+void control_count_decision(struct daemon *d, const struct flow *f)
+{
+	struct recent *r = &d->recent[d->recent_next++ % RECENT];
+	const char *dept =
+		f->dept < d->pol->n_depts ? d->pol->depts[f->dept].name : "?";
+	struct app_stat *a = app_slot(d, dept, flow_app(f));
+
+	if (a && f->action < ACT_MAX)
+		a->decisions[f->action]++;
+	r->ts_ms = daemon_clock_ms(1);
+	flow_key_format(&f->key, r->key, sizeof(r->key));
+	snprintf(r->dept, sizeof(r->dept), "%s", dept);
+	classifier_format_proto(d->cls, &f->cls, r->app, sizeof(r->app));
+	r->action = f->action;
+	snprintf(r->rule, sizeof(r->rule), "%s",
+		 f->rule >= 0 && f->dept < d->pol->n_depts
+			 ? d->pol->depts[f->dept].rules[f->rule].text
+		 : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
+						     : "");
+}
+
+/* ---- conntrack walk ---- */
+
+static enum mark_verdict verdict_of_action(uint8_t a)
+{
+	switch (a) {
+	case ACT_DROP:
+		return MARK_DROP;
+	case ACT_REJECT:
+		return MARK_REJECT;
+	case ACT_THROTTLE:
+		return MARK_THROTTLE;
+	default:
+		return MARK_ACCEPT;
+	}
+}
+
+int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
+{
+	struct daemon *d = ctx;
+	enum mark_verdict old = mark_verdict_of(&d->ml, e->mark), nv;
+	struct policy_decision pd;
+	uint16_t app;
+
+	if (old == MARK_NONE)
+		return 0; /* still inspected: decided by the new policy */
+	app = mark_app_of(&d->ml, e->mark);
+	engine_decide_app(d->eng, e->src, e->dst, app, &pd, NULL);
+	nv = verdict_of_action(pd.action);
+	if (nv == old)
+		return 0;
+	*mark = mark_encode(&d->ml, e->mark, nv, app);
+	return 1;
+}
+
+/* ---- helpers ---- */
+
+static void json_str(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 7 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Prometheus label values: backslash, quote and newline escaped. */
+static void prom_str(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			out[o++] = '\\';
+			out[o++] = *s;
+		} else if (*s == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* "a b c" from argv[from..argc) */
+static void join(char *out, size_t len, int argc, char **argv, int from)
+{
+	size_t o = 0;
+	int i;
+
+	out[0] = '\0';
+	for (i = from; i < argc && o + 1 < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s",
+				      i > from ? " " : "", argv[i]);
+}
+
+struct err_sink {
+	struct ctl_req *r;
+	unsigned n;
+};
+
+static void err_to_req(void *ctx, const char *msg)
+{
+	struct err_sink *s = ctx;
+
+	if (s->n++ < 200)
+		ctl_data(s->r, "%s", msg);
+}
+
+/* Parses @text (named @name in messages); errors become data lines. */
+static struct policy *parse_text(struct daemon *d, const char *name,
+				 const char *text, struct err_sink *es)
+{
+	struct policy_names n;
+	struct policy_parser *pp;
+	struct policy *p;
+	unsigned i;
+	const char *s = text;
+
+	loader_names(d->cls, &n);
+	pp = policy_parser_create(name, &n);
+	if (!pp)
+		return NULL;
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s + 1) : strlen(s);
+		char *line = strndup(s, len);
+
+		if (!line)
+			break;
+		policy_parser_line(pp, line);
+		free(line);
+		s += len;
+	}
+	p = policy_parser_finish(pp);
+	for (i = 0; i < policy_parser_error_count(pp); i++)
+		err_to_req(es, policy_parser_error(pp, i));
+	policy_parser_destroy(pp);
+	return p;
+}
+
+static const char *queue_line_field(char *line, int k)
+{
+	char *save = NULL, *t = strtok_r(line, " \t\n", &save);
+
+	while (t && k-- > 0)
+		t = strtok_r(NULL, " \t\n", &save);
+	return t ? t : "0";
+}
+
+/* The kernel's counters of our two queues. */
+struct kq {
+	unsigned num, waiting;
+	uint64_t queue_dropped, user_dropped;
+};
+
+static int kernel_queues(struct daemon *d, struct kq out[2])
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	char line[256];
+	int n = 0;
+
+	memset(out, 0, 2 * sizeof(*out));
+	out[0].num = d->o->queue_num;
+	out[1].num = d->o->queue_num + QUEUE_THROTTLE_OFFSET;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char a[256], b[256], c[256], e[256];
+		unsigned q;
+		int i;
+
+		memcpy(a, line, sizeof(a));
+		memcpy(b, line, sizeof(b));
+		memcpy(c, line, sizeof(c));
+		memcpy(e, line, sizeof(e));
+		q = (unsigned)strtoul(queue_line_field(a, 0), NULL, 10);
+		for (i = 0; i < 2; i++) {
+			if (q != out[i].num)
+				continue;
+			out[i].waiting = (unsigned)strtoul(
+				queue_line_field(b, 2), NULL, 10);
+			out[i].queue_dropped =
+				strtoull(queue_line_field(c, 5), NULL, 10);
+			out[i].user_dropped =
+				strtoull(queue_line_field(e, 6), NULL, 10);
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			v = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static const char *fmt_arg(int argc, char **argv, int at)
+{
+	return argc > at ? argv[at] : "text";
+}
+
+/* ---- verbs ---- */
+
+static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	struct flow_table_stats fs;
+	struct ctl_stats cs;
+	struct ct_stats ts;
+	uint64_t up = (daemon_clock_ms(0) - d->started_ms) / 1000;
+	static const char *const lv[] = { "error", "warning", "info", "debug" };
+	const char *f = fmt_arg(argc, argv, 1);
+
+	engine_get_flow_stats(d->eng, &fs);
+	ctl_get_stats(d->ctl, &cs);
+	ct_get_stats(d->ct, &ts);
+	if (!strcmp(f, "json")) {
+		char src[600], ks[600];
+
+		json_str(src, sizeof(src), d->pol->source);
+		json_str(ks, sizeof(ks), d->kill_apps);
+		ctl_data(r,
+			 "{\"version\":\"%s\",\"pid\":%ld,\"uptime_s\":%" PRIu64
+			 ",\"policy\":\"%s\",\"departments\":%u,"
+			 "\"queue\":%u,\"throttle_queue\":%u,"
+			 "\"killswitch\":%s,\"killswitch_apps\":\"%s\","
+			 "\"flows_active\":%u,\"flows_capacity\":%u,"
+			 "\"ctl_clients\":%u,\"conntrack_walks\":%" PRIu64
+			 ",\"conntrack_rewritten\":%" PRIu64
+			 ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
+			 "\"rss_kib\":%ld}",
+			 SKYFENCE_VERSION, (long)getpid(), up, src,
+			 d->pol->n_depts - 1, d->o->queue_num,
+			 d->o->queue_num + QUEUE_THROTTLE_OFFSET,
+			 d->kill_apps[0] ? "true" : "false", ks, fs.active,
+			 fs.capacity, cs.clients, ts.walks, ts.rewritten,
+			 ts.running ? "true" : "false", lv[log_get_level() & 3],
+			 rss_kib());
+		ctl_ok(r, "%s", "");
+		return;
+	}
+	if (strcmp(f, "text")) {
+		ctl_err(r, "usage", "status [json]");
+		return;
+	}
+	ctl_data(r, "skyfenced %s, pid %ld, up %" PRIu64 " s", SKYFENCE_VERSION,
+		 (long)getpid(), up);
+	ctl_data(r, "policy: %s (%u departments besides default)",
+		 d->pol->source, d->pol->n_depts - 1);
+	ctl_data(r, "queues: %u, throttled flows %u", d->o->queue_num,
+		 d->o->queue_num + QUEUE_THROTTLE_OFFSET);
+	ctl_data(r, "killswitch: %s%s", d->kill_apps[0] ? "ON for " : "off",
+		 d->kill_apps);
+	ctl_data(r, "flows: %u of %u", fs.active, fs.capacity);
+	ctl_data(r,
+		 "conntrack: %" PRIu64 " walks, %" PRIu64
+		 " entries rewritten%s",
+		 ts.walks, ts.rewritten, ts.running ? ", walking now" : "");
+	ctl_data(r, "control clients: %u; log level %s", cs.clients,
+		 lv[log_get_level() & 3]);
+	ctl_ok(r, "%s", "");
+}
+
+static void stats_text(struct daemon *d, struct ctl_req *r)
+{
+	struct engine_stats es;
+	struct kq kq[2];
+	uint32_t i;
+	int k;
+
+	engine_get_stats(d->eng, &es);
+	kernel_queues(d, kq);
+	ctl_data(r,
+		 "packets %" PRIu64 " inspected %" PRIu64 " throttled %" PRIu64
+		 " decisions allow %" PRIu64 " drop %" PRIu64 " reject %" PRIu64
+		 " throttle %" PRIu64,
+		 d->st.packets, es.inspected, d->st.throttled,
+		 es.decisions[ACT_ALLOW], es.decisions[ACT_DROP],
+		 es.decisions[ACT_REJECT], es.decisions[ACT_THROTTLE]);
+	for (k = 0; k < 2; k++)
+		ctl_data(r,
+			 "kernel queue %u: waiting %u queue_dropped %" PRIu64
+			 " user_dropped %" PRIu64,
+			 kq[k].num, kq[k].waiting, kq[k].queue_dropped,
+			 kq[k].user_dropped);
+	ctl_data(r, "%-16s %-24s %10s %12s %7s %7s %7s %7s", "department",
+		 "app", "packets", "bytes", "allow", "drop", "reject",
+		 "throttle");
+	for (i = 0; i < APP_STATS; i++) {
+		const struct app_stat *a = &d->apps[i];
+
+		if (!a->dept[0])
+			continue;
+		ctl_data(r,
+			 "%-16s %-24s %10" PRIu64 " %12" PRIu64 " %7" PRIu64
+			 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64,
+			 a->dept, classifier_proto_name(d->cls, a->app),
+			 a->pkts, a->bytes, a->decisions[ACT_ALLOW],
+			 a->decisions[ACT_DROP], a->decisions[ACT_REJECT],
+			 a->decisions[ACT_THROTTLE]);
+	}
+}
+
+static void stats_json(struct daemon *d, struct ctl_req *r)
+{
+	struct engine_stats es;
+	struct kq kq[2];
+	uint32_t i;
+	int k;
+
+	engine_get_stats(d->eng, &es);
+	kernel_queues(d, kq);
+	ctl_data(r,
+		 "{\"packets\":%" PRIu64 ",\"inspected\":%" PRIu64
+		 ",\"throttled\":%" PRIu64 ",\"decisions\":{\"allow\":%" PRIu64
+		 ",\"drop\":%" PRIu64 ",\"reject\":%" PRIu64
+		 ",\"throttle\":%" PRIu64 "},\"kernel_queues\":[",
+		 d->st.packets, es.inspected, d->st.throttled,
+		 es.decisions[ACT_ALLOW], es.decisions[ACT_DROP],
+		 es.decisions[ACT_REJECT], es.decisions[ACT_THROTTLE]);
+	for (k = 0; k < 2; k++)
+		ctl_data(
+			r,
+			"%s{\"queue\":%u,\"waiting\":%u,\"queue_dropped\":%" PRIu64
+			",\"user_dropped\":%" PRIu64 "}",
+			k ? "," : "", kq[k].num, kq[k].waiting,
+			kq[k].queue_dropped, kq[k].user_dropped);
+	ctl_data(r, "],\"apps\":[");
+	for (i = 0, k = 0; i < APP_STATS; i++) {
+		const struct app_stat *a = &d->apps[i];
+		char dept[200];
+
+		if (!a->dept[0])
+			continue;
+		json_str(dept, sizeof(dept), a->dept);
+		ctl_data(
+			r,
+			"%s{\"department\":\"%s\",\"app\":\"%s\",\"packets\":%" PRIu64
+			",\"bytes\":%" PRIu64 ",\"allow\":%" PRIu64
+			",\"drop\":%" PRIu64 ",\"reject\":%" PRIu64
+			",\"throttle\":%" PRIu64 "}",
+			k++ ? "," : "", dept,
+			classifier_proto_name(d->cls, a->app), a->pkts,
+			a->bytes, a->decisions[ACT_ALLOW],
+			a->decisions[ACT_DROP], a->decisions[ACT_REJECT],
+			a->decisions[ACT_THROTTLE]);
+	}
+	ctl_data(r, "]}");
+}
+
+static void prom_family(struct ctl_req *r, const char *name, const char *type,
+			const char *help)
+{
+	ctl_data(r, "# HELP %s %s", name, help);
+	ctl_data(r, "# TYPE %s %s", name, type);
+}
+
+static void stats_prometheus(struct daemon *d, struct ctl_req *r)
+{
+	static const char *const act[ACT_MAX] = { "allow", "drop", "reject",
+						  "throttle" };
+	struct engine_stats es;
+	struct flow_table_stats fs;
+	struct kq kq[2];
+	uint32_t i;
+	int k, a;
+
+	engine_get_stats(d->eng, &es);
+	engine_get_flow_stats(d->eng, &fs);
+	kernel_queues(d, kq);
+	prom_family(r, "skyfence_packets_total", "counter",
+		    "Packets skyfenced handled, by department and app.");
+	for (i = 0; i < APP_STATS; i++) {
+		char dept[100];
+
+		if (!d->apps[i].dept[0])
+			continue;
+		prom_str(dept, sizeof(dept), d->apps[i].dept);
+		ctl_data(
+			r,
+			"skyfence_packets_total{department=\"%s\",app=\"%s\"} %" PRIu64,
+			dept, classifier_proto_name(d->cls, d->apps[i].app),
+			d->apps[i].pkts);
+	}
+	prom_family(
+		r, "skyfence_bytes_total", "counter",
+		"Bytes of the packets skyfenced handled, by department and app.");
+	for (i = 0; i < APP_STATS; i++) {
+		char dept[100];
+
+		if (!d->apps[i].dept[0])
+			continue;
+		prom_str(dept, sizeof(dept), d->apps[i].dept);
+		ctl_data(
+			r,
+			"skyfence_bytes_total{department=\"%s\",app=\"%s\"} %" PRIu64,
+			dept, classifier_proto_name(d->cls, d->apps[i].app),
+			d->apps[i].bytes);
+	}
+	prom_family(r, "skyfence_decisions_total", "counter",
+		    "Flows decided, by department, app and action.");
+	for (i = 0; i < APP_STATS; i++) {
+		char dept[100];
+
+		if (!d->apps[i].dept[0])
+			continue;
+		prom_str(dept, sizeof(dept), d->apps[i].dept);
+		for (a = 0; a < ACT_MAX; a++)
+			ctl_data(
+				r,
+				"skyfence_decisions_total{department=\"%s\",app=\"%s\",action=\"%s\"} %" PRIu64,
+				dept,
+				classifier_proto_name(d->cls, d->apps[i].app),
+				act[a], d->apps[i].decisions[a]);
+	}
+	prom_family(
+		r, "skyfence_nfqueue_dropped_total", "counter",
+		"Packets the kernel's NFQUEUE dropped (queue full, or netlink failure).");
+	for (k = 0; k < 2; k++) {
+		ctl_data(
+			r,
+			"skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"queue_full\"} %" PRIu64,
+			kq[k].num, kq[k].queue_dropped);
+		ctl_data(
+			r,
+			"skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"user\"} %" PRIu64,
+			kq[k].num, kq[k].user_dropped);
+	}
+	prom_family(r, "skyfence_nfqueue_waiting", "gauge",
+		    "Packets waiting in the kernel queue for a verdict.");
+	for (k = 0; k < 2; k++)
+		ctl_data(r, "skyfence_nfqueue_waiting{queue=\"%u\"} %u",
+			 kq[k].num, kq[k].waiting);
+	prom_family(r, "skyfence_flows_active", "gauge",
+		    "Flows in skyfenced's table.");
+	ctl_data(r, "skyfence_flows_active %u", fs.active);
+	prom_family(r, "skyfence_killswitch", "gauge",
+		    "1 while the kill switch is on.");
+	ctl_data(r, "skyfence_killswitch %d", d->kill_apps[0] != 0);
+	prom_family(r, "skyfence_packets_inspected_total", "counter",
+		    "Packets fed to nDPI.");
+	ctl_data(r, "skyfence_packets_inspected_total %" PRIu64, es.inspected);
+}
+
+static void v_stats(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	const char *f = fmt_arg(argc, argv, 1);
+
+	if (argc > 2 || (strcmp(f, "text") && strcmp(f, "json") &&
+			 strcmp(f, "prometheus"))) {
+		ctl_err(r, "usage", "stats [text|json|prometheus]");
+		return;
+	}
+	if (!strcmp(f, "json"))
+		stats_json(d, r);
+	else if (!strcmp(f, "prometheus"))
+		stats_prometheus(d, r);
+	else
+		stats_text(d, r);
+	ctl_ok(r, "%s", "");
+}
+
+struct flows_ctx {
+	struct daemon *d;
+	struct ctl_req *r;
+	unsigned n, shown;
+	int json;
+};
+
+#define FLOWS_SHOWN 200
+
+static void list_flow(void *ctx, struct flow *f)
+{
+	struct flows_ctx *x = ctx;
+	char key[FLOW_KEY_STRLEN], app[64];
+
+	if (f->state != FLOW_INSPECTING)
+		return;
+	if (x->n++ >= FLOWS_SHOWN)
+		return;
+	flow_key_format(&f->key, key, sizeof(key));
+	classifier_format_proto(x->d->cls, &f->cls, app, sizeof(app));
+	if (x->json)
+		ctl_data(x->r,
+			 "%s{\"flow\":\"%s\",\"packets\":%" PRIu64
+			 ",\"app_so_far\":\"%s\"}",
+			 x->shown++ ? "," : "", key, f->pkts[0] + f->pkts[1],
+			 app);
+	else
+		ctl_data(x->r, "inspecting %s packets %" PRIu64 " app %s", key,
+			 f->pkts[0] + f->pkts[1], app);
+}
+
+static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	const char *f = fmt_arg(argc, argv, 1);
+	struct flows_ctx x = { d, r, 0, 0, !strcmp(f, "json") };
+	uint32_t i, k = 0;
+
+	if (argc > 2 || (strcmp(f, "text") && strcmp(f, "json"))) {
+		ctl_err(r, "usage", "flows [json]");
+		return;
+	}
+	if (x.json)
+		ctl_data(r, "{\"inspecting\":[");
+	engine_foreach(d->eng, list_flow, &x);
+	if (x.json)
+		ctl_data(r, "],\"inspecting_total\":%u,\"recent\":[", x.n);
+	else if (x.n > FLOWS_SHOWN)
+		ctl_data(r, "... %u flows being inspected, %d shown", x.n,
+			 FLOWS_SHOWN);
+	for (i = 0; i < RECENT; i++) {
+		const struct recent *e =
+			&d->recent[(d->recent_next + i) % RECENT];
+		char rule[200], dept[100];
+
+		if (!e->ts_ms)
+			continue;
+		if (x.json) {
+			json_str(rule, sizeof(rule), e->rule);
+			json_str(dept, sizeof(dept), e->dept);
+			ctl_data(
+				r,
+				"%s{\"ts_ms\":%" PRIu64
+				",\"flow\":\"%s\",\"department\":\"%s\",\"app\":\"%s\",\"action\":\"%s\",\"rule\":\"%s\"}",
+				k++ ? "," : "", e->ts_ms, e->key, dept, e->app,
+				policy_action_name(e->action), rule);
+		} else {
+			ctl_data(r, "decided %s %s %s %s%s%s", e->key, e->dept,
+				 e->app, policy_action_name(e->action),
+				 e->rule[0] ? " by " : "", e->rule);
+		}
+	}
+	if (x.json)
+		ctl_data(r, "]}");
+	ctl_ok(r, "%s", "");
+}
+
+static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
+		     enum ctl_role role)
+{
+	struct err_sink es = { r, 0 };
+	struct policy_names n;
+	struct policy *np;
+	unsigned nerr = 0;
+	char *text;
+
+	if (argc == 2 && !strcmp(argv[1], "show")) {
+		text = policy_format(d->pol);
+		if (!text) {
+			ctl_err(r, "internal", "out of memory");
+			return;
+		}
+		ctl_data(r, "%s", text);
+		if (d->kill_apps[0])
+			ctl_data(r,
+				 "# killswitch on (before every rule): %s drop",
+				 d->kill_apps);
+		free(text);
+		ctl_ok(r, "%s", "");
+		return;
+	}
+	if (argc != 3 ||
+	    (strcmp(argv[1], "check") && strcmp(argv[1], "load"))) {
+		ctl_err(r, "usage",
+			"policy show | policy check FILE | policy load FILE");
+		return;
+	}
+	if (role != CTL_ADMIN) {
+		ctl_err(r, "denied",
+			"policy %s reads a file as root: admins only", argv[1]);
+		return;
+	}
+	if (argv[2][0] != '/') {
+		ctl_err(r, "usage", "%s: give an absolute path", argv[2]);
+		return;
+	}
+	loader_names(d->cls, &n);
+	np = policy_load_file(argv[2], &n, err_to_req, &es, &nerr);
+	if (!np) {
+		ctl_err(r, "refused",
+			"%s: %u error(s); the running policy stays", argv[2],
+			nerr);
+		return;
+	}
+	if (!strcmp(argv[1], "check")) {
+		ctl_ok(r, "%s: valid (%u departments besides default)", argv[2],
+		       np->n_depts - 1);
+		policy_free(np);
+		return;
+	}
+	if (strcmp(np->signatures, d->pol->signatures) != 0) {
+		policy_free(np);
+		ctl_err(r, "refused",
+			"%s names another signatures file: restart skyfenced, or signatures reload after a policy that names it; the running policy stays",
+			argv[2]);
+		return;
+	}
+	if (daemon_apply_policy(d, np) != 0) {
+		ctl_err(r, "refused",
+			"too many throttle rules; the running policy stays");
+		return;
+	}
+	log_info("control: uid %ld loaded %s", (long)ctl_req_uid(r), argv[2]);
+	ctl_ok(r, "%s applied; established flows follow (conntrack walk)",
+	       argv[2]);
+}
+
+/* A change written into the running policy's text and validated as a
+ * whole. */
+static void change(struct daemon *d, struct ctl_req *r,
+		   const struct policy_change *c, const char *what)
+{
+	struct err_sink es = { r, 0 };
+	char err[512], name[300];
+	struct policy *np;
+	char *text = policy_format_change(d->pol, c, err, sizeof(err));
+
+	if (!text) {
+		ctl_err(r, "refused", "%s", err);
+		return;
+	}
+	snprintf(name, sizeof(name), "(running policy after: %s)", what);
+	np = parse_text(d, name, text, &es);
+	free(text);
+	if (!np) {
+		ctl_err(r, "refused", "%s: %u error(s); nothing changed", what,
+			es.n);
+		return;
+	}
+	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
+	if (daemon_apply_policy(d, np) != 0) {
+		ctl_err(r, "refused",
+			"too many throttle rules; nothing changed");
+		return;
+	}
+	log_info("control: uid %ld: %s", (long)ctl_req_uid(r), what);
+	ctl_ok(r, "%s; established flows follow (conntrack walk)", what);
+}
+
+static void v_department(struct daemon *d, struct ctl_req *r, int argc,
+			 char **argv)
+{
+	struct policy_change c = { PCH_DEPT_ADD, NULL, NULL };
+	char hosts[CTL_MAX_REQUEST], what[CTL_MAX_REQUEST + 64];
+
+	if (argc == 3 && !strcmp(argv[1], "del")) {
+		c.kind = PCH_DEPT_DEL;
+	} else if (argc >= 5 &&
+		   (!strcmp(argv[1], "add") || !strcmp(argv[1], "set")) &&
+		   !strcmp(argv[3], "hosts")) {
+		c.kind =
+			!strcmp(argv[1], "add") ? PCH_DEPT_ADD : PCH_DEPT_HOSTS;
+		join(hosts, sizeof(hosts), argc, argv, 4);
+		c.arg = hosts;
+	} else {
+		ctl_err(r, "usage",
+			"department add NAME hosts PREFIX... | department set NAME hosts PREFIX... | department del NAME");
+		return;
+	}
+	c.dept = argv[2];
+	join(what, sizeof(what), argc, argv, 0);
+	change(d, r, &c, what);
+}
+
+static void v_rule(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	struct policy_change c = { PCH_RULE_SET, NULL, NULL };
+	char rule[CTL_MAX_REQUEST], what[CTL_MAX_REQUEST + 64];
+
+	if (argc >= 4 && (!strcmp(argv[1], "set") || !strcmp(argv[1], "del"))) {
+		c.kind = !strcmp(argv[1], "set") ? PCH_RULE_SET : PCH_RULE_DEL;
+	} else {
+		ctl_err(r, "usage",
+			"rule set DEPARTMENT MATCH ACTION [OPTIONS] | rule del DEPARTMENT MATCH");
+		return;
+	}
+	c.dept = argv[2];
+	join(rule, sizeof(rule), argc, argv, 3);
+	c.arg = rule;
+	join(what, sizeof(what), argc, argv, 0);
+	change(d, r, &c, what);
+}
+
+/* The kill switch's rules: "APP drop" for each app, parsed as a default
+ * block so the names resolve as in a policy; confidence port, so even a
+ * guess is enough to cut. */
+static struct policy *kill_rules(struct daemon *d, const char *apps,
+				 struct err_sink *es)
+{
+	char text[2048], one[300];
+	size_t o;
+	const char *s = apps;
+
+	o = (size_t)snprintf(text, sizeof(text), "default {\n");
+	while (*s) {
+		size_t n = strcspn(s, " ");
+
+		if (n) {
+			snprintf(one, sizeof(one), "%.*s", (int)n, s);
+			if (strchr(one, ';') || strchr(one, '{') ||
+			    strchr(one, '}') || strchr(one, '"') ||
+			    strchr(one, '#'))
+				return NULL;
+			o += (size_t)snprintf(
+				text + o, sizeof(text) - o,
+				"\t%s%s drop confidence port;\n",
+				strcmp(one, "skype") ? "protocol " : "", one);
+			if (o >= sizeof(text))
+				return NULL;
+		}
+		s += n;
+		s += strspn(s, " ");
+	}
+	snprintf(text + o, sizeof(text) - o, "}\n");
+	return parse_text(d, "killswitch", text, es);
+}
+
+static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
+			 char **argv)
+{
+	struct err_sink es = { r, 0 };
+	char apps[256], next[520];
+	struct policy *k = NULL;
+	int i;
+
+	if (argc == 1) {
+		ctl_ok(r, "killswitch %s%s", d->kill_apps[0] ? "on: " : "off",
+		       d->kill_apps);
+		return;
+	}
+	if (strcmp(argv[1], "on") && strcmp(argv[1], "off")) {
+		ctl_err(r, "usage",
+			"killswitch [on|off] [APP...] (APP: skype, or an nDPI protocol name)");
+		return;
+	}
+	join(apps, sizeof(apps), argc, argv, 2);
+	if (!apps[0])
+		snprintf(apps, sizeof(apps), "%s", "skype");
+	if (!strcmp(argv[1], "on")) {
+		/* on adds to what is on */
+		snprintf(next, sizeof(next), "%s%s%s", d->kill_apps,
+			 d->kill_apps[0] ? " " : "", apps);
+		if (d->kill_apps[0] && argc == 2)
+			snprintf(next, sizeof(next), "%s", d->kill_apps);
+	} else if (argc == 2) {
+		next[0] = '\0'; /* off: all off */
+	} else {
+		/* off APP...: the others stay on */
+		char *save = NULL, *w, cur[256];
+
+		snprintf(cur, sizeof(cur), "%s", d->kill_apps);
+		next[0] = '\0';
+		for (w = strtok_r(cur, " ", &save); w;
+		     w = strtok_r(NULL, " ", &save)) {
+			for (i = 2; i < argc; i++)
+				if (!strcmp(w, argv[i]))
+					break;
+			if (i == argc)
+				snprintf(next + strlen(next),
+					 sizeof(next) - strlen(next), "%s%s",
+					 next[0] ? " " : "", w);
+		}
+	}
+	if (next[0]) {
+		k = kill_rules(d, next, &es);
+		if (!k) {
+			ctl_err(r, "refused",
+				"killswitch %s: %u error(s); nothing changed",
+				apps, es.n);
+			return;
+		}
+	}
+	if (strlen(next) >= sizeof(d->kill_apps)) {
+		policy_free(k);
+		ctl_err(r, "refused", "too many apps for the kill switch");
+		return;
+	}
+	engine_set_killswitch(d->eng, k ? k->depts[0].rules : NULL,
+			      k ? k->depts[0].n_rules : 0);
+	policy_free(d->kill);
+	d->kill = k;
+	snprintf(d->kill_apps, sizeof(d->kill_apps), "%.255s", next);
+	ct_walk(d->ct);
+	log_warnx("control: uid %ld: killswitch %s%s", (long)ctl_req_uid(r),
+		  next[0] ? "on for " : "off", next);
+	ctl_ok(r, "killswitch %s%s; established flows follow (conntrack walk)",
+	       next[0] ? "on for " : "off", next);
+}
+
+static void v_log(struct ctl_req *r, int argc, char **argv, enum ctl_role role)
+{
+	static const char *const lv[] = { "error", "warning", "info", "debug" };
+	int i;
+
+	if (argc == 2 && !strcmp(argv[1], "level")) {
+		ctl_ok(r, "log level %s", lv[log_get_level() & 3]);
+		return;
+	}
+	if (argc != 3 || strcmp(argv[1], "level")) {
+		ctl_err(r, "usage", "log level [error|warning|info|debug]");
+		return;
+	}
+	if (role != CTL_ADMIN) {
+		ctl_err(r, "denied", "changing the log level is for admins");
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		if (!strcmp(argv[2], lv[i])) {
+			log_set_level(i);
+			ctl_ok(r, "log level %s", lv[i]);
+			return;
+		}
+	}
+	ctl_err(r, "usage",
+		"unknown log level '%s' (error, warning, info, debug)",
+		argv[2]);
+}
+
+/* A new nDPI module with the signatures file re-read, the running policy
+ * resolved against it, then both swapped in. Flows still being inspected
+ * start over (their nDPI state belonged to the old module); decided flows
+ * keep their conntrack marks. */
+static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
+			 char **argv)
+{
+	struct cls_opts co = { d->o->max_flows, 80, 24, 0, NULL };
+	struct err_sink es = { r, 0 };
+	struct engine_hooks h;
+	struct engine_opts eo;
+	struct classifier *nc, *oc = d->cls;
+	struct engine *ne;
+	struct policy *np;
+	char err[512], *text;
+
+	if (argc != 2 || strcmp(argv[1], "reload")) {
+		ctl_err(r, "usage", "signatures reload");
+		return;
+	}
+	if (!d->pol->signatures[0]) {
+		ctl_err(r, "refused",
+			"the policy names no signatures file (options { signatures \"/path\"; })");
+		return;
+	}
+	co.protos_file = d->pol->signatures;
+	nc = classifier_open(&co, err, sizeof(err));
+	if (!nc) {
+		ctl_err(r, "refused", "%s; the running signatures stay", err);
+		return;
+	}
+	text = policy_format(d->pol);
+	d->cls = nc; /* parse_text resolves names through d->cls */
+	np = text ? parse_text(d, "(running policy)", text, &es) : NULL;
+	free(text);
+	d->cls = oc;
+	if (!np) {
+		classifier_close(nc);
+		ctl_err(r, "refused",
+			"the running policy does not resolve against the new signatures (%u error(s)); nothing changed",
+			es.n);
+		return;
+	}
+	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
+	memset(&h, 0, sizeof(h));
+	engine_hooks_of(d->eng, &h);
+	eo.max_flows = d->o->max_flows;
+	eo.idle_ms = d->o->idle_ms;
+	eo.seed = (uint64_t)daemon_clock_ms(0) * 0x9e3779b97f4a7c15ull;
+	ne = engine_create(&eo, nc, np, &h);
+	if (!ne) {
+		classifier_close(nc);
+		policy_free(np);
+		ctl_err(r, "internal", "out of memory; nothing changed");
+		return;
+	}
+	engine_flush(d->eng);
+	engine_destroy(d->eng);
+	d->eng = ne;
+	d->cls = nc;
+	classifier_close(oc);
+	if (d->kill)
+		engine_set_killswitch(d->eng, d->kill->depts[0].rules,
+				      d->kill->depts[0].n_rules);
+	if (daemon_apply_policy(d, np) != 0) {
+		ctl_err(r, "internal", "throttle buckets could not be mapped");
+		return;
+	}
+	log_info("control: uid %ld reloaded signatures %s",
+		 (long)ctl_req_uid(r), d->pol->signatures);
+	ctl_ok(r, "signatures %s reloaded; flows being inspected start over",
+	       d->pol->signatures);
+}
+
+static const struct verb {
+	const char *name, *usage;
+	int admin; /* changes something */
+} verbs[] = {
+	{ "help", "help", 0 },
+	{ "status", "status [json]", 0 },
+	{ "stats", "stats [text|json|prometheus]", 0 },
+	{ "flows", "flows [json]", 0 },
+	{ "policy", "policy show | check FILE | load FILE", 0 },
+	{ "department", "department add|set NAME hosts PREFIX... | del NAME",
+	  1 },
+	{ "rule", "rule set DEPARTMENT MATCH ACTION... | del DEPARTMENT MATCH",
+	  1 },
+	{ "killswitch", "killswitch [on|off] [APP...]", 0 },
+	{ "signatures", "signatures reload", 1 },
+	{ "log", "log level [LEVEL]", 0 },
+};
+
+void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
+		     char **argv)
+{
+	struct daemon *d = ctx;
+	size_t i;
+
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[0], verbs[i].name))
+			break;
+	if (i == sizeof(verbs) / sizeof(verbs[0])) {
+		char shown[64];
+
+		json_str(shown, sizeof(shown), argv[0]);
+		ctl_err(r, "usage", "unknown verb '%s' (try: help)", shown);
+		return;
+	}
+	if (role != CTL_ADMIN &&
+	    (verbs[i].admin || (!strcmp(argv[0], "killswitch") && argc > 1))) {
+		ctl_err(r, "denied", "'%s' changes skyfenced: admins only",
+			argv[0]);
+		return;
+	}
+	switch (i) {
+	case 0:
+		for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+			ctl_data(r, "%s%s", verbs[i].usage,
+				 verbs[i].admin ? "   (admin)" : "");
+		ctl_ok(r, "%s", "");
+		break;
+	case 1:
+		v_status(d, r, argc, argv);
+		break;
+	case 2:
+		v_stats(d, r, argc, argv);
+		break;
+	case 3:
+		v_flows(d, r, argc, argv);
+		break;
+	case 4:
+		v_policy(d, r, argc, argv, role);
+		break;
+	case 5:
+		v_department(d, r, argc, argv);
+		break;
+	case 6:
+		v_rule(d, r, argc, argv);
+		break;
+	case 7:
+		v_killswitch(d, r, argc, argv);
+		break;
+	case 8:
+		v_signatures(d, r, argc, argv);
+		break;
+	default:
+		v_log(r, argc, argv, role);
+		break;
+	}
+}

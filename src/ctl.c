@@ -1,0 +1,583 @@
+/* The control socket (ctl.h). Non-blocking throughout: a client is read at
+ * most CTL_MAX_REQUEST bytes per wake-up, its replies are queued up to a
+ * cap and written as it reads them, so no client can hold the event loop
+ * and with it the packets' verdicts.
+ */
+#define _GNU_SOURCE
+#include "skyfence/ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#define LISTENER 0u
+/* connections accepted per wake-up */
+#define ACCEPT_BUDGET 16
+
+struct client {
+	int fd; /* -1: free slot */
+	enum ctl_role role;
+	uid_t uid;
+	char in[CTL_MAX_REQUEST];
+	size_t inlen;
+	int discarding; /* in an over-long line: drop up to its end */
+	int binary;	/* the current line had a byte that is not text */
+	char *out;
+	size_t outlen, outoff, outcap;
+	int watching_out; /* EPOLLOUT registered */
+	uint64_t last_ms; /* last request, or last write progress */
+};
+
+struct ctl {
+	struct ctl_opts o;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int lfd, ep;
+	ctl_fn fn;
+	void *ctx;
+	struct client *cl;
+	struct ctl_stats st;
+	uint64_t now_ms;
+};
+
+struct ctl_req {
+	struct ctl *c;
+	struct client *k;
+	int answered;
+};
+
+static void append(struct ctl *c, struct client *k, const char *s, size_t n)
+{
+	if (k->fd < 0 || n == 0)
+		return;
+	if (k->outlen - k->outoff + n > c->o.max_reply_bytes) {
+		/* a reader this slow gets nothing more: closed at the next
+		 * flush, its buffer freed */
+		k->outoff = k->outlen = 0;
+		k->fd = -k->fd - 2;
+		return;
+	}
+	if (k->outlen + n > k->outcap) {
+		size_t cap = k->outcap ? k->outcap : 4096;
+		char *p;
+
+		if (k->outoff) {
+			memmove(k->out, k->out + k->outoff,
+				k->outlen - k->outoff);
+			k->outlen -= k->outoff;
+			k->outoff = 0;
+		}
+		while (cap < k->outlen + n)
+			cap *= 2;
+		if (cap != k->outcap) {
+			p = realloc(k->out, cap);
+			if (!p) {
+				k->fd = -k->fd - 2;
+				return;
+			}
+			k->out = p;
+			k->outcap = cap;
+		}
+	}
+	memcpy(k->out + k->outlen, s, n);
+	k->outlen += n;
+}
+
+static void vreply(struct ctl_req *r, const char *prefix, const char *fmt,
+		   va_list ap)
+{
+	char buf[8192];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	const char *s = buf, *nl;
+
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	/* one protocol line per text line: a newline in a message cannot
+	 * end the reply early */
+	do {
+		nl = memchr(s, '\n', (size_t)(buf + n - s));
+		append(r->c, r->k, prefix, strlen(prefix));
+		append(r->c, r->k, s, nl ? (size_t)(nl - s) : strlen(s));
+		append(r->c, r->k, "\n", 1);
+		s = nl ? nl + 1 : NULL;
+	} while (s && *s && strcmp(prefix, "= ") == 0);
+}
+
+void ctl_data(struct ctl_req *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreply(r, "= ", fmt, ap);
+	va_end(ap);
+}
+
+void ctl_ok(struct ctl_req *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->answered++)
+		return;
+	va_start(ap, fmt);
+	vreply(r, fmt[0] ? "OK " : "OK", fmt, ap);
+	va_end(ap);
+}
+
+void ctl_err(struct ctl_req *r, const char *kind, const char *fmt, ...)
+{
+	char prefix[32];
+	va_list ap;
+
+	if (r->answered++)
+		return;
+	r->c->st.errors++;
+	snprintf(prefix, sizeof(prefix), "ERR %s ", kind);
+	va_start(ap, fmt);
+	vreply(r, prefix, fmt, ap);
+	va_end(ap);
+}
+
+uid_t ctl_req_uid(const struct ctl_req *r)
+{
+	return r->k->uid;
+}
+
+int ctl_split(char *line, char **argv)
+{
+	int n = 0;
+	char *s = line;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			return n;
+		if (n == CTL_MAX_ARGS)
+			return -1;
+		argv[n++] = s;
+		while (*s && *s != ' ' && *s != '\t')
+			s++;
+		if (*s)
+			*s++ = '\0';
+	}
+}
+
+static void drop_client(struct ctl *c, struct client *k, uint64_t *counter)
+{
+	int fd = k->fd >= 0 ? k->fd : -k->fd - 2;
+
+	epoll_ctl(c->ep, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+	free(k->out);
+	memset(k, 0, sizeof(*k));
+	k->fd = -1;
+	c->st.clients--;
+	if (counter)
+		(*counter)++;
+}
+
+/* Writes what is queued; watches for writability while some is left. */
+static void flush_client(struct ctl *c, struct client *k)
+{
+	struct epoll_event ev;
+
+	if (k->fd < -1) { /* over its reply cap */
+		drop_client(c, k, &c->st.closed_overflow);
+		return;
+	}
+	while (k->outoff < k->outlen) {
+		ssize_t n = send(k->fd, k->out + k->outoff,
+				 k->outlen - k->outoff, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			drop_client(c, k, &c->st.closed_peer);
+			return;
+		}
+		k->outoff += (size_t)n;
+		k->last_ms = c->now_ms;
+	}
+	if (k->outoff == k->outlen) {
+		k->outoff = k->outlen = 0;
+		if (k->outcap > 65536) { /* give back what a big reply took */
+			free(k->out);
+			k->out = NULL;
+			k->outcap = 0;
+		}
+	}
+	if ((k->outoff < k->outlen) != k->watching_out) {
+		k->watching_out = k->outoff < k->outlen;
+		ev.events = EPOLLIN | (k->watching_out ? EPOLLOUT : 0u);
+		ev.data.u32 = (uint32_t)(k - c->cl) + 1;
+		epoll_ctl(c->ep, EPOLL_CTL_MOD, k->fd, &ev);
+	}
+}
+
+static void handle_line(struct ctl *c, struct client *k, char *line, size_t len)
+{
+	struct ctl_req r = { c, k, 0 };
+	char *argv[CTL_MAX_ARGS];
+	int argc;
+
+	c->st.requests++;
+	k->last_ms = c->now_ms;
+	if (len && line[len - 1] == '\r')
+		line[--len] = '\0';
+	if (k->binary) {
+		ctl_err(&r, "usage",
+			"request has bytes that are not text (expected VERB ARG... and a newline)");
+		return;
+	}
+	argc = ctl_split(line, argv);
+	if (argc < 0) {
+		ctl_err(&r, "usage", "more than %d words in a request",
+			CTL_MAX_ARGS);
+		return;
+	}
+	if (argc == 0) {
+		ctl_err(&r, "usage", "empty request (try: help)");
+		return;
+	}
+	c->fn(c->ctx, &r, k->role, argc, argv);
+	if (!r.answered)
+		ctl_err(&r, "internal", "no reply");
+}
+
+static void read_client(struct ctl *c, struct client *k)
+{
+	char buf[CTL_MAX_REQUEST];
+	ssize_t n = recv(k->fd, buf, sizeof(buf), 0);
+	size_t i;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		drop_client(c, k, &c->st.closed_peer);
+		return;
+	}
+	for (i = 0; i < (size_t)n && k->fd >= 0; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+
+		if (ch == '\n') {
+			if (k->discarding) {
+				struct ctl_req r = { c, k, 0 };
+
+				c->st.requests++;
+				ctl_err(&r, "usage",
+					"request longer than %d bytes",
+					CTL_MAX_REQUEST);
+			} else {
+				k->in[k->inlen] = '\0';
+				handle_line(c, k, k->in, k->inlen);
+			}
+			k->inlen = 0;
+			k->discarding = k->binary = 0;
+			continue;
+		}
+		if (k->discarding)
+			continue;
+		if (k->inlen + 1 >= sizeof(k->in)) {
+			k->discarding = 1;
+			continue;
+		}
+		if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f)
+			k->binary = 1;
+		k->in[k->inlen++] = (char)ch;
+	}
+	if (k->fd != -1)
+		flush_client(c, k);
+}
+
+static void accept_clients(struct ctl *c)
+{
+	unsigned budget = ACCEPT_BUDGET, i;
+
+	while (budget--) {
+		int fd = accept4(c->lfd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ucred cr;
+		socklen_t crl = sizeof(cr);
+		struct client *k = NULL;
+		struct epoll_event ev;
+		enum ctl_role role = CTL_READ_ONLY;
+		char greet[64];
+
+		if (fd < 0)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0) {
+			close(fd);
+			c->st.refused_peer++;
+			continue;
+		}
+		if (cr.uid == 0) {
+			role = CTL_ADMIN;
+		} else {
+			gid_t groups[256];
+			socklen_t gl = sizeof(groups);
+			int member = cr.gid == c->o.group,
+			    admin = c->o.admin_group != (gid_t)-1 &&
+				    cr.gid == c->o.admin_group;
+			unsigned g;
+
+			if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups,
+				       &gl) == 0) {
+				for (g = 0; g < gl / sizeof(gid_t); g++) {
+					member |= groups[g] == c->o.group;
+					admin |=
+						c->o.admin_group != (gid_t)-1 &&
+						groups[g] == c->o.admin_group;
+				}
+			}
+			/* the file mode keeps others out; this holds even
+			 * if someone loosens it */
+			if (!member && !admin) {
+				static const char msg[] =
+					"ERR denied not in the control socket's group\n";
+
+				if (send(fd, msg, sizeof(msg) - 1,
+					 MSG_NOSIGNAL) < 0) {
+					/* nothing to tell */
+				}
+				close(fd);
+				c->st.refused_peer++;
+				continue;
+			}
+			role = admin ? CTL_ADMIN : CTL_READ_ONLY;
+		}
+		for (i = 0; i < c->o.max_clients && !k; i++)
+			if (c->cl[i].fd == -1)
+				k = &c->cl[i];
+		if (!k) {
+			static const char msg[] =
+				"ERR busy too many control clients\n";
+
+			if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL) < 0) {
+				/* nothing to tell */
+			}
+			close(fd);
+			c->st.refused_busy++;
+			continue;
+		}
+		memset(k, 0, sizeof(*k));
+		k->fd = fd;
+		k->role = role;
+		k->uid = cr.uid;
+		k->last_ms = c->now_ms;
+		ev.events = EPOLLIN;
+		ev.data.u32 = (uint32_t)(k - c->cl) + 1;
+		if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			k->fd = -1;
+			continue;
+		}
+		c->st.clients++;
+		c->st.accepted++;
+		snprintf(greet, sizeof(greet), "SKYFENCE %d %s\n",
+			 CTL_PROTO_VERSION,
+			 role == CTL_ADMIN ? "admin" : "read-only");
+		append(c, k, greet, strlen(greet));
+		flush_client(c, k);
+	}
+}
+
+void ctl_run(struct ctl *c, uint64_t now_ms)
+{
+	struct epoll_event evs[64];
+	int n, i;
+
+	c->now_ms = now_ms;
+	n = epoll_wait(c->ep, evs, 64, 0);
+	for (i = 0; i < n; i++) {
+		uint32_t id = evs[i].data.u32;
+		struct client *k;
+
+		if (id == LISTENER) {
+			accept_clients(c);
+			continue;
+		}
+		k = &c->cl[id - 1];
+		if (k->fd == -1)
+			continue; /* closed by an earlier event */
+		if (evs[i].events & EPOLLOUT)
+			flush_client(c, k);
+		if (k->fd >= 0 &&
+		    (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			read_client(c, k);
+	}
+}
+
+void ctl_tick(struct ctl *c, uint64_t now_ms)
+{
+	unsigned i;
+
+	c->now_ms = now_ms;
+	for (i = 0; i < c->o.max_clients; i++) {
+		struct client *k = &c->cl[i];
+
+		if (k->fd != -1 && k->last_ms + c->o.idle_ms < now_ms)
+			drop_client(c, k, &c->st.closed_idle);
+	}
+}
+
+void ctl_get_stats(const struct ctl *c, struct ctl_stats *s)
+{
+	unsigned i;
+
+	*s = c->st;
+	s->queued_bytes = 0;
+	for (i = 0; i < c->o.max_clients; i++)
+		if (c->cl[i].fd != -1)
+			s->queued_bytes += c->cl[i].outlen - c->cl[i].outoff;
+}
+
+int ctl_fd(const struct ctl *c)
+{
+	return c->ep;
+}
+
+/* An existing socket file: in use (someone accepts) or stale. */
+static int in_use(const struct sockaddr_un *a)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return 0;
+	r = connect(fd, (const struct sockaddr *)a, sizeof(*a)) == 0;
+	close(fd);
+	return r;
+}
+
+struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
+		     size_t errlen)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+	struct sockaddr_un a;
+	struct epoll_event ev;
+	struct stat sb;
+	mode_t old;
+	unsigned i;
+
+	if (!c || !o->max_clients) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		free(c);
+		return NULL;
+	}
+	c->o = *o;
+	c->fn = fn;
+	c->ctx = ctx;
+	c->lfd = c->ep = -1;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	if (strlen(o->path) >= sizeof(a.sun_path)) {
+		snprintf(err, errlen, "control socket path too long: %s",
+			 o->path);
+		goto fail;
+	}
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", o->path);
+	snprintf(c->path, sizeof(c->path), "%s", o->path);
+	c->cl = calloc(o->max_clients, sizeof(*c->cl));
+	if (!c->cl) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		goto fail;
+	}
+	for (i = 0; i < o->max_clients; i++)
+		c->cl[i].fd = -1;
+	{
+		/* /run/skyfence on first start: searchable by all, the
+		 * socket's own mode decides who connects */
+		char dir[sizeof(c->path)], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", o->path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+				snprintf(err, errlen, "%s: %s", dir,
+					 strerror(errno));
+				goto fail;
+			}
+		}
+	}
+	if (lstat(o->path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			snprintf(err, errlen,
+				 "%s exists and is not a socket: not replaced",
+				 o->path);
+			goto fail;
+		}
+		if (in_use(&a)) {
+			snprintf(err, errlen,
+				 "%s is in use (another skyfenced?)", o->path);
+			goto fail;
+		}
+		unlink(o->path);
+	}
+	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->lfd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	/* never, not even for an instant, a socket others may connect to */
+	old = umask(0117);
+	if (bind(c->lfd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		umask(old);
+		snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
+		goto fail;
+	}
+	umask(old);
+	if (chown(o->path, 0, o->group) < 0 || chmod(o->path, 0660) < 0 ||
+	    listen(c->lfd, 128) < 0) {
+		snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
+		unlink(o->path);
+		goto fail;
+	}
+	c->ep = epoll_create1(EPOLL_CLOEXEC);
+	ev.events = EPOLLIN;
+	ev.data.u32 = LISTENER;
+	if (c->ep < 0 || epoll_ctl(c->ep, EPOLL_CTL_ADD, c->lfd, &ev) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		unlink(o->path);
+		goto fail;
+	}
+	return c;
+fail:
+	if (c->lfd >= 0)
+		close(c->lfd);
+	if (c->ep >= 0)
+		close(c->ep);
+	free(c->cl);
+	free(c);
+	return NULL;
+}
+
+void ctl_close(struct ctl *c)
+{
+	unsigned i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->o.max_clients; i++) {
+		if (c->cl[i].fd != -1) {
+			flush_client(c, &c->cl[i]);
+			if (c->cl[i].fd != -1)
+				drop_client(c, &c->cl[i], NULL);
+		}
+	}
+	close(c->lfd);
+	close(c->ep);
+	unlink(c->path);
+	free(c->cl);
+	free(c);
+}

@@ -1,0 +1,101 @@
+/* skyfenced's state, shared by daemon.c (packets, signals, the loop) and
+ * control.c (the control socket's verbs). Not a public interface. */
+#ifndef SKYFENCE_DAEMON_INT_H
+#define SKYFENCE_DAEMON_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "skyfence/classify.h"
+#include "skyfence/ct.h"
+#include "skyfence/ctl.h"
+#include "skyfence/daemon.h"
+#include "skyfence/engine.h"
+#include "skyfence/log.h"
+#include "skyfence/mark.h"
+#include "skyfence/policy.h"
+#include "skyfence/queue.h"
+#include "skyfence/shaper.h"
+
+#define MAX_BUCKETS 1024
+
+/* A throttle rule has two buckets, one per direction (from the inside
+ * hosts, to them), each at the rule's rate, so a transfer's ACKs never wait
+ * behind its data: pair k is buckets 2k (from inside) and 2k + 1. A rule's
+ * pair is found by department name and the rule's place among the
+ * department's throttle rules, so a reload that changes a rate keeps the
+ * buckets, their tokens and their held packets. */
+struct bucket_key {
+	char dept[POLICY_NAME_LEN];
+	uint32_t ordinal;
+};
+
+struct daemon_stats {
+	uint64_t packets, inspected_accept, repeats, marked, throttled;
+	uint64_t no_payload, bad;
+	uint64_t reloads, reload_failures;
+};
+
+struct daemon {
+	const struct daemon_opts *o;
+	struct classifier *cls;
+	struct policy *pol;
+	struct engine *eng;
+	/* 0: the main queue (GSO); 1: throttled flows' queue (no GSO) */
+	struct queue *q[2];
+	unsigned cur; /* the queue whose packets are being handled */
+	struct mark_layout ml;
+	FILE *audit;
+	uint64_t now_ms, now_us;
+	struct shaper *sh;
+	int shaper_tfd;
+	struct bucket_key keys[MAX_BUCKETS / 2];
+	int32_t *bucket_of;  /* per rule of the policy, flattened; -1: none */
+	uint32_t *rule_base; /* per department: its first rule's index */
+	struct log_limit bad_limit;
+	struct daemon_stats st;
+	/* runtime control */
+	struct ctl *ctl;
+	struct ct *ct;
+	uint64_t started_ms;
+	struct policy *kill;   /* kill switch rules: its default block */
+	char kill_apps[256];   /* as given, "" when off */
+	struct app_stat *apps; /* per department and app */
+	struct recent *recent; /* the last decisions, a ring */
+	uint32_t recent_next;
+};
+
+#define APP_STATS 4096
+#define RECENT 64
+
+struct app_stat {
+	char dept[POLICY_NAME_LEN]; /* "": free */
+	uint16_t app;
+	uint64_t pkts, bytes, decisions[ACT_MAX];
+};
+
+struct recent {
+	uint64_t ts_ms;
+	char key[128];
+	char dept[POLICY_NAME_LEN];
+	char app[64];
+	uint8_t action;
+	char rule[POLICY_TEXT_LEN];
+};
+
+/* control.c */
+void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
+		     char **argv);
+void control_count_packet(struct daemon *d, const struct flow *f,
+			  uint32_t bytes);
+void control_count_decision(struct daemon *d, const struct flow *f);
+int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark);
+
+/* daemon.c */
+/* Makes @np (owned from now on) the running policy: buckets, engine, and
+ * a conntrack walk so established flows follow. Returns 0, or -ENOSPC
+ * (too many throttle rules) with @np freed and nothing changed. */
+int daemon_apply_policy(struct daemon *d, struct policy *np);
+uint64_t daemon_clock_ms(int realtime);
+
+#endif
