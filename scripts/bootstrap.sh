@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 PACKAGES="gcc libc6-dev make cmake pkg-config
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev
 	check libsubunit-dev libndpi-bin valgrind clang-format libssl-dev
-	iproute2 iptables conntrack procps iperf3"
+	iproute2 iptables conntrack procps iperf3 passwd util-linux"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2

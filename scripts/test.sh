@@ -123,6 +123,14 @@ for b in build build-asan; do
 	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/inline" "test_inline.sh ($b)"; fi
 done
 
+for b in build build-asan; do
+	stage "control: socket, skyfencectl, kill switch ($b)"
+	BUILD=$top/$b tests/netns/test_control.sh >"$log/control" 2>&1
+	rc=$?
+	grep -vE '^PASS: ' "$log/control" | grep -v '^[0-9]* passed'
+	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/control" "test_control.sh ($b)"; fi
+done
+
 stage "throttle: shaping in the namespace lab"
 tests/netns/test_throttle.sh >"$log/throttle" 2>&1
 rc=$?

@@ -299,7 +299,7 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	engine_get_flow_stats(d->eng, &fs);
 	ctl_get_stats(d->ctl, &cs);
 	ct_get_stats(d->ct, &ts);
-	if (!strcmp(f, "json")) {
+	if (!strcmp(f, "json") && argc == 2) {
 		char src[600], ks[600];
 
 		json_str(src, sizeof(src), d->pol->source);
@@ -324,7 +324,7 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		ctl_ok(r, "%s", "");
 		return;
 	}
-	if (strcmp(f, "text")) {
+	if (strcmp(f, "text") || argc > 2) {
 		ctl_err(r, "usage", "status [json]");
 		return;
 	}

@@ -1,0 +1,174 @@
+#!/bin/sh
+# test_control.sh - skyfencectl and the control socket in the namespace lab:
+# the kill switch and rule changes cut established flows, a broken policy
+# is refused whole, bad input from many clients changes nothing, roles by
+# group, and Prometheus output a parser accepts. Root; exit 77 (SKIP)
+# without namespaces.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+P=tcontrol
+. "$top/tests/netns/lib.sh"
+command -v useradd >/dev/null && command -v setpriv >/dev/null ||
+	skip "useradd/setpriv not installed"
+[ -x "$build/sf-ctlflood" ] || skip "$build/sf-ctlflood: not built"
+
+GROUP=${P}grp
+RO=${P}ro
+OUT=${P}out
+users_down() {
+	userdel "$RO" 2>/dev/null
+	userdel "$OUT" 2>/dev/null
+	groupdel "$GROUP" 2>/dev/null
+}
+users_down
+trap 'cleanup; users_down; rm -rf "$work"' EXIT
+groupadd "$GROUP" && useradd -M -N -g "$GROUP" -s /usr/sbin/nologin "$RO" &&
+	useradd -M -N -s /usr/sbin/nologin "$OUT" || skip "cannot add throwaway users"
+
+export SKYFENCE_CTL=$S/ctl.sock
+ctl() { "$build/skyfencectl" "$@"; }
+"$top/scripts/lab.sh" up --prefix "$P" --policy "$top/policy/lab.policy" -- \
+	--ctl-group "$GROUP" --ctl-timeout 2 >/dev/null ||
+	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
+# the work directory is private (mktemp): let the socket's group reach it
+chmod 755 "$work" "$S"
+serve inet tcp-server --port 443 --tls --timeout 3 --progress-ms 100 --log "$S/tls.srv"
+serve inet udp-server --port 5353 --log "$S/udp.srv"
+sleep 0.5
+
+# Last progress byte count the server logged for peer $1.
+progress() {
+	grep "progress peer=$1 " "$S/tls.srv" | tail -n 1 | sed 's/.* bytes=\([0-9]*\) .*/\1/' | grep . || echo 0
+}
+# A Skype TLS session from host $1 (lab name), address $2, sending for $3
+# ms, in the background; its pid in $session.
+session() {
+	traffic "$1" tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com \
+		--for-ms "$3" --timeout 10 >/dev/null 2>&1 &
+	session=$!
+}
+# Cuts a running session with "ctl $@" and checks it stops delivering
+# within 1 s: no byte arrives between 1 s and 3 s after the command.
+cut_within_1s() { # description addr ctl-args...
+	_what=$1 _addr=$2
+	shift 2
+	_b0=$(progress "$_addr")
+	ctl "$@" >/dev/null
+	_rc=$?
+	sleep 1
+	_b1=$(progress "$_addr")
+	sleep 2
+	_b2=$(progress "$_addr")
+	_ok=0
+	[ "$_rc" -eq 0 ] && [ "$_b0" -gt 0 ] && [ "$_b2" -eq "$_b1" ] && _ok=1
+	check "$_what: '$*' (exit $_rc) stops an established session within 1 s (bytes at the command $_b0, 1 s after $_b1, 3 s after $_b2)" \
+		[ $_ok -eq 1 ]
+}
+fresh_session_ok() { # host -> exit status of a short Skype TLS session
+	traffic "$1" tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com \
+		--bytes 200000 --timeout 3 >/dev/null 2>&1
+}
+
+# --- 1. kill switch --------------------------------------------------------
+session eng 192.0.2.130 9000
+sleep 2
+cut_within_1s "kill switch" 192.0.2.130 killswitch on
+kill $session 2>/dev/null
+check "kill switch: status says it is on" sh -c "'$build/skyfencectl' status | grep -q 'killswitch: ON for skype'"
+check "kill switch: a new engineering Skype session fails while it is on" \
+	sh -c "! $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
+ctl killswitch off >/dev/null
+check "kill switch off: a new engineering Skype session works again" fresh_session_ok eng
+
+# --- 2. rule set on a department, then back -------------------------------
+check "finance Skype is dropped by the lab policy" sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
+ctl rule set finance skype allow >/dev/null
+check "rule set finance skype allow: a new finance Skype session passes" fresh_session_ok fin
+session fin 192.0.2.10 9000
+sleep 2
+cut_within_1s "rule set finance skype drop" 192.0.2.10 rule set finance skype drop log
+kill $session 2>/dev/null
+
+# --- 3. a broken policy is refused whole -----------------------------------
+cat >"$work/broken.policy" <<-END
+internal 192.0.2.0/24;
+department finance { hosts 192.0.2.0/26; skype dorp; }
+department engineering { hosts 192.0.2.128/26; skyp drop; }
+END
+out=$(ctl policy load "$work/broken.policy" 2>&1)
+rc=$?
+check "policy load of a broken file is refused (exit $rc = 1)" [ $rc -eq 1 ]
+check "every error as FILE:LINE:COL: message ($(echo "$out" | grep -c "^$work/broken.policy:[0-9]*:[0-9]*: ") lines)" \
+	[ "$(echo "$out" | grep -c "^$work/broken.policy:[0-9]*:[0-9]*: ")" -ge 2 ]
+check "traffic proves the running policy unchanged: finance Skype still dropped" \
+	sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
+check "... and engineering Skype still allowed" fresh_session_ok eng
+check "policy check of the broken file: exit 1" sh -c "! '$build/skyfencectl' policy check '$work/broken.policy' >/dev/null 2>&1"
+check "policy check of the lab policy: exit 0" ctl policy check "$top/policy/lab.policy"
+
+# --- 4. bad input from 100 clients, a reader that never reads ---------------
+rss() { ctl status --json | sed 's/.*"rss_kib":\([0-9]*\).*/\1/'; }
+"$build/sf-ctlflood" flood "$SKYFENCE_CTL" 20 20 >/dev/null # warm-up
+sleep 3
+rss0=$(rss)
+"$build/sf-ctlflood" slowreader "$SKYFENCE_CTL" &
+slow=$!
+: >"$S/udp.srv"
+traffic eng udp-client --connect 203.0.113.20 --port 5353 --payload dns:www.example.org \
+	--rate-bps 2000000 --size 500 --for-ms 12000 >"$work/udp.out" &
+udp=$!
+out=$("$build/sf-ctlflood" flood "$SKYFENCE_CTL" 100 100)
+rc=$?
+check "10,000 requests from 100 clients (well-formed, malformed, binary, 1 MiB lines, empty, split, batched): every reply right ($out)" [ $rc -eq 0 ]
+wait $udp
+sleep 0.5
+sent=$(sed 's/sent=\([0-9]*\) .*/\1/' "$work/udp.out")
+got=$(grep -c 'peer=192.0.2.130 ' "$S/udp.srv")
+check "traffic through the gateway during the barrage lost nothing ($got of $sent datagrams)" [ "$got" -eq "$sent" -a "$sent" -gt 0 ]
+sleep 3 # the slow reader is closed after --ctl-timeout 2
+rss1=$(rss)
+kill $slow 2>/dev/null
+check "memory back to its level before the barrage ($rss0 KiB before, $rss1 KiB after; 1 MiB slack)" \
+	[ "$rss1" -le $((rss0 + 1024)) ]
+check "the daemon still answers" sh -c "SKYFENCE_CTL=$SKYFENCE_CTL $build/skyfencectl status >/dev/null"
+
+# --- 5. roles by group -----------------------------------------------------
+as() { _u=$1; shift; setpriv --reuid="$_u" --regid="$(id -g "$_u")" --init-groups "$@"; }
+as "$OUT" "$build/skyfencectl" status >/dev/null 2>&1
+rc=$?
+check "a user outside the group cannot connect (exit $rc = 3)" [ $rc -eq 3 ]
+as "$RO" "$build/skyfencectl" status >/dev/null
+check "a read-only user (in the group) gets status ($?)" [ $? -eq 0 ]
+as "$RO" "$build/skyfencectl" rule set finance skype allow >/dev/null 2>&1
+rc=$?
+check "a read-only user cannot set a rule (exit $rc = 1)" [ $rc -eq 1 ]
+as "$RO" "$build/skyfencectl" killswitch on >/dev/null 2>&1
+rc=$?
+check "a read-only user cannot switch the kill switch (exit $rc = 1)" [ $rc -eq 1 ]
+check "... and nothing changed: kill switch off" sh -c "'$build/skyfencectl' killswitch | grep -q off"
+check "the socket is mode 0660, owner root, group $GROUP" [ "$(stat -c '%a %U %G' "$SKYFENCE_CTL")" = "660 root $GROUP" ]
+
+# --- 6. Prometheus ---------------------------------------------------------
+ctl stats --prometheus >"$work/prom.txt"
+check "stats --prometheus is valid exposition format ($("$build/sf-ctlflood" promcheck <"$work/prom.txt" | tail -n 1))" \
+	sh -c "'$build/sf-ctlflood' promcheck <'$work/prom.txt' >/dev/null"
+for fam in skyfence_packets_total skyfence_bytes_total skyfence_decisions_total skyfence_nfqueue_dropped_total; do
+	check "Prometheus has $fam" grep -q "^# TYPE $fam counter" "$work/prom.txt"
+done
+check "per department and app: engineering Skype_Teams packets counted" \
+	grep -Eq '^skyfence_packets_total\{department="engineering",app="Skype_Teams"\} [1-9]' "$work/prom.txt"
+check "per department, app and action: a finance Skype_Teams drop decision counted" \
+	grep -Eq '^skyfence_decisions_total\{department="finance",app="Skype_Teams",action="drop"\} [1-9]' "$work/prom.txt"
+check "the kernel's queue drop counters, both queues" \
+	[ "$(grep -c '^skyfence_nfqueue_dropped_total{queue=' "$work/prom.txt")" -eq 4 ]
+ctl rule set finance >/dev/null 2>&1
+check "a usage error exits 2 ($?)" [ $? -eq 2 ]
+SKYFENCE_CTL=$work/none.sock "$build/skyfencectl" status >/dev/null 2>&1
+check "no daemon: exit 3" [ $? -eq 3 ]
+
+kill "$(daemon_pid)"
+cleanup
+check "nothing left behind" [ "$(ip netns list | grep -c "^$P-")" -eq 0 ]
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,419 @@
+/* sf-ctlflood: bad input for skyfenced's control socket.
+ *
+ *   sf-ctlflood flood SOCKET CLIENTS REQUESTS  - CLIENTS processes at once,
+ *       each sending REQUESTS requests: well-formed ones (status, stats,
+ *       help, log level, killswitch) and malformed, binary, over-long
+ *       (1 MiB), empty, split across writes and several in one write.
+ *       Each reply is checked: a well-formed request gets OK, every other
+ *       ERR usage. Prints "sent=N ok=N err=N wrong=N"; exit 1 if any reply
+ *       was wrong or missing.
+ *   sf-ctlflood slowreader SOCKET  - connects, asks for a lot, never reads;
+ *       stays until killed.
+ *   sf-ctlflood promcheck  - reads Prometheus exposition text on stdin and
+ *       checks its syntax: HELP/TYPE lines, metric and label names, quoted
+ *       label values with escapes, values, one TYPE per family before its
+ *       samples, families not interleaved, no duplicate series. Prints
+ *       the families found; exit 1 with the line on the first error.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un a;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	return fd;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, s, n);
+
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+struct rd {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+};
+
+/* The next line into @out; 0, or -1 at EOF / 10 s without data. */
+static int next_line(struct rd *r, char *out, size_t outlen)
+{
+	for (;;) {
+		char *nl = memchr(r->buf, '\n', r->len);
+		struct pollfd p = { r->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (nl) {
+			size_t k = (size_t)(nl - r->buf);
+
+			snprintf(out, outlen, "%.*s", (int)k, r->buf);
+			memmove(r->buf, nl + 1, r->len - k - 1);
+			r->len -= k + 1;
+			return 0;
+		}
+		if (r->len == sizeof(r->buf))
+			r->len = 0; /* a data line longer than we keep */
+		if (poll(&p, 1, 10000) <= 0)
+			return -1;
+		n = read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
+		if (n <= 0)
+			return -1;
+		r->len += (size_t)n;
+	}
+}
+
+/* Reads one reply; returns 1 for OK, 2 for ERR usage, 3 other ERR, -1. */
+static int reply(struct rd *r)
+{
+	char line[4096];
+
+	while (next_line(r, line, sizeof(line)) == 0) {
+		if (!strncmp(line, "= ", 2))
+			continue;
+		if (!strncmp(line, "OK", 2))
+			return 1;
+		if (!strncmp(line, "ERR usage", 9))
+			return 2;
+		return 3;
+	}
+	return -1;
+}
+
+static const char *const good[] = { "status",	  "stats",
+				    "help",	  "log level",
+				    "killswitch", "stats json",
+				    "flows",	  "stats prometheus" };
+static const char *const bad[] = {
+	"bogus", "stats xml",	      "status json json", "policy",
+	"rule",	 "department frob x", "killswitch maybe", "log level loud"
+};
+
+static int client(const char *path, int nreq, unsigned seed)
+{
+	struct rd *r = calloc(1, sizeof(*r));
+	char greet[256];
+	int i, wrong = 0, sent = 0, okc = 0, errc = 0;
+
+	srand(seed);
+	r->fd = connect_to(path);
+	if (r->fd < 0 || next_line(r, greet, sizeof(greet)) != 0 ||
+	    strncmp(greet, "SKYFENCE 1 ", 11) != 0) {
+		fprintf(stderr, "client %u: no greeting\n", seed);
+		return 100;
+	}
+	for (i = 0; i < nreq; i++) {
+		int kind = rand() % 8, want, got;
+		char req[512];
+
+		switch (kind) {
+		case 0: /* well-formed */
+		case 1:
+			snprintf(req, sizeof(req), "%s\n", good[rand() % 8]);
+			want = 1;
+			write_all(r->fd, req, strlen(req));
+			break;
+		case 2: /* malformed */
+			snprintf(req, sizeof(req), "%s\n", bad[rand() % 8]);
+			want = 2;
+			write_all(r->fd, req, strlen(req));
+			break;
+		case 3: { /* binary */
+			int k, n = 1 + rand() % 64;
+
+			for (k = 0; k < n; k++)
+				req[k] = (char)(1 + rand() % 255);
+			for (k = 0; k < n; k++)
+				if (req[k] == '\n')
+					req[k] = 1;
+			req[0] = '\x01';
+			req[n] = '\n';
+			want = 2;
+			write_all(r->fd, req, (size_t)n + 1);
+			break;
+		}
+		case 4: /* empty */
+			want = 2;
+			write_all(r->fd, "\n", 1);
+			break;
+		case 5: { /* split across writes: still one request */
+			want = 1;
+			write_all(r->fd, "sta", 3);
+			usleep(1000);
+			write_all(r->fd, "tus\n", 4);
+			break;
+		}
+		case 6: /* two in one write: two replies, in order */
+			write_all(r->fd, "help\nbogus\n", 11);
+			sent++;
+			got = reply(r);
+			if (got == 1)
+				okc++;
+			else
+				wrong++;
+			want = 2;
+			break;
+		default:
+			if (rand() % 20 == 0) { /* 1 MiB line */
+				size_t n = 1 << 20;
+				char *big = malloc(n + 1);
+
+				memset(big, 'A', n);
+				big[n] = '\n';
+				write_all(r->fd, big, n + 1);
+				free(big);
+				want = 2;
+			} else {
+				write_all(r->fd, "status json\n", 12);
+				want = 1;
+			}
+			break;
+		}
+		sent++;
+		got = reply(r);
+		if (got == 1)
+			okc++;
+		else if (got >= 2)
+			errc++;
+		if (got != want) {
+			wrong++;
+			if (wrong < 3)
+				fprintf(stderr,
+					"client %u: request kind %d: reply %d, want %d\n",
+					seed, kind, got, want);
+		}
+	}
+	/* truncated: a request without its newline, then gone */
+	write_all(r->fd, "stat", 4);
+	close(r->fd);
+	printf("sent=%d ok=%d err=%d wrong=%d\n", sent, okc, errc, wrong);
+	free(r);
+	return wrong > 99 ? 99 : wrong;
+}
+
+static int flood(const char *path, int nclients, int nreq)
+{
+	int i, status, wrong = 0, failed = 0;
+
+	fflush(stdout);
+	for (i = 0; i < nclients; i++) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			FILE *devnull = freopen("/dev/null", "w", stdout);
+
+			(void)devnull;
+			_exit(client(path, nreq, (unsigned)i + 1));
+		}
+		if (p < 0)
+			failed++;
+	}
+	while (wait(&status) > 0) {
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			failed++;
+			wrong += WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+		}
+	}
+	printf("clients=%d requests=%d clients_with_wrong_replies=%d wrong=%d\n",
+	       nclients, nclients * nreq, failed, wrong);
+	return failed ? 1 : 0;
+}
+
+static int slowreader(const char *path)
+{
+	int fd = connect_to(path), i;
+
+	if (fd < 0)
+		return 1;
+	for (i = 0; i < 2000; i++)
+		if (write_all(fd, "stats prometheus\nhelp\nflows\n", 28) != 0)
+			break;
+	pause();
+	return 0;
+}
+
+/* ---- Prometheus text format ---- */
+
+static int metric_name(const char **s)
+{
+	const char *p = *s;
+
+	if (!(isalpha((unsigned char)*p) || *p == '_' || *p == ':'))
+		return -1;
+	while (isalnum((unsigned char)*p) || *p == '_' || *p == ':')
+		p++;
+	*s = p;
+	return 0;
+}
+
+static int label_name(const char **s)
+{
+	const char *p = *s;
+
+	if (!(isalpha((unsigned char)*p) || *p == '_'))
+		return -1;
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	*s = p;
+	return 0;
+}
+
+static int value(const char *s)
+{
+	char *end;
+
+	if (!strcmp(s, "NaN") || !strcmp(s, "+Inf") || !strcmp(s, "-Inf"))
+		return 0;
+	errno = 0;
+	strtod(s, &end);
+	return (end == s || errno) ? -1 : (int)(end - s);
+}
+
+static int promcheck(void)
+{
+	char line[8192], fam[256] = "", typed[256] = "", seen[512][256];
+	char series[4096][300];
+	int nseen = 0, nseries = 0, lineno = 0, samples = 0, i;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		const char *p = line, *n0;
+		char name[256], key[300];
+		size_t len = strlen(line);
+
+		lineno++;
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (!len)
+			continue;
+		if (!strncmp(line, "# HELP ", 7) ||
+		    !strncmp(line, "# TYPE ", 7)) {
+			int help = line[2] == 'H';
+
+			p = line + 7;
+			n0 = p;
+			if (metric_name(&p) != 0 || *p != ' ')
+				goto bad;
+			snprintf(name, sizeof(name), "%.*s", (int)(p - n0), n0);
+			if (!help) {
+				const char *t = p + 1;
+
+				if (strcmp(t, "counter") &&
+				    strcmp(t, "gauge") &&
+				    strcmp(t, "histogram") &&
+				    strcmp(t, "summary") &&
+				    strcmp(t, "untyped"))
+					goto bad;
+				if (!strcmp(typed, name))
+					goto bad; /* TYPE twice */
+				for (i = 0; i < nseen; i++)
+					if (!strcmp(seen[i], name))
+						goto bad; /* family again */
+				snprintf(typed, sizeof(typed), "%s", name);
+				if (nseen < 512)
+					snprintf(seen[nseen++], 256, "%s",
+						 name);
+			}
+			snprintf(fam, sizeof(fam), "%s", name);
+			continue;
+		}
+		if (line[0] == '#')
+			continue;
+		n0 = p;
+		if (metric_name(&p) != 0)
+			goto bad;
+		snprintf(name, sizeof(name), "%.*s", (int)(p - n0), n0);
+		/* a sample belongs to the family typed last (counters:
+		 * name or name_total) */
+		if (strncmp(name, typed, strlen(typed)) != 0 || !typed[0])
+			goto bad;
+		if (*p == '{') {
+			p++;
+			while (*p != '}') {
+				if (label_name(&p) != 0 || *p++ != '=' ||
+				    *p++ != '"')
+					goto bad;
+				while (*p && *p != '"') {
+					if (*p == '\\') {
+						p++;
+						if (*p != '\\' && *p != '"' &&
+						    *p != 'n')
+							goto bad;
+					}
+					p++;
+				}
+				if (*p++ != '"')
+					goto bad;
+				if (*p == ',')
+					p++;
+				else if (*p != '}')
+					goto bad;
+			}
+			p++;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(p - line), line);
+		for (i = 0; i < nseries; i++)
+			if (!strcmp(series[i], key))
+				goto bad; /* duplicate series */
+		if (nseries < 4096)
+			snprintf(series[nseries++], 300, "%s", key);
+		if (*p++ != ' ')
+			goto bad;
+		i = value(p);
+		if (i < 0)
+			goto bad;
+		p += i;
+		if (*p == ' ') { /* optional timestamp */
+			char *end;
+
+			strtoll(p + 1, &end, 10);
+			if (*end)
+				goto bad;
+		} else if (*p) {
+			goto bad;
+		}
+		samples++;
+	}
+	for (i = 0; i < nseen; i++)
+		printf("%s\n", seen[i]);
+	printf("families=%d samples=%d\n", nseen, samples);
+	return 0;
+bad:
+	printf("invalid exposition format at line %d: %s\n", lineno, line);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && !strcmp(argv[1], "flood"))
+		return flood(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc == 3 && !strcmp(argv[1], "slowreader"))
+		return slowreader(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "promcheck"))
+		return promcheck();
+	fprintf(stderr, "usage: sf-ctlflood flood SOCKET CLIENTS REQUESTS | "
+			"slowreader SOCKET | promcheck < TEXT\n");
+	return 2;
+}
