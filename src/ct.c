@@ -126,8 +126,7 @@ static void flush_updates(struct ct *c)
 		c->st.errors++;
 	c->txlen = 0;
 	/* errors for rewrites (an entry that ended meanwhile: ENOENT) */
-	while ((n = (int)mnl_socket_recvfrom(c->upd, c->rx,
-					     BUF_SIZE)) > 0) {
+	while ((n = (int)mnl_socket_recvfrom(c->upd, c->rx, BUF_SIZE)) > 0) {
 		const struct nlmsghdr *h = (const void *)c->rx;
 
 		for (; mnl_nlmsg_ok(h, n); h = mnl_nlmsg_next(h, &n))
@@ -231,8 +230,7 @@ static void entry(struct ct *c, const struct nlmsghdr *h, ct_fn fn, void *ctx)
 	mark = e.mark;
 	if (!fn(ctx, &e, &mark) || mark == e.mark)
 		return;
-	if (c->txlen + MNL_ALIGN(orig->nla_len) + 256 >
-	    BUF_SIZE)
+	if (c->txlen + MNL_ALIGN(orig->nla_len) + 256 > BUF_SIZE)
 		flush_updates(c);
 	u = mnl_nlmsg_put_header(c->tx + c->txlen);
 	u->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
@@ -259,8 +257,7 @@ int ct_run(struct ct *c, ct_fn fn, void *ctx)
 	int budget = RUN_BUDGET;
 
 	while (c->running && budget--) {
-		int n = (int)mnl_socket_recvfrom(c->dump, c->rx,
-						 BUF_SIZE);
+		int n = (int)mnl_socket_recvfrom(c->dump, c->rx, BUF_SIZE);
 		const struct nlmsghdr *h;
 
 		if (n < 0) {
