@@ -128,7 +128,7 @@ check "two sales hosts together: $((r1 + r2)) bit/s (850000-1050000)" within $((
 hi=$r1 lo=$r2
 [ "$r2" -gt "$r1" ] && hi=$r2 lo=$r1
 check "two sales hosts: $r1 and $r2 bit/s, within 20 % of each other (ratio $(awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%.2f", b ? a / b : 0 }'))" \
-	[ $((lo * 100)) -ge $((hi * 80)) ]
+	[ $((lo * 100)) -ge $((hi * 80)) -a "$lo" -gt 0 ]
 
 # --- 5. a new rate by reload takes effect on a running transfer ------------
 : >"$S/tls.srv"
