@@ -115,20 +115,15 @@ tests/robust/run.sh build-asan >"$log/robust" 2>&1
 grep -vE '^PASS: ' "$log/robust" | grep -v '^[0-9]* passed'
 count_plain "$log/robust" run.sh
 
+# the daemon's own suites, with the plain and with the sanitizer build
 for b in build build-asan; do
-	stage "inline: skyfenced ($b) on a namespace gateway"
-	BUILD=$top/$b tests/netns/test_inline.sh >"$log/inline" 2>&1
-	rc=$?
-	grep -vE '^PASS: ' "$log/inline" | grep -v '^[0-9]* passed'
-	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/inline" "test_inline.sh ($b)"; fi
-done
-
-for b in build build-asan; do
-	stage "control: socket, skyfencectl, kill switch ($b)"
-	BUILD=$top/$b tests/netns/test_control.sh >"$log/control" 2>&1
-	rc=$?
-	grep -vE '^PASS: ' "$log/control" | grep -v '^[0-9]* passed'
-	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/control" "test_control.sh ($b)"; fi
+	for suite in inline control; do
+		stage "$suite: skyfenced ($b) in the namespace lab"
+		BUILD=$top/$b tests/netns/test_$suite.sh >"$log/$suite" 2>&1
+		rc=$?
+		grep -vE '^PASS: ' "$log/$suite" | grep -v '^[0-9]* passed'
+		if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/$suite" "test_$suite.sh ($b)"; fi
+	done
 done
 
 stage "throttle: shaping in the namespace lab"

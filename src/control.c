@@ -84,20 +84,6 @@ void control_count_decision(struct daemon *d, const struct flow *f)
 
 /* ---- conntrack walk ---- */
 
-static enum mark_verdict verdict_of_action(uint8_t a)
-{
-	switch (a) {
-	case ACT_DROP:
-		return MARK_DROP;
-	case ACT_REJECT:
-		return MARK_REJECT;
-	case ACT_THROTTLE:
-		return MARK_THROTTLE;
-	default:
-		return MARK_ACCEPT;
-	}
-}
-
 int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 {
 	struct daemon *d = ctx;
@@ -109,7 +95,7 @@ int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 		return 0; /* still inspected: decided by the new policy */
 	app = mark_app_of(&d->ml, e->mark);
 	engine_decide_app(d->eng, e->src, e->dst, app, &pd, NULL);
-	nv = verdict_of_action(pd.action);
+	nv = daemon_mark_of_action(pd.action);
 	if (nv == old)
 		return 0;
 	*mark = mark_encode(&d->ml, e->mark, nv, app);

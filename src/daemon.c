@@ -80,7 +80,7 @@ static void on_flow_end(void *ctx, const struct flow *f, int reason)
 		write_audit(d, "end", f);
 }
 
-static enum mark_verdict mark_of_action(uint8_t action)
+enum mark_verdict daemon_mark_of_action(uint8_t action)
 {
 	switch (action) {
 	case ACT_DROP:
@@ -318,7 +318,8 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	}
 	d->st.repeats++;
 	queue_verdict(d->q[d->cur], qp->id, QUEUE_REPEAT, 1,
-		      mark_encode(&d->ml, qp->mark, mark_of_action(v.action),
+		      mark_encode(&d->ml, qp->mark,
+				  daemon_mark_of_action(v.action),
 				  v.flow->cls.app));
 }
 

@@ -97,5 +97,7 @@ int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark);
  * (too many throttle rules) with @np freed and nothing changed. */
 int daemon_apply_policy(struct daemon *d, struct policy *np);
 uint64_t daemon_clock_ms(int realtime);
+/* The mark verdict that carries a policy action. */
+enum mark_verdict daemon_mark_of_action(uint8_t action);
 
 #endif
