@@ -199,15 +199,6 @@ static struct policy *parse_text(struct daemon *d, const char *name,
 	return p;
 }
 
-static const char *queue_line_field(char *line, int k)
-{
-	char *save = NULL, *t = strtok_r(line, " \t\n", &save);
-
-	while (t && k-- > 0)
-		t = strtok_r(NULL, " \t\n", &save);
-	return t ? t : "0";
-}
-
 /* The kernel's counters of our two queues. */
 struct kq {
 	unsigned num, waiting;
@@ -225,25 +216,22 @@ static int kernel_queues(struct daemon *d, struct kq out[2])
 	out[1].num = d->o->queue_num + QUEUE_THROTTLE_OFFSET;
 	if (!f)
 		return 0;
+	/* queue portid waiting copy_mode copy_range queue_dropped
+	 * user_dropped id_sequence 1 */
 	while (fgets(line, sizeof(line), f)) {
-		char a[256], b[256], c[256], e[256];
-		unsigned q;
+		unsigned q, waiting;
+		unsigned long long qd, ud;
 		int i;
 
-		memcpy(a, line, sizeof(a));
-		memcpy(b, line, sizeof(b));
-		memcpy(c, line, sizeof(c));
-		memcpy(e, line, sizeof(e));
-		q = (unsigned)strtoul(queue_line_field(a, 0), NULL, 10);
+		if (sscanf(line, "%u %*u %u %*u %*u %llu %llu", &q, &waiting,
+			   &qd, &ud) != 4)
+			continue;
 		for (i = 0; i < 2; i++) {
 			if (q != out[i].num)
 				continue;
-			out[i].waiting = (unsigned)strtoul(
-				queue_line_field(b, 2), NULL, 10);
-			out[i].queue_dropped =
-				strtoull(queue_line_field(c, 5), NULL, 10);
-			out[i].user_dropped =
-				strtoull(queue_line_field(e, 6), NULL, 10);
+			out[i].waiting = waiting;
+			out[i].queue_dropped = qd;
+			out[i].user_dropped = ud;
 			n++;
 		}
 	}
@@ -430,59 +418,48 @@ static void stats_prometheus(struct daemon *d, struct ctl_req *r)
 {
 	static const char *const act[ACT_MAX] = { "allow", "drop", "reject",
 						  "throttle" };
+	/* per department and app: packets and bytes skyfenced handled (a
+	 * decided flow's later packets stay in the kernel), decisions */
+	static const char *const fams[3][2] = {
+		{ "skyfence_packets_total",
+		  "Packets skyfenced handled, by department and app." },
+		{ "skyfence_bytes_total",
+		  "Bytes of the packets skyfenced handled, by department and app." },
+		{ "skyfence_decisions_total",
+		  "Flows decided, by department, app and action." },
+	};
 	struct engine_stats es;
 	struct flow_table_stats fs;
 	struct kq kq[2];
 	uint32_t i;
-	int k, a;
+	int k, a, f;
 
 	engine_get_stats(d->eng, &es);
 	engine_get_flow_stats(d->eng, &fs);
 	kernel_queues(d, kq);
-	prom_family(r, "skyfence_packets_total", "counter",
-		    "Packets skyfenced handled, by department and app.");
-	for (i = 0; i < APP_STATS; i++) {
-		char dept[100];
+	for (f = 0; f < 3; f++) {
+		prom_family(r, fams[f][0], "counter", fams[f][1]);
+		for (i = 0; i < APP_STATS; i++) {
+			const struct app_stat *st = &d->apps[i];
+			char dept[100], lab[200];
 
-		if (!d->apps[i].dept[0])
-			continue;
-		prom_str(dept, sizeof(dept), d->apps[i].dept);
-		ctl_data(
-			r,
-			"skyfence_packets_total{department=\"%s\",app=\"%s\"} %" PRIu64,
-			dept, classifier_proto_name(d->cls, d->apps[i].app),
-			d->apps[i].pkts);
-	}
-	prom_family(
-		r, "skyfence_bytes_total", "counter",
-		"Bytes of the packets skyfenced handled, by department and app.");
-	for (i = 0; i < APP_STATS; i++) {
-		char dept[100];
-
-		if (!d->apps[i].dept[0])
-			continue;
-		prom_str(dept, sizeof(dept), d->apps[i].dept);
-		ctl_data(
-			r,
-			"skyfence_bytes_total{department=\"%s\",app=\"%s\"} %" PRIu64,
-			dept, classifier_proto_name(d->cls, d->apps[i].app),
-			d->apps[i].bytes);
-	}
-	prom_family(r, "skyfence_decisions_total", "counter",
-		    "Flows decided, by department, app and action.");
-	for (i = 0; i < APP_STATS; i++) {
-		char dept[100];
-
-		if (!d->apps[i].dept[0])
-			continue;
-		prom_str(dept, sizeof(dept), d->apps[i].dept);
-		for (a = 0; a < ACT_MAX; a++)
-			ctl_data(
-				r,
-				"skyfence_decisions_total{department=\"%s\",app=\"%s\",action=\"%s\"} %" PRIu64,
-				dept,
-				classifier_proto_name(d->cls, d->apps[i].app),
-				act[a], d->apps[i].decisions[a]);
+			if (!st->dept[0])
+				continue;
+			prom_str(dept, sizeof(dept), st->dept);
+			snprintf(lab, sizeof(lab),
+				 "department=\"%s\",app=\"%s\"", dept,
+				 classifier_proto_name(d->cls, st->app));
+			if (f < 2)
+				ctl_data(r, "%s{%s} %" PRIu64, fams[f][0], lab,
+					 f ? st->bytes : st->pkts);
+			else
+				for (a = 0; a < ACT_MAX; a++)
+					ctl_data(
+						r,
+						"%s{%s,action=\"%s\"} %" PRIu64,
+						fams[f][0], lab, act[a],
+						st->decisions[a]);
+		}
 	}
 	prom_family(
 		r, "skyfence_nfqueue_dropped_total", "counter",
@@ -787,13 +764,26 @@ static struct policy *kill_rules(struct daemon *d, const char *apps,
 	return parse_text(d, "killswitch", text, es);
 }
 
+/* Whether @app is a word of the space-separated @list. */
+static int app_listed(const char *list, const char *app)
+{
+	size_t n = strlen(app);
+	const char *p = list;
+
+	while ((p = strstr(p, app)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 			 char **argv)
 {
 	struct err_sink es = { r, 0 };
 	char apps[256], next[520];
 	struct policy *k = NULL;
-	int i;
 
 	if (argc == 1) {
 		ctl_ok(r, "killswitch %s%s", d->kill_apps[0] ? "on: " : "off",
@@ -809,11 +799,16 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 	if (!apps[0])
 		snprintf(apps, sizeof(apps), "%s", "skype");
 	if (!strcmp(argv[1], "on")) {
-		/* on adds to what is on */
-		snprintf(next, sizeof(next), "%s%s%s", d->kill_apps,
-			 d->kill_apps[0] ? " " : "", apps);
-		if (d->kill_apps[0] && argc == 2)
-			snprintf(next, sizeof(next), "%s", d->kill_apps);
+		/* on adds to what is on; an app already on stays once */
+		char *save = NULL, *w;
+
+		snprintf(next, sizeof(next), "%s", d->kill_apps);
+		for (w = strtok_r(apps, " ", &save); w;
+		     w = strtok_r(NULL, " ", &save))
+			if (!app_listed(d->kill_apps, w))
+				snprintf(next + strlen(next),
+					 sizeof(next) - strlen(next), "%s%s",
+					 next[0] ? " " : "", w);
 	} else if (argc == 2) {
 		next[0] = '\0'; /* off: all off */
 	} else {
@@ -824,10 +819,7 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 		next[0] = '\0';
 		for (w = strtok_r(cur, " ", &save); w;
 		     w = strtok_r(NULL, " ", &save)) {
-			for (i = 2; i < argc; i++)
-				if (!strcmp(w, argv[i]))
-					break;
-			if (i == argc)
+			if (!app_listed(apps, w))
 				snprintf(next + strlen(next),
 					 sizeof(next) - strlen(next), "%s%s",
 					 next[0] ? " " : "", w);
@@ -837,8 +829,8 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 		k = kill_rules(d, next, &es);
 		if (!k) {
 			ctl_err(r, "refused",
-				"killswitch %s: %u error(s); nothing changed",
-				apps, es.n);
+				"killswitch on %s: %u error(s); nothing changed",
+				next, es.n);
 			return;
 		}
 	}
@@ -900,8 +892,8 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 	struct engine_hooks h;
 	struct engine_opts eo;
 	struct classifier *nc, *oc = d->cls;
-	struct engine *ne;
-	struct policy *np;
+	struct engine *ne = NULL;
+	struct policy *np, *nk = NULL;
 	char err[512], *text;
 
 	if (argc != 2 || strcmp(argv[1], "reload")) {
@@ -919,43 +911,47 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 		ctl_err(r, "refused", "%s; the running signatures stay", err);
 		return;
 	}
+	/* the running policy and kill switch, with names resolved through
+	 * the new module: custom protocol ids may have moved */
 	text = policy_format(d->pol);
-	d->cls = nc; /* parse_text resolves names through d->cls */
+	d->cls = nc;
 	np = text ? parse_text(d, "(running policy)", text, &es) : NULL;
-	free(text);
+	if (np && d->kill_apps[0])
+		nk = kill_rules(d, d->kill_apps, &es);
 	d->cls = oc;
-	if (!np) {
-		classifier_close(nc);
-		ctl_err(r, "refused",
-			"the running policy does not resolve against the new signatures (%u error(s)); nothing changed",
-			es.n);
-		return;
+	free(text);
+	if (np && (nk || !d->kill_apps[0])) {
+		snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
+		engine_hooks_of(d->eng, &h);
+		eo.max_flows = d->o->max_flows;
+		eo.idle_ms = d->o->idle_ms;
+		eo.seed = daemon_clock_ms(0) * 0x9e3779b97f4a7c15ull;
+		/* created on the running policy, which stays valid until
+		 * daemon_apply_policy() below replaces it */
+		ne = engine_create(&eo, nc, d->pol, &h);
 	}
-	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
-	memset(&h, 0, sizeof(h));
-	engine_hooks_of(d->eng, &h);
-	eo.max_flows = d->o->max_flows;
-	eo.idle_ms = d->o->idle_ms;
-	eo.seed = (uint64_t)daemon_clock_ms(0) * 0x9e3779b97f4a7c15ull;
-	ne = engine_create(&eo, nc, np, &h);
 	if (!ne) {
 		classifier_close(nc);
 		policy_free(np);
-		ctl_err(r, "internal", "out of memory; nothing changed");
+		policy_free(nk);
+		ctl_err(r, "refused",
+			"the running policy or kill switch does not resolve against the new signatures, or memory is short (%u error(s)); nothing changed",
+			es.n);
 		return;
 	}
-	engine_flush(d->eng);
+	engine_flush(d->eng); /* its flows' nDPI state is the old module's */
 	engine_destroy(d->eng);
 	d->eng = ne;
 	d->cls = nc;
 	classifier_close(oc);
-	if (d->kill)
-		engine_set_killswitch(d->eng, d->kill->depts[0].rules,
-				      d->kill->depts[0].n_rules);
-	if (daemon_apply_policy(d, np) != 0) {
-		ctl_err(r, "internal", "throttle buckets could not be mapped");
-		return;
-	}
+	policy_free(d->kill);
+	d->kill = nk;
+	if (nk)
+		engine_set_killswitch(d->eng, nk->depts[0].rules,
+				      nk->depts[0].n_rules);
+	if (daemon_apply_policy(d, np) != 0)
+		log_warnx("signatures reload: throttle buckets could not be "
+			  "mapped; the policy stays as parsed before");
 	log_info("control: uid %ld reloaded signatures %s",
 		 (long)ctl_req_uid(r), d->pol->signatures);
 	ctl_ok(r, "signatures %s reloaded; flows being inspected start over",

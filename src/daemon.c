@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,6 +504,12 @@ int daemon_run(const struct daemon_opts *o)
 	int ep = -1, sfd = -1, tfd = -1, running = 1, rc = 1;
 	uint32_t max_held, b;
 
+	/* Large buffers (a slow control client's replies, an nDPI module
+	 * replaced by signatures reload) come from mmap and go back to the
+	 * system when freed: a fixed threshold, not glibc's sliding one,
+	 * which rises after the first large free and keeps later ones on the
+	 * heap. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	memset(&d, 0, sizeof(d));
 	d.o = o;
 	d.shaper_tfd = -1;

@@ -18,12 +18,9 @@ struct engine {
 /* Which endpoint is inside: the one in the internal networks; if both or
  * neither are, the initiator. A flow is inbound when an outside host opened
  * it towards an inside one (the supernode / relay role). */
-static void flow_facts_of(const struct policy *p, const struct flow *f,
-			  struct flow_facts *ff)
+static void inside_of(const struct policy *p, const uint8_t *ini,
+		      const uint8_t *resp, struct flow_facts *ff)
 {
-	const uint8_t *ini = flow_initiator(f, NULL);
-	const uint8_t *resp = flow_responder(f, NULL);
-
 	if (!policy_is_internal(p, ini) && policy_is_internal(p, resp)) {
 		ff->internal = resp;
 		ff->inbound = 1;
@@ -31,6 +28,12 @@ static void flow_facts_of(const struct policy *p, const struct flow *f,
 		ff->internal = ini;
 		ff->inbound = 0;
 	}
+}
+
+static void flow_facts_of(const struct policy *p, const struct flow *f,
+			  struct flow_facts *ff)
+{
+	inside_of(p, flow_initiator(f, NULL), flow_responder(f, NULL), ff);
 	ff->master = f->cls.master;
 	ff->app = f->cls.app;
 	ff->category = f->cls.category;
@@ -160,13 +163,7 @@ void engine_decide_app(const struct engine *e, const uint8_t ini[16],
 	struct flow_facts ff;
 
 	memset(&ff, 0, sizeof(ff));
-	if (!policy_is_internal(e->pol, ini) &&
-	    policy_is_internal(e->pol, resp)) {
-		ff.internal = resp;
-		ff.inbound = 1;
-	} else {
-		ff.internal = ini;
-	}
+	inside_of(e->pol, ini, resp, &ff);
 	ff.app = app;
 	ff.category = classifier_proto_category(e->cls, app);
 	ff.confidence = CLS_CONF_DPI;

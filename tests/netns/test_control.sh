@@ -28,7 +28,11 @@ groupadd "$GROUP" && useradd -M -N -g "$GROUP" -s /usr/sbin/nologin "$RO" &&
 
 export SKYFENCE_CTL=$S/ctl.sock
 ctl() { "$build/skyfencectl" "$@"; }
-"$top/scripts/lab.sh" up --prefix "$P" --policy "$top/policy/lab.policy" -- \
+# the lab policy, naming an nDPI protocols file (for signatures reload)
+PROTOS=$work/protos.txt
+echo "tcp:8081@SkyfenceTest" >"$PROTOS"
+{ printf 'options { signatures "%s"; }\n' "$PROTOS"; cat "$top/policy/lab.policy"; } >"$work/lab.policy"
+"$top/scripts/lab.sh" up --prefix "$P" --policy "$work/lab.policy" -- \
 	--ctl-group "$GROUP" --ctl-timeout 2 >/dev/null ||
 	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
 # the work directory is private (mktemp): let the socket's group reach it
@@ -78,6 +82,15 @@ kill $session 2>/dev/null
 check "kill switch: status says it is on" sh -c "'$build/skyfencectl' status | grep -q 'killswitch: ON for skype'"
 check "kill switch: a new engineering Skype session fails while it is on" \
 	sh -c "! $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
+ctl killswitch on >/dev/null
+check "kill switch on twice: accepted, skype listed once" sh -c "'$build/skyfencectl' killswitch | grep -qx 'killswitch on: skype'"
+ctl killswitch on BitTorrent >/dev/null
+check "kill switch per app: BitTorrent added" sh -c "'$build/skyfencectl' killswitch | grep -qx 'killswitch on: skype BitTorrent'"
+ctl killswitch off skype >/dev/null
+check "kill switch off for one app: the other stays" sh -c "'$build/skyfencectl' killswitch | grep -qx 'killswitch on: BitTorrent'"
+check "... and engineering Skype passes again" fresh_session_ok eng
+ctl killswitch on NoSuchProto >/dev/null 2>&1
+check "kill switch for an unknown protocol: refused ($?), nothing changed" sh -c "'$build/skyfencectl' killswitch | grep -qx 'killswitch on: BitTorrent'"
 ctl killswitch off >/dev/null
 check "kill switch off: a new engineering Skype session works again" fresh_session_ok eng
 
@@ -106,6 +119,18 @@ check "traffic proves the running policy unchanged: finance Skype still dropped"
 check "... and engineering Skype still allowed" fresh_session_ok eng
 check "policy check of the broken file: exit 1" sh -c "! '$build/skyfencectl' policy check '$work/broken.policy' >/dev/null 2>&1"
 check "policy check of the lab policy: exit 0" ctl policy check "$top/policy/lab.policy"
+
+# --- signatures reload ------------------------------------------------------
+check "signatures reload: the protocols file is read again" ctl signatures reload
+check "... finance Skype still dropped under the new nDPI module" \
+	sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
+check "... engineering Skype still allowed" fresh_session_ok eng
+mv "$PROTOS" "$PROTOS.away"
+ctl signatures reload >/dev/null 2>&1
+rc=$?
+mv "$PROTOS.away" "$PROTOS"
+check "signatures reload of a missing file: refused (exit $rc = 1)" [ $rc -eq 1 ]
+check "... and the daemon still decides: engineering Skype allowed" fresh_session_ok eng
 
 # --- 4. bad input from 100 clients, a reader that never reads ---------------
 rss() { ctl status --json | sed 's/.*"rss_kib":\([0-9]*\).*/\1/'; }
