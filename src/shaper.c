@@ -195,8 +195,10 @@ static uint64_t share(struct bucket *k, uint64_t bound, uint64_t now_us)
 	return cap < QUANTUM ? QUANTUM : cap;
 }
 
-/* Drops the newest held packet of the flow served most lately, if it was
- * served more than @q's. Returns 1 if it did. */
+/* Drops the oldest held packet of the flow served most lately, if it was
+ * served more than @q's. Returns 1 if it did. The oldest, not the newest:
+ * the packets behind it tell TCP of the loss (duplicate ACKs, fast
+ * retransmit) where a lost tail waits for a time-out. */
 static int evict_heavier(struct shaper *s, struct bucket *k, struct subq *q,
 			 void (*drop)(void *ctx, uint64_t id), void *ctx)
 {
@@ -212,13 +214,26 @@ static int evict_heavier(struct shaper *s, struct bucket *k, struct subq *q,
 	}
 	if (!v || v->served <= q->served)
 		return 0;
-	victim = v->tail;
+	victim = v->head;
 	id = s->h[victim].id;
 	k->st.dropped++;
 	k->st.dropped_bytes += s->h[victim].len;
 	unlink_held(s, k, v, victim);
 	drop(ctx, id);
 	return 1;
+}
+
+/* Drops @q's oldest held packet. */
+static void drop_oldest(struct shaper *s, struct bucket *k, struct subq *q,
+			void (*drop)(void *ctx, uint64_t id), void *ctx)
+{
+	uint32_t i = q->head;
+	uint64_t id = s->h[i].id;
+
+	k->st.dropped++;
+	k->st.dropped_bytes += s->h[i].len;
+	unlink_held(s, k, q, i);
+	drop(ctx, id);
 }
 
 /* A subqueue no flow has used for this long may be given to another. */
@@ -292,19 +307,16 @@ enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint64_t id,
 	 * timeouts; whenever something must go, it is taken from the flow
 	 * served most lately, so flows converge on equal shares instead of
 	 * one locking another out. */
-	if (q->bytes + len > share(k, bound, now_us) &&
-	    !evict_heavier(s, k, q, drop, ctx)) {
-		k->st.dropped++;
-		k->st.dropped_bytes += len;
-		return SHAPER_DROP;
-	}
-	while (wait_us_for(k, k->st.backlog_bytes) > bound ||
-	       s->free_head == NIL) {
-		if (!evict_heavier(s, k, q, drop, ctx)) {
+	while ((q->bytes + len > share(k, bound, now_us) ||
+		wait_us_for(k, k->st.backlog_bytes) > bound ||
+		s->free_head == NIL) &&
+	       !evict_heavier(s, k, q, drop, ctx)) {
+		if (q->head == NIL) {
 			k->st.dropped++;
 			k->st.dropped_bytes += len;
 			return SHAPER_DROP;
 		}
+		drop_oldest(s, k, q, drop, ctx);
 	}
 	i = s->free_head;
 	s->free_head = s->h[i].next;

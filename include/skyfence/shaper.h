@@ -5,9 +5,10 @@
  * the queue filling. Tokens may go negative: a GSO super-packet larger than
  * the burst passes when the bucket is positive and leaves a debt, so the
  * long-run rate holds. Pure: time comes in as an argument, the only
- * allocation is at create. A bucket serves its flows fairly: they are
- * hashed over SHAPER_SUBQUEUES queues served by deficit round robin, and
- * the bound is kept by dropping from the longest queue first. */
+ * allocation is at create. A bucket serves its flows fairly: each active
+ * flow has one of SHAPER_SUBQUEUES queues served by deficit round robin,
+ * and the bound is kept by dropping the oldest packet of the flow served
+ * most lately (or of the packet's own flow). */
 #ifndef SKYFENCE_SHAPER_H
 #define SKYFENCE_SHAPER_H
 
@@ -50,8 +51,9 @@ int shaper_in_use(const struct shaper *s, uint32_t b);
 
 /* A packet of @len bytes for bucket @b (@id: the caller's tag for it), of the flow @flow_hash: passed
  * now, held (released later by shaper_run), or dropped. To stay within the
- * latency bound the shaper may drop a packet it held for another flow that
- * holds more; @drop(ctx, id) is called for each such packet. */
+ * latency bound the shaper may drop packets it held, the oldest of a flow
+ * served more lately or of the same flow; @drop(ctx, id) is called for
+ * each such packet. */
 enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint64_t id,
 				 uint32_t len, uint32_t flow_hash,
 				 uint64_t now_us,
