@@ -120,6 +120,15 @@ check "... and engineering Skype still allowed" fresh_session_ok eng
 check "policy check of the broken file: exit 1" sh -c "! '$build/skyfencectl' policy check '$work/broken.policy' >/dev/null 2>&1"
 check "policy check of the lab policy: exit 0" ctl policy check "$top/policy/lab.policy"
 
+# --- policy show, flows ------------------------------------------------------
+ctl policy show >"$work/shown.policy"
+check "policy show writes a policy that loads back (check exit 0)" \
+	sh -c "'$build/skyfencectl' policy check '$work/shown.policy' >/dev/null"
+check "policy show has the runtime change (finance: skype drop log)" \
+	grep -q "skype drop log;" "$work/shown.policy"
+check "flows lists recent decisions (an engineering Skype allow)" \
+	sh -c "'$build/skyfencectl' flows | grep -q '^decided .* engineering TLS.Skype_Teams allow'"
+
 # --- signatures reload ------------------------------------------------------
 check "signatures reload: the protocols file is read again" ctl signatures reload
 check "... finance Skype still dropped under the new nDPI module" \

@@ -127,17 +127,10 @@ r2=$(rate_between "$S/tls.srv" 192.0.2.71 1000 11000)
 check "two sales hosts together: $((r1 + r2)) bit/s (850000-1050000)" within $((r1 + r2)) 850000 1050000
 hi=$r1 lo=$r2
 [ "$r2" -gt "$r1" ] && hi=$r2 lo=$r1
-# Known gap (README, Known limits): with the throttle queue (no GSO) and a
-# subqueue per flow the split is within 20 % in most runs, not all (one
-# run in 12 read 0.71). Asserted only with STRICT_FAIRNESS=1 so CI stays
-# deterministic; reported always.
+# (scripts/bench-fairness.sh measures this split over many rounds)
 ratio=$(awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
-if [ "${STRICT_FAIRNESS:-0}" = 1 ]; then
-	check "two sales hosts: $r1 and $r2 bit/s, within 20 % of each other (ratio $ratio)" \
-		[ $((lo * 100)) -ge $((hi * 80)) -a "$lo" -gt 0 ]
-else
-	echo "INFO: two sales hosts: $r1 and $r2 bit/s, ratio $ratio (target >= 0.80, asserted with STRICT_FAIRNESS=1)"
-fi
+check "two sales hosts: $r1 and $r2 bit/s, within 20 % of each other (ratio $ratio)" \
+	[ $((lo * 100)) -ge $((hi * 80)) -a "$lo" -gt 0 ]
 
 # --- 5. a new rate by reload takes effect on a running transfer ------------
 : >"$S/tls.srv"
