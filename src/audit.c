@@ -25,6 +25,12 @@ void audit_clean_text(const char *in, char *out, size_t len)
 		snprintf(out, len, "-");
 }
 
+int audit_enforced(const struct flow *f)
+{
+	return f->decided_at == DEC_PACKET || f->decided_at == DEC_LIMIT ||
+	       f->decided_at == DEC_MARK;
+}
+
 char *audit_format(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		   const struct flow *f, const struct policy *p,
 		   struct classifier *c)
@@ -47,12 +53,15 @@ char *audit_format(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		 "\"initiator\":\"%s\",\"initiator_port\":%u,"
 		 "\"department\":\"%s\",\"rule\":\"%s\",\"app\":\"%s\","
 		 "\"app_id\":%u,\"confidence\":\"%s\",\"host\":\"%s\","
-		 "\"direction\":\"%s\",\"action\":\"%s\",\"pkts\":%" PRIu64
-		 ",\"bytes\":%" PRIu64 "}",
+		 "\"direction\":\"%s\",\"action\":\"%s\","
+		 "\"decided_at\":\"%s\",\"decided_pkt\":%u,\"enforced\":%s,"
+		 "\"pkts\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
 		 ts_ms, event, key, ini, port, d->name, rule, proto, f->cls.app,
 		 classifier_confidence_name(f->cls.confidence), host,
 		 f->inbound ? "inbound" : "outbound",
-		 policy_action_name(f->action), f->pkts[0] + f->pkts[1],
+		 policy_action_name(f->action),
+		 flow_decided_at_name(f->decided_at), f->decided_pkt,
+		 audit_enforced(f) ? "true" : "false", f->pkts[0] + f->pkts[1],
 		 f->bytes[0] + f->bytes[1]);
 	return buf;
 }

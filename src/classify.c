@@ -157,19 +157,48 @@ static void fill_result(const struct ndpi_flow_struct *nf, ndpi_protocol p,
 	r->app = a;
 	r->category = (uint16_t)p.category;
 	r->confidence = (uint8_t)nf->confidence;
+	r->alt_app = 0;
+	if (nf->l4_proto == IPPROTO_UDP && !nf->is_ipv6 &&
+	    (nf->detected_protocol_stack[0] == NDPI_PROTOCOL_SKYPE_TEAMS ||
+	     nf->detected_protocol_stack[0] == NDPI_PROTOCOL_SKYPE_CALL))
+		r->alt_app = a == NDPI_PROTOCOL_MSTEAMS
+				     ? nf->detected_protocol_stack[0]
+				     : NDPI_PROTOCOL_MSTEAMS;
 	snprintf(r->host, sizeof(r->host), "%s", nf->host_server_name);
 }
 
 /* nDPI keeps dissecting a detected flow for metadata (certificate, JA3,
- * DNS answers). For TLS, DTLS and QUIC a sub-protocol found from the SNI
- * is final: the certificate is matched only while none is detected
- * (tls.c, processCertificateElements). Deciding there instead of after the
- * certificate puts the verdict on the client's ClientHello, so a reject
- * resets the client at once and fewer packets cross userspace; the
- * verdicts stay those of ndpiReader (tests/captures/compare.sh). */
+ * HTTP response, DNS answers). A label set from a name is final at the
+ * packet that carried the name; read from nDPI 4.2's source:
+ * - TLS, DTLS, QUIC: a sub-protocol from the SNI is kept; the certificate
+ *   is matched only while none is detected (tls.c,
+ *   processCertificateElements);
+ * - HTTP: the sub-protocol comes from the request's Host line
+ *   (check_content_type_and_change_protocol -> ndpi_http_parse_subprotocol).
+ *   The response is handled with http_detected set, and once its status
+ *   line is parsed check_content_type_and_change_protocol returns at its
+ *   first test, so neither its Server line nor its Content-Type reaches
+ *   the label or the category; ndpi_int_http_add_connection sets the same
+ *   guessed_host_protocol_id again, and ndpi_search_tcp_or_udp returns at
+ *   once for a flow with a host name;
+ * - DNS: the sub-protocol comes from the query name (dns.c,
+ *   ndpi_search_dns, is_query); a response only sets the protocol when
+ *   none is detected yet.
+ * Not final, and so never decided early: labels by address list (TLS.Azure
+ *   may be refined by the certificate), HTTP before its Host line, and the
+ *   Skype UDP heuristic, whose extra dissection can still turn a flow into
+ *   Zoom or SkypeCall (skype.c, ndpi_check_skype_udp_again).
+ * Deciding at the naming packet puts a drop or reject on that packet (an
+ * HTTP request naming a Skype host never reaches the server; a DNS query
+ * for a Skype name gets no answer). The offline mode feeds the flow on for
+ * the record and counts any flow whose ids changed after it was decided
+ * (tests/captures/compare.sh asserts none does). */
 static int subprotocol_is_final(const struct ndpi_flow_struct *nf,
 				ndpi_protocol p)
 {
+	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN ||
+	    p.app_protocol == p.master_protocol)
+		return 0;
 	switch (p.master_protocol) {
 	case NDPI_PROTOCOL_TLS:
 	case NDPI_PROTOCOL_DTLS:
@@ -177,6 +206,12 @@ static int subprotocol_is_final(const struct ndpi_flow_struct *nf,
 		/* set by a name match only: an app from an address list
 		 * (TLS.Azure) may still be refined by the certificate */
 		return nf->protos.tls_quic.subprotocol_detected;
+	case NDPI_PROTOCOL_HTTP:
+		return nf->host_server_name[0] != '\0' &&
+		       p.app_protocol != NDPI_PROTOCOL_HTTP_CONNECT &&
+		       p.app_protocol != NDPI_PROTOCOL_HTTP_PROXY;
+	case NDPI_PROTOCOL_DNS:
+		return nf->host_server_name[0] != '\0';
 	default:
 		return 0;
 	}
@@ -194,6 +229,13 @@ static enum cls_state skype_stun_v6(struct ndpi_flow_struct *nf,
 	return CLS_DONE;
 }
 
+int classifier_gave_up(const struct classifier *c, uint64_t flow_pkts,
+		       const struct pkt *p)
+{
+	return (p->l4proto == IPPROTO_UDP && flow_pkts > c->o.max_udp_pkts) ||
+	       (p->l4proto == IPPROTO_TCP && flow_pkts > c->o.max_tcp_pkts);
+}
+
 enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 			       const struct pkt *pk, uint64_t now_ms,
 			       uint64_t flow_pkts, struct cls_result *r)
@@ -203,9 +245,7 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 	ndpi_protocol p;
 	int enough;
 
-	enough =
-		(pk->l4proto == IPPROTO_UDP && flow_pkts > c->o.max_udp_pkts) ||
-		(pk->l4proto == IPPROTO_TCP && flow_pkts > c->o.max_tcp_pkts);
+	enough = classifier_gave_up(c, flow_pkts, pk);
 	/* nDPI takes an unsigned short length; an IP packet is never longer. */
 	if (len > 0xffff)
 		len = 0xffff;
@@ -224,10 +264,9 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 		fill_result(nf, p, r);
 		return CLS_MORE;
 	}
-	if (!enough && !subprotocol_is_final(nf, p) &&
-	    ndpi_extra_dissection_possible(c->ndpi, nf)) {
+	if (!enough && ndpi_extra_dissection_possible(c->ndpi, nf)) {
 		fill_result(nf, p, r);
-		return CLS_MORE;
+		return subprotocol_is_final(nf, p) ? CLS_NAMED : CLS_MORE;
 	}
 	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
 		uint8_t guessed;

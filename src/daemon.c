@@ -56,8 +56,9 @@ static void write_audit(struct daemon *d, const char *event,
 	audit_format(rec, sizeof(rec), event, clock_ms(CLOCK_REALTIME), f,
 		     d->pol, d->cls);
 	if (d->audit) {
+		/* buffered; flushed once per turn of the event loop */
 		fprintf(d->audit, "%s\n", rec);
-		fflush(d->audit);
+		d->audit_dirty = 1;
 	} else {
 		syslog(LOG_INFO, "audit: %s", rec);
 	}
@@ -554,6 +555,8 @@ int daemon_run(const struct daemon_opts *o)
 			log_warn("%s", o->audit_path);
 			goto out;
 		}
+		if (d.audit != stderr)
+			setvbuf(d.audit, NULL, _IOFBF, 64 * 1024);
 	} else if (o->foreground) {
 		d.audit = stderr;
 	}
@@ -709,6 +712,10 @@ int daemon_run(const struct daemon_opts *o)
 						running = 0;
 				}
 			}
+		}
+		if (d.audit_dirty) {
+			fflush(d.audit);
+			d.audit_dirty = 0;
 		}
 	}
 	log_info("stopping");

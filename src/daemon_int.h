@@ -46,6 +46,7 @@ struct daemon {
 	unsigned cur; /* the queue whose packets are being handled */
 	struct mark_layout ml;
 	FILE *audit;
+	int audit_dirty; /* records written since the last flush */
 	uint64_t now_ms, now_us;
 	struct shaper *sh;
 	int shaper_tfd;

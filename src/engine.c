@@ -72,13 +72,36 @@ static void apply_policy(const struct engine *e, struct flow *f)
 	f->inbound = ff.inbound;
 }
 
-static void decide(struct engine *e, struct flow *f)
+static void decide(struct engine *e, struct flow *f, enum flow_decided_at at)
 {
 	apply_policy(e, f);
 	f->state = FLOW_DECIDED;
+	f->decided_at = (uint8_t)at;
+	f->decided_pkt = (uint32_t)(f->pkts[0] + f->pkts[1]);
+	f->decided_master = f->cls.master;
+	f->decided_app = f->cls.app;
+	f->decided_alt = f->cls.alt_app;
+	e->st.decided_at[at]++;
 	e->st.decisions[f->action]++;
 	if (e->h.on_decision)
 		e->h.on_decision(e->h.ctx, f);
+}
+
+/* A named flow whose label nDPI may still switch to cls.alt_app can be
+ * decided now only if that label gets the same decision. */
+static int alt_agrees(const struct engine *e, const struct flow *f)
+{
+	struct policy_decision a, b;
+	struct flow_facts ff;
+
+	if (!f->cls.alt_app)
+		return 1;
+	flow_facts_of(e->pol, f, &ff);
+	decide_facts(e, &ff, &a);
+	ff.app = f->cls.alt_app;
+	ff.category = classifier_proto_category(e->cls, ff.app);
+	decide_facts(e, &ff, &b);
+	return a.action == b.action && a.rule == b.rule;
 }
 
 static void release_cls(struct engine *e, struct flow *f)
@@ -96,7 +119,10 @@ static void on_flow_end(void *ctx, struct flow *f, int reason)
 	if (f->state == FLOW_INSPECTING) {
 		if (f->cls_slot >= 0)
 			classifier_giveup(e->cls, f->cls_slot, &f->cls);
-		decide(e, f);
+		decide(e, f,
+		       reason == FLOW_END_IDLE	    ? DEC_IDLE
+		       : reason == FLOW_END_EVICTED ? DEC_EVICTED
+						    : DEC_FLUSH);
 	}
 	release_cls(e, f);
 	if (e->h.on_flow_end)
@@ -222,17 +248,36 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 			 * as the flow pool; decided unclassified if it does. */
 			e->st.cls_exhausted++;
 			memset(&f->cls, 0, sizeof(f->cls));
-			decide(e, f);
+			decide(e, f, DEC_PACKET);
 		}
 	}
-	if (f->state == FLOW_INSPECTING) {
+	if (f->cls_slot >= 0) {
+		enum cls_state cs;
+		uint64_t n = f->pkts[0] + f->pkts[1];
+
 		e->st.inspected++;
-		if (classifier_feed(e->cls, f->cls_slot, p, now_ms,
-				    f->pkts[0] + f->pkts[1],
-				    &f->cls) == CLS_DONE) {
-			release_cls(e, f);
-			decide(e, f);
+		cs = classifier_feed(e->cls, f->cls_slot, p, now_ms, n,
+				     &f->cls);
+		if (cs == CLS_NAMED && f->state == FLOW_INSPECTING &&
+		    !alt_agrees(e, f))
+			cs = CLS_MORE;
+		if (f->state == FLOW_INSPECTING && cs != CLS_MORE) {
+			e->st.named += cs == CLS_NAMED;
+			decide(e, f,
+			       cs == CLS_DONE &&
+					       classifier_gave_up(e->cls, n, p)
+				       ? DEC_LIMIT
+				       : DEC_PACKET);
+		} else if (f->state == FLOW_DECIDED && !f->relabeled &&
+			   (f->cls.master != f->decided_master ||
+			    (f->cls.app != f->decided_app &&
+			     f->cls.app != f->decided_alt))) {
+			/* the record only: the decision stands */
+			f->relabeled = 1;
+			e->st.relabeled++;
 		}
+		if (cs == CLS_DONE)
+			release_cls(e, f);
 	}
 	v->flow = f;
 	v->final = f->state == FLOW_DECIDED;
@@ -249,13 +294,13 @@ void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	int created;
 
 	f = count_packet(e, p, now_ms, &dir, &created);
+	release_cls(e, f);
 	if (f->state == FLOW_INSPECTING) {
-		release_cls(e, f);
 		memset(&f->cls, 0, sizeof(f->cls));
 		f->cls.app = app;
 		f->cls.category = classifier_proto_category(e->cls, app);
 		f->cls.confidence = CLS_CONF_DPI;
-		decide(e, f);
+		decide(e, f, DEC_MARK);
 	}
 	v->flow = f;
 	v->final = 1;

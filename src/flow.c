@@ -327,3 +327,12 @@ char *flow_key_format(const struct flow_key *k, char *buf, size_t len)
 			 flow_l4_name(k->l4proto, l4), a, pa, b, pb, k->vlan);
 	return buf;
 }
+
+const char *flow_decided_at_name(uint8_t at)
+{
+	static const char *const names[DEC_MAX] = {
+		"-", "packet", "limit", "mark", "idle", "evicted", "end",
+	};
+
+	return at < DEC_MAX ? names[at] : "-";
+}

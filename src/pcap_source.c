@@ -36,7 +36,9 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 {
 	struct offline *ol = ctx;
 	char key[FLOW_KEY_STRLEN], proto[64], host[CLS_HOST_LEN], rule[16];
+	char decided_on[64];
 	const struct policy_dept *d = &ol->pol->depts[f->dept];
+	struct cls_result dr;
 
 	(void)reason;
 	ol->flows++;
@@ -44,6 +46,10 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 		ol->skype_flows++;
 	flow_key_format(&f->key, key, sizeof(key));
 	classifier_format_proto(ol->cls, &f->cls, proto, sizeof(proto));
+	dr = f->cls;
+	dr.master = f->decided_master;
+	dr.app = f->decided_app;
+	classifier_format_proto(ol->cls, &dr, decided_on, sizeof(decided_on));
 	audit_clean_text(f->cls.host, host, sizeof(host));
 	if (f->rule >= 0)
 		snprintf(rule, sizeof(rule), "%u", d->rules[f->rule].line);
@@ -51,13 +57,15 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 		snprintf(rule, sizeof(rule), "-");
 	fprintf(ol->o->out,
 		"%s\t%u\t%u\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64
-		"\t%s\t%s\t%s\t%s\n",
+		"\t%s\t%s\t%s\t%s\t%s\t%u\t%s\n",
 		key, f->cls.master, f->cls.app, proto,
 		classifier_confidence_name(f->cls.confidence), d->name,
 		policy_action_name(f->action), f->pkts[0] + f->pkts[1],
 		f->bytes[0] + f->bytes[1],
 		classifier_category_name(ol->cls, f->cls.category), host,
-		f->inbound ? "inbound" : "outbound", rule);
+		f->inbound ? "inbound" : "outbound", rule,
+		flow_decided_at_name(f->decided_at), f->decided_pkt,
+		decided_on);
 }
 
 static void audit_decision(void *ctx, const struct flow *f)
@@ -112,7 +120,8 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 	}
 	fprintf(o->out, "#key\tmaster_id\tapp_id\tproto_name\tconfidence\t"
 			"department\taction\tpkts\tbytes\tcategory\thost\t"
-			"direction\trule_line\n");
+			"direction\trule_line\tdecided_at\tdecided_pkt\t"
+			"decided_on\n");
 	t0 = now_s();
 	while ((rc = pcap_next_ex(pc, &hdr, &data)) == 1) {
 		struct engine_verdict v;
@@ -154,11 +163,12 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 			" not_in_flows=%" PRIu64 " flows=%" PRIu64
 			" skype_flows=%" PRIu64 " inspected=%" PRIu64
 			" allow=%" PRIu64 " drop=%" PRIu64 " reject=%" PRIu64
-			" throttle=%" PRIu64 " seconds=%.3f pps=%.0f\n",
+			" throttle=%" PRIu64 " decided_named=%" PRIu64
+			" relabeled=%" PRIu64 " seconds=%.3f pps=%.0f\n",
 			o->path, frames, st.pkts, bad, ol.flows, ol.skype_flows,
 			st.inspected, st.decisions[ACT_ALLOW],
 			st.decisions[ACT_DROP], st.decisions[ACT_REJECT],
-			st.decisions[ACT_THROTTLE], dt,
+			st.decisions[ACT_THROTTLE], st.named, st.relabeled, dt,
 			dt > 0 ? (double)frames / dt : 0.0);
 		for (i = 1; i < PKT_STATUS_MAX; i++)
 			if (st.bad[i])

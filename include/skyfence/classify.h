@@ -31,7 +31,13 @@ enum cls_confidence {
 struct cls_result {
 	uint16_t master, app;
 	uint16_t category;
-	uint8_t confidence;	 /* enum cls_confidence */
+	uint8_t confidence; /* enum cls_confidence */
+	/* With CLS_NAMED: another app id nDPI may still report for the flow
+	 * (0: none). nDPI 4.2 reports a Skype UDP flow as Teams on packets
+	 * whose source sent Teams over TCP in the last 60 s, and as Skype on
+	 * the others (ndpi_reconcile_protocols, msteams_cache): the flow's
+	 * label then depends on its last packet. */
+	uint16_t alt_app;
 	char host[CLS_HOST_LEN]; /* SNI / HTTP Host / DNS query, or "" */
 };
 
@@ -43,7 +49,11 @@ struct cls_opts {
 	const char *protos_file; /* nDPI protocols file, or NULL */
 };
 
-enum cls_state { CLS_MORE = 0, CLS_DONE = 1 };
+/* CLS_NAMED: the application in the result is final (nDPI 4.2 does not
+ * change it with further dissection, see classify.c), but nDPI would still
+ * read metadata (a certificate, an HTTP response, a DNS answer): the flow
+ * can be decided at this packet, and fed on for the record. */
+enum cls_state { CLS_MORE = 0, CLS_DONE = 1, CLS_NAMED = 2 };
 
 struct classifier;
 struct pkt;
@@ -60,10 +70,17 @@ void classifier_flow_free(struct classifier *c, int32_t slot);
 /* Feeds one packet of a flow that has seen @flow_pkts packets including
  * this one (nDPI gets it from its IP header). Returns CLS_DONE once the
  * result in @r is final: detected and nothing more to dissect, or the
- * packet limit passed (then it has given up). */
+ * packet limit passed (then it has given up); CLS_NAMED when the
+ * application is final but nDPI has metadata left to read (feeding more
+ * packets may then change @r's host and category, not its ids). */
 enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 			       const struct pkt *p, uint64_t now_ms,
 			       uint64_t flow_pkts, struct cls_result *r);
+
+/* Whether a flow of @flow_pkts packets, @p among them, is past the packet
+ * limit (the result then came from giving up). */
+int classifier_gave_up(const struct classifier *c, uint64_t flow_pkts,
+		       const struct pkt *p);
 
 /* Final result for a flow that ends before classifier_feed said DONE. */
 void classifier_giveup(struct classifier *c, int32_t slot,

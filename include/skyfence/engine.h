@@ -32,6 +32,9 @@ struct engine_stats {
 	uint64_t inspected;	      /* packets fed to the classifier */
 	uint64_t decisions[ACT_MAX];  /* flows decided, by action */
 	uint64_t cls_exhausted;	      /* flows decided unclassified: no slot */
+	uint64_t decided_at[DEC_MAX]; /* flows decided, by enum flow_decided_at */
+	uint64_t relabeled; /* decided flows whose ids nDPI changed later */
+	uint64_t named;	    /* decided on CLS_NAMED, nDPI still reading */
 };
 
 struct engine_verdict {
@@ -71,7 +74,11 @@ void engine_hooks_of(const struct engine *e, struct engine_hooks *h);
 struct classifier *engine_classifier(const struct engine *e);
 
 /* Processes one parsed packet. Packets of a flow under inspection are
- * allowed (nDPI needs both directions) unless the flow is decided. */
+ * allowed (nDPI needs both directions) unless the flow is decided. A flow
+ * is decided at the packet on which nDPI names an application it will not
+ * change (classify.h, CLS_NAMED), or when nDPI is done; a flow decided
+ * while nDPI still had metadata to read is fed on, for the record only:
+ * its decision never changes, and a change of ids is counted. */
 void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		   struct engine_verdict *v);
 /* As engine_packet, for a packet whose mark already names its app (a flow

@@ -25,6 +25,24 @@ enum flow_state {
 	FLOW_DECIDED,	     /* classification final, action chosen */
 };
 
+/* When a flow's decision was made. At a packet (DEC_PACKET: the app was
+ * named, DEC_LIMIT: the packet limit gave up, DEC_MARK: from the app id in
+ * a mark), the verdict went on that packet; at its end (idle, evicted,
+ * flushed) the decision was never enforced on the live flow. */
+enum flow_decided_at {
+	DEC_NONE = 0,
+	DEC_PACKET,
+	DEC_LIMIT,
+	DEC_MARK,
+	DEC_IDLE,
+	DEC_EVICTED,
+	DEC_FLUSH,
+	DEC_MAX,
+};
+
+/* "packet", "limit", "mark", "idle", "evicted", "end"; "-" for DEC_NONE. */
+const char *flow_decided_at_name(uint8_t at);
+
 /* Packet direction relative to the flow's initiator. */
 enum flow_dir { FLOW_DIR_ORIG = 0, FLOW_DIR_REPLY = 1 };
 
@@ -43,6 +61,11 @@ struct flow {
 	uint8_t action;	 /* enum policy_action */
 	uint8_t inbound; /* opened from outside the internal networks */
 	uint8_t logged;
+	uint8_t decided_at;   /* enum flow_decided_at */
+	uint8_t relabeled;    /* nDPI changed the ids after the decision */
+	uint32_t decided_pkt; /* packets seen (both directions) at decision */
+	uint16_t decided_master, decided_app; /* the ids it was decided on */
+	uint16_t decided_alt; /* cls.alt_app then: a change to it is no relabel */
 	/* table internals */
 	uint32_t hnext, lru_prev, lru_next;
 	uint8_t in_use;

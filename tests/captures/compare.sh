@@ -10,8 +10,11 @@
 # Per capture it checks that the flows labelled Skype (master or app id 38
 # or 125) are exactly the reference's, matched by key, and reports every
 # flow whose master/app ids differ. Over all captures the share of flows
-# whose ids agree must reach MIN_PERCENT (default 99). Exit 77 (skip) if the
-# captures are absent.
+# whose ids agree must reach MIN_PERCENT (default 99). Flows decided at the
+# packet that named their app, while nDPI still had metadata to read, are
+# fed on for the record: none of them may change ids afterwards (the
+# summary's relabeled=), or the inline decision would differ from the
+# offline one. Exit 77 (skip) if the captures are absent.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -50,6 +53,8 @@ pass=0
 fail=0
 total=0
 agree=0
+named=0
+relabeled=0
 for ref in "$ref_dir"/*.tsv; do
 	name=$(basename "$ref" .tsv)
 	pcap=$PCAPS/$name
@@ -101,6 +106,10 @@ for ref in "$ref_dir"/*.tsv; do
 			printf "%d %d %d %d %d\n%s", n, ok, miss, extra, counts + 0, detail
 		}' "$ref" "$work/out.tsv" >"$work/cmp"
 	read -r n ok miss extra counts <"$work/cmp"
+	named=$((named + $(sed -n 's/^summary: .* decided_named=\([0-9]*\) .*/\1/p' "$work/err")))
+	r=$(sed -n 's/^summary: .* relabeled=\([0-9]*\) .*/\1/p' "$work/err")
+	relabeled=$((relabeled + r))
+	[ "$r" -eq 0 ] || echo "  $r flow(s) changed ids after being decided at the naming packet"
 	total=$((total + n))
 	agree=$((agree + ok))
 	skype=$(awk -F'\t' '!/^#/ && $17 == 1' "$ref" | wc -l)
@@ -120,6 +129,13 @@ if awk -v p="$pct" -v m="$MIN" 'BEGIN { exit !(p >= m) }'; then
 	pass=$((pass + 1))
 else
 	echo "FAIL: ids agree on $agree of $total flows ($pct% < $MIN%)"
+	fail=$((fail + 1))
+fi
+if [ "$relabeled" -eq 0 ] && [ "$named" -gt 0 ]; then
+	echo "PASS: $named flows decided at the packet that named their app; none changed ids afterwards"
+	pass=$((pass + 1))
+else
+	echo "FAIL: $relabeled of $named flows decided at the naming packet changed ids afterwards"
 	fail=$((fail + 1))
 fi
 echo "$pass passed, $fail failed"

@@ -1,9 +1,10 @@
 /* sf-traffic: traffic for the lab tests and the demo, with exact counts.
  *
- *   sf-traffic tcp-server --port P [--tls] [--http] [--log FILE] [--timeout S]
+ *   sf-traffic tcp-server --port P [--tls] [--http | --dns] [--log FILE]
+ *                         [--timeout S]
  *                         [--progress-ms N]  (a progress line every N ms)
  *   sf-traffic tcp-client --connect ADDR --port P [--tls SNI [--tls13]]
- *                         [--http HOST] [--bytes N] [--timeout S]
+ *                         [--http HOST | --dns NAME] [--bytes N] [--timeout S]
  *                         [--duration-ms D] [--for-ms T] (send for T ms)
  *   sf-traffic tcp-burst --connect ADDR --port P --duration-ms D
  *                         (one HTTP request per connection, as many as fit)
@@ -61,7 +62,7 @@ enum {
 };
 
 struct opts {
-	const char *connect, *log, *sni, *http, *payload;
+	const char *connect, *log, *sni, *http, *payload, *dns;
 	unsigned port, count, interval_ms, timeout_ms, duration_ms, sport;
 	unsigned for_ms, size, progress_ms;
 	unsigned long long rate_bps;
@@ -256,6 +257,17 @@ static void serve_conn(int fd, const struct opts *o, SSL_CTX *ctx,
 				 (unsigned long long)(now_ms() - started));
 			next_progress += o->progress_ms;
 		}
+		if (o->dns && total >= 2 &&
+		    total >= 2 + (((unsigned)(uint8_t)buf[0] << 8) |
+				  (uint8_t)buf[1]) &&
+		    n >= 5) {
+			/* one whole length-prefixed message (RFC 1035 4.2.2):
+			 * answered as itself with QR set, then closed */
+			buf[4] |= (char)0x80;
+			if (write(fd, buf, (size_t)n) < 0)
+				break;
+			break;
+		}
 		if (o->http && !got_request &&
 		    memmem(buf, (size_t)n, "\r\n\r\n", 4)) {
 			static const char resp[] =
@@ -389,9 +401,19 @@ static int tcp_client(const struct opts *o)
 			goto fail;
 		}
 	}
-	if (o->http) {
-		size_t m =
-			payload_http_get((uint8_t *)buf, sizeof(buf), o->http);
+	if (o->http || o->dns) {
+		size_t m;
+
+		if (o->http) {
+			m = payload_http_get((uint8_t *)buf, sizeof(buf),
+					     o->http);
+		} else {
+			m = payload_dns_query((uint8_t *)buf + 2,
+					      sizeof(buf) - 2, o->dns, 1);
+			buf[0] = (char)(m >> 8);
+			buf[1] = (char)m;
+			m += 2;
+		}
 
 		if (write(fd, buf, m) != (ssize_t)m) {
 			err = errno;
@@ -776,9 +798,9 @@ static int udp_client(const struct opts *o)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: sf-traffic tcp-server --port P [--tls] [--http] [--log FILE] [--timeout S]\n"
+		"usage: sf-traffic tcp-server --port P [--tls] [--http | --dns] [--log FILE] [--timeout S]\n"
 		"       sf-traffic tcp-client --connect ADDR --port P [--tls SNI [--tls13]]\n"
-		"                             [--http HOST] [--bytes N] [--timeout S] [--duration-ms D]\n"
+		"                             [--http HOST | --dns NAME] [--bytes N] [--timeout S] [--duration-ms D]\n"
 		"       sf-traffic udp-server --port P [--log FILE]\n"
 		"       sf-traffic udp-client --connect ADDR --port P --payload KIND\n"
 		"                             [--count N] [--interval-ms I] [--timeout-ms T] [--sport P]\n");
@@ -815,6 +837,11 @@ int main(int argc, char **argv)
 			o.http = "";
 			continue;
 		}
+		if (strcmp(a, "--dns") == 0 &&
+		    strcmp(mode, "tcp-server") == 0) {
+			o.dns = "";
+			continue;
+		}
 		if (!v)
 			return usage();
 		i++;
@@ -829,6 +856,8 @@ int main(int argc, char **argv)
 			o.sni = v;
 		} else if (strcmp(a, "--http") == 0)
 			o.http = v;
+		else if (strcmp(a, "--dns") == 0)
+			o.dns = v;
 		else if (strcmp(a, "--bytes") == 0)
 			o.bytes = strtoull(v, NULL, 10);
 		else if (strcmp(a, "--timeout") == 0)

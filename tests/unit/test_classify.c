@@ -5,6 +5,7 @@
 #include "check_run.h"
 #include <string.h>
 
+#include "skyfence/audit.h"
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
 #include "skyfence/loader.h"
@@ -16,6 +17,7 @@ static struct classifier *cls;
 static struct policy *pol;
 static struct engine *eng;
 static unsigned decisions, ends;
+static struct flow last_end;
 
 static void on_decision(void *ctx, const struct flow *f)
 {
@@ -27,8 +29,8 @@ static void on_decision(void *ctx, const struct flow *f)
 static void on_end(void *ctx, const struct flow *f, int reason)
 {
 	(void)ctx;
-	(void)f;
 	(void)reason;
+	last_end = *f;
 	ends++;
 }
 
@@ -80,14 +82,14 @@ static struct engine_verdict send(const struct frame_spec *s, const uint8_t *pl,
 }
 
 /* TCP handshake, then the client's payload. Returns the last verdict. */
-static struct engine_verdict tcp_open_and_send(int fam, const char *cli,
-					       const char *srv, uint16_t cport,
-					       const uint8_t *pl, size_t n)
+static struct engine_verdict
+tcp_open_and_send_to(int fam, const char *cli, const char *srv, uint16_t cport,
+		     uint16_t sport, const uint8_t *pl, size_t n)
 {
-	struct frame_spec c = { fam, cli,     srv,  6, cport,
-				443, TCP_SYN, 1000, 0, 0 };
+	struct frame_spec c = { fam,   cli,	srv,  6, cport,
+				sport, TCP_SYN, 1000, 0, 0 };
 	struct frame_spec s = {
-		fam, srv, cli, 6, 443, cport, TCP_SYN | TCP_ACK, 5000, 1001, 0
+		fam, srv, cli, 6, sport, cport, TCP_SYN | TCP_ACK, 5000, 1001, 0
 	};
 
 	send(&c, NULL, 0);
@@ -98,6 +100,13 @@ static struct engine_verdict tcp_open_and_send(int fam, const char *cli,
 	send(&c, NULL, 0);
 	c.tcp_flags = TCP_PSH | TCP_ACK;
 	return send(&c, pl, n);
+}
+
+static struct engine_verdict tcp_open_and_send(int fam, const char *cli,
+					       const char *srv, uint16_t cport,
+					       const uint8_t *pl, size_t n)
+{
+	return tcp_open_and_send_to(fam, cli, srv, cport, 443, pl, n);
 }
 
 static const char *finance =
@@ -276,9 +285,102 @@ START_TEST(test_inbound_skype_dropped_outbound_allowed)
 }
 END_TEST
 
+START_TEST(test_http_request_naming_skype_is_dropped_at_the_request)
+{
+	uint8_t p[512];
+	size_t n = payload_http_get(p, sizeof(p), "latest-swx.cdn.skype.com");
+	struct engine_verdict v;
+
+	setup_with(finance);
+	v = tcp_open_and_send_to(4, "192.0.2.10", "203.0.113.10", 40001, 80, p,
+				 n);
+	/* nDPI would still read the response: the Host line is final */
+	ck_assert_uint_eq(v.flow->cls.master, 7);
+	ck_assert_uint_eq(v.flow->cls.app, SF_PROTO_SKYPE_TEAMS);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->decided_at, DEC_PACKET);
+	ck_assert_uint_eq(v.flow->decided_pkt, 4);
+	ck_assert(audit_enforced(v.flow));
+	teardown();
+}
+END_TEST
+
+START_TEST(test_dns_query_naming_skype_is_dropped_at_the_query)
+{
+	struct frame_spec q = { 6,
+				"2001:db8:a:f::10",
+				"2001:db8:ff::53",
+				17,
+				50002,
+				53,
+				0,
+				0,
+				0,
+				0 };
+	struct frame_spec a = { 6,
+				"2001:db8:ff::53",
+				"2001:db8:a:f::10",
+				17,
+				53,
+				50002,
+				0,
+				0,
+				0,
+				0 };
+	uint8_t p[512];
+	size_t n = payload_dns_query(p, sizeof(p), "conn.skype.akadns.net", 7);
+	struct engine_verdict v;
+	struct engine_stats st;
+
+	setup_with(finance);
+	v = send(&q, p, n);
+	ck_assert_uint_eq(v.flow->cls.master, 5);
+	ck_assert_uint_eq(v.flow->cls.app, SF_PROTO_SKYPE_TEAMS);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->decided_pkt, 1);
+	/* an answer (were one to come) is dissected for the record only */
+	p[2] |= 0x80;
+	v = send(&a, p, n);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->decided_pkt, 1);
+	ck_assert_uint_eq(decisions, 1);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.named, 1);
+	ck_assert_uint_eq(st.relabeled, 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_flow_undecided_at_idle_expiry_is_not_enforced)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "198.51.100.7", 17, 50003, 50004, 0, 0, 0, 0
+	};
+	uint8_t p[64];
+	struct engine_stats st;
+	int i;
+
+	setup_with(finance);
+	for (i = 0; i < 3; i++) {
+		memset(p, 0x30 + i, sizeof(p));
+		ck_assert(!send(&c, p, sizeof(p)).final);
+	}
+	engine_expire(eng, clock_ms + 10 * 60 * 1000);
+	ck_assert_uint_eq(ends, 1);
+	ck_assert_uint_eq(last_end.decided_at, DEC_IDLE);
+	ck_assert_uint_eq(last_end.decided_pkt, 3);
+	ck_assert(!audit_enforced(&last_end));
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.decided_at[DEC_IDLE], 1);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_names_resolve_case_insensitively)
 {
-	struct cls_result r = { 91, 125, 10, CLS_CONF_DPI, "" };
+	struct cls_result r = { 91, 125, 10, CLS_CONF_DPI, 0, "" };
 	char buf[64];
 
 	setup_with("");
@@ -313,6 +415,10 @@ int main(void)
 	tcase_add_test(c, test_unknown_udp_gives_up_after_24_packets);
 	tcase_add_test(c, test_inbound_skype_dropped_outbound_allowed);
 	tcase_add_test(c, test_names_resolve_case_insensitively);
+	tcase_add_test(
+		c, test_http_request_naming_skype_is_dropped_at_the_request);
+	tcase_add_test(c, test_dns_query_naming_skype_is_dropped_at_the_query);
+	tcase_add_test(c, test_flow_undecided_at_idle_expiry_is_not_enforced);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
