@@ -9,12 +9,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build: compiler, CMake, the libraries. Tests: Check, nDPI's reference
 # reader (libndpi-bin), valgrind, clang-format, OpenSSL (the lab's TLS
-# traffic). Gateway and lab (inline mode): iproute2, iptables, conntrack;
+# traffic). Gateway and lab (inline mode): iproute2, iptables, ipset (the
+# fail-closed departments' sets), nfacct (the bypass counters), conntrack;
 # benchmarks: iperf3.
 PACKAGES="gcc libc6-dev make cmake pkg-config
-	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev
+	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev libipset-dev
 	check libsubunit-dev libndpi-bin valgrind clang-format libssl-dev
-	iproute2 iptables conntrack procps iperf3 passwd util-linux"
+	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2

@@ -12,11 +12,22 @@
 #   2. a packet that comes back from skyfenced with a verdict in its mark
 #      (NF_REPEAT) has it saved into the conntrack mark, and gets it;
 #   3. every other packet gets its flow's conntrack mark (restore: a
-#      throttled flow's state and app id, for skyfenced) and goes to
-#      NFQUEUE, with --queue-bypass (traffic flows uninspected while no
-#      skyfenced is bound) unless --fail-closed: a throttled flow to queue
+#      throttled flow's state and app id, for skyfenced) and the mark's
+#      queued bit, and goes to NFQUEUE: a throttled flow to queue
 #      N + SF_THROTTLE_QUEUE_OFFSET, which skyfenced binds without GSO so
-#      it shapes single segments, every other packet to queue N.
+#      it shapes single segments, every other packet to queue N; both with
+#      --queue-bypass (traffic flows uninspected while no skyfenced is
+#      bound) unless --fail-closed. A host of a fail-closed department
+#      (the ipset skyfence-fc4/6, which skyfenced fills from its policy)
+#      goes to queue N + SF_FAILCLOSED_QUEUE_OFFSET (throttled: plus the
+#      throttle offset) without --queue-bypass, and skyfenced binds those
+#      without fail-open: its flows never pass uninspected.
+# Every verdict of skyfenced clears the queued bit; a packet that reaches
+# mangle POSTROUTING with it set was passed by the kernel without
+# skyfenced (a full queue with fail-open, or the bypass while no daemon
+# runs), and the SKYFENCE-BYPASS chain counts it in the nfacct object
+# skyfence-bypass-QUEUE (skyfenced reads them; `status` prints them) and
+# clears the bit.
 # With --queue-balance A:B, run one skyfenced per queue (--queue A ... B):
 # the kernel spreads flows by a hash of the address pair that is the same
 # in both directions, so each flow stays with one daemon (the throttle
@@ -61,22 +72,38 @@ done
 
 values=$("$SKYFENCED" --mark-values --mark-mask "$mask") || exit 2
 eval "$values"
-case $queue in
---queue-num*) n=${queue#--queue-num }
-	tqueue="--queue-num $((n + SF_THROTTLE_QUEUE_OFFSET))" ;;
-*) r=${queue#--queue-balance }
-	tqueue="--queue-balance $((${r%%:*} + SF_THROTTLE_QUEUE_OFFSET)):$((${r##*:} + SF_THROTTLE_QUEUE_OFFSET))" ;;
-esac
+# $1 = an offset: the queue option of the main queue (range) moved by it
+shifted() {
+	case $queue in
+	--queue-num*) echo "--queue-num $((${queue#--queue-num } + $1))" ;;
+	*) _r=${queue#--queue-balance }
+		echo "--queue-balance $((${_r%%:*} + $1)):$((${_r##*:} + $1))" ;;
+	esac
+}
+tqueue=$(shifted "$SF_THROTTLE_QUEUE_OFFSET")
+fqueue=$(shifted "$SF_FAILCLOSED_QUEUE_OFFSET")
+ftqueue=$(shifted $((SF_FAILCLOSED_QUEUE_OFFSET + SF_THROTTLE_QUEUE_OFFSET)))
+# the nfacct object of a queue option: skyfence-bypass-0, ...-0-1
+acct_of() { echo "$SF_BYPASS_PREFIX$(echo "${1#--queue-* }" | tr : -)"; }
+BCHAIN=SKYFENCE-BYPASS
+FCHAIN=SKYFENCE-FC
 
 # $1 = iptables or ip6tables
 rules_down() {
 	while "$1" -w -C FORWARD -j "$CHAIN" 2>/dev/null; do
 		"$1" -w -D FORWARD -j "$CHAIN"
 	done
-	if "$1" -w -L "$CHAIN" -n >/dev/null 2>&1; then
-		"$1" -w -F "$CHAIN"
-		"$1" -w -X "$CHAIN"
-	fi
+	while "$1" -w -t mangle -C POSTROUTING -j "$BCHAIN" 2>/dev/null; do
+		"$1" -w -t mangle -D POSTROUTING -j "$BCHAIN"
+	done
+	for c in "$CHAIN" "$FCHAIN"; do
+		"$1" -w -F "$c" 2>/dev/null || true
+	done
+	for c in "$CHAIN" "$FCHAIN"; do
+		"$1" -w -X "$c" 2>/dev/null || true
+	done
+	"$1" -w -t mangle -F "$BCHAIN" 2>/dev/null || true
+	"$1" -w -t mangle -X "$BCHAIN" 2>/dev/null || true
 }
 
 # $1 iptables or ip6tables, $2 its ICMP reject type, $3 "connmark" or
@@ -90,30 +117,85 @@ verdict_rules() {
 		-j REJECT --reject-with "$2"
 }
 
+# $1 iptables or ip6tables, $2 its ICMP reject type, $3 the fail-closed set
 rules_up() {
 	ipt=$1
 	icmp=$2
-	"$ipt" -w -N "$CHAIN" 2>/dev/null || "$ipt" -w -F "$CHAIN"
+	for c in "$CHAIN" "$FCHAIN"; do
+		"$ipt" -w -N "$c" 2>/dev/null || "$ipt" -w -F "$c"
+	done
+	"$ipt" -w -t mangle -N "$BCHAIN" 2>/dev/null || "$ipt" -w -t mangle -F "$BCHAIN"
 	verdict_rules "$ipt" "$icmp" connmark
 	"$ipt" -w -A "$CHAIN" -m mark ! --mark "0/$SF_VERDICT_MASK" \
 		-j CONNMARK --save-mark --nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
 	verdict_rules "$ipt" "$icmp" mark
 	"$ipt" -w -A "$CHAIN" -j CONNMARK --restore-mark \
 		--nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
+	"$ipt" -w -A "$CHAIN" -j MARK --or-mark "$SF_QUEUED"
+	# fail-closed departments: either endpoint in the set (the
+	# department is the inside endpoint's)
+	"$ipt" -w -A "$CHAIN" -m set --match-set "$3" src -j "$FCHAIN"
+	"$ipt" -w -A "$CHAIN" -m set --match-set "$3" dst -j "$FCHAIN"
+	# shellcheck disable=SC2086
+	"$ipt" -w -A "$FCHAIN" -m mark --mark "$SF_THROTTLE/$SF_VERDICT_MASK" \
+		-j NFQUEUE $ftqueue
+	# shellcheck disable=SC2086
+	"$ipt" -w -A "$FCHAIN" -j NFQUEUE $fqueue
 	# shellcheck disable=SC2086
 	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_THROTTLE/$SF_VERDICT_MASK" \
 		-j NFQUEUE $tqueue $bypass
 	# shellcheck disable=SC2086
 	"$ipt" -w -A "$CHAIN" -j NFQUEUE $queue $bypass
+	# packets the kernel passed without skyfenced, counted by queue path
+	for pair in "$tqueue:$SF_THROTTLE" "$queue:0"; do
+		q=${pair%:*}
+		v=${pair##*:}
+		"$ipt" -w -t mangle -A "$BCHAIN" \
+			-m mark --mark "$((SF_QUEUED | v))/$((SF_QUEUED | SF_VERDICT_MASK))" \
+			-m nfacct --nfacct-name "$(acct_of "$q")" \
+			-j MARK --and-mark "$SF_NOT_QUEUED"
+	done
+	"$ipt" -w -t mangle -C POSTROUTING -j "$BCHAIN" 2>/dev/null ||
+		"$ipt" -w -t mangle -I POSTROUTING 1 -m mark --mark "$SF_QUEUED/$SF_QUEUED" -j "$BCHAIN"
 	"$ipt" -w -C FORWARD -j "$CHAIN" 2>/dev/null ||
 		"$ipt" -w -I FORWARD 1 -j "$CHAIN"
 }
 
+# The sets and counters the rules name (kept across down/up: the sets hold
+# skyfenced's fail-closed hosts while no daemon runs, the counters count
+# since they were made).
+objects_up() {
+	ipset -exist create "$SF_FAILCLOSED_SET4" hash:net family inet
+	ipset -exist create "$SF_FAILCLOSED_SET6" hash:net family inet6
+	for q in "$queue" "$tqueue"; do
+		nfacct get "$(acct_of "$q")" >/dev/null 2>&1 ||
+			nfacct add "$(acct_of "$q")" >/dev/null
+	done
+}
+
+objects_down() {
+	for q in "$queue" "$tqueue"; do
+		nfacct del "$(acct_of "$q")" >/dev/null 2>&1 || true
+	done
+	for s in "$SF_FAILCLOSED_SET4" "$SF_FAILCLOSED_SET6"; do
+		ipset destroy "$s" 2>/dev/null || true
+	done
+}
+
+# "QUEUE PACKETS" per bypass counter
+bypass_counts() {
+	for q in "$queue" "$tqueue"; do
+		n=$(nfacct get "$(acct_of "$q")" 2>/dev/null | sed -n 's/.*pkts = 0*\([0-9][0-9]*\),.*/\1/p')
+		echo "${q#--queue-* } ${n:-0}"
+	done
+}
+
 case $cmd in
 up)
-	rules_up iptables icmp-admin-prohibited
-	rules_up ip6tables icmp6-adm-prohibited
-	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}, mark mask $SF_MARK_MASK"
+	objects_up
+	rules_up iptables icmp-admin-prohibited "$SF_FAILCLOSED_SET4"
+	rules_up ip6tables icmp6-adm-prohibited "$SF_FAILCLOSED_SET6"
+	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}; fail-closed departments: $fqueue ($ftqueue); mark mask $SF_MARK_MASK"
 	case $queue in
 	--queue-balance*)
 		echo "start one skyfenced per queue of ${queue#--queue-balance }: skyfenced --policy FILE --queue N" ;;
@@ -122,6 +204,7 @@ up)
 down)
 	rules_down iptables
 	rules_down ip6tables
+	objects_down
 	echo "skyfence rules down"
 	;;
 status)
@@ -139,13 +222,21 @@ status)
 		echo "== queues (queue portid waiting copy_mode copy_range queue_dropped user_dropped id_sequence 1)"
 		cat /proc/net/netfilter/nfnetlink_queue
 	fi
+	echo "== passed by the kernel without skyfenced (fail-open on a full queue, bypass while none runs)"
+	bypass_counts | while read -r q n; do
+		echo "bypassed packets, queue $q: $n"
+	done
+	for s in "$SF_FAILCLOSED_SET4" "$SF_FAILCLOSED_SET6"; do
+		echo "fail-closed set $s: $(ipset list "$s" 2>/dev/null | sed -n '/^Members:/,$p' | grep -vc -e '^Members:' -e nomatch) prefixes"
+	done
 	# every queue the rules send to must have a reader
 	targets=$(iptables -w -S "$CHAIN" 2>/dev/null | sed -n 's/.*-j NFQUEUE .*--queue-\(num\|balance\) \([0-9:]*\).*/\2/p')
+	targets="$targets $(iptables -w -S "$FCHAIN" 2>/dev/null | sed -n 's/.*-j NFQUEUE .*--queue-\(num\|balance\) \([0-9:]*\).*/\2/p')"
 	for target in $targets; do
-		if iptables -w -S "$CHAIN" 2>/dev/null | grep -q -- '--queue-bypass'; then
+		if iptables -w -S 2>/dev/null | grep -- "-j NFQUEUE" | grep -- " $target" | grep -q -- '--queue-bypass'; then
 			fate="pass uninspected (bypass)"
 		else
-			fate="wait in the kernel and are dropped (fail-closed)"
+			fate="are dropped (fail-closed)"
 		fi
 		first=${target%%:*}
 		last=${target##*:}

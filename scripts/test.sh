@@ -126,6 +126,12 @@ for b in build build-asan; do
 	done
 done
 
+stage "leaks: early enforcement, bypass counting, fail-closed departments"
+tests/netns/test_leaks.sh >"$log/leaks" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/leaks" | grep -v '^[0-9]* passed'
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/leaks" test_leaks.sh; fi
+
 stage "throttle: shaping in the namespace lab"
 tests/netns/test_throttle.sh >"$log/throttle" 2>&1
 rc=$?

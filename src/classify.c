@@ -158,12 +158,6 @@ static void fill_result(const struct ndpi_flow_struct *nf, ndpi_protocol p,
 	r->category = (uint16_t)p.category;
 	r->confidence = (uint8_t)nf->confidence;
 	r->alt_app = 0;
-	if (nf->l4_proto == IPPROTO_UDP && !nf->is_ipv6 &&
-	    (nf->detected_protocol_stack[0] == NDPI_PROTOCOL_SKYPE_TEAMS ||
-	     nf->detected_protocol_stack[0] == NDPI_PROTOCOL_SKYPE_CALL))
-		r->alt_app = a == NDPI_PROTOCOL_MSTEAMS
-				     ? nf->detected_protocol_stack[0]
-				     : NDPI_PROTOCOL_MSTEAMS;
 	snprintf(r->host, sizeof(r->host), "%s", nf->host_server_name);
 }
 
@@ -266,6 +260,15 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 	}
 	if (!enough && ndpi_extra_dissection_possible(c->ndpi, nf)) {
 		fill_result(nf, p, r);
+		/* nDPI's Teams cache turned this packet's Skype label into
+		 * Teams: the next packet, from the other end, may be Skype
+		 * again. The engine decides now only if both agree. */
+		if (p.app_protocol == NDPI_PROTOCOL_MSTEAMS &&
+		    (nf->detected_protocol_stack[0] ==
+			     NDPI_PROTOCOL_SKYPE_TEAMS ||
+		     nf->detected_protocol_stack[0] ==
+			     NDPI_PROTOCOL_SKYPE_CALL))
+			r->alt_app = nf->detected_protocol_stack[0];
 		return subprotocol_is_final(nf, p) ? CLS_NAMED : CLS_MORE;
 	}
 	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {

@@ -205,15 +205,16 @@ struct kq {
 	uint64_t queue_dropped, user_dropped;
 };
 
-static int kernel_queues(struct daemon *d, struct kq out[2])
+static int kernel_queues(struct daemon *d, struct kq out[QUEUE_KINDS])
 {
 	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
 	char line[256];
 	int n = 0;
+	unsigned k;
 
-	memset(out, 0, 2 * sizeof(*out));
-	out[0].num = d->o->queue_num;
-	out[1].num = d->o->queue_num + QUEUE_THROTTLE_OFFSET;
+	memset(out, 0, QUEUE_KINDS * sizeof(*out));
+	for (k = 0; k < QUEUE_KINDS; k++)
+		out[k].num = QUEUE_NUMBER(d->o->queue_num, k);
 	if (!f)
 		return 0;
 	/* queue portid waiting copy_mode copy_range queue_dropped
@@ -226,7 +227,7 @@ static int kernel_queues(struct daemon *d, struct kq out[2])
 		if (sscanf(line, "%u %*u %u %*u %*u %llu %llu", &q, &waiting,
 			   &qd, &ud) != 4)
 			continue;
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < QUEUE_KINDS; i++) {
 			if (q != out[i].num)
 				continue;
 			out[i].waiting = waiting;
@@ -275,6 +276,10 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	ct_get_stats(d->ct, &ts);
 	if (!strcmp(f, "json") && argc == 2) {
 		char src[600], ks[600];
+		int bgrow = 0;
+		uint64_t btotal = d->bypass ? bypass_total(d->bypass, d->now_ms,
+							   10000, &bgrow)
+					    : 0;
 
 		json_str(src, sizeof(src), d->pol->source);
 		json_str(ks, sizeof(ks), d->kill_apps);
@@ -284,6 +289,7 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			 "\"queue\":%u,\"throttle_queue\":%u,"
 			 "\"killswitch\":%s,\"killswitch_apps\":\"%s\","
 			 "\"flows_active\":%u,\"flows_capacity\":%u,"
+			 "\"bypassing\":%s,\"bypassed_packets\":%" PRIu64 ","
 			 "\"ctl_clients\":%u,\"conntrack_walks\":%" PRIu64
 			 ",\"conntrack_rewritten\":%" PRIu64
 			 ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
@@ -292,7 +298,8 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			 d->pol->n_depts - 1, d->o->queue_num,
 			 d->o->queue_num + QUEUE_THROTTLE_OFFSET,
 			 d->kill_apps[0] ? "true" : "false", ks, fs.active,
-			 fs.capacity, cs.clients, ts.walks, ts.rewritten,
+			 fs.capacity, bgrow ? "true" : "false", btotal,
+			 cs.clients, ts.walks, ts.rewritten,
 			 ts.running ? "true" : "false", lv[log_get_level() & 3],
 			 rss_kib());
 		ctl_ok(r, "%s", "");
@@ -306,8 +313,27 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		 (long)getpid(), up);
 	ctl_data(r, "policy: %s (%u departments besides default)",
 		 d->pol->source, d->pol->n_depts - 1);
-	ctl_data(r, "queues: %u, throttled flows %u", d->o->queue_num,
-		 d->o->queue_num + QUEUE_THROTTLE_OFFSET);
+	ctl_data(r,
+		 "queues: %u, throttled flows %u; fail-closed departments %u "
+		 "and %u",
+		 d->o->queue_num, QUEUE_NUMBER(d->o->queue_num, 1),
+		 QUEUE_NUMBER(d->o->queue_num, 2),
+		 QUEUE_NUMBER(d->o->queue_num, 3));
+	{
+		int growing = 0;
+		uint64_t t = d->bypass ? bypass_total(d->bypass, d->now_ms,
+						      10000, &growing)
+				       : 0;
+
+		ctl_data(r,
+			 "bypass: %s, %" PRIu64 " packets passed "
+			 "uninspected in all",
+			 !d->bypass ? "not counted"
+			 : growing  ? "BYPASSING (the kernel passed packets "
+				      "without skyfenced in the last 10 s)"
+				    : "none now",
+			 t);
+	}
 	ctl_data(r, "killswitch: %s%s", d->kill_apps[0] ? "ON for " : "off",
 		 d->kill_apps);
 	ctl_data(r, "flows: %u of %u", fs.active, fs.capacity);
@@ -320,10 +346,32 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	ctl_ok(r, "%s", "");
 }
 
+/* The bypass counters (bypass.h), one line each. */
+static void bypass_text(struct daemon *d, struct ctl_req *r)
+{
+	struct bypass_counter bc[BYPASS_MAX];
+	unsigned j, n;
+
+	if (!d->bypass) {
+		ctl_data(r,
+			 "bypassed: not counted (nfnetlink_acct unavailable)");
+		return;
+	}
+	n = bypass_get(d->bypass, bc, BYPASS_MAX);
+	if (n == 0)
+		ctl_data(r, "bypassed: no counter (skyfence-rules.sh up makes "
+			    "them)");
+	for (j = 0; j < n; j++)
+		ctl_data(r,
+			 "bypassed by the kernel, queue %s: %" PRIu64
+			 " packets %" PRIu64 " bytes",
+			 bc[j].queue, bc[j].pkts, bc[j].bytes);
+}
+
 static void stats_text(struct daemon *d, struct ctl_req *r)
 {
 	struct engine_stats es;
-	struct kq kq[2];
+	struct kq kq[QUEUE_KINDS];
 	uint32_t i;
 	int k;
 
@@ -336,12 +384,21 @@ static void stats_text(struct daemon *d, struct ctl_req *r)
 		 d->st.packets, es.inspected, d->st.throttled,
 		 es.decisions[ACT_ALLOW], es.decisions[ACT_DROP],
 		 es.decisions[ACT_REJECT], es.decisions[ACT_THROTTLE]);
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < QUEUE_KINDS; k++)
 		ctl_data(r,
 			 "kernel queue %u: waiting %u queue_dropped %" PRIu64
 			 " user_dropped %" PRIu64,
 			 kq[k].num, kq[k].waiting, kq[k].queue_dropped,
 			 kq[k].user_dropped);
+	bypass_text(d, r);
+	ctl_data(r,
+		 "decided at a packet %" PRIu64 " (named early %" PRIu64
+		 ", at the packet limit %" PRIu64
+		 "), at the flow's end, never enforced %" PRIu64,
+		 es.decided_at[DEC_PACKET] + es.decided_at[DEC_MARK], es.named,
+		 es.decided_at[DEC_LIMIT],
+		 es.decided_at[DEC_IDLE] + es.decided_at[DEC_EVICTED] +
+			 es.decided_at[DEC_FLUSH]);
 	ctl_data(r, "%-16s %-24s %10s %12s %7s %7s %7s %7s", "department",
 		 "app", "packets", "bytes", "allow", "drop", "reject",
 		 "throttle");
@@ -363,7 +420,7 @@ static void stats_text(struct daemon *d, struct ctl_req *r)
 static void stats_json(struct daemon *d, struct ctl_req *r)
 {
 	struct engine_stats es;
-	struct kq kq[2];
+	struct kq kq[QUEUE_KINDS];
 	uint32_t i;
 	int k;
 
@@ -377,14 +434,37 @@ static void stats_json(struct daemon *d, struct ctl_req *r)
 		 d->st.packets, es.inspected, d->st.throttled,
 		 es.decisions[ACT_ALLOW], es.decisions[ACT_DROP],
 		 es.decisions[ACT_REJECT], es.decisions[ACT_THROTTLE]);
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < QUEUE_KINDS; k++)
 		ctl_data(
 			r,
 			"%s{\"queue\":%u,\"waiting\":%u,\"queue_dropped\":%" PRIu64
 			",\"user_dropped\":%" PRIu64 "}",
 			k ? "," : "", kq[k].num, kq[k].waiting,
 			kq[k].queue_dropped, kq[k].user_dropped);
-	ctl_data(r, "],\"apps\":[");
+	ctl_data(r, "],\"bypassed\":[");
+	{
+		struct bypass_counter bc[BYPASS_MAX];
+		unsigned j, n = d->bypass
+					? bypass_get(d->bypass, bc, BYPASS_MAX)
+					: 0;
+
+		for (j = 0; j < n; j++)
+			ctl_data(r,
+				 "%s{\"queue\":\"%s\",\"packets\":%" PRIu64
+				 ",\"bytes\":%" PRIu64 "}",
+				 j ? "," : "", bc[j].queue, bc[j].pkts,
+				 bc[j].bytes);
+	}
+	ctl_data(r,
+		 "],\"bypass_counted\":%s,\"decided_at\":{\"packet\":%" PRIu64
+		 ",\"named\":%" PRIu64 ",\"limit\":%" PRIu64
+		 ",\"mark\":%" PRIu64 ",\"idle\":%" PRIu64
+		 ",\"evicted\":%" PRIu64 ",\"end\":%" PRIu64 "}",
+		 d->bypass ? "true" : "false", es.decided_at[DEC_PACKET],
+		 es.named, es.decided_at[DEC_LIMIT], es.decided_at[DEC_MARK],
+		 es.decided_at[DEC_IDLE], es.decided_at[DEC_EVICTED],
+		 es.decided_at[DEC_FLUSH]);
+	ctl_data(r, ",\"apps\":[");
 	for (i = 0, k = 0; i < APP_STATS; i++) {
 		const struct app_stat *a = &d->apps[i];
 		char dept[200];
@@ -430,7 +510,7 @@ static void stats_prometheus(struct daemon *d, struct ctl_req *r)
 	};
 	struct engine_stats es;
 	struct flow_table_stats fs;
-	struct kq kq[2];
+	struct kq kq[QUEUE_KINDS];
 	uint32_t i;
 	int k, a, f;
 
@@ -464,7 +544,7 @@ static void stats_prometheus(struct daemon *d, struct ctl_req *r)
 	prom_family(
 		r, "skyfence_nfqueue_dropped_total", "counter",
 		"Packets the kernel's NFQUEUE dropped (queue full, or netlink failure).");
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < QUEUE_KINDS; k++) {
 		ctl_data(
 			r,
 			"skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"queue_full\"} %" PRIu64,
@@ -476,9 +556,27 @@ static void stats_prometheus(struct daemon *d, struct ctl_req *r)
 	}
 	prom_family(r, "skyfence_nfqueue_waiting", "gauge",
 		    "Packets waiting in the kernel queue for a verdict.");
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < QUEUE_KINDS; k++)
 		ctl_data(r, "skyfence_nfqueue_waiting{queue=\"%u\"} %u",
 			 kq[k].num, kq[k].waiting);
+	prom_family(
+		r, "skyfence_bypassed_packets_total", "counter",
+		"Packets the kernel passed without skyfenced (fail-open on a "
+		"full queue, --queue-bypass while no daemon is bound), by "
+		"queue.");
+	{
+		struct bypass_counter bc[BYPASS_MAX];
+		unsigned j, n = d->bypass
+					? bypass_get(d->bypass, bc, BYPASS_MAX)
+					: 0;
+
+		for (j = 0; j < n; j++)
+			ctl_data(
+				r,
+				"skyfence_bypassed_packets_total{queue=\"%s\"} "
+				"%" PRIu64,
+				bc[j].queue, bc[j].pkts);
+	}
 	prom_family(r, "skyfence_flows_active", "gauge",
 		    "Flows in skyfenced's table.");
 	ctl_data(r, "skyfence_flows_active %u", fs.active);

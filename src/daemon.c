@@ -27,6 +27,7 @@
 #include "skyfence/audit.h"
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
+#include "skyfence/fcset.h"
 #include "skyfence/loader.h"
 #include "skyfence/log.h"
 #include "skyfence/mark.h"
@@ -96,18 +97,32 @@ enum mark_verdict daemon_mark_of_action(uint8_t action)
 	}
 }
 
-/* A held packet's tag for the shaper: its queue and its id there. */
-static uint64_t held_tag(const struct daemon *d, uint32_t id)
+/* A held packet's tag for the shaper: its hold record (queue and the mark
+ * to give back) and its id in that queue. The shaper holds at most
+ * max_held packets; one record more covers a submit that holds a packet
+ * while it drops another. Returns 0 and the tag, or -1 with no record. */
+static int held_tag(struct daemon *d, uint32_t id, uint32_t mark, uint64_t *tag)
 {
-	return (uint64_t)d->cur << 32 | id;
+	int32_t i = d->held_free;
+
+	if (i < 0)
+		return -1;
+	d->held_free = d->held[i].next_free;
+	d->held[i].mark = mark;
+	d->held[i].queue = (uint8_t)d->cur;
+	*tag = (uint64_t)(uint32_t)i << 32 | id;
+	return 0;
 }
 
 static void release(void *ctx, uint64_t tag, int pass)
 {
 	struct daemon *d = ctx;
+	int32_t i = (int32_t)(tag >> 32);
 
-	queue_verdict(d->q[tag >> 32 & 1], (uint32_t)tag,
-		      pass ? QUEUE_ACCEPT : QUEUE_DROP, 0, 0);
+	queue_verdict(d->q[d->held[i].queue], (uint32_t)tag,
+		      pass ? QUEUE_ACCEPT : QUEUE_DROP, 1, d->held[i].mark);
+	d->held[i].next_free = d->held_free;
+	d->held_free = i;
 }
 
 static int pair_in_use(const struct daemon *d, uint32_t k)
@@ -237,25 +252,39 @@ static uint32_t wire_len(const struct queue_pkt *qp, const struct pkt *p)
 	return qp->len + (segs - 1) * hdr;
 }
 
+/* The verdict for the packet being handled; the mark goes back with the
+ * queued bit clear (mark.h), so the bypass counter skips it. */
+static void verdict(struct daemon *d, const struct queue_pkt *qp, int v)
+{
+	queue_verdict(d->q[d->cur], qp->id, v, 1, mark_seen(&d->ml, qp->mark));
+}
+
 static void shape(struct daemon *d, const struct queue_pkt *qp,
 		  const struct pkt *p, const struct engine_verdict *v)
 {
 	int32_t b = bucket_of(d, v->flow);
 	enum shaper_result r = SHAPER_PASS;
+	uint64_t tag;
 
 	d->st.throttled++;
-	if (b >= 0)
+	if (b >= 0 &&
+	    held_tag(d, qp->id, mark_seen(&d->ml, qp->mark), &tag) == 0) {
 		r = shaper_submit(
-			d->sh, 2 * (uint32_t)b + !v->from_inside,
-			held_tag(d, qp->id), wire_len(qp, p),
+			d->sh, 2 * (uint32_t)b + !v->from_inside, tag,
+			wire_len(qp, p),
 			(uint32_t)((v->flow->id * 0x9e3779b97f4a7c15ull) >> 40),
 			d->now_us, drop_held, d);
+		if (r != SHAPER_HOLD) {
+			d->held[tag >> 32].next_free = d->held_free;
+			d->held_free = (int32_t)(tag >> 32);
+		}
+	} else if (b >= 0) {
+		d->st.held_no_slot++;
+	}
 	if (r == SHAPER_HOLD)
 		queue_defer(d->q[d->cur], qp->id);
 	else
-		queue_verdict(d->q[d->cur], qp->id,
-			      r == SHAPER_PASS ? QUEUE_ACCEPT : QUEUE_DROP, 0,
-			      0);
+		verdict(d, qp, r == SHAPER_PASS ? QUEUE_ACCEPT : QUEUE_DROP);
 }
 
 static void on_packet(void *ctx, const struct queue_pkt *qp)
@@ -272,14 +301,12 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	 * never repeat again, so no packet can loop. */
 	if (mv == MARK_ACCEPT || mv == MARK_DROP || mv == MARK_REJECT) {
 		d->st.marked++;
-		queue_verdict(d->q[d->cur], qp->id,
-			      mv == MARK_ACCEPT ? QUEUE_ACCEPT : QUEUE_DROP, 0,
-			      0);
+		verdict(d, qp, mv == MARK_ACCEPT ? QUEUE_ACCEPT : QUEUE_DROP);
 		return;
 	}
 	if (!qp->payload || qp->len == 0) {
 		d->st.no_payload++;
-		queue_verdict(d->q[d->cur], qp->id, QUEUE_ACCEPT, 0, 0);
+		verdict(d, qp, QUEUE_ACCEPT);
 		return;
 	}
 	ps = pkt_parse_ip(qp->payload, qp->len, 0, &p);
@@ -291,7 +318,7 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			&d->bad_limit, d->now_ms,
 			"accepting a packet skyfenced cannot parse (%s, %u bytes)",
 			pkt_status_name(ps), qp->len);
-		queue_verdict(d->q[d->cur], qp->id, QUEUE_ACCEPT, 0, 0);
+		verdict(d, qp, QUEUE_ACCEPT);
 		return;
 	}
 	if (mv == MARK_THROTTLE)
@@ -315,7 +342,7 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	}
 	if (!v.final) {
 		d->st.inspected_accept++;
-		queue_verdict(d->q[d->cur], qp->id, QUEUE_ACCEPT, 0, 0);
+		verdict(d, qp, QUEUE_ACCEPT);
 		return;
 	}
 	d->st.repeats++;
@@ -325,11 +352,53 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 				  v.flow->cls.app));
 }
 
+static void flush_all(struct daemon *d)
+{
+	unsigned k;
+
+	for (k = 0; k < QUEUE_KINDS; k++)
+		queue_flush(d->q[k]);
+}
+
+/* Packets the kernel passed without us (bypass.h): a warning at most every
+ * 10 s while it goes on, with how many. */
+static void check_bypass(struct daemon *d)
+{
+	uint64_t grew = bypass_run(d->bypass, d->now_ms);
+	int growing;
+	uint64_t total;
+
+	if (!grew)
+		return;
+	d->bypass_new += grew;
+	total = bypass_total(d->bypass, d->now_ms, 0, &growing);
+	if (log_limited(&d->bypass_limit, d->now_ms,
+			"the kernel passed %" PRIu64
+			" packets without skyfenced (full queue, fail-open) "
+			"since the last warning; %" PRIu64
+			" in all (skyfence_bypassed_packets_total)",
+			d->bypass_new, total))
+		d->bypass_new = 0;
+}
+
 int daemon_apply_policy(struct daemon *d, struct policy *np)
 {
+	char err[256];
+
 	if (map_buckets(d, np) != 0) {
 		policy_free(np);
 		return -ENOSPC;
+	}
+	/* the kernel's fail-closed set first: a policy whose fail-closed
+	 * departments the kernel cannot hold is not applied */
+	if (fcset_apply(np, err, sizeof(err)) < 0 &&
+	    (policy_has_fail_closed(np) || policy_has_fail_closed(d->pol))) {
+		log_warnx("fail-closed departments: %s; the running policy "
+			  "stays",
+			  err);
+		map_buckets(d, d->pol);
+		policy_free(np);
+		return -EIO;
 	}
 	engine_set_policy(d->eng, np);
 	policy_free(d->pol);
@@ -493,8 +562,9 @@ static int write_pidfile(const char *path)
 int daemon_run(const struct daemon_opts *o)
 {
 	struct cls_opts co = { o->max_flows, 80, 24, 0, NULL };
-	struct queue_opts qo = { o->queue_num, o->queue_maxlen, o->rcvbuf,
-				 o->fail_open, 1 };
+	struct queue_opts qo = {
+		o->queue_num, o->queue_maxlen, o->rcvbuf, o->fail_open, 1, 0
+	};
 	struct engine_hooks h = { on_decision, on_flow_end, NULL };
 	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
 	struct daemon d;
@@ -504,6 +574,7 @@ int daemon_run(const struct daemon_opts *o)
 	char err[512];
 	int ep = -1, sfd = -1, tfd = -1, running = 1, rc = 1;
 	uint32_t max_held, b;
+	unsigned k;
 
 	/* Large buffers (a slow control client's replies, an nDPI module
 	 * replaced by signatures reload) come from mmap and go back to the
@@ -515,6 +586,7 @@ int daemon_run(const struct daemon_opts *o)
 	d.o = o;
 	d.shaper_tfd = -1;
 	d.bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
+	d.bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	h.ctx = &d;
 	log_init("skyfenced", !o->foreground, o->log_level);
 	if (mark_layout_init(&d.ml, o->mark_mask) != 0) {
@@ -531,6 +603,14 @@ int daemon_run(const struct daemon_opts *o)
 	 * holding never makes the queue overflow. */
 	max_held = o->queue_maxlen / 2;
 	d.sh = shaper_create(MAX_BUCKETS, max_held);
+	d.held = calloc(max_held + 1, sizeof(*d.held));
+	if (!d.held) {
+		log_warnx("out of memory");
+		goto out;
+	}
+	for (b = 0; b <= max_held; b++)
+		d.held[b].next_free = b < max_held ? (int32_t)b + 1 : -1;
+	d.held_free = 0;
 	d.now_us = clock_ms(CLOCK_MONOTONIC) * 1000;
 	if (!d.sh || map_buckets(&d, d.pol) != 0) {
 		log_warnx(
@@ -583,15 +663,33 @@ int daemon_run(const struct daemon_opts *o)
 		}
 	}
 	d.started_ms = clock_ms(CLOCK_MONOTONIC);
-	d.q[0] = queue_open(&qo, err, sizeof(err));
-	if (d.q[0]) {
-		qo.num = (uint16_t)(o->queue_num + QUEUE_THROTTLE_OFFSET);
-		qo.gso = 0;
-		d.q[1] = queue_open(&qo, err, sizeof(err));
+	/* The fail-closed departments' set is right before the first packet
+	 * of theirs can reach a queue. */
+	if (fcset_apply(d.pol, err, sizeof(err)) < 0) {
+		if (policy_has_fail_closed(d.pol)) {
+			log_warnx("fail-closed departments: %s (is ipset "
+				  "available?); not starting",
+				  err);
+			goto out;
+		}
+		log_warnx("fail-closed departments: %s (the policy has none)",
+			  err);
 	}
-	if (!d.q[0] || !d.q[1]) {
-		log_warnx("%s", err);
-		goto out;
+	d.bypass = bypass_open(err, sizeof(err));
+	if (!d.bypass)
+		log_warnx("%s: packets the kernel passes without skyfenced "
+			  "will not be counted",
+			  err);
+	for (k = 0; k < QUEUE_KINDS; k++) {
+		qo.num = (uint16_t)QUEUE_NUMBER(o->queue_num, k);
+		qo.gso = !(k & QUEUE_KIND_THROTTLE);
+		qo.fail_open = o->fail_open && !(k & QUEUE_KIND_FAILCLOSED);
+		qo.clear_mark = d.ml.queued;
+		d.q[k] = queue_open(&qo, err, sizeof(err));
+		if (!d.q[k]) {
+			log_warnx("%s", err);
+			goto out;
+		}
 	}
 	if (!o->foreground && daemonize(o->pidfile) != 0) {
 		log_warn("daemonize");
@@ -618,10 +716,15 @@ int daemon_run(const struct daemon_opts *o)
 		goto out;
 	}
 	ev.events = EPOLLIN;
-	ev.data.fd = queue_fd(d.q[0]);
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	ev.data.fd = queue_fd(d.q[1]);
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	for (k = 0; k < QUEUE_KINDS; k++) {
+		ev.data.fd = queue_fd(d.q[k]);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+	if (d.bypass) {
+		ev.data.fd = bypass_fd(d.bypass);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+		bypass_poll(d.bypass);
+	}
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = tfd;
@@ -632,11 +735,14 @@ int daemon_run(const struct daemon_opts *o)
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	ev.data.fd = ct_fd(d.ct);
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	log_info("queues %u and %u (throttled flows) bound (maxlen %u, %s), "
-		 "policy %s (%u departments besides default), mark mask 0x%08x",
-		 o->queue_num, o->queue_num + QUEUE_THROTTLE_OFFSET,
-		 o->queue_maxlen, o->fail_open ? "fail-open" : "fail-closed",
-		 o->policy_path, d.pol->n_depts - 1, o->mark_mask);
+	log_info(
+		"queues %u, %u (throttled flows), %u and %u (fail-closed "
+		"departments) bound (maxlen %u, %s), policy %s (%u departments "
+		"besides default), mark mask 0x%08x",
+		o->queue_num, QUEUE_NUMBER(o->queue_num, 1),
+		QUEUE_NUMBER(o->queue_num, 2), QUEUE_NUMBER(o->queue_num, 3),
+		o->queue_maxlen, o->fail_open ? "fail-open" : "fail-closed",
+		o->policy_path, d.pol->n_depts - 1, o->mark_mask);
 	log_info("shaper: up to %u held packets (half the queue)", max_held);
 
 	while (running) {
@@ -665,21 +771,21 @@ int daemon_run(const struct daemon_opts *o)
 				    errno != EAGAIN)
 					log_warn("shaper timer");
 				shaper_run(d.sh, d.now_us, release, &d);
-				queue_flush(d.q[0]);
-				queue_flush(d.q[1]);
+				flush_all(&d);
 				arm_shaper(&d);
 				continue;
 			}
-			if (fd == queue_fd(d.q[0]) || fd == queue_fd(d.q[1])) {
+			for (k = 0; k < QUEUE_KINDS && fd != queue_fd(d.q[k]);
+			     k++)
+				;
+			if (k < QUEUE_KINDS) {
 				int r;
 
-				d.cur = fd == queue_fd(d.q[1]);
-				r = queue_receive(d.q[d.cur], on_packet, &d);
-				/* drops of held packets of the other queue */
-				queue_flush(d.q[!d.cur]);
-
+				d.cur = k;
+				r = queue_receive(d.q[k], on_packet, &d);
+				/* drops of held packets of the other queues */
+				flush_all(&d);
 				arm_shaper(&d);
-
 				if (r < 0)
 					log_limited(&d.bad_limit, d.now_ms,
 						    "queue receive: %s",
@@ -687,9 +793,10 @@ int daemon_run(const struct daemon_opts *o)
 			} else if (fd == ctl_fd(d.ctl)) {
 				ctl_run(d.ctl, d.now_ms);
 				/* verdicts a change released (held packets) */
-				queue_flush(d.q[0]);
-				queue_flush(d.q[1]);
+				flush_all(&d);
 				arm_shaper(&d);
+			} else if (d.bypass && fd == bypass_fd(d.bypass)) {
+				check_bypass(&d);
 			} else if (fd == ct_fd(d.ct)) {
 				ct_run(d.ct, control_ct_entry, &d);
 			} else if (fd == tfd) {
@@ -698,6 +805,8 @@ int daemon_run(const struct daemon_opts *o)
 				if (read(tfd, &ticks, sizeof(ticks)) > 0) {
 					engine_expire(d.eng, d.now_ms);
 					ctl_tick(d.ctl, d.now_ms);
+					if (d.bypass)
+						bypass_poll(d.bypass);
 				}
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
@@ -725,8 +834,7 @@ int daemon_run(const struct daemon_opts *o)
 	for (b = 0; b < MAX_BUCKETS; b++)
 		if (shaper_in_use(d.sh, b))
 			shaper_clear(d.sh, b, release, &d);
-	queue_flush(d.q[0]);
-	queue_flush(d.q[1]);
+	flush_all(&d);
 	rc = 0;
 out:
 	if (ep >= 0)
@@ -740,8 +848,10 @@ out:
 	shaper_destroy(d.sh);
 	free(d.bucket_of);
 	free(d.rule_base);
-	queue_close(d.q[1]);
-	queue_close(d.q[0]);
+	for (k = QUEUE_KINDS; k-- > 0;)
+		queue_close(d.q[k]);
+	bypass_close(d.bypass);
+	free(d.held);
 	ctl_close(d.ctl);
 	ct_close(d.ct);
 	policy_free(d.kill);

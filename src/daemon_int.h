@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "skyfence/bypass.h"
 #include "skyfence/classify.h"
 #include "skyfence/ct.h"
 #include "skyfence/ctl.h"
@@ -34,6 +35,14 @@ struct daemon_stats {
 	uint64_t packets, inspected_accept, repeats, marked, throttled;
 	uint64_t no_payload, bad;
 	uint64_t reloads, reload_failures;
+	uint64_t held_no_slot; /* throttled packets passed: no hold record */
+};
+
+/* A held packet's queue and the mark its verdict gives back. */
+struct held {
+	uint32_t mark;
+	uint8_t queue;
+	int32_t next_free;
 };
 
 struct daemon {
@@ -41,8 +50,9 @@ struct daemon {
 	struct classifier *cls;
 	struct policy *pol;
 	struct engine *eng;
-	/* 0: the main queue (GSO); 1: throttled flows' queue (no GSO) */
-	struct queue *q[2];
+	/* by kind (queue.h): 0 main (GSO), 1 throttled flows (no GSO),
+	 * 2 and 3 the same for fail-closed departments (no fail-open) */
+	struct queue *q[QUEUE_KINDS];
 	unsigned cur; /* the queue whose packets are being handled */
 	struct mark_layout ml;
 	FILE *audit;
@@ -50,6 +60,11 @@ struct daemon {
 	uint64_t now_ms, now_us;
 	struct shaper *sh;
 	int shaper_tfd;
+	struct held *held; /* hold records, indexed by the tag's high half */
+	int32_t held_free;
+	struct bypass *bypass; /* NULL if nfacct is not available */
+	struct log_limit bypass_limit;
+	uint64_t bypass_new; /* bypassed since the last warning */
 	struct bucket_key keys[MAX_BUCKETS / 2];
 	int32_t *bucket_of;  /* per rule of the policy, flattened; -1: none */
 	uint32_t *rule_base; /* per department: its first rule's index */

@@ -85,7 +85,7 @@ void fatalx(const char *fmt, ...)
 	exit(1);
 }
 
-void log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
+int log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
 {
 	char buf[768];
 	va_list ap;
@@ -96,7 +96,7 @@ void log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
 	}
 	if (l->in_window >= l->burst) {
 		l->suppressed++;
-		return;
+		return 0;
 	}
 	l->in_window++;
 	va_start(ap, fmt);
@@ -109,4 +109,5 @@ void log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
 	} else {
 		log_warnx("%s", buf);
 	}
+	return 1;
 }

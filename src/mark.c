@@ -20,7 +20,8 @@ int mark_layout_init(struct mark_layout *l, uint32_t mask)
 	l->mask = mask;
 	l->shift = (unsigned)__builtin_ctz(mask);
 	l->verdict_mask = ((1u << MARK_VERDICT_BITS) - 1) << l->shift;
-	l->app_bits = bits - MARK_VERDICT_BITS;
+	l->queued = 1u << (l->shift + MARK_VERDICT_BITS);
+	l->app_bits = bits - MARK_VERDICT_BITS - 1;
 	return 0;
 }
 
@@ -31,7 +32,7 @@ uint32_t mark_encode(const struct mark_layout *l, uint32_t old,
 
 	if ((uint32_t)app >= (1u << l->app_bits))
 		app = 0;
-	field = ((uint32_t)app << MARK_VERDICT_BITS) | (uint32_t)v;
+	field = ((uint32_t)app << (MARK_VERDICT_BITS + 1)) | (uint32_t)v;
 	return (old & ~l->mask) | ((field << l->shift) & l->mask);
 }
 
@@ -44,10 +45,16 @@ enum mark_verdict mark_verdict_of(const struct mark_layout *l, uint32_t mark)
 
 uint16_t mark_app_of(const struct mark_layout *l, uint32_t mark)
 {
-	return (uint16_t)(((mark & l->mask) >> l->shift) >> MARK_VERDICT_BITS);
+	return (uint16_t)(((mark & l->mask) >> l->shift) >>
+			  (MARK_VERDICT_BITS + 1));
 }
 
 uint32_t mark_verdict_value(const struct mark_layout *l, enum mark_verdict v)
 {
 	return ((uint32_t)v << l->shift) & l->verdict_mask;
+}
+
+uint32_t mark_seen(const struct mark_layout *l, uint32_t mark)
+{
+	return mark & ~l->queued;
 }

@@ -249,3 +249,13 @@ char *policy_rule_describe(const struct policy_rule *r, char *buf, size_t len)
 		snprintf(buf, len, "%s", policy_action_name(r->action));
 	return buf;
 }
+
+int policy_has_fail_closed(const struct policy *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n_depts; i++)
+		if (p->depts[i].fail_closed)
+			return 1;
+	return 0;
+}

@@ -107,6 +107,8 @@ static void write_dept_head(FILE *f, const struct policy *p, uint32_t di)
 		fprintf(f, "\ndepartment %s {\n", d->name);
 	if (d->log != DEPT_LOG_RULES && d->log <= DEPT_LOG_NONE)
 		fprintf(f, "\tlog %s;\n", logs[d->log]);
+	if (d->fail_closed)
+		fputs("\tfail-closed;\n", f);
 }
 
 /* Writes @p, with @c applied if not NULL. Returns 0, or -1 with @err set

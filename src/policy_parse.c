@@ -8,7 +8,8 @@
  *              | "department" NAME "{" { dstmt } "}" | "default" "{" { dstmt } "}" }
  *   option   = "teams-is-skype" ("yes"|"no") ";" | "min-confidence" CONF ";"
  *            | "signatures" STRING ";"
- *   dstmt    = "hosts" prefixes ";" | "log" ("all"|"rules"|"none") ";" | rule
+ *   dstmt    = "hosts" prefixes ";" | "log" ("all"|"rules"|"none") ";"
+ *            | "fail-closed" ";" | rule
  *   rule     = [ "inbound" | "outbound" ] match action { "log" | "confidence" CONF } ";"
  *   match    = "skype" | "any" | "protocol" NAME { "," NAME } | "category" NAME { "," NAME }
  *   action   = "allow" | "drop" | "reject"
@@ -1069,6 +1070,18 @@ static void parse_dept_body(struct policy_parser *pp, uint16_t di,
 				if (v->type == T_SEMI || v->type == T_RBRACE)
 					unget(pp, v);
 			}
+			expect_semi(pp);
+		} else if (is_word(t, "fail-closed")) {
+			next(pp);
+			if (di == POLICY_DEFAULT_DEPT)
+				err_tok(pp, t,
+					"'fail-closed' is not allowed in the default block "
+					"(it names a department's hosts; to close every queue, "
+					"use skyfence-rules.sh up --fail-closed)");
+			else if (d->fail_closed++)
+				err_tok(pp, t,
+					"duplicate 'fail-closed' in department '%s'",
+					d->name);
 			expect_semi(pp);
 		} else if (t->type == T_WORD) {
 			parse_rule(pp, di);

@@ -32,6 +32,7 @@ struct queue {
 	size_t txlen;
 	uint32_t cur_id;
 	int cur_done;
+	uint32_t clear_mark;
 	struct queue_stats st;
 };
 
@@ -82,6 +83,7 @@ struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	q->num = o->num;
+	q->clear_mark = o->clear_mark;
 	q->rx = malloc(RX_SIZE);
 	q->tx = malloc(TX_SIZE);
 	if (!q->rx || !q->tx) {
@@ -225,7 +227,8 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 	fn(ctx, &p);
 	if (!q->cur_done) {
 		q->st.missed++;
-		queue_verdict(q, p.id, QUEUE_ACCEPT, 0, 0);
+		queue_verdict(q, p.id, QUEUE_ACCEPT, 1,
+			      p.mark & ~q->clear_mark);
 	}
 }
 

@@ -12,6 +12,8 @@
 #include "skyfence/daemon.h"
 #include "skyfence/loader.h"
 #include "skyfence/log.h"
+#include "skyfence/bypass.h"
+#include "skyfence/fcset.h"
 #include "skyfence/mark.h"
 #include "skyfence/offline.h"
 #include "skyfence/policy.h"
@@ -39,7 +41,9 @@ static void usage(FILE *f)
 		"inline (NFQUEUE; install the rules with scripts/skyfence-rules.sh):\n"
 		"  --policy FILE        policy; SIGHUP reloads it, all or nothing\n"
 		"  --queue N            NFQUEUE number (default 0); throttled flows come\n"
-		"                       to queue N + %u, without GSO\n"
+		"                       to queue N + %u, without GSO; fail-closed\n"
+		"                       departments' to N + %u and N + %u, without\n"
+		"                       fail-open\n"
 		"  --queue-maxlen N     kernel queue length (default %u)\n"
 		"  --rcvbuf BYTES       netlink receive buffer (default %u)\n"
 		"  --fail-closed        a full queue drops instead of accepting\n"
@@ -64,8 +68,10 @@ static void usage(FILE *f)
 		"  --list-categories    nDPI category names rules can use\n"
 		"  --mark-values        the mark values the kernel rules match and the\n"
 		"                       throttle queue offset, as shell variables\n",
-		QUEUE_THROTTLE_OFFSET, DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF,
-		MARK_DEFAULT_MASK, DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
+		QUEUE_THROTTLE_OFFSET, QUEUE_FAILCLOSED_OFFSET,
+		QUEUE_FAILCLOSED_OFFSET + QUEUE_THROTTLE_OFFSET,
+		DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF, MARK_DEFAULT_MASK,
+		DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
 		DEFAULT_INLINE_IDLE_S, DEFAULT_IDLE_S, DEFAULT_CTL_PATH,
 		DEFAULT_CTL_IDLE_S);
 }
@@ -116,11 +122,16 @@ static int print_mark_values(uint32_t mask)
 	}
 	printf("SF_MARK_MASK=0x%08x\nSF_VERDICT_MASK=0x%08x\n"
 	       "SF_ACCEPT=0x%08x\nSF_DROP=0x%08x\nSF_REJECT=0x%08x\n"
-	       "SF_THROTTLE=0x%08x\nSF_THROTTLE_QUEUE_OFFSET=%u\n",
+	       "SF_THROTTLE=0x%08x\nSF_QUEUED=0x%08x\nSF_NOT_QUEUED=0x%08x\n"
+	       "SF_THROTTLE_QUEUE_OFFSET=%u\nSF_FAILCLOSED_QUEUE_OFFSET=%u\n"
+	       "SF_FAILCLOSED_SET4=%s\nSF_FAILCLOSED_SET6=%s\n"
+	       "SF_BYPASS_PREFIX=%s\n",
 	       l.mask, l.verdict_mask, mark_verdict_value(&l, MARK_ACCEPT),
 	       mark_verdict_value(&l, MARK_DROP),
 	       mark_verdict_value(&l, MARK_REJECT),
-	       mark_verdict_value(&l, MARK_THROTTLE), QUEUE_THROTTLE_OFFSET);
+	       mark_verdict_value(&l, MARK_THROTTLE), l.queued, ~l.queued,
+	       QUEUE_THROTTLE_OFFSET, QUEUE_FAILCLOSED_OFFSET, FCSET_V4,
+	       FCSET_V6, BYPASS_PREFIX);
 	return 0;
 }
 
@@ -259,13 +270,17 @@ int main(int argc, char **argv)
 			oo.idle_ms = dopt.idle_ms = (uint64_t)v * 1000;
 			break;
 		case 'q':
-			if (parse_u32(optarg, 0, QUEUE_THROTTLE_OFFSET - 1,
+			if (parse_u32(optarg, 0, QUEUE_FAILCLOSED_OFFSET - 1,
 				      &v) != 0) {
 				fprintf(stderr,
 					"skyfenced: --queue: '%s' is not a queue number (0-%u; "
-					"N + %u is its throttled flows' queue)\n",
-					optarg, QUEUE_THROTTLE_OFFSET - 1,
-					QUEUE_THROTTLE_OFFSET);
+					"N + %u is its throttled flows' queue, N + %u and "
+					"N + %u those of fail-closed departments)\n",
+					optarg, QUEUE_FAILCLOSED_OFFSET - 1,
+					QUEUE_THROTTLE_OFFSET,
+					QUEUE_FAILCLOSED_OFFSET,
+					QUEUE_FAILCLOSED_OFFSET +
+						QUEUE_THROTTLE_OFFSET);
 				return 2;
 			}
 			dopt.queue_num = (uint16_t)v;

@@ -36,7 +36,10 @@ struct cls_result {
 	 * (0: none). nDPI 4.2 reports a Skype UDP flow as Teams on packets
 	 * whose source sent Teams over TCP in the last 60 s, and as Skype on
 	 * the others (ndpi_reconcile_protocols, msteams_cache): the flow's
-	 * label then depends on its last packet. */
+	 * label then depends on its last packet. Set when this packet's
+	 * label is such a Teams (the other end's may be Skype); a Skype
+	 * label whose other end does Teams later is not foreseen (README,
+	 * Known limits). */
 	uint16_t alt_app;
 	char host[CLS_HOST_LEN]; /* SNI / HTTP Host / DNS query, or "" */
 };

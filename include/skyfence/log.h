@@ -34,7 +34,8 @@ struct log_limit {
 	{                          \
 		0, 0, 0, (b), (ms) \
 	}
-void log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
+/* Returns 1 if the message was logged, 0 if it was suppressed. */
+int log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 #endif

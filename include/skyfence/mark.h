@@ -2,7 +2,15 @@
  * verdict and its application id, under a configurable contiguous mask so
  * that other tools keep their bits:
  *
- *   mask 0xffff0000 (default):  bits 16-18 verdict, bits 19-31 app id
+ *   mask 0xffff0000 (default):  bits 16-18 verdict, bit 19 queued,
+ *                               bits 20-31 app id
+ *
+ * The queued bit is set by the SKYFENCE chain on every packet it sends to
+ * NFQUEUE, and cleared by every verdict skyfenced gives: a packet that
+ * leaves the gateway with it still set was passed by the kernel without
+ * skyfenced (fail-open on a full queue, --queue-bypass while no daemon is
+ * bound), and a rule after the forward hook counts it (nfacct) and clears
+ * it, so the conntrack mark never keeps it.
  *
  * Pure. skyfenced --mark-values prints the values for the rule script, so
  * the layout exists in this one place.
@@ -29,6 +37,7 @@ struct mark_layout {
 	uint32_t mask;	       /* all skyfence bits */
 	uint32_t verdict_mask; /* the verdict field */
 	unsigned shift;	       /* lowest bit of the mask */
+	uint32_t queued;       /* the queued bit */
 	unsigned app_bits;
 };
 
@@ -37,7 +46,7 @@ struct mark_layout {
 int mark_layout_init(struct mark_layout *l, uint32_t mask);
 
 /* @old with its skyfence bits replaced by @v and @app (an app id that does
- * not fit is stored as 0). */
+ * not fit is stored as 0); the queued bit is clear. */
 uint32_t mark_encode(const struct mark_layout *l, uint32_t old,
 		     enum mark_verdict v, uint16_t app);
 enum mark_verdict mark_verdict_of(const struct mark_layout *l, uint32_t mark);
@@ -45,5 +54,7 @@ uint16_t mark_app_of(const struct mark_layout *l, uint32_t mark);
 /* The mark value of verdict @v alone (app 0), for rules matching
  * value/verdict_mask. */
 uint32_t mark_verdict_value(const struct mark_layout *l, enum mark_verdict v);
+/* @mark as skyfenced hands it back with any verdict: queued bit clear. */
+uint32_t mark_seen(const struct mark_layout *l, uint32_t mark);
 
 #endif

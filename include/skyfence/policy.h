@@ -51,6 +51,10 @@ struct policy_dept {
 	char name[POLICY_NAME_LEN];
 	uint32_t line;
 	uint8_t log; /* enum dept_log */
+	/* its hosts' flows go to a queue without fail-open, from a rule
+	 * without --queue-bypass (an ipset kept by skyfenced): neither a
+	 * full queue nor a dead daemon lets them pass uninspected */
+	uint8_t fail_closed;
 	uint32_t n_rules;
 	struct policy_rule *rules;
 };
@@ -109,6 +113,8 @@ void policy_decide(const struct policy *p, const struct flow_facts *f,
 		   struct policy_decision *d);
 
 void policy_free(struct policy *p);
+/* Whether any department of @p is fail-closed. */
+int policy_has_fail_closed(const struct policy *p);
 
 const char *policy_action_name(uint8_t action);
 /* "dpi", "cache", "ip", "port" for enum cls_confidence; "?" otherwise. */

@@ -13,12 +13,13 @@
 #define QUEUE_REPEAT 4
 
 struct queue_opts {
-	uint16_t num;	 /* queue number */
-	uint32_t maxlen; /* kernel queue length */
-	uint32_t rcvbuf; /* socket receive buffer, bytes */
-	int fail_open;	 /* a full queue accepts instead of dropping */
-	int gso;	 /* take GSO super-packets whole (else the kernel
+	uint16_t num;	     /* queue number */
+	uint32_t maxlen;     /* kernel queue length */
+	uint32_t rcvbuf;     /* socket receive buffer, bytes */
+	int fail_open;	     /* a full queue accepts instead of dropping */
+	int gso;	     /* take GSO super-packets whole (else the kernel
 			  * segments them before queueing) */
+	uint32_t clear_mark; /* bits the safety net's accept clears */
 };
 
 /* Throttled flows come to their own queue, this far above the main one,
@@ -26,6 +27,19 @@ struct queue_opts {
  * recovers from a loss by fast retransmit instead of a time-out (a lost
  * 64 KB super-packet is ~45 segments). Main queues are below it. */
 #define QUEUE_THROTTLE_OFFSET 32768u
+/* Fail-closed departments' flows come to queues of their own, this far
+ * above the main one (and above the throttle queue), bound without
+ * NFQA_CFG_F_FAIL_OPEN and fed by rules without --queue-bypass. */
+#define QUEUE_FAILCLOSED_OFFSET 16384u
+/* A daemon's queues, by index: bit 0 throttle, bit 1 fail-closed. */
+#define QUEUE_KINDS 4
+#define QUEUE_KIND_THROTTLE 1u
+#define QUEUE_KIND_FAILCLOSED 2u
+/* The queue number of kind @k for main queue @base. */
+#define QUEUE_NUMBER(base, k)                                      \
+	((unsigned)(base) +                                        \
+	 (((k)&QUEUE_KIND_THROTTLE) ? QUEUE_THROTTLE_OFFSET : 0) + \
+	 (((k)&QUEUE_KIND_FAILCLOSED) ? QUEUE_FAILCLOSED_OFFSET : 0))
 
 struct queue_pkt {
 	uint32_t id;
@@ -45,7 +59,8 @@ struct queue_stats {
 };
 
 /* Called once per packet; must call queue_verdict() for @p->id. A packet
- * left without a verdict is accepted (and counted). */
+ * left without a verdict is accepted (and counted), its mark given back
+ * without the opts' clear_mark bits. */
 typedef void (*queue_pkt_fn)(void *ctx, const struct queue_pkt *p);
 
 struct queue;

@@ -138,10 +138,12 @@ sleep 1
 drops_before=$(nsx gw iptables -L SKYFENCE -v -n -x | awk '$3 == "DROP" && /connmark/ { print $1 }')
 kill -9 "$(daemon_pid)"
 sleep 0.3
-run fin tcp-client --connect 203.0.113.10 --port 80 --http www.example.org --timeout 3
-check "daemon killed: a new HTTP connection still works (bypass) ($out)" [ $rc -eq 0 ]
-run fin tcp-client --connect 203.0.113.10 --port 443 --tls www.example.org --bytes 10000 --timeout 3
-check "daemon killed: a new non-Skype TLS connection still works ($out)" [ $rc -eq 0 ]
+run eng tcp-client --connect 203.0.113.10 --port 80 --http www.example.org --timeout 3
+check "daemon killed: a new HTTP connection from engineering still works (bypass) ($out)" [ $rc -eq 0 ]
+run eng tcp-client --connect 203.0.113.10 --port 443 --tls www.example.org --bytes 10000 --timeout 3
+check "daemon killed: a new non-Skype TLS connection from engineering still works ($out)" [ $rc -eq 0 ]
+run fin tcp-client --connect 203.0.113.10 --port 80 --http www.example.org --timeout 1
+check "daemon killed: finance is fail-closed, its new HTTP connection fails ($out)" [ $rc -ne 0 ]
 wait "$marked"
 marked_rc=$?
 drops_after=$(nsx gw iptables -L SKYFENCE -v -n -x | awk '$3 == "DROP" && /connmark/ { print $1 }')

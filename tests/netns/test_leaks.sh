@@ -111,5 +111,101 @@ for fam in 4 6; do
 		sh -c "echo '$rec' | grep -q '\"action\":\"allow\",\"decided_at\":\"packet\",\"decided_pkt\":4,'"
 done
 
+# --- 2. a flood of new flows: counted, and finance stays closed ------------
+# The no-department host sends 200,000 new UDP flows (one datagram each)
+# as fast as it can, while finance and engineering start a Skype TLS
+# session every 0.5 s and an engineering TCP transfer runs. The main queue
+# overflows; with fail-open the kernel passes what does not fit, and that
+# is what the bypass counter must count. Counted independently: the main
+# NFQUEUE rule's packets minus the queue's id_sequence (the kernel numbers
+# only the packets it queued).
+serve inet tcp-server --port 443 --tls --timeout 3 --log "$S/tls.srv"
+serve inet tcp-server --port 5001 --timeout 20 --log "$S/bulk.srv"
+nsx inet iptables -A INPUT -s 192.0.2.200 -p udp --dport 20000:60000 -j DROP
+sleep 0.3
+rule_pkts() { # the main queue's NFQUEUE rule (IPv4 and IPv6)
+	_a=$(nsx gw iptables -L SKYFENCE -v -n -x | awk '/NFQUEUE num 0 / { print $1 }')
+	_b=$(nsx gw ip6tables -L SKYFENCE -v -n -x | awk '/NFQUEUE num 0 / { print $1 }')
+	echo $((_a + _b))
+}
+id_seq() { nsx gw awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue; }
+bypassed() { # skyfenced's figure, from its Prometheus family
+	traffic gw true 2>/dev/null
+	SKYFENCE_CTL=$S/ctl.sock "$build/skyfencectl" stats --prometheus |
+		awk '/^skyfence_bypassed_packets_total\{queue="0"\}/ { print $2 }'
+}
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$(daemon_pid)/status"; }
+sessions() { # $1 host, $2 file: a Skype TLS session every 0.5 s until $3 exists
+	while [ ! -e "$3" ]; do
+		traffic "$1" tcp-client --connect 203.0.113.10 --port 443 --tls "teams-$1.api.skype.com" \
+			--bytes 2000 --timeout 2 >>"$2" 2>&1 &
+		sleep 0.5
+	done
+	wait
+}
+flood_round() { # $1 round
+	rm -f "$work/stop"
+	: >"$work/fin.$1"; : >"$work/eng.$1"
+	traffic eng tcp-client --connect 203.0.113.10 --port 5001 --for-ms 6000 --timeout 15 \
+		>"$work/bulk.$1" 2>&1 &
+	_bulk=$!
+	sessions fin "$work/fin.$1" "$work/stop" &
+	_fs=$!
+	sessions eng "$work/eng.$1" "$work/stop" &
+	_es=$!
+	sleep 1
+	traffic other udp-flood --connect 203.0.113.99 --port 20000 --count 200000 >"$work/flood.$1" 2>&1
+	sleep 2
+	touch "$work/stop"
+	wait $_fs $_es $_bulk
+}
+r0=$(rule_pkts); i0=$(id_seq); b0=$(bypassed); m0=$(rss)
+flood_round 1
+sleep 1
+r1=$(rule_pkts); i1=$(id_seq); b1=$(bypassed); m1=$(rss)
+indep=$(( (r1 - r0) - (i1 - i0) ))
+got=$(( ${b1:-0} - ${b0:-0} ))
+delivered=$(nsx inet iptables -L INPUT -v -n -x | awk '/192.0.2.200/ { print $1 }')
+echo "flood: $(cat "$work/flood.1"); delivered $delivered; queued rule $((r1 - r0)) id_sequence $((i1 - i0))"
+check "flood: the kernel passed packets uninspected ($indep by rule - id_sequence): the test is a real overflow" \
+	[ "$indep" -gt 1000 ]
+check "flood: skyfence_bypassed_packets_total grew by $got, within 1 % of $indep" \
+	awk -v a="$got" -v b="$indep" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b / 100) }'
+fin_ok=$(grep -c '^ok ' "$work/fin.1"); fin_n=$(grep -c . "$work/fin.1")
+eng_ok=$(grep -c '^ok ' "$work/eng.1"); eng_n=$(grep -c . "$work/eng.1")
+check "flood: finance (fail-closed) delivered 0 of $fin_n Skype sessions" [ "$fin_ok" -eq 0 ] && [ "$fin_n" -gt 0 ]
+check "flood: engineering's Skype sessions work ($eng_ok of $eng_n)" [ "$eng_n" -gt 0 ] && [ "$eng_ok" -eq "$eng_n" ]
+check "flood: engineering's transfer kept going ($(cat "$work/bulk.1"))" grep -q '^ok ' "$work/bulk.1"
+fin_srv=$(peer_lines "$S/tls.srv" 192.0.2.10 | grep -vc ' raw=0$')
+check "flood: the server got no byte past a handshake from finance ($fin_srv connections with data)" [ "$fin_srv" -eq 0 ]
+check "flood: the daemon survived" kill -0 "$(daemon_pid)"
+st=$(SKYFENCE_CTL=$S/ctl.sock "$build/skyfencectl" status)
+check "flood: status says bypassing ($(echo "$st" | grep bypass))" sh -c "echo '$st' | grep -q 'bypass: BYPASSING'"
+check "flood: the log warns of it, rate-limited ($(grep -c 'without skyfenced' "$log") lines)" \
+	sh -c "[ \$(grep -c 'passed .* packets without skyfenced' '$log') -ge 1 ] && [ \$(grep -c 'passed .* packets without skyfenced' '$log') -le 5 ]"
+flood_round 2
+m2=$(rss)
+check "flood: RSS stays within the flow pools (${m0} KiB, after one flood ${m1}, after another ${m2})" \
+	[ "$m2" -le $((m1 + 1024)) ]
+
+# --- 3. the daemon dead: finance closed, the others bypass, and counted ------
+kill -9 "$(daemon_pid)"
+sleep 0.5
+run fin tcp-client --connect 203.0.113.10 --port 80 --http intranet.example.net --timeout 1
+check "daemon killed: finance's new HTTP connection fails (fail-closed) ($out)" [ $rc -ne 0 ]
+run fin udp-client --connect 203.0.113.53 --port 53 --payload dns:mail.example.com --count 2 --interval-ms 50
+check "daemon killed: finance's DNS gets no answer ($out)" sh -c "echo '$out' | grep -q ' replies=0 '"
+run eng tcp-client --connect 203.0.113.10 --port 80 --http intranet.example.net --timeout 3
+check "daemon killed: engineering's new HTTP connection passes (bypass) ($out)" [ $rc -eq 0 ]
+run sales udp-client --connect 203.0.113.53 --port 53 --payload dns:mail.example.com --count 5 --interval-ms 20
+check "daemon killed: sales' DNS is answered (bypass) ($out)" sh -c "echo '$out' | grep -q ' replies=5 '"
+st=$(nsx gw "$top/scripts/skyfence-rules.sh" status 2>&1)
+n=$(echo "$st" | sed -n 's/^bypassed packets, queue 0: //p')
+before=$(( ${b1:-0} ))
+check "daemon killed: skyfence-rules.sh status reports the bypassed count ($n, was $before with the daemon)" \
+	[ "${n:-0}" -ge $((before + 5)) ]
+check "daemon killed: skyfence-rules.sh status names the fail-closed queue as dropping" \
+	sh -c "echo '$st' | grep -q 'queue 16384 has no skyfenced: its flows are dropped (fail-closed)'"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

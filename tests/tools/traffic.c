@@ -8,6 +8,10 @@
  *                         [--duration-ms D] [--for-ms T] (send for T ms)
  *   sf-traffic tcp-burst --connect ADDR --port P --duration-ms D
  *                         (one HTTP request per connection, as many as fit)
+ *   sf-traffic udp-flood --connect ADDR --port P --count N
+ *                         (N new UDP flows, one datagram each, as fast as
+ *                         sendmmsg goes: 8 source ports x destination
+ *                         ports P, P+1, ...)
  *   sf-traffic udp-server --port P [--log FILE]
  *   sf-traffic udp-client --connect ADDR --port P
  *                         --payload stun-skype|stun|dns:NAME|raw
@@ -701,6 +705,63 @@ static void collect_replies(int fd, uint64_t until, struct udp_tally *t)
 	}
 }
 
+static int udp_flood(const struct opts *o)
+{
+	enum { SOCKS = 8, BATCH = 64 };
+	struct sockaddr_storage ss[BATCH];
+	struct mmsghdr mm[BATCH];
+	struct iovec iov;
+	char payload[32];
+	socklen_t sl = 0;
+	int fds[SOCKS], i;
+	unsigned sent = 0, errors = 0, per = (o->count + SOCKS - 1) / SOCKS;
+	uint64_t t0 = now_ms();
+
+	memset(payload, 'f', sizeof(payload));
+	iov.iov_base = payload;
+	iov.iov_len = sizeof(payload);
+	for (i = 0; i < SOCKS; i++) {
+		if (to_sockaddr(o->connect, o->port, &ss[0], &sl) != 0)
+			return EX_USAGE;
+		fds[i] = socket(ss[0].ss_family, SOCK_DGRAM, 0);
+		if (fds[i] < 0)
+			return EX_OTHER;
+	}
+	for (i = 0; i < SOCKS; i++) {
+		unsigned k = 0;
+
+		while (k < per && sent + errors < o->count) {
+			unsigned b = 0, j;
+			int n;
+
+			for (; b < BATCH && k < per &&
+			       sent + errors + b < o->count;
+			     b++, k++) {
+				to_sockaddr(o->connect, o->port + k, &ss[b],
+					    &sl);
+				memset(&mm[b], 0, sizeof(mm[b]));
+				mm[b].msg_hdr.msg_name = &ss[b];
+				mm[b].msg_hdr.msg_namelen = sl;
+				mm[b].msg_hdr.msg_iov = &iov;
+				mm[b].msg_hdr.msg_iovlen = 1;
+			}
+			n = sendmmsg(fds[i], mm, b, 0);
+			if (n < 0) {
+				errors += b;
+				continue;
+			}
+			sent += (unsigned)n;
+			for (j = (unsigned)n; j < b; j++)
+				errors++;
+		}
+	}
+	for (i = 0; i < SOCKS; i++)
+		close(fds[i]);
+	printf("flows=%u errors=%u ms=%llu\n", sent, errors,
+	       (unsigned long long)(now_ms() - t0));
+	return EX_OK;
+}
+
 static int udp_client(const struct opts *o)
 {
 	struct sockaddr_storage ss;
@@ -903,5 +964,7 @@ int main(int argc, char **argv)
 		return udp_client(&o);
 	if (strcmp(mode, "tcp-burst") == 0)
 		return tcp_burst(&o);
+	if (strcmp(mode, "udp-flood") == 0)
+		return udp_flood(&o);
 	return usage();
 }

@@ -529,6 +529,13 @@ static const struct {
 	  "t:4:21: expected ';' after 'drop', got '}'\n"
 	  "t:6:12: duplicate department 'x' (first defined at line 1)\n"
 	  "t:7:1: unknown statement 'foo' (expected department, default, internal or options)" },
+	/* fail-closed names a department's hosts */
+	{ "default { fail-closed; }\n",
+	  "t:1:11: 'fail-closed' is not allowed in the default block (it names a department's hosts; to close every queue, use skyfence-rules.sh up --fail-closed)" },
+	{ "department f { hosts 192.0.2.0/26; fail-closed; fail-closed; }\n",
+	  "t:1:49: duplicate 'fail-closed' in department 'f'" },
+	{ "department f { hosts 192.0.2.0/26; fail-closed }\n",
+	  "t:1:47: expected ';' after 'fail-closed', got '}'" },
 };
 
 START_TEST(test_broken_policy_reports_exact_errors)
@@ -563,6 +570,7 @@ static const char edit_base[] =
 	"department finance {\n"
 	"  hosts 192.0.2.0/26, 2001:db8:a:f::/64; # comment\n"
 	"  log all;\n"
+	"  fail-closed;\n"
 	"  skype drop log;\n"
 	"}\n"
 	"department eng { hosts 192.0.2.128/26;\n"
@@ -618,6 +626,8 @@ START_TEST(test_format_parses_back_to_the_same_policy)
 	assert_same_decisions(p, q);
 	ck_assert_uint_eq(q->teams_is_skype, 1);
 	ck_assert_uint_eq(q->min_conf, CLS_CONF_DPI);
+	ck_assert_uint_eq(q->depts[1].fail_closed, 1);
+	ck_assert_uint_eq(q->depts[2].fail_closed, 0);
 	ck_assert_uint_eq(q->depts[2].rules[0].rate_bps,
 			  p->depts[2].rules[0].rate_bps);
 	/* canonical: writing it again changes nothing */
