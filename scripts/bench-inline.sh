@@ -12,22 +12,33 @@
 # Measures iperf3 TCP throughput with 1 and 4 streams (plain vs skyfence),
 # short connections per second (one HTTP request each; skyfence vs
 # minimal), and the connect time of new flows, the round trip of their
-# first packets (plain vs skyfence, p50 and p99). Prints every run and the
+# first packets (plain vs skyfence, p50 and p99), and the new-flow capacity:
+# 200,000 new UDP flows, one datagram each, from the host in no department
+# as fast as the sender goes (it shares the two cores), and the packets per
+# second the daemon verdicts meanwhile (the queue's id_sequence over the
+# sender's time; the rest overflow the 8192-packet queue and are passed by
+# fail-open), skyfence against the minimal loop. Prints every run and the
 # medians; timing decides nothing here.
 #
-#   bench-inline.sh [-r ROUNDS] [-t SECONDS]
+#   bench-inline.sh [-r ROUNDS] [-t SECONDS] [-n]   (-n: new flows only)
+#
+# BUILD=DIR measures another build's skyfenced (the policy is lab.policy
+# without its fail-closed line, which older builds do not know).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/netns.sh"
 build=$top/build
+daemon=${BUILD:-$top/build}/skyfenced
 ROUNDS=3
 T=4
-while getopts "r:t:" o; do
+ONLY_NEW=0
+while getopts "r:t:n" o; do
 	case $o in
 	r) ROUNDS=$OPTARG ;;
 	t) T=$OPTARG ;;
-	*) echo "usage: $0 [-r ROUNDS] [-t SECONDS]" >&2; exit 2 ;;
+	n) ONLY_NEW=1 ;;
+	*) echo "usage: $0 [-r ROUNDS] [-t SECONDS] [-n]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench-inline.sh: run as root" >&2; exit 1; }
@@ -54,7 +65,11 @@ serve inet "$build/sf-traffic" tcp-server --port 8080 --http --timeout 2 --log "
 sleep 0.5
 
 clear_mode() {
-	"$top/scripts/lab.sh" daemon-stop --prefix $P >/dev/null 2>&1 || true
+	if [ -f "$work/daemon.pid" ]; then
+		kill "$(cat "$work/daemon.pid")" 2>/dev/null || true
+		sleep 0.5
+		rm -f "$work/daemon.pid"
+	fi
 	pkill -f "$build/nfq-accept" 2>/dev/null || true
 	for ipt in iptables ip6tables; do
 		while gw $ipt -w -D FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT 2>/dev/null; do :; done
@@ -74,7 +89,16 @@ set_mode() {
 		done ;;
 	skyfence)
 		gw "$top/scripts/skyfence-rules.sh" up >/dev/null
-		"$top/scripts/lab.sh" daemon-start --prefix $P >/dev/null ;;
+		grep -v 'fail-closed;' "$top/policy/lab.policy" >"$work/bench.policy"
+		nsenter --net="/run/netns/$P-gw" -- "$daemon" --policy "$work/bench.policy" \
+			--foreground --audit-log "$work/audit.log" --ctl "$work/ctl.sock" \
+			>>"$work/skyfenced.log" 2>&1 &
+		echo $! >"$work/daemon.pid"
+		i=0
+		while ! gw grep -q '^ *0 ' /proc/net/netfilter/nfnetlink_queue 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done ;;
 	minimal)
 		for ipt in iptables ip6tables; do
 			gw $ipt -w -I FORWARD 1 -j NFQUEUE --queue-num 0 --queue-bypass
@@ -100,10 +124,29 @@ burst() { # -> "cps p50_us p99_us"
 		awk '{ printf "%.0f %d %d", $1 / ($2 / 1000), $3, $4 }'
 }
 
+newflows() { # -> packets/s the queue's reader verdicted during the flood
+	_i0=$(gw awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue)
+	_ms=$(in_netns $P-other "$build/sf-traffic" udp-flood --connect 203.0.113.99 --port 20000 \
+		--count 200000 | sed -n 's/.* ms=\([0-9]*\).*/\1/p')
+	_i1=$(gw awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue)
+	sleep 1
+	gw conntrack -F >/dev/null 2>&1 || true
+	awk -v d=$((_i1 - _i0)) -v ms="$_ms" 'BEGIN { printf "%.0f", ms ? d / (ms / 1000) : 0 }'
+}
+in_netns $P-inet iptables -A INPUT -s 192.0.2.200 -p udp --dport 20000:60000 -j DROP
+
 : >"$work/results"
 r=1
 while [ $r -le "$ROUNDS" ]; do
 	for m in plain skyfence minimal; do
+		if [ "$ONLY_NEW" = 1 ]; then
+			[ $m = plain ] && continue
+			set_mode $m
+			n=$(newflows)
+			echo "$m - - - - - $n" >>"$work/results"
+			printf 'round %d %-9s new flows: %s packets/s verdicted\n' $r $m "$n"
+			continue
+		fi
 		set_mode $m
 		if [ $m != minimal ]; then
 			t1=$(iperf 1)
@@ -112,9 +155,11 @@ while [ $r -le "$ROUNDS" ]; do
 			t1=- t4=-
 		fi
 		b=$(burst)
-		echo "$m $t1 $t4 $b" >>"$work/results"
-		printf 'round %d %-9s TCP x1 %6s Gbit/s  x4 %6s Gbit/s  %6s conn/s  connect p50 %5s us p99 %6s us\n' \
-			$r $m "$t1" "$t4" $(echo "$b" | cut -d' ' -f1) $(echo "$b" | cut -d' ' -f2) $(echo "$b" | cut -d' ' -f3)
+		n=-
+		[ $m != plain ] && n=$(newflows)
+		echo "$m $t1 $t4 $b $n" >>"$work/results"
+		printf 'round %d %-9s TCP x1 %6s Gbit/s  x4 %6s Gbit/s  %6s conn/s  connect p50 %5s us p99 %6s us  new flows %s pkt/s\n' \
+			$r $m "$t1" "$t4" $(echo "$b" | cut -d' ' -f1) $(echo "$b" | cut -d' ' -f2) $(echo "$b" | cut -d' ' -f3) "$n"
 	done
 	r=$((r + 1))
 done
@@ -125,6 +170,10 @@ median() { # mode column
 		awk '{ v[NR] = $1 } END { if (!NR) print 0; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 echo
+awk -v nm="$(median minimal 7)" -v ns="$(median skyfence 7)" 'BEGIN {
+	printf "new flows: skyfence %d / minimal loop %d packets/s verdicted = %.2f (goal >= 0.5)\n", ns, nm, nm ? ns / nm : 0
+}'
+[ "$ONLY_NEW" = 1 ] && exit 0
 awk -v p1="$(median plain 2)" -v s1="$(median skyfence 2)" \
     -v p4="$(median plain 3)" -v s4="$(median skyfence 3)" \
     -v cm="$(median minimal 4)" -v cs="$(median skyfence 4)" \

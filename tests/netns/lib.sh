@@ -43,6 +43,25 @@ traffic() { _n=$1; shift; in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 serve() { _n=$1; shift; spawn_in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 daemon_pid() { cat "$S/skyfenced.child"; }
 
+# Runs a client; sets $out and $rc.
+run() {
+	out=$(traffic "$@" 2>&1)
+	rc=$?
+}
+
+# Lines of server log $1 from peer $2 (exact address).
+peer_lines() { grep -F " peer=$2 " "$1" 2>/dev/null; }
+
+# Waits up to $3 seconds for a line matching $2 in file $1.
+wait_line() {
+	_i=0
+	while ! grep -q -- "$2" "$1" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -gt $(($3 * 10)) ] && return 1
+		sleep 0.1
+	done
+}
+
 # stats_line PATTERN: asks skyfenced for its stats (SIGUSR1), waits until a
 # new line matching PATTERN is logged, prints the newest such line.
 stats_line() {

@@ -194,8 +194,11 @@ check "per department and app: engineering Skype_Teams packets counted" \
 	grep -Eq '^skyfence_packets_total\{department="engineering",app="Skype_Teams"\} [1-9]' "$work/prom.txt"
 check "per department, app and action: a finance Skype_Teams drop decision counted" \
 	grep -Eq '^skyfence_decisions_total\{department="finance",app="Skype_Teams",action="drop"\} [1-9]' "$work/prom.txt"
-check "the kernel's queue drop counters, both queues" \
-	[ "$(grep -c '^skyfence_nfqueue_dropped_total{queue=' "$work/prom.txt")" -eq 4 ]
+check "the kernel's queue drop counters, all four queues, two reasons each" \
+	[ "$(grep -c '^skyfence_nfqueue_dropped_total{queue=' "$work/prom.txt")" -eq 8 ]
+check "Prometheus has skyfence_bypassed_packets_total for the main and the throttle queue" \
+	sh -c "grep -q '^skyfence_bypassed_packets_total{queue=\"0\"} [0-9]' '$work/prom.txt' &&
+		grep -q '^skyfence_bypassed_packets_total{queue=\"32768\"} [0-9]' '$work/prom.txt'"
 ctl rule set finance >/dev/null 2>&1
 check "a usage error exits 2 ($?)" [ $? -eq 2 ]
 SKYFENCE_CTL=$work/none.sock "$build/skyfencectl" status >/dev/null 2>&1

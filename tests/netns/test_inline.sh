@@ -14,24 +14,6 @@ cp "$top/policy/lab.policy" "$POLICY"
 
 nsx() { _n=$1; shift; in_netns "$P-$_n" "$@"; }
 
-# Runs a client; sets $out and $rc.
-run() {
-	out=$(traffic "$@" 2>&1)
-	rc=$?
-}
-
-# Lines of server log $1 from peer $2 (exact address).
-peer_lines() { grep -F " peer=$2 " "$1" 2>/dev/null; }
-
-# Waits up to $3 seconds for a line matching $2 in file $1.
-wait_line() {
-	_i=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -gt $(($3 * 10)) ] && return 1
-		sleep 0.1
-	done
-}
 
 
 # The daemon's packet counter.

@@ -17,16 +17,6 @@ cp "$top/policy/lab.policy" "$POLICY"
 audit=$S/audit.log
 
 nsx() { _n=$1; shift; in_netns "$P-$_n" "$@"; }
-run() { out=$(traffic "$@" 2>&1); rc=$?; }
-peer_lines() { grep -F " peer=$2 " "$1" 2>/dev/null; }
-wait_line() {
-	_i=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -gt $(($3 * 10)) ] && return 1
-		sleep 0.1
-	done
-}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # The audit decision record of a flow to $1 port $2 with host $3, and
@@ -130,7 +120,6 @@ rule_pkts() { # the main queue's NFQUEUE rule (IPv4 and IPv6)
 }
 id_seq() { nsx gw awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue; }
 bypassed() { # skyfenced's figure, from its Prometheus family
-	traffic gw true 2>/dev/null
 	SKYFENCE_CTL=$S/ctl.sock "$build/skyfencectl" stats --prometheus |
 		awk '/^skyfence_bypassed_packets_total\{queue="0"\}/ { print $2 }'
 }
