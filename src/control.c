@@ -690,6 +690,7 @@ static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 	struct policy *np;
 	unsigned nerr = 0;
 	char *text;
+	int rc;
 
 	if (argc == 2 && !strcmp(argv[1], "show")) {
 		text = policy_format(d->pol);
@@ -742,9 +743,10 @@ static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 			argv[2]);
 		return;
 	}
-	if (daemon_apply_policy(d, np) != 0) {
-		ctl_err(r, "refused",
-			"too many throttle rules; the running policy stays");
+	rc = daemon_apply_policy(d, np);
+	if (rc != 0) {
+		ctl_err(r, "refused", "%s; the running policy stays",
+			daemon_apply_error(rc));
 		return;
 	}
 	log_info("control: uid %ld loaded %s", (long)ctl_req_uid(r), argv[2]);
@@ -761,6 +763,7 @@ static void change(struct daemon *d, struct ctl_req *r,
 	char err[512], name[300];
 	struct policy *np;
 	char *text = policy_format_change(d->pol, c, err, sizeof(err));
+	int rc;
 
 	if (!text) {
 		ctl_err(r, "refused", "%s", err);
@@ -775,9 +778,10 @@ static void change(struct daemon *d, struct ctl_req *r,
 		return;
 	}
 	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
-	if (daemon_apply_policy(d, np) != 0) {
-		ctl_err(r, "refused",
-			"too many throttle rules; nothing changed");
+	rc = daemon_apply_policy(d, np);
+	if (rc != 0) {
+		ctl_err(r, "refused", "%s; nothing changed",
+			daemon_apply_error(rc));
 		return;
 	}
 	log_info("control: uid %ld: %s", (long)ctl_req_uid(r), what);
@@ -992,6 +996,7 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 	struct classifier *nc, *oc = d->cls;
 	struct engine *ne = NULL;
 	struct policy *np, *nk = NULL;
+	int rc;
 	char err[512], *text;
 
 	if (argc != 2 || strcmp(argv[1], "reload")) {
@@ -1047,9 +1052,11 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 	if (nk)
 		engine_set_killswitch(d->eng, nk->depts[0].rules,
 				      nk->depts[0].n_rules);
-	if (daemon_apply_policy(d, np) != 0)
-		log_warnx("signatures reload: throttle buckets could not be "
-			  "mapped; the policy stays as parsed before");
+	rc = daemon_apply_policy(d, np);
+	if (rc != 0)
+		log_warnx("signatures reload: %s; the policy stays as parsed "
+			  "before",
+			  daemon_apply_error(rc));
 	log_info("control: uid %ld reloaded signatures %s",
 		 (long)ctl_req_uid(r), d->pol->signatures);
 	ctl_ok(r, "signatures %s reloaded; flows being inspected start over",

@@ -385,10 +385,6 @@ int daemon_apply_policy(struct daemon *d, struct policy *np)
 {
 	char err[256];
 
-	if (map_buckets(d, np) != 0) {
-		policy_free(np);
-		return -ENOSPC;
-	}
 	/* the kernel's fail-closed set first: a policy whose fail-closed
 	 * departments the kernel cannot hold is not applied */
 	if (fcset_apply(np, err, sizeof(err)) < 0 &&
@@ -396,9 +392,15 @@ int daemon_apply_policy(struct daemon *d, struct policy *np)
 		log_warnx("fail-closed departments: %s; the running policy "
 			  "stays",
 			  err);
-		map_buckets(d, d->pol);
 		policy_free(np);
 		return -EIO;
+	}
+	if (map_buckets(d, np) != 0) {
+		/* the set back as the running policy has it */
+		if (fcset_apply(d->pol, err, sizeof(err)) < 0)
+			log_warnx("fail-closed departments: %s", err);
+		policy_free(np);
+		return -ENOSPC;
 	}
 	engine_set_policy(d->eng, np);
 	policy_free(d->pol);
@@ -407,6 +409,15 @@ int daemon_apply_policy(struct daemon *d, struct policy *np)
 	if (d->ct)
 		ct_walk(d->ct);
 	return 0;
+}
+
+const char *daemon_apply_error(int rc)
+{
+	return rc == -EIO
+		       ? "the kernel's set of fail-closed hosts could not "
+			 "be written (see the log)"
+		       : "too many throttle rules (at most " MAX_THROTTLE_RULES_TEXT
+			 ")";
 }
 
 static void log_error_line(void *ctx, const char *msg)
@@ -420,6 +431,7 @@ static void reload(struct daemon *d)
 	struct policy_names n;
 	struct policy *np;
 	unsigned nerr;
+	int rc;
 
 	loader_names(d->cls, &n);
 	np = policy_load_file(d->o->policy_path, &n, log_error_line, NULL,
@@ -439,11 +451,11 @@ static void reload(struct daemon *d)
 		policy_free(np);
 		return;
 	}
-	if (daemon_apply_policy(d, np) != 0) {
+	rc = daemon_apply_policy(d, np);
+	if (rc != 0) {
 		d->st.reload_failures++;
-		log_warnx("reload: too many throttle rules (at most %d); the "
-			  "running policy stays",
-			  MAX_BUCKETS);
+		log_warnx("reload: %s; the running policy stays",
+			  daemon_apply_error(rc));
 		return;
 	}
 	d->st.reloads++;

@@ -19,6 +19,8 @@
 #include "skyfence/shaper.h"
 
 #define MAX_BUCKETS 1024
+#define MAX_THROTTLE_RULES_TEXT "512" /* MAX_BUCKETS / 2: two per rule */
+
 
 /* A throttle rule has two buckets, one per direction (from the inside
  * hosts, to them), each at the rule's rate, so a transfer's ACKs never wait
@@ -108,10 +110,13 @@ void control_count_decision(struct daemon *d, const struct flow *f);
 int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark);
 
 /* daemon.c */
-/* Makes @np (owned from now on) the running policy: buckets, engine, and
- * a conntrack walk so established flows follow. Returns 0, or -ENOSPC
- * (too many throttle rules) with @np freed and nothing changed. */
+/* Makes @np (owned from now on) the running policy: the kernel's set of
+ * fail-closed hosts, buckets, engine, and a conntrack walk so established
+ * flows follow. Returns 0, or -EIO (the set could not be written) or
+ * -ENOSPC (too many throttle rules) with @np freed and nothing changed. */
 int daemon_apply_policy(struct daemon *d, struct policy *np);
+/* Why daemon_apply_policy() refused, for a person. */
+const char *daemon_apply_error(int rc);
 uint64_t daemon_clock_ms(int realtime);
 /* The mark verdict that carries a policy action. */
 enum mark_verdict daemon_mark_of_action(uint8_t action);

@@ -154,8 +154,8 @@ check "reload on a running transfer: $before bit/s before, $r bit/s from 1 s aft
 drops1=$(queue_drops)
 check "no packet lost by the kernel queues (queue_dropped + user_dropped: $drops0 -> $drops1)" \
 	[ "$drops1" = "$drops0" ]
-check "the throttled flows' queue is bound beside the main one ($drops1)" \
-	[ "${drops1%in 2 queues}" != "$drops1" ]
+check "the throttled flows' queue is bound beside the main one, with the fail-closed pair ($drops1)" \
+	[ "${drops1%in 4 queues}" != "$drops1" ]
 grep 'shaper: department=sales' "$log" | tail -n 2 | sed 's/^skyfenced: /  /'
 
 kill "$(pid)"

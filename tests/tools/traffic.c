@@ -864,7 +864,8 @@ static int usage(void)
 		"                             [--http HOST | --dns NAME] [--bytes N] [--timeout S] [--duration-ms D]\n"
 		"       sf-traffic udp-server --port P [--log FILE]\n"
 		"       sf-traffic udp-client --connect ADDR --port P --payload KIND\n"
-		"                             [--count N] [--interval-ms I] [--timeout-ms T] [--sport P]\n");
+		"                             [--count N] [--interval-ms I] [--timeout-ms T] [--sport P]\n"
+		"       sf-traffic udp-flood --connect ADDR --port P --count N\n");
 	return EX_USAGE;
 }
 
