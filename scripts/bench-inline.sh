@@ -23,7 +23,9 @@
 #   bench-inline.sh [-r ROUNDS] [-t SECONDS] [-n]   (-n: new flows only)
 #
 # BUILD=DIR measures another build's skyfenced (the policy is lab.policy
-# without its fail-closed line, which older builds do not know).
+# without its fail-closed line, which older builds do not know). PERF=1
+# (with perf installed) profiles skyfenced during its floods and prints
+# where its CPU went, by library.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -125,10 +127,24 @@ burst() { # -> "cps p50_us p99_us"
 }
 
 newflows() { # -> packets/s the queue's reader verdicted during the flood
+	if [ "${PERF:-0}" = 1 ] && [ -f "$work/daemon.pid" ] && command -v perf >/dev/null; then
+		perf record -q -F 2000 -p "$(cat "$work/daemon.pid")" -o "$work/perf.data" \
+			>/dev/null 2>&1 &
+		_perf=$!
+		sleep 0.5
+	fi
 	_i0=$(gw awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue)
 	_ms=$(in_netns $P-other "$build/sf-traffic" udp-flood --connect 203.0.113.99 --port 20000 \
 		--count 200000 | sed -n 's/.* ms=\([0-9]*\).*/\1/p')
 	_i1=$(gw awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue)
+	if [ -n "${_perf:-}" ]; then
+		kill -INT "$_perf" 2>/dev/null || true
+		wait "$_perf" 2>/dev/null || true
+		_perf=
+		perf report -i "$work/perf.data" --no-children --sort dso -g none 2>/dev/null |
+			awk '/%/ && !/^#/ { printf "%s %s; ", $1, $2 }' >>"$work/profile"
+		echo >>"$work/profile"
+	fi
 	sleep 1
 	gw conntrack -F >/dev/null 2>&1 || true
 	awk -v d=$((_i1 - _i0)) -v ms="$_ms" 'BEGIN { printf "%.0f", ms ? d / (ms / 1000) : 0 }'
@@ -173,6 +189,7 @@ echo
 awk -v nm="$(median minimal 7)" -v ns="$(median skyfence 7)" 'BEGIN {
 	printf "new flows: skyfence %d / minimal loop %d packets/s verdicted = %.2f (goal >= 0.5)\n", ns, nm, nm ? ns / nm : 0
 }'
+[ -s "$work/profile" ] && sed 's/^/skyfenced CPU during a flood, by library: /' "$work/profile"
 [ "$ONLY_NEW" = 1 ] && exit 0
 awk -v p1="$(median plain 2)" -v s1="$(median skyfence 2)" \
     -v p4="$(median plain 3)" -v s4="$(median skyfence 3)" \
