@@ -233,7 +233,7 @@ status)
 	targets=$(iptables -w -S "$CHAIN" 2>/dev/null | sed -n 's/.*-j NFQUEUE .*--queue-\(num\|balance\) \([0-9:]*\).*/\2/p')
 	targets="$targets $(iptables -w -S "$FCHAIN" 2>/dev/null | sed -n 's/.*-j NFQUEUE .*--queue-\(num\|balance\) \([0-9:]*\).*/\2/p')"
 	for target in $targets; do
-		if iptables -w -S 2>/dev/null | grep -- "-j NFQUEUE" | grep -- " $target" | grep -q -- '--queue-bypass'; then
+		if iptables -w -S 2>/dev/null | grep -E -- "--queue-(num|balance) $target( |\$)" | grep -q -- '--queue-bypass'; then
 			fate="pass uninspected (bypass)"
 		else
 			fate="are dropped (fail-closed)"

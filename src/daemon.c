@@ -381,13 +381,28 @@ static void check_bypass(struct daemon *d)
 		d->bypass_new = 0;
 }
 
+/* The sets are the kernel's: a hand-made flush, or skyfence-rules.sh down
+ * and up while the daemon runs, would leave them empty and the department
+ * fail-open. They are written again every FCSET_REFRESH_S seconds. */
+#define FCSET_REFRESH_S 5
+
+static void refresh_fcset(struct daemon *d)
+{
+	char err[256];
+
+	if (policy_has_fail_closed(d->pol) &&
+	    fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
+		log_limited(&d->bad_limit, d->now_ms,
+			    "fail-closed departments: %s", err);
+}
+
 int daemon_apply_policy(struct daemon *d, struct policy *np)
 {
 	char err[256];
 
 	/* the kernel's fail-closed set first: a policy whose fail-closed
 	 * departments the kernel cannot hold is not applied */
-	if (fcset_apply(np, err, sizeof(err)) < 0 &&
+	if (fcset_apply(np, d->o->queue_num, err, sizeof(err)) < 0 &&
 	    (policy_has_fail_closed(np) || policy_has_fail_closed(d->pol))) {
 		log_warnx("fail-closed departments: %s; the running policy "
 			  "stays",
@@ -397,7 +412,7 @@ int daemon_apply_policy(struct daemon *d, struct policy *np)
 	}
 	if (map_buckets(d, np) != 0) {
 		/* the set back as the running policy has it */
-		if (fcset_apply(d->pol, err, sizeof(err)) < 0)
+		if (fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
 			log_warnx("fail-closed departments: %s", err);
 		policy_free(np);
 		return -ENOSPC;
@@ -507,14 +522,17 @@ static void log_stats(struct daemon *d)
 	struct engine_stats es;
 	struct queue_stats qs, tq;
 	struct flow_table_stats fs;
+	unsigned k;
 
 	engine_get_stats(d->eng, &es);
 	queue_get_stats(d->q[0], &qs);
-	queue_get_stats(d->q[1], &tq);
-	qs.verdicts += tq.verdicts;
-	qs.missed += tq.missed;
-	qs.send_errors += tq.send_errors;
-	qs.kernel_errors += tq.kernel_errors;
+	for (k = 1; k < QUEUE_KINDS; k++) {
+		queue_get_stats(d->q[k], &tq);
+		qs.verdicts += tq.verdicts;
+		qs.missed += tq.missed;
+		qs.send_errors += tq.send_errors;
+		qs.kernel_errors += tq.kernel_errors;
+	}
 	engine_get_flow_stats(d->eng, &fs);
 	log_info("stats: packets=%" PRIu64 " inspected=%" PRIu64
 		 " offloaded=%" PRIu64 " marked_in_queue=%" PRIu64
@@ -525,14 +543,14 @@ static void log_stats(struct daemon *d)
 		 " flows_evicted=%" PRIu64 " verdicts=%" PRIu64
 		 " missed_verdicts=%" PRIu64 " send_errors=%" PRIu64
 		 " kernel_errors=%" PRIu64 " reloads=%" PRIu64
-		 " reload_failures=%" PRIu64,
+		 " reload_failures=%" PRIu64 " held_no_record=%" PRIu64,
 		 d->st.packets, es.inspected, d->st.repeats, d->st.marked,
 		 d->st.throttled, d->st.bad + d->st.no_payload,
 		 es.decisions[ACT_ALLOW], es.decisions[ACT_DROP],
 		 es.decisions[ACT_REJECT], es.decisions[ACT_THROTTLE],
 		 fs.active, fs.created, fs.evicted, qs.verdicts, qs.missed,
 		 qs.send_errors, qs.kernel_errors, d->st.reloads,
-		 d->st.reload_failures);
+		 d->st.reload_failures, d->st.held_no_slot);
 	log_shaper_stats(d);
 }
 
@@ -586,7 +604,7 @@ int daemon_run(const struct daemon_opts *o)
 	char err[512];
 	int ep = -1, sfd = -1, tfd = -1, running = 1, rc = 1;
 	uint32_t max_held, b;
-	unsigned k;
+	unsigned k, fc_ticks = 0;
 
 	/* Large buffers (a slow control client's replies, an nDPI module
 	 * replaced by signatures reload) come from mmap and go back to the
@@ -677,7 +695,7 @@ int daemon_run(const struct daemon_opts *o)
 	d.started_ms = clock_ms(CLOCK_MONOTONIC);
 	/* The fail-closed departments' set is right before the first packet
 	 * of theirs can reach a queue. */
-	if (fcset_apply(d.pol, err, sizeof(err)) < 0) {
+	if (fcset_apply(d.pol, o->queue_num, err, sizeof(err)) < 0) {
 		if (policy_has_fail_closed(d.pol)) {
 			log_warnx("fail-closed departments: %s (is ipset "
 				  "available?); not starting",
@@ -819,6 +837,8 @@ int daemon_run(const struct daemon_opts *o)
 					ctl_tick(d.ctl, d.now_ms);
 					if (d.bypass)
 						bypass_poll(d.bypass);
+					if (++fc_ticks % FCSET_REFRESH_S == 0)
+						refresh_fcset(&d);
 				}
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;

@@ -92,8 +92,9 @@ static void add_prefix(struct run *r, const char *set, const char *pfx,
 	cmd(r, "add %s %s -exist%s", set, pfx, flag);
 }
 
-int fcset_apply(const struct policy *p, char *err, size_t errlen)
+int fcset_apply(const struct policy *p, unsigned tag, char *err, size_t errlen)
 {
+	char tmp[2][32];
 	static const char *const sets[2] = { FCSET_V4, FCSET_V6 };
 	static const char *const fams[2] = { "inet", "inet6" };
 	struct run r = { NULL, err, errlen, 0 };
@@ -109,11 +110,11 @@ int fcset_apply(const struct policy *p, char *err, size_t errlen)
 	ipset_custom_printf(r.is, on_custom_error, on_standard_error, on_print,
 			    &r);
 	for (f = 0; f < 2; f++) {
+		snprintf(tmp[f], sizeof(tmp[f]), "%s-new%u", sets[f], tag);
 		cmd(&r, "create %s hash:net family %s -exist", sets[f],
 		    fams[f]);
-		cmd(&r, "create %s-new hash:net family %s -exist", sets[f],
-		    fams[f]);
-		cmd(&r, "flush %s-new", sets[f]);
+		cmd(&r, "create %s hash:net family %s -exist", tmp[f], fams[f]);
+		cmd(&r, "flush %s", tmp[f]);
 	}
 	for (i = 0; i < p->n_pfx && !r.failed; i++) {
 		uint16_t di = p->pfx_dept[i];
@@ -121,13 +122,13 @@ int fcset_apply(const struct policy *p, char *err, size_t errlen)
 
 		if (di >= p->n_depts || di == POLICY_DEFAULT_DEPT)
 			continue; /* an "internal" prefix */
-		add_prefix(&r, v6 ? FCSET_V6 "-new" : FCSET_V4 "-new",
-			   p->pfx_text[i], !p->depts[di].fail_closed);
+		add_prefix(&r, tmp[v6], p->pfx_text[i],
+			   !p->depts[di].fail_closed);
 		n += p->depts[di].fail_closed;
 	}
 	for (f = 0; f < 2; f++) {
-		cmd(&r, "swap %s-new %s", sets[f], sets[f]);
-		cmd(&r, "destroy %s-new", sets[f]);
+		cmd(&r, "swap %s %s", tmp[f], sets[f]);
+		cmd(&r, "destroy %s", tmp[f]);
 	}
 	ipset_fini(r.is);
 	return r.failed ? -1 : n;

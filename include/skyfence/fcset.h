@@ -18,8 +18,11 @@
 struct policy;
 
 /* Makes the sets hold the fail-closed departments of @p (created if
- * missing). Returns the number of fail-closed prefixes written, or -1 with
- * a message in @err; on failure the sets the kernel had stay in place. */
-int fcset_apply(const struct policy *p, char *err, size_t errlen);
+ * missing). The set being filled is named after @tag (the daemon's queue
+ * number), so daemons of a --queue-balance range, which write the same
+ * sets, never fill one another's. Returns the number of fail-closed
+ * prefixes written, or -1 with a message in @err; on failure the sets the
+ * kernel had stay in place. */
+int fcset_apply(const struct policy *p, unsigned tag, char *err, size_t errlen);
 
 #endif

@@ -191,6 +191,10 @@ ctl department del finance >/dev/null
 check "department del finance: 192.0.2.10 leaves the set" notin 192.0.2.10
 ctl policy load "$POLICY" >/dev/null
 check "policy load: finance is back in the set" inset 192.0.2.10
+nsx gw ipset flush skyfence-fc4
+_i=0
+while ! inset 192.0.2.10 && [ $_i -lt 70 ]; do sleep 0.1; _i=$((_i + 1)); done
+check "a set flushed by hand is whole again within 6 s ($((_i / 10)).$((_i % 10)) s)" inset 192.0.2.10
 
 # --- 4. the daemon dead: finance closed, the others bypass, and counted ------
 kill -9 "$(daemon_pid)"
