@@ -15,7 +15,8 @@
 #   lab.sh daemon-start|daemon-stop [--prefix P] [--policy FILE] [-- ARGS]
 #
 # `up` builds the namespaces, installs the SKYFENCE rules in the gateway
-# and starts skyfenced there (policy/lab.policy unless --policy), logging to
+# and starts skyfenced there ($SKYFENCED, else build/skyfenced; the
+# policy/lab.policy unless --policy), logging to
 # $STATE/skyfenced.log and its audit records to $STATE/audit.log, where
 # STATE=${TMPDIR:-/tmp}/PREFIX.lab. `down` stops the daemon, kills every
 # process still running in the prefix's namespaces and removes them.
@@ -66,7 +67,7 @@ daemon_start() {
 	mkdir -p "$STATE"
 	: >"$STATE/audit.log"
 	# nsenter execs skyfenced: $! is the daemon's own pid
-	nsenter --net="/run/netns/$GW" -- "$top/build/skyfenced" --policy "$POLICY" --foreground \
+	nsenter --net="/run/netns/$GW" -- "${SKYFENCED:-$top/build/skyfenced}" --policy "$POLICY" --foreground \
 		--audit-log "$STATE/audit.log" --pidfile "$STATE/skyfenced.pid" \
 		--ctl "$STATE/ctl.sock" "$@" \
 		>>"$STATE/skyfenced.log" 2>&1 &

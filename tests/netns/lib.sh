@@ -7,6 +7,8 @@
 
 . "$top/scripts/netns.sh"
 build=${BUILD:-$top/build}
+# the lab runs this build's daemon (the ASan runs of the suites rely on it)
+export SKYFENCED=$build/skyfenced
 pass=0
 fail=0
 

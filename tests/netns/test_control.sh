@@ -163,8 +163,14 @@ check "traffic through the gateway during the barrage lost nothing ($got of $sen
 sleep 3 # the slow reader is closed after --ctl-timeout 2
 rss1=$(rss)
 kill $slow 2>/dev/null
-check "memory back to its level before the barrage ($rss0 KiB before, $rss1 KiB after; 1 MiB slack)" \
-	[ "$rss1" -le $((rss0 + 1024)) ]
+if ldd "$build/skyfenced" 2>/dev/null | grep -q libasan; then
+	# ASan's allocator keeps freed memory in its quarantine: the figure
+	# says nothing here; the plain build's run asserts it
+	echo "note: RSS $rss0 KiB before the barrage, $rss1 KiB after (ASan build: not asserted)"
+else
+	check "memory back to its level before the barrage ($rss0 KiB before, $rss1 KiB after; 1 MiB slack)" \
+		[ "$rss1" -le $((rss0 + 1024)) ]
+fi
 check "the daemon still answers" sh -c "SKYFENCE_CTL=$SKYFENCE_CTL $build/skyfencectl status >/dev/null"
 
 # --- 5. roles by group -----------------------------------------------------
