@@ -1,9 +1,9 @@
 /* nfacct counters over libmnl (see skyfence/bypass.h). nfnetlink_acct is
  * per network namespace, like the rules that feed it. */
 #include "skyfence/bypass.h"
+#include "skyfence/nlsock.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,24 +32,14 @@ struct bypass {
 struct bypass *bypass_open(char *err, size_t errlen)
 {
 	struct bypass *b = calloc(1, sizeof(*b));
-	int fd;
 
 	if (!b || !(b->rx = malloc(RX_SIZE))) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto err;
 	}
-	b->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!b->nl || mnl_socket_bind(b->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		snprintf(err, errlen, "nfacct netlink socket: %s",
-			 strerror(errno));
+	b->nl = nlsock_open("nfacct", err, errlen);
+	if (!b->nl)
 		goto err;
-	}
-	fd = mnl_socket_get_fd(b->nl);
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		snprintf(err, errlen, "fcntl: %s", strerror(errno));
-		goto err;
-	}
 	b->seq = (uint32_t)time(NULL);
 	return b;
 err:

@@ -4,9 +4,9 @@
  * dump gave it, and the whole new mark (skyfence's bits changed, the others
  * as dumped), which needs no CTA_MARK_MASK support. */
 #include "skyfence/ct.h"
+#include "skyfence/nlsock.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,23 +32,6 @@ struct ct {
 	struct ct_stats st;
 };
 
-static struct mnl_socket *open_nl(char *err, size_t errlen)
-{
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-	int fd;
-
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		snprintf(err, errlen, "ctnetlink socket: %s", strerror(errno));
-		if (nl)
-			mnl_socket_close(nl);
-		return NULL;
-	}
-	fd = mnl_socket_get_fd(nl);
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	return nl;
-}
-
 struct ct *ct_open(char *err, size_t errlen)
 {
 	struct ct *c = calloc(1, sizeof(*c));
@@ -59,8 +42,8 @@ struct ct *ct_open(char *err, size_t errlen)
 	}
 	c->rx = malloc(BUF_SIZE);
 	c->tx = malloc(BUF_SIZE);
-	c->dump = open_nl(err, errlen);
-	c->upd = c->dump ? open_nl(err, errlen) : NULL;
+	c->dump = nlsock_open("ctnetlink", err, errlen);
+	c->upd = c->dump ? nlsock_open("ctnetlink", err, errlen) : NULL;
 	if (!c->rx || !c->tx || !c->upd) {
 		if (!c->rx || !c->tx)
 			snprintf(err, errlen, "%s", strerror(ENOMEM));

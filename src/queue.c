@@ -1,9 +1,9 @@
 /* The only user of libnetfilter_queue. Verdicts of one receive batch go to
  * the kernel in one sendto(): netlink processes every message of a send. */
 #include "skyfence/queue.h"
+#include "skyfence/nlsock.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,17 +90,10 @@ struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto err;
 	}
-	q->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!q->nl || mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		snprintf(err, errlen, "netlink socket: %s", strerror(errno));
+	q->nl = nlsock_open("nfnetlink_queue", err, errlen);
+	if (!q->nl)
 		goto err;
-	}
 	fd = mnl_socket_get_fd(q->nl);
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		snprintf(err, errlen, "fcntl: %s", strerror(errno));
-		goto err;
-	}
 	/* SO_RCVBUFFORCE goes past rmem_max (CAP_NET_ADMIN, which we have). */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
