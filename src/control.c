@@ -172,31 +172,11 @@ static struct policy *parse_text(struct daemon *d, const char *name,
 				 const char *text, struct err_sink *es)
 {
 	struct policy_names n;
-	struct policy_parser *pp;
-	struct policy *p;
-	unsigned i;
-	const char *s = text;
+	unsigned nerr;
 
 	loader_names(d->cls, &n);
-	pp = policy_parser_create(name, &n);
-	if (!pp)
-		return NULL;
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s + 1) : strlen(s);
-		char *line = strndup(s, len);
-
-		if (!line)
-			break;
-		policy_parser_line(pp, line);
-		free(line);
-		s += len;
-	}
-	p = policy_parser_finish(pp);
-	for (i = 0; i < policy_parser_error_count(pp); i++)
-		err_to_req(es, policy_parser_error(pp, i));
-	policy_parser_destroy(pp);
-	return p;
+	return policy_parse_text(name, text, strlen(text), &n, err_to_req, es,
+				 &nerr);
 }
 
 /* The kernel's counters of our two queues. */
@@ -689,7 +669,8 @@ static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 	struct policy_names n;
 	struct policy *np;
 	unsigned nerr = 0;
-	char *text;
+	char *text, err[512];
+	size_t len;
 	int rc;
 
 	if (argc == 2 && !strcmp(argv[1], "show")) {
@@ -714,16 +695,27 @@ static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 		return;
 	}
 	if (role != CTL_ADMIN) {
-		ctl_err(r, "denied",
-			"policy %s reads a file as root: admins only", argv[1]);
+		ctl_err(r, "denied", "policy %s: admins only", argv[1]);
 		return;
 	}
-	if (argv[2][0] != '/') {
-		ctl_err(r, "usage", "%s: give an absolute path", argv[2]);
+	/* The client opened the file with its own rights and passed it: the
+	 * daemon never opens a path named by a client (a root-only file, a
+	 * FIFO that blocks, /dev/zero). FILE only names it in messages. */
+	if (ctl_req_fd(r) < 0) {
+		ctl_err(r, "usage",
+			"policy %s: send the file with the request (skyfencectl "
+			"does; skyfenced opens no path for a client)",
+			argv[1]);
+		return;
+	}
+	text = policy_read_fd(ctl_req_fd(r), argv[2], &len, err, sizeof(err));
+	if (!text) {
+		ctl_err(r, "refused", "%s; the running policy stays", err);
 		return;
 	}
 	loader_names(d->cls, &n);
-	np = policy_load_file(argv[2], &n, err_to_req, &es, &nerr);
+	np = policy_parse_text(argv[2], text, len, &n, err_to_req, &es, &nerr);
+	free(text);
 	if (!np) {
 		ctl_err(r, "refused",
 			"%s: %u error(s); the running policy stays", argv[2],

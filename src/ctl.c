@@ -34,6 +34,7 @@ struct client {
 	size_t outlen, outoff, outcap;
 	int watching_out; /* EPOLLOUT registered */
 	uint64_t last_ms; /* last request, or last write progress */
+	int passed_fd;	  /* a descriptor sent with the request, or -1 */
 };
 
 struct ctl {
@@ -171,15 +172,29 @@ int ctl_split(char *line, char **argv)
 	}
 }
 
+static void drop_passed(struct client *k)
+{
+	if (k->passed_fd >= 0)
+		close(k->passed_fd);
+	k->passed_fd = -1;
+}
+
+int ctl_req_fd(const struct ctl_req *r)
+{
+	return r->k->passed_fd;
+}
+
 static void drop_client(struct ctl *c, struct client *k, uint64_t *counter)
 {
 	int fd = k->fd >= 0 ? k->fd : -k->fd - 2;
 
 	epoll_ctl(c->ep, EPOLL_CTL_DEL, fd, NULL);
 	close(fd);
+	drop_passed(k);
 	free(k->out);
 	memset(k, 0, sizeof(*k));
 	k->fd = -1;
+	k->passed_fd = -1;
 	c->st.clients--;
 	if (counter)
 		(*counter)++;
@@ -255,14 +270,52 @@ static void handle_line(struct ctl *c, struct client *k, char *line, size_t len)
 		ctl_err(&r, "internal", "no reply");
 }
 
+/* A descriptor that came with the data (SCM_RIGHTS) is kept for the next
+ * request; any other, and any beyond the first, is closed at once. */
+static void take_fds(struct client *k, struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		size_t i, n;
+		int fd;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(fd));
+			if (k->passed_fd < 0)
+				k->passed_fd = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
 static void read_client(struct ctl *c, struct client *k)
 {
 	char buf[CTL_MAX_REQUEST];
-	ssize_t n = recv(k->fd, buf, sizeof(buf), 0);
+	union {
+		char b[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh;
+	ssize_t n;
 	size_t i;
 
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.b;
+	mh.msg_controllen = sizeof(cm.b);
+	n = recvmsg(k->fd, &mh, MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n > 0)
+		take_fds(k, &mh);
 	if (n <= 0) {
 		drop_client(c, k, &c->st.closed_peer);
 		return;
@@ -282,6 +335,9 @@ static void read_client(struct ctl *c, struct client *k)
 				k->in[k->inlen] = '\0';
 				handle_line(c, k, k->in, k->inlen);
 			}
+			/* a descriptor goes with one request only */
+			if (k->fd >= 0)
+				drop_passed(k);
 			k->inlen = 0;
 			k->discarding = k->binary = 0;
 			continue;
@@ -372,6 +428,7 @@ static void accept_clients(struct ctl *c)
 		}
 		memset(k, 0, sizeof(*k));
 		k->fd = fd;
+		k->passed_fd = -1;
 		k->role = role;
 		k->uid = cr.uid;
 		k->last_ms = c->now_ms;

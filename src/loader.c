@@ -1,6 +1,7 @@
 #include "skyfence/loader.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int names_proto_id(void *ctx, const char *name)
@@ -27,44 +28,43 @@ void loader_names(struct classifier *c, struct policy_names *n)
 	n->ctx = c;
 }
 
-/* First pass: any name is accepted, only the options matter. */
-static int lenient_id(void *ctx, const char *name)
-{
-	(void)ctx;
-	(void)name;
-	return 0;
-}
-
 unsigned loader_load(const char *policy_path, const struct cls_opts *co,
 		     struct classifier **cls, struct policy **pol,
 		     void (*on_error)(void *ctx, const char *msg), void *ctx)
 {
-	struct policy_names lenient = { lenient_id, lenient_id, NULL, 0, NULL };
 	struct policy_names names;
 	struct cls_opts o = *co;
 	struct classifier *c;
 	struct policy *p;
 	char err[512], sig[sizeof(p->signatures)];
 	unsigned nerr;
+	size_t len;
+	char *text;
 
 	*cls = NULL;
 	*pol = NULL;
-	/* Pass 1 reports nothing: pass 2 sees every error again, with the
-	 * real names. */
-	p = policy_load_file(policy_path, &lenient, NULL, NULL, &nerr);
-	sig[0] = '\0';
-	if (p)
-		snprintf(sig, sizeof(sig), "%s", p->signatures);
-	policy_free(p);
+	/* Read once: both passes see the same text. */
+	text = policy_read_file(policy_path, &len, err, sizeof(err));
+	if (!text) {
+		if (on_error)
+			on_error(ctx, err);
+		return 1;
+	}
+	/* The signatures file is named in the options; the rules' names
+	 * can only be resolved once it is loaded. */
+	policy_text_signatures(policy_path, text, len, sig, sizeof(sig));
 	o.protos_file = sig[0] ? sig : NULL;
 	c = classifier_open(&o, err, sizeof(err));
 	if (!c) {
+		free(text);
 		if (on_error)
 			on_error(ctx, err);
 		return 1;
 	}
 	loader_names(c, &names);
-	p = policy_load_file(policy_path, &names, on_error, ctx, &nerr);
+	p = policy_parse_text(policy_path, text, len, &names, on_error, ctx,
+			      &nerr);
+	free(text);
 	if (!p) {
 		classifier_close(c);
 		return nerr ? nerr : 1;

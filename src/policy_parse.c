@@ -27,6 +27,9 @@
 #include <string.h>
 #include <strings.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "skyfence/classify.h"
 
@@ -78,6 +81,7 @@ struct policy_parser {
 	uint32_t n_errs, cap_errs, seq;
 	int too_many;
 	char **formatted; /* "FILE:LINE:COL: message", after finish */
+	char signatures[sizeof(((struct policy *)0)->signatures)]; /* finish */
 	/* grammar state */
 	uint32_t pos;
 	struct policy *pol;
@@ -1519,12 +1523,18 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 	pp->rx = NULL;
 	pp->n_rx = 0;
 	pp->pol = NULL;
+	snprintf(pp->signatures, sizeof(pp->signatures), "%s", p->signatures);
 	format_errors(pp);
 	if (pp->n_errs || pp->nomem || pp->too_many) {
 		policy_free(p);
 		return NULL;
 	}
 	return p;
+}
+
+const char *policy_parser_signatures(const struct policy_parser *pp)
+{
+	return pp->signatures;
 }
 
 unsigned policy_parser_error_count(const struct policy_parser *pp)
@@ -1564,56 +1574,158 @@ void policy_parser_destroy(struct policy_parser *pp)
 	free(pp);
 }
 
-struct policy *policy_load_file(const char *path,
-				const struct policy_names *names,
-				void (*on_error)(void *ctx, const char *msg),
-				void *ctx, unsigned *nerr)
+char *policy_read_fd(int fd, const char *name, size_t *len, char *err,
+		     size_t errlen)
 {
-	struct policy_parser *pp;
+	struct stat st;
+	size_t n = 0;
+	char *buf;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		return NULL;
+	}
+	/* a FIFO, a device or a directory is refused before any read: no
+	 * read that could block, no endless /dev/zero */
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", name);
+		return NULL;
+	}
+	if (st.st_size > (off_t)POLICY_MAX_FILE) {
+		snprintf(err, errlen, "%s: larger than %u bytes", name,
+			 POLICY_MAX_FILE);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 2);
+	if (!buf) {
+		snprintf(err, errlen, "%s: %s", name, strerror(ENOMEM));
+		return NULL;
+	}
+	/* the file may grow while read: one byte more than its size says
+	 * whether it did */
+	while (n < (size_t)st.st_size + 1) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "%s: %s", name, strerror(errno));
+			free(buf);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > (size_t)st.st_size) {
+		snprintf(err, errlen, "%s: changed while it was read", name);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+char *policy_read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	char *t;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	t = policy_read_fd(fd, path, len, err, errlen);
+	close(fd);
+	return t;
+}
+
+/* Feeds @text to a new parser and finishes it. */
+static struct policy_parser *parse_all(const char *name, const char *text,
+				       size_t len,
+				       const struct policy_names *names,
+				       struct policy **out)
+{
+	struct policy_parser *pp = policy_parser_create(name, names);
+	const char *s = text, *end = text + len;
+
+	*out = NULL;
+	if (!pp)
+		return NULL;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl ? (size_t)(nl - s + 1) : (size_t)(end - s);
+
+		policy_parser_line_n(pp, s, n);
+		s += n;
+	}
+	*out = policy_parser_finish(pp);
+	return pp;
+}
+
+struct policy *policy_parse_text(const char *name, const char *text, size_t len,
+				 const struct policy_names *names,
+				 void (*on_error)(void *ctx, const char *msg),
+				 void *ctx, unsigned *nerr)
+{
 	struct policy *p;
-	char *line = NULL, msg[512];
-	size_t cap = 0;
-	ssize_t n;
-	FILE *f;
+	struct policy_parser *pp = parse_all(name, text, len, names, &p);
+	char msg[512];
 	unsigned i;
 
-	*nerr = 0;
-	f = fopen(path, "re");
-	if (!f) {
-		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-		if (on_error)
-			on_error(ctx, msg);
-		*nerr = 1;
-		return NULL;
-	}
-	pp = policy_parser_create(path, names);
 	if (!pp) {
-		fclose(f);
-		snprintf(msg, sizeof(msg), "%s: out of memory", path);
+		snprintf(msg, sizeof(msg), "%s: out of memory", name);
 		if (on_error)
 			on_error(ctx, msg);
 		*nerr = 1;
 		return NULL;
 	}
-	while ((n = getline(&line, &cap, f)) >= 0)
-		policy_parser_line_n(pp, line, (size_t)n);
-	if (ferror(f)) {
-		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-		if (on_error)
-			on_error(ctx, msg);
-		*nerr = 1;
-		free(line);
-		fclose(f);
-		policy_parser_destroy(pp);
-		return NULL;
-	}
-	free(line);
-	fclose(f);
-	p = policy_parser_finish(pp);
 	*nerr = policy_parser_error_count(pp);
 	for (i = 0; i < *nerr; i++)
 		if (on_error)
 			on_error(ctx, policy_parser_error(pp, i));
 	policy_parser_destroy(pp);
+	return p;
+}
+
+/* Any name is some protocol: only the options matter here. */
+static int any_id(void *ctx, const char *name)
+{
+	(void)ctx;
+	(void)name;
+	return 0;
+}
+
+void policy_text_signatures(const char *name, const char *text, size_t len,
+			    char *out, size_t outlen)
+{
+	struct policy_names any = { any_id, any_id, NULL, 0, NULL };
+	struct policy *p;
+	struct policy_parser *pp = parse_all(name, text, len, &any, &p);
+
+	snprintf(out, outlen, "%s", pp ? policy_parser_signatures(pp) : "");
+	policy_free(p);
+	policy_parser_destroy(pp);
+}
+
+struct policy *policy_load_file(const char *path,
+				const struct policy_names *names,
+				void (*on_error)(void *ctx, const char *msg),
+				void *ctx, unsigned *nerr)
+{
+	char err[512];
+	size_t len;
+	char *text = policy_read_file(path, &len, err, sizeof(err));
+	struct policy *p;
+
+	if (!text) {
+		if (on_error)
+			on_error(ctx, err);
+		*nerr = 1;
+		return NULL;
+	}
+	p = policy_parse_text(path, text, len, names, on_error, ctx, nerr);
+	free(text);
 	return p;
 }

@@ -3,6 +3,7 @@
  * Exit codes: 0 ok, 1 refused (denied, or a change that failed
  * validation), 2 usage error, 3 daemon unreachable. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/un.h>
 
 #include "skyfence/classify.h"
+#include "skyfence/ctl.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -25,7 +27,8 @@ struct subcommand {
 	const char *help;
 	int min, max; /* extra words; max -1: any */
 	int formats;  /* takes --json (and stats --prometheus) */
-	int file_arg; /* the first extra word is a file: sent absolute */
+	int file_arg; /* the first extra word is a file: opened here, with
+		       * the caller's rights, and passed with the request */
 };
 
 static const struct subcommand commands[] = {
@@ -155,7 +158,42 @@ static void json_print_str(const char *s)
 	putchar('"');
 }
 
-static int run(const char *path, const char *request, int json_wrap)
+/* The request line, and @pass_fd (if >= 0) with it in one message. */
+static int send_request(int fd, const char *request, int pass_fd)
+{
+	char line[CTL_MAX_REQUEST + 2];
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov;
+	struct msghdr mh;
+	size_t n = (size_t)snprintf(line, sizeof(line), "%s\n", request);
+	ssize_t w;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = line;
+	iov.iov_len = n;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (pass_fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	return w == (ssize_t)n ? 0 : -1;
+}
+
+static int run(const char *path, const char *request, int json_wrap,
+	       int pass_fd)
 {
 	struct sockaddr_un a;
 	struct conn *c = calloc(1, sizeof(*c));
@@ -200,7 +238,7 @@ static int run(const char *path, const char *request, int json_wrap)
 			atoi(line + 9));
 		goto out;
 	}
-	if (dprintf(c->fd, "%s\n", request) < 0) {
+	if (send_request(c->fd, request, pass_fd) != 0) {
 		fprintf(stderr, "skyfencectl: send: %s\n", strerror(errno));
 		goto out;
 	}
@@ -263,7 +301,7 @@ int main(int argc, char **argv)
 {
 	const char *path = getenv("SKYFENCE_CTL");
 	int json = 0, prometheus = 0, i, n = 0;
-	char *args[128];
+	char *args[CTL_MAX_ARGS];
 	size_t k;
 
 	if (!path || !*path)
@@ -283,14 +321,34 @@ int main(int argc, char **argv)
 			fprintf(stderr, "skyfencectl: unknown option %s\n",
 				argv[i]);
 			return EXIT_USAGE;
-		} else if (n < 128) {
+		} else if (n < CTL_MAX_ARGS) {
+			const char *c;
+
+			/* a newline would end the request and start another
+			 * one the caller never asked for */
+			for (c = argv[i]; *c; c++) {
+				if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+					fprintf(stderr,
+						"skyfencectl: argument %d has a control "
+						"character (0x%02x): refused\n",
+						i, (unsigned char)*c);
+					return EXIT_USAGE;
+				}
+			}
 			args[n++] = argv[i];
+		} else {
+			fprintf(stderr,
+				"skyfencectl: more than %d words: the daemon takes "
+				"no more\n",
+				CTL_MAX_ARGS);
+			return EXIT_USAGE;
 		}
 	}
 	for (k = 0; k < N_COMMANDS; k++) {
 		const struct subcommand *s = &commands[k];
 		int used = match_words(s->name, n, args), extra;
-		char req[8192], abs_path[PATH_MAX];
+		char req[CTL_MAX_REQUEST + 64], abs_path[PATH_MAX];
+		int pass = -1;
 		size_t o;
 
 		if (!used)
@@ -317,24 +375,32 @@ int main(int argc, char **argv)
 			const char *w = args[i];
 
 			if (s->file_arg && i == used) {
-				if (!realpath(w, abs_path)) {
+				/* opened as the caller, passed to the daemon:
+				 * it never opens a client's path itself */
+				pass = open(w, O_RDONLY | O_NONBLOCK |
+						       O_NOCTTY | O_CLOEXEC);
+				if (pass < 0) {
 					fprintf(stderr, "skyfencectl: %s: %s\n",
 						w, strerror(errno));
-					return EXIT_USAGE;
+					return errno == ENOENT ? EXIT_USAGE
+							       : EXIT_REFUSED;
 				}
-				w = abs_path;
+				if (realpath(w, abs_path))
+					w = abs_path;
 			}
 			o += (size_t)snprintf(req + o, sizeof(req) - o, " %s",
 					      w);
 		}
-		if (o >= sizeof(req)) {
-			fprintf(stderr, "skyfencectl: request too long\n");
+		if (o >= CTL_MAX_REQUEST) {
+			fprintf(stderr,
+				"skyfencectl: request longer than %d bytes\n",
+				CTL_MAX_REQUEST);
 			return EXIT_USAGE;
 		}
 		if (s->formats && (json || prometheus))
 			snprintf(req + o, sizeof(req) - o, " %s",
 				 prometheus ? "prometheus" : "json");
-		return run(path, req, json && !s->formats);
+		return run(path, req, json && !s->formats, pass);
 	}
 	usage(stderr);
 	return EXIT_USAGE;

@@ -8,6 +8,8 @@
  *
  * KIND is usage (malformed or unknown request), denied (the role may not),
  * refused (a valid change that failed validation), busy or internal.
+ * A request may carry one open descriptor (SCM_RIGHTS): policy check and
+ * policy load read the policy from it.
  * Limits: request size, clients, queued reply bytes per client, idle time.
  */
 #ifndef SKYFENCE_CTL_H
@@ -54,6 +56,11 @@ void ctl_ok(struct ctl_req *r, const char *fmt, ...)
 void ctl_err(struct ctl_req *r, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uid_t ctl_req_uid(const struct ctl_req *r);
+/* A descriptor the client sent with the request (SCM_RIGHTS, in the same
+ * sendmsg as its line), or -1. It stays the server's: closed once the
+ * request is answered. The daemon opens no path on a client's behalf;
+ * a client passes the file it opened itself. */
+int ctl_req_fd(const struct ctl_req *r);
 
 /* Creates the socket (umask 0117 around bind, then mode 0660, owner root,
  * group @o->group); an existing socket file nobody listens on is

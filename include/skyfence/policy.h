@@ -194,9 +194,36 @@ unsigned policy_parser_error_count(const struct policy_parser *pp);
 const char *policy_parser_error(const struct policy_parser *pp, unsigned i);
 void policy_parser_destroy(struct policy_parser *pp);
 
-/* Reads and parses a whole file. On failure returns NULL and writes each
- * message (one per line) to @errs if not NULL; a file that cannot be read is
- * reported as "FILE: strerror". Returns the number of errors in *nerr. */
+/* The signatures option as parsed, even when the policy had errors ("" if
+ * none); after policy_parser_finish. */
+const char *policy_parser_signatures(const struct policy_parser *pp);
+
+/* A policy file is at most this large. */
+#define POLICY_MAX_FILE (4u << 20)
+
+/* Reads a policy whole from @fd (@name for messages). Refused, before any
+ * read, unless it is a regular file of at most POLICY_MAX_FILE bytes (a
+ * FIFO, a device or a directory is never read); any read error refuses it.
+ * Returns the text, NUL-terminated, its length in *len; or NULL with
+ * "NAME: reason" in @err. */
+char *policy_read_fd(int fd, const char *name, size_t *len, char *err,
+		     size_t errlen);
+/* The same for @path, opened without blocking and without a controlling
+ * terminal. */
+char *policy_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* Parses @len bytes of @text as the file @name; as policy_load_file. */
+struct policy *policy_parse_text(const char *name, const char *text, size_t len,
+				 const struct policy_names *names,
+				 void (*on_error)(void *ctx, const char *msg),
+				 void *ctx, unsigned *nerr);
+/* The signatures option of @text, whatever errors the rest has, read
+ * without resolving any name ("" if none). */
+void policy_text_signatures(const char *name, const char *text, size_t len,
+			    char *out, size_t outlen);
+
+/* Reads (policy_read_file) and parses a whole file. On failure returns
+ * NULL and passes each message to @on_error; a file that cannot be read is
+ * reported as "FILE: reason". Returns the number of errors in *nerr. */
 struct policy *policy_load_file(const char *path,
 				const struct policy_names *names,
 				void (*on_error)(void *ctx, const char *msg),

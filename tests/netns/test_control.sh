@@ -14,16 +14,22 @@ command -v useradd >/dev/null && command -v setpriv >/dev/null ||
 [ -x "$build/sf-ctlflood" ] || skip "$build/sf-ctlflood: not built"
 
 GROUP=${P}grp
+ADMG=${P}admg
 RO=${P}ro
+ADM=${P}adm
 OUT=${P}out
 users_down() {
 	userdel "$RO" 2>/dev/null
+	userdel "$ADM" 2>/dev/null
 	userdel "$OUT" 2>/dev/null
 	groupdel "$GROUP" 2>/dev/null
+	groupdel "$ADMG" 2>/dev/null
 }
 users_down
 trap 'cleanup; users_down; rm -rf "$work"' EXIT
-groupadd "$GROUP" && useradd -M -N -g "$GROUP" -s /usr/sbin/nologin "$RO" &&
+groupadd "$GROUP" && groupadd "$ADMG" &&
+	useradd -M -N -g "$GROUP" -s /usr/sbin/nologin "$RO" &&
+	useradd -M -N -g "$GROUP" -G "$ADMG" -s /usr/sbin/nologin "$ADM" &&
 	useradd -M -N -s /usr/sbin/nologin "$OUT" || skip "cannot add throwaway users"
 
 export SKYFENCE_CTL=$S/ctl.sock
@@ -33,7 +39,7 @@ PROTOS=$work/protos.txt
 echo "tcp:8081@SkyfenceTest" >"$PROTOS"
 { printf 'options { signatures "%s"; }\n' "$PROTOS"; cat "$top/policy/lab.policy"; } >"$work/lab.policy"
 "$top/scripts/lab.sh" up --prefix "$P" --policy "$work/lab.policy" -- \
-	--ctl-group "$GROUP" --ctl-timeout 2 >/dev/null ||
+	--ctl-group "$GROUP" --ctl-admin-group "$ADMG" --ctl-timeout 2 >/dev/null ||
 	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
 # the work directory is private (mktemp): let the socket's group reach it
 chmod 755 "$work" "$S"
@@ -205,8 +211,73 @@ check "the kernel's queue drop counters, all four queues, two reasons each" \
 check "Prometheus has skyfence_bypassed_packets_total for the main and the throttle queue" \
 	sh -c "grep -q '^skyfence_bypassed_packets_total{queue=\"0\"} [0-9]' '$work/prom.txt' &&
 		grep -q '^skyfence_bypassed_packets_total{queue=\"32768\"} [0-9]' '$work/prom.txt'"
+# --- 7. policy files: the daemon opens none for a client -------------------
+# A root-only file: an admin-group user cannot make the daemon read it,
+# with skyfencectl (which opens it as that user) or with a raw request.
+printf 'department topsecretmarker { hosts 192.0.2.0/26; }\nnot a policy\n' >"$work/secret.policy"
+chmod 600 "$work/secret.policy"
+out=$(as "$ADM" "$build/skyfencectl" policy check "$work/secret.policy" 2>&1)
+rc=$?
+check "admin-group user, skyfencectl policy check of a root-only file: refused by the kernel, exit $rc ($out)" \
+	sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q 'Permission denied' && ! echo '$out' | grep -q topsecret"
+for verb in check load; do
+	out=$(as "$ADM" "$build/sf-ctlflood" request "$SKYFENCE_CTL" "policy $verb $work/secret.policy" 2>&1)
+	check "admin-group user, raw 'policy $verb' naming a root-only file: refused, nothing read ($out)" \
+		sh -c "echo '$out' | grep -q '^ERR usage policy $verb: send the file with the request' && ! echo '$out' | grep -q topsecret"
+done
+# Files that are no policy, by policy load and by SIGHUP, while an echo
+# through the gateway measures how long verdicts wait: a Skype STUN flow
+# from sales, throttled, so every datagram each way goes through
+# skyfenced (the throttle queue), well below the rate.
+mkfifo "$work/fifo.policy"
+mkdir "$work/dir.policy"
+truncate -s 100000000 "$work/big.policy"
+ctl policy show >"$work/before.policy"
+thr0=$(stats_line 'stats:' | sed 's/.* throttled=\([0-9]*\) .*/\1/')
+traffic sales udp-client --connect 203.0.113.10 --port 5353 --payload stun-skype \
+	--count 800 --interval-ms 5 >"$work/echo.out" 2>&1 &
+echo_pid=$!
+sleep 0.3
+for f in "$work/fifo.policy" /dev/zero "$work/dir.policy" "$work/big.policy"; do
+	case $f in */big.policy) why="larger than 4194304 bytes" ;; *) why="not a regular file" ;; esac
+	out=$(timeout 5 "$build/skyfencectl" policy load "$f" 2>&1)
+	rc=$?
+	check "policy load $f: refused at once, exit $rc, '$why' ($out)" \
+		sh -c "[ $rc -eq 1 ] && echo '$out' | grep -q \"$why; the running policy stays\""
+done
+mv "$work/lab.policy" "$work/lab.policy.good"
+for f in "$work/fifo.policy" /dev/zero "$work/dir.policy" "$work/big.policy"; do
+	case $f in */big.policy) why="larger than 4194304 bytes" ;; *) why="not a regular file" ;; esac
+	rm -rf "$work/lab.policy"
+	ln -s "$f" "$work/lab.policy"
+	n=$(grep -c "the running policy stays" "$log")
+	kill -HUP "$(daemon_pid)"
+	_i=0
+	while [ "$(grep -c "the running policy stays" "$log")" -le "$n" ] && [ $_i -lt 30 ]; do sleep 0.1; _i=$((_i + 1)); done
+	check "SIGHUP with the policy file a link to $f: refused, '$why'" \
+		grep -q "$work/lab.policy: $why" "$log"
+done
+rm -f "$work/lab.policy"
+mv "$work/lab.policy.good" "$work/lab.policy"
+wait "$echo_pid"
+echo_out=$(cat "$work/echo.out")
+sent=$(echo "$echo_out" | sed 's/^sent=\([0-9]*\) .*/\1/')
+check "meanwhile the echo through the gateway lost nothing ($echo_out)" \
+	sh -c "echo '$echo_out' | grep -q ' replies=$sent '"
+max=$(echo "$echo_out" | sed -n 's/.* rtt_max_us=\([0-9]*\).*/\1/p')
+thr1=$(stats_line 'stats:' | sed 's/.* throttled=\([0-9]*\) .*/\1/')
+check "the echo went through skyfenced: $((thr1 - thr0)) throttled packets (at least 1,500 of 1,600)" \
+	[ $((thr1 - thr0)) -ge 1500 ]
+check "meanwhile no round trip (two verdicts) took 10 ms or more (max ${max:-?} us)" [ "${max:-99999}" -lt 10000 ]
+ctl policy show >"$work/after.policy"
+check "the running policy is the one before" cmp -s "$work/before.policy" "$work/after.policy"
+
 ctl rule set finance >/dev/null 2>&1
 check "a usage error exits 2 ($?)" [ $? -eq 2 ]
+out=$(ctl department del "$(printf 'x\nkillswitch on')" 2>&1)
+rc=$?
+check "a newline in an argument is refused by skyfencectl (exit $rc = 2), nothing sent" \
+	sh -c "[ $rc -eq 2 ] && '$build/skyfencectl' killswitch | grep -q off"
 SKYFENCE_CTL=$work/none.sock "$build/skyfencectl" status >/dev/null 2>&1
 check "no daemon: exit 3" [ $? -eq 3 ]
 

@@ -9,6 +9,9 @@
  *       was wrong or missing.
  *   sf-ctlflood slowreader SOCKET  - connects, asks for a lot, never reads;
  *       stays until killed.
+ *   sf-ctlflood request SOCKET LINE  - sends LINE as one request, with no
+ *       descriptor, prints every reply line until the status line; exit 0
+ *       on OK, 1 on ERR.
  *   sf-ctlflood promcheck  - reads Prometheus exposition text on stdin and
  *       checks its syntax: HELP/TYPE lines, metric and label names, quoted
  *       label values with escapes, values, one TYPE per family before its
@@ -405,8 +408,38 @@ bad:
 	return 1;
 }
 
+/* One raw request, as a client that passes no file would send it. */
+static int request(const char *path, const char *line)
+{
+	char buf[65536];
+	size_t len = 0;
+	int fd = connect_to(path);
+	FILE *f;
+
+	if (fd < 0 || write_all(fd, line, strlen(line)) != 0 ||
+	    write_all(fd, "\n", 1) != 0)
+		return 2;
+	f = fdopen(fd, "r");
+	if (!f)
+		return 2;
+	while (fgets(buf + len, (int)(sizeof(buf) - len), f)) {
+		fputs(buf + len, stdout);
+		if (!strncmp(buf + len, "OK", 2) ||
+		    !strncmp(buf + len, "ERR", 3)) {
+			int ok = !strncmp(buf + len, "OK", 2);
+
+			fclose(f);
+			return ok ? 0 : 1;
+		}
+	}
+	fclose(f);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "request"))
+		return request(argv[2], argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "flood"))
 		return flood(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "slowreader"))
@@ -414,6 +447,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "promcheck"))
 		return promcheck();
 	fprintf(stderr, "usage: sf-ctlflood flood SOCKET CLIENTS REQUESTS | "
-			"slowreader SOCKET | promcheck < TEXT\n");
+			"slowreader SOCKET | request SOCKET LINE | "
+			"promcheck < TEXT\n");
 	return 2;
 }

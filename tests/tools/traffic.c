@@ -28,7 +28,8 @@
  * Clients print one line and exit 0 on success, 3 reset, 4 refused,
  * 5 unreachable (ICMP), 6 timeout, 7 other error, 2 usage:
  *   ok sent=N received=M ms=T        (tcp)
- *   sent=N replies=M errors=E first_error=NAME ms=T   (udp, always exit 0)
+ *   sent=N replies=M errors=E first_error=NAME ms=T
+ *     rtt_p50_us=A rtt_p99_us=B rtt_max_us=C      (udp, always exit 0)
  *   conns=N failed=F ms=T connect_p50_us=A connect_p99_us=B  (tcp-burst)
  */
 #define _GNU_SOURCE
@@ -493,6 +494,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -675,6 +683,9 @@ struct udp_tally {
 	unsigned sent, replies, errors;
 	const char *first; /* the first error's name */
 	uint64_t t0, first_ms;
+	uint64_t last_send_us; /* a reply's round trip is measured from it */
+	uint32_t *rtt_us;      /* one per reply, up to --count */
+	unsigned n_rtt, cap_rtt;
 };
 
 static void udp_error(struct udp_tally *t, int e)
@@ -698,10 +709,14 @@ static void collect_replies(int fd, uint64_t until, struct udp_tally *t)
 
 		if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
 			return;
-		if (recv(fd, r, sizeof(r), 0) >= 0)
+		if (recv(fd, r, sizeof(r), 0) >= 0) {
 			t->replies++;
-		else
+			if (t->n_rtt < t->cap_rtt && t->last_send_us)
+				t->rtt_us[t->n_rtt++] =
+					(uint32_t)(now_us() - t->last_send_us);
+		} else {
 			udp_error(t, errno);
+		}
 	}
 }
 
@@ -767,7 +782,7 @@ static int udp_client(const struct opts *o)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	uint8_t p[1500];
-	struct udp_tally t = { 0, 0, 0, "none", now_ms(), 0 };
+	struct udp_tally t = { 0, 0, 0, "none", now_ms(), 0, 0, NULL, 0, 0 };
 	unsigned i;
 	int fd;
 
@@ -828,6 +843,8 @@ static int udp_client(const struct opts *o)
 		close(fd);
 		return EX_OK;
 	}
+	t.rtt_us = calloc(o->count ? o->count : 1, sizeof(*t.rtt_us));
+	t.cap_rtt = t.rtt_us ? o->count : 0;
 	for (i = 0; i < o->count; i++) {
 		size_t n;
 		uint64_t until = now_ms() + o->interval_ms;
@@ -843,6 +860,7 @@ static int udp_client(const struct opts *o)
 			memset(p, (int)(0x40 + i % 64), 200);
 			n = 200;
 		}
+		t.last_send_us = now_us();
 		if (send(fd, p, n, 0) < 0)
 			udp_error(&t, errno);
 		else
@@ -850,8 +868,18 @@ static int udp_client(const struct opts *o)
 		collect_replies(fd, until, &t);
 	}
 	collect_replies(fd, now_ms() + o->timeout_ms, &t);
-	printf("sent=%u replies=%u errors=%u first_error=%s ms=%llu\n", t.sent,
-	       t.replies, t.errors, t.first, (unsigned long long)t.first_ms);
+	if (t.n_rtt)
+		qsort(t.rtt_us, t.n_rtt, sizeof(*t.rtt_us), cmp_u32);
+	/* round trips: each reply against the latest send (an interval
+	 * longer than the round trip keeps them paired) */
+	printf("sent=%u replies=%u errors=%u first_error=%s ms=%llu "
+	       "rtt_p50_us=%u rtt_p99_us=%u rtt_max_us=%u\n",
+	       t.sent, t.replies, t.errors, t.first,
+	       (unsigned long long)t.first_ms,
+	       t.n_rtt ? t.rtt_us[t.n_rtt / 2] : 0,
+	       t.n_rtt ? t.rtt_us[(t.n_rtt * 99) / 100] : 0,
+	       t.n_rtt ? t.rtt_us[t.n_rtt - 1] : 0);
+	free(t.rtt_us);
 	close(fd);
 	return EX_OK;
 }

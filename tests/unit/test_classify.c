@@ -3,7 +3,10 @@
 #include <check.h>
 
 #include "check_run.h"
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "skyfence/audit.h"
 #include "skyfence/classify.h"
@@ -378,6 +381,50 @@ START_TEST(test_flow_undecided_at_idle_expiry_is_not_enforced)
 }
 END_TEST
 
+static void count_error(void *ctx, const char *msg)
+{
+	(*(unsigned *)ctx)++;
+	fprintf(stderr, "%s\n", msg);
+}
+
+START_TEST(test_loader_loads_signatures_with_two_protocol_rules)
+{
+	char dir[] = "/tmp/sf-loader-XXXXXX", protos[128], path[128];
+	struct cls_opts co = { 64, 80, 24, 0, NULL };
+	struct classifier *c = NULL;
+	struct policy *p = NULL;
+	unsigned errors = 0;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(protos, sizeof(protos), "%s/protos.txt", dir);
+	snprintf(path, sizeof(path), "%s/site.policy", dir);
+	f = fopen(protos, "w");
+	fputs("host:\"intranet-chat.example\"@SfChat\n", f);
+	fclose(f);
+	/* two protocol rules: a first pass that resolved every name to one
+	 * id saw the second as shadowed and dropped the signatures path */
+	f = fopen(path, "w");
+	fprintf(f,
+		"options { signatures \"%s\"; }\n"
+		"department f { hosts 192.0.2.0/26;\n"
+		"  protocol SfChat drop; protocol BitTorrent allow; }\n",
+		protos);
+	fclose(f);
+	ck_assert_uint_eq(loader_load(path, &co, &c, &p, count_error, &errors),
+			  0);
+	ck_assert_uint_eq(errors, 0);
+	ck_assert_int_ge(classifier_proto_id(c, "SfChat"), 0);
+	ck_assert_str_eq(p->signatures, protos);
+	ck_assert_uint_eq(p->depts[1].n_rules, 2);
+	policy_free(p);
+	classifier_close(c);
+	unlink(path);
+	unlink(protos);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_names_resolve_case_insensitively)
 {
 	struct cls_result r = { 91, 125, 10, CLS_CONF_DPI, 0, "" };
@@ -415,6 +462,7 @@ int main(void)
 	tcase_add_test(c, test_unknown_udp_gives_up_after_24_packets);
 	tcase_add_test(c, test_inbound_skype_dropped_outbound_allowed);
 	tcase_add_test(c, test_names_resolve_case_insensitively);
+	tcase_add_test(c, test_loader_loads_signatures_with_two_protocol_rules);
 	tcase_add_test(
 		c, test_http_request_naming_skype_is_dropped_at_the_request);
 	tcase_add_test(c, test_dns_query_naming_skype_is_dropped_at_the_query);

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "skyfence/classify.h"
 #include "skyfence/policy.h"
@@ -777,6 +780,51 @@ START_TEST(test_changes_that_cannot_be_written_are_refused)
 }
 END_TEST
 
+/* ---- reading a policy file: no blocking, no endless read ---- */
+
+static void keep_error(void *ctx, const char *msg)
+{
+	snprintf(ctx, 512, "%s", msg);
+}
+
+static void assert_refused(const char *path, const char *why)
+{
+	char err[512] = "", want[600];
+	unsigned nerr = 0;
+	struct policy *p =
+		policy_load_file(path, &names, keep_error, err, &nerr);
+
+	ck_assert_ptr_null(p);
+	ck_assert_uint_eq(nerr, 1);
+	snprintf(want, sizeof(want), "%s: %s", path, why);
+	ck_assert_str_eq(err, want);
+}
+
+START_TEST(test_policy_file_that_is_not_a_regular_file_is_refused)
+{
+	char dir[] = "/tmp/sf-pol-XXXXXX", fifo[128], big[128];
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(big, sizeof(big), "%s/big", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	/* no writer: a blocking open or read would hang the test here */
+	assert_refused(fifo, "not a regular file");
+	assert_refused("/dev/zero", "not a regular file");
+	assert_refused(dir, "not a regular file");
+	fd = open(big, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 100 * 1000 * 1000), 0);
+	close(fd);
+	assert_refused(big, "larger than 4194304 bytes");
+	assert_refused("/nonexistent/site.policy", "No such file or directory");
+	unlink(fifo);
+	unlink(big);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -800,6 +848,8 @@ static Suite *policy_suite(void)
 			    (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(b, test_too_many_errors_stop_at_a_cap);
 	tcase_add_test(c, test_format_parses_back_to_the_same_policy);
+	tcase_add_test(c,
+		       test_policy_file_that_is_not_a_regular_file_is_refused);
 	tcase_add_test(c, test_rule_set_replaces_or_puts_a_rule_first);
 	tcase_add_test(c, test_rule_del_and_departments_add_del_hosts);
 	tcase_add_loop_test(
