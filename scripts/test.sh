@@ -82,7 +82,7 @@ export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 for b in build build-asan; do
 	stage "unit suites ($b)"
-	for t in pkt flow policy classify stun mark shaper; do
+	for t in pkt flow policy classify stun mark shaper log; do
 		"$b/test_$t" >"$log/unit" 2>&1
 		rc=$?
 		tail -n 3 "$log/unit" | grep -E 'Checks|:F:|:E:' | sed "s/^/$b\/test_$t: /"
@@ -158,6 +158,9 @@ else
 fi
 
 stage "style"
+# every hash seed comes from getrandom (daemon_seed): none from a clock
+seeds=$(grep -nE '\bseed\b.*(clock|time\(|getpid)' src/*.c | grep -v '^src/flow.c' || true)
+one "$([ -z "$seeds" ]; echo $?)" "no hash seed is taken from a clock or the pid${seeds:+: $seeds}"
 clang-format --dry-run -Werror src/*.c include/skyfence/*.h tests/unit/*.[ch] \
 	tests/tools/*.c tests/tools/*.h >"$log/fmt" 2>&1
 one $? "clang-format: the tree matches .clang-format"

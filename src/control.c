@@ -1015,12 +1015,11 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 		nk = kill_rules(d, d->kill_apps, &es);
 	d->cls = oc;
 	free(text);
-	if (np && (nk || !d->kill_apps[0])) {
+	if (np && (nk || !d->kill_apps[0]) && daemon_seed(&eo.seed) == 0) {
 		snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
 		engine_hooks_of(d->eng, &h);
 		eo.max_flows = d->o->max_flows;
 		eo.idle_ms = d->o->idle_ms;
-		eo.seed = daemon_clock_ms(0) * 0x9e3779b97f4a7c15ull;
 		/* created on the running policy, which stays valid until
 		 * daemon_apply_policy() below replaces it */
 		ne = engine_create(&eo, nc, d->pol, &h);

@@ -83,6 +83,18 @@ static void on_flow_end(void *ctx, const struct flow *f, int reason)
 		write_audit(d, "end", f);
 }
 
+int daemon_seed(uint64_t *seed)
+{
+	ssize_t n;
+
+	/* no fallback to the clock or the pid: a seed an attacker can guess
+	 * lets a flood of flows aim at one hash bucket */
+	do
+		n = getrandom(seed, sizeof(*seed), 0);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(*seed) ? 0 : -1;
+}
+
 enum mark_verdict daemon_mark_of_action(uint8_t action)
 {
 	switch (action) {
@@ -650,8 +662,10 @@ int daemon_run(const struct daemon_opts *o)
 	}
 	eo.max_flows = o->max_flows;
 	eo.idle_ms = o->idle_ms;
-	if (getrandom(&eo.seed, sizeof(eo.seed), 0) != sizeof(eo.seed))
-		eo.seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+	if (daemon_seed(&eo.seed) != 0) {
+		log_warn("getrandom (the flow table's hash seed)");
+		goto out;
+	}
 	d.eng = engine_create(&eo, d.cls, d.pol, &h);
 	if (!d.eng) {
 		log_warnx("out of memory for %u flows", o->max_flows);

@@ -30,20 +30,53 @@ int log_get_level(void)
 	return max_level;
 }
 
+char *log_escape(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		char e[5];
+		size_t n;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			e[0] = (char)c;
+			n = 1;
+		} else if (c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+			e[0] = '\\';
+			e[1] = c == '\\'   ? '\\'
+			       : c == '\n' ? 'n'
+			       : c == '\r' ? 'r'
+					   : 't';
+			n = 2;
+		} else {
+			snprintf(e, sizeof(e), "\\%03o", c);
+			n = 4;
+		}
+		if (o + n >= outlen)
+			break;
+		memcpy(out + o, e, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void vlog(int level, const char *fmt, va_list ap, int add_errno)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char buf[1024];
+	char raw[1024], buf[4 * sizeof(raw)];
 	int saved = errno;
 
 	if (level > max_level)
 		return;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (add_errno) {
-		size_t n = strlen(buf);
+		size_t n = strlen(raw);
 
-		snprintf(buf + n, sizeof(buf) - n, ": %s", strerror(saved));
+		snprintf(raw + n, sizeof(raw) - n, ": %s", strerror(saved));
 	}
+	log_escape(raw, buf, sizeof(buf));
 	if (use_syslog)
 		syslog(prio[level], "%s", buf);
 	else

@@ -799,12 +799,16 @@ static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
 	r->burst_bytes = (uint32_t)(v / 80 < MIN_BURST	 ? MIN_BURST
 				    : v / 80 > MAX_BURST ? MAX_BURST
 							 : v / 80);
-	/* 50 ms, or the time four full-size packets take at the rate if
+	/* 100 ms, or the time six full-size packets take at the rate if
 	 * longer: a hold queue of less than that makes TCP lose all the
-	 * time (188 ms at 256 kbit/s). */
+	 * time (282 ms at 256 kbit/s); never more than the longest bound a
+	 * rule may write (10 s; `throttle 1` would compute 20 hours). */
 	r->latency_ms = DEFAULT_LATENCY_MS;
 	if (v > 0 && 6ull * 1500 * 8 * 1000 / v + 1 > DEFAULT_LATENCY_MS)
-		r->latency_ms = (uint32_t)(6ull * 1500 * 8 * 1000 / v + 1);
+		r->latency_ms =
+			6ull * 1500 * 8 * 1000 / v + 1 > MAX_LATENCY_MS
+				? MAX_LATENCY_MS
+				: (uint32_t)(6ull * 1500 * 8 * 1000 / v + 1);
 	for (;;) {
 		const struct tok *k = peek(pp), *a;
 

@@ -236,6 +236,41 @@ static void drop_oldest(struct shaper *s, struct bucket *k, struct subq *q,
 	drop(ctx, id);
 }
 
+/* The pool of held packets is shared by the buckets: a bucket may use all
+ * of it while no other needs it, but when the pool is full and @self
+ * holds less than its fair part (the pool over the buckets holding
+ * packets, @self included), the bucket holding the most gives back its
+ * oldest packet of its most-served subqueue. So one department at full
+ * throttle cannot make another's packets drop. Returns 1 if it did. */
+static int evict_other_bucket(struct shaper *s, struct bucket *self,
+			      void (*drop)(void *ctx, uint64_t id), void *ctx)
+{
+	struct bucket *o = NULL;
+	struct subq *v = NULL;
+	uint32_t b, active = 1, j;
+
+	for (b = 0; b < s->n_buckets; b++) {
+		struct bucket *k = &s->b[b];
+
+		if (k == self || k->st.backlog == 0)
+			continue;
+		active++;
+		if (!o || k->st.backlog > o->st.backlog)
+			o = k;
+	}
+	if (!o || self->st.backlog >= s->max_held / active ||
+	    o->st.backlog <= self->st.backlog + 1)
+		return 0;
+	for (j = 0; j < SHAPER_SUBQUEUES; j++) {
+		struct subq *c = &o->q[j];
+
+		if (c->tail != NIL && (!v || c->served > v->served))
+			v = c;
+	}
+	drop_oldest(s, o, v, drop, ctx);
+	return 1;
+}
+
 /* A subqueue no flow has used for this long may be given to another. */
 #define IDLE_US 1000000u
 
@@ -307,10 +342,16 @@ enum shaper_result shaper_submit(struct shaper *s, uint32_t b, uint64_t id,
 	 * timeouts; whenever something must go, it is taken from the flow
 	 * served most lately, so flows converge on equal shares instead of
 	 * one locking another out. */
-	while ((q->bytes + len > share(k, bound, now_us) ||
-		wait_us_for(k, k->st.backlog_bytes) > bound ||
-		s->free_head == NIL) &&
-	       !evict_heavier(s, k, q, drop, ctx)) {
+	for (;;) {
+		int within = q->bytes + len <= share(k, bound, now_us) &&
+			     wait_us_for(k, k->st.backlog_bytes) <= bound;
+
+		if (within && s->free_head != NIL)
+			break;
+		if (within && evict_other_bucket(s, k, drop, ctx))
+			continue;
+		if (evict_heavier(s, k, q, drop, ctx))
+			continue;
 		if (q->head == NIL) {
 			k->st.dropped++;
 			k->st.dropped_bytes += len;

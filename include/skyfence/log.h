@@ -3,6 +3,7 @@
 #ifndef SKYFENCE_LOG_H
 #define SKYFENCE_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
@@ -20,6 +21,14 @@ void fatal(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
+
+/* @in made safe for a log line, in the manner of OpenBSD's strnvis(3):
+ * printable ASCII stays, a backslash is doubled, newline, carriage return
+ * and tab become backslash-n, -r, -t, every other byte (control bytes and
+ * bytes >= 0x80) a backslash and three octal digits. Never splits an
+ * escape; always NUL-terminates (@outlen > 0). Returns @out. Every log
+ * line goes through it: what a client or a packet sent cannot forge one. */
+char *log_escape(const char *in, char *out, size_t outlen);
 
 /* At most @burst messages per @interval_ms; the rest are counted and the
  * count is reported with the next message let through. For the packet

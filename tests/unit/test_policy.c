@@ -311,6 +311,22 @@ START_TEST(test_throttle_rate_burst_latency)
 }
 END_TEST
 
+START_TEST(test_default_latency_follows_the_rate_within_10s)
+{
+	struct policy *p = parse(
+		"department a { hosts 192.0.2.0/26; skype throttle 1; }\n"
+		"department b { hosts 192.0.2.64/26; skype throttle 256k; }\n"
+		"department c { hosts 192.0.2.128/26; skype throttle 10Mbit; }\n");
+
+	ck_assert_ptr_nonnull(p);
+	/* six 1500-byte packets take 20 hours at 1 bit/s: clamped */
+	ck_assert_uint_eq(p->depts[1].rules[0].latency_ms, 10000);
+	ck_assert_uint_eq(p->depts[2].rules[0].latency_ms, 282);
+	ck_assert_uint_eq(p->depts[3].rules[0].latency_ms, 100);
+	policy_free(p);
+}
+END_TEST
+
 START_TEST(test_confidence_threshold_keeps_guesses_from_acting)
 {
 	struct policy *p = parse(
@@ -848,6 +864,7 @@ static Suite *policy_suite(void)
 			    (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(b, test_too_many_errors_stop_at_a_cap);
 	tcase_add_test(c, test_format_parses_back_to_the_same_policy);
+	tcase_add_test(c, test_default_latency_follows_the_rate_within_10s);
 	tcase_add_test(c,
 		       test_policy_file_that_is_not_a_regular_file_is_refused);
 	tcase_add_test(c, test_rule_set_replaces_or_puts_a_rule_first);

@@ -279,6 +279,49 @@ START_TEST(test_buckets_are_independent)
 }
 END_TEST
 
+START_TEST(test_one_bucket_cannot_take_the_pool_from_another)
+{
+	struct shaper *s = shaper_create(2, 8);
+	struct shaper_cfg c = { 8000, 1500, 10000 }; /* 1000 B/s, 10 s */
+	int i;
+
+	shaper_set(s, 0, &c, 0);
+	shaper_set(s, 1, &c, 0);
+	/* bucket 0 empties its tokens, then holds the whole pool of 8 */
+	ck_assert_int_eq(shaper_submit(s, 0, 0, 1500, 0, 0, no_drop, NULL),
+			 SHAPER_PASS);
+	for (i = 1; i <= 8; i++)
+		ck_assert_int_eq(shaper_submit(s, 0, (uint32_t)i, 100, 0, 0,
+					       no_drop, NULL),
+				 SHAPER_HOLD);
+	ck_assert_uint_eq(shaper_held(s), 8);
+	/* bucket 1 at once over its rate: it gets its packets held, each
+	 * taken from bucket 0, until they hold half the pool each */
+	ck_assert_int_eq(shaper_submit(s, 1, 100, 1500, 0, 0, no_drop, NULL),
+			 SHAPER_PASS);
+	held_dropped = 0;
+	for (i = 1; i <= 4; i++)
+		ck_assert_int_eq(shaper_submit(s, 1, 100 + (uint32_t)i, 100, 0,
+					       0, count_held_drop, NULL),
+				 SHAPER_HOLD);
+	ck_assert_uint_eq(held_dropped, 4);
+	/* bucket 0's oldest went first */
+	ck_assert_uint_eq(last_held_dropped, 4);
+	ck_assert_uint_eq(shaper_held(s), 8);
+	{
+		struct shaper_stats a, b;
+
+		shaper_get_stats(s, 0, &a);
+		shaper_get_stats(s, 1, &b);
+		ck_assert_uint_eq(a.backlog, 4);
+		ck_assert_uint_eq(b.backlog, 4);
+		ck_assert_uint_eq(a.dropped, 4);
+		ck_assert_uint_eq(b.dropped, 0);
+	}
+	shaper_destroy(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shaper");
@@ -292,6 +335,7 @@ int main(void)
 	tcase_add_test(c, test_reconfigure_keeps_and_clear_releases);
 	tcase_add_loop_test(c, test_flows_in_a_bucket_share_fairly, 0, 2);
 	tcase_add_test(c, test_buckets_are_independent);
+	tcase_add_test(c, test_one_bucket_cannot_take_the_pool_from_another);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
