@@ -595,15 +595,11 @@ struct flows_ctx {
 
 #define FLOWS_SHOWN 200
 
-static void list_flow(void *ctx, struct flow *f)
+static void list_flow(void *ctx, const struct flow *f)
 {
 	struct flows_ctx *x = ctx;
 	char key[FLOW_KEY_STRLEN], app[64];
 
-	if (f->state != FLOW_INSPECTING)
-		return;
-	if (x->n++ >= FLOWS_SHOWN)
-		return;
 	flow_key_format(&f->key, key, sizeof(key));
 	classifier_format_proto(x->d->cls, &f->cls, app, sizeof(app));
 	if (x->json)
@@ -629,7 +625,8 @@ static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	}
 	if (x.json)
 		ctl_data(r, "{\"inspecting\":[");
-	engine_foreach(d->eng, list_flow, &x);
+	/* the engine's list: never a walk of the whole table */
+	x.n = engine_foreach_inspecting(d->eng, list_flow, &x, FLOWS_SHOWN);
 	if (x.json)
 		ctl_data(r, "],\"inspecting_total\":%u,\"recent\":[", x.n);
 	else if (x.n > FLOWS_SHOWN)

@@ -1,7 +1,11 @@
-/* The control socket (ctl.h). Non-blocking throughout: a client is read at
- * most CTL_MAX_REQUEST bytes per wake-up, its replies are queued up to a
- * cap and written as it reads them, so no client can hold the event loop
- * and with it the packets' verdicts.
+/* The control socket (ctl.h). Non-blocking throughout, and bounded per
+ * turn of the event loop: clients are served round robin, one request each
+ * at a time, at most CTL_TURN_REQUESTS requests or CTL_TURN_US of work per
+ * turn; what is left waits for the next turn (an eventfd keeps the loop
+ * coming back). A client whose replies back up past CTL_BACKLOG is not
+ * read until it catches up; replies are queued up to a cap per client and
+ * one for all clients. So no client, and no crowd of them, can hold the
+ * event loop and with it the packets' verdicts.
  */
 #define _GNU_SOURCE
 #include "skyfence/ctl.h"
@@ -12,15 +16,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #define LISTENER 0u
+#define KICK UINT32_MAX
 /* connections accepted per wake-up */
 #define ACCEPT_BUDGET 16
+/* requests, and microseconds of their work, per turn of the loop */
+#define CTL_TURN_REQUESTS 32
+#define CTL_TURN_US 250
+/* queued reply bytes past which a client's requests wait for it to read */
+#define CTL_BACKLOG (64 * 1024)
 
 struct client {
 	int fd; /* -1: free slot */
@@ -35,6 +47,10 @@ struct client {
 	int watching_out; /* EPOLLOUT registered */
 	uint64_t last_ms; /* last request, or last write progress */
 	int passed_fd;	  /* a descriptor sent with the request, or -1 */
+	char rbuf[CTL_MAX_REQUEST]; /* read, not yet handled */
+	size_t rlen, roff;
+	int readable;	 /* the socket had data this turn */
+	uint32_t evmask; /* events registered */
 };
 
 struct ctl {
@@ -46,7 +62,14 @@ struct ctl {
 	struct client *cl;
 	struct ctl_stats st;
 	uint64_t now_ms;
+	int kick;    /* eventfd: readable while requests wait for a turn */
+	unsigned rr; /* the client served first next turn */
 };
+
+static uint64_t queued(const struct client *k)
+{
+	return k->outlen - k->outoff;
+}
 
 struct ctl_req {
 	struct ctl *c;
@@ -54,16 +77,40 @@ struct ctl_req {
 	int answered;
 };
 
+static void drop_client(struct ctl *c, struct client *k, uint64_t *counter);
+
+/* Marks @k to be closed at its next flush, its replies forgotten. */
+static void overflow(struct ctl *c, struct client *k)
+{
+	c->st.queued_bytes -= queued(k);
+	k->outoff = k->outlen = 0;
+	k->fd = -k->fd - 2;
+}
+
 static void append(struct ctl *c, struct client *k, const char *s, size_t n)
 {
 	if (k->fd < 0 || n == 0)
 		return;
-	if (k->outlen - k->outoff + n > c->o.max_reply_bytes) {
+	if (queued(k) + n > c->o.max_reply_bytes) {
 		/* a reader this slow gets nothing more: closed at the next
 		 * flush, its buffer freed */
-		k->outoff = k->outlen = 0;
-		k->fd = -k->fd - 2;
+		overflow(c, k);
 		return;
+	}
+	while (c->o.max_total_bytes &&
+	       c->st.queued_bytes + n > c->o.max_total_bytes) {
+		/* all clients together: the one with the most waiting goes */
+		struct client *big = k;
+		unsigned i;
+
+		for (i = 0; i < c->o.max_clients; i++)
+			if (c->cl[i].fd >= 0 && queued(&c->cl[i]) > queued(big))
+				big = &c->cl[i];
+		if (big == k) {
+			overflow(c, k);
+			return;
+		}
+		drop_client(c, big, &c->st.closed_overflow);
 	}
 	if (k->outlen + n > k->outcap) {
 		size_t cap = k->outcap ? k->outcap : 4096;
@@ -89,6 +136,7 @@ static void append(struct ctl *c, struct client *k, const char *s, size_t n)
 	}
 	memcpy(k->out + k->outlen, s, n);
 	k->outlen += n;
+	c->st.queued_bytes += n;
 }
 
 static void vreply(struct ctl_req *r, const char *prefix, const char *fmt,
@@ -188,6 +236,7 @@ static void drop_client(struct ctl *c, struct client *k, uint64_t *counter)
 {
 	int fd = k->fd >= 0 ? k->fd : -k->fd - 2;
 
+	c->st.queued_bytes -= queued(k);
 	epoll_ctl(c->ep, EPOLL_CTL_DEL, fd, NULL);
 	close(fd);
 	drop_passed(k);
@@ -209,20 +258,29 @@ static void flush_client(struct ctl *c, struct client *k)
 		drop_client(c, k, &c->st.closed_overflow);
 		return;
 	}
-	while (k->outoff < k->outlen) {
-		ssize_t n = send(k->fd, k->out + k->outoff,
-				 k->outlen - k->outoff, MSG_NOSIGNAL);
+	if (k->outoff < k->outlen) {
+		/* one send of at most 64 KiB a call: a big reply is written
+		 * over turns, EPOLLOUT brings us back */
+		size_t left = k->outlen - k->outoff;
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
+		do
+			n = send(k->fd, k->out + k->outoff,
+				 left < 65536 ? left : 65536, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			drop_client(c, k, &c->st.closed_peer);
 			return;
 		}
-		k->outoff += (size_t)n;
-		k->last_ms = c->now_ms;
+		if (n == 0) {
+			drop_client(c, k, &c->st.closed_peer);
+			return;
+		}
+		if (n > 0) {
+			k->outoff += (size_t)n;
+			c->st.queued_bytes -= (uint64_t)n;
+			k->last_ms = c->now_ms;
+		}
 	}
 	if (k->outoff == k->outlen) {
 		k->outoff = k->outlen = 0;
@@ -232,9 +290,13 @@ static void flush_client(struct ctl *c, struct client *k)
 			k->outcap = 0;
 		}
 	}
-	if ((k->outoff < k->outlen) != k->watching_out) {
-		k->watching_out = k->outoff < k->outlen;
-		ev.events = EPOLLIN | (k->watching_out ? EPOLLOUT : 0u);
+	/* reading waits while replies back up: a client that does not
+	 * read cannot make us do more work for it */
+	ev.events = (queued(k) > CTL_BACKLOG ? 0u : (uint32_t)EPOLLIN) |
+		    (k->outoff < k->outlen ? (uint32_t)EPOLLOUT : 0u);
+	k->watching_out = k->outoff < k->outlen;
+	if (ev.events != k->evmask) {
+		k->evmask = ev.events;
 		ev.data.u32 = (uint32_t)(k - c->cl) + 1;
 		epoll_ctl(c->ep, EPOLL_CTL_MOD, k->fd, &ev);
 	}
@@ -294,17 +356,16 @@ static void take_fds(struct client *k, struct msghdr *mh)
 	}
 }
 
-static void read_client(struct ctl *c, struct client *k)
+/* One read into the client's buffer (which must be empty). */
+static void fill(struct ctl *c, struct client *k)
 {
-	char buf[CTL_MAX_REQUEST];
 	union {
 		char b[CMSG_SPACE(4 * sizeof(int))];
 		struct cmsghdr align;
 	} cm;
-	struct iovec iov = { buf, sizeof(buf) };
+	struct iovec iov = { k->rbuf, sizeof(k->rbuf) };
 	struct msghdr mh;
 	ssize_t n;
-	size_t i;
 
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = &iov;
@@ -320,8 +381,16 @@ static void read_client(struct ctl *c, struct client *k)
 		drop_client(c, k, &c->st.closed_peer);
 		return;
 	}
-	for (i = 0; i < (size_t)n && k->fd >= 0; i++) {
-		unsigned char ch = (unsigned char)buf[i];
+	k->rlen = (size_t)n;
+	k->roff = 0;
+}
+
+/* Takes bytes from the client's buffer until one request is answered or
+ * the buffer is empty. Returns 1 if a request was answered. */
+static int consume(struct ctl *c, struct client *k)
+{
+	while (k->roff < k->rlen && k->fd >= 0) {
+		unsigned char ch = (unsigned char)k->rbuf[k->roff++];
 
 		if (ch == '\n') {
 			if (k->discarding) {
@@ -340,7 +409,7 @@ static void read_client(struct ctl *c, struct client *k)
 				drop_passed(k);
 			k->inlen = 0;
 			k->discarding = k->binary = 0;
-			continue;
+			return 1;
 		}
 		if (k->discarding)
 			continue;
@@ -352,8 +421,7 @@ static void read_client(struct ctl *c, struct client *k)
 			k->binary = 1;
 		k->in[k->inlen++] = (char)ch;
 	}
-	if (k->fd != -1)
-		flush_client(c, k);
+	return 0;
 }
 
 static void accept_clients(struct ctl *c)
@@ -429,6 +497,7 @@ static void accept_clients(struct ctl *c)
 		memset(k, 0, sizeof(*k));
 		k->fd = fd;
 		k->passed_fd = -1;
+		k->evmask = EPOLLIN;
 		k->role = role;
 		k->uid = cr.uid;
 		k->last_ms = c->now_ms;
@@ -449,19 +518,43 @@ static void accept_clients(struct ctl *c)
 	}
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int has_work(const struct client *k)
+{
+	return k->fd >= 0 && queued(k) <= CTL_BACKLOG &&
+	       (k->roff < k->rlen || k->readable);
+}
+
 void ctl_run(struct ctl *c, uint64_t now_ms)
 {
 	struct epoll_event evs[64];
+	uint64_t t0 = mono_us(), kicks;
+	unsigned served = 0, j, idle = 0;
 	int n, i;
 
 	c->now_ms = now_ms;
 	n = epoll_wait(c->ep, evs, 64, 0);
-	for (i = 0; i < n; i++) {
+	/* events past the turn's time stay pending (level-triggered): they
+	 * come back next turn */
+	for (i = 0; i < n && mono_us() - t0 < CTL_TURN_US; i++) {
 		uint32_t id = evs[i].data.u32;
 		struct client *k;
 
 		if (id == LISTENER) {
 			accept_clients(c);
+			continue;
+		}
+		if (id == KICK) {
+			if (read(c->kick, &kicks, sizeof(kicks)) < 0) {
+				/* not kicked after all */
+			}
 			continue;
 		}
 		k = &c->cl[id - 1];
@@ -471,7 +564,40 @@ void ctl_run(struct ctl *c, uint64_t now_ms)
 			flush_client(c, k);
 		if (k->fd >= 0 &&
 		    (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-			read_client(c, k);
+			k->readable = 1;
+	}
+	/* round robin, one request per client at a time, within the turn's
+	 * budget: the packets come first */
+	for (j = 0; idle < c->o.max_clients && served < CTL_TURN_REQUESTS &&
+		    mono_us() - t0 < CTL_TURN_US;
+	     j++) {
+		struct client *k = &c->cl[(c->rr + j) % c->o.max_clients];
+
+		if (!has_work(k)) {
+			idle++;
+			continue;
+		}
+		idle = 0;
+		if (k->roff == k->rlen) {
+			k->readable = 0;
+			fill(c, k);
+		}
+		if (k->fd >= 0 && consume(c, k))
+			served++;
+		if (k->fd != -1)
+			flush_client(c, k);
+	}
+	c->rr = (c->rr + j) % c->o.max_clients;
+	/* requests left in a buffer: come back next turn */
+	for (j = 0; j < c->o.max_clients; j++) {
+		if (c->cl[j].fd >= 0 && c->cl[j].roff < c->cl[j].rlen &&
+		    queued(&c->cl[j]) <= CTL_BACKLOG) {
+			kicks = 1;
+			if (write(c->kick, &kicks, sizeof(kicks)) < 0) {
+				/* already kicked */
+			}
+			break;
+		}
 	}
 }
 
@@ -493,10 +619,9 @@ void ctl_get_stats(const struct ctl *c, struct ctl_stats *s)
 	unsigned i;
 
 	*s = c->st;
-	s->queued_bytes = 0;
+	s->clients = 0;
 	for (i = 0; i < c->o.max_clients; i++)
-		if (c->cl[i].fd != -1)
-			s->queued_bytes += c->cl[i].outlen - c->cl[i].outoff;
+		s->clients += c->cl[i].fd != -1;
 }
 
 int ctl_fd(const struct ctl *c)
@@ -534,7 +659,7 @@ struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 	c->o = *o;
 	c->fn = fn;
 	c->ctx = ctx;
-	c->lfd = c->ep = -1;
+	c->lfd = c->ep = c->kick = -1;
 	memset(&a, 0, sizeof(a));
 	a.sun_family = AF_UNIX;
 	if (strlen(o->path) >= sizeof(a.sun_path)) {
@@ -601,9 +726,17 @@ struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 		goto fail;
 	}
 	c->ep = epoll_create1(EPOLL_CLOEXEC);
+	c->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ev.events = EPOLLIN;
 	ev.data.u32 = LISTENER;
-	if (c->ep < 0 || epoll_ctl(c->ep, EPOLL_CTL_ADD, c->lfd, &ev) < 0) {
+	if (c->ep < 0 || c->kick < 0 ||
+	    epoll_ctl(c->ep, EPOLL_CTL_ADD, c->lfd, &ev) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		unlink(o->path);
+		goto fail;
+	}
+	ev.data.u32 = KICK;
+	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, c->kick, &ev) < 0) {
 		snprintf(err, errlen, "epoll: %s", strerror(errno));
 		unlink(o->path);
 		goto fail;
@@ -614,6 +747,8 @@ fail:
 		close(c->lfd);
 	if (c->ep >= 0)
 		close(c->ep);
+	if (c->kick >= 0)
+		close(c->kick);
 	free(c->cl);
 	free(c);
 	return NULL;
@@ -634,6 +769,7 @@ void ctl_close(struct ctl *c)
 	}
 	close(c->lfd);
 	close(c->ep);
+	close(c->kick);
 	unlink(c->path);
 	free(c->cl);
 	free(c);

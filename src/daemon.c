@@ -697,8 +697,9 @@ int daemon_run(const struct daemon_opts *o)
 	}
 	{
 		struct ctl_opts co2 = { o->ctl_path,	    o->ctl_group,
-					o->ctl_admin_group, 256,
-					o->ctl_idle_ms,	    4u << 20 };
+					o->ctl_admin_group, 512,
+					o->ctl_idle_ms,	    4u << 20,
+					32u << 20 };
 
 		d.ctl = ctl_open(&co2, control_request, &d, err, sizeof(err));
 		if (!d.ctl) {

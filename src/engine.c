@@ -13,7 +13,31 @@ struct engine {
 	struct engine_hooks h;
 	struct flow_table *ft;
 	struct engine_stats st;
+	struct flow *insp; /* flows being inspected, newest first */
+	uint32_t n_insp;
 };
+
+static void insp_add(struct engine *e, struct flow *f)
+{
+	f->insp_prev = NULL;
+	f->insp_next = e->insp;
+	if (e->insp)
+		e->insp->insp_prev = f;
+	e->insp = f;
+	e->n_insp++;
+}
+
+static void insp_del(struct engine *e, struct flow *f)
+{
+	if (f->insp_prev)
+		f->insp_prev->insp_next = f->insp_next;
+	else
+		e->insp = f->insp_next;
+	if (f->insp_next)
+		f->insp_next->insp_prev = f->insp_prev;
+	f->insp_prev = f->insp_next = NULL;
+	e->n_insp--;
+}
 
 /* Which endpoint is inside: the one in the internal networks; if both or
  * neither are, the initiator. A flow is inbound when an outside host opened
@@ -75,6 +99,8 @@ static void apply_policy(const struct engine *e, struct flow *f)
 static void decide(struct engine *e, struct flow *f, enum flow_decided_at at)
 {
 	apply_policy(e, f);
+	if (f->state == FLOW_INSPECTING)
+		insp_del(e, f);
 	f->state = FLOW_DECIDED;
 	f->decided_at = (uint8_t)at;
 	f->decided_pkt = (uint32_t)(f->pkts[0] + f->pkts[1]);
@@ -198,10 +224,15 @@ void engine_decide_app(const struct engine *e, const uint8_t ini[16],
 		*inbound = ff.inbound;
 }
 
-void engine_foreach(struct engine *e, void (*fn)(void *ctx, struct flow *f),
-		    void *ctx)
+uint32_t engine_foreach_inspecting(struct engine *e,
+				   void (*fn)(void *ctx, const struct flow *f),
+				   void *ctx, uint32_t max)
 {
-	flow_table_foreach(e->ft, fn, ctx);
+	const struct flow *f;
+
+	for (f = e->insp; f && max; f = f->insp_next, max--)
+		fn(ctx, f);
+	return e->n_insp;
 }
 
 void engine_hooks_of(const struct engine *e, struct engine_hooks *h)
@@ -242,6 +273,7 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 
 	f = count_packet(e, p, now_ms, &dir, &created);
 	if (created) {
+		insp_add(e, f);
 		f->cls_slot = classifier_flow_new(e->cls);
 		if (f->cls_slot < 0) {
 			/* Cannot happen while the classifier pool is as large
@@ -294,6 +326,8 @@ void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	int created;
 
 	f = count_packet(e, p, now_ms, &dir, &created);
+	if (created)
+		insp_add(e, f);
 	release_cls(e, f);
 	if (f->state == FLOW_INSPECTING) {
 		memset(&f->cls, 0, sizeof(f->cls));

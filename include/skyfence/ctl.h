@@ -10,7 +10,9 @@
  * refused (a valid change that failed validation), busy or internal.
  * A request may carry one open descriptor (SCM_RIGHTS): policy check and
  * policy load read the policy from it.
- * Limits: request size, clients, queued reply bytes per client, idle time.
+ * Limits: request size, clients, queued reply bytes per client and for all
+ * of them, idle time; per turn of the event loop, a bounded number of
+ * requests and of microseconds (ctl.c).
  */
 #ifndef SKYFENCE_CTL_H
 #define SKYFENCE_CTL_H
@@ -32,6 +34,7 @@ struct ctl_opts {
 	unsigned max_clients;
 	uint64_t idle_ms;	/* idle or not reading: closed after this */
 	size_t max_reply_bytes; /* queued for one client */
+	size_t max_total_bytes; /* queued for all clients; 0: no cap */
 };
 
 struct ctl_stats {

@@ -66,9 +66,12 @@ void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
 void engine_decide_app(const struct engine *e, const uint8_t ini[16],
 		       const uint8_t resp[16], uint16_t app,
 		       struct policy_decision *d, uint8_t *inbound);
-/* Visits the flows of the table, least recently used first. */
-void engine_foreach(struct engine *e, void (*fn)(void *ctx, struct flow *f),
-		    void *ctx);
+/* Visits the flows being inspected, newest first, at most @max of them,
+ * without walking the table (a list the engine keeps). Returns how many
+ * flows are being inspected in all. */
+uint32_t engine_foreach_inspecting(struct engine *e,
+				   void (*fn)(void *ctx, const struct flow *f),
+				   void *ctx, uint32_t max);
 const struct policy *engine_policy(const struct engine *e);
 void engine_hooks_of(const struct engine *e, struct engine_hooks *h);
 struct classifier *engine_classifier(const struct engine *e);

@@ -66,6 +66,8 @@ struct flow {
 	uint32_t decided_pkt; /* packets seen (both directions) at decision */
 	uint16_t decided_master, decided_app; /* the ids it was decided on */
 	uint16_t decided_alt; /* cls.alt_app then: a change to it is no relabel */
+	/* the engine's list of flows being inspected */
+	struct flow *insp_prev, *insp_next;
 	/* table internals */
 	uint32_t hnext, lru_prev, lru_next;
 	uint8_t in_use;

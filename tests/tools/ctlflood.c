@@ -9,6 +9,14 @@
  *       was wrong or missing.
  *   sf-ctlflood slowreader SOCKET  - connects, asks for a lot, never reads;
  *       stays until killed.
+ *   sf-ctlflood pipeline SOCKET CLIENTS REQUESTS LINE  - CLIENTS processes
+ *       at once, each sending LINE REQUESTS times without waiting (as fast
+ *       as the socket takes it) while reading the replies; every status
+ *       line must be OK. Prints "sent=N ok=N err=N ms=T"; exit 1 if any
+ *       reply was not OK or missing within 120 s.
+ *   sf-ctlflood nonreaders SOCKET N  - N connections, each sending "help"
+ *       until the socket takes no more, none ever reading; stays until
+ *       killed.
  *   sf-ctlflood request SOCKET LINE  - sends LINE as one request, with no
  *       descriptor, prints every reply line until the status line; exit 0
  *       on OK, 1 on ERR.
@@ -21,6 +29,8 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,6 +418,138 @@ bad:
 	return 1;
 }
 
+/* One client of pipeline(): writes @n copies of @line while reading, and
+ * counts the status lines. Returns 0 if all @n were OK. */
+static int pipeline_client(const char *path, int n, const char *line,
+			   unsigned *ok, unsigned *err)
+{
+	size_t ll = strlen(line), sent = 0, total = (size_t)n * (ll + 1);
+	char rx[65536], out[8192];
+	size_t carry = 0, oo = 0, ol = 0;
+	int fd = connect_to(path), status = 0, got_greeting = 0;
+	time_t t0 = time(NULL);
+
+	if (fd < 0)
+		return 1;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (status < n && time(NULL) - t0 < 120) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (sent < total)
+			pf.events |= POLLOUT;
+		if (poll(&pf, 1, 1000) <= 0)
+			continue;
+		if ((pf.revents & POLLOUT) && sent < total) {
+			if (oo == ol) {
+				oo = 0;
+				for (ol = 0; ol + ll + 1 <= sizeof(out) &&
+					     sent + ol < total;
+				     ol += ll + 1) {
+					memcpy(out + ol, line, ll);
+					out[ol + ll] = '\n';
+				}
+			}
+			r = write(fd, out + oo, ol - oo);
+			if (r > 0) {
+				oo += (size_t)r;
+				sent += (size_t)r;
+			}
+		}
+		if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
+			char *p, *nl;
+
+			r = read(fd, rx + carry, sizeof(rx) - carry - 1);
+			if (r <= 0)
+				break;
+			carry += (size_t)r;
+			rx[carry] = '\0';
+			p = rx;
+			while ((nl = strchr(p, '\n'))) {
+				*nl = '\0';
+				if (!got_greeting) {
+					got_greeting = 1;
+				} else if (!strncmp(p, "OK", 2)) {
+					(*ok)++;
+					status++;
+				} else if (!strncmp(p, "ERR", 3)) {
+					(*err)++;
+					status++;
+				}
+				p = nl + 1;
+			}
+			carry = (size_t)(rx + carry - p);
+			memmove(rx, p, carry);
+		}
+	}
+	close(fd);
+	return status == n && *err == 0 ? 0 : 1;
+}
+
+static int pipeline(const char *path, int clients, int n, const char *line)
+{
+	int i, fails = 0, pfd[2];
+	unsigned ok = 0, err = 0;
+	time_t t0 = time(NULL);
+
+	if (pipe(pfd) < 0)
+		return 2;
+	for (i = 0; i < clients; i++) {
+		if (fork() == 0) {
+			unsigned o = 0, e = 0;
+			int rc = pipeline_client(path, n, line, &o, &e);
+			char msg[64];
+			int m = snprintf(msg, sizeof(msg), "%u %u %d\n", o, e,
+					 rc);
+
+			if (write(pfd[1], msg, (size_t)m) < 0)
+				_exit(2);
+			_exit(rc);
+		}
+	}
+	close(pfd[1]);
+	{
+		FILE *f = fdopen(pfd[0], "r");
+		unsigned o, e;
+		int rc, got = 0;
+
+		while (f && fscanf(f, "%u %u %d", &o, &e, &rc) == 3) {
+			ok += o;
+			err += e;
+			fails += rc != 0;
+			got++;
+		}
+		fails += clients - got;
+		if (f)
+			fclose(f);
+	}
+	while (wait(NULL) > 0)
+		;
+	printf("sent=%d ok=%u err=%u ms=%ld\n", clients * n, ok, err,
+	       (long)(time(NULL) - t0) * 1000);
+	return fails ? 1 : 0;
+}
+
+/* N connections that fill their socket with requests and never read. */
+static int nonreaders(const char *path, int n)
+{
+	static const char req[] = "help\n";
+	int i;
+
+	for (i = 0; i < n; i++) {
+		int fd = connect_to(path), k;
+
+		if (fd < 0)
+			continue;
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		for (k = 0; k < 4096; k++)
+			if (write(fd, req, sizeof(req) - 1) <= 0)
+				break;
+	}
+	pause();
+	return 0;
+}
+
 /* One raw request, as a client that passes no file would send it. */
 static int request(const char *path, const char *line)
 {
@@ -440,6 +582,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "request"))
 		return request(argv[2], argv[3]);
+	if (argc == 6 && !strcmp(argv[1], "pipeline"))
+		return pipeline(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
+	if (argc == 4 && !strcmp(argv[1], "nonreaders"))
+		return nonreaders(argv[2], atoi(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "flood"))
 		return flood(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "slowreader"))
@@ -448,6 +594,8 @@ int main(int argc, char **argv)
 		return promcheck();
 	fprintf(stderr, "usage: sf-ctlflood flood SOCKET CLIENTS REQUESTS | "
 			"slowreader SOCKET | request SOCKET LINE | "
+			"pipeline SOCKET CLIENTS REQUESTS LINE | "
+			"nonreaders SOCKET N | "
 			"promcheck < TEXT\n");
 	return 2;
 }

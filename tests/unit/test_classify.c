@@ -425,6 +425,45 @@ START_TEST(test_loader_loads_signatures_with_two_protocol_rules)
 }
 END_TEST
 
+static void count_listed(void *ctx, const struct flow *f)
+{
+	(void)f;
+	(*(unsigned *)ctx)++;
+}
+
+START_TEST(test_flows_being_inspected_are_listed_without_a_walk)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "198.51.100.7", 17, 51000, 51001, 0, 0, 0, 0
+	};
+	uint8_t p[64];
+	unsigned listed = 0;
+	int i;
+
+	setup_with(finance);
+	memset(p, 0x41, sizeof(p));
+	for (i = 0; i < 5; i++) {
+		c.sport = (uint16_t)(51000 + i);
+		send(&c, p, sizeof(p));
+	}
+	ck_assert_uint_eq(
+		engine_foreach_inspecting(eng, count_listed, &listed, 3), 5);
+	ck_assert_uint_eq(listed, 3); /* at most what was asked */
+	/* one of them reaches the packet limit and is decided */
+	c.sport = 51002;
+	for (i = 0; i < 30; i++)
+		send(&c, p, sizeof(p));
+	listed = 0;
+	ck_assert_uint_eq(
+		engine_foreach_inspecting(eng, count_listed, &listed, 100), 4);
+	ck_assert_uint_eq(listed, 4);
+	engine_expire(eng, clock_ms + 10 * 60 * 1000);
+	ck_assert_uint_eq(
+		engine_foreach_inspecting(eng, count_listed, &listed, 0), 0);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_names_resolve_case_insensitively)
 {
 	struct cls_result r = { 91, 125, 10, CLS_CONF_DPI, 0, "" };
@@ -462,6 +501,7 @@ int main(void)
 	tcase_add_test(c, test_unknown_udp_gives_up_after_24_packets);
 	tcase_add_test(c, test_inbound_skype_dropped_outbound_allowed);
 	tcase_add_test(c, test_names_resolve_case_insensitively);
+	tcase_add_test(c, test_flows_being_inspected_are_listed_without_a_walk);
 	tcase_add_test(c, test_loader_loads_signatures_with_two_protocol_rules);
 	tcase_add_test(
 		c, test_http_request_naming_skype_is_dropped_at_the_request);
