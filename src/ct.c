@@ -95,6 +95,8 @@ static void start(struct ct *c)
 
 void ct_walk(struct ct *c)
 {
+	if (!c)
+		return;
 	if (c->running)
 		c->again = 1;
 	else
@@ -276,6 +278,10 @@ int ct_run(struct ct *c, ct_fn fn, void *ctx)
 
 void ct_get_stats(const struct ct *c, struct ct_stats *s)
 {
+	if (!c) {
+		memset(s, 0, sizeof(*s));
+		return;
+	}
 	*s = c->st;
 	s->running = c->running;
 }

@@ -641,15 +641,75 @@ static int in_use(const struct sockaddr_un *a)
 	return r;
 }
 
+/* The socket's directory, opened (no link followed) in *dfd. Made if
+ * missing: mode 0750, owner root, the socket's group (its members must
+ * reach the socket). One that exists must be root's and writable by
+ * nobody else, or a user could put a link where the socket goes. */
+static int socket_dir(const struct ctl_opts *o, char *dir, size_t len, int *dfd,
+		      char *err, size_t errlen)
+{
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, len, "%s", o->path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, len, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (mkdir(dir, 0700) == 0) {
+		*dfd = open(dir,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (*dfd < 0 || fchown(*dfd, 0, o->group) < 0 ||
+		    fchmod(*dfd, 0750) < 0) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	*dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*dfd < 0 || fstat(*dfd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s%s", dir, strerror(errno),
+			 errno == ELOOP ? " (a symbolic link: give the real "
+					  "directory)"
+					: "");
+		return -1;
+	}
+	if (st.st_uid != 0 || (st.st_mode & 022)) {
+		snprintf(err, errlen,
+			 "control socket directory %s is %s (owner uid %ld, "
+			 "mode %04o): another user could replace the socket; "
+			 "make it root's and closed to others (chown root %s; "
+			 "chmod 0750 %s) or give --ctl a path in such a "
+			 "directory",
+			 dir,
+			 st.st_uid != 0 ? "not owned by root"
+					: "writable by group or others",
+			 (long)st.st_uid, (unsigned)(st.st_mode & 07777), dir,
+			 dir);
+		return -1;
+	}
+	return 0;
+}
+
 struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 		     size_t errlen)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *name;
 	struct sockaddr_un a;
 	struct epoll_event ev;
 	struct stat sb;
 	mode_t old;
 	unsigned i;
+	int dfd = -1;
 
 	if (!c || !o->max_clients) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
@@ -676,23 +736,10 @@ struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 	}
 	for (i = 0; i < o->max_clients; i++)
 		c->cl[i].fd = -1;
-	{
-		/* /run/skyfence on first start: searchable by all, the
-		 * socket's own mode decides who connects */
-		char dir[sizeof(c->path)], *slash;
-
-		snprintf(dir, sizeof(dir), "%s", o->path);
-		slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-				snprintf(err, errlen, "%s: %s", dir,
-					 strerror(errno));
-				goto fail;
-			}
-		}
-	}
-	if (lstat(o->path, &sb) == 0) {
+	if (socket_dir(o, dir, sizeof(dir), &dfd, err, errlen) != 0)
+		goto fail;
+	name = strrchr(o->path, '/') ? strrchr(o->path, '/') + 1 : o->path;
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISSOCK(sb.st_mode)) {
 			snprintf(err, errlen,
 				 "%s exists and is not a socket: not replaced",
@@ -704,7 +751,7 @@ struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 				 "%s is in use (another skyfenced?)", o->path);
 			goto fail;
 		}
-		unlink(o->path);
+		unlinkat(dfd, name, 0);
 	}
 	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->lfd < 0) {
@@ -712,19 +759,24 @@ struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 		goto fail;
 	}
 	/* never, not even for an instant, a socket others may connect to */
-	old = umask(0117);
+	old = umask(0177);
 	if (bind(c->lfd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		umask(old);
 		snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
 		goto fail;
 	}
 	umask(old);
-	if (chown(o->path, 0, o->group) < 0 || chmod(o->path, 0660) < 0 ||
-	    listen(c->lfd, 128) < 0) {
+	/* the directory is root's and nobody else may write in it (checked
+	 * above), so the name is still our socket: owner and mode set
+	 * through the directory, without following a link */
+	if (fchownat(dfd, name, 0, o->group, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(dfd, name, 0660, 0) < 0 || listen(c->lfd, 128) < 0) {
 		snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
-		unlink(o->path);
+		unlinkat(dfd, name, 0);
 		goto fail;
 	}
+	close(dfd);
+	dfd = -1;
 	c->ep = epoll_create1(EPOLL_CLOEXEC);
 	c->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ev.events = EPOLLIN;
@@ -743,6 +795,8 @@ struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 	}
 	return c;
 fail:
+	if (dfd >= 0)
+		close(dfd);
 	if (c->lfd >= 0)
 		close(c->lfd);
 	if (c->ep >= 0)

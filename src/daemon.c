@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
@@ -672,9 +673,21 @@ int daemon_run(const struct daemon_opts *o)
 		goto out;
 	}
 	if (o->audit_path) {
-		d.audit = strcmp(o->audit_path, "-") == 0
-				  ? stderr
-				  : fopen(o->audit_path, "ae");
+		if (strcmp(o->audit_path, "-") == 0) {
+			d.audit = stderr;
+		} else {
+			/* 0640 whatever the umask, and whatever mode an
+			 * existing file had */
+			int afd = open(o->audit_path,
+				       O_WRONLY | O_APPEND | O_CREAT |
+					       O_CLOEXEC | O_NOCTTY,
+				       0640);
+
+			if (afd >= 0 && fchmod(afd, 0640) == 0)
+				d.audit = fdopen(afd, "a");
+			else if (afd >= 0)
+				close(afd);
+		}
 		if (!d.audit) {
 			log_warn("%s", o->audit_path);
 			goto out;

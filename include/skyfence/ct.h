@@ -35,10 +35,10 @@ void ct_close(struct ct *c);
 int ct_fd(const struct ct *c);
 /* Starts a walk; if one runs, it is started again once it ends (the
  * change it was for may have missed entries it had passed). */
-void ct_walk(struct ct *c);
+void ct_walk(struct ct *c); /* NULL: nothing to walk */
 /* Reads what is ready (bounded), calls @fn per entry and sends the
  * rewrites. Returns 1 while the walk goes on, 0 when it is over. */
 int ct_run(struct ct *c, ct_fn fn, void *ctx);
-void ct_get_stats(const struct ct *c, struct ct_stats *s);
+void ct_get_stats(const struct ct *c, struct ct_stats *s); /* NULL: zeros */
 
 #endif

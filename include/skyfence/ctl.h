@@ -65,9 +65,12 @@ uid_t ctl_req_uid(const struct ctl_req *r);
  * a client passes the file it opened itself. */
 int ctl_req_fd(const struct ctl_req *r);
 
-/* Creates the socket (umask 0117 around bind, then mode 0660, owner root,
- * group @o->group); an existing socket file nobody listens on is
- * replaced, one in use is not. NULL with a message in @err. */
+/* Creates the socket: its directory is made (0750, root, @o->group) or
+ * must be root's and closed to group and others (else NULL, naming the
+ * directory and the fix); bound under umask 0177, then owner root, group
+ * @o->group, mode 0660, set through the directory without following a
+ * link. An existing socket file nobody listens on is replaced, one in use
+ * is not. NULL with a message in @err. */
 struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 		     size_t errlen);
 /* An epoll descriptor for the caller's loop: readable when ctl_run() has

@@ -326,6 +326,31 @@ check "meanwhile no round trip (two verdicts) took 10 ms or more (max ${max:-?} 
 ctl policy show >"$work/after.policy"
 check "the running policy is the one before" cmp -s "$work/before.policy" "$work/after.policy"
 
+# --- 8. the socket's directory, and modes whatever the umask ---------------
+mkdir "$work/open" && chmod 1777 "$work/open"
+out=$(in_netns "$P-gw" "$build/skyfenced" --policy "$work/lab.policy" --foreground \
+	--queue 7 --ctl "$work/open/ctl.sock" 2>&1)
+rc=$?
+check "a control socket directory others may write: refused to start (exit $rc), naming it and the fix" \
+	sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'control socket directory $work/open is writable by group or others' &&
+		echo \"\$1\" | grep -q 'chmod 0750 $work/open'" sh "$out"
+check "... and made no socket there" [ ! -e "$work/open/ctl.sock" ]
+( umask 000
+  exec nsenter --net="/run/netns/$P-gw" -- "$build/skyfenced" --policy "$work/lab.policy" \
+	--foreground --queue 7 --ctl "$work/fresh/ctl.sock" --ctl-group "$GROUP" \
+	--audit-log "$work/fresh-audit.log" >"$work/q7.log" 2>&1 ) &
+q7=$!
+_i=0
+while [ ! -S "$work/fresh/ctl.sock" ] && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+check "umask 000: the directory it made is 750 root $GROUP ($(stat -c '%a %U %G' "$work/fresh"))" \
+	[ "$(stat -c '%a %U %G' "$work/fresh")" = "750 root $GROUP" ]
+check "umask 000: the socket is 660 root $GROUP ($(stat -c '%a %U %G' "$work/fresh/ctl.sock"))" \
+	[ "$(stat -c '%a %U %G' "$work/fresh/ctl.sock")" = "660 root $GROUP" ]
+check "umask 000: the audit file is 640 ($(stat -c '%a' "$work/fresh-audit.log"))" \
+	[ "$(stat -c '%a' "$work/fresh-audit.log")" = 640 ]
+kill $q7 2>/dev/null
+wait $q7 2>/dev/null
+
 ctl rule set finance >/dev/null 2>&1
 check "a usage error exits 2 ($?)" [ $? -eq 2 ]
 out=$(ctl department del "$(printf 'x\nkillswitch on')" 2>&1)

@@ -1,0 +1,125 @@
+/* libFuzzer: the control protocol end to end: bytes from a client on the
+ * control socket, split into requests by ctl.c and dispatched to the verbs
+ * of control.c against a daemon's state (nDPI, engine, policy, shaper)
+ * that needs no NFQUEUE and no conntrack. Run it in a network namespace
+ * of its own (scripts/fuzz.sh does): a policy change writes the
+ * fail-closed ipsets of the namespace it runs in. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "../../src/daemon_int.h"
+#include "skyfence/loader.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct daemon d;
+static struct daemon_opts o;
+static int client = -1;
+static char dir[] = "/tmp/sf-fuzz-ctl-XXXXXX", sock[128], pfile[128];
+
+static const char policy_text[] =
+	"internal 192.0.2.0/24;\n"
+	"department finance { hosts 192.0.2.0/26; fail-closed; skype drop; }\n"
+	"department sales { hosts 192.0.2.64/26; skype throttle 1Mbit; }\n"
+	"default { skype reject; }\n";
+
+static void setup(void)
+{
+	struct cls_opts co = { 256, 80, 24, 0, NULL };
+	struct engine_opts eo = { 256, 60000, 0x5eed };
+	struct ctl_opts cop = {
+		NULL, 0, (gid_t)-1, 8, 60000, 1u << 20, 4u << 20
+	};
+	struct sockaddr_un a;
+	struct policy_names n;
+	struct policy *np;
+	unsigned nerr;
+	char err[512];
+	FILE *f;
+	uint32_t i;
+
+	log_init("fuzz_ctl", 0, LOG_LVL_ERR);
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	snprintf(pfile, sizeof(pfile), "%s/site.policy", dir);
+	f = fopen(pfile, "w");
+	if (!f || fputs(policy_text, f) < 0 || fclose(f) != 0)
+		abort();
+	o.policy_path = pfile;
+	o.max_flows = 256;
+	o.idle_ms = 60000;
+	o.queue_maxlen = 64;
+	d.o = &o;
+	if (loader_load(pfile, &co, &d.cls, &d.pol, NULL, NULL) != 0)
+		abort();
+	d.sh = shaper_create(MAX_BUCKETS, 32);
+	d.held = calloc(33, sizeof(*d.held));
+	for (i = 0; i <= 32; i++)
+		d.held[i].next_free = i < 32 ? (int32_t)i + 1 : -1;
+	d.apps = calloc(APP_STATS, sizeof(*d.apps));
+	d.recent = calloc(RECENT, sizeof(*d.recent));
+	d.eng = engine_create(&eo, d.cls, d.pol, NULL);
+	if (!d.sh || !d.held || !d.apps || !d.recent || !d.eng)
+		abort();
+	/* the buckets and the fail-closed set, as at start-up */
+	loader_names(d.cls, &n);
+	np = policy_parse_text(pfile, policy_text, strlen(policy_text), &n,
+			       NULL, NULL, &nerr);
+	if (!np || daemon_apply_policy(&d, np) != 0)
+		abort();
+	cop.path = sock;
+	d.ctl = ctl_open(&cop, control_request, &d, err, sizeof(err));
+	if (!d.ctl)
+		abort();
+	client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	if (client < 0 || connect(client, (struct sockaddr *)&a, sizeof(a)) < 0)
+		abort();
+	fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK);
+}
+
+/* Reads whatever the server wrote. */
+static void drain(void)
+{
+	char buf[65536];
+
+	while (read(client, buf, sizeof(buf)) > 0)
+		;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t off = 0;
+	int turns;
+
+	if (!d.ctl)
+		setup();
+	/* requests end with a newline: the input is sent whole, then one
+	 * more so the last request is complete */
+	while (off < size) {
+		ssize_t w = write(client, data + off, size - off);
+
+		if (w <= 0) {
+			ctl_run(d.ctl, 1000);
+			drain();
+			continue;
+		}
+		off += (size_t)w;
+	}
+	if (write(client, "\n", 1) < 0)
+		abort();
+	for (turns = 0; turns < 64; turns++) {
+		ctl_run(d.ctl, 1000);
+		drain();
+	}
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* libFuzzer: the policy parser on any text, and a round trip: a policy
+ * that parses is written back (policy_format) and that text must parse,
+ * and write back to the same text. Names come from a small fake table,
+ * as in tests/unit/test_policy.c. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "skyfence/policy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const protos[] = { "Unknown",   "DNS",  "HTTP",
+				      "SkypeCall", "TLS",  "Skype_Teams",
+				      "Zoom",	   "Teams" };
+static const char *const cats[] = { "Unspecified", "Media", "Web", "VoIP" };
+
+static int find(const char *const *t, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(t[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int proto_id(void *ctx, const char *n)
+{
+	(void)ctx;
+	return find(protos, sizeof(protos) / sizeof(protos[0]), n);
+}
+
+static int cat_id(void *ctx, const char *n)
+{
+	(void)ctx;
+	return find(cats, sizeof(cats) / sizeof(cats[0]), n);
+}
+
+static const char *proto_name(void *ctx, int id)
+{
+	(void)ctx;
+	return id >= 0 && (size_t)id < sizeof(protos) / sizeof(protos[0])
+		       ? protos[id]
+		       : NULL;
+}
+
+static const struct policy_names names = { proto_id, cat_id, proto_name,
+					   sizeof(protos) / sizeof(protos[0]),
+					   NULL };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct policy *p, *q;
+	char *text, *again;
+	unsigned nerr;
+
+	if (size > 65536)
+		return 0;
+	p = policy_parse_text("fuzz", (const char *)data, size, &names, NULL,
+			      NULL, &nerr);
+	if (!p)
+		return 0;
+	text = policy_format(p);
+	if (!text)
+		abort();
+	q = policy_parse_text("again", text, strlen(text), &names, NULL, NULL,
+			      &nerr);
+	if (!q)
+		abort(); /* what policy show writes must load back */
+	again = policy_format(q);
+	if (!again || strcmp(text, again) != 0)
+		abort(); /* and say the same */
+	free(again);
+	free(text);
+	policy_free(q);
+	policy_free(p);
+	return 0;
+}
