@@ -10,7 +10,8 @@
 # against nDPI's IPv4 verdicts (both skipped with a message if the captures
 # are absent); the sanitizer build over real, synthetic and broken captures
 # and broken policies; the inline daemon in the namespace lab, plain and
-# ASan builds; shaping in the lab; valgrind; clang-format. The last line sums every check:
+# ASan builds; shaping in the lab; valgrind; the libFuzzer targets for 20 s
+# each (FUZZ_SECONDS); clang-format. The last line sums every check:
 # "N passed, N failed".
 set -u
 
@@ -157,11 +158,19 @@ else
 	one 1 "valgrind not installed"
 fi
 
+stage "fuzz: each libFuzzer target over its seed corpus (scripts/fuzz.sh)"
+for t in pkt stun policy engine ctl; do
+	scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-20}" >"$log/fuzz" 2>&1
+	rc=$?
+	cat "$log/fuzz"
+	one $rc "fuzz_$t: ${FUZZ_SECONDS:-20} s, no crash, leak or sanitizer report"
+done
+
 stage "style"
 # every hash seed comes from getrandom (daemon_seed): none from a clock
 seeds=$(grep -nE '\bseed\b.*(clock|time\(|getpid)' src/*.c | grep -v '^src/flow.c' || true)
 one "$([ -z "$seeds" ]; echo $?)" "no hash seed is taken from a clock or the pid${seeds:+: $seeds}"
-clang-format --dry-run -Werror src/*.c include/skyfence/*.h tests/unit/*.[ch] \
+clang-format --dry-run -Werror src/*.c include/skyfence/*.h tests/unit/*.[ch] tests/fuzz/*.c \
 	tests/tools/*.c tests/tools/*.h >"$log/fmt" 2>&1
 one $? "clang-format: the tree matches .clang-format"
 head -n 20 "$log/fmt"

@@ -140,6 +140,9 @@ static void append(struct ctl *c, struct client *k, const char *s, size_t n)
 }
 
 static void vreply(struct ctl_req *r, const char *prefix, const char *fmt,
+		   va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void vreply(struct ctl_req *r, const char *prefix, const char *fmt,
 		   va_list ap)
 {
 	char buf[8192];

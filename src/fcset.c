@@ -20,6 +20,10 @@ struct run {
 /* libipset's default error handlers exit the process: these record. */
 static int on_custom_error(struct ipset *is, void *p, int status,
 			   const char *msg, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int on_custom_error(struct ipset *is, void *p, int status,
+			   const char *msg, ...)
 {
 	struct run *r = p;
 	va_list ap;
@@ -55,6 +59,9 @@ static int on_print(struct ipset_session *s, void *p, const char *fmt, ...)
 	(void)fmt;
 	return 0;
 }
+
+static int cmd(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static int cmd(struct run *r, const char *fmt, ...)
 {

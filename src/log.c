@@ -63,6 +63,9 @@ char *log_escape(const char *in, char *out, size_t outlen)
 }
 
 static void vlog(int level, const char *fmt, va_list ap, int add_errno)
+	__attribute__((format(printf, 2, 0)));
+
+static void vlog(int level, const char *fmt, va_list ap, int add_errno)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char raw[1024], buf[4 * sizeof(raw)];

@@ -84,6 +84,9 @@ static uint64_t now_ms(void)
 }
 
 static void log_line(const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void log_line(const char *path, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
