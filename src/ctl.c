@@ -30,7 +30,7 @@
 #define ACCEPT_BUDGET 16
 /* requests, and microseconds of their work, per turn of the loop */
 #define CTL_TURN_REQUESTS 32
-#define CTL_TURN_US 250
+#define CTL_TURN_US 100
 /* queued reply bytes past which a client's requests wait for it to read */
 #define CTL_BACKLOG (64 * 1024)
 
