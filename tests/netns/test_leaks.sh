@@ -172,9 +172,19 @@ st=$(SKYFENCE_CTL=$S/ctl.sock "$build/skyfencectl" status)
 check "flood: status says bypassing ($(echo "$st" | grep bypass))" sh -c "echo '$st' | grep -q 'bypass: BYPASSING'"
 check "flood: the log warns of it, rate-limited ($(grep -c 'without skyfenced' "$log") lines)" \
 	sh -c "[ \$(grep -c 'passed .* packets without skyfenced' '$log') -ge 1 ] && [ \$(grep -c 'passed .* packets without skyfenced' '$log') -le 5 ]"
+# the pools full (a flood that overflowed the queue may have left slots
+# unused): from then on nothing may grow
+table() { SKYFENCE_CTL=$S/ctl.sock "$build/skyfencectl" status | sed -n 's/^flows: \([0-9]*\) of \([0-9]*\)$/\1 \2/p'; }
+_n=0
+while t=$(table) && [ "${t% *}" != "${t#* }" ] && [ $_n -lt 5 ]; do
+	traffic other udp-flood --connect 203.0.113.99 --port 20000 --count 200000 >/dev/null
+	_n=$((_n + 1))
+done
+check "flood: the flow table is full ($(table))" sh -c "t='$(table)'; [ \"\${t% *}\" = \"\${t#* }\" ]"
+m1=$(rss)
 flood_round 2
 m2=$(rss)
-check "flood: RSS stays within the flow pools (${m0} KiB, after one flood ${m1}, after another ${m2})" \
+check "flood: RSS stays within the flow pools (${m0} KiB at start, full ${m1}, after another flood ${m2})" \
 	[ "$m2" -le $((m1 + 1024)) ]
 
 # --- 3. the kernel's fail-closed set follows runtime changes ----------------
