@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "skyfence/ctl.h"
+#include "skyfence/safedir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -651,7 +652,6 @@ static int in_use(const struct sockaddr_un *a)
 static int socket_dir(const struct ctl_opts *o, char *dir, size_t len, int *dfd,
 		      char *err, size_t errlen)
 {
-	struct stat st;
 	char *slash;
 
 	snprintf(dir, len, "%s", o->path);
@@ -662,43 +662,9 @@ static int socket_dir(const struct ctl_opts *o, char *dir, size_t len, int *dfd,
 		dir[1] = '\0';
 	else
 		*slash = '\0';
-	if (mkdir(dir, 0700) == 0) {
-		*dfd = open(dir,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (*dfd < 0 || fchown(*dfd, 0, o->group) < 0 ||
-		    fchmod(*dfd, 0750) < 0) {
-			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	if (errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	*dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (*dfd < 0 || fstat(*dfd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s%s", dir, strerror(errno),
-			 errno == ELOOP ? " (a symbolic link: give the real "
-					  "directory)"
-					: "");
-		return -1;
-	}
-	if (st.st_uid != 0 || (st.st_mode & 022)) {
-		snprintf(err, errlen,
-			 "control socket directory %s is %s (owner uid %ld, "
-			 "mode %04o): another user could replace the socket; "
-			 "make it root's and closed to others (chown root %s; "
-			 "chmod 0750 %s) or give --ctl a path in such a "
-			 "directory",
-			 dir,
-			 st.st_uid != 0 ? "not owned by root"
-					: "writable by group or others",
-			 (long)st.st_uid, (unsigned)(st.st_mode & 07777), dir,
-			 dir);
-		return -1;
-	}
-	return 0;
+	*dfd = safedir_open(dir, 0750, o->group, "control socket directory",
+			    "the socket", "--ctl", err, errlen);
+	return *dfd < 0 ? -1 : 0;
 }
 
 struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
