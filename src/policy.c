@@ -116,6 +116,21 @@ int32_t lpm_lookup(const struct lpm *l, const uint8_t *addr)
 
 /* ---- decisions ---- */
 
+int policy_word_listed(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	if (!n)
+		return 0;
+	while ((p = strstr(p, word)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 uint16_t policy_dept_of(const struct policy *p, const uint8_t addr[16])
 {
 	int32_t v;

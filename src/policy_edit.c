@@ -199,6 +199,22 @@ static int write_policy(FILE *f, const struct policy *p,
 	if (p->signatures[0])
 		fprintf(f, "\tsignatures \"%s\";\n", p->signatures);
 	fputs("}\n", f);
+	if (p->killswitch[0]) {
+		const char *w = p->killswitch;
+
+		fputs("# the kill switch: dropped before every department's "
+		      "rules\nkillswitch ",
+		      f);
+		while (*w) {
+			size_t n = strcspn(w, " ");
+
+			fprintf(f, "%s%.*s", w == p->killswitch ? "" : ", ",
+				(int)n, w);
+			w += n;
+			w += strspn(w, " ");
+		}
+		fputs(";\n", f);
+	}
 	if (p->explicit_internal) {
 		uint32_t n = 0;
 

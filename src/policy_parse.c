@@ -5,7 +5,9 @@
  * a file with any error yields no policy at all.
  *
  *   file     = { "options" "{" { option } "}" | "internal" prefixes ";"
- *              | "department" NAME "{" { dstmt } "}" | "default" "{" { dstmt } "}" }
+ *              | "department" NAME "{" { dstmt } "}" | "default" "{" { dstmt } "}"
+ *              | "killswitch" APP { "," APP } ";" }
+ *   APP      = "skype" | an nDPI protocol NAME
  *   option   = "teams-is-skype" ("yes"|"no") ";" | "min-confidence" CONF ";"
  *            | "signatures" STRING ";"
  *   dstmt    = "hosts" prefixes ";" | "log" ("all"|"rules"|"none") ";"
@@ -89,7 +91,7 @@ struct policy_parser {
 	struct pfx *pfx;
 	uint32_t n_pfx, cap_pfx;
 	int have_internal, have_options, have_default;
-	uint32_t options_line, default_line;
+	uint32_t options_line, default_line, killswitch_line;
 	uint32_t opt_line[3];
 	uint32_t n_rx;		       /* departments that have an rx entry */
 	uint8_t hosts_seen[MAX_DEPTS]; /* a 'hosts' statement was written */
@@ -1185,6 +1187,55 @@ static void parse_default(struct policy_parser *pp)
 	parse_dept_body(pp, POLICY_DEFAULT_DEPT, open);
 }
 
+/* killswitch APP { "," APP } ";": the apps dropped before every
+ * department's rules, at any confidence (skyfencectl killswitch on
+ * writes it into the running policy). Kept as the words written, each
+ * once, space-separated. */
+static void parse_killswitch(struct policy_parser *pp)
+{
+	const struct tok *kw = next(pp);
+	char *ks = pp->pol->killswitch;
+	size_t cap = sizeof(pp->pol->killswitch);
+
+	if (pp->killswitch_line)
+		err_tok(pp, kw, "killswitch written twice (first at line %u)",
+			pp->killswitch_line);
+	pp->killswitch_line = kw->line;
+	for (;;) {
+		const struct tok *n = next(pp);
+
+		if (n->type != T_WORD && n->type != T_STRING) {
+			err_tok(pp, n,
+				"killswitch needs an app (skype, or an nDPI protocol name), got '%s'",
+				tok_desc(n));
+			unget(pp, n);
+			sync_stmt(pp);
+			return;
+		}
+		if (strcmp(n->text, "skype") != 0 &&
+		    (strchr(n->text, ' ') ||
+		     pp->names.proto_id(pp->names.ctx, n->text) < 0)) {
+			report_unknown_proto(pp, n);
+		} else if (!policy_word_listed(ks, n->text)) {
+			size_t o = strlen(ks);
+
+			if (o + !!o + strlen(n->text) >= cap)
+				err_tok(pp, n,
+					"too many apps in the kill switch (at most %zu characters)",
+					cap - 1);
+			else {
+				if (o)
+					ks[o++] = ' ';
+				memcpy(ks + o, n->text, strlen(n->text) + 1);
+			}
+		}
+		if (peek(pp)->type != T_COMMA)
+			break;
+		next(pp);
+	}
+	expect_semi(pp);
+}
+
 static void parse_options(struct policy_parser *pp)
 {
 	static const char *const opts[] = { "teams-is-skype", "min-confidence",
@@ -1500,6 +1551,8 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 			parse_default(pp);
 		} else if (is_word(t, "options")) {
 			parse_options(pp);
+		} else if (is_word(t, "killswitch")) {
+			parse_killswitch(pp);
 		} else if (is_word(t, "internal")) {
 			next(pp);
 			pp->have_internal = 1;
@@ -1508,7 +1561,7 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 			next(pp);
 		} else {
 			err_tok(pp, t,
-				"unknown statement '%s' (expected department, default, internal or options)",
+				"unknown statement '%s' (expected department, default, internal, options or killswitch)",
 				tok_desc(t));
 			next(pp);
 			sync_stmt(pp);

@@ -70,7 +70,10 @@ struct policy {
 	uint8_t teams_is_skype;
 	uint8_t min_conf;     /* default minimum confidence for rules */
 	char signatures[256]; /* nDPI protocols file, "" if none */
-	char source[256];     /* file it was loaded from */
+	/* the kill switch: apps ("skype", nDPI protocol names) dropped before
+	 * every rule, space-separated; "" when off */
+	char killswitch[256];
+	char source[256]; /* file it was loaded from */
 	/* every prefix as written, in order, for policy_format(): the
 	 * department index, or UINT16_MAX for an "internal" prefix */
 	uint32_t n_pfx;
@@ -95,6 +98,9 @@ struct policy_decision {
 	uint8_t action;
 	uint8_t log;
 };
+
+/* Whether @word is one of the space-separated words of @list. */
+int policy_word_listed(const char *list, const char *word);
 
 /* Department of a 16-byte address (IPv4 as ::ffff:a.b.c.d) by longest
  * prefix; POLICY_DEFAULT_DEPT if none. */

@@ -444,7 +444,15 @@ static const struct {
 	const char *errors;
 } broken[] = {
 	{ "foo;\n",
-	  "t:1:1: unknown statement 'foo' (expected department, default, internal or options)" },
+	  "t:1:1: unknown statement 'foo' (expected department, default, internal, options or killswitch)" },
+	{ "killswitch skype;\nkillswitch Zoom;\n",
+	  "t:2:1: killswitch written twice (first at line 1)" },
+	{ "killswitch Zom;\n",
+	  "t:1:12: unknown protocol 'Zom' (did you mean 'Zoom'?)" },
+	{ "killswitch;\n",
+	  "t:1:11: killswitch needs an app (skype, or an nDPI protocol name), got ';'" },
+	{ "killswitch skype Zoom;\n",
+	  "t:1:17: expected ';' after 'skype', got 'Zoom'" },
 	{ "department {}\n", "t:1:12: missing department name" },
 	{ "department 9x { hosts 192.0.2.0/24; }\n",
 	  "t:1:12: invalid department name '9x' (a letter, then letters, digits, '-' or '_'; at most 31)" },
@@ -547,7 +555,7 @@ static const struct {
 	  "t:4:11: unknown protocol 'Skipe' (for the Skype group write 'skype' without 'protocol'; nDPI's own names are SkypeCall and Skype_Teams)\n"
 	  "t:4:21: expected ';' after 'drop', got '}'\n"
 	  "t:6:12: duplicate department 'x' (first defined at line 1)\n"
-	  "t:7:1: unknown statement 'foo' (expected department, default, internal or options)" },
+	  "t:7:1: unknown statement 'foo' (expected department, default, internal, options or killswitch)" },
 	/* fail-closed names a department's hosts */
 	{ "default { fail-closed; }\n",
 	  "t:1:11: 'fail-closed' is not allowed in the default block (it names a department's hosts; to close every queue, use skyfence-rules.sh up --fail-closed)" },
@@ -657,6 +665,45 @@ START_TEST(test_format_parses_back_to_the_same_policy)
 	free(text);
 	policy_free(q);
 	policy_free(p);
+}
+END_TEST
+
+/* The kill switch as a statement: the apps once each, in order, written
+ * back the same, and no department's decision changed by it (the engine
+ * puts it before the rules). */
+START_TEST(test_killswitch_statement_round_trip)
+{
+	struct policy
+		*p = parse_ok(
+			"killswitch skype, BitTorrent, skype, \"Zoom\";\n"
+			"department a { hosts 192.0.2.0/26; skype allow; }\n"),
+		*q;
+	char *text, *again;
+
+	ck_assert_str_eq(p->killswitch, "skype BitTorrent Zoom");
+	text = policy_format(p);
+	ck_assert_ptr_nonnull(
+		strstr(text, "\nkillswitch skype, BitTorrent, Zoom;\n"));
+	q = parse_ok(text);
+	ck_assert_str_eq(q->killswitch, p->killswitch);
+	again = policy_format(q);
+	ck_assert_str_eq(text, again);
+	assert_same_decisions(p, q);
+	free(again);
+	free(text);
+	policy_free(q);
+	policy_free(p);
+	p = parse_ok("department a { hosts 192.0.2.0/26; }\n");
+	ck_assert_str_eq(p->killswitch, "");
+	text = policy_format(p);
+	ck_assert_ptr_null(strstr(text, "killswitch"));
+	free(text);
+	policy_free(p);
+	ck_assert(policy_word_listed("skype Zoom", "Zoom"));
+	ck_assert(policy_word_listed("skype Zoom", "skype"));
+	ck_assert(!policy_word_listed("skype Zoom", "Zoo"));
+	ck_assert(!policy_word_listed("skypeX Zoom", "skype"));
+	ck_assert(!policy_word_listed("", ""));
 }
 END_TEST
 
@@ -868,6 +915,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(c,
 		       test_policy_file_that_is_not_a_regular_file_is_refused);
 	tcase_add_test(c, test_rule_set_replaces_or_puts_a_rule_first);
+	tcase_add_test(c, test_killswitch_statement_round_trip);
 	tcase_add_test(c, test_rule_del_and_departments_add_del_hosts);
 	tcase_add_loop_test(
 		b, test_changes_that_cannot_be_written_are_refused, 0,
