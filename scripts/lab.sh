@@ -17,8 +17,10 @@
 # `up` builds the namespaces, installs the SKYFENCE rules in the gateway
 # and starts skyfenced there ($SKYFENCED, else build/skyfenced; the
 # policy/lab.policy unless --policy), logging to
-# $STATE/skyfenced.log and its audit records to $STATE/audit.log, where
-# STATE=${TMPDIR:-/tmp}/PREFIX.lab. `down` stops the daemon, kills every
+# $STATE/skyfenced.log and its audit records to $STATE/audit.log, its
+# runtime state in $STATE/state (--state-dir; emptied by `up`, kept by
+# `daemon-start`), where STATE=${TMPDIR:-/tmp}/PREFIX.lab. `down` stops
+# the daemon, kills every
 # process still running in the prefix's namespaces and removes them.
 set -eu
 
@@ -69,7 +71,7 @@ daemon_start() {
 	# nsenter execs skyfenced: $! is the daemon's own pid
 	nsenter --net="/run/netns/$GW" -- "${SKYFENCED:-$top/build/skyfenced}" --policy "$POLICY" --foreground \
 		--audit-log "$STATE/audit.log" --pidfile "$STATE/skyfenced.pid" \
-		--ctl "$STATE/ctl.sock" "$@" \
+		--ctl "$STATE/ctl.sock" --state-dir "$STATE/state" "$@" \
 		>>"$STATE/skyfenced.log" 2>&1 &
 	echo $! >"$STATE/skyfenced.child"
 	i=0
@@ -120,6 +122,9 @@ lab_down() {
 lab_up() {
 	lab_down
 	mkdir -p "$STATE"
+	# a new lab is a new gateway: no runtime state of an earlier one
+	# (daemon-start, a restart, keeps it)
+	rm -rf "$STATE/state"
 	ip netns add "$GW"
 	ip netns add "$INET"
 	quiet_sysctls "$GW"

@@ -9,8 +9,9 @@
 # ../shared/pcaps (with and without guessing) and the IPv6 STUN check
 # against nDPI's IPv4 verdicts (both skipped with a message if the captures
 # are absent); the sanitizer build over real, synthetic and broken captures
-# and broken policies; the inline daemon in the namespace lab, plain and
-# ASan builds; shaping in the lab; valgrind; the libFuzzer targets for 20 s
+# and broken policies; the inline daemon, its control socket and its
+# runtime state across restarts in the namespace lab, plain and ASan
+# builds; shaping and leaks in the lab; valgrind; the libFuzzer targets for 20 s
 # each (FUZZ_SECONDS); clang-format. The last line sums every check:
 # "N passed, N failed".
 set -u
@@ -118,7 +119,7 @@ count_plain "$log/robust" run.sh
 
 # the daemon's own suites, with the plain and with the sanitizer build
 for b in build build-asan; do
-	for suite in inline control; do
+	for suite in inline control state; do
 		stage "$suite: skyfenced ($b) in the namespace lab"
 		BUILD=$top/$b tests/netns/test_$suite.sh >"$log/$suite" 2>&1
 		rc=$?

@@ -255,14 +255,15 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	ctl_get_stats(d->ctl, &cs);
 	ct_get_stats(d->ct, &ts);
 	if (!strcmp(f, "json") && argc == 2) {
-		char src[600], ks[600];
+		char src[600], ks[600], se[600];
 		int bgrow = 0;
 		uint64_t btotal = d->bypass ? bypass_total(d->bypass, d->now_ms,
 							   10000, &bgrow)
 					    : 0;
 
 		json_str(src, sizeof(src), d->pol->source);
-		json_str(ks, sizeof(ks), d->kill_apps);
+		json_str(ks, sizeof(ks), d->pol->killswitch);
+		json_str(se, sizeof(se), d->state_err);
 		ctl_data(r,
 			 "{\"version\":\"%s\",\"pid\":%ld,\"uptime_s\":%" PRIu64
 			 ",\"policy\":\"%s\",\"departments\":%u,"
@@ -273,15 +274,19 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			 "\"ctl_clients\":%u,\"conntrack_walks\":%" PRIu64
 			 ",\"conntrack_rewritten\":%" PRIu64
 			 ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
-			 "\"rss_kib\":%ld}",
+			 "\"rss_kib\":%ld,\"state_kept\":%s,"
+			 "\"state_saved\":%s,\"state_error\":\"%s\"}",
 			 SKYFENCE_VERSION, (long)getpid(), up, src,
 			 d->pol->n_depts - 1, d->o->queue_num,
 			 d->o->queue_num + QUEUE_THROTTLE_OFFSET,
-			 d->kill_apps[0] ? "true" : "false", ks, fs.active,
-			 fs.capacity, bgrow ? "true" : "false", btotal,
-			 cs.clients, ts.walks, ts.rewritten,
+			 d->pol->killswitch[0] ? "true" : "false", ks,
+			 fs.active, fs.capacity, bgrow ? "true" : "false",
+			 btotal, cs.clients, ts.walks, ts.rewritten,
 			 ts.running ? "true" : "false", lv[log_get_level() & 3],
-			 rss_kib());
+			 rss_kib(), d->state_dfd >= 0 ? "true" : "false",
+			 d->state_dfd >= 0 && !d->state_dirty ? "true"
+							      : "false",
+			 se);
 		ctl_ok(r, "%s", "");
 		return;
 	}
@@ -314,8 +319,18 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 				    : "none now",
 			 t);
 	}
-	ctl_data(r, "killswitch: %s%s", d->kill_apps[0] ? "ON for " : "off",
-		 d->kill_apps);
+	ctl_data(r, "killswitch: %s%s",
+		 d->pol->killswitch[0] ? "ON for " : "off", d->pol->killswitch);
+	if (d->state_dfd < 0)
+		ctl_data(r, "state: not kept (no --state-dir): runtime "
+			    "changes end with the process");
+	else if (d->state_dirty)
+		ctl_data(r,
+			 "state: NOT SAVED (%s): a restart would undo runtime "
+			 "changes; retried every second",
+			 d->state_err);
+	else
+		ctl_data(r, "state: saved in %s/" STATE_FILE, d->o->state_dir);
 	ctl_data(r, "flows: %u of %u", fs.active, fs.capacity);
 	ctl_data(r,
 		 "conntrack: %" PRIu64 " walks, %" PRIu64
@@ -562,7 +577,12 @@ static void stats_prometheus(struct daemon *d, struct ctl_req *r)
 	ctl_data(r, "skyfence_flows_active %u", fs.active);
 	prom_family(r, "skyfence_killswitch", "gauge",
 		    "1 while the kill switch is on.");
-	ctl_data(r, "skyfence_killswitch %d", d->kill_apps[0] != 0);
+	ctl_data(r, "skyfence_killswitch %d", d->pol->killswitch[0] != 0);
+	prom_family(r, "skyfence_state_saved", "gauge",
+		    "1 while the running policy is saved in the state "
+		    "directory (0: not kept, or the last save failed).");
+	ctl_data(r, "skyfence_state_saved %d",
+		 d->state_dfd >= 0 && !d->state_dirty);
 	prom_family(r, "skyfence_packets_inspected_total", "counter",
 		    "Packets fed to nDPI.");
 	ctl_data(r, "skyfence_packets_inspected_total %" PRIu64, es.inspected);
@@ -659,6 +679,16 @@ static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	ctl_ok(r, "%s", "");
 }
 
+/* The warning a change's reply ends with when the state file could not
+ * be written: the change runs, but a restart would undo it. */
+static const char *unsaved(const struct daemon *d)
+{
+	return d->state_dirty ? "; NOT SAVED (see status): a restart would "
+				"undo it until a save succeeds (retried every "
+				"second)"
+			      : "";
+}
+
 static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 		     enum ctl_role role)
 {
@@ -677,10 +707,6 @@ static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 			return;
 		}
 		ctl_data(r, "%s", text);
-		if (d->kill_apps[0])
-			ctl_data(r,
-				 "# killswitch on (before every rule): %s drop",
-				 d->kill_apps);
 		free(text);
 		ctl_ok(r, "%s", "");
 		return;
@@ -732,6 +758,14 @@ static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 			argv[2]);
 		return;
 	}
+	/* a loaded file never lifts the kill switch */
+	if (daemon_keep_killswitch(np, d->pol->killswitch) != 0) {
+		policy_free(np);
+		ctl_err(r, "refused",
+			"%s: its kill switch and the running one together are too many apps; the running policy stays",
+			argv[2]);
+		return;
+	}
 	rc = daemon_apply_policy(d, np);
 	if (rc != 0) {
 		ctl_err(r, "refused", "%s; the running policy stays",
@@ -739,8 +773,10 @@ static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 		return;
 	}
 	log_info("control: uid %ld loaded %s", (long)ctl_req_uid(r), argv[2]);
-	ctl_ok(r, "%s applied; established flows follow (conntrack walk)",
-	       argv[2]);
+	ctl_ok(r, "%s applied%s%s; established flows follow (conntrack walk)%s",
+	       argv[2],
+	       d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
+	       d->pol->killswitch, unsaved(d));
 }
 
 /* A change written into the running policy's text and validated as a
@@ -774,7 +810,8 @@ static void change(struct daemon *d, struct ctl_req *r,
 		return;
 	}
 	log_info("control: uid %ld: %s", (long)ctl_req_uid(r), what);
-	ctl_ok(r, "%s; established flows follow (conntrack walk)", what);
+	ctl_ok(r, "%s; established flows follow (conntrack walk)%s", what,
+	       unsaved(d));
 }
 
 static void v_department(struct daemon *d, struct ctl_req *r, int argc,
@@ -821,64 +858,16 @@ static void v_rule(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	change(d, r, &c, what);
 }
 
-/* The kill switch's rules: "APP drop" for each app, parsed as a default
- * block so the names resolve as in a policy; confidence port, so even a
- * guess is enough to cut. */
-static struct policy *kill_rules(struct daemon *d, const char *apps,
-				 struct err_sink *es)
-{
-	char text[2048], one[300];
-	size_t o;
-	const char *s = apps;
-
-	o = (size_t)snprintf(text, sizeof(text), "default {\n");
-	while (*s) {
-		size_t n = strcspn(s, " ");
-
-		if (n) {
-			snprintf(one, sizeof(one), "%.*s", (int)n, s);
-			if (strchr(one, ';') || strchr(one, '{') ||
-			    strchr(one, '}') || strchr(one, '"') ||
-			    strchr(one, '#'))
-				return NULL;
-			o += (size_t)snprintf(
-				text + o, sizeof(text) - o,
-				"\t%s%s drop confidence port;\n",
-				strcmp(one, "skype") ? "protocol " : "", one);
-			if (o >= sizeof(text))
-				return NULL;
-		}
-		s += n;
-		s += strspn(s, " ");
-	}
-	snprintf(text + o, sizeof(text) - o, "}\n");
-	return parse_text(d, "killswitch", text, es);
-}
-
-/* Whether @app is a word of the space-separated @list. */
-static int app_listed(const char *list, const char *app)
-{
-	size_t n = strlen(app);
-	const char *p = list;
-
-	while ((p = strstr(p, app)) != NULL) {
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
 static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 			 char **argv)
 {
 	struct err_sink es = { r, 0 };
+	const char *ks = d->pol->killswitch;
 	char apps[256], next[520];
-	struct policy *k = NULL;
+	int rc;
 
 	if (argc == 1) {
-		ctl_ok(r, "killswitch %s%s", d->kill_apps[0] ? "on: " : "off",
-		       d->kill_apps);
+		ctl_ok(r, "killswitch %s%s", ks[0] ? "on: " : "off", ks);
 		return;
 	}
 	if (strcmp(argv[1], "on") && strcmp(argv[1], "off")) {
@@ -893,10 +882,11 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 		/* on adds to what is on; an app already on stays once */
 		char *save = NULL, *w;
 
-		snprintf(next, sizeof(next), "%s", d->kill_apps);
+		snprintf(next, sizeof(next), "%s", ks);
 		for (w = strtok_r(apps, " ", &save); w;
 		     w = strtok_r(NULL, " ", &save))
-			if (!app_listed(d->kill_apps, w))
+			if (!policy_word_listed(ks, w) &&
+			    !policy_word_listed(next, w))
 				snprintf(next + strlen(next),
 					 sizeof(next) - strlen(next), "%s%s",
 					 next[0] ? " " : "", w);
@@ -906,40 +896,32 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 		/* off APP...: the others stay on */
 		char *save = NULL, *w, cur[256];
 
-		snprintf(cur, sizeof(cur), "%s", d->kill_apps);
+		snprintf(cur, sizeof(cur), "%s", ks);
 		next[0] = '\0';
 		for (w = strtok_r(cur, " ", &save); w;
 		     w = strtok_r(NULL, " ", &save)) {
-			if (!app_listed(apps, w))
+			if (!policy_word_listed(apps, w))
 				snprintf(next + strlen(next),
 					 sizeof(next) - strlen(next), "%s%s",
 					 next[0] ? " " : "", w);
 		}
 	}
-	if (next[0]) {
-		k = kill_rules(d, next, &es);
-		if (!k) {
-			ctl_err(r, "refused",
-				"killswitch on %s: %u error(s); nothing changed",
-				next, es.n);
-			return;
-		}
-	}
-	if (strlen(next) >= sizeof(d->kill_apps)) {
-		policy_free(k);
+	if (strlen(next) >= sizeof(d->pol->killswitch)) {
 		ctl_err(r, "refused", "too many apps for the kill switch");
 		return;
 	}
-	engine_set_killswitch(d->eng, k ? k->depts[0].rules : NULL,
-			      k ? k->depts[0].n_rules : 0);
-	policy_free(d->kill);
-	d->kill = k;
-	snprintf(d->kill_apps, sizeof(d->kill_apps), "%.255s", next);
-	ct_walk(d->ct);
+	rc = daemon_set_killswitch(d, next, err_to_req, &es);
+	if (rc != 0) {
+		ctl_err(r, "refused",
+			"killswitch %s %s: %u error(s); nothing changed",
+			argv[1], next, es.n);
+		return;
+	}
 	log_warnx("control: uid %ld: killswitch %s%s", (long)ctl_req_uid(r),
 		  next[0] ? "on for " : "off", next);
-	ctl_ok(r, "killswitch %s%s; established flows follow (conntrack walk)",
-	       next[0] ? "on for " : "off", next);
+	ctl_ok(r,
+	       "killswitch %s%s; established flows follow (conntrack walk)%s",
+	       next[0] ? "on for " : "off", next, unsaved(d));
 }
 
 static void v_log(struct ctl_req *r, int argc, char **argv, enum ctl_role role)
@@ -1008,11 +990,11 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 	text = policy_format(d->pol);
 	d->cls = nc;
 	np = text ? parse_text(d, "(running policy)", text, &es) : NULL;
-	if (np && d->kill_apps[0])
-		nk = kill_rules(d, d->kill_apps, &es);
+	if (np && np->killswitch[0])
+		nk = daemon_kill_rules(nc, np->killswitch, err_to_req, &es);
 	d->cls = oc;
 	free(text);
-	if (np && (nk || !d->kill_apps[0]) && daemon_seed(&eo.seed) == 0) {
+	if (np && (nk || !np->killswitch[0]) && daemon_seed(&eo.seed) == 0) {
 		snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
 		engine_hooks_of(d->eng, &h);
 		eo.max_flows = d->o->max_flows;

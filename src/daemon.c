@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -29,6 +30,7 @@
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
 #include "skyfence/fcset.h"
+#include "skyfence/safedir.h"
 #include "skyfence/loader.h"
 #include "skyfence/log.h"
 #include "skyfence/mark.h"
@@ -409,10 +411,66 @@ static void refresh_fcset(struct daemon *d)
 			    "fail-closed departments: %s", err);
 }
 
+struct policy *daemon_kill_rules(struct classifier *c, const char *apps,
+				 void (*on_error)(void *ctx, const char *msg),
+				 void *ctx)
+{
+	char text[8192];
+	struct policy_names n;
+	const char *s = apps;
+	unsigned nerr;
+	size_t o;
+
+	o = (size_t)snprintf(text, sizeof(text), "default {\n");
+	while (*s) {
+		size_t w = strcspn(s, " ");
+
+		/* names the parser took (a word or a protocol name); one
+		 * that would end the rule does not resolve */
+		if (memchr(s, ';', w) || memchr(s, '{', w) ||
+		    memchr(s, '}', w) || memchr(s, '"', w) || memchr(s, '#', w))
+			return NULL;
+		if (w == 5 && !strncmp(s, "skype", 5))
+			o += (size_t)snprintf(
+				text + o, sizeof(text) - o,
+				"\tskype drop confidence port;\n");
+		else if (w)
+			o += (size_t)snprintf(
+				text + o, sizeof(text) - o,
+				"\tprotocol \"%.*s\" drop confidence port;\n",
+				(int)w, s);
+		if (o >= sizeof(text))
+			return NULL;
+		s += w;
+		s += strspn(s, " ");
+	}
+	snprintf(text + o, sizeof(text) - o, "}\n");
+	loader_names(c, &n);
+	return policy_parse_text("killswitch", text, strlen(text), &n, on_error,
+				 ctx, &nerr);
+}
+
+/* The engine's kill switch from @k (NULL: off), which d->kill becomes. */
+static void install_kill(struct daemon *d, struct policy *k)
+{
+	engine_set_killswitch(d->eng, k ? k->depts[0].rules : NULL,
+			      k ? k->depts[0].n_rules : 0);
+	policy_free(d->kill);
+	d->kill = k;
+}
+
 int daemon_apply_policy(struct daemon *d, struct policy *np)
 {
+	struct policy *nk = NULL;
 	char err[256];
 
+	if (np->killswitch[0]) {
+		nk = daemon_kill_rules(d->cls, np->killswitch, NULL, NULL);
+		if (!nk) {
+			policy_free(np);
+			return -ENOMEM;
+		}
+	}
 	/* the kernel's fail-closed set first: a policy whose fail-closed
 	 * departments the kernel cannot hold is not applied */
 	if (fcset_apply(np, d->o->queue_num, err, sizeof(err)) < 0 &&
@@ -420,6 +478,7 @@ int daemon_apply_policy(struct daemon *d, struct policy *np)
 		log_warnx("fail-closed departments: %s; the running policy "
 			  "stays",
 			  err);
+		policy_free(nk);
 		policy_free(np);
 		return -EIO;
 	}
@@ -427,25 +486,114 @@ int daemon_apply_policy(struct daemon *d, struct policy *np)
 		/* the set back as the running policy has it */
 		if (fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
 			log_warnx("fail-closed departments: %s", err);
+		policy_free(nk);
 		policy_free(np);
 		return -ENOSPC;
 	}
 	engine_set_policy(d->eng, np);
+	install_kill(d, nk);
 	policy_free(d->pol);
 	d->pol = np;
 	/* flows the kernel carries on its own follow the new decisions */
 	if (d->ct)
 		ct_walk(d->ct);
+	daemon_save_state(d);
+	return 0;
+}
+
+int daemon_set_killswitch(struct daemon *d, const char *apps,
+			  void (*on_error)(void *ctx, const char *msg),
+			  void *ctx)
+{
+	struct policy *k = NULL;
+
+	if (strlen(apps) >= sizeof(d->pol->killswitch))
+		return -EINVAL;
+	if (apps[0]) {
+		k = daemon_kill_rules(d->cls, apps, on_error, ctx);
+		if (!k)
+			return -EINVAL;
+	}
+	install_kill(d, k);
+	snprintf(d->pol->killswitch, sizeof(d->pol->killswitch), "%s", apps);
+	if (d->ct)
+		ct_walk(d->ct);
+	daemon_save_state(d);
+	return 0;
+}
+
+int daemon_keep_killswitch(struct policy *np, const char *apps)
+{
+	char all[sizeof(np->killswitch)];
+	const char *s = apps;
+	int n = snprintf(all, sizeof(all), "%s", np->killswitch);
+
+	while (*s) {
+		size_t w = strcspn(s, " ");
+		char one[sizeof(all)];
+
+		snprintf(one, sizeof(one), "%.*s", (int)w, s);
+		if (!policy_word_listed(all, one))
+			n += snprintf(all + strlen(all),
+				      sizeof(all) - strlen(all), "%s%s",
+				      all[0] ? " " : "", one);
+		if ((size_t)n >= sizeof(all))
+			return -EINVAL;
+		s += w;
+		s += strspn(s, " ");
+	}
+	memcpy(np->killswitch, all, sizeof(all));
+	return 0;
+}
+
+int daemon_save_state(struct daemon *d)
+{
+	char err[200];
+	char *text;
+	int was = d->state_dirty;
+
+	if (d->state_dfd < 0)
+		return 0;
+	text = policy_format(d->pol);
+	if (!text ||
+	    state_save(d->state_dfd, text, d->base, err, sizeof(err)) != 0) {
+		if (!text)
+			snprintf(err, sizeof(err), "%s", strerror(ENOMEM));
+		free(text);
+		d->state_dirty = 1;
+		snprintf(d->state_err, sizeof(d->state_err), "%.300s/%s",
+			 d->o->state_dir, err);
+		log_limited(&d->state_limit, d->now_ms,
+			    "state: %s: the running policy is not saved (a "
+			    "restart would undo its runtime changes); "
+			    "retried every second",
+			    d->state_err);
+		return -1;
+	}
+	free(text);
+	d->state_dirty = 0;
+	d->state_err[0] = '\0';
+	d->state_saved_ms = daemon_clock_ms(1);
+	if (was)
+		log_info("state: saved in %s/" STATE_FILE " after all",
+			 d->o->state_dir);
 	return 0;
 }
 
 const char *daemon_apply_error(int rc)
 {
-	return rc == -EIO
-		       ? "the kernel's set of fail-closed hosts could not "
-			 "be written (see the log)"
-		       : "too many throttle rules (at most " MAX_THROTTLE_RULES_TEXT
-			 ")";
+	switch (rc) {
+	case -EIO:
+		return "the kernel's set of fail-closed hosts could not be "
+		       "written (see the log)";
+	case -ENOSPC:
+		return "too many throttle rules (at most " MAX_THROTTLE_RULES_TEXT
+		       ")";
+	case -EINVAL:
+		return "the kill switch's apps do not resolve or are too many";
+	default:
+		return "out of memory";
+	}
 }
 
 static void log_error_line(void *ctx, const char *msg)
@@ -454,21 +602,35 @@ static void log_error_line(void *ctx, const char *msg)
 	log_warnx("%s", msg);
 }
 
+/* SIGHUP: the --policy file replaces the running departments and rules
+ * (runtime changes included); the kill switch stays (a file can add to
+ * it, never lift it). */
 static void reload(struct daemon *d)
 {
 	struct policy_names n;
-	struct policy *np;
-	unsigned nerr;
+	uint8_t digest[STATE_DIGEST], old[STATE_DIGEST];
+	struct policy *np = NULL;
+	unsigned nerr = 0;
+	char err[512], *text;
+	size_t len;
 	int rc;
 
 	loader_names(d->cls, &n);
-	np = policy_load_file(d->o->policy_path, &n, log_error_line, NULL,
-			      &nerr);
+	text = policy_read_file(d->o->policy_path, &len, err, sizeof(err));
+	if (text && state_digest(text, len, digest) == 0)
+		np = policy_parse_text(d->o->policy_path, text, len, &n,
+				       log_error_line, NULL, &nerr);
+	else if (text)
+		snprintf(err, sizeof(err), "SHA-256 (OpenSSL) failed");
+	free(text);
 	if (!np) {
 		d->st.reload_failures++;
-		log_warnx(
-			"reload: %s has %u error(s); the running policy stays",
-			d->o->policy_path, nerr);
+		if (nerr)
+			log_warnx("reload: %s has %u error(s); the running "
+				  "policy stays",
+				  d->o->policy_path, nerr);
+		else
+			log_warnx("reload: %s; the running policy stays", err);
 		return;
 	}
 	if (strcmp(np->signatures, d->pol->signatures) != 0) {
@@ -479,16 +641,31 @@ static void reload(struct daemon *d)
 		policy_free(np);
 		return;
 	}
+	if (daemon_keep_killswitch(np, d->pol->killswitch) != 0) {
+		d->st.reload_failures++;
+		log_warnx("reload: %s: its kill switch and the running one "
+			  "together are too many apps; the running policy "
+			  "stays",
+			  d->o->policy_path);
+		policy_free(np);
+		return;
+	}
+	/* the state the apply saves is derived from this file */
+	memcpy(old, d->base, sizeof(old));
+	memcpy(d->base, digest, sizeof(digest));
 	rc = daemon_apply_policy(d, np);
 	if (rc != 0) {
+		memcpy(d->base, old, sizeof(old));
 		d->st.reload_failures++;
 		log_warnx("reload: %s; the running policy stays",
 			  daemon_apply_error(rc));
 		return;
 	}
 	d->st.reloads++;
-	log_info("reload: %s applied (%u departments besides default)",
-		 d->o->policy_path, np->n_depts - 1);
+	log_info("reload: %s applied (%u departments besides default)%s%s",
+		 d->o->policy_path, d->pol->n_depts - 1,
+		 d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
+		 d->pol->killswitch);
 }
 
 static void log_shaper_stats(struct daemon *d)
@@ -602,6 +779,92 @@ static int write_pidfile(const char *path)
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
+/* The state directory, and the running policy saved there, restored
+ * before the first verdict: if the --policy file is the one it was derived
+ * from, the saved policy (runtime changes and kill switch) is the running
+ * one; if the file changed since, the file's, with the saved kill switch
+ * kept. A state file that cannot be trusted or parsed stops the start:
+ * skipping it would silently undo a kill switch. */
+static int restore_state(struct daemon *d)
+{
+	const char *dir = d->o->state_dir;
+	uint8_t base[STATE_DIGEST];
+	struct policy_names n;
+	struct policy *sp;
+	char err[512], name[4200], *text;
+	unsigned nerr = 0;
+	size_t len;
+
+	d->state_dfd = safedir_open(dir, 0700, 0, "state directory",
+				    "the saved policy", "--state-dir", err,
+				    sizeof(err));
+	if (d->state_dfd < 0) {
+		log_warnx("%s; not starting", err);
+		return -1;
+	}
+	/* one daemon per state directory (one per queue with
+	 * --queue-balance): held until the process ends, kill -9 included */
+	if (flock(d->state_dfd, LOCK_EX | LOCK_NB) != 0) {
+		log_warnx("state directory %s: %s; not starting (give each "
+			  "skyfenced its own --state-dir)",
+			  dir,
+			  errno == EWOULDBLOCK ? "in use by another skyfenced"
+					       : strerror(errno));
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s/%s", dir, STATE_FILE);
+	text = state_read(d->state_dfd, &len, base, err, sizeof(err));
+	if (!text && errno == ENOENT)
+		return 0; /* nothing saved: the policy file alone */
+	if (text) {
+		loader_names(d->cls, &n);
+		sp = policy_parse_text(name, text, len, &n, log_error_line,
+				       NULL, &nerr);
+		free(text);
+	} else {
+		sp = NULL;
+	}
+	if (!sp) {
+		char why[4400];
+
+		if (nerr)
+			snprintf(why, sizeof(why), "%s has %u error(s)", name,
+				 nerr);
+		else
+			snprintf(why, sizeof(why), "%s/%s", dir, err);
+		log_warnx("state: %s; not starting: move it away to start "
+			  "from %s alone (losing the runtime changes and the "
+			  "kill switch saved there)",
+			  why, d->o->policy_path);
+		return -1;
+	}
+	if (memcmp(base, d->base, sizeof(base)) == 0 &&
+	    strcmp(sp->signatures, d->pol->signatures) == 0) {
+		snprintf(sp->source, sizeof(sp->source), "%s", d->pol->source);
+		policy_free(d->pol);
+		d->pol = sp;
+		log_info("state: the running policy restored from %s (runtime "
+			 "changes kept%s%s)",
+			 name, sp->killswitch[0] ? "; kill switch on for " : "",
+			 sp->killswitch);
+		return 0;
+	}
+	if (daemon_keep_killswitch(d->pol, sp->killswitch) != 0) {
+		log_warnx("state: the kill switch saved in %s and the one of "
+			  "%s together are too many apps; not starting",
+			  name, d->o->policy_path);
+		policy_free(sp);
+		return -1;
+	}
+	log_warnx("state: %s changed since %s was saved: the department and "
+		  "rule changes saved there are dropped%s%s",
+		  d->o->policy_path, name,
+		  sp->killswitch[0] ? "; its kill switch stays on for " : "",
+		  sp->killswitch);
+	policy_free(sp);
+	return 0;
+}
+
 int daemon_run(const struct daemon_opts *o)
 {
 	struct cls_opts co = { o->max_flows, 80, 24, 0, NULL };
@@ -628,6 +891,8 @@ int daemon_run(const struct daemon_opts *o)
 	memset(&d, 0, sizeof(d));
 	d.o = o;
 	d.shaper_tfd = -1;
+	d.state_dfd = -1;
+	d.state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	d.bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
 	d.bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	h.ctx = &d;
@@ -637,11 +902,13 @@ int daemon_run(const struct daemon_opts *o)
 			  o->mark_mask, MARK_MIN_BITS);
 		return 1;
 	}
-	if (loader_load(o->policy_path, &co, &d.cls, &d.pol, log_error_line,
-			NULL) != 0) {
+	if (loader_load(o->policy_path, &co, &d.cls, &d.pol, d.base,
+			log_error_line, NULL) != 0) {
 		log_warnx("%s: not loaded", o->policy_path);
 		return 1;
 	}
+	if (o->state_dir && restore_state(&d) != 0)
+		goto out;
 	/* Held packets stay in the kernel's queue: at most half of it, so
 	 * holding never makes the queue overflow. */
 	max_held = o->queue_maxlen / 2;
@@ -671,6 +938,17 @@ int daemon_run(const struct daemon_opts *o)
 	if (!d.eng) {
 		log_warnx("out of memory for %u flows", o->max_flows);
 		goto out;
+	}
+	if (d.pol->killswitch[0]) {
+		struct policy *ks = daemon_kill_rules(d.cls, d.pol->killswitch,
+						      log_error_line, NULL);
+
+		if (!ks) {
+			log_warnx("kill switch %s: does not resolve",
+				  d.pol->killswitch);
+			goto out;
+		}
+		install_kill(&d, ks);
 	}
 	if (o->audit_path) {
 		if (strcmp(o->audit_path, "-") == 0) {
@@ -708,6 +986,9 @@ int daemon_run(const struct daemon_opts *o)
 		log_warnx("%s (needed to change established flows)", err);
 		goto out;
 	}
+	/* established flows the kernel carries follow the policy as
+	 * restored: a flow the kill switch cut stays cut */
+	ct_walk(d.ct);
 	{
 		struct ctl_opts co2 = { o->ctl_path,	    o->ctl_group,
 					o->ctl_admin_group, 512,
@@ -749,6 +1030,9 @@ int daemon_run(const struct daemon_opts *o)
 			goto out;
 		}
 	}
+	/* the state file as running from the start (a changed policy file
+	 * with a kept kill switch, say); a failure is retried */
+	daemon_save_state(&d);
 	if (!o->foreground && daemonize(o->pidfile) != 0) {
 		log_warn("daemonize");
 		goto out;
@@ -867,6 +1151,8 @@ int daemon_run(const struct daemon_opts *o)
 						bypass_poll(d.bypass);
 					if (++fc_ticks % FCSET_REFRESH_S == 0)
 						refresh_fcset(&d);
+					if (d.state_dirty)
+						daemon_save_state(&d);
 				}
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
@@ -915,6 +1201,8 @@ out:
 	ctl_close(d.ctl);
 	ct_close(d.ct);
 	policy_free(d.kill);
+	if (d.state_dfd >= 0)
+		close(d.state_dfd);
 	free(d.apps);
 	free(d.recent);
 	if (d.audit && d.audit != stderr)

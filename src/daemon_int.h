@@ -17,6 +17,7 @@
 #include "skyfence/policy.h"
 #include "skyfence/queue.h"
 #include "skyfence/shaper.h"
+#include "skyfence/state.h"
 
 #define MAX_BUCKETS 1024
 #define MAX_THROTTLE_RULES_TEXT "512" /* MAX_BUCKETS / 2: two per rule */
@@ -76,8 +77,15 @@ struct daemon {
 	struct ctl *ctl;
 	struct ct *ct;
 	uint64_t started_ms;
-	struct policy *kill;   /* kill switch rules: its default block */
-	char kill_apps[256];   /* as given, "" when off */
+	/* kill switch rules, for pol->killswitch: their default block */
+	struct policy *kill;
+	/* the running policy on disk (state.h) */
+	int state_dfd;		      /* the state directory; -1: not kept */
+	uint8_t base[STATE_DIGEST];   /* SHA-256 of the --policy file read */
+	int state_dirty;	      /* the last save failed: retried */
+	char state_err[512];	      /* why */
+	uint64_t state_saved_ms;      /* wall clock of the last save */
+	struct log_limit state_limit; /* warnings of failed saves */
 	struct app_stat *apps; /* per department and app */
 	struct recent *recent; /* the last decisions, a ring */
 	uint32_t recent_next;
@@ -115,8 +123,30 @@ int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark);
  * flows follow. Returns 0, or -EIO (the set could not be written) or
  * -ENOSPC (too many throttle rules) with @np freed and nothing changed. */
 int daemon_apply_policy(struct daemon *d, struct policy *np);
-/* Why daemon_apply_policy() refused, for a person. */
+/* Why daemon_apply_policy() or daemon_set_killswitch() refused, for a
+ * person. */
 const char *daemon_apply_error(int rc);
+/* The kill switch's rules for @apps (space-separated, as in
+ * policy.killswitch), resolved through @c: a default block of "APP drop
+ * confidence port" rules. NULL if out of memory or a name does not
+ * resolve (each error passed to @on_error). */
+struct policy *daemon_kill_rules(struct classifier *c, const char *apps,
+				 void (*on_error)(void *ctx, const char *msg),
+				 void *ctx);
+/* Sets the kill switch to @apps ("" off) on the running policy, without
+ * touching its departments: the engine's rules, pol->killswitch, a
+ * conntrack walk, the state file. Returns 0, or -EINVAL (a name does not
+ * resolve, too many) or -ENOMEM with nothing changed. */
+int daemon_set_killswitch(struct daemon *d, const char *apps,
+			  void (*on_error)(void *ctx, const char *msg),
+			  void *ctx);
+/* Adds @apps (the running kill switch's) to @np's: a policy loaded from a
+ * file never lifts the kill switch (only killswitch off does). Returns 0,
+ * or -EINVAL if they do not fit. */
+int daemon_keep_killswitch(struct policy *np, const char *apps);
+/* Writes the running policy to the state file, if one is kept. Returns 0,
+ * or -1 (state_dirty set: retried every second; state_err says why). */
+int daemon_save_state(struct daemon *d);
 uint64_t daemon_clock_ms(int realtime);
 /* A hash seed from getrandom(2). Returns 0, or -1 with errno set (then
  * there is no seed: nothing falls back to a guessable one). */

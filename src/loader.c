@@ -1,4 +1,5 @@
 #include "skyfence/loader.h"
+#include "skyfence/state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ void loader_names(struct classifier *c, struct policy_names *n)
 
 unsigned loader_load(const char *policy_path, const struct cls_opts *co,
 		     struct classifier **cls, struct policy **pol,
+		     uint8_t *digest,
 		     void (*on_error)(void *ctx, const char *msg), void *ctx)
 {
 	struct policy_names names;
@@ -48,6 +50,12 @@ unsigned loader_load(const char *policy_path, const struct cls_opts *co,
 	if (!text) {
 		if (on_error)
 			on_error(ctx, err);
+		return 1;
+	}
+	if (digest && state_digest(text, len, digest) != 0) {
+		free(text);
+		if (on_error)
+			on_error(ctx, "SHA-256 (OpenSSL) failed");
 		return 1;
 	}
 	/* The signatures file is named in the options; the rules' names

@@ -26,6 +26,7 @@
 #define DEFAULT_QUEUE_MAXLEN 8192u
 #define DEFAULT_RCVBUF (8u << 20)
 #define DEFAULT_CTL_PATH "/run/skyfence/ctl.sock"
+#define DEFAULT_STATE_DIR "/var/lib/skyfence"
 #define DEFAULT_CTL_IDLE_S 30u
 
 static void usage(FILE *f)
@@ -58,6 +59,8 @@ static void usage(FILE *f)
 		"  --ctl-group NAME     its group, mode 0660: read-only access (default root)\n"
 		"  --ctl-admin-group NAME  members may change things (default: root only)\n"
 		"  --ctl-timeout S      close idle control clients (default %u)\n"
+		"  --state-dir DIR      the running policy and kill switch, kept across\n"
+		"                       restarts (default %s; 'none': not kept)\n"
 		"offline:\n"
 		"  --pcap FILE          classify a pcap/pcapng capture, one TSV line per flow\n"
 		"  --guess              at give-up, let nDPI guess from IP/port lists\n"
@@ -73,7 +76,7 @@ static void usage(FILE *f)
 		DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF, MARK_DEFAULT_MASK,
 		DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
 		DEFAULT_INLINE_IDLE_S, DEFAULT_IDLE_S, DEFAULT_CTL_PATH,
-		DEFAULT_CTL_IDLE_S);
+		DEFAULT_CTL_IDLE_S, DEFAULT_STATE_DIR);
 }
 
 static void print_error(void *ctx, const char *msg)
@@ -199,6 +202,7 @@ int main(int argc, char **argv)
 		{ "ctl-group", required_argument, NULL, 'G' },
 		{ "ctl-admin-group", required_argument, NULL, 'H' },
 		{ "ctl-timeout", required_argument, NULL, 'T' },
+		{ "state-dir", required_argument, NULL, 'D' },
 		{ "list-protocols", no_argument, NULL, 'L' },
 		{ "list-categories", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
@@ -228,7 +232,8 @@ int main(int argc, char **argv)
 				    DEFAULT_CTL_PATH,
 				    0,
 				    (gid_t)-1,
-				    DEFAULT_CTL_IDLE_S * 1000ull };
+				    DEFAULT_CTL_IDLE_S * 1000ull,
+				    DEFAULT_STATE_DIR };
 	struct classifier *cls = NULL;
 	struct policy *pol = NULL;
 	int mark_values = 0;
@@ -332,6 +337,9 @@ int main(int argc, char **argv)
 		case 'S':
 			dopt.ctl_path = optarg;
 			break;
+		case 'D':
+			dopt.state_dir = strcmp(optarg, "none") ? optarg : NULL;
+			break;
 		case 'G':
 		case 'H': {
 			struct group *g = getgrnam(optarg);
@@ -397,8 +405,8 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		co.max_flows = 16;
-		if (loader_load(check, &co, &cls, &pol, print_error, stderr) !=
-		    0)
+		if (loader_load(check, &co, &cls, &pol, NULL, print_error,
+				stderr) != 0)
 			return 1;
 		printf("%s: OK (%u departments besides default)\n", check,
 		       pol->n_depts - 1);
@@ -407,7 +415,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (policy_path) {
-		if (loader_load(policy_path, &co, &cls, &pol, print_error,
+		if (loader_load(policy_path, &co, &cls, &pol, NULL, print_error,
 				stderr) != 0)
 			return 1;
 	} else {

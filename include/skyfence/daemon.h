@@ -23,6 +23,9 @@ struct daemon_opts {
 	gid_t ctl_group;       /* its group: read-only access */
 	gid_t ctl_admin_group; /* admin access; (gid_t)-1: root only */
 	uint64_t ctl_idle_ms;  /* idle clients are closed after this */
+	/* the running policy and kill switch are kept here (state.h) and
+	 * restored at start; NULL: runtime changes live in memory only */
+	const char *state_dir;
 };
 
 /* Runs until SIGTERM/SIGINT. Returns the process exit status: 0 on a

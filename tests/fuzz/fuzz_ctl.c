@@ -57,7 +57,8 @@ static void setup(void)
 	o.idle_ms = 60000;
 	o.queue_maxlen = 64;
 	d.o = &o;
-	if (loader_load(pfile, &co, &d.cls, &d.pol, NULL, NULL) != 0)
+	d.state_dfd = -1; /* runtime changes not kept */
+	if (loader_load(pfile, &co, &d.cls, &d.pol, NULL, NULL, NULL) != 0)
 		abort();
 	d.sh = shaper_create(MAX_BUCKETS, 32);
 	d.held = calloc(33, sizeof(*d.held));

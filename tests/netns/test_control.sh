@@ -328,7 +328,7 @@ check "the running policy is the one before" cmp -s "$work/before.policy" "$work
 # --- 8. the socket's directory, and modes whatever the umask ---------------
 mkdir "$work/open" && chmod 1777 "$work/open"
 out=$(in_netns "$P-gw" "$build/skyfenced" --policy "$work/lab.policy" --foreground \
-	--queue 7 --ctl "$work/open/ctl.sock" 2>&1)
+	--queue 7 --ctl "$work/open/ctl.sock" --state-dir "$work/q7state" 2>&1)
 rc=$?
 check "a control socket directory others may write: refused to start (exit $rc), naming it and the fix" \
 	sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'control socket directory $work/open is writable by group or others' &&
@@ -337,7 +337,7 @@ check "... and made no socket there" [ ! -e "$work/open/ctl.sock" ]
 ( umask 000
   exec nsenter --net="/run/netns/$P-gw" -- "$build/skyfenced" --policy "$work/lab.policy" \
 	--foreground --queue 7 --ctl "$work/fresh/ctl.sock" --ctl-group "$GROUP" \
-	--audit-log "$work/fresh-audit.log" >"$work/q7.log" 2>&1 ) &
+	--audit-log "$work/fresh-audit.log" --state-dir "$work/fresh-state" >"$work/q7.log" 2>&1 ) &
 q7=$!
 _i=0
 while [ ! -S "$work/fresh/ctl.sock" ] && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done

@@ -411,8 +411,8 @@ START_TEST(test_loader_loads_signatures_with_two_protocol_rules)
 		"  protocol SfChat drop; protocol BitTorrent allow; }\n",
 		protos);
 	fclose(f);
-	ck_assert_uint_eq(loader_load(path, &co, &c, &p, count_error, &errors),
-			  0);
+	ck_assert_uint_eq(
+		loader_load(path, &co, &c, &p, NULL, count_error, &errors), 0);
 	ck_assert_uint_eq(errors, 0);
 	ck_assert_int_ge(classifier_proto_id(c, "SfChat"), 0);
 	ck_assert_str_eq(p->signatures, protos);
