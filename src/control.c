@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "daemon_int.h"
+#include "skyfence/verdict.h"
 #include "skyfence/loader.h"
 #include "skyfence/pkt.h"
 
@@ -95,7 +96,7 @@ int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 		return 0; /* still inspected: decided by the new policy */
 	app = mark_app_of(&d->ml, e->mark);
 	engine_decide_app(d->eng, e->src, e->dst, app, &pd, NULL);
-	nv = daemon_mark_of_action(pd.action);
+	nv = verdict_mark_of_action(pd.action);
 	if (nv == old)
 		return 0;
 	*mark = mark_encode(&d->ml, e->mark, nv, app);

@@ -38,6 +38,7 @@
 #include "skyfence/policy.h"
 #include "skyfence/queue.h"
 #include "skyfence/shaper.h"
+#include "skyfence/verdict.h"
 
 static uint64_t clock_ms(clockid_t id)
 {
@@ -96,20 +97,6 @@ int daemon_seed(uint64_t *seed)
 		n = getrandom(seed, sizeof(*seed), 0);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)sizeof(*seed) ? 0 : -1;
-}
-
-enum mark_verdict daemon_mark_of_action(uint8_t action)
-{
-	switch (action) {
-	case ACT_DROP:
-		return MARK_DROP;
-	case ACT_REJECT:
-		return MARK_REJECT;
-	case ACT_THROTTLE:
-		return MARK_THROTTLE;
-	default:
-		return MARK_ACCEPT;
-	}
 }
 
 /* A held packet's tag for the shaper: its hold record (queue and the mark
@@ -252,21 +239,6 @@ static void drop_held(void *ctx, uint64_t tag)
 	release(ctx, tag, 0);
 }
 
-/* Bytes a packet takes on the wire. A GSO super-packet from NFQUEUE has
- * one IP and TCP header for what leaves as several segments, each with
- * its own; the rate is a wire rate. (The segment size is not in the
- * message: a 1448-byte MSS is assumed.) */
-static uint32_t wire_len(const struct queue_pkt *qp, const struct pkt *p)
-{
-	uint32_t hdr, segs;
-
-	if (!qp->gso || p->l4proto != IPPROTO_TCP || p->l4_payload_len <= 1448)
-		return qp->len;
-	hdr = (uint32_t)(p->l4_payload - p->l3);
-	segs = (p->l4_payload_len + 1447) / 1448;
-	return qp->len + (segs - 1) * hdr;
-}
-
 /* The verdict for the packet being handled; the mark goes back with the
  * queued bit clear (mark.h), so the bypass counter skips it. */
 static void verdict(struct daemon *d, const struct queue_pkt *qp, int v)
@@ -286,7 +258,11 @@ static void shape(struct daemon *d, const struct queue_pkt *qp,
 	    held_tag(d, qp->id, mark_seen(&d->ml, qp->mark), &tag) == 0) {
 		r = shaper_submit(
 			d->sh, 2 * (uint32_t)b + !v->from_inside, tag,
-			wire_len(qp, p),
+			verdict_wire_len(qp->len, qp->gso,
+					 (uint32_t)(p->l4_payload - p->l3),
+					 p->l4proto == IPPROTO_TCP
+						 ? p->l4_payload_len
+						 : 0),
 			(uint32_t)((v->flow->id * 0x9e3779b97f4a7c15ull) >> 40),
 			d->now_us, drop_held, d);
 		if (r != SHAPER_HOLD) {
@@ -302,21 +278,30 @@ static void shape(struct daemon *d, const struct queue_pkt *qp,
 		verdict(d, qp, r == SHAPER_PASS ? QUEUE_ACCEPT : QUEUE_DROP);
 }
 
+/* One packet through verdict.h: the mark, then the engine. */
+static void give(struct daemon *d, const struct queue_pkt *qp,
+		 const struct verdict_step *vs)
+{
+	queue_verdict(d->q[d->cur], qp->id,
+		      vs->kind == VERDICT_ACCEPT   ? QUEUE_ACCEPT
+		      : vs->kind == VERDICT_REPEAT ? QUEUE_REPEAT
+						   : QUEUE_DROP,
+		      1, vs->mark);
+}
+
 static void on_packet(void *ctx, const struct queue_pkt *qp)
 {
 	struct daemon *d = ctx;
 	enum mark_verdict mv = mark_verdict_of(&d->ml, qp->mark);
+	struct verdict_step vs;
 	struct engine_verdict v;
 	enum pkt_status ps;
 	struct pkt p;
 
 	d->st.packets++;
-	/* A decided flow's packet reaches us only when the kernel rules do
-	 * not act on the mark (rules missing or changed): follow the mark,
-	 * never repeat again, so no packet can loop. */
-	if (mv == MARK_ACCEPT || mv == MARK_DROP || mv == MARK_REJECT) {
+	if (verdict_from_mark(&d->ml, qp->mark, &vs)) {
 		d->st.marked++;
-		verdict(d, qp, mv == MARK_ACCEPT ? QUEUE_ACCEPT : QUEUE_DROP);
+		give(d, qp, &vs);
 		return;
 	}
 	if (!qp->payload || qp->len == 0) {
@@ -350,21 +335,20 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			  v.final ? policy_action_name(v.action)
 				  : "inspecting");
 	control_count_packet(d, v.flow, qp->len);
-	if (mv == MARK_THROTTLE && v.action == ACT_THROTTLE) {
-		/* decided and marked: the flow stays in the queue path */
+	verdict_after_engine(&d->ml, qp->mark, v.final, v.action,
+			     v.flow->cls.app, &vs);
+	switch (vs.kind) {
+	case VERDICT_SHAPE:
 		shape(d, qp, &p, &v);
 		return;
-	}
-	if (!v.final) {
+	case VERDICT_REPEAT:
+		d->st.repeats++;
+		break;
+	default:
 		d->st.inspected_accept++;
-		verdict(d, qp, QUEUE_ACCEPT);
-		return;
+		break;
 	}
-	d->st.repeats++;
-	queue_verdict(d->q[d->cur], qp->id, QUEUE_REPEAT, 1,
-		      mark_encode(&d->ml, qp->mark,
-				  daemon_mark_of_action(v.action),
-				  v.flow->cls.app));
+	give(d, qp, &vs);
 }
 
 static void flush_all(struct daemon *d)

@@ -151,7 +151,5 @@ uint64_t daemon_clock_ms(int realtime);
 /* A hash seed from getrandom(2). Returns 0, or -1 with errno set (then
  * there is no seed: nothing falls back to a guessable one). */
 int daemon_seed(uint64_t *seed);
-/* The mark verdict that carries a policy action. */
-enum mark_verdict daemon_mark_of_action(uint8_t action);
 
 #endif
