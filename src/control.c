@@ -690,8 +690,25 @@ static const char *unsaved(const struct daemon *d)
 			      : "";
 }
 
-static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
-		     enum ctl_role role)
+static void v_policy_show(struct daemon *d, struct ctl_req *r, int argc,
+			  char **argv)
+{
+	char *text = policy_format(d->pol);
+
+	(void)argc;
+	(void)argv;
+	if (!text) {
+		ctl_err(r, "internal", "out of memory");
+		return;
+	}
+	ctl_data(r, "%s", text);
+	free(text);
+	ctl_ok(r, "%s", "");
+}
+
+/* policy check FILE | policy load FILE */
+static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
+			  char **argv)
 {
 	struct err_sink es = { r, 0 };
 	struct policy_names n;
@@ -701,27 +718,7 @@ static void v_policy(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 	size_t len;
 	int rc;
 
-	if (argc == 2 && !strcmp(argv[1], "show")) {
-		text = policy_format(d->pol);
-		if (!text) {
-			ctl_err(r, "internal", "out of memory");
-			return;
-		}
-		ctl_data(r, "%s", text);
-		free(text);
-		ctl_ok(r, "%s", "");
-		return;
-	}
-	if (argc != 3 ||
-	    (strcmp(argv[1], "check") && strcmp(argv[1], "load"))) {
-		ctl_err(r, "usage",
-			"policy show | policy check FILE | policy load FILE");
-		return;
-	}
-	if (role != CTL_ADMIN) {
-		ctl_err(r, "denied", "policy %s: admins only", argv[1]);
-		return;
-	}
+	(void)argc;
 	/* The client opened the file with its own rights and passed it: the
 	 * daemon never opens a path named by a client (a root-only file, a
 	 * FIFO that blocks, /dev/zero). FILE only names it in messages. */
@@ -925,23 +922,25 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 	       next[0] ? "on for " : "off", next, unsaved(d));
 }
 
-static void v_log(struct ctl_req *r, int argc, char **argv, enum ctl_role role)
+static const char *const log_levels[] = { "error", "warning", "info", "debug" };
+
+static void v_log_show(struct daemon *d, struct ctl_req *r, int argc,
+		       char **argv)
 {
-	static const char *const lv[] = { "error", "warning", "info", "debug" };
+	(void)d;
+	(void)argc;
+	(void)argv;
+	ctl_ok(r, "log level %s", log_levels[log_get_level() & 3]);
+}
+
+static void v_log_set(struct daemon *d, struct ctl_req *r, int argc,
+		      char **argv)
+{
+	const char *const *lv = log_levels;
 	int i;
 
-	if (argc == 2 && !strcmp(argv[1], "level")) {
-		ctl_ok(r, "log level %s", lv[log_get_level() & 3]);
-		return;
-	}
-	if (argc != 3 || strcmp(argv[1], "level")) {
-		ctl_err(r, "usage", "log level [error|warning|info|debug]");
-		return;
-	}
-	if (role != CTL_ADMIN) {
-		ctl_err(r, "denied", "changing the log level is for admins");
-		return;
-	}
+	(void)d;
+	(void)argc;
 	for (i = 0; i < 4; i++) {
 		if (!strcmp(argv[2], lv[i])) {
 			log_set_level(i);
@@ -1034,79 +1033,105 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 	       d->pol->signatures);
 }
 
+static void v_help(struct daemon *d, struct ctl_req *r, int argc, char **argv);
+
+/* The verbs: a request is served by the first row whose name, second word
+ * (NULL: any, the handler parses the rest; "": none) and word count (0:
+ * any) match it, and only for a client with the row's role. No handler
+ * checks a role. */
 static const struct verb {
-	const char *name, *usage;
-	int admin; /* changes something */
+	const char *name, *sub;
+	int argc;
+	enum ctl_role role;
+	void (*fn)(struct daemon *d, struct ctl_req *r, int argc, char **argv);
+	const char *usage;
 } verbs[] = {
-	{ "help", "help", 0 },
-	{ "status", "status [json]", 0 },
-	{ "stats", "stats [text|json|prometheus]", 0 },
-	{ "flows", "flows [json]", 0 },
-	{ "policy", "policy show | check FILE | load FILE", 0 },
-	{ "department", "department add|set NAME hosts PREFIX... | del NAME",
-	  1 },
-	{ "rule", "rule set DEPARTMENT MATCH ACTION... | del DEPARTMENT MATCH",
-	  1 },
-	{ "killswitch", "killswitch [on|off] [APP...]", 0 },
-	{ "signatures", "signatures reload", 1 },
-	{ "log", "log level [LEVEL]", 0 },
+	{ "help", "", 1, CTL_READ_ONLY, v_help, "help" },
+	{ "status", NULL, 0, CTL_READ_ONLY, v_status, "status [json]" },
+	{ "stats", NULL, 0, CTL_READ_ONLY, v_stats,
+	  "stats [text|json|prometheus]" },
+	{ "flows", NULL, 0, CTL_READ_ONLY, v_flows, "flows [json]" },
+	{ "policy", "show", 2, CTL_READ_ONLY, v_policy_show, "policy show" },
+	{ "policy", "check", 3, CTL_ADMIN, v_policy_file, "policy check FILE" },
+	{ "policy", "load", 3, CTL_ADMIN, v_policy_file, "policy load FILE" },
+	{ "department", NULL, 0, CTL_ADMIN, v_department,
+	  "department add|set NAME hosts PREFIX... | del NAME" },
+	{ "rule", NULL, 0, CTL_ADMIN, v_rule,
+	  "rule set DEPARTMENT MATCH ACTION... | del DEPARTMENT MATCH" },
+	{ "killswitch", "", 1, CTL_READ_ONLY, v_killswitch, "killswitch" },
+	{ "killswitch", "on", 0, CTL_ADMIN, v_killswitch,
+	  "killswitch on [APP...]" },
+	{ "killswitch", "off", 0, CTL_ADMIN, v_killswitch,
+	  "killswitch off [APP...]" },
+	{ "signatures", "reload", 2, CTL_ADMIN, v_signatures,
+	  "signatures reload" },
+	{ "log", "level", 2, CTL_READ_ONLY, v_log_show, "log level" },
+	{ "log", "level", 3, CTL_ADMIN, v_log_set,
+	  "log level error|warning|info|debug" },
 };
+
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static void v_help(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	size_t i;
+
+	(void)d;
+	(void)argc;
+	(void)argv;
+	for (i = 0; i < N_VERBS; i++)
+		ctl_data(r, "%s%s", verbs[i].usage,
+			 verbs[i].role == CTL_ADMIN ? "   (admin)" : "");
+	ctl_ok(r, "%s", "");
+}
+
+static int verb_matches(const struct verb *v, int argc, char **argv)
+{
+	if (strcmp(argv[0], v->name) != 0)
+		return 0;
+	if (v->argc && argc != v->argc)
+		return 0;
+	if (!v->sub)
+		return 1;
+	if (!v->sub[0])
+		return argc == 1;
+	return argc > 1 && !strcmp(argv[1], v->sub);
+}
 
 void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
 		     char **argv)
 {
 	struct daemon *d = ctx;
+	char usage[1024] = "";
+	int known = 0;
 	size_t i;
 
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (!strcmp(argv[0], verbs[i].name))
-			break;
-	if (i == sizeof(verbs) / sizeof(verbs[0])) {
+	for (i = 0; i < N_VERBS; i++) {
+		if (!verb_matches(&verbs[i], argc, argv)) {
+			if (!strcmp(argv[0], verbs[i].name)) {
+				known = 1;
+				snprintf(usage + strlen(usage),
+					 sizeof(usage) - strlen(usage), "%s%s",
+					 usage[0] ? " | " : "", verbs[i].usage);
+			}
+			continue;
+		}
+		if (role < verbs[i].role) {
+			ctl_err(r, "denied",
+				"'%s%s%s' changes skyfenced: admins only",
+				argv[0], argc > 1 ? " " : "",
+				argc > 1 ? argv[1] : "");
+			return;
+		}
+		verbs[i].fn(d, r, argc, argv);
+		return;
+	}
+	if (known) {
+		ctl_err(r, "usage", "%s", usage);
+	} else {
 		char shown[64];
 
 		json_str(shown, sizeof(shown), argv[0]);
 		ctl_err(r, "usage", "unknown verb '%s' (try: help)", shown);
-		return;
-	}
-	if (role != CTL_ADMIN &&
-	    (verbs[i].admin || (!strcmp(argv[0], "killswitch") && argc > 1))) {
-		ctl_err(r, "denied", "'%s' changes skyfenced: admins only",
-			argv[0]);
-		return;
-	}
-	switch (i) {
-	case 0:
-		for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-			ctl_data(r, "%s%s", verbs[i].usage,
-				 verbs[i].admin ? "   (admin)" : "");
-		ctl_ok(r, "%s", "");
-		break;
-	case 1:
-		v_status(d, r, argc, argv);
-		break;
-	case 2:
-		v_stats(d, r, argc, argv);
-		break;
-	case 3:
-		v_flows(d, r, argc, argv);
-		break;
-	case 4:
-		v_policy(d, r, argc, argv, role);
-		break;
-	case 5:
-		v_department(d, r, argc, argv);
-		break;
-	case 6:
-		v_rule(d, r, argc, argv);
-		break;
-	case 7:
-		v_killswitch(d, r, argc, argv);
-		break;
-	case 8:
-		v_signatures(d, r, argc, argv);
-		break;
-	default:
-		v_log(r, argc, argv, role);
-		break;
 	}
 }
