@@ -27,6 +27,7 @@
 #include <sys/timerfd.h>
 
 #include "skyfence/audit.h"
+#include "skyfence/buckets.h"
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
 #include "skyfence/fcset.h"
@@ -127,97 +128,47 @@ static void release(void *ctx, uint64_t tag, int pass)
 	d->held_free = i;
 }
 
-static int pair_in_use(const struct daemon *d, uint32_t k)
-{
-	return shaper_in_use(d->sh, 2 * k);
-}
-
-/* Maps every throttle rule of @p to a bucket, reusing the bucket of the
- * same department and throttle ordinal, and releases the held packets of
- * buckets no rule uses any more. Returns 0, or -ENOMEM / -ENOSPC with the
+/* Maps every throttle rule of @p to a bucket pair (buckets.h), sets the
+ * shaper's buckets to the rules' rates, and releases the held packets of
+ * pairs no rule uses any more. Returns 0, or -ENOMEM / -ENOSPC with the
  * running mapping untouched. */
 static int map_buckets(struct daemon *d, const struct policy *p)
 {
-	static struct bucket_key nkeys[MAX_BUCKETS / 2];
-	uint8_t used[MAX_BUCKETS / 2] = { 0 };
-	uint32_t *base, i, j, total = 0;
-	int32_t *of;
+	struct bucket_map *nm = malloc(sizeof(*nm));
+	uint32_t i, j, n = 0;
+	int rc;
 
-	for (i = 0; i < p->n_depts; i++)
-		total += p->depts[i].n_rules;
-	of = malloc((total ? total : 1) * sizeof(*of));
-	base = malloc(p->n_depts * sizeof(*base));
-	if (!of || !base) {
-		free(of);
-		free(base);
+	if (!nm)
 		return -ENOMEM;
+	rc = buckets_map(p, &d->bm, nm);
+	if (rc != 0) {
+		free(nm);
+		return rc;
 	}
-	memset(nkeys, 0, sizeof(nkeys));
-	total = 0;
 	for (i = 0; i < p->n_depts; i++) {
-		uint32_t ordinal = 0;
-
-		base[i] = total;
-		for (j = 0; j < p->depts[i].n_rules; j++, total++) {
-			int32_t b = -1, k;
-
-			of[total] = -1;
-			if (p->depts[i].rules[j].action != ACT_THROTTLE)
-				continue;
-			for (k = 0; k < MAX_BUCKETS / 2 && b < 0; k++)
-				if (pair_in_use(d, (uint32_t)k) && !used[k] &&
-				    d->keys[k].ordinal == ordinal &&
-				    !strcmp(d->keys[k].dept, p->depts[i].name))
-					b = k;
-			for (k = 0; k < MAX_BUCKETS / 2 && b < 0; k++)
-				if (!pair_in_use(d, (uint32_t)k) && !used[k])
-					b = k;
-			if (b < 0) {
-				free(of);
-				free(base);
-				return -ENOSPC;
-			}
-			used[b] = 1;
-			snprintf(nkeys[b].dept, sizeof(nkeys[b].dept), "%s",
-				 p->depts[i].name);
-			nkeys[b].ordinal = ordinal++;
-			of[total] = b;
-		}
-	}
-	total = 0;
-	for (i = 0; i < p->n_depts; i++) {
-		for (j = 0; j < p->depts[i].n_rules; j++, total++) {
+		for (j = 0; j < p->depts[i].n_rules; j++, n++) {
 			const struct policy_rule *r = &p->depts[i].rules[j];
 			struct shaper_cfg c = { r->rate_bps, r->burst_bytes,
 						r->latency_ms };
 
-			if (of[total] < 0)
+			if (nm->of[n] < 0)
 				continue;
-			shaper_set(d->sh, 2 * (uint32_t)of[total], &c,
+			shaper_set(d->sh, 2 * (uint32_t)nm->of[n], &c,
 				   d->now_us);
-			shaper_set(d->sh, 2 * (uint32_t)of[total] + 1, &c,
+			shaper_set(d->sh, 2 * (uint32_t)nm->of[n] + 1, &c,
 				   d->now_us);
 		}
 	}
-	for (i = 0; i < MAX_BUCKETS / 2; i++) {
-		if (!used[i] && pair_in_use(d, i)) {
+	for (i = 0; i < BUCKET_PAIRS; i++) {
+		if (d->bm.used[i] && !nm->used[i]) {
 			shaper_clear(d->sh, 2 * i, release, d);
 			shaper_clear(d->sh, 2 * i + 1, release, d);
 		}
 	}
-	memcpy(d->keys, nkeys, sizeof(nkeys));
-	free(d->bucket_of);
-	free(d->rule_base);
-	d->bucket_of = of;
-	d->rule_base = base;
+	buckets_free(&d->bm);
+	d->bm = *nm;
+	free(nm);
 	return 0;
-}
-
-static int32_t bucket_of(const struct daemon *d, const struct flow *f)
-{
-	if (f->rule < 0 || f->dept >= d->pol->n_depts)
-		return -1;
-	return d->bucket_of[d->rule_base[f->dept] + (uint32_t)f->rule];
 }
 
 /* The next release of a held packet, or nothing. */
@@ -249,7 +200,7 @@ static void verdict(struct daemon *d, const struct queue_pkt *qp, int v)
 static void shape(struct daemon *d, const struct queue_pkt *qp,
 		  const struct pkt *p, const struct engine_verdict *v)
 {
-	int32_t b = bucket_of(d, v->flow);
+	int32_t b = buckets_pair_of(&d->bm, v->flow->dept, v->flow->rule);
 	enum shaper_result r = SHAPER_PASS;
 	uint64_t tag;
 
@@ -662,14 +613,14 @@ static void log_shaper_stats(struct daemon *d)
 			const struct policy_rule *r =
 				&d->pol->depts[i].rules[j];
 
-			if (d->bucket_of[n] < 0)
+			if (d->bm.of[n] < 0)
 				continue;
 			for (k = 0; k < 2; k++) {
 				struct shaper_stats st;
 
-				shaper_get_stats(
-					d->sh,
-					2 * (uint32_t)d->bucket_of[n] + k, &st);
+				shaper_get_stats(d->sh,
+						 2 * (uint32_t)d->bm.of[n] + k,
+						 &st);
 				log_info("shaper: department=%s rule_line=%u "
 					 "direction=%s rate_bps=%" PRIu64
 					 " passed=%" PRIu64 " delayed=%" PRIu64
@@ -1176,8 +1127,7 @@ out:
 	if (d.shaper_tfd >= 0)
 		close(d.shaper_tfd);
 	shaper_destroy(d.sh);
-	free(d.bucket_of);
-	free(d.rule_base);
+	buckets_free(&d.bm);
 	for (k = QUEUE_KINDS; k-- > 0;)
 		queue_close(d.q[k]);
 	bypass_close(d.bypass);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "skyfence/buckets.h"
 #include "skyfence/bypass.h"
 #include "skyfence/classify.h"
 #include "skyfence/ct.h"
@@ -19,20 +20,8 @@
 #include "skyfence/shaper.h"
 #include "skyfence/state.h"
 
-#define MAX_BUCKETS 1024
-#define MAX_THROTTLE_RULES_TEXT "512" /* MAX_BUCKETS / 2: two per rule */
-
-
-/* A throttle rule has two buckets, one per direction (from the inside
- * hosts, to them), each at the rule's rate, so a transfer's ACKs never wait
- * behind its data: pair k is buckets 2k (from inside) and 2k + 1. A rule's
- * pair is found by department name and the rule's place among the
- * department's throttle rules, so a reload that changes a rate keeps the
- * buckets, their tokens and their held packets. */
-struct bucket_key {
-	char dept[POLICY_NAME_LEN];
-	uint32_t ordinal;
-};
+#define MAX_BUCKETS (2 * BUCKET_PAIRS) /* buckets.h */
+#define MAX_THROTTLE_RULES_TEXT BUCKET_PAIRS_TEXT
 
 struct daemon_stats {
 	uint64_t packets, inspected_accept, repeats, marked, throttled;
@@ -67,10 +56,8 @@ struct daemon {
 	int32_t held_free;
 	struct bypass *bypass; /* NULL if nfacct is not available */
 	struct log_limit bypass_limit;
-	uint64_t bypass_new; /* bypassed since the last warning */
-	struct bucket_key keys[MAX_BUCKETS / 2];
-	int32_t *bucket_of;  /* per rule of the policy, flattened; -1: none */
-	uint32_t *rule_base; /* per department: its first rule's index */
+	uint64_t bypass_new;  /* bypassed since the last warning */
+	struct bucket_map bm; /* throttle rules to bucket pairs */
 	struct log_limit bad_limit;
 	struct daemon_stats st;
 	/* runtime control */
@@ -86,8 +73,8 @@ struct daemon {
 	char state_err[512];	      /* why */
 	uint64_t state_saved_ms;      /* wall clock of the last save */
 	struct log_limit state_limit; /* warnings of failed saves */
-	struct app_stat *apps; /* per department and app */
-	struct recent *recent; /* the last decisions, a ring */
+	struct app_stat *apps;	      /* per department and app */
+	struct recent *recent;	      /* the last decisions, a ring */
 	uint32_t recent_next;
 };
 
