@@ -266,7 +266,8 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		json_str(ks, sizeof(ks), d->pol->killswitch);
 		json_str(se, sizeof(se), d->state_err);
 		ctl_data(r,
-			 "{\"version\":\"%s\",\"pid\":%ld,\"uptime_s\":%" PRIu64
+			 "{\"version\":\"%s\",\"ndpi\":\"%s\",\"pid\":%ld,"
+			 "\"uptime_s\":%" PRIu64
 			 ",\"policy\":\"%s\",\"departments\":%u,"
 			 "\"queue\":%u,\"throttle_queue\":%u,"
 			 "\"killswitch\":%s,\"killswitch_apps\":\"%s\","
@@ -277,8 +278,8 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			 ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
 			 "\"rss_kib\":%ld,\"state_kept\":%s,"
 			 "\"state_saved\":%s,\"state_error\":\"%s\"}",
-			 SKYFENCE_VERSION, (long)getpid(), up, src,
-			 d->pol->n_depts - 1, d->o->queue_num,
+			 SKYFENCE_VERSION, classifier_version(), (long)getpid(),
+			 up, src, d->pol->n_depts - 1, d->o->queue_num,
 			 d->o->queue_num + QUEUE_THROTTLE_OFFSET,
 			 d->pol->killswitch[0] ? "true" : "false", ks,
 			 fs.active, fs.capacity, bgrow ? "true" : "false",
@@ -295,8 +296,8 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		ctl_err(r, "usage", "status [json]");
 		return;
 	}
-	ctl_data(r, "skyfenced %s, pid %ld, up %" PRIu64 " s", SKYFENCE_VERSION,
-		 (long)getpid(), up);
+	ctl_data(r, "skyfenced %s (nDPI %s), pid %ld, up %" PRIu64 " s",
+		 SKYFENCE_VERSION, classifier_version(), (long)getpid(), up);
 	ctl_data(r, "policy: %s (%u departments besides default)",
 		 d->pol->source, d->pol->n_depts - 1);
 	ctl_data(r,

@@ -679,7 +679,7 @@ static void log_stats(struct daemon *d)
 	log_shaper_stats(d);
 }
 
-static int daemonize(const char *pidfile)
+static int daemonize(void)
 {
 	pid_t pid = fork();
 	int fd;
@@ -700,7 +700,6 @@ static int daemonize(const char *pidfile)
 		if (fd > 2)
 			close(fd);
 	}
-	(void)pidfile;
 	return 0;
 }
 
@@ -968,7 +967,7 @@ int daemon_run(const struct daemon_opts *o)
 	/* the state file as running from the start (a changed policy file
 	 * with a kept kill switch, say); a failure is retried */
 	daemon_save_state(&d);
-	if (!o->foreground && daemonize(o->pidfile) != 0) {
+	if (!o->foreground && daemonize() != 0) {
 		log_warn("daemonize");
 		goto out;
 	}

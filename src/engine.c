@@ -240,16 +240,6 @@ void engine_hooks_of(const struct engine *e, struct engine_hooks *h)
 	*h = e->h;
 }
 
-const struct policy *engine_policy(const struct engine *e)
-{
-	return e->pol;
-}
-
-struct classifier *engine_classifier(const struct engine *e)
-{
-	return e->cls;
-}
-
 /* The packet's flow, found or created, with the packet counted. */
 static struct flow *count_packet(struct engine *e, const struct pkt *p,
 				 uint64_t now_ms, enum flow_dir *dir,

@@ -101,26 +101,6 @@ LOGFN(log_warnx, LOG_LVL_WARN, 0)
 LOGFN(log_info, LOG_LVL_INFO, 0)
 LOGFN(log_debug, LOG_LVL_DEBUG, 0)
 
-void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LVL_ERR, fmt, ap, 1);
-	va_end(ap);
-	exit(1);
-}
-
-void fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LVL_ERR, fmt, ap, 0);
-	va_end(ap);
-	exit(1);
-}
-
 int log_limited(struct log_limit *l, uint64_t now_ms, const char *fmt, ...)
 {
 	char buf[768];

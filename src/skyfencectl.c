@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "skyfence/classify.h"
 #include "skyfence/ctl.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
@@ -366,8 +365,9 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (!strcmp(s->name, "version")) {
-			printf("skyfencectl %s (nDPI %s)\n", SKYFENCE_VERSION,
-			       classifier_version());
+			/* the nDPI that classifies is the daemon's: status
+			 * says which; the client links none */
+			printf("skyfencectl %s\n", SKYFENCE_VERSION);
 			return 0;
 		}
 		o = (size_t)snprintf(req, sizeof(req), "%s", s->name);

@@ -72,9 +72,7 @@ void engine_decide_app(const struct engine *e, const uint8_t ini[16],
 uint32_t engine_foreach_inspecting(struct engine *e,
 				   void (*fn)(void *ctx, const struct flow *f),
 				   void *ctx, uint32_t max);
-const struct policy *engine_policy(const struct engine *e);
 void engine_hooks_of(const struct engine *e, struct engine_hooks *h);
-struct classifier *engine_classifier(const struct engine *e);
 
 /* Processes one parsed packet. Packets of a flow under inspection are
  * allowed (nDPI needs both directions) unless the flow is decided. A flow

@@ -1,5 +1,5 @@
 /* Operational logging, OpenBSD style: log_warn adds strerror(errno),
- * log_warnx does not; fatal* only at start-up. */
+ * log_warnx does not. */
 #ifndef SKYFENCE_LOG_H
 #define SKYFENCE_LOG_H
 
@@ -17,10 +17,6 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void fatal(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-void fatalx(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
 
 /* @in made safe for a log line, in the manner of OpenBSD's strnvis(3):
  * printable ASCII stays, a backslash is doubled, newline, carriage return
