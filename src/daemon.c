@@ -182,7 +182,9 @@ static void arm_shaper(struct daemon *d)
 		its.it_value.tv_sec = (time_t)(next / 1000000);
 		its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
 	}
-	timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	if (timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		log_limited(&d->bad_limit, d->now_ms, "shaper timer: %s",
+			    strerror(errno));
 }
 
 static void drop_held(void *ctx, uint64_t tag)
@@ -713,6 +715,106 @@ static int write_pidfile(const char *path)
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
+/* An event loop source: its descriptor, what runs when it is readable
+ * (epoll_event.data.ptr points here), and the queue kind for a queue. */
+struct source {
+	int fd;
+	void (*run)(struct daemon *d, struct source *s);
+	unsigned kind;
+};
+
+static int watch(int ep, struct source *s, int fd,
+		 void (*run)(struct daemon *d, struct source *s), unsigned kind)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = s;
+	s->fd = fd;
+	s->run = run;
+	s->kind = kind;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_warn("epoll_ctl (descriptor %d)", fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* A timerfd's expirations, read so it is not readable again. */
+static void read_timer(struct daemon *d, int fd, const char *what)
+{
+	uint64_t ticks;
+
+	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_limited(&d->bad_limit, d->now_ms, "%s: %s", what,
+			    strerror(errno));
+}
+
+static void on_queue(struct daemon *d, struct source *s)
+{
+	int r;
+
+	d->cur = s->kind;
+	r = queue_receive(d->q[s->kind], on_packet, d);
+	if (r < 0)
+		log_limited(&d->bad_limit, d->now_ms, "queue receive: %s",
+			    strerror(-r));
+}
+
+static void on_shaper_timer(struct daemon *d, struct source *s)
+{
+	read_timer(d, s->fd, "shaper timer");
+	shaper_run(d->sh, d->now_us, release, d);
+}
+
+static void on_ctl(struct daemon *d, struct source *s)
+{
+	(void)s;
+	ctl_run(d->ctl, d->now_ms);
+}
+
+static void on_bypass(struct daemon *d, struct source *s)
+{
+	(void)s;
+	check_bypass(d);
+}
+
+static void on_ct(struct daemon *d, struct source *s)
+{
+	(void)s;
+	ct_run(d->ct, control_ct_entry, d);
+}
+
+/* Every second: idle flows, idle clients, the bypass counters, the
+ * fail-closed sets every FCSET_REFRESH_S, a state save that failed. */
+static void on_tick(struct daemon *d, struct source *s)
+{
+	read_timer(d, s->fd, "timer");
+	engine_expire(d->eng, d->now_ms);
+	ctl_tick(d->ctl, d->now_ms);
+	if (d->bypass)
+		bypass_poll(d->bypass);
+	if (++d->ticks % FCSET_REFRESH_S == 0)
+		refresh_fcset(d);
+	if (d->state_dirty)
+		daemon_save_state(d);
+}
+
+static void on_signal(struct daemon *d, struct source *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(d);
+		else if (si.ssi_signo == SIGUSR1)
+			log_stats(d);
+		else
+			d->running = 0;
+	}
+}
+
 /* The state directory, and the running policy saved there, restored
  * before the first verdict: if the --policy file is the one it was derived
  * from, the saved policy (runtime changes and kill switch) is the running
@@ -809,12 +911,12 @@ int daemon_run(const struct daemon_opts *o)
 	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
 	struct daemon d;
 	struct engine_opts eo;
-	struct epoll_event ev;
 	sigset_t sigs;
 	char err[512];
-	int ep = -1, sfd = -1, tfd = -1, running = 1, rc = 1;
+	int ep = -1, sfd = -1, tfd = -1, rc = 1;
 	uint32_t max_held, b;
-	unsigned k, fc_ticks = 0;
+	struct source src[QUEUE_KINDS + 6];
+	unsigned k, ns = 0;
 
 	/* Large buffers (a slow control client's replies, an nDPI module
 	 * replaced by signatures reload) come from mmap and go back to the
@@ -991,26 +1093,21 @@ int daemon_run(const struct daemon_opts *o)
 		log_warn("event loop set-up");
 		goto out;
 	}
-	ev.events = EPOLLIN;
-	for (k = 0; k < QUEUE_KINDS; k++) {
-		ev.data.fd = queue_fd(d.q[k]);
-		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	}
+	for (k = 0; k < QUEUE_KINDS; k++)
+		if (watch(ep, &src[ns++], queue_fd(d.q[k]), on_queue, k) != 0)
+			goto out;
 	if (d.bypass) {
-		ev.data.fd = bypass_fd(d.bypass);
-		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+		if (watch(ep, &src[ns++], bypass_fd(d.bypass), on_bypass, 0) !=
+		    0)
+			goto out;
 		bypass_poll(d.bypass);
 	}
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = tfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
-	ev.data.fd = d.shaper_tfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, d.shaper_tfd, &ev);
-	ev.data.fd = ctl_fd(d.ctl);
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	ev.data.fd = ct_fd(d.ct);
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (watch(ep, &src[ns++], sfd, on_signal, 0) != 0 ||
+	    watch(ep, &src[ns++], tfd, on_tick, 0) != 0 ||
+	    watch(ep, &src[ns++], d.shaper_tfd, on_shaper_timer, 0) != 0 ||
+	    watch(ep, &src[ns++], ctl_fd(d.ctl), on_ctl, 0) != 0 ||
+	    watch(ep, &src[ns++], ct_fd(d.ct), on_ct, 0) != 0)
+		goto out;
 	log_info(
 		"queues %u, %u (throttled flows), %u and %u (fail-closed "
 		"departments) bound (maxlen %u, %s), policy %s (%u departments "
@@ -1021,87 +1118,30 @@ int daemon_run(const struct daemon_opts *o)
 		o->policy_path, d.pol->n_depts - 1, o->mark_mask);
 	log_info("shaper: up to %u held packets (half the queue)", max_held);
 
-	while (running) {
+	d.running = 1;
+	while (d.running) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(ep, evs, 8, -1), i;
+		struct timespec ts;
 
 		if (n < 0 && errno != EINTR) {
 			log_warn("epoll_wait");
 			break;
 		}
-		{
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			d.now_us = (uint64_t)ts.tv_sec * 1000000 +
-				   (uint64_t)ts.tv_nsec / 1000;
-			d.now_ms = d.now_us / 1000;
-		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		d.now_us = (uint64_t)ts.tv_sec * 1000000 +
+			   (uint64_t)ts.tv_nsec / 1000;
+		d.now_ms = d.now_us / 1000;
 		for (i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
+			struct source *sr = evs[i].data.ptr;
 
-			if (fd == d.shaper_tfd) {
-				uint64_t ticks;
-
-				if (read(fd, &ticks, sizeof(ticks)) < 0 &&
-				    errno != EAGAIN)
-					log_warn("shaper timer");
-				shaper_run(d.sh, d.now_us, release, &d);
-				flush_all(&d);
-				arm_shaper(&d);
-				continue;
-			}
-			for (k = 0; k < QUEUE_KINDS && fd != queue_fd(d.q[k]);
-			     k++)
-				;
-			if (k < QUEUE_KINDS) {
-				int r;
-
-				d.cur = k;
-				r = queue_receive(d.q[k], on_packet, &d);
-				/* drops of held packets of the other queues */
-				flush_all(&d);
-				arm_shaper(&d);
-				if (r < 0)
-					log_limited(&d.bad_limit, d.now_ms,
-						    "queue receive: %s",
-						    strerror(-r));
-			} else if (fd == ctl_fd(d.ctl)) {
-				ctl_run(d.ctl, d.now_ms);
-				/* verdicts a change released (held packets) */
-				flush_all(&d);
-				arm_shaper(&d);
-			} else if (d.bypass && fd == bypass_fd(d.bypass)) {
-				check_bypass(&d);
-			} else if (fd == ct_fd(d.ct)) {
-				ct_run(d.ct, control_ct_entry, &d);
-			} else if (fd == tfd) {
-				uint64_t ticks;
-
-				if (read(tfd, &ticks, sizeof(ticks)) > 0) {
-					engine_expire(d.eng, d.now_ms);
-					ctl_tick(d.ctl, d.now_ms);
-					if (d.bypass)
-						bypass_poll(d.bypass);
-					if (++fc_ticks % FCSET_REFRESH_S == 0)
-						refresh_fcset(&d);
-					if (d.state_dirty)
-						daemon_save_state(&d);
-				}
-			} else if (fd == sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(sfd, &si, sizeof(si)) ==
-				       sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
-						reload(&d);
-					else if (si.ssi_signo == SIGUSR1)
-						log_stats(&d);
-					else
-						running = 0;
-				}
-			}
+			sr->run(&d, sr);
 		}
+		/* once per turn: the verdicts of every source (a packet's,
+		 * a held packet's release or drop, those a change or a
+		 * reload released), the shaper's next wake-up, the audit */
+		flush_all(&d);
+		arm_shaper(&d);
 		if (d.audit_dirty) {
 			fflush(d.audit);
 			d.audit_dirty = 0;

@@ -50,6 +50,8 @@ struct daemon {
 	FILE *audit;
 	int audit_dirty; /* records written since the last flush */
 	uint64_t now_ms, now_us;
+	int running;	/* the event loop goes on */
+	unsigned ticks; /* seconds of the loop's timer */
 	struct shaper *sh;
 	int shaper_tfd;
 	struct held *held; /* hold records, indexed by the tag's high half */
