@@ -1,6 +1,6 @@
 /* The control socket's verbs (ctl.h has the protocol). Every change is
  * validated in full before anything is touched, applied in one step
- * (daemon_apply_policy: a new immutable policy swapped in), and followed by
+ * (runtime_apply_policy: a new immutable policy swapped in), and followed by
  * a conntrack walk that rewrites the mark of every established flow whose
  * decision changed, so it reaches flows the kernel carries on its own.
  */
@@ -15,93 +15,10 @@
 #include <sys/resource.h>
 
 #include "daemon_int.h"
+#include "runtime.h"
 #include "skyfence/verdict.h"
 #include "skyfence/loader.h"
 #include "skyfence/pkt.h"
-
-/* ---- per department and app counters, recent decisions ---- */
-
-static struct app_stat *app_slot(struct daemon *d, const char *dept,
-				 uint16_t app)
-{
-	uint32_t h = app * 2654435761u, i;
-	const char *s;
-
-	for (s = dept; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	for (i = 0; i < APP_STATS; i++) {
-		struct app_stat *a = &d->apps[(h + i) % APP_STATS];
-
-		if (!a->dept[0]) {
-			snprintf(a->dept, sizeof(a->dept), "%s", dept);
-			a->app = app;
-			return a;
-		}
-		if (a->app == app && !strcmp(a->dept, dept))
-			return a;
-	}
-	return NULL; /* full: 4096 pairs; counted in the totals only */
-}
-
-static uint16_t flow_app(const struct flow *f)
-{
-	return f->cls.app ? f->cls.app : f->cls.master;
-}
-
-void control_count_packet(struct daemon *d, const struct flow *f,
-			  uint32_t bytes)
-{
-	struct app_stat *a;
-
-	if (f->dept >= d->pol->n_depts)
-		return;
-	a = app_slot(d, d->pol->depts[f->dept].name, flow_app(f));
-	if (a) {
-		a->pkts++;
-		a->bytes += bytes;
-	}
-}
-
-void control_count_decision(struct daemon *d, const struct flow *f)
-{
-	struct recent *r = &d->recent[d->recent_next++ % RECENT];
-	const char *dept =
-		f->dept < d->pol->n_depts ? d->pol->depts[f->dept].name : "?";
-	struct app_stat *a = app_slot(d, dept, flow_app(f));
-
-	if (a && f->action < ACT_MAX)
-		a->decisions[f->action]++;
-	r->ts_ms = daemon_clock_ms(1);
-	flow_key_format(&f->key, r->key, sizeof(r->key));
-	snprintf(r->dept, sizeof(r->dept), "%s", dept);
-	classifier_format_proto(d->cls, &f->cls, r->app, sizeof(r->app));
-	r->action = f->action;
-	snprintf(r->rule, sizeof(r->rule), "%s",
-		 f->rule >= 0 && f->dept < d->pol->n_depts
-			 ? d->pol->depts[f->dept].rules[f->rule].text
-		 : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
-						     : "");
-}
-
-/* ---- conntrack walk ---- */
-
-int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
-{
-	struct daemon *d = ctx;
-	enum mark_verdict old = mark_verdict_of(&d->ml, e->mark), nv;
-	struct policy_decision pd;
-	uint16_t app;
-
-	if (old == MARK_NONE)
-		return 0; /* still inspected: decided by the new policy */
-	app = mark_app_of(&d->ml, e->mark);
-	engine_decide_app(d->eng, e->src, e->dst, app, &pd, NULL);
-	nv = verdict_mark_of_action(pd.action);
-	if (nv == old)
-		return 0;
-	*mark = mark_encode(&d->ml, e->mark, nv, app);
-	return 1;
-}
 
 /* ---- helpers ---- */
 
@@ -248,7 +165,7 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	struct flow_table_stats fs;
 	struct ctl_stats cs;
 	struct ct_stats ts;
-	uint64_t up = (daemon_clock_ms(0) - d->started_ms) / 1000;
+	uint64_t up = (runtime_clock_ms(0) - d->started_ms) / 1000;
 	static const char *const lv[] = { "error", "warning", "info", "debug" };
 	const char *f = fmt_arg(argc, argv, 1);
 
@@ -758,17 +675,17 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 		return;
 	}
 	/* a loaded file never lifts the kill switch */
-	if (daemon_keep_killswitch(np, d->pol->killswitch) != 0) {
+	if (runtime_keep_killswitch(np, d->pol->killswitch) != 0) {
 		policy_free(np);
 		ctl_err(r, "refused",
 			"%s: its kill switch and the running one together are too many apps; the running policy stays",
 			argv[2]);
 		return;
 	}
-	rc = daemon_apply_policy(d, np);
+	rc = runtime_apply_policy(d, np);
 	if (rc != 0) {
 		ctl_err(r, "refused", "%s; the running policy stays",
-			daemon_apply_error(rc));
+			runtime_error(rc));
 		return;
 	}
 	log_info("control: uid %ld loaded %s", (long)ctl_req_uid(r), argv[2]);
@@ -802,10 +719,9 @@ static void change(struct daemon *d, struct ctl_req *r,
 		return;
 	}
 	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
-	rc = daemon_apply_policy(d, np);
+	rc = runtime_apply_policy(d, np);
 	if (rc != 0) {
-		ctl_err(r, "refused", "%s; nothing changed",
-			daemon_apply_error(rc));
+		ctl_err(r, "refused", "%s; nothing changed", runtime_error(rc));
 		return;
 	}
 	log_info("control: uid %ld: %s", (long)ctl_req_uid(r), what);
@@ -909,7 +825,7 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 		ctl_err(r, "refused", "too many apps for the kill switch");
 		return;
 	}
-	rc = daemon_set_killswitch(d, next, err_to_req, &es);
+	rc = runtime_set_killswitch(d, next, err_to_req, &es);
 	if (rc != 0) {
 		ctl_err(r, "refused",
 			"killswitch %s %s: %u error(s); nothing changed",
@@ -961,73 +877,16 @@ static void v_log_set(struct daemon *d, struct ctl_req *r, int argc,
 static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 			 char **argv)
 {
-	struct cls_opts co = { d->o->max_flows, 80, 24, 0, NULL };
 	struct err_sink es = { r, 0 };
-	struct engine_hooks h;
-	struct engine_opts eo;
-	struct classifier *nc, *oc = d->cls;
-	struct engine *ne = NULL;
-	struct policy *np, *nk = NULL;
-	int rc;
-	char err[512], *text;
+	char err[600];
 
-	if (argc != 2 || strcmp(argv[1], "reload")) {
-		ctl_err(r, "usage", "signatures reload");
+	(void)argc;
+	(void)argv;
+	if (runtime_signatures_reload(d, err_to_req, &es, err, sizeof(err)) !=
+	    0) {
+		ctl_err(r, "refused", "%s", err);
 		return;
 	}
-	if (!d->pol->signatures[0]) {
-		ctl_err(r, "refused",
-			"the policy names no signatures file (options { signatures \"/path\"; })");
-		return;
-	}
-	co.protos_file = d->pol->signatures;
-	nc = classifier_open(&co, err, sizeof(err));
-	if (!nc) {
-		ctl_err(r, "refused", "%s; the running signatures stay", err);
-		return;
-	}
-	/* the running policy and kill switch, with names resolved through
-	 * the new module: custom protocol ids may have moved */
-	text = policy_format(d->pol);
-	d->cls = nc;
-	np = text ? parse_text(d, "(running policy)", text, &es) : NULL;
-	if (np && np->killswitch[0])
-		nk = daemon_kill_rules(nc, np->killswitch, err_to_req, &es);
-	d->cls = oc;
-	free(text);
-	if (np && (nk || !np->killswitch[0]) && daemon_seed(&eo.seed) == 0) {
-		snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
-		engine_hooks_of(d->eng, &h);
-		eo.max_flows = d->o->max_flows;
-		eo.idle_ms = d->o->idle_ms;
-		/* created on the running policy, which stays valid until
-		 * daemon_apply_policy() below replaces it */
-		ne = engine_create(&eo, nc, d->pol, &h);
-	}
-	if (!ne) {
-		classifier_close(nc);
-		policy_free(np);
-		policy_free(nk);
-		ctl_err(r, "refused",
-			"the running policy or kill switch does not resolve against the new signatures, or memory is short (%u error(s)); nothing changed",
-			es.n);
-		return;
-	}
-	engine_flush(d->eng); /* its flows' nDPI state is the old module's */
-	engine_destroy(d->eng);
-	d->eng = ne;
-	d->cls = nc;
-	classifier_close(oc);
-	policy_free(d->kill);
-	d->kill = nk;
-	if (nk)
-		engine_set_killswitch(d->eng, nk->depts[0].rules,
-				      nk->depts[0].n_rules);
-	rc = daemon_apply_policy(d, np);
-	if (rc != 0)
-		log_warnx("signatures reload: %s; the policy stays as parsed "
-			  "before",
-			  daemon_apply_error(rc));
 	log_info("control: uid %ld reloaded signatures %s",
 		 (long)ctl_req_uid(r), d->pol->signatures);
 	ctl_ok(r, "signatures %s reloaded; flows being inspected start over",

@@ -6,6 +6,10 @@
  * the rest of the flow (DESIGN.md section 2: this kernel ignores NFQA_CT).
  */
 #include "daemon_int.h"
+#include "skyfence/daemon.h"
+#include "held.h"
+#include "runtime.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +25,6 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
@@ -31,7 +33,6 @@
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
 #include "skyfence/fcset.h"
-#include "skyfence/safedir.h"
 #include "skyfence/loader.h"
 #include "skyfence/log.h"
 #include "skyfence/mark.h"
@@ -47,11 +48,6 @@ static uint64_t clock_ms(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t daemon_clock_ms(int realtime)
-{
-	return clock_ms(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC);
 }
 
 static void write_audit(struct daemon *d, const char *event,
@@ -74,7 +70,7 @@ static void on_decision(void *ctx, const struct flow *f)
 {
 	struct daemon *d = ctx;
 
-	control_count_decision(d, f);
+	stats_count_decision(d, f);
 	if (f->logged)
 		write_audit(d, "decision", f);
 }
@@ -86,89 +82,6 @@ static void on_flow_end(void *ctx, const struct flow *f, int reason)
 	(void)reason;
 	if (f->logged)
 		write_audit(d, "end", f);
-}
-
-int daemon_seed(uint64_t *seed)
-{
-	ssize_t n;
-
-	/* no fallback to the clock or the pid: a seed an attacker can guess
-	 * lets a flood of flows aim at one hash bucket */
-	do
-		n = getrandom(seed, sizeof(*seed), 0);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(*seed) ? 0 : -1;
-}
-
-/* A held packet's tag for the shaper: its hold record (queue and the mark
- * to give back) and its id in that queue. The shaper holds at most
- * max_held packets; one record more covers a submit that holds a packet
- * while it drops another. Returns 0 and the tag, or -1 with no record. */
-static int held_tag(struct daemon *d, uint32_t id, uint32_t mark, uint64_t *tag)
-{
-	int32_t i = d->held_free;
-
-	if (i < 0)
-		return -1;
-	d->held_free = d->held[i].next_free;
-	d->held[i].mark = mark;
-	d->held[i].queue = (uint8_t)d->cur;
-	*tag = (uint64_t)(uint32_t)i << 32 | id;
-	return 0;
-}
-
-static void release(void *ctx, uint64_t tag, int pass)
-{
-	struct daemon *d = ctx;
-	int32_t i = (int32_t)(tag >> 32);
-
-	queue_verdict(d->q[d->held[i].queue], (uint32_t)tag,
-		      pass ? QUEUE_ACCEPT : QUEUE_DROP, 1, d->held[i].mark);
-	d->held[i].next_free = d->held_free;
-	d->held_free = i;
-}
-
-/* Maps every throttle rule of @p to a bucket pair (buckets.h), sets the
- * shaper's buckets to the rules' rates, and releases the held packets of
- * pairs no rule uses any more. Returns 0, or -ENOMEM / -ENOSPC with the
- * running mapping untouched. */
-static int map_buckets(struct daemon *d, const struct policy *p)
-{
-	struct bucket_map *nm = malloc(sizeof(*nm));
-	uint32_t i, j, n = 0;
-	int rc;
-
-	if (!nm)
-		return -ENOMEM;
-	rc = buckets_map(p, &d->bm, nm);
-	if (rc != 0) {
-		free(nm);
-		return rc;
-	}
-	for (i = 0; i < p->n_depts; i++) {
-		for (j = 0; j < p->depts[i].n_rules; j++, n++) {
-			const struct policy_rule *r = &p->depts[i].rules[j];
-			struct shaper_cfg c = { r->rate_bps, r->burst_bytes,
-						r->latency_ms };
-
-			if (nm->of[n] < 0)
-				continue;
-			shaper_set(d->sh, 2 * (uint32_t)nm->of[n], &c,
-				   d->now_us);
-			shaper_set(d->sh, 2 * (uint32_t)nm->of[n] + 1, &c,
-				   d->now_us);
-		}
-	}
-	for (i = 0; i < BUCKET_PAIRS; i++) {
-		if (d->bm.used[i] && !nm->used[i]) {
-			shaper_clear(d->sh, 2 * i, release, d);
-			shaper_clear(d->sh, 2 * i + 1, release, d);
-		}
-	}
-	buckets_free(&d->bm);
-	d->bm = *nm;
-	free(nm);
-	return 0;
 }
 
 /* The next release of a held packet, or nothing. */
@@ -187,11 +100,6 @@ static void arm_shaper(struct daemon *d)
 			    strerror(errno));
 }
 
-static void drop_held(void *ctx, uint64_t tag)
-{
-	release(ctx, tag, 0);
-}
-
 /* The verdict for the packet being handled; the mark goes back with the
  * queued bit clear (mark.h), so the bypass counter skips it. */
 static void verdict(struct daemon *d, const struct queue_pkt *qp, int v)
@@ -208,7 +116,7 @@ static void shape(struct daemon *d, const struct queue_pkt *qp,
 
 	d->st.throttled++;
 	if (b >= 0 &&
-	    held_tag(d, qp->id, mark_seen(&d->ml, qp->mark), &tag) == 0) {
+	    held_take(d, qp->id, mark_seen(&d->ml, qp->mark), &tag) == 0) {
 		r = shaper_submit(
 			d->sh, 2 * (uint32_t)b + !v->from_inside, tag,
 			verdict_wire_len(qp->len, qp->gso,
@@ -217,11 +125,9 @@ static void shape(struct daemon *d, const struct queue_pkt *qp,
 						 ? p->l4_payload_len
 						 : 0),
 			(uint32_t)((v->flow->id * 0x9e3779b97f4a7c15ull) >> 40),
-			d->now_us, drop_held, d);
-		if (r != SHAPER_HOLD) {
-			d->held[tag >> 32].next_free = d->held_free;
-			d->held_free = (int32_t)(tag >> 32);
-		}
+			d->now_us, held_drop, d);
+		if (r != SHAPER_HOLD)
+			held_put(d, tag);
 	} else if (b >= 0) {
 		d->st.held_no_slot++;
 	}
@@ -287,7 +193,7 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			  p.l4_payload_len, v.flow->cls.master, v.flow->cls.app,
 			  v.final ? policy_action_name(v.action)
 				  : "inspecting");
-	control_count_packet(d, v.flow, qp->len);
+	stats_count_packet(d, v.flow, qp->len);
 	verdict_after_engine(&d->ml, qp->mark, v.final, v.action,
 			     v.flow->cls.app, &vs);
 	switch (vs.kind) {
@@ -331,278 +237,6 @@ static void check_bypass(struct daemon *d)
 			" in all (skyfence_bypassed_packets_total)",
 			d->bypass_new, total))
 		d->bypass_new = 0;
-}
-
-/* The sets are the kernel's: a hand-made flush, or skyfence-rules.sh down
- * and up while the daemon runs, would leave them empty and the department
- * fail-open. They are written again every FCSET_REFRESH_S seconds. */
-#define FCSET_REFRESH_S 5
-
-static void refresh_fcset(struct daemon *d)
-{
-	char err[256];
-
-	if (policy_has_fail_closed(d->pol) &&
-	    fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
-		log_limited(&d->bad_limit, d->now_ms,
-			    "fail-closed departments: %s", err);
-}
-
-struct policy *daemon_kill_rules(struct classifier *c, const char *apps,
-				 void (*on_error)(void *ctx, const char *msg),
-				 void *ctx)
-{
-	char text[8192];
-	struct policy_names n;
-	const char *s = apps;
-	unsigned nerr;
-	size_t o;
-
-	o = (size_t)snprintf(text, sizeof(text), "default {\n");
-	while (*s) {
-		size_t w = strcspn(s, " ");
-
-		/* names the parser took (a word or a protocol name); one
-		 * that would end the rule does not resolve */
-		if (memchr(s, ';', w) || memchr(s, '{', w) ||
-		    memchr(s, '}', w) || memchr(s, '"', w) || memchr(s, '#', w))
-			return NULL;
-		if (w == 5 && !strncmp(s, "skype", 5))
-			o += (size_t)snprintf(
-				text + o, sizeof(text) - o,
-				"\tskype drop confidence port;\n");
-		else if (w)
-			o += (size_t)snprintf(
-				text + o, sizeof(text) - o,
-				"\tprotocol \"%.*s\" drop confidence port;\n",
-				(int)w, s);
-		if (o >= sizeof(text))
-			return NULL;
-		s += w;
-		s += strspn(s, " ");
-	}
-	snprintf(text + o, sizeof(text) - o, "}\n");
-	loader_names(c, &n);
-	return policy_parse_text("killswitch", text, strlen(text), &n, on_error,
-				 ctx, &nerr);
-}
-
-/* The engine's kill switch from @k (NULL: off), which d->kill becomes. */
-static void install_kill(struct daemon *d, struct policy *k)
-{
-	engine_set_killswitch(d->eng, k ? k->depts[0].rules : NULL,
-			      k ? k->depts[0].n_rules : 0);
-	policy_free(d->kill);
-	d->kill = k;
-}
-
-int daemon_apply_policy(struct daemon *d, struct policy *np)
-{
-	struct policy *nk = NULL;
-	char err[256];
-
-	if (np->killswitch[0]) {
-		nk = daemon_kill_rules(d->cls, np->killswitch, NULL, NULL);
-		if (!nk) {
-			policy_free(np);
-			return -ENOMEM;
-		}
-	}
-	/* the kernel's fail-closed set first: a policy whose fail-closed
-	 * departments the kernel cannot hold is not applied */
-	if (fcset_apply(np, d->o->queue_num, err, sizeof(err)) < 0 &&
-	    (policy_has_fail_closed(np) || policy_has_fail_closed(d->pol))) {
-		log_warnx("fail-closed departments: %s; the running policy "
-			  "stays",
-			  err);
-		policy_free(nk);
-		policy_free(np);
-		return -EIO;
-	}
-	if (map_buckets(d, np) != 0) {
-		/* the set back as the running policy has it */
-		if (fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
-			log_warnx("fail-closed departments: %s", err);
-		policy_free(nk);
-		policy_free(np);
-		return -ENOSPC;
-	}
-	engine_set_policy(d->eng, np);
-	install_kill(d, nk);
-	policy_free(d->pol);
-	d->pol = np;
-	/* flows the kernel carries on its own follow the new decisions */
-	if (d->ct)
-		ct_walk(d->ct);
-	daemon_save_state(d);
-	return 0;
-}
-
-int daemon_set_killswitch(struct daemon *d, const char *apps,
-			  void (*on_error)(void *ctx, const char *msg),
-			  void *ctx)
-{
-	struct policy *k = NULL;
-
-	if (strlen(apps) >= sizeof(d->pol->killswitch))
-		return -EINVAL;
-	if (apps[0]) {
-		k = daemon_kill_rules(d->cls, apps, on_error, ctx);
-		if (!k)
-			return -EINVAL;
-	}
-	install_kill(d, k);
-	snprintf(d->pol->killswitch, sizeof(d->pol->killswitch), "%s", apps);
-	if (d->ct)
-		ct_walk(d->ct);
-	daemon_save_state(d);
-	return 0;
-}
-
-int daemon_keep_killswitch(struct policy *np, const char *apps)
-{
-	char all[sizeof(np->killswitch)];
-	const char *s = apps;
-	int n = snprintf(all, sizeof(all), "%s", np->killswitch);
-
-	while (*s) {
-		size_t w = strcspn(s, " ");
-		char one[sizeof(all)];
-
-		snprintf(one, sizeof(one), "%.*s", (int)w, s);
-		if (!policy_word_listed(all, one))
-			n += snprintf(all + strlen(all),
-				      sizeof(all) - strlen(all), "%s%s",
-				      all[0] ? " " : "", one);
-		if ((size_t)n >= sizeof(all))
-			return -EINVAL;
-		s += w;
-		s += strspn(s, " ");
-	}
-	memcpy(np->killswitch, all, sizeof(all));
-	return 0;
-}
-
-int daemon_save_state(struct daemon *d)
-{
-	char err[200];
-	char *text;
-	int was = d->state_dirty;
-
-	if (d->state_dfd < 0)
-		return 0;
-	text = policy_format(d->pol);
-	if (!text ||
-	    state_save(d->state_dfd, text, d->base, err, sizeof(err)) != 0) {
-		if (!text)
-			snprintf(err, sizeof(err), "%s", strerror(ENOMEM));
-		free(text);
-		d->state_dirty = 1;
-		snprintf(d->state_err, sizeof(d->state_err), "%.300s/%s",
-			 d->o->state_dir, err);
-		log_limited(&d->state_limit, d->now_ms,
-			    "state: %s: the running policy is not saved (a "
-			    "restart would undo its runtime changes); "
-			    "retried every second",
-			    d->state_err);
-		return -1;
-	}
-	free(text);
-	d->state_dirty = 0;
-	d->state_err[0] = '\0';
-	d->state_saved_ms = daemon_clock_ms(1);
-	if (was)
-		log_info("state: saved in %s/" STATE_FILE " after all",
-			 d->o->state_dir);
-	return 0;
-}
-
-const char *daemon_apply_error(int rc)
-{
-	switch (rc) {
-	case -EIO:
-		return "the kernel's set of fail-closed hosts could not be "
-		       "written (see the log)";
-	case -ENOSPC:
-		return "too many throttle rules (at most " MAX_THROTTLE_RULES_TEXT
-		       ")";
-	case -EINVAL:
-		return "the kill switch's apps do not resolve or are too many";
-	default:
-		return "out of memory";
-	}
-}
-
-static void log_error_line(void *ctx, const char *msg)
-{
-	(void)ctx;
-	log_warnx("%s", msg);
-}
-
-/* SIGHUP: the --policy file replaces the running departments and rules
- * (runtime changes included); the kill switch stays (a file can add to
- * it, never lift it). */
-static void reload(struct daemon *d)
-{
-	struct policy_names n;
-	uint8_t digest[STATE_DIGEST], old[STATE_DIGEST];
-	struct policy *np = NULL;
-	unsigned nerr = 0;
-	char err[512], *text;
-	size_t len;
-	int rc;
-
-	loader_names(d->cls, &n);
-	text = policy_read_file(d->o->policy_path, &len, err, sizeof(err));
-	if (text && state_digest(text, len, digest) == 0)
-		np = policy_parse_text(d->o->policy_path, text, len, &n,
-				       log_error_line, NULL, &nerr);
-	else if (text)
-		snprintf(err, sizeof(err), "SHA-256 (OpenSSL) failed");
-	free(text);
-	if (!np) {
-		d->st.reload_failures++;
-		if (nerr)
-			log_warnx("reload: %s has %u error(s); the running "
-				  "policy stays",
-				  d->o->policy_path, nerr);
-		else
-			log_warnx("reload: %s; the running policy stays", err);
-		return;
-	}
-	if (strcmp(np->signatures, d->pol->signatures) != 0) {
-		d->st.reload_failures++;
-		log_warnx("reload: %s names another signatures file; restart "
-			  "skyfenced to load it (the running policy stays)",
-			  d->o->policy_path);
-		policy_free(np);
-		return;
-	}
-	if (daemon_keep_killswitch(np, d->pol->killswitch) != 0) {
-		d->st.reload_failures++;
-		log_warnx("reload: %s: its kill switch and the running one "
-			  "together are too many apps; the running policy "
-			  "stays",
-			  d->o->policy_path);
-		policy_free(np);
-		return;
-	}
-	/* the state the apply saves is derived from this file */
-	memcpy(old, d->base, sizeof(old));
-	memcpy(d->base, digest, sizeof(digest));
-	rc = daemon_apply_policy(d, np);
-	if (rc != 0) {
-		memcpy(d->base, old, sizeof(old));
-		d->st.reload_failures++;
-		log_warnx("reload: %s; the running policy stays",
-			  daemon_apply_error(rc));
-		return;
-	}
-	d->st.reloads++;
-	log_info("reload: %s applied (%u departments besides default)%s%s",
-		 d->o->policy_path, d->pol->n_depts - 1,
-		 d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
-		 d->pol->killswitch);
 }
 
 static void log_shaper_stats(struct daemon *d)
@@ -765,7 +399,7 @@ static void on_queue(struct daemon *d, struct source *s)
 static void on_shaper_timer(struct daemon *d, struct source *s)
 {
 	read_timer(d, s->fd, "shaper timer");
-	shaper_run(d->sh, d->now_us, release, d);
+	shaper_run(d->sh, d->now_us, held_release, d);
 }
 
 static void on_ctl(struct daemon *d, struct source *s)
@@ -783,7 +417,7 @@ static void on_bypass(struct daemon *d, struct source *s)
 static void on_ct(struct daemon *d, struct source *s)
 {
 	(void)s;
-	ct_run(d->ct, control_ct_entry, d);
+	ct_run(d->ct, runtime_ct_entry, d);
 }
 
 /* Every second: idle flows, idle clients, the bypass counters, the
@@ -796,9 +430,9 @@ static void on_tick(struct daemon *d, struct source *s)
 	if (d->bypass)
 		bypass_poll(d->bypass);
 	if (++d->ticks % FCSET_REFRESH_S == 0)
-		refresh_fcset(d);
+		runtime_refresh_fcset(d);
 	if (d->state_dirty)
-		daemon_save_state(d);
+		runtime_save_state(d);
 }
 
 static void on_signal(struct daemon *d, struct source *s)
@@ -807,98 +441,12 @@ static void on_signal(struct daemon *d, struct source *s)
 
 	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP)
-			reload(d);
+			runtime_reload(d);
 		else if (si.ssi_signo == SIGUSR1)
 			log_stats(d);
 		else
 			d->running = 0;
 	}
-}
-
-/* The state directory, and the running policy saved there, restored
- * before the first verdict: if the --policy file is the one it was derived
- * from, the saved policy (runtime changes and kill switch) is the running
- * one; if the file changed since, the file's, with the saved kill switch
- * kept. A state file that cannot be trusted or parsed stops the start:
- * skipping it would silently undo a kill switch. */
-static int restore_state(struct daemon *d)
-{
-	const char *dir = d->o->state_dir;
-	uint8_t base[STATE_DIGEST];
-	struct policy_names n;
-	struct policy *sp;
-	char err[512], name[4200], *text;
-	unsigned nerr = 0;
-	size_t len;
-
-	d->state_dfd = safedir_open(dir, 0700, 0, "state directory",
-				    "the saved policy", "--state-dir", err,
-				    sizeof(err));
-	if (d->state_dfd < 0) {
-		log_warnx("%s; not starting", err);
-		return -1;
-	}
-	/* one daemon per state directory (one per queue with
-	 * --queue-balance): held until the process ends, kill -9 included */
-	if (flock(d->state_dfd, LOCK_EX | LOCK_NB) != 0) {
-		log_warnx("state directory %s: %s; not starting (give each "
-			  "skyfenced its own --state-dir)",
-			  dir,
-			  errno == EWOULDBLOCK ? "in use by another skyfenced"
-					       : strerror(errno));
-		return -1;
-	}
-	snprintf(name, sizeof(name), "%s/%s", dir, STATE_FILE);
-	text = state_read(d->state_dfd, &len, base, err, sizeof(err));
-	if (!text && errno == ENOENT)
-		return 0; /* nothing saved: the policy file alone */
-	if (text) {
-		loader_names(d->cls, &n);
-		sp = policy_parse_text(name, text, len, &n, log_error_line,
-				       NULL, &nerr);
-		free(text);
-	} else {
-		sp = NULL;
-	}
-	if (!sp) {
-		char why[4400];
-
-		if (nerr)
-			snprintf(why, sizeof(why), "%s has %u error(s)", name,
-				 nerr);
-		else
-			snprintf(why, sizeof(why), "%s/%s", dir, err);
-		log_warnx("state: %s; not starting: move it away to start "
-			  "from %s alone (losing the runtime changes and the "
-			  "kill switch saved there)",
-			  why, d->o->policy_path);
-		return -1;
-	}
-	if (memcmp(base, d->base, sizeof(base)) == 0 &&
-	    strcmp(sp->signatures, d->pol->signatures) == 0) {
-		snprintf(sp->source, sizeof(sp->source), "%s", d->pol->source);
-		policy_free(d->pol);
-		d->pol = sp;
-		log_info("state: the running policy restored from %s (runtime "
-			 "changes kept%s%s)",
-			 name, sp->killswitch[0] ? "; kill switch on for " : "",
-			 sp->killswitch);
-		return 0;
-	}
-	if (daemon_keep_killswitch(d->pol, sp->killswitch) != 0) {
-		log_warnx("state: the kill switch saved in %s and the one of "
-			  "%s together are too many apps; not starting",
-			  name, d->o->policy_path);
-		policy_free(sp);
-		return -1;
-	}
-	log_warnx("state: %s changed since %s was saved: the department and "
-		  "rule changes saved there are dropped%s%s",
-		  d->o->policy_path, name,
-		  sp->killswitch[0] ? "; its kill switch stays on for " : "",
-		  sp->killswitch);
-	policy_free(sp);
-	return 0;
 }
 
 int daemon_run(const struct daemon_opts *o)
@@ -939,11 +487,11 @@ int daemon_run(const struct daemon_opts *o)
 		return 1;
 	}
 	if (loader_load(o->policy_path, &co, &d.cls, &d.pol, d.base,
-			log_error_line, NULL) != 0) {
+			runtime_log_line, NULL) != 0) {
 		log_warnx("%s: not loaded", o->policy_path);
 		return 1;
 	}
-	if (o->state_dir && restore_state(&d) != 0)
+	if (o->state_dir && runtime_restore(&d) != 0)
 		goto out;
 	/* Held packets stay in the kernel's queue: at most half of it, so
 	 * holding never makes the queue overflow. */
@@ -958,7 +506,7 @@ int daemon_run(const struct daemon_opts *o)
 		d.held[b].next_free = b < max_held ? (int32_t)b + 1 : -1;
 	d.held_free = 0;
 	d.now_us = clock_ms(CLOCK_MONOTONIC) * 1000;
-	if (!d.sh || map_buckets(&d, d.pol) != 0) {
+	if (!d.sh || runtime_map_buckets(&d, d.pol) != 0) {
 		log_warnx(
 			"shaper: out of memory or more than %d throttle rules",
 			MAX_BUCKETS);
@@ -966,7 +514,7 @@ int daemon_run(const struct daemon_opts *o)
 	}
 	eo.max_flows = o->max_flows;
 	eo.idle_ms = o->idle_ms;
-	if (daemon_seed(&eo.seed) != 0) {
+	if (runtime_seed(&eo.seed) != 0) {
 		log_warn("getrandom (the flow table's hash seed)");
 		goto out;
 	}
@@ -976,15 +524,15 @@ int daemon_run(const struct daemon_opts *o)
 		goto out;
 	}
 	if (d.pol->killswitch[0]) {
-		struct policy *ks = daemon_kill_rules(d.cls, d.pol->killswitch,
-						      log_error_line, NULL);
+		struct policy *ks = runtime_kill_rules(d.cls, d.pol->killswitch,
+						       runtime_log_line, NULL);
 
 		if (!ks) {
 			log_warnx("kill switch %s: does not resolve",
 				  d.pol->killswitch);
 			goto out;
 		}
-		install_kill(&d, ks);
+		runtime_install_kill(&d, ks);
 	}
 	if (o->audit_path) {
 		if (strcmp(o->audit_path, "-") == 0) {
@@ -1068,7 +616,7 @@ int daemon_run(const struct daemon_opts *o)
 	}
 	/* the state file as running from the start (a changed policy file
 	 * with a kept kill switch, say); a failure is retried */
-	daemon_save_state(&d);
+	runtime_save_state(&d);
 	if (!o->foreground && daemonize() != 0) {
 		log_warn("daemonize");
 		goto out;
@@ -1153,7 +701,7 @@ int daemon_run(const struct daemon_opts *o)
 	/* held packets are passed, not left for the kernel to drop */
 	for (b = 0; b < MAX_BUCKETS; b++)
 		if (shaper_in_use(d.sh, b))
-			shaper_clear(d.sh, b, release, &d);
+			shaper_clear(d.sh, b, held_release, &d);
 	flush_all(&d);
 	rc = 0;
 out:

@@ -11,7 +11,7 @@
 #include "skyfence/classify.h"
 #include "skyfence/ct.h"
 #include "skyfence/ctl.h"
-#include "skyfence/daemon.h"
+#include "skyfence/daemon_opts.h"
 #include "skyfence/engine.h"
 #include "skyfence/log.h"
 #include "skyfence/mark.h"
@@ -98,47 +98,8 @@ struct recent {
 	char rule[POLICY_TEXT_LEN];
 };
 
-/* control.c */
+/* control.c: a request on the control socket (ctl.h's callback) */
 void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
 		     char **argv);
-void control_count_packet(struct daemon *d, const struct flow *f,
-			  uint32_t bytes);
-void control_count_decision(struct daemon *d, const struct flow *f);
-int control_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark);
-
-/* daemon.c */
-/* Makes @np (owned from now on) the running policy: the kernel's set of
- * fail-closed hosts, buckets, engine, and a conntrack walk so established
- * flows follow. Returns 0, or -EIO (the set could not be written) or
- * -ENOSPC (too many throttle rules) with @np freed and nothing changed. */
-int daemon_apply_policy(struct daemon *d, struct policy *np);
-/* Why daemon_apply_policy() or daemon_set_killswitch() refused, for a
- * person. */
-const char *daemon_apply_error(int rc);
-/* The kill switch's rules for @apps (space-separated, as in
- * policy.killswitch), resolved through @c: a default block of "APP drop
- * confidence port" rules. NULL if out of memory or a name does not
- * resolve (each error passed to @on_error). */
-struct policy *daemon_kill_rules(struct classifier *c, const char *apps,
-				 void (*on_error)(void *ctx, const char *msg),
-				 void *ctx);
-/* Sets the kill switch to @apps ("" off) on the running policy, without
- * touching its departments: the engine's rules, pol->killswitch, a
- * conntrack walk, the state file. Returns 0, or -EINVAL (a name does not
- * resolve, too many) or -ENOMEM with nothing changed. */
-int daemon_set_killswitch(struct daemon *d, const char *apps,
-			  void (*on_error)(void *ctx, const char *msg),
-			  void *ctx);
-/* Adds @apps (the running kill switch's) to @np's: a policy loaded from a
- * file never lifts the kill switch (only killswitch off does). Returns 0,
- * or -EINVAL if they do not fit. */
-int daemon_keep_killswitch(struct policy *np, const char *apps);
-/* Writes the running policy to the state file, if one is kept. Returns 0,
- * or -1 (state_dirty set: retried every second; state_err says why). */
-int daemon_save_state(struct daemon *d);
-uint64_t daemon_clock_ms(int realtime);
-/* A hash seed from getrandom(2). Returns 0, or -1 with errno set (then
- * there is no seed: nothing falls back to a guessable one). */
-int daemon_seed(uint64_t *seed);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include "../../src/daemon_int.h"
+#include "../../src/runtime.h"
 #include "skyfence/loader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -73,7 +74,7 @@ static void setup(void)
 	loader_names(d.cls, &n);
 	np = policy_parse_text(pfile, policy_text, strlen(policy_text), &n,
 			       NULL, NULL, &nerr);
-	if (!np || daemon_apply_policy(&d, np) != 0)
+	if (!np || runtime_apply_policy(&d, np) != 0)
 		abort();
 	cop.path = sock;
 	d.ctl = ctl_open(&cop, control_request, &d, err, sizeof(err));

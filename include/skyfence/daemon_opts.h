@@ -1,0 +1,31 @@
+/* The inline daemon's options (skyfenced's command line): read by the
+ * event loop, the runtime layer and the control verbs. */
+#ifndef SKYFENCE_DAEMON_OPTS_H
+#define SKYFENCE_DAEMON_OPTS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct daemon_opts {
+	const char *policy_path;
+	uint16_t queue_num;
+	uint32_t queue_maxlen;
+	uint32_t rcvbuf;
+	int fail_open;
+	uint32_t mark_mask;
+	uint32_t max_flows;
+	uint64_t idle_ms;
+	int foreground;
+	const char *audit_path; /* NULL: stderr in the foreground, else syslog */
+	const char *pidfile;	/* NULL: none */
+	int log_level;
+	const char *ctl_path;  /* control socket */
+	gid_t ctl_group;       /* its group: read-only access */
+	gid_t ctl_admin_group; /* admin access; (gid_t)-1: root only */
+	uint64_t ctl_idle_ms;  /* idle clients are closed after this */
+	/* the running policy and kill switch are kept here (state.h) and
+	 * restored at start; NULL: runtime changes live in memory only */
+	const char *state_dir;
+};
+
+#endif
