@@ -16,49 +16,12 @@
 
 #include "daemon_int.h"
 #include "runtime.h"
+#include "stats.h"
 #include "skyfence/verdict.h"
 #include "skyfence/loader.h"
 #include "skyfence/pkt.h"
 
 /* ---- helpers ---- */
-
-static void json_str(char *out, size_t len, const char *s)
-{
-	size_t o = 0;
-
-	for (; *s && o + 7 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-}
-
-/* Prometheus label values: backslash, quote and newline escaped. */
-static void prom_str(char *out, size_t len, const char *s)
-{
-	size_t o = 0;
-
-	for (; *s && o + 3 < len; s++) {
-		if (*s == '\\' || *s == '"') {
-			out[o++] = '\\';
-			out[o++] = *s;
-		} else if (*s == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else {
-			out[o++] = *s;
-		}
-	}
-	out[o] = '\0';
-}
 
 /* "a b c" from argv[from..argc) */
 static void join(char *out, size_t len, int argc, char **argv, int from)
@@ -95,47 +58,6 @@ static struct policy *parse_text(struct daemon *d, const char *name,
 	loader_names(d->cls, &n);
 	return policy_parse_text(name, text, strlen(text), &n, err_to_req, es,
 				 &nerr);
-}
-
-/* The kernel's counters of our two queues. */
-struct kq {
-	unsigned num, waiting;
-	uint64_t queue_dropped, user_dropped;
-};
-
-static int kernel_queues(struct daemon *d, struct kq out[QUEUE_KINDS])
-{
-	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	char line[256];
-	int n = 0;
-	unsigned k;
-
-	memset(out, 0, QUEUE_KINDS * sizeof(*out));
-	for (k = 0; k < QUEUE_KINDS; k++)
-		out[k].num = QUEUE_NUMBER(d->o->queue_num, k);
-	if (!f)
-		return 0;
-	/* queue portid waiting copy_mode copy_range queue_dropped
-	 * user_dropped id_sequence 1 */
-	while (fgets(line, sizeof(line), f)) {
-		unsigned q, waiting;
-		unsigned long long qd, ud;
-		int i;
-
-		if (sscanf(line, "%u %*u %u %*u %*u %llu %llu", &q, &waiting,
-			   &qd, &ud) != 4)
-			continue;
-		for (i = 0; i < QUEUE_KINDS; i++) {
-			if (q != out[i].num)
-				continue;
-			out[i].waiting = waiting;
-			out[i].queue_dropped = qd;
-			out[i].user_dropped = ud;
-			n++;
-		}
-	}
-	fclose(f);
-	return n;
 }
 
 static long rss_kib(void)
@@ -179,9 +101,9 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 							   10000, &bgrow)
 					    : 0;
 
-		json_str(src, sizeof(src), d->pol->source);
-		json_str(ks, sizeof(ks), d->pol->killswitch);
-		json_str(se, sizeof(se), d->state_err);
+		stats_json_str(src, sizeof(src), d->pol->source);
+		stats_json_str(ks, sizeof(ks), d->pol->killswitch);
+		stats_json_str(se, sizeof(se), d->state_err);
 		ctl_data(r,
 			 "{\"version\":\"%s\",\"ndpi\":\"%s\",\"pid\":%ld,"
 			 "\"uptime_s\":%" PRIu64
@@ -260,268 +182,27 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	ctl_ok(r, "%s", "");
 }
 
-/* The bypass counters (bypass.h), one line each. */
-static void bypass_text(struct daemon *d, struct ctl_req *r)
+static void emit_data(void *ctx, const char *line)
 {
-	struct bypass_counter bc[BYPASS_MAX];
-	unsigned j, n;
-
-	if (!d->bypass) {
-		ctl_data(r,
-			 "bypassed: not counted (nfnetlink_acct unavailable)");
-		return;
-	}
-	n = bypass_get(d->bypass, bc, BYPASS_MAX);
-	if (n == 0)
-		ctl_data(r, "bypassed: no counter (skyfence-rules.sh up makes "
-			    "them)");
-	for (j = 0; j < n; j++)
-		ctl_data(r,
-			 "bypassed by the kernel, queue %s: %" PRIu64
-			 " packets %" PRIu64 " bytes",
-			 bc[j].queue, bc[j].pkts, bc[j].bytes);
-}
-
-static void stats_text(struct daemon *d, struct ctl_req *r)
-{
-	struct engine_stats es;
-	struct kq kq[QUEUE_KINDS];
-	uint32_t i;
-	int k;
-
-	engine_get_stats(d->eng, &es);
-	kernel_queues(d, kq);
-	ctl_data(r,
-		 "packets %" PRIu64 " inspected %" PRIu64 " throttled %" PRIu64
-		 " decisions allow %" PRIu64 " drop %" PRIu64 " reject %" PRIu64
-		 " throttle %" PRIu64,
-		 d->st.packets, es.inspected, d->st.throttled,
-		 es.decisions[ACT_ALLOW], es.decisions[ACT_DROP],
-		 es.decisions[ACT_REJECT], es.decisions[ACT_THROTTLE]);
-	for (k = 0; k < QUEUE_KINDS; k++)
-		ctl_data(r,
-			 "kernel queue %u: waiting %u queue_dropped %" PRIu64
-			 " user_dropped %" PRIu64,
-			 kq[k].num, kq[k].waiting, kq[k].queue_dropped,
-			 kq[k].user_dropped);
-	bypass_text(d, r);
-	ctl_data(r,
-		 "decided at a packet %" PRIu64 " (named early %" PRIu64
-		 ", at the packet limit %" PRIu64
-		 "), at the flow's end, never enforced %" PRIu64,
-		 es.decided_at[DEC_PACKET] + es.decided_at[DEC_MARK], es.named,
-		 es.decided_at[DEC_LIMIT],
-		 es.decided_at[DEC_IDLE] + es.decided_at[DEC_EVICTED] +
-			 es.decided_at[DEC_FLUSH]);
-	ctl_data(r, "%-16s %-24s %10s %12s %7s %7s %7s %7s", "department",
-		 "app", "packets", "bytes", "allow", "drop", "reject",
-		 "throttle");
-	for (i = 0; i < APP_STATS; i++) {
-		const struct app_stat *a = &d->apps[i];
-
-		if (!a->dept[0])
-			continue;
-		ctl_data(r,
-			 "%-16s %-24s %10" PRIu64 " %12" PRIu64 " %7" PRIu64
-			 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64,
-			 a->dept, classifier_proto_name(d->cls, a->app),
-			 a->pkts, a->bytes, a->decisions[ACT_ALLOW],
-			 a->decisions[ACT_DROP], a->decisions[ACT_REJECT],
-			 a->decisions[ACT_THROTTLE]);
-	}
-}
-
-static void stats_json(struct daemon *d, struct ctl_req *r)
-{
-	struct engine_stats es;
-	struct kq kq[QUEUE_KINDS];
-	uint32_t i;
-	int k;
-
-	engine_get_stats(d->eng, &es);
-	kernel_queues(d, kq);
-	ctl_data(r,
-		 "{\"packets\":%" PRIu64 ",\"inspected\":%" PRIu64
-		 ",\"throttled\":%" PRIu64 ",\"decisions\":{\"allow\":%" PRIu64
-		 ",\"drop\":%" PRIu64 ",\"reject\":%" PRIu64
-		 ",\"throttle\":%" PRIu64 "},\"kernel_queues\":[",
-		 d->st.packets, es.inspected, d->st.throttled,
-		 es.decisions[ACT_ALLOW], es.decisions[ACT_DROP],
-		 es.decisions[ACT_REJECT], es.decisions[ACT_THROTTLE]);
-	for (k = 0; k < QUEUE_KINDS; k++)
-		ctl_data(
-			r,
-			"%s{\"queue\":%u,\"waiting\":%u,\"queue_dropped\":%" PRIu64
-			",\"user_dropped\":%" PRIu64 "}",
-			k ? "," : "", kq[k].num, kq[k].waiting,
-			kq[k].queue_dropped, kq[k].user_dropped);
-	ctl_data(r, "],\"bypassed\":[");
-	{
-		struct bypass_counter bc[BYPASS_MAX];
-		unsigned j, n = d->bypass
-					? bypass_get(d->bypass, bc, BYPASS_MAX)
-					: 0;
-
-		for (j = 0; j < n; j++)
-			ctl_data(r,
-				 "%s{\"queue\":\"%s\",\"packets\":%" PRIu64
-				 ",\"bytes\":%" PRIu64 "}",
-				 j ? "," : "", bc[j].queue, bc[j].pkts,
-				 bc[j].bytes);
-	}
-	ctl_data(r,
-		 "],\"bypass_counted\":%s,\"decided_at\":{\"packet\":%" PRIu64
-		 ",\"named\":%" PRIu64 ",\"limit\":%" PRIu64
-		 ",\"mark\":%" PRIu64 ",\"idle\":%" PRIu64
-		 ",\"evicted\":%" PRIu64 ",\"end\":%" PRIu64 "}",
-		 d->bypass ? "true" : "false", es.decided_at[DEC_PACKET],
-		 es.named, es.decided_at[DEC_LIMIT], es.decided_at[DEC_MARK],
-		 es.decided_at[DEC_IDLE], es.decided_at[DEC_EVICTED],
-		 es.decided_at[DEC_FLUSH]);
-	ctl_data(r, ",\"apps\":[");
-	for (i = 0, k = 0; i < APP_STATS; i++) {
-		const struct app_stat *a = &d->apps[i];
-		char dept[200];
-
-		if (!a->dept[0])
-			continue;
-		json_str(dept, sizeof(dept), a->dept);
-		ctl_data(
-			r,
-			"%s{\"department\":\"%s\",\"app\":\"%s\",\"packets\":%" PRIu64
-			",\"bytes\":%" PRIu64 ",\"allow\":%" PRIu64
-			",\"drop\":%" PRIu64 ",\"reject\":%" PRIu64
-			",\"throttle\":%" PRIu64 "}",
-			k++ ? "," : "", dept,
-			classifier_proto_name(d->cls, a->app), a->pkts,
-			a->bytes, a->decisions[ACT_ALLOW],
-			a->decisions[ACT_DROP], a->decisions[ACT_REJECT],
-			a->decisions[ACT_THROTTLE]);
-	}
-	ctl_data(r, "]}");
-}
-
-static void prom_family(struct ctl_req *r, const char *name, const char *type,
-			const char *help)
-{
-	ctl_data(r, "# HELP %s %s", name, help);
-	ctl_data(r, "# TYPE %s %s", name, type);
-}
-
-static void stats_prometheus(struct daemon *d, struct ctl_req *r)
-{
-	static const char *const act[ACT_MAX] = { "allow", "drop", "reject",
-						  "throttle" };
-	/* per department and app: packets and bytes skyfenced handled (a
-	 * decided flow's later packets stay in the kernel), decisions */
-	static const char *const fams[3][2] = {
-		{ "skyfence_packets_total",
-		  "Packets skyfenced handled, by department and app." },
-		{ "skyfence_bytes_total",
-		  "Bytes of the packets skyfenced handled, by department and app." },
-		{ "skyfence_decisions_total",
-		  "Flows decided, by department, app and action." },
-	};
-	struct engine_stats es;
-	struct flow_table_stats fs;
-	struct kq kq[QUEUE_KINDS];
-	uint32_t i;
-	int k, a, f;
-
-	engine_get_stats(d->eng, &es);
-	engine_get_flow_stats(d->eng, &fs);
-	kernel_queues(d, kq);
-	for (f = 0; f < 3; f++) {
-		prom_family(r, fams[f][0], "counter", fams[f][1]);
-		for (i = 0; i < APP_STATS; i++) {
-			const struct app_stat *st = &d->apps[i];
-			char dept[100], lab[200];
-
-			if (!st->dept[0])
-				continue;
-			prom_str(dept, sizeof(dept), st->dept);
-			snprintf(lab, sizeof(lab),
-				 "department=\"%s\",app=\"%s\"", dept,
-				 classifier_proto_name(d->cls, st->app));
-			if (f < 2)
-				ctl_data(r, "%s{%s} %" PRIu64, fams[f][0], lab,
-					 f ? st->bytes : st->pkts);
-			else
-				for (a = 0; a < ACT_MAX; a++)
-					ctl_data(
-						r,
-						"%s{%s,action=\"%s\"} %" PRIu64,
-						fams[f][0], lab, act[a],
-						st->decisions[a]);
-		}
-	}
-	prom_family(
-		r, "skyfence_nfqueue_dropped_total", "counter",
-		"Packets the kernel's NFQUEUE dropped (queue full, or netlink failure).");
-	for (k = 0; k < QUEUE_KINDS; k++) {
-		ctl_data(
-			r,
-			"skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"queue_full\"} %" PRIu64,
-			kq[k].num, kq[k].queue_dropped);
-		ctl_data(
-			r,
-			"skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"user\"} %" PRIu64,
-			kq[k].num, kq[k].user_dropped);
-	}
-	prom_family(r, "skyfence_nfqueue_waiting", "gauge",
-		    "Packets waiting in the kernel queue for a verdict.");
-	for (k = 0; k < QUEUE_KINDS; k++)
-		ctl_data(r, "skyfence_nfqueue_waiting{queue=\"%u\"} %u",
-			 kq[k].num, kq[k].waiting);
-	prom_family(
-		r, "skyfence_bypassed_packets_total", "counter",
-		"Packets the kernel passed without skyfenced (fail-open on a "
-		"full queue, --queue-bypass while no daemon is bound), by "
-		"queue.");
-	{
-		struct bypass_counter bc[BYPASS_MAX];
-		unsigned j, n = d->bypass
-					? bypass_get(d->bypass, bc, BYPASS_MAX)
-					: 0;
-
-		for (j = 0; j < n; j++)
-			ctl_data(
-				r,
-				"skyfence_bypassed_packets_total{queue=\"%s\"} "
-				"%" PRIu64,
-				bc[j].queue, bc[j].pkts);
-	}
-	prom_family(r, "skyfence_flows_active", "gauge",
-		    "Flows in skyfenced's table.");
-	ctl_data(r, "skyfence_flows_active %u", fs.active);
-	prom_family(r, "skyfence_killswitch", "gauge",
-		    "1 while the kill switch is on.");
-	ctl_data(r, "skyfence_killswitch %d", d->pol->killswitch[0] != 0);
-	prom_family(r, "skyfence_state_saved", "gauge",
-		    "1 while the running policy is saved in the state "
-		    "directory (0: not kept, or the last save failed).");
-	ctl_data(r, "skyfence_state_saved %d",
-		 d->state_dfd >= 0 && !d->state_dirty);
-	prom_family(r, "skyfence_packets_inspected_total", "counter",
-		    "Packets fed to nDPI.");
-	ctl_data(r, "skyfence_packets_inspected_total %" PRIu64, es.inspected);
+	ctl_data(ctx, "%s", line);
 }
 
 static void v_stats(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
 	const char *f = fmt_arg(argc, argv, 1);
+	struct stats_snap s;
 
 	if (argc > 2 || (strcmp(f, "text") && strcmp(f, "json") &&
 			 strcmp(f, "prometheus"))) {
 		ctl_err(r, "usage", "stats [text|json|prometheus]");
 		return;
 	}
-	if (!strcmp(f, "json"))
-		stats_json(d, r);
-	else if (!strcmp(f, "prometheus"))
-		stats_prometheus(d, r);
-	else
-		stats_text(d, r);
+	stats_snapshot(d, &s);
+	stats_render(d, &s,
+		     !strcmp(f, "json")		? STATS_JSON
+		     : !strcmp(f, "prometheus") ? STATS_PROMETHEUS
+						: STATS_TEXT,
+		     emit_data, r);
 	ctl_ok(r, "%s", "");
 }
 
@@ -579,8 +260,8 @@ static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		if (!e->ts_ms)
 			continue;
 		if (x.json) {
-			json_str(rule, sizeof(rule), e->rule);
-			json_str(dept, sizeof(dept), e->dept);
+			stats_json_str(rule, sizeof(rule), e->rule);
+			stats_json_str(dept, sizeof(dept), e->dept);
 			ctl_data(
 				r,
 				"%s{\"ts_ms\":%" PRIu64
@@ -991,7 +672,7 @@ void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
 	} else {
 		char shown[64];
 
-		json_str(shown, sizeof(shown), argv[0]);
+		stats_json_str(shown, sizeof(shown), argv[0]);
 		ctl_err(r, "usage", "unknown verb '%s' (try: help)", shown);
 	}
 }

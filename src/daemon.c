@@ -278,40 +278,19 @@ static void log_shaper_stats(struct daemon *d)
 	}
 }
 
+static void emit_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	log_info("%s", line);
+}
+
+/* SIGUSR1, and at the stop: every counter, the shaper's. */
 static void log_stats(struct daemon *d)
 {
-	struct engine_stats es;
-	struct queue_stats qs, tq;
-	struct flow_table_stats fs;
-	unsigned k;
+	struct stats_snap s;
 
-	engine_get_stats(d->eng, &es);
-	queue_get_stats(d->q[0], &qs);
-	for (k = 1; k < QUEUE_KINDS; k++) {
-		queue_get_stats(d->q[k], &tq);
-		qs.verdicts += tq.verdicts;
-		qs.missed += tq.missed;
-		qs.send_errors += tq.send_errors;
-		qs.kernel_errors += tq.kernel_errors;
-	}
-	engine_get_flow_stats(d->eng, &fs);
-	log_info("stats: packets=%" PRIu64 " inspected=%" PRIu64
-		 " offloaded=%" PRIu64 " marked_in_queue=%" PRIu64
-		 " throttled=%" PRIu64 " unparsed=%" PRIu64
-		 " decisions_allow=%" PRIu64 " decisions_drop=%" PRIu64
-		 " decisions_reject=%" PRIu64 " decisions_throttle=%" PRIu64
-		 " flows_active=%u flows_created=%" PRIu64
-		 " flows_evicted=%" PRIu64 " verdicts=%" PRIu64
-		 " missed_verdicts=%" PRIu64 " send_errors=%" PRIu64
-		 " kernel_errors=%" PRIu64 " reloads=%" PRIu64
-		 " reload_failures=%" PRIu64 " held_no_record=%" PRIu64,
-		 d->st.packets, es.inspected, d->st.repeats, d->st.marked,
-		 d->st.throttled, d->st.bad + d->st.no_payload,
-		 es.decisions[ACT_ALLOW], es.decisions[ACT_DROP],
-		 es.decisions[ACT_REJECT], es.decisions[ACT_THROTTLE],
-		 fs.active, fs.created, fs.evicted, qs.verdicts, qs.missed,
-		 qs.send_errors, qs.kernel_errors, d->st.reloads,
-		 d->st.reload_failures, d->st.held_no_slot);
+	stats_snapshot(d, &s);
+	stats_render(d, &s, STATS_LOG, emit_log, NULL);
 	log_shaper_stats(d);
 }
 

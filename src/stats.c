@@ -4,6 +4,8 @@
 
 #include "runtime.h"
 
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,4 +71,444 @@ void stats_count_decision(struct daemon *d, const struct flow *f)
 			 ? d->pol->depts[f->dept].rules[f->rule].text
 		 : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
 						     : "");
+}
+
+/* ---- one snapshot, four renderers ---- */
+
+/* Every scalar counter, in the order every format shows them: the key
+ * (text, JSON, the SIGUSR1 line), the Prometheus family and label (rows
+ * of one family are adjacent), whether it is a gauge, its help. */
+static const struct stat_def {
+	const char *key, *prom, *label;
+	int gauge;
+	const char *help;
+} defs[STAT_N] = {
+	[STAT_PACKETS] = { "packets", "skyfence_queued_packets_total", NULL, 0,
+			   "Packets skyfenced got from its queues." },
+	[STAT_INSPECTED] = { "inspected", "skyfence_packets_inspected_total",
+			     NULL, 0, "Packets fed to nDPI." },
+	[STAT_OFFLOADED] = { "offloaded", "skyfence_repeats_total", NULL, 0,
+			     "Decisions sent back as a mark with NF_REPEAT "
+			     "(the kernel carries the rest of the flow)." },
+	[STAT_MARKED] = { "marked_in_queue", "skyfence_marked_packets_total",
+			  NULL, 0,
+			  "Packets that came decided (the kernel rules did "
+			  "not act on their mark)." },
+	[STAT_THROTTLED] = { "throttled", "skyfence_throttled_packets_total",
+			     NULL, 0, "Packets of throttled flows shaped." },
+	[STAT_UNPARSED] = { "unparsed", "skyfence_unparsed_packets_total", NULL,
+			    0,
+			    "Packets without payload or that did not parse "
+			    "(accepted: not attributable to a flow)." },
+	[STAT_DEC_ALLOW] = { "decisions_allow", "skyfence_flows_decided_total",
+			     "action=\"allow\"", 0,
+			     "Flows decided, by action." },
+	[STAT_DEC_DROP] = { "decisions_drop", "skyfence_flows_decided_total",
+			    "action=\"drop\"", 0, NULL },
+	[STAT_DEC_REJECT] = { "decisions_reject",
+			      "skyfence_flows_decided_total",
+			      "action=\"reject\"", 0, NULL },
+	[STAT_DEC_THROTTLE] = { "decisions_throttle",
+				"skyfence_flows_decided_total",
+				"action=\"throttle\"", 0, NULL },
+	[STAT_AT_PACKET] = { "decided_at_packet",
+			     "skyfence_flows_decided_at_total", "at=\"packet\"",
+			     0,
+			     "Flows decided, by when: at a packet, at the "
+			     "packet limit, from a mark, or only at the "
+			     "flow's end (never enforced)." },
+	[STAT_AT_LIMIT] = { "decided_at_limit",
+			    "skyfence_flows_decided_at_total", "at=\"limit\"",
+			    0, NULL },
+	[STAT_AT_MARK] = { "decided_at_mark", "skyfence_flows_decided_at_total",
+			   "at=\"mark\"", 0, NULL },
+	[STAT_AT_END] = { "decided_at_end", "skyfence_flows_decided_at_total",
+			  "at=\"end\"", 0, NULL },
+	[STAT_NAMED] = { "named_early", "skyfence_flows_named_early_total",
+			 NULL, 0,
+			 "Flows decided at the packet that named their app, "
+			 "nDPI still reading." },
+	[STAT_RELABELED] = { "relabeled", "skyfence_flows_relabeled_total",
+			     NULL, 0,
+			     "Decided flows whose app nDPI changed later." },
+	[STAT_FLOWS_ACTIVE] = { "flows_active", "skyfence_flows_active", NULL,
+				1, "Flows in skyfenced's table." },
+	[STAT_FLOWS_CREATED] = { "flows_created",
+				 "skyfence_flows_created_total", NULL, 0,
+				 "Flows skyfenced's table took in." },
+	[STAT_FLOWS_EVICTED] = { "flows_evicted",
+				 "skyfence_flows_evicted_total", NULL, 0,
+				 "Flows evicted from a full table." },
+	[STAT_VERDICTS] = { "verdicts", "skyfence_verdicts_total", NULL, 0,
+			    "Verdicts sent to the kernel." },
+	[STAT_MISSED] = { "missed_verdicts", "skyfence_missed_verdicts_total",
+			  NULL, 0,
+			  "Packets left without a verdict by mistake "
+			  "(accepted by the queue code)." },
+	[STAT_SEND_ERRORS] = { "send_errors",
+			       "skyfence_verdict_send_errors_total", NULL, 0,
+			       "Verdict batches the kernel did not take." },
+	[STAT_KERNEL_ERRORS] = { "kernel_errors",
+				 "skyfence_kernel_errors_total", NULL, 0,
+				 "Error replies from the kernel's queue." },
+	[STAT_RELOADS] = { "reloads", "skyfence_reloads_total", NULL, 0,
+			   "Policy reloads applied (SIGHUP)." },
+	[STAT_RELOAD_FAILURES] = { "reload_failures",
+				   "skyfence_reload_failures_total", NULL, 0,
+				   "Policy reloads refused (SIGHUP)." },
+	[STAT_HELD_NO_RECORD] = { "held_no_record",
+				  "skyfence_held_no_record_total", NULL, 0,
+				  "Throttled packets passed unshaped: no hold "
+				  "record free." },
+	[STAT_KILLSWITCH] = { "killswitch", "skyfence_killswitch", NULL, 1,
+			      "1 while the kill switch is on." },
+	[STAT_STATE_SAVED] = { "state_saved", "skyfence_state_saved", NULL, 1,
+			       "1 while the running policy is saved in the "
+			       "state directory (0: not kept, or the last "
+			       "save failed)." },
+};
+
+static void kernel_queues(const struct daemon *d,
+			  struct stats_queue out[QUEUE_KINDS])
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	char line[256];
+	unsigned k;
+
+	memset(out, 0, QUEUE_KINDS * sizeof(*out));
+	for (k = 0; k < QUEUE_KINDS; k++)
+		out[k].num = QUEUE_NUMBER(d->o->queue_num, k);
+	if (!f)
+		return;
+	/* queue portid waiting copy_mode copy_range queue_dropped
+	 * user_dropped id_sequence 1 */
+	while (fgets(line, sizeof(line), f)) {
+		unsigned q, waiting;
+		unsigned long long qd, ud;
+
+		if (sscanf(line, "%u %*u %u %*u %*u %llu %llu", &q, &waiting,
+			   &qd, &ud) != 4)
+			continue;
+		for (k = 0; k < QUEUE_KINDS; k++) {
+			if (q != out[k].num)
+				continue;
+			out[k].waiting = waiting;
+			out[k].queue_dropped = qd;
+			out[k].user_dropped = ud;
+		}
+	}
+	fclose(f);
+}
+
+void stats_snapshot(const struct daemon *d, struct stats_snap *s)
+{
+	struct engine_stats es;
+	struct flow_table_stats fs;
+	struct queue_stats qs;
+	unsigned k;
+
+	memset(s, 0, sizeof(*s));
+	engine_get_stats(d->eng, &es);
+	engine_get_flow_stats(d->eng, &fs);
+	for (k = 0; k < QUEUE_KINDS; k++) {
+		if (!d->q[k])
+			continue;
+		queue_get_stats(d->q[k], &qs);
+		s->v[STAT_VERDICTS] += qs.verdicts;
+		s->v[STAT_MISSED] += qs.missed;
+		s->v[STAT_SEND_ERRORS] += qs.send_errors;
+		s->v[STAT_KERNEL_ERRORS] += qs.kernel_errors;
+	}
+	s->v[STAT_PACKETS] = d->st.packets;
+	s->v[STAT_INSPECTED] = es.inspected;
+	s->v[STAT_OFFLOADED] = d->st.repeats;
+	s->v[STAT_MARKED] = d->st.marked;
+	s->v[STAT_THROTTLED] = d->st.throttled;
+	s->v[STAT_UNPARSED] = d->st.bad + d->st.no_payload;
+	s->v[STAT_DEC_ALLOW] = es.decisions[ACT_ALLOW];
+	s->v[STAT_DEC_DROP] = es.decisions[ACT_DROP];
+	s->v[STAT_DEC_REJECT] = es.decisions[ACT_REJECT];
+	s->v[STAT_DEC_THROTTLE] = es.decisions[ACT_THROTTLE];
+	s->v[STAT_AT_PACKET] = es.decided_at[DEC_PACKET];
+	s->v[STAT_AT_LIMIT] = es.decided_at[DEC_LIMIT];
+	s->v[STAT_AT_MARK] = es.decided_at[DEC_MARK];
+	s->v[STAT_AT_END] = es.decided_at[DEC_IDLE] +
+			    es.decided_at[DEC_EVICTED] +
+			    es.decided_at[DEC_FLUSH];
+	s->v[STAT_NAMED] = es.named;
+	s->v[STAT_RELABELED] = es.relabeled;
+	s->v[STAT_FLOWS_ACTIVE] = fs.active;
+	s->v[STAT_FLOWS_CREATED] = fs.created;
+	s->v[STAT_FLOWS_EVICTED] = fs.evicted;
+	s->v[STAT_RELOADS] = d->st.reloads;
+	s->v[STAT_RELOAD_FAILURES] = d->st.reload_failures;
+	s->v[STAT_HELD_NO_RECORD] = d->st.held_no_slot;
+	s->v[STAT_KILLSWITCH] = d->pol->killswitch[0] != 0;
+	s->v[STAT_STATE_SAVED] = d->state_dfd >= 0 && !d->state_dirty;
+	kernel_queues(d, s->q);
+	s->bypass_counted = d->bypass != NULL;
+	s->n_bypass =
+		d->bypass ? bypass_get(d->bypass, s->bypass, BYPASS_MAX) : 0;
+}
+
+void stats_json_str(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 7 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+void stats_prom_str(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			out[o++] = '\\';
+			out[o++] = *s;
+		} else if (*s == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* A line to @emit, formatted. */
+__attribute__((format(printf, 3, 4))) static void
+out(void (*emit)(void *ctx, const char *line), void *ctx, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(ctx, line);
+}
+
+static const char *const act_name[ACT_MAX] = { "allow", "drop", "reject",
+					       "throttle" };
+
+static void render_prometheus(const struct daemon *d,
+			      const struct stats_snap *s,
+			      void (*emit)(void *ctx, const char *line),
+			      void *ctx)
+{
+	static const char *const fams[3][2] = {
+		{ "skyfence_packets_total",
+		  "Packets skyfenced handled, by department and app (a "
+		  "decided flow's later packets stay in the kernel)." },
+		{ "skyfence_bytes_total",
+		  "Bytes of the packets skyfenced handled, by department and app." },
+		{ "skyfence_decisions_total",
+		  "Flows decided, by department, app and action." },
+	};
+	unsigned i, k;
+	int f, a;
+
+	for (i = 0; i < STAT_N; i++) {
+		const struct stat_def *t = &defs[i];
+
+		if (t->help) {
+			out(emit, ctx, "# HELP %s %s", t->prom, t->help);
+			out(emit, ctx, "# TYPE %s %s", t->prom,
+			    t->gauge ? "gauge" : "counter");
+		}
+		if (t->label)
+			out(emit, ctx, "%s{%s} %" PRIu64, t->prom, t->label,
+			    s->v[i]);
+		else
+			out(emit, ctx, "%s %" PRIu64, t->prom, s->v[i]);
+	}
+	for (f = 0; f < 3; f++) {
+		out(emit, ctx, "# HELP %s %s", fams[f][0], fams[f][1]);
+		out(emit, ctx, "# TYPE %s counter", fams[f][0]);
+		for (i = 0; i < APP_STATS; i++) {
+			const struct app_stat *st = &d->apps[i];
+			char dept[100], lab[200];
+
+			if (!st->dept[0])
+				continue;
+			stats_prom_str(dept, sizeof(dept), st->dept);
+			snprintf(lab, sizeof(lab),
+				 "department=\"%s\",app=\"%s\"", dept,
+				 classifier_proto_name(d->cls, st->app));
+			if (f < 2)
+				out(emit, ctx, "%s{%s} %" PRIu64, fams[f][0],
+				    lab, f ? st->bytes : st->pkts);
+			else
+				for (a = 0; a < ACT_MAX; a++)
+					out(emit, ctx,
+					    "%s{%s,action=\"%s\"} %" PRIu64,
+					    fams[f][0], lab, act_name[a],
+					    st->decisions[a]);
+		}
+	}
+	out(emit, ctx,
+	    "# HELP skyfence_nfqueue_dropped_total Packets the kernel's "
+	    "NFQUEUE dropped (queue full, or netlink failure).");
+	out(emit, ctx, "# TYPE skyfence_nfqueue_dropped_total counter");
+	for (k = 0; k < QUEUE_KINDS; k++) {
+		out(emit, ctx,
+		    "skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"queue_full\"} %" PRIu64,
+		    s->q[k].num, s->q[k].queue_dropped);
+		out(emit, ctx,
+		    "skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"user\"} %" PRIu64,
+		    s->q[k].num, s->q[k].user_dropped);
+	}
+	out(emit, ctx,
+	    "# HELP skyfence_nfqueue_waiting Packets waiting in the kernel "
+	    "queue for a verdict.");
+	out(emit, ctx, "# TYPE skyfence_nfqueue_waiting gauge");
+	for (k = 0; k < QUEUE_KINDS; k++)
+		out(emit, ctx, "skyfence_nfqueue_waiting{queue=\"%u\"} %u",
+		    s->q[k].num, s->q[k].waiting);
+	out(emit, ctx,
+	    "# HELP skyfence_bypassed_packets_total Packets the kernel passed "
+	    "without skyfenced (fail-open on a full queue, --queue-bypass "
+	    "while no daemon is bound), by queue.");
+	out(emit, ctx, "# TYPE skyfence_bypassed_packets_total counter");
+	for (k = 0; k < s->n_bypass; k++)
+		out(emit, ctx,
+		    "skyfence_bypassed_packets_total{queue=\"%s\"} %" PRIu64,
+		    s->bypass[k].queue, s->bypass[k].pkts);
+}
+
+static void render_json(const struct daemon *d, const struct stats_snap *s,
+			void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	char buf[4096];
+	size_t o = 0;
+	unsigned i, k, n = 0;
+
+	o += (size_t)snprintf(buf + o, sizeof(buf) - o, "{");
+	for (i = 0; i < STAT_N && o < sizeof(buf); i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+				      "%s\"%s\":%" PRIu64, i ? "," : "",
+				      defs[i].key, s->v[i]);
+	if (o < sizeof(buf))
+		snprintf(buf + o, sizeof(buf) - o, ",\"kernel_queues\":[");
+	emit(ctx, buf);
+	for (k = 0; k < QUEUE_KINDS; k++)
+		out(emit, ctx,
+		    "%s{\"queue\":%u,\"waiting\":%u,\"queue_dropped\":%" PRIu64
+		    ",\"user_dropped\":%" PRIu64 "}",
+		    k ? "," : "", s->q[k].num, s->q[k].waiting,
+		    s->q[k].queue_dropped, s->q[k].user_dropped);
+	out(emit, ctx, "],\"bypass_counted\":%s,\"bypassed\":[",
+	    s->bypass_counted ? "true" : "false");
+	for (k = 0; k < s->n_bypass; k++)
+		out(emit, ctx,
+		    "%s{\"queue\":\"%s\",\"packets\":%" PRIu64
+		    ",\"bytes\":%" PRIu64 "}",
+		    k ? "," : "", s->bypass[k].queue, s->bypass[k].pkts,
+		    s->bypass[k].bytes);
+	out(emit, ctx, "],\"apps\":[");
+	for (i = 0; i < APP_STATS; i++) {
+		const struct app_stat *a = &d->apps[i];
+		char dept[200];
+
+		if (!a->dept[0])
+			continue;
+		stats_json_str(dept, sizeof(dept), a->dept);
+		out(emit, ctx,
+		    "%s{\"department\":\"%s\",\"app\":\"%s\",\"packets\":%" PRIu64
+		    ",\"bytes\":%" PRIu64 ",\"allow\":%" PRIu64
+		    ",\"drop\":%" PRIu64 ",\"reject\":%" PRIu64
+		    ",\"throttle\":%" PRIu64 "}",
+		    n++ ? "," : "", dept, classifier_proto_name(d->cls, a->app),
+		    a->pkts, a->bytes, a->decisions[ACT_ALLOW],
+		    a->decisions[ACT_DROP], a->decisions[ACT_REJECT],
+		    a->decisions[ACT_THROTTLE]);
+	}
+	out(emit, ctx, "]}");
+}
+
+static void render_text(const struct daemon *d, const struct stats_snap *s,
+			void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	unsigned i, k;
+
+	for (i = 0; i < STAT_N; i++)
+		out(emit, ctx, "%-20s %" PRIu64, defs[i].key, s->v[i]);
+	for (k = 0; k < QUEUE_KINDS; k++)
+		out(emit, ctx,
+		    "kernel queue %u: waiting %u queue_dropped %" PRIu64
+		    " user_dropped %" PRIu64,
+		    s->q[k].num, s->q[k].waiting, s->q[k].queue_dropped,
+		    s->q[k].user_dropped);
+	if (!s->bypass_counted)
+		out(emit, ctx,
+		    "bypassed: not counted (nfnetlink_acct unavailable)");
+	else if (!s->n_bypass)
+		out(emit, ctx,
+		    "bypassed: no counter (skyfence-rules.sh up makes them)");
+	for (k = 0; k < s->n_bypass; k++)
+		out(emit, ctx,
+		    "bypassed by the kernel, queue %s: %" PRIu64
+		    " packets %" PRIu64 " bytes",
+		    s->bypass[k].queue, s->bypass[k].pkts, s->bypass[k].bytes);
+	out(emit, ctx, "%-16s %-24s %10s %12s %7s %7s %7s %7s", "department",
+	    "app", "packets", "bytes", "allow", "drop", "reject", "throttle");
+	for (i = 0; i < APP_STATS; i++) {
+		const struct app_stat *a = &d->apps[i];
+
+		if (!a->dept[0])
+			continue;
+		out(emit, ctx,
+		    "%-16s %-24s %10" PRIu64 " %12" PRIu64 " %7" PRIu64
+		    " %7" PRIu64 " %7" PRIu64 " %7" PRIu64,
+		    a->dept, classifier_proto_name(d->cls, a->app), a->pkts,
+		    a->bytes, a->decisions[ACT_ALLOW], a->decisions[ACT_DROP],
+		    a->decisions[ACT_REJECT], a->decisions[ACT_THROTTLE]);
+	}
+}
+
+/* The SIGUSR1 line: every scalar as key=value. */
+static void render_log(const struct stats_snap *s,
+		       void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	char buf[2048];
+	size_t o = (size_t)snprintf(buf, sizeof(buf), "stats:");
+	unsigned i;
+
+	for (i = 0; i < STAT_N && o < sizeof(buf); i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %s=%" PRIu64,
+				      defs[i].key, s->v[i]);
+	emit(ctx, buf);
+}
+
+void stats_render(const struct daemon *d, const struct stats_snap *s,
+		  enum stats_format f,
+		  void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	switch (f) {
+	case STATS_PROMETHEUS:
+		render_prometheus(d, s, emit, ctx);
+		break;
+	case STATS_JSON:
+		render_json(d, s, emit, ctx);
+		break;
+	case STATS_LOG:
+		render_log(s, emit, ctx);
+		break;
+	default:
+		render_text(d, s, emit, ctx);
+		break;
+	}
 }

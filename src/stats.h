@@ -5,10 +5,75 @@
 
 #include "daemon_int.h"
 
+#include <stddef.h>
+
 /* A packet of @f skyfenced handled, @bytes long. */
 void stats_count_packet(struct daemon *d, const struct flow *f, uint32_t bytes);
 /* @f was decided: its department and app's decision counter, and the
  * ring of recent decisions. */
 void stats_count_decision(struct daemon *d, const struct flow *f);
+
+/* Every scalar counter: one set, shown by every format (stats.c's table
+ * names them). */
+enum stat_id {
+	STAT_PACKETS,
+	STAT_INSPECTED,
+	STAT_OFFLOADED,
+	STAT_MARKED,
+	STAT_THROTTLED,
+	STAT_UNPARSED,
+	STAT_DEC_ALLOW,
+	STAT_DEC_DROP,
+	STAT_DEC_REJECT,
+	STAT_DEC_THROTTLE,
+	STAT_AT_PACKET,
+	STAT_AT_LIMIT,
+	STAT_AT_MARK,
+	STAT_AT_END,
+	STAT_NAMED,
+	STAT_RELABELED,
+	STAT_FLOWS_ACTIVE,
+	STAT_FLOWS_CREATED,
+	STAT_FLOWS_EVICTED,
+	STAT_VERDICTS,
+	STAT_MISSED,
+	STAT_SEND_ERRORS,
+	STAT_KERNEL_ERRORS,
+	STAT_RELOADS,
+	STAT_RELOAD_FAILURES,
+	STAT_HELD_NO_RECORD,
+	STAT_KILLSWITCH,
+	STAT_STATE_SAVED,
+	STAT_N
+};
+
+/* The kernel's counters of one of our queues
+ * (/proc/net/netfilter/nfnetlink_queue). */
+struct stats_queue {
+	unsigned num, waiting;
+	uint64_t queue_dropped, user_dropped;
+};
+
+struct stats_snap {
+	uint64_t v[STAT_N];
+	struct stats_queue q[QUEUE_KINDS];
+	struct bypass_counter bypass[BYPASS_MAX];
+	unsigned n_bypass;
+	int bypass_counted;
+};
+
+enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS, STATS_LOG };
+
+/* Every counter now, read once. */
+void stats_snapshot(const struct daemon *d, struct stats_snap *s);
+/* @s (with the per department and app counters of @d) in @f, a line at a
+ * time to @emit: `stats`, `stats json`, `stats prometheus`, and the
+ * SIGUSR1 log line (one line, "stats: key=value ..."). */
+void stats_render(const struct daemon *d, const struct stats_snap *s,
+		  enum stats_format f,
+		  void (*emit)(void *ctx, const char *line), void *ctx);
+/* @s escaped for a JSON string / a Prometheus label value. */
+void stats_json_str(char *out, size_t len, const char *s);
+void stats_prom_str(char *out, size_t len, const char *s);
 
 #endif
