@@ -81,10 +81,15 @@ struct daemon {
 };
 
 #define APP_STATS 4096
+#define APP_STAT_GONE UINT16_MAX
 #define RECENT 64
 
+/* Counters of one department and app, found by the department's index in
+ * the running policy (no name hashed per packet); stats_remap() keeps them
+ * with their department across policy changes. */
 struct app_stat {
 	char dept[POLICY_NAME_LEN]; /* "": free */
+	uint16_t dept_idx;	    /* APP_STAT_GONE: not in the policy now */
 	uint16_t app;
 	uint64_t pkts, bytes, decisions[ACT_MAX];
 };

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "held.h"
+#include "stats.h"
 #include "skyfence/buckets.h"
 #include "skyfence/fcset.h"
 #include "skyfence/loader.h"
@@ -182,6 +183,7 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 		policy_free(np);
 		return -ENOSPC;
 	}
+	stats_remap(d, np);
 	engine_set_policy(d->eng, np);
 	runtime_install_kill(d, nk);
 	policy_free(d->pol);

@@ -2,36 +2,80 @@
  * recent decisions (stats.h). */
 #include "stats.h"
 
-#include "runtime.h"
-
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "skyfence/classify.h"
 #include "skyfence/flow.h"
+#include "skyfence/log.h"
 
-static struct app_stat *app_slot(struct daemon *d, const char *dept,
+static uint32_t slot_hash(uint16_t dept_idx, uint16_t app)
+{
+	return ((uint32_t)dept_idx << 16 | app) * 2654435761u;
+}
+
+/* The slot of department @dept_idx of the running policy and @app: found,
+ * or taken. */
+static struct app_stat *app_slot(struct daemon *d, uint16_t dept_idx,
 				 uint16_t app)
 {
-	uint32_t h = app * 2654435761u, i;
-	const char *s;
+	uint32_t h = slot_hash(dept_idx, app), i;
 
-	for (s = dept; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
 	for (i = 0; i < APP_STATS; i++) {
 		struct app_stat *a = &d->apps[(h + i) % APP_STATS];
 
 		if (!a->dept[0]) {
-			snprintf(a->dept, sizeof(a->dept), "%s", dept);
+			snprintf(a->dept, sizeof(a->dept), "%s",
+				 d->pol->depts[dept_idx].name);
+			a->dept_idx = dept_idx;
 			a->app = app;
 			return a;
 		}
-		if (a->app == app && !strcmp(a->dept, dept))
+		if (a->dept_idx == dept_idx && a->app == app)
 			return a;
 	}
 	return NULL; /* full: 4096 pairs; counted in the totals only */
+}
+
+void stats_remap(struct daemon *d, const struct policy *np)
+{
+	struct app_stat *old = malloc(APP_STATS * sizeof(*old));
+	uint32_t i, j;
+
+	if (!old) {
+		/* counters that would be found by stale indices: gone */
+		log_warnx("stats: out of memory; the per department counters "
+			  "start again");
+		memset(d->apps, 0, APP_STATS * sizeof(*d->apps));
+		return;
+	}
+	memcpy(old, d->apps, APP_STATS * sizeof(*old));
+	memset(d->apps, 0, APP_STATS * sizeof(*d->apps));
+	for (i = 0; i < APP_STATS; i++) {
+		uint16_t idx = APP_STAT_GONE;
+		uint32_t h;
+
+		if (!old[i].dept[0])
+			continue;
+		for (j = 0; j < np->n_depts; j++)
+			if (!strcmp(np->depts[j].name, old[i].dept))
+				idx = (uint16_t)j;
+		old[i].dept_idx = idx;
+		h = slot_hash(idx, old[i].app);
+		for (j = 0; j < APP_STATS; j++) {
+			struct app_stat *a = &d->apps[(h + j) % APP_STATS];
+
+			if (!a->dept[0]) {
+				*a = old[i];
+				break;
+			}
+		}
+	}
+	free(old);
 }
 
 static uint16_t flow_app(const struct flow *f)
@@ -45,7 +89,7 @@ void stats_count_packet(struct daemon *d, const struct flow *f, uint32_t bytes)
 
 	if (f->dept >= d->pol->n_depts)
 		return;
-	a = app_slot(d, d->pol->depts[f->dept].name, flow_app(f));
+	a = app_slot(d, f->dept, flow_app(f));
 	if (a) {
 		a->pkts++;
 		a->bytes += bytes;
@@ -57,11 +101,15 @@ void stats_count_decision(struct daemon *d, const struct flow *f)
 	struct recent *r = &d->recent[d->recent_next++ % RECENT];
 	const char *dept =
 		f->dept < d->pol->n_depts ? d->pol->depts[f->dept].name : "?";
-	struct app_stat *a = app_slot(d, dept, flow_app(f));
+	struct app_stat *a = f->dept < d->pol->n_depts
+				     ? app_slot(d, f->dept, flow_app(f))
+				     : NULL;
+	struct timespec ts;
 
 	if (a && f->action < ACT_MAX)
 		a->decisions[f->action]++;
-	r->ts_ms = runtime_clock_ms(1);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r->ts_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	flow_key_format(&f->key, r->key, sizeof(r->key));
 	snprintf(r->dept, sizeof(r->dept), "%s", dept);
 	classifier_format_proto(d->cls, &f->cls, r->app, sizeof(r->app));

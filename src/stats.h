@@ -13,6 +13,11 @@ void stats_count_packet(struct daemon *d, const struct flow *f, uint32_t bytes);
  * ring of recent decisions. */
 void stats_count_decision(struct daemon *d, const struct flow *f);
 
+/* Before @np replaces the running policy: every department's counters
+ * follow it to its index in @np (one no longer there keeps its counters,
+ * found by no packet). */
+void stats_remap(struct daemon *d, const struct policy *np);
+
 /* Every scalar counter: one set, shown by every format (stats.c's table
  * names them). */
 enum stat_id {

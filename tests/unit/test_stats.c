@@ -1,0 +1,124 @@
+/* Counters per department and app (stats.c): found by the department's
+ * index, and kept with their department by name when a policy change
+ * moves, removes and brings it back. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_run.h"
+#include "../../src/stats.h"
+
+static int no_proto(void *ctx, const char *n)
+{
+	(void)ctx;
+	(void)n;
+	return -1;
+}
+
+static const struct policy_names names = { no_proto, no_proto, NULL, 0, NULL };
+
+static struct policy *parse(const char *text)
+{
+	unsigned nerr = 0;
+	struct policy *p = policy_parse_text("t", text, strlen(text), &names,
+					     NULL, NULL, &nerr);
+
+	ck_assert_msg(p != NULL, "%u errors", nerr);
+	return p;
+}
+
+static uint32_t idx(const struct policy *p, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n_depts; i++)
+		if (!strcmp(p->depts[i].name, name))
+			return i;
+	ck_abort_msg("no department %s", name);
+	return 0;
+}
+
+/* the one slot of @dept and @app, or NULL; fails on two */
+static const struct app_stat *slot(const struct daemon *d, const char *dept,
+				   uint16_t app)
+{
+	const struct app_stat *found = NULL;
+	uint32_t i;
+
+	for (i = 0; i < APP_STATS; i++)
+		if (d->apps[i].dept[0] && !strcmp(d->apps[i].dept, dept) &&
+		    d->apps[i].app == app) {
+			ck_assert_msg(!found, "%s/%u counted twice", dept, app);
+			found = &d->apps[i];
+		}
+	return found;
+}
+
+static void count(struct daemon *d, const char *dept, uint16_t app,
+		  uint32_t bytes)
+{
+	struct flow f;
+
+	memset(&f, 0, sizeof(f));
+	f.dept = (uint16_t)idx(d->pol, dept);
+	f.cls.master = 91;
+	f.cls.app = app;
+	stats_count_packet(d, &f, bytes);
+}
+
+START_TEST(test_counters_follow_their_department_across_policies)
+{
+	static const char a[] = "department sales { hosts 192.0.2.64/26; }\n"
+				"department eng { hosts 192.0.2.128/26; }\n";
+	/* eng moves first, sales goes, lab comes */
+	static const char b[] = "department lab { hosts 192.0.2.192/27; }\n"
+				"department eng { hosts 192.0.2.128/26; }\n";
+	struct daemon d;
+	struct policy *pa = parse(a), *pb = parse(b), *pc = parse(a);
+
+	memset(&d, 0, sizeof(d));
+	d.apps = calloc(APP_STATS, sizeof(*d.apps));
+	d.pol = pa;
+	count(&d, "sales", 125, 100);
+	count(&d, "eng", 125, 1000);
+	count(&d, "eng", 125, 1000);
+	count(&d, "eng", 7, 10);
+	ck_assert_uint_eq(slot(&d, "eng", 125)->pkts, 2);
+	ck_assert_uint_eq(slot(&d, "eng", 125)->bytes, 2000);
+	stats_remap(&d, pb);
+	d.pol = pb;
+	count(&d, "eng", 125, 1000);
+	count(&d, "lab", 125, 5);
+	/* one slot each: eng's counters went on, under its new index */
+	ck_assert_uint_eq(slot(&d, "eng", 125)->pkts, 3);
+	ck_assert_uint_eq(slot(&d, "eng", 125)->dept_idx, idx(pb, "eng"));
+	ck_assert_uint_eq(slot(&d, "eng", 7)->pkts, 1);
+	ck_assert_uint_eq(slot(&d, "lab", 125)->bytes, 5);
+	/* sales is gone from the policy: its counters stay, found by no
+	 * packet */
+	ck_assert_uint_eq(slot(&d, "sales", 125)->pkts, 1);
+	ck_assert_uint_eq(slot(&d, "sales", 125)->dept_idx, APP_STAT_GONE);
+	/* sales back: the same slot counts on */
+	stats_remap(&d, pc);
+	d.pol = pc;
+	count(&d, "sales", 125, 100);
+	ck_assert_uint_eq(slot(&d, "sales", 125)->pkts, 2);
+	ck_assert_uint_eq(slot(&d, "eng", 125)->pkts, 3);
+	ck_assert_uint_eq(slot(&d, "lab", 125)->dept_idx, APP_STAT_GONE);
+	free(d.apps);
+	policy_free(pa);
+	policy_free(pb);
+	policy_free(pc);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("stats");
+	TCase *c = tcase_create("counters");
+
+	tcase_add_test(c,
+		       test_counters_follow_their_department_across_policies);
+	suite_add_tcase(s, c);
+	return check_run(s);
+}
