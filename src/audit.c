@@ -1,3 +1,5 @@
+/* audit.c - one audit record (JSON line) per logged decision or flow end
+ * (audit.h). */
 #include "skyfence/audit.h"
 
 #include <inttypes.h>

@@ -1,3 +1,5 @@
+/* engine.c - one packet's path: pkt -> flow -> classify -> policy ->
+ * verdict, the same for the inline and the offline mode (engine.h). */
 #include "skyfence/engine.h"
 
 #include <stdlib.h>

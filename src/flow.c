@@ -1,3 +1,5 @@
+/* flow.c - the flow table: a fixed pool, direction-free keys, idle expiry
+ * and LRU eviction (flow.h). */
 #include "skyfence/flow.h"
 
 #include <stdio.h>

@@ -1,3 +1,5 @@
+/* loader.c - a policy and the classifier whose names it uses, loaded
+ * together, nothing half-loaded (loader.h). */
 #include "skyfence/loader.h"
 #include "skyfence/state.h"
 

@@ -1,3 +1,5 @@
+/* log.c - operational logging to syslog or stderr, rate-limited lines,
+ * strnvis-style escaping (log.h). */
 #include "skyfence/log.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* mark.c - the skyfence bits of the packet and conntrack mark (mark.h). */
 #include "skyfence/mark.h"
 
 #include <errno.h>

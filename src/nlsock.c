@@ -1,3 +1,5 @@
+/* nlsock.c - the netfilter netlink socket queue.c, ct.c and bypass.c
+ * open (nlsock.h). */
 #include "skyfence/nlsock.h"
 
 #include <errno.h>

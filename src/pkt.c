@@ -1,3 +1,4 @@
+/* pkt.c - frame and IP parsing, bounds-checked (pkt.h). */
 #include "skyfence/pkt.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,5 @@
+/* policy.c - departments by longest prefix, rules and decisions
+ * (policy.h). */
 #include "skyfence/policy.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* safedir.c - directories only root may change (safedir.h). */
 #include "skyfence/safedir.h"
 
 #include <errno.h>

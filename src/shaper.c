@@ -1,3 +1,5 @@
+/* shaper.c - token buckets with fair hold queues and a latency bound
+ * (shaper.h). */
 #include "skyfence/shaper.h"
 
 #include <errno.h>

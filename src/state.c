@@ -1,3 +1,5 @@
+/* state.c - the running policy on disk: atomic save, trusted read
+ * (state.h). */
 #include "skyfence/state.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* stun.c - Skype's STUN attributes over IPv6 (stun.h). */
 #include "skyfence/stun.h"
 
 #include <string.h>
