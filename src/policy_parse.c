@@ -1695,4 +1695,3 @@ void policy_text_signatures(const char *name, const char *text, size_t len,
 	policy_free(p);
 	policy_parser_destroy(pp);
 }
-
