@@ -187,6 +187,13 @@ static const struct stat_def {
 	[STAT_FLOWS_EVICTED] = { "flows_evicted",
 				 "skyfence_flows_evicted_total", NULL, 0,
 				 "Flows evicted from a full table." },
+	[STAT_FLOWS_EXPIRED] = { "flows_expired",
+				 "skyfence_flows_expired_total", NULL, 0,
+				 "Flows forgotten after --idle-timeout." },
+	[STAT_UNCLASSIFIED] = { "flows_unclassified",
+				"skyfence_flows_unclassified_total", NULL, 0,
+				"Flows decided unclassified: no classifier "
+				"slot was free." },
 	[STAT_VERDICTS] = { "verdicts", "skyfence_verdicts_total", NULL, 0,
 			    "Verdicts sent to the kernel." },
 	[STAT_MISSED] = { "missed_verdicts", "skyfence_missed_verdicts_total",
@@ -199,6 +206,9 @@ static const struct stat_def {
 	[STAT_KERNEL_ERRORS] = { "kernel_errors",
 				 "skyfence_kernel_errors_total", NULL, 0,
 				 "Error replies from the kernel's queue." },
+	[STAT_MALFORMED] = { "malformed_messages",
+			     "skyfence_queue_malformed_total", NULL, 0,
+			     "Queue messages without a packet id." },
 	[STAT_RELOADS] = { "reloads", "skyfence_reloads_total", NULL, 0,
 			   "Policy reloads applied (SIGHUP)." },
 	[STAT_RELOAD_FAILURES] = { "reload_failures",
@@ -266,6 +276,7 @@ void stats_snapshot(const struct daemon *d, struct stats_snap *s)
 		s->v[STAT_MISSED] += qs.missed;
 		s->v[STAT_SEND_ERRORS] += qs.send_errors;
 		s->v[STAT_KERNEL_ERRORS] += qs.kernel_errors;
+		s->v[STAT_MALFORMED] += qs.malformed;
 	}
 	s->v[STAT_PACKETS] = d->st.packets;
 	s->v[STAT_INSPECTED] = es.inspected;
@@ -288,6 +299,8 @@ void stats_snapshot(const struct daemon *d, struct stats_snap *s)
 	s->v[STAT_FLOWS_ACTIVE] = fs.active;
 	s->v[STAT_FLOWS_CREATED] = fs.created;
 	s->v[STAT_FLOWS_EVICTED] = fs.evicted;
+	s->v[STAT_FLOWS_EXPIRED] = fs.expired;
+	s->v[STAT_UNCLASSIFIED] = es.cls_exhausted;
 	s->v[STAT_RELOADS] = d->st.reloads;
 	s->v[STAT_RELOAD_FAILURES] = d->st.reload_failures;
 	s->v[STAT_HELD_NO_RECORD] = d->st.held_no_slot;

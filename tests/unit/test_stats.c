@@ -2,6 +2,7 @@
  * index, and kept with their department by name when a policy change
  * moves, removes and brings it back. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,48 @@ START_TEST(test_counters_follow_their_department_across_policies)
 }
 END_TEST
 
+static char rendered[65536];
+
+static void keep(void *ctx, const char *line)
+{
+	(void)ctx;
+	strncat(rendered, line, sizeof(rendered) - strlen(rendered) - 2);
+	strcat(rendered, "\n");
+}
+
+/* Every counter of the table in every format: no key or family missing. */
+START_TEST(test_every_counter_is_in_every_format)
+{
+	static const enum stats_format fmts[] = { STATS_TEXT, STATS_JSON,
+						  STATS_PROMETHEUS, STATS_LOG };
+	struct stats_snap snap;
+	struct daemon d;
+	unsigned i, k;
+
+	memset(&d, 0, sizeof(d));
+	memset(&snap, 0, sizeof(snap));
+	d.apps = calloc(APP_STATS, sizeof(*d.apps));
+	for (i = 0; i < STAT_N; i++)
+		snap.v[i] = 1000 + i;
+	for (k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
+		rendered[0] = '\0';
+		stats_render(&d, &snap, fmts[k], keep, NULL);
+		ck_assert_ptr_null(strstr(rendered, "(null)"));
+		for (i = 0; i < STAT_N; i++) {
+			char v[16];
+
+			snprintf(v, sizeof(v), "%u", 1000 + i);
+			ck_assert_msg(strstr(rendered, v) != NULL,
+				      "format %u lacks counter %u", k, i);
+		}
+	}
+	/* the log line is one line */
+	ck_assert_ptr_eq(strchr(rendered, '\n'),
+			 rendered + strlen(rendered) - 1);
+	free(d.apps);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stats");
@@ -119,6 +162,7 @@ int main(void)
 
 	tcase_add_test(c,
 		       test_counters_follow_their_department_across_policies);
+	tcase_add_test(c, test_every_counter_is_in_every_format);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
