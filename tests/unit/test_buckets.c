@@ -8,37 +8,8 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "policy_text.h"
 #include "skyfence/buckets.h"
-
-static int no_proto(void *ctx, const char *n)
-{
-	(void)ctx;
-	(void)n;
-	return -1;
-}
-
-static const struct policy_names names = { no_proto, no_proto, NULL, 0, NULL };
-
-static struct policy *parse(const char *text)
-{
-	unsigned nerr = 0;
-	struct policy *p = policy_parse_text("t", text, strlen(text), &names,
-					     NULL, NULL, &nerr);
-
-	ck_assert_msg(p != NULL, "%u errors", nerr);
-	return p;
-}
-
-static uint32_t dept_index(const struct policy *p, const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; i < p->n_depts; i++)
-		if (!strcmp(p->depts[i].name, name))
-			return i;
-	ck_abort_msg("no department %s", name);
-	return 0;
-}
 
 /* the pair of the @nth rule (0-based) of department @name */
 static int32_t pair(const struct bucket_map *m, const struct policy *p,

@@ -7,37 +7,8 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "policy_text.h"
 #include "../../src/stats.h"
-
-static int no_proto(void *ctx, const char *n)
-{
-	(void)ctx;
-	(void)n;
-	return -1;
-}
-
-static const struct policy_names names = { no_proto, no_proto, NULL, 0, NULL };
-
-static struct policy *parse(const char *text)
-{
-	unsigned nerr = 0;
-	struct policy *p = policy_parse_text("t", text, strlen(text), &names,
-					     NULL, NULL, &nerr);
-
-	ck_assert_msg(p != NULL, "%u errors", nerr);
-	return p;
-}
-
-static uint32_t idx(const struct policy *p, const char *name)
-{
-	uint32_t i;
-
-	for (i = 0; i < p->n_depts; i++)
-		if (!strcmp(p->depts[i].name, name))
-			return i;
-	ck_abort_msg("no department %s", name);
-	return 0;
-}
 
 /* the one slot of @dept and @app, or NULL; fails on two */
 static const struct app_stat *slot(const struct daemon *d, const char *dept,
@@ -61,7 +32,7 @@ static void count(struct daemon *d, const char *dept, uint16_t app,
 	struct flow f;
 
 	memset(&f, 0, sizeof(f));
-	f.dept = (uint16_t)idx(d->pol, dept);
+	f.dept = (uint16_t)dept_index(d->pol, dept);
 	f.cls.master = 91;
 	f.cls.app = app;
 	stats_count_packet(d, &f, bytes);
@@ -92,7 +63,8 @@ START_TEST(test_counters_follow_their_department_across_policies)
 	count(&d, "lab", 125, 5);
 	/* one slot each: eng's counters went on, under its new index */
 	ck_assert_uint_eq(slot(&d, "eng", 125)->pkts, 3);
-	ck_assert_uint_eq(slot(&d, "eng", 125)->dept_idx, idx(pb, "eng"));
+	ck_assert_uint_eq(slot(&d, "eng", 125)->dept_idx,
+			  dept_index(pb, "eng"));
 	ck_assert_uint_eq(slot(&d, "eng", 7)->pkts, 1);
 	ck_assert_uint_eq(slot(&d, "lab", 125)->bytes, 5);
 	/* sales is gone from the policy: its counters stay, found by no
