@@ -10,6 +10,9 @@
 #  policy   `policy load` and SIGHUP of a FIFO, /dev/zero, a directory and
 #           a 100 MB file, refused, while the same echo runs: its largest
 #           round trip (two verdicts).
+#  state    60 runtime changes (rule set, killswitch on and off), each
+#           saved to the state directory with two fsyncs in the event
+#           loop, while the same echo runs: its largest round trip.
 #
 # ROUNDS times each; one line per round. The tests assert what does not
 # depend on timing (nothing lost, every request answered, the memory
@@ -106,6 +109,28 @@ while [ $i -le "$N" ]; do
 	done
 	rm -f "$work/lab.policy"
 	mv "$work/lab.policy.good" "$work/lab.policy"
+	wait $e || true
+	out=$(cat "$work/echo.out")
+	printf 'round %d: replies %s of %s; p50 %s p99 %s max %s us\n' $i "$(f replies "$out")" \
+		"$(echo "$out" | sed 's/^sent=\([0-9]*\) .*/\1/')" "$(f rtt_p50_us "$out")" \
+		"$(f rtt_p99_us "$out")" "$(f rtt_max_us "$out")"
+	i=$((i + 1))
+done
+
+echo "state: echo round trip while 60 runtime changes are each saved (two fsyncs, in the event loop)"
+i=1
+while [ $i -le "$N" ]; do
+	echo_run 1000 2 >"$work/echo.out" 2>&1 &
+	e=$!
+	sleep 0.2
+	j=1
+	while [ $j -le 20 ]; do
+		ctl rule set engineering protocol HTTP drop >/dev/null
+		ctl killswitch on BitTorrent >/dev/null
+		ctl killswitch off >/dev/null
+		j=$((j + 1))
+	done
+	ctl rule del engineering protocol HTTP >/dev/null
 	wait $e || true
 	out=$(cat "$work/echo.out")
 	printf 'round %d: replies %s of %s; p50 %s p99 %s max %s us\n' $i "$(f replies "$out")" \
