@@ -451,6 +451,17 @@ int daemon_run(const struct daemon_opts *o)
 	 * which rises after the first large free and keeps later ones on the
 	 * heap. */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	/* The signals the loop reads (signalfd) are blocked before anything
+	 * else: one sent while starting (a SIGUSR1 once the queue shows, a
+	 * SIGHUP from a config tool) waits for the loop instead of taking
+	 * SIGUSR1's and SIGHUP's default action, which ends the process. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	memset(&d, 0, sizeof(d));
 	d.o = o;
 	d.shaper_tfd = -1;
@@ -582,6 +593,9 @@ int daemon_run(const struct daemon_opts *o)
 		log_warnx("%s: packets the kernel passes without skyfenced "
 			  "will not be counted",
 			  err);
+	/* the state file as running from the start (a changed policy file
+	 * with a kept kill switch, say); a failure is retried */
+	runtime_save_state(&d);
 	for (k = 0; k < QUEUE_KINDS; k++) {
 		qo.num = (uint16_t)QUEUE_NUMBER(o->queue_num, k);
 		qo.gso = !(k & QUEUE_KIND_THROTTLE);
@@ -593,9 +607,6 @@ int daemon_run(const struct daemon_opts *o)
 			goto out;
 		}
 	}
-	/* the state file as running from the start (a changed policy file
-	 * with a kept kill switch, say); a failure is retried */
-	runtime_save_state(&d);
 	if (!o->foreground && daemonize() != 0) {
 		log_warn("daemonize");
 		goto out;
@@ -603,13 +614,6 @@ int daemon_run(const struct daemon_opts *o)
 	if (o->pidfile && write_pidfile(o->pidfile) != 0)
 		log_warn("%s", o->pidfile);
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	d.shaper_tfd =

@@ -117,6 +117,37 @@ ctl policy show >"$work/restarted.policy"
 check "kill -9 and start after a policy load: policy show the same" \
 	cmp -s "$work/shown.policy" "$work/restarted.policy"
 
+# --- 2b. a signal while it starts waits for the event loop -----------------
+# SIGUSR1 and SIGHUP end a process by default: one sent while skyfenced
+# starts (a monitor asking for stats once the queue shows) must wait for
+# the loop. From its first log line (the restored state, before the queues
+# open) until lab.sh sees it running, a SIGUSR1 every millisecond or so.
+n=$(grep -c "state: the running policy restored" "$log")
+st0=$(grep -c 'stats: packets=' "$log")
+_pid=$(daemon_pid)
+kill -KILL "$_pid"
+while kill -0 "$_pid" 2>/dev/null; do sleep 0.05; done
+"$top/scripts/lab.sh" daemon-start --prefix "$P" --policy "$POLICY" >/dev/null 2>&1 &
+starter=$!
+_i=0
+while [ "$(grep -c "state: the running policy restored" "$log")" -le "$n" ] && [ $_i -lt 2000 ]; do
+	sleep 0.002
+	_i=$((_i + 1))
+done
+_pid=$(daemon_pid)
+sent=0
+while kill -0 $starter 2>/dev/null; do
+	kill -USR1 "$_pid" 2>/dev/null && sent=$((sent + 1))
+	sleep 0.001
+done
+wait $starter
+rc=$?
+sleep 0.5
+check "$sent SIGUSR1 while it started: skyfenced started (lab.sh exit $rc) and runs" \
+	sh -c "[ $rc -eq 0 ] && [ $sent -gt 0 ] && kill -0 $_pid"
+check "... and answered them with stats lines once its loop ran ($st0 before)" \
+	sh -c "[ \$(grep -c 'stats: packets=' '$log') -gt $st0 ]"
+
 # --- 3. neither SIGHUP nor policy load lifts the kill switch ---------------
 kill -HUP "$(daemon_pid)"
 wait_line "$log" "reload: .* applied .*the kill switch stays on for skype BitTorrent" 3
