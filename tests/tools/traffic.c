@@ -242,8 +242,15 @@ static void serve_conn(int fd, const struct opts *o, SSL_CTX *ctx,
 	unsigned long long total = 0;
 	const char *tls = "no";
 	uint64_t started = now_ms(), next_progress = started + o->progress_ms;
+	struct sockaddr_storage ls;
+	socklen_t lsl = sizeof(ls);
+	char local[INET6_ADDRSTRLEN] = "?";
 	SSL *ssl = NULL;
 	int n, got_request = 0;
+
+	/* the address the client reached: one server serves many */
+	if (getsockname(fd, (struct sockaddr *)&ls, &lsl) == 0)
+		peer_text(&ls, local, sizeof(local));
 
 	set_timeouts(fd, o->timeout_ms);
 	if (ctx) {
@@ -260,8 +267,9 @@ static void serve_conn(int fd, const struct opts *o, SSL_CTX *ctx,
 			break;
 		total += (unsigned long long)n;
 		if (o->progress_ms && now_ms() >= next_progress) {
-			log_line(o->log, "progress peer=%s bytes=%llu ms=%llu",
-				 peer, total,
+			log_line(o->log,
+				 "progress peer=%s local=%s bytes=%llu ms=%llu",
+				 peer, local, total,
 				 (unsigned long long)(now_ms() - started));
 			next_progress += o->progress_ms;
 		}
