@@ -10,6 +10,8 @@
 #include <syslog.h>
 
 static int use_syslog;
+/* set by the control thread (`log set`), read by every worker per
+ * packet: relaxed atomics, no lock and no torn read */
 static int max_level = LOG_LVL_INFO;
 static const char *log_ident = "skyfence";
 
@@ -17,19 +19,19 @@ void log_init(const char *ident, int to_syslog, int level)
 {
 	log_ident = ident;
 	use_syslog = to_syslog;
-	max_level = level;
+	__atomic_store_n(&max_level, level, __ATOMIC_RELAXED);
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
 void log_set_level(int level)
 {
-	max_level = level;
+	__atomic_store_n(&max_level, level, __ATOMIC_RELAXED);
 }
 
 int log_get_level(void)
 {
-	return max_level;
+	return __atomic_load_n(&max_level, __ATOMIC_RELAXED);
 }
 
 char *log_escape(const char *in, char *out, size_t outlen)
@@ -73,7 +75,7 @@ static void vlog(int level, const char *fmt, va_list ap, int add_errno)
 	char raw[1024], buf[4 * sizeof(raw)];
 	int saved = errno;
 
-	if (level > max_level)
+	if (level > __atomic_load_n(&max_level, __ATOMIC_RELAXED))
 		return;
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (add_errno) {
