@@ -17,6 +17,7 @@
 #include "daemon_int.h"
 #include "runtime.h"
 #include "stats.h"
+#include "worker.h"
 #include "skyfence/verdict.h"
 #include "skyfence/loader.h"
 #include "skyfence/pkt.h"
@@ -84,14 +85,23 @@ static const char *fmt_arg(int argc, char **argv, int at)
 
 static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
+	struct stats_snap *snap = malloc(sizeof(*snap));
 	struct flow_table_stats fs;
 	struct ctl_stats cs;
 	struct ct_stats ts;
 	uint64_t up = (runtime_clock_ms(0) - d->started_ms) / 1000;
 	static const char *const lv[] = { "error", "warning", "info", "debug" };
 	const char *f = fmt_arg(argc, argv, 1);
+	unsigned k;
 
-	engine_get_flow_stats(d->eng, &fs);
+	if (!snap) {
+		ctl_err(r, "internal", "out of memory");
+		return;
+	}
+	stats_snapshot(d, snap);
+	memset(&fs, 0, sizeof(fs));
+	fs.active = (uint32_t)snap->v[STAT_FLOWS_ACTIVE];
+	fs.capacity = (uint32_t)snap->v[STAT_FLOWS_CAPACITY];
 	ctl_get_stats(d->ctl, &cs);
 	ct_get_stats(d->ct, &ts);
 	if (!strcmp(f, "json") && argc == 2) {
@@ -108,7 +118,8 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			 "{\"version\":\"%s\",\"ndpi\":\"%s\",\"pid\":%ld,"
 			 "\"uptime_s\":%" PRIu64
 			 ",\"policy\":\"%s\",\"departments\":%u,"
-			 "\"queue\":%u,\"throttle_queue\":%u,"
+			 "\"queue\":%u,\"queues\":%u,\"workers\":%u,"
+			 "\"throttle_queue\":%u,"
 			 "\"killswitch\":%s,\"killswitch_apps\":\"%s\","
 			 "\"flows_active\":%u,\"flows_capacity\":%u,"
 			 "\"bypassing\":%s,\"bypassed_packets\":%" PRIu64 ","
@@ -119,6 +130,7 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			 "\"state_saved\":%s,\"state_error\":\"%s\"}",
 			 SKYFENCE_VERSION, classifier_version(), (long)getpid(),
 			 up, src, d->pol->n_depts - 1, d->o->queue_num,
+			 d->o->n_queues, d->n_workers,
 			 d->o->queue_num + QUEUE_THROTTLE_OFFSET,
 			 d->pol->killswitch[0] ? "true" : "false", ks,
 			 fs.active, fs.capacity, bgrow ? "true" : "false",
@@ -129,22 +141,28 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 							      : "false",
 			 se);
 		ctl_ok(r, "%s", "");
+		free(snap);
 		return;
 	}
 	if (strcmp(f, "text") || argc > 2) {
 		ctl_err(r, "usage", "status [json]");
+		free(snap);
 		return;
 	}
 	ctl_data(r, "skyfenced %s (nDPI %s), pid %ld, up %" PRIu64 " s",
 		 SKYFENCE_VERSION, classifier_version(), (long)getpid(), up);
 	ctl_data(r, "policy: %s (%u departments besides default)",
 		 d->pol->source, d->pol->n_depts - 1);
-	ctl_data(r,
-		 "queues: %u, throttled flows %u; fail-closed departments %u "
-		 "and %u",
-		 d->o->queue_num, QUEUE_NUMBER(d->o->queue_num, 1),
-		 QUEUE_NUMBER(d->o->queue_num, 2),
-		 QUEUE_NUMBER(d->o->queue_num, 3));
+	{
+		unsigned a = d->o->queue_num, b = a + d->o->n_queues - 1;
+
+		ctl_data(r,
+			 "queues: %u-%u, throttled flows %u-%u; fail-closed "
+			 "departments %u-%u and %u-%u; %u worker(s)",
+			 a, b, QUEUE_NUMBER(a, 1), QUEUE_NUMBER(b, 1),
+			 QUEUE_NUMBER(a, 2), QUEUE_NUMBER(b, 2),
+			 QUEUE_NUMBER(a, 3), QUEUE_NUMBER(b, 3), d->n_workers);
+	}
 	{
 		int growing = 0;
 		uint64_t t = d->bypass ? bypass_total(d->bypass, d->now_ms,
@@ -173,6 +191,14 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	else
 		ctl_data(r, "state: saved in %s/" STATE_FILE, d->o->state_dir);
 	ctl_data(r, "flows: %u of %u", fs.active, fs.capacity);
+	/* a flood fills the table of the worker its address pair lands on */
+	for (k = 0; d->n_workers > 1 && k < snap->n_w; k++)
+		ctl_data(r,
+			 "flows, worker %u (queues %u-%u): %" PRIu64 " of %u",
+			 k, snap->w[k].first_queue,
+			 snap->w[k].first_queue + snap->w[k].n_queues - 1,
+			 snap->w[k].flows_active, d->o->max_flows);
+	free(snap);
 	ctl_data(r,
 		 "conntrack: %" PRIu64 " walks, %" PRIu64
 		 " entries rewritten%s",
@@ -207,10 +233,12 @@ static void v_stats(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 }
 
 struct flows_ctx {
-	struct daemon *d;
 	struct ctl_req *r;
+	struct classifier *cls;
 	unsigned n, shown;
 	int json;
+	struct recent *recent; /* every worker's ring */
+	unsigned n_recent;
 };
 
 #define FLOWS_SHOWN 200
@@ -221,7 +249,7 @@ static void list_flow(void *ctx, const struct flow *f)
 	char key[FLOW_KEY_STRLEN], app[64];
 
 	flow_key_format(&f->key, key, sizeof(key));
-	classifier_format_proto(x->d->cls, &f->cls, app, sizeof(app));
+	classifier_format_proto(x->cls, &f->cls, app, sizeof(app));
 	if (x->json)
 		ctl_data(x->r,
 			 "%s{\"flow\":\"%s\",\"packets\":%" PRIu64
@@ -233,32 +261,63 @@ static void list_flow(void *ctx, const struct flow *f)
 			 f->pkts[0] + f->pkts[1], app);
 }
 
+/* In each worker's thread: its flows being inspected (the engine's list,
+ * never a walk of the whole table), and a copy of its recent decisions. */
+static void worker_flows(struct worker *w, void *arg)
+{
+	struct flows_ctx *x = arg;
+	uint32_t i;
+
+	x->cls = w->cls;
+	x->n += engine_foreach_inspecting(
+		w->eng, list_flow, x,
+		x->shown < FLOWS_SHOWN ? FLOWS_SHOWN - x->shown : 0);
+	for (i = 0; i < RECENT; i++) {
+		const struct recent *e =
+			&w->recent[(w->recent_next + i) % RECENT];
+
+		if (e->ts_ms)
+			x->recent[x->n_recent++] = *e;
+	}
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct recent *x = a, *y = b;
+
+	return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
+}
+
 static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
 	const char *f = fmt_arg(argc, argv, 1);
-	struct flows_ctx x = { d, r, 0, 0, !strcmp(f, "json") };
+	struct flows_ctx x = { r, NULL, 0, 0, !strcmp(f, "json"), NULL, 0 };
 	uint32_t i, k = 0;
 
 	if (argc > 2 || (strcmp(f, "text") && strcmp(f, "json"))) {
 		ctl_err(r, "usage", "flows [json]");
 		return;
 	}
+	x.recent = calloc((size_t)RECENT * d->n_workers, sizeof(*x.recent));
+	if (!x.recent) {
+		ctl_err(r, "internal", "out of memory");
+		return;
+	}
 	if (x.json)
 		ctl_data(r, "{\"inspecting\":[");
-	/* the engine's list: never a walk of the whole table */
-	x.n = engine_foreach_inspecting(d->eng, list_flow, &x, FLOWS_SHOWN);
+	workers_call(d, worker_flows, &x);
 	if (x.json)
 		ctl_data(r, "],\"inspecting_total\":%u,\"recent\":[", x.n);
 	else if (x.n > FLOWS_SHOWN)
 		ctl_data(r, "... %u flows being inspected, %d shown", x.n,
 			 FLOWS_SHOWN);
-	for (i = 0; i < RECENT; i++) {
-		const struct recent *e =
-			&d->recent[(d->recent_next + i) % RECENT];
+	/* the last RECENT decisions of all workers, oldest first */
+	qsort(x.recent, x.n_recent, sizeof(*x.recent), by_time);
+	for (i = x.n_recent > RECENT ? x.n_recent - RECENT : 0; i < x.n_recent;
+	     i++) {
+		const struct recent *e = &x.recent[i];
 		char rule[200], dept[100];
 
-		if (!e->ts_ms)
-			continue;
 		if (x.json) {
 			stats_json_str(rule, sizeof(rule), e->rule);
 			stats_json_str(dept, sizeof(dept), e->dept);
@@ -274,6 +333,7 @@ static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 				 e->rule[0] ? " by " : "", e->rule);
 		}
 	}
+	free(x.recent);
 	if (x.json)
 		ctl_data(r, "]}");
 	ctl_ok(r, "%s", "");

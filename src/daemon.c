@@ -1,15 +1,15 @@
-/* skyfenced inline. One packet: the packet mark (conntrack mark restored by
- * the SKYFENCE chain) says whether the flow is already decided; if not, the
- * engine inspects it. While a flow is inspected its packets are accepted;
- * once decided, the verdict travels back as a packet mark with NF_REPEAT,
- * the chain saves it into the conntrack mark and the kernel applies it to
- * the rest of the flow (DESIGN.md section 2: this kernel ignores NFQA_CT).
+/* skyfenced inline: the control thread. It sets up the workers
+ * (worker.h: the packet path), then runs the event loop of everything
+ * else: signals, the control socket, the conntrack walk, the bypass
+ * counters and the one-second tick; a shaper thread releases held packets
+ * on time. Changes to what the workers run go through runtime.c.
  */
 #include "daemon_int.h"
 #include "skyfence/daemon.h"
 #include "held.h"
 #include "runtime.h"
 #include "stats.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,180 +42,12 @@
 #include "skyfence/shaper.h"
 #include "skyfence/verdict.h"
 
-static uint64_t clock_ms(clockid_t id)
+static uint64_t mono_us(void)
 {
 	struct timespec ts;
 
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void write_audit(struct daemon *d, const char *event,
-			const struct flow *f)
-{
-	char rec[1024];
-
-	audit_format(rec, sizeof(rec), event, clock_ms(CLOCK_REALTIME), f,
-		     d->pol, d->cls);
-	if (d->audit) {
-		/* buffered; flushed once per turn of the event loop */
-		fprintf(d->audit, "%s\n", rec);
-		d->audit_dirty = 1;
-	} else {
-		syslog(LOG_INFO, "audit: %s", rec);
-	}
-}
-
-static void on_decision(void *ctx, const struct flow *f)
-{
-	struct daemon *d = ctx;
-
-	stats_count_decision(d, f);
-	if (f->logged)
-		write_audit(d, "decision", f);
-}
-
-static void on_flow_end(void *ctx, const struct flow *f, int reason)
-{
-	struct daemon *d = ctx;
-
-	(void)reason;
-	if (f->logged)
-		write_audit(d, "end", f);
-}
-
-/* The next release of a held packet, or nothing. */
-static void arm_shaper(struct daemon *d)
-{
-	struct itimerspec its;
-	uint64_t next = shaper_next_us(d->sh);
-
-	memset(&its, 0, sizeof(its));
-	if (next) {
-		its.it_value.tv_sec = (time_t)(next / 1000000);
-		its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
-	}
-	if (timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
-		log_limited(&d->bad_limit, d->now_ms, "shaper timer: %s",
-			    strerror(errno));
-}
-
-/* The verdict for the packet being handled; the mark goes back with the
- * queued bit clear (mark.h), so the bypass counter skips it. */
-static void verdict(struct daemon *d, const struct queue_pkt *qp, int v)
-{
-	queue_verdict(d->q[d->cur], qp->id, v, 1, mark_seen(&d->ml, qp->mark));
-}
-
-static void shape(struct daemon *d, const struct queue_pkt *qp,
-		  const struct pkt *p, const struct engine_verdict *v)
-{
-	int32_t b = buckets_pair_of(&d->bm, v->flow->dept, v->flow->rule);
-	enum shaper_result r = SHAPER_PASS;
-	uint64_t tag;
-
-	d->st.throttled++;
-	if (b >= 0 &&
-	    held_take(d, qp->id, mark_seen(&d->ml, qp->mark), &tag) == 0) {
-		r = shaper_submit(
-			d->sh, 2 * (uint32_t)b + !v->from_inside, tag,
-			verdict_wire_len(qp->len, qp->gso,
-					 (uint32_t)(p->l4_payload - p->l3),
-					 p->l4proto == IPPROTO_TCP
-						 ? p->l4_payload_len
-						 : 0),
-			(uint32_t)((v->flow->id * 0x9e3779b97f4a7c15ull) >> 40),
-			d->now_us, held_drop, d);
-		if (r != SHAPER_HOLD)
-			held_put(d, tag);
-	} else if (b >= 0) {
-		d->st.held_no_slot++;
-	}
-	if (r == SHAPER_HOLD)
-		queue_defer(d->q[d->cur], qp->id);
-	else
-		verdict(d, qp, r == SHAPER_PASS ? QUEUE_ACCEPT : QUEUE_DROP);
-}
-
-/* One packet through verdict.h: the mark, then the engine. */
-static void give(struct daemon *d, const struct queue_pkt *qp,
-		 const struct verdict_step *vs)
-{
-	queue_verdict(d->q[d->cur], qp->id,
-		      vs->kind == VERDICT_ACCEPT   ? QUEUE_ACCEPT
-		      : vs->kind == VERDICT_REPEAT ? QUEUE_REPEAT
-						   : QUEUE_DROP,
-		      1, vs->mark);
-}
-
-static void on_packet(void *ctx, const struct queue_pkt *qp)
-{
-	struct daemon *d = ctx;
-	enum mark_verdict mv = mark_verdict_of(&d->ml, qp->mark);
-	struct verdict_step vs;
-	struct engine_verdict v;
-	enum pkt_status ps;
-	struct pkt p;
-
-	d->st.packets++;
-	if (verdict_from_mark(&d->ml, qp->mark, &vs)) {
-		d->st.marked++;
-		give(d, qp, &vs);
-		return;
-	}
-	if (!qp->payload || qp->len == 0) {
-		d->st.no_payload++;
-		verdict(d, qp, QUEUE_ACCEPT);
-		return;
-	}
-	ps = pkt_parse_ip(qp->payload, qp->len, 0, &p);
-	if (ps != PKT_OK) {
-		/* Not attributable to a flow: not ours to judge. */
-		d->st.bad++;
-		engine_count_bad(d->eng, ps);
-		log_limited(
-			&d->bad_limit, d->now_ms,
-			"accepting a packet skyfenced cannot parse (%s, %u bytes)",
-			pkt_status_name(ps), qp->len);
-		verdict(d, qp, QUEUE_ACCEPT);
-		return;
-	}
-	if (mv == MARK_THROTTLE)
-		engine_packet_known(d->eng, &p, d->now_ms,
-				    mark_app_of(&d->ml, qp->mark), &v);
-	else
-		engine_packet(d->eng, &p, d->now_ms, &v);
-	if (log_get_level() >= LOG_LVL_DEBUG)
-		log_debug("packet id %u len %u%s flow %" PRIu64 " pkts %" PRIu64
-			  " tcp flags 0x%02x payload %u app %u.%u %s",
-			  qp->id, qp->len, qp->gso ? " gso" : "", v.flow->id,
-			  v.flow->pkts[0] + v.flow->pkts[1], p.tcp_flags,
-			  p.l4_payload_len, v.flow->cls.master, v.flow->cls.app,
-			  v.final ? policy_action_name(v.action)
-				  : "inspecting");
-	stats_count_packet(d, v.flow, qp->len);
-	verdict_after_engine(&d->ml, qp->mark, v.final, v.action,
-			     v.flow->cls.app, &vs);
-	switch (vs.kind) {
-	case VERDICT_SHAPE:
-		shape(d, qp, &p, &v);
-		return;
-	case VERDICT_REPEAT:
-		d->st.repeats++;
-		break;
-	default:
-		d->st.inspected_accept++;
-		break;
-	}
-	give(d, qp, &vs);
-}
-
-static void flush_all(struct daemon *d)
-{
-	unsigned k;
-
-	for (k = 0; k < QUEUE_KINDS; k++)
-		queue_flush(d->q[k]);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* Packets the kernel passed without us (bypass.h): a warning at most every
@@ -244,18 +76,19 @@ static void log_shaper_stats(struct daemon *d)
 	static const char *const dir[2] = { "from_inside", "to_inside" };
 	uint32_t i, j, n = 0, k;
 
+	pthread_mutex_lock(&d->sh_mu);
 	for (i = 0; i < d->pol->n_depts; i++) {
 		for (j = 0; j < d->pol->depts[i].n_rules; j++, n++) {
 			const struct policy_rule *r =
 				&d->pol->depts[i].rules[j];
 
-			if (d->bm.of[n] < 0)
+			if (d->bm->of[n] < 0)
 				continue;
 			for (k = 0; k < 2; k++) {
 				struct shaper_stats st;
 
 				shaper_get_stats(d->sh,
-						 2 * (uint32_t)d->bm.of[n] + k,
+						 2 * (uint32_t)d->bm->of[n] + k,
 						 &st);
 				log_info("shaper: department=%s rule_line=%u "
 					 "direction=%s rate_bps=%" PRIu64
@@ -276,6 +109,7 @@ static void log_shaper_stats(struct daemon *d)
 			}
 		}
 	}
+	pthread_mutex_unlock(&d->sh_mu);
 }
 
 static void emit_log(void *ctx, const char *line)
@@ -287,11 +121,69 @@ static void emit_log(void *ctx, const char *line)
 /* SIGUSR1, and at the stop: every counter, the shaper's. */
 static void log_stats(struct daemon *d)
 {
-	struct stats_snap s;
+	struct stats_snap *s = malloc(sizeof(*s));
 
-	stats_snapshot(d, &s);
-	stats_render(d, &s, STATS_LOG, emit_log, NULL);
+	if (!s) {
+		log_warnx("stats: out of memory");
+		return;
+	}
+	stats_snapshot(d, s);
+	stats_render(d, s, STATS_LOG, emit_log, NULL);
+	free(s);
 	log_shaper_stats(d);
+}
+
+/* The shaper thread: held packets released on time, whatever the control
+ * thread is doing (a state file's fsync, a conntrack walk). Each release
+ * goes to its worker (worker_post). */
+static void *shaper_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct held_ctx hc = { d, NULL };
+
+	for (;;) {
+		uint64_t ticks, next;
+		struct itimerspec its;
+
+		if (read(d->shaper_tfd, &ticks, sizeof(ticks)) < 0 &&
+		    errno != EINTR && errno != EAGAIN) {
+			log_warn("shaper timer");
+			break;
+		}
+		pthread_mutex_lock(&d->sh_mu);
+		if (d->sh_quit) {
+			pthread_mutex_unlock(&d->sh_mu);
+			break;
+		}
+		shaper_run(d->sh, mono_us(), held_release, &hc);
+		next = shaper_next_us(d->sh);
+		memset(&its, 0, sizeof(its));
+		its.it_value.tv_sec = (time_t)(next / 1000000);
+		its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
+		if (timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its,
+				    NULL) == 0)
+			d->sh_armed_us = next;
+		pthread_mutex_unlock(&d->sh_mu);
+	}
+	return NULL;
+}
+
+/* The shaper thread ends: woken at once, it sees sh_quit. */
+static void shaper_stop(struct daemon *d)
+{
+	struct itimerspec its;
+
+	if (!d->sh_started)
+		return;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_nsec = 1;
+	pthread_mutex_lock(&d->sh_mu);
+	d->sh_quit = 1;
+	if (timerfd_settime(d->shaper_tfd, 0, &its, NULL) != 0)
+		log_warn("shaper timer");
+	pthread_mutex_unlock(&d->sh_mu);
+	pthread_join(d->sh_thread, NULL);
+	d->sh_started = 0;
 }
 
 static int daemonize(void)
@@ -328,16 +220,15 @@ static int write_pidfile(const char *path)
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
-/* An event loop source: its descriptor, what runs when it is readable
- * (epoll_event.data.ptr points here), and the queue kind for a queue. */
+/* An event loop source: its descriptor and what runs when it is
+ * readable (epoll_event.data.ptr points here). */
 struct source {
 	int fd;
 	void (*run)(struct daemon *d, struct source *s);
-	unsigned kind;
 };
 
 static int watch(int ep, struct source *s, int fd,
-		 void (*run)(struct daemon *d, struct source *s), unsigned kind)
+		 void (*run)(struct daemon *d, struct source *s))
 {
 	struct epoll_event ev;
 
@@ -346,7 +237,6 @@ static int watch(int ep, struct source *s, int fd,
 	ev.data.ptr = s;
 	s->fd = fd;
 	s->run = run;
-	s->kind = kind;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		log_warn("epoll_ctl (descriptor %d)", fd);
 		return -1;
@@ -362,23 +252,6 @@ static void read_timer(struct daemon *d, int fd, const char *what)
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_limited(&d->bad_limit, d->now_ms, "%s: %s", what,
 			    strerror(errno));
-}
-
-static void on_queue(struct daemon *d, struct source *s)
-{
-	int r;
-
-	d->cur = s->kind;
-	r = queue_receive(d->q[s->kind], on_packet, d);
-	if (r < 0)
-		log_limited(&d->bad_limit, d->now_ms, "queue receive: %s",
-			    strerror(-r));
-}
-
-static void on_shaper_timer(struct daemon *d, struct source *s)
-{
-	read_timer(d, s->fd, "shaper timer");
-	shaper_run(d->sh, d->now_us, held_release, d);
 }
 
 static void on_ctl(struct daemon *d, struct source *s)
@@ -399,12 +272,18 @@ static void on_ct(struct daemon *d, struct source *s)
 	ct_run(d->ct, runtime_ct_entry, d);
 }
 
-/* Every second: idle flows, idle clients, the bypass counters, the
+static void expire(struct worker *w, void *arg)
+{
+	(void)arg;
+	engine_expire(w->eng, w->now_ms);
+}
+
+/* Every second: idle flows (in each worker), idle clients, the bypass counters, the
  * fail-closed sets every FCSET_REFRESH_S, a state save that failed. */
 static void on_tick(struct daemon *d, struct source *s)
 {
 	read_timer(d, s->fd, "timer");
-	engine_expire(d->eng, d->now_ms);
+	workers_call(d, expire, NULL);
 	ctl_tick(d->ctl, d->now_ms);
 	if (d->bypass)
 		bypass_poll(d->bypass);
@@ -428,21 +307,98 @@ static void on_signal(struct daemon *d, struct source *s)
 	}
 }
 
+/* The main queues of the range, in contiguous blocks, one per worker. */
+static void assign_queues(struct daemon *d)
+{
+	const struct daemon_opts *o = d->o;
+	unsigned i, q = 0;
+
+	for (i = 0; i < d->n_workers; i++) {
+		struct worker *w = &d->w[i];
+		unsigned n = o->n_queues / d->n_workers +
+			     (i < o->n_queues % d->n_workers);
+		unsigned j;
+
+		for (j = 0; j < n; j++)
+			w->qnum[j] = (uint16_t)(o->queue_num + q++);
+		w->n_q = n * QUEUE_KINDS;
+	}
+}
+
+static int open_audit(struct daemon *d)
+{
+	const struct daemon_opts *o = d->o;
+
+	if (!o->audit_path) {
+		if (o->foreground)
+			d->audit = stderr;
+		return 0;
+	}
+	if (strcmp(o->audit_path, "-") == 0) {
+		d->audit = stderr;
+		return 0;
+	}
+	{
+		/* 0640 whatever the umask, and whatever mode an existing
+		 * file had */
+		int afd = open(o->audit_path,
+			       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+				       O_NOCTTY,
+			       0640);
+
+		if (afd >= 0 && fchmod(afd, 0640) == 0)
+			d->audit = fdopen(afd, "a");
+		else if (afd >= 0)
+			close(afd);
+	}
+	if (!d->audit) {
+		log_warn("%s", o->audit_path);
+		return -1;
+	}
+	setvbuf(d->audit, NULL, _IOFBF, 64 * 1024);
+	return 0;
+}
+
+/* The shaper and its hold records, shared by the workers. Held packets
+ * stay in the kernel's queues: at most half of one queue's length, so
+ * holding never makes a queue overflow. */
+static int shaper_setup(struct daemon *d)
+{
+	uint32_t b;
+
+	d->max_held = d->o->queue_maxlen / 2;
+	d->sh = shaper_create(MAX_BUCKETS, d->max_held);
+	d->held = calloc(d->max_held + 1, sizeof(*d->held));
+	if (!d->held || !d->sh) {
+		log_warnx("out of memory");
+		return -1;
+	}
+	for (b = 0; b <= d->max_held; b++)
+		d->held[b].next_free = b < d->max_held ? (int32_t)b + 1 : -1;
+	d->held_free = 0;
+	if (runtime_map_buckets(d, d->pol) != 0) {
+		log_warnx("shaper: more than %d throttle rules", MAX_BUCKETS);
+		return -1;
+	}
+	d->shaper_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (d->shaper_tfd < 0) {
+		log_warn("shaper timer");
+		return -1;
+	}
+	return 0;
+}
+
 int daemon_run(const struct daemon_opts *o)
 {
-	struct cls_opts co = { o->max_flows, 80, 24, 0, NULL };
-	struct queue_opts qo = {
-		o->queue_num, o->queue_maxlen, o->rcvbuf, o->fail_open, 1, 0
-	};
-	struct engine_hooks h = { on_decision, on_flow_end, NULL };
+	struct cls_opts co = { 16, 80, 24, 0, NULL };
+	struct engine_hooks h = { NULL, NULL, NULL };
 	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
 	struct daemon d;
 	struct engine_opts eo;
 	sigset_t sigs;
 	char err[512];
 	int ep = -1, sfd = -1, tfd = -1, rc = 1;
-	uint32_t max_held, b;
-	struct source src[QUEUE_KINDS + 6];
+	struct source src[6];
 	unsigned k, ns = 0;
 
 	/* Large buffers (a slow control client's replies, an nDPI module
@@ -454,7 +410,9 @@ int daemon_run(const struct daemon_opts *o)
 	/* The signals the loop reads (signalfd) are blocked before anything
 	 * else: one sent while starting (a SIGUSR1 once the queue shows, a
 	 * SIGHUP from a config tool) waits for the loop instead of taking
-	 * SIGUSR1's and SIGHUP's default action, which ends the process. */
+	 * SIGUSR1's and SIGHUP's default action, which ends the process.
+	 * The worker and shaper threads inherit the mask: the signals come
+	 * to the control thread's signalfd only. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -469,48 +427,42 @@ int daemon_run(const struct daemon_opts *o)
 	d.state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	d.bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
 	d.bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
-	h.ctx = &d;
+	pthread_mutex_init(&d.sh_mu, NULL);
 	log_init("skyfenced", !o->foreground, o->log_level);
 	if (mark_layout_init(&d.ml, o->mark_mask) != 0) {
 		log_warnx("mark mask 0x%08x: needs %d or more contiguous bits",
 			  o->mark_mask, MARK_MIN_BITS);
 		return 1;
 	}
+	/* the control thread's module: names and categories, no flows */
 	if (loader_load(o->policy_path, &co, &d.cls, &d.pol, d.base,
 			runtime_log_line, NULL) != 0) {
 		log_warnx("%s: not loaded", o->policy_path);
 		return 1;
 	}
-	if (o->state_dir && runtime_restore(&d) != 0)
-		goto out;
-	/* Held packets stay in the kernel's queue: at most half of it, so
-	 * holding never makes the queue overflow. */
-	max_held = o->queue_maxlen / 2;
-	d.sh = shaper_create(MAX_BUCKETS, max_held);
-	d.held = calloc(max_held + 1, sizeof(*d.held));
-	if (!d.held) {
+	d.n_workers = o->n_workers ? o->n_workers : 1;
+	d.w = calloc(d.n_workers, sizeof(*d.w));
+	d.apps = calloc(APP_STATS, sizeof(*d.apps));
+	if (!d.w || !d.apps) {
 		log_warnx("out of memory");
 		goto out;
 	}
-	for (b = 0; b <= max_held; b++)
-		d.held[b].next_free = b < max_held ? (int32_t)b + 1 : -1;
-	d.held_free = 0;
-	d.now_us = clock_ms(CLOCK_MONOTONIC) * 1000;
-	if (!d.sh || runtime_map_buckets(&d, d.pol) != 0) {
-		log_warnx(
-			"shaper: out of memory or more than %d throttle rules",
-			MAX_BUCKETS);
+	assign_queues(&d);
+	if (o->state_dir && runtime_restore(&d) != 0)
 		goto out;
-	}
-	eo.max_flows = o->max_flows;
+	d.now_us = mono_us();
+	if (shaper_setup(&d) != 0)
+		goto out;
+	eo.max_flows = 16;
 	eo.idle_ms = o->idle_ms;
 	if (runtime_seed(&eo.seed) != 0) {
 		log_warn("getrandom (the flow table's hash seed)");
 		goto out;
 	}
+	/* the control thread's engine: conntrack entries' decisions */
 	d.eng = engine_create(&eo, d.cls, d.pol, &h);
 	if (!d.eng) {
-		log_warnx("out of memory for %u flows", o->max_flows);
+		log_warnx("out of memory");
 		goto out;
 	}
 	if (d.pol->killswitch[0]) {
@@ -524,37 +476,8 @@ int daemon_run(const struct daemon_opts *o)
 		}
 		runtime_install_kill(&d, ks);
 	}
-	if (o->audit_path) {
-		if (strcmp(o->audit_path, "-") == 0) {
-			d.audit = stderr;
-		} else {
-			/* 0640 whatever the umask, and whatever mode an
-			 * existing file had */
-			int afd = open(o->audit_path,
-				       O_WRONLY | O_APPEND | O_CREAT |
-					       O_CLOEXEC | O_NOCTTY,
-				       0640);
-
-			if (afd >= 0 && fchmod(afd, 0640) == 0)
-				d.audit = fdopen(afd, "a");
-			else if (afd >= 0)
-				close(afd);
-		}
-		if (!d.audit) {
-			log_warn("%s", o->audit_path);
-			goto out;
-		}
-		if (d.audit != stderr)
-			setvbuf(d.audit, NULL, _IOFBF, 64 * 1024);
-	} else if (o->foreground) {
-		d.audit = stderr;
-	}
-	d.apps = calloc(APP_STATS, sizeof(*d.apps));
-	d.recent = calloc(RECENT, sizeof(*d.recent));
-	if (!d.apps || !d.recent) {
-		log_warnx("out of memory");
+	if (open_audit(&d) != 0)
 		goto out;
-	}
 	d.ct = ct_open(err, sizeof(err));
 	if (!d.ct) {
 		log_warnx("%s (needed to change established flows)", err);
@@ -575,7 +498,7 @@ int daemon_run(const struct daemon_opts *o)
 			goto out;
 		}
 	}
-	d.started_ms = clock_ms(CLOCK_MONOTONIC);
+	d.started_ms = mono_us() / 1000;
 	/* The fail-closed departments' set is right before the first packet
 	 * of theirs can reach a queue. */
 	if (fcset_apply(d.pol, o->queue_num, err, sizeof(err)) < 0) {
@@ -596,17 +519,15 @@ int daemon_run(const struct daemon_opts *o)
 	/* the state file as running from the start (a changed policy file
 	 * with a kept kill switch, say); a failure is retried */
 	runtime_save_state(&d);
-	for (k = 0; k < QUEUE_KINDS; k++) {
-		qo.num = (uint16_t)QUEUE_NUMBER(o->queue_num, k);
-		qo.gso = !(k & QUEUE_KIND_THROTTLE);
-		qo.fail_open = o->fail_open && !(k & QUEUE_KIND_FAILCLOSED);
-		qo.clear_mark = d.ml.queued;
-		d.q[k] = queue_open(&qo, err, sizeof(err));
-		if (!d.q[k]) {
-			log_warnx("%s", err);
+	/* each worker's module, engine and queues; the queues bound last,
+	 * so a packet finds everything set */
+	for (k = 0; k < d.n_workers; k++)
+		if (worker_init(&d, &d.w[k], k) != 0)
 			goto out;
-		}
-	}
+	for (k = 0; k < d.n_workers; k++)
+		if (worker_bind(&d.w[k]) != 0)
+			goto out;
+	/* threads after the fork: a fork keeps only the calling thread */
 	if (!o->foreground && daemonize() != 0) {
 		log_warn("daemonize");
 		goto out;
@@ -616,90 +537,103 @@ int daemon_run(const struct daemon_opts *o)
 
 	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	d.shaper_tfd =
-		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || tfd < 0 || d.shaper_tfd < 0 || ep < 0 ||
+	if (sfd < 0 || tfd < 0 || ep < 0 ||
 	    timerfd_settime(tfd, 0, &tick, NULL) < 0) {
 		log_warn("event loop set-up");
 		goto out;
 	}
-	for (k = 0; k < QUEUE_KINDS; k++)
-		if (watch(ep, &src[ns++], queue_fd(d.q[k]), on_queue, k) != 0)
-			goto out;
 	if (d.bypass) {
-		if (watch(ep, &src[ns++], bypass_fd(d.bypass), on_bypass, 0) !=
-		    0)
+		if (watch(ep, &src[ns++], bypass_fd(d.bypass), on_bypass) != 0)
 			goto out;
 		bypass_poll(d.bypass);
 	}
-	if (watch(ep, &src[ns++], sfd, on_signal, 0) != 0 ||
-	    watch(ep, &src[ns++], tfd, on_tick, 0) != 0 ||
-	    watch(ep, &src[ns++], d.shaper_tfd, on_shaper_timer, 0) != 0 ||
-	    watch(ep, &src[ns++], ctl_fd(d.ctl), on_ctl, 0) != 0 ||
-	    watch(ep, &src[ns++], ct_fd(d.ct), on_ct, 0) != 0)
+	if (watch(ep, &src[ns++], sfd, on_signal) != 0 ||
+	    watch(ep, &src[ns++], tfd, on_tick) != 0 ||
+	    watch(ep, &src[ns++], ctl_fd(d.ctl), on_ctl) != 0 ||
+	    watch(ep, &src[ns++], ct_fd(d.ct), on_ct) != 0)
 		goto out;
-	log_info(
-		"queues %u, %u (throttled flows), %u and %u (fail-closed "
-		"departments) bound (maxlen %u, %s), policy %s (%u departments "
-		"besides default), mark mask 0x%08x",
-		o->queue_num, QUEUE_NUMBER(o->queue_num, 1),
-		QUEUE_NUMBER(o->queue_num, 2), QUEUE_NUMBER(o->queue_num, 3),
-		o->queue_maxlen, o->fail_open ? "fail-open" : "fail-closed",
-		o->policy_path, d.pol->n_depts - 1, o->mark_mask);
-	log_info("shaper: up to %u held packets (half the queue)", max_held);
+	k = pthread_create(&d.sh_thread, NULL, shaper_main, &d);
+	if (k != 0) {
+		log_warnx("shaper thread: %s", strerror((int)k));
+		goto out;
+	}
+	d.sh_started = 1;
+	for (k = 0; k < d.n_workers; k++)
+		if (worker_start(&d.w[k]) != 0)
+			goto out;
+	log_info("queues %u-%u, %u-%u (throttled flows), %u-%u and %u-%u "
+		 "(fail-closed departments) bound (maxlen %u, %s) by %u "
+		 "worker(s), policy %s (%u departments besides default), "
+		 "mark mask 0x%08x",
+		 o->queue_num, o->queue_num + o->n_queues - 1,
+		 QUEUE_NUMBER(o->queue_num, 1),
+		 QUEUE_NUMBER(o->queue_num + o->n_queues - 1, 1),
+		 QUEUE_NUMBER(o->queue_num, 2),
+		 QUEUE_NUMBER(o->queue_num + o->n_queues - 1, 2),
+		 QUEUE_NUMBER(o->queue_num, 3),
+		 QUEUE_NUMBER(o->queue_num + o->n_queues - 1, 3),
+		 o->queue_maxlen, o->fail_open ? "fail-open" : "fail-closed",
+		 d.n_workers, o->policy_path, d.pol->n_depts - 1, o->mark_mask);
+	log_info("shaper: up to %u held packets (half a queue)", d.max_held);
 
 	d.running = 1;
 	while (d.running) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(ep, evs, 8, -1), i;
-		struct timespec ts;
 
 		if (n < 0 && errno != EINTR) {
 			log_warn("epoll_wait");
 			break;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		d.now_us = (uint64_t)ts.tv_sec * 1000000 +
-			   (uint64_t)ts.tv_nsec / 1000;
+		d.now_us = mono_us();
 		d.now_ms = d.now_us / 1000;
 		for (i = 0; i < n; i++) {
 			struct source *sr = evs[i].data.ptr;
 
 			sr->run(&d, sr);
 		}
-		/* once per turn: the verdicts of every source (a packet's,
-		 * a held packet's release or drop, those a change or a
-		 * reload released), the shaper's next wake-up, the audit */
-		flush_all(&d);
-		arm_shaper(&d);
-		if (d.audit_dirty) {
-			fflush(d.audit);
-			d.audit_dirty = 0;
-		}
 	}
 	log_info("stopping");
-	engine_flush(d.eng);
-	log_stats(&d);
-	/* held packets are passed, not left for the kernel to drop */
-	for (b = 0; b < MAX_BUCKETS; b++)
-		if (shaper_in_use(d.sh, b))
-			shaper_clear(d.sh, b, held_release, &d);
-	flush_all(&d);
 	rc = 0;
 out:
+	/* held packets are passed, not left for the kernel to drop; then
+	 * nothing is held any more */
+	if (d.sh) {
+		struct held_ctx hc = { &d, NULL };
+		uint32_t b;
+
+		pthread_mutex_lock(&d.sh_mu);
+		d.sh_stopping = 1;
+		for (b = 0; b < MAX_BUCKETS; b++)
+			if (shaper_in_use(d.sh, b))
+				shaper_clear(d.sh, b, held_release, &hc);
+		pthread_mutex_unlock(&d.sh_mu);
+	}
+	shaper_stop(&d);
+	if (rc == 0) {
+		/* every flow's end record, then the counters */
+		workers_call(&d, worker_flush, NULL);
+		log_stats(&d);
+	}
+	for (k = 0; d.w && k < d.n_workers; k++)
+		worker_stop(&d.w[k]);
 	if (ep >= 0)
 		close(ep);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)
 		close(tfd);
+	for (k = 0; d.w && k < d.n_workers; k++)
+		worker_free(&d.w[k]);
+	free(d.w);
 	if (d.shaper_tfd >= 0)
 		close(d.shaper_tfd);
 	shaper_destroy(d.sh);
-	buckets_free(&d.bm);
-	for (k = QUEUE_KINDS; k-- > 0;)
-		queue_close(d.q[k]);
+	if (d.bm) {
+		buckets_free(d.bm);
+		free(d.bm);
+	}
 	bypass_close(d.bypass);
 	free(d.held);
 	ctl_close(d.ctl);
@@ -708,12 +642,12 @@ out:
 	if (d.state_dfd >= 0)
 		close(d.state_dfd);
 	free(d.apps);
-	free(d.recent);
 	if (d.audit && d.audit != stderr)
 		fclose(d.audit);
 	engine_destroy(d.eng);
 	policy_free(d.pol);
 	classifier_close(d.cls);
+	pthread_mutex_destroy(&d.sh_mu);
 	if (o->pidfile && rc == 0)
 		unlink(o->pidfile);
 	return rc;

@@ -1,8 +1,10 @@
-/* skyfenced's state, shared by daemon.c (packets, signals, the loop) and
- * control.c (the control socket's verbs). Not a public interface. */
+/* skyfenced's state: the control thread's (daemon.c's loop, runtime.c,
+ * control.c's verbs) and what the workers share (worker.h holds a
+ * worker's own). Not a public interface. */
 #ifndef SKYFENCE_DAEMON_INT_H
 #define SKYFENCE_DAEMON_INT_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -30,38 +32,56 @@ struct daemon_stats {
 	uint64_t held_no_slot; /* throttled packets passed: no hold record */
 };
 
-/* A held packet's queue and the mark its verdict gives back. */
+/* A held packet's worker, queue and the mark its verdict gives back
+ * (held.c; under daemon.sh_mu). */
 struct held {
 	uint32_t mark;
-	uint8_t queue;
+	uint16_t worker;
+	uint16_t queue; /* the worker's queue slot (worker.h) */
 	int32_t next_free;
 };
 
+struct worker;
+
+/* The control thread's state, and what the workers share: the options,
+ * the mark layout, the audit file (stdio locks it), and the shaper with
+ * its hold records under sh_mu. The workers' own state is theirs
+ * (worker.h); the control thread reaches it only through worker_call. */
 struct daemon {
 	const struct daemon_opts *o;
+	/* the control thread's nDPI module (names, categories; no flows)
+	 * and engine (conntrack entries' decisions; no flows) */
 	struct classifier *cls;
-	struct policy *pol;
 	struct engine *eng;
-	/* by kind (queue.h): 0 main (GSO), 1 throttled flows (no GSO),
-	 * 2 and 3 the same for fail-closed departments (no fail-open) */
-	struct queue *q[QUEUE_KINDS];
-	unsigned cur; /* the queue whose packets are being handled */
+	struct policy *pol;
+	struct worker *w;
+	unsigned n_workers;
 	struct mark_layout ml;
 	FILE *audit;
-	int audit_dirty; /* records written since the last flush */
 	uint64_t now_ms, now_us;
 	int running;	/* the event loop goes on */
 	unsigned ticks; /* seconds of the loop's timer */
+	/* the shaper, shared by every worker's throttled flows so that a
+	 * department's rate holds whatever worker its flows land on */
+	pthread_mutex_t sh_mu;
 	struct shaper *sh;
 	int shaper_tfd;
+	uint64_t sh_armed_us; /* the shaper timer's expiry; 0: disarmed */
+	int sh_stopping;      /* stopping: nothing is held any more */
+	int sh_quit;	      /* the shaper thread ends */
+	pthread_t sh_thread;
+	int sh_started;
 	struct held *held; /* hold records, indexed by the tag's high half */
 	int32_t held_free;
+	uint32_t max_held;
+	/* throttle rules to bucket pairs, of the running policy; a worker
+	 * holds the map of the policy it runs (worker.h) */
+	struct bucket_map *bm;
 	struct bypass *bypass; /* NULL if nfacct is not available */
 	struct log_limit bypass_limit;
-	uint64_t bypass_new;  /* bypassed since the last warning */
-	struct bucket_map bm; /* throttle rules to bucket pairs */
+	uint64_t bypass_new; /* bypassed since the last warning */
 	struct log_limit bad_limit;
-	struct daemon_stats st;
+	struct daemon_stats st; /* the control thread's: reloads */
 	/* runtime control */
 	struct ctl *ctl;
 	struct ct *ct;
@@ -75,9 +95,9 @@ struct daemon {
 	char state_err[512];	      /* why */
 	uint64_t state_saved_ms;      /* wall clock of the last save */
 	struct log_limit state_limit; /* warnings of failed saves */
-	struct app_stat *apps;	      /* per department and app */
-	struct recent *recent;	      /* the last decisions, a ring */
-	uint32_t recent_next;
+	/* the workers' counters per department and app, merged by the
+	 * last stats_snapshot(); the renderers read them */
+	struct app_stat *apps;
 };
 
 #define APP_STATS 4096

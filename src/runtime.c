@@ -17,6 +17,7 @@
 
 #include "held.h"
 #include "stats.h"
+#include "worker.h"
 #include "skyfence/buckets.h"
 #include "skyfence/fcset.h"
 #include "skyfence/loader.h"
@@ -49,23 +50,27 @@ int runtime_seed(uint64_t *seed)
 	return n == (ssize_t)sizeof(*seed) ? 0 : -1;
 }
 
-/* Maps every throttle rule of @p to a bucket pair (buckets.h), sets the
- * shaper's buckets to the rules' rates, and releases the held packets of
- * pairs no rule uses any more. Returns 0, or -ENOMEM / -ENOSPC with the
- * running mapping untouched. */
-int runtime_map_buckets(struct daemon *d, const struct policy *p)
+/* Maps every throttle rule of @p to a bucket pair (buckets.h) and sets
+ * the shaper's buckets to the rules' rates. Returns the new map (in use
+ * once runtime_swap_buckets() makes it so), or NULL with *rc -ENOMEM /
+ * -ENOSPC and the running mapping untouched. */
+static struct bucket_map *map_buckets(struct daemon *d, const struct policy *p,
+				      int *rc)
 {
-	struct bucket_map *nm = malloc(sizeof(*nm));
+	struct bucket_map *nm = calloc(1, sizeof(*nm));
+	uint64_t now = runtime_clock_ms(0) * 1000;
 	uint32_t i, j, n = 0;
-	int rc;
 
-	if (!nm)
-		return -ENOMEM;
-	rc = buckets_map(p, &d->bm, nm);
-	if (rc != 0) {
-		free(nm);
-		return rc;
+	if (!nm) {
+		*rc = -ENOMEM;
+		return NULL;
 	}
+	*rc = buckets_map(p, d->bm, nm);
+	if (*rc != 0) {
+		free(nm);
+		return NULL;
+	}
+	pthread_mutex_lock(&d->sh_mu);
 	for (i = 0; i < p->n_depts; i++) {
 		for (j = 0; j < p->depts[i].n_rules; j++, n++) {
 			const struct policy_rule *r = &p->depts[i].rules[j];
@@ -74,22 +79,80 @@ int runtime_map_buckets(struct daemon *d, const struct policy *p)
 
 			if (nm->of[n] < 0)
 				continue;
-			shaper_set(d->sh, 2 * (uint32_t)nm->of[n], &c,
-				   d->now_us);
-			shaper_set(d->sh, 2 * (uint32_t)nm->of[n] + 1, &c,
-				   d->now_us);
+			shaper_set(d->sh, 2 * (uint32_t)nm->of[n], &c, now);
+			shaper_set(d->sh, 2 * (uint32_t)nm->of[n] + 1, &c, now);
 		}
 	}
-	for (i = 0; i < BUCKET_PAIRS; i++) {
-		if (d->bm.used[i] && !nm->used[i]) {
-			shaper_clear(d->sh, 2 * i, held_release, d);
-			shaper_clear(d->sh, 2 * i + 1, held_release, d);
+	pthread_mutex_unlock(&d->sh_mu);
+	return nm;
+}
+
+/* Once no worker uses the running map any more: @nm replaces it, and the
+ * held packets of pairs no rule uses now are released. */
+static void swap_buckets(struct daemon *d, struct bucket_map *nm)
+{
+	struct held_ctx hc = { d, NULL };
+	uint32_t i;
+
+	pthread_mutex_lock(&d->sh_mu);
+	for (i = 0; d->bm && i < BUCKET_PAIRS; i++) {
+		if (d->bm->used[i] && !nm->used[i]) {
+			shaper_clear(d->sh, 2 * i, held_release, &hc);
+			shaper_clear(d->sh, 2 * i + 1, held_release, &hc);
 		}
 	}
-	buckets_free(&d->bm);
-	d->bm = *nm;
-	free(nm);
+	pthread_mutex_unlock(&d->sh_mu);
+	if (d->bm) {
+		buckets_free(d->bm);
+		free(d->bm);
+	}
+	d->bm = nm;
+}
+
+int runtime_map_buckets(struct daemon *d, const struct policy *p)
+{
+	int rc;
+	struct bucket_map *nm = map_buckets(d, p, &rc);
+
+	if (!nm)
+		return rc;
+	swap_buckets(d, nm);
 	return 0;
+}
+
+/* What a worker takes in its own thread (worker_call): a policy with its
+ * bucket map, a kill switch, an engine on a new nDPI module. */
+struct adopt {
+	const struct policy *pol;
+	const struct bucket_map *bm;
+	int kill_set;
+	const struct policy *kill;
+	struct engine **eng; /* per worker, or NULL */
+	struct classifier **cls;
+};
+
+static void adopt(struct worker *w, void *arg)
+{
+	const struct adopt *a = arg;
+
+	if (a->eng) {
+		/* its flows' nDPI state is the old module's: they end */
+		engine_flush(w->eng);
+		engine_destroy(w->eng);
+		classifier_close(w->cls);
+		w->eng = a->eng[w->idx];
+		w->cls = a->cls[w->idx];
+	}
+	if (a->pol) {
+		stats_remap(w->apps, a->pol);
+		w->pol = a->pol;
+		w->bm = a->bm;
+		engine_set_policy(w->eng, a->pol);
+	}
+	if (a->kill_set)
+		engine_set_killswitch(w->eng,
+				      a->kill ? a->kill->depts[0].rules : NULL,
+				      a->kill ? a->kill->depts[0].n_rules : 0);
 }
 
 /* The sets are the kernel's: a hand-made flush, or skyfence-rules.sh down
@@ -146,16 +209,23 @@ struct policy *runtime_kill_rules(struct classifier *c, const char *apps,
 
 void runtime_install_kill(struct daemon *d, struct policy *k)
 {
+	struct adopt a = { NULL, NULL, 1, k, NULL, NULL };
+
+	workers_call(d, adopt, &a);
 	engine_set_killswitch(d->eng, k ? k->depts[0].rules : NULL,
 			      k ? k->depts[0].n_rules : 0);
+	/* no worker holds the old rules any more */
 	policy_free(d->kill);
 	d->kill = k;
 }
 
 int runtime_apply_policy(struct daemon *d, struct policy *np)
 {
+	struct adopt a = { NULL, NULL, 0, NULL, NULL, NULL };
 	struct policy *nk = NULL;
+	struct bucket_map *nm;
 	char err[256];
+	int rc;
 
 	if (np->killswitch[0]) {
 		nk = runtime_kill_rules(d->cls, np->killswitch, NULL, NULL);
@@ -175,16 +245,23 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 		policy_free(np);
 		return -EIO;
 	}
-	if (runtime_map_buckets(d, np) != 0) {
+	nm = map_buckets(d, np, &rc);
+	if (!nm) {
 		/* the set back as the running policy has it */
 		if (fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
 			log_warnx("fail-closed departments: %s", err);
 		policy_free(nk);
 		policy_free(np);
-		return -ENOSPC;
+		return rc == -ENOMEM ? -ENOMEM : -ENOSPC;
 	}
-	stats_remap(d, np);
+	/* every worker takes the new policy, one after the other, each
+	 * between two of its loop turns; the old one is freed after the
+	 * last has */
+	a.pol = np;
+	a.bm = nm;
+	workers_call(d, adopt, &a);
 	engine_set_policy(d->eng, np);
+	swap_buckets(d, nm);
 	runtime_install_kill(d, nk);
 	policy_free(d->pol);
 	d->pol = np;
@@ -476,14 +553,15 @@ int runtime_signatures_reload(struct daemon *d,
 			      void (*on_error)(void *ctx, const char *msg),
 			      void *ctx, char *err, size_t errlen)
 {
-	struct cls_opts co = { d->o->max_flows, 80, 24, 0, NULL };
+	struct cls_opts co = { 16, 80, 24, 0, NULL };
+	struct engine *ne[MAX_WORKERS + 1];
+	struct classifier *nc[MAX_WORKERS + 1];
+	struct adopt a = { NULL, NULL, 0, NULL, ne + 1, nc + 1 };
 	struct engine_hooks h;
 	struct engine_opts eo;
-	struct classifier *nc, *oc = d->cls;
-	struct engine *ne = NULL;
 	struct policy *np = NULL, *nk = NULL;
 	struct policy_names n;
-	unsigned nerr = 0;
+	unsigned nerr = 0, i, ok = 0;
 	char *text;
 	int rc;
 
@@ -493,9 +571,13 @@ int runtime_signatures_reload(struct daemon *d,
 			 "signatures \"/path\"; })");
 		return -1;
 	}
+	memset(ne, 0, sizeof(ne));
+	memset(nc, 0, sizeof(nc));
 	co.protos_file = d->pol->signatures;
-	nc = classifier_open(&co, err, errlen);
-	if (!nc) {
+	/* the control thread's module first (names, few flows), then one
+	 * per worker */
+	nc[0] = classifier_open(&co, err, errlen);
+	if (!nc[0]) {
 		snprintf(err + strlen(err), errlen - strlen(err),
 			 "; the running signatures stay");
 		return -1;
@@ -503,24 +585,39 @@ int runtime_signatures_reload(struct daemon *d,
 	/* the running policy and kill switch, with names resolved through
 	 * the new module: custom protocol ids may have moved */
 	text = policy_format(d->pol);
-	loader_names(nc, &n);
+	loader_names(nc[0], &n);
 	if (text)
 		np = policy_parse_text("(running policy)", text, strlen(text),
 				       &n, on_error, ctx, &nerr);
 	free(text);
 	if (np && np->killswitch[0])
-		nk = runtime_kill_rules(nc, np->killswitch, on_error, ctx);
+		nk = runtime_kill_rules(nc[0], np->killswitch, on_error, ctx);
 	if (np && (nk || !np->killswitch[0]) && runtime_seed(&eo.seed) == 0) {
 		snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
-		engine_hooks_of(d->eng, &h);
-		eo.max_flows = d->o->max_flows;
+		eo.max_flows = 16;
 		eo.idle_ms = d->o->idle_ms;
+		engine_hooks_of(d->eng, &h);
 		/* created on the running policy, which stays valid until
 		 * runtime_apply_policy() below replaces it */
-		ne = engine_create(&eo, nc, d->pol, &h);
+		ne[0] = engine_create(&eo, nc[0], d->pol, &h);
+		ok = ne[0] != NULL;
+		co.max_flows = d->o->max_flows;
+		eo.max_flows = d->o->max_flows;
+		for (i = 0; ok && i < d->n_workers; i++) {
+			nc[i + 1] = classifier_open(&co, err, errlen);
+			if (nc[i + 1] && runtime_seed(&eo.seed) == 0) {
+				engine_hooks_of(d->w[i].eng, &h);
+				ne[i + 1] = engine_create(&eo, nc[i + 1],
+							  d->pol, &h);
+			}
+			ok = ne[i + 1] != NULL;
+		}
 	}
-	if (!ne) {
-		classifier_close(nc);
+	if (!ok) {
+		for (i = 0; i <= d->n_workers; i++) {
+			engine_destroy(ne[i]);
+			classifier_close(nc[i]);
+		}
 		policy_free(np);
 		policy_free(nk);
 		snprintf(err, errlen,
@@ -530,11 +627,13 @@ int runtime_signatures_reload(struct daemon *d,
 			 nerr);
 		return -1;
 	}
-	engine_flush(d->eng); /* its flows' nDPI state is the old module's */
+	/* each worker swaps its engine and module in its own thread (and
+	 * frees the old ones there) */
+	workers_call(d, adopt, &a);
 	engine_destroy(d->eng);
-	d->eng = ne;
-	d->cls = nc;
-	classifier_close(oc);
+	classifier_close(d->cls);
+	d->eng = ne[0];
+	d->cls = nc[0];
 	runtime_install_kill(d, nk);
 	rc = runtime_apply_policy(d, np);
 	if (rc != 0)

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "skyfence/classify.h"
 #include "skyfence/daemon.h"
+#include "skyfence/daemon_opts.h"
 #include "skyfence/loader.h"
 #include "skyfence/log.h"
 #include "skyfence/bypass.h"
@@ -32,7 +34,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: skyfenced --policy FILE [--queue N] [--foreground] [inline options]\n"
+		"usage: skyfenced --policy FILE [--queue N|A:B] [--workers N] [--foreground] [inline options]\n"
 		"       skyfenced --pcap FILE [--policy FILE] [--guess] [--audit]\n"
 		"       skyfenced --check-policy FILE\n"
 		"       skyfenced --list-protocols | --list-categories\n"
@@ -41,10 +43,14 @@ static void usage(FILE *f)
 		"\n"
 		"inline (NFQUEUE; install the rules with scripts/skyfence-rules.sh):\n"
 		"  --policy FILE        policy; SIGHUP reloads it, all or nothing\n"
-		"  --queue N            NFQUEUE number (default 0); throttled flows come\n"
-		"                       to queue N + %u, without GSO; fail-closed\n"
+		"  --queue N|A:B        NFQUEUE number, or the range of skyfence-rules.sh\n"
+		"                       --queue-balance A:B (default 0); throttled flows\n"
+		"                       come to queue N + %u, without GSO; fail-closed\n"
 		"                       departments' to N + %u and N + %u, without\n"
 		"                       fail-open\n"
+		"  --workers N          worker threads over the queues (default one per\n"
+		"                       queue, at most the online CPUs); each has its\n"
+		"                       own flow table of --max-flows\n"
 		"  --queue-maxlen N     kernel queue length (default %u)\n"
 		"  --rcvbuf BYTES       netlink receive buffer (default %u)\n"
 		"  --fail-closed        a full queue drops instead of accepting\n"
@@ -190,6 +196,7 @@ int main(int argc, char **argv)
 		{ "check-policy", required_argument, NULL, 'c' },
 		{ "queue", required_argument, NULL, 'q' },
 		{ "queue-maxlen", required_argument, NULL, 'Q' },
+		{ "workers", required_argument, NULL, 'W' },
 		{ "rcvbuf", required_argument, NULL, 'B' },
 		{ "fail-closed", no_argument, NULL, 'F' },
 		{ "mark-mask", required_argument, NULL, 'M' },
@@ -219,6 +226,8 @@ int main(int argc, char **argv)
 				   0 };
 	struct daemon_opts dopt = { NULL,
 				    0,
+				    1,
+				    0,
 				    DEFAULT_QUEUE_MAXLEN,
 				    DEFAULT_RCVBUF,
 				    1,
@@ -241,7 +250,7 @@ int main(int argc, char **argv)
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv,
-				 "r:p:gam:i:c:q:Q:B:FM:KfA:P:dS:G:H:T:LCVh",
+				 "r:p:gam:i:c:q:Q:W:B:FM:KfA:P:dS:G:H:T:LCVh",
 				 opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
@@ -274,22 +283,61 @@ int main(int argc, char **argv)
 			}
 			oo.idle_ms = dopt.idle_ms = (uint64_t)v * 1000;
 			break;
-		case 'q':
-			if (parse_u32(optarg, 0, QUEUE_FAILCLOSED_OFFSET - 1,
-				      &v) != 0) {
+		case 'q': {
+			uint32_t a, b;
+			char *colon = strchr(optarg, ':');
+			int bad;
+
+			if (colon) {
+				*colon = '\0';
+				bad = parse_u32(optarg, 0,
+						QUEUE_FAILCLOSED_OFFSET - 1,
+						&a) != 0 ||
+				      parse_u32(colon + 1, 0,
+						QUEUE_FAILCLOSED_OFFSET - 1,
+						&b) != 0 ||
+				      b < a || b - a >= MAX_QUEUES;
+				*colon = ':';
+			} else {
+				bad = parse_u32(optarg, 0,
+						QUEUE_FAILCLOSED_OFFSET - 1,
+						&a) != 0;
+				b = a;
+			}
+			if (bad) {
 				fprintf(stderr,
-					"skyfenced: --queue: '%s' is not a queue number (0-%u; "
-					"N + %u is its throttled flows' queue, N + %u and "
+					"skyfenced: --queue: '%s' is not a queue number or range A:B (0-%u, "
+					"at most %u queues; N + %u is its throttled flows' queue, N + %u and "
 					"N + %u those of fail-closed departments)\n",
 					optarg, QUEUE_FAILCLOSED_OFFSET - 1,
-					QUEUE_THROTTLE_OFFSET,
+					MAX_QUEUES, QUEUE_THROTTLE_OFFSET,
 					QUEUE_FAILCLOSED_OFFSET,
 					QUEUE_FAILCLOSED_OFFSET +
 						QUEUE_THROTTLE_OFFSET);
 				return 2;
 			}
-			dopt.queue_num = (uint16_t)v;
+			dopt.queue_num = (uint16_t)a;
+			dopt.n_queues = (uint16_t)(b - a + 1);
 			break;
+		}
+		case 'W': {
+			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+			if (cpus < 1)
+				cpus = 1;
+			if (parse_u32(optarg, 1, MAX_WORKERS, &v) != 0 ||
+			    v > (uint32_t)cpus) {
+				fprintf(stderr,
+					"skyfenced: --workers: '%s' is not a number from 1 to %ld "
+					"(the online CPUs: more threads than cores only take turns)\n",
+					optarg,
+					cpus < MAX_WORKERS ? cpus
+							   : MAX_WORKERS);
+				return 2;
+			}
+			dopt.n_workers = (uint16_t)v;
+			break;
+		}
 		case 'Q':
 			if (parse_u32(optarg, 16, 1u << 22,
 				      &dopt.queue_maxlen) != 0) {
@@ -397,6 +445,22 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		dopt.policy_path = policy_path;
+		if (!dopt.n_workers) {
+			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+			dopt.n_workers = dopt.n_queues;
+			if (cpus >= 1 && dopt.n_workers > cpus)
+				dopt.n_workers = (uint16_t)cpus;
+			if (dopt.n_workers > MAX_WORKERS)
+				dopt.n_workers = MAX_WORKERS;
+		}
+		if (dopt.n_workers > dopt.n_queues) {
+			fprintf(stderr,
+				"skyfenced: --workers %u: more workers than the %u queue(s) of --queue "
+				"(a worker serves whole queues)\n",
+				dopt.n_workers, dopt.n_queues);
+			return 2;
+		}
 		return daemon_run(&dopt);
 	}
 	if (pcap && check) {

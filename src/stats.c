@@ -1,6 +1,7 @@
 /* stats.c - skyfenced's counters per department and app, and the ring of
  * recent decisions (stats.h). */
 #include "stats.h"
+#include "worker.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -18,30 +19,32 @@ static uint32_t slot_hash(uint16_t dept_idx, uint16_t app)
 	return ((uint32_t)dept_idx << 16 | app) * 2654435761u;
 }
 
-/* The slot of department @dept_idx of the running policy and @app: found,
- * or taken. */
-static struct app_stat *app_slot(struct daemon *d, uint16_t dept_idx,
-				 uint16_t app)
+/* The slot of department @dept_idx of @pol and @app in @apps: found, or
+ * taken. */
+static struct app_stat *app_slot(struct app_stat *apps,
+				 const struct policy *pol, uint16_t dept_idx,
+				 uint16_t app, const char *name)
 {
 	uint32_t h = slot_hash(dept_idx, app), i;
 
 	for (i = 0; i < APP_STATS; i++) {
-		struct app_stat *a = &d->apps[(h + i) % APP_STATS];
+		struct app_stat *a = &apps[(h + i) % APP_STATS];
 
 		if (!a->dept[0]) {
 			snprintf(a->dept, sizeof(a->dept), "%s",
-				 d->pol->depts[dept_idx].name);
+				 name ? name : pol->depts[dept_idx].name);
 			a->dept_idx = dept_idx;
 			a->app = app;
 			return a;
 		}
-		if (a->dept_idx == dept_idx && a->app == app)
+		if (a->dept_idx == dept_idx && a->app == app &&
+		    (!name || !strcmp(a->dept, name)))
 			return a;
 	}
 	return NULL; /* full: 4096 pairs; counted in the totals only */
 }
 
-void stats_remap(struct daemon *d, const struct policy *np)
+void stats_remap(struct app_stat *apps, const struct policy *np)
 {
 	struct app_stat *old = malloc(APP_STATS * sizeof(*old));
 	uint32_t i, j;
@@ -50,11 +53,11 @@ void stats_remap(struct daemon *d, const struct policy *np)
 		/* counters that would be found by stale indices: gone */
 		log_warnx("stats: out of memory; the per department counters "
 			  "start again");
-		memset(d->apps, 0, APP_STATS * sizeof(*d->apps));
+		memset(apps, 0, APP_STATS * sizeof(*apps));
 		return;
 	}
-	memcpy(old, d->apps, APP_STATS * sizeof(*old));
-	memset(d->apps, 0, APP_STATS * sizeof(*d->apps));
+	memcpy(old, apps, APP_STATS * sizeof(*old));
+	memset(apps, 0, APP_STATS * sizeof(*apps));
 	for (i = 0; i < APP_STATS; i++) {
 		uint16_t idx = APP_STAT_GONE;
 		uint32_t h;
@@ -67,7 +70,7 @@ void stats_remap(struct daemon *d, const struct policy *np)
 		old[i].dept_idx = idx;
 		h = slot_hash(idx, old[i].app);
 		for (j = 0; j < APP_STATS; j++) {
-			struct app_stat *a = &d->apps[(h + j) % APP_STATS];
+			struct app_stat *a = &apps[(h + j) % APP_STATS];
 
 			if (!a->dept[0]) {
 				*a = old[i];
@@ -78,32 +81,57 @@ void stats_remap(struct daemon *d, const struct policy *np)
 	free(old);
 }
 
+void stats_merge_apps(struct app_stat *into, const struct app_stat *from)
+{
+	uint32_t i;
+	int k;
+
+	for (i = 0; i < APP_STATS; i++) {
+		const struct app_stat *f = &from[i];
+		struct app_stat *a;
+
+		if (!f->dept[0])
+			continue;
+		/* by name: a department gone from the policy keeps its
+		 * counters under APP_STAT_GONE in every worker */
+		a = app_slot(into, NULL, f->dept_idx, f->app, f->dept);
+		if (!a)
+			continue;
+		a->pkts += f->pkts;
+		a->bytes += f->bytes;
+		for (k = 0; k < ACT_MAX; k++)
+			a->decisions[k] += f->decisions[k];
+	}
+}
+
 static uint16_t flow_app(const struct flow *f)
 {
 	return f->cls.app ? f->cls.app : f->cls.master;
 }
 
-void stats_count_packet(struct daemon *d, const struct flow *f, uint32_t bytes)
+void stats_count_packet(struct worker *w, const struct flow *f, uint32_t bytes)
 {
 	struct app_stat *a;
 
-	if (f->dept >= d->pol->n_depts)
+	if (f->dept >= w->pol->n_depts)
 		return;
-	a = app_slot(d, f->dept, flow_app(f));
+	a = app_slot(w->apps, w->pol, f->dept, flow_app(f), NULL);
 	if (a) {
 		a->pkts++;
 		a->bytes += bytes;
 	}
 }
 
-void stats_count_decision(struct daemon *d, const struct flow *f)
+void stats_count_decision(struct worker *w, const struct flow *f)
 {
-	struct recent *r = &d->recent[d->recent_next++ % RECENT];
+	const struct policy *pol = w->pol;
+	struct recent *r = &w->recent[w->recent_next++ % RECENT];
 	const char *dept =
-		f->dept < d->pol->n_depts ? d->pol->depts[f->dept].name : "?";
-	struct app_stat *a = f->dept < d->pol->n_depts
-				     ? app_slot(d, f->dept, flow_app(f))
-				     : NULL;
+		f->dept < pol->n_depts ? pol->depts[f->dept].name : "?";
+	struct app_stat *a =
+		f->dept < pol->n_depts
+			? app_slot(w->apps, pol, f->dept, flow_app(f), NULL)
+			: NULL;
 	struct timespec ts;
 
 	if (a && f->action < ACT_MAX)
@@ -112,11 +140,11 @@ void stats_count_decision(struct daemon *d, const struct flow *f)
 	r->ts_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	flow_key_format(&f->key, r->key, sizeof(r->key));
 	snprintf(r->dept, sizeof(r->dept), "%s", dept);
-	classifier_format_proto(d->cls, &f->cls, r->app, sizeof(r->app));
+	classifier_format_proto(w->cls, &f->cls, r->app, sizeof(r->app));
 	r->action = f->action;
 	snprintf(r->rule, sizeof(r->rule), "%s",
-		 f->rule >= 0 && f->dept < d->pol->n_depts
-			 ? d->pol->depts[f->dept].rules[f->rule].text
+		 f->rule >= 0 && f->dept < pol->n_depts
+			 ? pol->depts[f->dept].rules[f->rule].text
 		 : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
 						     : "");
 }
@@ -181,6 +209,10 @@ static const struct stat_def {
 			     "Decided flows whose app nDPI changed later." },
 	[STAT_FLOWS_ACTIVE] = { "flows_active", "skyfence_flows_active", NULL,
 				1, "Flows in skyfenced's table." },
+	[STAT_FLOWS_CAPACITY] = { "flows_capacity", "skyfence_flows_capacity",
+				  NULL, 1,
+				  "Flows skyfenced's tables hold at most (each "
+				  "worker's --max-flows)." },
 	[STAT_FLOWS_CREATED] = { "flows_created",
 				 "skyfence_flows_created_total", NULL, 0,
 				 "Flows skyfenced's table took in." },
@@ -224,18 +256,16 @@ static const struct stat_def {
 			       "1 while the running policy is saved in the "
 			       "state directory (0: not kept, or the last "
 			       "save failed)." },
+	[STAT_WORKERS] = { "workers", "skyfence_workers", NULL, 1,
+			   "Worker threads serving the queues." },
 };
 
-static void kernel_queues(const struct daemon *d,
-			  struct stats_queue out[QUEUE_KINDS])
+static void kernel_queues(struct stats_snap *s)
 {
 	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
 	char line[256];
 	unsigned k;
 
-	memset(out, 0, QUEUE_KINDS * sizeof(*out));
-	for (k = 0; k < QUEUE_KINDS; k++)
-		out[k].num = QUEUE_NUMBER(d->o->queue_num, k);
 	if (!f)
 		return;
 	/* queue portid waiting copy_mode copy_range queue_dropped
@@ -247,66 +277,93 @@ static void kernel_queues(const struct daemon *d,
 		if (sscanf(line, "%u %*u %u %*u %*u %llu %llu", &q, &waiting,
 			   &qd, &ud) != 4)
 			continue;
-		for (k = 0; k < QUEUE_KINDS; k++) {
-			if (q != out[k].num)
+		for (k = 0; k < s->n_q; k++) {
+			if (q != s->q[k].num)
 				continue;
-			out[k].waiting = waiting;
-			out[k].queue_dropped = qd;
-			out[k].user_dropped = ud;
+			s->q[k].waiting = waiting;
+			s->q[k].queue_dropped = qd;
+			s->q[k].user_dropped = ud;
 		}
 	}
 	fclose(f);
 }
 
-void stats_snapshot(const struct daemon *d, struct stats_snap *s)
+/* In each worker's thread (worker_call): its counters added to the
+ * snapshot, its per department counters to the daemon's merged set. */
+struct snap_ctx {
+	struct daemon *d;
+	struct stats_snap *s;
+};
+
+static void snap_worker(struct worker *w, void *arg)
 {
+	struct snap_ctx *x = arg;
+	struct stats_snap *s = x->s;
+	struct stats_worker *sw = &s->w[s->n_w++];
 	struct engine_stats es;
 	struct flow_table_stats fs;
 	struct queue_stats qs;
 	unsigned k;
 
-	memset(s, 0, sizeof(*s));
-	engine_get_stats(d->eng, &es);
-	engine_get_flow_stats(d->eng, &fs);
-	for (k = 0; k < QUEUE_KINDS; k++) {
-		if (!d->q[k])
-			continue;
-		queue_get_stats(d->q[k], &qs);
+	engine_get_stats(w->eng, &es);
+	engine_get_flow_stats(w->eng, &fs);
+	for (k = 0; k < w->n_q; k++) {
+		queue_get_stats(w->q[k], &qs);
 		s->v[STAT_VERDICTS] += qs.verdicts;
 		s->v[STAT_MISSED] += qs.missed;
 		s->v[STAT_SEND_ERRORS] += qs.send_errors;
 		s->v[STAT_KERNEL_ERRORS] += qs.kernel_errors;
 		s->v[STAT_MALFORMED] += qs.malformed;
+		if (s->n_q < STATS_QUEUES)
+			s->q[s->n_q++].num = (unsigned)QUEUE_NUMBER(
+				w->qnum[k / QUEUE_KINDS], k % QUEUE_KINDS);
 	}
-	s->v[STAT_PACKETS] = d->st.packets;
-	s->v[STAT_INSPECTED] = es.inspected;
-	s->v[STAT_OFFLOADED] = d->st.repeats;
-	s->v[STAT_MARKED] = d->st.marked;
-	s->v[STAT_THROTTLED] = d->st.throttled;
-	s->v[STAT_UNPARSED] = d->st.bad + d->st.no_payload;
-	s->v[STAT_DEC_ALLOW] = es.decisions[ACT_ALLOW];
-	s->v[STAT_DEC_DROP] = es.decisions[ACT_DROP];
-	s->v[STAT_DEC_REJECT] = es.decisions[ACT_REJECT];
-	s->v[STAT_DEC_THROTTLE] = es.decisions[ACT_THROTTLE];
-	s->v[STAT_AT_PACKET] = es.decided_at[DEC_PACKET];
-	s->v[STAT_AT_LIMIT] = es.decided_at[DEC_LIMIT];
-	s->v[STAT_AT_MARK] = es.decided_at[DEC_MARK];
-	s->v[STAT_AT_END] = es.decided_at[DEC_IDLE] +
-			    es.decided_at[DEC_EVICTED] +
-			    es.decided_at[DEC_FLUSH];
-	s->v[STAT_NAMED] = es.named;
-	s->v[STAT_RELABELED] = es.relabeled;
-	s->v[STAT_FLOWS_ACTIVE] = fs.active;
-	s->v[STAT_FLOWS_CREATED] = fs.created;
-	s->v[STAT_FLOWS_EVICTED] = fs.evicted;
-	s->v[STAT_FLOWS_EXPIRED] = fs.expired;
-	s->v[STAT_UNCLASSIFIED] = es.cls_exhausted;
+	s->v[STAT_PACKETS] += w->st.packets;
+	s->v[STAT_INSPECTED] += es.inspected;
+	s->v[STAT_OFFLOADED] += w->st.repeats;
+	s->v[STAT_MARKED] += w->st.marked;
+	s->v[STAT_THROTTLED] += w->st.throttled;
+	s->v[STAT_UNPARSED] += w->st.bad + w->st.no_payload;
+	s->v[STAT_DEC_ALLOW] += es.decisions[ACT_ALLOW];
+	s->v[STAT_DEC_DROP] += es.decisions[ACT_DROP];
+	s->v[STAT_DEC_REJECT] += es.decisions[ACT_REJECT];
+	s->v[STAT_DEC_THROTTLE] += es.decisions[ACT_THROTTLE];
+	s->v[STAT_AT_PACKET] += es.decided_at[DEC_PACKET];
+	s->v[STAT_AT_LIMIT] += es.decided_at[DEC_LIMIT];
+	s->v[STAT_AT_MARK] += es.decided_at[DEC_MARK];
+	s->v[STAT_AT_END] += es.decided_at[DEC_IDLE] +
+			     es.decided_at[DEC_EVICTED] +
+			     es.decided_at[DEC_FLUSH];
+	s->v[STAT_NAMED] += es.named;
+	s->v[STAT_RELABELED] += es.relabeled;
+	s->v[STAT_FLOWS_ACTIVE] += fs.active;
+	s->v[STAT_FLOWS_CAPACITY] += fs.capacity;
+	s->v[STAT_FLOWS_CREATED] += fs.created;
+	s->v[STAT_FLOWS_EVICTED] += fs.evicted;
+	s->v[STAT_FLOWS_EXPIRED] += fs.expired;
+	s->v[STAT_UNCLASSIFIED] += es.cls_exhausted;
+	s->v[STAT_HELD_NO_RECORD] += w->st.held_no_slot;
+	sw->first_queue = w->qnum[0];
+	sw->n_queues = w->n_q / QUEUE_KINDS;
+	sw->packets = w->st.packets;
+	sw->flows_created = fs.created;
+	sw->flows_active = fs.active;
+	stats_merge_apps(x->d->apps, w->apps);
+}
+
+void stats_snapshot(struct daemon *d, struct stats_snap *s)
+{
+	struct snap_ctx x = { d, s };
+
+	memset(s, 0, sizeof(*s));
+	memset(d->apps, 0, APP_STATS * sizeof(*d->apps));
+	workers_call(d, snap_worker, &x);
 	s->v[STAT_RELOADS] = d->st.reloads;
 	s->v[STAT_RELOAD_FAILURES] = d->st.reload_failures;
-	s->v[STAT_HELD_NO_RECORD] = d->st.held_no_slot;
 	s->v[STAT_KILLSWITCH] = d->pol->killswitch[0] != 0;
 	s->v[STAT_STATE_SAVED] = d->state_dfd >= 0 && !d->state_dirty;
-	kernel_queues(d, s->q);
+	s->v[STAT_WORKERS] = d->n_workers;
+	kernel_queues(s);
 	s->bypass_counted = d->bypass != NULL;
 	s->n_bypass =
 		d->bypass ? bypass_get(d->bypass, s->bypass, BYPASS_MAX) : 0;
@@ -424,7 +481,7 @@ static void render_prometheus(const struct daemon *d,
 	    "# HELP skyfence_nfqueue_dropped_total Packets the kernel's "
 	    "NFQUEUE dropped (queue full, or netlink failure).");
 	out(emit, ctx, "# TYPE skyfence_nfqueue_dropped_total counter");
-	for (k = 0; k < QUEUE_KINDS; k++) {
+	for (k = 0; k < s->n_q; k++) {
 		out(emit, ctx,
 		    "skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"queue_full\"} %" PRIu64,
 		    s->q[k].num, s->q[k].queue_dropped);
@@ -436,9 +493,29 @@ static void render_prometheus(const struct daemon *d,
 	    "# HELP skyfence_nfqueue_waiting Packets waiting in the kernel "
 	    "queue for a verdict.");
 	out(emit, ctx, "# TYPE skyfence_nfqueue_waiting gauge");
-	for (k = 0; k < QUEUE_KINDS; k++)
+	for (k = 0; k < s->n_q; k++)
 		out(emit, ctx, "skyfence_nfqueue_waiting{queue=\"%u\"} %u",
 		    s->q[k].num, s->q[k].waiting);
+	for (f = 0; f < 3; f++) {
+		static const char *const wf[3][3] = {
+			{ "skyfence_worker_packets_total", "counter",
+			  "Packets each worker got from its queues." },
+			{ "skyfence_worker_flows_created_total", "counter",
+			  "Flows each worker's table took in." },
+			{ "skyfence_worker_flows_active", "gauge",
+			  "Flows in each worker's table." },
+		};
+
+		out(emit, ctx, "# HELP %s %s", wf[f][0], wf[f][2]);
+		out(emit, ctx, "# TYPE %s %s", wf[f][0], wf[f][1]);
+		for (k = 0; k < s->n_w; k++)
+			out(emit, ctx,
+			    "%s{worker=\"%u\",queue=\"%u\"} %" PRIu64, wf[f][0],
+			    k, s->w[k].first_queue,
+			    f == 0   ? s->w[k].packets
+			    : f == 1 ? s->w[k].flows_created
+				     : s->w[k].flows_active);
+	}
 	out(emit, ctx,
 	    "# HELP skyfence_bypassed_packets_total Packets the kernel passed "
 	    "without skyfenced (fail-open on a full queue, --queue-bypass "
@@ -465,12 +542,21 @@ static void render_json(const struct daemon *d, const struct stats_snap *s,
 	if (o < sizeof(buf))
 		snprintf(buf + o, sizeof(buf) - o, ",\"kernel_queues\":[");
 	emit(ctx, buf);
-	for (k = 0; k < QUEUE_KINDS; k++)
+	for (k = 0; k < s->n_q; k++)
 		out(emit, ctx,
 		    "%s{\"queue\":%u,\"waiting\":%u,\"queue_dropped\":%" PRIu64
 		    ",\"user_dropped\":%" PRIu64 "}",
 		    k ? "," : "", s->q[k].num, s->q[k].waiting,
 		    s->q[k].queue_dropped, s->q[k].user_dropped);
+	out(emit, ctx, "],\"workers\":[");
+	for (k = 0; k < s->n_w; k++)
+		out(emit, ctx,
+		    "%s{\"worker\":%u,\"first_queue\":%u,\"queues\":%u,"
+		    "\"packets\":%" PRIu64 ",\"flows_created\":%" PRIu64
+		    ",\"flows_active\":%" PRIu64 "}",
+		    k ? "," : "", k, s->w[k].first_queue, s->w[k].n_queues,
+		    s->w[k].packets, s->w[k].flows_created,
+		    s->w[k].flows_active);
 	out(emit, ctx, "],\"bypass_counted\":%s,\"bypassed\":[",
 	    s->bypass_counted ? "true" : "false");
 	for (k = 0; k < s->n_bypass; k++)
@@ -507,12 +593,19 @@ static void render_text(const struct daemon *d, const struct stats_snap *s,
 
 	for (i = 0; i < STAT_N; i++)
 		out(emit, ctx, "%-20s %" PRIu64, defs[i].key, s->v[i]);
-	for (k = 0; k < QUEUE_KINDS; k++)
+	for (k = 0; k < s->n_q; k++)
 		out(emit, ctx,
 		    "kernel queue %u: waiting %u queue_dropped %" PRIu64
 		    " user_dropped %" PRIu64,
 		    s->q[k].num, s->q[k].waiting, s->q[k].queue_dropped,
 		    s->q[k].user_dropped);
+	for (k = 0; k < s->n_w; k++)
+		out(emit, ctx,
+		    "worker %u (queues %u-%u): packets %" PRIu64
+		    " flows_created %" PRIu64 " flows_active %" PRIu64,
+		    k, s->w[k].first_queue,
+		    s->w[k].first_queue + s->w[k].n_queues - 1, s->w[k].packets,
+		    s->w[k].flows_created, s->w[k].flows_active);
 	if (!s->bypass_counted)
 		out(emit, ctx,
 		    "bypassed: not counted (nfnetlink_acct unavailable)");

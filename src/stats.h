@@ -5,18 +5,22 @@
 
 #include "daemon_int.h"
 
+struct worker;
+
 #include <stddef.h>
 
 /* A packet of @f skyfenced handled, @bytes long. */
-void stats_count_packet(struct daemon *d, const struct flow *f, uint32_t bytes);
+void stats_count_packet(struct worker *w, const struct flow *f, uint32_t bytes);
 /* @f was decided: its department and app's decision counter, and the
  * ring of recent decisions. */
-void stats_count_decision(struct daemon *d, const struct flow *f);
+void stats_count_decision(struct worker *w, const struct flow *f);
 
-/* Before @np replaces the running policy: every department's counters
- * follow it to its index in @np (one no longer there keeps its counters,
- * found by no packet). */
-void stats_remap(struct daemon *d, const struct policy *np);
+/* Before @np replaces a worker's policy: every department's counters in
+ * @apps follow it to its index in @np (one no longer there keeps its
+ * counters, found by no packet). */
+void stats_remap(struct app_stat *apps, const struct policy *np);
+/* Adds the counters of @from to @into, department by name and app. */
+void stats_merge_apps(struct app_stat *into, const struct app_stat *from);
 
 /* Every scalar counter: one set, shown by every format (stats.c's table
  * names them). */
@@ -38,6 +42,7 @@ enum stat_id {
 	STAT_NAMED,
 	STAT_RELABELED,
 	STAT_FLOWS_ACTIVE,
+	STAT_FLOWS_CAPACITY,
 	STAT_FLOWS_CREATED,
 	STAT_FLOWS_EVICTED,
 	STAT_FLOWS_EXPIRED,
@@ -52,6 +57,7 @@ enum stat_id {
 	STAT_HELD_NO_RECORD,
 	STAT_KILLSWITCH,
 	STAT_STATE_SAVED,
+	STAT_WORKERS,
 	STAT_N
 };
 
@@ -62,9 +68,21 @@ struct stats_queue {
 	uint64_t queue_dropped, user_dropped;
 };
 
+/* One worker's share, so an admin sees the flows spread over them. */
+struct stats_worker {
+	unsigned first_queue, n_queues;
+	uint64_t packets, flows_created, flows_active;
+};
+
+#define STATS_QUEUES 1024 /* kernel queues shown (4 per main queue) */
+#define STATS_WORKERS 64
+
 struct stats_snap {
 	uint64_t v[STAT_N];
-	struct stats_queue q[QUEUE_KINDS];
+	struct stats_queue q[STATS_QUEUES];
+	unsigned n_q;
+	struct stats_worker w[STATS_WORKERS];
+	unsigned n_w;
 	struct bypass_counter bypass[BYPASS_MAX];
 	unsigned n_bypass;
 	int bypass_counted;
@@ -72,8 +90,9 @@ struct stats_snap {
 
 enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS, STATS_LOG };
 
-/* Every counter now, read once. */
-void stats_snapshot(const struct daemon *d, struct stats_snap *s);
+/* Every counter now, read once: each worker adds its own in its thread
+ * (worker_call), and its per department counters to d->apps. */
+void stats_snapshot(struct daemon *d, struct stats_snap *s);
 /* @s (with the per department and app counters of @d) in @f, a line at a
  * time to @emit: `stats`, `stats json`, `stats prometheus`, and the
  * SIGUSR1 log line (one line, "stats: key=value ..."). */

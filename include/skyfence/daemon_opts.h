@@ -6,9 +6,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define MAX_WORKERS 64 /* --workers */
+#define MAX_QUEUES 256 /* main queues of a --queue A:B range */
+
 struct daemon_opts {
 	const char *policy_path;
-	uint16_t queue_num;
+	uint16_t queue_num; /* the first main queue */
+	uint16_t n_queues;  /* main queues queue_num .. queue_num + n - 1 */
+	uint16_t n_workers; /* threads serving them (worker.h) */
 	uint32_t queue_maxlen;
 	uint32_t rcvbuf;
 	int fail_open;

@@ -14,12 +14,14 @@
 #include <sys/un.h>
 
 #include "../../src/daemon_int.h"
+#include "../../src/worker.h"
 #include "../../src/runtime.h"
 #include "skyfence/loader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct daemon d;
+static struct worker w; /* not started: worker_call runs inline */
 static struct daemon_opts o;
 static int client = -1;
 static char dir[] = "/tmp/sf-fuzz-ctl-XXXXXX", sock[128], pfile[128];
@@ -66,9 +68,19 @@ static void setup(void)
 	for (i = 0; i <= 32; i++)
 		d.held[i].next_free = i < 32 ? (int32_t)i + 1 : -1;
 	d.apps = calloc(APP_STATS, sizeof(*d.apps));
-	d.recent = calloc(RECENT, sizeof(*d.recent));
 	d.eng = engine_create(&eo, d.cls, d.pol, NULL);
-	if (!d.sh || !d.held || !d.apps || !d.recent || !d.eng)
+	pthread_mutex_init(&d.sh_mu, NULL);
+	d.max_held = 32;
+	d.w = &w;
+	d.n_workers = 1;
+	w.d = &d;
+	w.cls = d.cls;
+	w.pol = d.pol;
+	w.apps = calloc(APP_STATS, sizeof(*w.apps));
+	w.recent = calloc(RECENT, sizeof(*w.recent));
+	w.eng = engine_create(&eo, d.cls, d.pol, NULL);
+	if (!d.sh || !d.held || !d.apps || !w.apps || !w.recent || !d.eng ||
+	    !w.eng)
 		abort();
 	/* the buckets and the fail-closed set, as at start-up */
 	loader_names(d.cls, &n);

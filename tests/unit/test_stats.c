@@ -9,33 +9,40 @@
 #include "check_run.h"
 #include "policy_text.h"
 #include "../../src/stats.h"
+#include "../../src/worker.h"
 
 /* the one slot of @dept and @app, or NULL; fails on two */
-static const struct app_stat *slot(const struct daemon *d, const char *dept,
-				   uint16_t app)
+static const struct app_stat *slot_in(const struct app_stat *apps,
+				      const char *dept, uint16_t app)
 {
 	const struct app_stat *found = NULL;
 	uint32_t i;
 
 	for (i = 0; i < APP_STATS; i++)
-		if (d->apps[i].dept[0] && !strcmp(d->apps[i].dept, dept) &&
-		    d->apps[i].app == app) {
+		if (apps[i].dept[0] && !strcmp(apps[i].dept, dept) &&
+		    apps[i].app == app) {
 			ck_assert_msg(!found, "%s/%u counted twice", dept, app);
-			found = &d->apps[i];
+			found = &apps[i];
 		}
 	return found;
 }
 
-static void count(struct daemon *d, const char *dept, uint16_t app,
+static const struct app_stat *slot(const struct worker *w, const char *dept,
+				   uint16_t app)
+{
+	return slot_in(w->apps, dept, app);
+}
+
+static void count(struct worker *w, const char *dept, uint16_t app,
 		  uint32_t bytes)
 {
 	struct flow f;
 
 	memset(&f, 0, sizeof(f));
-	f.dept = (uint16_t)dept_index(d->pol, dept);
+	f.dept = (uint16_t)dept_index(w->pol, dept);
 	f.cls.master = 91;
 	f.cls.app = app;
-	stats_count_packet(d, &f, bytes);
+	stats_count_packet(w, &f, bytes);
 }
 
 START_TEST(test_counters_follow_their_department_across_policies)
@@ -45,7 +52,7 @@ START_TEST(test_counters_follow_their_department_across_policies)
 	/* eng moves first, sales goes, lab comes */
 	static const char b[] = "department lab { hosts 192.0.2.192/27; }\n"
 				"department eng { hosts 192.0.2.128/26; }\n";
-	struct daemon d;
+	struct worker d;
 	struct policy *pa = parse(a), *pb = parse(b), *pc = parse(a);
 
 	memset(&d, 0, sizeof(d));
@@ -57,7 +64,7 @@ START_TEST(test_counters_follow_their_department_across_policies)
 	count(&d, "eng", 7, 10);
 	ck_assert_uint_eq(slot(&d, "eng", 125)->pkts, 2);
 	ck_assert_uint_eq(slot(&d, "eng", 125)->bytes, 2000);
-	stats_remap(&d, pb);
+	stats_remap(d.apps, pb);
 	d.pol = pb;
 	count(&d, "eng", 125, 1000);
 	count(&d, "lab", 125, 5);
@@ -72,7 +79,7 @@ START_TEST(test_counters_follow_their_department_across_policies)
 	ck_assert_uint_eq(slot(&d, "sales", 125)->pkts, 1);
 	ck_assert_uint_eq(slot(&d, "sales", 125)->dept_idx, APP_STAT_GONE);
 	/* sales back: the same slot counts on */
-	stats_remap(&d, pc);
+	stats_remap(d.apps, pc);
 	d.pol = pc;
 	count(&d, "sales", 125, 100);
 	ck_assert_uint_eq(slot(&d, "sales", 125)->pkts, 2);
@@ -82,6 +89,45 @@ START_TEST(test_counters_follow_their_department_across_policies)
 	policy_free(pa);
 	policy_free(pb);
 	policy_free(pc);
+}
+END_TEST
+
+/* Two workers' counters, one set: summed by department name and app,
+ * a department gone from the policy included. */
+START_TEST(test_workers_counters_merge_by_department)
+{
+	static const char a[] = "department sales { hosts 192.0.2.64/26; }\n"
+				"department eng { hosts 192.0.2.128/26; }\n";
+	static const char b[] = "department eng { hosts 192.0.2.128/26; }\n";
+	struct policy *pa = parse(a), *pb = parse(b);
+	struct worker w0, w1;
+	struct app_stat *all = calloc(APP_STATS, sizeof(*all));
+
+	memset(&w0, 0, sizeof(w0));
+	memset(&w1, 0, sizeof(w1));
+	w0.apps = calloc(APP_STATS, sizeof(*w0.apps));
+	w1.apps = calloc(APP_STATS, sizeof(*w1.apps));
+	w0.pol = w1.pol = pa;
+	count(&w0, "sales", 125, 100);
+	count(&w1, "sales", 125, 50);
+	count(&w0, "eng", 125, 1000);
+	count(&w1, "eng", 7, 10);
+	stats_remap(w0.apps, pb);
+	stats_remap(w1.apps, pb);
+	w0.pol = w1.pol = pb;
+	count(&w1, "eng", 125, 1000);
+	stats_merge_apps(all, w0.apps);
+	stats_merge_apps(all, w1.apps);
+	ck_assert_uint_eq(slot_in(all, "sales", 125)->pkts, 2);
+	ck_assert_uint_eq(slot_in(all, "sales", 125)->bytes, 150);
+	ck_assert_uint_eq(slot_in(all, "eng", 125)->pkts, 2);
+	ck_assert_uint_eq(slot_in(all, "eng", 125)->bytes, 2000);
+	ck_assert_uint_eq(slot_in(all, "eng", 7)->pkts, 1);
+	free(all);
+	free(w0.apps);
+	free(w1.apps);
+	policy_free(pa);
+	policy_free(pb);
 }
 END_TEST
 
@@ -108,6 +154,10 @@ START_TEST(test_every_counter_is_in_every_format)
 	d.apps = calloc(APP_STATS, sizeof(*d.apps));
 	for (i = 0; i < STAT_N; i++)
 		snap.v[i] = 1000 + i;
+	snap.n_w = 2;
+	snap.w[1].first_queue = 7;
+	snap.w[1].n_queues = 1;
+	snap.w[1].flows_created = 4321;
 	for (k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
 		rendered[0] = '\0';
 		stats_render(&d, &snap, fmts[k], keep, NULL);
@@ -119,7 +169,16 @@ START_TEST(test_every_counter_is_in_every_format)
 			ck_assert_msg(strstr(rendered, v) != NULL,
 				      "format %u lacks counter %u", k, i);
 		}
+		/* each worker's share, but in the one-line log */
+		if (fmts[k] != STATS_LOG)
+			ck_assert_msg(strstr(rendered, "4321") != NULL,
+				      "format %u lacks worker 1's flows", k);
+		if (fmts[k] == STATS_PROMETHEUS)
+			ck_assert_ptr_nonnull(strstr(
+				rendered, "skyfence_worker_flows_created_total{"
+					  "worker=\"1\",queue=\"7\"} 4321"));
 	}
+
 	/* the log line is one line */
 	ck_assert_ptr_eq(strchr(rendered, '\n'),
 			 rendered + strlen(rendered) - 1);
@@ -134,6 +193,7 @@ int main(void)
 
 	tcase_add_test(c,
 		       test_counters_follow_their_department_across_policies);
+	tcase_add_test(c, test_workers_counters_merge_by_department);
 	tcase_add_test(c, test_every_counter_is_in_every_format);
 	suite_add_tcase(s, c);
 	return check_run(s);
