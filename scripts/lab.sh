@@ -22,6 +22,9 @@
 # `daemon-start`), where STATE=${TMPDIR:-/tmp}/PREFIX.lab. `down` stops
 # the daemon, kills every
 # process still running in the prefix's namespaces and removes them.
+# SF_LAB_QUEUES=A:B spreads the flows over the queues A..B
+# (skyfence-rules.sh --queue-balance) and starts one skyfenced --queue A:B
+# with SF_LAB_WORKERS workers (default: its own, one per queue).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,14 +72,19 @@ daemon_start() {
 	mkdir -p "$STATE"
 	: >"$STATE/audit.log"
 	# nsenter execs skyfenced: $! is the daemon's own pid
+	# the lab's queues first: a test's own options come after and win
+	if [ -n "${SF_LAB_QUEUES:-}" ]; then
+		set -- --queue "$SF_LAB_QUEUES" ${SF_LAB_WORKERS:+--workers "$SF_LAB_WORKERS"} "$@"
+	fi
 	nsenter --net="/run/netns/$GW" -- "${SKYFENCED:-$top/build/skyfenced}" --policy "$POLICY" --foreground \
 		--audit-log "$STATE/audit.log" --pidfile "$STATE/skyfenced.pid" \
 		--ctl "$STATE/ctl.sock" --state-dir "$STATE/state" "$@" \
 		>>"$STATE/skyfenced.log" 2>&1 &
 	echo $! >"$STATE/skyfenced.child"
 	i=0
-	# bound when the queue shows up in the gateway's namespace
-	while ! nsx "$GW" grep -q . /proc/net/netfilter/nfnetlink_queue 2>/dev/null; do
+	# ready when its pidfile names it: written once every queue of every
+	# worker is bound (a queue showing in /proc may be the first of many)
+	while [ "$(cat "$STATE/skyfenced.pid" 2>/dev/null)" != "$(cat "$STATE/skyfenced.child")" ]; do
 		i=$((i + 1))
 		if [ $i -gt 100 ] || ! kill -0 "$(cat "$STATE/skyfenced.child")" 2>/dev/null; then
 			echo "lab.sh: skyfenced did not start:" >&2
@@ -159,7 +167,11 @@ lab_up() {
 		nsx "$ns" ip route add default via 192.0.2.1
 		nsx "$ns" ip -6 route add default via "$(host_v6net "$h")::1"
 	done
-	nsx "$GW" "$top/scripts/skyfence-rules.sh" up >/dev/null
+	if [ -n "${SF_LAB_QUEUES:-}" ]; then
+		nsx "$GW" "$top/scripts/skyfence-rules.sh" up --queue-balance "$SF_LAB_QUEUES" >/dev/null
+	else
+		nsx "$GW" "$top/scripts/skyfence-rules.sh" up >/dev/null
+	fi
 	if [ "$DAEMON" -eq 1 ]; then
 		daemon_start "$@"
 	fi

@@ -2,8 +2,8 @@
 # skyfence-rules.sh - the gateway rules skyfenced works with, for IPv4 and
 # IPv6, in the current network namespace. Idempotent.
 #
-#   skyfence-rules.sh up|down|status [--queue N | --queue-balance A:B]
-#                     [--mark-mask M] [--fail-closed]
+#   skyfence-rules.sh up|down|status [--queue N | --queue-balance A:B
+#                     [--cpu-fanout]] [--mark-mask M] [--fail-closed]
 #
 # A SKYFENCE chain, jumped to first from FORWARD:
 #   1. a flow whose conntrack mark says accept returns to FORWARD, drop is
@@ -28,11 +28,18 @@
 # runs), and the SKYFENCE-BYPASS chain counts it in the nfacct object
 # skyfence-bypass-QUEUE (skyfenced reads them; `status` prints them) and
 # clears the bit.
-# With --queue-balance A:B, run one skyfenced per queue (--queue A ... B):
-# the kernel spreads flows by a hash of the address pair that is the same
-# in both directions, so each flow stays with one daemon (the throttle
-# range has the same size, so the same hash picks the same daemon). `status` exits 4
-# and names every queue of the range that no process serves.
+# With --queue-balance A:B, run one skyfenced --queue A:B (its workers
+# share the queues: skyfenced --workers): the kernel spreads flows by a
+# hash of the address pair and protocol that is the same in both
+# directions, so each flow stays with one worker (the throttle range has
+# the same size, so the same hash picks the same worker). --cpu-fanout
+# picks the queue by the CPU that handles the packet instead (the
+# kernel's --queue-cpu-fanout): no hashing, but correct only where both
+# directions of every flow are received on the same CPU (one NIC with a
+# symmetric RSS hash, or RPS steering both ways alike); elsewhere a
+# worker sees half a flow, and nDPI cannot name what it sees.
+# `status` exits 4 and names every queue of the range that no process
+# serves.
 # The mark values come from `skyfenced --mark-values`, the one definition
 # of the layout. Needs iptables/ip6tables with the xt NFQUEUE target (nft's
 # own queue statement is not required).
@@ -60,15 +67,24 @@ shift
 queue="--queue-num 0"
 mask=0xffff0000
 bypass="--queue-bypass"
+fanout=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--queue) [ $# -ge 2 ] || usage; queue="--queue-num $2"; shift 2 ;;
 	--queue-balance) [ $# -ge 2 ] || usage; queue="--queue-balance $2"; shift 2 ;;
 	--mark-mask) [ $# -ge 2 ] || usage; mask=$2; shift 2 ;;
 	--fail-closed) bypass=""; shift ;;
+	--cpu-fanout) fanout="--queue-cpu-fanout"; shift ;;
 	*) usage ;;
 	esac
 done
+case $queue in
+--queue-num*)
+	if [ -n "$fanout" ]; then
+		echo "skyfence-rules.sh: --cpu-fanout needs --queue-balance A:B" >&2
+		exit 2
+	fi ;;
+esac
 
 values=$("$SKYFENCED" --mark-values --mark-mask "$mask") || exit 2
 eval "$values"
@@ -138,14 +154,14 @@ rules_up() {
 	"$ipt" -w -A "$CHAIN" -m set --match-set "$3" dst -j "$FCHAIN"
 	# shellcheck disable=SC2086
 	"$ipt" -w -A "$FCHAIN" -m mark --mark "$SF_THROTTLE/$SF_VERDICT_MASK" \
-		-j NFQUEUE $ftqueue
+		-j NFQUEUE $ftqueue $fanout
 	# shellcheck disable=SC2086
-	"$ipt" -w -A "$FCHAIN" -j NFQUEUE $fqueue
+	"$ipt" -w -A "$FCHAIN" -j NFQUEUE $fqueue $fanout
 	# shellcheck disable=SC2086
 	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_THROTTLE/$SF_VERDICT_MASK" \
-		-j NFQUEUE $tqueue $bypass
+		-j NFQUEUE $tqueue $fanout $bypass
 	# shellcheck disable=SC2086
-	"$ipt" -w -A "$CHAIN" -j NFQUEUE $queue $bypass
+	"$ipt" -w -A "$CHAIN" -j NFQUEUE $queue $fanout $bypass
 	# packets the kernel passed without skyfenced, counted by queue path
 	for pair in "$tqueue:$SF_THROTTLE" "$queue:0"; do
 		q=${pair%:*}
@@ -198,7 +214,8 @@ up)
 	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}; fail-closed departments: $fqueue ($ftqueue); mark mask $SF_MARK_MASK"
 	case $queue in
 	--queue-balance*)
-		echo "start one skyfenced per queue of ${queue#--queue-balance }: skyfenced --policy FILE --queue N" ;;
+		echo "start one skyfenced for the range: skyfenced --policy FILE --queue ${queue#--queue-balance }"
+		[ -z "$fanout" ] || echo "warning: --cpu-fanout: correct only where both directions of every flow are received on the same CPU (see the head of this script)" ;;
 	esac
 	;;
 down)
