@@ -77,6 +77,11 @@ cmake -S . -B build-asan -DSKYFENCE_SANITIZE=ON -DSKYFENCE_WERROR=ON \
 	-DCMAKE_BUILD_TYPE=Debug >"$log/cmake-asan" 2>&1 &&
 	cmake --build build-asan -j"$(nproc)" >"$log/build-asan" 2>&1
 one $? "ASan/UBSan build (build-asan/)"
+# ThreadSanitizer over the worker threads (the netns suites below)
+cmake -S . -B build-tsan -DSKYFENCE_TSAN=ON -DSKYFENCE_WERROR=ON \
+	-DSKYFENCE_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug >"$log/cmake-tsan" 2>&1 &&
+	cmake --build build-tsan -j"$(nproc)" >"$log/build-tsan" 2>&1
+one $? "ThreadSanitizer build (build-tsan/)"
 [ -x build/skyfenced ] && [ -x build-asan/skyfenced ] || {
 	echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
@@ -120,7 +125,7 @@ count_plain "$log/robust" run.sh
 
 # the daemon's own suites, with the plain and with the sanitizer build
 for b in build build-asan; do
-	for suite in inline control state; do
+	for suite in inline control state workers; do
 		stage "$suite: skyfenced ($b) in the namespace lab"
 		BUILD=$top/$b tests/netns/test_$suite.sh >"$log/$suite" 2>&1
 		rc=$?
@@ -128,6 +133,20 @@ for b in build build-asan; do
 		if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/$suite" "test_$suite.sh ($b)"; fi
 	done
 done
+# the inline suite again on one daemon with two workers over two queues
+# (plain and under ThreadSanitizer), and the workers' suite under it
+for b in build build-tsan; do
+	stage "inline: one skyfenced ($b), --queue 0:1 --workers 2"
+	SF_LAB_QUEUES=0:1 SF_LAB_WORKERS=2 BUILD=$top/$b tests/netns/test_inline.sh >"$log/inline2" 2>&1
+	rc=$?
+	grep -vE '^PASS: ' "$log/inline2" | grep -v '^[0-9]* passed'
+	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/inline2" "test_inline.sh, 2 workers ($b)"; fi
+done
+stage "workers: skyfenced (build-tsan) under ThreadSanitizer"
+BUILD=$top/build-tsan tests/netns/test_workers.sh >"$log/workers" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/workers" | grep -v '^[0-9]* passed'
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/workers" "test_workers.sh (build-tsan)"; fi
 
 stage "throttle: shaping in the namespace lab"
 tests/netns/test_throttle.sh >"$log/throttle" 2>&1
