@@ -40,7 +40,7 @@
 #define MAX_RATE_BPS 100000000000ULL /* 100 Gbit/s */
 #define MIN_BURST 1500u
 #define MAX_BURST (64u << 20)
-#define DEFAULT_LATENCY_MS 100u
+#define DEFAULT_LATENCY_MS 200u
 #define MAX_LATENCY_MS 10000u
 #define CONF_UNSET 0xff
 
@@ -798,10 +798,14 @@ static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
 	r->burst_bytes = (uint32_t)(v / 80 < MIN_BURST	 ? MIN_BURST
 				    : v / 80 > MAX_BURST ? MAX_BURST
 							 : v / 80);
-	/* 100 ms, or the time six full-size packets take at the rate if
+	/* 200 ms, or the time six full-size packets take at the rate if
 	 * longer: a hold queue of less than that makes TCP lose all the
 	 * time (282 ms at 256 kbit/s); never more than the longest bound a
-	 * rule may write (10 s; `throttle 1` would compute 20 hours). */
+	 * rule may write (10 s; `throttle 1` would compute 20 hours). At
+	 * 1 Mbit/s 100 ms held eight packets, four for each of two
+	 * transfers, and a loss then cost one of them a time-out now and
+	 * then: two hosts split the rate 0.75-0.81 at worst over 12 rounds
+	 * (scripts/bench-fairness.sh), 0.87-0.92 with 200 ms. */
 	r->latency_ms = DEFAULT_LATENCY_MS;
 	if (v > 0 && 6ull * 1500 * 8 * 1000 / v + 1 > DEFAULT_LATENCY_MS)
 		r->latency_ms =

@@ -322,7 +322,7 @@ START_TEST(test_default_latency_follows_the_rate_within_10s)
 	/* six 1500-byte packets take 20 hours at 1 bit/s: clamped */
 	ck_assert_uint_eq(p->depts[1].rules[0].latency_ms, 10000);
 	ck_assert_uint_eq(p->depts[2].rules[0].latency_ms, 282);
-	ck_assert_uint_eq(p->depts[3].rules[0].latency_ms, 100);
+	ck_assert_uint_eq(p->depts[3].rules[0].latency_ms, 200);
 	policy_free(p);
 }
 END_TEST
