@@ -74,6 +74,20 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 		return NULL;
 	}
 	ndpi_finalize_initialization(c->ndpi);
+	{
+		/* nDPI 4.2's process-wide state: the bigram tables, built by
+		 * the first ndpi_finalize_initialization() (above, in the
+		 * control thread, before any worker runs), and the
+		 * valid-character table of ndpi_utils.c, built lazily by the
+		 * first packet that needs it, unlocked: built here, once,
+		 * before a worker can race to build it (they would write the
+		 * same bytes, but a race all the same). Everything else it
+		 * keeps per module: one module per worker. */
+		char probe[] = "skyfence", out[16];
+
+		ndpi_has_human_readeable_string(
+			c->ndpi, probe, sizeof(probe) - 1, 3, out, sizeof(out));
+	}
 	c->n_protos = ndpi_get_num_supported_protocols(c->ndpi);
 	c->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
 	c->flows = calloc(o->max_flows, c->flow_size);
