@@ -98,7 +98,7 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		ctl_err(r, "internal", "out of memory");
 		return;
 	}
-	stats_snapshot(d, snap);
+	workers_stats(d, snap);
 	memset(&fs, 0, sizeof(fs));
 	fs.active = (uint32_t)snap->v[STAT_FLOWS_ACTIVE];
 	fs.capacity = (uint32_t)snap->v[STAT_FLOWS_CAPACITY];
@@ -223,7 +223,7 @@ static void v_stats(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		ctl_err(r, "usage", "stats [text|json|prometheus]");
 		return;
 	}
-	stats_snapshot(d, &s);
+	workers_stats(d, &s);
 	stats_render(d, &s,
 		     !strcmp(f, "json")		? STATS_JSON
 		     : !strcmp(f, "prometheus") ? STATS_PROMETHEUS
@@ -274,7 +274,7 @@ static void worker_flows(struct worker *w, void *arg)
 		x->shown < FLOWS_SHOWN ? FLOWS_SHOWN - x->shown : 0);
 	for (i = 0; i < RECENT; i++) {
 		const struct recent *e =
-			&w->recent[(w->recent_next + i) % RECENT];
+			&w->sc.recent[(w->sc.recent_next + i) % RECENT];
 
 		if (e->ts_ms)
 			x->recent[x->n_recent++] = *e;

@@ -127,7 +127,7 @@ static void log_stats(struct daemon *d)
 		log_warnx("stats: out of memory");
 		return;
 	}
-	stats_snapshot(d, s);
+	workers_stats(d, s);
 	stats_render(d, s, STATS_LOG, emit_log, NULL);
 	free(s);
 	log_shaper_stats(d);
@@ -155,7 +155,7 @@ static void *shaper_main(void *arg)
 			pthread_mutex_unlock(&d->sh_mu);
 			break;
 		}
-		shaper_run(d->sh, mono_us(), held_release, &hc);
+		shaper_run(d->sh, mono_us(), worker_held_release, &hc);
 		next = shaper_next_us(d->sh);
 		memset(&its, 0, sizeof(its));
 		its.it_value.tv_sec = (time_t)(next / 1000000);
@@ -163,6 +163,8 @@ static void *shaper_main(void *arg)
 		if (timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its,
 				    NULL) == 0)
 			d->sh_armed_us = next;
+		else
+			log_warn("shaper timer");
 		pthread_mutex_unlock(&d->sh_mu);
 	}
 	return NULL;
@@ -521,9 +523,16 @@ int daemon_run(const struct daemon_opts *o)
 	runtime_save_state(&d);
 	/* each worker's module, engine and queues; the queues bound last,
 	 * so a packet finds everything set */
-	for (k = 0; k < d.n_workers; k++)
-		if (worker_init(&d, &d.w[k], k) != 0)
+	for (k = 0; k < d.n_workers; k++) {
+		uint64_t seed;
+
+		if (runtime_seed(&seed) != 0) {
+			log_warn("getrandom (the flow table's hash seed)");
 			goto out;
+		}
+		if (worker_init(&d, &d.w[k], k, seed) != 0)
+			goto out;
+	}
 	for (k = 0; k < d.n_workers; k++)
 		if (worker_bind(&d.w[k]) != 0)
 			goto out;
@@ -607,7 +616,7 @@ out:
 		d.sh_stopping = 1;
 		for (b = 0; b < MAX_BUCKETS; b++)
 			if (shaper_in_use(d.sh, b))
-				shaper_clear(d.sh, b, held_release, &hc);
+				shaper_clear(d.sh, b, worker_held_release, &hc);
 		pthread_mutex_unlock(&d.sh_mu);
 	}
 	shaper_stop(&d);

@@ -96,7 +96,7 @@ struct daemon {
 	uint64_t state_saved_ms;      /* wall clock of the last save */
 	struct log_limit state_limit; /* warnings of failed saves */
 	/* the workers' counters per department and app, merged by the
-	 * last stats_snapshot(); the renderers read them */
+	 * last workers_stats(); the renderers read them */
 	struct app_stat *apps;
 };
 
@@ -112,6 +112,14 @@ struct app_stat {
 	uint16_t dept_idx;	    /* APP_STAT_GONE: not in the policy now */
 	uint16_t app;
 	uint64_t pkts, bytes, decisions[ACT_MAX];
+};
+
+/* What a worker counts per department and app, and its ring of recent
+ * decisions (stats.c counts into them). */
+struct stats_counts {
+	struct app_stat *apps;
+	struct recent *recent;
+	uint32_t recent_next;
 };
 
 struct recent {

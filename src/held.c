@@ -1,7 +1,6 @@
 /* held.c - hold records: for each packet the shaper holds, the worker and
  * queue it came by and the mark its verdict gives back (held.h). */
 #include "held.h"
-#include "worker.h"
 
 /* A held packet's tag for the shaper: its hold record (worker, queue and
  * the mark to give back) and its id in that queue. The shaper holds at
@@ -9,7 +8,7 @@
  * packet while it drops another. A record posted to another worker stays
  * taken until that worker has sent the verdict, so a worker never has
  * more posted verdicts than there are records. */
-int held_take(struct daemon *d, const struct worker *w, uint32_t id,
+int held_take(struct daemon *d, unsigned worker, unsigned slot, uint32_t id,
 	      uint32_t mark, uint64_t *tag)
 {
 	int32_t i = d->held_free;
@@ -18,8 +17,8 @@ int held_take(struct daemon *d, const struct worker *w, uint32_t id,
 		return -1;
 	d->held_free = d->held[i].next_free;
 	d->held[i].mark = mark;
-	d->held[i].worker = (uint16_t)w->idx;
-	d->held[i].queue = (uint16_t)w->cur;
+	d->held[i].worker = (uint16_t)worker;
+	d->held[i].queue = (uint16_t)slot;
 	*tag = (uint64_t)(uint32_t)i << 32 | id;
 	return 0;
 }
@@ -35,25 +34,7 @@ void held_put(struct daemon *d, uint64_t tag)
 	held_put_record(d, (int32_t)(tag >> 32));
 }
 
-void held_release(void *ctx, uint64_t tag, int pass)
+const struct held *held_of(const struct daemon *d, uint64_t tag)
 {
-	struct held_ctx *hc = ctx;
-	struct daemon *d = hc->d;
-	int32_t i = (int32_t)(tag >> 32);
-	struct held *h = &d->held[i];
-	struct worker *w = &d->w[h->worker];
-
-	if (w == hc->self) {
-		queue_verdict(w->q[h->queue], (uint32_t)tag,
-			      pass ? QUEUE_ACCEPT : QUEUE_DROP, 1, h->mark);
-		held_put_record(d, i);
-	} else {
-		worker_post(w, i, h->queue, (uint32_t)tag,
-			    pass ? QUEUE_ACCEPT : QUEUE_DROP, h->mark);
-	}
-}
-
-void held_drop(void *ctx, uint64_t tag)
-{
-	held_release(ctx, tag, 0);
+	return &d->held[(int32_t)(tag >> 32)];
 }

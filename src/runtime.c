@@ -97,8 +97,9 @@ static void swap_buckets(struct daemon *d, struct bucket_map *nm)
 	pthread_mutex_lock(&d->sh_mu);
 	for (i = 0; d->bm && i < BUCKET_PAIRS; i++) {
 		if (d->bm->used[i] && !nm->used[i]) {
-			shaper_clear(d->sh, 2 * i, held_release, &hc);
-			shaper_clear(d->sh, 2 * i + 1, held_release, &hc);
+			shaper_clear(d->sh, 2 * i, worker_held_release, &hc);
+			shaper_clear(d->sh, 2 * i + 1, worker_held_release,
+				     &hc);
 		}
 	}
 	pthread_mutex_unlock(&d->sh_mu);
@@ -144,7 +145,7 @@ static void adopt(struct worker *w, void *arg)
 		w->cls = a->cls[w->idx];
 	}
 	if (a->pol) {
-		stats_remap(w->apps, a->pol);
+		stats_remap(w->sc.apps, a->pol);
 		w->pol = a->pol;
 		w->bm = a->bm;
 		engine_set_policy(w->eng, a->pol);

@@ -1,7 +1,6 @@
 /* stats.c - skyfenced's counters per department and app, and the ring of
  * recent decisions (stats.h). */
 #include "stats.h"
-#include "worker.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -109,28 +108,29 @@ static uint16_t flow_app(const struct flow *f)
 	return f->cls.app ? f->cls.app : f->cls.master;
 }
 
-void stats_count_packet(struct worker *w, const struct flow *f, uint32_t bytes)
+void stats_count_packet(struct stats_counts *c, const struct policy *pol,
+			const struct flow *f, uint32_t bytes)
 {
 	struct app_stat *a;
 
-	if (f->dept >= w->pol->n_depts)
+	if (f->dept >= pol->n_depts)
 		return;
-	a = app_slot(w->apps, w->pol, f->dept, flow_app(f), NULL);
+	a = app_slot(c->apps, pol, f->dept, flow_app(f), NULL);
 	if (a) {
 		a->pkts++;
 		a->bytes += bytes;
 	}
 }
 
-void stats_count_decision(struct worker *w, const struct flow *f)
+void stats_count_decision(struct stats_counts *c, const struct policy *pol,
+			  struct classifier *cls, const struct flow *f)
 {
-	const struct policy *pol = w->pol;
-	struct recent *r = &w->recent[w->recent_next++ % RECENT];
+	struct recent *r = &c->recent[c->recent_next++ % RECENT];
 	const char *dept =
 		f->dept < pol->n_depts ? pol->depts[f->dept].name : "?";
 	struct app_stat *a =
 		f->dept < pol->n_depts
-			? app_slot(w->apps, pol, f->dept, flow_app(f), NULL)
+			? app_slot(c->apps, pol, f->dept, flow_app(f), NULL)
 			: NULL;
 	struct timespec ts;
 
@@ -140,7 +140,7 @@ void stats_count_decision(struct worker *w, const struct flow *f)
 	r->ts_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	flow_key_format(&f->key, r->key, sizeof(r->key));
 	snprintf(r->dept, sizeof(r->dept), "%s", dept);
-	classifier_format_proto(w->cls, &f->cls, r->app, sizeof(r->app));
+	classifier_format_proto(cls, &f->cls, r->app, sizeof(r->app));
 	r->action = f->action;
 	snprintf(r->rule, sizeof(r->rule), "%s",
 		 f->rule >= 0 && f->dept < pol->n_depts
@@ -288,76 +288,60 @@ static void kernel_queues(struct stats_snap *s)
 	fclose(f);
 }
 
-/* In each worker's thread (worker_call): its counters added to the
- * snapshot, its per department counters to the daemon's merged set. */
-struct snap_ctx {
-	struct daemon *d;
-	struct stats_snap *s;
-};
-
-static void snap_worker(struct worker *w, void *arg)
+void stats_add(struct stats_snap *s, struct app_stat *merged,
+	       const struct stats_part *p)
 {
-	struct snap_ctx *x = arg;
-	struct stats_snap *s = x->s;
-	struct stats_worker *sw = &s->w[s->n_w++];
-	struct engine_stats es;
-	struct flow_table_stats fs;
-	struct queue_stats qs;
-	unsigned k;
+	const struct engine_stats *es = &p->es;
+	const struct flow_table_stats *fs = &p->fs;
+	struct stats_worker *sw;
+	unsigned k, j;
 
-	engine_get_stats(w->eng, &es);
-	engine_get_flow_stats(w->eng, &fs);
-	for (k = 0; k < w->n_q; k++) {
-		queue_get_stats(w->q[k], &qs);
-		s->v[STAT_VERDICTS] += qs.verdicts;
-		s->v[STAT_MISSED] += qs.missed;
-		s->v[STAT_SEND_ERRORS] += qs.send_errors;
-		s->v[STAT_KERNEL_ERRORS] += qs.kernel_errors;
-		s->v[STAT_MALFORMED] += qs.malformed;
-		if (s->n_q < STATS_QUEUES)
-			s->q[s->n_q++].num = (unsigned)QUEUE_NUMBER(
-				w->qnum[k / QUEUE_KINDS], k % QUEUE_KINDS);
+	s->v[STAT_VERDICTS] += p->qs.verdicts;
+	s->v[STAT_MISSED] += p->qs.missed;
+	s->v[STAT_SEND_ERRORS] += p->qs.send_errors;
+	s->v[STAT_KERNEL_ERRORS] += p->qs.kernel_errors;
+	s->v[STAT_MALFORMED] += p->qs.malformed;
+	for (j = 0; j < p->n_main; j++)
+		for (k = 0; k < QUEUE_KINDS && s->n_q < STATS_QUEUES; k++)
+			s->q[s->n_q++].num = QUEUE_NUMBER(p->qnum[j], k);
+	s->v[STAT_PACKETS] += p->st->packets;
+	s->v[STAT_INSPECTED] += es->inspected;
+	s->v[STAT_OFFLOADED] += p->st->repeats;
+	s->v[STAT_MARKED] += p->st->marked;
+	s->v[STAT_THROTTLED] += p->st->throttled;
+	s->v[STAT_UNPARSED] += p->st->bad + p->st->no_payload;
+	s->v[STAT_DEC_ALLOW] += es->decisions[ACT_ALLOW];
+	s->v[STAT_DEC_DROP] += es->decisions[ACT_DROP];
+	s->v[STAT_DEC_REJECT] += es->decisions[ACT_REJECT];
+	s->v[STAT_DEC_THROTTLE] += es->decisions[ACT_THROTTLE];
+	s->v[STAT_AT_PACKET] += es->decided_at[DEC_PACKET];
+	s->v[STAT_AT_LIMIT] += es->decided_at[DEC_LIMIT];
+	s->v[STAT_AT_MARK] += es->decided_at[DEC_MARK];
+	s->v[STAT_AT_END] += es->decided_at[DEC_IDLE] +
+			     es->decided_at[DEC_EVICTED] +
+			     es->decided_at[DEC_FLUSH];
+	s->v[STAT_NAMED] += es->named;
+	s->v[STAT_RELABELED] += es->relabeled;
+	s->v[STAT_FLOWS_ACTIVE] += fs->active;
+	s->v[STAT_FLOWS_CAPACITY] += fs->capacity;
+	s->v[STAT_FLOWS_CREATED] += fs->created;
+	s->v[STAT_FLOWS_EVICTED] += fs->evicted;
+	s->v[STAT_FLOWS_EXPIRED] += fs->expired;
+	s->v[STAT_UNCLASSIFIED] += es->cls_exhausted;
+	s->v[STAT_HELD_NO_RECORD] += p->st->held_no_slot;
+	if (s->n_w < STATS_WORKERS) {
+		sw = &s->w[s->n_w++];
+		sw->first_queue = p->n_main ? p->qnum[0] : 0;
+		sw->n_queues = p->n_main;
+		sw->packets = p->st->packets;
+		sw->flows_created = fs->created;
+		sw->flows_active = fs->active;
 	}
-	s->v[STAT_PACKETS] += w->st.packets;
-	s->v[STAT_INSPECTED] += es.inspected;
-	s->v[STAT_OFFLOADED] += w->st.repeats;
-	s->v[STAT_MARKED] += w->st.marked;
-	s->v[STAT_THROTTLED] += w->st.throttled;
-	s->v[STAT_UNPARSED] += w->st.bad + w->st.no_payload;
-	s->v[STAT_DEC_ALLOW] += es.decisions[ACT_ALLOW];
-	s->v[STAT_DEC_DROP] += es.decisions[ACT_DROP];
-	s->v[STAT_DEC_REJECT] += es.decisions[ACT_REJECT];
-	s->v[STAT_DEC_THROTTLE] += es.decisions[ACT_THROTTLE];
-	s->v[STAT_AT_PACKET] += es.decided_at[DEC_PACKET];
-	s->v[STAT_AT_LIMIT] += es.decided_at[DEC_LIMIT];
-	s->v[STAT_AT_MARK] += es.decided_at[DEC_MARK];
-	s->v[STAT_AT_END] += es.decided_at[DEC_IDLE] +
-			     es.decided_at[DEC_EVICTED] +
-			     es.decided_at[DEC_FLUSH];
-	s->v[STAT_NAMED] += es.named;
-	s->v[STAT_RELABELED] += es.relabeled;
-	s->v[STAT_FLOWS_ACTIVE] += fs.active;
-	s->v[STAT_FLOWS_CAPACITY] += fs.capacity;
-	s->v[STAT_FLOWS_CREATED] += fs.created;
-	s->v[STAT_FLOWS_EVICTED] += fs.evicted;
-	s->v[STAT_FLOWS_EXPIRED] += fs.expired;
-	s->v[STAT_UNCLASSIFIED] += es.cls_exhausted;
-	s->v[STAT_HELD_NO_RECORD] += w->st.held_no_slot;
-	sw->first_queue = w->qnum[0];
-	sw->n_queues = w->n_q / QUEUE_KINDS;
-	sw->packets = w->st.packets;
-	sw->flows_created = fs.created;
-	sw->flows_active = fs.active;
-	stats_merge_apps(x->d->apps, w->apps);
+	stats_merge_apps(merged, p->apps);
 }
 
-void stats_snapshot(struct daemon *d, struct stats_snap *s)
+void stats_finish(const struct daemon *d, struct stats_snap *s)
 {
-	struct snap_ctx x = { d, s };
-
-	memset(s, 0, sizeof(*s));
-	memset(d->apps, 0, APP_STATS * sizeof(*d->apps));
-	workers_call(d, snap_worker, &x);
 	s->v[STAT_RELOADS] = d->st.reloads;
 	s->v[STAT_RELOAD_FAILURES] = d->st.reload_failures;
 	s->v[STAT_KILLSWITCH] = d->pol->killswitch[0] != 0;

@@ -5,15 +5,15 @@
 
 #include "daemon_int.h"
 
-struct worker;
-
 #include <stddef.h>
 
-/* A packet of @f skyfenced handled, @bytes long. */
-void stats_count_packet(struct worker *w, const struct flow *f, uint32_t bytes);
-/* @f was decided: its department and app's decision counter, and the
- * ring of recent decisions. */
-void stats_count_decision(struct worker *w, const struct flow *f);
+/* A packet of @f, decided under @pol, skyfenced handled, @bytes long. */
+void stats_count_packet(struct stats_counts *c, const struct policy *pol,
+			const struct flow *f, uint32_t bytes);
+/* @f was decided under @pol: its department and app's decision counter,
+ * and the ring of recent decisions (the app named through @cls). */
+void stats_count_decision(struct stats_counts *c, const struct policy *pol,
+			  struct classifier *cls, const struct flow *f);
 
 /* Before @np replaces a worker's policy: every department's counters in
  * @apps follow it to its index in @np (one no longer there keeps its
@@ -90,9 +90,24 @@ struct stats_snap {
 
 enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS, STATS_LOG };
 
-/* Every counter now, read once: each worker adds its own in its thread
- * (worker_call), and its per department counters to d->apps. */
-void stats_snapshot(struct daemon *d, struct stats_snap *s);
+/* One worker's counters, as it hands them over in its thread. */
+struct stats_part {
+	const struct daemon_stats *st;
+	struct engine_stats es;
+	struct flow_table_stats fs;
+	struct queue_stats qs; /* summed over its queues */
+	const uint16_t *qnum;  /* its main queues */
+	unsigned n_main;
+	const struct app_stat *apps;
+};
+
+/* Adds @p to @s, and its per department counters to @merged (d->apps). */
+void stats_add(struct stats_snap *s, struct app_stat *merged,
+	       const struct stats_part *p);
+/* The control thread's own counters and the kernel's, after every
+ * worker's stats_add: the snapshot is whole (worker.h's workers_stats
+ * makes one). */
+void stats_finish(const struct daemon *d, struct stats_snap *s);
 /* @s (with the per department and app counters of @d) in @f, a line at a
  * time to @emit: `stats`, `stats json`, `stats prometheus`, and the
  * SIGUSR1 log line (one line, "stats: key=value ..."). */

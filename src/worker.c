@@ -8,7 +8,6 @@
  */
 #include "worker.h"
 #include "held.h"
-#include "runtime.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -68,7 +67,7 @@ static void on_decision(void *ctx, const struct flow *f)
 {
 	struct worker *w = ctx;
 
-	stats_count_decision(w, f);
+	stats_count_decision(&w->sc, w->pol, w->cls, f);
 	if (f->logged)
 		write_audit(w, "decision", f);
 }
@@ -84,8 +83,9 @@ static void on_flow_end(void *ctx, const struct flow *f, int reason)
 
 /* The shaper timer (the shaper thread's, daemon.c) fires no later than
  * the next release; under sh_mu. */
-static void arm_earlier(struct daemon *d)
+static void arm_earlier(struct worker *w)
 {
+	struct daemon *d = w->d;
 	uint64_t next = shaper_next_us(d->sh);
 	struct itimerspec its;
 
@@ -96,6 +96,9 @@ static void arm_earlier(struct daemon *d)
 	its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
 	if (timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
 		d->sh_armed_us = next;
+	else
+		log_limited(&w->bad_limit, w->now_ms, "shaper timer: %s",
+			    strerror(errno));
 }
 
 /* The verdict for the packet being handled; the mark goes back with the
@@ -128,18 +131,18 @@ static void shape(struct worker *w, const struct queue_pkt *qp,
 	pthread_mutex_lock(&d->sh_mu);
 	if (d->sh_stopping) {
 		r = SHAPER_PASS;
-	} else if (held_take(d, w, qp->id, mark_seen(&d->ml, qp->mark), &tag) ==
-		   0) {
+	} else if (held_take(d, w->idx, w->cur, qp->id,
+			     mark_seen(&d->ml, qp->mark), &tag) == 0) {
 		/* the time under the lock: the shaper's clock never goes
 		 * back between the threads that use it */
 		r = shaper_submit(
 			d->sh, 2 * (uint32_t)b + !v->from_inside, tag, len,
 			(uint32_t)((v->flow->id * 0x9e3779b97f4a7c15ull) >> 40),
-			clock_us(CLOCK_MONOTONIC), held_drop, &hc);
+			clock_us(CLOCK_MONOTONIC), worker_held_drop, &hc);
 		if (r != SHAPER_HOLD)
 			held_put(d, tag);
 		else
-			arm_earlier(d);
+			arm_earlier(w);
 	} else {
 		w->st.held_no_slot++;
 	}
@@ -209,7 +212,7 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			  v.flow->cls.app,
 			  v.final ? policy_action_name(v.action)
 				  : "inspecting");
-	stats_count_packet(w, v.flow, qp->len);
+	stats_count_packet(&w->sc, w->pol, v.flow, qp->len);
 	verdict_after_engine(ml, qp->mark, v.final, v.action, v.flow->cls.app,
 			     &vs);
 	switch (vs.kind) {
@@ -224,6 +227,28 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 		break;
 	}
 	give(w, qp, &vs);
+}
+
+void worker_held_release(void *ctx, uint64_t tag, int pass)
+{
+	struct held_ctx *hc = ctx;
+	struct daemon *d = hc->d;
+	const struct held *h = held_of(d, tag);
+	struct worker *w = &d->w[h->worker];
+
+	if (w == hc->self) {
+		queue_verdict(w->q[h->queue], (uint32_t)tag,
+			      pass ? QUEUE_ACCEPT : QUEUE_DROP, 1, h->mark);
+		held_put(d, tag);
+	} else {
+		worker_post(w, (int32_t)(tag >> 32), h->queue, (uint32_t)tag,
+			    pass ? QUEUE_ACCEPT : QUEUE_DROP, h->mark);
+	}
+}
+
+void worker_held_drop(void *ctx, uint64_t tag)
+{
+	worker_held_release(ctx, tag, 0);
 }
 
 void worker_post(struct worker *w, int32_t record, uint16_t slot, uint32_t id,
@@ -343,7 +368,7 @@ static int watch(int ep, int fd, uint32_t tag)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-int worker_init(struct daemon *d, struct worker *w, unsigned idx)
+int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 {
 	const struct daemon_opts *o = d->o;
 	struct cls_opts co = { o->max_flows, 80, 24, 0,
@@ -368,18 +393,15 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx)
 	}
 	eo.max_flows = o->max_flows;
 	eo.idle_ms = o->idle_ms;
-	if (runtime_seed(&eo.seed) != 0) {
-		log_warn("getrandom (the flow table's hash seed)");
-		return -1;
-	}
+	eo.seed = seed;
 	w->eng = engine_create(&eo, w->cls, d->pol, &h);
-	w->apps = calloc(APP_STATS, sizeof(*w->apps));
-	w->recent = calloc(RECENT, sizeof(*w->recent));
+	w->sc.apps = calloc(APP_STATS, sizeof(*w->sc.apps));
+	w->sc.recent = calloc(RECENT, sizeof(*w->sc.recent));
 	w->posted = calloc(d->max_held + 1, sizeof(*w->posted));
 	w->drain = calloc(d->max_held + 1, sizeof(*w->drain));
 	w->q = calloc(w->n_q, sizeof(*w->q));
-	if (!w->eng || !w->apps || !w->recent || !w->posted || !w->drain ||
-	    !w->q) {
+	if (!w->eng || !w->sc.apps || !w->sc.recent || !w->posted ||
+	    !w->drain || !w->q) {
 		log_warnx("worker %u: out of memory for %u flows", idx,
 			  o->max_flows);
 		return -1;
@@ -474,6 +496,47 @@ void workers_call(struct daemon *d, void (*fn)(struct worker *w, void *arg),
 			worker_call(&d->w[i], fn, arg);
 }
 
+/* In each worker's thread: its counters into the snapshot. */
+struct snap_ctx {
+	struct daemon *d;
+	struct stats_snap *s;
+};
+
+static void snap_worker(struct worker *w, void *arg)
+{
+	struct snap_ctx *x = arg;
+	struct stats_part p;
+	struct queue_stats qs;
+	unsigned k;
+
+	memset(&p, 0, sizeof(p));
+	p.st = &w->st;
+	engine_get_stats(w->eng, &p.es);
+	engine_get_flow_stats(w->eng, &p.fs);
+	for (k = 0; k < w->n_q; k++) {
+		queue_get_stats(w->q[k], &qs);
+		p.qs.verdicts += qs.verdicts;
+		p.qs.missed += qs.missed;
+		p.qs.send_errors += qs.send_errors;
+		p.qs.kernel_errors += qs.kernel_errors;
+		p.qs.malformed += qs.malformed;
+	}
+	p.qnum = w->qnum;
+	p.n_main = w->n_q / QUEUE_KINDS;
+	p.apps = w->sc.apps;
+	stats_add(x->s, x->d->apps, &p);
+}
+
+void workers_stats(struct daemon *d, struct stats_snap *s)
+{
+	struct snap_ctx x = { d, s };
+
+	memset(s, 0, sizeof(*s));
+	memset(d->apps, 0, APP_STATS * sizeof(*d->apps));
+	workers_call(d, snap_worker, &x);
+	stats_finish(d, s);
+}
+
 void worker_flush(struct worker *w, void *arg)
 {
 	(void)arg;
@@ -515,8 +578,8 @@ void worker_free(struct worker *w)
 	free(w->q);
 	engine_destroy(w->eng);
 	classifier_close(w->cls);
-	free(w->apps);
-	free(w->recent);
+	free(w->sc.apps);
+	free(w->sc.recent);
 	free(w->posted);
 	free(w->drain);
 	pthread_cond_destroy(&w->cv);

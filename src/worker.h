@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "daemon_int.h"
+#include "stats.h"
 
 /* A verdict for a worker's held packet given by another thread (the
  * shaper releasing or dropping it): the worker sends it, then frees the
@@ -43,9 +44,7 @@ struct worker {
 	uint64_t now_ms, now_us;
 	int running;
 	struct daemon_stats st;
-	struct app_stat *apps; /* per department and app */
-	struct recent *recent; /* the last decisions, a ring */
-	uint32_t recent_next;
+	struct stats_counts sc; /* per department and app; recent decisions */
 	struct log_limit bad_limit;
 	int audit_dirty;	      /* records written since the last flush */
 	struct posted_verdict *drain; /* a copy of posted, being sent */
@@ -62,7 +61,8 @@ struct worker {
 /* Sets up worker @w (its module, engine, event loop) for the main queues
  * listed in @w->qnum; runs in the control thread before any worker
  * starts. Returns 0, or -1 with a message logged. */
-int worker_init(struct daemon *d, struct worker *w, unsigned idx);
+int worker_init(struct daemon *d, struct worker *w, unsigned idx,
+		uint64_t seed);
 /* Binds @w's queues (worker_init first; every worker set up before any
  * binds, so no packet waits for a module still loading). Returns 0, or
  * -1 with a message logged. */
@@ -81,6 +81,25 @@ void worker_stop(struct worker *w);
 void worker_free(struct worker *w);
 /* Every flow of @w ends (the audit's end records): worker_call-able. */
 void worker_flush(struct worker *w, void *arg);
+
+/* Who calls the shaper: a held packet of this worker gets its verdict at
+ * once, another worker's is posted to it (worker_post). @self is NULL in
+ * the control and shaper threads. */
+struct held_ctx {
+	struct daemon *d;
+	struct worker *self;
+};
+
+/* The shaper's release callback (@ctx a struct held_ctx, under sh_mu):
+ * the held packet of @tag accepted if @pass, else dropped. */
+void worker_held_release(void *ctx, uint64_t tag, int pass);
+/* worker_held_release(ctx, tag, 0): the shaper's drop callback. */
+void worker_held_drop(void *ctx, uint64_t tag);
+
+/* Every counter now, read once: each worker hands over its own in its
+ * thread (worker_call), its per department counters merged into
+ * d->apps; then the control thread's (stats_finish). */
+void workers_stats(struct daemon *d, struct stats_snap *s);
 
 /* A verdict for a held packet of @w, from another thread (under the
  * daemon's sh_mu). */

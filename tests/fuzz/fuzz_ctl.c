@@ -76,11 +76,11 @@ static void setup(void)
 	w.d = &d;
 	w.cls = d.cls;
 	w.pol = d.pol;
-	w.apps = calloc(APP_STATS, sizeof(*w.apps));
-	w.recent = calloc(RECENT, sizeof(*w.recent));
+	w.sc.apps = calloc(APP_STATS, sizeof(*w.sc.apps));
+	w.sc.recent = calloc(RECENT, sizeof(*w.sc.recent));
 	w.eng = engine_create(&eo, d.cls, d.pol, NULL);
-	if (!d.sh || !d.held || !d.apps || !w.apps || !w.recent || !d.eng ||
-	    !w.eng)
+	if (!d.sh || !d.held || !d.apps || !w.sc.apps || !w.sc.recent ||
+	    !d.eng || !w.eng)
 		abort();
 	/* the buckets and the fail-closed set, as at start-up */
 	loader_names(d.cls, &n);

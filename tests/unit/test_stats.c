@@ -9,7 +9,6 @@
 #include "check_run.h"
 #include "policy_text.h"
 #include "../../src/stats.h"
-#include "../../src/worker.h"
 
 /* the one slot of @dept and @app, or NULL; fails on two */
 static const struct app_stat *slot_in(const struct app_stat *apps,
@@ -27,13 +26,19 @@ static const struct app_stat *slot_in(const struct app_stat *apps,
 	return found;
 }
 
-static const struct app_stat *slot(const struct worker *w, const char *dept,
+/* a worker's counters and the policy it runs */
+struct counted {
+	struct stats_counts sc;
+	const struct policy *pol;
+};
+
+static const struct app_stat *slot(const struct counted *w, const char *dept,
 				   uint16_t app)
 {
-	return slot_in(w->apps, dept, app);
+	return slot_in(w->sc.apps, dept, app);
 }
 
-static void count(struct worker *w, const char *dept, uint16_t app,
+static void count(struct counted *w, const char *dept, uint16_t app,
 		  uint32_t bytes)
 {
 	struct flow f;
@@ -42,7 +47,7 @@ static void count(struct worker *w, const char *dept, uint16_t app,
 	f.dept = (uint16_t)dept_index(w->pol, dept);
 	f.cls.master = 91;
 	f.cls.app = app;
-	stats_count_packet(w, &f, bytes);
+	stats_count_packet(&w->sc, w->pol, &f, bytes);
 }
 
 START_TEST(test_counters_follow_their_department_across_policies)
@@ -52,11 +57,11 @@ START_TEST(test_counters_follow_their_department_across_policies)
 	/* eng moves first, sales goes, lab comes */
 	static const char b[] = "department lab { hosts 192.0.2.192/27; }\n"
 				"department eng { hosts 192.0.2.128/26; }\n";
-	struct worker d;
+	struct counted d;
 	struct policy *pa = parse(a), *pb = parse(b), *pc = parse(a);
 
 	memset(&d, 0, sizeof(d));
-	d.apps = calloc(APP_STATS, sizeof(*d.apps));
+	d.sc.apps = calloc(APP_STATS, sizeof(*d.sc.apps));
 	d.pol = pa;
 	count(&d, "sales", 125, 100);
 	count(&d, "eng", 125, 1000);
@@ -64,7 +69,7 @@ START_TEST(test_counters_follow_their_department_across_policies)
 	count(&d, "eng", 7, 10);
 	ck_assert_uint_eq(slot(&d, "eng", 125)->pkts, 2);
 	ck_assert_uint_eq(slot(&d, "eng", 125)->bytes, 2000);
-	stats_remap(d.apps, pb);
+	stats_remap(d.sc.apps, pb);
 	d.pol = pb;
 	count(&d, "eng", 125, 1000);
 	count(&d, "lab", 125, 5);
@@ -79,13 +84,13 @@ START_TEST(test_counters_follow_their_department_across_policies)
 	ck_assert_uint_eq(slot(&d, "sales", 125)->pkts, 1);
 	ck_assert_uint_eq(slot(&d, "sales", 125)->dept_idx, APP_STAT_GONE);
 	/* sales back: the same slot counts on */
-	stats_remap(d.apps, pc);
+	stats_remap(d.sc.apps, pc);
 	d.pol = pc;
 	count(&d, "sales", 125, 100);
 	ck_assert_uint_eq(slot(&d, "sales", 125)->pkts, 2);
 	ck_assert_uint_eq(slot(&d, "eng", 125)->pkts, 3);
 	ck_assert_uint_eq(slot(&d, "lab", 125)->dept_idx, APP_STAT_GONE);
-	free(d.apps);
+	free(d.sc.apps);
 	policy_free(pa);
 	policy_free(pb);
 	policy_free(pc);
@@ -100,32 +105,32 @@ START_TEST(test_workers_counters_merge_by_department)
 				"department eng { hosts 192.0.2.128/26; }\n";
 	static const char b[] = "department eng { hosts 192.0.2.128/26; }\n";
 	struct policy *pa = parse(a), *pb = parse(b);
-	struct worker w0, w1;
+	struct counted w0, w1;
 	struct app_stat *all = calloc(APP_STATS, sizeof(*all));
 
 	memset(&w0, 0, sizeof(w0));
 	memset(&w1, 0, sizeof(w1));
-	w0.apps = calloc(APP_STATS, sizeof(*w0.apps));
-	w1.apps = calloc(APP_STATS, sizeof(*w1.apps));
+	w0.sc.apps = calloc(APP_STATS, sizeof(*w0.sc.apps));
+	w1.sc.apps = calloc(APP_STATS, sizeof(*w1.sc.apps));
 	w0.pol = w1.pol = pa;
 	count(&w0, "sales", 125, 100);
 	count(&w1, "sales", 125, 50);
 	count(&w0, "eng", 125, 1000);
 	count(&w1, "eng", 7, 10);
-	stats_remap(w0.apps, pb);
-	stats_remap(w1.apps, pb);
+	stats_remap(w0.sc.apps, pb);
+	stats_remap(w1.sc.apps, pb);
 	w0.pol = w1.pol = pb;
 	count(&w1, "eng", 125, 1000);
-	stats_merge_apps(all, w0.apps);
-	stats_merge_apps(all, w1.apps);
+	stats_merge_apps(all, w0.sc.apps);
+	stats_merge_apps(all, w1.sc.apps);
 	ck_assert_uint_eq(slot_in(all, "sales", 125)->pkts, 2);
 	ck_assert_uint_eq(slot_in(all, "sales", 125)->bytes, 150);
 	ck_assert_uint_eq(slot_in(all, "eng", 125)->pkts, 2);
 	ck_assert_uint_eq(slot_in(all, "eng", 125)->bytes, 2000);
 	ck_assert_uint_eq(slot_in(all, "eng", 7)->pkts, 1);
 	free(all);
-	free(w0.apps);
-	free(w1.apps);
+	free(w0.sc.apps);
+	free(w1.sc.apps);
 	policy_free(pa);
 	policy_free(pb);
 }
