@@ -20,7 +20,18 @@
 # fail-open), skyfence against the minimal loop. Prints every run and the
 # medians; timing decides nothing here.
 #
-#   bench-inline.sh [-r ROUNDS] [-t SECONDS] [-n]   (-n: new flows only)
+#   bench-inline.sh [-r ROUNDS] [-t SECONDS] [-n] [-w 1,2]
+#
+# -n: new flows only. -w LIST: the new-flow capacity with each worker
+# count of LIST: skyfenced --queue 0:W-1 --workers W behind
+# skyfence-rules.sh --queue-balance 0:W-1, against W minimal loops, one
+# per queue; the flood then comes from two senders at once, to two
+# addresses the kernel's hash puts on different queues (the same traffic
+# at every count). The senders share the machine's two cores with the
+# daemon and the kernel's queueing, which is charged to them: so beside
+# packets/s the script prints the packets verdicted per CPU-second of the
+# reader (skyfenced's threads, or the minimal loops), which does not
+# depend on what the senders leave over, and the 2-vs-1 scaling of both.
 #
 # BUILD=DIR measures another build's skyfenced (the policy is lab.policy
 # without its fail-closed line, which older builds do not know). PERF=1
@@ -35,12 +46,15 @@ daemon=${BUILD:-$top/build}/skyfenced
 ROUNDS=3
 T=4
 ONLY_NEW=0
-while getopts "r:t:n" o; do
+WLIST=""
+W=1
+while getopts "r:t:nw:" o; do
 	case $o in
 	r) ROUNDS=$OPTARG ;;
 	t) T=$OPTARG ;;
 	n) ONLY_NEW=1 ;;
-	*) echo "usage: $0 [-r ROUNDS] [-t SECONDS] [-n]" >&2; exit 2 ;;
+	w) WLIST=$(echo "$OPTARG" | tr , ' '); ONLY_NEW=1 ;;
+	*) echo "usage: $0 [-r ROUNDS] [-t SECONDS] [-n] [-w 1,2]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench-inline.sh: run as root" >&2; exit 1; }
@@ -76,6 +90,7 @@ clear_mode() {
 	for ipt in iptables ip6tables; do
 		while gw $ipt -w -D FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT 2>/dev/null; do :; done
 		while gw $ipt -w -D FORWARD -j NFQUEUE --queue-num 0 --queue-bypass 2>/dev/null; do :; done
+		while gw $ipt -w -D FORWARD -j NFQUEUE --queue-balance 0:1 --queue-bypass 2>/dev/null; do :; done
 	done
 	gw "$top/scripts/skyfence-rules.sh" down >/dev/null
 	gw conntrack -F >/dev/null 2>&1 || true
@@ -90,11 +105,17 @@ set_mode() {
 			gw $ipt -w -I FORWARD 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 		done ;;
 	skyfence)
-		gw "$top/scripts/skyfence-rules.sh" up >/dev/null
+		if [ "$W" -gt 1 ]; then
+			gw "$top/scripts/skyfence-rules.sh" up --queue-balance "0:$((W - 1))" >/dev/null
+			set -- --queue "0:$((W - 1))" --workers "$W"
+		else
+			gw "$top/scripts/skyfence-rules.sh" up >/dev/null
+			set --
+		fi
 		grep -v 'fail-closed;' "$top/policy/lab.policy" >"$work/bench.policy"
 		nsenter --net="/run/netns/$P-gw" -- "$daemon" --policy "$work/bench.policy" \
 			--foreground --audit-log "$work/audit.log" --ctl "$work/ctl.sock" \
-			>>"$work/skyfenced.log" 2>&1 &
+			--state-dir none "$@" >>"$work/skyfenced.log" 2>&1 &
 		echo $! >"$work/daemon.pid"
 		i=0
 		while ! gw grep -q '^ *0 ' /proc/net/netfilter/nfnetlink_queue 2>/dev/null && [ $i -lt 100 ]; do
@@ -103,9 +124,17 @@ set_mode() {
 		done ;;
 	minimal)
 		for ipt in iptables ip6tables; do
-			gw $ipt -w -I FORWARD 1 -j NFQUEUE --queue-num 0 --queue-bypass
+			if [ "$W" -gt 1 ]; then
+				gw $ipt -w -I FORWARD 1 -j NFQUEUE --queue-balance 0:1 --queue-bypass
+			else
+				gw $ipt -w -I FORWARD 1 -j NFQUEUE --queue-num 0 --queue-bypass
+			fi
 		done
-		spawn_in_netns $P-gw "$build/nfq-accept" 0 >/dev/null 2>&1
+		_q=0
+		while [ $_q -lt "$W" ]; do
+			spawn_in_netns $P-gw "$build/nfq-accept" $_q >/dev/null 2>&1
+			_q=$((_q + 1))
+		done
 		i=0
 		while ! gw grep -q . /proc/net/netfilter/nfnetlink_queue 2>/dev/null && [ $i -lt 50 ]; do
 			sleep 0.1
@@ -151,6 +180,110 @@ newflows() { # -> packets/s the queue's reader verdicted during the flood
 }
 in_netns $P-inet iptables -A INPUT -s 192.0.2.200 -p udp --dport 20000:60000 -j DROP
 
+# CPU ticks (user + system, every thread) of the queue readers: skyfenced,
+# or the minimal loops.
+reader_ticks() {
+	if [ -f "$work/daemon.pid" ]; then
+		_p=$(cat "$work/daemon.pid")
+	else
+		_p=$(pgrep -f "$build/nfq-accept" | tr '\n' ' ')
+	fi
+	_t=0
+	for _x in $_p; do
+		_t=$((_t + $(awk '{ print $14 + $15 }' "/proc/$_x/stat" 2>/dev/null || echo 0)))
+	done
+	echo $_t
+}
+# id_sequence summed over queues 0 .. W-1.
+id_sum() {
+	gw awk -v w="$W" '$1 < w { s += $8 } END { print s + 0 }' /proc/net/netfilter/nfnetlink_queue
+}
+# Two destinations the --queue-balance 0:1 hash puts on different queues
+# (the hash is the kernel's, random per boot): one datagram to each
+# candidate, and whose queue's id_sequence rose. Needs two readers bound.
+pick_destinations() {
+	DST0="" DST1=""
+	for _a in $(seq 100 131); do
+		_s0=$(gw awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue)
+		in_netns $P-other "$build/sf-traffic" udp-client --connect "203.0.113.$_a" --port 20000 \
+			--payload dns:probe.example --count 1 --timeout-ms 50 >/dev/null 2>&1 || true
+		_s1=$(gw awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue)
+		if [ "$_s1" -gt "$_s0" ]; then
+			[ -n "$DST0" ] || DST0=203.0.113.$_a
+		else
+			[ -n "$DST1" ] || DST1=203.0.113.$_a
+		fi
+		[ -n "$DST0" ] && [ -n "$DST1" ] && return 0
+	done
+	echo "bench-inline.sh: no two destinations on different queues" >&2
+	exit 1
+}
+# The two-sender flood: 100,000 new flows to each destination at once.
+# Prints "packets/s packets-per-reader-CPU-second".
+newflows2() {
+	_i0=$(id_sum)
+	_c0=$(reader_ticks)
+	_t0=$(date +%s%N)
+	in_netns $P-other "$build/sf-traffic" udp-flood --connect "$DST0" --port 20000 \
+		--count 100000 >/dev/null &
+	_f0=$!
+	in_netns $P-other "$build/sf-traffic" udp-flood --connect "$DST1" --port 20000 \
+		--count 100000 >/dev/null &
+	_f1=$!
+	wait $_f0 $_f1
+	_t1=$(date +%s%N)
+	_i1=$(id_sum)
+	_c1=$(reader_ticks)
+	sleep 1
+	gw conntrack -F >/dev/null 2>&1 || true
+	awk -v d=$((_i1 - _i0)) -v ns=$((_t1 - _t0)) -v c=$((_c1 - _c0)) -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.0f %.0f", ns ? d / (ns / 1e9) : 0, c ? d / (c / hz) : 0 }'
+}
+
+if [ -n "$WLIST" ]; then
+	for a in $(seq 100 131); do
+		in_netns $P-inet ip addr add "203.0.113.$a/24" dev eth0
+	done
+	# the destinations, found once with two minimal loops bound
+	W=2
+	set_mode minimal
+	pick_destinations
+	echo "flood destinations: $DST0 (queue 0 of 0:1), $DST1 (queue 1)"
+	: >"$work/wresults"
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		for W in $WLIST; do
+			for m in skyfence minimal; do
+				set_mode $m
+				res=$(newflows2)
+				echo "$W $m $res" >>"$work/wresults"
+				printf 'round %d workers/queues %d %-9s new flows: %s packets/s, %s per reader CPU-second\n' \
+					$r "$W" $m ${res% *} ${res#* }
+			done
+		done
+		r=$((r + 1))
+	done
+	clear_mode
+	wmed() { # workers mode column
+		awk -v w="$1" -v m="$2" -v c="$3" '$1 == w && $2 == m { print $c }' "$work/wresults" | sort -n |
+			awk '{ v[NR] = $1 } END { if (!NR) print 0; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	}
+	echo
+	for W in $WLIST; do
+		awk -v w="$W" -v s="$(wmed "$W" skyfence 3)" -v m="$(wmed "$W" minimal 3)" \
+			-v se="$(wmed "$W" skyfence 4)" -v me="$(wmed "$W" minimal 4)" 'BEGIN {
+			printf "new flows, %d worker(s) / %d queue(s): skyfence %d / minimal %d packets/s = %.2f (goal >= 0.8); per reader CPU-second %d / %d = %.2f\n", w, w, s, m, m ? s / m : 0, se, me, me ? se / me : 0
+		}'
+	done
+	set -- $WLIST
+	if [ $# -ge 2 ]; then
+		awk -v a="$(wmed "$1" skyfence 3)" -v b="$(wmed "$2" skyfence 3)" \
+			-v ma="$(wmed "$1" minimal 3)" -v mb="$(wmed "$2" minimal 3)" -v x="$1" -v y="$2" 'BEGIN {
+			printf "scaling %s -> %s: skyfence x%.2f, minimal loop x%.2f packets/s (the senders and the kernel share the same 2 cores)\n", x, y, a ? b / a : 0, ma ? mb / ma : 0
+		}'
+	fi
+	exit 0
+fi
 : >"$work/results"
 r=1
 while [ $r -le "$ROUNDS" ]; do

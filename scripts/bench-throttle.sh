@@ -56,7 +56,7 @@ sleep 0.5
 rate() {
 	awk -v peer="peer=$1" -v a=1000 -v b=$((T * 1000 + 1000)) '
 		$1 == "progress" && $2 == peer {
-			split($3, x, "="); split($4, y, "="); t = y[2] + 0; n = x[2] + 0
+			split($4, x, "="); split($5, y, "="); t = y[2] + 0; n = x[2] + 0
 			if (t >= a && !ta) { ta = t; na = n }
 			if (t <= b) { tb = t; nb = n }
 		}
