@@ -35,8 +35,6 @@
 #include "skyfence/shaper.h"
 #include "skyfence/verdict.h"
 
-#define WAKE_SLOT UINT32_MAX /* the eventfd's epoll tag */
-
 static uint64_t clock_us(clockid_t id)
 {
 	struct timespec ts;
@@ -271,13 +269,14 @@ void worker_post(struct worker *w, int32_t record, uint16_t slot, uint32_t id,
 }
 
 /* The eventfd: verdicts other threads posted, then a call. */
-static void on_wake(struct worker *w)
+static void on_wake(struct worker *w, unsigned slot)
 {
 	void (*fn)(struct worker *, void *);
 	void *arg;
 	uint64_t ticks;
 	uint32_t n, i;
 
+	(void)slot;
 	if (read(w->efd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_limited(&w->bad_limit, w->now_ms, "worker wake-up: %s",
 			    strerror(errno));
@@ -315,6 +314,18 @@ static void flush_queues(struct worker *w)
 		queue_flush(w->q[k]);
 }
 
+/* A queue: every packet waiting, then its verdicts. */
+static void on_queue(struct worker *w, unsigned slot)
+{
+	int r;
+
+	w->cur = slot;
+	r = queue_receive(w->q[slot], on_packet, w);
+	if (r < 0)
+		log_limited(&w->bad_limit, w->now_ms, "queue %u receive: %s",
+			    w->qnum[slot / QUEUE_KINDS], strerror(-r));
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -330,20 +341,9 @@ static void *worker_main(void *arg)
 		w->now_us = clock_us(CLOCK_MONOTONIC);
 		w->now_ms = w->now_us / 1000;
 		for (i = 0; i < n; i++) {
-			uint32_t slot = evs[i].data.u32;
-			int r;
+			const struct wsource *src = evs[i].data.ptr;
 
-			if (slot == WAKE_SLOT) {
-				on_wake(w);
-				continue;
-			}
-			w->cur = slot;
-			r = queue_receive(w->q[slot], on_packet, w);
-			if (r < 0)
-				log_limited(&w->bad_limit, w->now_ms,
-					    "queue %u receive: %s",
-					    w->qnum[slot / QUEUE_KINDS],
-					    strerror(-r));
+			src->run(w, src->slot);
 		}
 		/* once per turn: the verdicts of every source (a packet's,
 		 * a held packet's release or drop, those a change
@@ -358,14 +358,18 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int watch(int ep, int fd, uint32_t tag)
+/* Source @i of @w (epoll_event.data.ptr points to it) runs @run. */
+static int watch(struct worker *w, unsigned i, int fd,
+		 void (*run)(struct worker *w, unsigned slot), unsigned slot)
 {
 	struct epoll_event ev;
 
+	w->src[i].run = run;
+	w->src[i].slot = slot;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
-	ev.data.u32 = tag;
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	ev.data.ptr = &w->src[i];
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
 int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
@@ -400,8 +404,9 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	w->posted = calloc(d->max_held + 1, sizeof(*w->posted));
 	w->drain = calloc(d->max_held + 1, sizeof(*w->drain));
 	w->q = calloc(w->n_q, sizeof(*w->q));
+	w->src = calloc(w->n_q + 1, sizeof(*w->src));
 	if (!w->eng || !w->sc.apps || !w->sc.recent || !w->posted ||
-	    !w->drain || !w->q) {
+	    !w->drain || !w->q || !w->src) {
 		log_warnx("worker %u: out of memory for %u flows", idx,
 			  o->max_flows);
 		return -1;
@@ -411,7 +416,8 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 				      d->kill->depts[0].n_rules);
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->ep < 0 || w->efd < 0 || watch(w->ep, w->efd, WAKE_SLOT) != 0) {
+	if (w->ep < 0 || w->efd < 0 ||
+	    watch(w, w->n_q, w->efd, on_wake, 0) != 0) {
 		log_warn("worker %u: event loop set-up", idx);
 		return -1;
 	}
@@ -438,7 +444,7 @@ int worker_bind(struct worker *w)
 			log_warnx("%s", err);
 			return -1;
 		}
-		if (watch(w->ep, queue_fd(w->q[k]), k) != 0) {
+		if (watch(w, k, queue_fd(w->q[k]), on_queue, k) != 0) {
 			log_warn("worker %u: epoll_ctl", w->idx);
 			return -1;
 		}
@@ -576,6 +582,7 @@ void worker_free(struct worker *w)
 	for (k = w->n_q; w->q && k-- > 0;)
 		queue_close(w->q[k]);
 	free(w->q);
+	free(w->src);
 	engine_destroy(w->eng);
 	classifier_close(w->cls);
 	free(w->sc.apps);

@@ -25,6 +25,15 @@ struct posted_verdict {
 	uint8_t verdict;
 };
 
+struct worker;
+
+/* A worker's event loop source (epoll_event.data.ptr points here): one
+ * of its queues, by slot, or the eventfd that wakes it. */
+struct wsource {
+	void (*run)(struct worker *w, unsigned slot);
+	unsigned slot;
+};
+
 struct worker {
 	struct daemon *d;
 	unsigned idx;
@@ -40,6 +49,7 @@ struct worker {
 	unsigned n_q;		     /* queues: n main queues x QUEUE_KINDS */
 	uint16_t qnum[MAX_QUEUES];   /* main queue numbers */
 	struct queue **q;	     /* slot = main * QUEUE_KINDS + kind */
+	struct wsource *src;	     /* per slot, then the eventfd's */
 	unsigned cur;		     /* the slot being handled */
 	uint64_t now_ms, now_us;
 	int running;
