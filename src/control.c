@@ -85,7 +85,7 @@ static const char *fmt_arg(int argc, char **argv, int at)
 
 static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
-	struct stats_snap *snap = malloc(sizeof(*snap));
+	struct stats_snap *snap;
 	struct flow_table_stats fs;
 	struct ctl_stats cs;
 	struct ct_stats ts;
@@ -94,6 +94,9 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	const char *f = fmt_arg(argc, argv, 1);
 	unsigned k;
 
+	if (!d->snap)
+		d->snap = malloc(sizeof(*d->snap));
+	snap = d->snap;
 	if (!snap) {
 		ctl_err(r, "internal", "out of memory");
 		return;
@@ -141,12 +144,10 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 							      : "false",
 			 se);
 		ctl_ok(r, "%s", "");
-		free(snap);
 		return;
 	}
 	if (strcmp(f, "text") || argc > 2) {
 		ctl_err(r, "usage", "status [json]");
-		free(snap);
 		return;
 	}
 	ctl_data(r, "skyfenced %s (nDPI %s), pid %ld, up %" PRIu64 " s",
@@ -198,7 +199,6 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			 k, snap->w[k].first_queue,
 			 snap->w[k].first_queue + snap->w[k].n_queues - 1,
 			 snap->w[k].flows_active, d->o->max_flows);
-	free(snap);
 	ctl_data(r,
 		 "conntrack: %" PRIu64 " walks, %" PRIu64
 		 " entries rewritten%s",
@@ -232,33 +232,35 @@ static void v_stats(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	ctl_ok(r, "%s", "");
 }
 
-struct flows_ctx {
-	struct ctl_req *r;
-	struct classifier *cls;
-	unsigned n, shown;
-	int json;
-	struct recent *recent; /* every worker's ring */
-	unsigned n_recent;
+/* A flow being inspected, as a worker copies it out. */
+struct flow_line {
+	char key[FLOW_KEY_STRLEN];
+	char app[64];
+	uint64_t pkts;
 };
 
 #define FLOWS_SHOWN 200
 
-static void list_flow(void *ctx, const struct flow *f)
+/* What `flows` gathers from the workers: filled in their threads into
+ * memory the control thread allocated and frees (no allocation in a
+ * worker's thread for a client: its allocator would keep what the
+ * control thread frees), formatted here after. */
+struct flows_ctx {
+	struct classifier *cls;
+	struct flow_line *lines; /* FLOWS_SHOWN */
+	unsigned n, shown;	 /* inspected in all; copied */
+	struct recent *recent;	 /* every worker's ring */
+	unsigned n_recent;
+};
+
+static void copy_flow(void *ctx, const struct flow *f)
 {
 	struct flows_ctx *x = ctx;
-	char key[FLOW_KEY_STRLEN], app[64];
+	struct flow_line *l = &x->lines[x->shown++];
 
-	flow_key_format(&f->key, key, sizeof(key));
-	classifier_format_proto(x->cls, &f->cls, app, sizeof(app));
-	if (x->json)
-		ctl_data(x->r,
-			 "%s{\"flow\":\"%s\",\"packets\":%" PRIu64
-			 ",\"app_so_far\":\"%s\"}",
-			 x->shown++ ? "," : "", key, f->pkts[0] + f->pkts[1],
-			 app);
-	else
-		ctl_data(x->r, "inspecting %s packets %" PRIu64 " app %s", key,
-			 f->pkts[0] + f->pkts[1], app);
+	flow_key_format(&f->key, l->key, sizeof(l->key));
+	classifier_format_proto(x->cls, &f->cls, l->app, sizeof(l->app));
+	l->pkts = f->pkts[0] + f->pkts[1];
 }
 
 /* In each worker's thread: its flows being inspected (the engine's list,
@@ -269,9 +271,8 @@ static void worker_flows(struct worker *w, void *arg)
 	uint32_t i;
 
 	x->cls = w->cls;
-	x->n += engine_foreach_inspecting(
-		w->eng, list_flow, x,
-		x->shown < FLOWS_SHOWN ? FLOWS_SHOWN - x->shown : 0);
+	x->n += engine_foreach_inspecting(w->eng, copy_flow, x,
+					  FLOWS_SHOWN - x->shown);
 	for (i = 0; i < RECENT; i++) {
 		const struct recent *e =
 			&w->sc.recent[(w->sc.recent_next + i) % RECENT];
@@ -291,22 +292,41 @@ static int by_time(const void *a, const void *b)
 static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
 	const char *f = fmt_arg(argc, argv, 1);
-	struct flows_ctx x = { r, NULL, 0, 0, !strcmp(f, "json"), NULL, 0 };
+	struct flows_ctx x = { NULL, NULL, 0, 0, NULL, 0 };
+	int json = !strcmp(f, "json");
 	uint32_t i, k = 0;
 
-	if (argc > 2 || (strcmp(f, "text") && strcmp(f, "json"))) {
+	if (argc > 2 || (strcmp(f, "text") && !json)) {
 		ctl_err(r, "usage", "flows [json]");
 		return;
 	}
-	x.recent = calloc((size_t)RECENT * d->n_workers, sizeof(*x.recent));
-	if (!x.recent) {
+	if (!d->flow_recent)
+		d->flow_recent = calloc((size_t)RECENT * d->n_workers,
+					sizeof(*d->flow_recent));
+	if (!d->flow_lines)
+		d->flow_lines = calloc(FLOWS_SHOWN, sizeof(*d->flow_lines));
+	x.recent = d->flow_recent;
+	x.lines = d->flow_lines;
+	if (!x.recent || !x.lines) {
 		ctl_err(r, "internal", "out of memory");
 		return;
 	}
-	if (x.json)
-		ctl_data(r, "{\"inspecting\":[");
 	workers_call(d, worker_flows, &x);
-	if (x.json)
+	if (json)
+		ctl_data(r, "{\"inspecting\":[");
+	for (i = 0; i < x.shown; i++) {
+		const struct flow_line *l = &x.lines[i];
+
+		if (json)
+			ctl_data(r,
+				 "%s{\"flow\":\"%s\",\"packets\":%" PRIu64
+				 ",\"app_so_far\":\"%s\"}",
+				 i ? "," : "", l->key, l->pkts, l->app);
+		else
+			ctl_data(r, "inspecting %s packets %" PRIu64 " app %s",
+				 l->key, l->pkts, l->app);
+	}
+	if (json)
 		ctl_data(r, "],\"inspecting_total\":%u,\"recent\":[", x.n);
 	else if (x.n > FLOWS_SHOWN)
 		ctl_data(r, "... %u flows being inspected, %d shown", x.n,
@@ -318,7 +338,7 @@ static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		const struct recent *e = &x.recent[i];
 		char rule[200], dept[100];
 
-		if (x.json) {
+		if (json) {
 			stats_json_str(rule, sizeof(rule), e->rule);
 			stats_json_str(dept, sizeof(dept), e->dept);
 			ctl_data(
@@ -333,8 +353,7 @@ static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 				 e->rule[0] ? " by " : "", e->rule);
 		}
 	}
-	free(x.recent);
-	if (x.json)
+	if (json)
 		ctl_data(r, "]}");
 	ctl_ok(r, "%s", "");
 }

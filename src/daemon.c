@@ -121,15 +121,17 @@ static void emit_log(void *ctx, const char *line)
 /* SIGUSR1, and at the stop: every counter, the shaper's. */
 static void log_stats(struct daemon *d)
 {
-	struct stats_snap *s = malloc(sizeof(*s));
+	struct stats_snap *s;
 
+	if (!d->snap)
+		d->snap = malloc(sizeof(*d->snap));
+	s = d->snap;
 	if (!s) {
 		log_warnx("stats: out of memory");
 		return;
 	}
 	workers_stats(d, s);
 	stats_render(d, s, STATS_LOG, emit_log, NULL);
-	free(s);
 	log_shaper_stats(d);
 }
 
@@ -651,6 +653,9 @@ out:
 	if (d.state_dfd >= 0)
 		close(d.state_dfd);
 	free(d.apps);
+	free(d.snap);
+	free(d.flow_lines);
+	free(d.flow_recent);
 	if (d.audit && d.audit != stderr)
 		fclose(d.audit);
 	engine_destroy(d.eng);

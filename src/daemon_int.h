@@ -42,6 +42,8 @@ struct held {
 };
 
 struct worker;
+struct stats_snap;
+struct flow_line;
 
 /* The control thread's state, and what the workers share: the options,
  * the mark layout, the audit file (stdio locks it), and the shaper with
@@ -98,6 +100,13 @@ struct daemon {
 	/* the workers' counters per department and app, merged by the
 	 * last workers_stats(); the renderers read them */
 	struct app_stat *apps;
+	/* the control verbs' buffers, reused request after request (a
+	 * barrage of `flows` or `status` allocates nothing): a snapshot,
+	 * the flows being inspected and every worker's recent decisions
+	 * (control.c makes them at first use) */
+	struct stats_snap *snap;
+	struct flow_line *flow_lines;
+	struct recent *flow_recent;
 };
 
 #define APP_STATS 4096
