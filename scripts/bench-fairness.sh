@@ -80,7 +80,7 @@ fi
 rate() {
 	awk -v peer="peer=$1" '
 		$1 == "progress" && $2 == peer {
-			split($4, x, "="); split($5, y, "="); t = y[2] + 0; n = x[2] + 0
+			for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "bytes") n = kv[2] + 0; if (kv[1] == "ms") t = kv[2] + 0 }
 			if (t >= 1000 && !ta) { ta = t; na = n }
 			if (t <= 11000) { tb = t; nb = n }
 		}

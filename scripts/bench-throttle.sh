@@ -56,7 +56,7 @@ sleep 0.5
 rate() {
 	awk -v peer="peer=$1" -v a=1000 -v b=$((T * 1000 + 1000)) '
 		$1 == "progress" && $2 == peer {
-			split($4, x, "="); split($5, y, "="); t = y[2] + 0; n = x[2] + 0
+			for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "bytes") n = kv[2] + 0; if (kv[1] == "ms") t = kv[2] + 0 }
 			if (t >= a && !ta) { ta = t; na = n }
 			if (t <= b) { tb = t; nb = n }
 		}

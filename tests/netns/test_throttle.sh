@@ -35,7 +35,7 @@ reload() {
 rate_between() {
 	awk -v peer="peer=$2" -v a="$3" -v b="$4" '
 		$1 == "progress" && $2 == peer {
-			split($3, x, "="); split($4, y, "="); t = y[2] + 0; n = x[2] + 0
+			for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "bytes") n = kv[2] + 0; if (kv[1] == "ms") t = kv[2] + 0 }
 			if (t >= a && !ta) { ta = t; na = n }
 			if (t <= b) { tb = t; nb = n }
 		}
