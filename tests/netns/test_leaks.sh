@@ -175,10 +175,11 @@ check "flood: the log warns of it, rate-limited ($(grep -c 'without skyfenced' "
 # the pools full (a flood that overflowed the queue may have left slots
 # unused): from then on nothing may grow
 table() { SKYFENCE_CTL=$S/ctl.sock "$build/skyfencectl" status | sed -n 's/^flows: \([0-9]*\) of \([0-9]*\)$/\1 \2/p'; }
-_n=0
-while t=$(table) && [ "${t% *}" != "${t#* }" ] && [ $_n -lt 5 ]; do
+# (not _n: lib.sh's traffic() uses that name)
+floods=0
+while t=$(table) && [ "${t% *}" != "${t#* }" ] && [ $floods -lt 5 ]; do
 	traffic other udp-flood --connect 203.0.113.99 --port 20000 --count 200000 >/dev/null
-	_n=$((_n + 1))
+	floods=$((floods + 1))
 done
 check "flood: the flow table is full ($(table))" sh -c "t='$(table)'; [ \"\${t% *}\" = \"\${t#* }\" ]"
 m1=$(rss)
