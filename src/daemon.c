@@ -454,7 +454,7 @@ int daemon_run(const struct daemon_opts *o)
 	assign_queues(&d);
 	if (o->state_dir && runtime_restore(&d) != 0)
 		goto out;
-	d.now_us = mono_us();
+	d.now_ms = mono_us() / 1000;
 	if (shaper_setup(&d) != 0)
 		goto out;
 	eo.max_flows = 16;
@@ -597,8 +597,7 @@ int daemon_run(const struct daemon_opts *o)
 			log_warn("epoll_wait");
 			break;
 		}
-		d.now_us = mono_us();
-		d.now_ms = d.now_us / 1000;
+		d.now_ms = mono_us() / 1000;
 		for (i = 0; i < n; i++) {
 			struct source *sr = evs[i].data.ptr;
 

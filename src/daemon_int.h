@@ -60,9 +60,9 @@ struct daemon {
 	unsigned n_workers;
 	struct mark_layout ml;
 	FILE *audit;
-	uint64_t now_ms, now_us;
-	int running;	/* the event loop goes on */
-	unsigned ticks; /* seconds of the loop's timer */
+	uint64_t now_ms; /* the control thread's clock, this turn */
+	int running;	 /* the event loop goes on */
+	unsigned ticks;	 /* seconds of the loop's timer */
 	/* the shaper, shared by every worker's throttled flows so that a
 	 * department's rate holds whatever worker its flows land on */
 	pthread_mutex_t sh_mu;

@@ -338,8 +338,7 @@ static void *worker_main(void *arg)
 			log_warn("worker %u: epoll_wait", w->idx);
 			break;
 		}
-		w->now_us = clock_us(CLOCK_MONOTONIC);
-		w->now_ms = w->now_us / 1000;
+		w->now_ms = clock_us(CLOCK_MONOTONIC) / 1000;
 		for (i = 0; i < n; i++) {
 			const struct wsource *src = evs[i].data.ptr;
 

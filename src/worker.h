@@ -51,7 +51,7 @@ struct worker {
 	struct queue **q;	     /* slot = main * QUEUE_KINDS + kind */
 	struct wsource *src;	     /* per slot, then the eventfd's */
 	unsigned cur;		     /* the slot being handled */
-	uint64_t now_ms, now_us;
+	uint64_t now_ms;	     /* this turn's clock (the flow table's) */
 	int running;
 	struct daemon_stats st;
 	struct stats_counts sc; /* per department and app; recent decisions */
