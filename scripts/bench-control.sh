@@ -11,8 +11,9 @@
 #           a 100 MB file, refused, while the same echo runs: its largest
 #           round trip (two verdicts).
 #  state    60 runtime changes (rule set, killswitch on and off), each
-#           saved to the state directory with two fsyncs in the event
-#           loop, while the same echo runs: its largest round trip.
+#           saved to the state directory with two fsyncs in the control
+#           thread (the workers give verdicts meanwhile), while the same
+#           echo runs: its largest round trip.
 #
 # ROUNDS times each; one line per round. The tests assert what does not
 # depend on timing (nothing lost, every request answered, the memory
@@ -52,6 +53,13 @@ echo_run() { # COUNT INTERVAL_MS
 		--payload stun-skype --count "$1" --interval-ms "$2"
 }
 f() { echo "$2" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+# The line of round $1 from the echo's output in $work/echo.out.
+echo_round() {
+	out=$(cat "$work/echo.out")
+	printf 'round %d: replies %s of %s; p50 %s p99 %s max %s us\n' "$1" "$(f replies "$out")" \
+		"$(echo "$out" | sed 's/^sent=\([0-9]*\) .*/\1/')" "$(f rtt_p50_us "$out")" \
+		"$(f rtt_p99_us "$out")" "$(f rtt_max_us "$out")"
+}
 rss() { ctl status --json | sed 's/.*"rss_kib":\([0-9]*\).*/\1/'; }
 
 echo "barrage: echo round trip in us without / with 32 x 1,500 pipelined 'flows' + 250 non-readers"
@@ -110,14 +118,11 @@ while [ $i -le "$N" ]; do
 	rm -f "$work/lab.policy"
 	mv "$work/lab.policy.good" "$work/lab.policy"
 	wait $e || true
-	out=$(cat "$work/echo.out")
-	printf 'round %d: replies %s of %s; p50 %s p99 %s max %s us\n' $i "$(f replies "$out")" \
-		"$(echo "$out" | sed 's/^sent=\([0-9]*\) .*/\1/')" "$(f rtt_p50_us "$out")" \
-		"$(f rtt_p99_us "$out")" "$(f rtt_max_us "$out")"
+	echo_round $i
 	i=$((i + 1))
 done
 
-echo "state: echo round trip while 60 runtime changes are each saved (two fsyncs, in the event loop)"
+echo "state: echo round trip while 60 runtime changes are each saved (two fsyncs, in the control thread)"
 i=1
 while [ $i -le "$N" ]; do
 	echo_run 1000 2 >"$work/echo.out" 2>&1 &
@@ -132,9 +137,6 @@ while [ $i -le "$N" ]; do
 	done
 	ctl rule del engineering protocol HTTP >/dev/null
 	wait $e || true
-	out=$(cat "$work/echo.out")
-	printf 'round %d: replies %s of %s; p50 %s p99 %s max %s us\n' $i "$(f replies "$out")" \
-		"$(echo "$out" | sed 's/^sent=\([0-9]*\) .*/\1/')" "$(f rtt_p50_us "$out")" \
-		"$(f rtt_p99_us "$out")" "$(f rtt_max_us "$out")"
+	echo_round $i
 	i=$((i + 1))
 done
