@@ -196,18 +196,25 @@ static void redecide(void *ctx, struct flow *f)
 		apply_policy(e, f);
 }
 
-void engine_set_policy(struct engine *e, const struct policy *p)
+void engine_set_rules(struct engine *e, const struct policy *p,
+		      const struct policy_rule *rules, uint32_t n)
 {
 	e->pol = p;
+	e->kill = rules;
+	e->n_kill = n;
+	/* one walk of the table for both: a full one is 131,072 flows */
 	flow_table_foreach(e->ft, redecide, e);
+}
+
+void engine_set_policy(struct engine *e, const struct policy *p)
+{
+	engine_set_rules(e, p, e->kill, e->n_kill);
 }
 
 void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
 			   uint32_t n)
 {
-	e->kill = rules;
-	e->n_kill = n;
-	flow_table_foreach(e->ft, redecide, e);
+	engine_set_rules(e, e->pol, rules, n);
 }
 
 void engine_decide_app(const struct engine *e, const uint8_t ini[16],

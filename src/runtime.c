@@ -132,6 +132,16 @@ struct adopt {
 	struct classifier **cls;
 };
 
+static const struct policy_rule *kill_rules(const struct policy *k)
+{
+	return k ? k->depts[0].rules : NULL;
+}
+
+static uint32_t kill_n(const struct policy *k)
+{
+	return k ? k->depts[0].n_rules : 0;
+}
+
 static void adopt(struct worker *w, void *arg)
 {
 	const struct adopt *a = arg;
@@ -148,12 +158,16 @@ static void adopt(struct worker *w, void *arg)
 		stats_remap(w->sc.apps, a->pol);
 		w->pol = a->pol;
 		w->bm = a->bm;
-		engine_set_policy(w->eng, a->pol);
 	}
-	if (a->kill_set)
-		engine_set_killswitch(w->eng,
-				      a->kill ? a->kill->depts[0].rules : NULL,
-				      a->kill ? a->kill->depts[0].n_rules : 0);
+	/* the worker's flows decided again, once for both */
+	if (a->pol && a->kill_set)
+		engine_set_rules(w->eng, a->pol, kill_rules(a->kill),
+				 kill_n(a->kill));
+	else if (a->pol)
+		engine_set_policy(w->eng, a->pol);
+	else if (a->kill_set)
+		engine_set_killswitch(w->eng, kill_rules(a->kill),
+				      kill_n(a->kill));
 }
 
 /* The sets are the kernel's: a hand-made flush, or skyfence-rules.sh down
@@ -213,8 +227,7 @@ void runtime_install_kill(struct daemon *d, struct policy *k)
 	struct adopt a = { NULL, NULL, 1, k, NULL, NULL };
 
 	workers_call(d, adopt, &a);
-	engine_set_killswitch(d->eng, k ? k->depts[0].rules : NULL,
-			      k ? k->depts[0].n_rules : 0);
+	engine_set_killswitch(d->eng, kill_rules(k), kill_n(k));
 	/* no worker holds the old rules any more */
 	policy_free(d->kill);
 	d->kill = k;
@@ -260,10 +273,14 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	 * last has */
 	a.pol = np;
 	a.bm = nm;
+	a.kill_set = 1;
+	a.kill = nk;
 	workers_call(d, adopt, &a);
-	engine_set_policy(d->eng, np);
+	engine_set_rules(d->eng, np, kill_rules(nk), kill_n(nk));
 	swap_buckets(d, nm);
-	runtime_install_kill(d, nk);
+	/* no worker holds the old policy or kill switch rules any more */
+	policy_free(d->kill);
+	d->kill = nk;
 	policy_free(d->pol);
 	d->pol = np;
 	/* flows the kernel carries on its own follow the new decisions */

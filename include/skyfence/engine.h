@@ -55,6 +55,10 @@ void engine_destroy(struct engine *e);
  * it (their fields only: the kernel's marks are the caller's business), so
  * the old policy may be freed on return. */
 void engine_set_policy(struct engine *e, const struct policy *p);
+/* Both at once, with one walk of the table (engine_set_policy, then
+ * engine_set_killswitch, walk it twice). */
+void engine_set_rules(struct engine *e, const struct policy *p,
+		      const struct policy_rule *rules, uint32_t n);
 /* Kill switch: flows matching any of @rules (their match part; @n may be
  * 0) are dropped in every department, before the policy's rules. The
  * rules stay the caller's; decided flows in the table are decided again. */
