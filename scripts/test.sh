@@ -194,6 +194,12 @@ stage "style"
 # every hash seed comes from getrandom (daemon_seed): none from a clock
 seeds=$(grep -nE '\bseed\b.*(clock|time\(|getpid)' src/*.c | grep -v '^src/flow.c' || true)
 one "$([ -z "$seeds" ]; echo $?)" "no hash seed is taken from a clock or the pid${seeds:+: $seeds}"
+# the include graph has no cycle (a module is its .c and .h)
+scripts/include-graph.sh >"$log/graph" 2>&1
+one $? "include graph: no cycle ($(tail -n 1 "$log/graph"))"
+# every source file names its one concern in a comment on its first line
+nohead=$(for f in src/*.c src/*.h include/skyfence/*.h; do head -n 1 "$f" | grep -q '^/\*' || echo "$f"; done)
+one "$([ -z "$nohead" ]; echo $?)" "every source file opens with the comment naming its concern${nohead:+: not $nohead}"
 clang-format --dry-run -Werror src/*.c include/skyfence/*.h tests/unit/*.[ch] tests/fuzz/*.c \
 	tests/tools/*.c tests/tools/*.h >"$log/fmt" 2>&1
 one $? "clang-format: the tree matches .clang-format"
