@@ -10,7 +10,8 @@
 #   PREFIX-gw     192.0.2.1 / 203.0.113.1, 2001:db8:a:*::1 / 2001:db8:ff::1
 #   PREFIX-inet   203.0.113.10 .20 .53 .99, 2001:db8:ff::10 ::20 ::53 ::99
 #
-#   lab.sh up [--prefix P] [--policy FILE] [--no-daemon] [-- DAEMON ARGS]
+#   lab.sh up [--prefix P] [--policy FILE] [--no-daemon [--no-rules]]
+#             [-- DAEMON ARGS]
 #   lab.sh down [--prefix P]
 #   lab.sh daemon-start|daemon-stop [--prefix P] [--policy FILE] [-- ARGS]
 #
@@ -25,6 +26,8 @@
 # SF_LAB_QUEUES=A:B spreads the flows over the queues A..B
 # (skyfence-rules.sh --queue-balance) and starts one skyfenced --queue A:B
 # with SF_LAB_WORKERS workers (default: its own, one per queue).
+# SF_LAB_USER=NAME starts it as root with --user NAME (CAP_NET_ADMIN only);
+# $STATE is then NAME's, as a RuntimeDirectory= would be.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +35,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 PREFIX=sflab
 POLICY=$top/policy/lab.policy
 DAEMON=1
+RULES=1
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 while [ $# -gt 0 ]; do
@@ -39,6 +43,8 @@ while [ $# -gt 0 ]; do
 	--prefix) PREFIX=$2; shift 2 ;;
 	--policy) POLICY=$2; shift 2 ;;
 	--no-daemon) DAEMON=0; shift ;;
+	--no-rules) RULES=0; shift ;; # the package's unit installs them
+
 	--) shift; break ;;
 	*) echo "lab.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -71,6 +77,11 @@ quiet_sysctls() {
 daemon_start() {
 	mkdir -p "$STATE"
 	: >"$STATE/audit.log"
+	if [ -n "${SF_LAB_USER:-}" ]; then
+		chown "$SF_LAB_USER:" "$STATE"
+		[ ! -d "$STATE/state" ] || chown -R "$SF_LAB_USER:" "$STATE/state"
+		set -- --user "$SF_LAB_USER" "$@"
+	fi
 	# nsenter execs skyfenced: $! is the daemon's own pid
 	# the lab's queues first: a test's own options come after and win
 	if [ -n "${SF_LAB_QUEUES:-}" ]; then
@@ -167,7 +178,9 @@ lab_up() {
 		nsx "$ns" ip route add default via 192.0.2.1
 		nsx "$ns" ip -6 route add default via "$(host_v6net "$h")::1"
 	done
-	if [ -n "${SF_LAB_QUEUES:-}" ]; then
+	if [ "$RULES" -eq 0 ]; then
+		:
+	elif [ -n "${SF_LAB_QUEUES:-}" ]; then
 		nsx "$GW" "$top/scripts/skyfence-rules.sh" up --queue-balance "$SF_LAB_QUEUES" >/dev/null
 	else
 		nsx "$GW" "$top/scripts/skyfence-rules.sh" up >/dev/null

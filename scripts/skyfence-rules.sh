@@ -51,6 +51,8 @@ SKYFENCED=${SKYFENCED:-}
 if [ -z "$SKYFENCED" ]; then
 	if [ -x "$here/../build/skyfenced" ]; then
 		SKYFENCED=$here/../build/skyfenced
+	elif [ -x "$here/skyfenced" ]; then
+		SKYFENCED=$here/skyfenced # installed beside it (sbin)
 	else
 		SKYFENCED=skyfenced
 	fi

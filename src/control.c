@@ -16,6 +16,7 @@
 
 #include "daemon_int.h"
 #include "runtime.h"
+#include "metrics.h"
 #include "stats.h"
 #include "worker.h"
 #include "skyfence/verdict.h"
@@ -203,6 +204,18 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		 "conntrack: %" PRIu64 " walks, %" PRIu64
 		 " entries rewritten%s",
 		 ts.walks, ts.rewritten, ts.running ? ", walking now" : "");
+	if (d->metrics) {
+		unsigned open;
+		unsigned long long served;
+
+		metrics_counts(d->metrics, &open, &served);
+		ctl_data(
+			r,
+			"metrics: http://%s/metrics, %u connection(s) open (at "
+			"most %u, %u per address), %llu answered",
+			d->o->metrics_listen, open, METRICS_MAX_CONNS,
+			METRICS_MAX_PER_IP, served);
+	}
 	ctl_data(r, "control clients: %u; log level %s", cs.clients,
 		 lv[log_get_level() & 3]);
 	ctl_ok(r, "%s", "");

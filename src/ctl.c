@@ -735,10 +735,14 @@ struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 		goto fail;
 	}
 	umask(old);
-	/* the directory is root's and nobody else may write in it (checked
-	 * above), so the name is still our socket: owner and mode set
-	 * through the directory, without following a link */
-	if (fchownat(dfd, name, 0, o->group, AT_SYMLINK_NOFOLLOW) < 0 ||
+	/* the directory is ours and nobody else may write in it (checked
+	 * above), so the name is still our socket: group and mode set
+	 * through the directory, without following a link (no chown when
+	 * the group is already right: the unit's system call filter has
+	 * none) */
+	if ((fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+	     (sb.st_gid != o->group && fchownat(dfd, name, (uid_t)-1, o->group,
+						AT_SYMLINK_NOFOLLOW) < 0)) ||
 	    fchmodat(dfd, name, 0660, 0) < 0 || listen(c->lfd, 128) < 0) {
 		snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
 		unlinkat(dfd, name, 0);

@@ -7,6 +7,7 @@
 #include "daemon_int.h"
 #include "skyfence/daemon.h"
 #include "held.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "stats.h"
 #include "worker.h"
@@ -27,6 +28,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
 
 #include "skyfence/audit.h"
 #include "skyfence/buckets.h"
@@ -38,6 +40,8 @@
 #include "skyfence/mark.h"
 #include "skyfence/pkt.h"
 #include "skyfence/policy.h"
+#include "skyfence/privdrop.h"
+#include "skyfence/safedir.h"
 #include "skyfence/queue.h"
 #include "skyfence/shaper.h"
 #include "skyfence/verdict.h"
@@ -214,14 +218,80 @@ static int daemonize(void)
 	return 0;
 }
 
-static int write_pidfile(const char *path)
+/* The process id in --pidfile, through the descriptor opened before
+ * --user's change (the file's directory may be root's). */
+static void write_pidfile(struct daemon *d)
 {
-	FILE *f = fopen(path, "we");
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 
-	if (!f)
-		return -errno;
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f) == 0 ? 0 : -errno;
+	if (ftruncate(d->pid_fd, 0) != 0 ||
+	    pwrite(d->pid_fd, line, (size_t)n, 0) != n)
+		log_warn("%s", d->o->pidfile);
+}
+
+/* What was opened before the policy, closed when it does not load. */
+static void close_early(struct daemon *d)
+{
+	if (d->audit && d->audit != stderr)
+		fclose(d->audit);
+	if (d->pid_fd >= 0) {
+		if (unlink(d->o->pidfile) != 0 && ftruncate(d->pid_fd, 0) != 0)
+			log_warn("%s", d->o->pidfile);
+		close(d->pid_fd);
+	}
+}
+
+/* What `systemctl status` shows: the policy and its file's digest, the
+ * flows, the kill switch. */
+static void notify_status(struct daemon *d, uint64_t active, uint64_t capacity)
+{
+	char hex[2 * STATE_DIGEST + 1];
+	unsigned i;
+
+	for (i = 0; i < 6; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d->base[i]);
+	sd_notifyf(0,
+		   "STATUS=policy %s (sha256 %s..., %u departments); flows "
+		   "%" PRIu64 " of %" PRIu64 "; kill switch %s%s",
+		   d->pol->source, hex, d->pol->n_depts - 1, active, capacity,
+		   d->pol->killswitch[0] ? "ON for " : "off",
+		   d->pol->killswitch);
+}
+
+/* --user: what needs root is opened (the --pidfile, the audit log, the
+ * control socket's and state directories made for that user), then
+ * skyfenced keeps CAP_NET_ADMIN only and becomes the user. Before any
+ * thread: capabilities are per thread. */
+static int become_user(struct daemon *d, gid_t ctl_gid)
+{
+	const struct daemon_opts *o = d->o;
+	char dir[4096], err[512], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", o->ctl_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (safedir_make(dir, 0750, o->run_uid, ctl_gid, err,
+				 sizeof(err)) != 0) {
+			log_warnx("control socket directory %s; not starting",
+				  err);
+			return -1;
+		}
+	}
+	if (o->state_dir && safedir_make(o->state_dir, 0700, o->run_uid,
+					 o->run_gid, err, sizeof(err)) != 0) {
+		log_warnx("state directory %s; not starting", err);
+		return -1;
+	}
+	if (priv_drop(o->run_user, o->run_uid, o->run_gid, err, sizeof(err)) !=
+	    0) {
+		log_warnx("--user %s: %s; not starting", o->run_user, err);
+		return -1;
+	}
+	log_info("running as %s (uid %ld) with CAP_NET_ADMIN only", o->run_user,
+		 (long)o->run_uid);
+	return 0;
 }
 
 /* An event loop source: its descriptor and what runs when it is
@@ -270,24 +340,45 @@ static void on_bypass(struct daemon *d, struct source *s)
 	check_bypass(d);
 }
 
+static void on_metrics(struct daemon *d, struct source *s)
+{
+	(void)s;
+	metrics_run(d->metrics);
+}
+
 static void on_ct(struct daemon *d, struct source *s)
 {
 	(void)s;
 	ct_run(d->ct, runtime_ct_entry, d);
 }
 
+/* Idle flows out; the flow counts summed into @arg (workers_call runs
+ * one worker at a time). */
 static void expire(struct worker *w, void *arg)
 {
-	(void)arg;
+	struct flow_table_stats fs;
+	uint64_t *sum = arg;
+
 	engine_expire(w->eng, w->now_ms);
+	engine_get_flow_stats(w->eng, &fs);
+	sum[0] += fs.active;
+	sum[1] += fs.capacity;
 }
 
 /* Every second: idle flows (in each worker), idle clients, the bypass counters, the
  * fail-closed sets every FCSET_REFRESH_S, a state save that failed. */
 static void on_tick(struct daemon *d, struct source *s)
 {
+	uint64_t flows[2] = { 0, 0 };
+
 	read_timer(d, s->fd, "timer");
-	workers_call(d, expire, NULL);
+	workers_call(d, expire, flows);
+	/* every worker answered and this loop turns: systemd's watchdog
+	 * (a wedged worker stops it, and systemd restarts skyfenced) */
+	if (d->watchdog_us)
+		sd_notify(0, "WATCHDOG=1");
+	notify_status(d, flows[0], flows[1]);
+	metrics_run(d->metrics);
 	ctl_tick(d->ctl, d->now_ms);
 	if (d->bypass)
 		bypass_poll(d->bypass);
@@ -302,9 +393,11 @@ static void on_signal(struct daemon *d, struct source *s)
 	struct signalfd_siginfo si;
 
 	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
+		if (si.ssi_signo == SIGHUP) {
+			sd_notify(0, "RELOADING=1");
 			runtime_reload(d);
-		else if (si.ssi_signo == SIGUSR1)
+			sd_notify(0, "READY=1");
+		} else if (si.ssi_signo == SIGUSR1)
 			log_stats(d);
 		else
 			d->running = 0;
@@ -402,8 +495,10 @@ int daemon_run(const struct daemon_opts *o)
 	sigset_t sigs;
 	char err[512];
 	int ep = -1, sfd = -1, tfd = -1, rc = 1;
-	struct source src[6];
+	struct source src[7];
+	gid_t ctl_gid = o->ctl_group;
 	unsigned k, ns = 0;
+	uint64_t flow_cap = 0;
 
 	/* Large buffers (a slow control client's replies, an nDPI module
 	 * replaced by signatures reload) come from mmap and go back to the
@@ -428,6 +523,7 @@ int daemon_run(const struct daemon_opts *o)
 	d.o = o;
 	d.shaper_tfd = -1;
 	d.state_dfd = -1;
+	d.pid_fd = -1;
 	d.state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	d.bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
 	d.bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
@@ -438,10 +534,33 @@ int daemon_run(const struct daemon_opts *o)
 			  o->mark_mask, MARK_MIN_BITS);
 		return 1;
 	}
+	if (ctl_gid == (gid_t)-1)
+		ctl_gid = o->run_user ? o->run_gid : getegid();
+	/* opened before --user's change: a root directory's files */
+	if (o->pidfile) {
+		d.pid_fd = open(o->pidfile,
+				O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY |
+					O_CLOEXEC,
+				0644);
+		if (d.pid_fd < 0)
+			log_warn("%s", o->pidfile);
+	}
+	if (open_audit(&d) != 0 ||
+	    (o->run_user && become_user(&d, ctl_gid) != 0)) {
+		close_early(&d);
+		return 1;
+	}
 	/* the control thread's module: names and categories, no flows */
 	if (loader_load(o->policy_path, &co, &d.cls, &d.pol, d.base,
 			runtime_log_line, NULL) != 0) {
-		log_warnx("%s: not loaded", o->policy_path);
+		if (o->run_user && access(o->policy_path, R_OK) != 0)
+			log_warnx("%s: not loaded (skyfenced runs as %s: the "
+				  "file, and every directory above it, must "
+				  "be readable by that user)",
+				  o->policy_path, o->run_user);
+		else
+			log_warnx("%s: not loaded", o->policy_path);
+		close_early(&d);
 		return 1;
 	}
 	d.n_workers = o->n_workers ? o->n_workers : 1;
@@ -480,8 +599,6 @@ int daemon_run(const struct daemon_opts *o)
 		}
 		runtime_install_kill(&d, ks);
 	}
-	if (open_audit(&d) != 0)
-		goto out;
 	d.ct = ct_open(err, sizeof(err));
 	if (!d.ct) {
 		log_warnx("%s (needed to change established flows)", err);
@@ -491,7 +608,7 @@ int daemon_run(const struct daemon_opts *o)
 	 * restored: a flow the kill switch cut stays cut */
 	ct_walk(d.ct);
 	{
-		struct ctl_opts co2 = { o->ctl_path,	    o->ctl_group,
+		struct ctl_opts co2 = { o->ctl_path,	    ctl_gid,
 					o->ctl_admin_group, 512,
 					o->ctl_idle_ms,	    4u << 20,
 					32u << 20 };
@@ -499,6 +616,14 @@ int daemon_run(const struct daemon_opts *o)
 		d.ctl = ctl_open(&co2, control_request, &d, err, sizeof(err));
 		if (!d.ctl) {
 			log_warnx("control socket: %s", err);
+			goto out;
+		}
+	}
+	if (o->metrics_listen) {
+		d.metrics =
+			metrics_open(o->metrics_listen, &d, err, sizeof(err));
+		if (!d.metrics) {
+			log_warnx("%s; not starting", err);
 			goto out;
 		}
 	}
@@ -535,16 +660,22 @@ int daemon_run(const struct daemon_opts *o)
 		if (worker_init(&d, &d.w[k], k, seed) != 0)
 			goto out;
 	}
-	for (k = 0; k < d.n_workers; k++)
+	for (k = 0; k < d.n_workers; k++) {
+		struct flow_table_stats fs;
+
 		if (worker_bind(&d.w[k]) != 0)
 			goto out;
+		/* read before its thread starts */
+		engine_get_flow_stats(d.w[k].eng, &fs);
+		flow_cap += fs.capacity;
+	}
 	/* threads after the fork: a fork keeps only the calling thread */
 	if (!o->foreground && daemonize() != 0) {
 		log_warn("daemonize");
 		goto out;
 	}
-	if (o->pidfile && write_pidfile(o->pidfile) != 0)
-		log_warn("%s", o->pidfile);
+	if (d.pid_fd >= 0)
+		write_pidfile(&d);
 
 	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -562,7 +693,9 @@ int daemon_run(const struct daemon_opts *o)
 	if (watch(ep, &src[ns++], sfd, on_signal) != 0 ||
 	    watch(ep, &src[ns++], tfd, on_tick) != 0 ||
 	    watch(ep, &src[ns++], ctl_fd(d.ctl), on_ctl) != 0 ||
-	    watch(ep, &src[ns++], ct_fd(d.ct), on_ct) != 0)
+	    watch(ep, &src[ns++], ct_fd(d.ct), on_ct) != 0 ||
+	    (d.metrics &&
+	     watch(ep, &src[ns++], metrics_fd(d.metrics), on_metrics) != 0))
 		goto out;
 	k = pthread_create(&d.sh_thread, NULL, shaper_main, &d);
 	if (k != 0) {
@@ -587,6 +720,21 @@ int daemon_run(const struct daemon_opts *o)
 		 o->queue_maxlen, o->fail_open ? "fail-open" : "fail-closed",
 		 d.n_workers, o->policy_path, d.pol->n_depts - 1, o->mark_mask);
 	log_info("shaper: up to %u held packets (half a queue)", d.max_held);
+	if (o->metrics_listen)
+		log_info("metrics: GET http://%s/metrics (at most %u "
+			 "connections, %u per address, idle %u s, %u s in all)",
+			 o->metrics_listen, METRICS_MAX_CONNS,
+			 METRICS_MAX_PER_IP, METRICS_TIMEOUT_S,
+			 METRICS_DEADLINE_S);
+	/* systemd (Type=notify): ready once every queue is bound and the
+	 * policy loaded; WatchdogSec= wants a ping from the tick */
+	if (sd_watchdog_enabled(0, &d.watchdog_us) <= 0)
+		d.watchdog_us = 0;
+	else if (d.watchdog_us < 3000000)
+		log_warnx("WatchdogSec= below 3 s: the one-second tick may "
+			  "miss it");
+	sd_notify(0, "READY=1");
+	notify_status(&d, 0, flow_cap);
 
 	d.running = 1;
 	while (d.running) {
@@ -604,6 +752,7 @@ int daemon_run(const struct daemon_opts *o)
 			sr->run(&d, sr);
 		}
 	}
+	sd_notify(0, "STOPPING=1");
 	log_info("stopping");
 	rc = 0;
 out:
@@ -646,6 +795,7 @@ out:
 	}
 	bypass_close(d.bypass);
 	free(d.held);
+	metrics_close(d.metrics);
 	ctl_close(d.ctl);
 	ct_close(d.ct);
 	policy_free(d.kill);
@@ -661,7 +811,12 @@ out:
 	policy_free(d.pol);
 	classifier_close(d.cls);
 	pthread_mutex_destroy(&d.sh_mu);
-	if (o->pidfile && rc == 0)
-		unlink(o->pidfile);
+	if (d.pid_fd >= 0) {
+		/* --user: the directory may be root's; then the file is
+		 * emptied, not left naming a process that ended */
+		if (unlink(o->pidfile) != 0 && ftruncate(d.pid_fd, 0) != 0)
+			log_warn("%s", o->pidfile);
+		close(d.pid_fd);
+	}
 	return rc;
 }

@@ -87,7 +87,10 @@ struct daemon {
 	/* runtime control */
 	struct ctl *ctl;
 	struct ct *ct;
+	struct metrics *metrics; /* --metrics-listen; NULL: off */
 	uint64_t started_ms;
+	uint64_t watchdog_us; /* systemd's WatchdogSec; 0: none */
+	int pid_fd;	      /* --pidfile, opened before --user's change */
 	/* kill switch rules, for pol->killswitch: their default block */
 	struct policy *kill;
 	/* the running policy on disk (state.h) */

@@ -1,5 +1,6 @@
-/* log.c - operational logging to syslog or stderr, rate-limited lines,
- * strnvis-style escaping (log.h). */
+/* log.c - operational logging to syslog or stderr (with the journal's
+ * <N> priority prefixes when stderr is systemd's journal stream),
+ * rate-limited lines, strnvis-style escaping (log.h). */
 #include "skyfence/log.h"
 
 #include <errno.h>
@@ -8,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 static int use_syslog;
+static int use_journal; /* stderr is the journal: "<N>message" */
 /* set by the control thread (`log set`), read by every worker per
  * packet: relaxed atomics, no lock and no torn read */
 static int max_level = LOG_LVL_INFO;
@@ -22,6 +25,23 @@ void log_init(const char *ident, int to_syslog, int level)
 	__atomic_store_n(&max_level, level, __ATOMIC_RELAXED);
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else
+		use_journal = log_stderr_is_journal();
+}
+
+int log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	/* systemd sets "DEVICE:INODE" of the stream it connected */
+	if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2 ||
+	    fstat(2, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
 }
 
 void log_set_level(int level)
@@ -86,6 +106,8 @@ static void vlog(int level, const char *fmt, va_list ap, int add_errno)
 	log_escape(raw, buf, sizeof(buf));
 	if (use_syslog)
 		syslog(prio[level], "%s", buf);
+	else if (use_journal)
+		fprintf(stderr, "<%d>%s\n", prio[level], buf);
 	else
 		fprintf(stderr, "%s: %s\n", log_ident, buf);
 	errno = saved;

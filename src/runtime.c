@@ -473,7 +473,7 @@ int runtime_restore(struct daemon *d)
 	unsigned nerr = 0;
 	size_t len;
 
-	d->state_dfd = safedir_open(dir, 0700, 0, "state directory",
+	d->state_dfd = safedir_open(dir, 0700, getegid(), "state directory",
 				    "the saved policy", "--state-dir", err,
 				    sizeof(err));
 	if (d->state_dfd < 0) {

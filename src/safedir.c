@@ -1,4 +1,5 @@
-/* safedir.c - directories only root may change (safedir.h). */
+/* safedir.c - directories only skyfenced's own user may change
+ * (safedir.h). */
 #include "skyfence/safedir.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@ int safedir_open(const char *dir, mode_t mode, gid_t gid, const char *what,
 		 * so nothing put in its place meanwhile is changed */
 		dfd = open(dir,
 			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dfd < 0 || fchown(dfd, 0, gid) < 0 ||
+		if (dfd < 0 || fchown(dfd, geteuid(), gid) < 0 ||
 		    fchmod(dfd, mode) < 0) {
 			snprintf(err, errlen, "%s %s: %s", what, dir,
 				 strerror(errno));
@@ -44,19 +45,46 @@ int safedir_open(const char *dir, mode_t mode, gid_t gid, const char *what,
 			close(dfd);
 		return -1;
 	}
-	if (st.st_uid != 0 || (st.st_mode & 022)) {
+	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
 		snprintf(err, errlen,
-			 "%s %s is %s (owner uid %ld, mode %04o): another user "
-			 "could replace %s; make it root's and closed to "
-			 "others (chown root %s; chmod %04o %s) or give %s a "
-			 "path in such a directory",
+			 "%s %s is %s (owner uid %ld, mode %04o): %s%s; make "
+			 "it skyfenced's and closed to others (chown %ld %s; "
+			 "chmod %04o %s) or give %s a path in such a directory",
 			 what, dir,
-			 st.st_uid != 0 ? "not owned by root"
-					: "writable by group or others",
-			 (long)st.st_uid, (unsigned)(st.st_mode & 07777), holds,
-			 dir, (unsigned)mode, dir, option);
+			 st.st_uid != geteuid()
+				 ? "not owned by skyfenced's user"
+				 : "writable by group or others",
+			 (long)st.st_uid, (unsigned)(st.st_mode & 07777),
+			 st.st_uid != geteuid()
+				 ? "skyfenced could not write in it, or "
+				   "another user could replace "
+				 : "another user could replace ",
+			 holds, (long)geteuid(), dir, (unsigned)mode, dir,
+			 option);
 		close(dfd);
 		return -1;
 	}
 	return dfd;
+}
+
+int safedir_make(const char *dir, mode_t mode, uid_t uid, gid_t gid, char *err,
+		 size_t errlen)
+{
+	int dfd;
+
+	if (mkdir(dir, 0700) != 0) {
+		if (errno == EEXIST)
+			return 0; /* safedir_open, as that user, checks it */
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || fchown(dfd, uid, gid) < 0 || fchmod(dfd, mode) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
 }

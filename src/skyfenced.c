@@ -19,6 +19,7 @@
 #include "skyfence/mark.h"
 #include "skyfence/offline.h"
 #include "skyfence/policy.h"
+#include "skyfence/privdrop.h"
 #include "skyfence/queue.h"
 
 #define DEFAULT_OFFLINE_FLOWS 262144u
@@ -62,11 +63,16 @@ static void usage(FILE *f)
 		"  --pidfile FILE       write the process id\n"
 		"  --debug              debug logging\n"
 		"  --ctl PATH           control socket (default %s)\n"
-		"  --ctl-group NAME     its group, mode 0660: read-only access (default root)\n"
+		"  --ctl-group NAME     its group, mode 0660: read-only access (default\n"
+		"                       skyfenced's own group)\n"
 		"  --ctl-admin-group NAME  members may change things (default: root only)\n"
 		"  --ctl-timeout S      close idle control clients (default %u)\n"
 		"  --state-dir DIR      the running policy and kill switch, kept across\n"
 		"                       restarts (default %s; 'none': not kept)\n"
+		"  --user NAME          started as root: keep CAP_NET_ADMIN only and\n"
+		"                       become NAME (the package's: skyfence)\n"
+		"  --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus) there;\n"
+		"                       [ADDR]:PORT for IPv6 (default: off)\n"
 		"offline:\n"
 		"  --pcap FILE          classify a pcap/pcapng capture, one TSV line per flow\n"
 		"  --guess              at give-up, let nDPI guess from IP/port lists\n"
@@ -210,6 +216,8 @@ int main(int argc, char **argv)
 		{ "ctl-admin-group", required_argument, NULL, 'H' },
 		{ "ctl-timeout", required_argument, NULL, 'T' },
 		{ "state-dir", required_argument, NULL, 'D' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "metrics-listen", required_argument, NULL, 'X' },
 		{ "list-protocols", no_argument, NULL, 'L' },
 		{ "list-categories", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
@@ -239,19 +247,24 @@ int main(int argc, char **argv)
 				    NULL,
 				    LOG_LVL_INFO,
 				    DEFAULT_CTL_PATH,
-				    0,
+				    (gid_t)-1,
 				    (gid_t)-1,
 				    DEFAULT_CTL_IDLE_S * 1000ull,
-				    DEFAULT_STATE_DIR };
+				    DEFAULT_STATE_DIR,
+				    NULL,
+				    0,
+				    0,
+				    NULL };
 	struct classifier *cls = NULL;
 	struct policy *pol = NULL;
 	int mark_values = 0;
 	uint32_t v;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv,
-				 "r:p:gam:i:c:q:Q:W:B:FM:KfA:P:dS:G:H:T:LCVh",
-				 opts, NULL)) != -1) {
+	while ((ch = getopt_long(
+			argc, argv,
+			"r:p:gam:i:c:q:Q:W:B:FM:KfA:P:dS:G:H:T:D:u:X:LCVh",
+			opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			pcap = optarg;
@@ -387,6 +400,20 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			dopt.state_dir = strcmp(optarg, "none") ? optarg : NULL;
+			break;
+		case 'u': {
+			char err[256];
+
+			if (priv_lookup(optarg, &dopt.run_uid, &dopt.run_gid,
+					err, sizeof(err)) != 0) {
+				fprintf(stderr, "skyfenced: --user: %s\n", err);
+				return 2;
+			}
+			dopt.run_user = optarg;
+			break;
+		}
+		case 'X':
+			dopt.metrics_listen = optarg;
 			break;
 		case 'G':
 		case 'H': {

@@ -25,12 +25,20 @@ struct daemon_opts {
 	const char *pidfile;	/* NULL: none */
 	int log_level;
 	const char *ctl_path;  /* control socket */
-	gid_t ctl_group;       /* its group: read-only access */
+	gid_t ctl_group;       /* its group: read-only access; (gid_t)-1:
+				* skyfenced's own */
 	gid_t ctl_admin_group; /* admin access; (gid_t)-1: root only */
 	uint64_t ctl_idle_ms;  /* idle clients are closed after this */
 	/* the running policy and kill switch are kept here (state.h) and
 	 * restored at start; NULL: runtime changes live in memory only */
 	const char *state_dir;
+	/* --user: started as root, skyfenced becomes this user with
+	 * CAP_NET_ADMIN only (privdrop.h); NULL: stays who it is */
+	const char *run_user;
+	uid_t run_uid;
+	gid_t run_gid;
+	/* --metrics-listen ADDR:PORT: GET /metrics (metrics.h); NULL: off */
+	const char *metrics_listen;
 };
 
 #endif

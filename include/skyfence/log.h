@@ -8,8 +8,12 @@
 
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* @to_syslog: 0 = stderr. */
+/* @to_syslog: 0 = stderr; when that is systemd's journal stream
+ * (JOURNAL_STREAM names it), each line starts with its syslog priority,
+ * "<3>" to "<7>", which the journal keeps as the entry's PRIORITY. */
 void log_init(const char *ident, int to_syslog, int level);
+/* 1 if stderr is the stream JOURNAL_STREAM names. */
+int log_stderr_is_journal(void);
 void log_set_level(int level);
 int log_get_level(void);
 

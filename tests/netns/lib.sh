@@ -22,6 +22,8 @@ ip netns add "$P-probe" 2>/dev/null || skip "cannot create network namespaces"
 ip netns del "$P-probe"
 
 work=$(mktemp -d)
+# --user: the daemon reads the suite's policy files as that user
+[ -z "${SF_LAB_USER:-}" ] || chmod 0755 "$work"
 export TMPDIR=$work
 S=$work/$P.lab
 log=$S/skyfenced.log

@@ -266,8 +266,14 @@ check "the socket is mode 0660, owner root, group $GROUP" [ "$(stat -c '%a %U %G
 
 # --- 6. Prometheus ---------------------------------------------------------
 ctl stats --prometheus >"$work/prom.txt"
-check "stats --prometheus is valid exposition format ($("$build/sf-ctlflood" promcheck <"$work/prom.txt" | tail -n 1))" \
-	sh -c "'$build/sf-ctlflood' promcheck <'$work/prom.txt' >/dev/null"
+if promtool=$("$top/tests/tools/promtool.sh"); then
+	"$promtool" check metrics <"$work/prom.txt" >"$work/promtool.out" 2>&1
+	check "stats --prometheus: promtool check metrics is clean ($(grep -c '^# TYPE' "$work/prom.txt") families)" \
+		sh -c "[ $? -eq 0 ] && [ ! -s '$work/promtool.out' ]"
+	head -n 5 "$work/promtool.out"
+else
+	ko "promtool (Debian's prometheus package) could not be had"
+fi
 for fam in skyfence_packets_total skyfence_bytes_total skyfence_decisions_total skyfence_nfqueue_dropped_total; do
 	check "Prometheus has $fam" grep -q "^# TYPE $fam counter" "$work/prom.txt"
 done

@@ -2,8 +2,10 @@
 # test_inline.sh - skyfenced inline on a gateway in network namespaces
 # (scripts/lab.sh), with real traffic from sf-traffic: per-department
 # drop/allow/reject, offload to conntrack, inbound, IPv6, fail-open and
-# restart, policy reload, and nothing left behind. Root; exit 77 (SKIP)
-# when namespaces or a tool are missing.
+# restart, policy reload, and nothing left behind. With SF_LAB_USER (the
+# lab starts skyfenced as root with --user), first that it runs as that
+# user with CAP_NET_ADMIN alone. Root; exit 77 (SKIP) when namespaces or a
+# tool are missing.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,6 +31,21 @@ serve inet udp-server --port 3478 --log "$S/stun.srv"
 serve inet udp-server --port 53 --log "$S/dns.srv"
 serve eng tcp-server --port 443 --tls --timeout 3 --log "$S/eng-tls.srv"
 sleep 0.5
+
+# --- 0. --user: least privilege without systemd ----------------------------
+if [ -n "${SF_LAB_USER:-}" ]; then
+	st=/proc/$(daemon_pid)/status
+	f() { awk -v f="$1:" '$1 == f { print $2 }' "$st"; }
+	check "--user $SF_LAB_USER: the daemon runs as uid $(f Uid) ($(id -u "$SF_LAB_USER") expected), gid $(f Gid)" \
+		sh -c "[ '$(f Uid)' = '$(id -u "$SF_LAB_USER")' ] && [ '$(f Gid)' = '$(id -g "$SF_LAB_USER")' ]"
+	check "--user: CapEff, CapPrm and CapBnd are cap_net_admin alone ($(f CapEff) $(f CapPrm) $(f CapBnd)), CapAmb empty, NoNewPrivs 1" \
+		sh -c "[ '$(f CapEff) $(f CapPrm) $(f CapBnd) $(f CapAmb) $(f NoNewPrivs)' = '0000000000001000 0000000000001000 0000000000001000 0000000000000000 1' ]"
+	check "--user: the log says so" grep -q "running as $SF_LAB_USER (uid $(id -u "$SF_LAB_USER")) with CAP_NET_ADMIN only" "$log"
+	check "--user: the state directory is $SF_LAB_USER's, 700 ($(stat -c '%U %a' "$S/state"))" \
+		[ "$(stat -c '%U %a' "$S/state")" = "$SF_LAB_USER 700" ]
+	check "--user: root may still change things over the socket" \
+		sh -c "SKYFENCE_CTL='$S/ctl.sock' '$build/skyfencectl' log level info >/dev/null"
+fi
 
 # --- 1. finance: Skype dropped, the rest works -------------------------------
 for fam in 4 6; do

@@ -20,14 +20,8 @@
  *   sf-ctlflood request SOCKET LINE  - sends LINE as one request, with no
  *       descriptor, prints every reply line until the status line; exit 0
  *       on OK, 1 on ERR.
- *   sf-ctlflood promcheck  - reads Prometheus exposition text on stdin and
- *       checks its syntax: HELP/TYPE lines, metric and label names, quoted
- *       label values with escapes, values, one TYPE per family before its
- *       samples, families not interleaved, no duplicate series. Prints
- *       the families found; exit 1 with the line on the first error.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <time.h>
@@ -270,156 +264,6 @@ static int slowreader(const char *path)
 
 /* ---- Prometheus text format ---- */
 
-static int metric_name(const char **s)
-{
-	const char *p = *s;
-
-	if (!(isalpha((unsigned char)*p) || *p == '_' || *p == ':'))
-		return -1;
-	while (isalnum((unsigned char)*p) || *p == '_' || *p == ':')
-		p++;
-	*s = p;
-	return 0;
-}
-
-static int label_name(const char **s)
-{
-	const char *p = *s;
-
-	if (!(isalpha((unsigned char)*p) || *p == '_'))
-		return -1;
-	while (isalnum((unsigned char)*p) || *p == '_')
-		p++;
-	*s = p;
-	return 0;
-}
-
-static int value(const char *s)
-{
-	char *end;
-
-	if (!strcmp(s, "NaN") || !strcmp(s, "+Inf") || !strcmp(s, "-Inf"))
-		return 0;
-	errno = 0;
-	strtod(s, &end);
-	return (end == s || errno) ? -1 : (int)(end - s);
-}
-
-static int promcheck(void)
-{
-	char line[8192], fam[256] = "", typed[256] = "", seen[512][256];
-	char series[4096][300];
-	int nseen = 0, nseries = 0, lineno = 0, samples = 0, i;
-
-	while (fgets(line, sizeof(line), stdin)) {
-		const char *p = line, *n0;
-		char name[256], key[300];
-		size_t len = strlen(line);
-
-		lineno++;
-		if (len && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (!len)
-			continue;
-		if (!strncmp(line, "# HELP ", 7) ||
-		    !strncmp(line, "# TYPE ", 7)) {
-			int help = line[2] == 'H';
-
-			p = line + 7;
-			n0 = p;
-			if (metric_name(&p) != 0 || *p != ' ')
-				goto bad;
-			snprintf(name, sizeof(name), "%.*s", (int)(p - n0), n0);
-			if (!help) {
-				const char *t = p + 1;
-
-				if (strcmp(t, "counter") &&
-				    strcmp(t, "gauge") &&
-				    strcmp(t, "histogram") &&
-				    strcmp(t, "summary") &&
-				    strcmp(t, "untyped"))
-					goto bad;
-				if (!strcmp(typed, name))
-					goto bad; /* TYPE twice */
-				for (i = 0; i < nseen; i++)
-					if (!strcmp(seen[i], name))
-						goto bad; /* family again */
-				snprintf(typed, sizeof(typed), "%s", name);
-				if (nseen < 512)
-					snprintf(seen[nseen++], 256, "%s",
-						 name);
-			}
-			snprintf(fam, sizeof(fam), "%s", name);
-			continue;
-		}
-		if (line[0] == '#')
-			continue;
-		n0 = p;
-		if (metric_name(&p) != 0)
-			goto bad;
-		snprintf(name, sizeof(name), "%.*s", (int)(p - n0), n0);
-		/* a sample belongs to the family typed last (counters:
-		 * name or name_total) */
-		if (strncmp(name, typed, strlen(typed)) != 0 || !typed[0])
-			goto bad;
-		if (*p == '{') {
-			p++;
-			while (*p != '}') {
-				if (label_name(&p) != 0 || *p++ != '=' ||
-				    *p++ != '"')
-					goto bad;
-				while (*p && *p != '"') {
-					if (*p == '\\') {
-						p++;
-						if (*p != '\\' && *p != '"' &&
-						    *p != 'n')
-							goto bad;
-					}
-					p++;
-				}
-				if (*p++ != '"')
-					goto bad;
-				if (*p == ',')
-					p++;
-				else if (*p != '}')
-					goto bad;
-			}
-			p++;
-		}
-		snprintf(key, sizeof(key), "%.*s", (int)(p - line), line);
-		for (i = 0; i < nseries; i++)
-			if (!strcmp(series[i], key))
-				goto bad; /* duplicate series */
-		if (nseries < 4096)
-			snprintf(series[nseries++], 300, "%s", key);
-		if (*p++ != ' ')
-			goto bad;
-		i = value(p);
-		if (i < 0)
-			goto bad;
-		p += i;
-		if (*p == ' ') { /* optional timestamp */
-			char *end;
-
-			strtoll(p + 1, &end, 10);
-			if (*end)
-				goto bad;
-		} else if (*p) {
-			goto bad;
-		}
-		samples++;
-	}
-	for (i = 0; i < nseen; i++)
-		printf("%s\n", seen[i]);
-	printf("families=%d samples=%d\n", nseen, samples);
-	return 0;
-bad:
-	printf("invalid exposition format at line %d: %s\n", lineno, line);
-	return 1;
-}
-
-/* One client of pipeline(): writes @n copies of @line while reading, and
- * counts the status lines. Returns 0 if all @n were OK. */
 static int pipeline_client(const char *path, int n, const char *line,
 			   unsigned *ok, unsigned *err)
 {
@@ -590,12 +434,9 @@ int main(int argc, char **argv)
 		return flood(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "slowreader"))
 		return slowreader(argv[2]);
-	if (argc == 2 && !strcmp(argv[1], "promcheck"))
-		return promcheck();
 	fprintf(stderr, "usage: sf-ctlflood flood SOCKET CLIENTS REQUESTS | "
 			"slowreader SOCKET | request SOCKET LINE | "
 			"pipeline SOCKET CLIENTS REQUESTS LINE | "
-			"nonreaders SOCKET N | "
-			"promcheck < TEXT\n");
+			"nonreaders SOCKET N\n");
 	return 2;
 }
