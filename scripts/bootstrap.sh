@@ -13,16 +13,18 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # traffic). Gateway and lab (inline mode): iproute2, iptables, ipset (the
 # fail-closed departments' sets), nfacct (the bypass counters), conntrack;
 # benchmarks: iperf3. The service layer: libcap-ng (least privilege),
-# libsystemd (notify, watchdog), libmicrohttpd (metrics); curl for the
-# metrics tests (promtool is taken from Debian's prometheus package by the
-# tests, not installed: its server would start).
+# libsystemd (notify, watchdog), libmicrohttpd (metrics); its tests: the
+# Debian package (debhelper, lintian, git for the clean clone, debootstrap
+# for the root systemd boots in), mandoc (the man pages), curl (metrics;
+# promtool is taken from Debian's prometheus package by the tests, not
+# installed: its server would start).
 PACKAGES="gcc libc6-dev make cmake pkg-config
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev libipset-dev
 	libcap-ng-dev libsystemd-dev libmicrohttpd-dev
 	check libsubunit-dev libndpi-bin valgrind clang-format libssl-dev
 	clang libclang-rt-14-dev
 	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux
-	curl"
+	debhelper dpkg-dev lintian git debootstrap mandoc curl"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2

@@ -1,0 +1,307 @@
+#!/bin/sh
+# test_package.sh - the Debian package as a network engineer meets it: built
+# with dpkg-buildpackage from a clean clone of HEAD, lintian without errors,
+# installed with apt-get into a fresh Debian 12 root that has systemd (only
+# Debian packages come with it), systemd booted as PID 1 in that root
+# inside the lab's gateway namespace. Then, through systemctl: the units
+# verify clean and the daemon's exposure is at most 1.5; enable --now
+# drops finance's Skype and passes engineering's; status shows READY and
+# the STATUS line; the daemon is the user skyfence with CAP_NET_ADMIN
+# alone (effective and bounding), no_new_privs and a seccomp filter; a
+# member of group skyfence reads status and cannot change anything,
+# another user cannot connect; the journal has the daemon's lines with
+# their priorities; a reload applies a new policy, a broken one is refused
+# and the running policy stays; kill -9 is restarted with decisions kept
+# (a transfer established before, a runtime rule); SIGSTOP is restarted by
+# the watchdog within WatchdogSec + 5 s; stop leaves engineering
+# (fail-open) passing through the bypass and finance (fail-closed) new
+# flows stopped; man 5 skyfence.policy reads; apt-get purge leaves no
+# file, user, group, unit or rule.
+#
+# The debootstrap root is made once and kept in $SF_ROOT_CACHE
+# (/var/cache/skyfence-test), with apt's downloads; every run installs
+# into a fresh copy of it. Root; exit 77 (SKIP) without network
+# namespaces, debootstrap or the Debian archive.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+P=tpkg
+. "$top/tests/netns/lib.sh"
+
+for _t in debootstrap dpkg-buildpackage lintian git unshare; do
+	command -v $_t >/dev/null || skip "$_t not installed"
+done
+CACHE=${SF_ROOT_CACHE:-/var/cache/skyfence-test}
+BASE=$CACHE/bookworm-systemd
+INCLUDE=systemd,systemd-sysv,man-db,mandoc
+root=$work/root
+spid=
+trap 'boot_down; cleanup; rm -rf "$work"' EXIT
+
+# --- the root: debootstrap once, a fresh copy each run ---
+mkdir -p "$CACHE/apt-archives/partial"
+exec 9>"$CACHE/lock"
+flock 9
+if [ "$(cat "$BASE/.skyfence-base" 2>/dev/null)" != "$INCLUDE" ]; then
+	rm -rf "$BASE" "$BASE.new"
+	debootstrap --variant=minbase --include="$INCLUDE" bookworm "$BASE.new" \
+		http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
+		{ tail -n 5 "$work/debootstrap.log"; skip "debootstrap failed (no Debian archive?)"; }
+	echo "$INCLUDE" >"$BASE.new/.skyfence-base"
+	mv "$BASE.new" "$BASE"
+fi
+cp -a "$BASE" "$root"
+flock -u 9
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+
+# In the root, in a mount namespace of its own (nothing stays mounted):
+# /proc, and apt's download cache from $CACHE.
+in_root_apt() {
+	unshare --mount --propagation private sh -c '
+		r=$1 a=$2
+		shift 2
+		mount --bind "$a" "$r/var/cache/apt/archives"
+		exec chroot "$r" /bin/sh -c "mount -t proc proc /proc; exec \"\$@\"" sh "$@"' \
+		sh "$root" "$CACHE/apt-archives" "$@"
+}
+export DEBIAN_FRONTEND=noninteractive
+
+# --- 1. the package from a clean clone ---
+git clone -q "$top" "$work/src" 2>/dev/null || skip "$top is not a git repository"
+(cd "$work/src" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1
+check "dpkg-buildpackage -b in a clean clone of HEAD ($(git -C "$top" rev-parse --short HEAD))" \
+	[ -f "$(ls "$work"/skyfence_*_*.deb 2>/dev/null | head -n 1)" ]
+deb=$(ls "$work"/skyfence_*_*.deb 2>/dev/null | grep -v dbgsym | head -n 1)
+[ -n "$deb" ] || { tail -n 20 "$work/build.log"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+lintian --allow-root "$work"/skyfence_*.changes >"$work/lintian.out" 2>&1
+check "lintian: no errors ($(grep -c '^E:' "$work/lintian.out") E:, $(grep -c '^W:' "$work/lintian.out") W:)" \
+	sh -c "! grep '^E:' '$work/lintian.out'"
+grep -E '^[EW]:' "$work/lintian.out" | head -n 10
+check "conffiles: /etc/skyfence/skyfence.policy and /etc/default/skyfence" \
+	sh -c "dpkg-deb -I '$deb' conffiles | sort | tr '\n' ' ' | grep -qx '/etc/default/skyfence /etc/skyfence/skyfence.policy '"
+
+# --- 2. apt-get install into the fresh root ---
+cp "$deb" "$root/tmp/"
+debname=/tmp/$(basename "$deb")
+in_root_apt apt-get update -qq >"$work/apt.log" 2>&1
+in_root_apt apt-get install -s --no-install-recommends "$debname" >"$work/apt-sim.log" 2>&1
+check "apt-get pulls only Debian packages ($(grep -c '^Inst ' "$work/apt-sim.log") to install, all from Debian's archive)" \
+	sh -c "grep -q '^Inst ' '$work/apt-sim.log' && ! grep '^Inst ' '$work/apt-sim.log' | grep -v '^Inst skyfence ' | grep -v ' Debian:12'"
+in_root_apt apt-get install -y -q --no-install-recommends "$debname" >>"$work/apt.log" 2>&1
+check "apt-get install ./$(basename "$deb") in a fresh debootstrap root with systemd" \
+	sh -c "chroot '$root' dpkg-query -W -f '\${Status}' skyfence | grep -qx 'install ok installed'"
+check "the system user and group skyfence exist (nologin, no home)" \
+	sh -c "chroot '$root' getent passwd skyfence | grep -q ':/nonexistent:/usr/sbin/nologin$' && chroot '$root' getent group skyfence >/dev/null"
+check "installed, not started and not enabled (no policy of the admin's yet)" \
+	sh -c "! ls '$root'/etc/systemd/system/*/skyfence* 2>/dev/null | grep -q ."
+sk_uid=$(chroot "$root" id -u skyfence)
+# the admin's policy (the lab's company) and a member of group skyfence
+cp "$top/policy/lab.policy" "$root/etc/skyfence/skyfence.policy"
+chroot "$root" useradd -m -G skyfence alice
+chroot "$root" useradd -m bob
+
+# --- 3. systemd as PID 1 in the root, in the lab's gateway namespace ---
+# (nsenter -t PID -m -p -r: how an admin's shell would be in it)
+"$top/scripts/lab.sh" up --prefix "$P" --no-daemon --no-rules >/dev/null ||
+	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
+# no getty on the machine's console; the root a mount point of its own
+# (systemd's per-unit mount namespaces need one: chroot alone gives
+# EINVAL), in a mount namespace that ends with it
+ln -sf /dev/null "$root/etc/systemd/system/getty.target"
+nsenter --net="/run/netns/$P-gw" unshare --pid --fork --mount --propagation private \
+	sh -c 'mount --bind "$1" "$1" && exec chroot "$1" /bin/sh -c "mount -t proc proc /proc;
+		mount -t sysfs sys /sys; mount -t tmpfs tmpfs /run; exec /lib/systemd/systemd --system"' \
+	sh "$root" >"$work/console.log" 2>&1 &
+upid=$!
+boot_down() {
+	[ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null
+	[ -n "${upid:-}" ] && wait "$upid" 2>/dev/null
+	spid=
+}
+i=0
+while [ -z "$spid" ] && [ $i -lt 50 ]; do
+	spid=$(pgrep -P "$upid" 2>/dev/null | head -n 1)
+	sleep 0.1
+	i=$((i + 1))
+done
+S() { nsenter -t "$spid" -m -p -r -w "$@"; }
+state=$(S timeout 60 systemctl is-system-running --wait 2>/dev/null)
+check "systemd booted as PID 1 in the root ($state)" \
+	sh -c "[ -n '$spid' ] && [ '$state' = running -o '$state' = degraded ]"
+[ "$state" = degraded ] && S systemctl --failed --no-legend | head -n 5
+
+# --- 4. the units ---
+S systemd-analyze verify skyfenced.service skyfence-rules.service >"$work/verify.out" 2>&1
+check "systemd-analyze verify: nothing to report" [ ! -s "$work/verify.out" ]
+head -n 5 "$work/verify.out"
+S systemd-analyze security --offline=yes /lib/systemd/system/skyfenced.service >"$work/security.out" 2>&1
+exposure=$(sed -n 's/.*Overall exposure level for skyfenced.service: \([0-9.]*\).*/\1/p' "$work/security.out")
+echo "systemd-analyze security --offline=yes: skyfenced.service exposure $exposure"
+check "the daemon's exposure is at most 1.5 ($exposure)" \
+	awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 1.5) }'
+
+serve inet tcp-server --port 443 --tls --timeout 30 --progress-ms 100 --log "$work/tls.srv"
+serve inet tcp-server --port 80 --http --timeout 3 --log "$work/http.srv"
+sleep 0.5
+skype() { # host [timeout]: a short Skype TLS session completes
+	traffic "$1" tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com \
+		--bytes 200000 --timeout "${2:-3}" >/dev/null 2>&1
+}
+http() { # host: one HTTP request completes
+	traffic "$1" tcp-client --connect 203.0.113.10 --port 80 --http www.example.org \
+		--timeout 3 >/dev/null 2>&1
+}
+progress() {
+	grep "progress peer=$1 " "$work/tls.srv" | tail -n 1 | sed 's/.* bytes=\([0-9]*\) .*/\1/' | grep . || echo 0
+}
+mainpid() { S systemctl show -p MainPID --value skyfenced.service; }
+# waits up to $1 s for a MainPID other than $2 that is active; prints it
+new_main() {
+	_t=$(( $1 * 10 )); _i=0
+	while [ $_i -lt $_t ]; do
+		_m=$(mainpid)
+		if [ "$_m" != "$2" ] && [ "$_m" != 0 ] &&
+			[ "$(S systemctl is-active skyfenced.service)" = active ]; then
+			echo "$_m"; return 0
+		fi
+		sleep 0.1; _i=$((_i + 1))
+	done
+	return 1
+}
+
+S systemctl enable --now skyfence-rules.service skyfenced.service >"$work/enable.out" 2>&1
+check "systemctl enable --now skyfence-rules.service skyfenced.service" \
+	sh -c "[ \"\$(nsenter -t $spid -m -p -r -w systemctl is-active skyfenced.service skyfence-rules.service | tr '\n' ' ')\" = 'active active ' ]"
+check "the rules are in the gateway (SKYFENCE first in FORWARD, IPv4 and IPv6)" \
+	sh -c "nsenter --net=/run/netns/$P-gw iptables -S FORWARD | sed -n 2p | grep -q 'j SKYFENCE' && nsenter --net=/run/netns/$P-gw ip6tables -S FORWARD | sed -n 2p | grep -q 'j SKYFENCE'"
+check "finance's Skype is dropped" sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
+check "engineering's Skype passes through the gateway" skype eng
+check "finance's HTTP passes" http fin
+S systemctl status --no-pager skyfenced.service >"$work/status.out" 2>&1
+check "systemctl status: active (running)" grep -q 'Active: active (running)' "$work/status.out"
+check "systemctl status: the STATUS line with the policy digest and the flows" \
+	grep -Eq 'Status: "policy /etc/skyfence/skyfence.policy \(sha256 [0-9a-f]{12}\.\.\., 3 departments\); flows [0-9]+ of [0-9]+; kill switch off"' "$work/status.out"
+grep 'Status:' "$work/status.out"
+
+mp=$(mainpid)
+S cat "/proc/$mp/status" >"$work/proc.status" 2>&1
+field() { awk -v f="$1:" '$1 == f { print $2 }' "$work/proc.status"; }
+check "/proc/$mp/status: user skyfence (uid $(field Uid), expected $sk_uid)" [ "$(field Uid)" = "$sk_uid" ]
+check "CapEff is cap_net_admin alone ($(field CapEff))" [ "$(field CapEff)" = 0000000000001000 ]
+check "CapBnd is cap_net_admin alone ($(field CapBnd))" [ "$(field CapBnd)" = 0000000000001000 ]
+check "NoNewPrivs 1 ($(field NoNewPrivs))" [ "$(field NoNewPrivs)" = 1 ]
+check "Seccomp 2, a filter ($(field Seccomp))" [ "$(field Seccomp)" = 2 ]
+check "a member of group skyfence runs skyfencectl status" \
+	sh -c "nsenter -t $spid -m -p -r -w runuser -u alice -- skyfencectl status | grep -q '^policy: /etc/skyfence/skyfence.policy'"
+check "... and may not change anything (read-only)" \
+	sh -c "! nsenter -t $spid -m -p -r -w runuser -u alice -- skyfencectl killswitch on >/dev/null 2>&1 && [ \"\$(nsenter -t $spid -m -p -r -w skyfencectl killswitch)\" = 'killswitch off' ]"
+check "another user cannot reach the socket" \
+	sh -c "! nsenter -t $spid -m -p -r -w runuser -u bob -- skyfencectl status >/dev/null 2>&1"
+check "socket and directories: /run/skyfence 750, the socket 660, state 700, logs 750, all skyfence's" \
+	sh -c "[ \"\$(nsenter -t $spid -m -p -r -w stat -c '%a %U %G' /run/skyfence /run/skyfence/ctl.sock /var/lib/skyfence /var/log/skyfence | tr '\n' ' ')\" = '750 skyfence skyfence 660 skyfence skyfence 700 skyfence skyfence 750 skyfence skyfence ' ]"
+check "the audit log has finance's drop" \
+	sh -c "nsenter -t $spid -m -p -r -w grep -q '\"department\":\"finance\".*\"action\":\"drop\"' /var/log/skyfence/audit.log"
+S journalctl -u skyfenced.service -o json --no-pager >"$work/journal.json" 2>/dev/null
+check "journalctl -u skyfenced: the bound line at priority 6 (info)" \
+	sh -c "grep 'queues 0-0, 32768-32768' '$work/journal.json' | grep -q '\"PRIORITY\":\"6\"'"
+
+# --- 5. reload: a new policy applies; a broken one is refused ---
+sed -i 's/^\tskype allow;/\tskype drop;/' "$root/etc/skyfence/skyfence.policy"
+S systemctl reload skyfenced.service
+wait_journal() { # pattern: up to 5 s
+	_i=0
+	while [ $_i -lt 50 ]; do
+		S journalctl -u skyfenced.service --no-pager -o cat 2>/dev/null | grep -q "$1" && return 0
+		sleep 0.1; _i=$((_i + 1))
+	done
+	return 1
+}
+wait_journal 'reload: /etc/skyfence/skyfence.policy applied'
+check "systemctl reload applies the new policy: engineering's Skype now fails" \
+	sh -c "! $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
+cp "$top/policy/lab.policy" "$root/etc/skyfence/skyfence.policy"
+echo 'department broken { hosts 192.0.2.300/32; }' >>"$root/etc/skyfence/skyfence.policy"
+S systemctl reload skyfenced.service
+wait_journal 'has 1 error(s); the running policy stays'
+S journalctl -u skyfenced.service -o json --no-pager >"$work/journal.json" 2>/dev/null
+check "a broken policy is refused, logged at priority 4 (warning), the unit stays active" \
+	sh -c "grep 'the running policy stays' '$work/journal.json' | grep -q '\"PRIORITY\":\"4\"' && [ \"\$(nsenter -t $spid -m -p -r -w systemctl is-active skyfenced.service)\" = active ]"
+check "... and the running policy stays: engineering's Skype still fails" \
+	sh -c "! $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
+cp "$top/policy/lab.policy" "$root/etc/skyfence/skyfence.policy"
+S systemctl reload skyfenced.service
+sleep 1
+check "reloaded back: engineering's Skype passes" skype eng
+
+# --- 6. kill -9: systemd restarts it, decisions survive ---
+traffic eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com \
+	--for-ms 12000 --timeout 20 >"$work/eng.out" 2>&1 &
+sleep 1.5
+S skyfencectl rule set engineering protocol HTTP drop >/dev/null
+b0=$(progress 192.0.2.130)
+mp=$(mainpid)
+S sh -c "kill -9 $mp"
+mp2=$(new_main 10 "$mp")
+check "kill -9: systemd restarted skyfenced (MainPID $mp, now ${mp2:-none})" [ -n "$mp2" ]
+sleep 2
+b1=$(progress 192.0.2.130)
+check "... the engineering transfer established before kept flowing (bytes $b0 before, $b1 2 s after)" \
+	[ "$b0" -gt 0 -a "$b1" -gt "$b0" ]
+check "... the runtime rule survived (policy show has it, engineering HTTP fails)" \
+	sh -c "nsenter -t $spid -m -p -r -w skyfencectl policy show | grep -q 'protocol HTTP drop;' && ! $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 80 --http www.example.org --timeout 2 >/dev/null 2>&1"
+check "... and finance's Skype is still dropped" sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
+S skyfencectl rule del engineering protocol HTTP >/dev/null
+
+# --- 7. SIGSTOP: the watchdog restarts it ---
+wd=$(S systemctl show -p WatchdogUSec --value skyfenced.service)
+mp=$(mainpid)
+t0=$(date +%s)
+S sh -c "kill -STOP $mp"
+mp2=$(new_main 30 "$mp")
+t1=$(date +%s)
+check "SIGSTOP: the watchdog ($wd) had skyfenced restarted in $((t1 - t0)) s, within WatchdogSec + 5 s" \
+	sh -c "[ -n '$mp2' ] && [ $((t1 - t0)) -le 15 ]"
+check "... the journal says why (watchdog timeout)" \
+	sh -c "nsenter -t $spid -m -p -r -w journalctl -u skyfenced.service --no-pager | grep -qi 'watchdog timeout'"
+check "... and it decides again: finance's Skype dropped, engineering's passes" \
+	sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1 && $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 3 >/dev/null 2>&1"
+
+# --- 8. stop: the rules stay; fail-open passes, fail-closed stops ---
+S systemctl stop skyfenced.service
+check "systemctl stop: the daemon is gone, the rules unit stays active" \
+	sh -c "[ \"\$(nsenter -t $spid -m -p -r -w systemctl is-active skyfenced.service skyfence-rules.service | tr '\n' ' ')\" = 'inactive active ' ]"
+check "engineering (fail-open) still passes, through the bypass" skype eng
+check "finance (fail-closed): a new flow, even HTTP, is stopped" sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 80 --http www.example.org --timeout 2 >/dev/null 2>&1"
+check "the bypassed packets are counted (skyfence-rules status)" \
+	sh -c "nsenter -t $spid -m -p -r -w skyfence-rules status 2>/dev/null | grep -Eq 'bypassed packets, queue 0: [1-9]'"
+
+# --- 9. the man pages ---
+check "man 5 skyfence.policy works after install" \
+	sh -c "nsenter -t $spid -m -p -r -w man -P cat 5 skyfence.policy 2>/dev/null | grep -q 'department'"
+check "man 8 skyfenced, skyfencectl, skyfence-rules" \
+	sh -c "for m in skyfenced skyfencectl skyfence-rules; do nsenter -t $spid -m -p -r -w man -P cat 8 \$m 2>/dev/null | grep -q \"^NAME\" || exit 1; done"
+
+S sh -c 'mandoc -Tlint /usr/share/man/man5/skyfence.policy.5.gz /usr/share/man/man8/skyfence*.8.gz 2>&1' >"$work/lint.out"
+check "mandoc -Tlint: nothing on the installed pages ($(wc -l <"$work/lint.out") lines)" [ ! -s "$work/lint.out" ]
+head -n 5 "$work/lint.out"
+
+# --- 10. purge ---
+S dpkg -L skyfence >"$work/files" 2>/dev/null
+S apt-get purge -y -q skyfence >"$work/purge.log" 2>&1
+check "apt-get purge skyfence" sh -c "! chroot '$root' dpkg-query -W -f '\${Status}' skyfence 2>/dev/null | grep -q installed"
+left=$(while read -r f; do
+	[ -d "$root$f" ] && continue
+	[ -e "$root$f" ] || [ -L "$root$f" ] && echo "$f"
+done <"$work/files")
+check "no file of the package is left (${left:-none})" [ -z "$left" ]
+left=$(for f in /etc/skyfence /etc/default/skyfence /var/lib/skyfence /var/log/skyfence /run/skyfence; do
+	S test -e "$f" && echo "$f"; done)
+left="$left$(S find /etc/systemd /var/lib/systemd -name '*skyfence*' 2>/dev/null)"
+check "no configuration, state, log, socket or unit link is left (${left:-none})" [ -z "$left" ]
+check "no user or group skyfence is left" \
+	sh -c "! chroot '$root' getent passwd skyfence && ! chroot '$root' getent group skyfence"
+check "no rule is left (iptables, ip6tables: no SKYFENCE chain; no skyfence ipset or nfacct object)" \
+	sh -c "! { $(command -v nsenter) --net=/run/netns/$P-gw iptables-save; $(command -v nsenter) --net=/run/netns/$P-gw ip6tables-save; $(command -v nsenter) --net=/run/netns/$P-gw ipset list -n; $(command -v nsenter) --net=/run/netns/$P-gw nfacct list; } 2>/dev/null | grep -i skyfence"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
