@@ -111,8 +111,10 @@ rules_down() {
 	while "$1" -w -C FORWARD -j "$CHAIN" 2>/dev/null; do
 		"$1" -w -D FORWARD -j "$CHAIN"
 	done
-	while "$1" -w -t mangle -C POSTROUTING -j "$BCHAIN" 2>/dev/null; do
-		"$1" -w -t mangle -D POSTROUTING -j "$BCHAIN"
+	# the jump as rules_up writes it, mark match included: -C and -D
+	# match a rule's whole spec, so "-j $BCHAIN" alone matches nothing
+	while "$1" -w -t mangle -C POSTROUTING -m mark --mark "$SF_QUEUED/$SF_QUEUED" -j "$BCHAIN" 2>/dev/null; do
+		"$1" -w -t mangle -D POSTROUTING -m mark --mark "$SF_QUEUED/$SF_QUEUED" -j "$BCHAIN"
 	done
 	for c in "$CHAIN" "$FCHAIN"; do
 		"$1" -w -F "$c" 2>/dev/null || true
@@ -173,7 +175,7 @@ rules_up() {
 			-m nfacct --nfacct-name "$(acct_of "$q")" \
 			-j MARK --and-mark "$SF_NOT_QUEUED"
 	done
-	"$ipt" -w -t mangle -C POSTROUTING -j "$BCHAIN" 2>/dev/null ||
+	"$ipt" -w -t mangle -C POSTROUTING -m mark --mark "$SF_QUEUED/$SF_QUEUED" -j "$BCHAIN" 2>/dev/null ||
 		"$ipt" -w -t mangle -I POSTROUTING 1 -m mark --mark "$SF_QUEUED/$SF_QUEUED" -j "$BCHAIN"
 	"$ipt" -w -C FORWARD -j "$CHAIN" 2>/dev/null ||
 		"$ipt" -w -I FORWARD 1 -j "$CHAIN"

@@ -165,6 +165,18 @@ wait_line "$log" "stats: " 5
 sleep 0.5
 check "skyfenced stopped cleanly, no sanitizer report in its log" \
 	sh -c "grep -q 'stopping' '$log' && ! grep -qE 'Sanitizer|runtime error:|LeakSanitizer' '$log'"
+# the rules: up again changes nothing, down leaves nothing (the bypass
+# counter's jump, with its mark match, was once added by every up and
+# left by down)
+gwall() { nsx gw sh -c 'iptables-save; ip6tables-save; ipset list -n; nfacct list' 2>/dev/null; }
+before=$(gwall | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//; s/pkts = [0-9]*, bytes = [0-9]*//' | sort)
+nsx gw "$top/scripts/skyfence-rules.sh" up ${SF_LAB_QUEUES:+--queue-balance "$SF_LAB_QUEUES"} >/dev/null
+after=$(gwall | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//; s/pkts = [0-9]*, bytes = [0-9]*//' | sort)
+check "skyfence-rules up a second time adds nothing ($(echo "$after" | grep -c 'j SKYFENCE') jumps to skyfence's chains)" \
+	[ "$before" = "$after" ]
+nsx gw "$top/scripts/skyfence-rules.sh" down ${SF_LAB_QUEUES:+--queue-balance "$SF_LAB_QUEUES"} >/dev/null
+left=$(gwall | grep -ic skyfence)
+check "skyfence-rules down leaves no chain, jump, set or counter of skyfence's ($left)" [ "$left" -eq 0 ]
 cleanup
 left=$(ip netns list | grep -c "^$P-")
 check "no namespace of the suite is left ($left)" [ "$left" -eq 0 ]
