@@ -101,7 +101,7 @@ chroot "$root" useradd -m -G skyfence alice
 chroot "$root" useradd -m bob
 
 # --- 3. systemd as PID 1 in the root, in the lab's gateway namespace ---
-# (nsenter -t PID -m -p -r: how an admin's shell would be in it)
+# (nsenter -t PID -m -p -n -r: how an admin's shell would be in it)
 "$top/scripts/lab.sh" up --prefix "$P" --no-daemon --no-rules >/dev/null ||
 	{ ko "lab up"; echo "$pass passed, $fail failed"; exit 1; }
 # no getty on the machine's console; the root a mount point of its own
@@ -126,7 +126,7 @@ while [ -z "$spid" ] && [ $i -lt 50 ]; do
 done
 # an admin's shell there: the root's own environment, not the suite's
 # (SKYFENCED, SKYFENCE_CTL, TMPDIR name this side's files)
-S() { nsenter -t "$spid" -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+S() { nsenter -t "$spid" -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 state=$(S timeout 60 systemctl is-system-running --wait 2>/dev/null)
 check "systemd booted as PID 1 in the root ($state)" \
 	sh -c "[ -n '$spid' ] && [ '$state' = running -o '$state' = degraded ]"
@@ -173,7 +173,7 @@ new_main() {
 
 S systemctl enable --now skyfence-rules.service skyfenced.service >"$work/enable.out" 2>&1
 check "systemctl enable --now skyfence-rules.service skyfenced.service" \
-	sh -c "[ \"\$(nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service skyfence-rules.service | tr '\n' ' ')\" = 'active active ' ]"
+	sh -c "[ \"\$(nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service skyfence-rules.service | tr '\n' ' ')\" = 'active active ' ]"
 check "the rules are in the gateway (SKYFENCE first in FORWARD, IPv4 and IPv6)" \
 	sh -c "nsenter --net=/run/netns/$P-gw iptables -S FORWARD | sed -n 2p | grep -q 'j SKYFENCE' && nsenter --net=/run/netns/$P-gw ip6tables -S FORWARD | sed -n 2p | grep -q 'j SKYFENCE'"
 check "finance's Skype is dropped" sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
@@ -194,15 +194,15 @@ check "CapBnd is cap_net_admin alone ($(field CapBnd))" [ "$(field CapBnd)" = 00
 check "NoNewPrivs 1 ($(field NoNewPrivs))" [ "$(field NoNewPrivs)" = 1 ]
 check "Seccomp 2, a filter ($(field Seccomp))" [ "$(field Seccomp)" = 2 ]
 check "a member of group skyfence runs skyfencectl status" \
-	sh -c "nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin runuser -u alice -- skyfencectl status | grep -q '^policy: /etc/skyfence/skyfence.policy'"
+	sh -c "nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin runuser -u alice -- skyfencectl status | grep -q '^policy: /etc/skyfence/skyfence.policy'"
 check "... and may not change anything (read-only)" \
-	sh -c "! nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin runuser -u alice -- skyfencectl killswitch on >/dev/null 2>&1 && [ \"\$(nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin skyfencectl killswitch)\" = 'killswitch off' ]"
+	sh -c "! nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin runuser -u alice -- skyfencectl killswitch on >/dev/null 2>&1 && [ \"\$(nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin skyfencectl killswitch)\" = 'killswitch off' ]"
 check "another user cannot reach the socket" \
-	sh -c "! nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin runuser -u bob -- skyfencectl status >/dev/null 2>&1"
+	sh -c "! nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin runuser -u bob -- skyfencectl status >/dev/null 2>&1"
 check "socket and directories: /run/skyfence 750, the socket 660, state 700, logs 750, all skyfence's" \
-	sh -c "[ \"\$(nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin stat -c '%a %U %G' /run/skyfence /run/skyfence/ctl.sock /var/lib/skyfence /var/log/skyfence | tr '\n' ' ')\" = '750 skyfence skyfence 660 skyfence skyfence 700 skyfence skyfence 750 skyfence skyfence ' ]"
+	sh -c "[ \"\$(nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin stat -c '%a %U %G' /run/skyfence /run/skyfence/ctl.sock /var/lib/skyfence /var/log/skyfence | tr '\n' ' ')\" = '750 skyfence skyfence 660 skyfence skyfence 700 skyfence skyfence 750 skyfence skyfence ' ]"
 check "the audit log has finance's drop" \
-	sh -c "nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin grep -q '\"department\":\"finance\".*\"action\":\"drop\"' /var/log/skyfence/audit.log"
+	sh -c "nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin grep -q '\"department\":\"finance\".*\"action\":\"drop\"' /var/log/skyfence/audit.log"
 S journalctl -u skyfenced.service -o json --no-pager >"$work/journal.json" 2>/dev/null
 check "journalctl -u skyfenced: the bound line at priority 6 (info)" \
 	sh -c "grep 'queues 0-0, 32768-32768' '$work/journal.json' | grep -q '\"PRIORITY\":\"6\"'"
@@ -227,7 +227,7 @@ S systemctl reload skyfenced.service
 wait_journal 'has 1 error(s); the running policy stays'
 S journalctl -u skyfenced.service -o json --no-pager >"$work/journal.json" 2>/dev/null
 check "a broken policy is refused, logged at priority 4 (warning), the unit stays active" \
-	sh -c "grep 'the running policy stays' '$work/journal.json' | grep -q '\"PRIORITY\":\"4\"' && [ \"\$(nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service)\" = active ]"
+	sh -c "grep 'the running policy stays' '$work/journal.json' | grep -q '\"PRIORITY\":\"4\"' && [ \"\$(nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service)\" = active ]"
 check "... and the running policy stays: engineering's Skype still fails" \
 	sh -c "! $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
 cp "$top/policy/lab.policy" "$root/etc/skyfence/skyfence.policy"
@@ -250,7 +250,7 @@ b1=$(progress 192.0.2.130)
 check "... the engineering transfer established before kept flowing (bytes $b0 before, $b1 2 s after)" \
 	[ "$b0" -gt 0 -a "$b1" -gt "$b0" ]
 check "... the runtime rule survived (policy show has it, engineering HTTP fails)" \
-	sh -c "nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin skyfencectl policy show | grep -q 'protocol HTTP drop;' && ! $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 80 --http www.example.org --timeout 2 >/dev/null 2>&1"
+	sh -c "nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin skyfencectl policy show | grep -q 'protocol HTTP drop;' && ! $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 80 --http www.example.org --timeout 2 >/dev/null 2>&1"
 check "... and finance's Skype is still dropped" sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1"
 S skyfencectl rule del engineering protocol HTTP >/dev/null
 
@@ -264,14 +264,14 @@ t1=$(date +%s)
 check "SIGSTOP: the watchdog ($wd) had skyfenced restarted in $((t1 - t0)) s, within WatchdogSec + 5 s" \
 	sh -c "[ -n '$mp2' ] && [ $((t1 - t0)) -le 15 ]"
 check "... the journal says why (watchdog timeout)" \
-	sh -c "nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin journalctl -u skyfenced.service --no-pager | grep -qi 'watchdog timeout'"
+	sh -c "nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin journalctl -u skyfenced.service --no-pager | grep -qi 'watchdog timeout'"
 check "... and it decides again: finance's Skype dropped, engineering's passes" \
 	sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1 && $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 3 >/dev/null 2>&1"
 
 # --- 8. stop: the rules stay; fail-open passes, fail-closed stops ---
 S systemctl stop skyfenced.service
 check "systemctl stop: the daemon is gone, the rules unit stays active" \
-	sh -c "[ \"\$(nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service skyfence-rules.service | tr '\n' ' ')\" = 'inactive active ' ]"
+	sh -c "[ \"\$(nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service skyfence-rules.service | tr '\n' ' ')\" = 'inactive active ' ]"
 check "engineering (fail-open) still passes, through the bypass" skype eng
 check "finance (fail-closed): a new flow, even HTTP, is stopped" sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 80 --http www.example.org --timeout 2 >/dev/null 2>&1"
 S skyfence-rules status >"$work/rules-status.out" 2>&1
@@ -281,9 +281,9 @@ grep -q 'bypassed packets, queue 0: [1-9]' "$work/rules-status.out" || tail -n 1
 
 # --- 9. the man pages ---
 check "man 5 skyfence.policy works after install" \
-	sh -c "nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin man -P cat 5 skyfence.policy 2>/dev/null | grep -q 'department'"
+	sh -c "nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin man -P cat 5 skyfence.policy 2>/dev/null | grep -q 'department'"
 check "man 8 skyfenced, skyfencectl, skyfence-rules" \
-	sh -c "for m in skyfenced skyfencectl skyfence-rules; do nsenter -t $spid -m -p -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin man -P cat 8 \$m 2>/dev/null | grep -q \"^NAME\" || exit 1; done"
+	sh -c "for m in skyfenced skyfencectl skyfence-rules; do nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin man -P cat 8 \$m 2>/dev/null | grep -q \"^NAME\" || exit 1; done"
 
 # as installed, cross references included (the index brought up to date
 # first, as makewhatis(8) would be by an admin)
