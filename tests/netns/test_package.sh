@@ -13,7 +13,8 @@
 # their priorities; a reload applies a new policy, a broken one is refused
 # and the running policy stays; kill -9 is restarted with decisions kept
 # (a transfer established before, a runtime rule); SIGSTOP is restarted by
-# the watchdog within WatchdogSec + 5 s; stop leaves engineering
+# the watchdog within WatchdogSec + 5 s; --metrics-listen fails to start
+# without the drop-in that allows IP and serves with it; stop leaves engineering
 # (fail-open) passing through the bypass and finance (fail-closed) new
 # flows stopped; man 5 skyfence.policy reads; apt-get purge leaves no
 # file, user, group, unit or rule.
@@ -267,6 +268,36 @@ check "... the journal says why (watchdog timeout)" \
 	sh -c "nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin journalctl -u skyfenced.service --no-pager | grep -qi 'watchdog timeout'"
 check "... and it decides again: finance's Skype dropped, engineering's passes" \
 	sh -c "! $(command -v nsenter) --net=/run/netns/$P-fin '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 2 >/dev/null 2>&1 && $(command -v nsenter) --net=/run/netns/$P-eng '$build/sf-traffic' tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --bytes 200000 --timeout 3 >/dev/null 2>&1"
+
+# --- 7b. metrics under the unit: refused without the drop-in of
+# skyfenced(8) (the unit allows no IP socket), served with it ---
+cp "$root/etc/default/skyfence" "$work/default.orig"
+echo 'SKYFENCED_OPTS="--metrics-listen 192.0.2.1:9935"' >>"$root/etc/default/skyfence"
+S systemctl restart skyfenced.service >/dev/null 2>&1
+sleep 2
+S journalctl -u skyfenced.service --no-pager -o cat >"$work/journal.txt" 2>&1
+check "--metrics-listen without the drop-in: skyfenced does not run, and the journal says to allow AF_INET" \
+	sh -c "[ \"\$($(command -v nsenter) -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service)\" != active ] && grep -q 'allow AF_INET and AF_INET6' '$work/journal.txt'"
+mkdir -p "$root/etc/systemd/system/skyfenced.service.d"
+printf '[Service]\nRestrictAddressFamilies=AF_INET AF_INET6\nIPAddressAllow=192.0.2.0/24\n' \
+	>"$root/etc/systemd/system/skyfenced.service.d/metrics.conf"
+S systemctl daemon-reload
+S systemctl reset-failed skyfenced.service
+S systemctl restart skyfenced.service
+code=$(in_netns "$P-fin" curl -s -m 3 -o "$work/metrics.txt" -w '%{http_code}' http://192.0.2.1:9935/metrics)
+check "with the drop-in: GET /metrics from finance's host answers 200 ($code), the unit active" \
+	sh -c "[ '$code' = 200 ] && grep -q '^skyfence_workers 1' '$work/metrics.txt'"
+S systemd-analyze security skyfenced.service >"$work/security-metrics.out" 2>&1
+echo "with the metrics drop-in: $(grep -o 'Overall exposure level.*' "$work/security-metrics.out")"
+if in_netns "$P-inet" curl -s -m 2 -o /dev/null http://192.0.2.1:9935/metrics; then
+	echo "note: IPAddressAllow= is not enforced here (an outside address was answered)"
+else
+	echo "IPAddressAllow= enforced: an outside address gets no answer"
+fi
+rm -r "$root/etc/systemd/system/skyfenced.service.d"
+cp "$work/default.orig" "$root/etc/default/skyfence"
+S systemctl daemon-reload
+S systemctl restart skyfenced.service
 
 # --- 8. stop: the rules stay; fail-open passes, fail-closed stops ---
 S systemctl stop skyfenced.service
