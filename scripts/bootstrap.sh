@@ -14,7 +14,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # fail-closed departments' sets), nfacct (the bypass counters), conntrack;
 # benchmarks: iperf3. The service layer: libcap-ng (least privilege),
 # libsystemd (notify, watchdog), libmicrohttpd (metrics); its tests: the
-# Debian package (debhelper, lintian, git for the clean clone, debootstrap
+# Debian package (build-essential, which dpkg-buildpackage checks for,
+# debhelper, lintian, git for the clean clone, debootstrap
 # for the root systemd boots in), mandoc (the man pages), curl (metrics;
 # promtool is taken from Debian's prometheus package by the tests, not
 # installed: its server would start).
@@ -24,7 +25,7 @@ PACKAGES="gcc libc6-dev make cmake pkg-config
 	check libsubunit-dev libndpi-bin valgrind clang-format libssl-dev
 	clang libclang-rt-14-dev
 	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux
-	debhelper dpkg-dev lintian git debootstrap mandoc curl"
+	build-essential debhelper dpkg-dev lintian git debootstrap mandoc curl"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2

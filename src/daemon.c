@@ -268,6 +268,12 @@ static int become_user(struct daemon *d, gid_t ctl_gid)
 	const struct daemon_opts *o = d->o;
 	char dir[4096], err[512], *slash;
 
+	if (geteuid() != 0) {
+		log_warnx("--user %s needs skyfenced started as root (it runs "
+			  "as uid %ld); not starting",
+			  o->run_user, (long)geteuid());
+		return -1;
+	}
 	snprintf(dir, sizeof(dir), "%s", o->ctl_path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {

@@ -45,6 +45,23 @@ if [ -n "${SF_LAB_USER:-}" ]; then
 		[ "$(stat -c '%U %a' "$S/state")" = "$SF_LAB_USER 700" ]
 	check "--user: root may still change things over the socket" \
 		sh -c "SKYFENCE_CTL='$S/ctl.sock' '$build/skyfencectl' log level info >/dev/null"
+	# a careless admin: root, a user that does not exist, --user when
+	# not root, a policy only root can read
+	for u in root sf-no-such-user; do
+		out=$("$build/skyfenced" --user "$u" --policy "$POLICY" --foreground 2>&1)
+		check "--user $u is refused before anything starts (exit $?: $out)" \
+			sh -c "echo \"\$1\" | grep -q '^skyfenced: --user: '" sh "$out"
+	done
+	out=$(setpriv --reuid "$SF_LAB_USER" --regid "$SF_LAB_USER" --clear-groups \
+		"$build/skyfenced" --user "$SF_LAB_USER" --policy "$POLICY" --foreground \
+		--ctl "$work/u1/ctl.sock" --state-dir none 2>&1)
+	check "--user when not started as root: refused, saying so ($out)" \
+		sh -c "echo \"\$1\" | grep -q 'needs skyfenced started as root'" sh "$out"
+	mkdir -p "$work/private" && cp "$POLICY" "$work/private/p.policy" && chmod 700 "$work/private"
+	out=$("$build/skyfenced" --user "$SF_LAB_USER" --policy "$work/private/p.policy" --foreground \
+		--ctl "$work/u2/ctl.sock" --state-dir none --queue 7 2>&1)
+	check "--user with a policy only root can read: no start, the log says the file must be readable by $SF_LAB_USER" \
+		sh -c "echo \"\$1\" | grep -q 'must be readable by that user'" sh "$out"
 fi
 
 # --- 1. finance: Skype dropped, the rest works -------------------------------

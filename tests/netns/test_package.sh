@@ -37,6 +37,12 @@ BASE=$CACHE/bookworm-systemd
 INCLUDE=systemd,systemd-sysv,man-db,mandoc
 root=$work/root
 spid=
+# systemd as PID 1 of its namespace: killing it ends every process there
+boot_down() {
+	[ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null
+	[ -n "${upid:-}" ] && wait "$upid" 2>/dev/null
+	spid=
+}
 trap 'boot_down; cleanup; rm -rf "$work"' EXIT
 
 # --- the root: debootstrap once, a fresh copy each run ---
@@ -114,11 +120,6 @@ nsenter --net="/run/netns/$P-gw" unshare --pid --fork --mount --propagation priv
 		mount -t sysfs sys /sys; mount -t tmpfs tmpfs /run; exec /lib/systemd/systemd --system"' \
 	sh "$root" >"$work/console.log" 2>&1 &
 upid=$!
-boot_down() {
-	[ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null
-	[ -n "${upid:-}" ] && wait "$upid" 2>/dev/null
-	spid=
-}
 i=0
 while [ -z "$spid" ] && [ $i -lt 50 ]; do
 	spid=$(pgrep -P "$upid" 2>/dev/null | head -n 1)
