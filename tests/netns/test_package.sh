@@ -61,10 +61,23 @@ cp -a "$BASE" "$root"
 flock -u 9
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
+# Mounts are made in mount namespaces of their own, private so nothing
+# reaches this one. In a chroot whose root is no mount point (the newcomer
+# check runs the suites so) unshare cannot make "/" private (EINVAL); the
+# namespace then keeps the propagation it has, which must not be shared.
+if unshare --mount --propagation private true 2>/dev/null; then
+	PROP=private
+else
+	PROP=unchanged
+	case $(findmnt -n -o PROPAGATION -T "$work" 2>/dev/null) in
+	*shared*) skip "in a chroot on a shared mount: mounts would leak out" ;;
+	esac
+fi
+
 # In the root, in a mount namespace of its own (nothing stays mounted):
 # /proc, and apt's download cache from $CACHE.
 in_root_apt() {
-	unshare --mount --propagation private sh -c '
+	unshare --mount --propagation "$PROP" sh -c '
 		r=$1 a=$2
 		shift 2
 		mount --bind "$a" "$r/var/cache/apt/archives"
@@ -97,6 +110,8 @@ check "apt-get pulls only Debian packages ($(grep -c '^Inst ' "$work/apt-sim.log
 in_root_apt apt-get install -y -q --no-install-recommends "$debname" >>"$work/apt.log" 2>&1
 check "apt-get install ./$(basename "$deb") in a fresh debootstrap root with systemd" \
 	sh -c "chroot '$root' dpkg-query -W -f '\${Status}' skyfence | grep -qx 'install ok installed'"
+chroot "$root" dpkg-query -W -f '${Status}' skyfence 2>/dev/null | grep -qx 'install ok installed' ||
+	{ tail -n 15 "$work/apt.log"; echo "$pass passed, $fail failed"; exit 1; }
 check "the system user and group skyfence exist (nologin, no home)" \
 	sh -c "chroot '$root' getent passwd skyfence | grep -q ':/nonexistent:/usr/sbin/nologin$' && chroot '$root' getent group skyfence >/dev/null"
 check "installed, not started and not enabled (no policy of the admin's yet)" \
@@ -115,7 +130,7 @@ chroot "$root" useradd -m bob
 # (systemd's per-unit mount namespaces need one: chroot alone gives
 # EINVAL), in a mount namespace that ends with it
 ln -sf /dev/null "$root/etc/systemd/system/getty.target"
-nsenter --net="/run/netns/$P-gw" unshare --pid --fork --mount --propagation private \
+nsenter --net="/run/netns/$P-gw" unshare --pid --fork --mount --propagation "$PROP" \
 	sh -c 'mount --bind "$1" "$1" && exec chroot "$1" /bin/sh -c "mount -t proc proc /proc;
 		mount -t sysfs sys /sys; mount -t tmpfs tmpfs /run; exec /lib/systemd/systemd --system"' \
 	sh "$root" >"$work/console.log" 2>&1 &
