@@ -548,8 +548,23 @@ int daemon_run(const struct daemon_opts *o)
 				O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY |
 					O_CLOEXEC,
 				0644);
-		if (d.pid_fd < 0)
+		if (d.pid_fd < 0) {
 			log_warn("%s", o->pidfile);
+		} else {
+			struct stat pst;
+
+			/* opened as root, perhaps in a directory others may
+			 * write: a hard link to another file is not ours to
+			 * truncate */
+			if (fstat(d.pid_fd, &pst) != 0 ||
+			    !S_ISREG(pst.st_mode) || pst.st_nlink != 1) {
+				log_warnx("%s: not a plain file of its own (a "
+					  "link?); not written",
+					  o->pidfile);
+				close(d.pid_fd);
+				d.pid_fd = -1;
+			}
+		}
 	}
 	if (open_audit(&d) != 0 ||
 	    (o->run_user && become_user(&d, ctl_gid) != 0)) {

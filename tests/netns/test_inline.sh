@@ -64,6 +64,17 @@ if [ -n "${SF_LAB_USER:-}" ]; then
 		sh -c "echo \"\$1\" | grep -q 'must be readable by that user'" sh "$out"
 fi
 
+# --- 0b. a --pidfile planted as a hard link to another file --------------
+echo keep >"$work/victim"
+ln "$work/victim" "$work/pid.link"
+nsx gw "$build/skyfenced" --policy "$POLICY" --foreground --pidfile "$work/pid.link" \
+	--ctl "$work/pl/ctl.sock" --state-dir none --queue 7 >"$work/pidlink.log" 2>&1 &
+wait_line "$work/pidlink.log" "bound" 10
+pkill -f "pidfile $work/pid.link"
+sleep 0.3
+check "a --pidfile that is a hard link to another file is not written, the file intact ($(cat "$work/victim"))" \
+	sh -c "grep -q 'not a plain file of its own' '$work/pidlink.log' && [ \"\$(cat '$work/victim')\" = keep ]"
+
 # --- 1. finance: Skype dropped, the rest works -------------------------------
 for fam in 4 6; do
 	if [ $fam = 4 ]; then me=192.0.2.10; srv=203.0.113.10; stun=203.0.113.20; dns=203.0.113.53

@@ -281,9 +281,20 @@ S skyfencectl rule del engineering protocol HTTP >/dev/null
 
 # --- 7. SIGSTOP: the watchdog restarts it ---
 wd=$(S systemctl show -p WatchdogUSec --value skyfenced.service)
+# what a stalled daemon does to packets: the kernel carries decided
+# flows on its own, so a transfer established before keeps flowing
+: >"$work/tls.srv"
+traffic eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com \
+	--for-ms 8000 --timeout 20 >/dev/null 2>&1 &
+sleep 1.5
 mp=$(mainpid)
 t0=$(date +%s)
+s0=$(progress 192.0.2.130)
 S sh -c "kill -STOP $mp"
+sleep 3
+s1=$(progress 192.0.2.130)
+check "while skyfenced is stopped, the engineering transfer established before keeps flowing (bytes $s0 at the stop, $s1 3 s later)" \
+	[ "$s0" -gt 0 -a "$s1" -gt "$s0" ]
 mp2=$(new_main 30 "$mp")
 t1=$(date +%s)
 check "SIGSTOP: the watchdog ($wd) had skyfenced restarted in $((t1 - t0)) s, within WatchdogSec + 5 s" \
