@@ -24,7 +24,7 @@ PACKAGES="gcc libc6-dev make cmake pkg-config
 	libcap-ng-dev libsystemd-dev libmicrohttpd-dev
 	check libsubunit-dev libndpi-bin valgrind clang-format libssl-dev
 	clang libclang-rt-14-dev
-	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux
+	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux logrotate
 	build-essential debhelper dpkg-dev lintian git debootstrap mandoc curl"
 
 if [ "$(id -u)" -ne 0 ]; then

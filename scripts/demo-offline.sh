@@ -16,7 +16,7 @@ cap=$build/demo.pcap
 echo
 "$build/skyfenced" --check-policy "$policy"
 echo
-"$build/skyfenced" --pcap "$cap" --policy "$policy" --audit \
+"$build/skyfenced" --pcap "$cap" --policy "$policy" --audit-log "$build/demo.audit" \
 	>"$build/demo.tsv" 2>"$build/demo.log"
 awk -F'\t' '
 	BEGIN { printf "%-12s %-9s %-18s %-24s %-16s %-9s %s\n", "department", "direction",
@@ -30,5 +30,6 @@ awk -F'\t' '
 	}' "$build/demo.tsv"
 echo
 grep '^summary: file' "$build/demo.log"
-echo "audit records (rules with 'log'): $(grep -c '^audit: ' "$build/demo.log")"
+echo "audit records (rules with 'log', and the chain's start): $(wc -l <"$build/demo.audit"), in $build/demo.audit"
+"$build/skyfencectl" audit verify "$build/demo.audit"
 echo "full output: $build/demo.tsv; try:  $build/skyfenced --pcap FILE --policy $policy"

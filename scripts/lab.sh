@@ -76,7 +76,8 @@ quiet_sysctls() {
 
 daemon_start() {
 	mkdir -p "$STATE"
-	: >"$STATE/audit.log"
+	# the audit log goes on across restarts, its chain too (the state
+	# directory keeps the head)
 	if [ -n "${SF_LAB_USER:-}" ]; then
 		chown "$SF_LAB_USER:" "$STATE"
 		[ ! -d "$STATE/state" ] || chown -R "$SF_LAB_USER:" "$STATE/state"

@@ -210,9 +210,23 @@ bypass_counts() {
 	done
 }
 
+# The audit's flow ends (skyfenced reads conntrack's destroy events):
+# every entry's bytes and packets (accounting) and its start and end
+# (timestamps). Per network namespace; not undone by `down` (other tools
+# may rely on them, and they cost little).
+audit_sysctls() {
+	for k in nf_conntrack_acct nf_conntrack_timestamp; do
+		if ! sysctl -qw "net.netfilter.$k=1" 2>/dev/null &&
+			! echo 1 2>/dev/null >"/proc/sys/net/netfilter/$k"; then
+			echo "warning: net.netfilter.$k could not be set: the audit's end records will lack $( [ $k = nf_conntrack_acct ] && echo bytes || echo start times)" >&2
+		fi
+	done
+}
+
 case $cmd in
 up)
 	objects_up
+	audit_sysctls
 	rules_up iptables icmp-admin-prohibited "$SF_FAILCLOSED_SET4"
 	rules_up ip6tables icmp6-adm-prohibited "$SF_FAILCLOSED_SET6"
 	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}; fail-closed departments: $fqueue ($ftqueue); mark mask $SF_MARK_MASK"

@@ -1,10 +1,12 @@
-/* audit.c - one audit record (JSON line) per logged decision or flow end
- * (audit.h). */
+/* audit.c - a flow's audit record fields (audit.h; the chain is
+ * auditchain.c). */
 #include "skyfence/audit.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "skyfence/classify.h"
 #include "skyfence/flow.h"
@@ -33,37 +35,81 @@ int audit_enforced(const struct flow *f)
 	       f->decided_at == DEC_MARK;
 }
 
-char *audit_format(char *buf, size_t len, const char *event, uint64_t ts_ms,
-		   const struct flow *f, const struct policy *p,
-		   struct classifier *c)
+int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
+		      const struct flow *f, const struct policy *p,
+		      struct classifier *c)
 {
-	char key[FLOW_KEY_STRLEN], proto[64], host[CLS_HOST_LEN];
-	char rule[POLICY_TEXT_LEN], ini[PKT_ADDR_STRLEN];
+	char key[FLOW_KEY_STRLEN], proto[64], ini[PKT_ADDR_STRLEN];
 	const struct policy_dept *d = &p->depts[f->dept];
+	size_t o = strlen(buf);
 	uint16_t port;
+	int n;
 
 	flow_key_format(&f->key, key, sizeof(key));
 	classifier_format_proto(c, &f->cls, proto, sizeof(proto));
-	audit_clean_text(f->cls.host, host, sizeof(host));
-	audit_clean_text(f->rule >= 0 ? d->rules[f->rule].text
-			 : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
-							     : "",
-			 rule, sizeof(rule));
 	pkt_addr_format(flow_initiator(f, &port), 0, ini, sizeof(ini));
-	snprintf(buf, len,
-		 "{\"ts_ms\":%" PRIu64 ",\"event\":\"%s\",\"flow\":\"%s\","
-		 "\"initiator\":\"%s\",\"initiator_port\":%u,"
-		 "\"department\":\"%s\",\"rule\":\"%s\",\"app\":\"%s\","
-		 "\"app_id\":%u,\"confidence\":\"%s\",\"host\":\"%s\","
-		 "\"direction\":\"%s\",\"action\":\"%s\","
-		 "\"decided_at\":\"%s\",\"decided_pkt\":%u,\"enforced\":%s,"
-		 "\"pkts\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
-		 ts_ms, event, key, ini, port, d->name, rule, proto, f->cls.app,
-		 classifier_confidence_name(f->cls.confidence), host,
-		 f->inbound ? "inbound" : "outbound",
-		 policy_action_name(f->action),
-		 flow_decided_at_name(f->decided_at), f->decided_pkt,
-		 audit_enforced(f) ? "true" : "false", f->pkts[0] + f->pkts[1],
-		 f->bytes[0] + f->bytes[1]);
-	return buf;
+	n = snprintf(buf + o, len - o,
+		     "%s\"ts_ms\":%" PRIu64 ",\"event\":\"%s\",\"flow\":\"%s\","
+		     "\"initiator\":\"%s\",\"initiator_port\":%u",
+		     o ? "," : "", ts_ms, event, key, ini, port);
+	if (n < 0 || (size_t)n >= len - o ||
+	    audit_json_member(buf, len, "department", d->name) ||
+	    audit_json_member(buf, len, "rule",
+			      f->rule >= 0 ? d->rules[f->rule].text
+			      : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
+								  : "") ||
+	    audit_json_member(buf, len, "app", proto))
+		goto full;
+	o = strlen(buf);
+	n = snprintf(buf + o, len - o, ",\"app_id\":%u,\"confidence\":\"%s\"",
+		     f->cls.app, classifier_confidence_name(f->cls.confidence));
+	if (n < 0 || (size_t)n >= len - o ||
+	    audit_json_member(buf, len, "host", f->cls.host))
+		goto full;
+	o = strlen(buf);
+	n = snprintf(buf + o, len - o,
+		     ",\"direction\":\"%s\",\"action\":\"%s\","
+		     "\"decided_at\":\"%s\",\"decided_pkt\":%u,\"enforced\":%s,"
+		     "\"pkts\":%" PRIu64 ",\"bytes\":%" PRIu64,
+		     f->inbound ? "inbound" : "outbound",
+		     policy_action_name(f->action),
+		     flow_decided_at_name(f->decided_at), f->decided_pkt,
+		     audit_enforced(f) ? "true" : "false",
+		     f->pkts[0] + f->pkts[1], f->bytes[0] + f->bytes[1]);
+	if (n < 0 || (size_t)n >= len - o)
+		goto full;
+	return 0;
+full:
+	return -1;
+}
+
+int audit_policy_digest(const struct policy *p, char hex[AUDIT_HEX])
+{
+	uint8_t h[AUDIT_HASH];
+	char *text = policy_format(p);
+	int rc = text ? audit_sha256(text, strlen(text), h) : -1;
+
+	free(text);
+	if (rc == 0)
+		audit_hex(h, AUDIT_HASH, hex);
+	else
+		snprintf(hex, AUDIT_HEX, "-");
+	return rc;
+}
+
+void audit_default_node(const char *given, char out[AUDIT_NODE_LEN])
+{
+	size_t i;
+
+	if (given) {
+		snprintf(out, AUDIT_NODE_LEN, "%s", given);
+		return;
+	}
+	if (gethostname(out, AUDIT_NODE_LEN) != 0 || !out[0])
+		snprintf(out, AUDIT_NODE_LEN, "localhost");
+	out[AUDIT_NODE_LEN - 1] = '\0';
+	/* a host name that --node-id would refuse is made one it takes */
+	for (i = 0; out[i]; i++)
+		if (!audit_node_ok((char[]){ out[i], 0 }))
+			out[i] = '-';
 }

@@ -9,6 +9,7 @@
  *   decides, with IP/port guessing only if asked for.
  */
 #include "skyfence/classify.h"
+#include "skyfence/names.h"
 #include "skyfence/pkt.h"
 #include "skyfence/stun.h"
 
@@ -172,7 +173,33 @@ static void fill_result(const struct ndpi_flow_struct *nf, ndpi_protocol p,
 	r->category = (uint16_t)p.category;
 	r->confidence = (uint8_t)nf->confidence;
 	r->alt_app = 0;
-	snprintf(r->host, sizeof(r->host), "%s", nf->host_server_name);
+	/* a name read exactly from the packet (exact_name) stays while
+	 * nDPI's is its normalization */
+	if (!r->host[0] || !names_ndpi_spelling(r->host, nf->host_server_name))
+		snprintf(r->host, sizeof(r->host), "%s", nf->host_server_name);
+}
+
+/* nDPI 4.2 replaced the name's bytes outside printable ASCII ('?'; in a
+ * DNS name a character it does not take, '_'): the name is read again
+ * from the packet it came in, and kept if nDPI's is its spelling
+ * (names.h). */
+static void exact_name(const struct pkt *pk, struct cls_result *r)
+{
+	char name[CLS_HOST_LEN];
+	int n = -1;
+
+	if (!strpbrk(r->host, "?_") || !pk->l4_payload_len)
+		return;
+	if (pk->l4proto == IPPROTO_TCP)
+		n = names_tls_sni(pk->l4_payload, pk->l4_payload_len, name,
+				  sizeof(name));
+	if (n < 0 && (pk->sport == 53 || pk->dport == 53 || pk->sport == 5353 ||
+		      pk->dport == 5353))
+		n = names_dns_qname(pk->l4_payload, pk->l4_payload_len,
+				    pk->l4proto == IPPROTO_TCP, name,
+				    sizeof(name));
+	if (n > 0 && names_ndpi_spelling(name, r->host))
+		memcpy(r->host, name, (size_t)n + 1);
 }
 
 /* nDPI keeps dissecting a detected flow for metadata (certificate, JA3,
@@ -270,10 +297,12 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 	}
 	if (!enough && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
 		fill_result(nf, p, r);
+		exact_name(pk, r);
 		return CLS_MORE;
 	}
 	if (!enough && ndpi_extra_dissection_possible(c->ndpi, nf)) {
 		fill_result(nf, p, r);
+		exact_name(pk, r);
 		/* nDPI's Teams cache turned this packet's Skype label into
 		 * Teams: the next packet, from the other end, may be Skype
 		 * again. The engine decides now only if both agree. */
@@ -292,6 +321,7 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 					  &guessed);
 	}
 	fill_result(nf, p, r);
+	exact_name(pk, r);
 	return CLS_DONE;
 }
 

@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "stats.h"
 #include "worker.h"
+#include "skyfence/auditlog.h"
 #include "skyfence/verdict.h"
 #include "skyfence/loader.h"
 #include "skyfence/pkt.h"
@@ -204,6 +205,33 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		 "conntrack: %" PRIu64 " walks, %" PRIu64
 		 " entries rewritten%s",
 		 ts.walks, ts.rewritten, ts.running ? ", walking now" : "");
+	{
+		struct auditlog_stats as;
+		struct ct_events_stats es;
+
+		auditlog_get_stats(d->alog, &as);
+		ct_events_get_stats(d->ctev, &es);
+		ctl_data(
+			r,
+			"audit: %s, node %s, seq %" PRIu64 ", %" PRIu64
+			" records written, %" PRIu64 " lost, %" PRIu64
+			" suppressed (rate %u/s, burst %u per department), %" PRIu64
+			" bytes waiting%s",
+			d->o->audit_path ? d->o->audit_path : "syslog", d->node,
+			as.seq, as.records, as.lost, as.suppressed,
+			d->o->audit_rate, d->o->audit_burst, as.queued_bytes,
+			as.writable ? "" : "; NOT WRITABLE (records wait)");
+		ctl_data(
+			r,
+			"audit flow ends: %s, %" PRIu64
+			" destroy events, %" PRIu64 " overruns, %" PRIu64
+			" lost",
+			!d->ctev
+				? "from skyfenced's table (no conntrack events)"
+			: es.reliable ? "from conntrack (reliable delivery)"
+				      : "from conntrack (NOT reliable)",
+			es.events, es.overruns, es.lost);
+	}
 	if (d->metrics) {
 		unsigned open;
 		unsigned long long served;
@@ -462,6 +490,12 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 		return;
 	}
 	log_info("control: uid %ld loaded %s", (long)ctl_req_uid(r), argv[2]);
+	{
+		char what[CTL_MAX_REQUEST + 16];
+
+		snprintf(what, sizeof(what), "load %s", argv[2]);
+		auditrec_change(d, (long)ctl_req_uid(r), what);
+	}
 	ctl_ok(r, "%s applied%s%s; established flows follow (conntrack walk)%s",
 	       argv[2],
 	       d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
@@ -498,6 +532,7 @@ static void change(struct daemon *d, struct ctl_req *r,
 		return;
 	}
 	log_info("control: uid %ld: %s", (long)ctl_req_uid(r), what);
+	auditrec_change(d, (long)ctl_req_uid(r), what);
 	ctl_ok(r, "%s; established flows follow (conntrack walk)%s", what,
 	       unsaved(d));
 }
@@ -607,9 +642,35 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 	}
 	log_warnx("control: uid %ld: killswitch %s%s", (long)ctl_req_uid(r),
 		  next[0] ? "on for " : "off", next);
+	{
+		char what[sizeof(next) + 32];
+
+		snprintf(what, sizeof(what), "killswitch %s%s",
+			 next[0] ? "on for " : "off", next);
+		auditrec_change(d, (long)ctl_req_uid(r), what);
+	}
 	ctl_ok(r,
 	       "killswitch %s%s; established flows follow (conntrack walk)%s",
 	       next[0] ? "on for " : "off", next, unsaved(d));
+}
+
+/* The chain's head as written to the file: what `skyfencectl audit
+ * verify --head` compares the last line with. */
+static void v_audit_head(struct daemon *d, struct ctl_req *r, int argc,
+			 char **argv)
+{
+	struct auditlog_stats as;
+
+	(void)argc;
+	(void)argv;
+	auditlog_get_stats(d->alog, &as);
+	ctl_data(r, "node %s", d->node);
+	ctl_data(r, "seq %" PRIu64, as.seq);
+	ctl_data(r, "sha256 %s", as.head);
+	ctl_ok(r, "%s",
+	       as.queued_bytes ? "records are waiting to be written: "
+				 "the file is behind this head"
+			       : "");
 }
 
 static const char *const log_levels[] = { "error", "warning", "info", "debug" };
@@ -662,6 +723,7 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 	}
 	log_info("control: uid %ld reloaded signatures %s",
 		 (long)ctl_req_uid(r), d->pol->signatures);
+	auditrec_change(d, (long)ctl_req_uid(r), "signatures reload");
 	ctl_ok(r, "signatures %s reloaded; flows being inspected start over",
 	       d->pol->signatures);
 }
@@ -698,6 +760,7 @@ static const struct verb {
 	  "killswitch off [APP...]" },
 	{ "signatures", "reload", 2, CTL_ADMIN, v_signatures,
 	  "signatures reload" },
+	{ "audit", "head", 2, CTL_READ_ONLY, v_audit_head, "audit head" },
 	{ "log", "level", 2, CTL_READ_ONLY, v_log_show, "log level" },
 	{ "log", "level", 3, CTL_ADMIN, v_log_set,
 	  "log level error|warning|info|debug" },

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <endian.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <libmnl/libmnl.h>
+#include <linux/netlink.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
@@ -133,7 +135,8 @@ static void put_addr(const struct nlattr *a, uint8_t out[16], int v6)
 	}
 }
 
-/* Fills @e from a CTA_TUPLE_ORIG. Returns 0 if it had addresses. */
+/* Fills @e's addresses and ports from a tuple (CTA_TUPLE_ORIG or
+ * _REPLY). Returns 0 if it had addresses. */
 static int parse_tuple(const struct nlattr *t, struct ct_entry *e)
 {
 	const struct nlattr *a, *b;
@@ -284,4 +287,174 @@ void ct_get_stats(const struct ct *c, struct ct_stats *s)
 	}
 	*s = c->st;
 	s->running = c->running;
+}
+
+/* ---- destroy events ---- */
+
+/* events read per ct_events_run(): a slice, the rest next turn */
+#define EVENTS_BUDGET 64
+
+struct ct_events {
+	struct mnl_socket *nl;
+	char *rx;
+	struct ct_events_stats st;
+};
+
+struct ct_events *ct_events_open(int rcvbuf, char *err, size_t errlen)
+{
+	struct ct_events *c = calloc(1, sizeof(*c));
+	int on = 1, fd;
+
+	if (!c || !(c->rx = malloc(BUF_SIZE))) {
+		free(c);
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	c->nl = mnl_socket_open2(NETLINK_NETFILTER,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!c->nl ||
+	    mnl_socket_bind(c->nl, 1u << (NFNLGRP_CONNTRACK_DESTROY - 1),
+			    MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(err, errlen, "ctnetlink destroy events: %s",
+			 strerror(errno));
+		ct_events_close(c);
+		return NULL;
+	}
+	fd = mnl_socket_get_fd(c->nl);
+	/* beyond rmem_max: CAP_NET_ADMIN's to ask */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+		       sizeof(rcvbuf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	c->st.reliable = setsockopt(fd, SOL_NETLINK, NETLINK_BROADCAST_ERROR,
+				    &on, sizeof(on)) == 0;
+	return c;
+}
+
+void ct_events_close(struct ct_events *c)
+{
+	if (!c)
+		return;
+	if (c->nl)
+		mnl_socket_close(c->nl);
+	free(c->rx);
+	free(c);
+}
+
+int ct_events_fd(const struct ct_events *c)
+{
+	return mnl_socket_get_fd(c->nl);
+}
+
+static uint64_t be64(const struct nlattr *a)
+{
+	return mnl_attr_get_payload_len(a) >= 8 ? be64toh(mnl_attr_get_u64(a))
+						: 0;
+}
+
+/* CTA_COUNTERS_* or CTA_TIMESTAMP: its two u64s. */
+static void two_u64(const struct nlattr *n, uint16_t ta, uint16_t tb,
+		    uint64_t *a, uint64_t *b)
+{
+	const struct nlattr *x;
+
+	mnl_attr_for_each_nested(x, n)
+	{
+		if (mnl_attr_get_type(x) == ta)
+			*a = be64(x);
+		else if (mnl_attr_get_type(x) == tb)
+			*b = be64(x);
+	}
+}
+
+static int parse_end(const struct nlmsghdr *h, struct ct_end *d)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(h);
+	const struct nlattr *a;
+	struct ct_entry rep;
+	int have_orig = 0;
+
+	memset(d, 0, sizeof(*d));
+	memset(&rep, 0, sizeof(rep));
+	d->e.family = g->nfgen_family;
+	mnl_attr_for_each(a, h, sizeof(*g))
+	{
+		switch (mnl_attr_get_type(a)) {
+		case CTA_TUPLE_ORIG:
+			have_orig = parse_tuple(a, &d->e) == 0;
+			break;
+		case CTA_TUPLE_REPLY:
+			if (parse_tuple(a, &rep) == 0) {
+				memcpy(d->reply_src, rep.src, 16);
+				d->reply_sport = rep.sport;
+			}
+			break;
+		case CTA_MARK:
+			if (mnl_attr_get_payload_len(a) >= 4)
+				d->e.mark = ntohl(mnl_attr_get_u32(a));
+			break;
+		case CTA_COUNTERS_ORIG:
+			two_u64(a, CTA_COUNTERS_PACKETS, CTA_COUNTERS_BYTES,
+				&d->pkts[0], &d->bytes[0]);
+			d->have_acct = 1;
+			break;
+		case CTA_COUNTERS_REPLY:
+			two_u64(a, CTA_COUNTERS_PACKETS, CTA_COUNTERS_BYTES,
+				&d->pkts[1], &d->bytes[1]);
+			d->have_acct = 1;
+			break;
+		case CTA_TIMESTAMP:
+			two_u64(a, CTA_TIMESTAMP_START, CTA_TIMESTAMP_STOP,
+				&d->start_ns, &d->stop_ns);
+			d->have_ts = d->start_ns != 0;
+			break;
+		}
+	}
+	return have_orig ? 0 : -1;
+}
+
+unsigned ct_events_run(struct ct_events *c,
+		       void (*fn)(void *ctx, const struct ct_end *e), void *ctx)
+{
+	unsigned overruns = 0, budget = EVENTS_BUDGET;
+	struct ct_end d;
+
+	while (budget--) {
+		int n = (int)mnl_socket_recvfrom(c->nl, c->rx, BUF_SIZE);
+		const struct nlmsghdr *h;
+
+		if (n < 0) {
+			if (errno == ENOBUFS) {
+				c->st.overruns++;
+				overruns++;
+				if (!c->st.reliable)
+					c->st.lost++;
+				continue;
+			}
+			break; /* EAGAIN: all read */
+		}
+		h = (const void *)c->rx;
+		for (; mnl_nlmsg_ok(h, n); h = mnl_nlmsg_next(h, &n)) {
+			if ((h->nlmsg_type >> 8) != NFNL_SUBSYS_CTNETLINK ||
+			    (h->nlmsg_type & 0xff) != IPCTNL_MSG_CT_DELETE)
+				continue;
+			c->st.events++;
+			if (parse_end(h, &d) == 0)
+				fn(ctx, &d);
+		}
+	}
+	return overruns;
+}
+
+void ct_events_get_stats(const struct ct_events *c, struct ct_events_stats *s)
+{
+	if (!c) {
+		memset(s, 0, sizeof(*s));
+		return;
+	}
+	*s = c->st;
+}
+
+int ct_events_get_reliable(const struct ct_events *c)
+{
+	return c && c->st.reliable;
 }

@@ -31,6 +31,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "skyfence/audit.h"
+#include "skyfence/auditlog.h"
+#include "skyfence/sidetab.h"
 #include "skyfence/buckets.h"
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
@@ -233,8 +235,8 @@ static void write_pidfile(struct daemon *d)
 /* What was opened before the policy, closed when it does not load. */
 static void close_early(struct daemon *d)
 {
-	if (d->audit && d->audit != stderr)
-		fclose(d->audit);
+	if (d->audit_fd > STDERR_FILENO)
+		close(d->audit_fd);
 	if (d->pid_fd >= 0) {
 		if (unlink(d->o->pidfile) != 0 && ftruncate(d->pid_fd, 0) != 0)
 			log_warn("%s", d->o->pidfile);
@@ -358,6 +360,42 @@ static void on_ct(struct daemon *d, struct source *s)
 	ct_run(d->ct, runtime_ct_entry, d);
 }
 
+/* Conntrack's destroy events: the kernel's flow ends, in slices. */
+static void on_ctev(struct daemon *d, struct source *s)
+{
+	(void)s;
+	d->ct_overruns_new += ct_events_run(d->ctev, auditrec_ct_end, d);
+}
+
+/* Once a second: overruns of the destroy events' socket since the last
+ * report, as a record (lost ones counted, never silent). */
+static void report_overruns(struct daemon *d)
+{
+	struct ct_events_stats st;
+	char f[512];
+
+	if (!d->ct_overruns_new)
+		return;
+	ct_events_get_stats(d->ctev, &st);
+	snprintf(f, sizeof(f),
+		 "\"ts_ms\":%" PRIu64 ",\"event\":\"ct_overrun\","
+		 "\"overruns\":%" PRIu64 ",\"reliable\":%s,"
+		 "\"lost_total\":%" PRIu64 ",\"note\":\"%s\"",
+		 auditlog_now_ms(), d->ct_overruns_new,
+		 st.reliable ? "true" : "false", st.lost,
+		 st.reliable ? "the kernel delivers the delayed destroy events "
+			       "again: none lost"
+			     : "destroy events lost: their flows have no end "
+			       "record (at least one per overrun)");
+	auditlog_put(d->alog, NULL, f);
+	log_limited(&d->bad_limit, d->now_ms,
+		    "conntrack destroy events: %" PRIu64 " overrun(s)%s",
+		    d->ct_overruns_new,
+		    st.reliable ? " (delivered again by the kernel)"
+				: ": events lost, counted");
+	d->ct_overruns_new = 0;
+}
+
 /* Idle flows out; the flow counts summed into @arg (workers_call runs
  * one worker at a time). */
 static void expire(struct worker *w, void *arg)
@@ -392,6 +430,7 @@ static void on_tick(struct daemon *d, struct source *s)
 		runtime_refresh_fcset(d);
 	if (d->state_dirty)
 		runtime_save_state(d);
+	report_overruns(d);
 }
 
 static void on_signal(struct daemon *d, struct source *s)
@@ -401,12 +440,16 @@ static void on_signal(struct daemon *d, struct source *s)
 	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			sd_notify(0, "RELOADING=1");
-			runtime_reload(d);
+			runtime_reload(d, (long)si.ssi_uid);
 			sd_notify(0, "READY=1");
-		} else if (si.ssi_signo == SIGUSR1)
+		} else if (si.ssi_signo == SIGUSR1) {
 			log_stats(d);
-		else
+		} else if (si.ssi_signo == SIGUSR2) {
+			/* logrotate's postrotate */
+			auditlog_reopen(d->alog);
+		} else {
 			d->running = 0;
+		}
 	}
 }
 
@@ -428,37 +471,95 @@ static void assign_queues(struct daemon *d)
 	}
 }
 
+/* The --audit-log file, opened before --user's change (the package's
+ * LogsDirectory= is the user's, so reopening it later works too): '-' is
+ * stderr; none is stderr in the foreground, else syslog. */
 static int open_audit(struct daemon *d)
 {
 	const struct daemon_opts *o = d->o;
 
+	d->audit_fd = -1;
 	if (!o->audit_path) {
 		if (o->foreground)
-			d->audit = stderr;
+			d->audit_fd = STDERR_FILENO;
 		return 0;
 	}
 	if (strcmp(o->audit_path, "-") == 0) {
-		d->audit = stderr;
+		d->audit_fd = STDERR_FILENO;
 		return 0;
 	}
-	{
-		/* 0640 whatever the umask, and whatever mode an existing
-		 * file had */
-		int afd = open(o->audit_path,
-			       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-				       O_NOCTTY,
-			       0640);
-
-		if (afd >= 0 && fchmod(afd, 0640) == 0)
-			d->audit = fdopen(afd, "a");
-		else if (afd >= 0)
-			close(afd);
-	}
-	if (!d->audit) {
+	d->audit_fd = auditlog_open_file(o->audit_path);
+	if (d->audit_fd < 0) {
 		log_warn("%s", o->audit_path);
 		return -1;
 	}
-	setvbuf(d->audit, NULL, _IOFBF, 64 * 1024);
+	/* --user: the file is the user's, so it can be opened again by its
+	 * path after the change (SIGUSR2 when logrotate has not moved it) */
+	if (o->run_user && fchown(d->audit_fd, o->run_uid, o->run_gid) != 0) {
+		log_warn("%s: chown to %s", o->audit_path, o->run_user);
+		return -1;
+	}
+	return 0;
+}
+
+/* The audit's writer with the chain continued, the side table, and
+ * conntrack's destroy events with accounting (without them a flow the
+ * kernel carried ends with what skyfenced saw). Returns 0, or -1. */
+static int start_audit(struct daemon *d)
+{
+	const struct daemon_opts *o = d->o;
+	struct auditlog_opts ao;
+	char err[512], hex[AUDIT_HEX];
+	uint64_t seed;
+	FILE *acct;
+
+	memset(&ao, 0, sizeof(ao));
+	audit_default_node(o->node_id, d->node);
+	ao.path = o->audit_path && strcmp(o->audit_path, "-") ? o->audit_path
+							      : NULL;
+	ao.fd = d->audit_fd;
+	ao.use_syslog = o->audit_syslog || d->audit_fd < 0;
+	ao.node = d->node;
+	ao.rate = o->audit_rate;
+	ao.burst = o->audit_burst;
+	ao.buffer = o->audit_buffer;
+	ao.state_dfd = d->state_dfd;
+	ao.version = SKYFENCE_VERSION;
+	audit_policy_digest(d->pol, hex);
+	ao.policy = hex;
+	d->alog = auditlog_open(&ao, err, sizeof(err));
+	if (!d->alog) {
+		log_warnx("audit log: %s; not starting", err);
+		return -1;
+	}
+	d->audit_fd = -1; /* the log's now */
+	d->change_uid = -1;
+	if (runtime_seed(&seed) != 0) {
+		log_warn("getrandom (the side table's hash seed)");
+		return -1;
+	}
+	d->side = sidetab_create(o->audit_flows, seed);
+	if (!d->side) {
+		log_warnx("out of memory for --audit-flows %u", o->audit_flows);
+		return -1;
+	}
+	d->ctev = ct_events_open(16 << 20, err, sizeof(err));
+	if (!d->ctev)
+		log_warnx("%s: the end records of flows the kernel carries "
+			  "will hold what skyfenced saw, not their bytes",
+			  err);
+	else if (!ct_events_get_reliable(d->ctev))
+		log_warnx("conntrack destroy events: no reliable delivery "
+			  "(NETLINK_BROADCAST_ERROR); an overrun loses events, "
+			  "each counted");
+	acct = fopen("/proc/sys/net/netfilter/nf_conntrack_acct", "re");
+	if (acct) {
+		if (fgetc(acct) == '0')
+			log_warnx("net.netfilter.nf_conntrack_acct is 0: end "
+				  "records will lack bytes and packets "
+				  "(skyfence-rules up sets it)");
+		fclose(acct);
+	}
 	return 0;
 }
 
@@ -501,7 +602,7 @@ int daemon_run(const struct daemon_opts *o)
 	sigset_t sigs;
 	char err[512];
 	int ep = -1, sfd = -1, tfd = -1, rc = 1;
-	struct source src[7];
+	struct source src[8];
 	gid_t ctl_gid = o->ctl_group;
 	unsigned k, ns = 0;
 	uint64_t flow_cap = 0;
@@ -523,6 +624,7 @@ int daemon_run(const struct daemon_opts *o)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&d, 0, sizeof(d));
@@ -530,6 +632,7 @@ int daemon_run(const struct daemon_opts *o)
 	d.shaper_tfd = -1;
 	d.state_dfd = -1;
 	d.pid_fd = -1;
+	d.audit_fd = -1;
 	d.state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	d.bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
 	d.bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
@@ -593,6 +696,9 @@ int daemon_run(const struct daemon_opts *o)
 	}
 	assign_queues(&d);
 	if (o->state_dir && runtime_restore(&d) != 0)
+		goto out;
+	/* the audit's chain continues from the state directory's head */
+	if (start_audit(&d) != 0)
 		goto out;
 	d.now_ms = mono_us() / 1000;
 	if (shaper_setup(&d) != 0)
@@ -715,6 +821,8 @@ int daemon_run(const struct daemon_opts *o)
 	    watch(ep, &src[ns++], tfd, on_tick) != 0 ||
 	    watch(ep, &src[ns++], ctl_fd(d.ctl), on_ctl) != 0 ||
 	    watch(ep, &src[ns++], ct_fd(d.ct), on_ct) != 0 ||
+	    (d.ctev &&
+	     watch(ep, &src[ns++], ct_events_fd(d.ctev), on_ctev) != 0) ||
 	    (d.metrics &&
 	     watch(ep, &src[ns++], metrics_fd(d.metrics), on_metrics) != 0))
 		goto out;
@@ -820,14 +928,19 @@ out:
 	ctl_close(d.ctl);
 	ct_close(d.ct);
 	policy_free(d.kill);
+	/* every producer has stopped: what is queued is written, the
+	 * chain's head saved in the state directory */
+	auditlog_close(d.alog);
 	if (d.state_dfd >= 0)
 		close(d.state_dfd);
 	free(d.apps);
 	free(d.snap);
 	free(d.flow_lines);
 	free(d.flow_recent);
-	if (d.audit && d.audit != stderr)
-		fclose(d.audit);
+	if (d.audit_fd > STDERR_FILENO)
+		close(d.audit_fd);
+	ct_events_close(d.ctev);
+	sidetab_destroy(d.side);
 	engine_destroy(d.eng);
 	policy_free(d.pol);
 	classifier_close(d.cls);

@@ -59,7 +59,22 @@ struct daemon {
 	struct worker *w;
 	unsigned n_workers;
 	struct mark_layout ml;
-	FILE *audit;
+	/* the audit: its writer (auditlog.h), the decisions kept for the
+	 * kernel's flow ends (sidetab.h), conntrack's destroy events (ct.h;
+	 * NULL: end records come from the flow table, with what skyfenced
+	 * saw) */
+	struct auditlog *alog;
+	struct sidetab *side;
+	struct ct_events *ctev;
+	int audit_fd; /* the --audit-log file, opened before --user */
+	char node[64];
+	/* the runtime change being carried out (runtime.c): its id in the
+	 * "change" record and the "redecided" records it causes, and who
+	 * made it (-1: nobody, as at a start) */
+	uint64_t change_id;
+	long change_uid;
+	uint64_t ct_unmatched; /* destroy events of ours with no decision kept */
+	uint64_t ct_overruns_new; /* not yet in a record */
 	uint64_t now_ms; /* the control thread's clock, this turn */
 	int running;	 /* the event loop goes on */
 	unsigned ticks;	 /* seconds of the loop's timer */
@@ -142,6 +157,23 @@ struct recent {
 	uint8_t action;
 	char rule[POLICY_TEXT_LEN];
 };
+
+/* auditrec.c: the records of the kernel's flow ends, re-decisions and
+ * changes. A decided flow's facts kept for its end (a worker's call);
+ * a destroy event's record (ct.h's callback); a change accepted, by
+ * @uid (-1: nobody), before the walk it starts (its id returned); the
+ * running policy's digest for the records; a flow the walk re-decided. */
+struct ct_end;
+struct ct_entry;
+void auditrec_flow_decided(struct daemon *d, const struct flow *f,
+			   const struct policy *p, struct classifier *c,
+			   uint64_t wall_now_ms, uint64_t mono_now_ms);
+void auditrec_ct_end(void *ctx, const struct ct_end *e);
+uint64_t auditrec_change(struct daemon *d, long uid, const char *what);
+void auditrec_policy(struct daemon *d);
+void auditrec_redecided(struct daemon *d, const struct ct_entry *e,
+			enum mark_verdict old, const struct policy_decision *pd,
+			uint16_t app);
 
 /* control.c: a request on the control socket (ctl.h's callback) */
 void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,

@@ -2,14 +2,18 @@
  * engine; one TSV line per flow when it ends. The only user of libpcap. */
 #include "skyfence/offline.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
 #include "skyfence/audit.h"
+#include "skyfence/auditlog.h"
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
 #include "skyfence/pkt.h"
@@ -22,7 +26,30 @@ struct offline {
 	struct classifier *cls;
 	const struct policy *pol;
 	uint64_t flows, skype_flows;
+	FILE *audit; /* NULL: no records */
+	struct audit_chain chain;
 };
+
+/* One chained record (audit.h), as the daemon writes them. */
+static void put_record(struct offline *ol, const char *fields)
+{
+	char line[AUDIT_LINE_MAX + 1];
+
+	if (audit_chain_line(&ol->chain, fields, line, sizeof(line)) >= 0)
+		fprintf(ol->audit, "%s\n", line);
+}
+
+static void audit_flow(struct offline *ol, const char *event,
+		       const struct flow *f)
+{
+	char rec[AUDIT_LINE_MAX];
+
+	rec[0] = '\0';
+	if (ol->audit && f->logged &&
+	    audit_flow_fields(rec, sizeof(rec), event, f->last_ms, f, ol->pol,
+			      ol->cls) == 0)
+		put_record(ol, rec);
+}
 
 static int is_skype(const struct cls_result *r)
 {
@@ -41,6 +68,7 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 	struct cls_result dr;
 
 	(void)reason;
+	audit_flow(ol, "end", f);
 	ol->flows++;
 	if (is_skype(&f->cls))
 		ol->skype_flows++;
@@ -70,14 +98,47 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 
 static void audit_decision(void *ctx, const struct flow *f)
 {
-	struct offline *ol = ctx;
-	char rec[1024];
+	audit_flow(ctx, "decision", f);
+}
 
-	if (!ol->o->audit || !f->logged)
-		return;
-	fprintf(ol->o->err, "audit: %s\n",
-		audit_format(rec, sizeof(rec), "decision", f->last_ms, f,
-			     ol->pol, ol->cls));
+/* The records' file: --audit-log FILE, or stderr for --audit. Returns 0,
+ * or -1 with a message. */
+static int open_records(struct offline *ol)
+{
+	const struct offline_opts *o = ol->o;
+	char f[1024];
+	uint64_t repaired = 0;
+	int fd, cont = 0;
+
+	if (o->audit_path && strcmp(o->audit_path, "-") != 0) {
+		fd = auditlog_open_file(o->audit_path);
+		/* a file that has records: its chain goes on */
+		cont = fd >= 0 &&
+		       auditlog_tail(fd, o->audit_path, &ol->chain.seq,
+				     ol->chain.prev, &repaired) == 1;
+		ol->audit = fd < 0 ? NULL : fdopen(fd, "a");
+		if (!ol->audit) {
+			fprintf(o->err, "skyfenced: %s: %s\n", o->audit_path,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+	} else if (o->audit || o->audit_path) {
+		ol->audit = o->err;
+	} else {
+		return 0;
+	}
+	audit_default_node(o->node, ol->chain.node);
+	audit_policy_digest(ol->pol, ol->chain.policy);
+	snprintf(f, sizeof(f),
+		 "\"ts_ms\":%" PRIu64 ",\"event\":\"start\",\"chain\":\"%s\","
+		 "\"repaired_bytes\":%" PRIu64,
+		 auditlog_now_ms(), cont ? "continued from the file" : "new",
+		 repaired);
+	if (audit_json_member(f, sizeof(f), "capture", o->path) == 0)
+		put_record(ol, f);
+	return 0;
 }
 
 static double now_s(void)
@@ -93,7 +154,7 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct engine_opts eo = { o->max_flows, o->idle_ms, 0x5eed };
-	struct offline ol = { o, c, p, 0, 0 };
+	struct offline ol = { o, c, p, 0, 0, NULL, { 0, { 0 }, "", "" } };
 	struct engine_hooks h = { audit_decision, print_flow, &ol };
 	struct engine_stats st;
 	struct pcap_pkthdr *hdr;
@@ -105,8 +166,12 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 	unsigned i;
 	pcap_t *pc;
 
+	if (open_records(&ol) != 0)
+		return -1;
 	pc = pcap_open_offline(o->path, errbuf);
 	if (!pc) {
+		if (ol.audit && ol.audit != o->err)
+			fclose(ol.audit);
 		fprintf(o->err, "skyfenced: %s\n", errbuf);
 		return -1;
 	}
@@ -116,6 +181,8 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 		fprintf(o->err, "skyfenced: out of memory for %u flows\n",
 			o->max_flows);
 		pcap_close(pc);
+		if (ol.audit && ol.audit != o->err)
+			fclose(ol.audit);
 		return -1;
 	}
 	fprintf(o->out, "#key\tmaster_id\tapp_id\tproto_name\tconfidence\t"
@@ -180,5 +247,10 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 	}
 	engine_destroy(e);
 	pcap_close(pc);
+	if (ol.audit && ol.audit != o->err && fclose(ol.audit) != 0) {
+		fprintf(o->err, "skyfenced: %s: %s\n", o->audit_path,
+			strerror(errno));
+		return -1;
+	}
 	return 0;
 }

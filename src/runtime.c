@@ -283,6 +283,7 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	d->kill = nk;
 	policy_free(d->pol);
 	d->pol = np;
+	auditrec_policy(d);
 	/* flows the kernel carries on its own follow the new decisions */
 	if (d->ct)
 		ct_walk(d->ct);
@@ -305,6 +306,7 @@ int runtime_set_killswitch(struct daemon *d, const char *apps,
 	}
 	runtime_install_kill(d, k);
 	snprintf(d->pol->killswitch, sizeof(d->pol->killswitch), "%s", apps);
+	auditrec_policy(d);
 	if (d->ct)
 		ct_walk(d->ct);
 	runtime_save_state(d);
@@ -394,7 +396,7 @@ void runtime_log_line(void *ctx, const char *msg)
 /* SIGHUP: the --policy file replaces the running departments and rules
  * (runtime changes included); the kill switch stays (a file can add to
  * it, never lift it). */
-void runtime_reload(struct daemon *d)
+void runtime_reload(struct daemon *d, long uid)
 {
 	struct policy_names n;
 	uint8_t digest[STATE_DIGEST], old[STATE_DIGEST];
@@ -451,6 +453,8 @@ void runtime_reload(struct daemon *d)
 		return;
 	}
 	d->st.reloads++;
+	snprintf(err, sizeof(err), "reload %s (SIGHUP)", d->o->policy_path);
+	auditrec_change(d, uid, err);
 	log_info("reload: %s applied (%u departments besides default)%s%s",
 		 d->o->policy_path, d->pol->n_depts - 1,
 		 d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
@@ -560,6 +564,7 @@ int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 	if (nv == old)
 		return 0;
 	*mark = mark_encode(&d->ml, e->mark, nv, app);
+	auditrec_redecided(d, e, old, &pd, app);
 	return 1;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "skyfence/audit.h"
 #include "skyfence/ctl.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
@@ -62,6 +63,12 @@ static const struct subcommand commands[] = {
 	  "re-read the nDPI protocols file the policy names", 0, 0, 0, 0 },
 	{ "log level", "[LEVEL]", "show or set: error, warning, info, debug", 0,
 	  1, 0, 0 },
+	{ "audit head", "",
+	  "the audit chain's last record written: seq and SHA-256", 0, 0, 0,
+	  0 },
+	{ "audit verify", "[--head FILE] FILE...",
+	  "check audit files (oldest first; '-' for stdin), offline", 1, -1, 0,
+	  0 },
 	{ "version", "", "print the version", 0, 0, 0, 0 },
 	{ "help", "", "this text", 0, 0, 0, 0 },
 };
@@ -296,6 +303,138 @@ out:
 	return rc;
 }
 
+/* The "seq N" and "sha256 HEX" of `audit head` (or the state
+ * directory's audit.head) in @path. Returns 0, or -1 (said why). */
+static int read_head(const char *path, uint64_t *seq, uint8_t h[AUDIT_HASH])
+{
+	char buf[1024], hex[AUDIT_HEX], *p;
+	unsigned long long s;
+	FILE *f = fopen(path, "re");
+	size_t n;
+	int ok;
+
+	if (!f) {
+		fprintf(stderr, "skyfencectl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strstr(buf, "seq ");
+	ok = p && sscanf(p, "seq %llu", &s) == 1;
+	p = ok ? strstr(p, "sha256 ") : NULL;
+	ok = p && sscanf(p, "sha256 %64s", hex) == 1 &&
+	     strlen(hex) == 2 * AUDIT_HASH &&
+	     audit_unhex(hex, AUDIT_HASH, h) == 0;
+	if (!ok) {
+		fprintf(stderr,
+			"skyfencectl: %s: no 'seq N' and 'sha256 HEX' (as `skyfencectl audit head` prints)\n",
+			path);
+		return -1;
+	}
+	*seq = s;
+	return 0;
+}
+
+/* `audit verify`: every line of every file, in order, one chain. The
+ * first broken link is named (file and line) and ends the check. */
+static int audit_verify(int argc, char **argv)
+{
+	struct audit_verify v;
+	char why[256], prev_where[PATH_MAX + 32] = "";
+	uint8_t head[AUDIT_HASH];
+	uint64_t head_seq = 0;
+	int have_head = 0, i;
+	char *line = NULL;
+	size_t cap = 0;
+
+	memset(&v, 0, sizeof(v));
+	if (argc >= 2 && !strcmp(argv[0], "--head")) {
+		if (read_head(argv[1], &head_seq, head) != 0)
+			return EXIT_USAGE;
+		have_head = 1;
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc < 1) {
+		fprintf(stderr,
+			"usage: skyfencectl audit verify [--head FILE] FILE...\n");
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < argc; i++) {
+		FILE *f = strcmp(argv[i], "-") ? fopen(argv[i], "re") : stdin;
+		unsigned long ln = 0;
+		ssize_t n;
+
+		if (!f) {
+			fprintf(stderr, "skyfencectl: %s: %s\n", argv[i],
+				strerror(errno));
+			free(line);
+			return EXIT_USAGE;
+		}
+		while ((n = getline(&line, &cap, f)) > 0) {
+			int nl = line[n - 1] == '\n', rc;
+
+			ln++;
+			if (nl)
+				line[--n] = '\0';
+			/* a newline-less line is the last only if nothing
+			 * follows, in this file or the next */
+			if (!nl && i + 1 < argc)
+				nl = 1;
+			rc = audit_verify_line(&v, line, (size_t)n, nl, why,
+					       sizeof(why));
+			if (rc != 0) {
+				if (rc == -2)
+					fprintf(stderr,
+						"skyfencectl: audit verify: %s: %s\n",
+						prev_where, why);
+				else
+					fprintf(stderr,
+						"skyfencectl: audit verify: %s:%lu: %s\n",
+						argv[i], ln, why);
+				if (f != stdin)
+					fclose(f);
+				free(line);
+				return EXIT_REFUSED;
+			}
+			snprintf(prev_where, sizeof(prev_where), "%s:%lu",
+				 argv[i], ln);
+		}
+		if (f != stdin)
+			fclose(f);
+	}
+	free(line);
+	if (have_head) {
+		if (v.seq != head_seq) {
+			fprintf(stderr,
+				"skyfencectl: audit verify: %s: ends at seq %llu, the head is at seq %llu: %s\n",
+				prev_where[0] ? prev_where : argv[argc - 1],
+				(unsigned long long)v.seq,
+				(unsigned long long)head_seq,
+				v.seq < head_seq
+					? "records missing at the end (truncated)"
+					: "records beyond the head (not written by this chain?)");
+			return EXIT_REFUSED;
+		}
+		if (memcmp(v.prev, head, AUDIT_HASH) != 0) {
+			fprintf(stderr,
+				"skyfencectl: audit verify: %s: changed: its SHA-256 is not the head's\n",
+				prev_where);
+			return EXIT_REFUSED;
+		}
+	}
+	if (!v.records)
+		printf("audit verify: no records\n");
+	else
+		printf("audit verify: %llu record(s), seq %llu to %llu, chain intact%s\n",
+		       (unsigned long long)v.records,
+		       (unsigned long long)v.first_seq,
+		       (unsigned long long)v.seq,
+		       have_head ? ", ends at the head" : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = getenv("SKYFENCE_CTL");
@@ -364,6 +503,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (!strcmp(s->name, "audit verify"))
+			return audit_verify(n - used, args + used);
 		if (!strcmp(s->name, "version")) {
 			/* the nDPI that classifies is the daemon's: status
 			 * says which; the client links none */

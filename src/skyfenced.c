@@ -17,6 +17,7 @@
 #include "skyfence/bypass.h"
 #include "skyfence/fcset.h"
 #include "skyfence/mark.h"
+#include "skyfence/audit.h"
 #include "skyfence/offline.h"
 #include "skyfence/policy.h"
 #include "skyfence/privdrop.h"
@@ -59,7 +60,17 @@ static void usage(FILE *f)
 		"  --max-flows N        flow table size (default %u inline, %u offline)\n"
 		"  --idle-timeout S     forget idle flows (default %u inline, %u offline)\n"
 		"  --foreground         stay in the foreground, log to stderr\n"
-		"  --audit-log FILE     audit records (JSON lines); '-' for stderr\n"
+		"  --audit-log FILE     audit records (JSON lines, chained); '-' for\n"
+		"                       stderr; SIGUSR2 opens it again (logrotate)\n"
+		"  --audit-syslog       audit records to syslog as well\n"
+		"  --node-id NAME       the node named in every record (default: the\n"
+		"                       host name)\n"
+		"  --audit-rate R[/B]   a department's records per second, burst B\n"
+		"                       (default %u/%u; 0: every record)\n"
+		"  --audit-buffer BYTES records waiting for the disk at most (default\n"
+		"                       %u); beyond it they are counted lost\n"
+		"  --audit-flows N      flows whose decision is kept for their end\n"
+		"                       record (default %u)\n"
 		"  --pidfile FILE       write the process id\n"
 		"  --debug              debug logging\n"
 		"  --ctl PATH           control socket (default %s)\n"
@@ -76,7 +87,9 @@ static void usage(FILE *f)
 		"offline:\n"
 		"  --pcap FILE          classify a pcap/pcapng capture, one TSV line per flow\n"
 		"  --guess              at give-up, let nDPI guess from IP/port lists\n"
-		"  --audit              write logged decisions to stderr as JSON lines\n"
+		"  --audit              write logged flows' records to stderr as JSON lines\n"
+		"                       (the daemon's chained format; --audit-log FILE\n"
+		"                       writes them there instead)\n"
 		"other:\n"
 		"  --check-policy FILE  validate a policy; every error as FILE:LINE:COL\n"
 		"  --list-protocols     nDPI protocol ids and names rules can use\n"
@@ -87,8 +100,9 @@ static void usage(FILE *f)
 		QUEUE_FAILCLOSED_OFFSET + QUEUE_THROTTLE_OFFSET,
 		DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF, MARK_DEFAULT_MASK,
 		DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
-		DEFAULT_INLINE_IDLE_S, DEFAULT_IDLE_S, DEFAULT_CTL_PATH,
-		DEFAULT_CTL_IDLE_S, DEFAULT_STATE_DIR);
+		DEFAULT_INLINE_IDLE_S, DEFAULT_IDLE_S, DEFAULT_AUDIT_RATE,
+		DEFAULT_AUDIT_BURST, DEFAULT_AUDIT_BUFFER, DEFAULT_AUDIT_FLOWS,
+		DEFAULT_CTL_PATH, DEFAULT_CTL_IDLE_S, DEFAULT_STATE_DIR);
 }
 
 static void print_error(void *ctx, const char *msg)
@@ -218,6 +232,11 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'D' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "metrics-listen", required_argument, NULL, 'X' },
+		{ "node-id", required_argument, NULL, 'N' },
+		{ "audit-rate", required_argument, NULL, 'R' },
+		{ "audit-buffer", required_argument, NULL, 'U' },
+		{ "audit-syslog", no_argument, NULL, 'Y' },
+		{ "audit-flows", required_argument, NULL, 'w' },
 		{ "list-protocols", no_argument, NULL, 'L' },
 		{ "list-categories", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
@@ -231,7 +250,9 @@ int main(int argc, char **argv)
 				   DEFAULT_IDLE_S * 1000ull,
 				   stdout,
 				   stderr,
-				   0 };
+				   0,
+				   NULL,
+				   NULL };
 	struct daemon_opts dopt = { NULL,
 				    0,
 				    1,
@@ -254,16 +275,27 @@ int main(int argc, char **argv)
 				    NULL,
 				    0,
 				    0,
-				    NULL };
+				    NULL,
+				    NULL,
+				    0,
+				    0,
+				    0,
+				    0,
+				    0 };
 	struct classifier *cls = NULL;
 	struct policy *pol = NULL;
 	int mark_values = 0;
 	uint32_t v;
 	int ch, rc;
 
+	dopt.audit_rate = DEFAULT_AUDIT_RATE;
+	dopt.audit_burst = DEFAULT_AUDIT_BURST;
+	dopt.audit_buffer = DEFAULT_AUDIT_BUFFER;
+	dopt.audit_flows = DEFAULT_AUDIT_FLOWS;
+
 	while ((ch = getopt_long(
 			argc, argv,
-			"r:p:gam:i:c:q:Q:W:B:FM:KfA:P:dS:G:H:T:D:u:X:LCVh",
+			"r:p:gam:i:c:q:Q:W:B:FM:KfA:P:dS:G:H:T:D:u:X:N:R:U:Yw:LCVh",
 			opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
@@ -387,7 +419,7 @@ int main(int argc, char **argv)
 			dopt.foreground = 1;
 			break;
 		case 'A':
-			dopt.audit_path = optarg;
+			dopt.audit_path = oo.audit_path = optarg;
 			break;
 		case 'P':
 			dopt.pidfile = optarg;
@@ -414,6 +446,54 @@ int main(int argc, char **argv)
 		}
 		case 'X':
 			dopt.metrics_listen = optarg;
+			break;
+		case 'N':
+			if (!audit_node_ok(optarg)) {
+				fprintf(stderr,
+					"skyfenced: --node-id: '%s' is not 1 to %u letters, digits or . _ : -\n",
+					optarg, AUDIT_NODE_LEN - 1);
+				return 2;
+			}
+			dopt.node_id = oo.node = optarg;
+			break;
+		case 'R': {
+			char rate[16], *slash = strchr(optarg, '/');
+			uint32_t b = 0;
+
+			snprintf(rate, sizeof(rate), "%.*s",
+				 slash ? (int)(slash - optarg) : 15, optarg);
+			if (parse_u32(rate, 0, 1000000, &v) != 0 ||
+			    (slash &&
+			     parse_u32(slash + 1, 1, 10000000, &b) != 0)) {
+				fprintf(stderr,
+					"skyfenced: --audit-rate: '%s' is not RATE or RATE/BURST (records per second, 0 for every record)\n",
+					optarg);
+				return 2;
+			}
+			dopt.audit_rate = v;
+			dopt.audit_burst = slash ? b : v ? v * 10 : 1;
+			break;
+		}
+		case 'U':
+			if (parse_u32(optarg, 65536, 1u << 30,
+				      &dopt.audit_buffer) != 0) {
+				fprintf(stderr,
+					"skyfenced: --audit-buffer: '%s' is not a number of bytes from 65536 to 1073741824\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'Y':
+			dopt.audit_syslog = 1;
+			break;
+		case 'w':
+			if (parse_u32(optarg, 64, 1u << 24,
+				      &dopt.audit_flows) != 0) {
+				fprintf(stderr,
+					"skyfenced: --audit-flows: '%s' is not a number from 64 to 16777216\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'G':
 		case 'H': {

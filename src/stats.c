@@ -1,6 +1,9 @@
 /* stats.c - skyfenced's counters per department and app, and the ring of
  * recent decisions (stats.h). */
 #include "stats.h"
+#include "skyfence/audit.h"
+#include "skyfence/auditlog.h"
+#include "skyfence/sidetab.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -258,6 +261,59 @@ static const struct stat_def {
 			       "save failed)." },
 	[STAT_WORKERS] = { "workers", "skyfence_workers", NULL, 1,
 			   "Worker threads serving the queues." },
+	[STAT_AUDIT_RECORDS] = { "audit_records",
+				 "skyfence_audit_records_total", NULL, 0,
+				 "Audit records written to the audit file." },
+	[STAT_AUDIT_LOST] = { "audit_lost", "skyfence_audit_lost_total",
+			      "cause=\"buffer\"", 0,
+			      "Audit records lost: the queue waiting for the "
+			      "disk was full (buffer; a gap record says how "
+			      "many), or destroy events the kernel could not "
+			      "deliver (kernel; only without reliable "
+			      "delivery)." },
+	[STAT_AUDIT_LOST_KERNEL] = { "audit_lost_kernel",
+				     "skyfence_audit_lost_total",
+				     "cause=\"kernel\"", 0, NULL },
+	[STAT_AUDIT_SUPPRESSED] = { "audit_suppressed",
+				    "skyfence_audit_suppressed_total", NULL, 0,
+				    "Flow records over a department's "
+				    "--audit-rate, counted in suppressed "
+				    "records." },
+	[STAT_AUDIT_WRITE_ERRORS] = { "audit_write_errors",
+				      "skyfence_audit_write_errors_total", NULL,
+				      0,
+				      "Writes of the audit file that failed "
+				      "(full disk, EIO, no directory); the "
+				      "records wait." },
+	[STAT_AUDIT_WAITING] = { "audit_waiting_bytes",
+				 "skyfence_audit_waiting_bytes", NULL, 1,
+				 "Audit bytes waiting to be written (at most "
+				 "--audit-buffer)." },
+	[STAT_AUDIT_WRITABLE] = { "audit_writable", "skyfence_audit_writable",
+				  NULL, 1,
+				  "1 while the audit file takes writes." },
+	[STAT_CT_DESTROY] = { "conntrack_destroy_events",
+			      "skyfence_conntrack_destroy_events_total", NULL,
+			      0,
+			      "Conntrack destroy events read (every entry's, "
+			      "skyfence's or not)." },
+	[STAT_CT_OVERRUNS] = { "conntrack_event_overruns",
+			       "skyfence_conntrack_event_overruns_total", NULL,
+			       0,
+			       "Overruns of the destroy events' socket "
+			       "(ENOBUFS): delayed with reliable delivery, "
+			       "else lost." },
+	[STAT_AUDIT_NO_DECISION] = { "audit_ends_without_decision",
+				     "skyfence_audit_ends_without_decision_total",
+				     NULL, 0,
+				     "End records of flows whose decision the "
+				     "side table no longer had (they say what "
+				     "they lack)." },
+	[STAT_AUDIT_SIDE_EVICTED] = { "audit_side_evicted",
+				      "skyfence_audit_side_evicted_total", NULL,
+				      0,
+				      "Decisions given up by the full side "
+				      "table (--audit-flows)." },
 };
 
 static void kernel_queues(struct stats_snap *s)
@@ -347,6 +403,26 @@ void stats_finish(const struct daemon *d, struct stats_snap *s)
 	s->v[STAT_KILLSWITCH] = d->pol->killswitch[0] != 0;
 	s->v[STAT_STATE_SAVED] = d->state_dfd >= 0 && !d->state_dirty;
 	s->v[STAT_WORKERS] = d->n_workers;
+	{
+		struct auditlog_stats as;
+		struct ct_events_stats es;
+		struct sidetab_stats ss;
+
+		auditlog_get_stats(d->alog, &as);
+		ct_events_get_stats(d->ctev, &es);
+		sidetab_get_stats(d->side, &ss);
+		s->v[STAT_AUDIT_RECORDS] = as.records;
+		s->v[STAT_AUDIT_LOST] = as.lost;
+		s->v[STAT_AUDIT_LOST_KERNEL] = es.lost;
+		s->v[STAT_AUDIT_SUPPRESSED] = as.suppressed;
+		s->v[STAT_AUDIT_WRITE_ERRORS] = as.write_errors;
+		s->v[STAT_AUDIT_WAITING] = as.queued_bytes;
+		s->v[STAT_AUDIT_WRITABLE] = (uint64_t)as.writable;
+		s->v[STAT_CT_DESTROY] = es.events;
+		s->v[STAT_CT_OVERRUNS] = es.overruns;
+		s->v[STAT_AUDIT_NO_DECISION] = d->ct_unmatched;
+		s->v[STAT_AUDIT_SIDE_EVICTED] = ss.evicted;
+	}
 	kernel_queues(s);
 	s->bypass_counted = d->bypass != NULL;
 	s->n_bypass =
@@ -355,21 +431,8 @@ void stats_finish(const struct daemon *d, struct stats_snap *s)
 
 void stats_json_str(char *out, size_t len, const char *s)
 {
-	size_t o = 0;
-
-	for (; *s && o + 7 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
+	/* UTF-8 kept (audit.h): a department's or a file's name as written */
+	audit_json_escape(out, len, s);
 }
 
 void stats_prom_str(char *out, size_t len, const char *s)

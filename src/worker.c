@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -24,6 +23,7 @@
 #include <sys/timerfd.h>
 
 #include "skyfence/audit.h"
+#include "skyfence/auditlog.h"
 #include "skyfence/buckets.h"
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
@@ -43,31 +43,32 @@ static uint64_t clock_us(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* A record to the audit's queue (auditlog.h: a list append under a
+ * mutex; the writer thread does the I/O), counted against the flow's
+ * department's rate. */
 static void write_audit(struct worker *w, const char *event,
-			const struct flow *f)
+			const struct flow *f, uint64_t wall_ms)
 {
-	struct daemon *d = w->d;
-	char rec[1024];
+	char rec[AUDIT_LINE_MAX];
 
-	audit_format(rec, sizeof(rec), event, clock_us(CLOCK_REALTIME) / 1000,
-		     f, w->pol, w->cls);
-	if (d->audit) {
-		/* buffered (stdio locks the stream between the workers);
-		 * flushed once per turn of the worker's loop */
-		fprintf(d->audit, "%s\n", rec);
-		w->audit_dirty = 1;
-	} else {
-		syslog(LOG_INFO, "audit: %s", rec);
-	}
+	rec[0] = '\0';
+	if (audit_flow_fields(rec, sizeof(rec), event, wall_ms, f, w->pol,
+			      w->cls) == 0)
+		auditlog_put(w->d->alog, w->pol->depts[f->dept].name, rec);
 }
 
 static void on_decision(void *ctx, const struct flow *f)
 {
 	struct worker *w = ctx;
+	uint64_t wall = clock_us(CLOCK_REALTIME) / 1000;
 
 	stats_count_decision(&w->sc, w->pol, w->cls, f);
+	/* the kernel carries the rest: its end record comes from
+	 * conntrack, with what the side table keeps of this decision */
+	if (w->d->ctev)
+		auditrec_flow_decided(w->d, f, w->pol, w->cls, wall, w->now_ms);
 	if (f->logged)
-		write_audit(w, "decision", f);
+		write_audit(w, "decision", f, wall);
 }
 
 static void on_flow_end(void *ctx, const struct flow *f, int reason)
@@ -75,8 +76,10 @@ static void on_flow_end(void *ctx, const struct flow *f, int reason)
 	struct worker *w = ctx;
 
 	(void)reason;
-	if (f->logged)
-		write_audit(w, "end", f);
+	/* a flow the kernel carried ends in conntrack's destroy event;
+	 * here only one that never got a mark (or without the events) */
+	if (f->logged && !(w->d->ctev && audit_enforced(f)))
+		write_audit(w, "end", f, clock_us(CLOCK_REALTIME) / 1000);
 }
 
 /* The shaper timer (the shaper thread's, daemon.c) fires no later than
@@ -346,12 +349,8 @@ static void *worker_main(void *arg)
 		}
 		/* once per turn: the verdicts of every source (a packet's,
 		 * a held packet's release or drop, those a change
-		 * released), the audit */
+		 * released) */
 		flush_queues(w);
-		if (w->audit_dirty) {
-			fflush(w->d->audit);
-			w->audit_dirty = 0;
-		}
 	}
 	flush_queues(w);
 	return NULL;
@@ -546,10 +545,6 @@ void worker_flush(struct worker *w, void *arg)
 {
 	(void)arg;
 	engine_flush(w->eng);
-	if (w->audit_dirty && w->d->audit) {
-		fflush(w->d->audit);
-		w->audit_dirty = 0;
-	}
 }
 
 static void end_loop(struct worker *w, void *arg)

@@ -56,7 +56,6 @@ struct worker {
 	struct daemon_stats st;
 	struct stats_counts sc; /* per department and app; recent decisions */
 	struct log_limit bad_limit;
-	int audit_dirty;	      /* records written since the last flush */
 	struct posted_verdict *drain; /* a copy of posted, being sent */
 	/* shared with the control and shaper threads, under mu */
 	pthread_mutex_t mu;

@@ -1,6 +1,17 @@
-/* Audit records: one JSON object per line, for a decision ("decision") and
- * for a flow leaving the daemon's table ("end"). Shared by the daemon and
- * the offline mode. */
+/* Audit records: one JSON object per line, chained. Shared by the daemon,
+ * the offline mode and `skyfencectl audit verify`. Pure but for
+ * libcrypto's SHA-256.
+ *
+ * A line is
+ *   {"seq":N,"node":"NODE","policy":"HEX",<fields>,"prev":"HEX"}
+ * where seq counts the chain's records from 1, node is --node-id, policy
+ * the SHA-256 of the running policy (policy_format()'s text), <fields>
+ * the record's own (audit_flow_fields() and the daemon's writers; "ts_ms"
+ * and "event" first) and prev the SHA-256 of the previous record's line
+ * (its bytes, without the newline), 64 zeros for a chain's first. Editing,
+ * removing, reordering or truncating lines breaks either the sequence or
+ * a prev, and audit_verify_*() names the first line where it breaks.
+ */
 #ifndef SKYFENCE_AUDIT_H
 #define SKYFENCE_AUDIT_H
 
@@ -11,24 +22,95 @@ struct classifier;
 struct flow;
 struct policy;
 
+#define AUDIT_HASH 32
+#define AUDIT_HEX (2 * AUDIT_HASH + 1)
+#define AUDIT_LINE_MAX 4096 /* a record's line, newline excluded */
+#define AUDIT_NODE_LEN 64
+
 /* Whether the flow's decision was enforced on the live flow: made at a
  * packet, which got the verdict ("decided_at" in the record). A flow that
  * ended undecided (idle, evicted, flushed) is written with its decision
- * and "enforced":false. */
+ * and "enforced":false. Such a decision went back to the kernel as a
+ * mark, so the kernel's conntrack entry carries the rest of the flow. */
 int audit_enforced(const struct flow *f);
 
-/* Fields: ts_ms, event, flow, initiator, initiator_port, department,
- * rule, app, app_id, confidence, host, direction, action, decided_at,
- * decided_pkt (the flow's packets, both directions, when decided; the
- * packet that got the verdict), enforced, pkts, bytes (seen by skyfenced).
- * Writes the record (no newline) into @buf. @ts_ms is wall-clock time.
- * Returns @buf. */
-char *audit_format(char *buf, size_t len, const char *event, uint64_t ts_ms,
-		   const struct flow *f, const struct policy *p,
-		   struct classifier *c);
+/* Appends to @buf (of @len, holding a string) the JSON member
+ * "@key":"@val" with @val kept exactly: valid UTF-8 as such, '"', '\\'
+ * and control characters escaped as JSON escapes them. A value that is
+ * not valid UTF-8 is written with U+FFFD for each bad byte, and the exact
+ * bytes follow in "@key_hex" (lowercase hex), so nothing is lost. Returns
+ * 0, or -1 if it did not fit (@buf unchanged). */
+int audit_json_member(char *buf, size_t len, const char *key, const char *val);
+/* @val as a JSON string's text (no quotes) into @out, escaped as
+ * audit_json_member() does. Returns 0, 1 if @val was not valid UTF-8 (bad
+ * bytes written as U+FFFD), or -1 if it did not fit (@out holds the
+ * characters that did). */
+int audit_json_escape(char *out, size_t len, const char *val);
+/* 1 if the NUL-terminated @s is valid UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+int audit_utf8_valid(const char *s);
 
-/* Text made safe for TSV and JSON: printable ASCII (space included)
- * without '"' or '\\'; anything else becomes '?'; "-" if empty. */
+/* A flow's fields, appended to @buf: ts_ms, event, flow, initiator,
+ * initiator_port, department, rule, app, app_id, confidence, host (and
+ * host_hex), direction, action, decided_at, decided_pkt (the flow's
+ * packets, both directions, when decided: the packet that got the
+ * verdict), enforced, pkts, bytes (seen by skyfenced). @ts_ms is
+ * wall-clock time. Returns 0, or -1 if it did not fit. */
+int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
+		      const struct flow *f, const struct policy *p,
+		      struct classifier *c);
+
+/* The SHA-256 of @p's text (policy_format()) in hex, or "-" and -1. */
+int audit_policy_digest(const struct policy *p, char hex[AUDIT_HEX]);
+/* --node-id's default: @given, or the host name (characters
+ * audit_node_ok() refuses become '-'). */
+void audit_default_node(const char *given, char out[AUDIT_NODE_LEN]);
+
+/* Text made safe for TSV: printable ASCII (space included) without '"'
+ * or '\\'; anything else becomes '?'; "-" if empty. */
 void audit_clean_text(const char *in, char *out, size_t len);
+
+/* A chain being written. */
+struct audit_chain {
+	uint64_t seq;		   /* the last record's; 0: none yet */
+	uint8_t prev[AUDIT_HASH];  /* the last record's line's SHA-256 */
+	char node[AUDIT_NODE_LEN]; /* JSON-safe (audit_node_ok) */
+	char policy[AUDIT_HEX];	   /* the running policy's digest */
+};
+
+/* Whether @node is a usable --node-id: 1-63 bytes of [A-Za-z0-9._:-]. */
+int audit_node_ok(const char *node);
+/* The next record of @c with @fields (members, no braces) into @out: the
+ * line without its newline, and its length; the chain advances. Returns
+ * -1 (nothing advanced) if the line would be longer than @len - 1 or
+ * AUDIT_LINE_MAX. */
+int audit_chain_line(struct audit_chain *c, const char *fields, char *out,
+		     size_t len);
+/* The SHA-256 of @len bytes. Returns 0, or -1 (libcrypto failed). */
+int audit_sha256(const void *data, size_t len, uint8_t out[AUDIT_HASH]);
+void audit_hex(const uint8_t *b, size_t n, char *out); /* 2n+1 bytes */
+/* @hex (2n hex digits) into @b. Returns 0, or -1. */
+int audit_unhex(const char *hex, size_t n, uint8_t *b);
+/* Where a chain's last line leaves it: the seq and hash of @line. Returns
+ * 0, or -1 if @line is not a record. */
+int audit_line_head(const char *line, size_t len, uint64_t *seq,
+		    uint8_t hash[AUDIT_HASH]);
+
+/* Checking a chain line by line, over as many files as it spans. */
+struct audit_verify {
+	uint64_t seq;		  /* the last good record's */
+	uint8_t prev[AUDIT_HASH]; /* its line's hash */
+	uint64_t records;	  /* checked */
+	uint64_t first_seq;	  /* where the check picked the chain up */
+	int started;
+	int restarts; /* records starting a new chain (prev all zeros) */
+};
+
+/* Line @len bytes of @line (newline stripped; @had_newline whether it
+ * had one). Returns 0 if it continues the chain, else -1 with why in
+ * @why (the caller names the file and line), or -2 if the line before is
+ * the one at fault (edited: this line's prev does not match it). */
+int audit_verify_line(struct audit_verify *v, const char *line, size_t len,
+		      int had_newline, char *why, size_t whylen);
 
 #endif

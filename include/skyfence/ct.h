@@ -41,4 +41,43 @@ void ct_walk(struct ct *c); /* NULL: nothing to walk */
 int ct_run(struct ct *c, ct_fn fn, void *ctx);
 void ct_get_stats(const struct ct *c, struct ct_stats *s); /* NULL: zeros */
 
+/* ---- destroy events (the audit's flow ends) ----
+ *
+ * A socket subscribed to NFNLGRP_CONNTRACK_DESTROY with
+ * NETLINK_BROADCAST_ERROR set: when it is full the kernel sees the
+ * failure and delivers the event again later (the entry waits on the
+ * dying list), so an overrun (ENOBUFS on our side) delays events and loses
+ * none. Without that option an overrun loses events; each overrun then
+ * counts as "lost" (at least one event). */
+struct ct_end {
+	struct ct_entry e;     /* the original tuple, the mark */
+	uint8_t reply_src[16]; /* the reply's source (DNAT: the real peer) */
+	uint16_t reply_sport;
+	uint64_t pkts[2], bytes[2]; /* original, reply (nf_conntrack_acct) */
+	uint64_t start_ns, stop_ns; /* wall clock (nf_conntrack_timestamp) */
+	int have_acct, have_ts;
+};
+
+struct ct_events_stats {
+	uint64_t events;   /* destroy events read */
+	uint64_t overruns; /* ENOBUFS on the socket */
+	uint64_t lost;	   /* overruns that lost events (not reliable) */
+	int reliable;
+};
+
+struct ct_events;
+
+/* Returns NULL with @err set. @rcvbuf: the socket's buffer (bytes). */
+struct ct_events *ct_events_open(int rcvbuf, char *err, size_t errlen);
+void ct_events_close(struct ct_events *c);
+int ct_events_fd(const struct ct_events *c);
+/* Reads what is ready (bounded), @fn per destroy event. Returns the
+ * overruns met (each one also counted). */
+unsigned ct_events_run(struct ct_events *c,
+		       void (*fn)(void *ctx, const struct ct_end *e),
+		       void *ctx);
+int ct_events_get_reliable(const struct ct_events *c);
+void ct_events_get_stats(const struct ct_events *c,
+			 struct ct_events_stats *s); /* NULL: zeros */
+
 #endif

@@ -39,6 +39,21 @@ struct daemon_opts {
 	gid_t run_gid;
 	/* --metrics-listen ADDR:PORT: GET /metrics (metrics.h); NULL: off */
 	const char *metrics_listen;
+	/* the audit (auditlog.h): --node-id (NULL: the host name), a
+	 * department's records per second and burst (--audit-rate; rate 0:
+	 * every record), the queue's bytes (--audit-buffer), records to
+	 * syslog as well (--audit-syslog), flows the side table keeps for
+	 * their end records (--audit-flows) */
+	const char *node_id;
+	uint32_t audit_rate, audit_burst;
+	uint32_t audit_buffer;
+	int audit_syslog;
+	uint32_t audit_flows;
 };
+
+#define DEFAULT_AUDIT_RATE 200
+#define DEFAULT_AUDIT_BURST 2000
+#define DEFAULT_AUDIT_BUFFER (8u << 20)
+#define DEFAULT_AUDIT_FLOWS 65536
 
 #endif

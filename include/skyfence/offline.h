@@ -16,6 +16,9 @@ struct offline_opts {
 	FILE *out; /* flows, TSV */
 	FILE *err; /* summary and audit lines */
 	int audit; /* write logged decisions to err */
+	/* --audit-log FILE: the records there instead (NULL: err) */
+	const char *audit_path;
+	const char *node; /* --node-id: the host name if NULL */
 };
 
 /* Returns 0, or -1 with a message on opts->err (unreadable or not a

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define STATE_FILE "running.policy"
 #define STATE_DIGEST 32
@@ -23,6 +24,17 @@ int state_digest(const void *data, size_t len, uint8_t out[STATE_DIGEST]);
  * (the old file then stays whole). */
 int state_save(int dfd, const char *text, const uint8_t base[STATE_DIGEST],
 	       char *err, size_t errlen);
+
+/* Replaces file @name of directory @dfd by the strings @parts, one after
+ * the other, atomically as above. Mode 0600. Returns 0, or -1 with @err
+ * set (the old file then stays whole). */
+int state_replace(int dfd, const char *name, const char *const *parts,
+		  size_t n_parts, char *err, size_t errlen);
+/* Reads at most @len - 1 bytes of file @name of @dfd into @buf (NUL
+ * ended), if the file is skyfenced's own (as state_read trusts). Returns
+ * the length, or -1 with errno ENOENT (none) or @err set. */
+ssize_t state_read_small(int dfd, const char *name, char *buf, size_t len,
+			 char *err, size_t errlen);
 
 /* Reads the state file of directory @dfd. Returns its text (the header
  * line included: it is a comment) with *len, and the base digest; NULL
