@@ -3,7 +3,7 @@
 # build-fuzz/ and runs one of them for SECONDS over its seed corpus in
 # tests/fuzz/corpus/TARGET (read only: new inputs go to a scratch copy).
 #
-#   scripts/fuzz.sh TARGET SECONDS     TARGET: pkt stun policy engine ctl
+#   scripts/fuzz.sh TARGET SECONDS     TARGET: pkt stun policy engine ctl audit
 #   scripts/fuzz.sh all SECONDS        each target in turn
 #
 # The ctl target changes the fail-closed ipsets of the network namespace it
@@ -51,7 +51,7 @@ run_one() {
 
 if [ "$target" = all ]; then
 	rc=0
-	for t in pkt stun policy engine ctl; do
+	for t in pkt stun policy engine ctl audit; do
 		run_one "$t" || rc=1
 	done
 	exit $rc

@@ -22,6 +22,9 @@
 #      goes to queue N + SF_FAILCLOSED_QUEUE_OFFSET (throttled: plus the
 #      throttle offset) without --queue-bypass, and skyfenced binds those
 #      without fail-open: its flows never pass uninspected.
+# `up` also turns on conntrack's accounting and timestamps (the audit's
+# flow-end records read an entry's bytes and times from its destroy
+# event).
 # Every verdict of skyfenced clears the queued bit; a packet that reaches
 # mangle POSTROUTING with it set was passed by the kernel without
 # skyfenced (a full queue with fail-open, or the bypass while no daemon

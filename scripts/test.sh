@@ -13,8 +13,9 @@
 # runtime state across restarts in the namespace lab, plain and ASan
 # builds; the metrics endpoint; the inline suite on a daemon started with
 # --user; the Debian package installed in a fresh root where systemd
-# boots; shaping and leaks in the lab; valgrind; the libFuzzer targets for
-# 20 s each (FUZZ_SECONDS); the man pages; clang-format. The last line sums every check:
+# boots; shaping, leaks and the audit trail in the lab; valgrind; the
+# libFuzzer targets for 20 s each (FUZZ_SECONDS); the man pages;
+# clang-format. The last line sums every check:
 # "N passed, N failed".
 set -u
 
@@ -191,6 +192,14 @@ rc=$?
 grep -vE '^PASS: ' "$log/leaks" | grep -v '^[0-9]* passed'
 if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/leaks" test_leaks.sh; fi
 
+# after the leaks suite, for the same reason: its floods and 200,000
+# conntrack entries
+stage "audit: flow ends, re-decisions, the chain, a full disk, floods"
+tests/netns/test_audit.sh >"$log/audit" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/audit" | grep -v '^[0-9]* passed'
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/audit" test_audit.sh; fi
+
 stage "valgrind"
 if command -v valgrind >/dev/null; then
 	build/sf-mkpcap demo "$log/demo.pcap"
@@ -211,7 +220,7 @@ else
 fi
 
 stage "fuzz: each libFuzzer target over its seed corpus (scripts/fuzz.sh)"
-for t in pkt stun policy engine ctl; do
+for t in pkt stun policy engine ctl audit; do
 	scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-20}" >"$log/fuzz" 2>&1
 	rc=$?
 	cat "$log/fuzz"

@@ -675,7 +675,7 @@ struct auditlog *auditlog_open(const struct auditlog_opts *o, char *err,
 	}
 	a->o = *o;
 	a->fd = o->fd;
-	a->writable = 1;
+	a->writable = a->pub.writable = 1;
 	a->warn = (struct log_limit)LOG_LIMIT_INIT(3, 60000);
 	snprintf(a->ch.node, sizeof(a->ch.node), "%s", o->node);
 	snprintf(a->policy, sizeof(a->policy), "%s",

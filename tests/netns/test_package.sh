@@ -97,8 +97,8 @@ lintian --allow-root "$work"/skyfence_*.changes >"$work/lintian.out" 2>&1
 check "lintian: no errors ($(grep -c '^E:' "$work/lintian.out") E:, $(grep -c '^W:' "$work/lintian.out") W:)" \
 	sh -c "! grep '^E:' '$work/lintian.out'"
 grep -E '^[EW]:' "$work/lintian.out" | head -n 10
-check "conffiles: /etc/skyfence/skyfence.policy and /etc/default/skyfence" \
-	sh -c "dpkg-deb -I '$deb' conffiles | sort | tr '\n' ' ' | grep -qx '/etc/default/skyfence /etc/skyfence/skyfence.policy '"
+check "conffiles: /etc/skyfence/skyfence.policy, /etc/default/skyfence, /etc/logrotate.d/skyfence" \
+	sh -c "dpkg-deb -I '$deb' conffiles | sort | tr '\n' ' ' | grep -qx '/etc/default/skyfence /etc/logrotate.d/skyfence /etc/skyfence/skyfence.policy '"
 
 # --- 2. apt-get install into the fresh root ---
 cp "$deb" "$root/tmp/"
@@ -228,6 +228,19 @@ check "socket and directories: /run/skyfence 750, the socket 660, state 700, log
 	sh -c "[ \"\$(nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin stat -c '%a %U %G' /run/skyfence /run/skyfence/ctl.sock /var/lib/skyfence /var/log/skyfence | tr '\n' ' ')\" = '750 skyfence skyfence 660 skyfence skyfence 700 skyfence skyfence 750 skyfence skyfence ' ]"
 check "the audit log has finance's drop" \
 	sh -c "nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin grep -q '\"department\":\"finance\".*\"action\":\"drop\"' /var/log/skyfence/audit.log"
+# the shipped logrotate configuration under systemd: rotated as skyfence,
+# reopened on SIGUSR2 from systemctl kill, the chain going on
+in_root_apt apt-get install -y -q --no-install-recommends logrotate >>"$work/apt.log" 2>&1
+S logrotate -f /etc/logrotate.d/skyfence >"$work/logrotate.out" 2>&1
+sleep 0.5
+http fin
+_i=0
+while [ $_i -lt 50 ] && ! S test -s /var/log/skyfence/audit.log; do sleep 0.1; _i=$((_i + 1)); done
+check "logrotate -f /etc/logrotate.d/skyfence (the package's): audit.log.1, and skyfenced writes to a new audit.log, 640 skyfence's ($(S stat -c '%a %U' /var/log/skyfence/audit.log 2>&1))" \
+	sh -c "[ \"\$(nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin stat -c '%a %U' /var/log/skyfence/audit.log.1 /var/log/skyfence/audit.log | tr '\n' ' ')\" = '640 skyfence 640 skyfence ' ] && nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin grep -q www.example.org /var/log/skyfence/audit.log"
+out=$(S skyfencectl audit verify /var/log/skyfence/audit.log.1 /var/log/skyfence/audit.log 2>&1)
+check "skyfencectl audit verify: the chain goes on from audit.log.1 into audit.log ($out)" \
+	sh -c "echo '$out' | grep -q 'chain intact'"
 S journalctl -u skyfenced.service -o json --no-pager >"$work/journal.json" 2>/dev/null
 check "journalctl -u skyfenced: the bound line at priority 6 (info)" \
 	sh -c "grep 'queues 0-0, 32768-32768' '$work/journal.json' | grep -q '\"PRIORITY\":\"6\"'"
@@ -263,6 +276,7 @@ check "reloaded back: engineering's Skype passes" skype eng
 # --- 6. kill -9: systemd restarts it, decisions survive ---
 traffic eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com \
 	--for-ms 12000 --timeout 20 >"$work/eng.out" 2>&1 &
+eng6=$!
 sleep 1.5
 S skyfencectl rule set engineering protocol HTTP drop >/dev/null
 b0=$(progress 192.0.2.130)
@@ -283,6 +297,9 @@ S skyfencectl rule del engineering protocol HTTP >/dev/null
 wd=$(S systemctl show -p WatchdogUSec --value skyfenced.service)
 # what a stalled daemon does to packets: the kernel carries decided
 # flows on its own, so a transfer established before keeps flowing
+# (the one of section 6 over first: progress lines name only the peer)
+wait $eng6
+sleep 0.3
 : >"$work/tls.srv"
 traffic eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com \
 	--for-ms 8000 --timeout 20 >/dev/null 2>&1 &

@@ -1,0 +1,439 @@
+/* The audit's pieces: names kept exactly in JSON (UTF-8, escapes, bytes
+ * that are not UTF-8), the chain and its check (every kind of tampering
+ * named at its line), names read again from packets (names.c), the side
+ * table, and the writer (auditlog.c): the chain continued from the file,
+ * a cut-short line repaired, the rate limit and its suppressed record,
+ * the bounded queue and its gap record. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "check_run.h"
+#include "skyfence/audit.h"
+#include "skyfence/auditlog.h"
+#include "skyfence/names.h"
+#include "skyfence/sidetab.h"
+
+START_TEST(test_json_member_keeps_names)
+{
+	char b[256];
+
+	b[0] = '\0';
+	ck_assert_int_eq(audit_json_member(b, sizeof(b), "host",
+					   "caf\xc3\xa9.skype.com"),
+			 0);
+	ck_assert_str_eq(b, "\"host\":\"caf\xc3\xa9.skype.com\"");
+	b[0] = '\0';
+	audit_json_member(b, sizeof(b), "a", "q\"\\\n\x01");
+	ck_assert_str_eq(b, "\"a\":\"q\\\"\\\\\\u000a\\u0001\"");
+	/* not UTF-8: U+FFFD shown, the bytes exact in host_hex */
+	b[0] = '\0';
+	audit_json_member(b, sizeof(b), "host", "x\xff.");
+	ck_assert_str_eq(b,
+			 "\"host\":\"x\xef\xbf\xbd.\",\"host_hex\":\"78ff2e\"");
+	/* members are comma-separated; one that does not fit leaves the
+	 * buffer as it was */
+	snprintf(b, sizeof(b), "\"x\":1");
+	audit_json_member(b, sizeof(b), "k", "v");
+	ck_assert_str_eq(b, "\"x\":1,\"k\":\"v\"");
+	ck_assert_int_eq(audit_json_member(b, 20, "k2", "0123456789"), -1);
+	ck_assert_str_eq(b, "\"x\":1,\"k\":\"v\"");
+}
+END_TEST
+
+START_TEST(test_utf8_validity)
+{
+	ck_assert(audit_utf8_valid("plain"));
+	ck_assert(audit_utf8_valid("\xe2\x82\xac\xf0\x9f\x98\x80"));
+	ck_assert(!audit_utf8_valid("\xc0\xaf"));	  /* overlong '/' */
+	ck_assert(!audit_utf8_valid("\xed\xa0\x80"));	  /* a surrogate */
+	ck_assert(!audit_utf8_valid("\xf4\x90\x80\x80")); /* > U+10FFFF */
+	ck_assert(!audit_utf8_valid("\xe2\x82"));	  /* cut short */
+	ck_assert(!audit_utf8_valid("\x80"));
+}
+END_TEST
+
+/* A chain of @n records into @lines (each NUL-terminated). */
+static void make_chain(char lines[][AUDIT_LINE_MAX + 1], int n)
+{
+	struct audit_chain c;
+	char f[64];
+	int i;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.node, sizeof(c.node), "gw1");
+	snprintf(c.policy, sizeof(c.policy), "%064d", 0);
+	for (i = 0; i < n; i++) {
+		snprintf(f, sizeof(f), "\"ts_ms\":%d,\"event\":\"x\"",
+			 1000 + i);
+		ck_assert_int_gt(
+			audit_chain_line(&c, f, lines[i], AUDIT_LINE_MAX + 1),
+			0);
+	}
+}
+
+/* The chain check over @lines in the order @order (-1 ends); returns the
+ * index in @order of the first line refused (-2: the line before), or
+ * -1 if all pass. */
+static int verify(char lines[][AUDIT_LINE_MAX + 1], const int *order,
+		  int last_newline, int *rc)
+{
+	struct audit_verify v;
+	char why[256];
+	int i;
+
+	memset(&v, 0, sizeof(v));
+	for (i = 0; order[i] >= 0; i++) {
+		int nl = order[i + 1] >= 0 || last_newline;
+
+		*rc = audit_verify_line(&v, lines[order[i]],
+					strlen(lines[order[i]]), nl, why,
+					sizeof(why));
+		if (*rc)
+			return i;
+	}
+	*rc = 0;
+	return -1;
+}
+
+START_TEST(test_chain_and_tampering)
+{
+	static char lines[6][AUDIT_LINE_MAX + 1];
+	static const int all[] = { 0, 1, 2, 3, 4, 5, -1 };
+	static const int deleted[] = { 0, 1, 3, 4, 5, -1 };
+	static const int swapped[] = { 0, 1, 3, 2, 4, 5, -1 };
+	static const int from3[] = { 3, 4, 5, -1 };
+	uint64_t seq;
+	uint8_t h[AUDIT_HASH];
+	int rc;
+
+	make_chain(lines, 6);
+	ck_assert(!strncmp(lines[0], "{\"seq\":1,\"node\":\"gw1\",", 22));
+	ck_assert(strstr(lines[0], "\"prev\":\"0000000000000000"));
+	ck_assert_int_eq(verify(lines, all, 1, &rc), -1);
+	/* a chain picked up in the middle (a rotated file alone) */
+	ck_assert_int_eq(verify(lines, from3, 1, &rc), -1);
+	ck_assert_int_eq(verify(lines, deleted, 1, &rc), 2);
+	ck_assert_int_eq(verify(lines, swapped, 1, &rc), 2);
+	/* the last line without its newline: cut short */
+	ck_assert_int_eq(verify(lines, all, 0, &rc), 5);
+	/* one byte edited: the next line's prev names it (-2) */
+	lines[2][30] ^= 1;
+	ck_assert_int_eq(verify(lines, all, 1, &rc), 3);
+	ck_assert_int_eq(rc, -2);
+	lines[2][30] ^= 1;
+	/* the head of a line, as the writer reads it at start */
+	ck_assert_int_eq(audit_line_head(lines[5], strlen(lines[5]), &seq, h),
+			 0);
+	ck_assert_uint_eq(seq, 6);
+	ck_assert_int_eq(audit_line_head("{\"ts_ms\":1}", 11, &seq, h), -1);
+}
+END_TEST
+
+START_TEST(test_new_chain_in_the_middle_is_refused)
+{
+	static char a[3][AUDIT_LINE_MAX + 1], b[2][AUDIT_LINE_MAX + 1];
+	static char mix[5][AUDIT_LINE_MAX + 1];
+	static const int order[] = { 0, 1, 2, 3, 4, -1 };
+	int rc;
+
+	make_chain(a, 3);
+	make_chain(b, 2);
+	memcpy(mix[0], a[0], sizeof(a[0]));
+	memcpy(mix[1], a[1], sizeof(a[0]));
+	memcpy(mix[2], a[2], sizeof(a[0]));
+	memcpy(mix[3], b[0], sizeof(a[0]));
+	memcpy(mix[4], b[1], sizeof(a[0]));
+	ck_assert_int_eq(verify(mix, order, 1, &rc), 3);
+}
+END_TEST
+
+START_TEST(test_names_from_packets)
+{
+	/* a ClientHello with SNI "Caf\xc3\xa9.skype.com" */
+	static const char sni[] = "Caf\xc3\xa9.skype.com";
+	uint8_t p[256], dns[128];
+	char out[80];
+	size_t n = 0, ext, sl = strlen(sni), i;
+
+	memset(p, 0, sizeof(p));
+	p[n++] = 22;
+	p[n++] = 3;
+	p[n++] = 1;
+	n += 2; /* record length */
+	p[n++] = 1;
+	n += 3; /* handshake length */
+	p[n++] = 3;
+	p[n++] = 3;
+	n += 32;
+	p[n++] = 0; /* session id */
+	p[n++] = 0;
+	p[n++] = 2;
+	p[n++] = 0x13;
+	p[n++] = 0x01;
+	p[n++] = 1;
+	p[n++] = 0;
+	ext = n;
+	n += 2;
+	p[n++] = 0;
+	p[n++] = 0; /* server_name */
+	p[n++] = 0;
+	p[n++] = (uint8_t)(sl + 5);
+	p[n++] = 0;
+	p[n++] = (uint8_t)(sl + 3);
+	p[n++] = 0;
+	p[n++] = 0;
+	p[n++] = (uint8_t)sl;
+	memcpy(p + n, sni, sl);
+	n += sl;
+	p[ext + 1] = (uint8_t)(n - ext - 2);
+	p[4] = (uint8_t)(n - 5);
+	ck_assert_int_eq(names_tls_sni(p, n, out, sizeof(out)), (int)sl);
+	ck_assert_str_eq(out, sni);
+	ck_assert(names_ndpi_spelling(out, "caf??.skype.com"));
+	ck_assert(!names_ndpi_spelling(out, "cafe?.skype.com"));
+	/* cut anywhere: no name, no read past the end */
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(names_tls_sni(p, i, out, sizeof(out)), -1);
+	/* a DNS query for "a\xffb.skype.com", over UDP and TCP */
+	memset(dns, 0, sizeof(dns));
+	dns[5] = 1;
+	n = 12;
+	memcpy(dns + n,
+	       "\x03"
+	       "a\xff"
+	       "b\x05skype\x03"
+	       "com\x00\x00\x01\x00\x01",
+	       20);
+	n += 20;
+	ck_assert_int_eq(names_dns_qname(dns, n, 0, out, sizeof(out)), 13);
+	ck_assert_str_eq(out, "a\xff"
+			      "b.skype.com");
+	ck_assert(names_ndpi_spelling(out, "a?b.skype.com"));
+	dns[2] = 0x80; /* a response */
+	ck_assert_int_eq(names_dns_qname(dns, n, 0, out, sizeof(out)), -1);
+	dns[2] = 0;
+	dns[12] = 0xc0; /* a pointer */
+	ck_assert_int_eq(names_dns_qname(dns, n, 0, out, sizeof(out)), -1);
+	/* nDPI's '_' for a printable character it does not take */
+	ck_assert(names_ndpi_spelling("a b.Example", "a_b.example"));
+	ck_assert(!names_ndpi_spelling("ab", "abc"));
+}
+END_TEST
+
+START_TEST(test_side_table_bounded)
+{
+	struct sidetab *t = sidetab_create(64, 42);
+	struct sidetab_stats st;
+	struct side_key k;
+	struct side_val v, got;
+	unsigned i, found = 0;
+
+	ck_assert_ptr_nonnull(t);
+	memset(&v, 0, sizeof(v));
+	for (i = 0; i < 1000; i++) {
+		memset(&k, 0, sizeof(k));
+		memcpy(k.ini, &i, sizeof(i));
+		k.ini_port = 1;
+		snprintf(v.host, sizeof(v.host), "h%u", i);
+		sidetab_put(t, &k, &v);
+	}
+	sidetab_get_stats(t, &st);
+	ck_assert_uint_eq(st.capacity, 64);
+	ck_assert_uint_eq(st.evicted, 1000 - 64);
+	for (i = 0; i < 1000; i++) {
+		memset(&k, 0, sizeof(k));
+		memcpy(k.ini, &i, sizeof(i));
+		k.ini_port = 1;
+		if (sidetab_get(t, &k, &got, 1)) {
+			char want[16];
+
+			snprintf(want, sizeof(want), "h%u", i);
+			ck_assert_str_eq(got.host, want);
+			found++;
+		}
+	}
+	ck_assert_uint_eq(found, 64);
+	sidetab_redecide(t, &k, "killswitch", 2); /* gone: nothing */
+	sidetab_destroy(t);
+}
+END_TEST
+
+/* ---- the writer ---- */
+
+static char dir[64];
+
+static int count_lines(const char *path, const char *needle)
+{
+	char line[AUDIT_LINE_MAX + 2];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += !needle || strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+static struct auditlog *open_log(const char *path, int dfd, uint32_t rate,
+				 uint32_t burst, size_t buffer)
+{
+	struct auditlog_opts o;
+	char err[256];
+	struct auditlog *a;
+
+	memset(&o, 0, sizeof(o));
+	o.path = path;
+	o.fd = auditlog_open_file(path);
+	ck_assert_int_ge(o.fd, 0);
+	o.node = "unit";
+	o.rate = rate;
+	o.burst = burst;
+	o.buffer = buffer;
+	o.state_dfd = dfd;
+	o.version = "test";
+	o.policy = "-";
+	a = auditlog_open(&o, err, sizeof(err));
+	ck_assert_msg(a != NULL, "%s", err);
+	return a;
+}
+
+START_TEST(test_writer_continues_the_chain)
+{
+	char path[128], line[128];
+	struct auditlog *a;
+	struct stat st;
+	int i, fd;
+
+	snprintf(dir, sizeof(dir), "/tmp/sf-audit-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	umask(0);
+	a = open_log(path, -1, 0, 0, 1 << 20);
+	for (i = 0; i < 10; i++) {
+		snprintf(line, sizeof(line), "\"ts_ms\":%d,\"event\":\"t\"", i);
+		ck_assert_int_eq(auditlog_put(a, "d", line), 0);
+	}
+	auditlog_close(a);
+	umask(022);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+	ck_assert_int_eq(count_lines(path, NULL), 11);
+	/* a line cut short at the end (a crash on a full disk) */
+	fd = open(path, O_WRONLY | O_APPEND);
+	ck_assert_int_eq(write(fd, "{\"seq\":12,\"no", 13), 13);
+	close(fd);
+	a = open_log(path, -1, 0, 0, 1 << 20);
+	auditlog_put(a, NULL, "\"ts_ms\":1,\"event\":\"t\"");
+	auditlog_close(a);
+	ck_assert_int_eq(count_lines(path, NULL), 13);
+	ck_assert_int_eq(
+		count_lines(path, "\"chain\":\"continued from the file\""), 1);
+	ck_assert_int_eq(count_lines(path, "\"repaired_bytes\":13"), 1);
+	{
+		struct audit_verify v;
+		char buf[AUDIT_LINE_MAX + 2], why[256];
+		FILE *f = fopen(path, "r");
+
+		memset(&v, 0, sizeof(v));
+		while (fgets(buf, sizeof(buf), f)) {
+			size_t n = strlen(buf);
+
+			buf[--n] = '\0';
+			ck_assert_msg(audit_verify_line(&v, buf, n, 1, why,
+							sizeof(why)) == 0,
+				      "%s", why);
+		}
+		fclose(f);
+		ck_assert_uint_eq(v.seq, 13);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_writer_rate_limit_and_gap)
+{
+	char path[128], f[64];
+	struct auditlog_stats s;
+	struct auditlog *a;
+	int i, queued = 0, supp = 0, lost = 0;
+
+	snprintf(dir, sizeof(dir), "/tmp/sf-audit-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	/* rate 1/s, burst 5: of 100 at once, 5 go, 95 are suppressed */
+	a = open_log(path, -1, 1, 5, 1 << 20);
+	for (i = 0; i < 100; i++) {
+		snprintf(f, sizeof(f), "\"ts_ms\":%d,\"event\":\"t\"", i);
+		int r = auditlog_put(a, "flood", f);
+
+		queued += r == 0;
+		supp += r == 1;
+	}
+	ck_assert_int_eq(queued, 5);
+	ck_assert_int_eq(supp, 95);
+	/* another department has its own bucket */
+	ck_assert_int_eq(
+		auditlog_put(a, "other", "\"ts_ms\":1,\"event\":\"t\""), 0);
+	auditlog_close(a);
+	ck_assert_int_eq(
+		count_lines(path,
+			    "\"event\":\"suppressed\",\"suppressed\":95,"),
+		1);
+	unlink(path);
+	/* a queue of 1 KiB: what does not fit is lost, counted, and a gap
+	 * record in its place says how many */
+	a = open_log(path, -1, 0, 0, 1024);
+	for (i = 0; i < 2000; i++) {
+		snprintf(f, sizeof(f), "\"ts_ms\":%d,\"event\":\"t\"", i);
+		lost += auditlog_put(a, "d", f) < 0;
+	}
+	auditlog_get_stats(a, &s);
+	auditlog_close(a);
+	ck_assert_int_gt(lost, 0);
+	ck_assert_uint_eq(s.lost, (uint64_t)lost);
+	{
+		char buf[AUDIT_LINE_MAX + 2];
+		FILE *fp = fopen(path, "r");
+		long sum = 0;
+
+		while (fgets(buf, sizeof(buf), fp)) {
+			char *g = strstr(buf, "\"event\":\"gap\",\"lost\":");
+
+			if (g)
+				sum += atol(g + 21);
+		}
+		fclose(fp);
+		ck_assert_int_eq(sum, lost);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("audit");
+	TCase *c = tcase_create("records");
+	TCase *w = tcase_create("writer");
+
+	tcase_add_test(c, test_json_member_keeps_names);
+	tcase_add_test(c, test_utf8_validity);
+	tcase_add_test(c, test_chain_and_tampering);
+	tcase_add_test(c, test_new_chain_in_the_middle_is_refused);
+	tcase_add_test(c, test_names_from_packets);
+	tcase_add_test(c, test_side_table_bounded);
+	tcase_add_test(w, test_writer_continues_the_chain);
+	tcase_add_test(w, test_writer_rate_limit_and_gap);
+	tcase_set_timeout(w, 30);
+	suite_add_tcase(s, c);
+	suite_add_tcase(s, w);
+	return check_run(s);
+}
