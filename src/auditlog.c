@@ -165,10 +165,14 @@ static void append(struct auditlog *a, struct arec *r)
 int auditlog_put(struct auditlog *a, const char *dept, const char *fields)
 {
 	size_t n = strlen(fields);
-	uint64_t now = auditlog_now_ms();
-	struct arec *r = malloc(sizeof(*r) + n + 1), *g = NULL;
+	uint64_t now;
+	struct arec *r, *g = NULL;
 	int rc = 0;
 
+	if (!a)
+		return -1; /* no audit (a daemon's state being set up) */
+	now = auditlog_now_ms();
+	r = malloc(sizeof(*r) + n + 1);
 	if (r) {
 		r->kind = REC_FIELDS;
 		r->len = n;

@@ -57,6 +57,17 @@ static void write_audit(struct worker *w, const char *event,
 		auditlog_put(w->d->alog, w->pol->depts[f->dept].name, rec);
 }
 
+/* Whether the kernel's conntrack entry will carry the flow's end: its
+ * decision went back as a mark, and some packet of it was let through
+ * (a flow dropped or rejected at its first packet never had an entry
+ * confirmed, so no destroy event comes: its end is the table's). */
+static int kernel_ends(const struct worker *w, const struct flow *f)
+{
+	return w->d->ctev && audit_enforced(f) &&
+	       !(f->decided_pkt <= 1 &&
+		 (f->action == ACT_DROP || f->action == ACT_REJECT));
+}
+
 static void on_decision(void *ctx, const struct flow *f)
 {
 	struct worker *w = ctx;
@@ -65,7 +76,7 @@ static void on_decision(void *ctx, const struct flow *f)
 	stats_count_decision(&w->sc, w->pol, w->cls, f);
 	/* the kernel carries the rest: its end record comes from
 	 * conntrack, with what the side table keeps of this decision */
-	if (w->d->ctev)
+	if (kernel_ends(w, f))
 		auditrec_flow_decided(w->d, f, w->pol, w->cls, wall, w->now_ms);
 	if (f->logged)
 		write_audit(w, "decision", f, wall);
@@ -78,7 +89,7 @@ static void on_flow_end(void *ctx, const struct flow *f, int reason)
 	(void)reason;
 	/* a flow the kernel carried ends in conntrack's destroy event;
 	 * here only one that never got a mark (or without the events) */
-	if (f->logged && !(w->d->ctev && audit_enforced(f)))
+	if (f->logged && !kernel_ends(w, f))
 		write_audit(w, "end", f, clock_us(CLOCK_REALTIME) / 1000);
 }
 

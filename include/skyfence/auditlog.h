@@ -76,7 +76,7 @@ void auditlog_set_policy(struct auditlog *a, const char *hex);
 /* Hands over a record's @fields (audit.h; "ts_ms" and "event" first).
  * @dept names the department whose rate it counts against; NULL: not
  * rate-limited (changes, starts). Returns 0 (queued), 1 (suppressed) or
- * -1 (lost: counted). Any thread; never blocks on I/O. */
+ * -1 (lost: counted; or @a NULL). Any thread; never blocks on I/O. */
 int auditlog_put(struct auditlog *a, const char *dept, const char *fields);
 
 /* The file is opened again by its path, at the writer's next turn
