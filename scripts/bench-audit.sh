@@ -4,8 +4,8 @@
 #
 #  expiry   (first) 200,000 conntrack entries with skyfence's accept mark, all
 #           with 5 s to live: destroy events read, socket overruns, events
-#           lost (reliable delivery: none), and how long the kernel took to
-#           reap them.
+#           lost (counted from the socket's drops), and how long the kernel
+#           took to reap them.
 #  flood    200,000 new UDP flows from the department-less host, whose
 #           department logs every flow: how much the audit grows, its
 #           records written and suppressed, against the rate limit's bound

@@ -229,7 +229,7 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			!d->ctev
 				? "from skyfenced's table (no conntrack events)"
 			: es.reliable ? "from conntrack (reliable delivery)"
-				      : "from conntrack (NOT reliable)",
+				      : "from conntrack (lost ones counted)",
 			es.events, es.overruns, es.lost);
 	}
 	if (d->metrics) {

@@ -18,6 +18,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
@@ -292,7 +293,7 @@ void ct_get_stats(const struct ct *c, struct ct_stats *s)
 /* ---- destroy events ---- */
 
 /* events read per ct_events_run(): a slice, the rest next turn */
-#define EVENTS_BUDGET 64
+#define EVENTS_BUDGET 256
 
 struct ct_events {
 	struct mnl_socket *nl;
@@ -300,7 +301,8 @@ struct ct_events {
 	struct ct_events_stats st;
 };
 
-struct ct_events *ct_events_open(int rcvbuf, char *err, size_t errlen)
+struct ct_events *ct_events_open(int rcvbuf, int reliable, char *err,
+				 size_t errlen)
 {
 	struct ct_events *c = calloc(1, sizeof(*c));
 	int on = 1, fd;
@@ -325,8 +327,16 @@ struct ct_events *ct_events_open(int rcvbuf, char *err, size_t errlen)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
 		       sizeof(rcvbuf)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	c->st.reliable = setsockopt(fd, SOL_NETLINK, NETLINK_BROADCAST_ERROR,
-				    &on, sizeof(on)) == 0;
+	if (reliable && setsockopt(fd, SOL_NETLINK, NETLINK_BROADCAST_ERROR,
+				   &on, sizeof(on)) != 0) {
+		snprintf(err, errlen,
+			 "ctnetlink destroy events: reliable delivery "
+			 "(NETLINK_BROADCAST_ERROR): %s",
+			 strerror(errno));
+		ct_events_close(c);
+		return NULL;
+	}
+	c->st.reliable = reliable;
 	return c;
 }
 
@@ -412,6 +422,19 @@ static int parse_end(const struct nlmsghdr *h, struct ct_end *d)
 	return have_orig ? 0 : -1;
 }
 
+/* Events the kernel could not queue on the socket: its drop counter. */
+static void count_drops(struct ct_events *c)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (!c->st.reliable &&
+	    getsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_MEMINFO, mi,
+		       &len) == 0 &&
+	    len > SK_MEMINFO_DROPS * sizeof(mi[0]))
+		c->st.lost = mi[SK_MEMINFO_DROPS];
+}
+
 unsigned ct_events_run(struct ct_events *c,
 		       void (*fn)(void *ctx, const struct ct_end *e), void *ctx)
 {
@@ -426,8 +449,6 @@ unsigned ct_events_run(struct ct_events *c,
 			if (errno == ENOBUFS) {
 				c->st.overruns++;
 				overruns++;
-				if (!c->st.reliable)
-					c->st.lost++;
 				continue;
 			}
 			break; /* EAGAIN: all read */
@@ -442,6 +463,7 @@ unsigned ct_events_run(struct ct_events *c,
 				fn(ctx, &d);
 		}
 	}
+	count_drops(c);
 	return overruns;
 }
 
@@ -452,9 +474,4 @@ void ct_events_get_stats(const struct ct_events *c, struct ct_events_stats *s)
 		return;
 	}
 	*s = c->st;
-}
-
-int ct_events_get_reliable(const struct ct_events *c)
-{
-	return c && c->st.reliable;
 }

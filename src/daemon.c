@@ -367,33 +367,37 @@ static void on_ctev(struct daemon *d, struct source *s)
 	d->ct_overruns_new += ct_events_run(d->ctev, auditrec_ct_end, d);
 }
 
-/* Once a second: overruns of the destroy events' socket since the last
- * report, as a record (lost ones counted, never silent). */
+/* Once a second: overruns of the destroy events' socket and the events
+ * they lost since the last report, as a record (never silent). */
 static void report_overruns(struct daemon *d)
 {
 	struct ct_events_stats st;
+	uint64_t lost;
 	char f[512];
 
-	if (!d->ct_overruns_new)
-		return;
 	ct_events_get_stats(d->ctev, &st);
+	lost = st.lost - d->ct_lost_reported;
+	if (!d->ct_overruns_new && !lost)
+		return;
 	snprintf(f, sizeof(f),
 		 "\"ts_ms\":%" PRIu64 ",\"event\":\"ct_overrun\","
-		 "\"overruns\":%" PRIu64 ",\"reliable\":%s,"
-		 "\"lost_total\":%" PRIu64 ",\"note\":\"%s\"",
+		 "\"overruns\":%" PRIu64 ",\"reliable\":%s,\"lost\":%" PRIu64
+		 ",\"lost_total\":%" PRIu64 ",\"note\":\"%s\"",
 		 auditlog_now_ms(), d->ct_overruns_new,
-		 st.reliable ? "true" : "false", st.lost,
-		 st.reliable ? "the kernel delivers the delayed destroy events "
-			       "again: none lost"
-			     : "destroy events lost: their flows have no end "
-			       "record (at least one per overrun)");
+		 st.reliable ? "true" : "false", lost, st.lost,
+		 st.reliable
+			 ? "the kernel delivers the delayed destroy events "
+			   "again: none lost"
+			 : "destroy events lost (the socket's drops): their "
+			   "flows have no end record");
 	auditlog_put(d->alog, NULL, f);
 	log_limited(&d->bad_limit, d->now_ms,
-		    "conntrack destroy events: %" PRIu64 " overrun(s)%s",
-		    d->ct_overruns_new,
-		    st.reliable ? " (delivered again by the kernel)"
-				: ": events lost, counted");
+		    "conntrack destroy events: %" PRIu64 " overrun(s), %" PRIu64
+		    " event(s) lost%s",
+		    d->ct_overruns_new, lost,
+		    st.reliable ? " (delivered again by the kernel)" : "");
 	d->ct_overruns_new = 0;
+	d->ct_lost_reported = st.lost;
 }
 
 /* Idle flows out; the flow counts summed into @arg (workers_call runs
@@ -543,15 +547,12 @@ static int start_audit(struct daemon *d)
 		log_warnx("out of memory for --audit-flows %u", o->audit_flows);
 		return -1;
 	}
-	d->ctev = ct_events_open(16 << 20, err, sizeof(err));
+	d->ctev = ct_events_open(64 << 20, o->audit_ct_reliable, err,
+				 sizeof(err));
 	if (!d->ctev)
 		log_warnx("%s: the end records of flows the kernel carries "
 			  "will hold what skyfenced saw, not their bytes",
 			  err);
-	else if (!ct_events_get_reliable(d->ctev))
-		log_warnx("conntrack destroy events: no reliable delivery "
-			  "(NETLINK_BROADCAST_ERROR); an overrun loses events, "
-			  "each counted");
 	acct = fopen("/proc/sys/net/netfilter/nf_conntrack_acct", "re");
 	if (acct) {
 		if (fgetc(acct) == '0')

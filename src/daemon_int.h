@@ -74,10 +74,11 @@ struct daemon {
 	uint64_t change_id;
 	long change_uid;
 	uint64_t ct_unmatched; /* destroy events of ours with no decision kept */
-	uint64_t ct_overruns_new; /* not yet in a record */
-	uint64_t now_ms; /* the control thread's clock, this turn */
-	int running;	 /* the event loop goes on */
-	unsigned ticks;	 /* seconds of the loop's timer */
+	uint64_t ct_overruns_new;  /* not yet in a record */
+	uint64_t ct_lost_reported; /* destroy events lost, in records */
+	uint64_t now_ms;	   /* the control thread's clock, this turn */
+	int running;		   /* the event loop goes on */
+	unsigned ticks;		   /* seconds of the loop's timer */
 	/* the shaper, shared by every worker's throttled flows so that a
 	 * department's rate holds whatever worker its flows land on */
 	pthread_mutex_t sh_mu;

@@ -71,6 +71,9 @@ static void usage(FILE *f)
 		"                       %u); beyond it they are counted lost\n"
 		"  --audit-flows N      flows whose decision is kept for their end\n"
 		"                       record (default %u)\n"
+		"  --audit-ct-reliable  conntrack's flow ends delivered reliably: none\n"
+		"                       lost, but while skyfenced is stalled dead\n"
+		"                       entries fill the conntrack table\n"
 		"  --pidfile FILE       write the process id\n"
 		"  --debug              debug logging\n"
 		"  --ctl PATH           control socket (default %s)\n"
@@ -237,6 +240,7 @@ int main(int argc, char **argv)
 		{ "audit-buffer", required_argument, NULL, 'U' },
 		{ "audit-syslog", no_argument, NULL, 'Y' },
 		{ "audit-flows", required_argument, NULL, 'w' },
+		{ "audit-ct-reliable", no_argument, NULL, 'O' },
 		{ "list-protocols", no_argument, NULL, 'L' },
 		{ "list-categories", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
@@ -281,6 +285,7 @@ int main(int argc, char **argv)
 				    0,
 				    0,
 				    0,
+				    0,
 				    0 };
 	struct classifier *cls = NULL;
 	struct policy *pol = NULL;
@@ -295,7 +300,7 @@ int main(int argc, char **argv)
 
 	while ((ch = getopt_long(
 			argc, argv,
-			"r:p:gam:i:c:q:Q:W:B:FM:KfA:P:dS:G:H:T:D:u:X:N:R:U:Yw:LCVh",
+			"r:p:gam:i:c:q:Q:W:B:FM:KfA:P:dS:G:H:T:D:u:X:N:R:U:Yw:OLCVh",
 			opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
@@ -485,6 +490,9 @@ int main(int argc, char **argv)
 			break;
 		case 'Y':
 			dopt.audit_syslog = 1;
+			break;
+		case 'O':
+			dopt.audit_ct_reliable = 1;
 			break;
 		case 'w':
 			if (parse_u32(optarg, 64, 1u << 24,

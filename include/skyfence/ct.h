@@ -43,12 +43,17 @@ void ct_get_stats(const struct ct *c, struct ct_stats *s); /* NULL: zeros */
 
 /* ---- destroy events (the audit's flow ends) ----
  *
- * A socket subscribed to NFNLGRP_CONNTRACK_DESTROY with
- * NETLINK_BROADCAST_ERROR set: when it is full the kernel sees the
- * failure and delivers the event again later (the entry waits on the
- * dying list), so an overrun (ENOBUFS on our side) delays events and loses
- * none. Without that option an overrun loses events; each overrun then
- * counts as "lost" (at least one event). */
+ * A socket subscribed to NFNLGRP_CONNTRACK_DESTROY. By default an event
+ * that does not fit in its buffer is lost, and counted exactly: the
+ * socket's drop counter (SO_MEMINFO's SK_MEMINFO_DROPS), read after each
+ * slice; skyfenced asks for a 64 MiB buffer (about 130,000 events). @reliable sets NETLINK_BROADCAST_ERROR: the kernel then keeps an
+ * entry whose event it could not deliver and delivers it again later,
+ * so nothing is lost, but while skyfenced does not read (stalled, under
+ * a debugger) the dead entries stay in the table, and a busy gateway's
+ * table fills: new flows are dropped, every department's (measured: 200,000
+ * entries expiring while it was stopped kept 173,786 in the table, and
+ * 1,536 of 100,000 new entries were refused). conntrackd's
+ * NetlinkEventsReliable makes the same trade and is off by default too. */
 struct ct_end {
 	struct ct_entry e;     /* the original tuple, the mark */
 	uint8_t reply_src[16]; /* the reply's source (DNAT: the real peer) */
@@ -61,14 +66,15 @@ struct ct_end {
 struct ct_events_stats {
 	uint64_t events;   /* destroy events read */
 	uint64_t overruns; /* ENOBUFS on the socket */
-	uint64_t lost;	   /* overruns that lost events (not reliable) */
+	uint64_t lost;	   /* events lost (not reliable): the socket's drops */
 	int reliable;
 };
 
 struct ct_events;
 
 /* Returns NULL with @err set. @rcvbuf: the socket's buffer (bytes). */
-struct ct_events *ct_events_open(int rcvbuf, char *err, size_t errlen);
+struct ct_events *ct_events_open(int rcvbuf, int reliable, char *err,
+				 size_t errlen);
 void ct_events_close(struct ct_events *c);
 int ct_events_fd(const struct ct_events *c);
 /* Reads what is ready (bounded), @fn per destroy event. Returns the
@@ -76,7 +82,6 @@ int ct_events_fd(const struct ct_events *c);
 unsigned ct_events_run(struct ct_events *c,
 		       void (*fn)(void *ctx, const struct ct_end *e),
 		       void *ctx);
-int ct_events_get_reliable(const struct ct_events *c);
 void ct_events_get_stats(const struct ct_events *c,
 			 struct ct_events_stats *s); /* NULL: zeros */
 

@@ -49,6 +49,9 @@ struct daemon_opts {
 	uint32_t audit_buffer;
 	int audit_syslog;
 	uint32_t audit_flows;
+	/* --audit-ct-reliable: conntrack's destroy events delivered
+	 * reliably (ct.h says what a stalled daemon then costs) */
+	int audit_ct_reliable;
 };
 
 #define DEFAULT_AUDIT_RATE 200
