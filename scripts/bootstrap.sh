@@ -13,7 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # traffic). Gateway and lab (inline mode): iproute2, iptables, ipset (the
 # fail-closed departments' sets), nfacct (the bypass counters), conntrack;
 # benchmarks: iperf3. The service layer: libcap-ng (least privilege),
-# libsystemd (notify, watchdog), libmicrohttpd (metrics); its tests: the
+# libsystemd (notify, watchdog), libmicrohttpd (metrics); libpsl and
+# publicsuffix (registered domains, the look-alike names check); its tests: the
 # Debian package (build-essential, which dpkg-buildpackage checks for,
 # debhelper, lintian, git for the clean clone, debootstrap
 # for the root systemd boots in), mandoc (the man pages), curl (metrics;
@@ -21,6 +22,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # installed: its server would start).
 PACKAGES="gcc libc6-dev make cmake pkg-config
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev libipset-dev
+	libpsl-dev publicsuffix
 	libcap-ng-dev libsystemd-dev libmicrohttpd-dev
 	check libsubunit-dev libndpi-bin valgrind clang-format libssl-dev
 	clang libclang-rt-14-dev

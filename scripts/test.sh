@@ -121,6 +121,12 @@ rc=$?
 cat "$log/stun" | grep -v '^[0-9]* passed'
 if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/stun" stun_check.sh; fi
 
+stage "detection beyond nDPI 4.2, offline: heuristic, look-alike names, signatures, idle"
+tests/captures/detect.sh >"$log/detect" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/detect" | grep -v '^[0-9]* passed'
+count_plain "$log/detect" detect.sh
+
 stage "bad input under ASan/UBSan"
 tests/robust/run.sh build-asan >"$log/robust" 2>&1
 grep -vE '^PASS: ' "$log/robust" | grep -v '^[0-9]* passed'
@@ -200,16 +206,28 @@ rc=$?
 grep -vE '^PASS: ' "$log/audit" | grep -v '^[0-9]* passed'
 if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/audit" test_audit.sh; fi
 
+stage "detection: look-alike names, exceptions by destination, Teams relays, in the lab"
+tests/netns/test_detect.sh >"$log/detect-lab" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/detect-lab" | grep -v '^[0-9]* passed'
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/detect-lab" test_detect.sh; fi
+
 stage "valgrind"
 if command -v valgrind >/dev/null; then
 	build/sf-mkpcap demo "$log/demo.pcap"
 	mkdir -p "$log/broken" && build/sf-mkpcap broken "$log/broken"
+	build/sf-mkpcap detect "$log/detect.pcap"
+	# the address signatures and look-alike names too
+	printf 'options { address-list "%s"; }\ninternal 192.0.2.0/24, 2001:db8:a::/48, 192.168.0.0/16;\ndepartment finance { hosts 192.0.2.0/26, 2001:db8:a:f::/64, 192.168.1.0/24; skype to 224.0.0.0/4 allow; skype drop; }\n' \
+		"$top/dist/teams.signatures" >"$log/sig.policy"
 	for f in "$log/demo.pcap" "$log/broken/random.pcap" "$log/broken/ext_headers.pcap" \
-		"$pcaps/skype.pcap" "$pcaps/teams.pcap"; do
+		"$pcaps/skype.pcap" "$pcaps/teams.pcap" "$log/detect.pcap"; do
 		[ -f "$f" ] || continue
+		pol=policy/example.policy
+		case $f in *teams.pcap | *detect.pcap) pol=$log/sig.policy ;; esac
 		valgrind -q --error-exitcode=42 --leak-check=full \
 			--errors-for-leak-kinds=definite --show-leak-kinds=definite \
-			build/skyfenced --pcap "$f" --policy policy/example.policy \
+			build/skyfenced --pcap "$f" --policy "$pol" \
 			>/dev/null 2>"$log/vg"
 		rc=$?
 		one $rc "valgrind: $(basename "$f"): no invalid access, no definite leak"

@@ -61,8 +61,20 @@ int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 	    audit_json_member(buf, len, "app", proto))
 		goto full;
 	o = strlen(buf);
-	n = snprintf(buf + o, len - o, ",\"app_id\":%u,\"confidence\":\"%s\"",
-		     f->cls.app, classifier_confidence_name(f->cls.confidence));
+	{
+		char ev[FLOW_EVIDENCE_LEN], as[64];
+		struct cls_result pr = f->cls;
+
+		pr.master = f->pol_master;
+		pr.app = f->pol_app;
+		classifier_format_proto(c, &pr, as, sizeof(as));
+		n = snprintf(buf + o, len - o,
+			     ",\"app_id\":%u,\"confidence\":\"%s\","
+			     "\"evidence\":\"%s\",\"decided_as\":\"%s\"",
+			     f->cls.app,
+			     classifier_confidence_name(f->cls.confidence),
+			     flow_evidence_format(f, ev, sizeof(ev)), as);
+	}
 	if (n < 0 || (size_t)n >= len - o ||
 	    audit_json_member(buf, len, "host", f->cls.host))
 		goto full;

@@ -95,6 +95,7 @@ void auditrec_flow_decided(struct daemon *d, const struct flow *f,
 	v.logged = f->logged;
 	v.inbound = f->inbound;
 	v.confidence = f->cls.confidence;
+	flow_evidence_format(f, v.evidence, sizeof(v.evidence));
 	sidetab_put(d->side, &k, &v);
 }
 
@@ -142,6 +143,7 @@ void auditrec_ct_end(void *ctx, const struct ct_end *e)
 		o = strlen(f);
 		snprintf(f + o, sizeof(f) - o, ",\"app_id\":%u", v.app_id);
 		audit_json_member(f, sizeof(f), "host", v.host);
+		audit_json_member(f, sizeof(f), "evidence", v.evidence);
 	} else {
 		uint16_t app = mark_app_of(&d->ml, e->e.mark);
 

@@ -9,6 +9,7 @@
  *   decides, with IP/port guessing only if asked for.
  */
 #include "skyfence/classify.h"
+#include "skyfence/hostns.h"
 #include "skyfence/names.h"
 #include "skyfence/pkt.h"
 #include "skyfence/stun.h"
@@ -42,6 +43,8 @@ struct classifier {
 	int32_t free_head;
 	uint8_t *busy;
 	uint8_t *stun_seen; /* the IPv6 STUN check looked at this flow */
+	uint32_t (*v4)[2];  /* the flow's IPv4 addresses (network order) */
+	uint8_t *l4;	    /* its IPPROTO_* */
 	struct cls_opts o;
 	unsigned n_protos;
 };
@@ -57,6 +60,8 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 		snprintf(err, errlen, "classifier: max_flows out of range");
 		return NULL;
 	}
+	if (hostns_init(err, errlen) != 0)
+		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto nomem;
@@ -95,7 +100,10 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 	c->free_next = malloc(o->max_flows * sizeof(*c->free_next));
 	c->busy = calloc(o->max_flows, 1);
 	c->stun_seen = calloc(o->max_flows, 1);
-	if (!c->flows || !c->free_next || !c->busy || !c->stun_seen)
+	c->v4 = calloc(o->max_flows, sizeof(*c->v4));
+	c->l4 = calloc(o->max_flows, 1);
+	if (!c->flows || !c->free_next || !c->busy || !c->stun_seen || !c->v4 ||
+	    !c->l4)
 		goto nomem;
 	for (i = 0; i < o->max_flows; i++)
 		c->free_next[i] = i + 1 < o->max_flows ? (int32_t)i + 1 : -1;
@@ -129,6 +137,8 @@ void classifier_close(struct classifier *c)
 	free(c->free_next);
 	free(c->busy);
 	free(c->stun_seen);
+	free(c->v4);
+	free(c->l4);
 	free(c);
 }
 
@@ -142,6 +152,8 @@ int32_t classifier_flow_new(struct classifier *c)
 	memset(slot_flow(c, s), 0, c->flow_size);
 	c->busy[s] = 1;
 	c->stun_seen[s] = 0;
+	c->v4[s][0] = c->v4[s][1] = 0;
+	c->l4[s] = 0;
 	return s;
 }
 
@@ -154,6 +166,142 @@ void classifier_flow_free(struct classifier *c, int32_t slot)
 	c->busy[slot] = 0;
 	c->free_next[slot] = c->free_head;
 	c->free_head = slot;
+}
+
+static int ndpi_names(void *ctx, const char *s)
+{
+	struct classifier *c = ctx;
+	ndpi_protocol_match_result m;
+	char buf[512];
+	int id;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(buf, sizeof(buf), "%s", s);
+	id = ndpi_match_string_subprotocol(c->ndpi, buf, (u_int)strlen(buf),
+					   &m);
+	return id > 0 ? id : 0;
+}
+
+static int is_skype_id(uint16_t id)
+{
+	return id == NDPI_PROTOCOL_SKYPE_CALL ||
+	       id == NDPI_PROTOCOL_SKYPE_TEAMS || id == NDPI_PROTOCOL_MSTEAMS;
+}
+
+/* The app of one of the flow's IPv4 addresses in nDPI's address list. */
+static int address_listed(struct classifier *c, int32_t slot, uint16_t app)
+{
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		struct in_addr a = { c->v4[slot][i] };
+
+		if (a.s_addr && ndpi_network_ptree_match(c->ndpi, &a) == app)
+			return 1;
+	}
+	return 0;
+}
+
+/* What the label rests on, read from nDPI 4.2's state (classify.h):
+ * - a guess names itself by confidence (port, ip), as does a cache;
+ * - a name: TLS/DTLS/QUIC with a sub-protocol from the SNI
+ *   (subprotocol_detected), HTTP or DNS with a host name nDPI's host
+ *   table gives the app to;
+ * - STUN: SkypeCall comes only from its attributes (stun.c sets
+ *   guessed_host_protocol_id to it for 0x8054, 0x8055, 0x8070, ...);
+ *   another sub-protocol is the address list's, unless no address
+ *   has it;
+ * - TLS with an app its SNI did not give, and no address with it in the
+ *   list: the certificate's names (processCertificateElements);
+ * - the Skype UDP heuristic (skype.c) labels a UDP flow without a host
+ *   name Skype_Teams.SkypeCall (125.38 as printed) or, from its CRC
+ *   check, Skype_Teams alone;
+ * - an app over a master it is not, that one of the flow's addresses
+ *   has in nDPI's list (TLS.Azure, TLS.Skype_Teams without a name): the
+ *   address list.
+ * A name-based Skype/Teams label is then checked against the name's
+ * registered domain (hostns.h). */
+static void set_evidence(struct classifier *c, int32_t slot,
+			 const struct ndpi_flow_struct *nf, ndpi_protocol p,
+			 struct cls_result *r)
+{
+	uint16_t m = r->master, a = r->app;
+	int named = 0;
+
+	r->rejected = 0;
+	if (a == NDPI_PROTOCOL_UNKNOWN) {
+		r->evidence = CLS_EV_NONE;
+		return;
+	}
+	switch (nf->confidence) {
+	case NDPI_CONFIDENCE_MATCH_BY_PORT:
+		r->evidence = CLS_EV_PORT;
+		return;
+	case NDPI_CONFIDENCE_MATCH_BY_IP:
+		r->evidence = CLS_EV_ADDRESS;
+		return;
+	case NDPI_CONFIDENCE_DPI_CACHE:
+		r->evidence = CLS_EV_CACHE;
+		return;
+	default:
+		break;
+	}
+	/* nDPI's Teams cache (ndpi_reconcile_protocols) */
+	if (p.app_protocol == NDPI_PROTOCOL_MSTEAMS &&
+	    (nf->detected_protocol_stack[0] == NDPI_PROTOCOL_SKYPE_TEAMS ||
+	     nf->detected_protocol_stack[0] == NDPI_PROTOCOL_SKYPE_CALL)) {
+		r->evidence = CLS_EV_CACHE;
+		return;
+	}
+	switch (m) {
+	case NDPI_PROTOCOL_TLS:
+	case NDPI_PROTOCOL_DTLS:
+	case NDPI_PROTOCOL_QUIC:
+		if (nf->protos.tls_quic.subprotocol_detected) {
+			r->evidence = CLS_EV_SNI;
+			named = 1;
+		} else if (!address_listed(c, slot, a) &&
+			   nf->protos.tls_quic.subjectDN) {
+			/* processCertificateElements matched it */
+			r->evidence = CLS_EV_CERT;
+			return;
+		}
+		break;
+	case NDPI_PROTOCOL_HTTP:
+	case NDPI_PROTOCOL_DNS:
+		if (nf->host_server_name[0] &&
+		    ndpi_names(c, nf->host_server_name) == a) {
+			r->evidence = m == NDPI_PROTOCOL_HTTP ? CLS_EV_HTTP_HOST
+							      : CLS_EV_DNS_NAME;
+			named = 1;
+		}
+		break;
+	case NDPI_PROTOCOL_STUN:
+		r->evidence = a == NDPI_PROTOCOL_SKYPE_CALL ||
+					      !address_listed(c, slot, a)
+				      ? CLS_EV_STUN
+				      : CLS_EV_ADDRESS;
+		return;
+	default:
+		break;
+	}
+	if (!named) {
+		if (c->l4[slot] == IPPROTO_UDP && !nf->host_server_name[0] &&
+		    ((m == NDPI_PROTOCOL_SKYPE_TEAMS &&
+		      a == NDPI_PROTOCOL_SKYPE_CALL) ||
+		     (m == NDPI_PROTOCOL_UNKNOWN &&
+		      a == NDPI_PROTOCOL_SKYPE_TEAMS)))
+			r->evidence = CLS_EV_HEURISTIC;
+		else if (m != NDPI_PROTOCOL_UNKNOWN &&
+			 address_listed(c, slot, a))
+			r->evidence = CLS_EV_ADDRESS;
+		else
+			r->evidence = CLS_EV_PAYLOAD;
+		return;
+	}
+	if (is_skype_id(a) &&
+	    !hostns_counts(nf->host_server_name, a, ndpi_names, c))
+		r->rejected = 1;
 }
 
 static void fill_result(const struct ndpi_flow_struct *nf, ndpi_protocol p,
@@ -177,6 +325,15 @@ static void fill_result(const struct ndpi_flow_struct *nf, ndpi_protocol p,
 	 * nDPI's is its normalization */
 	if (!r->host[0] || !names_ndpi_spelling(r->host, nf->host_server_name))
 		snprintf(r->host, sizeof(r->host), "%s", nf->host_server_name);
+}
+
+/* The result and its evidence. */
+static void result(struct classifier *c, int32_t slot,
+		   const struct ndpi_flow_struct *nf, ndpi_protocol p,
+		   struct cls_result *r)
+{
+	fill_result(nf, p, r);
+	set_evidence(c, slot, nf, p, r);
 }
 
 /* nDPI 4.2 replaced the name's bytes outside printable ASCII ('?'; in a
@@ -261,6 +418,8 @@ static enum cls_state skype_stun_v6(struct ndpi_flow_struct *nf,
 
 	fill_result(nf, p, r);
 	r->confidence = CLS_CONF_DPI;
+	r->evidence = CLS_EV_STUN;
+	r->rejected = 0;
 	return CLS_DONE;
 }
 
@@ -281,6 +440,13 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 	int enough;
 
 	enough = classifier_gave_up(c, flow_pkts, pk);
+	if (!c->l4[slot]) {
+		c->l4[slot] = pk->l4proto;
+		if (pk->family == 4) {
+			memcpy(&c->v4[slot][0], pk->src + 12, 4);
+			memcpy(&c->v4[slot][1], pk->dst + 12, 4);
+		}
+	}
 	/* nDPI takes an unsigned short length; an IP packet is never longer. */
 	if (len > 0xffff)
 		len = 0xffff;
@@ -296,12 +462,12 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 			return skype_stun_v6(nf, r);
 	}
 	if (!enough && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
-		fill_result(nf, p, r);
+		result(c, slot, nf, p, r);
 		exact_name(pk, r);
 		return CLS_MORE;
 	}
 	if (!enough && ndpi_extra_dissection_possible(c->ndpi, nf)) {
-		fill_result(nf, p, r);
+		result(c, slot, nf, p, r);
 		exact_name(pk, r);
 		/* nDPI's Teams cache turned this packet's Skype label into
 		 * Teams: the next packet, from the other end, may be Skype
@@ -320,7 +486,7 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 		p = ndpi_detection_giveup(c->ndpi, nf, (uint8_t)c->o.guess,
 					  &guessed);
 	}
-	fill_result(nf, p, r);
+	result(c, slot, nf, p, r);
 	exact_name(pk, r);
 	return CLS_DONE;
 }
@@ -332,7 +498,7 @@ void classifier_giveup(struct classifier *c, int32_t slot, struct cls_result *r)
 	ndpi_protocol p;
 
 	p = ndpi_detection_giveup(c->ndpi, nf, (uint8_t)c->o.guess, &guessed);
-	fill_result(nf, p, r);
+	result(c, slot, nf, p, r);
 }
 
 const char *classifier_proto_name(struct classifier *c, uint16_t id)

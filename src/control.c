@@ -55,12 +55,10 @@ static void err_to_req(void *ctx, const char *msg)
 static struct policy *parse_text(struct daemon *d, const char *name,
 				 const char *text, struct err_sink *es)
 {
-	struct policy_names n;
 	unsigned nerr;
 
-	loader_names(d->cls, &n);
-	return policy_parse_text(name, text, strlen(text), &n, err_to_req, es,
-				 &nerr);
+	return loader_client_policy(d->cls, d->pol, name, text, strlen(text),
+				    err_to_req, es, &nerr);
 }
 
 static long rss_kib(void)
@@ -385,13 +383,16 @@ static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			ctl_data(
 				r,
 				"%s{\"ts_ms\":%" PRIu64
-				",\"flow\":\"%s\",\"department\":\"%s\",\"app\":\"%s\",\"action\":\"%s\",\"rule\":\"%s\"}",
+				",\"flow\":\"%s\",\"department\":\"%s\",\"app\":\"%s\",\"evidence\":\"%s\",\"action\":\"%s\",\"rule\":\"%s\"}",
 				k++ ? "," : "", e->ts_ms, e->key, dept, e->app,
-				policy_action_name(e->action), rule);
+				e->evidence, policy_action_name(e->action),
+				rule);
 		} else {
-			ctl_data(r, "decided %s %s %s %s%s%s", e->key, e->dept,
-				 e->app, policy_action_name(e->action),
-				 e->rule[0] ? " by " : "", e->rule);
+			ctl_data(r, "decided %s %s %s %s%s%s (evidence %s)",
+				 e->key, e->dept, e->app,
+				 policy_action_name(e->action),
+				 e->rule[0] ? " by " : "", e->rule,
+				 e->evidence);
 		}
 	}
 	if (json)
@@ -430,7 +431,6 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 			  char **argv)
 {
 	struct err_sink es = { r, 0 };
-	struct policy_names n;
 	struct policy *np;
 	unsigned nerr = 0;
 	char *text, err[512];
@@ -453,8 +453,8 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 		ctl_err(r, "refused", "%s; the running policy stays", err);
 		return;
 	}
-	loader_names(d->cls, &n);
-	np = policy_parse_text(argv[2], text, len, &n, err_to_req, &es, &nerr);
+	np = loader_client_policy(d->cls, d->pol, argv[2], text, len,
+				  err_to_req, &es, &nerr);
 	free(text);
 	if (!np) {
 		ctl_err(r, "refused",

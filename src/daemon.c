@@ -688,6 +688,7 @@ int daemon_run(const struct daemon_opts *o)
 		close_early(&d);
 		return 1;
 	}
+	runtime_log_notes(d.pol);
 	d.n_workers = o->n_workers ? o->n_workers : 1;
 	d.w = calloc(d.n_workers, sizeof(*d.w));
 	d.apps = calloc(APP_STATS, sizeof(*d.apps));

@@ -155,6 +155,7 @@ struct recent {
 	char key[128];
 	char dept[POLICY_NAME_LEN];
 	char app[64];
+	char evidence[FLOW_EVIDENCE_LEN];
 	uint8_t action;
 	char rule[POLICY_TEXT_LEN];
 };

@@ -4,7 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 
+#include "skyfence/addrsig.h"
 #include "skyfence/classify.h"
 
 struct engine {
@@ -45,25 +47,83 @@ static void insp_del(struct engine *e, struct flow *f)
  * neither are, the initiator. A flow is inbound when an outside host opened
  * it towards an inside one (the supernode / relay role). */
 static void inside_of(const struct policy *p, const uint8_t *ini,
-		      const uint8_t *resp, struct flow_facts *ff)
+		      uint16_t iport, const uint8_t *resp, uint16_t rport,
+		      struct flow_facts *ff)
 {
 	if (!policy_is_internal(p, ini) && policy_is_internal(p, resp)) {
 		ff->internal = resp;
+		ff->external = ini;
+		ff->ext_port = iport;
 		ff->inbound = 1;
 	} else {
 		ff->internal = ini;
+		ff->external = resp;
+		ff->ext_port = rport;
 		ff->inbound = 0;
 	}
 }
 
-static void flow_facts_of(const struct policy *p, const struct flow *f,
+static void endpoints_of(const struct policy *p, const struct flow *f,
+			 struct flow_facts *ff)
+{
+	uint16_t ip, rp;
+	const uint8_t *ini = flow_initiator(f, &ip),
+		      *resp = flow_responder(f, &rp);
+
+	inside_of(p, ini, ip, resp, rp, ff);
+	ff->l4proto = f->key.l4proto;
+}
+
+/* A signature decides a UDP flow at its first packet. A TCP one (the
+ * relays' TCP 443 fallback) only when no name says what it is: a TLS flow
+ * whose SNI names Teams stays TLS.Teams, one that names Microsoft's
+ * telemetry TLS.Microsoft; one without a name is Teams. */
+static int sig_applies(const struct flow *f)
+{
+	if (!f->sig_app)
+		return 0;
+	if (f->key.l4proto == IPPROTO_UDP)
+		return 1;
+	switch (f->cls.evidence) {
+	case CLS_EV_SNI:
+	case CLS_EV_HTTP_HOST:
+	case CLS_EV_DNS_NAME:
+	case CLS_EV_CERT:
+		return f->cls.rejected;
+	default:
+		return 1;
+	}
+}
+
+/* The flow as the policy sees it: nDPI's label, except that a rejected
+ * look-alike name leaves the master protocol (TLS, HTTP, DNS), the Skype
+ * UDP heuristic nothing unless the policy's skype-heuristic is on, and an
+ * address signature its app. */
+static void flow_facts_of(const struct engine *e, const struct flow *f,
 			  struct flow_facts *ff)
 {
-	inside_of(p, flow_initiator(f, NULL), flow_responder(f, NULL), ff);
+	memset(ff, 0, sizeof(*ff));
+	endpoints_of(e->pol, f, ff);
 	ff->master = f->cls.master;
 	ff->app = f->cls.app;
 	ff->category = f->cls.category;
 	ff->confidence = f->cls.confidence;
+	ff->evidence = f->cls.evidence;
+	if (sig_applies(f)) {
+		ff->master = 0;
+		ff->app = f->sig_app;
+		ff->confidence = CLS_CONF_DPI;
+		ff->evidence = CLS_EV_SIGNATURE;
+	} else if (f->cls.rejected) {
+		ff->app = ff->master;
+		ff->master = 0;
+	} else if (f->cls.evidence == CLS_EV_HEURISTIC &&
+		   !e->pol->skype_heuristic) {
+		ff->app = ff->master = 0;
+	} else {
+		return;
+	}
+	ff->category = classifier_proto_category(e->cls, ff->app);
 }
 
 /* The policy's decision, unless a kill switch rule matches: then drop,
@@ -89,8 +149,11 @@ static void apply_policy(const struct engine *e, struct flow *f)
 	struct policy_decision d;
 	struct flow_facts ff;
 
-	flow_facts_of(e->pol, f, &ff);
+	flow_facts_of(e, f, &ff);
 	decide_facts(e, &ff, &d);
+	f->pol_master = ff.master;
+	f->pol_app = ff.app;
+	f->pol_evidence = ff.evidence;
 	f->dept = d.dept;
 	f->rule = d.rule;
 	f->action = d.action;
@@ -124,7 +187,7 @@ static int alt_agrees(const struct engine *e, const struct flow *f)
 
 	if (!f->cls.alt_app)
 		return 1;
-	flow_facts_of(e->pol, f, &ff);
+	flow_facts_of(e, f, &ff);
 	decide_facts(e, &ff, &a);
 	ff.app = f->cls.alt_app;
 	ff.category = classifier_proto_category(e->cls, ff.app);
@@ -151,6 +214,11 @@ static void on_flow_end(void *ctx, struct flow *f, int reason)
 		       reason == FLOW_END_IDLE	    ? DEC_IDLE
 		       : reason == FLOW_END_EVICTED ? DEC_EVICTED
 						    : DEC_FLUSH);
+	} else if (f->cls_slot >= 0 && f->sig_app &&
+		   f->cls.app == SF_PROTO_UNKNOWN) {
+		/* decided by a signature before nDPI knew: its label for
+		 * the record, as ndpiReader gives up at the end */
+		classifier_giveup(e->cls, f->cls_slot, &f->cls);
 	}
 	release_cls(e, f);
 	if (e->h.on_flow_end)
@@ -218,16 +286,19 @@ void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
 }
 
 void engine_decide_app(const struct engine *e, const uint8_t ini[16],
-		       const uint8_t resp[16], uint16_t app,
-		       struct policy_decision *d, uint8_t *inbound)
+		       uint16_t iport, const uint8_t resp[16], uint16_t rport,
+		       uint8_t l4proto, uint16_t app, struct policy_decision *d,
+		       uint8_t *inbound)
 {
 	struct flow_facts ff;
 
 	memset(&ff, 0, sizeof(ff));
-	inside_of(e->pol, ini, resp, &ff);
+	inside_of(e->pol, ini, iport, resp, rport, &ff);
+	ff.l4proto = l4proto;
 	ff.app = app;
 	ff.category = classifier_proto_category(e->cls, app);
 	ff.confidence = CLS_CONF_DPI;
+	ff.evidence = CLS_EV_MARK;
 	decide_facts(e, &ff, d);
 	if (inbound)
 		*inbound = ff.inbound;
@@ -274,11 +345,23 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	if (created) {
 		insp_add(e, f);
 		f->cls_slot = classifier_flow_new(e->cls);
+		if (e->pol->addrsig) {
+			struct flow_facts ff;
+
+			endpoints_of(e->pol, f, &ff);
+			f->sig_app = addrsig_match(e->pol->addrsig, ff.external,
+						   ff.ext_port, ff.l4proto);
+		}
 		if (f->cls_slot < 0) {
 			/* Cannot happen while the classifier pool is as large
 			 * as the flow pool; decided unclassified if it does. */
 			e->st.cls_exhausted++;
 			memset(&f->cls, 0, sizeof(f->cls));
+			decide(e, f, DEC_PACKET);
+		} else if (f->sig_app && p->l4proto == IPPROTO_UDP) {
+			/* final at the first packet; nDPI reads on for the
+			 * record */
+			e->st.signature++;
 			decide(e, f, DEC_PACKET);
 		}
 	}
@@ -300,6 +383,7 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 				       ? DEC_LIMIT
 				       : DEC_PACKET);
 		} else if (f->state == FLOW_DECIDED && !f->relabeled &&
+			   !(f->sig_app && f->key.l4proto == IPPROTO_UDP) &&
 			   (f->cls.master != f->decided_master ||
 			    (f->cls.app != f->decided_app &&
 			     f->cls.app != f->decided_alt))) {
@@ -333,6 +417,7 @@ void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		f->cls.app = app;
 		f->cls.category = classifier_proto_category(e->cls, app);
 		f->cls.confidence = CLS_CONF_DPI;
+		f->cls.evidence = CLS_EV_MARK;
 		decide(e, f, DEC_MARK);
 	}
 	v->flow = f;

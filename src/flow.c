@@ -338,3 +338,16 @@ const char *flow_decided_at_name(uint8_t at)
 
 	return at < DEC_MAX ? names[at] : "-";
 }
+
+char *flow_evidence_format(const struct flow *f, char *buf, size_t len)
+{
+	const char *kind = cls_evidence_name(f->pol_evidence);
+
+	if (f->cls.rejected && f->pol_evidence == f->cls.evidence)
+		snprintf(buf, len, "%s-rejected", kind);
+	else if (f->pol_evidence == CLS_EV_HEURISTIC && !f->pol_app)
+		snprintf(buf, len, "heuristic-ignored");
+	else
+		snprintf(buf, len, "%s", kind);
+	return buf;
+}

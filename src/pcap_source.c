@@ -26,7 +26,8 @@ struct offline {
 	struct classifier *cls;
 	const struct policy *pol;
 	uint64_t flows, skype_flows;
-	FILE *audit; /* NULL: no records */
+	uint64_t ended[FLOW_END_FLUSH + 1]; /* flows by enum flow_end_reason */
+	FILE *audit;			    /* NULL: no records */
 	struct audit_chain chain;
 };
 
@@ -63,11 +64,12 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 {
 	struct offline *ol = ctx;
 	char key[FLOW_KEY_STRLEN], proto[64], host[CLS_HOST_LEN], rule[16];
-	char decided_on[64];
+	char decided_on[64], as[64], ev[FLOW_EVIDENCE_LEN];
 	const struct policy_dept *d = &ol->pol->depts[f->dept];
 	struct cls_result dr;
 
-	(void)reason;
+	if (reason >= FLOW_END_IDLE && reason <= FLOW_END_FLUSH)
+		ol->ended[reason]++;
 	audit_flow(ol, "end", f);
 	ol->flows++;
 	if (is_skype(&f->cls))
@@ -78,6 +80,9 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 	dr.master = f->decided_master;
 	dr.app = f->decided_app;
 	classifier_format_proto(ol->cls, &dr, decided_on, sizeof(decided_on));
+	dr.master = f->pol_master;
+	dr.app = f->pol_app;
+	classifier_format_proto(ol->cls, &dr, as, sizeof(as));
 	audit_clean_text(f->cls.host, host, sizeof(host));
 	if (f->rule >= 0)
 		snprintf(rule, sizeof(rule), "%u", d->rules[f->rule].line);
@@ -85,15 +90,15 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 		snprintf(rule, sizeof(rule), "-");
 	fprintf(ol->o->out,
 		"%s\t%u\t%u\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64
-		"\t%s\t%s\t%s\t%s\t%s\t%u\t%s\n",
+		"\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%s\t%s\n",
 		key, f->cls.master, f->cls.app, proto,
 		classifier_confidence_name(f->cls.confidence), d->name,
 		policy_action_name(f->action), f->pkts[0] + f->pkts[1],
 		f->bytes[0] + f->bytes[1],
 		classifier_category_name(ol->cls, f->cls.category), host,
 		f->inbound ? "inbound" : "outbound", rule,
-		flow_decided_at_name(f->decided_at), f->decided_pkt,
-		decided_on);
+		flow_decided_at_name(f->decided_at), f->decided_pkt, decided_on,
+		flow_evidence_format(f, ev, sizeof(ev)), as);
 }
 
 static void audit_decision(void *ctx, const struct flow *f)
@@ -154,7 +159,7 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct engine_opts eo = { o->max_flows, o->idle_ms, 0x5eed };
-	struct offline ol = { o, c, p, 0, 0, NULL, { 0, { 0 }, "", "" } };
+	struct offline ol = { o, c, p, 0, 0, { 0 }, NULL, { 0, { 0 }, "", "" } };
 	struct engine_hooks h = { audit_decision, print_flow, &ol };
 	struct engine_stats st;
 	struct pcap_pkthdr *hdr;
@@ -188,7 +193,7 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 	fprintf(o->out, "#key\tmaster_id\tapp_id\tproto_name\tconfidence\t"
 			"department\taction\tpkts\tbytes\tcategory\thost\t"
 			"direction\trule_line\tdecided_at\tdecided_pkt\t"
-			"decided_on\n");
+			"decided_on\tevidence\tdecided_as\n");
 	t0 = now_s();
 	while ((rc = pcap_next_ex(pc, &hdr, &data)) == 1) {
 		struct engine_verdict v;
@@ -208,7 +213,10 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 			continue;
 		}
 		engine_packet(e, &pk, ms, &v);
-		if (ms >= last_expire + EXPIRE_CHECK_MS) {
+		/* idle_ms 0: a flow lasts to the end of the capture, as in
+		 * ndpiReader, which ends idle flows only when it captures
+		 * live (ndpiReader.c, ndpi_process_packet) */
+		if (o->idle_ms && ms >= last_expire + EXPIRE_CHECK_MS) {
 			engine_expire(e, ms);
 			last_expire = ms;
 		}
@@ -231,12 +239,23 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 			" skype_flows=%" PRIu64 " inspected=%" PRIu64
 			" allow=%" PRIu64 " drop=%" PRIu64 " reject=%" PRIu64
 			" throttle=%" PRIu64 " decided_named=%" PRIu64
-			" relabeled=%" PRIu64 " seconds=%.3f pps=%.0f\n",
+			" relabeled=%" PRIu64 " signature=%" PRIu64
+			" ended_idle=%" PRIu64 " evicted=%" PRIu64
+			" seconds=%.3f pps=%.0f\n",
 			o->path, frames, st.pkts, bad, ol.flows, ol.skype_flows,
 			st.inspected, st.decisions[ACT_ALLOW],
 			st.decisions[ACT_DROP], st.decisions[ACT_REJECT],
-			st.decisions[ACT_THROTTLE], st.named, st.relabeled, dt,
+			st.decisions[ACT_THROTTLE], st.named, st.relabeled,
+			st.signature, ol.ended[FLOW_END_IDLE],
+			ol.ended[FLOW_END_EVICTED], dt,
 			dt > 0 ? (double)frames / dt : 0.0);
+		if (ol.ended[FLOW_END_EVICTED])
+			fprintf(o->err,
+				"skyfenced: %s: %" PRIu64
+				" flows were evicted from a full table of %u "
+				"and went on as new flows (--max-flows)\n",
+				o->path, ol.ended[FLOW_END_EVICTED],
+				o->max_flows);
 		for (i = 1; i < PKT_STATUS_MAX; i++)
 			if (st.bad[i])
 				fprintf(o->err,

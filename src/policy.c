@@ -2,6 +2,7 @@
  * (policy.h). */
 #include "skyfence/policy.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 
 #include "skyfence/classify.h"
 #include "skyfence/pkt.h"
+
+#include <arpa/inet.h>
 
 /* ---- longest-prefix match: a binary trie, built once, read-only after ---- */
 
@@ -151,6 +154,146 @@ int policy_is_internal(const struct policy *p, const uint8_t addr[16])
 	return lpm_lookup(p->internal6, addr) >= 0;
 }
 
+static const char *const evidence_names[CLS_EV_MAX] = {
+	"none",	       "payload",   "sni",	 "http-host", "dns-name",
+	"certificate", "stun",	    "heuristic", "address",   "port",
+	"cache",       "signature", "mark",
+};
+
+const char *cls_evidence_name(uint8_t ev)
+{
+	return ev < CLS_EV_MAX ? evidence_names[ev] : "none";
+}
+
+int cls_evidence_id(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CLS_EV_MAX; i++)
+		if (!strcmp(evidence_names[i], name))
+			return i;
+	return -1;
+}
+
+int policy_prefix_parse(const char *text, struct policy_prefix *out, int *v6,
+			char *err, size_t errlen)
+{
+	char buf[256], *slash, sugg[INET6_ADDRSTRLEN];
+	uint8_t a[16];
+	unsigned long plen;
+	unsigned i, bytes;
+	int is6, host_bits = 0;
+
+	memset(a, 0, sizeof(a));
+	if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf)) {
+		snprintf(err, errlen, "invalid address '%.64s...'", text);
+		return -1;
+	}
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, a) == 1) {
+		is6 = 0;
+	} else if (inet_pton(AF_INET6, buf, a) == 1) {
+		is6 = 1;
+	} else {
+		snprintf(err, errlen, "invalid address '%s'", text);
+		return -1;
+	}
+	if (slash) {
+		char *end;
+
+		errno = 0;
+		plen = strtoul(slash + 1, &end, 10);
+		if (!isdigit((unsigned char)slash[1]) || *end || errno ||
+		    plen > (is6 ? 128u : 32u)) {
+			snprintf(err, errlen,
+				 "invalid prefix length in '%s' (0-%u for %s)",
+				 text, is6 ? 128u : 32u, is6 ? "IPv6" : "IPv4");
+			return -1;
+		}
+	} else {
+		plen = is6 ? 128 : 32;
+	}
+	bytes = is6 ? 16 : 4;
+	for (i = (unsigned)plen; i < bytes * 8; i++) {
+		if (a[i / 8] & (0x80 >> (i % 8))) {
+			host_bits = 1;
+			a[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+		}
+	}
+	if (host_bits) {
+		inet_ntop(is6 ? AF_INET6 : AF_INET, a, sugg, sizeof(sugg));
+		snprintf(err, errlen,
+			 "host bits set in '%s' (did you mean %s/%lu?)", text,
+			 sugg, plen);
+		return -1;
+	}
+	if (is6 && plen >= 96 && pkt_addr_is_v4(a)) {
+		inet_ntop(AF_INET, a + 12, sugg, sizeof(sugg));
+		snprintf(
+			err, errlen,
+			"'%s' is an IPv4-mapped IPv6 prefix: it never matches IPv4 traffic (write %s/%lu)",
+			text, sugg, plen - 96);
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	if (is6) {
+		memcpy(out->addr, a, 16);
+		out->plen = (uint8_t)plen;
+	} else {
+		out->addr[10] = out->addr[11] = 0xff;
+		memcpy(out->addr + 12, a, 4);
+		out->plen = (uint8_t)(plen + 96);
+	}
+	if (v6)
+		*v6 = is6;
+	return 0;
+}
+
+int policy_prefix_covers(const struct policy_prefix *p, const uint8_t *a,
+			 unsigned plen)
+{
+	unsigned i;
+
+	if (plen < p->plen)
+		return 0;
+	for (i = 0; i < p->plen; i++)
+		if ((p->addr[i / 8] ^ a[i / 8]) & (0x80 >> (i % 8)))
+			return 0;
+	return 1;
+}
+
+/* The outside endpoint's qualifiers: "to", "port", "evidence". */
+static int qualifiers_match(const struct policy_rule *r,
+			    const struct flow_facts *f)
+{
+	unsigned i;
+
+	if (r->ev_mask && !(r->ev_mask & (1u << f->evidence)))
+		return 0;
+	if (r->n_to) {
+		if (!f->external)
+			return 0;
+		for (i = 0; i < r->n_to; i++)
+			if (policy_prefix_covers(&r->to[i], f->external, 128))
+				break;
+		if (i == r->n_to)
+			return 0;
+	}
+	if (r->n_ports) {
+		if (!f->ext_port)
+			return 0;
+		for (i = 0; i < r->n_ports; i++)
+			if (f->ext_port >= r->port_lo[i] &&
+			    f->ext_port <= r->port_hi[i])
+				break;
+		if (i == r->n_ports)
+			return 0;
+	}
+	return 1;
+}
+
 int policy_rule_matches(const struct policy_rule *r, const struct flow_facts *f)
 {
 	unsigned i;
@@ -160,6 +303,8 @@ int policy_rule_matches(const struct policy_rule *r, const struct flow_facts *f)
 	if (r->dir == RULE_DIR_OUTBOUND && f->inbound)
 		return 0;
 	if (f->confidence < r->min_conf)
+		return 0;
+	if (!qualifiers_match(r, f))
 		return 0;
 	switch (r->match) {
 	case MATCH_ANY:
@@ -220,6 +365,9 @@ void policy_free(struct policy *p)
 	free(p->depts);
 	free(p->pfx_text);
 	free(p->pfx_dept);
+	free(p->notes);
+	if (p->addrsig && p->addrsig_free)
+		p->addrsig_free(p->addrsig);
 	lpm_destroy(p->dept4);
 	lpm_destroy(p->dept6);
 	lpm_destroy(p->internal4);

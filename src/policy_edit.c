@@ -193,11 +193,16 @@ static int write_policy(FILE *f, const struct policy *p,
 	fputs("# skyfence policy, as running (written by skyfenced)\n"
 	      "options {\n",
 	      f);
-	fprintf(f, "\tteams-is-skype %s;\n\tmin-confidence %s;\n",
+	fprintf(f,
+		"\tteams-is-skype %s;\n\tskype-heuristic %s;\n"
+		"\tmin-confidence %s;\n",
 		p->teams_is_skype ? "yes" : "no",
+		p->skype_heuristic ? "yes" : "no",
 		policy_conf_name(p->min_conf));
 	if (p->signatures[0])
 		fprintf(f, "\tsignatures \"%s\";\n", p->signatures);
+	if (p->address_list[0])
+		fprintf(f, "\taddress-list \"%s\";\n", p->address_list);
 	fputs("}\n", f);
 	if (p->killswitch[0]) {
 		const char *w = p->killswitch;

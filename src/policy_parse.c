@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <arpa/inet.h>
 
+#include "skyfence/addrsig.h"
 #include "skyfence/classify.h"
 
 #define MAX_TOKEN_LEN 255
@@ -67,6 +68,7 @@ struct pfx {
 
 struct rule_extra {
 	uint8_t skype; /* the skype group: ids fixed at finish */
+	uint8_t teams; /* the teams group */
 	uint32_t col;
 };
 
@@ -89,10 +91,11 @@ struct policy_parser {
 	uint32_t n_pfx, cap_pfx;
 	int have_internal, have_options, have_default;
 	uint32_t options_line, default_line, killswitch_line;
-	uint32_t opt_line[3];
+	uint32_t opt_line[5];
 	uint32_t n_rx;		       /* departments that have an rx entry */
 	uint8_t hosts_seen[MAX_DEPTS]; /* a 'hosts' statement was written */
 	uint32_t last_len; /* length of the last line, for EOF's column */
+	uint32_t n_notes;
 	int nomem, overflow;
 };
 
@@ -460,29 +463,13 @@ static int parse_duration_ms(const char *s, uint64_t *ms)
 
 /* ---- prefixes ---- */
 
-static void mask_check_suggest(uint8_t *a, unsigned bytes, unsigned plen,
-			       int *host_bits)
-{
-	unsigned i;
-
-	*host_bits = 0;
-	for (i = 0; i < bytes * 8; i++) {
-		if (i < plen)
-			continue;
-		if (a[i / 8] & (0x80 >> (i % 8))) {
-			*host_bits = 1;
-			a[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
-		}
-	}
-}
-
 static int parse_prefix(struct policy_parser *pp, const struct tok *t,
 			uint16_t dept)
 {
-	char buf[MAX_TOKEN_LEN + 1], *slash, sugg[INET6_ADDRSTRLEN];
+	struct policy_prefix pf;
+	char err[512];
 	struct pfx x;
-	unsigned long plen;
-	int host_bits;
+	int v6;
 
 	memset(&x, 0, sizeof(x));
 	if (t->type != T_WORD) {
@@ -490,42 +477,17 @@ static int parse_prefix(struct policy_parser *pp, const struct tok *t,
 			tok_desc(t));
 		return -1;
 	}
-	snprintf(buf, sizeof(buf), "%s", t->text);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	if (inet_pton(AF_INET, buf, x.addr) == 1) {
-		x.v6 = 0;
-	} else if (inet_pton(AF_INET6, buf, x.addr) == 1) {
-		x.v6 = 1;
-	} else {
-		err_tok(pp, t, "invalid address '%s'", t->text);
+	if (policy_prefix_parse(t->text, &pf, &v6, err, sizeof(err)) != 0) {
+		err_tok(pp, t, "%s", err);
 		return -1;
 	}
-	if (slash) {
-		char *end;
-
-		errno = 0;
-		plen = strtoul(slash + 1, &end, 10);
-		if (!isdigit((unsigned char)slash[1]) || *end || errno ||
-		    plen > (x.v6 ? 128u : 32u)) {
-			err_tok(pp, t,
-				"invalid prefix length in '%s' (0-%u for %s)",
-				t->text, x.v6 ? 128u : 32u,
-				x.v6 ? "IPv6" : "IPv4");
-			return -1;
-		}
+	x.v6 = (uint8_t)v6;
+	if (v6) {
+		memcpy(x.addr, pf.addr, 16);
+		x.plen = pf.plen;
 	} else {
-		plen = x.v6 ? 128 : 32;
-	}
-	x.plen = (uint8_t)plen;
-	mask_check_suggest(x.addr, x.v6 ? 16 : 4, x.plen, &host_bits);
-	if (host_bits) {
-		inet_ntop(x.v6 ? AF_INET6 : AF_INET, x.addr, sugg,
-			  sizeof(sugg));
-		err_tok(pp, t, "host bits set in '%s' (did you mean %s/%u?)",
-			t->text, sugg, x.plen);
-		return -1;
+		memcpy(x.addr, pf.addr + 12, 4);
+		x.plen = (uint8_t)(pf.plen - 96);
 	}
 	x.dept = dept;
 	x.line = t->line;
@@ -718,6 +680,12 @@ static int parse_match(struct policy_parser *pp, struct policy_rule *r,
 		rx->skype = 1;
 		return 0;
 	}
+	if (is_word(t, "teams")) {
+		r->match = MATCH_PROTOCOLS;
+		rx->teams = 1;
+		r->ids[r->n_ids++] = SF_PROTO_TEAMS;
+		return 0;
+	}
 	if (is_word(t, "any")) {
 		r->match = MATCH_ANY;
 		return 0;
@@ -762,9 +730,102 @@ static int parse_match(struct policy_parser *pp, struct policy_rule *r,
 	}
 	err_tok(pp, t,
 		"unknown keyword '%s' (expected hosts, log, inbound, outbound, "
-		"skype, protocol, category or any)",
+		"skype, teams, protocol, category or any)",
 		tok_desc(t));
 	return -2;
+}
+
+/* "to" PREFIX { "," PREFIX } | "port" PORTS { "," PORTS }, after the
+ * match; returns 0, or -1 (reported) with the rule unusable. */
+static int parse_qualifier(struct policy_parser *pp, struct policy_rule *r,
+			   int *seen_to, int *seen_port)
+{
+	const struct tok *kw = next(pp);
+	int to = is_word(kw, "to"), bad = 0;
+	char err[512];
+
+	if ((to && (*seen_to)++) || (!to && (*seen_port)++)) {
+		err_tok(pp, kw, "duplicate '%s' (list them after one '%s')",
+			kw->text, kw->text);
+		bad = 1;
+	}
+	for (;;) {
+		const struct tok *t = next(pp);
+
+		if (t->type != T_WORD) {
+			err_tok(pp, t, "expected %s after '%s', got '%s'",
+				to ? "an address or prefix"
+				   : "a port or a port range",
+				kw->text, tok_desc(t));
+			if (t->type == T_SEMI || t->type == T_EOF ||
+			    t->type == T_RBRACE) {
+				unget(pp, t);
+				return -2; /* the rule ends here */
+			}
+			return -1;
+		}
+		if (to) {
+			struct policy_prefix pf;
+
+			if (policy_prefix_parse(t->text, &pf, NULL, err,
+						sizeof(err)) != 0) {
+				err_tok(pp, t, "%s", err);
+				bad = 1;
+			} else if (r->n_to == POLICY_MAX_TO) {
+				err_tok(pp, t,
+					"too many prefixes after 'to' (at most %d)",
+					POLICY_MAX_TO);
+				bad = 1;
+			} else {
+				r->to[r->n_to++] = pf;
+			}
+		} else {
+			uint16_t lo[POLICY_MAX_PORTS], hi[POLICY_MAX_PORTS];
+
+			if (strchr(t->text, ',') ||
+			    addrsig_ports(t->text, lo, hi, err, sizeof(err)) !=
+				    1) {
+				err_tok(pp, t, "%s", err);
+				bad = 1;
+			} else if (r->n_ports == POLICY_MAX_PORTS) {
+				err_tok(pp, t,
+					"too many ports after 'port' (at most %d)",
+					POLICY_MAX_PORTS);
+				bad = 1;
+			} else {
+				r->port_lo[r->n_ports] = lo[0];
+				r->port_hi[r->n_ports++] = hi[0];
+			}
+		}
+		if (peek(pp)->type != T_COMMA)
+			return bad ? -1 : 0;
+		next(pp);
+	}
+}
+
+/* "evidence" KIND { "," KIND }; the keyword is consumed. */
+static int parse_evidence(struct policy_parser *pp, struct policy_rule *r)
+{
+	int bad = 0;
+
+	for (;;) {
+		const struct tok *t = next(pp);
+		int ev = t->type == T_WORD ? cls_evidence_id(t->text) : -1;
+
+		if (ev <= CLS_EV_NONE) {
+			err_tok(pp, t,
+				"invalid evidence '%s' (expected payload, sni, http-host, dns-name, certificate, stun, heuristic, address, port, cache, signature or mark)",
+				tok_desc(t));
+			if (t->type == T_SEMI || t->type == T_EOF ||
+			    t->type == T_RBRACE)
+				unget(pp, t);
+			return -1;
+		}
+		r->ev_mask |= (uint16_t)(1u << ev);
+		if (peek(pp)->type != T_COMMA)
+			return bad ? -1 : 0;
+		next(pp);
+	}
 }
 
 static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
@@ -870,7 +931,8 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 	struct policy_rule r;
 	struct rule_extra rx;
 	uint32_t action_tok;
-	int bad = 0, have_log = 0, have_conf = 0, m;
+	int bad = 0, have_log = 0, have_conf = 0, have_ev = 0, m;
+	int seen_to = 0, seen_port = 0;
 
 	memset(&r, 0, sizeof(r));
 	memset(&rx, 0, sizeof(rx));
@@ -889,6 +951,16 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 	}
 	if (m != 0)
 		bad = 1;
+	while (is_word(peek(pp), "to") || is_word(peek(pp), "port")) {
+		int q = parse_qualifier(pp, &r, &seen_to, &seen_port);
+
+		if (q == -2) {
+			sync_stmt(pp);
+			return;
+		}
+		if (q != 0)
+			bad = 1;
+	}
 	action_tok = pp->pos;
 	t = next(pp);
 	if (is_word(t, "allow")) {
@@ -956,6 +1028,21 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 			} else {
 				r.min_conf = (uint8_t)v;
 			}
+		} else if (is_word(t, "evidence")) {
+			next(pp);
+			if (have_ev++) {
+				err_tok(pp, t, "duplicate 'evidence'");
+				bad = 1;
+			}
+			if (parse_evidence(pp, &r) != 0)
+				bad = 1;
+		} else if (is_word(t, "to") || is_word(t, "port")) {
+			err_tok(pp, t,
+				"'%s' comes before the action ('skype %s ... drop;')",
+				t->text, t->text);
+			next(pp);
+			sync_stmt(pp);
+			return;
 		} else if (is_word(t, "burst") || is_word(t, "latency")) {
 			const struct tok *a;
 
@@ -973,7 +1060,7 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 			return;
 		} else {
 			err_tok(pp, t,
-				"unexpected '%s' in rule (expected log, confidence or ';')",
+				"unexpected '%s' in rule (expected log, confidence, evidence or ';')",
 				tok_desc(t));
 			sync_stmt(pp);
 			return;
@@ -1142,14 +1229,27 @@ static void parse_department(struct policy_parser *pp)
 			err_tok(pp, name,
 				"department name 'default' is reserved (use a 'default { ... }' block)");
 			ok = 0;
+		} else if (strcasecmp(name->text, "default") == 0) {
+			err_tok(pp, name,
+				"department name '%s' differs from the reserved 'default' only in case",
+				name->text);
+			ok = 0;
 		} else {
 			for (i = 1; i < pp->pol->n_depts; i++) {
-				if (strcmp(pp->pol->depts[i].name,
-					   name->text) == 0) {
+				const struct policy_dept *o =
+					&pp->pol->depts[i];
+
+				if (strcmp(o->name, name->text) == 0) {
 					err_tok(pp, name,
 						"duplicate department '%s' (first defined at line %u)",
-						name->text,
-						pp->pol->depts[i].line);
+						name->text, o->line);
+					ok = 0;
+					break;
+				}
+				if (strcasecmp(o->name, name->text) == 0) {
+					err_tok(pp, name,
+						"department '%s' differs from '%s' (line %u) only in case: names are exact, so these are two departments; use one spelling",
+						name->text, o->name, o->line);
 					ok = 0;
 					break;
 				}
@@ -1240,7 +1340,9 @@ static void parse_killswitch(struct policy_parser *pp)
 static void parse_options(struct policy_parser *pp)
 {
 	static const char *const opts[] = { "teams-is-skype", "min-confidence",
-					    "signatures" };
+					    "signatures", "skype-heuristic",
+					    "address-list" };
+	const unsigned n_opts = sizeof(opts) / sizeof(opts[0]);
 	const struct tok *kw = next(pp), *open = expect_lbrace(pp, "'options'");
 
 	if (!open)
@@ -1261,12 +1363,12 @@ static void parse_options(struct policy_parser *pp)
 			err_unclosed(pp, t, open);
 			return;
 		}
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < n_opts; i++)
 			if (is_word(t, opts[i]))
 				break;
-		if (i == 3) {
+		if (i == n_opts) {
 			err_tok(pp, t,
-				"unknown option '%s' (expected teams-is-skype, min-confidence or signatures)",
+				"unknown option '%s' (expected teams-is-skype, skype-heuristic, min-confidence, signatures or address-list)",
 				tok_desc(t));
 			sync_stmt(pp);
 			continue;
@@ -1277,11 +1379,14 @@ static void parse_options(struct policy_parser *pp)
 				opts[i], pp->opt_line[i]);
 		pp->opt_line[i] = t->line;
 		v = next(pp);
-		if (i == 0) {
+		if (i == 0 || i == 3) {
+			uint8_t *b = i == 0 ? &pp->pol->teams_is_skype
+					    : &pp->pol->skype_heuristic;
+
 			if (is_word(v, "yes"))
-				pp->pol->teams_is_skype = 1;
+				*b = 1;
 			else if (is_word(v, "no"))
-				pp->pol->teams_is_skype = 0;
+				*b = 0;
 			else
 				err_tok(pp, v,
 					"invalid boolean '%s' (expected yes or no)",
@@ -1301,11 +1406,20 @@ static void parse_options(struct policy_parser *pp)
 					tok_desc(v));
 			else if (v->text[0] != '/')
 				err_tok(pp, v,
-					"signatures file '%s' must be an absolute path",
+					"%s file '%s' must be an absolute path",
+					i == 2 ? "signatures" : "address-list",
 					v->text);
-			else
+			else if (strlen(v->text) >= sizeof(pp->pol->signatures))
+				err_tok(pp, v,
+					"file name too long (at most %zu bytes)",
+					sizeof(pp->pol->signatures) - 1);
+			else if (i == 2)
 				snprintf(pp->pol->signatures,
 					 sizeof(pp->pol->signatures), "%s",
+					 v->text);
+			else
+				snprintf(pp->pol->address_list,
+					 sizeof(pp->pol->address_list), "%s",
 					 v->text);
 		}
 		if (v->type == T_SEMI || v->type == T_RBRACE ||
@@ -1320,14 +1434,45 @@ static void parse_options(struct policy_parser *pp)
 
 /* ---- finish: cross-statement checks and compilation ---- */
 
-static int rule_covers(const struct policy_rule *a, const struct policy_rule *b)
+/* Whether every flow @b matches in direction @dir (inbound or outbound)
+ * also matches @a: direction, confidence, ids, then the qualifiers
+ * (a's prefixes cover b's, a's ports b's, a's evidence b's; none: all). */
+static int rule_covers(const struct policy_rule *a, const struct policy_rule *b,
+		       uint8_t dir)
 {
 	unsigned i, j;
 
-	if (a->dir != RULE_DIR_ANY && a->dir != b->dir)
+	if (a->dir != RULE_DIR_ANY && a->dir != dir)
 		return 0;
 	if (a->min_conf > b->min_conf)
 		return 0;
+	if (a->ev_mask && (!b->ev_mask || (b->ev_mask & ~a->ev_mask)))
+		return 0;
+	if (a->n_to) {
+		if (!b->n_to)
+			return 0;
+		for (j = 0; j < b->n_to; j++) {
+			for (i = 0; i < a->n_to; i++)
+				if (policy_prefix_covers(&a->to[i],
+							 b->to[j].addr,
+							 b->to[j].plen))
+					break;
+			if (i == a->n_to)
+				return 0;
+		}
+	}
+	if (a->n_ports) {
+		if (!b->n_ports)
+			return 0;
+		for (j = 0; j < b->n_ports; j++) {
+			for (i = 0; i < a->n_ports; i++)
+				if (a->port_lo[i] <= b->port_lo[j] &&
+				    a->port_hi[i] >= b->port_hi[j])
+					break;
+			if (i == a->n_ports)
+				return 0;
+		}
+	}
 	if (a->match == MATCH_ANY)
 		return 1;
 	if (a->match != b->match)
@@ -1342,10 +1487,48 @@ static int rule_covers(const struct policy_rule *a, const struct policy_rule *b)
 	return 1;
 }
 
+/* The first rule before @i of @d covering rule @i in direction @dir, or
+ * -1. */
+static int first_cover(const struct policy_dept *d, uint32_t i, uint8_t dir)
+{
+	uint32_t j;
+
+	for (j = 0; j < i; j++)
+		if (rule_covers(&d->rules[j], &d->rules[i], dir))
+			return (int)j;
+	return -1;
+}
+
+/* Rule @i can never match when, in each direction it takes, an earlier
+ * rule already matches all of its flows: one rule, or two (one inbound,
+ * one outbound: "outbound skype drop; inbound skype drop; skype allow;"). */
+static void check_shadowed(struct policy_parser *pp, uint32_t di, uint32_t i)
+{
+	const struct policy_dept *d = &pp->pol->depts[di];
+	const struct policy_rule *r = &d->rules[i];
+	int in = -1, out = -1;
+
+	if (r->dir != RULE_DIR_OUTBOUND)
+		in = first_cover(d, i, RULE_DIR_INBOUND);
+	if (r->dir != RULE_DIR_INBOUND)
+		out = first_cover(d, i, RULE_DIR_OUTBOUND);
+	if ((r->dir != RULE_DIR_OUTBOUND && in < 0) ||
+	    (r->dir != RULE_DIR_INBOUND && out < 0))
+		return;
+	if (in < 0 || out < 0 || in == out)
+		err_at(pp, r->line, pp->rx[di][i].col,
+		       "rule can never match: the rule at line %u already matches all of its flows",
+		       d->rules[in >= 0 ? in : out].line);
+	else
+		err_at(pp, r->line, pp->rx[di][i].col,
+		       "rule can never match: the rules at lines %u (inbound) and %u (outbound) already match all of its flows",
+		       d->rules[in].line, d->rules[out].line);
+}
+
 static void finish_rules(struct policy_parser *pp)
 {
 	struct policy *p = pp->pol;
-	uint32_t di, i, j;
+	uint32_t di, i;
 
 	for (di = 0; di < p->n_depts; di++) {
 		struct policy_dept *d = &p->depts[di];
@@ -1362,19 +1545,92 @@ static void finish_rules(struct policy_parser *pp)
 			}
 			if (r->min_conf == CONF_UNSET)
 				r->min_conf = p->min_conf;
+			if (r->ev_mask & (1u << CLS_EV_HEURISTIC) &&
+			    !p->skype_heuristic)
+				err_at(pp, r->line, pp->rx[di][i].col,
+				       "'evidence heuristic' needs 'skype-heuristic yes;' in the options (the heuristic's labels reach no rule without it)");
 		}
-		for (i = 0; i < d->n_rules; i++) {
-			for (j = 0; j < i; j++) {
-				if (rule_covers(&d->rules[j], &d->rules[i])) {
-					err_at(pp, d->rules[i].line,
-					       pp->rx[di][i].col,
-					       "rule can never match: the rule at line %u already matches all of its flows",
-					       d->rules[j].line);
-					break;
-				}
-			}
-		}
+		for (i = 0; i < d->n_rules; i++)
+			check_shadowed(pp, di, i);
 	}
+}
+
+static void add_note(struct policy_parser *pp, uint32_t line, uint32_t col,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void add_note(struct policy_parser *pp, uint32_t line, uint32_t col,
+		     const char *fmt, ...)
+{
+	struct policy *p = pp->pol;
+	size_t old = p->notes ? strlen(p->notes) : 0, n;
+	char msg[512], *nn;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = strlen(pp->filename) + strlen(msg) + 40;
+	nn = realloc(p->notes, old + n);
+	if (!nn) {
+		pp->nomem = 1;
+		return;
+	}
+	p->notes = nn;
+	snprintf(nn + old, n, "%s:%u:%u: note: %s\n", pp->filename, line, col,
+		 msg);
+}
+
+static int pfx_covers(const struct pfx *a, const struct pfx *b)
+{
+	unsigned i;
+
+	if (a->v6 != b->v6 || a->plen >= b->plen)
+		return 0;
+	for (i = 0; i < a->plen; i++)
+		if ((a->addr[i / 8] ^ b->addr[i / 8]) & (0x80 >> (i % 8)))
+			return 0;
+	return 1;
+}
+
+/* A department's prefix inside another department's: legal (the longest
+ * prefix decides), but a note names both places. */
+static void note_overlap(struct policy_parser *pp, const struct pfx *x)
+{
+	const struct pfx *best = NULL;
+	int32_t v;
+	uint32_t i;
+
+	if (x->dept == UINT16_MAX || x->plen == 0)
+		return;
+	/* the tree says whether another department covers it; the scan for
+	 * its text runs for the first MAX_ERRORS overlaps only */
+	v = lpm_lookup_prefix(x->v6 ? pp->pol->dept6 : pp->pol->dept4, x->addr,
+			      x->plen - 1u);
+	if (v < 0 || v == x->dept)
+		return;
+	if (pp->n_notes++ >= MAX_ERRORS) {
+		if (pp->n_notes == MAX_ERRORS + 1)
+			add_note(
+				pp, x->line, x->col,
+				"more prefixes overlap other departments' (%d shown)",
+				MAX_ERRORS);
+		return;
+	}
+	for (i = 0; i < pp->n_pfx; i++) {
+		const struct pfx *o = &pp->pfx[i];
+
+		if (o->dept != UINT16_MAX && pfx_covers(o, x) &&
+		    (!best || o->plen > best->plen))
+			best = o;
+	}
+	if (best && best->dept != x->dept)
+		add_note(
+			pp, x->line, x->col,
+			"%s of department '%s' lies inside %s of department '%s' (line %u): its hosts are in '%s', the longest prefix decides",
+			x->text, pp->pol->depts[x->dept].name, best->text,
+			pp->pol->depts[best->dept].name, best->line,
+			pp->pol->depts[x->dept].name);
 }
 
 static void finish_prefixes(struct policy_parser *pp)
@@ -1416,6 +1672,8 @@ static void finish_prefixes(struct policy_parser *pp)
 		if (rc == -ENOMEM)
 			pp->nomem = 1;
 	}
+	for (i = 0; i < pp->n_pfx; i++)
+		note_overlap(pp, &pp->pfx[i]);
 	for (i = 0; i < pp->n_pfx; i++) {
 		struct pfx *x = &pp->pfx[i];
 
@@ -1535,6 +1793,8 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 		return NULL;
 	}
 	p->min_conf = CLS_CONF_CACHE;
+	/* in 2026 what an admin means by Skype is Teams (README) */
+	p->teams_is_skype = 1;
 	snprintf(p->source, sizeof(p->source), "%s", pp->filename);
 	p->dept4 = lpm_create(32);
 	p->dept6 = lpm_create(128);
@@ -1677,6 +1937,20 @@ struct policy *policy_parse_text(const char *name, const char *text, size_t len,
 		if (on_error)
 			on_error(ctx, policy_parser_error(pp, i));
 	policy_parser_destroy(pp);
+	/* the address signatures file is part of the policy: one that does
+	 * not load fails it */
+	if (p && p->address_list[0] && names->load_addrsig) {
+		unsigned n = 0;
+
+		p->addrsig = names->load_addrsig(names->ctx, p->address_list,
+						 on_error, ctx, &n);
+		p->addrsig_free = addrsig_free;
+		if (!p->addrsig) {
+			*nerr += n ? n : 1;
+			policy_free(p);
+			return NULL;
+		}
+	}
 	return p;
 }
 
@@ -1691,7 +1965,7 @@ static int any_id(void *ctx, const char *name)
 void policy_text_signatures(const char *name, const char *text, size_t len,
 			    char *out, size_t outlen)
 {
-	struct policy_names any = { any_id, any_id, NULL, 0, NULL };
+	struct policy_names any = { any_id, any_id, NULL, NULL, 0, NULL };
 	struct policy *p;
 	struct policy_parser *pp = parse_all(name, text, len, &any, &p);
 

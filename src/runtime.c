@@ -4,6 +4,7 @@
  * reload, the state restored at start, and the conntrack re-decision of
  * established flows (runtime.h). */
 #include "runtime.h"
+#include "skyfence/addrsig.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -393,6 +394,23 @@ void runtime_log_line(void *ctx, const char *msg)
 	log_warnx("%s", msg);
 }
 
+void runtime_log_notes(const struct policy *p)
+{
+	const char *s = p->notes;
+
+	while (s && *s) {
+		size_t n = strcspn(s, "\n");
+
+		log_info("%.*s", (int)n, s);
+		s += n;
+		s += *s == '\n';
+	}
+	if (p->addrsig)
+		log_info("%s: %u IPv4 and %u IPv6 address signatures from %s",
+			 p->source, p->addrsig->v4, p->addrsig->v6,
+			 p->address_list);
+}
+
 /* SIGHUP: the --policy file replaces the running departments and rules
  * (runtime changes included); the kill switch stays (a file can add to
  * it, never lift it). */
@@ -424,6 +442,7 @@ void runtime_reload(struct daemon *d, long uid)
 			log_warnx("reload: %s; the running policy stays", err);
 		return;
 	}
+	runtime_log_notes(np);
 	if (strcmp(np->signatures, d->pol->signatures) != 0) {
 		d->st.reload_failures++;
 		log_warnx("reload: %s names another signatures file; restart "
@@ -559,7 +578,8 @@ int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 	if (old == MARK_NONE)
 		return 0; /* still inspected: decided by the new policy */
 	app = mark_app_of(&d->ml, e->mark);
-	engine_decide_app(d->eng, e->src, e->dst, app, &pd, NULL);
+	engine_decide_app(d->eng, e->src, e->sport, e->dst, e->dport,
+			  e->l4proto, app, &pd, NULL);
 	nv = verdict_mark_of_action(pd.action);
 	if (nv == old)
 		return 0;

@@ -68,6 +68,8 @@ int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark);
 int runtime_map_buckets(struct daemon *d, const struct policy *p);
 /* A log line per policy error (the loader's and parser's callback). */
 void runtime_log_line(void *ctx, const char *msg);
+/* A policy's notes (policy.h) and its address signatures, to the log. */
+void runtime_log_notes(const struct policy *p);
 /* Milliseconds of CLOCK_REALTIME (@realtime) or CLOCK_MONOTONIC. */
 uint64_t runtime_clock_ms(int realtime);
 /* A hash seed from getrandom(2). Returns 0, or -1 with errno set (then

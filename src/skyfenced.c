@@ -18,13 +18,13 @@
 #include "skyfence/fcset.h"
 #include "skyfence/mark.h"
 #include "skyfence/audit.h"
+#include "skyfence/addrsig.h"
 #include "skyfence/offline.h"
 #include "skyfence/policy.h"
 #include "skyfence/privdrop.h"
 #include "skyfence/queue.h"
 
 #define DEFAULT_OFFLINE_FLOWS 262144u
-#define DEFAULT_IDLE_S 600u
 #define DEFAULT_INLINE_FLOWS 131072u
 #define DEFAULT_INLINE_IDLE_S 120u
 #define DEFAULT_QUEUE_MAXLEN 8192u
@@ -58,7 +58,8 @@ static void usage(FILE *f)
 		"  --fail-closed        a full queue drops instead of accepting\n"
 		"  --mark-mask M        skyfence's bits of the conntrack mark (default 0x%08x)\n"
 		"  --max-flows N        flow table size (default %u inline, %u offline)\n"
-		"  --idle-timeout S     forget idle flows (default %u inline, %u offline)\n"
+		"  --idle-timeout S     forget idle flows (default %u inline; offline\n"
+		"                       never, as ndpiReader reading a file)\n"
 		"  --foreground         stay in the foreground, log to stderr\n"
 		"  --audit-log FILE     audit records (JSON lines, chained); '-' for\n"
 		"                       stderr; SIGUSR2 opens it again (logrotate)\n"
@@ -103,9 +104,9 @@ static void usage(FILE *f)
 		QUEUE_FAILCLOSED_OFFSET + QUEUE_THROTTLE_OFFSET,
 		DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF, MARK_DEFAULT_MASK,
 		DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
-		DEFAULT_INLINE_IDLE_S, DEFAULT_IDLE_S, DEFAULT_AUDIT_RATE,
-		DEFAULT_AUDIT_BURST, DEFAULT_AUDIT_BUFFER, DEFAULT_AUDIT_FLOWS,
-		DEFAULT_CTL_PATH, DEFAULT_CTL_IDLE_S, DEFAULT_STATE_DIR);
+		DEFAULT_INLINE_IDLE_S, DEFAULT_AUDIT_RATE, DEFAULT_AUDIT_BURST,
+		DEFAULT_AUDIT_BUFFER, DEFAULT_AUDIT_FLOWS, DEFAULT_CTL_PATH,
+		DEFAULT_CTL_IDLE_S, DEFAULT_STATE_DIR);
 }
 
 static void print_error(void *ctx, const char *msg)
@@ -249,13 +250,10 @@ int main(int argc, char **argv)
 	};
 	const char *pcap = NULL, *policy_path = NULL, *check = NULL;
 	struct cls_opts co = { DEFAULT_OFFLINE_FLOWS, 80, 24, 0, NULL };
-	struct offline_opts oo = { NULL,
-				   DEFAULT_OFFLINE_FLOWS,
-				   DEFAULT_IDLE_S * 1000ull,
-				   stdout,
-				   stderr,
-				   0,
-				   NULL,
+	struct offline_opts oo = { NULL,   DEFAULT_OFFLINE_FLOWS,
+				   0, /* no idle end, as ndpiReader */
+				   stdout, stderr,
+				   0,	   NULL,
 				   NULL };
 	struct daemon_opts dopt = { NULL,
 				    0,
@@ -587,8 +585,14 @@ int main(int argc, char **argv)
 		if (loader_load(check, &co, &cls, &pol, NULL, print_error,
 				stderr) != 0)
 			return 1;
-		printf("%s: OK (%u departments besides default)\n", check,
+		if (pol->notes)
+			fputs(pol->notes, stderr);
+		printf("%s: OK (%u departments besides default", check,
 		       pol->n_depts - 1);
+		if (pol->addrsig)
+			printf("; %u IPv4 and %u IPv6 address signatures",
+			       pol->addrsig->v4, pol->addrsig->v6);
+		printf(")\n");
 		policy_free(pol);
 		classifier_close(cls);
 		return 0;

@@ -142,6 +142,7 @@ void stats_count_decision(struct stats_counts *c, const struct policy *pol,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r->ts_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	flow_key_format(&f->key, r->key, sizeof(r->key));
+	flow_evidence_format(f, r->evidence, sizeof(r->evidence));
 	snprintf(r->dept, sizeof(r->dept), "%s", dept);
 	classifier_format_proto(cls, &f->cls, r->app, sizeof(r->app));
 	r->action = f->action;

@@ -225,7 +225,7 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			  v.final ? policy_action_name(v.action)
 				  : "inspecting");
 	stats_count_packet(&w->sc, w->pol, v.flow, qp->len);
-	verdict_after_engine(ml, qp->mark, v.final, v.action, v.flow->cls.app,
+	verdict_after_engine(ml, qp->mark, v.final, v.action, v.flow->pol_app,
 			     &vs);
 	switch (vs.kind) {
 	case VERDICT_SHAPE:

@@ -26,6 +26,33 @@ enum cls_confidence {
 
 #define CLS_HOST_LEN 80
 
+/* What a label rests on (classify.c reads it from nDPI 4.2's state). A
+ * name match that skyfence rejected (the name is outside the namespace
+ * nDPI's pattern stands for, names.h) keeps its kind, with
+ * cls_result.rejected set: the policy then sees the master protocol. */
+enum cls_evidence {
+	CLS_EV_NONE = 0,  /* no application */
+	CLS_EV_PAYLOAD,	  /* the protocol's own dissector */
+	CLS_EV_SNI,	  /* TLS / DTLS / QUIC server name */
+	CLS_EV_HTTP_HOST, /* HTTP Host line */
+	CLS_EV_DNS_NAME,  /* DNS query name */
+	CLS_EV_CERT,	  /* a name in the server's TLS certificate */
+	CLS_EV_STUN,	  /* STUN attributes */
+	CLS_EV_HEURISTIC, /* nDPI 4.2's Skype UDP payload heuristic */
+	CLS_EV_ADDRESS,	  /* nDPI's address list */
+	CLS_EV_PORT,	  /* the port alone (guessing) */
+	CLS_EV_CACHE,	  /* another flow's result (nDPI's caches) */
+	CLS_EV_SIGNATURE, /* skyfence's address signatures: address + port */
+	CLS_EV_MARK,	  /* the app id in a conntrack mark (a restart) */
+	CLS_EV_MAX,
+};
+
+/* "payload", "sni", ...; "none" for CLS_EV_NONE or out of range
+ * (policy.c: the policy language names them too). */
+const char *cls_evidence_name(uint8_t ev);
+/* The kind named @name, or -1. */
+int cls_evidence_id(const char *name);
+
 /* Ids as ndpiReader prints them ("91.125" -> master 91, app 125; "5" ->
  * master 0, app 5): master is 0 unless it differs from a known app. */
 struct cls_result {
@@ -41,6 +68,10 @@ struct cls_result {
 	 * label whose other end does Teams later is not foreseen (README,
 	 * Known limits). */
 	uint16_t alt_app;
+	uint8_t evidence; /* enum cls_evidence */
+	/* a Skype/Teams name match inside an unrelated registered domain:
+	 * the label stays nDPI's, the policy sees the master protocol */
+	uint8_t rejected;
 	char host[CLS_HOST_LEN]; /* SNI / HTTP Host / DNS query, or "" */
 };
 

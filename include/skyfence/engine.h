@@ -35,6 +35,7 @@ struct engine_stats {
 	uint64_t decided_at[DEC_MAX]; /* flows decided, by enum flow_decided_at */
 	uint64_t relabeled; /* decided flows whose ids nDPI changed later */
 	uint64_t named;	    /* decided on CLS_NAMED, nDPI still reading */
+	uint64_t signature; /* decided at the first packet by a signature */
 };
 
 struct engine_verdict {
@@ -64,12 +65,13 @@ void engine_set_rules(struct engine *e, const struct policy *p,
  * rules stay the caller's; decided flows in the table are decided again. */
 void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
 			   uint32_t n);
-/* The decision for a flow known only by its endpoints (initiator first)
- * and app id, as a conntrack entry's mark gives it (kill switch
- * included). *inbound tells which endpoint was taken as inside. */
+/* The decision for a flow known only by its endpoints (initiator first,
+ * ports in host order) and app id, as a conntrack entry's mark gives it
+ * (kill switch included; evidence "mark"). *inbound tells which endpoint was taken as inside. */
 void engine_decide_app(const struct engine *e, const uint8_t ini[16],
-		       const uint8_t resp[16], uint16_t app,
-		       struct policy_decision *d, uint8_t *inbound);
+		       uint16_t iport, const uint8_t resp[16], uint16_t rport,
+		       uint8_t l4proto, uint16_t app, struct policy_decision *d,
+		       uint8_t *inbound);
 /* Visits the flows being inspected, newest first, at most @max of them,
  * without walking the table (a list the engine keeps). Returns how many
  * flows are being inspected in all. */

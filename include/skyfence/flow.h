@@ -43,6 +43,14 @@ enum flow_decided_at {
 /* "packet", "limit", "mark", "idle", "evicted", "end"; "-" for DEC_NONE. */
 const char *flow_decided_at_name(uint8_t at);
 
+/* What a decided flow's label rested on, as the TSV, the audit and
+ * `flows` show it: an evidence kind ("sni", "heuristic", ...,
+ * classify.h), "NAME-rejected" for a look-alike name, "heuristic-ignored"
+ * when the policy's skype-heuristic is off. */
+#define FLOW_EVIDENCE_LEN 32
+struct flow;
+char *flow_evidence_format(const struct flow *f, char *buf, size_t len);
+
 /* Packet direction relative to the flow's initiator. */
 enum flow_dir { FLOW_DIR_ORIG = 0, FLOW_DIR_REPLY = 1 };
 
@@ -66,6 +74,12 @@ struct flow {
 	uint32_t decided_pkt; /* packets seen (both directions) at decision */
 	uint16_t decided_master, decided_app; /* the ids it was decided on */
 	uint16_t decided_alt; /* cls.alt_app then: a change to it is no relabel */
+	/* what the policy saw (engine.c, flow_facts_of): nDPI's ids, or the
+	 * master protocol for a rejected name, nothing for the heuristic
+	 * when it is off, the signature's app; the mark carries pol_app */
+	uint16_t pol_master, pol_app;
+	uint8_t pol_evidence; /* enum cls_evidence */
+	uint16_t sig_app;     /* an address signature's app (addrsig.h), 0 */
 	/* the engine's list of flows being inspected */
 	struct flow *insp_prev, *insp_next;
 	/* table internals */

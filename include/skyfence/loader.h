@@ -20,7 +20,18 @@ unsigned loader_load(const char *policy_path, const struct cls_opts *co,
 		     uint8_t *digest,
 		     void (*on_error)(void *ctx, const char *msg), void *ctx);
 
-/* Names resolved through @c. */
+/* Names resolved through @c; the address-list file a policy names is
+ * read with it (policy_names.load_addrsig). */
 void loader_names(struct classifier *c, struct policy_names *n);
+
+/* A policy parsed from a control client's text (skyfencectl policy load,
+ * check): it may name no other address-list file than @running's, which
+ * is then read for it (skyfenced opens no path a client chose). NULL and
+ * the errors to @on_error, their count in *nerr, otherwise. */
+struct policy *
+loader_client_policy(struct classifier *c, const struct policy *running,
+		     const char *name, const char *text, size_t len,
+		     void (*on_error)(void *ctx, const char *msg), void *ctx,
+		     unsigned *nerr);
 
 #endif

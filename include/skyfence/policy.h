@@ -25,8 +25,17 @@ enum rule_match {
 };
 
 #define POLICY_MAX_IDS 16
+#define POLICY_MAX_TO 8	   /* prefixes after "to" */
+#define POLICY_MAX_PORTS 8 /* ports or ranges after "port" */
 #define POLICY_NAME_LEN 32
 #define POLICY_TEXT_LEN 96
+
+/* An address prefix, IPv4 as ::ffff:a.b.c.d with 96 added to its
+ * length, so it compares with flow addresses directly. */
+struct policy_prefix {
+	uint8_t addr[16];
+	uint8_t plen;
+};
 
 struct policy_rule {
 	uint8_t match;	/* enum rule_match */
@@ -36,6 +45,13 @@ struct policy_rule {
 	uint8_t min_conf; /* enum cls_confidence */
 	uint8_t n_ids;
 	uint16_t ids[POLICY_MAX_IDS];
+	/* qualifiers on the outside endpoint: "to" prefixes, "port" ranges
+	 * (none: any), and the evidence the label must rest on (bits of
+	 * enum cls_evidence; 0: any) */
+	uint8_t n_to, n_ports;
+	struct policy_prefix to[POLICY_MAX_TO];
+	uint16_t port_lo[POLICY_MAX_PORTS], port_hi[POLICY_MAX_PORTS];
+	uint16_t ev_mask;
 	uint64_t rate_bps; /* throttle: bit/s */
 	uint32_t burst_bytes;
 	uint32_t latency_ms;
@@ -60,6 +76,7 @@ struct policy_dept {
 };
 
 struct lpm;
+struct addrsig;
 
 struct policy {
 	/* depts[0] is "default": hosts in no department */
@@ -68,8 +85,19 @@ struct policy {
 	struct lpm *dept4, *dept6; /* address -> department index */
 	struct lpm *internal4, *internal6;
 	uint8_t teams_is_skype;
+	/* nDPI 4.2's Skype UDP payload heuristic counts (classify.h,
+	 * CLS_EV_HEURISTIC); off: such a flow is unclassified to the rules */
+	uint8_t skype_heuristic;
 	uint8_t min_conf;     /* default minimum confidence for rules */
 	char signatures[256]; /* nDPI protocols file, "" if none */
+	/* skyfence's address signatures file (addrsig.h), "" if none; the
+	 * loader reads it into addrsig, freed with the policy */
+	char address_list[256];
+	struct addrsig *addrsig;
+	void (*addrsig_free)(struct addrsig *s); /* addrsig.h's, set with it */
+	/* "FILE:LINE:COL: note: ..." lines for things legal but worth a
+	 * look (overlapping prefixes), "\n"-separated; NULL if none */
+	char *notes;
 	/* the kill switch: apps ("skype", nDPI protocol names) dropped before
 	 * every rule, space-separated; "" when off */
 	char killswitch[256];
@@ -87,9 +115,13 @@ struct policy {
 /* What the policy needs to know about a classified flow. */
 struct flow_facts {
 	const uint8_t *internal; /* 16-byte address of the inside endpoint */
+	const uint8_t *external; /* the outside one; NULL: unknown */
+	uint16_t ext_port;	 /* its port, 0 for protocols without */
+	uint8_t l4proto;	 /* IPPROTO_* */
 	uint8_t inbound;	 /* opened by the outside endpoint */
 	uint16_t master, app, category;
 	uint8_t confidence;
+	uint8_t evidence; /* enum cls_evidence */
 };
 
 struct policy_decision {
@@ -107,7 +139,18 @@ int policy_word_listed(const char *list, const char *word);
 uint16_t policy_dept_of(const struct policy *p, const uint8_t addr[16]);
 int policy_is_internal(const struct policy *p, const uint8_t addr[16]);
 
-/* Whether @r matches the flow (direction, confidence, ids). */
+/* Parses "ADDR[/LEN]" into @out (IPv4 mapped, above); *v6 (may be NULL)
+ * says which family was written. 0, or -1 with the message the policy
+ * checker gives in @err: not an address, a bad length, host bits set, an
+ * IPv4-mapped IPv6 prefix (it never matches IPv4 traffic). */
+int policy_prefix_parse(const char *text, struct policy_prefix *out, int *v6,
+			char *err, size_t errlen);
+/* Whether @p covers the prefix @a/@plen (16-byte form). */
+int policy_prefix_covers(const struct policy_prefix *p, const uint8_t *a,
+			 unsigned plen);
+
+/* Whether @r matches the flow (direction, confidence, ids, outside
+ * endpoint, evidence). */
 int policy_rule_matches(const struct policy_rule *r,
 			const struct flow_facts *f);
 
@@ -182,6 +225,12 @@ struct policy_names {
 	int (*category_id)(void *ctx, const char *name);
 	/* Canonical spelling of a known id, for suggestions; may be NULL. */
 	const char *(*proto_name)(void *ctx, int id);
+	/* Reads and parses the address-list file @path (addrsig.h), its
+	 * errors to @on_error, their count in *nerr; NULL on any. NULL:
+	 * the file is not read (the policy then has no signatures). */
+	struct addrsig *(*load_addrsig)(void *ctx, const char *path,
+					void (*on_error)(void *, const char *),
+					void *ectx, unsigned *nerr);
 	unsigned n_protos;
 	void *ctx;
 };

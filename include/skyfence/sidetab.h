@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "skyfence/classify.h"
+#include "skyfence/flow.h"
 #include "skyfence/policy.h"
 
 struct side_key {
@@ -25,6 +26,7 @@ struct side_val {
 	char rule[POLICY_TEXT_LEN];
 	char app[64];
 	char host[CLS_HOST_LEN];
+	char evidence[FLOW_EVIDENCE_LEN];
 	uint16_t app_id;
 	uint8_t action, logged, inbound;
 	uint8_t confidence;

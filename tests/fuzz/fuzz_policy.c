@@ -1,12 +1,15 @@
 /* libFuzzer: the policy parser on any text, and a round trip: a policy
  * that parses is written back (policy_format) and that text must parse,
- * and write back to the same text. Names come from a small fake table,
- * as in tests/unit/test_policy.c. */
+ * and write back to the same text. The same bytes as an address
+ * signatures file (addrsig.h): parsed or refused, and a parsed one
+ * answers lookups. Names come from a small fake table, as in
+ * tests/unit/test_policy.c. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "skyfence/addrsig.h"
 #include "skyfence/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,9 +49,10 @@ static const char *proto_name(void *ctx, int id)
 		       : NULL;
 }
 
-static const struct policy_names names = { proto_id, cat_id, proto_name,
-					   sizeof(protos) / sizeof(protos[0]),
-					   NULL };
+static const struct policy_names names = {
+	proto_id, cat_id, proto_name, NULL, sizeof(protos) / sizeof(protos[0]),
+	NULL
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -58,6 +62,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 65536)
 		return 0;
+	{
+		struct addrsig *s =
+			addrsig_parse("fuzz", (const char *)data, size, &names,
+				      NULL, NULL, &nerr);
+		uint8_t a[16] = { 0 };
+
+		if (s) {
+			if (s->n)
+				memcpy(a, s->e[s->n - 1].pfx.addr, 16);
+			(void)addrsig_match(s, a, 3478, 17);
+			(void)addrsig_match(s, a, 443, 6);
+			addrsig_free(s);
+		}
+	}
 	p = policy_parse_text("fuzz", (const char *)data, size, &names, NULL,
 			      NULL, &nerr);
 	if (!p)

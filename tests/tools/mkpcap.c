@@ -5,6 +5,11 @@
  *   sf-mkpcap broken DIR    deliberately broken captures (truncated files,
  *                           lying length fields, zero-length and jumbo
  *                           packets, IPv6 extension-header chains, ...)
+ *   sf-mkpcap detect FILE   what detection beyond nDPI 4.2 is tested on
+ *                           (tests/captures/detect.sh): HSRPv2 hellos,
+ *                           look-alike and real Skype names over TLS,
+ *                           HTTP and DNS, STUN to a documentation
+ *                           "relay" prefix, a flow idle for 700 s
  *   sf-mkpcap merge OUT COPIES IN...
  *                           Ethernet captures (pcap or pcapng) one after the
  *                           other, COPIES times, as one pcap; copy k has the
@@ -202,6 +207,113 @@ static int write_demo(const char *path)
 	n = payload_tls_client_hello(p, sizeof(p), "api.skype.com");
 	tcp_session(&w, 4, "203.0.113.99", 50000, "192.0.2.130", 443, p, n,
 		    NULL, 0);
+	return pw_close(&w) == 0 ? 0 : 1;
+}
+
+/* ---- detection ---- */
+
+/* An HSRPv2 hello (RFC-less; Cisco's format): a Group State TLV (type 1,
+ * length 40, version 2, opcode hello, state active, IPv4, group @group,
+ * the router's identifier, priority, hello and hold times, the virtual
+ * address). nDPI 4.2's Skype heuristic takes version 2 at byte 2 for its
+ * "payload flag" and the same bytes 7-10 in two hellos for its CRC. */
+static size_t hsrp2_hello(uint8_t *p, uint16_t group)
+{
+	static const uint8_t id[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
+
+	memset(p, 0, 42);
+	p[0] = 1;
+	p[1] = 40;
+	p[2] = 2;
+	p[3] = 0;
+	p[4] = 6;
+	p[5] = 4;
+	p[6] = (uint8_t)(group >> 8);
+	p[7] = (uint8_t)group;
+	memcpy(p + 8, id, 6);
+	p[17] = 100; /* priority */
+	p[20] = 0x0b;
+	p[21] = 0xb8; /* hello 3000 ms */
+	p[24] = 0x27;
+	p[25] = 0x10; /* hold 10000 ms */
+	p[26] = 192;
+	p[27] = 0;
+	p[28] = 2;
+	p[29] = 1; /* virtual address 192.0.2.1 */
+	return 42;
+}
+
+static void names_traffic(struct pw *w, int fam, const char *cli,
+			  const char *srv, const char *dns, uint16_t port,
+			  const char *name)
+{
+	uint8_t p[1024];
+	size_t n;
+
+	n = payload_tls_client_hello(p, sizeof(p), name);
+	tcp_session(w, fam, cli, port, srv, 443, p, n, NULL, 0);
+	n = payload_http_get(p, sizeof(p), name);
+	tcp_session(w, fam, cli, (uint16_t)(port + 1), srv, 80, p, n, http_ok,
+		    sizeof(http_ok) - 1);
+	n = payload_dns_query(p, sizeof(p), name, port);
+	udp_exchange(w, fam, cli, (uint16_t)(port + 2), dns, 53, p, n, NULL, 0,
+		     1);
+}
+
+static int write_detect(const char *path)
+{
+	static const char *const names[] = {
+		/* look-alikes: a pattern inside an unrelated domain */
+		"example.skype.org.evil.com",
+		"login.skypeassets.example.net",
+		"skype-calling-missedcallsregistrar-x.example.com",
+		/* real: the pattern in the registered domain, or a full name */
+		"api.skype.com",
+		"a.config.skype.trafficmanager.net",
+		"pipe.prd.skypedata.akadns.net",
+		"teams.microsoft.com",
+	};
+	uint8_t p[1024], q[1024];
+	struct frame_spec c = {
+		4, "192.0.2.10", "198.51.100.7", 17, 40999, 53, 0, 0, 0, 0
+	};
+	struct pw w;
+	size_t n, m;
+	unsigned i;
+
+	if (pw_open(&w, path, 1) != 0)
+		return 1;
+	/* six hellos of one standby group from one router */
+	for (i = 0; i < 6; i++) {
+		struct frame_spec h = { 4,  "192.0.2.2", "224.0.0.102",
+					17, 1985,	 1985,
+					0,  0,		 0,
+					0 };
+
+		n = hsrp2_hello(p, 10);
+		emit(&w, &h, p, n);
+		w.t_us += 3000000;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		names_traffic(&w, 4, "192.0.2.10", "203.0.113.10",
+			      "203.0.113.53", (uint16_t)(46000 + 10 * i),
+			      names[i]);
+		names_traffic(&w, 6, "2001:db8:a:f::10", "2001:db8:ff::10",
+			      "2001:db8:ff::53", (uint16_t)(47000 + 10 * i),
+			      names[i]);
+	}
+	/* plain STUN (no Skype attribute) on 3478 to a "relay" prefix */
+	n = payload_stun(p, sizeof(p), 0, 0, 0x77);
+	m = payload_stun(q, sizeof(q), 1, 0, 0x77);
+	udp_exchange(&w, 4, "192.0.2.10", 48000, "203.0.113.200", 3478, p, n, q,
+		     m, 3);
+	udp_exchange(&w, 6, "2001:db8:a:f::10", 48001, "2001:db8:ff:7::200",
+		     3478, p, n, q, m, 3);
+	/* one UDP flow with 700 s of silence in the middle */
+	n = payload_dns_query(p, sizeof(p), "www.example.org", 7);
+	emit(&w, &c, p, n);
+	w.t_us += 700ull * 1000000;
+	emit(&w, &c, p, n);
 	return pw_close(&w) == 0 ? 0 : 1;
 }
 
@@ -557,7 +669,9 @@ int main(int argc, char **argv)
 		return write_demo(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "broken") == 0)
 		return write_broken(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "detect") == 0)
+		return write_detect(argv[2]);
 	fprintf(stderr,
-		"usage: sf-mkpcap demo FILE | broken DIR | merge OUT COPIES IN...\n");
+		"usage: sf-mkpcap demo FILE | detect FILE | broken DIR | merge OUT COPIES IN...\n");
 	return 2;
 }

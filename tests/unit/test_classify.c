@@ -11,6 +11,7 @@
 #include "skyfence/audit.h"
 #include "skyfence/classify.h"
 #include "skyfence/engine.h"
+#include "skyfence/hostns.h"
 #include "skyfence/loader.h"
 #include "skyfence/pkt.h"
 #include "skyfence/policy.h"
@@ -466,7 +467,7 @@ END_TEST
 
 START_TEST(test_names_resolve_case_insensitively)
 {
-	struct cls_result r = { 91, 125, 10, CLS_CONF_DPI, 0, "" };
+	struct cls_result r = { 91, 125, 10, CLS_CONF_DPI, 0, 0, 0, "" };
 	char buf[64];
 
 	setup_with("");
@@ -487,6 +488,81 @@ START_TEST(test_names_resolve_case_insensitively)
 }
 END_TEST
 
+/* A look-alike name (a Skype pattern inside an unrelated registered
+ * domain) is TLS to the policy; a real one, also under Akamai's and
+ * Azure's tenant domains, or spelled with a trailing dot or in capitals,
+ * is Skype. The label stays nDPI's. */
+static const struct {
+	const char *sni;
+	int rejected;
+} lookalikes[] = {
+	{ "example.skype.org.evil.com", 1 },
+	{ "www.skypeforbusiness.example.org", 1 },
+	/* a registered domain named as the pattern's label counts, whoever
+	 * registered it (README: over-blocking, never a leak) */
+	{ "www.skypeforbusiness.example", 0 },
+	{ "x.skypeecs-a.example.org", 1 },
+	{ "skype-calling-missedcallsregistrar-1.example.com", 1 },
+	{ "evil.skypedata.evil.com.", 1 },
+	{ "api.skype.com", 0 },
+	{ "api.skype.com.", 0 },
+	{ "API.Skype.COM", 0 },
+	{ "b.config.skype.com", 0 },
+	{ "conn.skype.akadns.net", 0 },
+	{ "a.config.skype.trafficmanager.net", 0 },
+	{ "e7768.b.akamaiedge.net", 0 },
+	{ "meet.lync.com", 0 },
+	{ "x.teams.microsoft.com", 0 },
+};
+
+START_TEST(test_lookalike_names_fall_back_to_tls)
+{
+	uint8_t p[512];
+	size_t n = payload_tls_client_hello(p, sizeof(p), lookalikes[_i].sni);
+	struct engine_verdict v;
+
+	setup_with(finance);
+	v = tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40000, p, n);
+	ck_assert_msg(v.final, "%s: not decided at the ClientHello",
+		      lookalikes[_i].sni);
+	ck_assert_uint_eq(v.flow->cls.evidence, CLS_EV_SNI);
+	ck_assert_uint_eq(v.flow->cls.master, 91);
+	ck_assert_msg(v.flow->cls.app == 125 || v.flow->cls.app == 250,
+		      "%s: nDPI's label %u", lookalikes[_i].sni,
+		      v.flow->cls.app);
+	ck_assert_int_eq(v.flow->cls.rejected, lookalikes[_i].rejected);
+	ck_assert_int_eq(v.action,
+			 lookalikes[_i].rejected ? ACT_ALLOW : ACT_DROP);
+	ck_assert_uint_eq(v.flow->pol_app,
+			  lookalikes[_i].rejected ? 91 : v.flow->cls.app);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_registered_domains_with_tenant_suffixes)
+{
+	char r[256];
+
+	ck_assert_int_eq(hostns_registered("api.skype.com", r, sizeof(r)), 0);
+	ck_assert_str_eq(r, "skype.com");
+	ck_assert_int_eq(hostns_registered("a.b.evil.co.uk", r, sizeof(r)), 0);
+	ck_assert_str_eq(r, "evil.co.uk");
+	/* the list's private section: Akamai's customers */
+	ck_assert_int_eq(hostns_registered("pipe.prd.skypedata.akadns.net", r,
+					   sizeof(r)),
+			 0);
+	ck_assert_str_eq(r, "skypedata.akadns.net");
+	/* the extra tenant suffixes */
+	ck_assert_int_eq(hostns_registered("a.config.skype.trafficmanager.net",
+					   r, sizeof(r)),
+			 0);
+	ck_assert_str_eq(r, "skype.trafficmanager.net");
+	ck_assert_int_eq(hostns_registered("trafficmanager.net", r, sizeof(r)),
+			 -1);
+	ck_assert_int_eq(hostns_registered("com", r, sizeof(r)), -1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("classify");
@@ -494,6 +570,9 @@ int main(void)
 
 	tcase_set_timeout(c, 30);
 	tcase_add_test(c, test_skype_tls_decided_at_the_client_hello);
+	tcase_add_loop_test(c, test_lookalike_names_fall_back_to_tls, 0,
+			    sizeof(lookalikes) / sizeof(lookalikes[0]));
+	tcase_add_test(c, test_registered_domains_with_tenant_suffixes);
 	tcase_add_test(c, test_finance_skype_tls_over_ipv6_is_dropped);
 	tcase_add_test(c, test_skype_stun_decided_on_first_exchange);
 	tcase_add_test(c, test_skype_stun_over_ipv6_is_skype_too);

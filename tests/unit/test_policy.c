@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <strings.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include "skyfence/classify.h"
+#include "skyfence/addrsig.h"
 #include "skyfence/policy.h"
 
 static const struct {
@@ -23,6 +25,7 @@ static const struct {
 	{ "Unknown", 0 },	{ "DNS", 5 },	     { "HTTP", 7 },
 	{ "BitTorrent", 37 },	{ "SkypeCall", 38 }, { "TLS", 91 },
 	{ "Skype_Teams", 125 }, { "Zoom", 189 },     { "Teams", 250 },
+	{ "STUN", 78 },
 };
 static const struct {
 	const char *name;
@@ -60,8 +63,10 @@ static const char *fake_proto_name(void *ctx, int id)
 							       : NULL;
 }
 
-static const struct policy_names names = { fake_proto_id, fake_cat_id,
+static const struct policy_names names = { fake_proto_id,
+					   fake_cat_id,
 					   fake_proto_name,
+					   NULL,
 					   sizeof(protos) / sizeof(protos[0]),
 					   NULL };
 
@@ -115,8 +120,17 @@ static struct policy_decision decide(const struct policy *p,
 				     uint16_t master, uint16_t app,
 				     uint16_t cat, uint8_t conf)
 {
-	struct flow_facts f = { addr, (uint8_t)inbound, master, app, cat, conf };
+	struct flow_facts f;
 	struct policy_decision d;
+
+	memset(&f, 0, sizeof(f));
+	f.internal = addr;
+	f.inbound = (uint8_t)inbound;
+	f.master = master;
+	f.app = app;
+	f.category = cat;
+	f.confidence = conf;
+	f.evidence = CLS_EV_PAYLOAD;
 
 	policy_decide(p, &f, &d);
 	return d;
@@ -211,9 +225,9 @@ START_TEST(test_skype_group_matches_master_or_app)
 			 ACT_DROP);
 	ck_assert_int_eq(decide(p, a, 0, 5, 125, 10, CLS_CONF_DPI).action,
 			 ACT_DROP);
-	/* Teams (250) is not Skype unless asked */
+	/* Teams (250) is Skype by default (teams-is-skype yes) */
 	ck_assert_int_eq(decide(p, a, 0, 91, 250, 15, CLS_CONF_DPI).action,
-			 ACT_ALLOW);
+			 ACT_DROP);
 	ck_assert_int_eq(decide(p, a, 0, 0, 7, 5, CLS_CONF_DPI).action,
 			 ACT_ALLOW);
 	policy_free(p);
@@ -520,11 +534,11 @@ static const struct {
 	{ "default { skype drop\n}\n",
 	  "t:1:21: expected ';' after 'drop', got '}'" },
 	{ "default { skype drop banana; }\n",
-	  "t:1:22: unexpected 'banana' in rule (expected log, confidence or ';')" },
+	  "t:1:22: unexpected 'banana' in rule (expected log, confidence, evidence or ';')" },
 	{ "default { log sometimes; }\n",
 	  "t:1:15: invalid log setting 'sometimes' (expected all, rules or none)" },
 	{ "options { color blue; }\n",
-	  "t:1:11: unknown option 'color' (expected teams-is-skype, min-confidence or signatures)" },
+	  "t:1:11: unknown option 'color' (expected teams-is-skype, skype-heuristic, min-confidence, signatures or address-list)" },
 	{ "options { teams-is-skype maybe; }\n",
 	  "t:1:26: invalid boolean 'maybe' (expected yes or no)" },
 	{ "options {\n teams-is-skype yes;\n teams-is-skype no;\n}\n",
@@ -563,6 +577,77 @@ static const struct {
 	  "t:1:49: duplicate 'fail-closed' in department 'f'" },
 	{ "department f { hosts 192.0.2.0/26; fail-closed }\n",
 	  "t:1:47: expected ';' after 'fail-closed', got '}'" },
+	/* the checker: legal but wrong */
+	{ "department a { hosts ::ffff:192.0.2.0/120; }\n",
+	  "t:1:22: '::ffff:192.0.2.0/120' is an IPv4-mapped IPv6 prefix: it never matches IPv4 traffic (write 192.0.2.0/24)" },
+	{ "internal ::ffff:198.51.100.7;\n",
+	  "t:1:10: '::ffff:198.51.100.7' is an IPv4-mapped IPv6 prefix: it never matches IPv4 traffic (write 198.51.100.7/32)" },
+	{ "default { skype to ::ffff:203.0.113.0/124 drop; }\n",
+	  "t:1:20: '::ffff:203.0.113.0/124' is an IPv4-mapped IPv6 prefix: it never matches IPv4 traffic (write 203.0.113.0/28)" },
+	{ "department finance { hosts 192.0.2.0/26; }\ndepartment Finance { hosts 192.0.2.64/26; }\n",
+	  "t:2:12: department 'Finance' differs from 'finance' (line 1) only in case: names are exact, so these are two departments; use one spelling" },
+	{ "department DEFAULT { hosts 192.0.2.0/26; }\n",
+	  "t:1:12: department name 'DEFAULT' differs from the reserved 'default' only in case" },
+	{ "default { outbound skype drop; inbound skype drop; skype allow; }\n",
+	  "t:1:52: rule can never match: the rules at lines 1 (inbound) and 1 (outbound) already match all of its flows" },
+	{ "default {\n outbound skype drop;\n inbound skype reject;\n skype allow;\n}\n",
+	  "t:4:2: rule can never match: the rules at lines 3 (inbound) and 2 (outbound) already match all of its flows" },
+	{ "default {\n any drop;\n inbound skype allow;\n}\n",
+	  "t:3:2: rule can never match: the rule at line 2 already matches all of its flows" },
+	/* to and port */
+	{ "default { skype to drop; }\n",
+	  "t:1:20: invalid address 'drop'\n"
+	  "t:1:24: expected an action (allow, drop, reject or throttle), got ';'" },
+	{ "default { skype to; }\n",
+	  "t:1:19: expected an address or prefix after 'to', got ';'" },
+	{ "default { skype to 203.0.113.1/24 drop; }\n",
+	  "t:1:20: host bits set in '203.0.113.1/24' (did you mean 203.0.113.0/24?)" },
+	{ "default { skype to 203.0.113.0/33 drop; }\n",
+	  "t:1:20: invalid prefix length in '203.0.113.0/33' (0-32 for IPv4)" },
+	{ "default { skype to 203.0.113.0/24 to 198.51.100.0/24 drop; }\n",
+	  "t:1:35: duplicate 'to' (list them after one 'to')" },
+	{ "default { skype to 192.0.2.1, 192.0.2.2, 192.0.2.3, 192.0.2.4, 192.0.2.5, 192.0.2.6, 192.0.2.7, 192.0.2.8, 192.0.2.9 drop; }\n",
+	  "t:1:108: too many prefixes after 'to' (at most 8)" },
+	{ "default { protocol STUN port 0 drop; }\n",
+	  "t:1:30: invalid port '0' (expected 1-65535 or a range such as 3478-3481)" },
+	{ "default { protocol STUN port 65536 drop; }\n",
+	  "t:1:30: invalid port '65536' (expected 1-65535 or a range such as 3478-3481)" },
+	{ "default { protocol STUN port 3481-3478 drop; }\n",
+	  "t:1:30: port range '3481-3478' runs backwards (did you mean 3478-3481?)" },
+	{ "default { protocol STUN port 3478- drop; }\n",
+	  "t:1:30: invalid port '3478-' (expected 1-65535 or a range such as 3478-3481)" },
+	{ "default { protocol STUN port https drop; }\n",
+	  "t:1:30: invalid port 'https' (expected 1-65535 or a range such as 3478-3481)" },
+	{ "default { protocol STUN port; }\n",
+	  "t:1:29: expected a port or a port range after 'port', got ';'" },
+	{ "default { protocol STUN port 1 port 2 drop; }\n",
+	  "t:1:32: duplicate 'port' (list them after one 'port')" },
+	{ "default { protocol STUN port 1,2,3,4,5,6,7,8,9 drop; }\n",
+	  "t:1:46: too many ports after 'port' (at most 8)" },
+	{ "default { skype drop to 203.0.113.0/24; }\n",
+	  "t:1:22: 'to' comes before the action ('skype to ... drop;')" },
+	{ "default { skype drop port 443; }\n",
+	  "t:1:22: 'port' comes before the action ('skype port ... drop;')" },
+	{ "default {\n skype to 203.0.113.0/24 drop;\n skype to 203.0.113.128/25 port 3478 allow;\n}\n",
+	  "t:3:2: rule can never match: the rule at line 2 already matches all of its flows" },
+	{ "default {\n protocol STUN port 3478-3481 drop;\n protocol STUN port 3479 allow;\n}\n",
+	  "t:3:2: rule can never match: the rule at line 2 already matches all of its flows" },
+	/* evidence */
+	{ "default { skype drop evidence banana; }\n",
+	  "t:1:31: invalid evidence 'banana' (expected payload, sni, http-host, dns-name, certificate, stun, heuristic, address, port, cache, signature or mark)" },
+	{ "default { skype drop evidence sni evidence stun; }\n",
+	  "t:1:35: duplicate 'evidence'" },
+	{ "default { skype drop evidence heuristic; }\n",
+	  "t:1:11: 'evidence heuristic' needs 'skype-heuristic yes;' in the options (the heuristic's labels reach no rule without it)" },
+	{ "default {\n skype drop evidence sni,dns-name;\n skype allow evidence sni;\n}\n",
+	  "t:3:2: rule can never match: the rule at line 2 already matches all of its flows" },
+	/* options */
+	{ "options { skype-heuristic perhaps; }\n",
+	  "t:1:27: invalid boolean 'perhaps' (expected yes or no)" },
+	{ "options { address-list \"teams.signatures\"; }\n",
+	  "t:1:24: address-list file 'teams.signatures' must be an absolute path" },
+	{ "default { teams to 203.0.113.0/24 dorp; }\n",
+	  "t:1:35: unknown action 'dorp' (did you mean 'drop'?)" },
 };
 
 START_TEST(test_broken_policy_reports_exact_errors)
@@ -888,6 +973,218 @@ START_TEST(test_policy_file_that_is_not_a_regular_file_is_refused)
 }
 END_TEST
 
+/* ---- detection beyond nDPI: qualifiers, evidence, notes, signatures ---- */
+
+static struct policy_decision decide_to(const struct policy *p,
+					const char *inside, const char *outside,
+					uint16_t port, uint16_t app, uint8_t ev)
+{
+	uint8_t a[16], b[16];
+	struct flow_facts f;
+	struct policy_decision d;
+
+	memset(&f, 0, sizeof(f));
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	if (strchr(inside, ':'))
+		ck_assert_int_eq(inet_pton(AF_INET6, inside, a), 1);
+	else
+		v4(a, inside);
+	if (strchr(outside, ':'))
+		ck_assert_int_eq(inet_pton(AF_INET6, outside, b), 1);
+	else
+		v4(b, outside);
+	f.internal = a;
+	f.external = b;
+	f.ext_port = port;
+	f.l4proto = 17;
+	f.app = app;
+	f.category = 10;
+	f.confidence = CLS_CONF_DPI;
+	f.evidence = ev;
+	policy_decide(p, &f, &d);
+	return d;
+}
+
+START_TEST(test_to_and_port_qualify_the_outside_endpoint)
+{
+	struct policy *p = parse(
+		"department finance {\n"
+		"  hosts 192.0.2.0/26, 2001:db8:a:f::/64;\n"
+		"  skype to 224.0.0.0/4 allow;\n"
+		"  protocol STUN port 3478-3481, 5349 drop;\n"
+		"  skype to 203.0.113.0/24, 2001:db8:ff::/48 port 443 reject;\n"
+		"  skype drop evidence sni, dns-name;\n"
+		"}\n");
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	/* an exception by destination: multicast is allowed */
+	ck_assert_int_eq(
+		decide_to(p, "192.0.2.1", "224.0.0.102", 1985, 125, CLS_EV_SNI)
+			.action,
+		ACT_ALLOW);
+	/* port ranges and lists, STUN only */
+	ck_assert_int_eq(decide_to(p, "192.0.2.1", "198.51.100.1", 3480, 78,
+				   CLS_EV_PAYLOAD)
+				 .action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide_to(p, "192.0.2.1", "198.51.100.1", 5349, 78,
+				   CLS_EV_PAYLOAD)
+				 .action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide_to(p, "192.0.2.1", "198.51.100.1", 3482, 78,
+				   CLS_EV_PAYLOAD)
+				 .action,
+			 ACT_ALLOW);
+	/* to and port together, both families */
+	ck_assert_int_eq(decide_to(p, "192.0.2.1", "203.0.113.9", 443, 125,
+				   CLS_EV_ADDRESS)
+				 .action,
+			 ACT_REJECT);
+	ck_assert_int_eq(decide_to(p, "2001:db8:a:f::1", "2001:db8:ff:1::9",
+				   443, 125, CLS_EV_ADDRESS)
+				 .action,
+			 ACT_REJECT);
+	ck_assert_int_eq(decide_to(p, "2001:db8:a:f::1", "2001:db8:fe::9", 443,
+				   125, CLS_EV_ADDRESS)
+				 .action,
+			 ACT_ALLOW);
+	/* an IPv4 prefix never matches an IPv6 address and back */
+	ck_assert_int_eq(decide_to(p, "2001:db8:a:f::1", "::cb00:7109", 443,
+				   125, CLS_EV_ADDRESS)
+				 .action,
+			 ACT_ALLOW);
+	/* evidence: a name drops, an address list alone does not */
+	ck_assert_int_eq(decide_to(p, "192.0.2.1", "198.51.100.1", 443, 125,
+				   CLS_EV_DNS_NAME)
+				 .action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide_to(p, "192.0.2.1", "198.51.100.1", 443, 125,
+				   CLS_EV_ADDRESS)
+				 .action,
+			 ACT_ALLOW);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_overlapping_departments_get_a_note)
+{
+	struct policy *p = parse(
+		"department finance { hosts 192.0.2.0/24, 2001:db8:a::/48; }\n"
+		"department sales { hosts 192.0.2.64/26; }\n"
+		"department lab { hosts 2001:db8:a:1::/64, 192.0.2.96/27; }\n");
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_ptr_nonnull(p->notes);
+	ck_assert_str_eq(
+		p->notes,
+		"t:2:26: note: 192.0.2.64/26 of department 'sales' lies inside 192.0.2.0/24 of department 'finance' (line 1): its hosts are in 'sales', the longest prefix decides\n"
+		"t:3:24: note: 2001:db8:a:1::/64 of department 'lab' lies inside 2001:db8:a::/48 of department 'finance' (line 1): its hosts are in 'lab', the longest prefix decides\n"
+		"t:3:43: note: 192.0.2.96/27 of department 'lab' lies inside 192.0.2.64/26 of department 'sales' (line 2): its hosts are in 'lab', the longest prefix decides\n");
+	policy_free(p);
+	/* inside its own department: no note */
+	p = parse("department a { hosts 192.0.2.0/24, 192.0.2.0/25; }\n");
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_ptr_null(p->notes);
+	policy_free(p);
+}
+END_TEST
+
+static char sig_errs[2048];
+
+static void sig_err(void *ctx, const char *m)
+{
+	(void)ctx;
+	strncat(sig_errs, m, sizeof(sig_errs) - strlen(sig_errs) - 2);
+	strcat(sig_errs, "\n");
+}
+
+START_TEST(test_address_signatures_parse_and_match)
+{
+	static const char good[] =
+		"# relays\n"
+		"Teams udp 3478-3481 203.0.113.128/25 2001:db8:ff:7::/64 # tail\n"
+		"\n"
+		"Teams tcp 443,8443 203.0.113.128/25\n";
+	static const char bad[] = "Teams udp 3478\n"
+				  "Nosuch udp 1 192.0.2.0/24\n"
+				  "Teams sctp 1 192.0.2.0/24\n"
+				  "Teams udp 9-1 192.0.2.0/24\n"
+				  "Teams udp 1 192.0.2.1/24\n"
+				  "Teams udp 1 ::ffff:192.0.2.0/120\n";
+	struct addrsig *s;
+	uint8_t a[16];
+	unsigned n = 0;
+
+	sig_errs[0] = '\0';
+	s = addrsig_parse("sig", good, sizeof(good) - 1, &names, sig_err, NULL,
+			  &n);
+	ck_assert_msg(s != NULL, "%s", sig_errs);
+	ck_assert_uint_eq(s->n, 3);
+	ck_assert_uint_eq(s->v4, 2);
+	ck_assert_uint_eq(s->v6, 1);
+	memset(a, 0, sizeof(a));
+	v4(a, "203.0.113.200");
+	ck_assert_uint_eq(addrsig_match(s, a, 3478, 17), 250);
+	ck_assert_uint_eq(addrsig_match(s, a, 3482, 17), 0);
+	ck_assert_uint_eq(addrsig_match(s, a, 8443, 6), 250);
+	ck_assert_uint_eq(addrsig_match(s, a, 3478, 6), 0);
+	v4(a, "203.0.113.100");
+	ck_assert_uint_eq(addrsig_match(s, a, 3478, 17), 0);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:ff:7::200", a), 1);
+	ck_assert_uint_eq(addrsig_match(s, a, 3481, 17), 250);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:ff:8::200", a), 1);
+	ck_assert_uint_eq(addrsig_match(s, a, 3481, 17), 0);
+	addrsig_free(s);
+
+	sig_errs[0] = '\0';
+	s = addrsig_parse("sig", bad, sizeof(bad) - 1, &names, sig_err, NULL,
+			  &n);
+	ck_assert_ptr_null(s);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_str_eq(
+		sig_errs,
+		"sig:1: expected APP PROTO PORTS PREFIX... (for example 'Teams udp 3478-3481 13.107.64.0/18')\n"
+		"sig:2: unknown protocol 'Nosuch'\n"
+		"sig:3: unknown transport 'sctp' (expected tcp or udp)\n"
+		"sig:4: port range '9-1' runs backwards (did you mean 1-9?)\n"
+		"sig:5: host bits set in '192.0.2.1/24' (did you mean 192.0.2.0/24?)\n"
+		"sig:6: '::ffff:192.0.2.0/120' is an IPv4-mapped IPv6 prefix: it never matches IPv4 traffic (write 192.0.2.0/24)\n");
+}
+END_TEST
+
+START_TEST(test_teams_group_and_heuristic_option)
+{
+	struct policy *p = parse("options { teams-is-skype no; }\n"
+				 "default { teams drop; skype reject; }\n");
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_uint_eq(p->skype_heuristic, 0);
+	ck_assert_int_eq(decide_to(p, "192.0.2.1", "203.0.113.200", 3478, 250,
+				   CLS_EV_SIGNATURE)
+				 .action,
+			 ACT_DROP);
+	ck_assert_int_eq(decide_to(p, "192.0.2.1", "203.0.113.200", 3478, 38,
+				   CLS_EV_STUN)
+				 .action,
+			 ACT_REJECT);
+	policy_free(p);
+	p = parse("options { skype-heuristic yes; }\n"
+		  "default { skype drop evidence heuristic; }\n");
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_uint_eq(p->skype_heuristic, 1);
+	ck_assert_int_eq(decide_to(p, "192.0.2.1", "203.0.113.200", 2222, 38,
+				   CLS_EV_HEURISTIC)
+				 .action,
+			 ACT_DROP);
+	ck_assert_int_eq(
+		decide_to(p, "192.0.2.1", "203.0.113.200", 443, 125, CLS_EV_SNI)
+			.action,
+		ACT_ALLOW);
+	policy_free(p);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -907,6 +1204,10 @@ static Suite *policy_suite(void)
 		       test_first_matching_rule_wins_and_default_block_applies);
 	tcase_add_test(c, test_lines_without_newline_and_stray_semicolons);
 	tcase_add_test(c, test_lpm_exact_and_covering_prefixes);
+	tcase_add_test(c, test_to_and_port_qualify_the_outside_endpoint);
+	tcase_add_test(c, test_overlapping_departments_get_a_note);
+	tcase_add_test(c, test_address_signatures_parse_and_match);
+	tcase_add_test(c, test_teams_group_and_heuristic_option);
 	tcase_add_loop_test(b, test_broken_policy_reports_exact_errors, 0,
 			    (int)(sizeof(broken) / sizeof(broken[0])));
 	tcase_add_test(b, test_too_many_errors_stop_at_a_cap);

@@ -1,0 +1,59 @@
+/* Address signatures: skyfence's own list of the address ranges and ports
+ * an application's servers use, for what nDPI 4.2 cannot know (Microsoft's
+ * Teams media relays over IPv4 and IPv6). A flow whose outside endpoint
+ * is in a listed prefix, on a listed protocol and port, is that
+ * application from its first packet (evidence "signature"). Pure.
+ *
+ * The file, one signature per line, '#' to the end of a line a comment:
+ *
+ *   APP PROTO PORTS PREFIX [PREFIX ...]
+ *   Teams udp 3478-3481 13.107.64.0/18 52.112.0.0/14 2603:1063::/38
+ *
+ * APP is an nDPI protocol name, PROTO tcp or udp, PORTS a port, a range
+ * or a comma-separated list of them.
+ */
+#ifndef SKYFENCE_ADDRSIG_H
+#define SKYFENCE_ADDRSIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "skyfence/policy.h"
+
+#define ADDRSIG_MAX 4096 /* signatures (prefixes) in one file */
+
+struct addrsig_entry {
+	struct policy_prefix pfx;
+	uint16_t port_lo[POLICY_MAX_PORTS], port_hi[POLICY_MAX_PORTS];
+	uint8_t n_ports;
+	uint8_t l4proto;
+	uint16_t app;
+	uint32_t line;
+};
+
+struct addrsig {
+	uint32_t n;
+	struct addrsig_entry *e;
+	uint32_t v4, v6; /* prefixes of each family */
+};
+
+/* Parses @len bytes of @text (the file @name, for messages). Each error
+ * goes to @on_error as "NAME:LINE: message"; NULL if there was any (the
+ * count in *nerr) or memory is short. An empty list is not an error. */
+struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
+			      const struct policy_names *names,
+			      void (*on_error)(void *ctx, const char *msg),
+			      void *ctx, unsigned *nerr);
+void addrsig_free(struct addrsig *s);
+
+/* The app of the first signature covering @addr (16-byte form), @port
+ * and @l4proto; 0 if none. */
+uint16_t addrsig_match(const struct addrsig *s, const uint8_t addr[16],
+		       uint16_t port, uint8_t l4proto);
+
+/* Parses "P", "P-Q" or a comma-separated list of them into @lo/@hi (at
+ * most POLICY_MAX_PORTS). Returns how many, or -1 with a message in @err. */
+int addrsig_ports(const char *text, uint16_t *lo, uint16_t *hi, char *err,
+		  size_t errlen);
+
+#endif

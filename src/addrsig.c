@@ -1,0 +1,256 @@
+/* addrsig.c - address signatures (addrsig.h). */
+#include "skyfence/addrsig.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+/* One port or range "P" / "P-Q"; 0, or -1 with a message. */
+static int port_range(const char *s, size_t n, uint16_t *lo, uint16_t *hi,
+		      char *err, size_t errlen)
+{
+	unsigned long a, b;
+	char buf[32], *end;
+
+	if (n == 0 || n >= sizeof(buf))
+		goto bad;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (!isdigit((unsigned char)buf[0]))
+		goto bad;
+	errno = 0;
+	a = strtoul(buf, &end, 10);
+	b = a;
+	if (*end == '-') {
+		if (!isdigit((unsigned char)end[1]))
+			goto bad;
+		b = strtoul(end + 1, &end, 10);
+	}
+	if (*end || errno || a < 1 || a > 65535 || b < 1 || b > 65535)
+		goto bad;
+	if (b < a) {
+		snprintf(
+			err, errlen,
+			"port range '%s' runs backwards (did you mean %lu-%lu?)",
+			buf, b, a);
+		return -1;
+	}
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+bad:
+	snprintf(
+		err, errlen,
+		"invalid port '%.*s' (expected 1-65535 or a range such as 3478-3481)",
+		(int)(n < 32 ? n : 32), s);
+	return -1;
+}
+
+int addrsig_ports(const char *text, uint16_t *lo, uint16_t *hi, char *err,
+		  size_t errlen)
+{
+	int n = 0;
+
+	for (;;) {
+		size_t w = strcspn(text, ",");
+
+		if (n == POLICY_MAX_PORTS) {
+			snprintf(err, errlen, "too many ports (at most %d)",
+				 POLICY_MAX_PORTS);
+			return -1;
+		}
+		if (port_range(text, w, &lo[n], &hi[n], err, errlen) != 0)
+			return -1;
+		n++;
+		if (!text[w])
+			return n;
+		text += w + 1;
+	}
+}
+
+static void report(void (*on_error)(void *, const char *), void *ctx,
+		   unsigned *nerr, const char *name, uint32_t line,
+		   const char *msg)
+{
+	char buf[768];
+
+	snprintf(buf, sizeof(buf), "%s:%u: %s", name, line, msg);
+	if (on_error)
+		on_error(ctx, buf);
+	(*nerr)++;
+}
+
+/* Splits @line at blanks into at most @max words, NUL-terminated in place. */
+static int words(char *line, char **w, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		line += strspn(line, " \t\r");
+		if (!*line)
+			return n;
+		if (n == max)
+			return max + 1;
+		w[n++] = line;
+		line += strcspn(line, " \t\r");
+		if (*line)
+			*line++ = '\0';
+	}
+}
+
+struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
+			      const struct policy_names *names,
+			      void (*on_error)(void *ctx, const char *msg),
+			      void *ctx, unsigned *nerr)
+{
+	struct addrsig *s = calloc(1, sizeof(*s));
+	uint32_t lineno = 0, cap = 0;
+	size_t o = 0;
+	unsigned errs = 0;
+
+	if (!s)
+		goto nomem;
+	while (o < len) {
+		char line[1024], *w[2 + 1 + 1 + 64], err[512];
+		size_t n = 0;
+		struct addrsig_entry base;
+		int nw, i, app;
+
+		lineno++;
+		while (o + n < len && text[o + n] != '\n')
+			n++;
+		if (n >= sizeof(line)) {
+			report(on_error, ctx, &errs, name, lineno,
+			       "line too long (at most 1023 bytes)");
+			o += n + 1;
+			continue;
+		}
+		memcpy(line, text + o, n);
+		line[n] = '\0';
+		o += n + 1;
+		if (memchr(line, '\0', n)) {
+			report(on_error, ctx, &errs, name, lineno,
+			       "NUL byte in the line");
+			continue;
+		}
+		line[strcspn(line, "#")] = '\0';
+		nw = words(line, w, (int)(sizeof(w) / sizeof(w[0])));
+		if (nw == 0)
+			continue;
+		if (nw > (int)(sizeof(w) / sizeof(w[0]))) {
+			report(on_error, ctx, &errs, name, lineno,
+			       "too many prefixes on one line (at most 64)");
+			continue;
+		}
+		if (nw < 4) {
+			report(on_error, ctx, &errs, name, lineno,
+			       "expected APP PROTO PORTS PREFIX... (for example 'Teams udp 3478-3481 13.107.64.0/18')");
+			continue;
+		}
+		memset(&base, 0, sizeof(base));
+		base.line = lineno;
+		app = names->proto_id(names->ctx, w[0]);
+		if (app <= 0) {
+			snprintf(err, sizeof(err), "unknown protocol '%s'",
+				 w[0]);
+			report(on_error, ctx, &errs, name, lineno, err);
+			continue;
+		}
+		base.app = (uint16_t)app;
+		if (!strcmp(w[1], "udp")) {
+			base.l4proto = IPPROTO_UDP;
+		} else if (!strcmp(w[1], "tcp")) {
+			base.l4proto = IPPROTO_TCP;
+		} else {
+			snprintf(err, sizeof(err),
+				 "unknown transport '%s' (expected tcp or udp)",
+				 w[1]);
+			report(on_error, ctx, &errs, name, lineno, err);
+			continue;
+		}
+		i = addrsig_ports(w[2], base.port_lo, base.port_hi, err,
+				  sizeof(err));
+		if (i < 0) {
+			report(on_error, ctx, &errs, name, lineno, err);
+			continue;
+		}
+		base.n_ports = (uint8_t)i;
+		for (i = 3; i < nw; i++) {
+			struct addrsig_entry *e;
+			int v6;
+
+			if (policy_prefix_parse(w[i], &base.pfx, &v6, err,
+						sizeof(err)) != 0) {
+				report(on_error, ctx, &errs, name, lineno, err);
+				continue;
+			}
+			if (s->n == ADDRSIG_MAX) {
+				report(on_error, ctx, &errs, name, lineno,
+				       "too many signatures (at most 4096)");
+				break;
+			}
+			if (s->n == cap) {
+				uint32_t nc = cap ? cap * 2 : 32;
+				struct addrsig_entry *ne =
+					realloc(s->e, nc * sizeof(*ne));
+
+				if (!ne)
+					goto nomem;
+				s->e = ne;
+				cap = nc;
+			}
+			e = &s->e[s->n++];
+			*e = base;
+			if (v6)
+				s->v6++;
+			else
+				s->v4++;
+		}
+	}
+	if (nerr)
+		*nerr = errs;
+	if (errs) {
+		addrsig_free(s);
+		return NULL;
+	}
+	return s;
+nomem:
+	if (on_error)
+		on_error(ctx, "address signatures: out of memory");
+	if (nerr)
+		*nerr = errs + 1;
+	addrsig_free(s);
+	return NULL;
+}
+
+void addrsig_free(struct addrsig *s)
+{
+	if (!s)
+		return;
+	free(s->e);
+	free(s);
+}
+
+uint16_t addrsig_match(const struct addrsig *s, const uint8_t addr[16],
+		       uint16_t port, uint8_t l4proto)
+{
+	uint32_t i;
+	unsigned k;
+
+	if (!s || !port)
+		return 0;
+	for (i = 0; i < s->n; i++) {
+		const struct addrsig_entry *e = &s->e[i];
+
+		if (e->l4proto != l4proto ||
+		    !policy_prefix_covers(&e->pfx, addr, 128))
+			continue;
+		for (k = 0; k < e->n_ports; k++)
+			if (port >= e->port_lo[k] && port <= e->port_hi[k])
+				return e->app;
+	}
+	return 0;
+}
