@@ -81,6 +81,7 @@ int hostns_counts(const char *host, uint16_t app, hostns_match_fn match,
 {
 	char buf[512], reg[256], name[256];
 	size_t n = strlen(host);
+	int have_reg;
 
 	/* "api.skype.com." is the same name: a trailing dot, which an HTTP
 	 * Host line may carry, must not make a real name look foreign */
@@ -93,9 +94,25 @@ int hostns_counts(const char *host, uint16_t app, hostns_match_fn match,
 	host = name;
 	if (snprintf(buf, sizeof(buf), "%s.invalid", host) >= (int)sizeof(buf))
 		return 0;
-	if (match(ctx, buf) != (int)app)
-		return 1; /* an end-anchored pattern: the owner's labels */
-	if (hostns_registered(host, reg, sizeof(reg)) != 0)
+	have_reg = hostns_registered(host, reg, sizeof(reg)) == 0;
+	if (match(ctx, buf) != (int)app) {
+		/* an end-anchored pattern: the shortest suffix nDPI still
+		 * labels @app is the pattern itself. It counts when it
+		 * covers the registered domain (its other labels are the
+		 * owner's), or when it starts with '-': Microsoft's naming
+		 * of its own tenants ("-teams.cloudapp.net"). One that
+		 * starts inside the registered domain's first label does
+		 * not: "xteams.cloudapp.net" is not "teams.cloudapp.net". */
+		size_t k = n;
+
+		while (k > 0 && match(ctx, host + k - 1) != (int)app)
+			k--;
+		if (k == 0 || !have_reg)
+			return 1; /* the label is not this name's */
+		k--;
+		return k <= n - strlen(reg) || host[k] == '-';
+	}
+	if (!have_reg)
 		return 0;
 	snprintf(buf, sizeof(buf), ".%s", reg);
 	return match(ctx, buf) == (int)app;

@@ -7,9 +7,13 @@
  * or '-' (".skype.", "skype-calling-missedcallsregistrar-") anywhere in
  * it. The second kind is what a look-alike name abuses:
  * "example.skype.org.evil.com" is Skype_Teams to nDPI. A name counts when:
- * - the label still holds with ".invalid" appended to the name: then only
- *   an end-anchored pattern can have given it, and the owner of the name's
- *   registered domain chose every label of it; or
+ * - the label does not hold with ".invalid" appended to the name (an
+ *   end-anchored pattern gave it), and the pattern, found as the shortest
+ *   suffix of the name nDPI still labels so, covers the registered domain:
+ *   its owner chose every other label ("x.teams.microsoft.com"), where
+ *   "xteams.cloudapp.net" only ends like "teams.cloudapp.net"; a pattern
+ *   that starts with '-' ("-teams.cloudapp.net") is Microsoft's naming of
+ *   its Azure tenants and counts inside the tenant's name; or
  * - nDPI gives the same application to the registered domain alone, with
  *   a leading dot (".skype.com", ".skypedata.akadns.net"): the pattern
  *   lies within the part of the name its owner registered.

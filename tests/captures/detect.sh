@@ -199,12 +199,15 @@ done
 
 # flows split by idle time or eviction: none on the 30 captures
 split=0
+rejected=0
 for c in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
-	"$SKYFENCED" --pcap "$c" >/dev/null 2>"$work/err" || { bad "$c: skyfenced failed"; continue; }
+	"$SKYFENCED" --pcap "$c" >"$work/all.tsv" 2>"$work/err" || { bad "$c: skyfenced failed"; continue; }
+	rejected=$((rejected + $(awk -F'\t' '$17 ~ /-rejected$/' "$work/all.tsv" | wc -l)))
 	v=$(sed -n 's/^summary: .* ended_idle=\([0-9]*\) evicted=\([0-9]*\) .*/\1 \2/p' "$work/err")
 	[ "$v" = "0 0" ] || { echo "  $c: ended_idle/evicted $v"; split=$((split + 1)); }
 done
 check "captures with flows split by idle time or eviction" "$split" 0
+check "real names rejected as look-alikes in the 30 captures (a leak if any)" "$rejected" 0
 "$SKYFENCED" --pcap "$PCAPS/skype.pcap" --max-flows 16 >"$work/small.tsv" 2>"$work/err"
 ev=$(sed -n 's/^summary: .* evicted=\([0-9]*\) .*/\1/p' "$work/err")
 if [ "${ev:-0}" -gt 0 ] && grep -q "flows were evicted from a full table of 16" "$work/err"; then

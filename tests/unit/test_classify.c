@@ -513,6 +513,11 @@ static const struct {
 	{ "e7768.b.akamaiedge.net", 0 },
 	{ "meet.lync.com", 0 },
 	{ "x.teams.microsoft.com", 0 },
+	/* a full name's pattern that ends a tenant's name */
+	{ "xteams.cloudapp.net", 1 },
+	{ "a.teams.cloudapp.net", 0 },
+	{ "c-flightproxy-euno-01-teams.cloudapp.net", 0 },
+	{ "xe7768.b.akamaiedge.net", 0 },
 };
 
 START_TEST(test_lookalike_names_fall_back_to_tls)
