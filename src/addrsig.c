@@ -71,6 +71,58 @@ int addrsig_ports(const char *text, uint16_t *lo, uint16_t *hi, char *err,
 	}
 }
 
+/* A domain for a name signature: letters, digits, '-' and '.', two labels
+ * at least, none empty. 0; -1 with a message in @err, or with @err empty
+ * when memory is short. */
+static int add_name(struct addrsig *s, uint32_t *cap, const char *d,
+		    uint16_t app, uint32_t line, char *err, size_t errlen)
+{
+	struct addrsig_name *x;
+	size_t n = strlen(d), i;
+	int dots = 0;
+
+	err[0] = '\0';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if (c == '.') {
+			if (i == 0 || d[i - 1] == '.')
+				break;
+			dots++;
+		} else if (!isalnum(c) && c != '-') {
+			break;
+		}
+	}
+	if (i < n || n == 0 || n >= ADDRSIG_NAME_LEN || !dots ||
+	    d[n - 1] == '.') {
+		snprintf(
+			err, errlen,
+			"invalid domain '%.64s' (letters, digits, '-' and '.', two labels at least, at most %d bytes)",
+			d, ADDRSIG_NAME_LEN - 1);
+		return -1;
+	}
+	if (s->n_names == ADDRSIG_MAX) {
+		snprintf(err, errlen, "too many names (at most %d)",
+			 ADDRSIG_MAX);
+		return -1;
+	}
+	if (s->n_names == *cap) {
+		uint32_t nc = *cap ? *cap * 2 : 16;
+		struct addrsig_name *nn = realloc(s->names, nc * sizeof(*nn));
+
+		if (!nn)
+			return -1;
+		s->names = nn;
+		*cap = nc;
+	}
+	x = &s->names[s->n_names++];
+	for (i = 0; i <= n; i++)
+		x->name[i] = (char)tolower((unsigned char)d[i]);
+	x->app = app;
+	x->line = line;
+	return 0;
+}
+
 static void report(void (*on_error)(void *, const char *), void *ctx,
 		   unsigned *nerr, const char *name, uint32_t line,
 		   const char *msg)
@@ -107,7 +159,7 @@ struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
 			      void *ctx, unsigned *nerr)
 {
 	struct addrsig *s = calloc(1, sizeof(*s));
-	uint32_t lineno = 0, cap = 0;
+	uint32_t lineno = 0, cap = 0, cap_names = 0;
 	size_t o = 0;
 	unsigned errs = 0;
 
@@ -145,9 +197,9 @@ struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
 			       "too many prefixes on one line (at most 64)");
 			continue;
 		}
-		if (nw < 4) {
+		if (nw < 4 && !(nw == 3 && !strcmp(w[1], "name"))) {
 			report(on_error, ctx, &errs, name, lineno,
-			       "expected APP PROTO PORTS PREFIX... (for example 'Teams udp 3478-3481 13.107.64.0/18')");
+			       "expected APP PROTO PORTS PREFIX... or APP name DOMAIN... (for example 'Teams udp 3478-3481 13.107.64.0/18')");
 			continue;
 		}
 		memset(&base, 0, sizeof(base));
@@ -160,14 +212,26 @@ struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
 			continue;
 		}
 		base.app = (uint16_t)app;
+		if (!strcmp(w[1], "name")) {
+			for (i = 2; i < nw; i++)
+				if (add_name(s, &cap_names, w[i], base.app,
+					     lineno, err, sizeof(err)) != 0) {
+					if (!err[0])
+						goto nomem;
+					report(on_error, ctx, &errs, name,
+					       lineno, err);
+				}
+			continue;
+		}
 		if (!strcmp(w[1], "udp")) {
 			base.l4proto = IPPROTO_UDP;
 		} else if (!strcmp(w[1], "tcp")) {
 			base.l4proto = IPPROTO_TCP;
 		} else {
-			snprintf(err, sizeof(err),
-				 "unknown transport '%s' (expected tcp or udp)",
-				 w[1]);
+			snprintf(
+				err, sizeof(err),
+				"unknown transport '%s' (expected tcp, udp or name)",
+				w[1]);
 			report(on_error, ctx, &errs, name, lineno, err);
 			continue;
 		}
@@ -231,6 +295,7 @@ void addrsig_free(struct addrsig *s)
 	if (!s)
 		return;
 	free(s->e);
+	free(s->names);
 	free(s);
 }
 
@@ -251,6 +316,32 @@ uint16_t addrsig_match(const struct addrsig *s, const uint8_t addr[16],
 		for (k = 0; k < e->n_ports; k++)
 			if (port >= e->port_lo[k] && port <= e->port_hi[k])
 				return e->app;
+	}
+	return 0;
+}
+
+uint16_t addrsig_match_name(const struct addrsig *s, const char *host)
+{
+	size_t hl, i;
+	uint32_t k;
+
+	if (!s || !s->n_names || !host[0])
+		return 0;
+	hl = strlen(host);
+	while (hl && host[hl - 1] == '.')
+		hl--;
+	for (k = 0; k < s->n_names; k++) {
+		const struct addrsig_name *x = &s->names[k];
+		size_t nl = strlen(x->name);
+
+		if (hl < nl || (hl > nl && host[hl - nl - 1] != '.'))
+			continue;
+		for (i = 0; i < nl; i++)
+			if (tolower((unsigned char)host[hl - nl + i]) !=
+			    x->name[i])
+				break;
+		if (i == nl)
+			return x->app;
 	}
 	return 0;
 }

@@ -95,6 +95,15 @@ static int sig_applies(const struct flow *f)
 	}
 }
 
+/* A name signature's app for the flow's host name (addrsig.h), 0 if
+ * none. */
+static uint16_t name_sig(const struct engine *e, const struct flow *f)
+{
+	if (!e->pol->addrsig || !f->cls.host[0])
+		return 0;
+	return addrsig_match_name(e->pol->addrsig, f->cls.host);
+}
+
 /* The flow as the policy sees it: nDPI's label, except that a rejected
  * look-alike name leaves the master protocol (TLS, HTTP, DNS), the Skype
  * UDP heuristic nothing unless the policy's skype-heuristic is on, and an
@@ -102,6 +111,8 @@ static int sig_applies(const struct flow *f)
 static void flow_facts_of(const struct engine *e, const struct flow *f,
 			  struct flow_facts *ff)
 {
+	uint16_t name_app;
+
 	memset(ff, 0, sizeof(*ff));
 	endpoints_of(e->pol, f, ff);
 	ff->master = f->cls.master;
@@ -112,6 +123,14 @@ static void flow_facts_of(const struct engine *e, const struct flow *f,
 	if (sig_applies(f)) {
 		ff->master = 0;
 		ff->app = f->sig_app;
+		ff->confidence = CLS_CONF_DPI;
+		ff->evidence = CLS_EV_SIGNATURE;
+	} else if ((name_app = name_sig(e, f)) != 0) {
+		/* TLS.Teams for a name nDPI 4.2 does not know */
+		ff->master = f->cls.master ? f->cls.master : f->cls.app;
+		if (ff->master == name_app)
+			ff->master = 0;
+		ff->app = name_app;
 		ff->confidence = CLS_CONF_DPI;
 		ff->evidence = CLS_EV_SIGNATURE;
 	} else if (f->cls.rejected) {
@@ -375,6 +394,11 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		if (cs == CLS_NAMED && f->state == FLOW_INSPECTING &&
 		    !alt_agrees(e, f))
 			cs = CLS_MORE;
+		/* a name signature names the app at the packet with the
+		 * name, as nDPI's own names do */
+		if (cs == CLS_MORE && f->state == FLOW_INSPECTING &&
+		    name_sig(e, f))
+			cs = CLS_NAMED;
 		if (f->state == FLOW_INSPECTING && cs != CLS_MORE) {
 			e->st.named += cs == CLS_NAMED;
 			decide(e, f,

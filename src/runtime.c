@@ -406,9 +406,10 @@ void runtime_log_notes(const struct policy *p)
 		s += *s == '\n';
 	}
 	if (p->addrsig)
-		log_info("%s: %u IPv4 and %u IPv6 address signatures from %s",
+		log_info("%s: %u IPv4 and %u IPv6 address signatures, %u "
+			 "domain(s), from %s",
 			 p->source, p->addrsig->v4, p->addrsig->v6,
-			 p->address_list);
+			 p->addrsig->n_names, p->address_list);
 }
 
 /* SIGHUP: the --policy file replaces the running departments and rules

@@ -590,8 +590,10 @@ int main(int argc, char **argv)
 		printf("%s: OK (%u departments besides default", check,
 		       pol->n_depts - 1);
 		if (pol->addrsig)
-			printf("; %u IPv4 and %u IPv6 address signatures",
-			       pol->addrsig->v4, pol->addrsig->v6);
+			printf("; %u IPv4 and %u IPv6 address signatures, %u name%s",
+			       pol->addrsig->v4, pol->addrsig->v6,
+			       pol->addrsig->n_names,
+			       pol->addrsig->n_names == 1 ? "" : "s");
 		printf(")\n");
 		policy_free(pol);
 		classifier_close(cls);

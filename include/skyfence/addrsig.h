@@ -8,9 +8,13 @@
  *
  *   APP PROTO PORTS PREFIX [PREFIX ...]
  *   Teams udp 3478-3481 13.107.64.0/18 52.112.0.0/14 2603:1063::/38
+ *   APP name DOMAIN [DOMAIN ...]
+ *   Teams name teams.live.com teams.cloud.microsoft
  *
  * APP is an nDPI protocol name, PROTO tcp or udp, PORTS a port, a range
- * or a comma-separated list of them.
+ * or a comma-separated list of them. A name signature: a flow whose host
+ * name (SNI, HTTP Host, DNS query) is DOMAIN or under it is APP, for names
+ * nDPI 4.2 does not know (Teams free, Teams' domain of 2024).
  */
 #ifndef SKYFENCE_ADDRSIG_H
 #define SKYFENCE_ADDRSIG_H
@@ -31,10 +35,20 @@ struct addrsig_entry {
 	uint32_t line;
 };
 
+#define ADDRSIG_NAME_LEN 128
+
+struct addrsig_name {
+	char name[ADDRSIG_NAME_LEN]; /* lowercase, no trailing dot */
+	uint16_t app;
+	uint32_t line;
+};
+
 struct addrsig {
 	uint32_t n;
 	struct addrsig_entry *e;
 	uint32_t v4, v6; /* prefixes of each family */
+	uint32_t n_names;
+	struct addrsig_name *names;
 };
 
 /* Parses @len bytes of @text (the file @name, for messages). Each error
@@ -50,6 +64,10 @@ void addrsig_free(struct addrsig *s);
  * and @l4proto; 0 if none. */
 uint16_t addrsig_match(const struct addrsig *s, const uint8_t addr[16],
 		       uint16_t port, uint8_t l4proto);
+
+/* The app of the first name signature @host (any case, a trailing dot
+ * ignored) is or is under; 0 if none. */
+uint16_t addrsig_match_name(const struct addrsig *s, const char *host);
 
 /* Parses "P", "P-Q" or a comma-separated list of them into @lo/@hi (at
  * most POLICY_MAX_PORTS). Returns how many, or -1 with a message in @err. */

@@ -24,6 +24,7 @@ ctl() { "$build/skyfencectl" "$@"; }
 cat >"$work/relay.signatures" <<'EOF'
 # documentation prefixes stand for Microsoft's Teams relays
 Teams udp 3478-3481 203.0.113.192/26 2001:db8:ff::200/120
+Teams name teams.live.com
 EOF
 cat >"$POLICY" <<EOF
 options { address-list "$work/relay.signatures"; }
@@ -42,7 +43,7 @@ department engineering {
 default { log all; }
 EOF
 "$build/skyfenced" --check-policy "$POLICY" >"$work/check" 2>&1
-check "the lab policy checks: $(cat "$work/check")" grep -q "OK (2 departments besides default; 1 IPv4 and 1 IPv6 address signatures)" "$work/check"
+check "the lab policy checks: $(cat "$work/check")" grep -q "OK (2 departments besides default; 1 IPv4 and 1 IPv6 address signatures, 1 name)" "$work/check"
 
 "$top/scripts/lab.sh" up --prefix "$P" --policy "$POLICY" >/dev/null ||
 	{ ko "lab up"; # a client's policy may not make skyfenced read another file
@@ -92,6 +93,15 @@ for fam in 4 6; do
 			sh -c "echo '$rec' | grep -q '\"evidence\":\"http-host\",\"decided_as\":\"HTTP.Skype_Teams\".*\"action\":\"drop\",\"decided_at\":\"packet\"'"
 	done
 
+	# --- a name nDPI 4.2 does not know, by name signature -------------------
+	run fin tcp-client --connect $srv --port 443 --tls teams.live.com --timeout 2
+	check "finance IPv$fam: TLS to teams.live.com (Teams free) is dropped ($out)" [ $rc -ne 0 ]
+	rec=$(rec_of "|$srv|443|" '"host":"teams.live.com"')
+	check "finance IPv$fam: audit: TLS to nDPI, TLS.Teams by signature, at the ClientHello" \
+		sh -c "echo '$rec' | grep -q '\"app\":\"TLS\".*\"evidence\":\"signature\",\"decided_as\":\"TLS.Teams\".*\"action\":\"drop\",\"decided_at\":\"packet\",\"decided_pkt\":4'"
+	run eng tcp-client --connect $srv --port 443 --tls teams.live.com --timeout 2
+	check "engineering IPv$fam: TLS to teams.live.com is delivered ($out)" [ $rc -eq 0 ]
+
 	# --- an exception by destination ---------------------------------------
 	run fin tcp-client --connect $ex --port 443 --tls api.skype.com --timeout 2
 	check "finance IPv$fam: Skype to the excepted $ex is delivered ($out)" [ $rc -eq 0 ]
@@ -122,7 +132,7 @@ done
 ctl flows >"$work/flows" 2>&1
 check "skyfencectl flows shows the evidence of recent decisions" \
 	sh -c "grep -q '^decided .* finance .* drop by skype drop (evidence signature)' '$work/flows' && grep -q '(evidence sni-rejected)\\|(evidence http-host-rejected)' '$work/flows'"
-grep -q "address signatures from $work/relay.signatures" "$log"
+grep -q "1 IPv4 and 1 IPv6 address signatures, 1 domain(s), from $work/relay.signatures" "$log"
 check "the daemon logs the address signatures it loaded" [ $? -eq 0 ]
 
 # a client's policy may not make skyfenced read another file

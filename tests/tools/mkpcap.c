@@ -272,6 +272,8 @@ static int write_detect(const char *path)
 		"a.config.skype.trafficmanager.net",
 		"pipe.prd.skypedata.akadns.net",
 		"teams.microsoft.com",
+		/* Teams free: a name nDPI 4.2 does not know */
+		"teams.live.com",
 	};
 	uint8_t p[1024], q[1024];
 	struct frame_spec c = {

@@ -1105,13 +1105,16 @@ START_TEST(test_address_signatures_parse_and_match)
 		"# relays\n"
 		"Teams udp 3478-3481 203.0.113.128/25 2001:db8:ff:7::/64 # tail\n"
 		"\n"
-		"Teams tcp 443,8443 203.0.113.128/25\n";
+		"Teams tcp 443,8443 203.0.113.128/25\n"
+		"Teams name teams.live.com Teams.Cloud.Microsoft\n";
 	static const char bad[] = "Teams udp 3478\n"
 				  "Nosuch udp 1 192.0.2.0/24\n"
 				  "Teams sctp 1 192.0.2.0/24\n"
 				  "Teams udp 9-1 192.0.2.0/24\n"
 				  "Teams udp 1 192.0.2.1/24\n"
-				  "Teams udp 1 ::ffff:192.0.2.0/120\n";
+				  "Teams udp 1 ::ffff:192.0.2.0/120\n"
+				  "Teams name live\n"
+				  "Teams name a..b x/y.example\n";
 	struct addrsig *s;
 	uint8_t a[16];
 	unsigned n = 0;
@@ -1135,21 +1138,32 @@ START_TEST(test_address_signatures_parse_and_match)
 	ck_assert_uint_eq(addrsig_match(s, a, 3481, 17), 250);
 	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:ff:8::200", a), 1);
 	ck_assert_uint_eq(addrsig_match(s, a, 3481, 17), 0);
+	ck_assert_uint_eq(s->n_names, 2);
+	ck_assert_uint_eq(addrsig_match_name(s, "teams.live.com"), 250);
+	ck_assert_uint_eq(addrsig_match_name(s, "X.Teams.Live.COM."), 250);
+	ck_assert_uint_eq(addrsig_match_name(s, "eu.teams.cloud.microsoft"),
+			  250);
+	ck_assert_uint_eq(addrsig_match_name(s, "xteams.live.com"), 0);
+	ck_assert_uint_eq(addrsig_match_name(s, "teams.live.com.example"), 0);
+	ck_assert_uint_eq(addrsig_match_name(s, "live.com"), 0);
 	addrsig_free(s);
 
 	sig_errs[0] = '\0';
 	s = addrsig_parse("sig", bad, sizeof(bad) - 1, &names, sig_err, NULL,
 			  &n);
 	ck_assert_ptr_null(s);
-	ck_assert_uint_eq(n, 6);
+	ck_assert_uint_eq(n, 9);
 	ck_assert_str_eq(
 		sig_errs,
-		"sig:1: expected APP PROTO PORTS PREFIX... (for example 'Teams udp 3478-3481 13.107.64.0/18')\n"
+		"sig:1: expected APP PROTO PORTS PREFIX... or APP name DOMAIN... (for example 'Teams udp 3478-3481 13.107.64.0/18')\n"
 		"sig:2: unknown protocol 'Nosuch'\n"
-		"sig:3: unknown transport 'sctp' (expected tcp or udp)\n"
+		"sig:3: unknown transport 'sctp' (expected tcp, udp or name)\n"
 		"sig:4: port range '9-1' runs backwards (did you mean 1-9?)\n"
 		"sig:5: host bits set in '192.0.2.1/24' (did you mean 192.0.2.0/24?)\n"
-		"sig:6: '::ffff:192.0.2.0/120' is an IPv4-mapped IPv6 prefix: it never matches IPv4 traffic (write 192.0.2.0/24)\n");
+		"sig:6: '::ffff:192.0.2.0/120' is an IPv4-mapped IPv6 prefix: it never matches IPv4 traffic (write 192.0.2.0/24)\n"
+		"sig:7: invalid domain 'live' (letters, digits, '-' and '.', two labels at least, at most 127 bytes)\n"
+		"sig:8: invalid domain 'a..b' (letters, digits, '-' and '.', two labels at least, at most 127 bytes)\n"
+		"sig:8: invalid domain 'x/y.example' (letters, digits, '-' and '.', two labels at least, at most 127 bytes)\n");
 }
 END_TEST
 
