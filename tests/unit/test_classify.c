@@ -509,6 +509,9 @@ static const struct {
 	{ "API.Skype.COM", 0 },
 	{ "b.config.skype.com", 0 },
 	{ "conn.skype.akadns.net", 0 },
+	/* a tenant's name under the same infrastructure: the tenant decides */
+	{ "example.skype.org.evil.trafficmanager.net", 1 },
+	{ "cdn.skype.attacker.akadns.net", 1 },
 	{ "a.config.skype.trafficmanager.net", 0 },
 	{ "e7768.b.akamaiedge.net", 0 },
 	{ "meet.lync.com", 0 },
