@@ -462,7 +462,10 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 			return skype_stun_v6(nf, r);
 	}
 	if (!enough && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
-		result(c, slot, nf, p, r);
+		/* nothing named yet: no evidence to look up */
+		fill_result(nf, p, r);
+		r->evidence = CLS_EV_NONE;
+		r->rejected = 0;
 		exact_name(pk, r);
 		return CLS_MORE;
 	}

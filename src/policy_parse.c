@@ -782,9 +782,9 @@ static int parse_qualifier(struct policy_parser *pp, struct policy_rule *r,
 		} else {
 			uint16_t lo[POLICY_MAX_PORTS], hi[POLICY_MAX_PORTS];
 
-			if (strchr(t->text, ',') ||
-			    addrsig_ports(t->text, lo, hi, err, sizeof(err)) !=
-				    1) {
+			/* one port or range: the lexer splits at ',' */
+			if (addrsig_ports(t->text, lo, hi, err, sizeof(err)) !=
+			    1) {
 				err_tok(pp, t, "%s", err);
 				bad = 1;
 			} else if (r->n_ports == POLICY_MAX_PORTS) {

@@ -41,8 +41,8 @@ run_capture() {
 		return
 	fi
 	if [ "$rc" -eq 0 ]; then
-		# every flow line has the 16 columns, and the summary is there
-		bad=$(awk -F'\t' '!/^#/ && NF != 16' "$work/out" | wc -l)
+		# every flow line has the header's columns, and the summary is there
+		bad=$(awk -F'\t' '/^#key/ { n = NF } !/^#/ && NF != n' "$work/out" | wc -l)
 		if [ "$bad" -ne 0 ] || ! grep -q '^summary: ' "$work/err"; then
 			ko "$(basename "$1"): malformed output ($bad bad lines)"
 			return
