@@ -8,6 +8,8 @@
 #include <string.h>
 #include <netinet/in.h>
 
+static int build_trees(struct addrsig *s);
+
 /* One port or range "P" / "P-Q"; 0, or -1 with a message. */
 static int port_range(const char *s, size_t n, uint16_t *lo, uint16_t *hi,
 		      char *err, size_t errlen)
@@ -280,6 +282,8 @@ struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
 		addrsig_free(s);
 		return NULL;
 	}
+	if (build_trees(s) != 0)
+		goto nomem;
 	return s;
 nomem:
 	if (on_error)
@@ -292,30 +296,93 @@ nomem:
 
 void addrsig_free(struct addrsig *s)
 {
+	unsigned i;
+
 	if (!s)
 		return;
+	for (i = 0; i < 4; i++)
+		lpm_destroy(s->tree[i]);
 	free(s->e);
 	free(s->names);
 	free(s);
 }
 
+static unsigned tree_of(int v4, uint8_t l4proto)
+{
+	return (v4 ? 0u : 2u) + (l4proto == IPPROTO_TCP ? 1u : 0u);
+}
+
+static int is_v4(const uint8_t a[16])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
+					    0, 0, 0, 0, 0xff, 0xff };
+
+	return memcmp(a, mapped, 12) == 0;
+}
+
+/* Each prefix once in its tree; entries of the same prefix chained in
+ * file order. */
+static int build_trees(struct addrsig *s)
+{
+	uint32_t i;
+	unsigned t;
+
+	for (t = 0; t < 4; t++) {
+		s->tree[t] = lpm_create(t < 2 ? 32 : 128);
+		if (!s->tree[t])
+			return -1;
+	}
+	for (i = 0; i < s->n; i++) {
+		struct addrsig_entry *e = &s->e[i];
+		int v4 = is_v4(e->pfx.addr) && e->pfx.plen >= 96;
+		struct lpm *l = s->tree[tree_of(v4, e->l4proto)];
+		int32_t old = -1;
+		int rc;
+
+		e->next_same = -1;
+		rc = lpm_insert(l, v4 ? e->pfx.addr + 12 : e->pfx.addr,
+				v4 ? e->pfx.plen - 96u : e->pfx.plen,
+				(int32_t)i, &old);
+		if (rc == -EEXIST) {
+			while (s->e[old].next_same >= 0)
+				old = s->e[old].next_same;
+			s->e[old].next_same = (int32_t)i;
+		} else if (rc != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 uint16_t addrsig_match(const struct addrsig *s, const uint8_t addr[16],
 		       uint16_t port, uint8_t l4proto)
 {
-	uint32_t i;
+	const struct lpm *l;
+	const uint8_t *a;
+	int v4 = is_v4(addr);
+	int32_t v;
 	unsigned k;
 
-	if (!s || !port)
+	if (!s || !port || (l4proto != IPPROTO_UDP && l4proto != IPPROTO_TCP))
 		return 0;
-	for (i = 0; i < s->n; i++) {
-		const struct addrsig_entry *e = &s->e[i];
+	l = s->tree[tree_of(v4, l4proto)];
+	a = v4 ? addr + 12 : addr;
+	/* the longest covering prefix first, then the shorter ones */
+	for (v = lpm_lookup(l, a); v >= 0;) {
+		const struct addrsig_entry *e;
+		int32_t i;
+		unsigned plen = s->e[v].pfx.plen - (v4 ? 96u : 0u);
 
-		if (e->l4proto != l4proto ||
-		    !policy_prefix_covers(&e->pfx, addr, 128))
-			continue;
-		for (k = 0; k < e->n_ports; k++)
-			if (port >= e->port_lo[k] && port <= e->port_hi[k])
-				return e->app;
+		for (i = v; i >= 0; i = s->e[i].next_same) {
+			e = &s->e[i];
+			for (k = 0; k < e->n_ports; k++)
+				if (port >= e->port_lo[k] &&
+				    port <= e->port_hi[k])
+					return e->app;
+		}
+		if (plen == 0)
+			break;
+		v = lpm_lookup_prefix(l, a, plen - 1);
 	}
 	return 0;
 }

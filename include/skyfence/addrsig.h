@@ -33,6 +33,7 @@ struct addrsig_entry {
 	uint8_t l4proto;
 	uint16_t app;
 	uint32_t line;
+	int32_t next_same; /* the next entry of the same prefix, or -1 */
 };
 
 #define ADDRSIG_NAME_LEN 128
@@ -43,12 +44,19 @@ struct addrsig_name {
 	uint32_t line;
 };
 
+struct lpm;
+
 struct addrsig {
 	uint32_t n;
 	struct addrsig_entry *e;
 	uint32_t v4, v6; /* prefixes of each family */
 	uint32_t n_names;
 	struct addrsig_name *names;
+	/* the lookup: a longest-prefix tree per family and transport (IPv4
+	 * UDP, IPv4 TCP, IPv6 UDP, IPv6 TCP) whose value is the first entry
+	 * of the prefix; e[i].next_same chains the others, so a new flow
+	 * costs a few tree walks, never a scan of the list */
+	struct lpm *tree[4];
 };
 
 /* Parses @len bytes of @text (the file @name, for messages). Each error

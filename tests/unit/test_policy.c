@@ -1148,6 +1148,32 @@ START_TEST(test_address_signatures_parse_and_match)
 	ck_assert_uint_eq(addrsig_match_name(s, "live.com"), 0);
 	addrsig_free(s);
 
+	/* nested prefixes of other transports and ports: the longest
+	 * covering prefix first, then the shorter ones */
+	{
+		static const char nested[] = "Teams udp 3478 198.51.100.0/24\n"
+					     "DNS udp 53 198.51.100.128/25\n"
+					     "Zoom tcp 443 198.51.100.128/25\n"
+					     "Zoom udp 8801 198.51.100.128/25\n"
+					     "TLS tcp 443 0.0.0.0/0 ::/0\n";
+
+		s = addrsig_parse("nested", nested, sizeof(nested) - 1, &names,
+				  sig_err, NULL, &n);
+		ck_assert_msg(s != NULL, "%s", sig_errs);
+		v4(a, "198.51.100.200");
+		ck_assert_uint_eq(addrsig_match(s, a, 3478, 17), 250);
+		ck_assert_uint_eq(addrsig_match(s, a, 53, 17), 5);
+		ck_assert_uint_eq(addrsig_match(s, a, 8801, 17), 189);
+		ck_assert_uint_eq(addrsig_match(s, a, 443, 6), 189);
+		v4(a, "198.51.100.1");
+		ck_assert_uint_eq(addrsig_match(s, a, 53, 17), 0);
+		ck_assert_uint_eq(addrsig_match(s, a, 443, 6), 91);
+		ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", a), 1);
+		ck_assert_uint_eq(addrsig_match(s, a, 443, 6), 91);
+		ck_assert_uint_eq(addrsig_match(s, a, 3478, 17), 0);
+		addrsig_free(s);
+	}
+
 	sig_errs[0] = '\0';
 	s = addrsig_parse("sig", bad, sizeof(bad) - 1, &names, sig_err, NULL,
 			  &n);
