@@ -210,14 +210,19 @@ done
 # flows split by idle time or eviction: none on the 30 captures
 split=0
 rejected=0
+: >"$work/every.tsv"
 for c in "$PCAPS"/*.pcap "$PCAPS"/*.pcapng; do
 	"$SKYFENCED" --pcap "$c" >"$work/all.tsv" 2>"$work/err" || { bad "$c: skyfenced failed"; continue; }
+	cat "$work/all.tsv" >>"$work/every.tsv"
 	rejected=$((rejected + $(awk -F'\t' '$17 ~ /-rejected$/' "$work/all.tsv" | wc -l)))
 	v=$(sed -n 's/^summary: .* ended_idle=\([0-9]*\) evicted=\([0-9]*\) .*/\1 \2/p' "$work/err")
 	[ "$v" = "0 0" ] || { echo "  $c: ended_idle/evicted $v"; split=$((split + 1)); }
 done
 check "captures with flows split by idle time or eviction" "$split" 0
 check "real names rejected as look-alikes in the 30 captures (a leak if any)" "$rejected" 0
+# the figure the README quotes: nDPI's Skype flows by evidence
+awk -F'\t' '!/^#/ && ($2 == 38 || $2 == 125 || $3 == 38 || $3 == 125) { n++; e[$17]++ }
+	END { printf "figure: %d flows nDPI 4.2 calls Skype in the captures:", n; for (k in e) printf " %s=%d", k, e[k]; print "" }' "$work/every.tsv"
 "$SKYFENCED" --pcap "$PCAPS/skype.pcap" --max-flows 16 >"$work/small.tsv" 2>"$work/err"
 ev=$(sed -n 's/^summary: .* evicted=\([0-9]*\) .*/\1/p' "$work/err")
 if [ "${ev:-0}" -gt 0 ] && grep -q "flows were evicted from a full table of 16" "$work/err"; then
