@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 static int build_trees(struct addrsig *s);
+static void sort_names(struct addrsig *s);
 
 /* One port or range "P" / "P-Q"; 0, or -1 with a message. */
 static int port_range(const char *s, size_t n, uint16_t *lo, uint16_t *hi,
@@ -284,6 +285,7 @@ struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
 	}
 	if (build_trees(s) != 0)
 		goto nomem;
+	sort_names(s);
 	return s;
 nomem:
 	if (on_error)
@@ -387,28 +389,55 @@ uint16_t addrsig_match(const struct addrsig *s, const uint8_t addr[16],
 	return 0;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	const struct addrsig_name *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	/* the same name twice: the first line wins */
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Sorted by name, so a host's suffixes are looked up, never the list
+ * scanned: a flood of named flows costs a few binary searches each. */
+static void sort_names(struct addrsig *s)
+{
+	if (s->n_names > 1)
+		qsort(s->names, s->n_names, sizeof(*s->names), name_cmp);
+}
+
 uint16_t addrsig_match_name(const struct addrsig *s, const char *host)
 {
+	char buf[ADDRSIG_NAME_LEN];
 	size_t hl, i;
-	uint32_t k;
 
 	if (!s || !s->n_names || !host[0])
 		return 0;
 	hl = strlen(host);
 	while (hl && host[hl - 1] == '.')
 		hl--;
-	for (k = 0; k < s->n_names; k++) {
-		const struct addrsig_name *x = &s->names[k];
-		size_t nl = strlen(x->name);
+	/* each suffix of the host at a label boundary, longest first */
+	for (i = 0; i < hl; i++) {
+		size_t n = hl - i, k, lo = 0, hi = s->n_names;
 
-		if (hl < nl || (hl > nl && host[hl - nl - 1] != '.'))
+		if (i > 0 && host[i - 1] != '.')
 			continue;
-		for (i = 0; i < nl; i++)
-			if (tolower((unsigned char)host[hl - nl + i]) !=
-			    x->name[i])
-				break;
-		if (i == nl)
-			return x->app;
+		if (n >= sizeof(buf))
+			continue;
+		for (k = 0; k < n; k++)
+			buf[k] = (char)tolower((unsigned char)host[i + k]);
+		buf[n] = '\0';
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(s->names[mid].name, buf);
+
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < s->n_names && !strcmp(s->names[lo].name, buf))
+			return s->names[lo].app;
 	}
 	return 0;
 }
