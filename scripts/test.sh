@@ -30,7 +30,10 @@ passed=0
 failed=0
 skipped=0
 
-stage() { printf '\n== %s\n' "$*"; }
+# each stage's header says how long the suite has run: what to trim when
+# it nears its 20 minutes
+t_start=$(date +%s)
+stage() { printf '\n== %s (at %ss)\n' "$*" $(($(date +%s) - t_start)); }
 
 # Adds the "N passed, N failed" of a suite's output to the totals.
 count_plain() {
@@ -267,5 +270,5 @@ head -n 20 "$log/fmt"
 
 echo
 [ $skipped -gt 0 ] && echo "note: $skipped suite(s) skipped (captures not found at $pcaps)"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed ($(($(date +%s) - t_start)) s)"
 [ $failed -eq 0 ]
