@@ -45,6 +45,9 @@ struct classifier {
 	uint8_t *stun_seen; /* the IPv6 STUN check looked at this flow */
 	uint32_t (*v4)[2];  /* the flow's IPv4 addresses (network order) */
 	uint8_t *l4;	    /* its IPPROTO_* */
+	/* the look-alike check of its name, done once (nDPI sets a flow's
+	 * name once): 0 not yet, 1 the name counts, 2 rejected */
+	uint8_t *ns;
 	struct cls_opts o;
 	unsigned n_protos;
 };
@@ -102,8 +105,9 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 	c->stun_seen = calloc(o->max_flows, 1);
 	c->v4 = calloc(o->max_flows, sizeof(*c->v4));
 	c->l4 = calloc(o->max_flows, 1);
+	c->ns = calloc(o->max_flows, 1);
 	if (!c->flows || !c->free_next || !c->busy || !c->stun_seen || !c->v4 ||
-	    !c->l4)
+	    !c->l4 || !c->ns)
 		goto nomem;
 	for (i = 0; i < o->max_flows; i++)
 		c->free_next[i] = i + 1 < o->max_flows ? (int32_t)i + 1 : -1;
@@ -139,6 +143,7 @@ void classifier_close(struct classifier *c)
 	free(c->stun_seen);
 	free(c->v4);
 	free(c->l4);
+	free(c->ns);
 	free(c);
 }
 
@@ -154,6 +159,7 @@ int32_t classifier_flow_new(struct classifier *c)
 	c->stun_seen[s] = 0;
 	c->v4[s][0] = c->v4[s][1] = 0;
 	c->l4[s] = 0;
+	c->ns[s] = 0;
 	return s;
 }
 
@@ -299,9 +305,14 @@ static void set_evidence(struct classifier *c, int32_t slot,
 			r->evidence = CLS_EV_PAYLOAD;
 		return;
 	}
-	if (is_skype_id(a) &&
-	    !hostns_counts(nf->host_server_name, a, ndpi_names, c))
-		r->rejected = 1;
+	if (!is_skype_id(a))
+		return;
+	if (!c->ns[slot])
+		c->ns[slot] =
+			hostns_counts(nf->host_server_name, a, ndpi_names, c)
+				? 1
+				: 2;
+	r->rejected = c->ns[slot] == 2;
 }
 
 static void fill_result(const struct ndpi_flow_struct *nf, ndpi_protocol p,

@@ -102,15 +102,30 @@ int hostns_counts(const char *host, uint16_t app, hostns_match_fn match,
 		 * owner's), or when it starts with '-': Microsoft's naming
 		 * of its own tenants ("-teams.cloudapp.net"). One that
 		 * starts inside the registered domain's first label does
-		 * not: "xteams.cloudapp.net" is not "teams.cloudapp.net". */
-		size_t k = n;
+		 * not: "xteams.cloudapp.net" is not "teams.cloudapp.net".
+		 * The suffixes that match are nested (each contains the
+		 * pattern), so the pattern's start is found by bisection:
+		 * a few automaton runs whatever the name, not one per byte
+		 * (a flood of long names must not cost more than nDPI). */
+		size_t r, lo, hi;
 
-		while (k > 0 && match(ctx, host + k - 1) != (int)app)
-			k--;
-		if (k == 0 || !have_reg)
+		if (!have_reg || match(ctx, host) != (int)app)
 			return 1; /* the label is not this name's */
-		k--;
-		return k <= n - strlen(reg) || host[k] == '-';
+		r = n - strlen(reg);
+		if (match(ctx, host + r) != (int)app)
+			return 1; /* it starts before the registered domain */
+		/* match at lo; find the last start that still matches */
+		lo = r;
+		hi = n;
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (match(ctx, host + mid) == (int)app)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		return lo == r || host[lo] == '-';
 	}
 	if (!have_reg)
 		return 0;

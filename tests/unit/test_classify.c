@@ -571,6 +571,38 @@ START_TEST(test_registered_domains_with_tenant_suffixes)
 }
 END_TEST
 
+/* A fake nDPI: "teams.cloudapp.net" matched at the end of a name, as
+ * nDPI 4.2 does (not label-bounded); it counts its calls. */
+static unsigned fake_calls;
+
+static int fake_match(void *ctx, const char *s)
+{
+	static const char pat[] = "teams.cloudapp.net";
+	size_t n = strlen(s), m = sizeof(pat) - 1;
+
+	(void)ctx;
+	fake_calls++;
+	return n >= m && !strcmp(s + n - m, pat) ? 250 : 0;
+}
+
+START_TEST(test_lookalike_check_costs_a_few_matches)
+{
+	char name[80];
+
+	/* a tenant's name ending like the pattern, as long as nDPI keeps */
+	memset(name, 'x', sizeof(name));
+	memcpy(name + sizeof(name) - 1 - 18, "teams.cloudapp.net", 19);
+	fake_calls = 0;
+	ck_assert_int_eq(hostns_counts(name, 250, fake_match, NULL), 0);
+	ck_assert_uint_le(fake_calls, 12);
+	fake_calls = 0;
+	ck_assert_int_eq(
+		hostns_counts("a.b.teams.cloudapp.net", 250, fake_match, NULL),
+		1);
+	ck_assert_uint_le(fake_calls, 12);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("classify");
@@ -581,6 +613,7 @@ int main(void)
 	tcase_add_loop_test(c, test_lookalike_names_fall_back_to_tls, 0,
 			    sizeof(lookalikes) / sizeof(lookalikes[0]));
 	tcase_add_test(c, test_registered_domains_with_tenant_suffixes);
+	tcase_add_test(c, test_lookalike_check_costs_a_few_matches);
 	tcase_add_test(c, test_finance_skype_tls_over_ipv6_is_dropped);
 	tcase_add_test(c, test_skype_stun_decided_on_first_exchange);
 	tcase_add_test(c, test_skype_stun_over_ipv6_is_skype_too);
