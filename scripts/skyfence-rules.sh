@@ -3,7 +3,7 @@
 # IPv6, in the current network namespace. Idempotent.
 #
 #   skyfence-rules.sh up|down|status [--queue N | --queue-balance A:B
-#                     [--cpu-fanout]] [--mark-mask M] [--fail-closed]
+#                     [--cpu-fanout]] [--mark-mask M] [--fail-closed] [--ha]
 #
 # A SKYFENCE chain, jumped to first from FORWARD:
 #   1. a flow whose conntrack mark says accept returns to FORWARD, drop is
@@ -25,6 +25,12 @@
 # `up` also turns on conntrack's accounting and timestamps (the audit's
 # flow-end records read an entry's bytes and times from its destroy
 # event).
+# --ha, for a gateway of an HA pair (scripts/halab.sh, dist/ha/): TCP
+# entries are made only from a SYN (nf_conntrack_tcp_loose=0) and INVALID
+# packets are dropped first in the chain, so a flow the gateway has no
+# entry for dies instead of being picked up mid-stream with no decision:
+# after a failover a flow goes on only with the entry conntrackd carried
+# over, its mark (the decision) included.
 # Every verdict of skyfenced clears the queued bit; a packet that reaches
 # mangle POSTROUTING with it set was passed by the kernel without
 # skyfenced (a full queue with fail-open, or the bypass while no daemon
@@ -73,6 +79,7 @@ queue="--queue-num 0"
 mask=0xffff0000
 bypass="--queue-bypass"
 fanout=""
+ha=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--queue) [ $# -ge 2 ] || usage; queue="--queue-num $2"; shift 2 ;;
@@ -80,6 +87,7 @@ while [ $# -gt 0 ]; do
 	--mark-mask) [ $# -ge 2 ] || usage; mask=$2; shift 2 ;;
 	--fail-closed) bypass=""; shift ;;
 	--cpu-fanout) fanout="--queue-cpu-fanout"; shift ;;
+	--ha) ha=1; shift ;;
 	*) usage ;;
 	esac
 done
@@ -148,6 +156,7 @@ rules_up() {
 		"$ipt" -w -N "$c" 2>/dev/null || "$ipt" -w -F "$c"
 	done
 	"$ipt" -w -t mangle -N "$BCHAIN" 2>/dev/null || "$ipt" -w -t mangle -F "$BCHAIN"
+	[ "$ha" -eq 0 ] || "$ipt" -w -A "$CHAIN" -m conntrack --ctstate INVALID -j DROP
 	verdict_rules "$ipt" "$icmp" connmark
 	"$ipt" -w -A "$CHAIN" -m mark ! --mark "0/$SF_VERDICT_MASK" \
 		-j CONNMARK --save-mark --nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
@@ -230,6 +239,7 @@ case $cmd in
 up)
 	objects_up
 	audit_sysctls
+	[ "$ha" -eq 0 ] || sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0
 	rules_up iptables icmp-admin-prohibited "$SF_FAILCLOSED_SET4"
 	rules_up ip6tables icmp6-adm-prohibited "$SF_FAILCLOSED_SET6"
 	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}; fail-closed departments: $fqueue ($ftqueue); mark mask $SF_MARK_MASK"

@@ -1,0 +1,157 @@
+#!/bin/sh
+# halab.sh - two skyfence gateways, an active and a backup, between the
+# inside hosts and the internet host, in network namespaces (documentation
+# addresses only):
+#
+#   PREFIX-lan    a bridge: the inside's switch
+#   PREFIX-wan    a bridge: the outside's switch
+#   PREFIX-fin    192.0.2.10    finance
+#   PREFIX-eng    192.0.2.130   engineering
+#   PREFIX-gwa    lan 192.0.2.2, wan 203.0.113.2, sync 198.51.100.1
+#   PREFIX-gwb    lan 192.0.2.3, wan 203.0.113.3, sync 198.51.100.2
+#   virtual       192.0.2.1 (the hosts' router), 203.0.113.1 (the inet's
+#                 route back), moved by keepalived (VRRP, one sync group)
+#   PREFIX-inet   203.0.113.10 .99
+#
+#   halab.sh up [--prefix P] [--policy FILE]
+#   halab.sh down [--prefix P]
+#
+# Each gateway runs skyfence-rules, skyfenced (the same policy),
+# conntrackd (FTFW over UDP on the sync link, replicating conntrack
+# entries with their marks) and keepalived (dist/ha/keepalived.conf.in,
+# its notify script dist/ha/skyfence-ha-notify commits conntrackd's
+# external cache when the gateway becomes the master). gwa has the higher
+# priority. The state of gateway G is in ${TMPDIR:-/tmp}/PREFIX.halab/G.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/netns.sh"
+PREFIX=sfha
+POLICY=$top/policy/lab.policy
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+while [ $# -gt 0 ]; do
+	case $1 in
+	--prefix) PREFIX=$2; shift 2 ;;
+	--policy) POLICY=$2; shift 2 ;;
+	*) echo "halab.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+STATE=${TMPDIR:-/tmp}/$PREFIX.halab
+nsx() { in_netns "$@"; }
+
+quiet() {
+	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	nsx "$1" ip link set lo up
+}
+
+# port NS DEV SWITCH: a veth from NS (named DEV there) to the bridge of SWITCH
+port() {
+	ip link add "$2" netns "$1" type veth peer name "p-${1##*-}" netns "$3"
+	nsx "$3" ip link set "p-${1##*-}" master br0 up
+	nsx "$1" ip link set "$2" up
+}
+
+gw_start() { # gw_start G PRIORITY
+	g=$1
+	ns=$PREFIX-$g
+	d=$STATE/$g
+	mkdir -p "$d"
+	# conntrackd: its own socket, lock and log per gateway
+	sed -e "s|@SELF@|$(sync_addr "$g")|; s|@PEER@|$(sync_addr "$(peer_of "$g")")|" \
+		-e "s|@STATE@|$d|g" "$top/dist/ha/conntrackd.conf.in" >"$d/conntrackd.conf"
+	# in the foreground, in the background: the lab knows its process
+	spawn_in_netns "$ns" conntrackd -C "$d/conntrackd.conf" >>"$d/conntrackd.out" 2>&1
+	# keepalived runs scripts with a clean environment: the gateway's
+	# conntrackd configuration is named by a wrapper
+	printf '#!/bin/sh\nSKYFENCE_HA_CONNTRACKD_CONF=%s/conntrackd.conf exec %s/dist/ha/skyfence-ha-notify "$@"\n' \
+		"$d" "$top" >"$d/notify"
+	chmod 0755 "$d/notify"
+	sed -e "s|@ROUTER@|$g|; s|@PRIORITY@|$2|; s|@STATE@|$d|g" \
+		-e "s|@NOTIFY@|$d/notify|g" \
+		"$top/dist/ha/keepalived.conf.in" >"$d/keepalived.conf"
+	nsx "$ns" "$top/scripts/skyfence-rules.sh" up --ha >/dev/null
+	# nsenter execs skyfenced: $! is the daemon's own pid
+	nsenter --net="/run/netns/$ns" -- "${SKYFENCED:-$top/build/skyfenced}" --policy "$POLICY" --foreground \
+		--audit-log "$d/audit.log" --pidfile "$d/skyfenced.pid" \
+		--ctl "$d/ctl.sock" --state-dir "$d/state" --node-id "$g" \
+		>>"$d/skyfenced.log" 2>&1 &
+	echo $! >"$d/skyfenced.child"
+	i=0
+	while [ "$(cat "$d/skyfenced.pid" 2>/dev/null)" != "$(cat "$d/skyfenced.child")" ]; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then
+			echo "halab.sh: skyfenced on $g did not start:" >&2
+			tail -n 20 "$d/skyfenced.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	spawn_in_netns "$ns" keepalived -n -l -D -f "$d/keepalived.conf" \
+		-p "$d/keepalived.pid" -r "$d/vrrp.pid" -c "$d/checkers.pid" \
+		>>"$d/keepalived.log" 2>&1
+}
+
+sync_addr() { case $1 in gwa) echo 198.51.100.1 ;; gwb) echo 198.51.100.2 ;; esac; }
+peer_of() { case $1 in gwa) echo gwb ;; gwb) echo gwa ;; esac; }
+
+ha_down() {
+	for n in $(ip netns list | awk '{ print $1 }'); do
+		case $n in
+		"$PREFIX"-*)
+			pids=$(ip netns pids "$n" 2>/dev/null)
+			if [ -n "$pids" ]; then
+				kill $pids 2>/dev/null || true
+				sleep 0.3
+				kill -9 $(ip netns pids "$n" 2>/dev/null) 2>/dev/null || true
+			fi
+			ip netns del "$n" ;;
+		esac
+	done
+}
+
+ha_up() {
+	ha_down
+	rm -rf "$STATE"
+	mkdir -p "$STATE"
+	for n in lan wan fin eng gwa gwb inet; do
+		ip netns add "$PREFIX-$n"
+		quiet "$PREFIX-$n"
+	done
+	for sw in lan wan; do
+		nsx "$PREFIX-$sw" ip link add br0 type bridge
+		nsx "$PREFIX-$sw" ip link set br0 up
+	done
+	port "$PREFIX-fin" eth0 "$PREFIX-lan"
+	port "$PREFIX-eng" eth0 "$PREFIX-lan"
+	port "$PREFIX-inet" eth0 "$PREFIX-wan"
+	nsx "$PREFIX-fin" ip addr add 192.0.2.10/24 dev eth0
+	nsx "$PREFIX-eng" ip addr add 192.0.2.130/24 dev eth0
+	for h in fin eng; do nsx "$PREFIX-$h" ip route add default via 192.0.2.1; done
+	for a in 10 99; do nsx "$PREFIX-inet" ip addr add 203.0.113.$a/24 dev eth0; done
+	nsx "$PREFIX-inet" ip route add 192.0.2.0/24 via 203.0.113.1
+	n=2
+	for g in gwa gwb; do
+		ns=$PREFIX-$g
+		port "$ns" lan0 "$PREFIX-lan"
+		port "$ns" wan0 "$PREFIX-wan"
+		nsx "$ns" ip addr add 192.0.2.$n/24 dev lan0
+		nsx "$ns" ip addr add 203.0.113.$n/24 dev wan0
+		nsx "$ns" sysctl -qw net.ipv4.ip_forward=1
+		n=$((n + 1))
+	done
+	ip link add sync0 netns "$PREFIX-gwa" type veth peer name sync0 netns "$PREFIX-gwb"
+	nsx "$PREFIX-gwa" ip addr add 198.51.100.1/30 dev sync0
+	nsx "$PREFIX-gwb" ip addr add 198.51.100.2/30 dev sync0
+	nsx "$PREFIX-gwa" ip link set sync0 up
+	nsx "$PREFIX-gwb" ip link set sync0 up
+	gw_start gwa 150
+	gw_start gwb 100
+	echo "halab $PREFIX up: state in $STATE"
+}
+
+case $cmd in
+up) ha_up ;;
+down) ha_down ;;
+*) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac
