@@ -14,7 +14,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # fail-closed departments' sets), nfacct (the bypass counters), conntrack;
 # benchmarks: iperf3. The service layer: libcap-ng (least privilege),
 # libsystemd (notify, watchdog), libmicrohttpd (metrics); libpsl and
-# publicsuffix (registered domains, the look-alike names check); its tests: the
+# publicsuffix (registered domains, the look-alike names check);
+# keepalived and conntrackd (the HA pair's lab, never started as services); its tests: the
 # Debian package (build-essential, which dpkg-buildpackage checks for,
 # debhelper, lintian, git for the clean clone, debootstrap
 # for the root systemd boots in), mandoc (the man pages), curl (metrics;
@@ -27,7 +28,8 @@ PACKAGES="gcc libc6-dev make cmake pkg-config
 	check libsubunit-dev libndpi-bin valgrind clang-format libssl-dev
 	clang libclang-rt-14-dev
 	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux logrotate
-	build-essential debhelper dpkg-dev lintian git debootstrap mandoc curl"
+	build-essential debhelper dpkg-dev lintian git debootstrap mandoc curl
+	keepalived conntrackd"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2
@@ -43,8 +45,18 @@ done
 if [ -n "$missing" ]; then
 	echo "bootstrap.sh: installing:$missing"
 	apt-get update -qq
+	# keepalived and conntrackd (the HA lab runs its own in namespaces)
+	# must not start as services where they are installed: a
+	# policy-rc.d says so for the install, if none does already
+	rcd=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# bootstrap.sh: no service starts while it installs\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 0755 /usr/sbin/policy-rc.d
+		rcd=/usr/sbin/policy-rc.d
+	fi
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	[ -z "$rcd" ] || rm -f "$rcd"
 fi
 
 [ "${1:-}" = "--no-build" ] && exit 0

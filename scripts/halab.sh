@@ -16,7 +16,9 @@
 #   halab.sh up [--prefix P] [--policy FILE]
 #   halab.sh down [--prefix P]
 #
-# Each gateway runs skyfence-rules, skyfenced (the same policy),
+# Each gateway runs skyfence-rules, skyfenced (the same policy; the peers
+# keep their kill switch and runtime changes in step over the sync link,
+# --peer, with a key made for the lab),
 # conntrackd (FTFW over UDP on the sync link, replicating conntrack
 # entries with their marks) and keepalived (dist/ha/keepalived.conf.in,
 # its notify script dist/ha/skyfence-ha-notify commits conntrackd's
@@ -75,6 +77,8 @@ gw_start() { # gw_start G PRIORITY
 	nsenter --net="/run/netns/$ns" -- "${SKYFENCED:-$top/build/skyfenced}" --policy "$POLICY" --foreground \
 		--audit-log "$d/audit.log" --pidfile "$d/skyfenced.pid" \
 		--ctl "$d/ctl.sock" --state-dir "$d/state" --node-id "$g" \
+		--peer-listen "$(sync_addr "$g"):3790" \
+		--peer "$(sync_addr "$(peer_of "$g")"):3790" --peer-key "$STATE/peer.key" \
 		>>"$d/skyfenced.log" 2>&1 &
 	echo $! >"$d/skyfenced.child"
 	i=0
@@ -114,6 +118,8 @@ ha_up() {
 	ha_down
 	rm -rf "$STATE"
 	mkdir -p "$STATE"
+	# the pair's shared key: skyfenced refuses one others may read
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$STATE/peer.key")
 	for n in lan wan fin eng gwa gwb inet; do
 		ip netns add "$PREFIX-$n"
 		quiet "$PREFIX-$n"

@@ -215,6 +215,12 @@ rc=$?
 grep -vE '^PASS: ' "$log/detect-lab" | grep -v '^[0-9]* passed'
 if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/detect-lab" test_detect.sh; fi
 
+stage "HA pair: decisions, the kill switch and runtime changes across a failover"
+tests/netns/test_ha.sh >"$log/ha" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/ha" | grep -v '^[0-9]* passed'
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/ha" test_ha.sh; fi
+
 stage "valgrind"
 if command -v valgrind >/dev/null; then
 	build/sf-mkpcap demo "$log/demo.pcap"

@@ -19,9 +19,11 @@
 #include "metrics.h"
 #include "stats.h"
 #include "worker.h"
+#include "skyfence/audit.h"
 #include "skyfence/auditlog.h"
 #include "skyfence/verdict.h"
 #include "skyfence/loader.h"
+#include "skyfence/peer.h"
 #include "skyfence/pkt.h"
 
 /* ---- helpers ---- */
@@ -49,16 +51,6 @@ static void err_to_req(void *ctx, const char *msg)
 
 	if (s->n++ < 200)
 		ctl_data(s->r, "%s", msg);
-}
-
-/* Parses @text (named @name in messages); errors become data lines. */
-static struct policy *parse_text(struct daemon *d, const char *name,
-				 const char *text, struct err_sink *es)
-{
-	unsigned nerr;
-
-	return loader_client_policy(d->cls, d->pol, name, text, strlen(text),
-				    err_to_req, es, &nerr);
 }
 
 static long rss_kib(void)
@@ -181,6 +173,39 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	}
 	ctl_data(r, "killswitch: %s%s",
 		 d->pol->killswitch[0] ? "ON for " : "off", d->pol->killswitch);
+	{
+		char dg[AUDIT_HEX];
+		unsigned i;
+
+		/* the running policy, runtime changes and kill switch
+		 * included: what an HA pair's peers compare */
+		audit_policy_digest(d->pol, dg);
+		ctl_data(r, "running: sha256 %s", dg);
+		for (i = 0; i < peers_count(d->peers); i++) {
+			struct peer_info pi;
+			uint64_t now = runtime_clock_ms(0);
+
+			peers_get(d->peers, i, &pi);
+			if (!pi.seen_ms)
+				ctl_data(r, "peer %s: NEVER HEARD", pi.addr);
+			else if (now - pi.seen_ms > PEER_SILENT_MS)
+				ctl_data(r,
+					 "peer %s (%s): SILENT for %" PRIu64
+					 " s",
+					 pi.addr, pi.node,
+					 (now - pi.seen_ms) / 1000);
+			else if (strcmp(pi.digest, dg) != 0)
+				ctl_data(
+					r,
+					"peer %s (%s): DRIFT: its running policy is sha256 %s; kill switch %s",
+					pi.addr, pi.node, pi.digest,
+					pi.killswitch[0] ? pi.killswitch
+							 : "off");
+			else
+				ctl_data(r, "peer %s (%s): in step", pi.addr,
+					 pi.node);
+		}
+	}
 	if (d->state_dfd < 0)
 		ctl_data(r, "state: not kept (no --state-dir): runtime "
 			    "changes end with the process");
@@ -502,81 +527,147 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 	       d->pol->killswitch, unsaved(d));
 }
 
-/* A change written into the running policy's text and validated as a
- * whole. */
-static void change(struct daemon *d, struct ctl_req *r,
-		   const struct policy_change *c, const char *what)
+/* A change written into the running policy's text, validated as a whole
+ * and applied: 0, or -1 with the reason in @err (the parser's errors to
+ * @on_error). */
+static int change_core(struct daemon *d, const struct policy_change *c,
+		       const char *what,
+		       void (*on_error)(void *ctx, const char *msg), void *ctx,
+		       unsigned *nerr, char *err, size_t errlen)
 {
-	struct err_sink es = { r, 0 };
-	char err[512], name[300];
+	char name[300];
 	struct policy *np;
-	char *text = policy_format_change(d->pol, c, err, sizeof(err));
+	char *text = policy_format_change(d->pol, c, err, errlen);
 	int rc;
 
-	if (!text) {
-		ctl_err(r, "refused", "%s", err);
-		return;
-	}
+	*nerr = 0;
+	if (!text)
+		return -1;
 	snprintf(name, sizeof(name), "(running policy after: %s)", what);
-	np = parse_text(d, name, text, &es);
+	np = loader_client_policy(d->cls, d->pol, name, text, strlen(text),
+				  on_error, ctx, nerr);
 	free(text);
 	if (!np) {
-		ctl_err(r, "refused", "%s: %u error(s); nothing changed", what,
-			es.n);
-		return;
+		snprintf(err, errlen, "%s: %u error(s); nothing changed", what,
+			 *nerr);
+		return -1;
 	}
 	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
 	rc = runtime_apply_policy(d, np);
 	if (rc != 0) {
-		ctl_err(r, "refused", "%s; nothing changed", runtime_error(rc));
+		snprintf(err, errlen, "%s; nothing changed", runtime_error(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void change(struct daemon *d, struct ctl_req *r,
+		   const struct policy_change *c, const char *what)
+{
+	struct err_sink es = { r, 0 };
+	char err[512];
+	unsigned nerr;
+
+	if (change_core(d, c, what, err_to_req, &es, &nerr, err, sizeof(err)) !=
+	    0) {
+		ctl_err(r, "refused", "%s", err);
 		return;
 	}
 	log_info("control: uid %ld: %s", (long)ctl_req_uid(r), what);
 	auditrec_change(d, (long)ctl_req_uid(r), what);
+	peers_forward_change(d->peers, d, what);
 	ctl_ok(r, "%s; established flows follow (conntrack walk)%s", what,
 	       unsaved(d));
+}
+
+/* The arguments of "department ..." or "rule ..." as a change; 0, or -1
+ * (usage). @buf holds what @c points to. */
+static int change_of(int argc, char **argv, struct policy_change *c, char *buf,
+		     size_t len)
+{
+	memset(c, 0, sizeof(*c));
+	if (argc >= 1 && !strcmp(argv[0], "department")) {
+		if (argc == 3 && !strcmp(argv[1], "del")) {
+			c->kind = PCH_DEPT_DEL;
+		} else if (argc >= 5 &&
+			   (!strcmp(argv[1], "add") ||
+			    !strcmp(argv[1], "set")) &&
+			   !strcmp(argv[3], "hosts")) {
+			c->kind = !strcmp(argv[1], "add") ? PCH_DEPT_ADD
+							  : PCH_DEPT_HOSTS;
+			join(buf, len, argc, argv, 4);
+			c->arg = buf;
+		} else {
+			return -1;
+		}
+	} else if (argc >= 4 && !strcmp(argv[0], "rule") &&
+		   (!strcmp(argv[1], "set") || !strcmp(argv[1], "del"))) {
+		c->kind = !strcmp(argv[1], "set") ? PCH_RULE_SET : PCH_RULE_DEL;
+		join(buf, len, argc, argv, 3);
+		c->arg = buf;
+	} else {
+		return -1;
+	}
+	c->dept = argv[2];
+	return 0;
+}
+
+int control_peer_change(struct daemon *d, const char *what, const char *node)
+{
+	char copy[1024], buf[1024], err[512], *argv[64], *save = NULL, *w;
+	struct policy_change c;
+	unsigned nerr;
+	int argc = 0;
+
+	snprintf(copy, sizeof(copy), "%s", what);
+	for (w = strtok_r(copy, " ", &save); w && argc < 64;
+	     w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	if (change_of(argc, argv, &c, buf, sizeof(buf)) != 0) {
+		log_warnx("peer %s: change '%s' is not a runtime change", node,
+			  what);
+		return -1;
+	}
+	if (change_core(d, &c, what, runtime_log_line, NULL, &nerr, err,
+			sizeof(err)) != 0) {
+		log_warnx("peer %s: %s (it shows as drift)", node, err);
+		return -1;
+	}
+	log_info("peer %s: %s", node, what);
+	{
+		char rec[1200];
+
+		snprintf(rec, sizeof(rec), "%s (from peer %s)", what, node);
+		auditrec_change(d, -1, rec);
+	}
+	return 0;
 }
 
 static void v_department(struct daemon *d, struct ctl_req *r, int argc,
 			 char **argv)
 {
-	struct policy_change c = { PCH_DEPT_ADD, NULL, NULL };
+	struct policy_change c;
 	char hosts[CTL_MAX_REQUEST], what[CTL_MAX_REQUEST + 64];
 
-	if (argc == 3 && !strcmp(argv[1], "del")) {
-		c.kind = PCH_DEPT_DEL;
-	} else if (argc >= 5 &&
-		   (!strcmp(argv[1], "add") || !strcmp(argv[1], "set")) &&
-		   !strcmp(argv[3], "hosts")) {
-		c.kind =
-			!strcmp(argv[1], "add") ? PCH_DEPT_ADD : PCH_DEPT_HOSTS;
-		join(hosts, sizeof(hosts), argc, argv, 4);
-		c.arg = hosts;
-	} else {
+	if (change_of(argc, argv, &c, hosts, sizeof(hosts)) != 0) {
 		ctl_err(r, "usage",
 			"department add NAME hosts PREFIX... | department set NAME hosts PREFIX... | department del NAME");
 		return;
 	}
-	c.dept = argv[2];
 	join(what, sizeof(what), argc, argv, 0);
 	change(d, r, &c, what);
 }
 
 static void v_rule(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
-	struct policy_change c = { PCH_RULE_SET, NULL, NULL };
+	struct policy_change c;
 	char rule[CTL_MAX_REQUEST], what[CTL_MAX_REQUEST + 64];
 
-	if (argc >= 4 && (!strcmp(argv[1], "set") || !strcmp(argv[1], "del"))) {
-		c.kind = !strcmp(argv[1], "set") ? PCH_RULE_SET : PCH_RULE_DEL;
-	} else {
+	if (change_of(argc, argv, &c, rule, sizeof(rule)) != 0) {
 		ctl_err(r, "usage",
 			"rule set DEPARTMENT MATCH ACTION [OPTIONS] | rule del DEPARTMENT MATCH");
 		return;
 	}
-	c.dept = argv[2];
-	join(rule, sizeof(rule), argc, argv, 3);
-	c.arg = rule;
 	join(what, sizeof(what), argc, argv, 0);
 	change(d, r, &c, what);
 }
@@ -649,6 +740,9 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 			 next[0] ? "on for " : "off", next);
 		auditrec_change(d, (long)ctl_req_uid(r), what);
 	}
+	/* the peers take it within a second, at once if this one arrives */
+	peers_killswitch_changed(d->peers);
+	peers_send_state(d->peers, d);
 	ctl_ok(r,
 	       "killswitch %s%s; established flows follow (conntrack walk)%s",
 	       next[0] ? "on for " : "off", next, unsaved(d));

@@ -5,6 +5,7 @@
  * on time. Changes to what the workers run go through runtime.c.
  */
 #include "daemon_int.h"
+#include "skyfence/peer.h"
 #include "skyfence/daemon.h"
 #include "held.h"
 #include "metrics.h"
@@ -435,6 +436,13 @@ static void on_tick(struct daemon *d, struct source *s)
 	if (d->state_dirty)
 		runtime_save_state(d);
 	report_overruns(d);
+	peers_send_state(d->peers, d);
+}
+
+static void on_peer(struct daemon *d, struct source *s)
+{
+	(void)s;
+	peers_input(d->peers, d);
 }
 
 static void on_signal(struct daemon *d, struct source *s)
@@ -603,7 +611,7 @@ int daemon_run(const struct daemon_opts *o)
 	sigset_t sigs;
 	char err[512];
 	int ep = -1, sfd = -1, tfd = -1, rc = 1;
-	struct source src[8];
+	struct source src[9];
 	gid_t ctl_gid = o->ctl_group;
 	unsigned k, ns = 0;
 	uint64_t flow_cap = 0;
@@ -756,6 +764,16 @@ int daemon_run(const struct daemon_opts *o)
 			goto out;
 		}
 	}
+	if (o->n_peers) {
+		d.peers = peers_open(o->peer_listen, o->peers, o->n_peers,
+				     o->peer_key, err, sizeof(err));
+		if (!d.peers) {
+			log_warnx("%s; not starting", err);
+			goto out;
+		}
+		log_info("HA pair: %u peer(s), listening on %s", o->n_peers,
+			 o->peer_listen);
+	}
 	d.started_ms = mono_us() / 1000;
 	/* The fail-closed departments' set is right before the first packet
 	 * of theirs can reach a queue. */
@@ -826,7 +844,8 @@ int daemon_run(const struct daemon_opts *o)
 	    (d.ctev &&
 	     watch(ep, &src[ns++], ct_events_fd(d.ctev), on_ctev) != 0) ||
 	    (d.metrics &&
-	     watch(ep, &src[ns++], metrics_fd(d.metrics), on_metrics) != 0))
+	     watch(ep, &src[ns++], metrics_fd(d.metrics), on_metrics) != 0) ||
+	    (d.peers && watch(ep, &src[ns++], peers_fd(d.peers), on_peer) != 0))
 		goto out;
 	k = pthread_create(&d.sh_thread, NULL, shaper_main, &d);
 	if (k != 0) {
@@ -927,6 +946,7 @@ out:
 	bypass_close(d.bypass);
 	free(d.held);
 	metrics_close(d.metrics);
+	peers_close(d.peers);
 	ctl_close(d.ctl);
 	ct_close(d.ct);
 	policy_free(d.kill);

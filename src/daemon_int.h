@@ -104,6 +104,7 @@ struct daemon {
 	struct ctl *ctl;
 	struct ct *ct;
 	struct metrics *metrics; /* --metrics-listen; NULL: off */
+	struct peers *peers;	 /* --peer; NULL: no HA pair */
 	uint64_t started_ms;
 	uint64_t watchdog_us; /* systemd's WatchdogSec; 0: none */
 	int pid_fd;	      /* --pidfile, opened before --user's change */
@@ -167,6 +168,10 @@ struct recent {
  * running policy's digest for the records; a flow the walk re-decided. */
 struct ct_end;
 struct ct_entry;
+/* control.c: a runtime change a peer forwarded ("rule set ...",
+ * "department ..."), validated and applied as a client's would be; 0, or
+ * -1 (logged) when it does not apply here. */
+int control_peer_change(struct daemon *d, const char *what, const char *node);
 void auditrec_flow_decided(struct daemon *d, const struct flow *f,
 			   const struct policy *p, struct classifier *c,
 			   uint64_t wall_now_ms, uint64_t mono_now_ms);

@@ -25,6 +25,8 @@
 #include "skyfence/queue.h"
 
 #define DEFAULT_OFFLINE_FLOWS 262144u
+/* long options without a letter */
+enum { OPT_PEER = 1000, OPT_PEER_LISTEN, OPT_PEER_KEY };
 #define DEFAULT_INLINE_FLOWS 131072u
 #define DEFAULT_INLINE_IDLE_S 120u
 #define DEFAULT_QUEUE_MAXLEN 8192u
@@ -86,6 +88,10 @@ static void usage(FILE *f)
 		"                       restarts (default %s; 'none': not kept)\n"
 		"  --user NAME          started as root: keep CAP_NET_ADMIN only and\n"
 		"                       become NAME (the package's: skyfence)\n"
+		"  --peer ADDR:PORT     an HA peer (up to 4): the kill switch and\n"
+		"                       runtime changes in step, drift shown\n"
+		"  --peer-listen ADDR:PORT  where the peers' messages come in (the\n"
+		"                       sync link); --peer-key FILE: their HMAC key\n"
 		"  --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus) there;\n"
 		"                       [ADDR]:PORT for IPv6 (default: off)\n"
 		"offline:\n"
@@ -236,6 +242,9 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'D' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "metrics-listen", required_argument, NULL, 'X' },
+		{ "peer", required_argument, NULL, OPT_PEER },
+		{ "peer-listen", required_argument, NULL, OPT_PEER_LISTEN },
+		{ "peer-key", required_argument, NULL, OPT_PEER_KEY },
 		{ "node-id", required_argument, NULL, 'N' },
 		{ "audit-rate", required_argument, NULL, 'R' },
 		{ "audit-buffer", required_argument, NULL, 'U' },
@@ -284,7 +293,11 @@ int main(int argc, char **argv)
 				    0,
 				    0,
 				    0,
-				    0 };
+				    0,
+				    NULL,
+				    { NULL, NULL, NULL, NULL },
+				    0,
+				    NULL };
 	struct classifier *cls = NULL;
 	struct policy *pol = NULL;
 	int mark_values = 0;
@@ -449,6 +462,20 @@ int main(int argc, char **argv)
 		}
 		case 'X':
 			dopt.metrics_listen = optarg;
+			break;
+		case OPT_PEER:
+			if (dopt.n_peers == 4) {
+				fprintf(stderr,
+					"skyfenced: --peer: at most 4\n");
+				return 2;
+			}
+			dopt.peers[dopt.n_peers++] = optarg;
+			break;
+		case OPT_PEER_LISTEN:
+			dopt.peer_listen = optarg;
+			break;
+		case OPT_PEER_KEY:
+			dopt.peer_key = optarg;
 			break;
 		case 'N':
 			if (!audit_node_ok(optarg)) {

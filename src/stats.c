@@ -1,6 +1,8 @@
 /* stats.c - skyfenced's counters per department and app, and the ring of
  * recent decisions (stats.h). */
 #include "stats.h"
+#include "runtime.h"
+#include "skyfence/peer.h"
 #include "skyfence/audit.h"
 #include "skyfence/auditlog.h"
 #include "skyfence/sidetab.h"
@@ -573,6 +575,35 @@ static void render_prometheus(const struct daemon *d,
 		out(emit, ctx,
 		    "skyfence_bypassed_packets_total{queue=\"%s\"} %" PRIu64,
 		    s->bypass[k].queue, s->bypass[k].pkts);
+	{
+		/* an HA pair in step: the running policy's digest here, and
+		 * whether each peer's is the same */
+		char dg[AUDIT_HEX];
+		uint64_t now = runtime_clock_ms(0);
+
+		audit_policy_digest(d->pol, dg);
+		out(emit, ctx,
+		    "# HELP skyfence_running_policy_info The SHA-256 of the "
+		    "running policy, runtime changes and kill switch included "
+		    "(an HA pair's nodes must show the same).");
+		out(emit, ctx, "# TYPE skyfence_running_policy_info gauge");
+		out(emit, ctx, "skyfence_running_policy_info{sha256=\"%s\"} 1",
+		    dg);
+		out(emit, ctx,
+		    "# HELP skyfence_peer_in_step 1 if the HA peer was heard "
+		    "in the last 3 s with the same running policy, else 0 "
+		    "(drift or silence).");
+		out(emit, ctx, "# TYPE skyfence_peer_in_step gauge");
+		for (k = 0; k < peers_count(d->peers); k++) {
+			struct peer_info pi;
+
+			peers_get(d->peers, k, &pi);
+			out(emit, ctx, "skyfence_peer_in_step{peer=\"%s\"} %d",
+			    pi.addr,
+			    pi.seen_ms && now - pi.seen_ms <= PEER_SILENT_MS &&
+				    !strcmp(pi.digest, dg));
+		}
+	}
 }
 
 static void render_json(const struct daemon *d, const struct stats_snap *s,

@@ -52,6 +52,12 @@ struct daemon_opts {
 	/* --audit-ct-reliable: conntrack's destroy events delivered
 	 * reliably (ct.h says what a stalled daemon then costs) */
 	int audit_ct_reliable;
+	/* an HA pair (peer.h): --peer-listen ADDR:PORT on the sync link,
+	 * --peer ADDR:PORT (each peer), --peer-key FILE; NULL / 0: none */
+	const char *peer_listen;
+	const char *peers[4];
+	unsigned n_peers;
+	const char *peer_key;
 };
 
 #define DEFAULT_AUDIT_RATE 200

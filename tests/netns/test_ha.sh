@@ -7,8 +7,15 @@
 #  - a finance Skype session dropped on the master stays dropped: 0 bytes
 #    reach the server after the failover, and the backup's drop rule
 #    counts the client's retransmissions.
-# WORK IN PROGRESS (issue 15): the kill switch and runtime changes do not
-# reach the peer yet, drift is not shown, the fallback is not counted.
+#  - the kill switch set on the master reaches the backup within a second
+#    (the peers' channel, peer.h) and holds after a failover: the
+#    engineering transfer that started before stays cut, new Skype
+#    sessions through the backup are dropped;
+#  - a rule change on the master reaches the backup; a policy loaded on
+#    one node only shows as drift in `status` and the metrics;
+#  - without conntrackd, a failover still works: flows are inspected
+#    again by the new master and decided the same way, and its counters
+#    say how many.
 # Root; exit 77 (SKIP) when namespaces, keepalived or conntrackd are missing.
 set -u
 
@@ -78,6 +85,77 @@ for kind in graceful hard; do
 		-p "$H/$from/keepalived.pid" -r "$H/$from/vrrp.pid" -c "$H/$from/checkers.pid" >>"$H/$from/keepalived.log" 2>&1
 	sleep 3
 done
+
+ctl() { _g=$1; shift; SKYFENCE_CTL=$H/$_g/ctl.sock "$build/skyfencectl" "$@"; }
+master=gwa backup=gwb
+master_is gwa || { master=gwb backup=gwa; }
+
+# --- runtime changes reach the peer; drift shows -----------------------------
+i=0
+while ! ctl $master status | grep -q 'in step' && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "status: the peers are in step ($(ctl $master status | grep '^peer'))" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' status | grep -q '^peer .*: in step'"
+ctl $master rule set engineering protocol BitTorrent drop >/dev/null
+i=0
+while ! ctl $backup policy show | grep -q 'protocol BitTorrent drop' && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+check "a rule set on $master reaches $backup" sh -c "SKYFENCE_CTL=$H/$backup/ctl.sock '$build/skyfencectl' policy show | grep -q 'protocol BitTorrent drop'"
+sleep 1.5
+check "after it, both are in step" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' status | grep -q '^peer .*: in step'"
+sed 's/skype throttle 1Mbit;/skype throttle 2Mbit;/' "$top/policy/lab.policy" >"$work/other.policy"
+ctl $backup policy load "$work/other.policy" >/dev/null
+sleep 2
+check "a policy loaded on $backup only: DRIFT in $master's status" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' status | grep -q '^peer .*: DRIFT'"
+check "and in its metrics (skyfence_peer_in_step 0)" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' stats prometheus | grep -q '^skyfence_peer_in_step{.*} 0$'"
+ctl $backup policy load "$top/policy/lab.policy" >/dev/null
+ctl $backup rule set engineering protocol BitTorrent drop >/dev/null
+sleep 2
+check "the same policy again: in step" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' status | grep -q '^peer .*: in step'"
+
+# --- the kill switch survives a failover ------------------------------------
+: >"$S/tls.srv"
+(traffic eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --for-ms 8000 --timeout 20 >"$work/eng.out" 2>&1 &)
+sleep 1.5
+ctl $master killswitch on >/dev/null
+i=0
+while ! ctl $backup status | grep -q 'killswitch: ON for skype' && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+check "kill switch on at $master: $backup has it within $((i * 100)) ms" sh -c "SKYFENCE_CTL=$H/$backup/ctl.sock '$build/skyfencectl' status | grep -q 'killswitch: ON for skype'"
+sleep 0.5
+kill -TERM "$(cat "$H/$master/keepalived.pid")"
+i=0
+while ! master_is $backup && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+n0=$(grep -F 'peer=192.0.2.130 ' "$S/tls.srv" | tail -n 1 | sed -n 's/.* bytes=\([0-9]*\) .*/\1/p')
+sleep 3
+n1=$(grep -F 'peer=192.0.2.130 ' "$S/tls.srv" | tail -n 1 | sed -n 's/.* bytes=\([0-9]*\) .*/\1/p')
+check "after the failover the engineering transfer stays cut (${n0:-0} -> ${n1:-0} bytes at the server)" [ "${n0:-0}" = "${n1:-0}" ]
+run eng tcp-client --connect 203.0.113.10 --port 443 --tls web.skype.com --timeout 2
+check "a new Skype session through $backup is dropped ($out)" [ $rc -ne 0 ]
+run eng tcp-client --connect 203.0.113.10 --port 443 --tls www.example.org --timeout 2
+check "other TLS through $backup goes on ($out)" [ $rc -eq 0 ]
+ctl $backup killswitch off >/dev/null
+spawn_in_netns "$P-$master" keepalived -n -l -D -f "$H/$master/keepalived.conf" \
+	-p "$H/$master/keepalived.pid" -r "$H/$master/vrrp.pid" -c "$H/$master/checkers.pid" >>"$H/$master/keepalived.log" 2>&1
+sleep 3
+check "the kill switch off at $backup reaches $master" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' status | grep -q 'killswitch: off'"
+
+# --- without conntrackd: inspected again, decided the same way --------------
+for g in gwa gwb; do pkill -f "conntrackd -C $H/$g/" || true; done
+master=gwa backup=gwb
+master_is gwa || { master=gwb backup=gwa; }
+serve inet udp-server --port 3478 --log "$S/stun.srv"
+sleep 0.3
+(traffic fin udp-client --connect 203.0.113.10 --port 3478 --payload stun-skype --count 40 --interval-ms 100 --sport 41000 >"$work/fin-udp.out" 2>&1 &)
+(traffic eng udp-client --connect 203.0.113.10 --port 3478 --payload stun-skype --count 40 --interval-ms 100 --sport 41001 >"$work/eng-udp.out" 2>&1 &)
+sleep 1
+d0=$(stats_of $backup decisions_drop)
+a0=$(stats_of $backup decisions_allow)
+kill -TERM "$(cat "$H/$master/keepalived.pid")"
+sleep 4
+d1=$(stats_of $backup decisions_drop)
+a1=$(stats_of $backup decisions_allow)
+check "no conntrackd: $backup decided the flows again: drops ${d0:-0} -> ${d1:-0} (finance), allows ${a0:-0} -> ${a1:-0} (engineering)" \
+	sh -c "[ ${d1:-0} -gt ${d0:-0} ] && [ ${a1:-0} -gt ${a0:-0} ]"
+check "no conntrackd: finance's Skype STUN got no answer before or after ($(cat "$work/fin-udp.out"))" \
+	sh -c "grep -q ' replies=0 ' '$work/fin-udp.out'"
+echo "figure: without conntrackd the new master inspected $(( ${d1:-0} + ${a1:-0} - ${d0:-0} - ${a0:-0} )) flows again"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
