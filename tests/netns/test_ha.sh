@@ -104,7 +104,7 @@ sed 's/skype throttle 1Mbit;/skype throttle 2Mbit;/' "$top/policy/lab.policy" >"
 ctl $backup policy load "$work/other.policy" >/dev/null
 sleep 2
 check "a policy loaded on $backup only: DRIFT in $master's status" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' status | grep -q '^peer .*: DRIFT'"
-check "and in its metrics (skyfence_peer_in_step 0)" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' stats prometheus | grep -q '^skyfence_peer_in_step{.*} 0$'"
+check "and in its metrics (skyfence_peer_in_step 0)" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' stats --prometheus | grep -q '^skyfence_peer_in_step{.*} 0$'"
 ctl $backup policy load "$top/policy/lab.policy" >/dev/null
 ctl $backup rule set engineering protocol BitTorrent drop >/dev/null
 sleep 2
