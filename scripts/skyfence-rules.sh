@@ -30,7 +30,9 @@
 # packets are dropped first in the chain, so a flow the gateway has no
 # entry for dies instead of being picked up mid-stream with no decision:
 # after a failover a flow goes on only with the entry conntrackd carried
-# over, its mark (the decision) included.
+# over, its mark (the decision) included. The nfacct object
+# skyfence-nostate counts those drops (skyfenced's status and metrics
+# show it).
 # Every verdict of skyfenced clears the queued bit; a packet that reaches
 # mangle POSTROUTING with it set was passed by the kernel without
 # skyfenced (a full queue with fail-open, or the bypass while no daemon
@@ -156,7 +158,8 @@ rules_up() {
 		"$ipt" -w -N "$c" 2>/dev/null || "$ipt" -w -F "$c"
 	done
 	"$ipt" -w -t mangle -N "$BCHAIN" 2>/dev/null || "$ipt" -w -t mangle -F "$BCHAIN"
-	[ "$ha" -eq 0 ] || "$ipt" -w -A "$CHAIN" -m conntrack --ctstate INVALID -j DROP
+	[ "$ha" -eq 0 ] || "$ipt" -w -A "$CHAIN" -m conntrack --ctstate INVALID \
+		-m nfacct --nfacct-name "$SF_NOSTATE_ACCT" -j DROP
 	verdict_rules "$ipt" "$icmp" connmark
 	"$ipt" -w -A "$CHAIN" -m mark ! --mark "0/$SF_VERDICT_MASK" \
 		-j CONNMARK --save-mark --nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
@@ -203,12 +206,15 @@ objects_up() {
 		nfacct get "$(acct_of "$q")" >/dev/null 2>&1 ||
 			nfacct add "$(acct_of "$q")" >/dev/null
 	done
+	[ "$ha" -eq 0 ] || nfacct get "$SF_NOSTATE_ACCT" >/dev/null 2>&1 ||
+		nfacct add "$SF_NOSTATE_ACCT" >/dev/null
 }
 
 objects_down() {
 	for q in "$queue" "$tqueue"; do
 		nfacct del "$(acct_of "$q")" >/dev/null 2>&1 || true
 	done
+	nfacct del "$SF_NOSTATE_ACCT" >/dev/null 2>&1 || true
 	for s in "$SF_FAILCLOSED_SET4" "$SF_FAILCLOSED_SET6"; do
 		ipset destroy "$s" 2>/dev/null || true
 	done

@@ -201,10 +201,8 @@ uint64_t auditrec_change(struct daemon *d, long uid, const char *what)
 
 void auditrec_policy(struct daemon *d)
 {
-	char hex[AUDIT_HEX];
-
-	audit_policy_digest(d->pol, hex);
-	auditlog_set_policy(d->alog, hex);
+	audit_policy_digest(d->pol, d->pol_digest);
+	auditlog_set_policy(d->alog, d->pol_digest);
 }
 
 void auditrec_redecided(struct daemon *d, const struct ct_entry *e,

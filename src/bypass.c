@@ -27,6 +27,8 @@ struct bypass {
 	char *rx;
 	unsigned n;
 	struct bypass_counter c[BYPASS_MAX];
+	int nostate_seen;
+	uint64_t nostate_pkts;
 };
 
 struct bypass *bypass_open(char *err, size_t errlen)
@@ -115,12 +117,17 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	    !tb[NFACCT_NAME] || !tb[NFACCT_PKTS] || !tb[NFACCT_BYTES])
 		return MNL_CB_OK;
 	name = mnl_attr_get_str(tb[NFACCT_NAME]);
-	if (strncmp(name, BYPASS_PREFIX, strlen(BYPASS_PREFIX)) != 0)
-		return MNL_CB_OK;
-	name += strlen(BYPASS_PREFIX);
 	/* the kernel sends both in network byte order */
 	pkts = be64toh(mnl_attr_get_u64(tb[NFACCT_PKTS]));
 	bytes = be64toh(mnl_attr_get_u64(tb[NFACCT_BYTES]));
+	if (strcmp(name, NOSTATE_ACCT) == 0) {
+		b->nostate_seen = 1;
+		b->nostate_pkts = pkts;
+		return MNL_CB_OK;
+	}
+	if (strncmp(name, BYPASS_PREFIX, strlen(BYPASS_PREFIX)) != 0)
+		return MNL_CB_OK;
+	name += strlen(BYPASS_PREFIX);
 	for (i = 0; i < b->n && strcmp(b->c[i].queue, name) != 0; i++)
 		;
 	if (i == b->n) {
@@ -161,6 +168,12 @@ unsigned bypass_get(const struct bypass *b, struct bypass_counter *out,
 
 	memcpy(out, b->c, n * sizeof(*out));
 	return n;
+}
+
+int bypass_nostate(const struct bypass *b, uint64_t *pkts)
+{
+	*pkts = b->nostate_pkts;
+	return b->nostate_seen;
 }
 
 uint64_t bypass_total(const struct bypass *b, uint64_t now_ms,

@@ -174,13 +174,11 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	ctl_data(r, "killswitch: %s%s",
 		 d->pol->killswitch[0] ? "ON for " : "off", d->pol->killswitch);
 	{
-		char dg[AUDIT_HEX];
 		unsigned i;
 
 		/* the running policy, runtime changes and kill switch
 		 * included: what an HA pair's peers compare */
-		audit_policy_digest(d->pol, dg);
-		ctl_data(r, "running: sha256 %s", dg);
+		ctl_data(r, "running: sha256 %s", d->pol_digest);
 		for (i = 0; i < peers_count(d->peers); i++) {
 			struct peer_info pi;
 			uint64_t now = runtime_clock_ms(0);
@@ -194,7 +192,7 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 					 " s",
 					 pi.addr, pi.node,
 					 (now - pi.seen_ms) / 1000);
-			else if (strcmp(pi.digest, dg) != 0)
+			else if (strcmp(pi.digest, d->pol_digest) != 0)
 				ctl_data(
 					r,
 					"peer %s (%s): DRIFT: its running policy is sha256 %s; kill switch %s",

@@ -521,7 +521,7 @@ static int start_audit(struct daemon *d)
 {
 	const struct daemon_opts *o = d->o;
 	struct auditlog_opts ao;
-	char err[512], hex[AUDIT_HEX];
+	char err[512];
 	uint64_t seed;
 	FILE *acct;
 
@@ -537,8 +537,8 @@ static int start_audit(struct daemon *d)
 	ao.buffer = o->audit_buffer;
 	ao.state_dfd = d->state_dfd;
 	ao.version = SKYFENCE_VERSION;
-	audit_policy_digest(d->pol, hex);
-	ao.policy = hex;
+	audit_policy_digest(d->pol, d->pol_digest);
+	ao.policy = d->pol_digest;
 	d->alog = auditlog_open(&ao, err, sizeof(err));
 	if (!d->alog) {
 		log_warnx("audit log: %s; not starting", err);

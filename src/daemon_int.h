@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "skyfence/audit.h"
 #include "skyfence/buckets.h"
 #include "skyfence/bypass.h"
 #include "skyfence/classify.h"
@@ -68,6 +69,11 @@ struct daemon {
 	struct ct_events *ctev;
 	int audit_fd; /* the --audit-log file, opened before --user */
 	char node[64];
+	/* audit_policy_digest of pol, kill switch included: set at the
+	 * start and by auditrec_policy at each change (status, metrics and
+	 * the peers read it each second; formatting the policy each time
+	 * would cost a policy's worth of text) */
+	char pol_digest[AUDIT_HEX];
 	/* the runtime change being carried out (runtime.c): its id in the
 	 * "change" record and the "redecided" records it causes, and who
 	 * made it (-1: nobody, as at a start) */

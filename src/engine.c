@@ -362,6 +362,10 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 
 	f = count_packet(e, p, now_ms, &dir, &created);
 	if (created) {
+		/* a flow picked up mid-stream: counted, inspected all the
+		 * same (nDPI may still name it by address or a later name) */
+		e->st.midstream += p->l4proto == IPPROTO_TCP &&
+				   !(p->tcp_flags & PKT_TCP_SYN);
 		insp_add(e, f);
 		f->cls_slot = classifier_flow_new(e->cls);
 		if (e->pol->addrsig) {

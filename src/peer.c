@@ -240,20 +240,19 @@ static void mac_hex(const struct peers *p, const char *msg, size_t len,
 
 void peers_send_state(struct peers *p, struct daemon *d)
 {
-	char msg[MSG_MAX], digest[AUDIT_HEX], mac[65];
+	char msg[MSG_MAX], mac[65];
 	size_t o;
 	unsigned i;
 	int n;
 
 	if (!p)
 		return;
-	audit_policy_digest(d->pol, digest);
 	if (++p->seq < wall_ms() * 1000)
 		p->seq = wall_ms() * 1000;
 	n = snprintf(msg, sizeof(msg),
 		     "SFPEER1 %s %" PRIu64 " %" PRIu64 " %s %" PRIu64
 		     "\nKS %s\n",
-		     d->node, p->seq, wall_ms(), digest, p->ks_ms,
+		     d->node, p->seq, wall_ms(), d->pol_digest, p->ks_ms,
 		     d->pol->killswitch[0] ? d->pol->killswitch : "-");
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return;

@@ -164,13 +164,13 @@ static int print_mark_values(uint32_t mask)
 	       "SF_THROTTLE=0x%08x\nSF_QUEUED=0x%08x\nSF_NOT_QUEUED=0x%08x\n"
 	       "SF_THROTTLE_QUEUE_OFFSET=%u\nSF_FAILCLOSED_QUEUE_OFFSET=%u\n"
 	       "SF_FAILCLOSED_SET4=%s\nSF_FAILCLOSED_SET6=%s\n"
-	       "SF_BYPASS_PREFIX=%s\n",
+	       "SF_BYPASS_PREFIX=%s\nSF_NOSTATE_ACCT=%s\n",
 	       l.mask, l.verdict_mask, mark_verdict_value(&l, MARK_ACCEPT),
 	       mark_verdict_value(&l, MARK_DROP),
 	       mark_verdict_value(&l, MARK_REJECT),
 	       mark_verdict_value(&l, MARK_THROTTLE), l.queued, ~l.queued,
 	       QUEUE_THROTTLE_OFFSET, QUEUE_FAILCLOSED_OFFSET, FCSET_V4,
-	       FCSET_V6, BYPASS_PREFIX);
+	       FCSET_V6, BYPASS_PREFIX, NOSTATE_ACCT);
 	return 0;
 }
 

@@ -213,6 +213,13 @@ static const struct stat_def {
 	[STAT_RELABELED] = { "relabeled", "skyfence_flows_relabeled_total",
 			     NULL, 0,
 			     "Decided flows whose app nDPI changed later." },
+	[STAT_MIDSTREAM] = { "flows_midstream",
+			     "skyfence_flows_midstream_total", NULL, 0,
+			     "TCP flows first seen without their SYN, "
+			     "inspected from the middle: a conntrack entry "
+			     "that came without its mark (a flush, or an HA "
+			     "backup taking over a flow conntrackd did not "
+			     "copy, with nf_conntrack_tcp_loose=1)." },
 	[STAT_FLOWS_ACTIVE] = { "flows_active", "skyfence_flows_active", NULL,
 				1, "Flows in skyfenced's table." },
 	[STAT_FLOWS_CAPACITY] = { "flows_capacity", "skyfence_flows_capacity",
@@ -381,6 +388,7 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 			     es->decided_at[DEC_FLUSH];
 	s->v[STAT_NAMED] += es->named;
 	s->v[STAT_RELABELED] += es->relabeled;
+	s->v[STAT_MIDSTREAM] += es->midstream;
 	s->v[STAT_FLOWS_ACTIVE] += fs->active;
 	s->v[STAT_FLOWS_CAPACITY] += fs->capacity;
 	s->v[STAT_FLOWS_CREATED] += fs->created;
@@ -430,6 +438,8 @@ void stats_finish(const struct daemon *d, struct stats_snap *s)
 	s->bypass_counted = d->bypass != NULL;
 	s->n_bypass =
 		d->bypass ? bypass_get(d->bypass, s->bypass, BYPASS_MAX) : 0;
+	s->nostate_counted =
+		d->bypass && bypass_nostate(d->bypass, &s->nostate_pkts);
 }
 
 void stats_json_str(char *out, size_t len, const char *s)
@@ -575,13 +585,23 @@ static void render_prometheus(const struct daemon *d,
 		out(emit, ctx,
 		    "skyfence_bypassed_packets_total{queue=\"%s\"} %" PRIu64,
 		    s->bypass[k].queue, s->bypass[k].pkts);
+	if (s->nostate_counted) {
+		out(emit, ctx,
+		    "# HELP skyfence_nostate_dropped_packets_total Packets "
+		    "dropped by skyfence-rules.sh --ha for want of a conntrack "
+		    "entry (an HA backup's TCP flows conntrackd did not copy).");
+		out(emit, ctx,
+		    "# TYPE skyfence_nostate_dropped_packets_total counter");
+		out(emit, ctx,
+		    "skyfence_nostate_dropped_packets_total %" PRIu64,
+		    s->nostate_pkts);
+	}
 	{
 		/* an HA pair in step: the running policy's digest here, and
 		 * whether each peer's is the same */
-		char dg[AUDIT_HEX];
+		const char *dg = d->pol_digest;
 		uint64_t now = runtime_clock_ms(0);
 
-		audit_policy_digest(d->pol, dg);
 		out(emit, ctx,
 		    "# HELP skyfence_running_policy_info The SHA-256 of the "
 		    "running policy, runtime changes and kill switch included "
@@ -644,7 +664,11 @@ static void render_json(const struct daemon *d, const struct stats_snap *s,
 		    ",\"bytes\":%" PRIu64 "}",
 		    k ? "," : "", s->bypass[k].queue, s->bypass[k].pkts,
 		    s->bypass[k].bytes);
-	out(emit, ctx, "],\"apps\":[");
+	if (s->nostate_counted)
+		out(emit, ctx, "],\"nostate_dropped\":%" PRIu64 ",\"apps\":[",
+		    s->nostate_pkts);
+	else
+		out(emit, ctx, "],\"nostate_dropped\":null,\"apps\":[");
 	for (i = 0; i < APP_STATS; i++) {
 		const struct app_stat *a = &d->apps[i];
 		char dept[200];
@@ -696,6 +720,11 @@ static void render_text(const struct daemon *d, const struct stats_snap *s,
 		    "bypassed by the kernel, queue %s: %" PRIu64
 		    " packets %" PRIu64 " bytes",
 		    s->bypass[k].queue, s->bypass[k].pkts, s->bypass[k].bytes);
+	if (s->nostate_counted)
+		out(emit, ctx,
+		    "dropped with no conntrack entry (--ha): %" PRIu64
+		    " packets",
+		    s->nostate_pkts);
 	out(emit, ctx, "%-16s %-24s %10s %12s %7s %7s %7s %7s", "department",
 	    "app", "packets", "bytes", "allow", "drop", "reject", "throttle");
 	for (i = 0; i < APP_STATS; i++) {

@@ -41,6 +41,7 @@ enum stat_id {
 	STAT_AT_END,
 	STAT_NAMED,
 	STAT_RELABELED,
+	STAT_MIDSTREAM,
 	STAT_FLOWS_ACTIVE,
 	STAT_FLOWS_CAPACITY,
 	STAT_FLOWS_CREATED,
@@ -97,6 +98,8 @@ struct stats_snap {
 	struct bypass_counter bypass[BYPASS_MAX];
 	unsigned n_bypass;
 	int bypass_counted;
+	int nostate_counted; /* skyfence-rules.sh --ha made NOSTATE_ACCT */
+	uint64_t nostate_pkts;
 };
 
 enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS, STATS_LOG };

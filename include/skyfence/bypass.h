@@ -15,6 +15,10 @@
 
 #define BYPASS_PREFIX "skyfence-bypass-"
 #define BYPASS_MAX 8 /* counters followed (one per queue path) */
+/* The nfacct object of `skyfence-rules.sh --ha`'s rule that drops INVALID
+ * packets: on an HA backup, the packets of TCP flows it has no conntrack
+ * entry for (conntrackd down or behind), dropped, not inspected mid-way. */
+#define NOSTATE_ACCT "skyfence-nostate"
 
 struct bypass_counter {
 	char queue[32]; /* the name after BYPASS_PREFIX: "0", "32768", "0-1" */
@@ -36,6 +40,8 @@ uint64_t bypass_run(struct bypass *b, uint64_t now_ms);
 /* The counters seen so far; returns how many. */
 unsigned bypass_get(const struct bypass *b, struct bypass_counter *out,
 		    unsigned max);
+/* The NOSTATE_ACCT counter: returns 0 if the kernel has none (no --ha). */
+int bypass_nostate(const struct bypass *b, uint64_t *pkts);
 /* Sum of the counters, and whether any grew in the last @within_ms. */
 uint64_t bypass_total(const struct bypass *b, uint64_t now_ms,
 		      uint64_t within_ms, int *growing);

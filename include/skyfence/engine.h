@@ -36,6 +36,7 @@ struct engine_stats {
 	uint64_t relabeled; /* decided flows whose ids nDPI changed later */
 	uint64_t named;	    /* decided on CLS_NAMED, nDPI still reading */
 	uint64_t signature; /* decided at the first packet by a signature */
+	uint64_t midstream; /* TCP flows first seen without their SYN */
 };
 
 struct engine_verdict {

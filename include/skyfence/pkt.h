@@ -39,6 +39,8 @@ enum pkt_status {
 #define PKT_MAX_EXT_HEADERS 8
 #define PKT_MAX_TUNNEL_DEPTH 2
 
+#define PKT_TCP_SYN 0x02 /* in pkt.tcp_flags */
+
 struct pkt {
 	const uint8_t *l3; /* innermost IP header (what nDPI is given) */
 	uint32_t l3_len;   /* bytes available from l3 to the end of capture */

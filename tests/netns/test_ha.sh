@@ -13,9 +13,11 @@
 #    sessions through the backup are dropped;
 #  - a rule change on the master reaches the backup; a policy loaded on
 #    one node only shows as drift in `status` and the metrics;
-#  - without conntrackd, a failover still works: flows are inspected
+#  - without conntrackd, a failover still works: UDP flows are inspected
 #    again by the new master and decided the same way, and its counters
-#    say how many.
+#    say how many; a TCP flow it has no entry for stops (INVALID, never
+#    picked up mid-stream with no decision), counted as dropped with no
+#    conntrack entry.
 # Root; exit 77 (SKIP) when namespaces, keepalived or conntrackd are missing.
 set -u
 
@@ -144,13 +146,31 @@ serve inet udp-server --port 3478 --log "$S/stun.srv"
 sleep 0.3
 (traffic fin udp-client --connect 203.0.113.10 --port 3478 --payload stun-skype --count 40 --interval-ms 100 --sport 41000 >"$work/fin-udp.out" 2>&1 &)
 (traffic eng udp-client --connect 203.0.113.10 --port 3478 --payload stun-skype --count 40 --interval-ms 100 --sport 41001 >"$work/eng-udp.out" 2>&1 &)
+: >"$S/tls.srv"
+(traffic eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --for-ms 6000 --timeout 8 >"$work/eng.out" 2>&1 &)
 sleep 1
 d0=$(stats_of $backup decisions_drop)
 a0=$(stats_of $backup decisions_allow)
+m0=$(stats_of $backup flows_midstream)
+ns0=$(SKYFENCE_CTL=$H/$backup/ctl.sock "$build/skyfencectl" stats --json | sed -n 's/.*"nostate_dropped":\([0-9]*\).*/\1/p')
 kill -TERM "$(cat "$H/$master/keepalived.pid")"
+i=0
+while ! master_is $backup && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+t0=$(grep -F 'peer=192.0.2.130 ' "$S/tls.srv" | tail -n 1 | sed -n 's/.* bytes=\([0-9]*\) .*/\1/p')
 sleep 4
 d1=$(stats_of $backup decisions_drop)
 a1=$(stats_of $backup decisions_allow)
+m1=$(stats_of $backup flows_midstream)
+ns1=$(SKYFENCE_CTL=$H/$backup/ctl.sock "$build/skyfencectl" stats --json | sed -n 's/.*"nostate_dropped":\([0-9]*\).*/\1/p')
+t1=$(grep -F 'peer=192.0.2.130 ' "$S/tls.srv" | tail -n 1 | sed -n 's/.* bytes=\([0-9]*\) .*/\1/p')
+check "no conntrackd: the TCP transfer $backup has no entry for stops (${t0:-0} -> ${t1:-0} bytes at the server): not picked up mid-stream" \
+	[ "${t0:-0}" = "${t1:-0}" ]
+check "no conntrackd: $backup counted its packets as dropped with no conntrack entry (${ns0:-none} -> ${ns1:-none})" \
+	sh -c "[ -n '$ns1' ] && [ ${ns1:-0} -gt ${ns0:-0} ]"
+check "no conntrackd: and none reached skyfenced as a flow picked up mid-stream (flows_midstream ${m0:-?} -> ${m1:-?})" \
+	sh -c "[ -n '$m1' ] && [ '$m1' = '$m0' ]"
+check "status says how many: $(SKYFENCE_CTL=$H/$backup/ctl.sock "$build/skyfencectl" stats | grep 'no conntrack entry')" \
+	sh -c "SKYFENCE_CTL=$H/$backup/ctl.sock '$build/skyfencectl' stats | grep -q '^dropped with no conntrack entry (--ha): [1-9]'"
 check "no conntrackd: $backup decided the flows again: drops ${d0:-0} -> ${d1:-0} (finance), allows ${a0:-0} -> ${a1:-0} (engineering)" \
 	sh -c "[ ${d1:-0} -gt ${d0:-0} ] && [ ${a1:-0} -gt ${a0:-0} ]"
 check "no conntrackd: finance's Skype STUN got no answer before or after ($(cat "$work/fin-udp.out"))" \

@@ -30,6 +30,8 @@
  *   ok sent=N received=M ms=T        (tcp)
  *   sent=N replies=M errors=E first_error=NAME ms=T
  *     rtt_p50_us=A rtt_p99_us=B rtt_max_us=C      (udp, always exit 0)
+ *     gap_from=W1 gap_to=W2  (the longest silence between two replies,
+ *     wall-clock ms since the epoch; 0 0 with fewer than two replies)
  *   conns=N failed=F ms=T connect_p50_us=A connect_p99_us=B  (tcp-burst)
  */
 #define _GNU_SOURCE
@@ -697,7 +699,18 @@ struct udp_tally {
 	uint64_t last_send_us; /* a reply's round trip is measured from it */
 	uint32_t *rtt_us;      /* one per reply, up to --count */
 	unsigned n_rtt, cap_rtt;
+	/* the longest silence between two replies, in wall-clock ms (for
+	 * a failover's stop and resume times: bench-failover.sh) */
+	uint64_t last_reply_wall, gap_from, gap_to;
 };
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void udp_error(struct udp_tally *t, int e)
 {
@@ -721,6 +734,14 @@ static void collect_replies(int fd, uint64_t until, struct udp_tally *t)
 		if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
 			return;
 		if (recv(fd, r, sizeof(r), 0) >= 0) {
+			uint64_t w = wall_ms();
+
+			if (t->last_reply_wall &&
+			    w - t->last_reply_wall > t->gap_to - t->gap_from) {
+				t->gap_from = t->last_reply_wall;
+				t->gap_to = w;
+			}
+			t->last_reply_wall = w;
 			t->replies++;
 			if (t->n_rtt < t->cap_rtt && t->last_send_us)
 				t->rtt_us[t->n_rtt++] =
@@ -793,7 +814,8 @@ static int udp_client(const struct opts *o)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	uint8_t p[1500];
-	struct udp_tally t = { 0, 0, 0, "none", now_ms(), 0, 0, NULL, 0, 0 };
+	struct udp_tally t = { 0,    0, 0, "none", now_ms(), 0, 0,
+			       NULL, 0, 0, 0,	   0,	     0 };
 	unsigned i;
 	int fd;
 
@@ -884,12 +906,14 @@ static int udp_client(const struct opts *o)
 	/* round trips: each reply against the latest send (an interval
 	 * longer than the round trip keeps them paired) */
 	printf("sent=%u replies=%u errors=%u first_error=%s ms=%llu "
-	       "rtt_p50_us=%u rtt_p99_us=%u rtt_max_us=%u\n",
+	       "rtt_p50_us=%u rtt_p99_us=%u rtt_max_us=%u gap_from=%llu "
+	       "gap_to=%llu\n",
 	       t.sent, t.replies, t.errors, t.first,
 	       (unsigned long long)t.first_ms,
 	       t.n_rtt ? t.rtt_us[t.n_rtt / 2] : 0,
 	       t.n_rtt ? t.rtt_us[(t.n_rtt * 99) / 100] : 0,
-	       t.n_rtt ? t.rtt_us[t.n_rtt - 1] : 0);
+	       t.n_rtt ? t.rtt_us[t.n_rtt - 1] : 0,
+	       (unsigned long long)t.gap_from, (unsigned long long)t.gap_to);
 	free(t.rtt_us);
 	close(fd);
 	return EX_OK;

@@ -158,6 +158,30 @@ START_TEST(test_finance_skype_tls_over_ipv6_is_dropped)
 }
 END_TEST
 
+/* A TCP flow whose first packet is not its SYN (an HA backup taking over
+ * without conntrackd's copy, with nf_conntrack_tcp_loose=1) is counted
+ * mid-stream; one opened with its SYN is not. */
+START_TEST(test_tcp_flows_picked_up_midstream_are_counted)
+{
+	uint8_t p[512];
+	size_t n = payload_tls_client_hello(p, sizeof(p), "api.skype.com");
+	struct frame_spec c = { 4,   "192.0.2.10", "203.0.113.10", 6,	 40007,
+				443, TCP_ACK,	   7000,	   9000, 0 };
+	struct engine_stats st;
+
+	setup_with(finance);
+	tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40006, p, n);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.midstream, 0);
+	send(&c, p, 0);
+	c.tcp_flags = TCP_PSH | TCP_ACK;
+	send(&c, (const uint8_t *)"more of it", 10);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.midstream, 1);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_skype_stun_decided_on_first_exchange)
 {
 	struct frame_spec c = {
@@ -610,6 +634,7 @@ int main(void)
 
 	tcase_set_timeout(c, 30);
 	tcase_add_test(c, test_skype_tls_decided_at_the_client_hello);
+	tcase_add_test(c, test_tcp_flows_picked_up_midstream_are_counted);
 	tcase_add_loop_test(c, test_lookalike_names_fall_back_to_tls, 0,
 			    sizeof(lookalikes) / sizeof(lookalikes[0]));
 	tcase_add_test(c, test_registered_domains_with_tenant_suffixes);
