@@ -5,6 +5,8 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS     TARGET: pkt stun policy engine ctl audit
 #   scripts/fuzz.sh all SECONDS        each target in turn
+#   scripts/fuzz.sh build 0            builds them only (then runs of
+#                                      several targets at once share it)
 #
 # The ctl target changes the fail-closed ipsets of the network namespace it
 # runs in: it runs in a namespace of its own (unshare -n). Prints
@@ -15,7 +17,7 @@ set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$top/build-fuzz
-[ $# -eq 2 ] || { sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 target=$1
 secs=$2
 
@@ -49,6 +51,7 @@ run_one() {
 	return $rc
 }
 
+[ "$target" = build ] && exit 0
 if [ "$target" = all ]; then
 	rc=0
 	for t in pkt stun policy engine ctl audit; do

@@ -247,11 +247,18 @@ else
 fi
 
 stage "fuzz: each libFuzzer target over its seed corpus (scripts/fuzz.sh)"
-for t in pkt stun policy engine ctl audit; do
-	scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-20}" >"$log/fuzz" 2>&1
-	rc=$?
-	cat "$log/fuzz"
-	one $rc "fuzz_$t: ${FUZZ_SECONDS:-20} s, no crash, leak or sanitizer report"
+# two targets at a time, one per core (each is single-threaded), after
+# one build they share
+scripts/fuzz.sh build 0 >"$log/fuzz-build" 2>&1 || cat "$log/fuzz-build"
+for pair in "pkt stun" "policy engine" "ctl audit"; do
+	for t in $pair; do
+		(scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-20}" >"$log/fuzz-$t" 2>&1; echo $? >"$log/fuzz-$t.rc") &
+	done
+	wait
+	for t in $pair; do
+		cat "$log/fuzz-$t"
+		one "$(cat "$log/fuzz-$t.rc")" "fuzz_$t: ${FUZZ_SECONDS:-20} s, no crash, leak or sanitizer report"
+	done
 done
 
 stage "style"

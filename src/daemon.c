@@ -243,6 +243,27 @@ static void close_early(struct daemon *d)
 			log_warn("%s", d->o->pidfile);
 		close(d->pid_fd);
 	}
+	peers_close(d->peers);
+}
+
+/* --peer: the key is read here, before --user, like the audit log: it
+ * can stay root's (0600) and the daemon's user cannot read it later. */
+static int open_peers(struct daemon *d)
+{
+	const struct daemon_opts *o = d->o;
+	char err[512];
+
+	if (!o->n_peers)
+		return 0;
+	d->peers = peers_open(o->peer_listen, o->peers, o->n_peers, o->peer_key,
+			      err, sizeof(err));
+	if (!d->peers) {
+		log_warnx("%s; not starting", err);
+		return -1;
+	}
+	log_info("HA pair: %u peer(s), listening on %s", o->n_peers,
+		 o->peer_listen);
+	return 0;
 }
 
 /* What `systemctl status` shows: the policy and its file's digest, the
@@ -678,7 +699,7 @@ int daemon_run(const struct daemon_opts *o)
 			}
 		}
 	}
-	if (open_audit(&d) != 0 ||
+	if (open_audit(&d) != 0 || open_peers(&d) != 0 ||
 	    (o->run_user && become_user(&d, ctl_gid) != 0)) {
 		close_early(&d);
 		return 1;
@@ -763,16 +784,6 @@ int daemon_run(const struct daemon_opts *o)
 			log_warnx("%s; not starting", err);
 			goto out;
 		}
-	}
-	if (o->n_peers) {
-		d.peers = peers_open(o->peer_listen, o->peers, o->n_peers,
-				     o->peer_key, err, sizeof(err));
-		if (!d.peers) {
-			log_warnx("%s; not starting", err);
-			goto out;
-		}
-		log_info("HA pair: %u peer(s), listening on %s", o->n_peers,
-			 o->peer_listen);
 	}
 	d.started_ms = mono_us() / 1000;
 	/* The fail-closed departments' set is right before the first packet

@@ -120,7 +120,8 @@ static int parse_addr(const char *s, struct sockaddr_storage *sa,
 	return -1;
 }
 
-/* The key: a regular file only its owner may read, read whole. */
+/* The key: a regular file only its owner, root or us, may read; read
+ * whole. */
 static int read_key(struct peers *p, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
@@ -128,14 +129,19 @@ static int read_key(struct peers *p, const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0) {
-		snprintf(err, errlen, "--peer-key %s: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "--peer-key %s: %s%s", path,
+			 strerror(errno),
+			 errno == EACCES ? " (it is read as skyfenced's user: "
+					   "chown it to that user, chmod 0600)"
+					 : "");
 		return -1;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+	/* root's or the reader's own: no other user may have written it */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
 		snprintf(
 			err, errlen,
-			"--peer-key %s: must be a regular file no group or other may read (chmod 0600)",
+			"--peer-key %s: must be a regular file of root's (or skyfenced's user's) no group or other may read (chmod 0600)",
 			path);
 		close(fd);
 		return -1;
@@ -352,7 +358,7 @@ static void converge_killswitch(struct peers *p, struct daemon *d,
 	log_warnx("peer %s: killswitch %s%s", q->info.node,
 		  next[0] ? "on for " : "off", next);
 	{
-		char what[300];
+		char what[sizeof(next) + sizeof(q->info.node) + 32];
 
 		snprintf(what, sizeof(what), "killswitch %s%s (from peer %s)",
 			 next[0] ? "on for " : "off", next, q->info.node);

@@ -99,6 +99,11 @@ check "lintian: no errors ($(grep -c '^E:' "$work/lintian.out") E:, $(grep -c '^
 grep -E '^[EW]:' "$work/lintian.out" | head -n 10
 check "conffiles: /etc/skyfence/skyfence.policy, /etc/default/skyfence, /etc/logrotate.d/skyfence" \
 	sh -c "dpkg-deb -I '$deb' conffiles | sort | tr '\n' ' ' | grep -qx '/etc/default/skyfence /etc/logrotate.d/skyfence /etc/skyfence/skyfence.policy '"
+dpkg-deb -c "$deb" >"$work/contents"
+check "the HA pair's examples and notify script (executable) are in the package" \
+	sh -c "grep -q ' ./usr/share/doc/skyfence/examples/ha/keepalived.conf.in\$' '$work/contents' &&
+		grep -q ' ./usr/share/doc/skyfence/examples/ha/conntrackd.conf.in\$' '$work/contents' &&
+		grep -q '^-rwxr-xr-x .* ./usr/libexec/skyfence/skyfence-ha-notify\$' '$work/contents'"
 
 # --- 2. apt-get install into the fresh root ---
 cp "$deb" "$root/tmp/"
@@ -347,6 +352,34 @@ else
 	echo "IPAddressAllow= enforced: an outside address gets no answer"
 fi
 rm -r "$root/etc/systemd/system/skyfenced.service.d"
+cp "$work/default.orig" "$root/etc/default/skyfence"
+S systemctl daemon-reload
+S systemctl restart skyfenced.service
+
+# --- 7c. an HA pair's peers' channel under the unit: the key must be
+# the unit's user's, and the drop-in of skyfenced(8) allows the sync
+# link (here the internet host stands in for the peer) ---
+head -c 32 /dev/urandom | base64 >"$root/etc/skyfence/peer.key"
+chmod 600 "$root/etc/skyfence/peer.key"
+echo 'SKYFENCED_OPTS="--peer 203.0.113.99:3790 --peer-listen 203.0.113.1:3790 --peer-key /etc/skyfence/peer.key"' >>"$root/etc/default/skyfence"
+mkdir -p "$root/etc/systemd/system/skyfenced.service.d"
+printf '[Service]\nRestrictAddressFamilies=AF_INET AF_INET6\nIPAddressAllow=203.0.113.99/32\n' \
+	>"$root/etc/systemd/system/skyfenced.service.d/ha.conf"
+S systemctl daemon-reload
+S systemctl restart skyfenced.service >/dev/null 2>&1
+sleep 2
+S journalctl -u skyfenced.service --no-pager -o cat >"$work/journal.txt" 2>&1
+check "--peer-key root's: skyfenced (user skyfence) does not start, and the journal says to chown it" \
+	sh -c "[ \"\$($(command -v nsenter) -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service)\" != active ] && grep -q 'peer.key: Permission denied (it is read as skyfenced' '$work/journal.txt'"
+S chown skyfence:skyfence /etc/skyfence/peer.key
+S systemctl reset-failed skyfenced.service
+S systemctl restart skyfenced.service
+i=0
+while ! S skyfencectl status 2>/dev/null | grep -q '^peer ' && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+S skyfencectl status >"$work/ha-status.out" 2>&1
+check "the key chowned to skyfence: active, status shows the peer ($(grep '^peer ' "$work/ha-status.out"))" \
+	sh -c "[ \"\$($(command -v nsenter) -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service)\" = active ] && grep -q '^peer 203.0.113.99:3790: NEVER HEARD' '$work/ha-status.out'"
+rm -r "$root/etc/systemd/system/skyfenced.service.d" "$root/etc/skyfence/peer.key"
 cp "$work/default.orig" "$root/etc/default/skyfence"
 S systemctl daemon-reload
 S systemctl restart skyfenced.service

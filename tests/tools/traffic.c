@@ -30,8 +30,8 @@
  *   ok sent=N received=M ms=T        (tcp)
  *   sent=N replies=M errors=E first_error=NAME ms=T
  *     rtt_p50_us=A rtt_p99_us=B rtt_max_us=C      (udp, always exit 0)
- *     gap_from=W1 gap_to=W2  (the longest silence between two replies,
- *     wall-clock ms since the epoch; 0 0 with fewer than two replies)
+ *     (udp-client --log FILE: a line "reply W" per reply, W its
+ *     wall-clock time in ms since the epoch)
  *   conns=N failed=F ms=T connect_p50_us=A connect_p99_us=B  (tcp-burst)
  */
 #define _GNU_SOURCE
@@ -699,9 +699,7 @@ struct udp_tally {
 	uint64_t last_send_us; /* a reply's round trip is measured from it */
 	uint32_t *rtt_us;      /* one per reply, up to --count */
 	unsigned n_rtt, cap_rtt;
-	/* the longest silence between two replies, in wall-clock ms (for
-	 * a failover's stop and resume times: bench-failover.sh) */
-	uint64_t last_reply_wall, gap_from, gap_to;
+	const char *log; /* --log: each reply's wall-clock time in ms */
 };
 
 static uint64_t wall_ms(void)
@@ -734,14 +732,10 @@ static void collect_replies(int fd, uint64_t until, struct udp_tally *t)
 		if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
 			return;
 		if (recv(fd, r, sizeof(r), 0) >= 0) {
-			uint64_t w = wall_ms();
-
-			if (t->last_reply_wall &&
-			    w - t->last_reply_wall > t->gap_to - t->gap_from) {
-				t->gap_from = t->last_reply_wall;
-				t->gap_to = w;
-			}
-			t->last_reply_wall = w;
+			/* for a failover's stop and resume times
+			 * (bench-failover.sh) */
+			log_line(t->log, "reply %llu",
+				 (unsigned long long)wall_ms());
 			t->replies++;
 			if (t->n_rtt < t->cap_rtt && t->last_send_us)
 				t->rtt_us[t->n_rtt++] =
@@ -814,8 +808,9 @@ static int udp_client(const struct opts *o)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	uint8_t p[1500];
-	struct udp_tally t = { 0,    0, 0, "none", now_ms(), 0, 0,
-			       NULL, 0, 0, 0,	   0,	     0 };
+	struct udp_tally t = {
+		0, 0, 0, "none", now_ms(), 0, 0, NULL, 0, 0, NULL
+	};
 	unsigned i;
 	int fd;
 
@@ -876,6 +871,7 @@ static int udp_client(const struct opts *o)
 		close(fd);
 		return EX_OK;
 	}
+	t.log = o->log;
 	t.rtt_us = calloc(o->count ? o->count : 1, sizeof(*t.rtt_us));
 	t.cap_rtt = t.rtt_us ? o->count : 0;
 	for (i = 0; i < o->count; i++) {
@@ -906,14 +902,12 @@ static int udp_client(const struct opts *o)
 	/* round trips: each reply against the latest send (an interval
 	 * longer than the round trip keeps them paired) */
 	printf("sent=%u replies=%u errors=%u first_error=%s ms=%llu "
-	       "rtt_p50_us=%u rtt_p99_us=%u rtt_max_us=%u gap_from=%llu "
-	       "gap_to=%llu\n",
+	       "rtt_p50_us=%u rtt_p99_us=%u rtt_max_us=%u\n",
 	       t.sent, t.replies, t.errors, t.first,
 	       (unsigned long long)t.first_ms,
 	       t.n_rtt ? t.rtt_us[t.n_rtt / 2] : 0,
 	       t.n_rtt ? t.rtt_us[(t.n_rtt * 99) / 100] : 0,
-	       t.n_rtt ? t.rtt_us[t.n_rtt - 1] : 0,
-	       (unsigned long long)t.gap_from, (unsigned long long)t.gap_to);
+	       t.n_rtt ? t.rtt_us[t.n_rtt - 1] : 0);
 	free(t.rtt_us);
 	close(fd);
 	return EX_OK;
