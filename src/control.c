@@ -202,7 +202,20 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 			else
 				ctl_data(r, "peer %s (%s): in step", pi.addr,
 					 pi.node);
+			if (pi.bad_messages || pi.changes_refused)
+				ctl_data(r,
+					 "peer %s: %" PRIu64
+					 " messages refused (wrong key, "
+					 "stale or replayed), %" PRIu64
+					 " changes refused",
+					 pi.addr, pi.bad_messages,
+					 pi.changes_refused);
 		}
+		if (peers_unknown(d->peers))
+			ctl_data(r,
+				 "peers: %" PRIu64
+				 " datagrams from addresses that are no peer",
+				 peers_unknown(d->peers));
 	}
 	if (d->state_dfd < 0)
 		ctl_data(r, "state: not kept (no --state-dir): runtime "

@@ -53,7 +53,7 @@ struct peers {
 	uint64_t change_id;
 	char change[1024]; /* the last change, resent CHANGE_RESENDS times */
 	unsigned change_left;
-	uint64_t bad; /* from no peer, or failing the MAC */
+	uint64_t bad; /* datagrams from an address that is no peer */
 };
 
 static uint64_t wall_ms(void)
@@ -375,8 +375,12 @@ static void handle(struct peers *p, struct daemon *d, char *msg, size_t len,
 
 	msg[len] = '\0';
 	macl = strstr(msg, "\nMAC ");
-	if (!q || !macl) {
+	if (!q) {
 		p->bad++;
+		return;
+	}
+	if (!macl) {
+		q->info.bad_messages++;
 		return;
 	}
 	macl++;
@@ -443,6 +447,11 @@ void peers_input(struct peers *p, struct daemon *d)
 			return;
 		handle(p, d, buf, (size_t)n, &from);
 	}
+}
+
+uint64_t peers_unknown(const struct peers *p)
+{
+	return p ? p->bad : 0;
 }
 
 unsigned peers_count(const struct peers *p)

@@ -57,6 +57,8 @@ void peers_forward_change(struct peers *p, struct daemon *d, const char *what);
 void peers_killswitch_changed(struct peers *p);
 
 unsigned peers_count(const struct peers *p);
+/* Datagrams from an address that is no peer of ours (dropped unread). */
+uint64_t peers_unknown(const struct peers *p);
 void peers_get(const struct peers *p, unsigned i, struct peer_info *out);
 /* 1 when every peer heard within PEER_SILENT_MS has our digest */
 int peers_in_step(const struct peers *p, const char *our_digest,

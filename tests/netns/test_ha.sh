@@ -13,6 +13,8 @@
 #    sessions through the backup are dropped;
 #  - a rule change on the master reaches the backup; a policy loaded on
 #    one node only shows as drift in `status` and the metrics;
+#  - a forged kill switch (the wrong key) from the master's address, and
+#    garbage from it and from an inside host, are refused and counted;
 #  - without conntrackd, a failover still works: UDP flows are inspected
 #    again by the new master and decided the same way, and its counters
 #    say how many; a TCP flow it has no entry for stops (INVALID, never
@@ -112,6 +114,31 @@ ctl $backup rule set engineering protocol BitTorrent drop >/dev/null
 sleep 2
 check "the same policy again: in step" sh -c "SKYFENCE_CTL=$H/$master/ctl.sock '$build/skyfencectl' status | grep -q '^peer .*: in step'"
 
+# --- the peers' channel under attack -----------------------------------------
+# a forged kill switch (a well-formed message, the wrong key) from the
+# master's own sync address, garbage from it, and the same from an inside
+# host: none is applied, each is counted, the pair stays in step
+now=$(($(date +%s%N) / 1000000))
+printf 'SFPEER1 %s %s %s %064d %s\nKS skype\nMAC %064d\n' "$master" "$((now * 1000 + 999999))" "$now" 0 "$now" 0 0 >"$work/forged"
+head -c 1400 /dev/urandom >"$work/garbage"
+psync=198.51.100.2
+[ $backup = gwa ] && psync=198.51.100.1
+for f in forged garbage; do
+	ns $master "$build/sf-traffic" udp-client --connect $psync --port 3790 --payload "file:$work/$f" \
+		--count 5 --interval-ms 20 --timeout-ms 50 --sport 3791 >/dev/null 2>&1
+	traffic fin udp-client --connect $psync --port 3790 --payload "file:$work/$f" \
+		--count 5 --interval-ms 20 --timeout-ms 50 >/dev/null 2>&1
+done
+sleep 1.2
+ctl $backup status >"$work/bstatus"
+check "a forged kill switch (wrong key) from $master's sync address is not applied on $backup" \
+	grep -q 'killswitch: off' "$work/bstatus"
+check "$backup counts the refused messages ($(grep 'messages refused' "$work/bstatus"))" \
+	grep -Eq '^peer .*: ([5-9]|[1-9][0-9]+) messages refused' "$work/bstatus"
+check "and the datagrams from an inside host ($(grep 'no peer' "$work/bstatus"))" \
+	grep -Eq '^peers: ([5-9]|[1-9][0-9]+) datagrams from addresses that are no peer' "$work/bstatus"
+check "the pair is still in step" grep -q '^peer .*: in step' "$work/bstatus"
+
 # --- the kill switch survives a failover ------------------------------------
 : >"$S/tls.srv"
 (traffic eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --for-ms 8000 --timeout 20 >"$work/eng.out" 2>&1 &)
@@ -144,8 +171,8 @@ master=gwa backup=gwb
 master_is gwa || { master=gwb backup=gwa; }
 serve inet udp-server --port 3478 --log "$S/stun.srv"
 sleep 0.3
-(traffic fin udp-client --connect 203.0.113.10 --port 3478 --payload stun-skype --count 40 --interval-ms 100 --sport 41000 >"$work/fin-udp.out" 2>&1 &)
-(traffic eng udp-client --connect 203.0.113.10 --port 3478 --payload stun-skype --count 40 --interval-ms 100 --sport 41001 >"$work/eng-udp.out" 2>&1 &)
+(traffic fin udp-client --connect 203.0.113.10 --port 3478 --payload stun-skype --count 80 --interval-ms 100 --sport 41000 >"$work/fin-udp.out" 2>&1 &)
+(traffic eng udp-client --connect 203.0.113.10 --port 3478 --payload stun-skype --count 80 --interval-ms 100 --sport 41001 >"$work/eng-udp.out" 2>&1 &)
 : >"$S/tls.srv"
 (traffic eng tcp-client --connect 203.0.113.10 --port 443 --tls api.skype.com --for-ms 6000 --timeout 8 >"$work/eng.out" 2>&1 &)
 sleep 1
@@ -173,8 +200,11 @@ check "status says how many: $(SKYFENCE_CTL=$H/$backup/ctl.sock "$build/skyfence
 	sh -c "SKYFENCE_CTL=$H/$backup/ctl.sock '$build/skyfencectl' stats | grep -q '^dropped with no conntrack entry (--ha): [1-9]'"
 check "no conntrackd: $backup decided the flows again: drops ${d0:-0} -> ${d1:-0} (finance), allows ${a0:-0} -> ${a1:-0} (engineering)" \
 	sh -c "[ ${d1:-0} -gt ${d0:-0} ] && [ ${a1:-0} -gt ${a0:-0} ]"
+i=0
+while [ ! -s "$work/fin-udp.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "no conntrackd: finance's Skype STUN got no answer before or after ($(cat "$work/fin-udp.out"))" \
 	sh -c "grep -q ' replies=0 ' '$work/fin-udp.out'"
+[ "${a1:-0}" -gt "${a0:-0}" ] || ctl $backup flows >&2 # what it decided, if not
 echo "figure: without conntrackd the new master inspected $(( ${d1:-0} + ${a1:-0} - ${d0:-0} - ${a0:-0} )) flows again"
 
 echo "$pass passed, $fail failed"

@@ -14,7 +14,7 @@
  *                         ports P, P+1, ...)
  *   sf-traffic udp-server --port P [--log FILE]
  *   sf-traffic udp-client --connect ADDR --port P
- *                         --payload stun-skype|stun|dns:NAME|raw
+ *                         --payload stun-skype|stun|dns:NAME|raw|file:PATH
  *                         [--count N] [--interval-ms I] [--timeout-ms T]
  *                         [--sport P]
  *                         [--rate-bps R --size S --for-ms T] (paced stream)
@@ -803,6 +803,17 @@ static int udp_flood(const struct opts *o)
 	return EX_OK;
 }
 
+/* --payload file:PATH: the file's first bytes, each datagram the same */
+static size_t read_payload(const char *path, uint8_t *p, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, p, cap) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? (size_t)n : 0;
+}
+
 static int udp_client(const struct opts *o)
 {
 	struct sockaddr_storage ss;
@@ -885,6 +896,8 @@ static int udp_client(const struct opts *o)
 		else if (strncmp(o->payload, "dns:", 4) == 0)
 			n = payload_dns_query(p, sizeof(p), o->payload + 4,
 					      (uint16_t)(i + 1));
+		else if (strncmp(o->payload, "file:", 5) == 0)
+			n = read_payload(o->payload + 5, p, sizeof(p));
 		else {
 			memset(p, (int)(0x40 + i % 64), 200);
 			n = 200;
