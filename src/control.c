@@ -75,6 +75,37 @@ static const char *fmt_arg(int argc, char **argv, int at)
 
 /* ---- verbs ---- */
 
+/* An HA node's rules (skyfence-rules.sh --ha): without them a TCP flow
+ * this node has no conntrack entry for, after a failover, is picked up
+ * mid-stream without its decision. The nfacct counter the --ha rule
+ * counts in says they are there; the sysctl, when /proc/sys is visible
+ * (not under the unit's ProcSubset=pid), that TCP entries need a SYN. */
+static void ha_rules_status(struct ctl_req *r, const struct daemon *d)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_tcp_loose", "re");
+	int loose = -1;
+	uint64_t n = 0;
+	int have = d->bypass && bypass_nostate(d->bypass, &n);
+
+	if (f) {
+		if (fscanf(f, "%d", &loose) != 1)
+			loose = -1;
+		fclose(f);
+	}
+	if (have && loose != 1)
+		ctl_data(r,
+			 "HA rules: --ha in place (INVALID dropped: %" PRIu64
+			 " packets%s)",
+			 n, loose == 0 ? "; nf_conntrack_tcp_loose 0" : "");
+	else
+		ctl_data(r,
+			 "HA rules: WARNING: %s: a TCP flow this node has no "
+			 "conntrack entry for would be picked up mid-stream "
+			 "without its decision (skyfence-rules up --ha)",
+			 !have ? "no INVALID drop counter (skyfence-nostate)"
+			       : "nf_conntrack_tcp_loose is 1");
+}
+
 static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
 	struct stats_snap *snap;
@@ -216,6 +247,8 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 				 "peers: %" PRIu64
 				 " datagrams from addresses that are no peer",
 				 peers_unknown(d->peers));
+		if (peers_count(d->peers))
+			ha_rules_status(r, d);
 	}
 	if (d->state_dfd < 0)
 		ctl_data(r, "state: not kept (no --state-dir): runtime "
@@ -620,6 +653,24 @@ static int change_of(int argc, char **argv, struct policy_change *c, char *buf,
 		return -1;
 	}
 	c->dept = argv[2];
+	return 0;
+}
+
+int control_peer_killswitch(struct daemon *d, const char *apps,
+			    const char *node)
+{
+	char what[512];
+
+	if (runtime_set_killswitch(d, apps, runtime_log_line, NULL) != 0) {
+		log_warnx("peer %s: its kill switch (%s) refused here", node,
+			  apps[0] ? apps : "off");
+		return -1;
+	}
+	log_warnx("peer %s: killswitch %s%s", node, apps[0] ? "on for " : "off",
+		  apps);
+	snprintf(what, sizeof(what), "killswitch %s%s (from peer %s)",
+		 apps[0] ? "on for " : "off", apps, node);
+	auditrec_change(d, -1, what);
 	return 0;
 }
 

@@ -178,6 +178,10 @@ struct ct_entry;
  * "department ..."), validated and applied as a client's would be; 0, or
  * -1 (logged) when it does not apply here. */
 int control_peer_change(struct daemon *d, const char *what, const char *node);
+/* A peer's newer kill switch @apps ("" off), set here and recorded
+ * (control.c); -1 if refused. */
+int control_peer_killswitch(struct daemon *d, const char *apps,
+			    const char *node);
 void auditrec_flow_decided(struct daemon *d, const struct flow *f,
 			   const struct policy *p, struct classifier *c,
 			   uint64_t wall_now_ms, uint64_t mono_now_ms);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,8 +27,8 @@
 #include <openssl/hmac.h>
 
 #include "daemon_int.h"
-#include "runtime.h"
 #include "skyfence/audit.h"
+#include "skyfence/auditlog.h"
 #include "skyfence/log.h"
 
 #define MSG_MAX 2048
@@ -56,20 +55,12 @@ struct peers {
 	uint64_t bad; /* datagrams from an address that is no peer */
 };
 
+/* the peers' messages carry wall-clock times (the audit's clock); when a
+ * peer was last heard is the control thread's monotonic clock, d->now_ms,
+ * what status and the metrics compare it with */
 static uint64_t wall_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return auditlog_now_ms();
 }
 
 /* "ADDR:PORT" or "[ADDR6]:PORT" */
@@ -349,21 +340,8 @@ static void converge_killswitch(struct peers *p, struct daemon *d,
 		return; /* ours is newer: the peer takes it from us */
 	if (!strcmp(next, d->pol->killswitch))
 		return;
-	if (runtime_set_killswitch(d, next, runtime_log_line, NULL) != 0) {
-		log_warnx("peer %s: its kill switch (%s) refused here",
-			  q->info.node, theirs);
-		return;
-	}
-	p->ks_ms = their_ms;
-	log_warnx("peer %s: killswitch %s%s", q->info.node,
-		  next[0] ? "on for " : "off", next);
-	{
-		char what[sizeof(next) + sizeof(q->info.node) + 32];
-
-		snprintf(what, sizeof(what), "killswitch %s%s (from peer %s)",
-			 next[0] ? "on for " : "off", next, q->info.node);
-		auditrec_change(d, -1, what);
-	}
+	if (control_peer_killswitch(d, next, q->info.node) == 0)
+		p->ks_ms = their_ms;
 }
 
 static void handle(struct peers *p, struct daemon *d, char *msg, size_t len,
@@ -400,7 +378,7 @@ static void handle(struct peers *p, struct daemon *d, char *msg, size_t len,
 	q->last_seq = seq;
 	snprintf(q->info.node, sizeof(q->info.node), "%s", node);
 	snprintf(q->info.digest, sizeof(q->info.digest), "%s", digest);
-	q->info.seen_ms = mono_ms();
+	q->info.seen_ms = d->now_ms;
 	ks = strstr(msg, "\nKS ");
 	if (ks) {
 		ks += 4;

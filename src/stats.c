@@ -1,7 +1,6 @@
 /* stats.c - skyfenced's counters per department and app, and the ring of
  * recent decisions (stats.h). */
 #include "stats.h"
-#include "runtime.h"
 #include "skyfence/peer.h"
 #include "skyfence/audit.h"
 #include "skyfence/auditlog.h"
@@ -600,7 +599,8 @@ static void render_prometheus(const struct daemon *d,
 		/* an HA pair in step: the running policy's digest here, and
 		 * whether each peer's is the same */
 		const char *dg = d->pol_digest;
-		uint64_t now = runtime_clock_ms(0);
+		uint64_t now =
+			d->now_ms; /* the control thread serves metrics */
 
 		out(emit, ctx,
 		    "# HELP skyfence_running_policy_info The SHA-256 of the "
