@@ -15,6 +15,8 @@
 #
 #   halab.sh up [--prefix P] [--policy FILE]
 #   halab.sh down [--prefix P]
+#   halab.sh restart [--prefix P] [--policy FILE] gwa|gwb   (skyfenced
+#                    there killed -9 and started again, its state kept)
 #
 # Each gateway runs skyfence-rules, skyfenced (the same policy; the peers
 # keep their kill switch and runtime changes in step over the sync link,
@@ -30,12 +32,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/netns.sh"
 PREFIX=sfha
 POLICY=$top/policy/lab.policy
+GW=
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 while [ $# -gt 0 ]; do
 	case $1 in
 	--prefix) PREFIX=$2; shift 2 ;;
 	--policy) POLICY=$2; shift 2 ;;
+	gwa | gwb) GW=$1; shift ;;
 	*) echo "halab.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -72,7 +76,17 @@ gw_start() { # gw_start G PRIORITY
 	sed -e "s|@ROUTER@|$g|; s|@PRIORITY@|$2|; s|@STATE@|$d|g" \
 		-e "s|@NOTIFY@|$d/notify|g" \
 		"$top/dist/ha/keepalived.conf.in" >"$d/keepalived.conf"
-	nsx "$ns" "$top/scripts/skyfence-rules.sh" up --ha >/dev/null
+	nsx "$ns" "$top/scripts/skyfence-rules.sh" up --ha --sync-dev sync0 >/dev/null
+	daemon_start "$g" || return 1
+	spawn_in_netns "$ns" keepalived -n -l -D -f "$d/keepalived.conf" \
+		-p "$d/keepalived.pid" -r "$d/vrrp.pid" -c "$d/checkers.pid" \
+		>>"$d/keepalived.log" 2>&1
+}
+
+daemon_start() { # daemon_start G: skyfenced on G, its state kept in G/state
+	g=$1
+	ns=$PREFIX-$g
+	d=$STATE/$g
 	# nsenter execs skyfenced: $! is the daemon's own pid
 	nsenter --net="/run/netns/$ns" -- "${SKYFENCED:-$top/build/skyfenced}" --policy "$POLICY" --foreground \
 		--audit-log "$d/audit.log" --pidfile "$d/skyfenced.pid" \
@@ -91,28 +105,25 @@ gw_start() { # gw_start G PRIORITY
 		fi
 		sleep 0.1
 	done
-	spawn_in_netns "$ns" keepalived -n -l -D -f "$d/keepalived.conf" \
-		-p "$d/keepalived.pid" -r "$d/vrrp.pid" -c "$d/checkers.pid" \
-		>>"$d/keepalived.log" 2>&1
+}
+
+# restart G: skyfenced on G killed (-9, as a crash) and started again,
+# from its state directory
+daemon_restart() {
+	_pid=$(cat "$STATE/$1/skyfenced.child" 2>/dev/null)
+	if [ -n "$_pid" ]; then
+		kill -9 "$_pid" 2>/dev/null || true
+		_i=0
+		while [ -d "/proc/$_pid" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+	fi
+	rm -f "$STATE/$1/skyfenced.pid"
+	daemon_start "$1"
 }
 
 sync_addr() { case $1 in gwa) echo 198.51.100.1 ;; gwb) echo 198.51.100.2 ;; esac; }
 peer_of() { case $1 in gwa) echo gwb ;; gwb) echo gwa ;; esac; }
 
-ha_down() {
-	for n in $(ip netns list | awk '{ print $1 }'); do
-		case $n in
-		"$PREFIX"-*)
-			pids=$(ip netns pids "$n" 2>/dev/null)
-			if [ -n "$pids" ]; then
-				kill $pids 2>/dev/null || true
-				sleep 0.3
-				kill -9 $(ip netns pids "$n" 2>/dev/null) 2>/dev/null || true
-			fi
-			ip netns del "$n" ;;
-		esac
-	done
-}
+ha_down() { netns_purge "$PREFIX"; }
 
 ha_up() {
 	ha_down
@@ -159,5 +170,7 @@ ha_up() {
 case $cmd in
 up) ha_up ;;
 down) ha_down ;;
+restart) [ -n "$GW" ] || { echo "halab.sh restart: which gateway (gwa, gwb)?" >&2; exit 2; }
+	daemon_restart "$GW" ;;
 *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -124,19 +124,7 @@ daemon_stop() {
 
 lab_down() {
 	daemon_stop
-	for n in $(ip netns list | awk '{ print $1 }'); do
-		case $n in
-		"$PREFIX"-*)
-			# whatever still runs inside (servers, clients) goes too
-			pids=$(ip netns pids "$n" 2>/dev/null)
-			if [ -n "$pids" ]; then
-				kill $pids 2>/dev/null || true
-				sleep 0.2
-				kill -9 $(ip netns pids "$n" 2>/dev/null) 2>/dev/null || true
-			fi
-			ip netns del "$n" ;;
-		esac
-	done
+	netns_purge "$PREFIX"
 }
 
 lab_up() {

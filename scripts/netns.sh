@@ -20,3 +20,22 @@ spawn_in_netns() {
 	shift
 	(exec nsenter --net="/run/netns/$_spawn_netns" -- "$@" &)
 }
+
+# netns_purge PREFIX: every namespace named PREFIX-*, and whatever still
+# runs inside (daemons, servers, clients: TERM, then KILL), goes.
+netns_purge() {
+	for _purge_n in $(ip netns list | awk '{ print $1 }'); do
+		case $_purge_n in
+		"$1"-*)
+			_purge_pids=$(ip netns pids "$_purge_n" 2>/dev/null)
+			if [ -n "$_purge_pids" ]; then
+				# shellcheck disable=SC2086
+				kill $_purge_pids 2>/dev/null || true
+				sleep 0.3
+				# shellcheck disable=SC2046
+				kill -9 $(ip netns pids "$_purge_n" 2>/dev/null) 2>/dev/null || true
+			fi
+			ip netns del "$_purge_n" ;;
+		esac
+	done
+}

@@ -3,7 +3,8 @@
 # IPv6, in the current network namespace. Idempotent.
 #
 #   skyfence-rules.sh up|down|status [--queue N | --queue-balance A:B
-#                     [--cpu-fanout]] [--mark-mask M] [--fail-closed] [--ha]
+#                     [--cpu-fanout]] [--mark-mask M] [--fail-closed]
+#                     [--ha [--sync-dev DEV]]
 #
 # A SKYFENCE chain, jumped to first from FORWARD:
 #   1. a flow whose conntrack mark says accept returns to FORWARD, drop is
@@ -32,7 +33,12 @@
 # after a failover a flow goes on only with the entry conntrackd carried
 # over, its mark (the decision) included. The nfacct object
 # skyfence-nostate counts those drops (skyfenced's status and metrics
-# show it).
+# show it). --sync-dev DEV keeps the pair's sync link to the pair:
+# conntrackd's messages are not authenticated, and a forged entry with an
+# accept mark, committed at a failover, would pass a flow skyfence
+# dropped. Nothing is forwarded to or from DEV (chain SKYFENCE-SYNC in
+# FORWARD), and DEV's addresses take nothing that arrives on another
+# interface (SKYFENCE-SYNC-IN in INPUT).
 # Every verdict of skyfenced clears the queued bit; a packet that reaches
 # mangle POSTROUTING with it set was passed by the kernel without
 # skyfenced (a full queue with fail-open, or the bypass while no daemon
@@ -70,7 +76,7 @@ if [ -z "$SKYFENCED" ]; then
 fi
 
 usage() {
-	sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,7p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -82,6 +88,7 @@ mask=0xffff0000
 bypass="--queue-bypass"
 fanout=""
 ha=0
+syncdev=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--queue) [ $# -ge 2 ] || usage; queue="--queue-num $2"; shift 2 ;;
@@ -90,6 +97,7 @@ while [ $# -gt 0 ]; do
 	--fail-closed) bypass=""; shift ;;
 	--cpu-fanout) fanout="--queue-cpu-fanout"; shift ;;
 	--ha) ha=1; shift ;;
+	--sync-dev) [ $# -ge 2 ] || usage; syncdev=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -100,6 +108,11 @@ case $queue in
 		exit 2
 	fi ;;
 esac
+
+if [ -n "$syncdev" ] && [ "$ha" -eq 0 ]; then
+	echo "skyfence-rules.sh: --sync-dev is for an HA pair: with --ha" >&2
+	exit 2
+fi
 
 values=$("$SKYFENCED" --mark-values --mark-mask "$mask") || exit 2
 eval "$values"
@@ -118,6 +131,34 @@ ftqueue=$(shifted $((SF_FAILCLOSED_QUEUE_OFFSET + SF_THROTTLE_QUEUE_OFFSET)))
 acct_of() { echo "$SF_BYPASS_PREFIX$(echo "${1#--queue-* }" | tr : -)"; }
 BCHAIN=SKYFENCE-BYPASS
 FCHAIN=SKYFENCE-FC
+SCHAIN=SKYFENCE-SYNC
+SICHAIN=SKYFENCE-SYNC-IN
+
+# $1 iptables or ip6tables: the sync link guard of --sync-dev
+sync_up() {
+	ipt=$1
+	fam=-4
+	[ "$ipt" = ip6tables ] && fam=-6
+	"$ipt" -w -N "$SCHAIN" 2>/dev/null || "$ipt" -w -F "$SCHAIN"
+	"$ipt" -w -N "$SICHAIN" 2>/dev/null || "$ipt" -w -F "$SICHAIN"
+	"$ipt" -w -A "$SCHAIN" -i "$syncdev" -j DROP
+	"$ipt" -w -A "$SCHAIN" -o "$syncdev" -j DROP
+	"$ipt" -w -A "$SICHAIN" -i "$syncdev" -j RETURN
+	for a in $(ip "$fam" -o addr show dev "$syncdev" 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }'); do
+		"$ipt" -w -A "$SICHAIN" -d "$a" -j DROP
+	done
+	"$ipt" -w -C FORWARD -j "$SCHAIN" 2>/dev/null || "$ipt" -w -I FORWARD 1 -j "$SCHAIN"
+	"$ipt" -w -C INPUT -j "$SICHAIN" 2>/dev/null || "$ipt" -w -I INPUT 1 -j "$SICHAIN"
+}
+
+sync_down() {
+	while "$1" -w -C FORWARD -j "$SCHAIN" 2>/dev/null; do "$1" -w -D FORWARD -j "$SCHAIN"; done
+	while "$1" -w -C INPUT -j "$SICHAIN" 2>/dev/null; do "$1" -w -D INPUT -j "$SICHAIN"; done
+	for c in "$SCHAIN" "$SICHAIN"; do
+		"$1" -w -F "$c" 2>/dev/null || true
+		"$1" -w -X "$c" 2>/dev/null || true
+	done
+}
 
 # $1 = iptables or ip6tables
 rules_down() {
@@ -248,6 +289,15 @@ up)
 	[ "$ha" -eq 0 ] || sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0
 	rules_up iptables icmp-admin-prohibited "$SF_FAILCLOSED_SET4"
 	rules_up ip6tables icmp6-adm-prohibited "$SF_FAILCLOSED_SET6"
+	if [ -n "$syncdev" ]; then
+		if ! ip link show dev "$syncdev" >/dev/null 2>&1; then
+			echo "skyfence-rules.sh: --sync-dev $syncdev: no such interface" >&2
+			exit 2
+		fi
+		sync_up iptables
+		sync_up ip6tables
+		echo "sync link $syncdev: nothing forwarded to or from it, its addresses reachable from it alone"
+	fi
 	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}; fail-closed departments: $fqueue ($ftqueue); mark mask $SF_MARK_MASK"
 	case $queue in
 	--queue-balance*)
@@ -258,6 +308,8 @@ up)
 down)
 	rules_down iptables
 	rules_down ip6tables
+	sync_down iptables
+	sync_down ip6tables
 	objects_down
 	echo "skyfence rules down"
 	;;
@@ -272,6 +324,11 @@ status)
 			rc=3
 		fi
 	done
+	if iptables -w -C FORWARD -j "$SCHAIN" 2>/dev/null; then
+		echo "== the sync link guard (--sync-dev)"
+		iptables -w -L "$SCHAIN" -v -n -x
+		iptables -w -L "$SICHAIN" -v -n -x
+	fi
 	if [ -r /proc/net/netfilter/nfnetlink_queue ]; then
 		echo "== queues (queue portid waiting copy_mode copy_range queue_dropped user_dropped id_sequence 1)"
 		cat /proc/net/netfilter/nfnetlink_queue
