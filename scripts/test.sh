@@ -14,7 +14,7 @@
 # builds; the metrics endpoint; the inline suite on a daemon started with
 # --user; the Debian package installed in a fresh root where systemd
 # boots; shaping, leaks and the audit trail in the lab; valgrind; the
-# libFuzzer targets for 20 s each (FUZZ_SECONDS); the man pages;
+# libFuzzer targets for 15 s each (FUZZ_SECONDS), two at a time; the man pages;
 # clang-format. The last line sums every check:
 # "N passed, N failed".
 set -u
@@ -252,12 +252,12 @@ stage "fuzz: each libFuzzer target over its seed corpus (scripts/fuzz.sh)"
 scripts/fuzz.sh build 0 >"$log/fuzz-build" 2>&1 || cat "$log/fuzz-build"
 for pair in "pkt stun" "policy engine" "ctl audit"; do
 	for t in $pair; do
-		(scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-20}" >"$log/fuzz-$t" 2>&1; echo $? >"$log/fuzz-$t.rc") &
+		(scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-15}" >"$log/fuzz-$t" 2>&1; echo $? >"$log/fuzz-$t.rc") &
 	done
 	wait
 	for t in $pair; do
 		cat "$log/fuzz-$t"
-		one "$(cat "$log/fuzz-$t.rc")" "fuzz_$t: ${FUZZ_SECONDS:-20} s, no crash, leak or sanitizer report"
+		one "$(cat "$log/fuzz-$t.rc")" "fuzz_$t: ${FUZZ_SECONDS:-15} s, no crash, leak or sanitizer report"
 	done
 done
 

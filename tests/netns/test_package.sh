@@ -88,7 +88,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 # --- 1. the package from a clean clone ---
 git clone -q "$top" "$work/src" 2>/dev/null || skip "$top is not a git repository"
-(cd "$work/src" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1
+(cd "$work/src" && DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1
 check "dpkg-buildpackage -b in a clean clone of HEAD ($(git -C "$top" rev-parse --short HEAD))" \
 	[ -f "$(ls "$work"/skyfence_*_*.deb 2>/dev/null | head -n 1)" ]
 deb=$(ls "$work"/skyfence_*_*.deb 2>/dev/null | grep -v dbgsym | head -n 1)
