@@ -21,12 +21,19 @@ B=$top/build-fuzz
 target=$1
 secs=$2
 
-if [ ! -f "$B/CMakeCache.txt" ] || [ "$top/CMakeLists.txt" -nt "$B/CMakeCache.txt" ]; then
-	CC=clang cmake -S "$top" -B "$B" -DSKYFENCE_FUZZ=ON -DSKYFENCE_TESTS=OFF \
-		-DCMAKE_BUILD_TYPE=RelWithDebInfo >"$B.cmake.log" 2>&1 ||
-		{ cat "$B.cmake.log"; exit 1; }
+# SKYFENCE_FUZZ_BUILT=1: a `build` run just built them; runs of several
+# targets at once must not configure or build the same tree together
+if [ "${SKYFENCE_FUZZ_BUILT:-0}" != 1 ]; then
+	if [ ! -f "$B/CMakeCache.txt" ] || [ "$top/CMakeLists.txt" -nt "$B/CMakeCache.txt" ]; then
+		CC=clang cmake -S "$top" -B "$B" -DSKYFENCE_FUZZ=ON -DSKYFENCE_TESTS=OFF \
+			-DCMAKE_BUILD_TYPE=RelWithDebInfo >"$B.cmake.log" 2>&1 ||
+			{ cat "$B.cmake.log"; exit 1; }
+		# cmake leaves an unchanged cache as it was: newer than the
+		# CMakeLists.txt from now on
+		touch "$B/CMakeCache.txt"
+	fi
+	cmake --build "$B" -j"$(nproc)" >"$B.build.log" 2>&1 || { tail -30 "$B.build.log"; exit 1; }
 fi
-cmake --build "$B" -j"$(nproc)" >"$B.build.log" 2>&1 || { tail -30 "$B.build.log"; exit 1; }
 
 run_one() {
 	t=$1
