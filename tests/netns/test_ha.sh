@@ -46,7 +46,8 @@ trap 'cleanup_ha; cleanup; rm -rf "$work"' EXIT
 "$top/scripts/halab.sh" up --prefix "$P" >/dev/null || { ko "halab up"; echo "$pass passed, $fail failed"; exit 1; }
 i=0
 while ! master_is gwa && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-check "gwa is the master, gwb the backup" sh -c "$(command -v ip) -n $P-gwa -4 addr show dev lan0 | grep -q ' 192.0.2.1/24' && ! $(command -v ip) -n $P-gwb -4 addr show dev lan0 | grep -q ' 192.0.2.1/24'"
+# (nsenter, not `ip -n`: that remounts /, which fails in a chroot)
+check "gwa is the master, gwb the backup" sh -c "$(command -v nsenter) --net=/run/netns/$P-gwa ip -4 addr show dev lan0 | grep -q ' 192.0.2.1/24' && ! $(command -v nsenter) --net=/run/netns/$P-gwb ip -4 addr show dev lan0 | grep -q ' 192.0.2.1/24'"
 serve inet tcp-server --port 443 --tls --timeout 5 --log "$S/tls.srv" --progress-ms 250
 sleep 0.5
 
