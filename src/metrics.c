@@ -3,6 +3,7 @@
  * with what slow and broken clients send, and runs without threads of its
  * own on an epoll descriptor the control thread's loop watches. */
 #include "metrics.h"
+#include "skyfence/hostport.h"
 #include "daemon_int.h"
 #include "stats.h"
 #include "worker.h"
@@ -194,61 +195,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_limited(&m->limit, m->d->now_ms, "metrics: %s", line);
 }
 
-/* "192.0.2.1:9935" or "[2001:db8::1]:9935". */
-static int parse_listen(const char *s, struct sockaddr_storage *ss,
-			socklen_t *sl)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon;
-	unsigned long port;
-	char *end;
-	size_t n;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return -1;
-		n = (size_t)(close - s - 1);
-		colon = close + 1;
-		if (n >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, n);
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || strchr(s, ':') != colon)
-			return -1;
-		n = (size_t)(colon - s);
-		if (n >= sizeof(host))
-			return -1;
-		memcpy(host, s, n);
-	}
-	host[n] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end || port < 1 || port > 65535)
-		return -1;
-	if (s[0] == '[') {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-			return -1;
-		*sl = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-			return -1;
-		*sl = sizeof(*a);
-	}
-	return 0;
-}
-
 struct metrics *metrics_open(const char *listen, struct daemon *d, char *err,
 			     size_t errlen)
 {
@@ -258,7 +204,7 @@ struct metrics *metrics_open(const char *listen, struct daemon *d, char *err,
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG, i;
 
-	if (parse_listen(listen, &ss, &sl) != 0) {
+	if (hostport_parse(listen, &ss, &sl) != 0) {
 		snprintf(err, errlen,
 			 "--metrics-listen %s: not ADDR:PORT or [ADDR6]:PORT "
 			 "(a numeric address, port 1-65535)",

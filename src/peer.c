@@ -28,6 +28,7 @@
 
 #include "daemon_int.h"
 #include "skyfence/audit.h"
+#include "skyfence/hostport.h"
 #include "skyfence/auditlog.h"
 #include "skyfence/log.h"
 
@@ -61,54 +62,6 @@ struct peers {
 static uint64_t wall_ms(void)
 {
 	return auditlog_now_ms();
-}
-
-/* "ADDR:PORT" or "[ADDR6]:PORT" */
-static int parse_addr(const char *s, struct sockaddr_storage *sa,
-		      socklen_t *len)
-{
-	char host[64];
-	const char *colon;
-	unsigned long port;
-	char *end;
-
-	memset(sa, 0, sizeof(*sa));
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, (size_t)(rb - s - 1));
-		host[rb - s - 1] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			return -1;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-	}
-	port = strtoul(colon + 1, &end, 10);
-	if (*end || port == 0 || port > 65535)
-		return -1;
-	{
-		struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
-
-		if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-			a4->sin_family = AF_INET;
-			a4->sin_port = htons((uint16_t)port);
-			*len = sizeof(*a4);
-			return 0;
-		}
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-			a6->sin6_family = AF_INET6;
-			a6->sin6_port = htons((uint16_t)port);
-			*len = sizeof(*a6);
-			return 0;
-		}
-	}
-	return -1;
 }
 
 /* The key: a regular file only its owner, root or us, may read; read
@@ -177,7 +130,7 @@ struct peers *peers_open(const char *listen, const char *const *peer_addrs,
 	for (i = 0; i < n; i++) {
 		struct peer *q = &p->p[i];
 
-		if (parse_addr(peer_addrs[i], &q->sa, &q->salen) != 0) {
+		if (hostport_parse(peer_addrs[i], &q->sa, &q->salen) != 0) {
 			snprintf(err, errlen,
 				 "--peer %s: not ADDR:PORT or [ADDR6]:PORT",
 				 peer_addrs[i]);
@@ -187,7 +140,7 @@ struct peers *peers_open(const char *listen, const char *const *peer_addrs,
 			 peer_addrs[i]);
 	}
 	p->n = n;
-	if (!listen || parse_addr(listen, &sa, &len) != 0) {
+	if (!listen || hostport_parse(listen, &sa, &len) != 0) {
 		snprintf(err, errlen,
 			 "--peer-listen %s: not ADDR:PORT or [ADDR6]:PORT",
 			 listen ? listen : "(none)");
@@ -226,13 +179,17 @@ static void mac_hex(const struct peers *p, const char *msg, size_t len,
 		    char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0, i;
+	unsigned mdlen = 0;
 
-	HMAC(EVP_sha256(), p->key, (int)p->keylen, (const unsigned char *)msg,
-	     len, md, &mdlen);
-	for (i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[64] = '\0';
+	if (!HMAC(EVP_sha256(), p->key, (int)p->keylen,
+		  (const unsigned char *)msg, len, md, &mdlen) ||
+	    mdlen != 32) {
+		/* no MAC: nothing of ours verifies, nothing of theirs either */
+		memset(hex, 'x', 64);
+		hex[64] = '\0';
+		return;
+	}
+	audit_hex(md, 32, hex);
 }
 
 void peers_send_state(struct peers *p, struct daemon *d)

@@ -9,6 +9,9 @@
 #include "check_run.h"
 #include "policy_text.h"
 #include "../../src/stats.h"
+#include "skyfence/hostport.h"
+
+#include <netinet/in.h>
 
 /* the one slot of @dept and @app, or NULL; fails on two */
 static const struct app_stat *slot_in(const struct app_stat *apps,
@@ -191,6 +194,33 @@ START_TEST(test_every_counter_is_in_every_format)
 }
 END_TEST
 
+/* The address options (--metrics-listen, --peer, --peer-listen): IPv6
+ * only in brackets, so an unbracketed one is refused, not split. */
+START_TEST(test_address_options_are_parsed_strictly)
+{
+	static const char *const bad[] = {
+		"192.0.2.1",	     "192.0.2.1:",
+		"192.0.2.1:0",	     "192.0.2.1:65536",
+		"192.0.2.1:80x",     "2001:db8::1:3790",
+		"[2001:db8::1]3790", "[192.0.2.1]:80",
+		"host.example:80",   ":80"
+	};
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	unsigned i;
+
+	ck_assert_int_eq(hostport_parse("192.0.2.1:3790", &ss, &sl), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&ss)->sin_port), 3790);
+	ck_assert_int_eq(hostport_parse("[2001:db8::1]:3790", &ss, &sl), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_uint_eq(sl, sizeof(struct sockaddr_in6));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(hostport_parse(bad[i], &ss, &sl) != 0,
+			      "%s accepted", bad[i]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stats");
@@ -200,6 +230,7 @@ int main(void)
 		       test_counters_follow_their_department_across_policies);
 	tcase_add_test(c, test_workers_counters_merge_by_department);
 	tcase_add_test(c, test_every_counter_is_in_every_format);
+	tcase_add_test(c, test_address_options_are_parsed_strictly);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
