@@ -4,7 +4,7 @@
 #
 #   skyfence-rules.sh up|down|status [--queue N | --queue-balance A:B
 #                     [--cpu-fanout]] [--mark-mask M] [--fail-closed]
-#                     [--ha [--sync-dev DEV]]
+#                     [--ha [--sync-dev DEV [--sync-ports P,P]]]
 #
 # A SKYFENCE chain, jumped to first from FORWARD:
 #   1. a flow whose conntrack mark says accept returns to FORWARD, drop is
@@ -37,8 +37,11 @@
 # conntrackd's messages are not authenticated, and a forged entry with an
 # accept mark, committed at a failover, would pass a flow skyfence
 # dropped. Nothing is forwarded to or from DEV (chain SKYFENCE-SYNC in
-# FORWARD), and DEV's addresses take nothing that arrives on another
-# interface (SKYFENCE-SYNC-IN in INPUT).
+# FORWARD), and the pair's UDP ports (--sync-ports, default 3780,3790:
+# conntrackd's and skyfenced's peers' in dist/ha/) take nothing that
+# arrives on another interface (SKYFENCE-SYNC-IN in INPUT). By name and
+# port only: the rules hold when DEV or its addresses come up later (the
+# unit runs before the network).
 # Every verdict of skyfenced clears the queued bit; a packet that reaches
 # mangle POSTROUTING with it set was passed by the kernel without
 # skyfenced (a full queue with fail-open, or the bypass while no daemon
@@ -89,6 +92,7 @@ bypass="--queue-bypass"
 fanout=""
 ha=0
 syncdev=""
+syncports=3780,3790
 while [ $# -gt 0 ]; do
 	case $1 in
 	--queue) [ $# -ge 2 ] || usage; queue="--queue-num $2"; shift 2 ;;
@@ -98,6 +102,7 @@ while [ $# -gt 0 ]; do
 	--cpu-fanout) fanout="--queue-cpu-fanout"; shift ;;
 	--ha) ha=1; shift ;;
 	--sync-dev) [ $# -ge 2 ] || usage; syncdev=$2; shift 2 ;;
+	--sync-ports) [ $# -ge 2 ] || usage; syncports=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -137,16 +142,12 @@ SICHAIN=SKYFENCE-SYNC-IN
 # $1 iptables or ip6tables: the sync link guard of --sync-dev
 sync_up() {
 	ipt=$1
-	fam=-4
-	[ "$ipt" = ip6tables ] && fam=-6
 	"$ipt" -w -N "$SCHAIN" 2>/dev/null || "$ipt" -w -F "$SCHAIN"
 	"$ipt" -w -N "$SICHAIN" 2>/dev/null || "$ipt" -w -F "$SICHAIN"
 	"$ipt" -w -A "$SCHAIN" -i "$syncdev" -j DROP
 	"$ipt" -w -A "$SCHAIN" -o "$syncdev" -j DROP
 	"$ipt" -w -A "$SICHAIN" -i "$syncdev" -j RETURN
-	for a in $(ip "$fam" -o addr show dev "$syncdev" 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }'); do
-		"$ipt" -w -A "$SICHAIN" -d "$a" -j DROP
-	done
+	"$ipt" -w -A "$SICHAIN" -p udp -m multiport --dports "$syncports" -j DROP
 	"$ipt" -w -C FORWARD -j "$SCHAIN" 2>/dev/null || "$ipt" -w -I FORWARD 1 -j "$SCHAIN"
 	"$ipt" -w -C INPUT -j "$SICHAIN" 2>/dev/null || "$ipt" -w -I INPUT 1 -j "$SICHAIN"
 }
@@ -290,13 +291,11 @@ up)
 	rules_up iptables icmp-admin-prohibited "$SF_FAILCLOSED_SET4"
 	rules_up ip6tables icmp6-adm-prohibited "$SF_FAILCLOSED_SET6"
 	if [ -n "$syncdev" ]; then
-		if ! ip link show dev "$syncdev" >/dev/null 2>&1; then
-			echo "skyfence-rules.sh: --sync-dev $syncdev: no such interface" >&2
-			exit 2
-		fi
+		ip link show dev "$syncdev" >/dev/null 2>&1 ||
+			echo "warning: --sync-dev $syncdev: no such interface yet (the rules match it by name when it comes)" >&2
 		sync_up iptables
 		sync_up ip6tables
-		echo "sync link $syncdev: nothing forwarded to or from it, its addresses reachable from it alone"
+		echo "sync link $syncdev: nothing forwarded to or from it; UDP $syncports reachable from it alone"
 	fi
 	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}; fail-closed departments: $fqueue ($ftqueue); mark mask $SF_MARK_MASK"
 	case $queue in

@@ -154,6 +154,19 @@ check "$backup counts the refused messages ($(grep 'messages refused' "$work/bst
 check "the inside host's never reach it: the sync link guard (--sync-dev) dropped them ($(ns $master iptables -w -L SKYFENCE-SYNC -v -n -x | awk '/sync0/ && /DROP/ { n += $1 } END { print n + 0 }') at $master)" \
 	sh -c "! grep -q 'no peer' '$work/bstatus' && [ \"\$($(command -v nsenter) --net=/run/netns/$P-$master iptables -w -L SKYFENCE-SYNC -v -n -x | awk '/sync0/ && /DROP/ { n += \$1 } END { print n + 0 }')\" -ge 10 ]"
 check "the pair is still in step" grep -q '^peer .*: in step' "$work/bstatus"
+# a hostile inside host routes the sync link via the backup's own lan
+# address: its datagrams arrive at the backup's INPUT on lan0
+bl=192.0.2.3
+[ $backup = gwa ] && bl=192.0.2.2
+ns fin ip route add 198.51.100.0/30 via $bl
+for port in 3780 3790; do
+	traffic fin udp-client --connect $psync --port $port --payload "file:$work/garbage" \
+		--count 5 --interval-ms 20 --timeout-ms 50 >/dev/null 2>&1
+done
+ns fin ip route del 198.51.100.0/30 via $bl
+sin=$(ns $backup iptables -w -L SKYFENCE-SYNC-IN -v -n -x | awk '/DROP/ && /multiport/ { n += $1 } END { print n + 0 }')
+check "sent straight to $backup, they stop at its INPUT guard ($sin dropped) and none reaches its peers' socket" \
+	sh -c "[ '$sin' -ge 10 ] && ! SKYFENCE_CTL=$H/$backup/ctl.sock '$build/skyfencectl' status | grep -q 'no peer'"
 
 # --- the kill switch survives a failover ------------------------------------
 : >"$S/tls.srv"
