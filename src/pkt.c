@@ -116,6 +116,8 @@ static enum pkt_status parse_l4(const uint8_t *l4, uint32_t l4len,
 
 	p->sport = p->dport = 0;
 	p->tcp_flags = 0;
+	p->csum_skip = 0;
+	p->l4 = l4;
 	p->l4_payload = l4;
 	p->l4_payload_len = l4len;
 	switch (p->l4proto) {

@@ -39,12 +39,17 @@ enum pkt_status {
 #define PKT_MAX_EXT_HEADERS 8
 #define PKT_MAX_TUNNEL_DEPTH 2
 
-#define PKT_TCP_SYN 0x02 /* in pkt.tcp_flags */
+#define PKT_TCP_FIN 0x01 /* in pkt.tcp_flags */
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
+#define PKT_TCP_ACK 0x10
+#define PKT_TCP_URG 0x20
 
 struct pkt {
 	const uint8_t *l3; /* innermost IP header (what nDPI is given) */
 	uint32_t l3_len;   /* bytes available from l3 to the end of capture */
 	uint32_t wire_len; /* bytes counted for the packet (captured frame) */
+	const uint8_t *l4; /* the TCP/UDP header (l3 for other protocols) */
 	const uint8_t *l4_payload; /* into the caller's buffer */
 	uint32_t l4_payload_len;
 	uint8_t src[16]; /* IPv4 as ::ffff:a.b.c.d, IPv6 as is */
@@ -55,6 +60,11 @@ struct pkt {
 	uint8_t l4proto;       /* IPPROTO_* after extension headers */
 	uint8_t tcp_flags;
 	uint8_t first_fragment; /* more fragments follow; ports are from this one */
+	/* the TCP checksum is not to be verified: the kernel completes it
+	 * on the way out (NFQA_SKB_CSUMNOTREADY: a packet from a local
+	 * stack, or a GSO super-packet). Set by the caller after parsing;
+	 * 0 from pkt_parse_*. */
+	uint8_t csum_skip;
 };
 
 /* Parses a captured frame of @linktype. Returns PKT_OK, or the reason the

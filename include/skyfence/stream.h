@@ -1,0 +1,99 @@
+/* TCP normalization of a flow under inspection: what skyfenced reads is
+ * what the receiver takes. An inline gateway sees every segment before the
+ * receiver does, so while it inspects a flow it lets through only data
+ * that comes in order, once, inside the receiver's window, with a fresh
+ * timestamp, a valid checksum and no urgent pointer: a segment the
+ * receiver would read differently (or throw away) never goes through, and
+ * the sender resends what was dropped. Retransmissions pass when the bytes
+ * they repeat are the ones already forwarded (compared where they are
+ * kept). This is traffic normalization (Handley, Paxson and Kreibich,
+ * 2001), limited to the first packets of a flow: decided flows are the
+ * kernel's. Pure: no allocation, no I/O.
+ */
+#ifndef SKYFENCE_STREAM_H
+#define SKYFENCE_STREAM_H
+
+#include <stdint.h>
+
+struct pkt;
+
+/* One TCP segment's header facts (stream_seg_of). */
+struct stream_seg {
+	uint32_t seq, ack;
+	uint32_t win;	/* as sent: unscaled */
+	uint32_t tsval; /* with has_ts */
+	uint8_t flags;	/* PKT_TCP_* */
+	uint8_t has_ts, has_ws, wscale;
+	uint16_t urg_ptr;
+	const uint8_t *data;
+	uint32_t len;
+};
+
+enum stream_res {
+	STREAM_EMPTY = 0, /* no payload (handshake, ACK, FIN, RST): passes */
+	STREAM_NEW,	  /* new bytes in order: passes, to be inspected */
+	STREAM_DUP,	  /* bytes already forwarded, the same: passes */
+	/* dropped: */
+	STREAM_GAP,	 /* starts past the next byte: the sender resends */
+	STREAM_CONFLICT, /* repeats forwarded bytes with other bytes */
+	STREAM_STALE,	 /* an older timestamp than the last one (PAWS) */
+	STREAM_WINDOW,	 /* ends past the receiver's window */
+	STREAM_URGENT,	 /* urgent data: refused while inspected */
+	STREAM_BADSUM,	 /* a TCP checksum the receiver rejects */
+	STREAM_BADOPT,	 /* TCP options that do not parse */
+	STREAM_RES_MAX,
+};
+
+/* "empty", "new", "dup", "gap", "conflict", "stale", "window", "urgent",
+ * "badsum", "badopt". */
+const char *stream_res_name(enum stream_res r);
+/* Whether @r drops the segment. */
+static inline int stream_res_drops(enum stream_res r)
+{
+	return r >= STREAM_GAP;
+}
+
+/* One direction of a connection (by the flow's direction: 0 from the
+ * initiator). Sequence numbers are the stream's offsets from @base. */
+struct stream_half {
+	uint32_t base;	    /* sequence number of the stream's first byte */
+	uint32_t next;	    /* the next byte the receiver takes */
+	uint32_t ts_recent; /* the last timestamp taken with data */
+	uint32_t edge;	    /* right edge of the window the receiver offers */
+	uint8_t started;    /* base and next are set */
+	uint8_t syn;	    /* its SYN was seen (not a mid-stream pick-up) */
+	uint8_t syn_ts, syn_ws, wscale; /* what its SYN announced */
+	uint8_t has_ts, has_edge, fin;
+};
+
+struct stream {
+	struct stream_half h[2];
+	uint8_t ts_on; /* both SYNs carried timestamps (RFC 7323) */
+	uint8_t ws_on; /* both SYNs carried a window scale */
+};
+
+/* Reads the TCP header of @p: its options, and its checksum if @verify
+ * (and not p->csum_skip). Returns STREAM_EMPTY (facts in @g),
+ * STREAM_BADSUM or STREAM_BADOPT. */
+enum stream_res stream_seg_of(const struct pkt *p, int verify,
+			      struct stream_seg *g);
+
+/* Takes one segment of direction @dir (0, 1). @kept holds the bytes of
+ * that direction's stream from offset @kept_off (@kept_len of them; NULL
+ * if none are kept): a repeat of any of them is compared. With
+ * STREAM_NEW, *off is the stream offset of the first new byte and *skip
+ * how many of the segment's bytes come before it (an overlap found equal).
+ */
+enum stream_res stream_segment(struct stream *s, int dir,
+			       const struct stream_seg *g, const uint8_t *kept,
+			       uint32_t kept_off, uint32_t kept_len,
+			       uint32_t *off, uint32_t *skip);
+
+/* Whether the initiator's SYN was seen (else the flow was picked up
+ * mid-stream). */
+static inline int stream_saw_syn(const struct stream *s)
+{
+	return s->h[0].syn;
+}
+
+#endif

@@ -1,0 +1,222 @@
+/* stream.c - TCP normalization of a flow under inspection (stream.h). */
+#include "skyfence/stream.h"
+
+#include <string.h>
+#include <netinet/in.h>
+
+#include "skyfence/pkt.h"
+
+static const char *const res_names[STREAM_RES_MAX] = {
+	"empty", "new",	   "dup",    "gap",    "conflict",
+	"stale", "window", "urgent", "badsum", "badopt",
+};
+
+const char *stream_res_name(enum stream_res r)
+{
+	return (unsigned)r < STREAM_RES_MAX ? res_names[r] : "?";
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* a before b, in sequence space */
+static int before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static uint32_t sum16(uint32_t s, const uint8_t *p, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += rd16(p + i);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+/* The Internet checksum of the segment with its pseudo-header is 0xffff
+ * when the checksum field is right. */
+static int csum_ok(const struct pkt *p, uint32_t tcp_len)
+{
+	uint32_t s = 0;
+	uint8_t ph[4];
+
+	if (p->family == 4) {
+		s = sum16(s, p->src + 12, 4);
+		s = sum16(s, p->dst + 12, 4);
+	} else {
+		s = sum16(s, p->src, 16);
+		s = sum16(s, p->dst, 16);
+	}
+	ph[0] = 0;
+	ph[1] = IPPROTO_TCP;
+	ph[2] = (uint8_t)(tcp_len >> 8);
+	ph[3] = (uint8_t)tcp_len;
+	s = sum16(s, ph, 4);
+	if (p->family == 6 && tcp_len > 0xffff)
+		s += tcp_len >> 16;
+	s = sum16(s, p->l4, tcp_len);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s == 0xffff;
+}
+
+enum stream_res stream_seg_of(const struct pkt *p, int verify,
+			      struct stream_seg *g)
+{
+	const uint8_t *t = p->l4, *o, *end;
+	uint32_t hl;
+
+	memset(g, 0, sizeof(*g));
+	hl = (uint32_t)(p->l4_payload - p->l4);
+	g->seq = rd32(t + 4);
+	g->ack = rd32(t + 8);
+	g->flags = t[13];
+	g->win = rd16(t + 14);
+	g->urg_ptr = rd16(t + 18);
+	g->data = p->l4_payload;
+	g->len = p->l4_payload_len;
+	if (verify && !p->csum_skip && !p->first_fragment &&
+	    !csum_ok(p, hl + p->l4_payload_len))
+		return STREAM_BADSUM;
+	for (o = t + 20, end = t + hl; o < end;) {
+		uint8_t kind = o[0], len;
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			o++;
+			continue;
+		}
+		if (end - o < 2 || (len = o[1]) < 2 || len > end - o)
+			return STREAM_BADOPT;
+		if (kind == 3 && len == 3) {
+			g->has_ws = 1;
+			g->wscale = o[2] > 14 ? 14 : o[2];
+		} else if (kind == 8 && len == 10) {
+			g->has_ts = 1;
+			g->tsval = rd32(o + 2);
+		}
+		o += len;
+	}
+	return STREAM_EMPTY;
+}
+
+static void on_syn(struct stream *s, int dir, const struct stream_seg *g)
+{
+	struct stream_half *h = &s->h[dir];
+
+	/* a SYN after the stream started (a new ISN mid-connection) does
+	 * not move it: the receiver answers it with a challenge ACK */
+	if (h->started && h->next != h->base)
+		return;
+	h->base = h->next = g->seq + 1;
+	h->started = h->syn = 1;
+	h->syn_ts = g->has_ts;
+	h->syn_ws = g->has_ws;
+	h->wscale = g->wscale;
+	if (g->flags & PKT_TCP_ACK) {
+		s->ts_on = s->h[!dir].syn_ts && h->syn_ts;
+		s->ws_on = s->h[!dir].syn_ws && h->syn_ws;
+	}
+}
+
+/* The window the sender of @g offers the other direction (a SYN's is
+ * never scaled, RFC 7323). */
+static void on_ack(struct stream *s, int dir, const struct stream_seg *g)
+{
+	struct stream_half *o = &s->h[!dir];
+	uint32_t edge, sh = 0;
+
+	if (!(g->flags & PKT_TCP_ACK) || (g->flags & PKT_TCP_RST))
+		return;
+	if (!(g->flags & PKT_TCP_SYN) && s->ws_on)
+		sh = s->h[dir].wscale;
+	edge = g->ack + (g->win << sh);
+	if (!o->has_edge || before(o->edge, edge)) {
+		o->edge = edge;
+		o->has_edge = 1;
+	}
+}
+
+/* Whether the @n bytes at @d, starting at stream offset @at, equal what
+ * is kept of them. */
+static int same_as_kept(const uint8_t *d, uint32_t n, uint32_t at,
+			const uint8_t *kept, uint32_t kept_off,
+			uint32_t kept_len)
+{
+	uint32_t from, to;
+
+	if (!kept)
+		return 1;
+	from = at > kept_off ? at : kept_off;
+	to = at + n < kept_off + kept_len ? at + n : kept_off + kept_len;
+	if (from >= to)
+		return 1;
+	return memcmp(d + (from - at), kept + (from - kept_off), to - from) ==
+	       0;
+}
+
+enum stream_res stream_segment(struct stream *s, int dir,
+			       const struct stream_seg *g, const uint8_t *kept,
+			       uint32_t kept_off, uint32_t kept_len,
+			       uint32_t *off, uint32_t *skip)
+{
+	struct stream_half *h = &s->h[dir & 1];
+	uint32_t seq = g->seq, end, at;
+
+	*off = *skip = 0;
+	if (g->flags & PKT_TCP_SYN) {
+		on_syn(s, dir & 1, g);
+		seq++; /* data on a SYN (Fast Open) follows it */
+	}
+	on_ack(s, dir & 1, g);
+	if (g->len == 0)
+		return STREAM_EMPTY;
+	if (!h->started) {
+		/* picked up mid-stream: the first byte seen is the start */
+		h->base = h->next = seq;
+		h->started = 1;
+	}
+	if (g->flags & PKT_TCP_URG)
+		return STREAM_URGENT;
+	if (s->ts_on && g->has_ts && h->has_ts &&
+	    before(g->tsval, h->ts_recent))
+		return STREAM_STALE;
+	end = seq + g->len;
+	if (h->has_edge && before(h->edge, end))
+		return STREAM_WINDOW;
+	if (before(h->next, seq))
+		return STREAM_GAP;
+	at = seq - h->base;
+	if (!before(h->next, end)) {
+		/* all of it forwarded before: a retransmission */
+		if (!same_as_kept(g->data, g->len, at, kept, kept_off,
+				  kept_len))
+			return STREAM_CONFLICT;
+		return STREAM_DUP;
+	}
+	*skip = h->next - seq;
+	if (*skip &&
+	    !same_as_kept(g->data, *skip, at, kept, kept_off, kept_len))
+		return STREAM_CONFLICT;
+	*off = h->next - h->base;
+	h->next = end;
+	if (g->has_ts) {
+		h->ts_recent = g->tsval;
+		h->has_ts = 1;
+	}
+	if (g->flags & PKT_TCP_FIN)
+		h->fin = 1;
+	return STREAM_NEW;
+}
