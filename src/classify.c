@@ -28,6 +28,14 @@
 _Static_assert(NDPI_PROTOCOL_SKYPE_CALL == SF_PROTO_SKYPE_CALL, "nDPI ids");
 _Static_assert(NDPI_PROTOCOL_SKYPE_TEAMS == SF_PROTO_SKYPE_TEAMS, "nDPI ids");
 _Static_assert(NDPI_PROTOCOL_MSTEAMS == SF_PROTO_TEAMS, "nDPI ids");
+_Static_assert(NDPI_PROTOCOL_DNS == SF_PROTO_DNS &&
+		       NDPI_PROTOCOL_HTTP == SF_PROTO_HTTP &&
+		       NDPI_PROTOCOL_STUN == SF_PROTO_STUN &&
+		       NDPI_PROTOCOL_TLS == SF_PROTO_TLS &&
+		       NDPI_PROTOCOL_HTTP_PROXY == SF_PROTO_HTTP_PROXY &&
+		       NDPI_PROTOCOL_SOCKS == SF_PROTO_SOCKS &&
+		       NDPI_PROTOCOL_QUIC == SF_PROTO_QUIC,
+	       "nDPI ids");
 _Static_assert(NDPI_CONFIDENCE_UNKNOWN == (int)CLS_CONF_UNKNOWN &&
 		       NDPI_CONFIDENCE_MATCH_BY_PORT == (int)CLS_CONF_PORT &&
 		       NDPI_CONFIDENCE_MATCH_BY_IP == (int)CLS_CONF_IP &&
@@ -37,6 +45,10 @@ _Static_assert(NDPI_CONFIDENCE_UNKNOWN == (int)CLS_CONF_UNKNOWN &&
 
 struct classifier {
 	struct ndpi_detection_module_struct *ndpi;
+	/* classifier_one_shot's own module: nDPI keeps caches per module
+	 * (STUN, Teams, Ookla, ...), and a datagram read alone must leave
+	 * no trace in the ones the flows are read with */
+	struct ndpi_detection_module_struct *once;
 	uint8_t *flows; /* max_flows nDPI flow structs */
 	size_t flow_size;
 	int32_t *free_next;
@@ -48,14 +60,47 @@ struct classifier {
 	/* the look-alike check of its name, done once (nDPI sets a flow's
 	 * name once): 0 not yet, 1 the name counts, 2 rejected */
 	uint8_t *ns;
+	/* the endpoint of its first packet: client address, server address
+	 * and port (endpoint_key) */
+	uint64_t *ep;
+	/* endpoints whose Skype or Teams was found by dissection (STUN
+	 * attributes): nDPI 4.2's STUN cache is keyed by a 32-bit sum of
+	 * address and port, so its "DPI (cache)" label counts only for an
+	 * endpoint in here; one department's call never names another's
+	 * flows. Direct-mapped, a key per entry. */
+	uint64_t seen[4096];
+	int32_t scratch; /* the slot classifier_one_shot uses */
 	struct cls_opts o;
 	unsigned n_protos;
 };
 
+/* One nDPI module: every protocol, the protocols file if any. */
+static struct ndpi_detection_module_struct *
+module_open(const char *protos_file, char *err, size_t errlen)
+{
+	struct ndpi_detection_module_struct *m;
+	NDPI_PROTOCOL_BITMASK all;
+
+	m = ndpi_init_detection_module(ndpi_no_prefs);
+	if (!m) {
+		snprintf(err, errlen, "classifier: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	NDPI_BITMASK_SET_ALL(all);
+	ndpi_set_protocol_detection_bitmask2(m, &all);
+	if (protos_file && ndpi_load_protocols_file(m, protos_file) != 0) {
+		snprintf(err, errlen, "%s: cannot load nDPI protocols file",
+			 protos_file);
+		ndpi_exit_detection_module(m);
+		return NULL;
+	}
+	ndpi_finalize_initialization(m);
+	return m;
+}
+
 struct classifier *classifier_open(const struct cls_opts *o, char *err,
 				   size_t errlen)
 {
-	NDPI_PROTOCOL_BITMASK all;
 	struct classifier *c;
 	uint32_t i;
 
@@ -70,19 +115,16 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 		goto nomem;
 	c->o = *o;
 	c->o.protos_file = NULL;
-	c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
-	if (!c->ndpi)
-		goto nomem;
-	NDPI_BITMASK_SET_ALL(all);
-	ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
-	if (o->protos_file &&
-	    ndpi_load_protocols_file(c->ndpi, o->protos_file) != 0) {
-		snprintf(err, errlen, "%s: cannot load nDPI protocols file",
-			 o->protos_file);
+	c->ndpi = module_open(o->protos_file, err, errlen);
+	if (!c->ndpi) {
 		classifier_close(c);
 		return NULL;
 	}
-	ndpi_finalize_initialization(c->ndpi);
+	c->once = module_open(o->protos_file, err, errlen);
+	if (!c->once) {
+		classifier_close(c);
+		return NULL;
+	}
 	{
 		/* nDPI 4.2's process-wide state: the bigram tables, built by
 		 * the first ndpi_finalize_initialization() (above, in the
@@ -99,19 +141,22 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 	}
 	c->n_protos = ndpi_get_num_supported_protocols(c->ndpi);
 	c->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
-	c->flows = calloc(o->max_flows, c->flow_size);
-	c->free_next = malloc(o->max_flows * sizeof(*c->free_next));
-	c->busy = calloc(o->max_flows, 1);
-	c->stun_seen = calloc(o->max_flows, 1);
-	c->v4 = calloc(o->max_flows, sizeof(*c->v4));
-	c->l4 = calloc(o->max_flows, 1);
-	c->ns = calloc(o->max_flows, 1);
+	/* one slot more than the pool: classifier_one_shot's */
+	c->flows = calloc(o->max_flows + 1, c->flow_size);
+	c->free_next = malloc((o->max_flows + 1) * sizeof(*c->free_next));
+	c->busy = calloc(o->max_flows + 1, 1);
+	c->stun_seen = calloc(o->max_flows + 1, 1);
+	c->v4 = calloc(o->max_flows + 1, sizeof(*c->v4));
+	c->l4 = calloc(o->max_flows + 1, 1);
+	c->ns = calloc(o->max_flows + 1, 1);
+	c->ep = calloc(o->max_flows + 1, sizeof(*c->ep));
 	if (!c->flows || !c->free_next || !c->busy || !c->stun_seen || !c->v4 ||
-	    !c->l4 || !c->ns)
+	    !c->l4 || !c->ns || !c->ep)
 		goto nomem;
 	for (i = 0; i < o->max_flows; i++)
 		c->free_next[i] = i + 1 < o->max_flows ? (int32_t)i + 1 : -1;
 	c->free_head = 0;
+	c->scratch = (int32_t)o->max_flows;
 	return c;
 nomem:
 	snprintf(err, errlen, "classifier: %s", strerror(ENOMEM));
@@ -132,11 +177,13 @@ void classifier_close(struct classifier *c)
 	if (!c)
 		return;
 	if (c->busy)
-		for (i = 0; i < c->o.max_flows; i++)
+		for (i = 0; i <= c->o.max_flows; i++)
 			if (c->busy[i])
 				ndpi_free_flow_data(slot_flow(c, (int32_t)i));
 	if (c->ndpi)
 		ndpi_exit_detection_module(c->ndpi);
+	if (c->once)
+		ndpi_exit_detection_module(c->once);
 	free(c->flows);
 	free(c->free_next);
 	free(c->busy);
@@ -144,7 +191,19 @@ void classifier_close(struct classifier *c)
 	free(c->v4);
 	free(c->l4);
 	free(c->ns);
+	free(c->ep);
 	free(c);
+}
+
+static void slot_reset(struct classifier *c, int32_t s)
+{
+	memset(slot_flow(c, s), 0, c->flow_size);
+	c->busy[s] = 1;
+	c->stun_seen[s] = 0;
+	c->v4[s][0] = c->v4[s][1] = 0;
+	c->l4[s] = 0;
+	c->ns[s] = 0;
+	c->ep[s] = 0;
 }
 
 int32_t classifier_flow_new(struct classifier *c)
@@ -154,12 +213,7 @@ int32_t classifier_flow_new(struct classifier *c)
 	if (s < 0)
 		return -1;
 	c->free_head = c->free_next[s];
-	memset(slot_flow(c, s), 0, c->flow_size);
-	c->busy[s] = 1;
-	c->stun_seen[s] = 0;
-	c->v4[s][0] = c->v4[s][1] = 0;
-	c->l4[s] = 0;
-	c->ns[s] = 0;
+	slot_reset(c, s);
 	return s;
 }
 
@@ -192,6 +246,35 @@ static int is_skype_id(uint16_t id)
 {
 	return id == NDPI_PROTOCOL_SKYPE_CALL ||
 	       id == NDPI_PROTOCOL_SKYPE_TEAMS || id == NDPI_PROTOCOL_MSTEAMS;
+}
+
+/* The client address, the server address and port of a flow's first
+ * packet, hashed (FNV-1a): one key per endpoint pair, never 0. */
+static uint64_t endpoint_key(const struct pkt *pk)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	uint8_t b[35];
+	unsigned i;
+
+	memcpy(b, pk->src, 16);
+	memcpy(b + 16, pk->dst, 16);
+	b[32] = (uint8_t)(pk->dport >> 8);
+	b[33] = (uint8_t)pk->dport;
+	b[34] = pk->l4proto;
+	for (i = 0; i < sizeof(b); i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h | 1;
+}
+
+static void endpoint_mark(struct classifier *c, int32_t slot)
+{
+	if (c->ep[slot])
+		c->seen[c->ep[slot] % 4096] = c->ep[slot];
+}
+
+static int endpoint_marked(const struct classifier *c, int32_t slot)
+{
+	return c->ep[slot] && c->seen[c->ep[slot] % 4096] == c->ep[slot];
 }
 
 /* The app of one of the flow's IPv4 addresses in nDPI's address list. */
@@ -248,6 +331,8 @@ static void set_evidence(struct classifier *c, int32_t slot,
 		return;
 	case NDPI_CONFIDENCE_DPI_CACHE:
 		r->evidence = CLS_EV_CACHE;
+		/* another endpoint's Skype: not this flow's evidence */
+		r->rejected = is_skype_id(a) && !endpoint_marked(c, slot);
 		return;
 	default:
 		break;
@@ -287,6 +372,8 @@ static void set_evidence(struct classifier *c, int32_t slot,
 					      !address_listed(c, slot, a)
 				      ? CLS_EV_STUN
 				      : CLS_EV_ADDRESS;
+		if (r->evidence == CLS_EV_STUN && is_skype_id(a))
+			endpoint_mark(c, slot);
 		return;
 	default:
 		break;
@@ -421,7 +508,8 @@ static int subprotocol_is_final(const struct ndpi_flow_struct *nf,
 }
 
 /* STUN.SkypeCall found by skyfence's IPv6 STUN check (skyfence/stun.h). */
-static enum cls_state skype_stun_v6(struct ndpi_flow_struct *nf,
+static enum cls_state skype_stun_v6(struct classifier *c, int32_t slot,
+				    struct ndpi_flow_struct *nf,
 				    struct cls_result *r)
 {
 	ndpi_protocol p = { NDPI_PROTOCOL_STUN, NDPI_PROTOCOL_SKYPE_CALL,
@@ -431,6 +519,7 @@ static enum cls_state skype_stun_v6(struct ndpi_flow_struct *nf,
 	r->confidence = CLS_CONF_DPI;
 	r->evidence = CLS_EV_STUN;
 	r->rejected = 0;
+	endpoint_mark(c, slot);
 	return CLS_DONE;
 }
 
@@ -441,9 +530,11 @@ int classifier_gave_up(const struct classifier *c, uint64_t flow_pkts,
 	       (p->l4proto == IPPROTO_TCP && flow_pkts > c->o.max_tcp_pkts);
 }
 
-enum cls_state classifier_feed(struct classifier *c, int32_t slot,
-			       const struct pkt *pk, uint64_t now_ms,
-			       uint64_t flow_pkts, struct cls_result *r)
+/* classifier_feed with module @m. */
+static enum cls_state feed(struct classifier *c,
+			   struct ndpi_detection_module_struct *m, int32_t slot,
+			   const struct pkt *pk, uint64_t now_ms,
+			   uint64_t flow_pkts, struct cls_result *r)
 {
 	struct ndpi_flow_struct *nf = slot_flow(c, slot);
 	uint32_t len = pk->l3_len;
@@ -453,6 +544,7 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 	enough = classifier_gave_up(c, flow_pkts, pk);
 	if (!c->l4[slot]) {
 		c->l4[slot] = pk->l4proto;
+		c->ep[slot] = endpoint_key(pk);
 		if (pk->family == 4) {
 			memcpy(&c->v4[slot][0], pk->src + 12, 4);
 			memcpy(&c->v4[slot][1], pk->dst + 12, 4);
@@ -461,8 +553,8 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 	/* nDPI takes an unsigned short length; an IP packet is never longer. */
 	if (len > 0xffff)
 		len = 0xffff;
-	p = ndpi_detection_process_packet(c->ndpi, nf, pk->l3,
-					  (unsigned short)len, now_ms);
+	p = ndpi_detection_process_packet(m, nf, pk->l3, (unsigned short)len,
+					  now_ms);
 	if (pk->family == 6 && pk->l4proto == IPPROTO_UDP &&
 	    !c->stun_seen[slot] &&
 	    (p.app_protocol == NDPI_PROTOCOL_UNKNOWN ||
@@ -470,7 +562,7 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 	    stun_message_ok(pk->l4_payload, pk->l4_payload_len)) {
 		c->stun_seen[slot] = 1;
 		if (stun_is_skype(pk->l4_payload, pk->l4_payload_len))
-			return skype_stun_v6(nf, r);
+			return skype_stun_v6(c, slot, nf, r);
 	}
 	if (!enough && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
 		/* nothing named yet: no evidence to look up */
@@ -480,7 +572,7 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 		exact_name(pk, r);
 		return CLS_MORE;
 	}
-	if (!enough && ndpi_extra_dissection_possible(c->ndpi, nf)) {
+	if (!enough && ndpi_extra_dissection_possible(m, nf)) {
 		result(c, slot, nf, p, r);
 		exact_name(pk, r);
 		/* nDPI's Teams cache turned this packet's Skype label into
@@ -497,12 +589,47 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
 		uint8_t guessed;
 
-		p = ndpi_detection_giveup(c->ndpi, nf, (uint8_t)c->o.guess,
-					  &guessed);
+		p = ndpi_detection_giveup(m, nf, (uint8_t)c->o.guess, &guessed);
 	}
 	result(c, slot, nf, p, r);
 	exact_name(pk, r);
 	return CLS_DONE;
+}
+
+enum cls_state classifier_feed(struct classifier *c, int32_t slot,
+			       const struct pkt *pk, uint64_t now_ms,
+			       uint64_t flow_pkts, struct cls_result *r)
+{
+	return feed(c, c->ndpi, slot, pk, now_ms, flow_pkts, r);
+}
+
+enum cls_state classifier_one_shot(struct classifier *c, const struct pkt *p,
+				   uint64_t now_ms, struct cls_result *r)
+{
+	enum cls_state cs;
+
+	slot_reset(c, c->scratch);
+	memset(r, 0, sizeof(*r));
+	cs = feed(c, c->once, c->scratch, p, now_ms, 1, r);
+	ndpi_free_flow_data(slot_flow(c, c->scratch));
+	c->busy[c->scratch] = 0;
+	return cs;
+}
+
+uint16_t classifier_name_app(struct classifier *c, const char *name,
+			     uint8_t *rejected)
+{
+	int id = ndpi_names(c, name);
+
+	*rejected = 0;
+	if (id <= 0 || (unsigned)id >= c->n_protos)
+		return 0;
+	if (is_skype_id((uint16_t)id) &&
+	    !hostns_counts(name, (uint16_t)id, ndpi_names, c)) {
+		*rejected = 1;
+		return 0;
+	}
+	return (uint16_t)id;
 }
 
 void classifier_giveup(struct classifier *c, int32_t slot, struct cls_result *r)

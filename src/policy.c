@@ -155,9 +155,10 @@ int policy_is_internal(const struct policy *p, const uint8_t addr[16])
 }
 
 static const char *const evidence_names[CLS_EV_MAX] = {
-	"none",	       "payload",   "sni",	 "http-host", "dns-name",
-	"certificate", "stun",	    "heuristic", "address",   "port",
-	"cache",       "signature", "mark",
+	"none",		"payload",    "sni",	   "http-host", "dns-name",
+	"certificate",	"stun",	      "heuristic", "address",	"port",
+	"cache",	"signature",  "mark",	   "proxy",	"midstream",
+	"quic-version", "unreadable",
 };
 
 const char *cls_evidence_name(uint8_t ev)
@@ -421,6 +422,18 @@ int policy_has_fail_closed(const struct policy *p)
 
 	for (i = 0; i < p->n_depts; i++)
 		if (p->depts[i].fail_closed)
+			return 1;
+	return 0;
+}
+
+int policy_dept_restricts(const struct policy *p, uint16_t dept)
+{
+	uint32_t i;
+
+	if (dept >= p->n_depts)
+		return 0;
+	for (i = 0; i < p->depts[dept].n_rules; i++)
+		if (p->depts[dept].rules[i].action != ACT_ALLOW)
 			return 1;
 	return 0;
 }

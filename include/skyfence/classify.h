@@ -13,6 +13,14 @@
 #define SF_PROTO_SKYPE_CALL 38	 /* NDPI_PROTOCOL_SKYPE_CALL "SkypeCall" */
 #define SF_PROTO_SKYPE_TEAMS 125 /* NDPI_PROTOCOL_SKYPE_TEAMS "Skype_Teams" */
 #define SF_PROTO_TEAMS 250	 /* NDPI_PROTOCOL_MSTEAMS "Teams" */
+/* the carriers of names skyfence reads itself (appmsg.h) */
+#define SF_PROTO_DNS 5
+#define SF_PROTO_HTTP 7
+#define SF_PROTO_STUN 78
+#define SF_PROTO_TLS 91
+#define SF_PROTO_HTTP_PROXY 131
+#define SF_PROTO_SOCKS 172
+#define SF_PROTO_QUIC 188
 
 /* Same order as nDPI's ndpi_confidence_t: a larger value is more certain. */
 enum cls_confidence {
@@ -44,6 +52,14 @@ enum cls_evidence {
 	CLS_EV_CACHE,	  /* another flow's result (nDPI's caches) */
 	CLS_EV_SIGNATURE, /* skyfence's address signatures: address + port */
 	CLS_EV_MARK,	  /* the app id in a conntrack mark (a restart) */
+	CLS_EV_PROXY,	  /* a proxy request's target (absolute-form,
+			   * CONNECT, SOCKS) */
+	/* what skyfence cannot read, and so never allows blind where a
+	 * department drops something (engine.c): */
+	CLS_EV_MIDSTREAM,    /* a TCP flow whose start was not seen */
+	CLS_EV_QUIC_VERSION, /* QUIC of a version nDPI cannot dissect */
+	CLS_EV_UNREADABLE,   /* a message too large, or framed so that what
+			      * the server reads is not known */
 	CLS_EV_MAX,
 };
 
@@ -115,6 +131,17 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
  * limit (the result then came from giving up). */
 int classifier_gave_up(const struct classifier *c, uint64_t flow_pkts,
 		       const struct pkt *p);
+
+/* One packet alone, on a fresh per-flow state (a datagram that starts a
+ * message after junk on a flow nDPI gave up on). As classifier_feed. */
+enum cls_state classifier_one_shot(struct classifier *c, const struct pkt *p,
+				   uint64_t now_ms, struct cls_result *r);
+
+/* The app nDPI's host table gives a name (lower case, no trailing dot:
+ * appmsg.h's form), 0 if none; a Skype or Teams match the look-alike
+ * check rejects (hostns.h) is 0 with *rejected set. */
+uint16_t classifier_name_app(struct classifier *c, const char *name,
+			     uint8_t *rejected);
 
 /* Final result for a flow that ends before classifier_feed said DONE. */
 void classifier_giveup(struct classifier *c, int32_t slot,
