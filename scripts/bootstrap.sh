@@ -29,7 +29,7 @@ PACKAGES="gcc libc6-dev make cmake pkg-config
 	clang libclang-rt-14-dev
 	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux logrotate
 	build-essential debhelper dpkg-dev lintian git debootstrap mandoc curl
-	keepalived conntrackd"
+	keepalived conntrackd python3-scapy"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2

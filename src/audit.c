@@ -57,6 +57,7 @@ int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 	    audit_json_member(buf, len, "rule",
 			      f->rule >= 0 ? d->rules[f->rule].text
 			      : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
+			      : f->rule == POLICY_RULE_UNREADABLE ? "unreadable"
 								  : "") ||
 	    audit_json_member(buf, len, "app", proto))
 		goto full;

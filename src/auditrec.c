@@ -87,6 +87,7 @@ void auditrec_flow_decided(struct daemon *d, const struct flow *f,
 	snprintf(v.rule, sizeof(v.rule), "%s",
 		 f->rule >= 0			     ? dp->rules[f->rule].text
 		 : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
+		 : f->rule == POLICY_RULE_UNREADABLE ? "unreadable"
 						     : "");
 	classifier_format_proto(c, &f->cls, v.app, sizeof(v.app));
 	snprintf(v.host, sizeof(v.host), "%s", f->cls.host);
@@ -212,6 +213,7 @@ void auditrec_redecided(struct daemon *d, const struct ct_entry *e,
 	const struct policy_dept *dp = &d->pol->depts[pd->dept];
 	const char *rule = pd->rule >= 0 ? dp->rules[pd->rule].text
 			   : pd->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
+			   : pd->rule == POLICY_RULE_UNREADABLE ? "unreadable"
 								: "";
 	char f[AUDIT_LINE_MAX], key[FLOW_KEY_STRLEN], ini[PKT_ADDR_STRLEN];
 	struct side_key k;

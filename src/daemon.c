@@ -734,6 +734,7 @@ int daemon_run(const struct daemon_opts *o)
 	d.now_ms = mono_us() / 1000;
 	if (shaper_setup(&d) != 0)
 		goto out;
+	memset(&eo, 0, sizeof(eo));
 	eo.max_flows = 16;
 	eo.idle_ms = o->idle_ms;
 	if (runtime_seed(&eo.seed) != 0) {

@@ -1,13 +1,25 @@
-/* engine.c - one packet's path: pkt -> flow -> classify -> policy ->
- * verdict, the same for the inline and the offline mode (engine.h). */
+/* engine.c - one packet's path: pkt -> normalize -> flow -> messages ->
+ * classify -> policy -> verdict, the same for the inline and the offline
+ * mode (engine.h). */
 #include "skyfence/engine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 
 #include "skyfence/addrsig.h"
+#include "skyfence/appmsg.h"
 #include "skyfence/classify.h"
+#include "skyfence/names.h"
+#include "skyfence/stream.h"
+#include "skyfence/stun.h"
+
+/* Buffers for messages that span segments (appmsg.h): most messages come
+ * whole in one segment and need none. A pool of this many per engine (at
+ * most one per flow); a segment that needs one when none is free is
+ * dropped, and its sender resends it. */
+#define ENGINE_BUFS 1024
 
 struct engine {
 	struct classifier *cls;
@@ -19,7 +31,36 @@ struct engine {
 	struct engine_stats st;
 	struct flow *insp; /* flows being inspected, newest first */
 	uint32_t n_insp;
+	uint8_t capture; /* engine_opts.capture */
+	uint8_t *bufs;	 /* n_bufs of APPMSG_MAX bytes */
+	int32_t *buf_next;
+	int32_t buf_head;
+	uint32_t n_bufs;
 };
+
+static uint8_t *buf_of(const struct engine *e, const struct flow *f)
+{
+	return e->bufs + (size_t)f->buf * APPMSG_MAX;
+}
+
+static void buf_drop(struct engine *e, struct flow *f)
+{
+	if (f->buf >= 0) {
+		e->buf_next[f->buf] = e->buf_head;
+		e->buf_head = f->buf;
+		f->buf = -1;
+	}
+	f->buf_len = 0;
+}
+
+/* How hard a decision is: a name that decides harder than the label
+ * wins. */
+static uint8_t action_rank(uint8_t action)
+{
+	return action == ACT_DROP || action == ACT_REJECT ? 3
+	       : action == ACT_THROTTLE			  ? 2
+							  : 1;
+}
 
 static void insp_add(struct engine *e, struct flow *f)
 {
@@ -163,6 +204,30 @@ static void decide_facts(const struct engine *e, const struct flow_facts *ff,
 	}
 }
 
+/* Whether the department drops, rejects or throttles something (the kill
+ * switch makes every department one): there, a flow that may still name
+ * something is watched, and one skyfence cannot read is refused. */
+static int restricted(const struct engine *e, uint16_t dept)
+{
+	return e->n_kill > 0 || policy_dept_restricts(e->pol, dept);
+}
+
+/* What skyfence could not read is never allowed blind: a flow whose start
+ * it did not see, in a fail-closed department; a QUIC version nDPI cannot
+ * dissect, or a message too large or framed so that what the server reads
+ * is unknown, where the department drops something. */
+static int refuse_unread(const struct engine *e, const struct flow *f,
+			 uint16_t dept)
+{
+	if (!f->unread)
+		return 0;
+	if (f->unread == CLS_EV_MIDSTREAM)
+		return dept < e->pol->n_depts &&
+		       e->pol->depts[dept].fail_closed;
+	return restricted(e, dept) ||
+	       (dept < e->pol->n_depts && e->pol->depts[dept].fail_closed);
+}
+
 static void apply_policy(const struct engine *e, struct flow *f)
 {
 	struct policy_decision d;
@@ -170,6 +235,28 @@ static void apply_policy(const struct engine *e, struct flow *f)
 
 	flow_facts_of(e, f, &ff);
 	decide_facts(e, &ff, &d);
+	if (f->nm_app) {
+		/* a name skyfence read that decides harder than the label */
+		struct policy_decision nd;
+		struct flow_facts nf = ff;
+
+		nf.master = f->nm_master;
+		nf.app = f->nm_app;
+		nf.category = classifier_proto_category(e->cls, nf.app);
+		nf.confidence = CLS_CONF_DPI;
+		nf.evidence = f->nm_evidence;
+		decide_facts(e, &nf, &nd);
+		if (action_rank(nd.action) > action_rank(d.action)) {
+			ff = nf;
+			d = nd;
+		}
+	}
+	if (action_rank(d.action) < 3 && refuse_unread(e, f, d.dept)) {
+		ff.evidence = f->unread;
+		d.action = ACT_DROP;
+		d.rule = POLICY_RULE_UNREADABLE;
+		d.log = 1;
+	}
 	f->pol_master = ff.master;
 	f->pol_app = ff.app;
 	f->pol_evidence = ff.evidence;
@@ -178,6 +265,36 @@ static void apply_policy(const struct engine *e, struct flow *f)
 	f->action = d.action;
 	f->logged = d.log;
 	f->inbound = ff.inbound;
+}
+
+/* Whether the flow, still inspected, is refused as unreadable now. */
+static int refused_now(const struct engine *e, const struct flow *f)
+{
+	struct flow_facts ff;
+
+	if (!f->unread)
+		return 0;
+	endpoints_of(e->pol, f, &ff);
+	return refuse_unread(e, f, policy_dept_of(e->pol, ff.internal));
+}
+
+/* A decided, allowed flow that may still carry a name goes on being read
+ * where its department drops something: HTTP/1.x and DNS over TCP (more
+ * requests), a proxy before its tunnel, TLS until its first encrypted
+ * record (a second ClientHello), and UDP flows nothing named yet, STUN
+ * and DNS ones (junk first, a later STUN with Skype's attributes, a
+ * second query). */
+static int watch_needed(const struct engine *e, const struct flow *f)
+{
+	if (f->action != ACT_ALLOW || !restricted(e, f->dept))
+		return 0;
+	if (f->key.l4proto == IPPROTO_TCP)
+		return f->am.status == AM_IDLE || f->am.status == AM_WAIT;
+	if (f->key.l4proto != IPPROTO_UDP)
+		return 0;
+	return (f->pol_app == 0 && f->pol_master == 0) ||
+	       f->pol_app == SF_PROTO_STUN || f->pol_app == SF_PROTO_DNS ||
+	       f->pol_master == SF_PROTO_DNS;
 }
 
 static void decide(struct engine *e, struct flow *f, enum flow_decided_at at)
@@ -193,8 +310,130 @@ static void decide(struct engine *e, struct flow *f, enum flow_decided_at at)
 	f->decided_alt = f->cls.alt_app;
 	e->st.decided_at[at]++;
 	e->st.decisions[f->action]++;
+	e->st.unreadable += f->rule == POLICY_RULE_UNREADABLE;
+	f->watched = (uint8_t)watch_needed(e, f);
+	e->st.watched += f->watched;
+	if (!f->watched)
+		buf_drop(e, f);
 	if (e->h.on_decision)
 		e->h.on_decision(e->h.ctx, f);
+}
+
+/* A watched flow a later name (or an unreadable message) decides harder:
+ * decided again, recorded again. */
+static void redecide_live(struct engine *e, struct flow *f)
+{
+	uint8_t before = f->action;
+
+	apply_policy(e, f);
+	f->watched = (uint8_t)watch_needed(e, f);
+	if (!f->watched)
+		buf_drop(e, f);
+	if (f->action == before)
+		return;
+	e->st.redecided++;
+	e->st.decisions[f->action]++;
+	e->st.unreadable += f->rule == POLICY_RULE_UNREADABLE;
+	if (e->h.on_decision)
+		e->h.on_decision(e->h.ctx, f);
+}
+
+/* A name (or STUN evidence) for flow @f: kept if it decides harder than
+ * any before it. */
+static void consider(struct engine *e, struct flow *f, uint16_t master,
+		     uint16_t app, uint8_t evidence)
+{
+	struct policy_decision d;
+	struct flow_facts ff;
+	uint8_t r;
+
+	endpoints_of(e->pol, f, &ff);
+	ff.master = master == app ? 0 : master;
+	ff.app = app;
+	ff.category = classifier_proto_category(e->cls, app);
+	ff.confidence = CLS_CONF_DPI;
+	ff.evidence = evidence;
+	decide_facts(e, &ff, &d);
+	r = action_rank(d.action);
+	if (r > f->nm_rank) {
+		f->nm_rank = r;
+		f->nm_master = ff.master;
+		f->nm_app = app;
+		f->nm_evidence = evidence;
+	}
+}
+
+struct name_ctx {
+	struct engine *e;
+	struct flow *f;
+};
+
+/* A name: nDPI's host table, then the name signatures. */
+static void on_name(void *ctx, const char *name, enum appmsg_kind kind)
+{
+	static const uint8_t ev[] = { CLS_EV_SNI, CLS_EV_HTTP_HOST,
+				      CLS_EV_PROXY, CLS_EV_DNS_NAME };
+	struct name_ctx *nc = ctx;
+	struct engine *e = nc->e;
+	struct flow *f = nc->f;
+	uint16_t app, master;
+	uint8_t rejected;
+
+	e->st.names++;
+	if (!f->cls.host[0])
+		snprintf(f->cls.host, sizeof(f->cls.host), "%s", name);
+	app = classifier_name_app(e->cls, name, &rejected);
+	if (!app && !rejected && e->pol->addrsig)
+		app = addrsig_match_name(e->pol->addrsig, name);
+	if (!app)
+		return;
+	master = kind == AM_NAME_SNI	  ? SF_PROTO_TLS
+		 : kind == AM_NAME_HOST	  ? SF_PROTO_HTTP
+		 : kind == AM_NAME_DNS	  ? SF_PROTO_DNS
+		 : f->am.proto == AM_HTTP ? SF_PROTO_HTTP_PROXY
+					  : SF_PROTO_SOCKS;
+	consider(e, f, master, app, ev[kind]);
+}
+
+static void on_stun(void *ctx, const uint8_t *msg, uint32_t len)
+{
+	struct name_ctx *nc = ctx;
+
+	if (stun_is_skype(msg, len))
+		consider(nc->e, nc->f, SF_PROTO_STUN, SF_PROTO_SKYPE_CALL,
+			 CLS_EV_STUN);
+}
+
+/* nDPI 4.2 matches a name as the packet spells it: "teams.microsoft.com."
+ * with its trailing dot is plain TLS to it. Its name, in the form every
+ * matcher here takes, is looked up once. */
+static void ndpi_name(struct engine *e, struct flow *f)
+{
+	static const uint8_t kinds[] = { AM_NAME_SNI, AM_NAME_HOST,
+					 AM_NAME_DNS };
+	char n[CLS_HOST_LEN];
+	struct name_ctx nc = { e, f };
+	size_t i, l;
+	int k;
+
+	if (f->nm_ndpi || !f->cls.host[0])
+		return;
+	f->nm_ndpi = 1;
+	l = strlen(f->cls.host);
+	while (l > 0 && f->cls.host[l - 1] == '.')
+		l--;
+	for (i = 0; i < l; i++) {
+		char c = f->cls.host[i];
+
+		n[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+	}
+	n[l] = '\0';
+	if (!l || !strcmp(n, f->cls.host))
+		return;
+	k = f->cls.master == SF_PROTO_HTTP || f->cls.app == SF_PROTO_HTTP ? 1
+	    : f->cls.master == SF_PROTO_DNS || f->cls.app == SF_PROTO_DNS ? 2
+									  : 0;
+	on_name(&nc, n, (enum appmsg_kind)kinds[k]);
 }
 
 /* A named flow whose label nDPI may still switch to cls.alt_app can be
@@ -240,6 +479,7 @@ static void on_flow_end(void *ctx, struct flow *f, int reason)
 		classifier_giveup(e->cls, f->cls_slot, &f->cls);
 	}
 	release_cls(e, f);
+	buf_drop(e, f);
 	if (e->h.on_flow_end)
 		e->h.on_flow_end(e->h.ctx, f, reason);
 }
@@ -249,6 +489,7 @@ struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
 			     const struct engine_hooks *h)
 {
 	struct engine *e = calloc(1, sizeof(*e));
+	uint32_t i;
 
 	if (!e)
 		return NULL;
@@ -256,12 +497,19 @@ struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
 	e->pol = p;
 	if (h)
 		e->h = *h;
+	e->capture = o->capture;
+	e->n_bufs = o->max_flows < ENGINE_BUFS ? o->max_flows : ENGINE_BUFS;
+	e->bufs = malloc((size_t)e->n_bufs * APPMSG_MAX);
+	e->buf_next = malloc(e->n_bufs * sizeof(*e->buf_next));
 	e->ft = flow_table_create(o->max_flows, o->idle_ms, o->seed,
 				  on_flow_end, e);
-	if (!e->ft) {
-		free(e);
+	if (!e->ft || !e->bufs || !e->buf_next) {
+		engine_destroy(e);
 		return NULL;
 	}
+	for (i = 0; i < e->n_bufs; i++)
+		e->buf_next[i] = i + 1 < e->n_bufs ? (int32_t)i + 1 : -1;
+	e->buf_head = e->n_bufs ? 0 : -1;
 	return e;
 }
 
@@ -270,6 +518,8 @@ void engine_destroy(struct engine *e)
 	if (!e)
 		return;
 	flow_table_destroy(e->ft);
+	free(e->bufs);
+	free(e->buf_next);
 	free(e);
 }
 
@@ -279,8 +529,12 @@ static void redecide(void *ctx, struct flow *f)
 {
 	struct engine *e = ctx;
 
-	if (f->state == FLOW_DECIDED)
+	if (f->state == FLOW_DECIDED) {
 		apply_policy(e, f);
+		f->watched = (uint8_t)watch_needed(e, f);
+		if (!f->watched)
+			buf_drop(e, f);
+	}
 }
 
 void engine_set_rules(struct engine *e, const struct policy *p,
@@ -353,28 +607,288 @@ static struct flow *count_packet(struct engine *e, const struct pkt *p,
 	return f;
 }
 
+/* The initiator's new bytes (@d, @n, from stream offset @off) through
+ * the message readers, with @am the flow's reader state to change. A
+ * message in part is kept in a buffer. Returns -1 when one is needed and
+ * none is free (nothing is changed then but names already counted). */
+static int read_new(struct engine *e, struct flow *f, struct appmsg *am,
+		    const uint8_t *d, uint32_t n, uint32_t off)
+{
+	struct name_ctx nc = { e, f };
+	struct appmsg_sink k = { &nc, on_name, on_stun };
+	uint16_t dport;
+	uint32_t used;
+	uint8_t *b;
+
+	flow_responder(f, &dport);
+	if (f->buf_len == 0) {
+		enum appmsg_status st = appmsg_read(am, d, n, dport, &k, &used);
+
+		if (used < n && st == AM_WAIT) {
+			if (f->buf < 0) {
+				if (e->buf_head < 0)
+					return -1;
+				f->buf = e->buf_head;
+				e->buf_head = e->buf_next[f->buf];
+			}
+			memcpy(buf_of(e, f), d + used, n - used);
+			f->buf_len = n - used;
+			f->buf_off = off + used;
+		}
+	} else if (f->buf_len + n > APPMSG_MAX) {
+		am->status = AM_UNREADABLE;
+	} else {
+		b = buf_of(e, f);
+		memcpy(b + f->buf_len, d, n);
+		f->buf_len += n;
+		appmsg_read(am, b, f->buf_len, dport, &k, &used);
+		memmove(b, b + used, f->buf_len - used);
+		f->buf_len -= used;
+		f->buf_off += used;
+	}
+	if (am->status == AM_FINAL || am->status == AM_UNREADABLE ||
+	    f->buf_len == 0)
+		buf_drop(e, f);
+	return 0;
+}
+
+/* One TCP segment of a flow under inspection (or watched) through the
+ * normalizer and, for the initiator's new bytes, the message readers.
+ * Nothing of the flow changes for a segment refused. Returns 0 when the
+ * segment may pass (*fresh: it carries new bytes or the handshake), -1
+ * when it must be dropped. */
+static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
+		    enum flow_dir dir, int *fresh)
+{
+	struct stream st = f->st;
+	struct appmsg am = f->am;
+	struct stream_seg g;
+	enum stream_res r;
+	uint32_t off, skip;
+
+	*fresh = 0;
+	if (f->state == FLOW_DECIDED && dir != FLOW_DIR_ORIG)
+		return 0; /* watched: what the responder sends is not read */
+	r = stream_seg_of(p, !e->capture, &g);
+	if (r == STREAM_EMPTY)
+		r = stream_segment(&st, dir, &g,
+				   dir == FLOW_DIR_ORIG && f->buf >= 0
+					   ? buf_of(e, f)
+					   : NULL,
+				   f->buf_off, f->buf_len, &off, &skip);
+	e->st.stream[r]++;
+	if (stream_res_drops(r) && e->capture) {
+		/* nobody resends into a capture: past a hole the reader
+		 * cannot follow the messages, nDPI reads on as it can */
+		if (r == STREAM_GAP) {
+			st.h[dir].next = g.seq + g.len;
+			if (dir == FLOW_DIR_ORIG) {
+				am.status = AM_FINAL;
+				f->am = am;
+				buf_drop(e, f);
+			}
+			f->st = st;
+		}
+		*fresh = 1;
+		return 0;
+	}
+	if (stream_res_drops(r))
+		return -1;
+	if (r == STREAM_NEW && dir == FLOW_DIR_ORIG && am.status != AM_FINAL &&
+	    am.status != AM_UNREADABLE &&
+	    read_new(e, f, &am, g.data + skip, g.len - skip, off) != 0) {
+		e->st.no_buffer++;
+		return -1;
+	}
+	f->st = st;
+	f->am = am;
+	if (am.status == AM_UNREADABLE && !f->unread)
+		f->unread = CLS_EV_UNREADABLE;
+	*fresh = r == STREAM_NEW || (g.flags & PKT_TCP_SYN);
+	return 0;
+}
+
+/* A QUIC long header (RFC 8999) of a version some QUIC speaks: 1 and 2,
+ * the IETF drafts, Google's and Facebook's, and the reserved pattern
+ * 0x?a?a?a?a clients use to force version negotiation. */
+static int quic_long_header(const struct pkt *p)
+{
+	const uint8_t *d = p->l4_payload;
+	uint32_t v;
+
+	if (p->l4proto != IPPROTO_UDP || p->dport != 443 ||
+	    p->l4_payload_len < 7 || (d[0] & 0xc0) != 0xc0)
+		return 0;
+	v = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 |
+	    d[4];
+	return v == 1 || v == 0x6b3343cf || v == 0x709a50c4 ||
+	       (v >> 8) == 0xff0000 || (v >> 8) == 0x513035 ||
+	       (v >> 16) == 0x5130 || (v >> 16) == 0x5430 ||
+	       (v >> 4) == 0xfaceb00 || (v & 0x0f0f0f0f) == 0x0a0a0a0a;
+}
+
+/* A datagram that starts a message nDPI reads at once: STUN, a DNS
+ * question, a QUIC long header. */
+static int udp_message(const struct pkt *p)
+{
+	char name[APPMSG_NAME_LEN];
+
+	if (stun_message_ok(p->l4_payload, p->l4_payload_len))
+		return 1;
+	if ((p->dport == 53 || p->sport == 53 || p->dport == 5353) &&
+	    names_dns_qname(p->l4_payload, p->l4_payload_len, 0, name,
+			    sizeof(name)) > 0)
+		return 1;
+	return quic_long_header(p);
+}
+
+/* QUIC that nDPI did not take for QUIC: a version it cannot dissect. */
+static int quic_unknown(const struct pkt *p, const struct cls_result *r)
+{
+	return quic_long_header(p) && r->master != SF_PROTO_QUIC &&
+	       r->app != SF_PROTO_QUIC;
+}
+
+/* A datagram read alone, on a flow whose own nDPI state has nothing: the
+ * message after junk. */
+static void udp_one_shot(struct engine *e, struct flow *f, const struct pkt *p,
+			 uint64_t now_ms)
+{
+	struct cls_result r;
+
+	if (!udp_message(p))
+		return;
+	e->st.one_shot++;
+	classifier_one_shot(e->cls, p, now_ms, &r);
+	if (quic_unknown(p, &r) && !f->unread)
+		f->unread = CLS_EV_QUIC_VERSION;
+	if (r.host[0] && !f->cls.host[0])
+		snprintf(f->cls.host, sizeof(f->cls.host), "%s", r.host);
+	if (r.app && r.app != r.master && !r.rejected &&
+	    r.evidence != CLS_EV_PORT && r.evidence != CLS_EV_ADDRESS &&
+	    (r.evidence != CLS_EV_HEURISTIC || e->pol->skype_heuristic))
+		consider(e, f, r.master, r.app, r.evidence);
+	if (r.host[0]) {
+		/* its name in normal form (a trailing dot) */
+		struct cls_result keep = f->cls;
+		uint8_t done = f->nm_ndpi;
+
+		f->cls = r;
+		f->nm_ndpi = 0;
+		ndpi_name(e, f);
+		f->cls = keep;
+		f->nm_ndpi = done;
+	}
+}
+
+/* nDPI's part for a flow under inspection: its state, its decision.
+ * @fresh: the packet carries something new (every datagram does). */
+static void inspect(struct engine *e, struct flow *f, const struct pkt *p,
+		    uint64_t now_ms, int fresh)
+{
+	enum cls_state cs = CLS_DONE;
+	enum flow_decided_at at = DEC_PACKET;
+	int pending;
+
+	if (f->cls_slot >= 0) {
+		uint32_t n = f->fed + (uint32_t)(fresh != 0);
+
+		f->fed = n;
+		e->st.inspected++;
+		cs = classifier_feed(e->cls, f->cls_slot, p, now_ms, n ? n : 1,
+				     &f->cls);
+		if (cs == CLS_NAMED && !alt_agrees(e, f))
+			cs = CLS_MORE;
+		/* a name signature names the app at the packet with the
+		 * name, as nDPI's own names do */
+		if (cs == CLS_MORE && name_sig(e, f))
+			cs = CLS_NAMED;
+		if (cs == CLS_DONE && classifier_gave_up(e->cls, n, p))
+			at = DEC_LIMIT;
+		if (n == 1 && quic_unknown(p, &f->cls))
+			f->unread = CLS_EV_QUIC_VERSION;
+		ndpi_name(e, f);
+	}
+	if (p->l4proto == IPPROTO_UDP && f->cls.app == SF_PROTO_UNKNOWN) {
+		/* junk first: nDPI's state for the flow has given up on
+		 * what came after it */
+		if (f->junk)
+			udp_one_shot(e, f, p, now_ms);
+		else if (!udp_message(p))
+			f->junk = 1;
+	}
+	pending = f->key.l4proto == IPPROTO_TCP && f->am.status == AM_WAIT;
+	if (f->nm_rank == 3 || refused_now(e, f)) {
+		decide(e, f, DEC_PACKET);
+	} else if (cs != CLS_MORE && !pending) {
+		e->st.named += cs == CLS_NAMED;
+		decide(e, f, at);
+	}
+	if (cs == CLS_DONE)
+		release_cls(e, f);
+}
+
+/* A decided flow: nDPI may still read it for the record (its label, not
+ * the decision), and a watched one is read for a later name. */
+static void follow(struct engine *e, struct flow *f, const struct pkt *p,
+		   uint64_t now_ms)
+{
+	if (f->cls_slot >= 0) {
+		enum cls_state cs;
+		uint64_t n = f->pkts[0] + f->pkts[1];
+
+		e->st.inspected++;
+		cs = classifier_feed(e->cls, f->cls_slot, p, now_ms, n,
+				     &f->cls);
+		if (!f->relabeled &&
+		    !(f->sig_app && f->key.l4proto == IPPROTO_UDP) &&
+		    (f->cls.master != f->decided_master ||
+		     (f->cls.app != f->decided_app &&
+		      f->cls.app != f->decided_alt))) {
+			/* the record only: the decision stands */
+			f->relabeled = 1;
+			e->st.relabeled++;
+		}
+		if (cs == CLS_DONE)
+			release_cls(e, f);
+	}
+	if (!f->watched)
+		return;
+	if (p->l4proto == IPPROTO_UDP)
+		udp_one_shot(e, f, p, now_ms);
+	if (f->nm_rank > action_rank(f->action) || refuse_unread(e, f, f->dept))
+		redecide_live(e, f);
+	else if (!watch_needed(e, f)) {
+		f->watched = 0;
+		buf_drop(e, f);
+	}
+}
+
 void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		   struct engine_verdict *v)
 {
 	enum flow_dir dir;
 	struct flow *f;
-	int created;
+	int created, fresh = 1, drop = 0;
 
 	f = count_packet(e, p, now_ms, &dir, &created);
 	if (created) {
-		/* a flow picked up mid-stream: counted, inspected all the
-		 * same (nDPI may still name it by address or a later name) */
-		e->st.midstream += p->l4proto == IPPROTO_TCP &&
-				   !(p->tcp_flags & PKT_TCP_SYN);
+		struct flow_facts ff;
+
+		endpoints_of(e->pol, f, &ff);
 		insp_add(e, f);
 		f->cls_slot = classifier_flow_new(e->cls);
-		if (e->pol->addrsig) {
-			struct flow_facts ff;
-
-			endpoints_of(e->pol, f, &ff);
+		if (p->l4proto == IPPROTO_TCP &&
+		    !(p->tcp_flags & PKT_TCP_SYN)) {
+			/* picked up mid-stream: inspected all the same (nDPI
+			 * may still name it by address or a later name),
+			 * except where the department is fail-closed */
+			e->st.midstream++;
+			f->unread = CLS_EV_MIDSTREAM;
+		}
+		if (e->pol->addrsig)
 			f->sig_app = addrsig_match(e->pol->addrsig, ff.external,
 						   ff.ext_port, ff.l4proto);
-		}
 		if (f->cls_slot < 0) {
 			/* Cannot happen while the classifier pool is as large
 			 * as the flow pool; decided unclassified if it does. */
@@ -386,44 +900,22 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 			 * record */
 			e->st.signature++;
 			decide(e, f, DEC_PACKET);
+		} else if (refused_now(e, f)) {
+			decide(e, f, DEC_PACKET);
 		}
 	}
-	if (f->cls_slot >= 0) {
-		enum cls_state cs;
-		uint64_t n = f->pkts[0] + f->pkts[1];
-
-		e->st.inspected++;
-		cs = classifier_feed(e->cls, f->cls_slot, p, now_ms, n,
-				     &f->cls);
-		if (cs == CLS_NAMED && f->state == FLOW_INSPECTING &&
-		    !alt_agrees(e, f))
-			cs = CLS_MORE;
-		/* a name signature names the app at the packet with the
-		 * name, as nDPI's own names do */
-		if (cs == CLS_MORE && f->state == FLOW_INSPECTING &&
-		    name_sig(e, f))
-			cs = CLS_NAMED;
-		if (f->state == FLOW_INSPECTING && cs != CLS_MORE) {
-			e->st.named += cs == CLS_NAMED;
-			decide(e, f,
-			       cs == CLS_DONE &&
-					       classifier_gave_up(e->cls, n, p)
-				       ? DEC_LIMIT
-				       : DEC_PACKET);
-		} else if (f->state == FLOW_DECIDED && !f->relabeled &&
-			   !(f->sig_app && f->key.l4proto == IPPROTO_UDP) &&
-			   (f->cls.master != f->decided_master ||
-			    (f->cls.app != f->decided_app &&
-			     f->cls.app != f->decided_alt))) {
-			/* the record only: the decision stands */
-			f->relabeled = 1;
-			e->st.relabeled++;
-		}
-		if (cs == CLS_DONE)
-			release_cls(e, f);
+	if (f->key.l4proto == IPPROTO_TCP &&
+	    (f->state == FLOW_INSPECTING || f->watched))
+		drop = tcp_step(e, f, p, dir, &fresh) != 0;
+	if (!drop) {
+		if (f->state == FLOW_INSPECTING)
+			inspect(e, f, p, now_ms, fresh);
+		else
+			follow(e, f, p, now_ms);
 	}
 	v->flow = f;
-	v->final = f->state == FLOW_DECIDED;
+	v->drop = (uint8_t)drop;
+	v->final = f->state == FLOW_DECIDED && !f->watched;
 	v->action = v->final ? f->action : ACT_ALLOW;
 	/* the inside endpoint opened the flow unless it is inbound */
 	v->from_inside = (dir == FLOW_DIR_ORIG) != (f->inbound != 0);
@@ -449,6 +941,7 @@ void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		decide(e, f, DEC_MARK);
 	}
 	v->flow = f;
+	v->drop = 0;
 	v->final = 1;
 	v->action = f->action;
 	v->from_inside = (dir == FLOW_DIR_ORIG) != (f->inbound != 0);

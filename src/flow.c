@@ -229,6 +229,7 @@ struct flow *flow_table_get(struct flow_table *t, const struct pkt *p,
 	f->first_ms = f->last_ms = now_ms;
 	f->init_is_lo = (uint8_t)src_is_lo;
 	f->cls_slot = -1;
+	f->buf = -1;
 	f->rule = -1;
 	f->in_use = 1;
 	f->hnext = t->buckets[b];

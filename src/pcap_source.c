@@ -158,7 +158,7 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 		const struct policy *p)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
-	struct engine_opts eo = { o->max_flows, o->idle_ms, 0x5eed };
+	struct engine_opts eo = { o->max_flows, o->idle_ms, 0x5eed, 1 };
 	struct offline ol = { o, c, p, 0, 0, { 0 }, NULL, { 0, { 0 }, "", "" } };
 	struct engine_hooks h = { audit_decision, print_flow, &ol };
 	struct engine_stats st;

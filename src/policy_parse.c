@@ -821,7 +821,7 @@ static int parse_evidence(struct policy_parser *pp, struct policy_rule *r)
 				unget(pp, t);
 			return -1;
 		}
-		r->ev_mask |= (uint16_t)(1u << ev);
+		r->ev_mask |= 1u << ev;
 		if (peek(pp)->type != T_COMMA)
 			return bad ? -1 : 0;
 		next(pp);

@@ -211,9 +211,12 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 		p.indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
 	if (attr[NFQA_IFINDEX_OUTDEV])
 		p.outdev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
-	if (attr[NFQA_SKB_INFO])
-		p.gso = (ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO])) &
-			 NFQA_SKB_GSO) != 0;
+	if (attr[NFQA_SKB_INFO]) {
+		uint32_t info = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
+
+		p.gso = (info & NFQA_SKB_GSO) != 0;
+		p.csum_partial = (info & NFQA_SKB_CSUMNOTREADY) != 0;
+	}
 	q->st.packets++;
 	q->cur_id = p.id;
 	q->cur_done = 0;

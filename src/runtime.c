@@ -602,7 +602,7 @@ int runtime_signatures_reload(struct daemon *d,
 	struct classifier *nc[MAX_WORKERS + 1];
 	struct adopt a = { NULL, NULL, 0, NULL, ne + 1, nc + 1 };
 	struct engine_hooks h;
-	struct engine_opts eo;
+	struct engine_opts eo = { 0 };
 	struct policy *np = NULL, *nk = NULL;
 	struct policy_names n;
 	unsigned nerr = 0, i, ok = 0;

@@ -151,6 +151,7 @@ void stats_count_decision(struct stats_counts *c, const struct policy *pol,
 		 f->rule >= 0 && f->dept < pol->n_depts
 			 ? pol->depts[f->dept].rules[f->rule].text
 		 : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
+		 : f->rule == POLICY_RULE_UNREADABLE ? "unreadable"
 						     : "");
 }
 

@@ -209,11 +209,19 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 		verdict(w, qp, QUEUE_ACCEPT);
 		return;
 	}
+	p.csum_skip = qp->csum_partial;
 	if (mv == MARK_THROTTLE)
 		engine_packet_known(w->eng, &p, w->now_ms,
 				    mark_app_of(ml, qp->mark), &v);
 	else
 		engine_packet(w->eng, &p, w->now_ms, &v);
+	if (v.drop) {
+		/* the receiver would read it otherwise than skyfenced did,
+		 * or it comes before its turn: the sender resends */
+		w->st.normalized++;
+		verdict(w, qp, QUEUE_DROP);
+		return;
+	}
 	if (log_get_level() >= LOG_LVL_DEBUG)
 		log_debug("worker %u packet id %u len %u%s flow %" PRIu64
 			  " pkts %" PRIu64 " tcp flags 0x%02x payload %u app "
@@ -404,6 +412,7 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 		log_warnx("worker %u: %s", idx, err);
 		return -1;
 	}
+	memset(&eo, 0, sizeof(eo));
 	eo.max_flows = o->max_flows;
 	eo.idle_ms = o->idle_ms;
 	eo.seed = seed;

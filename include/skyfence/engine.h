@@ -9,6 +9,7 @@
 #include "skyfence/flow.h"
 #include "skyfence/pkt.h"
 #include "skyfence/policy.h"
+#include "skyfence/stream.h"
 
 struct classifier;
 
@@ -16,6 +17,11 @@ struct engine_opts {
 	uint32_t max_flows; /* flow table pool size */
 	uint64_t idle_ms;   /* idle time after which a flow is forgotten */
 	uint64_t seed;	    /* hash seed */
+	/* packets come from a capture (the offline mode): what the
+	 * normalizer would drop is counted and read on instead, since no
+	 * sender will resend it, and checksums are not verified (a capture
+	 * taken at the sender has them unfilled by its offload) */
+	uint8_t capture;
 };
 
 struct engine_hooks {
@@ -37,10 +43,23 @@ struct engine_stats {
 	uint64_t named;	    /* decided on CLS_NAMED, nDPI still reading */
 	uint64_t signature; /* decided at the first packet by a signature */
 	uint64_t midstream; /* TCP flows first seen without their SYN */
+	/* the normalizer (stream.h): TCP segments of flows under
+	 * inspection by result; those past STREAM_DUP were dropped */
+	uint64_t stream[STREAM_RES_MAX];
+	uint64_t no_buffer;  /* dropped: no buffer free for a message in part */
+	uint64_t names;	     /* names skyfence's own readers found */
+	uint64_t one_shot;   /* datagrams read alone after junk (watched) */
+	uint64_t unreadable; /* flows refused as unreadable (evidence
+			      * midstream, quic-version, unreadable) */
+	uint64_t redecided;  /* watched flows a later name decided again */
+	uint64_t watched;    /* flows decided, then watched for more names */
 };
 
 struct engine_verdict {
-	uint8_t final;	/* the flow's action is decided */
+	/* this packet must not pass: the normalizer refused it (stream.h);
+	 * the flow is still inspected, and the sender resends */
+	uint8_t drop;
+	uint8_t final;	/* the flow's action is decided (and not watched) */
 	uint8_t action; /* enum policy_action; ACT_ALLOW while inspecting */
 	uint8_t from_inside; /* the packet leaves the inside endpoint */
 	struct flow *flow;

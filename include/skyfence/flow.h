@@ -7,7 +7,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "skyfence/appmsg.h"
 #include "skyfence/classify.h"
+#include "skyfence/stream.h"
 
 struct pkt;
 
@@ -80,6 +82,25 @@ struct flow {
 	uint16_t pol_master, pol_app;
 	uint8_t pol_evidence; /* enum cls_evidence */
 	uint16_t sig_app;     /* an address signature's app (addrsig.h), 0 */
+	/* TCP: the normalizer and the initiator's messages (engine.c) */
+	struct stream st;
+	struct appmsg am;
+	int32_t buf;	  /* the engine's buffer of a message in part, -1 */
+	uint32_t buf_len; /* bytes in it */
+	uint32_t buf_off; /* the stream offset of its first byte */
+	uint32_t fed;	  /* packets given to nDPI: handshake and new data */
+	/* the strictest of the names skyfence's own readers found (SNI,
+	 * Host, DNS, proxy targets, STUN over TCP, nDPI's names in their
+	 * normal form): the policy sees it when it decides harder than
+	 * nDPI's label */
+	uint16_t nm_master, nm_app;
+	uint8_t nm_evidence; /* enum cls_evidence */
+	uint8_t nm_rank;     /* 0 none, 1 allow, 2 throttle, 3 drop/reject */
+	uint8_t unread;	     /* enum cls_evidence: midstream, ...; 0 */
+	uint8_t nm_ndpi;     /* nDPI's own name was read in normal form */
+	uint8_t junk;	     /* UDP: a datagram no reader took came first */
+	uint8_t watched;     /* decided, allowed, but another name may come: it
+			  * stays in userspace and is read on */
 	/* the engine's list of flows being inspected */
 	struct flow *insp_prev, *insp_next;
 	/* table internals */

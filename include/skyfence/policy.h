@@ -51,7 +51,7 @@ struct policy_rule {
 	uint8_t n_to, n_ports;
 	struct policy_prefix to[POLICY_MAX_TO];
 	uint16_t port_lo[POLICY_MAX_PORTS], port_hi[POLICY_MAX_PORTS];
-	uint16_t ev_mask;
+	uint32_t ev_mask;
 	uint64_t rate_bps; /* throttle: bit/s */
 	uint32_t burst_bytes;
 	uint32_t latency_ms;
@@ -156,6 +156,15 @@ int policy_rule_matches(const struct policy_rule *r,
 
 /* A decision's rule when the kill switch decided it. */
 #define POLICY_RULE_KILLSWITCH (-2)
+/* ... when skyfence could not read the flow (evidence midstream,
+ * quic-version, unreadable) in a department that drops something, or a
+ * fail-closed one: dropped, never allowed blind (engine.c). */
+#define POLICY_RULE_UNREADABLE (-3)
+
+/* Whether a rule of department @dept drops, rejects or throttles
+ * something: its unnamed and unreadable flows are then watched and
+ * refused (engine.c). */
+int policy_dept_restricts(const struct policy *p, uint16_t dept);
 
 /* First rule of the flow's department that matches; allow if none. */
 void policy_decide(const struct policy *p, const struct flow_facts *f,

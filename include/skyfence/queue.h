@@ -49,6 +49,8 @@ struct queue_pkt {
 	uint16_t hw_proto;	/* ETH_P_IP / ETH_P_IPV6 */
 	uint32_t indev, outdev; /* ifindex, 0 if unknown */
 	uint8_t gso;		/* a GSO super-packet */
+	uint8_t csum_partial;	/* its checksum is completed on the way out
+				 * (NFQA_SKB_CSUMNOTREADY) */
 };
 
 struct queue_stats {

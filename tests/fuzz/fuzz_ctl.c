@@ -35,7 +35,7 @@ static const char policy_text[] =
 static void setup(void)
 {
 	struct cls_opts co = { 256, 80, 24, 0, NULL };
-	struct engine_opts eo = { 256, 60000, 0x5eed };
+	struct engine_opts eo = { 256, 60000, 0x5eed, 0 };
 	struct ctl_opts cop = {
 		NULL, 0, (gid_t)-1, 8, 60000, 1u << 20, 4u << 20
 	};

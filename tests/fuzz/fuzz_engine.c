@@ -33,7 +33,7 @@ static const char policy_text[] =
 static void setup(void)
 {
 	struct cls_opts co = { 256, 80, 24, 0, NULL };
-	struct engine_opts eo = { 256, 60000, 0x5eed };
+	struct engine_opts eo = { 256, 60000, 0x5eed, 0 };
 	struct policy_names n;
 	unsigned nerr;
 	char err[256];
