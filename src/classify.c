@@ -60,14 +60,16 @@ struct classifier {
 	/* the look-alike check of its name, done once (nDPI sets a flow's
 	 * name once): 0 not yet, 1 the name counts, 2 rejected */
 	uint8_t *ns;
-	/* the endpoint of its first packet: client address, server address
-	 * and port (endpoint_key) */
+	/* its client: the source address of its first packet (hashed) */
 	uint64_t *ep;
-	/* endpoints whose Skype or Teams was found by dissection (STUN
-	 * attributes): nDPI 4.2's STUN cache is keyed by a 32-bit sum of
-	 * address and port, so its "DPI (cache)" label counts only for an
-	 * endpoint in here; one department's call never names another's
-	 * flows. Direct-mapped, a key per entry. */
+	uint8_t *attrs; /* a packet of it carried Skype's STUN attributes */
+	/* clients whose own STUN carried Skype's attributes. nDPI 4.2
+	 * labels a STUN flow Skype from its cache, keyed by a 32-bit sum of
+	 * address and port of either end, with the confidence of DPI: after
+	 * engineering's Skype STUN to a relay, finance's ordinary STUN to it
+	 * was STUN.Teams. A Skype label on a flow none of whose packets
+	 * carried the attributes counts only for a client in here: one
+	 * host's call never names another host's flows. Direct-mapped. */
 	uint64_t seen[4096];
 	int32_t scratch; /* the slot classifier_one_shot uses */
 	struct cls_opts o;
@@ -150,8 +152,9 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 	c->l4 = calloc(o->max_flows + 1, 1);
 	c->ns = calloc(o->max_flows + 1, 1);
 	c->ep = calloc(o->max_flows + 1, sizeof(*c->ep));
+	c->attrs = calloc(o->max_flows + 1, 1);
 	if (!c->flows || !c->free_next || !c->busy || !c->stun_seen || !c->v4 ||
-	    !c->l4 || !c->ns || !c->ep)
+	    !c->l4 || !c->ns || !c->ep || !c->attrs)
 		goto nomem;
 	for (i = 0; i < o->max_flows; i++)
 		c->free_next[i] = i + 1 < o->max_flows ? (int32_t)i + 1 : -1;
@@ -192,6 +195,7 @@ void classifier_close(struct classifier *c)
 	free(c->l4);
 	free(c->ns);
 	free(c->ep);
+	free(c->attrs);
 	free(c);
 }
 
@@ -204,6 +208,7 @@ static void slot_reset(struct classifier *c, int32_t s)
 	c->l4[s] = 0;
 	c->ns[s] = 0;
 	c->ep[s] = 0;
+	c->attrs[s] = 0;
 }
 
 int32_t classifier_flow_new(struct classifier *c)
@@ -248,21 +253,15 @@ static int is_skype_id(uint16_t id)
 	       id == NDPI_PROTOCOL_SKYPE_TEAMS || id == NDPI_PROTOCOL_MSTEAMS;
 }
 
-/* The client address, the server address and port of a flow's first
- * packet, hashed (FNV-1a): one key per endpoint pair, never 0. */
+/* The source address of a flow's first packet, hashed (FNV-1a), never
+ * 0. */
 static uint64_t endpoint_key(const struct pkt *pk)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
-	uint8_t b[35];
 	unsigned i;
 
-	memcpy(b, pk->src, 16);
-	memcpy(b + 16, pk->dst, 16);
-	b[32] = (uint8_t)(pk->dport >> 8);
-	b[33] = (uint8_t)pk->dport;
-	b[34] = pk->l4proto;
-	for (i = 0; i < sizeof(b); i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
+	for (i = 0; i < 16; i++)
+		h = (h ^ pk->src[i]) * 0x100000001b3ull;
 	return h | 1;
 }
 
@@ -331,8 +330,6 @@ static void set_evidence(struct classifier *c, int32_t slot,
 		return;
 	case NDPI_CONFIDENCE_DPI_CACHE:
 		r->evidence = CLS_EV_CACHE;
-		/* another endpoint's Skype: not this flow's evidence */
-		r->rejected = is_skype_id(a) && !endpoint_marked(c, slot);
 		return;
 	default:
 		break;
@@ -372,8 +369,12 @@ static void set_evidence(struct classifier *c, int32_t slot,
 					      !address_listed(c, slot, a)
 				      ? CLS_EV_STUN
 				      : CLS_EV_ADDRESS;
-		if (r->evidence == CLS_EV_STUN && is_skype_id(a))
-			endpoint_mark(c, slot);
+		if (r->evidence == CLS_EV_STUN && is_skype_id(a) &&
+		    !c->attrs[slot]) {
+			/* from nDPI's cache: another host's call */
+			r->evidence = CLS_EV_CACHE;
+			r->rejected = !endpoint_marked(c, slot);
+		}
 		return;
 	default:
 		break;
@@ -508,8 +509,7 @@ static int subprotocol_is_final(const struct ndpi_flow_struct *nf,
 }
 
 /* STUN.SkypeCall found by skyfence's IPv6 STUN check (skyfence/stun.h). */
-static enum cls_state skype_stun_v6(struct classifier *c, int32_t slot,
-				    struct ndpi_flow_struct *nf,
+static enum cls_state skype_stun_v6(struct ndpi_flow_struct *nf,
 				    struct cls_result *r)
 {
 	ndpi_protocol p = { NDPI_PROTOCOL_STUN, NDPI_PROTOCOL_SKYPE_CALL,
@@ -519,7 +519,6 @@ static enum cls_state skype_stun_v6(struct classifier *c, int32_t slot,
 	r->confidence = CLS_CONF_DPI;
 	r->evidence = CLS_EV_STUN;
 	r->rejected = 0;
-	endpoint_mark(c, slot);
 	return CLS_DONE;
 }
 
@@ -553,6 +552,12 @@ static enum cls_state feed(struct classifier *c,
 	/* nDPI takes an unsigned short length; an IP packet is never longer. */
 	if (len > 0xffff)
 		len = 0xffff;
+	if (pk->l4proto == IPPROTO_UDP && !c->attrs[slot] &&
+	    stun_message_ok(pk->l4_payload, pk->l4_payload_len) &&
+	    stun_is_skype(pk->l4_payload, pk->l4_payload_len)) {
+		c->attrs[slot] = 1;
+		endpoint_mark(c, slot);
+	}
 	p = ndpi_detection_process_packet(m, nf, pk->l3, (unsigned short)len,
 					  now_ms);
 	if (pk->family == 6 && pk->l4proto == IPPROTO_UDP &&
@@ -562,7 +567,7 @@ static enum cls_state feed(struct classifier *c,
 	    stun_message_ok(pk->l4_payload, pk->l4_payload_len)) {
 		c->stun_seen[slot] = 1;
 		if (stun_is_skype(pk->l4_payload, pk->l4_payload_len))
-			return skype_stun_v6(c, slot, nf, r);
+			return skype_stun_v6(nf, r);
 	}
 	if (!enough && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
 		/* nothing named yet: no evidence to look up */
