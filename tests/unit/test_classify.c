@@ -639,6 +639,218 @@ START_TEST(test_lookalike_check_costs_a_few_matches)
 }
 END_TEST
 
+/* --- what the server receives (issue 23): evasions at the engine --- */
+
+static const char *lab =
+	"department finance { hosts 192.0.2.0/26, 2001:db8:a:f::/64; "
+	"fail-closed; skype drop; }\n"
+	"department engineering { hosts 192.0.2.128/26; skype allow; }\n"
+	"default { }";
+
+/* A data segment of the client at stream offset @off (after a
+ * tcp_open_and_send_to handshake with ISN 1000). */
+static struct engine_verdict tcp_data_at(const char *cli, const char *srv,
+					 uint16_t cport, uint32_t off,
+					 const uint8_t *d, size_t n)
+{
+	struct frame_spec c = {
+		4,	    cli,  srv, 6, cport, 443, TCP_PSH | TCP_ACK,
+		1001 + off, 5001, 0
+	};
+
+	return send(&c, d, n);
+}
+
+START_TEST(test_hello_split_over_records_dropped_at_its_last_byte)
+{
+	uint8_t one[1024], two[1200];
+	size_t n =
+		payload_tls_client_hello(one, sizeof(one), "login.skype.com");
+	size_t h = 5, o = 0, half = (n - 5) / 2;
+	struct engine_verdict v;
+
+	/* the handshake message in two records */
+	two[o++] = 0x16, two[o++] = 3, two[o++] = 1;
+	two[o++] = (uint8_t)(half >> 8), two[o++] = (uint8_t)half;
+	memcpy(two + o, one + h, half), o += half;
+	two[o++] = 0x16, two[o++] = 3, two[o++] = 1;
+	two[o++] = (uint8_t)((n - 5 - half) >> 8);
+	two[o++] = (uint8_t)(n - 5 - half);
+	memcpy(two + o, one + h + half, n - 5 - half), o += n - 5 - half;
+	setup_with(lab);
+	v = tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40001, two,
+			      o / 2);
+	ck_assert(!v.final && !v.drop);
+	v = tcp_data_at("192.0.2.10", "203.0.113.10", 40001, (uint32_t)(o / 2),
+			two + o / 2, o - o / 2);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->pol_app, SF_PROTO_SKYPE_TEAMS);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_out_of_order_segment_dropped_flow_goes_on)
+{
+	uint8_t p[1024];
+	size_t n =
+		payload_tls_client_hello(p, sizeof(p), "teams.microsoft.com");
+	struct engine_verdict v;
+	struct engine_stats st;
+
+	setup_with(lab);
+	/* the later half first: dropped, nothing read */
+	v = tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40002, p, 0);
+	v = tcp_data_at("192.0.2.10", "203.0.113.10", 40002, 100, p + 100,
+			n - 100);
+	ck_assert(v.drop);
+	ck_assert_int_eq(v.flow->state, FLOW_INSPECTING);
+	v = tcp_data_at("192.0.2.10", "203.0.113.10", 40002, 0, p, 100);
+	ck_assert(!v.drop && !v.final);
+	v = tcp_data_at("192.0.2.10", "203.0.113.10", 40002, 100, p + 100,
+			n - 100);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.stream[STREAM_GAP], 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_second_http_request_naming_teams_decides_again)
+{
+	const char *r1 = "GET / HTTP/1.1\r\nHost: www.example.org\r\n\r\n";
+	const char *r2 = "GET / HTTP/1.1\r\nHost: teams.microsoft.com\r\n\r\n";
+	const char *a1 = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	struct frame_spec sv = { 4,	"203.0.113.10",	   "192.0.2.10", 6, 80,
+				 40003, TCP_PSH | TCP_ACK, 5001,	 0, 0 };
+	struct frame_spec c = sv;
+	struct engine_verdict v;
+	struct engine_stats st;
+
+	setup_with(lab);
+	v = tcp_open_and_send_to(4, "192.0.2.10", "203.0.113.10", 40003, 80,
+				 (const uint8_t *)r1, strlen(r1));
+	sv.ack = 1001 + (uint32_t)strlen(r1);
+	v = send(&sv, (const uint8_t *)a1, strlen(a1));
+	ck_assert_int_eq(v.flow->state, FLOW_DECIDED);
+	ck_assert_int_eq(v.flow->action, ACT_ALLOW);
+	ck_assert(v.flow->watched && !v.final); /* not offloaded */
+	c.src = "192.0.2.10";
+	c.dst = "203.0.113.10";
+	c.sport = 40003;
+	c.dport = 80;
+	c.seq = 1001 + (uint32_t)strlen(r1);
+	c.ack = 5001 + (uint32_t)strlen(a1);
+	v = send(&c, (const uint8_t *)r2, strlen(r2));
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.redecided, 1);
+	ck_assert_uint_eq(decisions, 2); /* both recorded */
+	teardown();
+}
+END_TEST
+
+START_TEST(test_junk_then_skype_stun_is_dropped)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "203.0.113.10", 17, 50010, 3478, 0, 0, 0, 0
+	};
+	uint8_t p[256];
+	struct engine_verdict v;
+	size_t n;
+	int i;
+
+	setup_with(lab);
+	for (i = 0; i < 25; i++) {
+		memset(p, 0x5a + i, 40);
+		v = send(&c, p, 40);
+		ck_assert_int_eq(v.action, ACT_ALLOW);
+	}
+	n = payload_stun(p, sizeof(p), 0, 1, 3);
+	v = send(&c, p, n);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->pol_app, SF_PROTO_SKYPE_CALL);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_another_departments_stun_cache_does_not_drop)
+{
+	struct frame_spec eng_c = {
+		4, "192.0.2.130", "203.0.113.10", 17, 50020, 3478, 0, 0, 0, 0
+	};
+	struct frame_spec fin_c = eng_c;
+	uint8_t p[256];
+	struct engine_verdict v;
+	size_t n = payload_stun(p, sizeof(p), 0, 1, 4);
+
+	setup_with(lab);
+	v = send(&eng_c, p, n);
+	ck_assert_int_eq(v.flow->cls.app, SF_PROTO_SKYPE_CALL);
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	fin_c.src = "192.0.2.10";
+	fin_c.sport = 50021;
+	n = payload_stun(p, sizeof(p), 0, 0, 5);
+	v = send(&fin_c, p, n);
+	v = send(&fin_c, p, n);
+	ck_assert_msg(v.action == ACT_ALLOW,
+		      "finance's plain STUN %u.%u (evidence %u conf %u rej %u) "
+		      "decided %d",
+		      v.flow->cls.master, v.flow->cls.app, v.flow->cls.evidence,
+		      v.flow->cls.confidence, v.flow->cls.rejected, v.action);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_midstream_in_fail_closed_department_is_refused)
+{
+	struct frame_spec c = { 4,	 "192.0.2.10", "203.0.113.10",
+				6,	 40030,	       443,
+				TCP_ACK, 777,	       5001,
+				0 };
+	struct frame_spec e = c;
+	struct engine_verdict v;
+
+	setup_with(lab);
+	v = send(&c, (const uint8_t *)"half a hello", 12);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_int_eq(v.flow->rule, POLICY_RULE_UNREADABLE);
+	ck_assert_uint_eq(v.flow->pol_evidence, CLS_EV_MIDSTREAM);
+	/* engineering is not fail-closed: inspected as it comes */
+	e.src = "192.0.2.130";
+	v = send(&e, (const uint8_t *)"half a hello", 12);
+	ck_assert(!v.final || v.action == ACT_ALLOW);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_quic_of_a_version_ndpi_cannot_read_is_refused_where_dropping)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "203.0.113.10", 17, 50040, 443, 0, 0, 0, 0
+	};
+	uint8_t p[1200];
+	struct engine_verdict v;
+
+	memset(p, 0x33, sizeof(p));
+	p[0] = 0xc3; /* long header, Initial */
+	p[1] = 0x6b, p[2] = 0x33, p[3] = 0x43, p[4] = 0xcf; /* QUIC v2 */
+	setup_with(lab);
+	v = send(&c, p, sizeof(p));
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->pol_evidence, CLS_EV_QUIC_VERSION);
+	c.src = "192.0.2.130"; /* engineering drops nothing */
+	v = send(&c, p, sizeof(p));
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("classify");
@@ -666,6 +878,16 @@ int main(void)
 		c, test_http_request_naming_skype_is_dropped_at_the_request);
 	tcase_add_test(c, test_dns_query_naming_skype_is_dropped_at_the_query);
 	tcase_add_test(c, test_flow_undecided_at_idle_expiry_is_not_enforced);
+	tcase_add_test(c,
+		       test_hello_split_over_records_dropped_at_its_last_byte);
+	tcase_add_test(c, test_out_of_order_segment_dropped_flow_goes_on);
+	tcase_add_test(c, test_second_http_request_naming_teams_decides_again);
+	tcase_add_test(c, test_junk_then_skype_stun_is_dropped);
+	tcase_add_test(c, test_another_departments_stun_cache_does_not_drop);
+	tcase_add_test(c, test_midstream_in_fail_closed_department_is_refused);
+	tcase_add_test(
+		c,
+		test_quic_of_a_version_ndpi_cannot_read_is_refused_where_dropping);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
