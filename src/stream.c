@@ -124,7 +124,7 @@ static void on_syn(struct stream *s, int dir, const struct stream_seg *g)
 	h->started = h->syn = 1;
 	h->syn_ts = g->has_ts;
 	h->syn_ws = g->has_ws;
-	h->wscale = g->wscale;
+	h->wscale = g->wscale > 14 ? 14 : g->wscale; /* RFC 7323 2.3 */
 	if (g->flags & PKT_TCP_ACK) {
 		s->ts_on = s->h[!dir].syn_ts && h->syn_ts;
 		s->ws_on = s->h[!dir].syn_ws && h->syn_ws;
