@@ -220,6 +220,57 @@ static const struct stat_def {
 			     "that came without its mark (a flush, or an HA "
 			     "backup taking over a flow conntrackd did not "
 			     "copy, with nf_conntrack_tcp_loose=1)." },
+	[STAT_NORM_GAP] = { "normalizer_gap",
+			    "skyfence_normalizer_dropped_packets_total",
+			    "reason=\"gap\"", 0,
+			    "TCP segments of flows under inspection the "
+			    "normalizer dropped, by reason: past a gap (resent "
+			    "in turn), repeating forwarded bytes with others, a "
+			    "stale timestamp (PAWS), past the receiver's "
+			    "window, urgent data, a bad checksum, broken "
+			    "options, no buffer for a message in part." },
+	[STAT_NORM_CONFLICT] = { "normalizer_conflict",
+				 "skyfence_normalizer_dropped_packets_total",
+				 "reason=\"conflict\"", 0, NULL },
+	[STAT_NORM_STALE] = { "normalizer_stale",
+			      "skyfence_normalizer_dropped_packets_total",
+			      "reason=\"stale\"", 0, NULL },
+	[STAT_NORM_WINDOW] = { "normalizer_window",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"window\"", 0, NULL },
+	[STAT_NORM_URGENT] = { "normalizer_urgent",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"urgent\"", 0, NULL },
+	[STAT_NORM_BADSUM] = { "normalizer_badsum",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"badsum\"", 0, NULL },
+	[STAT_NORM_BADOPT] = { "normalizer_badopt",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"badopt\"", 0, NULL },
+	[STAT_NORM_NOBUF] = { "normalizer_nobuffer",
+			      "skyfence_normalizer_dropped_packets_total",
+			      "reason=\"nobuffer\"", 0, NULL },
+	[STAT_NAMES] = { "names_read", "skyfence_names_read_total", NULL, 0,
+			 "Names skyfenced's own readers found (SNI, Host, "
+			 "DNS questions, proxy targets)." },
+	[STAT_ONE_SHOT] = { "datagrams_read_alone",
+			    "skyfence_datagrams_read_alone_total", NULL, 0,
+			    "Datagrams read alone after junk on a flow nDPI "
+			    "had given up on." },
+	[STAT_WATCHED] = { "flows_watched", "skyfence_flows_watched_total",
+			   NULL, 0,
+			   "Flows allowed but kept out of the conntrack mark: "
+			   "they could still name something in a department "
+			   "that drops it." },
+	[STAT_REDECIDED] = { "flows_redecided",
+			     "skyfence_flows_redecided_total", NULL, 0,
+			     "Watched flows a later name decided again." },
+	[STAT_UNREADABLE] = { "flows_unreadable",
+			      "skyfence_flows_unreadable_total", NULL, 0,
+			      "Flows refused because skyfenced could not read "
+			      "them: start not seen (fail-closed), a QUIC "
+			      "version nDPI cannot dissect, a message too "
+			      "large or ambiguously framed." },
 	[STAT_FLOWS_ACTIVE] = { "flows_active", "skyfence_flows_active", NULL,
 				1, "Flows in skyfenced's table." },
 	[STAT_FLOWS_CAPACITY] = { "flows_capacity", "skyfence_flows_capacity",
@@ -389,6 +440,19 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	s->v[STAT_NAMED] += es->named;
 	s->v[STAT_RELABELED] += es->relabeled;
 	s->v[STAT_MIDSTREAM] += es->midstream;
+	s->v[STAT_NORM_GAP] += es->stream[STREAM_GAP];
+	s->v[STAT_NORM_CONFLICT] += es->stream[STREAM_CONFLICT];
+	s->v[STAT_NORM_STALE] += es->stream[STREAM_STALE];
+	s->v[STAT_NORM_WINDOW] += es->stream[STREAM_WINDOW];
+	s->v[STAT_NORM_URGENT] += es->stream[STREAM_URGENT];
+	s->v[STAT_NORM_BADSUM] += es->stream[STREAM_BADSUM];
+	s->v[STAT_NORM_BADOPT] += es->stream[STREAM_BADOPT];
+	s->v[STAT_NORM_NOBUF] += es->no_buffer;
+	s->v[STAT_NAMES] += es->names;
+	s->v[STAT_ONE_SHOT] += es->one_shot;
+	s->v[STAT_WATCHED] += es->watched;
+	s->v[STAT_REDECIDED] += es->redecided;
+	s->v[STAT_UNREADABLE] += es->unreadable;
 	s->v[STAT_FLOWS_ACTIVE] += fs->active;
 	s->v[STAT_FLOWS_CAPACITY] += fs->capacity;
 	s->v[STAT_FLOWS_CREATED] += fs->created;
