@@ -646,6 +646,10 @@ static int read_new(struct engine *e, struct flow *f, struct appmsg *am,
 		f->buf_len -= used;
 		f->buf_off += used;
 	}
+	if (am->ech && !f->am.ech)
+		/* the real name is encrypted: the outer one decides, unless
+		 * a rule refuses ECH itself */
+		consider(e, f, SF_PROTO_TLS, SF_PROTO_TLS, CLS_EV_ECH);
 	if (am->status == AM_FINAL || am->status == AM_UNREADABLE ||
 	    f->buf_len == 0)
 		buf_drop(e, f);

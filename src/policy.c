@@ -158,7 +158,7 @@ static const char *const evidence_names[CLS_EV_MAX] = {
 	"none",		"payload",    "sni",	   "http-host", "dns-name",
 	"certificate",	"stun",	      "heuristic", "address",	"port",
 	"cache",	"signature",  "mark",	   "proxy",	"midstream",
-	"quic-version", "unreadable",
+	"quic-version", "unreadable", "ech",
 };
 
 const char *cls_evidence_name(uint8_t ev)

@@ -60,6 +60,8 @@ enum cls_evidence {
 	CLS_EV_QUIC_VERSION, /* QUIC of a version nDPI cannot dissect */
 	CLS_EV_UNREADABLE,   /* a message too large, or framed so that what
 			      * the server reads is not known */
+	CLS_EV_ECH, /* a ClientHello with Encrypted ClientHello: offered to
+		     * the rules as TLS (protocol TLS evidence ech drop) */
 	CLS_EV_MAX,
 };
 

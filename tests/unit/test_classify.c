@@ -851,6 +851,68 @@ START_TEST(test_quic_of_a_version_ndpi_cannot_read_is_refused_where_dropping)
 }
 END_TEST
 
+/* A ClientHello record naming @sni, with an encrypted_client_hello
+ * extension (0xfe0d) if @ech. */
+static size_t hello_ech(uint8_t *b, const char *sni, int ech)
+{
+	size_t sl = strlen(sni), o = 0, ext, body;
+	uint8_t e[512];
+	size_t el = 0;
+
+	e[el++] = 0, e[el++] = 0; /* server_name */
+	e[el++] = (uint8_t)((sl + 5) >> 8), e[el++] = (uint8_t)(sl + 5);
+	e[el++] = (uint8_t)((sl + 3) >> 8), e[el++] = (uint8_t)(sl + 3);
+	e[el++] = 0;
+	e[el++] = (uint8_t)(sl >> 8), e[el++] = (uint8_t)sl;
+	memcpy(e + el, sni, sl), el += sl;
+	if (ech) {
+		e[el++] = 0xfe, e[el++] = 0x0d, e[el++] = 0, e[el++] = 4;
+		e[el++] = 0, e[el++] = 1, e[el++] = 2, e[el++] = 3;
+	}
+	ext = el;
+	body = 2 + 32 + 1 + 4 + 2 + 2 + ext;
+	b[o++] = 0x16, b[o++] = 3, b[o++] = 1;
+	b[o++] = (uint8_t)((body + 4) >> 8), b[o++] = (uint8_t)(body + 4);
+	b[o++] = 1, b[o++] = 0;
+	b[o++] = (uint8_t)(body >> 8), b[o++] = (uint8_t)body;
+	b[o++] = 3, b[o++] = 3;
+	memset(b + o, 0x11, 32), o += 32;
+	b[o++] = 0;
+	b[o++] = 0, b[o++] = 2, b[o++] = 0x13, b[o++] = 0x01;
+	b[o++] = 1, b[o++] = 0;
+	b[o++] = (uint8_t)(ext >> 8), b[o++] = (uint8_t)ext;
+	memcpy(b + o, e, ext), o += ext;
+	return o;
+}
+
+START_TEST(test_encrypted_client_hello_refused_only_where_a_rule_says)
+{
+	uint8_t b[1024];
+	size_t n = hello_ech(b, "cover.example.net", 1);
+	struct engine_verdict v;
+
+	setup_with(lab);
+	/* no rule about it: the outer name decides, once nDPI has read
+	 * the server's certificate as for any TLS */
+	v = tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40050, b, n);
+	ck_assert(!v.drop && !v.final);
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	ck_assert_int_eq(v.flow->state, FLOW_INSPECTING);
+	teardown();
+	setup_with("department finance { hosts 192.0.2.0/26; "
+		   "protocol TLS drop evidence ech; skype drop; }");
+	v = tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40051, b, n);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->pol_evidence, CLS_EV_ECH);
+	n = hello_ech(b, "cover.example.net", 0);
+	v = tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40052, b, n);
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	ck_assert_int_eq(v.flow->state, FLOW_INSPECTING);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("classify");
@@ -888,6 +950,8 @@ int main(void)
 	tcase_add_test(
 		c,
 		test_quic_of_a_version_ndpi_cannot_read_is_refused_where_dropping);
+	tcase_add_test(
+		c, test_encrypted_client_hello_refused_only_where_a_rule_says);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
