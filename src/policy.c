@@ -303,7 +303,10 @@ int policy_rule_matches(const struct policy_rule *r, const struct flow_facts *f)
 		return 0;
 	if (r->dir == RULE_DIR_OUTBOUND && f->inbound)
 		return 0;
-	if (f->confidence < r->min_conf)
+	/* the floor is for how surely an app was named: a flow nothing
+	 * named is Unknown for sure, and `protocol Unknown` or `any` is
+	 * the department's word on it */
+	if (f->confidence < r->min_conf && (f->app || f->master))
 		return 0;
 	if (!qualifiers_match(r, f))
 		return 0;

@@ -913,6 +913,37 @@ START_TEST(test_encrypted_client_hello_refused_only_where_a_rule_says)
 }
 END_TEST
 
+START_TEST(test_a_flow_nothing_named_gets_the_rule_for_unknown)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "198.51.100.7", 17, 50060, 50061, 0, 0, 0, 0
+	};
+	uint8_t p[64];
+	struct engine_verdict v;
+	int i;
+
+	setup_with("department finance { hosts 192.0.2.0/26; skype drop; "
+		   "protocol Unknown drop; }");
+	for (i = 1; i <= 25; i++) {
+		memset(p, 0xd0 + i, sizeof(p));
+		v = send(&c, p, sizeof(p));
+	}
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_int_eq(v.flow->rule, 1);
+	teardown();
+	/* and `any`, after the allows */
+	setup_with("department finance { hosts 192.0.2.0/26; protocol DNS "
+		   "allow; any reject; }");
+	for (i = 1; i <= 25; i++) {
+		memset(p, 0xd0 + i, sizeof(p));
+		v = send(&c, p, sizeof(p));
+	}
+	ck_assert_int_eq(v.action, ACT_REJECT);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("classify");
@@ -952,6 +983,7 @@ int main(void)
 		test_quic_of_a_version_ndpi_cannot_read_is_refused_where_dropping);
 	tcase_add_test(
 		c, test_encrypted_client_hello_refused_only_where_a_rule_says);
+	tcase_add_test(c, test_a_flow_nothing_named_gets_the_rule_for_unknown);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
