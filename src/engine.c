@@ -671,8 +671,13 @@ static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
 	uint32_t off, skip;
 
 	*fresh = 0;
-	if (f->state == FLOW_DECIDED && dir != FLOW_DIR_ORIG)
-		return 0; /* watched: what the responder sends is not read */
+	if (f->state == FLOW_DECIDED && dir != FLOW_DIR_ORIG) {
+		/* watched: what the responder sends is not read, but its
+		 * window and how far it sent judge the initiator's next */
+		if (stream_seg_of(p, 0, &g) == STREAM_EMPTY)
+			stream_note(&f->st, dir, &g);
+		return 0;
+	}
 	r = stream_seg_of(p, !e->capture, &g);
 	if (r == STREAM_EMPTY)
 		r = stream_segment(&st, dir, &g,

@@ -228,7 +228,10 @@ static const struct stat_def {
 			    "in turn), repeating forwarded bytes with others, a "
 			    "stale timestamp (PAWS), past the receiver's "
 			    "window, urgent data, a bad checksum, broken "
-			    "options, no buffer for a message in part." },
+			    "options, data the receiver drops for its flags "
+			    "(no ACK, on a SYN) or its acknowledgement, a TTL "
+			    "lower than the flow's (it may expire before the "
+			    "receiver), no buffer for a message in part." },
 	[STAT_NORM_CONFLICT] = { "normalizer_conflict",
 				 "skyfence_normalizer_dropped_packets_total",
 				 "reason=\"conflict\"", 0, NULL },
@@ -247,6 +250,15 @@ static const struct stat_def {
 	[STAT_NORM_BADOPT] = { "normalizer_badopt",
 			       "skyfence_normalizer_dropped_packets_total",
 			       "reason=\"badopt\"", 0, NULL },
+	[STAT_NORM_FLAGS] = { "normalizer_flags",
+			      "skyfence_normalizer_dropped_packets_total",
+			      "reason=\"flags\"", 0, NULL },
+	[STAT_NORM_BADACK] = { "normalizer_badack",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"badack\"", 0, NULL },
+	[STAT_NORM_TTL] = { "normalizer_ttl",
+			    "skyfence_normalizer_dropped_packets_total",
+			    "reason=\"ttl\"", 0, NULL },
 	[STAT_NORM_NOBUF] = { "normalizer_nobuffer",
 			      "skyfence_normalizer_dropped_packets_total",
 			      "reason=\"nobuffer\"", 0, NULL },
@@ -447,6 +459,9 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	s->v[STAT_NORM_URGENT] += es->stream[STREAM_URGENT];
 	s->v[STAT_NORM_BADSUM] += es->stream[STREAM_BADSUM];
 	s->v[STAT_NORM_BADOPT] += es->stream[STREAM_BADOPT];
+	s->v[STAT_NORM_FLAGS] += es->stream[STREAM_FLAGS];
+	s->v[STAT_NORM_BADACK] += es->stream[STREAM_BADACK];
+	s->v[STAT_NORM_TTL] += es->stream[STREAM_TTL];
 	s->v[STAT_NORM_NOBUF] += es->no_buffer;
 	s->v[STAT_NAMES] += es->names;
 	s->v[STAT_ONE_SHOT] += es->one_shot;

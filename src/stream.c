@@ -7,8 +7,8 @@
 #include "skyfence/pkt.h"
 
 static const char *const res_names[STREAM_RES_MAX] = {
-	"empty", "new",	   "dup",    "gap",    "conflict",
-	"stale", "window", "urgent", "badsum", "badopt",
+	"empty",  "new",    "dup",    "gap",   "conflict", "stale", "window",
+	"urgent", "badsum", "badopt", "flags", "badack",   "ttl",
 };
 
 const char *stream_res_name(enum stream_res r)
@@ -86,6 +86,7 @@ enum stream_res stream_seg_of(const struct pkt *p, int verify,
 	g->urg_ptr = rd16(t + 18);
 	g->data = p->l4_payload;
 	g->len = p->l4_payload_len;
+	g->ttl = (p->l3[0] >> 4) == 4 ? p->l3[8] : p->l3[7];
 	if (verify && !p->csum_skip && !p->first_fragment &&
 	    !csum_ok(p, hl + p->l4_payload_len))
 		return STREAM_BADSUM;
@@ -167,6 +168,30 @@ static int same_as_kept(const uint8_t *d, uint32_t n, uint32_t at,
 	       0;
 }
 
+void stream_note(struct stream *s, int dir, const struct stream_seg *g)
+{
+	struct stream_half *h = &s->h[dir & 1];
+	uint32_t end = g->seq + g->len;
+
+	on_ack(s, dir & 1, g);
+	if (h->started && before(h->next, end) && !(g->flags & PKT_TCP_SYN))
+		h->next = end;
+}
+
+/* The acknowledgement of a data segment: Linux discards the segment when
+ * it acknowledges what the other end never sent, or is older than any
+ * window (tcp_ack). */
+static int ack_ok(const struct stream *s, int dir, const struct stream_seg *g)
+{
+	const struct stream_half *o = &s->h[!dir];
+
+	if (!o->started)
+		return 1;
+	if (before(o->next + o->fin, g->ack))
+		return 0;
+	return !before(g->ack, o->base - 1 - (1u << 30));
+}
+
 enum stream_res stream_segment(struct stream *s, int dir,
 			       const struct stream_seg *g, const uint8_t *kept,
 			       uint32_t kept_off, uint32_t kept_len,
@@ -176,13 +201,28 @@ enum stream_res stream_segment(struct stream *s, int dir,
 	uint32_t seq = g->seq, end, at;
 
 	*off = *skip = 0;
+	if (!h->ttl)
+		h->ttl = g->ttl;
 	if (g->flags & PKT_TCP_SYN) {
+		/* data on a SYN: after the handshake began the receiver
+		 * drops it; on the first one (Fast Open) it may or may not
+		 * take it, so it is refused and the client sends it again
+		 * after the handshake */
+		if (g->len)
+			return STREAM_FLAGS;
 		on_syn(s, dir & 1, g);
-		seq++; /* data on a SYN (Fast Open) follows it */
 	}
+	if (g->flags & PKT_TCP_RST)
+		return STREAM_EMPTY; /* its data is never read */
+	if (g->len && !(g->flags & PKT_TCP_ACK))
+		return STREAM_FLAGS;
+	if (g->len && !ack_ok(s, dir & 1, g))
+		return STREAM_BADACK;
 	on_ack(s, dir & 1, g);
 	if (g->len == 0)
 		return STREAM_EMPTY;
+	if (g->ttl < h->ttl)
+		return STREAM_TTL;
 	if (!h->started) {
 		/* picked up mid-stream: the first byte seen is the start */
 		h->base = h->next = seq;

@@ -24,6 +24,7 @@ struct stream_seg {
 	uint32_t tsval; /* with has_ts */
 	uint8_t flags;	/* PKT_TCP_* */
 	uint8_t has_ts, has_ws, wscale;
+	uint8_t ttl; /* IPv4 TTL or IPv6 hop limit */
 	uint16_t urg_ptr;
 	const uint8_t *data;
 	uint32_t len;
@@ -41,6 +42,14 @@ enum stream_res {
 	STREAM_URGENT,	 /* urgent data: refused while inspected */
 	STREAM_BADSUM,	 /* a TCP checksum the receiver rejects */
 	STREAM_BADOPT,	 /* TCP options that do not parse */
+	/* data the receiver throws away: without ACK, on a SYN after the
+	 * handshake began (or Fast Open data, which a server may or may not
+	 * take), acknowledging bytes never sent or too old (RFC 9293 3.10.7.4,
+	 * Linux's tcp_ack) */
+	STREAM_FLAGS,
+	STREAM_BADACK,
+	STREAM_TTL, /* a lower TTL than the direction's first packet: it may
+		     * expire between here and the receiver */
 	STREAM_RES_MAX,
 };
 
@@ -64,6 +73,7 @@ struct stream_half {
 	uint8_t syn;	    /* its SYN was seen (not a mid-stream pick-up) */
 	uint8_t syn_ts, syn_ws, wscale; /* what its SYN announced */
 	uint8_t has_ts, has_edge, fin;
+	uint8_t ttl; /* of its first packet */
 };
 
 struct stream {
@@ -88,6 +98,11 @@ enum stream_res stream_segment(struct stream *s, int dir,
 			       const struct stream_seg *g, const uint8_t *kept,
 			       uint32_t kept_off, uint32_t kept_len,
 			       uint32_t *off, uint32_t *skip);
+
+/* A segment of direction @dir whose data is not normalized (a watched
+ * flow's responder): its window and how far it has sent are noted, so
+ * that the other direction is judged against them. */
+void stream_note(struct stream *s, int dir, const struct stream_seg *g);
 
 /* Whether the initiator's SYN was seen (else the flow was picked up
  * mid-stream). */

@@ -239,6 +239,90 @@ START_TEST(test_a_bad_checksum_is_refused_unless_the_kernel_fills_it)
 }
 END_TEST
 
+START_TEST(test_data_the_receiver_drops_for_its_flags_is_not_read)
+{
+	struct stream_seg g;
+
+	open_conn(0, 0, 65535);
+	/* no ACK flag: Linux discards it */
+	ck_assert_int_eq(put(0, seg(0, CISN + 1, 0, "decoy"), NULL),
+			 STREAM_FLAGS);
+	/* data on a SYN after the handshake */
+	g = seg(PKT_TCP_SYN | PKT_TCP_ACK, CISN, SISN + 1, "decoy");
+	ck_assert_int_eq(put(0, g, NULL), STREAM_FLAGS);
+	/* data on a RST is never data */
+	ck_assert_int_eq(
+		put(0,
+		    seg(PKT_TCP_RST | PKT_TCP_ACK, CISN + 1, SISN + 1, "decoy"),
+		    NULL),
+		STREAM_EMPTY);
+	/* none of it moved the stream */
+	ck_assert_int_eq(
+		put(0, seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "real"), NULL),
+		STREAM_NEW);
+	/* Fast Open data on the first SYN: refused, resent after */
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(put(0, seg(PKT_TCP_SYN, CISN, 0, "tfo"), NULL),
+			 STREAM_FLAGS);
+}
+END_TEST
+
+START_TEST(test_data_acknowledging_what_was_never_sent_is_dropped)
+{
+	open_conn(0, 0, 65535);
+	ck_assert_int_eq(
+		put(0, seg(PKT_TCP_ACK, CISN + 1, SISN + 1000, "x"), NULL),
+		STREAM_BADACK);
+	ck_assert_int_eq(put(0,
+			     seg(PKT_TCP_ACK, CISN + 1, SISN - (1u << 31), "x"),
+			     NULL),
+			 STREAM_BADACK);
+	/* once the server sent 3 bytes, they may be acknowledged */
+	put(1, seg(PKT_TCP_ACK, SISN + 1, CISN + 1, "abc"), NULL);
+	ck_assert_int_eq(
+		put(0, seg(PKT_TCP_ACK, CISN + 1, SISN + 4, "x"), NULL),
+		STREAM_NEW);
+}
+END_TEST
+
+START_TEST(test_a_lower_ttl_than_the_flows_is_dropped)
+{
+	struct stream_seg g = seg(PKT_TCP_SYN, CISN, 0, NULL);
+
+	memset(&st, 0, sizeof(st));
+	g.ttl = 63;
+	put(0, g, NULL);
+	g = seg(PKT_TCP_SYN | PKT_TCP_ACK, SISN, CISN + 1, NULL);
+	g.ttl = 57;
+	put(1, g, NULL);
+	/* a decoy that would expire past the gateway */
+	g = seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "decoy");
+	g.ttl = 2;
+	ck_assert_int_eq(put(0, g, NULL), STREAM_TTL);
+	g = seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "real");
+	g.ttl = 63;
+	ck_assert_int_eq(put(0, g, NULL), STREAM_NEW);
+}
+END_TEST
+
+START_TEST(test_a_watched_responders_window_still_counts)
+{
+	struct stream_seg a;
+
+	open_conn(0, 0, 4);
+	ck_assert_int_eq(
+		put(0, seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "abcdefgh"), NULL),
+		STREAM_WINDOW);
+	/* the responder's packets, noted without being normalized */
+	a = seg(PKT_TCP_ACK, SISN + 1, CISN + 1, "0123456789");
+	a.win = 1000;
+	stream_note(&st, 1, &a);
+	ck_assert_int_eq(
+		put(0, seg(PKT_TCP_ACK, CISN + 1, SISN + 11, "abcdefgh"), NULL),
+		STREAM_NEW);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stream");
@@ -254,6 +338,12 @@ int main(void)
 		       test_picked_up_mid_stream_starts_at_the_first_byte_seen);
 	tcase_add_test(
 		c, test_a_bad_checksum_is_refused_unless_the_kernel_fills_it);
+	tcase_add_test(c,
+		       test_data_the_receiver_drops_for_its_flags_is_not_read);
+	tcase_add_test(c,
+		       test_data_acknowledging_what_was_never_sent_is_dropped);
+	tcase_add_test(c, test_a_lower_ttl_than_the_flows_is_dropped);
+	tcase_add_test(c, test_a_watched_responders_window_still_counts);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
