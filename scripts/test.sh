@@ -13,7 +13,9 @@
 # runtime state across restarts in the namespace lab, plain and ASan
 # builds; the metrics endpoint; the inline suite on a daemon started with
 # --user; the Debian package installed in a fresh root where systemd
-# boots; shaping, leaks and the audit trail in the lab; valgrind; the
+# boots; shaping, leaks and the audit trail in the lab; the evasion suite
+# (tricks that would deliver Teams to a drop department, each with a
+# control that must get through); valgrind; the
 # libFuzzer targets for 15 s each (FUZZ_SECONDS), two at a time; the man pages;
 # clang-format. The last line sums every check:
 # "N passed, N failed".
@@ -214,6 +216,12 @@ tests/netns/test_detect.sh >"$log/detect-lab" 2>&1
 rc=$?
 grep -vE '^PASS: ' "$log/detect-lab" | grep -v '^[0-9]* passed'
 if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/detect-lab" test_detect.sh; fi
+
+stage "evasion: what the server receives, tried as an attacker (IPv4 and IPv6, each with a control)"
+tests/netns/test_evasion.sh >"$log/evasion" 2>&1
+rc=$?
+grep -vE '^PASS: ' "$log/evasion" | grep -v '^[0-9]* passed'
+if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/evasion" test_evasion.sh; fi
 
 stage "HA pair: decisions, the kill switch and runtime changes across a failover"
 tests/netns/test_ha.sh >"$log/ha" 2>&1

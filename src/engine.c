@@ -204,28 +204,36 @@ static void decide_facts(const struct engine *e, const struct flow_facts *ff,
 	}
 }
 
-/* Whether the department drops, rejects or throttles something (the kill
- * switch makes every department one): there, a flow that may still name
- * something is watched, and one skyfence cannot read is refused. */
-static int restricted(const struct engine *e, uint16_t dept)
+/* Whether a rule that drops, rejects or throttles could apply to the
+ * flow whatever its app (the kill switch applies to every flow): there,
+ * a flow that may still name something is watched, and one skyfenced
+ * cannot read is refused. */
+static int restricted(const struct engine *e, const struct flow *f)
 {
-	return e->n_kill > 0 || policy_dept_restricts(e->pol, dept);
+	struct flow_facts ff;
+
+	if (e->n_kill > 0)
+		return 1;
+	endpoints_of(e->pol, f, &ff);
+	return policy_may_refuse(e->pol, &ff);
 }
 
-/* What skyfence could not read is never allowed blind: a flow whose start
- * it did not see, in a fail-closed department; a QUIC version nDPI cannot
- * dissect, or a message too large or framed so that what the server reads
- * is unknown, where the department drops something. */
-static int refuse_unread(const struct engine *e, const struct flow *f,
-			 uint16_t dept)
+/* What skyfenced could not read is never allowed blind: a flow whose start
+ * it did not see, in a fail-closed department; a QUIC Initial nDPI cannot
+ * read a name from, or a message too large or framed so that what the
+ * server reads is unknown, where a rule that refuses could apply. */
+static int refuse_unread(const struct engine *e, const struct flow *f)
 {
+	struct flow_facts ff;
+	uint16_t dept;
+
 	if (!f->unread)
 		return 0;
-	if (f->unread == CLS_EV_MIDSTREAM)
-		return dept < e->pol->n_depts &&
-		       e->pol->depts[dept].fail_closed;
-	return restricted(e, dept) ||
-	       (dept < e->pol->n_depts && e->pol->depts[dept].fail_closed);
+	endpoints_of(e->pol, f, &ff);
+	dept = policy_dept_of(e->pol, ff.internal);
+	if (e->pol->depts[dept].fail_closed)
+		return 1;
+	return f->unread != CLS_EV_MIDSTREAM && restricted(e, f);
 }
 
 static void apply_policy(const struct engine *e, struct flow *f)
@@ -251,7 +259,7 @@ static void apply_policy(const struct engine *e, struct flow *f)
 			d = nd;
 		}
 	}
-	if (action_rank(d.action) < 3 && refuse_unread(e, f, d.dept)) {
+	if (action_rank(d.action) < 3 && refuse_unread(e, f)) {
 		ff.evidence = f->unread;
 		d.action = ACT_DROP;
 		d.rule = POLICY_RULE_UNREADABLE;
@@ -270,12 +278,7 @@ static void apply_policy(const struct engine *e, struct flow *f)
 /* Whether the flow, still inspected, is refused as unreadable now. */
 static int refused_now(const struct engine *e, const struct flow *f)
 {
-	struct flow_facts ff;
-
-	if (!f->unread)
-		return 0;
-	endpoints_of(e->pol, f, &ff);
-	return refuse_unread(e, f, policy_dept_of(e->pol, ff.internal));
+	return refuse_unread(e, f);
 }
 
 /* A decided, allowed flow that may still carry a name goes on being read
@@ -286,7 +289,7 @@ static int refused_now(const struct engine *e, const struct flow *f)
  * second query). */
 static int watch_needed(const struct engine *e, const struct flow *f)
 {
-	if (f->action != ACT_ALLOW || !restricted(e, f->dept))
+	if (f->action != ACT_ALLOW || !restricted(e, f))
 		return 0;
 	if (f->key.l4proto == IPPROTO_TCP)
 		return f->am.status == AM_IDLE || f->am.status == AM_WAIT;
@@ -704,10 +707,25 @@ static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
 	if (stream_res_drops(r))
 		return -1;
 	if (r == STREAM_NEW && dir == FLOW_DIR_ORIG && am.status != AM_FINAL &&
-	    am.status != AM_UNREADABLE &&
-	    read_new(e, f, &am, g.data + skip, g.len - skip, off) != 0) {
-		e->st.no_buffer++;
-		return -1;
+	    am.status != AM_UNREADABLE) {
+		const uint8_t *d = g.data + skip;
+		uint32_t n = g.len - skip;
+		int u = stream_urgent(&g);
+		uint8_t oob[0x10000];
+
+		if (u >= (int)skip && n <= sizeof(oob)) {
+			/* the receiver's application reads it without the
+			 * urgent byte */
+			u -= (int)skip;
+			memcpy(oob, d, (size_t)u);
+			memcpy(oob + u, d + u + 1, n - (uint32_t)u - 1);
+			d = oob;
+			n--;
+		}
+		if (read_new(e, f, &am, d, n, off) != 0) {
+			e->st.no_buffer++;
+			return -1;
+		}
 	}
 	f->st = st;
 	f->am = am;
@@ -758,6 +776,20 @@ static int quic_unknown(const struct pkt *p, const struct cls_result *r)
 	       r->app != SF_PROTO_QUIC;
 }
 
+/* A QUIC Initial nDPI could not read: of a version it cannot dissect, or
+ * without a name it could read (a ClientHello over two Initials, as
+ * post-quantum key shares make it, is beyond nDPI 4.2). */
+static void quic_unread(const struct pkt *p, const struct cls_result *r,
+			struct flow *f)
+{
+	if (f->unread || !quic_long_header(p))
+		return;
+	if (quic_unknown(p, r))
+		f->unread = CLS_EV_QUIC_VERSION;
+	else if (!r->host[0])
+		f->unread = CLS_EV_UNREADABLE;
+}
+
 /* A datagram read alone, on a flow whose own nDPI state has nothing: the
  * message after junk. */
 static void udp_one_shot(struct engine *e, struct flow *f, const struct pkt *p,
@@ -769,8 +801,7 @@ static void udp_one_shot(struct engine *e, struct flow *f, const struct pkt *p,
 		return;
 	e->st.one_shot++;
 	classifier_one_shot(e->cls, p, now_ms, &r);
-	if (quic_unknown(p, &r) && !f->unread)
-		f->unread = CLS_EV_QUIC_VERSION;
+	quic_unread(p, &r, f);
 	if (r.host[0] && !f->cls.host[0])
 		snprintf(f->cls.host, sizeof(f->cls.host), "%s", r.host);
 	if (r.app && r.app != r.master && !r.rejected &&
@@ -814,8 +845,8 @@ static void inspect(struct engine *e, struct flow *f, const struct pkt *p,
 			cs = CLS_NAMED;
 		if (cs == CLS_DONE && classifier_gave_up(e->cls, n, p))
 			at = DEC_LIMIT;
-		if (n == 1 && quic_unknown(p, &f->cls))
-			f->unread = CLS_EV_QUIC_VERSION;
+		if (n == 1)
+			quic_unread(p, &f->cls, f);
 		ndpi_name(e, f);
 	}
 	if (p->l4proto == IPPROTO_UDP && f->cls.app == SF_PROTO_UNKNOWN) {
@@ -865,7 +896,7 @@ static void follow(struct engine *e, struct flow *f, const struct pkt *p,
 		return;
 	if (p->l4proto == IPPROTO_UDP)
 		udp_one_shot(e, f, p, now_ms);
-	if (f->nm_rank > action_rank(f->action) || refuse_unread(e, f, f->dept))
+	if (f->nm_rank > action_rank(f->action) || refuse_unread(e, f))
 		redecide_live(e, f);
 	else if (!watch_needed(e, f)) {
 		f->watched = 0;

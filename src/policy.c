@@ -265,14 +265,12 @@ int policy_prefix_covers(const struct policy_prefix *p, const uint8_t *a,
 	return 1;
 }
 
-/* The outside endpoint's qualifiers: "to", "port", "evidence". */
-static int qualifiers_match(const struct policy_rule *r,
+/* The outside endpoint's qualifiers: "to", "port". */
+static int endpoint_matches(const struct policy_rule *r,
 			    const struct flow_facts *f)
 {
 	unsigned i;
 
-	if (r->ev_mask && !(r->ev_mask & (1u << f->evidence)))
-		return 0;
 	if (r->n_to) {
 		if (!f->external)
 			return 0;
@@ -308,7 +306,9 @@ int policy_rule_matches(const struct policy_rule *r, const struct flow_facts *f)
 	 * the department's word on it */
 	if (f->confidence < r->min_conf && (f->app || f->master))
 		return 0;
-	if (!qualifiers_match(r, f))
+	if (r->ev_mask && !(r->ev_mask & (1u << f->evidence)))
+		return 0;
+	if (!endpoint_matches(r, f))
 		return 0;
 	switch (r->match) {
 	case MATCH_ANY:
@@ -429,14 +429,21 @@ int policy_has_fail_closed(const struct policy *p)
 	return 0;
 }
 
-int policy_dept_restricts(const struct policy *p, uint16_t dept)
+int policy_may_refuse(const struct policy *p, const struct flow_facts *f)
 {
+	const struct policy_dept *d =
+		&p->depts[policy_dept_of(p, f->internal)];
 	uint32_t i;
 
-	if (dept >= p->n_depts)
-		return 0;
-	for (i = 0; i < p->depts[dept].n_rules; i++)
-		if (p->depts[dept].rules[i].action != ACT_ALLOW)
+	for (i = 0; i < d->n_rules; i++) {
+		const struct policy_rule *r = &d->rules[i];
+
+		if (r->action == ACT_ALLOW ||
+		    (r->dir == RULE_DIR_INBOUND && !f->inbound) ||
+		    (r->dir == RULE_DIR_OUTBOUND && f->inbound))
+			continue;
+		if (endpoint_matches(r, f))
 			return 1;
+	}
 	return 0;
 }

@@ -124,6 +124,9 @@ static void on_syn(struct stream *s, int dir, const struct stream_seg *g)
 	h->base = h->next = g->seq + 1;
 	h->started = h->syn = 1;
 	h->syn_ts = g->has_ts;
+	/* the receiver's first ts_recent is the SYN's (RFC 7323 4.3) */
+	h->has_ts = g->has_ts;
+	h->ts_recent = g->tsval;
 	h->syn_ws = g->has_ws;
 	h->wscale = g->wscale > 14 ? 14 : g->wscale; /* RFC 7323 2.3 */
 	if (g->flags & PKT_TCP_ACK) {
@@ -178,6 +181,22 @@ void stream_note(struct stream *s, int dir, const struct stream_seg *g)
 		h->next = end;
 }
 
+/* The receiver keeps the newest timestamp of what it takes in order or
+ * again (Linux's tcp_replace_ts_recent, for a sequence number not past
+ * what it acknowledged). This takes it for any segment not past the next
+ * byte: never older than the receiver's, so a segment it finds stale is
+ * found stale here too. */
+static void take_ts(const struct stream *s, struct stream_half *h,
+		    const struct stream_seg *g, uint32_t seq)
+{
+	if (!s->ts_on || !g->has_ts || (h->started && before(h->next, seq)))
+		return;
+	if (!h->has_ts || !before(g->tsval, h->ts_recent)) {
+		h->ts_recent = g->tsval;
+		h->has_ts = 1;
+	}
+}
+
 /* The acknowledgement of a data segment: Linux discards the segment when
  * it acknowledges what the other end never sent, or is older than any
  * window (tcp_ack). */
@@ -219,8 +238,10 @@ enum stream_res stream_segment(struct stream *s, int dir,
 	if (g->len && !ack_ok(s, dir & 1, g))
 		return STREAM_BADACK;
 	on_ack(s, dir & 1, g);
-	if (g->len == 0)
+	if (g->len == 0) {
+		take_ts(s, h, g, seq);
 		return STREAM_EMPTY;
+	}
 	if (g->ttl < h->ttl)
 		return STREAM_TTL;
 	if (!h->started) {
@@ -228,11 +249,13 @@ enum stream_res stream_segment(struct stream *s, int dir,
 		h->base = h->next = seq;
 		h->started = 1;
 	}
-	if (g->flags & PKT_TCP_URG)
+	if ((g->flags & PKT_TCP_URG) && stream_urgent(g) < 0)
 		return STREAM_URGENT;
 	if (s->ts_on && g->has_ts && h->has_ts &&
 	    before(g->tsval, h->ts_recent))
 		return STREAM_STALE;
+	if (h->urg)
+		kept = NULL;
 	end = seq + g->len;
 	if (h->has_edge && before(h->edge, end))
 		return STREAM_WINDOW;
@@ -244,6 +267,7 @@ enum stream_res stream_segment(struct stream *s, int dir,
 		if (!same_as_kept(g->data, g->len, at, kept, kept_off,
 				  kept_len))
 			return STREAM_CONFLICT;
+		take_ts(s, h, g, seq);
 		return STREAM_DUP;
 	}
 	*skip = h->next - seq;
@@ -251,11 +275,10 @@ enum stream_res stream_segment(struct stream *s, int dir,
 	    !same_as_kept(g->data, *skip, at, kept, kept_off, kept_len))
 		return STREAM_CONFLICT;
 	*off = h->next - h->base;
+	take_ts(s, h, g, seq);
 	h->next = end;
-	if (g->has_ts) {
-		h->ts_recent = g->tsval;
-		h->has_ts = 1;
-	}
+	if (g->flags & PKT_TCP_URG)
+		h->urg = 1;
 	if (g->flags & PKT_TCP_FIN)
 		h->fin = 1;
 	return STREAM_NEW;

@@ -161,10 +161,12 @@ int policy_rule_matches(const struct policy_rule *r,
  * fail-closed one: dropped, never allowed blind (engine.c). */
 #define POLICY_RULE_UNREADABLE (-3)
 
-/* Whether a rule of department @dept drops, rejects or throttles
- * something: its unnamed and unreadable flows are then watched and
- * refused (engine.c). */
-int policy_dept_restricts(const struct policy *p, uint16_t dept);
+/* Whether a rule of the flow's department that drops, rejects or
+ * throttles could apply to it whatever its app: its direction, outside
+ * prefix and port match (its evidence and confidence are not asked). Such
+ * a flow, unnamed or unreadable, is watched or refused (engine.c); one no
+ * such rule could touch is not. */
+int policy_may_refuse(const struct policy *p, const struct flow_facts *f);
 
 /* First rule of the flow's department that matches; allow if none. */
 void policy_decide(const struct policy *p, const struct flow_facts *f,

@@ -39,7 +39,7 @@ enum stream_res {
 	STREAM_CONFLICT, /* repeats forwarded bytes with other bytes */
 	STREAM_STALE,	 /* an older timestamp than the last one (PAWS) */
 	STREAM_WINDOW,	 /* ends past the receiver's window */
-	STREAM_URGENT,	 /* urgent data: refused while inspected */
+	STREAM_URGENT,	 /* urgent data pointing past the segment: refused */
 	STREAM_BADSUM,	 /* a TCP checksum the receiver rejects */
 	STREAM_BADOPT,	 /* TCP options that do not parse */
 	/* data the receiver throws away: without ACK, on a SYN after the
@@ -74,6 +74,8 @@ struct stream_half {
 	uint8_t syn_ts, syn_ws, wscale; /* what its SYN announced */
 	uint8_t has_ts, has_edge, fin;
 	uint8_t ttl; /* of its first packet */
+	uint8_t urg; /* urgent data came: the kept bytes no longer line up
+		      * with sequence numbers, and are not compared */
 };
 
 struct stream {
@@ -93,7 +95,9 @@ enum stream_res stream_seg_of(const struct pkt *p, int verify,
  * if none are kept): a repeat of any of them is compared. With
  * STREAM_NEW, *off is the stream offset of the first new byte and *skip
  * how many of the segment's bytes come before it (an overlap found equal).
- */
+ * A segment with urgent data whose urgent byte it carries passes: the
+ * receiver's application reads the stream without that byte (Linux's
+ * default, BSD's reading of the pointer, RFC 6093), at stream_urgent(). */
 enum stream_res stream_segment(struct stream *s, int dir,
 			       const struct stream_seg *g, const uint8_t *kept,
 			       uint32_t kept_off, uint32_t kept_len,
@@ -103,6 +107,15 @@ enum stream_res stream_segment(struct stream *s, int dir,
  * flow's responder): its window and how far it has sent are noted, so
  * that the other direction is judged against them. */
 void stream_note(struct stream *s, int dir, const struct stream_seg *g);
+
+/* The index in @g's data of the byte a receiver takes out of the stream
+ * as urgent, or -1. */
+static inline int stream_urgent(const struct stream_seg *g)
+{
+	if (!(g->flags & 0x20) || g->urg_ptr == 0 || g->urg_ptr > g->len)
+		return -1;
+	return (int)g->urg_ptr - 1;
+}
 
 /* Whether the initiator's SYN was seen (else the flow was picked up
  * mid-stream). */

@@ -848,6 +848,14 @@ START_TEST(test_quic_of_a_version_ndpi_cannot_read_is_refused_where_dropping)
 	v = send(&c, p, sizeof(p));
 	ck_assert_int_eq(v.action, ACT_ALLOW);
 	teardown();
+	/* a refusing rule for inbound flows only does not touch it */
+	setup_with("department engineering { hosts 192.0.2.128/26; inbound "
+		   "skype drop; skype allow; }");
+	c.sport = 50041;
+	v = send(&c, p, sizeof(p));
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	ck_assert(!v.flow->watched);
+	teardown();
 }
 END_TEST
 

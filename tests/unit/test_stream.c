@@ -181,14 +181,52 @@ START_TEST(test_data_past_the_window_is_dropped)
 }
 END_TEST
 
-START_TEST(test_urgent_data_is_refused)
+/* Linux's receiver takes the urgent byte out of the stream: it is read
+ * here the same way; a pointer past the segment is refused. */
+START_TEST(test_urgent_data_is_read_as_the_receiver_reads_it)
 {
 	struct stream_seg g;
 
 	open_conn(0, 0, 65535);
-	g = seg(PKT_TCP_ACK | PKT_TCP_URG, CISN + 1, SISN + 1, "abc");
-	g.urg_ptr = 1;
+	g = seg(PKT_TCP_ACK | PKT_TCP_URG, CISN + 1, SISN + 1, "abXc");
+	g.urg_ptr = 3;
+	ck_assert_int_eq(put(0, g, NULL), STREAM_NEW);
+	ck_assert_int_eq(stream_urgent(&g), 2);
+	g = seg(PKT_TCP_ACK | PKT_TCP_URG, CISN + 5, SISN + 1, "de");
+	g.urg_ptr = 9;
 	ck_assert_int_eq(put(0, g, NULL), STREAM_URGENT);
+	g.urg_ptr = 0;
+	ck_assert_int_eq(put(0, g, NULL), STREAM_URGENT);
+	/* the pointer without the flag means nothing */
+	g = seg(PKT_TCP_ACK, CISN + 5, SISN + 1, "de");
+	g.urg_ptr = 1;
+	ck_assert_int_eq(stream_urgent(&g), -1);
+	ck_assert_int_eq(put(0, g, NULL), STREAM_NEW);
+}
+END_TEST
+
+/* The receiver's first timestamp is its peer's SYN's: a decoy older than
+ * that, as the first data, is stale to it. */
+START_TEST(test_a_first_segment_older_than_the_syn_is_stale)
+{
+	struct stream_seg g;
+
+	open_conn(1, 0, 65535); /* the client's SYN had tsval 100 */
+	g = seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "decoy");
+	g.has_ts = 1;
+	g.tsval = 50;
+	ck_assert_int_eq(put(0, g, NULL), STREAM_STALE);
+	/* an empty ACK moves it too */
+	g = seg(PKT_TCP_ACK, CISN + 1, SISN + 1, NULL);
+	g.has_ts = 1;
+	g.tsval = 300;
+	put(0, g, NULL);
+	g = seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "decoy");
+	g.has_ts = 1;
+	g.tsval = 200;
+	ck_assert_int_eq(put(0, g, NULL), STREAM_STALE);
+	g.tsval = 300;
+	ck_assert_int_eq(put(0, g, NULL), STREAM_NEW);
 }
 END_TEST
 
@@ -333,7 +371,8 @@ int main(void)
 	tcase_add_test(c, test_retransmissions_pass_only_with_the_same_bytes);
 	tcase_add_test(c, test_stale_timestamps_are_dropped_when_negotiated);
 	tcase_add_test(c, test_data_past_the_window_is_dropped);
-	tcase_add_test(c, test_urgent_data_is_refused);
+	tcase_add_test(c, test_urgent_data_is_read_as_the_receiver_reads_it);
+	tcase_add_test(c, test_a_first_segment_older_than_the_syn_is_stale);
 	tcase_add_test(c,
 		       test_picked_up_mid_stream_starts_at_the_first_byte_seen);
 	tcase_add_test(
