@@ -179,6 +179,8 @@ void stream_note(struct stream *s, int dir, const struct stream_seg *g)
 	on_ack(s, dir & 1, g);
 	if (h->started && before(h->next, end) && !(g->flags & PKT_TCP_SYN))
 		h->next = end;
+	if (g->flags & PKT_TCP_FIN)
+		h->fin = 1;
 }
 
 /* The receiver keeps the newest timestamp of what it takes in order or
@@ -240,6 +242,10 @@ enum stream_res stream_segment(struct stream *s, int dir,
 	on_ack(s, dir & 1, g);
 	if (g->len == 0) {
 		take_ts(s, h, g, seq);
+		/* a FIN takes a sequence number: the other end acknowledges
+		 * it */
+		if ((g->flags & PKT_TCP_FIN) && h->started && seq == h->next)
+			h->fin = 1;
 		return STREAM_EMPTY;
 	}
 	if (g->ttl < h->ttl)

@@ -361,6 +361,25 @@ START_TEST(test_a_watched_responders_window_still_counts)
 }
 END_TEST
 
+/* A FIN takes a sequence number, with or without data: a half-closed
+ * peer's FIN is acknowledged, and that is no acknowledgement of bytes
+ * never sent. */
+START_TEST(test_a_bare_fin_is_acknowledged_without_a_badack)
+{
+	open_conn(0, 0, 65535);
+	ck_assert_int_eq(
+		put(0, seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "GET"), NULL),
+		STREAM_NEW);
+	ck_assert_int_eq(
+		put(0, seg(PKT_TCP_ACK | PKT_TCP_FIN, CISN + 4, SISN + 1, NULL),
+		    NULL),
+		STREAM_EMPTY);
+	ck_assert_int_eq(
+		put(1, seg(PKT_TCP_ACK, SISN + 1, CISN + 5, "200"), NULL),
+		STREAM_NEW);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stream");
@@ -383,6 +402,7 @@ int main(void)
 		       test_data_acknowledging_what_was_never_sent_is_dropped);
 	tcase_add_test(c, test_a_lower_ttl_than_the_flows_is_dropped);
 	tcase_add_test(c, test_a_watched_responders_window_still_counts);
+	tcase_add_test(c, test_a_bare_fin_is_acknowledged_without_a_badack);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
