@@ -174,6 +174,16 @@ static enum appmsg_status tls_read(struct appmsg *m, const uint8_t *b,
 			 * encrypted one: nothing more is plain */
 			if (h || !m->hellos)
 				return m->hellos ? AM_FINAL : AM_UNREADABLE;
+			if (b[o] == 21 && !m->stage) {
+				/* a plaintext alert (user_canceled after a
+				 * HelloRetryRequest is ignored by OpenSSL):
+				 * a second ClientHello may still follow */
+				if (len - o < 5 + rl)
+					return AM_WAIT;
+				o += 5 + rl;
+				*used = o;
+				continue;
+			}
 			if (b[o] == 20) { /* change_cipher_spec */
 				if (len - o < 5 + rl)
 					return AM_WAIT;
@@ -244,43 +254,101 @@ static int hdr_is(const uint8_t *s, size_t n, const char *name)
 	return n == strlen(name) && strncasecmp((const char *)s, name, n) == 0;
 }
 
-/* Reads one request's head: names, and how its body is framed. 0, or -1
- * if what the server reads of it cannot be known. */
+static int is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int is_method(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+}
+
+/* A scheme's letters (RFC 3986 3.1): a letter first. */
+static int scheme_char(uint8_t c, int not_first)
+{
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+		return 1;
+	return not_first &&
+	       ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.');
+}
+
+/* The request line @b, @e bytes without its line end. Its target's
+ * names go to @k (unless !@emit); *tunnel for CONNECT. Servers take runs
+ * of spaces between the parts, and any scheme's absolute form (nginx's
+ * sw_spaces_before_uri, sw_schema), whose authority overrides Host (RFC
+ * 9112 3.2.2). Returns 1 for a line without a version (HTTP/0.9: the
+ * line is the request), 0, or -1 for a target no server reads the same
+ * way (not origin, absolute, authority or asterisk form). */
+static int request_line(const uint8_t *b, uint32_t e,
+			const struct appmsg_sink *k, int emit, int *tunnel)
+{
+	uint32_t i = 0, mlen, ts, tl, c;
+
+	*tunnel = 0;
+	while (i < e && is_method(b[i]))
+		i++;
+	mlen = i;
+	if (mlen == 0 || i >= e || !is_space(b[i]))
+		return -1;
+	while (i < e && is_space(b[i]))
+		i++;
+	ts = i;
+	while (i < e && !is_space(b[i]))
+		i++;
+	tl = i - ts;
+	while (i < e && is_space(b[i]))
+		i++;
+	if (tl == 0 || hdr_is(b, mlen, "PRI"))
+		return -1; /* PRI: HTTP/2 with prior knowledge, frames */
+	if (hdr_is(b, mlen, "CONNECT")) {
+		if (emit)
+			emit_authority(k, b + ts, tl, AM_NAME_PROXY);
+		*tunnel = 1;
+		return i < e ? 0 : 1;
+	}
+	/* scheme "://" authority */
+	for (c = ts; c < ts + tl && scheme_char(b[c], c > ts); c++)
+		;
+	if (c > ts && c + 3 <= ts + tl && b[c] == ':' && b[c + 1] == '/' &&
+	    b[c + 2] == '/') {
+		uint32_t a = c + 3, z = a;
+
+		while (z < ts + tl && b[z] != '/' && b[z] != '?' && b[z] != '#')
+			z++;
+		if (emit)
+			emit_authority(k, b + a, z - a, AM_NAME_PROXY);
+	} else if (b[ts] != '/' && !(tl == 1 && b[ts] == '*')) {
+		return -1;
+	}
+	return i < e ? 0 : 1;
+}
+
+/* Reads one request's head: names, and how its body is framed. 0, 1 when
+ * the stream is no longer HTTP after it (an Upgrade, HTTP/0.9), or -1 if
+ * what the server reads of it cannot be known. */
 static int http_head(struct appmsg *m, const uint8_t *b, uint32_t n,
 		     const struct appmsg_sink *k, int *tunnel)
 {
-	uint32_t i = 0, ls, le, mlen, ts, tl;
+	uint32_t i = 0, ls, le, mlen;
 	int cl_seen = 0, te_chunked = 0, te_other = 0, prev_host = 0;
+	int upgrade = 0, no_body, rl;
 	uint64_t cl = 0;
 
-	*tunnel = 0;
-	/* request line: METHOD SP target SP version */
-	while (i < n && b[i] >= 'A' && b[i] <= 'Z')
-		i++;
-	mlen = i;
-	if (mlen == 0 || i >= n || b[i] != ' ')
-		return -1;
-	ts = ++i;
-	while (i < n && b[i] != ' ' && b[i] != '\r' && b[i] != '\n')
-		i++;
-	tl = i - ts;
-	if (hdr_is(b, mlen, "PRI"))
-		return -1; /* HTTP/2 with prior knowledge: frames follow */
-	if (hdr_is(b, mlen, "CONNECT")) {
-		emit_authority(k, b + ts, tl, AM_NAME_PROXY);
-		*tunnel = 1;
-	} else if (tl > 7 &&
-		   (strncasecmp((const char *)b + ts, "http://", 7) == 0 ||
-		    (tl > 8 &&
-		     strncasecmp((const char *)b + ts, "https://", 8) == 0))) {
-		uint32_t a = ts + (b[ts + 4] == ':' ? 7 : 8), e = a;
-
-		while (e < ts + tl && b[e] != '/' && b[e] != '?' && b[e] != '#')
-			e++;
-		emit_authority(k, b + a, e - a, AM_NAME_PROXY);
-	}
 	while (i < n && b[i] != '\n')
 		i++;
+	rl = request_line(b, i > 0 && b[i - 1] == '\r' ? i - 1 : i, k, !m->line,
+			  tunnel);
+	m->line = 0;
+	if (rl != 0)
+		return rl; /* HTTP/0.9 (1), or unreadable */
+	for (mlen = 0; mlen < n && is_method(b[mlen]); mlen++)
+		;
+	/* methods a body means nothing to: a server may leave one unread,
+	 * and take it for the next request */
+	no_body = hdr_is(b, mlen, "GET") || hdr_is(b, mlen, "HEAD") ||
+		  hdr_is(b, mlen, "DELETE") || hdr_is(b, mlen, "OPTIONS") ||
+		  hdr_is(b, mlen, "TRACE") || hdr_is(b, mlen, "CONNECT");
 	/* header lines */
 	for (ls = i + 1; ls < n; ls = le + 1) {
 		uint32_t c, ne, vs, ve;
@@ -333,6 +401,8 @@ static int http_head(struct appmsg *m, const uint8_t *b, uint32_t n,
 				te_chunked = 1;
 			else
 				te_other = 1;
+		} else if (hdr_is(b + ls, ne - ls, "upgrade")) {
+			upgrade = 1;
 		}
 		for (c = ls; c < ne; c++)
 			if (!is_tchar(b[c]))
@@ -342,6 +412,10 @@ static int http_head(struct appmsg *m, const uint8_t *b, uint32_t n,
 	 * it cannot frame, leave the next request's start to the server */
 	if (te_other || (te_chunked && cl_seen))
 		return -1;
+	if (no_body && (te_chunked || cl))
+		return -1;
+	if (upgrade)
+		return 1; /* WebSocket, h2c: no longer HTTP/1.x after it */
 	m->chunked = (uint8_t)te_chunked;
 	m->body_left = te_chunked ? 0 : (uint32_t)cl;
 	m->stage = te_chunked ? 2 : 1; /* 1: body by length, 2: chunk size */
@@ -456,12 +530,38 @@ static enum appmsg_status http_read(struct appmsg *m, const uint8_t *b,
 		if (o == len)
 			return AM_IDLE;
 		he = header_end(b + o, len - o);
-		if (!he)
+		if (!he) {
+			/* the request line's names now: the line is what
+			 * a proxy acts on, and an HTTP/0.9 request is it */
+			const uint8_t *lf = memchr(b + o, '\n', len - o);
+			int r9;
+
+			if (lf && !m->line) {
+				uint32_t e = (uint32_t)(lf - (b + o));
+
+				if (e > 0 && b[o + e - 1] == '\r')
+					e--;
+				r9 = request_line(b + o, e, k, 1, tunnel);
+				*tunnel = 0;
+				if (r9 < 0)
+					return AM_UNREADABLE;
+				m->line = 1;
+				if (r9 == 1) {
+					m->msgs++;
+					return AM_FINAL;
+				}
+			}
 			return len - o >= APPMSG_MAX ? AM_UNREADABLE : AM_WAIT;
-		if (http_head(m, b + o, he, k, tunnel) != 0)
+		}
+		r = http_head(m, b + o, he, k, tunnel);
+		if (r < 0)
 			return AM_UNREADABLE;
 		o += he;
 		*used = o;
+		if (r == 1) {
+			m->msgs++;
+			return AM_FINAL;
+		}
 		if (*tunnel) {
 			m->stage = 0;
 			m->msgs++;
@@ -473,8 +573,8 @@ static enum appmsg_status http_read(struct appmsg *m, const uint8_t *b,
 /* --- DNS over TCP ---------------------------------------------------- */
 
 /* The name at @o of message @b (@n bytes), compression pointers
- * followed (each one backwards, so a loop cannot be). Returns the offset
- * after the name where it is written, or 0. */
+ * followed (backwards or forwards, as dnsmasq does; a loop ends at 32
+ * hops). Returns the offset after the name where it is written, or 0. */
 static uint32_t dns_name(const uint8_t *b, uint32_t n, uint32_t o, char *out,
 			 size_t outlen)
 {
@@ -489,12 +589,12 @@ static uint32_t dns_name(const uint8_t *b, uint32_t n, uint32_t o, char *out,
 		if ((l & 0xc0) == 0xc0) {
 			uint32_t t;
 
-			if (o + 1 >= n || ++hops > 64)
+			if (o + 1 >= n || ++hops > 32)
 				return 0;
 			t = (uint32_t)(l & 0x3f) << 8 | b[o + 1];
 			if (!after)
 				after = o + 2;
-			if (t >= o)
+			if (t >= n)
 				return 0;
 			o = t;
 			continue;
@@ -529,10 +629,13 @@ static enum appmsg_status dns_read(struct appmsg *m, const uint8_t *b,
 		if (len - o < 2)
 			return o == len ? AM_IDLE : AM_WAIT;
 		l = rd16(b + o);
-		if (l < 12)
-			return AM_FINAL;
 		if (len - o < 2 + l)
 			return AM_WAIT;
+		if (l < 12) {
+			/* not a message: servers skip it, and read on */
+			o += 2 + l;
+			continue;
+		}
 		d = b + o + 2;
 		qd = rd16(d + 4);
 		for (q = 0, p = 12; q < qd && q < 32; q++) {
@@ -540,7 +643,7 @@ static enum appmsg_status dns_read(struct appmsg *m, const uint8_t *b,
 
 			p = dns_name(d, l, p, name, sizeof(name));
 			if (!p || p + 4 > l)
-				break;
+				return AM_UNREADABLE; /* a server may read it */
 			emit(k, (const uint8_t *)name, strlen(name),
 			     AM_NAME_DNS);
 			p += 4;
@@ -688,19 +791,66 @@ static enum appmsg_status stun_read(struct appmsg *m, const uint8_t *b,
 
 /* --- the stream ------------------------------------------------------ */
 
+/* HTTP: a method HTTP defines, or any method token whose request line
+ * ends in an HTTP version (SMTP's EHLO, FTP's and POP3's USER are not). */
+static uint8_t sniff_http(const uint8_t *b, uint32_t len)
+{
+	static const char *const methods[] = {
+		"GET",	    "HEAD",	 "POST",   "PUT",    "DELETE",
+		"CONNECT",  "OPTIONS",	 "TRACE",  "PATCH",  "PRI",
+		"PROPFIND", "PROPPATCH", "MKCOL",  "COPY",   "MOVE",
+		"LOCK",	    "UNLOCK",	 "REPORT", "SEARCH", "PURGE",
+	};
+	const uint8_t *lf;
+	uint32_t i, e;
+
+	for (i = 0; i < len && i < 24 && is_method(b[i]); i++)
+		;
+	if (i == 0 || i == 24)
+		return AM_OTHER;
+	if (i == len)
+		return AM_NONE;
+	if (!is_space(b[i]))
+		return AM_OTHER;
+	for (e = 0; e < sizeof(methods) / sizeof(methods[0]); e++)
+		if (hdr_is(b, i, methods[e]))
+			return AM_HTTP;
+	lf = memchr(b, '\n', len);
+	if (!lf)
+		return len < HTTP_MAX_LINE ? AM_NONE : AM_OTHER;
+	e = (uint32_t)(lf - b);
+	if (e > 0 && b[e - 1] == '\r')
+		e--;
+	return e >= 9 && memcmp(b + e - 8, "HTTP/1.", 7) == 0 && b[e - 9] == ' '
+		       ? AM_HTTP
+		       : AM_OTHER;
+}
+
 /* What a stream's first bytes say it is; AM_NONE to wait for more. */
 static uint8_t sniff(const uint8_t *b, uint32_t len, uint16_t dport)
 {
-	uint32_t i;
-
 	if (len == 0)
 		return AM_NONE;
 	if (dport == 53 || dport == 5353)
 		return AM_DNS;
 	if (b[0] == 0x16)
 		return len < 2 ? AM_NONE : b[1] == 3 ? AM_TLS : AM_OTHER;
-	if (b[0] == 5)
+	if (b[0] == 5) {
+		/* a SOCKS5 greeting: 1 to 9 methods, each a known one (DCE/RPC
+		 * starts with 05 too) */
+		uint32_t j;
+
+		if (len < 2)
+			return AM_NONE;
+		if (b[1] == 0 || b[1] > 9)
+			return AM_OTHER;
+		if (len < 2u + b[1])
+			return AM_NONE;
+		for (j = 2; j < 2u + b[1]; j++)
+			if (b[j] > 9 && (b[j] < 0x80 || b[j] == 0xff))
+				return AM_OTHER;
 		return AM_SOCKS5;
+	}
 	if (b[0] == 4)
 		return len < 2			? AM_NONE
 		       : b[1] == 1 || b[1] == 2 ? AM_SOCKS4
@@ -712,13 +862,7 @@ static uint8_t sniff(const uint8_t *b, uint32_t len, uint16_t dport)
 		return AM_STUN_FRAMED;
 	if (b[0] < 8 && len < 10)
 		return AM_NONE; /* a STUN header may still come */
-	for (i = 0; i < len && i < 17 && b[i] >= 'A' && b[i] <= 'Z'; i++)
-		;
-	if (i > 0 && i < len && b[i] == ' ')
-		return AM_HTTP;
-	if (i == len && i < 17)
-		return AM_NONE;
-	return AM_OTHER;
+	return sniff_http(b, len);
 }
 
 enum appmsg_status appmsg_read(struct appmsg *m, const uint8_t *buf,

@@ -19,7 +19,10 @@
  * whole in one segment and need none. A pool of this many per engine (at
  * most one per flow); a segment that needs one when none is free is
  * dropped, and its sender resends it. */
-#define ENGINE_BUFS 1024
+#define ENGINE_BUFS 4096
+/* A message still in part after this long is unreadable: a slow or
+ * stalled request cannot hold a buffer, or a decision, for ever. */
+#define ENGINE_WAIT_MS 10000
 
 struct engine {
 	struct classifier *cls;
@@ -295,9 +298,11 @@ static int watch_needed(const struct engine *e, const struct flow *f)
 		return f->am.status == AM_IDLE || f->am.status == AM_WAIT;
 	if (f->key.l4proto != IPPROTO_UDP)
 		return 0;
-	return (f->pol_app == 0 && f->pol_master == 0) ||
+	/* a first datagram anything could have sent (a relay ignores what
+	 * it does not speak) names nothing until the responder answers */
+	return !f->answered || (f->pol_app == 0 && f->pol_master == 0) ||
 	       f->pol_app == SF_PROTO_STUN || f->pol_app == SF_PROTO_DNS ||
-	       f->pol_master == SF_PROTO_DNS;
+	       f->pol_master == SF_PROTO_DNS || f->pol_master == SF_PROTO_STUN;
 }
 
 static void decide(struct engine *e, struct flow *f, enum flow_decided_at at)
@@ -665,7 +670,7 @@ static int read_new(struct engine *e, struct flow *f, struct appmsg *am,
  * segment may pass (*fresh: it carries new bytes or the handshake), -1
  * when it must be dropped. */
 static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
-		    enum flow_dir dir, int *fresh)
+		    enum flow_dir dir, uint64_t now_ms, int *fresh)
 {
 	struct stream st = f->st;
 	struct appmsg am = f->am;
@@ -726,6 +731,14 @@ static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
 			e->st.no_buffer++;
 			return -1;
 		}
+	}
+	if (am.status != AM_WAIT) {
+		f->wait_ms = 0;
+	} else if (!f->wait_ms) {
+		f->wait_ms = now_ms ? now_ms : 1;
+	} else if (now_ms - f->wait_ms > ENGINE_WAIT_MS) {
+		am.status = AM_UNREADABLE;
+		buf_drop(e, f);
 	}
 	f->st = st;
 	f->am = am;
@@ -849,14 +862,13 @@ static void inspect(struct engine *e, struct flow *f, const struct pkt *p,
 			quic_unread(p, &f->cls, f);
 		ndpi_name(e, f);
 	}
-	if (p->l4proto == IPPROTO_UDP && f->cls.app == SF_PROTO_UNKNOWN) {
-		/* junk first: nDPI's state for the flow has given up on
-		 * what came after it */
-		if (f->junk)
-			udp_one_shot(e, f, p, now_ms);
-		else if (!udp_message(p))
-			f->junk = 1;
-	}
+	/* a datagram that starts a message after the first one, where a
+	 * refusing rule could apply: the flow's own nDPI state may have
+	 * given up on it (junk first) or taken the flow for something else
+	 * (a first datagram the relay ignores), so it is read alone */
+	if (p->l4proto == IPPROTO_UDP && f->fed > 1 && udp_message(p) &&
+	    restricted(e, f))
+		udp_one_shot(e, f, p, now_ms);
 	pending = f->key.l4proto == IPPROTO_TCP && f->am.status == AM_WAIT;
 	if (f->nm_rank == 3 || refused_now(e, f)) {
 		decide(e, f, DEC_PACKET);
@@ -946,7 +958,9 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	}
 	if (f->key.l4proto == IPPROTO_TCP &&
 	    (f->state == FLOW_INSPECTING || f->watched))
-		drop = tcp_step(e, f, p, dir, &fresh) != 0;
+		drop = tcp_step(e, f, p, dir, now_ms, &fresh) != 0;
+	if (p->l4proto == IPPROTO_UDP && dir == FLOW_DIR_REPLY)
+		f->answered = 1;
 	if (!drop) {
 		if (f->state == FLOW_INSPECTING)
 			inspect(e, f, p, now_ms, fresh);

@@ -30,6 +30,12 @@ static const char *const status_names[PKT_STATUS_MAX] = {
 	[PKT_ERR_TUNNEL_DEPTH] = "tunnel-too-deep",
 };
 
+int pkt_status_refused(enum pkt_status s)
+{
+	return s == PKT_ERR_EXT_HEADERS || s == PKT_ERR_TUNNEL_DEPTH ||
+	       s == PKT_ERR_BAD_L4 || s == PKT_ERR_BAD_IP;
+}
+
 const char *pkt_status_name(enum pkt_status s)
 {
 	if ((unsigned)s >= PKT_STATUS_MAX)

@@ -431,8 +431,7 @@ int policy_has_fail_closed(const struct policy *p)
 
 int policy_may_refuse(const struct policy *p, const struct flow_facts *f)
 {
-	const struct policy_dept *d =
-		&p->depts[policy_dept_of(p, f->internal)];
+	const struct policy_dept *d = &p->depts[policy_dept_of(p, f->internal)];
 	uint32_t i;
 
 	for (i = 0; i < d->n_rules; i++) {

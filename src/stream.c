@@ -8,7 +8,7 @@
 
 static const char *const res_names[STREAM_RES_MAX] = {
 	"empty",  "new",    "dup",    "gap",   "conflict", "stale", "window",
-	"urgent", "badsum", "badopt", "flags", "badack",   "ttl",
+	"urgent", "badsum", "badopt", "flags", "badack",   "ttl",   "sig",
 };
 
 const char *stream_res_name(enum stream_res r)
@@ -104,6 +104,8 @@ enum stream_res stream_seg_of(const struct pkt *p, int verify,
 		if (kind == 3 && len == 3) {
 			g->has_ws = 1;
 			g->wscale = o[2] > 14 ? 14 : o[2];
+		} else if (kind == 19 || kind == 29) {
+			g->has_sig = 1;
 		} else if (kind == 8 && len == 10) {
 			g->has_ts = 1;
 			g->tsval = rd32(o + 2);
@@ -124,6 +126,7 @@ static void on_syn(struct stream *s, int dir, const struct stream_seg *g)
 	h->base = h->next = g->seq + 1;
 	h->started = h->syn = 1;
 	h->syn_ts = g->has_ts;
+	h->syn_sig = g->has_sig;
 	/* the receiver's first ts_recent is the SYN's (RFC 7323 4.3) */
 	h->has_ts = g->has_ts;
 	h->ts_recent = g->tsval;
@@ -219,10 +222,10 @@ enum stream_res stream_segment(struct stream *s, int dir,
 			       uint32_t *off, uint32_t *skip)
 {
 	struct stream_half *h = &s->h[dir & 1];
-	uint32_t seq = g->seq, end, at;
+	uint32_t seq = g->seq, end, at, pre;
 
 	*off = *skip = 0;
-	if (!h->ttl)
+	if (g->ttl > h->ttl)
 		h->ttl = g->ttl;
 	if (g->flags & PKT_TCP_SYN) {
 		/* data on a SYN: after the handshake began the receiver
@@ -248,8 +251,10 @@ enum stream_res stream_segment(struct stream *s, int dir,
 			h->fin = 1;
 		return STREAM_EMPTY;
 	}
-	if (g->ttl < h->ttl)
+	if ((dir & 1) == 0 && g->ttl < h->ttl)
 		return STREAM_TTL;
+	if (g->has_sig && !(h->syn_sig && s->h[!(dir & 1)].syn_sig))
+		return STREAM_SIG;
 	if (!h->started) {
 		/* picked up mid-stream: the first byte seen is the start */
 		h->base = h->next = seq;
@@ -267,18 +272,23 @@ enum stream_res stream_segment(struct stream *s, int dir,
 		return STREAM_WINDOW;
 	if (before(h->next, seq))
 		return STREAM_GAP;
-	at = seq - h->base;
+	/* bytes before the stream's first (the SYN's number): the receiver
+	 * trims them, and they are compared with nothing */
+	pre = before(seq, h->base) ? h->base - seq : 0;
+	if (pre >= g->len)
+		return STREAM_DUP;
+	at = seq + pre - h->base;
 	if (!before(h->next, end)) {
 		/* all of it forwarded before: a retransmission */
-		if (!same_as_kept(g->data, g->len, at, kept, kept_off,
-				  kept_len))
+		if (!same_as_kept(g->data + pre, g->len - pre, at, kept,
+				  kept_off, kept_len))
 			return STREAM_CONFLICT;
 		take_ts(s, h, g, seq);
 		return STREAM_DUP;
 	}
 	*skip = h->next - seq;
-	if (*skip &&
-	    !same_as_kept(g->data, *skip, at, kept, kept_off, kept_len))
+	if (*skip > pre && !same_as_kept(g->data + pre, *skip - pre, at, kept,
+					 kept_off, kept_len))
 		return STREAM_CONFLICT;
 	*off = h->next - h->base;
 	take_ts(s, h, g, seq);

@@ -199,14 +199,20 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	}
 	ps = pkt_parse_ip(qp->payload, qp->len, 0, &p);
 	if (ps != PKT_OK) {
-		/* Not attributable to a flow: not ours to judge. */
+		/* Not attributable to a flow. One whose transport skyfenced
+		 * cannot reach (a chain of extension headers or tunnels
+		 * longer than it follows, a TCP header that does not fit)
+		 * would carry a flow past inspection: refused; the rest
+		 * (truncated copies) is not ours to judge. */
+		int refuse = pkt_status_refused(ps);
+
 		w->st.bad++;
 		engine_count_bad(w->eng, ps);
-		log_limited(
-			&w->bad_limit, w->now_ms,
-			"accepting a packet skyfenced cannot parse (%s, %u bytes)",
-			pkt_status_name(ps), qp->len);
-		verdict(w, qp, QUEUE_ACCEPT);
+		log_limited(&w->bad_limit, w->now_ms,
+			    "%s a packet skyfenced cannot parse (%s, %u bytes)",
+			    refuse ? "dropping" : "accepting",
+			    pkt_status_name(ps), qp->len);
+		verdict(w, qp, refuse ? QUEUE_DROP : QUEUE_ACCEPT);
 		return;
 	}
 	p.csum_skip = qp->csum_partial;

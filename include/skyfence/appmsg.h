@@ -76,6 +76,7 @@ struct appmsg {
 	uint8_t ech;	/* a ClientHello carried encrypted_client_hello */
 	uint8_t hellos; /* ClientHellos read */
 	uint8_t chunked;
+	uint8_t line; /* the current request's line was read (its names) */
 	uint32_t body_left; /* HTTP body (or chunk) bytes still to skip */
 	uint32_t msgs;	    /* messages read */
 };

@@ -78,6 +78,11 @@ enum pkt_status pkt_parse_ip(const uint8_t *ip, uint32_t len, uint16_t vlan,
 			     struct pkt *p);
 
 const char *pkt_status_name(enum pkt_status s);
+/* Whether an inline gateway drops a packet that failed with @s: its
+ * transport is past what the parser follows (PKT_ERR_EXT_HEADERS,
+ * PKT_ERR_TUNNEL_DEPTH) or broken (PKT_ERR_BAD_L4, PKT_ERR_BAD_IP), so
+ * accepting it would let a flow's packets pass uninspected. */
+int pkt_status_refused(enum pkt_status s);
 
 /* Address helpers for the ::ffff:a.b.c.d representation above. */
 int pkt_addr_is_v4(const uint8_t a[16]);

@@ -24,7 +24,8 @@ struct stream_seg {
 	uint32_t tsval; /* with has_ts */
 	uint8_t flags;	/* PKT_TCP_* */
 	uint8_t has_ts, has_ws, wscale;
-	uint8_t ttl; /* IPv4 TTL or IPv6 hop limit */
+	uint8_t has_sig; /* a TCP-MD5 (19) or TCP-AO (29) option */
+	uint8_t ttl;	 /* IPv4 TTL or IPv6 hop limit */
 	uint16_t urg_ptr;
 	const uint8_t *data;
 	uint32_t len;
@@ -48,8 +49,10 @@ enum stream_res {
 	 * Linux's tcp_ack) */
 	STREAM_FLAGS,
 	STREAM_BADACK,
-	STREAM_TTL, /* a lower TTL than the direction's first packet: it may
-		     * expire between here and the receiver */
+	STREAM_TTL, /* the initiator's data with a lower TTL than its highest
+		     * so far: it may expire between here and the receiver */
+	STREAM_SIG, /* a TCP-MD5 or TCP-AO option the SYNs did not set up: a
+		     * receiver without the key drops it (RFC 2385, 5925) */
 	STREAM_RES_MAX,
 };
 
@@ -73,8 +76,9 @@ struct stream_half {
 	uint8_t syn;	    /* its SYN was seen (not a mid-stream pick-up) */
 	uint8_t syn_ts, syn_ws, wscale; /* what its SYN announced */
 	uint8_t has_ts, has_edge, fin;
-	uint8_t ttl; /* of its first packet */
-	uint8_t urg; /* urgent data came: the kept bytes no longer line up
+	uint8_t ttl;	 /* the highest of its packets' */
+	uint8_t syn_sig; /* its SYN carried TCP-MD5 or TCP-AO */
+	uint8_t urg;	 /* urgent data came: the kept bytes no longer line up
 		      * with sequence numbers, and are not compared */
 };
 

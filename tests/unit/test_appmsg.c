@@ -212,6 +212,18 @@ static const struct {
 	  "\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\nHost: "
 	  "teams.microsoft.com\r\n\r\n",
 	  "teams.microsoft.com", AM_IDLE },
+	/* what servers take that a narrower reader would miss */
+	{ "GET  http://teams.microsoft.com/ HTTP/1.1\r\nHost: a\r\n\r\n",
+	  "teams.microsoft.com", AM_IDLE },
+	{ "GET ws://teams.microsoft.com/ HTTP/1.1\r\nHost: a\r\n\r\n",
+	  "teams.microsoft.com", AM_IDLE },
+	{ "CONNECT  teams.microsoft.com:443 HTTP/1.1\r\n\r\n",
+	  "teams.microsoft.com", AM_IDLE },
+	{ "FOO / HTTP/1.1\r\nHost: teams.microsoft.com\r\n\r\n",
+	  "teams.microsoft.com", AM_IDLE },
+	/* HTTP/0.9: the line is the request */
+	{ "GET http://teams.microsoft.com/\r\n", "teams.microsoft.com",
+	  AM_FINAL },
 };
 
 START_TEST(test_http_every_host_every_request)
@@ -390,6 +402,103 @@ START_TEST(test_other_streams_are_final_at_once)
 }
 END_TEST
 
+START_TEST(test_other_line_protocols_are_not_http)
+{
+	static const char *const lines[] = {
+		"EHLO mail.example.org\r\nSTARTTLS\r\n",
+		"USER alice\r\nPASS secret\r\n",
+		"NICK x\r\nUSER x 0 * :x\r\n",
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		ck_assert_int_eq(feed((const uint8_t *)lines[i],
+				      strlen(lines[i]), 25, 0, NULL),
+				 AM_FINAL);
+}
+END_TEST
+
+START_TEST(test_dce_rpc_is_not_socks)
+{
+	static const uint8_t bind[] = { 5,    0, 0x0b, 3, 0x10, 0, 0, 0,
+					0x48, 0, 0,    0, 1,	0, 0, 0 };
+
+	ck_assert_int_eq(feed(bind, sizeof(bind), 135, 0, NULL), AM_FINAL);
+}
+END_TEST
+
+START_TEST(test_upgrade_ends_http_reading)
+{
+	const char *r = "GET /chat HTTP/1.1\r\nHost: a.example\r\nUpgrade: "
+			"websocket\r\nConnection: Upgrade\r\n\r\n\x81\x85zzzzz";
+
+	ck_assert_int_eq(feed((const uint8_t *)r, strlen(r), 80, 0, NULL),
+			 AM_FINAL);
+	ck_assert(has("a.example"));
+}
+END_TEST
+
+START_TEST(test_a_body_on_a_get_is_unreadable)
+{
+	const char *r =
+		"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\n"
+		"\r\nGET / HTTP/1.1\r\nHost: teams.microsoft.com\r\n\r\n";
+
+	ck_assert_int_eq(feed((const uint8_t *)r, strlen(r), 80, 0, NULL),
+			 AM_UNREADABLE);
+}
+END_TEST
+
+START_TEST(test_request_line_names_before_the_head_is_whole)
+{
+	const char *r = "GET http://teams.microsoft.com/ HTTP/1.1\r\nX: ";
+
+	ck_assert_int_eq(feed((const uint8_t *)r, strlen(r), 3128, 0, NULL),
+			 AM_WAIT);
+	ck_assert(has("teams.microsoft.com"));
+}
+END_TEST
+
+START_TEST(test_alert_between_hellos_keeps_reading)
+{
+	uint8_t b[4096];
+	size_t n = payload_tls_client_hello(b, sizeof(b), "www.example.org");
+	static const uint8_t alert[] = { 21, 3, 3, 0, 2, 1, 90 };
+
+	memcpy(b + n, alert, sizeof(alert));
+	n += sizeof(alert);
+	n += payload_tls_client_hello(b + n, sizeof(b) - n,
+				      "teams.microsoft.com");
+	ck_assert_int_eq(feed(b, n, 443, 0, NULL), AM_IDLE);
+	ck_assert(has("teams.microsoft.com"));
+}
+END_TEST
+
+START_TEST(test_dns_short_message_skipped_forward_pointer_followed)
+{
+	uint8_t s[512];
+	size_t n = 0, m;
+	/* a 3-byte "message", then a query whose name is a forward pointer
+	 * to a name after the question */
+	static const uint8_t q[] = {
+		0,   1,	  1,	0,   0, 1,   0,	  0,   0,   0,
+		0,   0,	  0xc0, 18,  0, 1,   0,	  1,   5,   't',
+		'e', 'a', 'm',	's', 9, 'm', 'i', 'c', 'r', 'o',
+		's', 'o', 'f',	't', 3, 'c', 'o', 'm', 0,
+	};
+
+	s[n++] = 0, s[n++] = 3, s[n++] = 0, s[n++] = 1, s[n++] = 0;
+	m = sizeof(q);
+	s[n++] = (uint8_t)(m >> 8), s[n++] = (uint8_t)m;
+	memcpy(s + n, q, m), n += m;
+	ck_assert_int_eq(feed(s, n, 53, 0, NULL), AM_IDLE);
+	ck_assert(has("teams.microsoft.com"));
+	/* a question that does not parse: what the server reads is unknown */
+	s[7 + 12] = 0xc0, s[7 + 13] = 0xff;
+	ck_assert_int_eq(feed(s, n, 53, 0, NULL), AM_UNREADABLE);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("appmsg");
@@ -416,6 +525,14 @@ int main(void)
 	tcase_add_test(c, test_socks4a_name);
 	tcase_add_test(c, test_stun_over_tcp_bare_and_framed);
 	tcase_add_test(c, test_other_streams_are_final_at_once);
+	tcase_add_test(c, test_other_line_protocols_are_not_http);
+	tcase_add_test(c, test_dce_rpc_is_not_socks);
+	tcase_add_test(c, test_upgrade_ends_http_reading);
+	tcase_add_test(c, test_a_body_on_a_get_is_unreadable);
+	tcase_add_test(c, test_request_line_names_before_the_head_is_whole);
+	tcase_add_test(c, test_alert_between_hellos_keeps_reading);
+	tcase_add_test(c,
+		       test_dns_short_message_skipped_forward_pointer_followed);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }

@@ -952,6 +952,51 @@ START_TEST(test_a_flow_nothing_named_gets_the_rule_for_unknown)
 }
 END_TEST
 
+/* nDPI names a first datagram BitTorrent; a relay ignores it. Skype STUN
+ * after it on the same flow is still read (the flow is watched until the
+ * responder answers), and an answered flow goes to the kernel. */
+START_TEST(test_a_first_datagram_named_otherwise_does_not_buy_the_flow)
+{
+	static const char dht[] =
+		"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
+	struct frame_spec c = {
+		4, "192.0.2.10", "203.0.113.99", 17, 50070, 3478, 0, 0, 0, 0
+	};
+	struct frame_spec r = {
+		4, "203.0.113.99", "192.0.2.10", 17, 3478, 50070, 0, 0, 0, 0
+	};
+	uint8_t p[256];
+	struct engine_verdict v;
+	size_t n;
+
+	setup_with(lab);
+	v = send(&c, (const uint8_t *)dht, sizeof(dht) - 1);
+	ck_assert_uint_eq(v.flow->cls.app, 37); /* BitTorrent */
+	ck_assert(!v.final);
+	n = payload_stun(p, sizeof(p), 0, 1, 7);
+	v = send(&c, p, n);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	teardown();
+	/* answered: the kernel's */
+	setup_with(lab);
+	c.sport = r.dport = 50071;
+	v = send(&c, (const uint8_t *)dht, sizeof(dht) - 1);
+	ck_assert(!v.final);
+	/* nDPI reads BitTorrent on for a while; once it decides, the
+	 * answered flow is the kernel's */
+	for (n = 0; n < 30 && v.flow->state != FLOW_DECIDED; n++)
+		v = send(n % 2 ? &c : &r, (const uint8_t *)dht,
+			 sizeof(dht) - 1);
+	ck_assert_int_eq(v.flow->state, FLOW_DECIDED);
+	ck_assert(v.flow->answered);
+	v = send(&r, (const uint8_t *)dht, sizeof(dht) - 1);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("classify");
@@ -992,6 +1037,8 @@ int main(void)
 	tcase_add_test(
 		c, test_encrypted_client_hello_refused_only_where_a_rule_says);
 	tcase_add_test(c, test_a_flow_nothing_named_gets_the_rule_for_unknown);
+	tcase_add_test(
+		c, test_a_first_datagram_named_otherwise_does_not_buy_the_flow);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }

@@ -380,6 +380,64 @@ START_TEST(test_a_bare_fin_is_acknowledged_without_a_badack)
 }
 END_TEST
 
+/* A segment from before the stream's first byte: the part after it is
+ * compared like any retransmission. */
+START_TEST(test_a_segment_from_before_the_first_byte_is_compared)
+{
+	const uint8_t kept[] = "hello";
+	struct stream_seg g;
+	uint32_t off, skip;
+
+	open_conn(0, 0, 65535);
+	put(0, seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "hello"), NULL);
+	g = seg(PKT_TCP_ACK, CISN, SISN + 1, "Xjello");
+	ck_assert_int_eq(stream_segment(&st, 0, &g, kept, 0, 5, &off, &skip),
+			 STREAM_CONFLICT);
+	g = seg(PKT_TCP_ACK, CISN, SISN + 1, "Xhello");
+	ck_assert_int_eq(stream_segment(&st, 0, &g, kept, 0, 5, &off, &skip),
+			 STREAM_DUP);
+}
+END_TEST
+
+/* TCP-MD5 or TCP-AO on data the SYNs did not set up: dropped by a
+ * receiver without the key, so not read here. */
+START_TEST(test_a_signature_option_nobody_set_up_is_dropped)
+{
+	struct stream_seg g;
+
+	open_conn(0, 0, 65535);
+	g = seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "decoy");
+	g.has_sig = 1;
+	ck_assert_int_eq(put(0, g, NULL), STREAM_SIG);
+	ck_assert_int_eq(
+		put(0, seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "real"), NULL),
+		STREAM_NEW);
+}
+END_TEST
+
+/* The TTL baseline is the highest so far: a first SYN sent to expire
+ * does not lower it; the responder's TTL is not judged (a SYN proxy). */
+START_TEST(test_the_ttl_baseline_is_the_initiators_highest)
+{
+	struct stream_seg g = seg(PKT_TCP_SYN, CISN, 0, NULL);
+
+	memset(&st, 0, sizeof(st));
+	g.ttl = 3;
+	put(0, g, NULL);
+	g.ttl = 64;
+	put(0, g, NULL);
+	g = seg(PKT_TCP_SYN | PKT_TCP_ACK, SISN, CISN + 1, NULL);
+	g.ttl = 250;
+	put(1, g, NULL);
+	g = seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "decoy");
+	g.ttl = 3;
+	ck_assert_int_eq(put(0, g, NULL), STREAM_TTL);
+	g = seg(PKT_TCP_ACK, SISN + 1, CISN + 1, "reply");
+	g.ttl = 60;
+	ck_assert_int_eq(put(1, g, NULL), STREAM_NEW);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stream");
@@ -403,6 +461,10 @@ int main(void)
 	tcase_add_test(c, test_a_lower_ttl_than_the_flows_is_dropped);
 	tcase_add_test(c, test_a_watched_responders_window_still_counts);
 	tcase_add_test(c, test_a_bare_fin_is_acknowledged_without_a_badack);
+	tcase_add_test(c,
+		       test_a_segment_from_before_the_first_byte_is_compared);
+	tcase_add_test(c, test_a_signature_option_nobody_set_up_is_dropped);
+	tcase_add_test(c, test_the_ttl_baseline_is_the_initiators_highest);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
