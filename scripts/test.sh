@@ -217,11 +217,13 @@ rc=$?
 grep -vE '^PASS: ' "$log/detect-lab" | grep -v '^[0-9]* passed'
 if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/detect-lab" test_detect.sh; fi
 
-stage "evasion: what the server receives, tried as an attacker (IPv4 and IPv6, each with a control)"
-tests/netns/test_evasion.sh >"$log/evasion" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/evasion" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/evasion" test_evasion.sh; fi
+for b in build build-asan; do
+	stage "evasion ($b): what the server receives, tried as an attacker (IPv4 and IPv6, each with a control)"
+	BUILD=$top/$b tests/netns/test_evasion.sh >"$log/evasion" 2>&1
+	rc=$?
+	grep -vE '^PASS: ' "$log/evasion" | grep -v '^[0-9]* passed'
+	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/evasion" "test_evasion.sh ($b)"; fi
+done
 
 stage "HA pair: decisions, the kill switch and runtime changes across a failover"
 tests/netns/test_ha.sh >"$log/ha" 2>&1

@@ -615,52 +615,86 @@ static struct flow *count_packet(struct engine *e, const struct pkt *p,
 	return f;
 }
 
+/* Drops from the buffer what the readers have used and the receiver has
+ * acknowledged: until then a retransmission of it is compared with it
+ * (the first copy may never have reached the server, for a reason the
+ * normalizer does not model). */
+static void buf_trim(struct engine *e, struct flow *f)
+{
+	const struct stream_half *h = &f->st.h[FLOW_DIR_ORIG];
+	uint32_t keep = f->am_off, cut;
+
+	if (f->buf < 0)
+		return;
+	if (h->has_una) {
+		uint32_t acked = (int32_t)(h->una - h->base) < 0
+					 ? 0
+					 : h->una - h->base - f->urg_shift;
+
+		if ((int32_t)(acked - keep) < 0)
+			keep = acked;
+	}
+	if ((int32_t)(keep - f->buf_off) <= 0)
+		return;
+	cut = keep - f->buf_off;
+	if (cut > f->buf_len)
+		cut = f->buf_len;
+	memmove(buf_of(e, f), buf_of(e, f) + cut, f->buf_len - cut);
+	f->buf_len -= cut;
+	f->buf_off += cut;
+	if (!f->buf_len)
+		buf_drop(e, f);
+}
+
 /* The initiator's new bytes (@d, @n, from stream offset @off) through
- * the message readers, with @am the flow's reader state to change. A
- * message in part is kept in a buffer. Returns -1 when one is needed and
- * none is free (nothing is changed then but names already counted). */
+ * the message readers, with @am the flow's reader state to change. The
+ * bytes are kept until read and acknowledged. Returns -1 when a buffer is
+ * needed and none is free (nothing is changed then). */
 static int read_new(struct engine *e, struct flow *f, struct appmsg *am,
 		    const uint8_t *d, uint32_t n, uint32_t off)
 {
 	struct name_ctx nc = { e, f };
 	struct appmsg_sink k = { &nc, on_name, on_stun };
+	uint32_t voff = off - f->urg_shift, used;
 	uint16_t dport;
-	uint32_t used;
 	uint8_t *b;
 
-	flow_responder(f, &dport);
-	if (f->buf_len == 0) {
-		enum appmsg_status st = appmsg_read(am, d, n, dport, &k, &used);
-
-		if (used < n && st == AM_WAIT) {
-			if (f->buf < 0) {
-				if (e->buf_head < 0)
-					return -1;
-				f->buf = e->buf_head;
-				e->buf_head = e->buf_next[f->buf];
-			}
-			memcpy(buf_of(e, f), d + used, n - used);
-			f->buf_len = n - used;
-			f->buf_off = off + used;
-		}
-	} else if (f->buf_len + n > APPMSG_MAX) {
-		am->status = AM_UNREADABLE;
-	} else {
-		b = buf_of(e, f);
-		memcpy(b + f->buf_len, d, n);
-		f->buf_len += n;
-		appmsg_read(am, b, f->buf_len, dport, &k, &used);
-		memmove(b, b + used, f->buf_len - used);
-		f->buf_len -= used;
-		f->buf_off += used;
+	if (f->buf < 0) {
+		if (e->buf_head < 0)
+			return -1;
+		f->buf = e->buf_head;
+		e->buf_head = e->buf_next[f->buf];
+		f->buf_len = 0;
+		f->buf_off = voff;
 	}
+	if (f->buf_len + n > APPMSG_MAX) {
+		/* what is read goes first, acknowledged or not */
+		uint32_t cut = f->am_off - f->buf_off;
+
+		memmove(buf_of(e, f), buf_of(e, f) + cut, f->buf_len - cut);
+		f->buf_len -= cut;
+		f->buf_off += cut;
+		if (f->buf_len + n > APPMSG_MAX) {
+			am->status = AM_UNREADABLE;
+			buf_drop(e, f);
+			return 0;
+		}
+	}
+	b = buf_of(e, f);
+	memcpy(b + f->buf_len, d, n);
+	f->buf_len += n;
+	flow_responder(f, &dport);
+	appmsg_read(am, b + (f->am_off - f->buf_off),
+		    f->buf_off + f->buf_len - f->am_off, dport, &k, &used);
+	f->am_off += used;
 	if (am->ech && !f->am.ech)
 		/* the real name is encrypted: the outer one decides, unless
 		 * a rule refuses ECH itself */
 		consider(e, f, SF_PROTO_TLS, SF_PROTO_TLS, CLS_EV_ECH);
-	if (am->status == AM_FINAL || am->status == AM_UNREADABLE ||
-	    f->buf_len == 0)
+	if (am->status == AM_FINAL || am->status == AM_UNREADABLE)
 		buf_drop(e, f);
+	else
+		buf_trim(e, f);
 	return 0;
 }
 
@@ -684,6 +718,7 @@ static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
 		 * window and how far it sent judge the initiator's next */
 		if (stream_seg_of(p, 0, &g) == STREAM_EMPTY)
 			stream_note(&f->st, dir, &g);
+		buf_trim(e, f);
 		return 0;
 	}
 	r = stream_seg_of(p, !e->capture, &g);
@@ -731,6 +766,8 @@ static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
 			e->st.no_buffer++;
 			return -1;
 		}
+		if (d == oob)
+			f->urg_shift++;
 	}
 	if (am.status != AM_WAIT) {
 		f->wait_ms = 0;
@@ -742,6 +779,8 @@ static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
 	}
 	f->st = st;
 	f->am = am;
+	if (dir != FLOW_DIR_ORIG)
+		buf_trim(e, f); /* its acknowledgement */
 	if (am.status == AM_UNREADABLE && !f->unread)
 		f->unread = CLS_EV_UNREADABLE;
 	*fresh = r == STREAM_NEW || (g.flags & PKT_TCP_SYN);

@@ -149,6 +149,10 @@ static void on_ack(struct stream *s, int dir, const struct stream_seg *g)
 		return;
 	if (!(g->flags & PKT_TCP_SYN) && s->ws_on)
 		sh = s->h[dir].wscale;
+	if (!o->has_una || before(o->una, g->ack)) {
+		o->una = g->ack;
+		o->has_una = 1;
+	}
 	edge = g->ack + (g->win << sh);
 	if (!o->has_edge || before(o->edge, edge)) {
 		o->edge = edge;

@@ -88,7 +88,10 @@ struct flow {
 	int32_t buf;	  /* the engine's buffer of a message in part, -1 */
 	uint32_t buf_len; /* bytes in it */
 	uint32_t buf_off; /* the stream offset of its first byte */
-	uint32_t fed;	  /* packets given to nDPI: handshake and new data */
+	uint32_t am_off;  /* ... of the first byte the readers have not used */
+	uint32_t urg_shift; /* urgent bytes taken out (offsets above are the
+			     * readers', not the sequence's, past them) */
+	uint32_t fed;	    /* packets given to nDPI: handshake and new data */
 	/* the strictest of the names skyfence's own readers found (SNI,
 	 * Host, DNS, proxy targets, STUN over TCP, nDPI's names in their
 	 * normal form): the policy sees it when it decides harder than

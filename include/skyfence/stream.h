@@ -80,6 +80,9 @@ struct stream_half {
 	uint8_t syn_sig; /* its SYN carried TCP-MD5 or TCP-AO */
 	uint8_t urg;	 /* urgent data came: the kept bytes no longer line up
 		      * with sequence numbers, and are not compared */
+	uint8_t has_una;
+	uint32_t una; /* the highest acknowledgement of its bytes the other
+		       * end sent: what the receiver surely has */
 };
 
 struct stream {

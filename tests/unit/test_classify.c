@@ -997,6 +997,38 @@ START_TEST(test_a_first_datagram_named_otherwise_does_not_buy_the_flow)
 }
 END_TEST
 
+/* A ClientHello read whole, then other bytes at the same sequence number
+ * before the server acknowledged it (its first copy may never have
+ * reached the server): dropped, whatever made the first copy fail. */
+START_TEST(test_a_different_retransmission_of_a_read_message_is_dropped)
+{
+	uint8_t a[1024], b[1024];
+	size_t n = payload_tls_client_hello(a, sizeof(a), "www.example.org");
+	size_t m = payload_tls_client_hello(b, sizeof(b), "teams.mic.com.x");
+	struct frame_spec sv = { 4,	"203.0.113.10", "192.0.2.10", 6, 443,
+				 40090, TCP_ACK,	5001,	      0, 0 };
+	struct engine_verdict v;
+	struct engine_stats st;
+
+	ck_assert_uint_eq(n, m); /* same length, other bytes */
+	setup_with(lab);
+	v = tcp_open_and_send(4, "192.0.2.10", "203.0.113.10", 40090, a, n);
+	ck_assert(!v.drop);
+	v = tcp_data_at("192.0.2.10", "203.0.113.10", 40090, 0, b, m);
+	ck_assert(v.drop);
+	/* the same bytes again pass (a plain retransmission) */
+	v = tcp_data_at("192.0.2.10", "203.0.113.10", 40090, 0, a, n);
+	ck_assert(!v.drop);
+	/* once the server acknowledged them, the bytes are let go */
+	sv.ack = 1001 + (uint32_t)n;
+	v = send(&sv, NULL, 0);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.stream[STREAM_CONFLICT], 1);
+	ck_assert_int_eq(v.flow->buf, -1);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("classify");
@@ -1039,6 +1071,9 @@ int main(void)
 	tcase_add_test(c, test_a_flow_nothing_named_gets_the_rule_for_unknown);
 	tcase_add_test(
 		c, test_a_first_datagram_named_otherwise_does_not_buy_the_flow);
+	tcase_add_test(
+		c,
+		test_a_different_retransmission_of_a_read_message_is_dropped);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
