@@ -319,6 +319,7 @@ static void decide(struct engine *e, struct flow *f, enum flow_decided_at at)
 	e->st.decided_at[at]++;
 	e->st.decisions[f->action]++;
 	e->st.unreadable += f->rule == POLICY_RULE_UNREADABLE;
+	e->st.unnamed += !f->pol_app && !f->pol_master;
 	f->watched = (uint8_t)watch_needed(e, f);
 	e->st.watched += f->watched;
 	if (!f->watched)

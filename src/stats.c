@@ -283,6 +283,11 @@ static const struct stat_def {
 			      "them: start not seen (fail-closed), a QUIC "
 			      "version nDPI cannot dissect, a message too "
 			      "large or ambiguously framed." },
+	[STAT_UNNAMED] = { "flows_unnamed", "skyfence_flows_unnamed_total",
+			   NULL, 0,
+			   "Flows decided with nothing named (Unknown): their "
+			   "department's rule for unknown traffic, or allowed "
+			   "without one." },
 	[STAT_FLOWS_ACTIVE] = { "flows_active", "skyfence_flows_active", NULL,
 				1, "Flows in skyfenced's table." },
 	[STAT_FLOWS_CAPACITY] = { "flows_capacity", "skyfence_flows_capacity",
@@ -468,6 +473,7 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	s->v[STAT_WATCHED] += es->watched;
 	s->v[STAT_REDECIDED] += es->redecided;
 	s->v[STAT_UNREADABLE] += es->unreadable;
+	s->v[STAT_UNNAMED] += es->unnamed;
 	s->v[STAT_FLOWS_ACTIVE] += fs->active;
 	s->v[STAT_FLOWS_CAPACITY] += fs->capacity;
 	s->v[STAT_FLOWS_CREATED] += fs->created;

@@ -53,6 +53,8 @@ struct engine_stats {
 			      * midstream, quic-version, unreadable) */
 	uint64_t redecided;  /* watched flows a later name decided again */
 	uint64_t watched;    /* flows decided, then watched for more names */
+	uint64_t unnamed;    /* flows decided with nothing named: their
+			      * department's rule for Unknown */
 };
 
 struct engine_verdict {

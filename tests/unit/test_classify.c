@@ -939,6 +939,12 @@ START_TEST(test_a_flow_nothing_named_gets_the_rule_for_unknown)
 	ck_assert(v.final);
 	ck_assert_int_eq(v.action, ACT_DROP);
 	ck_assert_int_eq(v.flow->rule, 1);
+	{
+		struct engine_stats st;
+
+		engine_get_stats(eng, &st);
+		ck_assert_uint_eq(st.unnamed, 1);
+	}
 	teardown();
 	/* and `any`, after the allows */
 	setup_with("department finance { hosts 192.0.2.0/26; protocol DNS "
