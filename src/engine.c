@@ -22,7 +22,7 @@
 #define ENGINE_BUFS 4096
 /* A message still in part after this long is unreadable: a slow or
  * stalled request cannot hold a buffer, or a decision, for ever. */
-#define ENGINE_WAIT_MS 10000
+#define ENGINE_WAIT_MS 30000
 
 struct engine {
 	struct classifier *cls;
