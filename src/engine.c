@@ -278,12 +278,6 @@ static void apply_policy(const struct engine *e, struct flow *f)
 	f->inbound = ff.inbound;
 }
 
-/* Whether the flow, still inspected, is refused as unreadable now. */
-static int refused_now(const struct engine *e, const struct flow *f)
-{
-	return refuse_unread(e, f);
-}
-
 /* A decided, allowed flow that may still carry a name goes on being read
  * where its department drops something: HTTP/1.x and DNS over TCP (more
  * requests), a proxy before its tunnel, TLS until its first encrypted
@@ -414,35 +408,41 @@ static void on_stun(void *ctx, const uint8_t *msg, uint32_t len)
 }
 
 /* nDPI 4.2 matches a name as the packet spells it: "teams.microsoft.com."
- * with its trailing dot is plain TLS to it. Its name, in the form every
- * matcher here takes, is looked up once. */
-static void ndpi_name(struct engine *e, struct flow *f)
+ * with its trailing dot is plain TLS to it. The name of result @r, in the
+ * form every matcher here takes, is looked up for flow @f if it differs. */
+static void normal_name(struct engine *e, struct flow *f,
+			const struct cls_result *r)
 {
 	static const uint8_t kinds[] = { AM_NAME_SNI, AM_NAME_HOST,
 					 AM_NAME_DNS };
 	char n[CLS_HOST_LEN];
 	struct name_ctx nc = { e, f };
-	size_t i, l;
+	size_t i, l = strlen(r->host);
 	int k;
 
-	if (f->nm_ndpi || !f->cls.host[0])
-		return;
-	f->nm_ndpi = 1;
-	l = strlen(f->cls.host);
-	while (l > 0 && f->cls.host[l - 1] == '.')
+	while (l > 0 && r->host[l - 1] == '.')
 		l--;
 	for (i = 0; i < l; i++) {
-		char c = f->cls.host[i];
+		char c = r->host[i];
 
 		n[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 	}
 	n[l] = '\0';
-	if (!l || !strcmp(n, f->cls.host))
+	if (!l || !strcmp(n, r->host))
 		return;
-	k = f->cls.master == SF_PROTO_HTTP || f->cls.app == SF_PROTO_HTTP ? 1
-	    : f->cls.master == SF_PROTO_DNS || f->cls.app == SF_PROTO_DNS ? 2
-									  : 0;
+	k = r->master == SF_PROTO_HTTP || r->app == SF_PROTO_HTTP ? 1
+	    : r->master == SF_PROTO_DNS || r->app == SF_PROTO_DNS ? 2
+								  : 0;
 	on_name(&nc, n, (enum appmsg_kind)kinds[k]);
+}
+
+/* nDPI's own name for the flow, once (nDPI sets a flow's name once). */
+static void ndpi_name(struct engine *e, struct flow *f)
+{
+	if (f->nm_ndpi || !f->cls.host[0])
+		return;
+	f->nm_ndpi = 1;
+	normal_name(e, f, &f->cls);
 }
 
 /* A named flow whose label nDPI may still switch to cls.alt_app can be
@@ -648,11 +648,13 @@ static void buf_trim(struct engine *e, struct flow *f)
 }
 
 /* The initiator's new bytes (@d, @n, from stream offset @off) through
- * the message readers, with @am the flow's reader state to change. The
- * bytes are kept until read and acknowledged. Returns -1 when a buffer is
+ * the message readers, with @am the flow's reader state to change; @urg,
+ * unless -1, is the index of an urgent byte the receiver's application
+ * does not read, left out. The bytes are kept until read and
+ * acknowledged. Returns -1 when a buffer is
  * needed and none is free (nothing is changed then). */
 static int read_new(struct engine *e, struct flow *f, struct appmsg *am,
-		    const uint8_t *d, uint32_t n, uint32_t off)
+		    const uint8_t *d, uint32_t n, uint32_t off, int urg)
 {
 	struct name_ctx nc = { e, f };
 	struct appmsg_sink k = { &nc, on_name, on_stun };
@@ -668,6 +670,8 @@ static int read_new(struct engine *e, struct flow *f, struct appmsg *am,
 		f->buf_len = 0;
 		f->buf_off = voff;
 	}
+	if (urg >= 0)
+		n--;
 	if (f->buf_len + n > APPMSG_MAX) {
 		/* what is read goes first, acknowledged or not */
 		uint32_t cut = f->am_off - f->buf_off;
@@ -681,9 +685,16 @@ static int read_new(struct engine *e, struct flow *f, struct appmsg *am,
 			return 0;
 		}
 	}
-	b = buf_of(e, f);
-	memcpy(b + f->buf_len, d, n);
+	b = buf_of(e, f) + f->buf_len;
+	if (urg >= 0) {
+		memcpy(b, d, (size_t)urg);
+		memcpy(b + urg, d + urg + 1, n - (uint32_t)urg);
+		f->urg_shift++;
+	} else {
+		memcpy(b, d, n);
+	}
 	f->buf_len += n;
+	b = buf_of(e, f);
 	flow_responder(f, &dport);
 	appmsg_read(am, b + (f->am_off - f->buf_off),
 		    f->buf_off + f->buf_len - f->am_off, dport, &k, &used);
@@ -749,26 +760,15 @@ static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
 		return -1;
 	if (r == STREAM_NEW && dir == FLOW_DIR_ORIG && am.status != AM_FINAL &&
 	    am.status != AM_UNREADABLE) {
-		const uint8_t *d = g.data + skip;
-		uint32_t n = g.len - skip;
+		/* the receiver's application reads it without the urgent
+		 * byte */
 		int u = stream_urgent(&g);
-		uint8_t oob[0x10000];
 
-		if (u >= (int)skip && n <= sizeof(oob)) {
-			/* the receiver's application reads it without the
-			 * urgent byte */
-			u -= (int)skip;
-			memcpy(oob, d, (size_t)u);
-			memcpy(oob + u, d + u + 1, n - (uint32_t)u - 1);
-			d = oob;
-			n--;
-		}
-		if (read_new(e, f, &am, d, n, off) != 0) {
+		if (read_new(e, f, &am, g.data + skip, g.len - skip, off,
+			     u >= (int)skip ? u - (int)skip : -1) != 0) {
 			e->st.no_buffer++;
 			return -1;
 		}
-		if (d == oob)
-			f->urg_shift++;
 	}
 	if (am.status != AM_WAIT) {
 		f->wait_ms = 0;
@@ -802,9 +802,9 @@ static int quic_long_header(const struct pkt *p)
 	v = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 |
 	    d[4];
 	return v == 1 || v == 0x6b3343cf || v == 0x709a50c4 ||
-	       (v >> 8) == 0xff0000 || (v >> 8) == 0x513035 ||
-	       (v >> 16) == 0x5130 || (v >> 16) == 0x5430 ||
-	       (v >> 4) == 0xfaceb00 || (v & 0x0f0f0f0f) == 0x0a0a0a0a;
+	       (v >> 8) == 0xff0000 || (v >> 16) == 0x5130 ||
+	       (v >> 16) == 0x5430 || (v >> 4) == 0xfaceb00 ||
+	       (v & 0x0f0f0f0f) == 0x0a0a0a0a;
 }
 
 /* A datagram that starts a message nDPI reads at once: STUN, a DNS
@@ -861,17 +861,8 @@ static void udp_one_shot(struct engine *e, struct flow *f, const struct pkt *p,
 	    r.evidence != CLS_EV_PORT && r.evidence != CLS_EV_ADDRESS &&
 	    (r.evidence != CLS_EV_HEURISTIC || e->pol->skype_heuristic))
 		consider(e, f, r.master, r.app, r.evidence);
-	if (r.host[0]) {
-		/* its name in normal form (a trailing dot) */
-		struct cls_result keep = f->cls;
-		uint8_t done = f->nm_ndpi;
-
-		f->cls = r;
-		f->nm_ndpi = 0;
-		ndpi_name(e, f);
-		f->cls = keep;
-		f->nm_ndpi = done;
-	}
+	if (r.host[0])
+		normal_name(e, f, &r); /* a trailing dot */
 }
 
 /* nDPI's part for a flow under inspection: its state, its decision.
@@ -910,7 +901,7 @@ static void inspect(struct engine *e, struct flow *f, const struct pkt *p,
 	    restricted(e, f))
 		udp_one_shot(e, f, p, now_ms);
 	pending = f->key.l4proto == IPPROTO_TCP && f->am.status == AM_WAIT;
-	if (f->nm_rank == 3 || refused_now(e, f)) {
+	if (f->nm_rank == 3 || refuse_unread(e, f)) {
 		decide(e, f, DEC_PACKET);
 	} else if (cs != CLS_MORE && !pending) {
 		e->st.named += cs == CLS_NAMED;
@@ -965,9 +956,6 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 
 	f = count_packet(e, p, now_ms, &dir, &created);
 	if (created) {
-		struct flow_facts ff;
-
-		endpoints_of(e->pol, f, &ff);
 		insp_add(e, f);
 		f->cls_slot = classifier_flow_new(e->cls);
 		if (p->l4proto == IPPROTO_TCP &&
@@ -978,9 +966,13 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 			e->st.midstream++;
 			f->unread = CLS_EV_MIDSTREAM;
 		}
-		if (e->pol->addrsig)
+		if (e->pol->addrsig) {
+			struct flow_facts ff;
+
+			endpoints_of(e->pol, f, &ff);
 			f->sig_app = addrsig_match(e->pol->addrsig, ff.external,
 						   ff.ext_port, ff.l4proto);
+		}
 		if (f->cls_slot < 0) {
 			/* Cannot happen while the classifier pool is as large
 			 * as the flow pool; decided unclassified if it does. */
@@ -992,7 +984,7 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 			 * record */
 			e->st.signature++;
 			decide(e, f, DEC_PACKET);
-		} else if (refused_now(e, f)) {
+		} else if (refuse_unread(e, f)) {
 			decide(e, f, DEC_PACKET);
 		}
 	}
