@@ -13,8 +13,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "skyfence/audit.h"
-#include "skyfence/ctl.h"
+#include "audit/audit.h"
+#include "control/ctl.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 

@@ -9,20 +9,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "skyfence/classify.h"
-#include "skyfence/daemon.h"
-#include "skyfence/daemon_opts.h"
-#include "skyfence/loader.h"
-#include "skyfence/log.h"
-#include "skyfence/bypass.h"
-#include "skyfence/fcset.h"
-#include "skyfence/mark.h"
-#include "skyfence/audit.h"
-#include "skyfence/addrsig.h"
-#include "skyfence/offline.h"
-#include "skyfence/policy.h"
-#include "skyfence/privdrop.h"
-#include "skyfence/queue.h"
+#include "classify/classify.h"
+#include "main/daemon.h"
+#include "main/daemon_opts.h"
+#include "policy/loader.h"
+#include "sys/log.h"
+#include "kernel/bypass.h"
+#include "kernel/fcset.h"
+#include "core/mark.h"
+#include "audit/audit.h"
+#include "policy/addrsig.h"
+#include "engine/offline.h"
+#include "policy/policy.h"
+#include "sys/privdrop.h"
+#include "kernel/queue.h"
 
 #define DEFAULT_OFFLINE_FLOWS 262144u
 /* long options without a letter */

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "skyfence/appmsg.h"
+#include "core/appmsg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "skyfence/audit.h"
-#include "skyfence/names.h"
+#include "audit/audit.h"
+#include "core/names.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

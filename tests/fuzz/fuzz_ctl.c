@@ -13,10 +13,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "../../src/daemon_int.h"
-#include "../../src/worker.h"
-#include "../../src/runtime.h"
-#include "skyfence/loader.h"
+#include "daemon/daemon_int.h"
+#include "daemon/worker.h"
+#include "daemon/runtime.h"
+#include "policy/loader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

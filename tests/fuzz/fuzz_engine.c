@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "skyfence/classify.h"
-#include "skyfence/engine.h"
-#include "skyfence/loader.h"
-#include "skyfence/pkt.h"
-#include "skyfence/policy.h"
+#include "classify/classify.h"
+#include "engine/engine.h"
+#include "policy/loader.h"
+#include "core/pkt.h"
+#include "policy/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

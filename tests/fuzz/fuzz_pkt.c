@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "skyfence/pkt.h"
+#include "core/pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "skyfence/addrsig.h"
-#include "skyfence/policy.h"
+#include "policy/addrsig.h"
+#include "policy/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

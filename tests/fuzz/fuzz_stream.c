@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "skyfence/pkt.h"
-#include "skyfence/stream.h"
+#include "core/pkt.h"
+#include "core/stream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "skyfence/stun.h"
+#include "core/stun.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,9 +8,9 @@
 
 #include <pcap/pcap.h>
 
-#include "skyfence/flow.h"
-#include "skyfence/pkt.h"
-#include "skyfence/stun.h"
+#include "core/flow.h"
+#include "core/pkt.h"
+#include "core/stun.h"
 
 #define MAX_FLOWS 65536
 

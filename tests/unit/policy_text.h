@@ -7,7 +7,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "skyfence/policy.h"
+#include "policy/policy.h"
 
 static int no_proto(void *ctx, const char *n)
 {

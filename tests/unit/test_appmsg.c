@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "skyfence/appmsg.h"
+#include "core/appmsg.h"
 #include "payloads.h"
 
 static char names[16][APPMSG_NAME_LEN];

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 
 #include "check_run.h"
-#include "skyfence/audit.h"
-#include "skyfence/auditlog.h"
-#include "skyfence/names.h"
-#include "skyfence/sidetab.h"
+#include "audit/audit.h"
+#include "audit/auditlog.h"
+#include "core/names.h"
+#include "audit/sidetab.h"
 
 START_TEST(test_json_member_keeps_names)
 {

@@ -9,7 +9,7 @@
 
 #include "check_run.h"
 #include "policy_text.h"
-#include "skyfence/buckets.h"
+#include "daemon/buckets.h"
 
 /* the pair of the @nth rule (0-based) of department @name */
 static int32_t pair(const struct bucket_map *m, const struct policy *p,

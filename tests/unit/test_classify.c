@@ -8,13 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "skyfence/audit.h"
-#include "skyfence/classify.h"
-#include "skyfence/engine.h"
-#include "skyfence/hostns.h"
-#include "skyfence/loader.h"
-#include "skyfence/pkt.h"
-#include "skyfence/policy.h"
+#include "audit/audit.h"
+#include "classify/classify.h"
+#include "engine/engine.h"
+#include "classify/hostns.h"
+#include "policy/loader.h"
+#include "core/pkt.h"
+#include "policy/policy.h"
 #include "payloads.h"
 
 static struct classifier *cls;

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "skyfence/flow.h"
-#include "skyfence/pkt.h"
+#include "core/flow.h"
+#include "core/pkt.h"
 
 struct ended {
 	unsigned n, idle, evicted, flushed;

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "check_run.h"
-#include "skyfence/log.h"
+#include "sys/log.h"
 
 START_TEST(test_control_bytes_and_high_bytes_are_escaped)
 {

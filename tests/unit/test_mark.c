@@ -4,7 +4,7 @@
 #include <errno.h>
 
 #include "check_run.h"
-#include "skyfence/mark.h"
+#include "core/mark.h"
 
 START_TEST(test_default_layout_round_trip)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "skyfence/pkt.h"
+#include "core/pkt.h"
 #include "payloads.h"
 
 static uint8_t fr[4096];

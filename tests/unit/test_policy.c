@@ -14,9 +14,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "skyfence/classify.h"
-#include "skyfence/addrsig.h"
-#include "skyfence/policy.h"
+#include "classify/classify.h"
+#include "policy/addrsig.h"
+#include "policy/policy.h"
 
 static const struct {
 	const char *name;

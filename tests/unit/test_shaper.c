@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "skyfence/shaper.h"
+#include "core/shaper.h"
 
 struct released {
 	uint64_t n, bytes;

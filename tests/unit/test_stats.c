@@ -8,8 +8,8 @@
 
 #include "check_run.h"
 #include "policy_text.h"
-#include "../../src/stats.h"
-#include "skyfence/hostport.h"
+#include "daemon/stats.h"
+#include "sys/hostport.h"
 
 #include <netinet/in.h>
 
@@ -139,61 +139,6 @@ START_TEST(test_workers_counters_merge_by_department)
 }
 END_TEST
 
-static char rendered[65536];
-
-static void keep(void *ctx, const char *line)
-{
-	(void)ctx;
-	strncat(rendered, line, sizeof(rendered) - strlen(rendered) - 2);
-	strcat(rendered, "\n");
-}
-
-/* Every counter of the table in every format: no key or family missing. */
-START_TEST(test_every_counter_is_in_every_format)
-{
-	static const enum stats_format fmts[] = { STATS_TEXT, STATS_JSON,
-						  STATS_PROMETHEUS, STATS_LOG };
-	struct stats_snap snap;
-	struct daemon d;
-	unsigned i, k;
-
-	memset(&d, 0, sizeof(d));
-	memset(&snap, 0, sizeof(snap));
-	d.apps = calloc(APP_STATS, sizeof(*d.apps));
-	for (i = 0; i < STAT_N; i++)
-		snap.v[i] = 1000 + i;
-	snap.n_w = 2;
-	snap.w[1].first_queue = 7;
-	snap.w[1].n_queues = 1;
-	snap.w[1].flows_created = 4321;
-	for (k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++) {
-		rendered[0] = '\0';
-		stats_render(&d, &snap, fmts[k], keep, NULL);
-		ck_assert_ptr_null(strstr(rendered, "(null)"));
-		for (i = 0; i < STAT_N; i++) {
-			char v[16];
-
-			snprintf(v, sizeof(v), "%u", 1000 + i);
-			ck_assert_msg(strstr(rendered, v) != NULL,
-				      "format %u lacks counter %u", k, i);
-		}
-		/* each worker's share, but in the one-line log */
-		if (fmts[k] != STATS_LOG)
-			ck_assert_msg(strstr(rendered, "4321") != NULL,
-				      "format %u lacks worker 1's flows", k);
-		if (fmts[k] == STATS_PROMETHEUS)
-			ck_assert_ptr_nonnull(strstr(
-				rendered, "skyfence_worker_flows_created_total{"
-					  "worker=\"1\",queue=\"7\"} 4321"));
-	}
-
-	/* the log line is one line */
-	ck_assert_ptr_eq(strchr(rendered, '\n'),
-			 rendered + strlen(rendered) - 1);
-	free(d.apps);
-}
-END_TEST
-
 /* The address options (--metrics-listen, --peer, --peer-listen): IPv6
  * only in brackets, so an unbracketed one is refused, not split. */
 START_TEST(test_address_options_are_parsed_strictly)
@@ -229,7 +174,6 @@ int main(void)
 	tcase_add_test(c,
 		       test_counters_follow_their_department_across_policies);
 	tcase_add_test(c, test_workers_counters_merge_by_department);
-	tcase_add_test(c, test_every_counter_is_in_every_format);
 	tcase_add_test(c, test_address_options_are_parsed_strictly);
 	suite_add_tcase(s, c);
 	return check_run(s);

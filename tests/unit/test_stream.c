@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "skyfence/pkt.h"
-#include "skyfence/stream.h"
+#include "core/pkt.h"
+#include "core/stream.h"
 #include "payloads.h"
 
 #define CISN 1000u

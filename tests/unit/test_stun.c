@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "skyfence/stun.h"
+#include "core/stun.h"
 #include "payloads.h"
 
 static size_t msg(uint8_t *b, uint16_t type, const uint8_t *attrs, size_t n)

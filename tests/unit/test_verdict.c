@@ -4,8 +4,8 @@
 #include <check.h>
 
 #include "check_run.h"
-#include "skyfence/policy.h"
-#include "skyfence/verdict.h"
+#include "policy/policy.h"
+#include "core/verdict.h"
 
 static struct mark_layout l;
 

@@ -1,0 +1,883 @@
+/* The control socket's verbs (ctl.h has the protocol). Every change is
+ * validated in full before anything is touched, applied in one step
+ * (runtime_apply_policy: a new immutable policy swapped in), and followed by
+ * a conntrack walk that rewrites the mark of every established flow whose
+ * decision changed, so it reaches flows the kernel carries on its own.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+
+#include "daemon/daemon_int.h"
+#include "daemon/runtime.h"
+#include "control/metrics.h"
+#include "control/control.h"
+#include "control/status.h"
+#include "daemon/stats.h"
+#include "daemon/worker.h"
+#include "audit/audit.h"
+#include "audit/auditlog.h"
+#include "core/verdict.h"
+#include "policy/loader.h"
+#include "ha/peer.h"
+#include "core/pkt.h"
+
+/* ---- helpers ---- */
+
+/* "a b c" from argv[from..argc) */
+static void join(char *out, size_t len, int argc, char **argv, int from)
+{
+	size_t o = 0;
+	int i;
+
+	out[0] = '\0';
+	for (i = from; i < argc && o + 1 < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s",
+				      i > from ? " " : "", argv[i]);
+}
+
+struct err_sink {
+	struct ctl_req *r;
+	unsigned n;
+};
+
+static void err_to_req(void *ctx, const char *msg)
+{
+	struct err_sink *s = ctx;
+
+	if (s->n++ < 200)
+		ctl_data(s->r, "%s", msg);
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			v = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static const char *fmt_arg(int argc, char **argv, int at)
+{
+	return argc > at ? argv[at] : "text";
+}
+
+/* ---- verbs ---- */
+
+static int tcp_loose(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_tcp_loose", "re");
+	int loose = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &loose) != 1)
+			loose = -1;
+		fclose(f);
+	}
+	return loose;
+}
+
+/* What the renderers show (status.h), read from @d; @snap made by
+ * workers_stats, @peers room for PEER_MAX. */
+static void view_of(struct daemon *d, const struct stats_snap *snap,
+		    struct peer_info *peers, struct status_view *v)
+{
+	static const char *const lv[] = { "error", "warning", "info", "debug" };
+	unsigned i;
+
+	memset(v, 0, sizeof(*v));
+	v->snap = snap;
+	v->apps = d->apps;
+	v->cls = d->cls;
+	v->digest = d->pol_digest;
+	v->now_ms = runtime_clock_ms(0);
+	for (i = 0; i < peers_count(d->peers) && i < PEER_MAX; i++)
+		peers_get(d->peers, i, &peers[i]);
+	v->peers = peers;
+	v->n_peers = i;
+	v->peers_unknown = peers_unknown(d->peers);
+	v->pid = (long)getpid();
+	v->uptime_s = (v->now_ms - d->started_ms) / 1000;
+	v->pol.source = d->pol->source;
+	v->pol.n_depts = d->pol->n_depts - 1;
+	v->pol.killswitch = d->pol->killswitch;
+	v->queue_num = d->o->queue_num;
+	v->n_queues = d->o->n_queues;
+	v->n_workers = d->n_workers;
+	v->max_flows = d->o->max_flows;
+	v->bypass_counted = d->bypass != NULL;
+	v->bypassed = d->bypass ? bypass_total(d->bypass, d->now_ms, 10000,
+					       &v->bypass_growing)
+				: 0;
+	v->ha_rules = d->bypass && bypass_nostate(d->bypass, &v->ha_dropped);
+	v->tcp_loose = v->n_peers ? tcp_loose() : -1;
+	ctl_get_stats(d->ctl, &v->ctl);
+	ct_get_stats(d->ct, &v->ct);
+	v->log_level = lv[log_get_level() & 3];
+	v->rss_kib = rss_kib();
+	v->state.kept = d->state_dfd >= 0;
+	v->state.dirty = d->state_dirty;
+	v->state.err = d->state_err;
+	v->state.dir = d->o->state_dir;
+	v->audit.path = d->o->audit_path;
+	v->audit.node = d->node;
+	v->audit.rate = d->o->audit_rate;
+	v->audit.burst = d->o->audit_burst;
+	auditlog_get_stats(d->alog, &v->audit.log);
+	v->audit.ct_events = d->ctev != NULL;
+	ct_events_get_stats(d->ctev, &v->audit.ev);
+	v->metrics = d->metrics != NULL;
+	v->metrics_listen = d->o->metrics_listen;
+	if (d->metrics)
+		metrics_counts(d->metrics, &v->metrics_open,
+			       &v->metrics_served);
+}
+
+static void emit_data(void *ctx, const char *line)
+{
+	ctl_data(ctx, "%s", line);
+}
+
+static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	const char *f = fmt_arg(argc, argv, 1);
+	struct peer_info peers[PEER_MAX];
+	struct status_view v;
+
+	if (argc > 2 || (strcmp(f, "text") && strcmp(f, "json"))) {
+		ctl_err(r, "usage", "status [json]");
+		return;
+	}
+	if (!d->snap)
+		d->snap = malloc(sizeof(*d->snap));
+	if (!d->snap) {
+		ctl_err(r, "internal", "out of memory");
+		return;
+	}
+	workers_stats(d, d->snap);
+	view_of(d, d->snap, peers, &v);
+	status_render(&v, !strcmp(f, "json") ? STATUS_JSON : STATUS_TEXT,
+		      emit_data, r);
+	ctl_ok(r, "%s", "");
+}
+
+int control_metrics(void *ctx, void (*emit)(void *ectx, const char *line),
+		    void *ectx)
+{
+	struct daemon *d = ctx;
+	struct peer_info peers[PEER_MAX];
+	struct status_view v;
+	struct stats_snap *s = malloc(sizeof(*s));
+
+	if (!s)
+		return -1;
+	workers_stats(d, s);
+	view_of(d, s, peers, &v);
+	status_render_stats(&v, STATUS_PROMETHEUS, emit, ectx);
+	free(s);
+	return 0;
+}
+
+static void emit_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	log_info("%s", line);
+}
+
+void control_log_stats(struct daemon *d)
+{
+	struct peer_info peers[PEER_MAX];
+	struct status_view v;
+
+	if (!d->snap)
+		d->snap = malloc(sizeof(*d->snap));
+	if (!d->snap) {
+		log_warnx("stats: out of memory");
+		return;
+	}
+	workers_stats(d, d->snap);
+	view_of(d, d->snap, peers, &v);
+	status_render_stats(&v, STATUS_LOG, emit_log, NULL);
+}
+
+static void v_stats(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	const char *f = fmt_arg(argc, argv, 1);
+	struct peer_info peers[PEER_MAX];
+	struct status_view v;
+	struct stats_snap s;
+
+	if (argc > 2 || (strcmp(f, "text") && strcmp(f, "json") &&
+			 strcmp(f, "prometheus"))) {
+		ctl_err(r, "usage", "stats [text|json|prometheus]");
+		return;
+	}
+
+	workers_stats(d, &s);
+	view_of(d, &s, peers, &v);
+	status_render_stats(&v,
+			    !strcmp(f, "json")	       ? STATUS_JSON
+			    : !strcmp(f, "prometheus") ? STATUS_PROMETHEUS
+						       : STATUS_TEXT,
+			    emit_data, r);
+	ctl_ok(r, "%s", "");
+}
+
+/* A flow being inspected, as a worker copies it out. */
+struct flow_line {
+	char key[FLOW_KEY_STRLEN];
+	char app[64];
+	uint64_t pkts;
+};
+
+#define FLOWS_SHOWN 200
+
+/* What `flows` gathers from the workers: filled in their threads into
+ * memory the control thread allocated and frees (no allocation in a
+ * worker's thread for a client: its allocator would keep what the
+ * control thread frees), formatted here after. */
+struct flows_ctx {
+	struct classifier *cls;
+	struct flow_line *lines; /* FLOWS_SHOWN */
+	unsigned n, shown;	 /* inspected in all; copied */
+	struct recent *recent;	 /* every worker's ring */
+	unsigned n_recent;
+};
+
+static void copy_flow(void *ctx, const struct flow *f)
+{
+	struct flows_ctx *x = ctx;
+	struct flow_line *l = &x->lines[x->shown++];
+
+	flow_key_format(&f->key, l->key, sizeof(l->key));
+	classifier_format_proto(x->cls, &f->cls, l->app, sizeof(l->app));
+	l->pkts = f->pkts[0] + f->pkts[1];
+}
+
+/* In each worker's thread: its flows being inspected (the engine's list,
+ * never a walk of the whole table), and a copy of its recent decisions. */
+static void worker_flows(struct worker *w, void *arg)
+{
+	struct flows_ctx *x = arg;
+	uint32_t i;
+
+	x->cls = w->cls;
+	x->n += engine_foreach_inspecting(w->eng, copy_flow, x,
+					  FLOWS_SHOWN - x->shown);
+	for (i = 0; i < RECENT; i++) {
+		const struct recent *e =
+			&w->sc.recent[(w->sc.recent_next + i) % RECENT];
+
+		if (e->ts_ms)
+			x->recent[x->n_recent++] = *e;
+	}
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct recent *x = a, *y = b;
+
+	return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
+}
+
+static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	const char *f = fmt_arg(argc, argv, 1);
+	struct flows_ctx x = { NULL, NULL, 0, 0, NULL, 0 };
+	int json = !strcmp(f, "json");
+	uint32_t i, k = 0;
+
+	if (argc > 2 || (strcmp(f, "text") && !json)) {
+		ctl_err(r, "usage", "flows [json]");
+		return;
+	}
+	if (!d->flow_recent)
+		d->flow_recent = calloc((size_t)RECENT * d->n_workers,
+					sizeof(*d->flow_recent));
+	if (!d->flow_lines)
+		d->flow_lines = calloc(FLOWS_SHOWN, sizeof(*d->flow_lines));
+	x.recent = d->flow_recent;
+	x.lines = d->flow_lines;
+	if (!x.recent || !x.lines) {
+		ctl_err(r, "internal", "out of memory");
+		return;
+	}
+	workers_call(d, worker_flows, &x);
+	if (json)
+		ctl_data(r, "{\"inspecting\":[");
+	for (i = 0; i < x.shown; i++) {
+		const struct flow_line *l = &x.lines[i];
+
+		if (json)
+			ctl_data(r,
+				 "%s{\"flow\":\"%s\",\"packets\":%" PRIu64
+				 ",\"app_so_far\":\"%s\"}",
+				 i ? "," : "", l->key, l->pkts, l->app);
+		else
+			ctl_data(r, "inspecting %s packets %" PRIu64 " app %s",
+				 l->key, l->pkts, l->app);
+	}
+	if (json)
+		ctl_data(r, "],\"inspecting_total\":%u,\"recent\":[", x.n);
+	else if (x.n > FLOWS_SHOWN)
+		ctl_data(r, "... %u flows being inspected, %d shown", x.n,
+			 FLOWS_SHOWN);
+	/* the last RECENT decisions of all workers, oldest first */
+	qsort(x.recent, x.n_recent, sizeof(*x.recent), by_time);
+	for (i = x.n_recent > RECENT ? x.n_recent - RECENT : 0; i < x.n_recent;
+	     i++) {
+		const struct recent *e = &x.recent[i];
+		char rule[200], dept[100];
+
+		if (json) {
+			status_json_str(rule, sizeof(rule), e->rule);
+			status_json_str(dept, sizeof(dept), e->dept);
+			ctl_data(
+				r,
+				"%s{\"ts_ms\":%" PRIu64
+				",\"flow\":\"%s\",\"department\":\"%s\",\"app\":\"%s\",\"evidence\":\"%s\",\"action\":\"%s\",\"rule\":\"%s\"}",
+				k++ ? "," : "", e->ts_ms, e->key, dept, e->app,
+				e->evidence, action_name(e->action), rule);
+		} else {
+			ctl_data(
+				r, "decided %s %s %s %s%s%s (evidence %s)",
+				e->key, e->dept, e->app, action_name(e->action),
+				e->rule[0] ? " by " : "", e->rule, e->evidence);
+		}
+	}
+	if (json)
+		ctl_data(r, "]}");
+	ctl_ok(r, "%s", "");
+}
+
+/* The warning a change's reply ends with when the state file could not
+ * be written: the change runs, but a restart would undo it. */
+static const char *unsaved(const struct daemon *d)
+{
+	return d->state_dirty ? "; NOT SAVED (see status): a restart would "
+				"undo it until a save succeeds (retried every "
+				"second)"
+			      : "";
+}
+
+static void v_policy_show(struct daemon *d, struct ctl_req *r, int argc,
+			  char **argv)
+{
+	char *text = policy_format(d->pol);
+
+	(void)argc;
+	(void)argv;
+	if (!text) {
+		ctl_err(r, "internal", "out of memory");
+		return;
+	}
+	ctl_data(r, "%s", text);
+	free(text);
+	ctl_ok(r, "%s", "");
+}
+
+/* policy check FILE | policy load FILE */
+static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
+			  char **argv)
+{
+	struct err_sink es = { r, 0 };
+	struct policy *np;
+	unsigned nerr = 0;
+	char *text, err[512];
+	size_t len;
+	int rc;
+
+	(void)argc;
+	/* The client opened the file with its own rights and passed it: the
+	 * daemon never opens a path named by a client (a root-only file, a
+	 * FIFO that blocks, /dev/zero). FILE only names it in messages. */
+	if (ctl_req_fd(r) < 0) {
+		ctl_err(r, "usage",
+			"policy %s: send the file with the request (skyfencectl "
+			"does; skyfenced opens no path for a client)",
+			argv[1]);
+		return;
+	}
+	text = policy_read_fd(ctl_req_fd(r), argv[2], &len, err, sizeof(err));
+	if (!text) {
+		ctl_err(r, "refused", "%s; the running policy stays", err);
+		return;
+	}
+	np = loader_client_policy(d->cls, d->pol, argv[2], text, len,
+				  err_to_req, &es, &nerr);
+	free(text);
+	if (!np) {
+		ctl_err(r, "refused",
+			"%s: %u error(s); the running policy stays", argv[2],
+			nerr);
+		return;
+	}
+	if (!strcmp(argv[1], "check")) {
+		ctl_ok(r, "%s: valid (%u departments besides default)", argv[2],
+		       np->n_depts - 1);
+		policy_free(np);
+		return;
+	}
+	if (strcmp(np->signatures, d->pol->signatures) != 0) {
+		policy_free(np);
+		ctl_err(r, "refused",
+			"%s names another signatures file: restart skyfenced, or signatures reload after a policy that names it; the running policy stays",
+			argv[2]);
+		return;
+	}
+	/* a loaded file never lifts the kill switch */
+	if (runtime_keep_killswitch(np, d->pol->killswitch) != 0) {
+		policy_free(np);
+		ctl_err(r, "refused",
+			"%s: its kill switch and the running one together are too many apps; the running policy stays",
+			argv[2]);
+		return;
+	}
+	rc = runtime_apply_policy(d, np);
+	if (rc != 0) {
+		ctl_err(r, "refused", "%s; the running policy stays",
+			runtime_error(rc));
+		return;
+	}
+	log_info("control: uid %ld loaded %s", (long)ctl_req_uid(r), argv[2]);
+	{
+		char what[CTL_MAX_REQUEST + 16];
+
+		snprintf(what, sizeof(what), "load %s", argv[2]);
+		auditrec_change(d, (long)ctl_req_uid(r), what);
+	}
+	ctl_ok(r, "%s applied%s%s; established flows follow (conntrack walk)%s",
+	       argv[2],
+	       d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
+	       d->pol->killswitch, unsaved(d));
+}
+
+/* A change written into the running policy's text, validated as a whole
+ * and applied: 0, or -1 with the reason in @err (the parser's errors to
+ * @on_error). */
+static int change_core(struct daemon *d, const struct policy_change *c,
+		       const char *what,
+		       void (*on_error)(void *ctx, const char *msg), void *ctx,
+		       unsigned *nerr, char *err, size_t errlen)
+{
+	char name[300];
+	struct policy *np;
+	char *text = policy_format_change(d->pol, c, err, errlen);
+	int rc;
+
+	*nerr = 0;
+	if (!text)
+		return -1;
+	snprintf(name, sizeof(name), "(running policy after: %s)", what);
+	np = loader_client_policy(d->cls, d->pol, name, text, strlen(text),
+				  on_error, ctx, nerr);
+	free(text);
+	if (!np) {
+		snprintf(err, errlen, "%s: %u error(s); nothing changed", what,
+			 *nerr);
+		return -1;
+	}
+	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
+	rc = runtime_apply_policy(d, np);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s; nothing changed", runtime_error(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void change(struct daemon *d, struct ctl_req *r,
+		   const struct policy_change *c, const char *what)
+{
+	struct err_sink es = { r, 0 };
+	char err[512];
+	unsigned nerr;
+
+	if (change_core(d, c, what, err_to_req, &es, &nerr, err, sizeof(err)) !=
+	    0) {
+		ctl_err(r, "refused", "%s", err);
+		return;
+	}
+	log_info("control: uid %ld: %s", (long)ctl_req_uid(r), what);
+	auditrec_change(d, (long)ctl_req_uid(r), what);
+	peers_forward_change(d->peers, d, what);
+	ctl_ok(r, "%s; established flows follow (conntrack walk)%s", what,
+	       unsaved(d));
+}
+
+/* The arguments of "department ..." or "rule ..." as a change; 0, or -1
+ * (usage). @buf holds what @c points to. */
+static int change_of(int argc, char **argv, struct policy_change *c, char *buf,
+		     size_t len)
+{
+	memset(c, 0, sizeof(*c));
+	if (argc >= 1 && !strcmp(argv[0], "department")) {
+		if (argc == 3 && !strcmp(argv[1], "del")) {
+			c->kind = PCH_DEPT_DEL;
+		} else if (argc >= 5 &&
+			   (!strcmp(argv[1], "add") ||
+			    !strcmp(argv[1], "set")) &&
+			   !strcmp(argv[3], "hosts")) {
+			c->kind = !strcmp(argv[1], "add") ? PCH_DEPT_ADD
+							  : PCH_DEPT_HOSTS;
+			join(buf, len, argc, argv, 4);
+			c->arg = buf;
+		} else {
+			return -1;
+		}
+	} else if (argc >= 4 && !strcmp(argv[0], "rule") &&
+		   (!strcmp(argv[1], "set") || !strcmp(argv[1], "del"))) {
+		c->kind = !strcmp(argv[1], "set") ? PCH_RULE_SET : PCH_RULE_DEL;
+		join(buf, len, argc, argv, 3);
+		c->arg = buf;
+	} else {
+		return -1;
+	}
+	c->dept = argv[2];
+	return 0;
+}
+
+int control_peer_killswitch(struct daemon *d, const char *apps,
+			    const char *node)
+{
+	char what[512];
+
+	if (runtime_set_killswitch(d, apps, runtime_log_line, NULL) != 0) {
+		log_warnx("peer %s: its kill switch (%s) refused here", node,
+			  apps[0] ? apps : "off");
+		return -1;
+	}
+	log_warnx("peer %s: killswitch %s%s", node, apps[0] ? "on for " : "off",
+		  apps);
+	snprintf(what, sizeof(what), "killswitch %s%s (from peer %s)",
+		 apps[0] ? "on for " : "off", apps, node);
+	auditrec_change(d, -1, what);
+	return 0;
+}
+
+int control_peer_change(struct daemon *d, const char *what, const char *node)
+{
+	char copy[1024], buf[1024], err[512], *argv[64], *save = NULL, *w;
+	struct policy_change c;
+	unsigned nerr;
+	int argc = 0;
+
+	snprintf(copy, sizeof(copy), "%s", what);
+	for (w = strtok_r(copy, " ", &save); w && argc < 64;
+	     w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	if (change_of(argc, argv, &c, buf, sizeof(buf)) != 0) {
+		log_warnx("peer %s: change '%s' is not a runtime change", node,
+			  what);
+		return -1;
+	}
+	if (change_core(d, &c, what, runtime_log_line, NULL, &nerr, err,
+			sizeof(err)) != 0) {
+		log_warnx("peer %s: %s (it shows as drift)", node, err);
+		return -1;
+	}
+	log_info("peer %s: %s", node, what);
+	{
+		char rec[1200];
+
+		snprintf(rec, sizeof(rec), "%s (from peer %s)", what, node);
+		auditrec_change(d, -1, rec);
+	}
+	return 0;
+}
+
+static void v_department(struct daemon *d, struct ctl_req *r, int argc,
+			 char **argv)
+{
+	struct policy_change c;
+	char hosts[CTL_MAX_REQUEST], what[CTL_MAX_REQUEST + 64];
+
+	if (change_of(argc, argv, &c, hosts, sizeof(hosts)) != 0) {
+		ctl_err(r, "usage",
+			"department add NAME hosts PREFIX... | department set NAME hosts PREFIX... | department del NAME");
+		return;
+	}
+	join(what, sizeof(what), argc, argv, 0);
+	change(d, r, &c, what);
+}
+
+static void v_rule(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	struct policy_change c;
+	char rule[CTL_MAX_REQUEST], what[CTL_MAX_REQUEST + 64];
+
+	if (change_of(argc, argv, &c, rule, sizeof(rule)) != 0) {
+		ctl_err(r, "usage",
+			"rule set DEPARTMENT MATCH ACTION [OPTIONS] | rule del DEPARTMENT MATCH");
+		return;
+	}
+	join(what, sizeof(what), argc, argv, 0);
+	change(d, r, &c, what);
+}
+
+static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
+			 char **argv)
+{
+	struct err_sink es = { r, 0 };
+	const char *ks = d->pol->killswitch;
+	char apps[256], next[520];
+	int rc;
+
+	if (argc == 1) {
+		ctl_ok(r, "killswitch %s%s", ks[0] ? "on: " : "off", ks);
+		return;
+	}
+	if (strcmp(argv[1], "on") && strcmp(argv[1], "off")) {
+		ctl_err(r, "usage",
+			"killswitch [on|off] [APP...] (APP: skype, or an nDPI protocol name)");
+		return;
+	}
+	join(apps, sizeof(apps), argc, argv, 2);
+	if (!apps[0])
+		snprintf(apps, sizeof(apps), "%s", "skype");
+	if (!strcmp(argv[1], "on")) {
+		/* on adds to what is on; an app already on stays once */
+		char *save = NULL, *w;
+
+		snprintf(next, sizeof(next), "%s", ks);
+		for (w = strtok_r(apps, " ", &save); w;
+		     w = strtok_r(NULL, " ", &save))
+			if (!policy_word_listed(ks, w) &&
+			    !policy_word_listed(next, w))
+				snprintf(next + strlen(next),
+					 sizeof(next) - strlen(next), "%s%s",
+					 next[0] ? " " : "", w);
+	} else if (argc == 2) {
+		next[0] = '\0'; /* off: all off */
+	} else {
+		/* off APP...: the others stay on */
+		char *save = NULL, *w, cur[256];
+
+		snprintf(cur, sizeof(cur), "%s", ks);
+		next[0] = '\0';
+		for (w = strtok_r(cur, " ", &save); w;
+		     w = strtok_r(NULL, " ", &save)) {
+			if (!policy_word_listed(apps, w))
+				snprintf(next + strlen(next),
+					 sizeof(next) - strlen(next), "%s%s",
+					 next[0] ? " " : "", w);
+		}
+	}
+	if (strlen(next) >= sizeof(d->pol->killswitch)) {
+		ctl_err(r, "refused", "too many apps for the kill switch");
+		return;
+	}
+	rc = runtime_set_killswitch(d, next, err_to_req, &es);
+	if (rc != 0) {
+		ctl_err(r, "refused",
+			"killswitch %s %s: %u error(s); nothing changed",
+			argv[1], next, es.n);
+		return;
+	}
+	log_warnx("control: uid %ld: killswitch %s%s", (long)ctl_req_uid(r),
+		  next[0] ? "on for " : "off", next);
+	{
+		char what[sizeof(next) + 32];
+
+		snprintf(what, sizeof(what), "killswitch %s%s",
+			 next[0] ? "on for " : "off", next);
+		auditrec_change(d, (long)ctl_req_uid(r), what);
+	}
+	/* the peers take it within a second, at once if this one arrives */
+	peers_killswitch_changed(d->peers);
+	peers_send_state(d->peers, d);
+	ctl_ok(r,
+	       "killswitch %s%s; established flows follow (conntrack walk)%s",
+	       next[0] ? "on for " : "off", next, unsaved(d));
+}
+
+/* The chain's head as written to the file: what `skyfencectl audit
+ * verify --head` compares the last line with. */
+static void v_audit_head(struct daemon *d, struct ctl_req *r, int argc,
+			 char **argv)
+{
+	struct auditlog_stats as;
+
+	(void)argc;
+	(void)argv;
+	auditlog_get_stats(d->alog, &as);
+	ctl_data(r, "node %s", d->node);
+	ctl_data(r, "seq %" PRIu64, as.seq);
+	ctl_data(r, "sha256 %s", as.head);
+	ctl_ok(r, "%s",
+	       as.queued_bytes ? "records are waiting to be written: "
+				 "the file is behind this head"
+			       : "");
+}
+
+static const char *const log_levels[] = { "error", "warning", "info", "debug" };
+
+static void v_log_show(struct daemon *d, struct ctl_req *r, int argc,
+		       char **argv)
+{
+	(void)d;
+	(void)argc;
+	(void)argv;
+	ctl_ok(r, "log level %s", log_levels[log_get_level() & 3]);
+}
+
+static void v_log_set(struct daemon *d, struct ctl_req *r, int argc,
+		      char **argv)
+{
+	const char *const *lv = log_levels;
+	int i;
+
+	(void)d;
+	(void)argc;
+	for (i = 0; i < 4; i++) {
+		if (!strcmp(argv[2], lv[i])) {
+			log_set_level(i);
+			ctl_ok(r, "log level %s", lv[i]);
+			return;
+		}
+	}
+	ctl_err(r, "usage",
+		"unknown log level '%s' (error, warning, info, debug)",
+		argv[2]);
+}
+
+/* A new nDPI module with the signatures file re-read, the running policy
+ * resolved against it, then both swapped in. Flows still being inspected
+ * start over (their nDPI state belonged to the old module); decided flows
+ * keep their conntrack marks. */
+static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
+			 char **argv)
+{
+	struct err_sink es = { r, 0 };
+	char err[600];
+
+	(void)argc;
+	(void)argv;
+	if (runtime_signatures_reload(d, err_to_req, &es, err, sizeof(err)) !=
+	    0) {
+		ctl_err(r, "refused", "%s", err);
+		return;
+	}
+	log_info("control: uid %ld reloaded signatures %s",
+		 (long)ctl_req_uid(r), d->pol->signatures);
+	auditrec_change(d, (long)ctl_req_uid(r), "signatures reload");
+	ctl_ok(r, "signatures %s reloaded; flows being inspected start over",
+	       d->pol->signatures);
+}
+
+static void v_help(struct daemon *d, struct ctl_req *r, int argc, char **argv);
+
+/* The verbs: a request is served by the first row whose name, second word
+ * (NULL: any, the handler parses the rest; "": none) and word count (0:
+ * any) match it, and only for a client with the row's role. No handler
+ * checks a role. */
+static const struct verb {
+	const char *name, *sub;
+	int argc;
+	enum ctl_role role;
+	void (*fn)(struct daemon *d, struct ctl_req *r, int argc, char **argv);
+	const char *usage;
+} verbs[] = {
+	{ "help", "", 1, CTL_READ_ONLY, v_help, "help" },
+	{ "status", NULL, 0, CTL_READ_ONLY, v_status, "status [json]" },
+	{ "stats", NULL, 0, CTL_READ_ONLY, v_stats,
+	  "stats [text|json|prometheus]" },
+	{ "flows", NULL, 0, CTL_READ_ONLY, v_flows, "flows [json]" },
+	{ "policy", "show", 2, CTL_READ_ONLY, v_policy_show, "policy show" },
+	{ "policy", "check", 3, CTL_ADMIN, v_policy_file, "policy check FILE" },
+	{ "policy", "load", 3, CTL_ADMIN, v_policy_file, "policy load FILE" },
+	{ "department", NULL, 0, CTL_ADMIN, v_department,
+	  "department add|set NAME hosts PREFIX... | del NAME" },
+	{ "rule", NULL, 0, CTL_ADMIN, v_rule,
+	  "rule set DEPARTMENT MATCH ACTION... | del DEPARTMENT MATCH" },
+	{ "killswitch", "", 1, CTL_READ_ONLY, v_killswitch, "killswitch" },
+	{ "killswitch", "on", 0, CTL_ADMIN, v_killswitch,
+	  "killswitch on [APP...]" },
+	{ "killswitch", "off", 0, CTL_ADMIN, v_killswitch,
+	  "killswitch off [APP...]" },
+	{ "signatures", "reload", 2, CTL_ADMIN, v_signatures,
+	  "signatures reload" },
+	{ "audit", "head", 2, CTL_READ_ONLY, v_audit_head, "audit head" },
+	{ "log", "level", 2, CTL_READ_ONLY, v_log_show, "log level" },
+	{ "log", "level", 3, CTL_ADMIN, v_log_set,
+	  "log level error|warning|info|debug" },
+};
+
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static void v_help(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	size_t i;
+
+	(void)d;
+	(void)argc;
+	(void)argv;
+	for (i = 0; i < N_VERBS; i++)
+		ctl_data(r, "%s%s", verbs[i].usage,
+			 verbs[i].role == CTL_ADMIN ? "   (admin)" : "");
+	ctl_ok(r, "%s", "");
+}
+
+static int verb_matches(const struct verb *v, int argc, char **argv)
+{
+	if (strcmp(argv[0], v->name) != 0)
+		return 0;
+	if (v->argc && argc != v->argc)
+		return 0;
+	if (!v->sub)
+		return 1;
+	if (!v->sub[0])
+		return argc == 1;
+	return argc > 1 && !strcmp(argv[1], v->sub);
+}
+
+void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
+		     char **argv)
+{
+	struct daemon *d = ctx;
+	char usage[1024] = "";
+	int known = 0;
+	size_t i;
+
+	for (i = 0; i < N_VERBS; i++) {
+		if (!verb_matches(&verbs[i], argc, argv)) {
+			if (!strcmp(argv[0], verbs[i].name)) {
+				known = 1;
+				snprintf(usage + strlen(usage),
+					 sizeof(usage) - strlen(usage), "%s%s",
+					 usage[0] ? " | " : "", verbs[i].usage);
+			}
+			continue;
+		}
+		if (role < verbs[i].role) {
+			ctl_err(r, "denied",
+				"'%s%s%s' changes skyfenced: admins only",
+				argv[0], argc > 1 ? " " : "",
+				argc > 1 ? argv[1] : "");
+			return;
+		}
+		verbs[i].fn(d, r, argc, argv);
+		return;
+	}
+	if (known) {
+		ctl_err(r, "usage", "%s", usage);
+	} else {
+		char shown[64];
+
+		status_json_str(shown, sizeof(shown), argv[0]);
+		ctl_err(r, "usage", "unknown verb '%s' (try: help)", shown);
+	}
+}

@@ -1,0 +1,777 @@
+/* status.c - the renderers of what an admin reads (status.h): one
+ * table of counters shown by every format, and `status`. */
+#include "control/status.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "classify/classify.h"
+#include "control/metrics.h"
+#include "kernel/queue.h"
+#include "policy/state.h"
+
+/* ---- one snapshot, four renderers ---- */
+
+/* Every scalar counter, in the order every format shows them: the key
+ * (text, JSON, the SIGUSR1 line), the Prometheus family and label (rows
+ * of one family are adjacent), whether it is a gauge, its help. */
+static const struct stat_def {
+	const char *key, *prom, *label;
+	int gauge;
+	const char *help;
+} defs[STAT_N] = {
+	[STAT_PACKETS] = { "packets", "skyfence_queued_packets_total", NULL, 0,
+			   "Packets skyfenced got from its queues." },
+	[STAT_INSPECTED] = { "inspected", "skyfence_packets_inspected_total",
+			     NULL, 0, "Packets fed to nDPI." },
+	[STAT_OFFLOADED] = { "offloaded", "skyfence_repeats_total", NULL, 0,
+			     "Decisions sent back as a mark with NF_REPEAT "
+			     "(the kernel carries the rest of the flow)." },
+	[STAT_MARKED] = { "marked_in_queue", "skyfence_marked_packets_total",
+			  NULL, 0,
+			  "Packets that came decided (the kernel rules did "
+			  "not act on their mark)." },
+	[STAT_THROTTLED] = { "throttled", "skyfence_throttled_packets_total",
+			     NULL, 0, "Packets of throttled flows shaped." },
+	[STAT_UNPARSED] = { "unparsed", "skyfence_unparsed_packets_total", NULL,
+			    0,
+			    "Packets without payload or that did not parse "
+			    "(accepted: not attributable to a flow)." },
+	[STAT_DEC_ALLOW] = { "decisions_allow", "skyfence_flows_decided_total",
+			     "action=\"allow\"", 0,
+			     "Flows decided, by action." },
+	[STAT_DEC_DROP] = { "decisions_drop", "skyfence_flows_decided_total",
+			    "action=\"drop\"", 0, NULL },
+	[STAT_DEC_REJECT] = { "decisions_reject",
+			      "skyfence_flows_decided_total",
+			      "action=\"reject\"", 0, NULL },
+	[STAT_DEC_THROTTLE] = { "decisions_throttle",
+				"skyfence_flows_decided_total",
+				"action=\"throttle\"", 0, NULL },
+	[STAT_AT_PACKET] = { "decided_at_packet",
+			     "skyfence_flows_decided_at_total", "at=\"packet\"",
+			     0,
+			     "Flows decided, by when: at a packet, at the "
+			     "packet limit, from a mark, or only at the "
+			     "flow's end (never enforced)." },
+	[STAT_AT_LIMIT] = { "decided_at_limit",
+			    "skyfence_flows_decided_at_total", "at=\"limit\"",
+			    0, NULL },
+	[STAT_AT_MARK] = { "decided_at_mark", "skyfence_flows_decided_at_total",
+			   "at=\"mark\"", 0, NULL },
+	[STAT_AT_END] = { "decided_at_end", "skyfence_flows_decided_at_total",
+			  "at=\"end\"", 0, NULL },
+	[STAT_NAMED] = { "named_early", "skyfence_flows_named_early_total",
+			 NULL, 0,
+			 "Flows decided at the packet that named their app, "
+			 "nDPI still reading." },
+	[STAT_RELABELED] = { "relabeled", "skyfence_flows_relabeled_total",
+			     NULL, 0,
+			     "Decided flows whose app nDPI changed later." },
+	[STAT_MIDSTREAM] = { "flows_midstream",
+			     "skyfence_flows_midstream_total", NULL, 0,
+			     "TCP flows first seen without their SYN, "
+			     "inspected from the middle: a conntrack entry "
+			     "that came without its mark (a flush, or an HA "
+			     "backup taking over a flow conntrackd did not "
+			     "copy, with nf_conntrack_tcp_loose=1)." },
+	[STAT_NORM_GAP] = { "normalizer_gap",
+			    "skyfence_normalizer_dropped_packets_total",
+			    "reason=\"gap\"", 0,
+			    "TCP segments of flows under inspection the "
+			    "normalizer dropped, by reason: past a gap (resent "
+			    "in turn), repeating forwarded bytes with others, a "
+			    "stale timestamp (PAWS), past the receiver's "
+			    "window, urgent data, a bad checksum, broken "
+			    "options, data the receiver drops for its flags "
+			    "(no ACK, on a SYN) or its acknowledgement, a TTL "
+			    "lower than the flow's (it may expire before the "
+			    "receiver), no buffer for a message in part." },
+	[STAT_NORM_CONFLICT] = { "normalizer_conflict",
+				 "skyfence_normalizer_dropped_packets_total",
+				 "reason=\"conflict\"", 0, NULL },
+	[STAT_NORM_STALE] = { "normalizer_stale",
+			      "skyfence_normalizer_dropped_packets_total",
+			      "reason=\"stale\"", 0, NULL },
+	[STAT_NORM_WINDOW] = { "normalizer_window",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"window\"", 0, NULL },
+	[STAT_NORM_URGENT] = { "normalizer_urgent",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"urgent\"", 0, NULL },
+	[STAT_NORM_BADSUM] = { "normalizer_badsum",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"badsum\"", 0, NULL },
+	[STAT_NORM_BADOPT] = { "normalizer_badopt",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"badopt\"", 0, NULL },
+	[STAT_NORM_FLAGS] = { "normalizer_flags",
+			      "skyfence_normalizer_dropped_packets_total",
+			      "reason=\"flags\"", 0, NULL },
+	[STAT_NORM_BADACK] = { "normalizer_badack",
+			       "skyfence_normalizer_dropped_packets_total",
+			       "reason=\"badack\"", 0, NULL },
+	[STAT_NORM_TTL] = { "normalizer_ttl",
+			    "skyfence_normalizer_dropped_packets_total",
+			    "reason=\"ttl\"", 0, NULL },
+	[STAT_NORM_NOBUF] = { "normalizer_nobuffer",
+			      "skyfence_normalizer_dropped_packets_total",
+			      "reason=\"nobuffer\"", 0, NULL },
+	[STAT_NAMES] = { "names_read", "skyfence_names_read_total", NULL, 0,
+			 "Names skyfenced's own readers found (SNI, Host, "
+			 "DNS questions, proxy targets)." },
+	[STAT_ONE_SHOT] = { "datagrams_read_alone",
+			    "skyfence_datagrams_read_alone_total", NULL, 0,
+			    "Datagrams read alone after junk on a flow nDPI "
+			    "had given up on." },
+	[STAT_WATCHED] = { "flows_watched", "skyfence_flows_watched_total",
+			   NULL, 0,
+			   "Flows allowed but kept out of the conntrack mark: "
+			   "they could still name something in a department "
+			   "that drops it." },
+	[STAT_REDECIDED] = { "flows_redecided",
+			     "skyfence_flows_redecided_total", NULL, 0,
+			     "Watched flows a later name decided again." },
+	[STAT_UNREADABLE] = { "flows_unreadable",
+			      "skyfence_flows_unreadable_total", NULL, 0,
+			      "Flows refused because skyfenced could not read "
+			      "them: start not seen (fail-closed), a QUIC "
+			      "version nDPI cannot dissect, a message too "
+			      "large or ambiguously framed." },
+	[STAT_UNNAMED] = { "flows_unnamed", "skyfence_flows_unnamed_total",
+			   NULL, 0,
+			   "Flows decided with nothing named (Unknown): their "
+			   "department's rule for unknown traffic, or allowed "
+			   "without one." },
+	[STAT_FLOWS_ACTIVE] = { "flows_active", "skyfence_flows_active", NULL,
+				1, "Flows in skyfenced's table." },
+	[STAT_FLOWS_CAPACITY] = { "flows_capacity", "skyfence_flows_capacity",
+				  NULL, 1,
+				  "Flows skyfenced's tables hold at most (each "
+				  "worker's --max-flows)." },
+	[STAT_FLOWS_CREATED] = { "flows_created",
+				 "skyfence_flows_created_total", NULL, 0,
+				 "Flows skyfenced's table took in." },
+	[STAT_FLOWS_EVICTED] = { "flows_evicted",
+				 "skyfence_flows_evicted_total", NULL, 0,
+				 "Flows evicted from a full table." },
+	[STAT_FLOWS_EXPIRED] = { "flows_expired",
+				 "skyfence_flows_expired_total", NULL, 0,
+				 "Flows forgotten after --idle-timeout." },
+	[STAT_UNCLASSIFIED] = { "flows_unclassified",
+				"skyfence_flows_unclassified_total", NULL, 0,
+				"Flows decided unclassified: no classifier "
+				"slot was free." },
+	[STAT_VERDICTS] = { "verdicts", "skyfence_verdicts_total", NULL, 0,
+			    "Verdicts sent to the kernel." },
+	[STAT_MISSED] = { "missed_verdicts", "skyfence_missed_verdicts_total",
+			  NULL, 0,
+			  "Packets left without a verdict by mistake "
+			  "(accepted by the queue code)." },
+	[STAT_SEND_ERRORS] = { "send_errors",
+			       "skyfence_verdict_send_errors_total", NULL, 0,
+			       "Verdict batches the kernel did not take." },
+	[STAT_KERNEL_ERRORS] = { "kernel_errors",
+				 "skyfence_kernel_errors_total", NULL, 0,
+				 "Error replies from the kernel's queue." },
+	[STAT_MALFORMED] = { "malformed_messages",
+			     "skyfence_queue_malformed_total", NULL, 0,
+			     "Queue messages without a packet id." },
+	[STAT_RELOADS] = { "reloads", "skyfence_reloads_total", NULL, 0,
+			   "Policy reloads applied (SIGHUP)." },
+	[STAT_RELOAD_FAILURES] = { "reload_failures",
+				   "skyfence_reload_failures_total", NULL, 0,
+				   "Policy reloads refused (SIGHUP)." },
+	[STAT_HELD_NO_RECORD] = { "held_no_record",
+				  "skyfence_held_no_record_total", NULL, 0,
+				  "Throttled packets passed unshaped: no hold "
+				  "record free." },
+	[STAT_KILLSWITCH] = { "killswitch", "skyfence_killswitch", NULL, 1,
+			      "1 while the kill switch is on." },
+	[STAT_STATE_SAVED] = { "state_saved", "skyfence_state_saved", NULL, 1,
+			       "1 while the running policy is saved in the "
+			       "state directory (0: not kept, or the last "
+			       "save failed)." },
+	[STAT_WORKERS] = { "workers", "skyfence_workers", NULL, 1,
+			   "Worker threads serving the queues." },
+	[STAT_AUDIT_RECORDS] = { "audit_records",
+				 "skyfence_audit_records_total", NULL, 0,
+				 "Audit records written to the audit file." },
+	[STAT_AUDIT_LOST] = { "audit_lost", "skyfence_audit_lost_total",
+			      "cause=\"buffer\"", 0,
+			      "Audit records lost: the queue waiting for the "
+			      "disk was full (buffer; a gap record says how "
+			      "many), or destroy events the kernel could not "
+			      "deliver (kernel; only without reliable "
+			      "delivery)." },
+	[STAT_AUDIT_LOST_KERNEL] = { "audit_lost_kernel",
+				     "skyfence_audit_lost_total",
+				     "cause=\"kernel\"", 0, NULL },
+	[STAT_AUDIT_SUPPRESSED] = { "audit_suppressed",
+				    "skyfence_audit_suppressed_total", NULL, 0,
+				    "Flow records over a department's "
+				    "--audit-rate, counted in suppressed "
+				    "records." },
+	[STAT_AUDIT_WRITE_ERRORS] = { "audit_write_errors",
+				      "skyfence_audit_write_errors_total", NULL,
+				      0,
+				      "Writes of the audit file that failed "
+				      "(full disk, EIO, no directory); the "
+				      "records wait." },
+	[STAT_AUDIT_WAITING] = { "audit_waiting_bytes",
+				 "skyfence_audit_waiting_bytes", NULL, 1,
+				 "Audit bytes waiting to be written (at most "
+				 "--audit-buffer)." },
+	[STAT_AUDIT_WRITABLE] = { "audit_writable", "skyfence_audit_writable",
+				  NULL, 1,
+				  "1 while the audit file takes writes." },
+	[STAT_CT_DESTROY] = { "conntrack_destroy_events",
+			      "skyfence_conntrack_destroy_events_total", NULL,
+			      0,
+			      "Conntrack destroy events read (every entry's, "
+			      "skyfence's or not)." },
+	[STAT_CT_OVERRUNS] = { "conntrack_event_overruns",
+			       "skyfence_conntrack_event_overruns_total", NULL,
+			       0,
+			       "Overruns of the destroy events' socket "
+			       "(ENOBUFS): delayed with reliable delivery, "
+			       "else lost." },
+	[STAT_AUDIT_NO_DECISION] = { "audit_ends_without_decision",
+				     "skyfence_audit_ends_without_decision_total",
+				     NULL, 0,
+				     "End records of flows whose decision the "
+				     "side table no longer had (they say what "
+				     "they lack)." },
+	[STAT_AUDIT_SIDE_EVICTED] = { "audit_side_evicted",
+				      "skyfence_audit_side_evicted_total", NULL,
+				      0,
+				      "Decisions given up by the full side "
+				      "table (--audit-flows)." },
+};
+
+void status_json_str(char *out, size_t len, const char *s)
+{
+	/* UTF-8 kept (audit.h): a department's or a file's name as written */
+	audit_json_escape(out, len, s);
+}
+
+void status_prom_str(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			out[o++] = '\\';
+			out[o++] = *s;
+		} else if (*s == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* A line to @emit, formatted. */
+__attribute__((format(printf, 3, 4))) static void
+out(void (*emit)(void *ctx, const char *line), void *ctx, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit(ctx, line);
+}
+
+static void render_prometheus(const struct status_view *v,
+			      const struct stats_snap *s,
+			      void (*emit)(void *ctx, const char *line),
+			      void *ctx)
+{
+	static const char *const fams[3][2] = {
+		{ "skyfence_packets_total",
+		  "Packets skyfenced handled, by department and app (a "
+		  "decided flow's later packets stay in the kernel)." },
+		{ "skyfence_bytes_total",
+		  "Bytes of the packets skyfenced handled, by department and app." },
+		{ "skyfence_decisions_total",
+		  "Flows decided, by department, app and action." },
+	};
+	unsigned i, k;
+	int f, a;
+
+	for (i = 0; i < STAT_N; i++) {
+		const struct stat_def *t = &defs[i];
+
+		if (t->help) {
+			out(emit, ctx, "# HELP %s %s", t->prom, t->help);
+			out(emit, ctx, "# TYPE %s %s", t->prom,
+			    t->gauge ? "gauge" : "counter");
+		}
+		if (t->label)
+			out(emit, ctx, "%s{%s} %" PRIu64, t->prom, t->label,
+			    s->v[i]);
+		else
+			out(emit, ctx, "%s %" PRIu64, t->prom, s->v[i]);
+	}
+	for (f = 0; f < 3; f++) {
+		out(emit, ctx, "# HELP %s %s", fams[f][0], fams[f][1]);
+		out(emit, ctx, "# TYPE %s counter", fams[f][0]);
+		for (i = 0; i < APP_STATS; i++) {
+			const struct app_stat *st = &v->apps[i];
+			char dept[100], lab[200];
+
+			if (!st->dept[0])
+				continue;
+			status_prom_str(dept, sizeof(dept), st->dept);
+			snprintf(lab, sizeof(lab),
+				 "department=\"%s\",app=\"%s\"", dept,
+				 classifier_proto_name(v->cls, st->app));
+			if (f < 2)
+				out(emit, ctx, "%s{%s} %" PRIu64, fams[f][0],
+				    lab, f ? st->bytes : st->pkts);
+			else
+				for (a = 0; a < ACT_MAX; a++)
+					out(emit, ctx,
+					    "%s{%s,action=\"%s\"} %" PRIu64,
+					    fams[f][0], lab,
+					    action_name((uint8_t)a),
+					    st->decisions[a]);
+		}
+	}
+	out(emit, ctx,
+	    "# HELP skyfence_nfqueue_dropped_total Packets the kernel's "
+	    "NFQUEUE dropped (queue full, or netlink failure).");
+	out(emit, ctx, "# TYPE skyfence_nfqueue_dropped_total counter");
+	for (k = 0; k < s->n_q; k++) {
+		out(emit, ctx,
+		    "skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"queue_full\"} %" PRIu64,
+		    s->q[k].num, s->q[k].queue_dropped);
+		out(emit, ctx,
+		    "skyfence_nfqueue_dropped_total{queue=\"%u\",reason=\"user\"} %" PRIu64,
+		    s->q[k].num, s->q[k].user_dropped);
+	}
+	out(emit, ctx,
+	    "# HELP skyfence_nfqueue_waiting Packets waiting in the kernel "
+	    "queue for a verdict.");
+	out(emit, ctx, "# TYPE skyfence_nfqueue_waiting gauge");
+	for (k = 0; k < s->n_q; k++)
+		out(emit, ctx, "skyfence_nfqueue_waiting{queue=\"%u\"} %u",
+		    s->q[k].num, s->q[k].waiting);
+	for (f = 0; f < 3; f++) {
+		static const char *const wf[3][3] = {
+			{ "skyfence_worker_packets_total", "counter",
+			  "Packets each worker got from its queues." },
+			{ "skyfence_worker_flows_created_total", "counter",
+			  "Flows each worker's table took in." },
+			{ "skyfence_worker_flows_active", "gauge",
+			  "Flows in each worker's table." },
+		};
+
+		out(emit, ctx, "# HELP %s %s", wf[f][0], wf[f][2]);
+		out(emit, ctx, "# TYPE %s %s", wf[f][0], wf[f][1]);
+		for (k = 0; k < s->n_w; k++)
+			out(emit, ctx,
+			    "%s{worker=\"%u\",queue=\"%u\"} %" PRIu64, wf[f][0],
+			    k, s->w[k].first_queue,
+			    f == 0   ? s->w[k].packets
+			    : f == 1 ? s->w[k].flows_created
+				     : s->w[k].flows_active);
+	}
+	out(emit, ctx,
+	    "# HELP skyfence_bypassed_packets_total Packets the kernel passed "
+	    "without skyfenced (fail-open on a full queue, --queue-bypass "
+	    "while no daemon is bound), by queue.");
+	out(emit, ctx, "# TYPE skyfence_bypassed_packets_total counter");
+	for (k = 0; k < s->n_bypass; k++)
+		out(emit, ctx,
+		    "skyfence_bypassed_packets_total{queue=\"%s\"} %" PRIu64,
+		    s->bypass[k].queue, s->bypass[k].pkts);
+	if (s->nostate_counted) {
+		out(emit, ctx,
+		    "# HELP skyfence_nostate_dropped_packets_total Packets "
+		    "dropped by skyfence-rules.sh --ha for want of a conntrack "
+		    "entry (an HA backup's TCP flows conntrackd did not copy).");
+		out(emit, ctx,
+		    "# TYPE skyfence_nostate_dropped_packets_total counter");
+		out(emit, ctx,
+		    "skyfence_nostate_dropped_packets_total %" PRIu64,
+		    s->nostate_pkts);
+	}
+	{
+		/* an HA pair in step: the running policy's digest here, and
+		 * whether each peer's is the same */
+		const char *dg = v->digest;
+		uint64_t now = v->now_ms;
+
+		out(emit, ctx,
+		    "# HELP skyfence_running_policy_info The SHA-256 of the "
+		    "running policy, runtime changes and kill switch included "
+		    "(an HA pair's nodes must show the same).");
+		out(emit, ctx, "# TYPE skyfence_running_policy_info gauge");
+		out(emit, ctx, "skyfence_running_policy_info{sha256=\"%s\"} 1",
+		    dg);
+		out(emit, ctx,
+		    "# HELP skyfence_peer_in_step 1 if the HA peer was heard "
+		    "in the last 3 s with the same running policy, else 0 "
+		    "(drift or silence).");
+		out(emit, ctx, "# TYPE skyfence_peer_in_step gauge");
+		for (k = 0; k < v->n_peers; k++) {
+			const struct peer_info *pi = &v->peers[k];
+
+			out(emit, ctx, "skyfence_peer_in_step{peer=\"%s\"} %d",
+			    pi->addr,
+			    pi->seen_ms &&
+				    now - pi->seen_ms <= PEER_SILENT_MS &&
+				    !strcmp(pi->digest, dg));
+		}
+	}
+}
+
+static void render_json(const struct status_view *v, const struct stats_snap *s,
+			void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	char buf[4096];
+	size_t o = 0;
+	unsigned i, k, n = 0;
+
+	o += (size_t)snprintf(buf + o, sizeof(buf) - o, "{");
+	for (i = 0; i < STAT_N && o < sizeof(buf); i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+				      "%s\"%s\":%" PRIu64, i ? "," : "",
+				      defs[i].key, s->v[i]);
+	if (o < sizeof(buf))
+		snprintf(buf + o, sizeof(buf) - o, ",\"kernel_queues\":[");
+	emit(ctx, buf);
+	for (k = 0; k < s->n_q; k++)
+		out(emit, ctx,
+		    "%s{\"queue\":%u,\"waiting\":%u,\"queue_dropped\":%" PRIu64
+		    ",\"user_dropped\":%" PRIu64 "}",
+		    k ? "," : "", s->q[k].num, s->q[k].waiting,
+		    s->q[k].queue_dropped, s->q[k].user_dropped);
+	out(emit, ctx, "],\"workers\":[");
+	for (k = 0; k < s->n_w; k++)
+		out(emit, ctx,
+		    "%s{\"worker\":%u,\"first_queue\":%u,\"queues\":%u,"
+		    "\"packets\":%" PRIu64 ",\"flows_created\":%" PRIu64
+		    ",\"flows_active\":%" PRIu64 "}",
+		    k ? "," : "", k, s->w[k].first_queue, s->w[k].n_queues,
+		    s->w[k].packets, s->w[k].flows_created,
+		    s->w[k].flows_active);
+	out(emit, ctx, "],\"bypass_counted\":%s,\"bypassed\":[",
+	    s->bypass_counted ? "true" : "false");
+	for (k = 0; k < s->n_bypass; k++)
+		out(emit, ctx,
+		    "%s{\"queue\":\"%s\",\"packets\":%" PRIu64
+		    ",\"bytes\":%" PRIu64 "}",
+		    k ? "," : "", s->bypass[k].queue, s->bypass[k].pkts,
+		    s->bypass[k].bytes);
+	if (s->nostate_counted)
+		out(emit, ctx, "],\"nostate_dropped\":%" PRIu64 ",\"apps\":[",
+		    s->nostate_pkts);
+	else
+		out(emit, ctx, "],\"nostate_dropped\":null,\"apps\":[");
+	for (i = 0; i < APP_STATS; i++) {
+		const struct app_stat *a = &v->apps[i];
+		char dept[200];
+
+		if (!a->dept[0])
+			continue;
+		status_json_str(dept, sizeof(dept), a->dept);
+		out(emit, ctx,
+		    "%s{\"department\":\"%s\",\"app\":\"%s\",\"packets\":%" PRIu64
+		    ",\"bytes\":%" PRIu64 ",\"allow\":%" PRIu64
+		    ",\"drop\":%" PRIu64 ",\"reject\":%" PRIu64
+		    ",\"throttle\":%" PRIu64 "}",
+		    n++ ? "," : "", dept, classifier_proto_name(v->cls, a->app),
+		    a->pkts, a->bytes, a->decisions[ACT_ALLOW],
+		    a->decisions[ACT_DROP], a->decisions[ACT_REJECT],
+		    a->decisions[ACT_THROTTLE]);
+	}
+	out(emit, ctx, "]}");
+}
+
+static void render_text(const struct status_view *v, const struct stats_snap *s,
+			void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	unsigned i, k;
+
+	for (i = 0; i < STAT_N; i++)
+		out(emit, ctx, "%-20s %" PRIu64, defs[i].key, s->v[i]);
+	for (k = 0; k < s->n_q; k++)
+		out(emit, ctx,
+		    "kernel queue %u: waiting %u queue_dropped %" PRIu64
+		    " user_dropped %" PRIu64,
+		    s->q[k].num, s->q[k].waiting, s->q[k].queue_dropped,
+		    s->q[k].user_dropped);
+	for (k = 0; k < s->n_w; k++)
+		out(emit, ctx,
+		    "worker %u (queues %u-%u): packets %" PRIu64
+		    " flows_created %" PRIu64 " flows_active %" PRIu64,
+		    k, s->w[k].first_queue,
+		    s->w[k].first_queue + s->w[k].n_queues - 1, s->w[k].packets,
+		    s->w[k].flows_created, s->w[k].flows_active);
+	if (!s->bypass_counted)
+		out(emit, ctx,
+		    "bypassed: not counted (nfnetlink_acct unavailable)");
+	else if (!s->n_bypass)
+		out(emit, ctx,
+		    "bypassed: no counter (skyfence-rules.sh up makes them)");
+	for (k = 0; k < s->n_bypass; k++)
+		out(emit, ctx,
+		    "bypassed by the kernel, queue %s: %" PRIu64
+		    " packets %" PRIu64 " bytes",
+		    s->bypass[k].queue, s->bypass[k].pkts, s->bypass[k].bytes);
+	if (s->nostate_counted)
+		out(emit, ctx,
+		    "dropped with no conntrack entry (--ha): %" PRIu64
+		    " packets",
+		    s->nostate_pkts);
+	out(emit, ctx, "%-16s %-24s %10s %12s %7s %7s %7s %7s", "department",
+	    "app", "packets", "bytes", "allow", "drop", "reject", "throttle");
+	for (i = 0; i < APP_STATS; i++) {
+		const struct app_stat *a = &v->apps[i];
+
+		if (!a->dept[0])
+			continue;
+		out(emit, ctx,
+		    "%-16s %-24s %10" PRIu64 " %12" PRIu64 " %7" PRIu64
+		    " %7" PRIu64 " %7" PRIu64 " %7" PRIu64,
+		    a->dept, classifier_proto_name(v->cls, a->app), a->pkts,
+		    a->bytes, a->decisions[ACT_ALLOW], a->decisions[ACT_DROP],
+		    a->decisions[ACT_REJECT], a->decisions[ACT_THROTTLE]);
+	}
+}
+
+/* The SIGUSR1 line: every scalar as key=value. */
+static void render_log(const struct stats_snap *s,
+		       void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	char buf[2048];
+	size_t o = (size_t)snprintf(buf, sizeof(buf), "stats:");
+	unsigned i;
+
+	for (i = 0; i < STAT_N && o < sizeof(buf); i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %s=%" PRIu64,
+				      defs[i].key, s->v[i]);
+	emit(ctx, buf);
+}
+
+void status_render_stats(const struct status_view *v, enum status_format f,
+			 void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	const struct stats_snap *s = v->snap;
+
+	switch (f) {
+	case STATUS_PROMETHEUS:
+		render_prometheus(v, s, emit, ctx);
+		break;
+	case STATUS_JSON:
+		render_json(v, s, emit, ctx);
+		break;
+	case STATUS_LOG:
+		render_log(s, emit, ctx);
+		break;
+	default:
+		render_text(v, s, emit, ctx);
+		break;
+	}
+}
+
+/* ---- status ---- */
+
+static void status_json(const struct status_view *v,
+			void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	char src[600], ks[600], se[600];
+
+	status_json_str(src, sizeof(src), v->pol.source);
+	status_json_str(ks, sizeof(ks), v->pol.killswitch);
+	status_json_str(se, sizeof(se), v->state.err);
+	out(emit, ctx,
+	    "{\"version\":\"%s\",\"ndpi\":\"%s\",\"pid\":%ld,"
+	    "\"uptime_s\":%" PRIu64 ",\"policy\":\"%s\",\"departments\":%u,"
+	    "\"queue\":%u,\"queues\":%u,\"workers\":%u,"
+	    "\"throttle_queue\":%u,"
+	    "\"killswitch\":%s,\"killswitch_apps\":\"%s\","
+	    "\"flows_active\":%" PRIu64 ",\"flows_capacity\":%" PRIu64 ","
+	    "\"bypassing\":%s,\"bypassed_packets\":%" PRIu64 ","
+	    "\"ctl_clients\":%u,\"conntrack_walks\":%" PRIu64
+	    ",\"conntrack_rewritten\":%" PRIu64
+	    ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
+	    "\"rss_kib\":%ld,\"state_kept\":%s,"
+	    "\"state_saved\":%s,\"state_error\":\"%s\"}",
+	    SKYFENCE_VERSION, classifier_version(), v->pid, v->uptime_s, src,
+	    v->pol.n_depts, v->queue_num, v->n_queues, v->n_workers,
+	    v->queue_num + QUEUE_THROTTLE_OFFSET,
+	    v->pol.killswitch[0] ? "true" : "false", ks,
+	    v->snap->v[STAT_FLOWS_ACTIVE], v->snap->v[STAT_FLOWS_CAPACITY],
+	    v->bypass_growing ? "true" : "false", v->bypassed, v->ctl.clients,
+	    v->ct.walks, v->ct.rewritten, v->ct.running ? "true" : "false",
+	    v->log_level, v->rss_kib, v->state.kept ? "true" : "false",
+	    v->state.kept && !v->state.dirty ? "true" : "false", se);
+}
+
+/* An HA node's rules (skyfence-rules.sh --ha): without them a TCP flow
+ * this node has no conntrack entry for, after a failover, is picked up
+ * mid-stream without its decision. The nfacct counter the --ha rule
+ * counts in says they are there; the sysctl, when /proc/sys is visible
+ * (not under the unit's ProcSubset=pid), that TCP entries need a SYN. */
+static void status_ha_rules(const struct status_view *v,
+			    void (*emit)(void *ctx, const char *line),
+			    void *ctx)
+{
+	if (v->ha_rules && v->tcp_loose != 1)
+		out(emit, ctx,
+		    "HA rules: --ha in place (INVALID dropped: %" PRIu64
+		    " packets%s)",
+		    v->ha_dropped,
+		    v->tcp_loose == 0 ? "; nf_conntrack_tcp_loose 0" : "");
+	else
+		out(emit, ctx,
+		    "HA rules: WARNING: %s: a TCP flow this node has no "
+		    "conntrack entry for would be picked up mid-stream "
+		    "without its decision (skyfence-rules up --ha)",
+		    !v->ha_rules ? "no INVALID drop counter (skyfence-nostate)"
+				 : "nf_conntrack_tcp_loose is 1");
+}
+
+/* The running policy's digest, and each peer against it. */
+static void status_peers(const struct status_view *v,
+			 void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	unsigned i;
+
+	/* the running policy, runtime changes and kill switch included:
+	 * what an HA pair's peers compare */
+	out(emit, ctx, "running: sha256 %s", v->digest);
+	for (i = 0; i < v->n_peers; i++) {
+		const struct peer_info *pi = &v->peers[i];
+
+		if (!pi->seen_ms)
+			out(emit, ctx, "peer %s: NEVER HEARD", pi->addr);
+		else if (v->now_ms - pi->seen_ms > PEER_SILENT_MS)
+			out(emit, ctx, "peer %s (%s): SILENT for %" PRIu64 " s",
+			    pi->addr, pi->node,
+			    (v->now_ms - pi->seen_ms) / 1000);
+		else if (strcmp(pi->digest, v->digest) != 0)
+			out(emit, ctx,
+			    "peer %s (%s): DRIFT: its running policy is sha256 %s; kill switch %s",
+			    pi->addr, pi->node, pi->digest,
+			    pi->killswitch[0] ? pi->killswitch : "off");
+		else
+			out(emit, ctx, "peer %s (%s): in step", pi->addr,
+			    pi->node);
+		if (pi->bad_messages || pi->changes_refused)
+			out(emit, ctx,
+			    "peer %s: %" PRIu64 " messages refused (wrong key, "
+			    "stale or replayed), %" PRIu64 " changes refused",
+			    pi->addr, pi->bad_messages, pi->changes_refused);
+	}
+	if (v->peers_unknown)
+		out(emit, ctx,
+		    "peers: %" PRIu64
+		    " datagrams from addresses that are no peer",
+		    v->peers_unknown);
+	if (v->n_peers)
+		status_ha_rules(v, emit, ctx);
+}
+
+static void status_audit(const struct status_view *v,
+			 void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	const struct status_audit *a = &v->audit;
+
+	out(emit, ctx,
+	    "audit: %s, node %s, seq %" PRIu64 ", %" PRIu64
+	    " records written, %" PRIu64 " lost, %" PRIu64
+	    " suppressed (rate %u/s, burst %u per department), %" PRIu64
+	    " bytes waiting%s",
+	    a->path ? a->path : "syslog", a->node, a->log.seq, a->log.records,
+	    a->log.lost, a->log.suppressed, a->rate, a->burst,
+	    a->log.queued_bytes,
+	    a->log.writable ? "" : "; NOT WRITABLE (records wait)");
+	out(emit, ctx,
+	    "audit flow ends: %s, %" PRIu64 " destroy events, %" PRIu64
+	    " overruns, %" PRIu64 " lost",
+	    !a->ct_events    ? "from skyfenced's table (no conntrack events)"
+	    : a->ev.reliable ? "from conntrack (reliable delivery)"
+			     : "from conntrack (lost ones counted)",
+	    a->ev.events, a->ev.overruns, a->ev.lost);
+}
+
+static void status_text(const struct status_view *v,
+			void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	const struct stats_snap *s = v->snap;
+	unsigned a = v->queue_num, b = a + v->n_queues - 1, k;
+
+	out(emit, ctx, "skyfenced %s (nDPI %s), pid %ld, up %" PRIu64 " s",
+	    SKYFENCE_VERSION, classifier_version(), v->pid, v->uptime_s);
+	out(emit, ctx, "policy: %s (%u departments besides default)",
+	    v->pol.source, v->pol.n_depts);
+	out(emit, ctx,
+	    "queues: %u-%u, throttled flows %u-%u; fail-closed "
+	    "departments %u-%u and %u-%u; %u worker(s)",
+	    a, b, QUEUE_NUMBER(a, 1), QUEUE_NUMBER(b, 1), QUEUE_NUMBER(a, 2),
+	    QUEUE_NUMBER(b, 2), QUEUE_NUMBER(a, 3), QUEUE_NUMBER(b, 3),
+	    v->n_workers);
+	out(emit, ctx,
+	    "bypass: %s, %" PRIu64 " packets passed uninspected in all",
+	    !v->bypass_counted ? "not counted"
+	    : v->bypass_growing
+		    ? "BYPASSING (the kernel passed packets without "
+		      "skyfenced in the last 10 s)"
+		    : "none now",
+	    v->bypassed);
+	out(emit, ctx, "killswitch: %s%s",
+	    v->pol.killswitch[0] ? "ON for " : "off", v->pol.killswitch);
+	status_peers(v, emit, ctx);
+	if (!v->state.kept)
+		out(emit, ctx,
+		    "state: not kept (no --state-dir): runtime "
+		    "changes end with the process");
+	else if (v->state.dirty)
+		out(emit, ctx,
+		    "state: NOT SAVED (%s): a restart would undo runtime "
+		    "changes; retried every second",
+		    v->state.err);
+	else
+		out(emit, ctx, "state: saved in %s/" STATE_FILE, v->state.dir);
+	out(emit, ctx, "flows: %" PRIu64 " of %" PRIu64,
+	    s->v[STAT_FLOWS_ACTIVE], s->v[STAT_FLOWS_CAPACITY]);
+	/* a flood fills the table of the worker its address pair lands on */
+	for (k = 0; v->n_workers > 1 && k < s->n_w; k++)
+		out(emit, ctx,
+		    "flows, worker %u (queues %u-%u): %" PRIu64 " of %u", k,
+		    s->w[k].first_queue,
+		    s->w[k].first_queue + s->w[k].n_queues - 1,
+		    s->w[k].flows_active, v->max_flows);
+	out(emit, ctx,
+	    "conntrack: %" PRIu64 " walks, %" PRIu64 " entries rewritten%s",
+	    v->ct.walks, v->ct.rewritten, v->ct.running ? ", walking now" : "");
+	status_audit(v, emit, ctx);
+	if (v->metrics)
+		out(emit, ctx,
+		    "metrics: http://%s/metrics, %u connection(s) open (at "
+		    "most %u, %u per address), %llu answered",
+		    v->metrics_listen, v->metrics_open, METRICS_MAX_CONNS,
+		    METRICS_MAX_PER_IP, v->metrics_served);
+	out(emit, ctx, "control clients: %u; log level %s", v->ctl.clients,
+	    v->log_level);
+}
+
+void status_render(const struct status_view *v, enum status_format f,
+		   void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	if (f == STATUS_JSON)
+		status_json(v, emit, ctx);
+	else
+		status_text(v, emit, ctx);
+}

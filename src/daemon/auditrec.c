@@ -1,0 +1,251 @@
+/* auditrec.c - the daemon's audit records beyond a flow's decision:
+ * the kernel's flow ends (conntrack destroy events, with the decision the
+ * side table kept), re-decisions by a runtime change, the changes
+ * themselves (daemon_int.h). The control thread's, but for
+ * auditrec_flow_decided(), which the workers call. */
+#include "daemon/daemon_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "audit/audit.h"
+#include "audit/auditlog.h"
+#include "core/flow.h"
+#include "core/pkt.h"
+#include "audit/sidetab.h"
+#include "core/verdict.h"
+
+static const char *verdict_action(enum mark_verdict v)
+{
+	switch (v) {
+	case MARK_ACCEPT:
+		return action_name(ACT_ALLOW);
+	case MARK_DROP:
+		return action_name(ACT_DROP);
+	case MARK_REJECT:
+		return action_name(ACT_REJECT);
+	case MARK_THROTTLE:
+		return action_name(ACT_THROTTLE);
+	default:
+		return "-";
+	}
+}
+
+static void side_key(struct side_key *k, uint8_t l4, const uint8_t ini[16],
+		     uint16_t ini_port, const uint8_t resp[16],
+		     uint16_t resp_port)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->ini, ini, 16);
+	memcpy(k->resp, resp, 16);
+	k->ini_port = ini_port;
+	k->resp_port = resp_port;
+	k->l4proto = l4;
+}
+
+/* The direction-free key text, as decision records name the flow. */
+static void key_text(uint8_t l4, const uint8_t a[16], uint16_t ap,
+		     const uint8_t b[16], uint16_t bp, char *out, size_t len)
+{
+	struct flow_key k;
+	struct pkt p;
+	int lo;
+
+	memset(&p, 0, sizeof(p));
+	memcpy(p.src, a, 16);
+	memcpy(p.dst, b, 16);
+	p.sport = ap;
+	p.dport = bp;
+	p.l4proto = l4;
+	p.family = (a[10] == 0xff && a[11] == 0xff && !a[0]) ? 4 : 6;
+	flow_key_from_pkt(&p, &k, &lo);
+	flow_key_format(&k, out, len);
+}
+
+void auditrec_flow_decided(struct daemon *d, const struct flow *f,
+			   const struct policy *p, struct classifier *c,
+			   uint64_t wall_now_ms, uint64_t mono_now_ms)
+{
+	const struct policy_dept *dp = &p->depts[f->dept];
+	uint16_t ip, rp;
+	const uint8_t *ini = flow_initiator(f, &ip),
+		      *resp = flow_responder(f, &rp);
+	struct side_key k;
+	struct side_val v;
+
+	if (!d->side || !audit_enforced(f))
+		return;
+	side_key(&k, f->key.l4proto, ini, ip, resp, rp);
+	memset(&v, 0, sizeof(v));
+	v.decided_ms = wall_now_ms;
+	v.first_ms =
+		wall_now_ms -
+		(mono_now_ms > f->first_ms ? mono_now_ms - f->first_ms : 0);
+	snprintf(v.dept, sizeof(v.dept), "%s", dp->name);
+	snprintf(v.rule, sizeof(v.rule), "%s",
+		 f->rule >= 0			     ? dp->rules[f->rule].text
+		 : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
+		 : f->rule == POLICY_RULE_UNREADABLE ? "unreadable"
+						     : "");
+	classifier_format_proto(c, &f->cls, v.app, sizeof(v.app));
+	snprintf(v.host, sizeof(v.host), "%s", f->cls.host);
+	v.app_id = f->cls.app;
+	v.action = f->action;
+	v.logged = f->logged;
+	v.inbound = f->inbound;
+	v.confidence = f->cls.confidence;
+	flow_evidence_format(f, v.evidence, sizeof(v.evidence));
+	sidetab_put(d->side, &k, &v);
+}
+
+/* ---- the kernel's flow ends ---- */
+
+void auditrec_ct_end(void *ctx, const struct ct_end *e)
+{
+	struct daemon *d = ctx;
+	enum mark_verdict mv = mark_verdict_of(&d->ml, e->e.mark);
+	char f[AUDIT_LINE_MAX], key[FLOW_KEY_STRLEN], ini[PKT_ADDR_STRLEN];
+	uint64_t start_ms, end_ms;
+	struct side_key k;
+	struct side_val v;
+	int have;
+	size_t o;
+
+	if (mv == MARK_NONE || mv >= MARK_VERDICT_MAX)
+		return; /* not decided by skyfenced */
+	side_key(&k, e->e.l4proto, e->e.src, e->e.sport, e->e.dst, e->e.dport);
+	have = d->side && sidetab_get(d->side, &k, &v, 1);
+	if (!have && d->side && memcmp(e->reply_src, e->e.dst, 16) != 0) {
+		/* DNAT: the queue saw the real peer, the reply's source */
+		side_key(&k, e->e.l4proto, e->e.src, e->e.sport, e->reply_src,
+			 e->reply_sport);
+		have = sidetab_get(d->side, &k, &v, 1);
+	}
+	if (have && !v.logged)
+		return;
+	if (!have)
+		d->ct_unmatched++;
+	end_ms = e->have_ts ? e->stop_ns / 1000000 : auditlog_now_ms();
+	start_ms = e->have_ts ? e->start_ns / 1000000 : have ? v.first_ms : 0;
+	key_text(e->e.l4proto, e->e.src, e->e.sport, have ? k.resp : e->e.dst,
+		 have ? k.resp_port : e->e.dport, key, sizeof(key));
+	pkt_addr_format(e->e.src, 0, ini, sizeof(ini));
+	o = (size_t)snprintf(f, sizeof(f),
+			     "\"ts_ms\":%" PRIu64 ",\"event\":\"end\","
+			     "\"flow\":\"%s\",\"initiator\":\"%s\","
+			     "\"initiator_port\":%u",
+			     end_ms, key, ini, e->e.sport);
+	if (have) {
+		audit_json_member(f, sizeof(f), "department", v.dept);
+		audit_json_member(f, sizeof(f), "rule", v.rule);
+		audit_json_member(f, sizeof(f), "app", v.app);
+		o = strlen(f);
+		snprintf(f + o, sizeof(f) - o, ",\"app_id\":%u", v.app_id);
+		audit_json_member(f, sizeof(f), "host", v.host);
+		audit_json_member(f, sizeof(f), "evidence", v.evidence);
+	} else {
+		uint16_t app = mark_app_of(&d->ml, e->e.mark);
+
+		audit_json_member(f, sizeof(f), "app",
+				  classifier_proto_name(d->cls, app));
+		o = strlen(f);
+		snprintf(f + o, sizeof(f) - o,
+			 ",\"app_id\":%u,\"lacks\":\"department rule host "
+			 "decided_ms: no decision kept (decided before this "
+			 "start, or given up by a full side table)\"",
+			 app);
+	}
+	o = strlen(f);
+	snprintf(f + o, sizeof(f) - o,
+		 ",\"action\":\"%s\",\"source\":\"conntrack\","
+		 "\"start_ms\":%" PRIu64 ",\"end_ms\":%" PRIu64
+		 ",\"duration_ms\":%" PRIu64,
+		 verdict_action(mv), start_ms, end_ms,
+		 start_ms && end_ms >= start_ms ? end_ms - start_ms : 0);
+	o = strlen(f);
+	if (have)
+		snprintf(f + o, sizeof(f) - o, ",\"decided_ms\":%" PRIu64,
+			 v.decided_ms);
+	o = strlen(f);
+	if (e->have_acct)
+		snprintf(f + o, sizeof(f) - o,
+			 ",\"orig_pkts\":%" PRIu64 ",\"orig_bytes\":%" PRIu64
+			 ",\"reply_pkts\":%" PRIu64 ",\"reply_bytes\":%" PRIu64
+			 ",\"pkts\":%" PRIu64 ",\"bytes\":%" PRIu64,
+			 e->pkts[0], e->bytes[0], e->pkts[1], e->bytes[1],
+			 e->pkts[0] + e->pkts[1], e->bytes[0] + e->bytes[1]);
+	else
+		snprintf(f + o, sizeof(f) - o,
+			 ",\"lacks_bytes\":\"conntrack accounting is off "
+			 "(net.netfilter.nf_conntrack_acct=0)\"");
+	auditlog_put(d->alog, have ? v.dept : "-", f);
+}
+
+/* ---- runtime changes ---- */
+
+uint64_t auditrec_change(struct daemon *d, long uid, const char *what)
+{
+	char f[1024];
+
+	d->change_id++;
+	d->change_uid = uid;
+	snprintf(f, sizeof(f),
+		 "\"ts_ms\":%" PRIu64
+		 ",\"event\":\"change\",\"change\":%" PRIu64 ",\"uid\":%ld",
+		 auditlog_now_ms(), d->change_id, uid);
+	audit_json_member(f, sizeof(f), "what", what);
+	auditlog_put(d->alog, NULL, f);
+	return d->change_id;
+}
+
+void auditrec_policy(struct daemon *d)
+{
+	audit_policy_digest(d->pol, d->pol_digest);
+	auditlog_set_policy(d->alog, d->pol_digest);
+}
+
+void auditrec_redecided(struct daemon *d, const struct ct_entry *e,
+			enum mark_verdict old, const struct policy_decision *pd,
+			uint16_t app)
+{
+	const struct policy_dept *dp = &d->pol->depts[pd->dept];
+	const char *rule = pd->rule >= 0 ? dp->rules[pd->rule].text
+			   : pd->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
+			   : pd->rule == POLICY_RULE_UNREADABLE ? "unreadable"
+								: "";
+	char f[AUDIT_LINE_MAX], key[FLOW_KEY_STRLEN], ini[PKT_ADDR_STRLEN];
+	struct side_key k;
+	struct side_val v;
+	int have;
+	size_t o;
+
+	side_key(&k, e->l4proto, e->src, e->sport, e->dst, e->dport);
+	have = d->side && sidetab_get(d->side, &k, &v, 0);
+	if (have)
+		sidetab_redecide(d->side, &k, rule, pd->action);
+	key_text(e->l4proto, e->src, e->sport, e->dst, e->dport, key,
+		 sizeof(key));
+	pkt_addr_format(e->src, 0, ini, sizeof(ini));
+	snprintf(f, sizeof(f),
+		 "\"ts_ms\":%" PRIu64
+		 ",\"event\":\"redecided\",\"flow\":\"%s\","
+		 "\"initiator\":\"%s\",\"initiator_port\":%u",
+		 auditlog_now_ms(), key, ini, e->sport);
+	audit_json_member(f, sizeof(f), "department", dp->name);
+	audit_json_member(f, sizeof(f), "rule", rule);
+	audit_json_member(f, sizeof(f), "app",
+			  classifier_proto_name(d->cls, app));
+	if (have)
+		audit_json_member(f, sizeof(f), "host", v.host);
+	o = strlen(f);
+	snprintf(f + o, sizeof(f) - o,
+		 ",\"app_id\":%u,\"old_action\":\"%s\",\"action\":\"%s\","
+		 "\"change\":%" PRIu64 ",\"uid\":%ld",
+		 app, verdict_action(old), action_name(pd->action),
+		 d->change_id, d->change_uid);
+	/* every flow a change cut is written: bounded by the conntrack
+	 * table, and no flood's to cause */
+	auditlog_put(d->alog, NULL, f);
+}

@@ -1,0 +1,196 @@
+/* skyfenced's state: the control thread's (daemon.c's loop, runtime.c,
+ * control.c's verbs) and what the workers share (worker.h holds a
+ * worker's own). Not a public interface. */
+#ifndef SKYFENCE_DAEMON_INT_H
+#define SKYFENCE_DAEMON_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "audit/audit.h"
+#include "daemon/buckets.h"
+#include "kernel/bypass.h"
+#include "classify/classify.h"
+#include "kernel/ct.h"
+#include "control/ctl.h"
+#include "main/daemon_opts.h"
+#include "engine/engine.h"
+#include "sys/log.h"
+#include "core/mark.h"
+#include "policy/policy.h"
+#include "kernel/queue.h"
+#include "core/shaper.h"
+#include "policy/state.h"
+
+#define MAX_BUCKETS (2 * BUCKET_PAIRS) /* buckets.h */
+#define MAX_THROTTLE_RULES_TEXT BUCKET_PAIRS_TEXT
+
+struct daemon_stats {
+	uint64_t packets, inspected_accept, repeats, marked, throttled;
+	uint64_t no_payload, bad;
+	uint64_t normalized; /* dropped by the normalizer (stream.h) */
+	uint64_t reloads, reload_failures;
+	uint64_t held_no_slot; /* throttled packets passed: no hold record */
+};
+
+/* A held packet's worker, queue and the mark its verdict gives back
+ * (held.c; under daemon.sh_mu). */
+struct held {
+	uint32_t mark;
+	uint16_t worker;
+	uint16_t queue; /* the worker's queue slot (worker.h) */
+	int32_t next_free;
+};
+
+struct worker;
+struct stats_snap;
+struct flow_line;
+
+/* The control thread's state, and what the workers share: the options,
+ * the mark layout, the audit file (stdio locks it), and the shaper with
+ * its hold records under sh_mu. The workers' own state is theirs
+ * (worker.h); the control thread reaches it only through worker_call. */
+struct daemon {
+	const struct daemon_opts *o;
+	/* the control thread's nDPI module (names, categories; no flows)
+	 * and engine (conntrack entries' decisions; no flows) */
+	struct classifier *cls;
+	struct engine *eng;
+	struct policy *pol;
+	struct worker *w;
+	unsigned n_workers;
+	struct mark_layout ml;
+	/* the audit: its writer (auditlog.h), the decisions kept for the
+	 * kernel's flow ends (sidetab.h), conntrack's destroy events (ct.h;
+	 * NULL: end records come from the flow table, with what skyfenced
+	 * saw) */
+	struct auditlog *alog;
+	struct sidetab *side;
+	struct ct_events *ctev;
+	int audit_fd; /* the --audit-log file, opened before --user */
+	char node[64];
+	/* audit_policy_digest of pol, kill switch included: set at the
+	 * start and by auditrec_policy at each change (status, metrics and
+	 * the peers read it each second; formatting the policy each time
+	 * would cost a policy's worth of text) */
+	char pol_digest[AUDIT_HEX];
+	/* the runtime change being carried out (runtime.c): its id in the
+	 * "change" record and the "redecided" records it causes, and who
+	 * made it (-1: nobody, as at a start) */
+	uint64_t change_id;
+	long change_uid;
+	uint64_t ct_unmatched; /* destroy events of ours with no decision kept */
+	uint64_t ct_overruns_new;  /* not yet in a record */
+	uint64_t ct_lost_reported; /* destroy events lost, in records */
+	uint64_t now_ms;	   /* the control thread's clock, this turn */
+	int running;		   /* the event loop goes on */
+	unsigned ticks;		   /* seconds of the loop's timer */
+	/* the shaper, shared by every worker's throttled flows so that a
+	 * department's rate holds whatever worker its flows land on */
+	pthread_mutex_t sh_mu;
+	struct shaper *sh;
+	int shaper_tfd;
+	uint64_t sh_armed_us; /* the shaper timer's expiry; 0: disarmed */
+	int sh_stopping;      /* stopping: nothing is held any more */
+	int sh_quit;	      /* the shaper thread ends */
+	pthread_t sh_thread;
+	int sh_started;
+	struct held *held; /* hold records, indexed by the tag's high half */
+	int32_t held_free;
+	uint32_t max_held;
+	/* throttle rules to bucket pairs, of the running policy; a worker
+	 * holds the map of the policy it runs (worker.h) */
+	struct bucket_map *bm;
+	struct bypass *bypass; /* NULL if nfacct is not available */
+	struct log_limit bypass_limit;
+	uint64_t bypass_new; /* bypassed since the last warning */
+	struct log_limit bad_limit;
+	struct daemon_stats st; /* the control thread's: reloads */
+	/* runtime control */
+	struct ctl *ctl;
+	struct ct *ct;
+	struct metrics *metrics; /* --metrics-listen; NULL: off */
+	struct peers *peers;	 /* --peer; NULL: no HA pair */
+	uint64_t started_ms;
+	uint64_t watchdog_us; /* systemd's WatchdogSec; 0: none */
+	int pid_fd;	      /* --pidfile, opened before --user's change */
+	/* kill switch rules, for pol->killswitch: their default block */
+	struct policy *kill;
+	/* the running policy on disk (state.h) */
+	int state_dfd;		      /* the state directory; -1: not kept */
+	uint8_t base[STATE_DIGEST];   /* SHA-256 of the --policy file read */
+	int state_dirty;	      /* the last save failed: retried */
+	char state_err[512];	      /* why */
+	uint64_t state_saved_ms;      /* wall clock of the last save */
+	struct log_limit state_limit; /* warnings of failed saves */
+	/* the workers' counters per department and app, merged by the
+	 * last workers_stats(); the renderers read them */
+	struct app_stat *apps;
+	/* the control verbs' buffers, reused request after request (a
+	 * barrage of `flows` or `status` allocates nothing): a snapshot,
+	 * the flows being inspected and every worker's recent decisions
+	 * (control.c makes them at first use) */
+	struct stats_snap *snap;
+	struct flow_line *flow_lines;
+	struct recent *flow_recent;
+};
+
+#define APP_STATS 4096
+#define APP_STAT_GONE UINT16_MAX
+#define RECENT 64
+
+/* Counters of one department and app, found by the department's index in
+ * the running policy (no name hashed per packet); stats_remap() keeps them
+ * with their department across policy changes. */
+struct app_stat {
+	char dept[POLICY_NAME_LEN]; /* "": free */
+	uint16_t dept_idx;	    /* APP_STAT_GONE: not in the policy now */
+	uint16_t app;
+	uint64_t pkts, bytes, decisions[ACT_MAX];
+};
+
+/* What a worker counts per department and app, and its ring of recent
+ * decisions (stats.c counts into them). */
+struct stats_counts {
+	struct app_stat *apps;
+	struct recent *recent;
+	uint32_t recent_next;
+};
+
+struct recent {
+	uint64_t ts_ms;
+	char key[128];
+	char dept[POLICY_NAME_LEN];
+	char app[64];
+	char evidence[FLOW_EVIDENCE_LEN];
+	uint8_t action;
+	char rule[POLICY_TEXT_LEN];
+};
+
+/* auditrec.c: the records of the kernel's flow ends, re-decisions and
+ * changes. A decided flow's facts kept for its end (a worker's call);
+ * a destroy event's record (ct.h's callback); a change accepted, by
+ * @uid (-1: nobody), before the walk it starts (its id returned); the
+ * running policy's digest for the records; a flow the walk re-decided. */
+struct ct_end;
+struct ct_entry;
+/* control.c: a runtime change a peer forwarded ("rule set ...",
+ * "department ..."), validated and applied as a client's would be; 0, or
+ * -1 (logged) when it does not apply here. */
+int control_peer_change(struct daemon *d, const char *what, const char *node);
+/* A peer's newer kill switch @apps ("" off), set here and recorded
+ * (control.c); -1 if refused. */
+int control_peer_killswitch(struct daemon *d, const char *apps,
+			    const char *node);
+void auditrec_flow_decided(struct daemon *d, const struct flow *f,
+			   const struct policy *p, struct classifier *c,
+			   uint64_t wall_now_ms, uint64_t mono_now_ms);
+void auditrec_ct_end(void *ctx, const struct ct_end *e);
+uint64_t auditrec_change(struct daemon *d, long uid, const char *what);
+void auditrec_policy(struct daemon *d);
+void auditrec_redecided(struct daemon *d, const struct ct_entry *e,
+			enum mark_verdict old, const struct policy_decision *pd,
+			uint16_t app);
+
+#endif

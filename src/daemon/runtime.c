@@ -1,0 +1,688 @@
+/* runtime.c - the only code that changes skyfenced's shared state: a
+ * policy applied (the kernel's fail-closed sets, the shaper's buckets, the
+ * engine, a conntrack walk, the state file), the kill switch, SIGHUP's
+ * reload, the state restored at start, and the conntrack re-decision of
+ * established flows (runtime.h). */
+#include "daemon/runtime.h"
+#include "policy/addrsig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "daemon/held.h"
+#include "daemon/stats.h"
+#include "daemon/worker.h"
+#include "daemon/buckets.h"
+#include "kernel/fcset.h"
+#include "policy/loader.h"
+#include "sys/log.h"
+#include "sys/safedir.h"
+#include "core/verdict.h"
+
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t runtime_clock_ms(int realtime)
+{
+	return clock_ms(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC);
+}
+
+int runtime_seed(uint64_t *seed)
+{
+	ssize_t n;
+
+	/* no fallback to the clock or the pid: a seed an attacker can guess
+	 * lets a flood of flows aim at one hash bucket */
+	do
+		n = getrandom(seed, sizeof(*seed), 0);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(*seed) ? 0 : -1;
+}
+
+/* Maps every throttle rule of @p to a bucket pair (buckets.h) and sets
+ * the shaper's buckets to the rules' rates. Returns the new map (in use
+ * once runtime_swap_buckets() makes it so), or NULL with *rc -ENOMEM /
+ * -ENOSPC and the running mapping untouched. */
+static struct bucket_map *map_buckets(struct daemon *d, const struct policy *p,
+				      int *rc)
+{
+	struct bucket_map *nm = calloc(1, sizeof(*nm));
+	uint64_t now = runtime_clock_ms(0) * 1000;
+	uint32_t i, j, n = 0;
+
+	if (!nm) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	*rc = buckets_map(p, d->bm, nm);
+	if (*rc != 0) {
+		free(nm);
+		return NULL;
+	}
+	pthread_mutex_lock(&d->sh_mu);
+	for (i = 0; i < p->n_depts; i++) {
+		for (j = 0; j < p->depts[i].n_rules; j++, n++) {
+			const struct policy_rule *r = &p->depts[i].rules[j];
+			struct shaper_cfg c = { r->rate_bps, r->burst_bytes,
+						r->latency_ms };
+
+			if (nm->of[n] < 0)
+				continue;
+			shaper_set(d->sh, 2 * (uint32_t)nm->of[n], &c, now);
+			shaper_set(d->sh, 2 * (uint32_t)nm->of[n] + 1, &c, now);
+		}
+	}
+	pthread_mutex_unlock(&d->sh_mu);
+	return nm;
+}
+
+/* Once no worker uses the running map any more: @nm replaces it, and the
+ * held packets of pairs no rule uses now are released. */
+static void swap_buckets(struct daemon *d, struct bucket_map *nm)
+{
+	struct held_ctx hc = { d, NULL };
+	uint32_t i;
+
+	pthread_mutex_lock(&d->sh_mu);
+	for (i = 0; d->bm && i < BUCKET_PAIRS; i++) {
+		if (d->bm->used[i] && !nm->used[i]) {
+			shaper_clear(d->sh, 2 * i, worker_held_release, &hc);
+			shaper_clear(d->sh, 2 * i + 1, worker_held_release,
+				     &hc);
+		}
+	}
+	pthread_mutex_unlock(&d->sh_mu);
+	if (d->bm) {
+		buckets_free(d->bm);
+		free(d->bm);
+	}
+	d->bm = nm;
+}
+
+int runtime_map_buckets(struct daemon *d, const struct policy *p)
+{
+	int rc;
+	struct bucket_map *nm = map_buckets(d, p, &rc);
+
+	if (!nm)
+		return rc;
+	swap_buckets(d, nm);
+	return 0;
+}
+
+/* What a worker takes in its own thread (worker_call): a policy with its
+ * bucket map, a kill switch, an engine on a new nDPI module. */
+struct adopt {
+	const struct policy *pol;
+	const struct bucket_map *bm;
+	int kill_set;
+	const struct policy *kill;
+	struct engine **eng; /* per worker, or NULL */
+	struct classifier **cls;
+};
+
+static const struct policy_rule *kill_rules(const struct policy *k)
+{
+	return k ? k->depts[0].rules : NULL;
+}
+
+static uint32_t kill_n(const struct policy *k)
+{
+	return k ? k->depts[0].n_rules : 0;
+}
+
+static void adopt(struct worker *w, void *arg)
+{
+	const struct adopt *a = arg;
+
+	if (a->eng) {
+		/* its flows' nDPI state is the old module's: they end */
+		engine_flush(w->eng);
+		engine_destroy(w->eng);
+		classifier_close(w->cls);
+		w->eng = a->eng[w->idx];
+		w->cls = a->cls[w->idx];
+	}
+	if (a->pol) {
+		stats_remap(w->sc.apps, a->pol);
+		w->pol = a->pol;
+		w->bm = a->bm;
+	}
+	/* the worker's flows decided again, once for both */
+	if (a->pol && a->kill_set)
+		engine_set_rules(w->eng, a->pol, kill_rules(a->kill),
+				 kill_n(a->kill));
+	else if (a->pol)
+		engine_set_policy(w->eng, a->pol);
+	else if (a->kill_set)
+		engine_set_killswitch(w->eng, kill_rules(a->kill),
+				      kill_n(a->kill));
+}
+
+/* The sets are the kernel's: a hand-made flush, or skyfence-rules.sh down
+ * and up while the daemon runs, would leave them empty and the department
+ * fail-open. They are written again every FCSET_REFRESH_S seconds. */
+void runtime_refresh_fcset(struct daemon *d)
+{
+	char err[256];
+
+	if (policy_has_fail_closed(d->pol) &&
+	    fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
+		log_limited(&d->bad_limit, d->now_ms,
+			    "fail-closed departments: %s", err);
+}
+
+struct policy *runtime_kill_rules(struct classifier *c, const char *apps,
+				  void (*on_error)(void *ctx, const char *msg),
+				  void *ctx)
+{
+	char text[8192];
+	struct policy_names n;
+	const char *s = apps;
+	unsigned nerr;
+	size_t o;
+
+	o = (size_t)snprintf(text, sizeof(text), "default {\n");
+	while (*s) {
+		size_t w = strcspn(s, " ");
+
+		/* names the parser took (a word or a protocol name); one
+		 * that would end the rule does not resolve */
+		if (memchr(s, ';', w) || memchr(s, '{', w) ||
+		    memchr(s, '}', w) || memchr(s, '"', w) || memchr(s, '#', w))
+			return NULL;
+		if (w == 5 && !strncmp(s, "skype", 5))
+			o += (size_t)snprintf(
+				text + o, sizeof(text) - o,
+				"\tskype drop confidence port;\n");
+		else if (w)
+			o += (size_t)snprintf(
+				text + o, sizeof(text) - o,
+				"\tprotocol \"%.*s\" drop confidence port;\n",
+				(int)w, s);
+		if (o >= sizeof(text))
+			return NULL;
+		s += w;
+		s += strspn(s, " ");
+	}
+	snprintf(text + o, sizeof(text) - o, "}\n");
+	loader_names(c, &n);
+	return policy_parse_text("killswitch", text, strlen(text), &n, on_error,
+				 ctx, &nerr);
+}
+
+void runtime_install_kill(struct daemon *d, struct policy *k)
+{
+	struct adopt a = { NULL, NULL, 1, k, NULL, NULL };
+
+	workers_call(d, adopt, &a);
+	engine_set_killswitch(d->eng, kill_rules(k), kill_n(k));
+	/* no worker holds the old rules any more */
+	policy_free(d->kill);
+	d->kill = k;
+}
+
+int runtime_apply_policy(struct daemon *d, struct policy *np)
+{
+	struct adopt a = { NULL, NULL, 0, NULL, NULL, NULL };
+	struct policy *nk = NULL;
+	struct bucket_map *nm;
+	char err[256];
+	int rc;
+
+	if (np->killswitch[0]) {
+		nk = runtime_kill_rules(d->cls, np->killswitch, NULL, NULL);
+		if (!nk) {
+			policy_free(np);
+			return -ENOMEM;
+		}
+	}
+	/* the kernel's fail-closed set first: a policy whose fail-closed
+	 * departments the kernel cannot hold is not applied */
+	if (fcset_apply(np, d->o->queue_num, err, sizeof(err)) < 0 &&
+	    (policy_has_fail_closed(np) || policy_has_fail_closed(d->pol))) {
+		log_warnx("fail-closed departments: %s; the running policy "
+			  "stays",
+			  err);
+		policy_free(nk);
+		policy_free(np);
+		return -EIO;
+	}
+	nm = map_buckets(d, np, &rc);
+	if (!nm) {
+		/* the set back as the running policy has it */
+		if (fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
+			log_warnx("fail-closed departments: %s", err);
+		policy_free(nk);
+		policy_free(np);
+		return rc == -ENOMEM ? -ENOMEM : -ENOSPC;
+	}
+	/* every worker takes the new policy, one after the other, each
+	 * between two of its loop turns; the old one is freed after the
+	 * last has */
+	a.pol = np;
+	a.bm = nm;
+	a.kill_set = 1;
+	a.kill = nk;
+	workers_call(d, adopt, &a);
+	engine_set_rules(d->eng, np, kill_rules(nk), kill_n(nk));
+	swap_buckets(d, nm);
+	/* no worker holds the old policy or kill switch rules any more */
+	policy_free(d->kill);
+	d->kill = nk;
+	policy_free(d->pol);
+	d->pol = np;
+	auditrec_policy(d);
+	/* flows the kernel carries on its own follow the new decisions */
+	if (d->ct)
+		ct_walk(d->ct);
+	runtime_save_state(d);
+	return 0;
+}
+
+int runtime_set_killswitch(struct daemon *d, const char *apps,
+			   void (*on_error)(void *ctx, const char *msg),
+			   void *ctx)
+{
+	struct policy *k = NULL;
+
+	if (strlen(apps) >= sizeof(d->pol->killswitch))
+		return -EINVAL;
+	if (apps[0]) {
+		k = runtime_kill_rules(d->cls, apps, on_error, ctx);
+		if (!k)
+			return -EINVAL;
+	}
+	runtime_install_kill(d, k);
+	snprintf(d->pol->killswitch, sizeof(d->pol->killswitch), "%s", apps);
+	auditrec_policy(d);
+	if (d->ct)
+		ct_walk(d->ct);
+	runtime_save_state(d);
+	return 0;
+}
+
+int runtime_keep_killswitch(struct policy *np, const char *apps)
+{
+	char all[sizeof(np->killswitch)];
+	const char *s = apps;
+	int n = snprintf(all, sizeof(all), "%s", np->killswitch);
+
+	while (*s) {
+		size_t w = strcspn(s, " ");
+		char one[sizeof(all)];
+
+		snprintf(one, sizeof(one), "%.*s", (int)w, s);
+		if (!policy_word_listed(all, one))
+			n += snprintf(all + strlen(all),
+				      sizeof(all) - strlen(all), "%s%s",
+				      all[0] ? " " : "", one);
+		if ((size_t)n >= sizeof(all))
+			return -EINVAL;
+		s += w;
+		s += strspn(s, " ");
+	}
+	memcpy(np->killswitch, all, sizeof(all));
+	return 0;
+}
+
+int runtime_save_state(struct daemon *d)
+{
+	char err[200];
+	char *text;
+	int was = d->state_dirty;
+
+	if (d->state_dfd < 0)
+		return 0;
+	text = policy_format(d->pol);
+	if (!text ||
+	    state_save(d->state_dfd, text, d->base, err, sizeof(err)) != 0) {
+		if (!text)
+			snprintf(err, sizeof(err), "%s", strerror(ENOMEM));
+		free(text);
+		d->state_dirty = 1;
+		snprintf(d->state_err, sizeof(d->state_err), "%.300s/%s",
+			 d->o->state_dir, err);
+		log_limited(&d->state_limit, d->now_ms,
+			    "state: %s: the running policy is not saved (a "
+			    "restart would undo its runtime changes); "
+			    "retried every second",
+			    d->state_err);
+		return -1;
+	}
+	free(text);
+	d->state_dirty = 0;
+	d->state_err[0] = '\0';
+	d->state_saved_ms = runtime_clock_ms(1);
+	if (was)
+		log_info("state: saved in %s/" STATE_FILE " after all",
+			 d->o->state_dir);
+	return 0;
+}
+
+const char *runtime_error(int rc)
+{
+	switch (rc) {
+	case -EIO:
+		return "the kernel's set of fail-closed hosts could not be "
+		       "written (see the log)";
+	case -ENOSPC:
+		return "too many throttle rules (at most " MAX_THROTTLE_RULES_TEXT
+		       ")";
+	case -EINVAL:
+		return "the kill switch's apps do not resolve or are too many";
+	default:
+		return "out of memory";
+	}
+}
+
+void runtime_log_line(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_warnx("%s", msg);
+}
+
+void runtime_log_notes(const struct policy *p)
+{
+	const char *s = p->notes;
+
+	while (s && *s) {
+		size_t n = strcspn(s, "\n");
+
+		log_info("%.*s", (int)n, s);
+		s += n;
+		s += *s == '\n';
+	}
+	if (p->addrsig)
+		log_info("%s: %u IPv4 and %u IPv6 address signatures, %u "
+			 "domain(s), from %s",
+			 p->source, p->addrsig->v4, p->addrsig->v6,
+			 p->addrsig->n_names, p->address_list);
+}
+
+/* SIGHUP: the --policy file replaces the running departments and rules
+ * (runtime changes included); the kill switch stays (a file can add to
+ * it, never lift it). */
+void runtime_reload(struct daemon *d, long uid)
+{
+	struct policy_names n;
+	uint8_t digest[STATE_DIGEST], old[STATE_DIGEST];
+	struct policy *np = NULL;
+	unsigned nerr = 0;
+	char err[512], *text;
+	size_t len;
+	int rc;
+
+	loader_names(d->cls, &n);
+	text = policy_read_file(d->o->policy_path, &len, err, sizeof(err));
+	if (text && state_digest(text, len, digest) == 0)
+		np = policy_parse_text(d->o->policy_path, text, len, &n,
+				       runtime_log_line, NULL, &nerr);
+	else if (text)
+		snprintf(err, sizeof(err), "SHA-256 (OpenSSL) failed");
+	free(text);
+	if (!np) {
+		d->st.reload_failures++;
+		if (nerr)
+			log_warnx("reload: %s has %u error(s); the running "
+				  "policy stays",
+				  d->o->policy_path, nerr);
+		else
+			log_warnx("reload: %s; the running policy stays", err);
+		return;
+	}
+	runtime_log_notes(np);
+	if (strcmp(np->signatures, d->pol->signatures) != 0) {
+		d->st.reload_failures++;
+		log_warnx("reload: %s names another signatures file; restart "
+			  "skyfenced to load it (the running policy stays)",
+			  d->o->policy_path);
+		policy_free(np);
+		return;
+	}
+	if (runtime_keep_killswitch(np, d->pol->killswitch) != 0) {
+		d->st.reload_failures++;
+		log_warnx("reload: %s: its kill switch and the running one "
+			  "together are too many apps; the running policy "
+			  "stays",
+			  d->o->policy_path);
+		policy_free(np);
+		return;
+	}
+	/* the state the apply saves is derived from this file */
+	memcpy(old, d->base, sizeof(old));
+	memcpy(d->base, digest, sizeof(digest));
+	rc = runtime_apply_policy(d, np);
+	if (rc != 0) {
+		memcpy(d->base, old, sizeof(old));
+		d->st.reload_failures++;
+		log_warnx("reload: %s; the running policy stays",
+			  runtime_error(rc));
+		return;
+	}
+	d->st.reloads++;
+	snprintf(err, sizeof(err), "reload %s (SIGHUP)", d->o->policy_path);
+	auditrec_change(d, uid, err);
+	log_info("reload: %s applied (%u departments besides default)%s%s",
+		 d->o->policy_path, d->pol->n_depts - 1,
+		 d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
+		 d->pol->killswitch);
+}
+
+/* The state directory, and the running policy saved there, restored
+ * before the first verdict: if the --policy file is the one it was derived
+ * from, the saved policy (runtime changes and kill switch) is the running
+ * one; if the file changed since, the file's, with the saved kill switch
+ * kept. A state file that cannot be trusted or parsed stops the start:
+ * skipping it would silently undo a kill switch. */
+int runtime_restore(struct daemon *d)
+{
+	const char *dir = d->o->state_dir;
+	uint8_t base[STATE_DIGEST];
+	struct policy_names n;
+	struct policy *sp;
+	char err[512], name[4200], *text;
+	unsigned nerr = 0;
+	size_t len;
+
+	d->state_dfd = safedir_open(dir, 0700, getegid(), "state directory",
+				    "the saved policy", "--state-dir", err,
+				    sizeof(err));
+	if (d->state_dfd < 0) {
+		log_warnx("%s; not starting", err);
+		return -1;
+	}
+	/* one daemon per state directory (one per queue with
+	 * --queue-balance): held until the process ends, kill -9 included */
+	if (flock(d->state_dfd, LOCK_EX | LOCK_NB) != 0) {
+		log_warnx("state directory %s: %s; not starting (give each "
+			  "skyfenced its own --state-dir)",
+			  dir,
+			  errno == EWOULDBLOCK ? "in use by another skyfenced"
+					       : strerror(errno));
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s/%s", dir, STATE_FILE);
+	text = state_read(d->state_dfd, &len, base, err, sizeof(err));
+	if (!text && errno == ENOENT)
+		return 0; /* nothing saved: the policy file alone */
+	if (text) {
+		loader_names(d->cls, &n);
+		sp = policy_parse_text(name, text, len, &n, runtime_log_line,
+				       NULL, &nerr);
+		free(text);
+	} else {
+		sp = NULL;
+	}
+	if (!sp) {
+		char why[4400];
+
+		if (nerr)
+			snprintf(why, sizeof(why), "%s has %u error(s)", name,
+				 nerr);
+		else
+			snprintf(why, sizeof(why), "%s/%s", dir, err);
+		log_warnx("state: %s; not starting: move it away to start "
+			  "from %s alone (losing the runtime changes and the "
+			  "kill switch saved there)",
+			  why, d->o->policy_path);
+		return -1;
+	}
+	if (memcmp(base, d->base, sizeof(base)) == 0 &&
+	    strcmp(sp->signatures, d->pol->signatures) == 0) {
+		snprintf(sp->source, sizeof(sp->source), "%s", d->pol->source);
+		policy_free(d->pol);
+		d->pol = sp;
+		log_info("state: the running policy restored from %s (runtime "
+			 "changes kept%s%s)",
+			 name, sp->killswitch[0] ? "; kill switch on for " : "",
+			 sp->killswitch);
+		return 0;
+	}
+	if (runtime_keep_killswitch(d->pol, sp->killswitch) != 0) {
+		log_warnx("state: the kill switch saved in %s and the one of "
+			  "%s together are too many apps; not starting",
+			  name, d->o->policy_path);
+		policy_free(sp);
+		return -1;
+	}
+	log_warnx("state: %s changed since %s was saved: the department and "
+		  "rule changes saved there are dropped%s%s",
+		  d->o->policy_path, name,
+		  sp->killswitch[0] ? "; its kill switch stays on for " : "",
+		  sp->killswitch);
+	policy_free(sp);
+	return 0;
+}
+
+/* ---- conntrack walk ---- */
+
+int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
+{
+	struct daemon *d = ctx;
+	enum mark_verdict old = mark_verdict_of(&d->ml, e->mark), nv;
+	struct policy_decision pd;
+	uint16_t app;
+
+	if (old == MARK_NONE)
+		return 0; /* still inspected: decided by the new policy */
+	app = mark_app_of(&d->ml, e->mark);
+	engine_decide_app(d->eng, e->src, e->sport, e->dst, e->dport,
+			  e->l4proto, app, &pd, NULL);
+	nv = verdict_mark_of_action(pd.action);
+	if (nv == old)
+		return 0;
+	*mark = mark_encode(&d->ml, e->mark, nv, app);
+	auditrec_redecided(d, e, old, &pd, app);
+	return 1;
+}
+
+/* A new nDPI module with the signatures file re-read, the running policy
+ * resolved against it, then both swapped in. Flows still being inspected
+ * start over (their nDPI state belonged to the old module); decided flows
+ * keep their conntrack marks. */
+int runtime_signatures_reload(struct daemon *d,
+			      void (*on_error)(void *ctx, const char *msg),
+			      void *ctx, char *err, size_t errlen)
+{
+	struct cls_opts co = { 16, 80, 24, 0, NULL };
+	struct engine *ne[MAX_WORKERS + 1];
+	struct classifier *nc[MAX_WORKERS + 1];
+	struct adopt a = { NULL, NULL, 0, NULL, ne + 1, nc + 1 };
+	struct engine_hooks h;
+	struct engine_opts eo = { 0 };
+	struct policy *np = NULL, *nk = NULL;
+	struct policy_names n;
+	unsigned nerr = 0, i, ok = 0;
+	char *text;
+	int rc;
+
+	if (!d->pol->signatures[0]) {
+		snprintf(err, errlen,
+			 "the policy names no signatures file (options { "
+			 "signatures \"/path\"; })");
+		return -1;
+	}
+	memset(ne, 0, sizeof(ne));
+	memset(nc, 0, sizeof(nc));
+	co.protos_file = d->pol->signatures;
+	/* the control thread's module first (names, few flows), then one
+	 * per worker */
+	nc[0] = classifier_open(&co, err, errlen);
+	if (!nc[0]) {
+		snprintf(err + strlen(err), errlen - strlen(err),
+			 "; the running signatures stay");
+		return -1;
+	}
+	/* the running policy and kill switch, with names resolved through
+	 * the new module: custom protocol ids may have moved */
+	text = policy_format(d->pol);
+	loader_names(nc[0], &n);
+	if (text)
+		np = policy_parse_text("(running policy)", text, strlen(text),
+				       &n, on_error, ctx, &nerr);
+	free(text);
+	if (np && np->killswitch[0])
+		nk = runtime_kill_rules(nc[0], np->killswitch, on_error, ctx);
+	if (np && (nk || !np->killswitch[0]) && runtime_seed(&eo.seed) == 0) {
+		snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
+		eo.max_flows = 16;
+		eo.idle_ms = d->o->idle_ms;
+		engine_hooks_of(d->eng, &h);
+		/* created on the running policy, which stays valid until
+		 * runtime_apply_policy() below replaces it */
+		ne[0] = engine_create(&eo, nc[0], d->pol, &h);
+		ok = ne[0] != NULL;
+		co.max_flows = d->o->max_flows;
+		eo.max_flows = d->o->max_flows;
+		for (i = 0; ok && i < d->n_workers; i++) {
+			nc[i + 1] = classifier_open(&co, err, errlen);
+			if (nc[i + 1] && runtime_seed(&eo.seed) == 0) {
+				engine_hooks_of(d->w[i].eng, &h);
+				ne[i + 1] = engine_create(&eo, nc[i + 1],
+							  d->pol, &h);
+			}
+			ok = ne[i + 1] != NULL;
+		}
+	}
+	if (!ok) {
+		for (i = 0; i <= d->n_workers; i++) {
+			engine_destroy(ne[i]);
+			classifier_close(nc[i]);
+		}
+		policy_free(np);
+		policy_free(nk);
+		snprintf(err, errlen,
+			 "the running policy or kill switch does not resolve "
+			 "against the new signatures, or memory is short (%u "
+			 "error(s)); nothing changed",
+			 nerr);
+		return -1;
+	}
+	/* each worker swaps its engine and module in its own thread (and
+	 * frees the old ones there) */
+	workers_call(d, adopt, &a);
+	engine_destroy(d->eng);
+	classifier_close(d->cls);
+	d->eng = ne[0];
+	d->cls = nc[0];
+	runtime_install_kill(d, nk);
+	rc = runtime_apply_policy(d, np);
+	if (rc != 0)
+		log_warnx("signatures reload: %s; the policy stays as parsed "
+			  "before",
+			  runtime_error(rc));
+	return 0;
+}

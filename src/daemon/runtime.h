@@ -1,0 +1,79 @@
+/* The runtime layer (runtime.c): the only code that changes skyfenced's
+ * shared state. The event loop (daemon.c) and the control verbs
+ * (control.c) call down into it; it calls neither. */
+#ifndef SKYFENCE_RUNTIME_H
+#define SKYFENCE_RUNTIME_H
+
+#include "daemon/daemon_int.h"
+
+/* The fail-closed sets are written again every FCSET_REFRESH_S seconds
+ * (runtime_refresh_fcset): a hand-made flush, or skyfence-rules.sh down
+ * and up while the daemon runs, would leave a department fail-open. */
+#define FCSET_REFRESH_S 5
+
+/* Makes @np (owned from now on) the running policy: the kernel's set of
+ * fail-closed hosts, buckets, engine, kill switch, a conntrack walk so
+ * established flows follow, the state file. Returns 0, or -EIO (the set
+ * could not be written), -ENOSPC (too many throttle rules) or -ENOMEM
+ * with @np freed and nothing changed. */
+int runtime_apply_policy(struct daemon *d, struct policy *np);
+/* Why runtime_apply_policy() or runtime_set_killswitch() refused, for a
+ * person. */
+const char *runtime_error(int rc);
+/* The kill switch's rules for @apps (space-separated, as in
+ * policy.killswitch), resolved through @c: a default block of "APP drop
+ * confidence port" rules. NULL if out of memory or a name does not
+ * resolve (each error passed to @on_error). */
+struct policy *runtime_kill_rules(struct classifier *c, const char *apps,
+				  void (*on_error)(void *ctx, const char *msg),
+				  void *ctx);
+/* The engine's kill switch from @k (runtime_kill_rules; NULL: off), which
+ * d->kill becomes. */
+void runtime_install_kill(struct daemon *d, struct policy *k);
+/* Sets the kill switch to @apps ("" off) on the running policy, without
+ * touching its departments: the engine's rules, pol->killswitch, a
+ * conntrack walk, the state file. Returns 0, or -EINVAL (a name does not
+ * resolve, too many) with nothing changed. */
+int runtime_set_killswitch(struct daemon *d, const char *apps,
+			   void (*on_error)(void *ctx, const char *msg),
+			   void *ctx);
+/* Adds @apps (the running kill switch's) to @np's: a policy loaded from a
+ * file never lifts the kill switch (only killswitch off does). Returns 0,
+ * or -EINVAL if they do not fit. */
+int runtime_keep_killswitch(struct policy *np, const char *apps);
+/* Writes the running policy to the state file, if one is kept. Returns 0,
+ * or -1 (state_dirty set: retried every second; state_err says why). */
+int runtime_save_state(struct daemon *d);
+/* SIGHUP (sent by @uid): the --policy file replaces the running
+ * departments and rules; the kill switch stays. Failures are logged, the
+ * running policy stays; an applied reload is an audit "change". */
+void runtime_reload(struct daemon *d, long uid);
+/* At start, before the first verdict: the state directory opened and
+ * locked, and the running policy saved there restored (see runtime.c).
+ * Returns 0, or -1 (logged): do not start. */
+int runtime_restore(struct daemon *d);
+/* Writes the fail-closed sets again (FCSET_REFRESH_S). */
+void runtime_refresh_fcset(struct daemon *d);
+/* Swaps in a new nDPI module with the policy's signatures file read
+ * again, the running policy and kill switch resolved through it. Returns
+ * 0, or -1 with @err set and nothing changed. */
+int runtime_signatures_reload(struct daemon *d,
+			      void (*on_error)(void *ctx, const char *msg),
+			      void *ctx, char *err, size_t errlen);
+/* The conntrack walk's callback (ct.h): an established flow's new mark
+ * from its addresses and the app id in its mark. */
+int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark);
+/* Sets the rules' buckets in the shaper for @p (buckets.h). Returns 0, or
+ * -ENOMEM / -ENOSPC with the running mapping untouched. */
+int runtime_map_buckets(struct daemon *d, const struct policy *p);
+/* A log line per policy error (the loader's and parser's callback). */
+void runtime_log_line(void *ctx, const char *msg);
+/* A policy's notes (policy.h) and its address signatures, to the log. */
+void runtime_log_notes(const struct policy *p);
+/* Milliseconds of CLOCK_REALTIME (@realtime) or CLOCK_MONOTONIC. */
+uint64_t runtime_clock_ms(int realtime);
+/* A hash seed from getrandom(2). Returns 0, or -1 with errno set (then
+ * there is no seed: nothing falls back to a guessable one). */
+int runtime_seed(uint64_t *seed);
+
+#endif

@@ -1,0 +1,1060 @@
+/* engine.c - one packet's path: pkt -> normalize -> flow -> messages ->
+ * classify -> policy -> verdict, the same for the inline and the offline
+ * mode (engine.h). */
+#include "engine/engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "policy/addrsig.h"
+#include "core/appmsg.h"
+#include "classify/classify.h"
+#include "core/names.h"
+#include "core/stream.h"
+#include "core/stun.h"
+
+/* Buffers for messages that span segments (appmsg.h): most messages come
+ * whole in one segment and need none. A pool of this many per engine (at
+ * most one per flow); a segment that needs one when none is free is
+ * dropped, and its sender resends it. */
+#define ENGINE_BUFS 4096
+/* A message still in part after this long is unreadable: a slow or
+ * stalled request cannot hold a buffer, or a decision, for ever. */
+#define ENGINE_WAIT_MS 30000
+
+struct engine {
+	struct classifier *cls;
+	const struct policy *pol;
+	const struct policy_rule *kill; /* kill switch rules, before all */
+	uint32_t n_kill;
+	struct engine_hooks h;
+	struct flow_table *ft;
+	struct engine_stats st;
+	struct flow *insp; /* flows being inspected, newest first */
+	uint32_t n_insp;
+	uint8_t capture; /* engine_opts.capture */
+	uint8_t *bufs;	 /* n_bufs of APPMSG_MAX bytes */
+	int32_t *buf_next;
+	int32_t buf_head;
+	uint32_t n_bufs;
+};
+
+static uint8_t *buf_of(const struct engine *e, const struct flow *f)
+{
+	return e->bufs + (size_t)f->buf * APPMSG_MAX;
+}
+
+static void buf_drop(struct engine *e, struct flow *f)
+{
+	if (f->buf >= 0) {
+		e->buf_next[f->buf] = e->buf_head;
+		e->buf_head = f->buf;
+		f->buf = -1;
+	}
+	f->buf_len = 0;
+}
+
+/* How hard a decision is: a name that decides harder than the label
+ * wins. */
+static uint8_t action_rank(uint8_t action)
+{
+	return action == ACT_DROP || action == ACT_REJECT ? 3
+	       : action == ACT_THROTTLE			  ? 2
+							  : 1;
+}
+
+static void insp_add(struct engine *e, struct flow *f)
+{
+	f->insp_prev = NULL;
+	f->insp_next = e->insp;
+	if (e->insp)
+		e->insp->insp_prev = f;
+	e->insp = f;
+	e->n_insp++;
+}
+
+static void insp_del(struct engine *e, struct flow *f)
+{
+	if (f->insp_prev)
+		f->insp_prev->insp_next = f->insp_next;
+	else
+		e->insp = f->insp_next;
+	if (f->insp_next)
+		f->insp_next->insp_prev = f->insp_prev;
+	f->insp_prev = f->insp_next = NULL;
+	e->n_insp--;
+}
+
+/* Which endpoint is inside: the one in the internal networks; if both or
+ * neither are, the initiator. A flow is inbound when an outside host opened
+ * it towards an inside one (the supernode / relay role). */
+static void inside_of(const struct policy *p, const uint8_t *ini,
+		      uint16_t iport, const uint8_t *resp, uint16_t rport,
+		      struct flow_facts *ff)
+{
+	if (!policy_is_internal(p, ini) && policy_is_internal(p, resp)) {
+		ff->internal = resp;
+		ff->external = ini;
+		ff->ext_port = iport;
+		ff->inbound = 1;
+	} else {
+		ff->internal = ini;
+		ff->external = resp;
+		ff->ext_port = rport;
+		ff->inbound = 0;
+	}
+}
+
+static void endpoints_of(const struct policy *p, const struct flow *f,
+			 struct flow_facts *ff)
+{
+	uint16_t ip, rp;
+	const uint8_t *ini = flow_initiator(f, &ip),
+		      *resp = flow_responder(f, &rp);
+
+	inside_of(p, ini, ip, resp, rp, ff);
+	ff->l4proto = f->key.l4proto;
+}
+
+/* A signature decides a UDP flow at its first packet. A TCP one (the
+ * relays' TCP 443 fallback) only when no name says what it is: a TLS flow
+ * whose SNI names Teams stays TLS.Teams, one that names Microsoft's
+ * telemetry TLS.Microsoft; one without a name is Teams. */
+static int sig_applies(const struct flow *f)
+{
+	if (!f->sig_app)
+		return 0;
+	if (f->key.l4proto == IPPROTO_UDP)
+		return 1;
+	switch (f->cls.evidence) {
+	case CLS_EV_SNI:
+	case CLS_EV_HTTP_HOST:
+	case CLS_EV_DNS_NAME:
+	case CLS_EV_CERT:
+		return f->cls.rejected;
+	default:
+		return 1;
+	}
+}
+
+/* A name signature's app for the flow's host name (addrsig.h), 0 if
+ * none. */
+static uint16_t name_sig(const struct engine *e, const struct flow *f)
+{
+	if (!e->pol->addrsig || !f->cls.host[0])
+		return 0;
+	return addrsig_match_name(e->pol->addrsig, f->cls.host);
+}
+
+/* The flow as the policy sees it: nDPI's label, except that a rejected
+ * look-alike name leaves the master protocol (TLS, HTTP, DNS), the Skype
+ * UDP heuristic nothing unless the policy's skype-heuristic is on, and an
+ * address signature its app. */
+static void flow_facts_of(const struct engine *e, const struct flow *f,
+			  struct flow_facts *ff)
+{
+	uint16_t name_app;
+
+	memset(ff, 0, sizeof(*ff));
+	endpoints_of(e->pol, f, ff);
+	ff->master = f->cls.master;
+	ff->app = f->cls.app;
+	ff->category = f->cls.category;
+	ff->confidence = f->cls.confidence;
+	ff->evidence = f->cls.evidence;
+	if (sig_applies(f)) {
+		ff->master = 0;
+		ff->app = f->sig_app;
+		ff->confidence = CLS_CONF_DPI;
+		ff->evidence = CLS_EV_SIGNATURE;
+	} else if ((name_app = name_sig(e, f)) != 0) {
+		/* TLS.Teams for a name nDPI 4.2 does not know */
+		ff->master = f->cls.master ? f->cls.master : f->cls.app;
+		if (ff->master == name_app)
+			ff->master = 0;
+		ff->app = name_app;
+		ff->confidence = CLS_CONF_DPI;
+		ff->evidence = CLS_EV_SIGNATURE;
+	} else if (f->cls.rejected) {
+		ff->app = ff->master;
+		ff->master = 0;
+	} else if (f->cls.evidence == CLS_EV_HEURISTIC &&
+		   !e->pol->skype_heuristic) {
+		ff->app = ff->master = 0;
+	} else {
+		return;
+	}
+	ff->category = classifier_proto_category(e->cls, ff->app);
+}
+
+/* The policy's decision, unless a kill switch rule matches: then drop,
+ * logged. */
+static void decide_facts(const struct engine *e, const struct flow_facts *ff,
+			 struct policy_decision *d)
+{
+	uint32_t i;
+
+	policy_decide(e->pol, ff, d);
+	for (i = 0; i < e->n_kill; i++) {
+		if (policy_rule_matches(&e->kill[i], ff)) {
+			d->rule = POLICY_RULE_KILLSWITCH;
+			d->action = ACT_DROP;
+			d->log = 1;
+			return;
+		}
+	}
+}
+
+/* Whether a rule that drops, rejects or throttles could apply to the
+ * flow whatever its app (the kill switch applies to every flow): there,
+ * a flow that may still name something is watched, and one skyfenced
+ * cannot read is refused. */
+static int restricted(const struct engine *e, const struct flow *f)
+{
+	struct flow_facts ff;
+
+	if (e->n_kill > 0)
+		return 1;
+	endpoints_of(e->pol, f, &ff);
+	return policy_may_refuse(e->pol, &ff);
+}
+
+/* What skyfenced could not read is never allowed blind: a flow whose start
+ * it did not see, in a fail-closed department; a QUIC Initial nDPI cannot
+ * read a name from, or a message too large or framed so that what the
+ * server reads is unknown, where a rule that refuses could apply. */
+static int refuse_unread(const struct engine *e, const struct flow *f)
+{
+	struct flow_facts ff;
+	uint16_t dept;
+
+	if (!f->unread)
+		return 0;
+	endpoints_of(e->pol, f, &ff);
+	dept = policy_dept_of(e->pol, ff.internal);
+	if (e->pol->depts[dept].fail_closed)
+		return 1;
+	return f->unread != CLS_EV_MIDSTREAM && restricted(e, f);
+}
+
+static void apply_policy(const struct engine *e, struct flow *f)
+{
+	struct policy_decision d;
+	struct flow_facts ff;
+
+	flow_facts_of(e, f, &ff);
+	decide_facts(e, &ff, &d);
+	if (f->nm_app) {
+		/* a name skyfence read that decides harder than the label */
+		struct policy_decision nd;
+		struct flow_facts nf = ff;
+
+		nf.master = f->nm_master;
+		nf.app = f->nm_app;
+		nf.category = classifier_proto_category(e->cls, nf.app);
+		nf.confidence = CLS_CONF_DPI;
+		nf.evidence = f->nm_evidence;
+		decide_facts(e, &nf, &nd);
+		if (action_rank(nd.action) > action_rank(d.action)) {
+			ff = nf;
+			d = nd;
+		}
+	}
+	if (action_rank(d.action) < 3 && refuse_unread(e, f)) {
+		ff.evidence = f->unread;
+		d.action = ACT_DROP;
+		d.rule = POLICY_RULE_UNREADABLE;
+		d.log = 1;
+	}
+	f->pol_master = ff.master;
+	f->pol_app = ff.app;
+	f->pol_evidence = ff.evidence;
+	f->dept = d.dept;
+	f->rule = d.rule;
+	f->action = d.action;
+	f->logged = d.log;
+	f->inbound = ff.inbound;
+}
+
+/* A decided, allowed flow that may still carry a name goes on being read
+ * where its department drops something: HTTP/1.x and DNS over TCP (more
+ * requests), a proxy before its tunnel, TLS until its first encrypted
+ * record (a second ClientHello), and UDP flows nothing named yet, STUN
+ * and DNS ones (junk first, a later STUN with Skype's attributes, a
+ * second query). */
+static int watch_needed(const struct engine *e, const struct flow *f)
+{
+	if (f->action != ACT_ALLOW || !restricted(e, f))
+		return 0;
+	if (f->key.l4proto == IPPROTO_TCP)
+		return f->am.status == AM_IDLE || f->am.status == AM_WAIT;
+	if (f->key.l4proto != IPPROTO_UDP)
+		return 0;
+	/* a first datagram anything could have sent (a relay ignores what
+	 * it does not speak) names nothing until the responder answers */
+	return !f->answered || (f->pol_app == 0 && f->pol_master == 0) ||
+	       f->pol_app == SF_PROTO_STUN || f->pol_app == SF_PROTO_DNS ||
+	       f->pol_master == SF_PROTO_DNS || f->pol_master == SF_PROTO_STUN;
+}
+
+static void decide(struct engine *e, struct flow *f, enum flow_decided_at at)
+{
+	apply_policy(e, f);
+	if (f->state == FLOW_INSPECTING)
+		insp_del(e, f);
+	f->state = FLOW_DECIDED;
+	f->decided_at = (uint8_t)at;
+	f->decided_pkt = (uint32_t)(f->pkts[0] + f->pkts[1]);
+	f->decided_master = f->cls.master;
+	f->decided_app = f->cls.app;
+	f->decided_alt = f->cls.alt_app;
+	e->st.decided_at[at]++;
+	e->st.decisions[f->action]++;
+	e->st.unreadable += f->rule == POLICY_RULE_UNREADABLE;
+	e->st.unnamed += !f->pol_app && !f->pol_master;
+	f->watched = (uint8_t)watch_needed(e, f);
+	e->st.watched += f->watched;
+	if (!f->watched)
+		buf_drop(e, f);
+	if (e->h.on_decision)
+		e->h.on_decision(e->h.ctx, f);
+}
+
+/* A watched flow a later name (or an unreadable message) decides harder:
+ * decided again, recorded again. */
+static void redecide_live(struct engine *e, struct flow *f)
+{
+	uint8_t before = f->action;
+
+	apply_policy(e, f);
+	f->watched = (uint8_t)watch_needed(e, f);
+	if (!f->watched)
+		buf_drop(e, f);
+	if (f->action == before)
+		return;
+	e->st.redecided++;
+	e->st.decisions[f->action]++;
+	e->st.unreadable += f->rule == POLICY_RULE_UNREADABLE;
+	if (e->h.on_decision)
+		e->h.on_decision(e->h.ctx, f);
+}
+
+/* A name (or STUN evidence) for flow @f: kept if it decides harder than
+ * any before it. */
+static void consider(struct engine *e, struct flow *f, uint16_t master,
+		     uint16_t app, uint8_t evidence)
+{
+	struct policy_decision d;
+	struct flow_facts ff;
+	uint8_t r;
+
+	endpoints_of(e->pol, f, &ff);
+	ff.master = master == app ? 0 : master;
+	ff.app = app;
+	ff.category = classifier_proto_category(e->cls, app);
+	ff.confidence = CLS_CONF_DPI;
+	ff.evidence = evidence;
+	decide_facts(e, &ff, &d);
+	r = action_rank(d.action);
+	if (r > f->nm_rank) {
+		f->nm_rank = r;
+		f->nm_master = ff.master;
+		f->nm_app = app;
+		f->nm_evidence = evidence;
+	}
+}
+
+struct name_ctx {
+	struct engine *e;
+	struct flow *f;
+};
+
+/* A name: nDPI's host table, then the name signatures. */
+static void on_name(void *ctx, const char *name, enum appmsg_kind kind)
+{
+	static const uint8_t ev[] = { CLS_EV_SNI, CLS_EV_HTTP_HOST,
+				      CLS_EV_PROXY, CLS_EV_DNS_NAME };
+	struct name_ctx *nc = ctx;
+	struct engine *e = nc->e;
+	struct flow *f = nc->f;
+	uint16_t app, master;
+	uint8_t rejected;
+
+	e->st.names++;
+	if (!f->cls.host[0])
+		snprintf(f->cls.host, sizeof(f->cls.host), "%s", name);
+	app = classifier_name_app(e->cls, name, &rejected);
+	if (!app && !rejected && e->pol->addrsig)
+		app = addrsig_match_name(e->pol->addrsig, name);
+	if (!app)
+		return;
+	master = kind == AM_NAME_SNI	  ? SF_PROTO_TLS
+		 : kind == AM_NAME_HOST	  ? SF_PROTO_HTTP
+		 : kind == AM_NAME_DNS	  ? SF_PROTO_DNS
+		 : f->am.proto == AM_HTTP ? SF_PROTO_HTTP_PROXY
+					  : SF_PROTO_SOCKS;
+	consider(e, f, master, app, ev[kind]);
+}
+
+static void on_stun(void *ctx, const uint8_t *msg, uint32_t len)
+{
+	struct name_ctx *nc = ctx;
+
+	if (stun_is_skype(msg, len))
+		consider(nc->e, nc->f, SF_PROTO_STUN, SF_PROTO_SKYPE_CALL,
+			 CLS_EV_STUN);
+}
+
+/* nDPI 4.2 matches a name as the packet spells it: "teams.microsoft.com."
+ * with its trailing dot is plain TLS to it. The name of result @r, in the
+ * form every matcher here takes, is looked up for flow @f if it differs. */
+static void normal_name(struct engine *e, struct flow *f,
+			const struct cls_result *r)
+{
+	static const uint8_t kinds[] = { AM_NAME_SNI, AM_NAME_HOST,
+					 AM_NAME_DNS };
+	char n[CLS_HOST_LEN];
+	struct name_ctx nc = { e, f };
+	size_t i, l = strlen(r->host);
+	int k;
+
+	while (l > 0 && r->host[l - 1] == '.')
+		l--;
+	for (i = 0; i < l; i++) {
+		char c = r->host[i];
+
+		n[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+	}
+	n[l] = '\0';
+	if (!l || !strcmp(n, r->host))
+		return;
+	k = r->master == SF_PROTO_HTTP || r->app == SF_PROTO_HTTP ? 1
+	    : r->master == SF_PROTO_DNS || r->app == SF_PROTO_DNS ? 2
+								  : 0;
+	on_name(&nc, n, (enum appmsg_kind)kinds[k]);
+}
+
+/* nDPI's own name for the flow, once (nDPI sets a flow's name once). */
+static void ndpi_name(struct engine *e, struct flow *f)
+{
+	if (f->nm_ndpi || !f->cls.host[0])
+		return;
+	f->nm_ndpi = 1;
+	normal_name(e, f, &f->cls);
+}
+
+/* A named flow whose label nDPI may still switch to cls.alt_app can be
+ * decided now only if that label gets the same decision. */
+static int alt_agrees(const struct engine *e, const struct flow *f)
+{
+	struct policy_decision a, b;
+	struct flow_facts ff;
+
+	if (!f->cls.alt_app)
+		return 1;
+	flow_facts_of(e, f, &ff);
+	decide_facts(e, &ff, &a);
+	ff.app = f->cls.alt_app;
+	ff.category = classifier_proto_category(e->cls, ff.app);
+	decide_facts(e, &ff, &b);
+	return a.action == b.action && a.rule == b.rule;
+}
+
+static void release_cls(struct engine *e, struct flow *f)
+{
+	if (f->cls_slot >= 0) {
+		classifier_flow_free(e->cls, f->cls_slot);
+		f->cls_slot = -1;
+	}
+}
+
+static void on_flow_end(void *ctx, struct flow *f, int reason)
+{
+	struct engine *e = ctx;
+
+	if (f->state == FLOW_INSPECTING) {
+		if (f->cls_slot >= 0)
+			classifier_giveup(e->cls, f->cls_slot, &f->cls);
+		decide(e, f,
+		       reason == FLOW_END_IDLE	    ? DEC_IDLE
+		       : reason == FLOW_END_EVICTED ? DEC_EVICTED
+						    : DEC_FLUSH);
+	} else if (f->cls_slot >= 0 && f->sig_app &&
+		   f->cls.app == SF_PROTO_UNKNOWN) {
+		/* decided by a signature before nDPI knew: its label for
+		 * the record, as ndpiReader gives up at the end */
+		classifier_giveup(e->cls, f->cls_slot, &f->cls);
+	}
+	release_cls(e, f);
+	buf_drop(e, f);
+	if (e->h.on_flow_end)
+		e->h.on_flow_end(e->h.ctx, f, reason);
+}
+
+struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
+			     const struct policy *p,
+			     const struct engine_hooks *h)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	uint32_t i;
+
+	if (!e)
+		return NULL;
+	e->cls = c;
+	e->pol = p;
+	if (h)
+		e->h = *h;
+	e->capture = o->capture;
+	e->n_bufs = o->max_flows < ENGINE_BUFS ? o->max_flows : ENGINE_BUFS;
+	e->bufs = malloc((size_t)e->n_bufs * APPMSG_MAX);
+	e->buf_next = malloc(e->n_bufs * sizeof(*e->buf_next));
+	e->ft = flow_table_create(o->max_flows, o->idle_ms, o->seed,
+				  on_flow_end, e);
+	if (!e->ft || !e->bufs || !e->buf_next) {
+		engine_destroy(e);
+		return NULL;
+	}
+	for (i = 0; i < e->n_bufs; i++)
+		e->buf_next[i] = i + 1 < e->n_bufs ? (int32_t)i + 1 : -1;
+	e->buf_head = e->n_bufs ? 0 : -1;
+	return e;
+}
+
+void engine_destroy(struct engine *e)
+{
+	if (!e)
+		return;
+	flow_table_destroy(e->ft);
+	free(e->bufs);
+	free(e->buf_next);
+	free(e);
+}
+
+/* Flows in the table refer to departments and rules by index: they are
+ * decided again under the new policy before the old one can go. */
+static void redecide(void *ctx, struct flow *f)
+{
+	struct engine *e = ctx;
+
+	if (f->state == FLOW_DECIDED) {
+		apply_policy(e, f);
+		f->watched = (uint8_t)watch_needed(e, f);
+		if (!f->watched)
+			buf_drop(e, f);
+	}
+}
+
+void engine_set_rules(struct engine *e, const struct policy *p,
+		      const struct policy_rule *rules, uint32_t n)
+{
+	e->pol = p;
+	e->kill = rules;
+	e->n_kill = n;
+	/* one walk of the table for both: a full one is 131,072 flows */
+	flow_table_foreach(e->ft, redecide, e);
+}
+
+void engine_set_policy(struct engine *e, const struct policy *p)
+{
+	engine_set_rules(e, p, e->kill, e->n_kill);
+}
+
+void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
+			   uint32_t n)
+{
+	engine_set_rules(e, e->pol, rules, n);
+}
+
+void engine_decide_app(const struct engine *e, const uint8_t ini[16],
+		       uint16_t iport, const uint8_t resp[16], uint16_t rport,
+		       uint8_t l4proto, uint16_t app, struct policy_decision *d,
+		       uint8_t *inbound)
+{
+	struct flow_facts ff;
+
+	memset(&ff, 0, sizeof(ff));
+	inside_of(e->pol, ini, iport, resp, rport, &ff);
+	ff.l4proto = l4proto;
+	ff.app = app;
+	ff.category = classifier_proto_category(e->cls, app);
+	ff.confidence = CLS_CONF_DPI;
+	ff.evidence = CLS_EV_MARK;
+	decide_facts(e, &ff, d);
+	if (inbound)
+		*inbound = ff.inbound;
+}
+
+uint32_t engine_foreach_inspecting(struct engine *e,
+				   void (*fn)(void *ctx, const struct flow *f),
+				   void *ctx, uint32_t max)
+{
+	const struct flow *f;
+
+	for (f = e->insp; f && max; f = f->insp_next, max--)
+		fn(ctx, f);
+	return e->n_insp;
+}
+
+void engine_hooks_of(const struct engine *e, struct engine_hooks *h)
+{
+	*h = e->h;
+}
+
+/* The packet's flow, found or created, with the packet counted. */
+static struct flow *count_packet(struct engine *e, const struct pkt *p,
+				 uint64_t now_ms, enum flow_dir *dir,
+				 int *created)
+{
+	struct flow *f = flow_table_get(e->ft, p, now_ms, dir, created);
+
+	f->pkts[*dir]++;
+	f->bytes[*dir] += p->wire_len;
+	e->st.pkts++;
+	e->st.bytes += p->wire_len;
+	return f;
+}
+
+/* Drops from the buffer what the readers have used and the receiver has
+ * acknowledged: until then a retransmission of it is compared with it
+ * (the first copy may never have reached the server, for a reason the
+ * normalizer does not model). */
+static void buf_trim(struct engine *e, struct flow *f)
+{
+	const struct stream_half *h = &f->st.h[FLOW_DIR_ORIG];
+	uint32_t keep = f->am_off, cut;
+
+	if (f->buf < 0)
+		return;
+	if (h->has_una) {
+		uint32_t acked = (int32_t)(h->una - h->base) < 0
+					 ? 0
+					 : h->una - h->base - f->urg_shift;
+
+		if ((int32_t)(acked - keep) < 0)
+			keep = acked;
+	}
+	if ((int32_t)(keep - f->buf_off) <= 0)
+		return;
+	cut = keep - f->buf_off;
+	if (cut > f->buf_len)
+		cut = f->buf_len;
+	memmove(buf_of(e, f), buf_of(e, f) + cut, f->buf_len - cut);
+	f->buf_len -= cut;
+	f->buf_off += cut;
+	if (!f->buf_len)
+		buf_drop(e, f);
+}
+
+/* The initiator's new bytes (@d, @n, from stream offset @off) through
+ * the message readers, with @am the flow's reader state to change; @urg,
+ * unless -1, is the index of an urgent byte the receiver's application
+ * does not read, left out. The bytes are kept until read and
+ * acknowledged. Returns -1 when a buffer is
+ * needed and none is free (nothing is changed then). */
+static int read_new(struct engine *e, struct flow *f, struct appmsg *am,
+		    const uint8_t *d, uint32_t n, uint32_t off, int urg)
+{
+	struct name_ctx nc = { e, f };
+	struct appmsg_sink k = { &nc, on_name, on_stun };
+	uint32_t voff = off - f->urg_shift, used;
+	uint16_t dport;
+	uint8_t *b;
+
+	if (f->buf < 0) {
+		if (e->buf_head < 0)
+			return -1;
+		f->buf = e->buf_head;
+		e->buf_head = e->buf_next[f->buf];
+		f->buf_len = 0;
+		f->buf_off = voff;
+	}
+	if (urg >= 0)
+		n--;
+	if (f->buf_len + n > APPMSG_MAX) {
+		/* what is read goes first, acknowledged or not */
+		uint32_t cut = f->am_off - f->buf_off;
+
+		memmove(buf_of(e, f), buf_of(e, f) + cut, f->buf_len - cut);
+		f->buf_len -= cut;
+		f->buf_off += cut;
+		if (f->buf_len + n > APPMSG_MAX) {
+			am->status = AM_UNREADABLE;
+			buf_drop(e, f);
+			return 0;
+		}
+	}
+	b = buf_of(e, f) + f->buf_len;
+	if (urg >= 0) {
+		memcpy(b, d, (size_t)urg);
+		memcpy(b + urg, d + urg + 1, n - (uint32_t)urg);
+		f->urg_shift++;
+	} else {
+		memcpy(b, d, n);
+	}
+	f->buf_len += n;
+	b = buf_of(e, f);
+	flow_responder(f, &dport);
+	appmsg_read(am, b + (f->am_off - f->buf_off),
+		    f->buf_off + f->buf_len - f->am_off, dport, &k, &used);
+	f->am_off += used;
+	if (am->ech && !f->am.ech)
+		/* the real name is encrypted: the outer one decides, unless
+		 * a rule refuses ECH itself */
+		consider(e, f, SF_PROTO_TLS, SF_PROTO_TLS, CLS_EV_ECH);
+	if (am->status == AM_FINAL || am->status == AM_UNREADABLE)
+		buf_drop(e, f);
+	else
+		buf_trim(e, f);
+	return 0;
+}
+
+/* One TCP segment of a flow under inspection (or watched) through the
+ * normalizer and, for the initiator's new bytes, the message readers.
+ * Nothing of the flow changes for a segment refused. Returns 0 when the
+ * segment may pass (*fresh: it carries new bytes or the handshake), -1
+ * when it must be dropped. */
+static int tcp_step(struct engine *e, struct flow *f, const struct pkt *p,
+		    enum flow_dir dir, uint64_t now_ms, int *fresh)
+{
+	struct stream st = f->st;
+	struct appmsg am = f->am;
+	struct stream_seg g;
+	enum stream_res r;
+	uint32_t off, skip;
+
+	*fresh = 0;
+	if (f->state == FLOW_DECIDED && dir != FLOW_DIR_ORIG) {
+		/* watched: what the responder sends is not read, but its
+		 * window and how far it sent judge the initiator's next */
+		if (stream_seg_of(p, 0, &g) == STREAM_EMPTY)
+			stream_note(&f->st, dir, &g);
+		buf_trim(e, f);
+		return 0;
+	}
+	r = stream_seg_of(p, !e->capture, &g);
+	if (r == STREAM_EMPTY)
+		r = stream_segment(&st, dir, &g,
+				   dir == FLOW_DIR_ORIG && f->buf >= 0
+					   ? buf_of(e, f)
+					   : NULL,
+				   f->buf_off, f->buf_len, &off, &skip);
+	e->st.stream[r]++;
+	if (stream_res_drops(r) && e->capture) {
+		/* nobody resends into a capture: past a hole the reader
+		 * cannot follow the messages, nDPI reads on as it can */
+		if (r == STREAM_GAP) {
+			st.h[dir].next = g.seq + g.len;
+			if (dir == FLOW_DIR_ORIG) {
+				am.status = AM_FINAL;
+				f->am = am;
+				buf_drop(e, f);
+			}
+			f->st = st;
+		}
+		*fresh = 1;
+		return 0;
+	}
+	if (stream_res_drops(r))
+		return -1;
+	if (r == STREAM_NEW && dir == FLOW_DIR_ORIG && am.status != AM_FINAL &&
+	    am.status != AM_UNREADABLE) {
+		/* the receiver's application reads it without the urgent
+		 * byte */
+		int u = stream_urgent(&g);
+
+		if (read_new(e, f, &am, g.data + skip, g.len - skip, off,
+			     u >= (int)skip ? u - (int)skip : -1) != 0) {
+			e->st.no_buffer++;
+			return -1;
+		}
+	}
+	if (am.status != AM_WAIT) {
+		f->wait_ms = 0;
+	} else if (!f->wait_ms) {
+		f->wait_ms = now_ms ? now_ms : 1;
+	} else if (now_ms - f->wait_ms > ENGINE_WAIT_MS) {
+		am.status = AM_UNREADABLE;
+		buf_drop(e, f);
+	}
+	f->st = st;
+	f->am = am;
+	if (dir != FLOW_DIR_ORIG)
+		buf_trim(e, f); /* its acknowledgement */
+	if (am.status == AM_UNREADABLE && !f->unread)
+		f->unread = CLS_EV_UNREADABLE;
+	*fresh = r == STREAM_NEW || (g.flags & PKT_TCP_SYN);
+	return 0;
+}
+
+/* A QUIC long header (RFC 8999) of a version some QUIC speaks: 1 and 2,
+ * the IETF drafts, Google's and Facebook's, and the reserved pattern
+ * 0x?a?a?a?a clients use to force version negotiation. */
+static int quic_long_header(const struct pkt *p)
+{
+	const uint8_t *d = p->l4_payload;
+	uint32_t v;
+
+	if (p->l4proto != IPPROTO_UDP || p->dport != 443 ||
+	    p->l4_payload_len < 7 || (d[0] & 0xc0) != 0xc0)
+		return 0;
+	v = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 |
+	    d[4];
+	return v == 1 || v == 0x6b3343cf || v == 0x709a50c4 ||
+	       (v >> 8) == 0xff0000 || (v >> 16) == 0x5130 ||
+	       (v >> 16) == 0x5430 || (v >> 4) == 0xfaceb00 ||
+	       (v & 0x0f0f0f0f) == 0x0a0a0a0a;
+}
+
+/* A datagram that starts a message nDPI reads at once: STUN, a DNS
+ * question, a QUIC long header. */
+static int udp_message(const struct pkt *p)
+{
+	char name[APPMSG_NAME_LEN];
+
+	if (stun_message_ok(p->l4_payload, p->l4_payload_len))
+		return 1;
+	if ((p->dport == 53 || p->sport == 53 || p->dport == 5353) &&
+	    names_dns_qname(p->l4_payload, p->l4_payload_len, 0, name,
+			    sizeof(name)) > 0)
+		return 1;
+	return quic_long_header(p);
+}
+
+/* QUIC that nDPI did not take for QUIC: a version it cannot dissect. */
+static int quic_unknown(const struct pkt *p, const struct cls_result *r)
+{
+	return quic_long_header(p) && r->master != SF_PROTO_QUIC &&
+	       r->app != SF_PROTO_QUIC;
+}
+
+/* A QUIC Initial nDPI could not read: of a version it cannot dissect, or
+ * without a name it could read (a ClientHello over two Initials, as
+ * post-quantum key shares make it, is beyond nDPI 4.2). */
+static void quic_unread(const struct pkt *p, const struct cls_result *r,
+			struct flow *f)
+{
+	if (f->unread || !quic_long_header(p))
+		return;
+	if (quic_unknown(p, r))
+		f->unread = CLS_EV_QUIC_VERSION;
+	else if (!r->host[0])
+		f->unread = CLS_EV_UNREADABLE;
+}
+
+/* A datagram read alone, on a flow whose own nDPI state has nothing: the
+ * message after junk. */
+static void udp_one_shot(struct engine *e, struct flow *f, const struct pkt *p,
+			 uint64_t now_ms)
+{
+	struct cls_result r;
+
+	if (!udp_message(p))
+		return;
+	e->st.one_shot++;
+	classifier_one_shot(e->cls, p, now_ms, &r);
+	quic_unread(p, &r, f);
+	if (r.host[0] && !f->cls.host[0])
+		snprintf(f->cls.host, sizeof(f->cls.host), "%s", r.host);
+	if (r.app && r.app != r.master && !r.rejected &&
+	    r.evidence != CLS_EV_PORT && r.evidence != CLS_EV_ADDRESS &&
+	    (r.evidence != CLS_EV_HEURISTIC || e->pol->skype_heuristic))
+		consider(e, f, r.master, r.app, r.evidence);
+	if (r.host[0])
+		normal_name(e, f, &r); /* a trailing dot */
+}
+
+/* nDPI's part for a flow under inspection: its state, its decision.
+ * @fresh: the packet carries something new (every datagram does). */
+static void inspect(struct engine *e, struct flow *f, const struct pkt *p,
+		    uint64_t now_ms, int fresh)
+{
+	enum cls_state cs = CLS_DONE;
+	enum flow_decided_at at = DEC_PACKET;
+	int pending;
+
+	if (f->cls_slot >= 0) {
+		uint32_t n = f->fed + (uint32_t)(fresh != 0);
+
+		f->fed = n;
+		e->st.inspected++;
+		cs = classifier_feed(e->cls, f->cls_slot, p, now_ms, n ? n : 1,
+				     &f->cls);
+		if (cs == CLS_NAMED && !alt_agrees(e, f))
+			cs = CLS_MORE;
+		/* a name signature names the app at the packet with the
+		 * name, as nDPI's own names do */
+		if (cs == CLS_MORE && name_sig(e, f))
+			cs = CLS_NAMED;
+		if (cs == CLS_DONE && classifier_gave_up(e->cls, n, p))
+			at = DEC_LIMIT;
+		if (n == 1)
+			quic_unread(p, &f->cls, f);
+		ndpi_name(e, f);
+	}
+	/* a datagram that starts a message after the first one, where a
+	 * refusing rule could apply: the flow's own nDPI state may have
+	 * given up on it (junk first) or taken the flow for something else
+	 * (a first datagram the relay ignores), so it is read alone */
+	if (p->l4proto == IPPROTO_UDP && f->fed > 1 && udp_message(p) &&
+	    restricted(e, f))
+		udp_one_shot(e, f, p, now_ms);
+	pending = f->key.l4proto == IPPROTO_TCP && f->am.status == AM_WAIT;
+	if (f->nm_rank == 3 || refuse_unread(e, f)) {
+		decide(e, f, DEC_PACKET);
+	} else if (cs != CLS_MORE && !pending) {
+		e->st.named += cs == CLS_NAMED;
+		decide(e, f, at);
+	}
+	if (cs == CLS_DONE)
+		release_cls(e, f);
+}
+
+/* A decided flow: nDPI may still read it for the record (its label, not
+ * the decision), and a watched one is read for a later name. */
+static void follow(struct engine *e, struct flow *f, const struct pkt *p,
+		   uint64_t now_ms)
+{
+	if (f->cls_slot >= 0) {
+		enum cls_state cs;
+		uint64_t n = f->pkts[0] + f->pkts[1];
+
+		e->st.inspected++;
+		cs = classifier_feed(e->cls, f->cls_slot, p, now_ms, n,
+				     &f->cls);
+		if (!f->relabeled &&
+		    !(f->sig_app && f->key.l4proto == IPPROTO_UDP) &&
+		    (f->cls.master != f->decided_master ||
+		     (f->cls.app != f->decided_app &&
+		      f->cls.app != f->decided_alt))) {
+			/* the record only: the decision stands */
+			f->relabeled = 1;
+			e->st.relabeled++;
+		}
+		if (cs == CLS_DONE)
+			release_cls(e, f);
+	}
+	if (!f->watched)
+		return;
+	if (p->l4proto == IPPROTO_UDP)
+		udp_one_shot(e, f, p, now_ms);
+	if (f->nm_rank > action_rank(f->action) || refuse_unread(e, f))
+		redecide_live(e, f);
+	else if (!watch_needed(e, f)) {
+		f->watched = 0;
+		buf_drop(e, f);
+	}
+}
+
+void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
+		   struct engine_verdict *v)
+{
+	enum flow_dir dir;
+	struct flow *f;
+	int created, fresh = 1, drop = 0;
+
+	f = count_packet(e, p, now_ms, &dir, &created);
+	if (created) {
+		insp_add(e, f);
+		f->cls_slot = classifier_flow_new(e->cls);
+		if (p->l4proto == IPPROTO_TCP &&
+		    !(p->tcp_flags & PKT_TCP_SYN)) {
+			/* picked up mid-stream: inspected all the same (nDPI
+			 * may still name it by address or a later name),
+			 * except where the department is fail-closed */
+			e->st.midstream++;
+			f->unread = CLS_EV_MIDSTREAM;
+		}
+		if (e->pol->addrsig) {
+			struct flow_facts ff;
+
+			endpoints_of(e->pol, f, &ff);
+			f->sig_app = addrsig_match(e->pol->addrsig, ff.external,
+						   ff.ext_port, ff.l4proto);
+		}
+		if (f->cls_slot < 0) {
+			/* Cannot happen while the classifier pool is as large
+			 * as the flow pool; decided unclassified if it does. */
+			e->st.cls_exhausted++;
+			memset(&f->cls, 0, sizeof(f->cls));
+			decide(e, f, DEC_PACKET);
+		} else if (f->sig_app && p->l4proto == IPPROTO_UDP) {
+			/* final at the first packet; nDPI reads on for the
+			 * record */
+			e->st.signature++;
+			decide(e, f, DEC_PACKET);
+		} else if (refuse_unread(e, f)) {
+			decide(e, f, DEC_PACKET);
+		}
+	}
+	if (f->key.l4proto == IPPROTO_TCP &&
+	    (f->state == FLOW_INSPECTING || f->watched))
+		drop = tcp_step(e, f, p, dir, now_ms, &fresh) != 0;
+	if (p->l4proto == IPPROTO_UDP && dir == FLOW_DIR_REPLY)
+		f->answered = 1;
+	if (!drop) {
+		if (f->state == FLOW_INSPECTING)
+			inspect(e, f, p, now_ms, fresh);
+		else
+			follow(e, f, p, now_ms);
+	}
+	v->flow = f;
+	v->drop = (uint8_t)drop;
+	v->final = f->state == FLOW_DECIDED && !f->watched;
+	v->action = v->final ? f->action : ACT_ALLOW;
+	/* the inside endpoint opened the flow unless it is inbound */
+	v->from_inside = (dir == FLOW_DIR_ORIG) != (f->inbound != 0);
+}
+
+void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
+			 uint16_t app, struct engine_verdict *v)
+{
+	enum flow_dir dir;
+	struct flow *f;
+	int created;
+
+	f = count_packet(e, p, now_ms, &dir, &created);
+	if (created)
+		insp_add(e, f);
+	release_cls(e, f);
+	if (f->state == FLOW_INSPECTING) {
+		memset(&f->cls, 0, sizeof(f->cls));
+		f->cls.app = app;
+		f->cls.category = classifier_proto_category(e->cls, app);
+		f->cls.confidence = CLS_CONF_DPI;
+		f->cls.evidence = CLS_EV_MARK;
+		decide(e, f, DEC_MARK);
+	}
+	v->flow = f;
+	v->drop = 0;
+	v->final = 1;
+	v->action = f->action;
+	v->from_inside = (dir == FLOW_DIR_ORIG) != (f->inbound != 0);
+}
+
+void engine_count_bad(struct engine *e, enum pkt_status s)
+{
+	if ((unsigned)s < PKT_STATUS_MAX)
+		e->st.bad[s]++;
+}
+
+void engine_expire(struct engine *e, uint64_t now_ms)
+{
+	flow_table_expire(e->ft, now_ms);
+}
+
+void engine_flush(struct engine *e)
+{
+	flow_table_flush(e->ft);
+}
+
+void engine_get_stats(const struct engine *e, struct engine_stats *s)
+{
+	*s = e->st;
+}
+
+void engine_get_flow_stats(const struct engine *e, struct flow_table_stats *s)
+{
+	flow_table_get_stats(e->ft, s);
+}

@@ -1,0 +1,130 @@
+/* One packet's path: pkt -> flow -> classify -> policy -> verdict.
+ * The inline daemon and the offline mode both drive this; they differ only
+ * in where packets come from and where verdicts go.
+ */
+#ifndef SKYFENCE_ENGINE_H
+#define SKYFENCE_ENGINE_H
+
+#include <stdint.h>
+#include "core/flow.h"
+#include "core/pkt.h"
+#include "policy/policy.h"
+#include "core/stream.h"
+
+struct classifier;
+
+struct engine_opts {
+	uint32_t max_flows; /* flow table pool size */
+	uint64_t idle_ms;   /* idle time after which a flow is forgotten */
+	uint64_t seed;	    /* hash seed */
+	/* packets come from a capture (the offline mode): what the
+	 * normalizer would drop is counted and read on instead, since no
+	 * sender will resend it, and checksums are not verified (a capture
+	 * taken at the sender has them unfilled by its offload) */
+	uint8_t capture;
+};
+
+struct engine_hooks {
+	/* A flow's classification is final and its action chosen. */
+	void (*on_decision)(void *ctx, const struct flow *f);
+	/* A flow leaves the table (idle, evicted, flushed). */
+	void (*on_flow_end)(void *ctx, const struct flow *f, int reason);
+	void *ctx;
+};
+
+struct engine_stats {
+	uint64_t pkts, bytes;	      /* packets that reached a flow */
+	uint64_t bad[PKT_STATUS_MAX]; /* packets that did not, by reason */
+	uint64_t inspected;	      /* packets fed to the classifier */
+	uint64_t decisions[ACT_MAX];  /* flows decided, by action */
+	uint64_t cls_exhausted;	      /* flows decided unclassified: no slot */
+	uint64_t decided_at[DEC_MAX]; /* flows decided, by enum flow_decided_at */
+	uint64_t relabeled; /* decided flows whose ids nDPI changed later */
+	uint64_t named;	    /* decided on CLS_NAMED, nDPI still reading */
+	uint64_t signature; /* decided at the first packet by a signature */
+	uint64_t midstream; /* TCP flows first seen without their SYN */
+	/* the normalizer (stream.h): TCP segments of flows under
+	 * inspection by result; those past STREAM_DUP were dropped */
+	uint64_t stream[STREAM_RES_MAX];
+	uint64_t no_buffer;  /* dropped: no buffer free for a message in part */
+	uint64_t names;	     /* names skyfence's own readers found */
+	uint64_t one_shot;   /* datagrams read alone after junk (watched) */
+	uint64_t unreadable; /* flows refused as unreadable (evidence
+			      * midstream, quic-version, unreadable) */
+	uint64_t redecided;  /* watched flows a later name decided again */
+	uint64_t watched;    /* flows decided, then watched for more names */
+	uint64_t unnamed;    /* flows decided with nothing named: their
+			      * department's rule for Unknown */
+};
+
+struct engine_verdict {
+	/* this packet must not pass: the normalizer refused it (stream.h);
+	 * the flow is still inspected, and the sender resends */
+	uint8_t drop;
+	uint8_t final;	/* the flow's action is decided (and not watched) */
+	uint8_t action; /* enum policy_action; ACT_ALLOW while inspecting */
+	uint8_t from_inside; /* the packet leaves the inside endpoint */
+	struct flow *flow;
+};
+
+/* Returns NULL if memory is short. The classifier and policy stay owned by
+ * the caller and must outlive the engine (or be replaced first). */
+struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
+			     const struct policy *p,
+			     const struct engine_hooks *h);
+void engine_destroy(struct engine *e);
+
+/* Replaces the policy. Decided flows in the table are decided again under
+ * it (their fields only: the kernel's marks are the caller's business), so
+ * the old policy may be freed on return. */
+void engine_set_policy(struct engine *e, const struct policy *p);
+/* Both at once, with one walk of the table (engine_set_policy, then
+ * engine_set_killswitch, walk it twice). */
+void engine_set_rules(struct engine *e, const struct policy *p,
+		      const struct policy_rule *rules, uint32_t n);
+/* Kill switch: flows matching any of @rules (their match part; @n may be
+ * 0) are dropped in every department, before the policy's rules. The
+ * rules stay the caller's; decided flows in the table are decided again. */
+void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
+			   uint32_t n);
+/* The decision for a flow known only by its endpoints (initiator first,
+ * ports in host order) and app id, as a conntrack entry's mark gives it
+ * (kill switch included; evidence "mark"). *inbound tells which endpoint was taken as inside. */
+void engine_decide_app(const struct engine *e, const uint8_t ini[16],
+		       uint16_t iport, const uint8_t resp[16], uint16_t rport,
+		       uint8_t l4proto, uint16_t app, struct policy_decision *d,
+		       uint8_t *inbound);
+/* Visits the flows being inspected, newest first, at most @max of them,
+ * without walking the table (a list the engine keeps). Returns how many
+ * flows are being inspected in all. */
+uint32_t engine_foreach_inspecting(struct engine *e,
+				   void (*fn)(void *ctx, const struct flow *f),
+				   void *ctx, uint32_t max);
+void engine_hooks_of(const struct engine *e, struct engine_hooks *h);
+
+/* Processes one parsed packet. Packets of a flow under inspection are
+ * allowed (nDPI needs both directions) unless the flow is decided. A flow
+ * is decided at the packet on which nDPI names an application it will not
+ * change (classify.h, CLS_NAMED), or when nDPI is done; a flow decided
+ * while nDPI still had metadata to read is fed on, for the record only:
+ * its decision never changes, and a change of ids is counted. */
+void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
+		   struct engine_verdict *v);
+/* As engine_packet, for a packet whose mark already names its app (a flow
+ * decided before a restart): a flow the engine does not know, or still
+ * inspects, is decided at once from @app without nDPI. */
+void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
+			 uint16_t app, struct engine_verdict *v);
+
+/* Counts a packet that pkt_parse_* rejected. */
+void engine_count_bad(struct engine *e, enum pkt_status s);
+
+/* Ends idle flows; flows still inspected are given up and decided first. */
+void engine_expire(struct engine *e, uint64_t now_ms);
+/* Ends every flow (end of a capture, shutdown). */
+void engine_flush(struct engine *e);
+
+void engine_get_stats(const struct engine *e, struct engine_stats *s);
+void engine_get_flow_stats(const struct engine *e, struct flow_table_stats *s);
+
+#endif

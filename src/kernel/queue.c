@@ -1,0 +1,276 @@
+/* The only user of libnetfilter_queue. Verdicts of one receive batch go to
+ * the kernel in one sendto(): netlink processes every message of a send. */
+#include "kernel/queue.h"
+#include "kernel/nlsock.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+/* A packet (copy range 0xffff, GSO super-packets included) plus headers. */
+#define RX_SIZE (0xffff + MNL_SOCKET_BUFFER_SIZE)
+#define TX_SIZE (64 * 1024)
+/* One verdict message with a mark attribute is under 64 bytes. */
+#define VERDICT_ROOM 64
+/* recv() calls per queue_receive(), so signals and timers are not starved. */
+#define RECV_BUDGET 64
+
+struct queue {
+	struct mnl_socket *nl;
+	uint16_t num;
+	char *rx, *tx;
+	size_t txlen;
+	uint32_t cur_id;
+	int cur_done;
+	uint32_t clear_mark;
+	struct queue_stats st;
+};
+
+static int wait_ack(struct queue *q, uint32_t seq, char *err, size_t errlen)
+{
+	struct pollfd pfd = { mnl_socket_get_fd(q->nl), POLLIN, 0 };
+	int n;
+
+	for (;;) {
+		if (poll(&pfd, 1, 2000) <= 0) {
+			snprintf(err, errlen, "no answer from nfnetlink_queue");
+			return -ETIMEDOUT;
+		}
+		n = (int)mnl_socket_recvfrom(q->nl, q->rx, RX_SIZE);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			snprintf(err, errlen, "recv: %s", strerror(errno));
+			return -errno;
+		}
+		n = mnl_cb_run(q->rx, (size_t)n, seq,
+			       mnl_socket_get_portid(q->nl), NULL, NULL);
+		if (n == MNL_CB_ERROR) {
+			int e = errno;
+
+			snprintf(
+				err, errlen, "binding queue %u: %s%s", q->num,
+				strerror(e),
+				e == EPERM || e == EBUSY
+					? " (is another skyfenced or NFQUEUE reader bound to it?)"
+					: "");
+			return -e;
+		}
+		if (n == MNL_CB_STOP || n == MNL_CB_OK)
+			return 0;
+	}
+}
+
+struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen)
+{
+	struct queue *q = calloc(1, sizeof(*q));
+	struct nlmsghdr *nlh;
+	uint32_t flags, seq = 1;
+	int fd, one = 1, rcv = (int)o->rcvbuf;
+
+	if (!q) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	q->num = o->num;
+	q->clear_mark = o->clear_mark;
+	q->rx = malloc(RX_SIZE);
+	q->tx = malloc(TX_SIZE);
+	if (!q->rx || !q->tx) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		goto err;
+	}
+	q->nl = nlsock_open("nfnetlink_queue", err, errlen);
+	if (!q->nl)
+		goto err;
+	fd = mnl_socket_get_fd(q->nl);
+	/* SO_RCVBUFFORCE goes past rmem_max (CAP_NET_ADMIN, which we have). */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/* ENOBUFS only says packets were lost on the kernel side; the loss is
+	 * visible in /proc/net/netfilter/nfnetlink_queue, and the socket
+	 * stays usable. */
+	mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+
+	/* Bind, copy mode, queue length and flags in one message: the kernel
+	 * applies them in that order, and its ack precedes any packet. */
+	nlh = nfq_nlmsg_put(q->tx, NFQNL_MSG_CONFIG, q->num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, o->maxlen);
+	flags = (o->gso ? NFQA_CFG_F_GSO : 0) |
+		(o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK,
+			 htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
+		snprintf(err, errlen, "binding queue %u: %s", q->num,
+			 strerror(errno));
+		goto err;
+	}
+	if (wait_ack(q, seq, err, errlen) != 0)
+		goto err;
+	return q;
+err:
+	queue_close(q);
+	return NULL;
+}
+
+void queue_close(struct queue *q)
+{
+	if (!q)
+		return;
+	if (q->nl) {
+		queue_flush(q);
+		mnl_socket_close(q->nl);
+	}
+	free(q->rx);
+	free(q->tx);
+	free(q);
+}
+
+int queue_fd(const struct queue *q)
+{
+	return mnl_socket_get_fd(q->nl);
+}
+
+void queue_verdict(struct queue *q, uint32_t id, int verdict, int set_mark,
+		   uint32_t mark)
+{
+	struct nlmsghdr *nlh;
+
+	if (q->txlen + VERDICT_ROOM > TX_SIZE)
+		queue_flush(q);
+	nlh = nfq_nlmsg_put(q->tx + q->txlen, NFQNL_MSG_VERDICT, q->num);
+	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+	if (set_mark)
+		nfq_nlmsg_verdict_put_mark(nlh, mark);
+	q->txlen += MNL_ALIGN(nlh->nlmsg_len);
+	q->st.verdicts++;
+	if (id == q->cur_id)
+		q->cur_done = 1;
+}
+
+void queue_defer(struct queue *q, uint32_t id)
+{
+	if (id == q->cur_id)
+		q->cur_done = 1;
+}
+
+int queue_flush(struct queue *q)
+{
+	if (q->txlen == 0)
+		return 0;
+	q->st.sends++;
+	if (mnl_socket_sendto(q->nl, q->tx, q->txlen) < 0) {
+		/* The kernel keeps the packets; with fail-open and bypass
+		 * the flows go on, and the counter says it happened. */
+		q->st.send_errors++;
+		q->txlen = 0;
+		return -errno;
+	}
+	q->txlen = 0;
+	return 0;
+}
+
+static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
+			  queue_pkt_fn fn, void *ctx)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	struct nfqnl_msg_packet_hdr *ph;
+	struct queue_pkt p;
+
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
+	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph)) {
+		q->st.malformed++;
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	p.id = ntohl(ph->packet_id);
+	p.hw_proto = ntohs(ph->hw_protocol);
+	if (attr[NFQA_PAYLOAD]) {
+		p.payload = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		p.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+	}
+	if (attr[NFQA_MARK])
+		p.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
+	if (attr[NFQA_IFINDEX_INDEV])
+		p.indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
+	if (attr[NFQA_IFINDEX_OUTDEV])
+		p.outdev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
+	if (attr[NFQA_SKB_INFO]) {
+		uint32_t info = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
+
+		p.gso = (info & NFQA_SKB_GSO) != 0;
+		p.csum_partial = (info & NFQA_SKB_CSUMNOTREADY) != 0;
+	}
+	q->st.packets++;
+	q->cur_id = p.id;
+	q->cur_done = 0;
+	fn(ctx, &p);
+	if (!q->cur_done) {
+		q->st.missed++;
+		queue_verdict(q, p.id, QUEUE_ACCEPT, 1,
+			      p.mark & ~q->clear_mark);
+	}
+}
+
+int queue_receive(struct queue *q, queue_pkt_fn fn, void *ctx)
+{
+	int budget = RECV_BUDGET, packets = 0;
+	uint64_t before = q->st.packets;
+
+	while (budget-- > 0) {
+		const struct nlmsghdr *nlh;
+		ssize_t n = mnl_socket_recvfrom(q->nl, q->rx, RX_SIZE);
+		int len;
+
+		if (n < 0) {
+			if (errno == EINTR || errno == ENOBUFS)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			queue_flush(q);
+			return -errno;
+		}
+		len = (int)n;
+		for (nlh = (const struct nlmsghdr *)(const void *)q->rx;
+		     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e =
+					mnl_nlmsg_get_payload(nlh);
+
+				if (e->error)
+					q->st.kernel_errors++;
+			} else if (NFNL_SUBSYS_ID(nlh->nlmsg_type) ==
+					   NFNL_SUBSYS_QUEUE &&
+				   NFNL_MSG_TYPE(nlh->nlmsg_type) ==
+					   NFQNL_MSG_PACKET) {
+				handle_packet(q, nlh, fn, ctx);
+			}
+		}
+		if (q->txlen + 16 * VERDICT_ROOM > TX_SIZE)
+			queue_flush(q);
+	}
+	queue_flush(q);
+	packets = (int)(q->st.packets - before);
+	return packets;
+}
+
+void queue_get_stats(const struct queue *q, struct queue_stats *s)
+{
+	*s = q->st;
+}

@@ -1,0 +1,975 @@
+/* skyfenced inline: the control thread. It sets up the workers
+ * (worker.h: the packet path), then runs the event loop of everything
+ * else: signals, the control socket, the conntrack walk, the bypass
+ * counters and the one-second tick; a shaper thread releases held packets
+ * on time. Changes to what the workers run go through runtime.c.
+ */
+#include "daemon/daemon_int.h"
+#include "ha/peer.h"
+#include "main/daemon.h"
+#include "daemon/held.h"
+#include "control/control.h"
+#include "control/metrics.h"
+#include "daemon/runtime.h"
+#include "daemon/stats.h"
+#include "daemon/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+
+#include "audit/audit.h"
+#include "audit/auditlog.h"
+#include "audit/sidetab.h"
+#include "daemon/buckets.h"
+#include "classify/classify.h"
+#include "engine/engine.h"
+#include "kernel/fcset.h"
+#include "policy/loader.h"
+#include "sys/log.h"
+#include "core/mark.h"
+#include "core/pkt.h"
+#include "policy/policy.h"
+#include "sys/privdrop.h"
+#include "sys/safedir.h"
+#include "kernel/queue.h"
+#include "core/shaper.h"
+#include "core/verdict.h"
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Packets the kernel passed without us (bypass.h): a warning at most every
+ * 10 s while it goes on, with how many. */
+static void check_bypass(struct daemon *d)
+{
+	uint64_t grew = bypass_run(d->bypass, d->now_ms);
+	int growing;
+	uint64_t total;
+
+	if (!grew)
+		return;
+	d->bypass_new += grew;
+	total = bypass_total(d->bypass, d->now_ms, 0, &growing);
+	if (log_limited(&d->bypass_limit, d->now_ms,
+			"the kernel passed %" PRIu64
+			" packets without skyfenced (full queue, fail-open) "
+			"since the last warning; %" PRIu64
+			" in all (skyfence_bypassed_packets_total)",
+			d->bypass_new, total))
+		d->bypass_new = 0;
+}
+
+static void log_shaper_stats(struct daemon *d)
+{
+	static const char *const dir[2] = { "from_inside", "to_inside" };
+	uint32_t i, j, n = 0, k;
+
+	pthread_mutex_lock(&d->sh_mu);
+	for (i = 0; i < d->pol->n_depts; i++) {
+		for (j = 0; j < d->pol->depts[i].n_rules; j++, n++) {
+			const struct policy_rule *r =
+				&d->pol->depts[i].rules[j];
+
+			if (d->bm->of[n] < 0)
+				continue;
+			for (k = 0; k < 2; k++) {
+				struct shaper_stats st;
+
+				shaper_get_stats(d->sh,
+						 2 * (uint32_t)d->bm->of[n] + k,
+						 &st);
+				log_info("shaper: department=%s rule_line=%u "
+					 "direction=%s rate_bps=%" PRIu64
+					 " passed=%" PRIu64 " delayed=%" PRIu64
+					 " dropped=%" PRIu64 " backlog=%u"
+					 " passed_bytes=%" PRIu64
+					 " dropped_bytes=%" PRIu64
+					 " delay_avg_us=%" PRIu64
+					 " delay_max_us=%" PRIu64,
+					 d->pol->depts[i].name, r->line, dir[k],
+					 r->rate_bps, st.passed, st.delayed,
+					 st.dropped, st.backlog,
+					 st.passed_bytes, st.dropped_bytes,
+					 st.delayed
+						 ? st.delay_us_sum / st.delayed
+						 : 0,
+					 st.delay_us_max);
+			}
+		}
+	}
+	pthread_mutex_unlock(&d->sh_mu);
+}
+
+/* SIGUSR1, and at the stop: every counter, the shaper's. */
+static void log_stats(struct daemon *d)
+{
+	control_log_stats(d);
+	log_shaper_stats(d);
+}
+
+/* The shaper thread: held packets released on time, whatever the control
+ * thread is doing (a state file's fsync, a conntrack walk). Each release
+ * goes to its worker (worker_post). */
+static void *shaper_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct held_ctx hc = { d, NULL };
+
+	for (;;) {
+		uint64_t ticks, next;
+		struct itimerspec its;
+
+		if (read(d->shaper_tfd, &ticks, sizeof(ticks)) < 0 &&
+		    errno != EINTR && errno != EAGAIN) {
+			log_warn("shaper timer");
+			break;
+		}
+		pthread_mutex_lock(&d->sh_mu);
+		if (d->sh_quit) {
+			pthread_mutex_unlock(&d->sh_mu);
+			break;
+		}
+		shaper_run(d->sh, mono_us(), worker_held_release, &hc);
+		next = shaper_next_us(d->sh);
+		memset(&its, 0, sizeof(its));
+		its.it_value.tv_sec = (time_t)(next / 1000000);
+		its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
+		if (timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its,
+				    NULL) == 0)
+			d->sh_armed_us = next;
+		else
+			log_warn("shaper timer");
+		pthread_mutex_unlock(&d->sh_mu);
+	}
+	return NULL;
+}
+
+/* The shaper thread ends: woken at once, it sees sh_quit. */
+static void shaper_stop(struct daemon *d)
+{
+	struct itimerspec its;
+
+	if (!d->sh_started)
+		return;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_nsec = 1;
+	pthread_mutex_lock(&d->sh_mu);
+	d->sh_quit = 1;
+	if (timerfd_settime(d->shaper_tfd, 0, &its, NULL) != 0)
+		log_warn("shaper timer");
+	pthread_mutex_unlock(&d->sh_mu);
+	pthread_join(d->sh_thread, NULL);
+	d->sh_started = 0;
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -errno;
+	if (chdir("/") != 0)
+		return -errno;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+/* The process id in --pidfile, through the descriptor opened before
+ * --user's change (the file's directory may be root's). */
+static void write_pidfile(struct daemon *d)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+
+	if (ftruncate(d->pid_fd, 0) != 0 ||
+	    pwrite(d->pid_fd, line, (size_t)n, 0) != n)
+		log_warn("%s", d->o->pidfile);
+}
+
+/* What was opened before the policy, closed when it does not load. */
+static void close_early(struct daemon *d)
+{
+	if (d->audit_fd > STDERR_FILENO)
+		close(d->audit_fd);
+	if (d->pid_fd >= 0) {
+		if (unlink(d->o->pidfile) != 0 && ftruncate(d->pid_fd, 0) != 0)
+			log_warn("%s", d->o->pidfile);
+		close(d->pid_fd);
+	}
+	peers_close(d->peers);
+}
+
+/* --peer: the key is read here, before --user, like the audit log: it
+ * can stay root's (0600) and the daemon's user cannot read it later. */
+static int open_peers(struct daemon *d)
+{
+	const struct daemon_opts *o = d->o;
+	char err[512];
+
+	if (!o->n_peers)
+		return 0;
+	d->peers = peers_open(o->peer_listen, o->peers, o->n_peers, o->peer_key,
+			      err, sizeof(err));
+	if (!d->peers) {
+		log_warnx("%s; not starting", err);
+		return -1;
+	}
+	log_info("HA pair: %u peer(s), listening on %s", o->n_peers,
+		 o->peer_listen);
+	return 0;
+}
+
+/* What `systemctl status` shows: the policy and its file's digest, the
+ * flows, the kill switch. */
+static void notify_status(struct daemon *d, uint64_t active, uint64_t capacity)
+{
+	char hex[2 * STATE_DIGEST + 1];
+	unsigned i;
+
+	for (i = 0; i < 6; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d->base[i]);
+	sd_notifyf(0,
+		   "STATUS=policy %s (sha256 %s..., %u departments); flows "
+		   "%" PRIu64 " of %" PRIu64 "; kill switch %s%s",
+		   d->pol->source, hex, d->pol->n_depts - 1, active, capacity,
+		   d->pol->killswitch[0] ? "ON for " : "off",
+		   d->pol->killswitch);
+}
+
+/* --user: what needs root is opened (the --pidfile, the audit log, the
+ * control socket's and state directories made for that user), then
+ * skyfenced keeps CAP_NET_ADMIN only and becomes the user. Before any
+ * thread: capabilities are per thread. */
+static int become_user(struct daemon *d, gid_t ctl_gid)
+{
+	const struct daemon_opts *o = d->o;
+	char dir[4096], err[512], *slash;
+
+	if (geteuid() != 0) {
+		log_warnx("--user %s needs skyfenced started as root (it runs "
+			  "as uid %ld); not starting",
+			  o->run_user, (long)geteuid());
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", o->ctl_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (safedir_make(dir, 0750, o->run_uid, ctl_gid, err,
+				 sizeof(err)) != 0) {
+			log_warnx("control socket directory %s; not starting",
+				  err);
+			return -1;
+		}
+	}
+	if (o->state_dir && safedir_make(o->state_dir, 0700, o->run_uid,
+					 o->run_gid, err, sizeof(err)) != 0) {
+		log_warnx("state directory %s; not starting", err);
+		return -1;
+	}
+	if (priv_drop(o->run_user, o->run_uid, o->run_gid, err, sizeof(err)) !=
+	    0) {
+		log_warnx("--user %s: %s; not starting", o->run_user, err);
+		return -1;
+	}
+	log_info("running as %s (uid %ld) with CAP_NET_ADMIN only", o->run_user,
+		 (long)o->run_uid);
+	return 0;
+}
+
+/* An event loop source: its descriptor and what runs when it is
+ * readable (epoll_event.data.ptr points here). */
+struct source {
+	int fd;
+	void (*run)(struct daemon *d, struct source *s);
+};
+
+static int watch(int ep, struct source *s, int fd,
+		 void (*run)(struct daemon *d, struct source *s))
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = s;
+	s->fd = fd;
+	s->run = run;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_warn("epoll_ctl (descriptor %d)", fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* A timerfd's expirations, read so it is not readable again. */
+static void read_timer(struct daemon *d, int fd, const char *what)
+{
+	uint64_t ticks;
+
+	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_limited(&d->bad_limit, d->now_ms, "%s: %s", what,
+			    strerror(errno));
+}
+
+static void on_ctl(struct daemon *d, struct source *s)
+{
+	(void)s;
+	ctl_run(d->ctl, d->now_ms);
+}
+
+static void on_bypass(struct daemon *d, struct source *s)
+{
+	(void)s;
+	check_bypass(d);
+}
+
+static void on_metrics(struct daemon *d, struct source *s)
+{
+	(void)s;
+	metrics_run(d->metrics);
+}
+
+static void on_ct(struct daemon *d, struct source *s)
+{
+	(void)s;
+	ct_run(d->ct, runtime_ct_entry, d);
+}
+
+/* Conntrack's destroy events: the kernel's flow ends, in slices. */
+static void on_ctev(struct daemon *d, struct source *s)
+{
+	(void)s;
+	d->ct_overruns_new += ct_events_run(d->ctev, auditrec_ct_end, d);
+}
+
+/* Once a second: overruns of the destroy events' socket and the events
+ * they lost since the last report, as a record (never silent). */
+static void report_overruns(struct daemon *d)
+{
+	struct ct_events_stats st;
+	uint64_t lost;
+	char f[512];
+
+	ct_events_get_stats(d->ctev, &st);
+	lost = st.lost - d->ct_lost_reported;
+	if (!d->ct_overruns_new && !lost)
+		return;
+	snprintf(f, sizeof(f),
+		 "\"ts_ms\":%" PRIu64 ",\"event\":\"ct_overrun\","
+		 "\"overruns\":%" PRIu64 ",\"reliable\":%s,\"lost\":%" PRIu64
+		 ",\"lost_total\":%" PRIu64 ",\"note\":\"%s\"",
+		 auditlog_now_ms(), d->ct_overruns_new,
+		 st.reliable ? "true" : "false", lost, st.lost,
+		 st.reliable
+			 ? "the kernel delivers the delayed destroy events "
+			   "again: none lost"
+			 : "destroy events lost (the socket's drops): their "
+			   "flows have no end record");
+	auditlog_put(d->alog, NULL, f);
+	log_limited(&d->bad_limit, d->now_ms,
+		    "conntrack destroy events: %" PRIu64 " overrun(s), %" PRIu64
+		    " event(s) lost%s",
+		    d->ct_overruns_new, lost,
+		    st.reliable ? " (delivered again by the kernel)" : "");
+	d->ct_overruns_new = 0;
+	d->ct_lost_reported = st.lost;
+}
+
+/* Idle flows out; the flow counts summed into @arg (workers_call runs
+ * one worker at a time). */
+static void expire(struct worker *w, void *arg)
+{
+	struct flow_table_stats fs;
+	uint64_t *sum = arg;
+
+	engine_expire(w->eng, w->now_ms);
+	engine_get_flow_stats(w->eng, &fs);
+	sum[0] += fs.active;
+	sum[1] += fs.capacity;
+}
+
+/* Every second: idle flows (in each worker), idle clients, the bypass counters, the
+ * fail-closed sets every FCSET_REFRESH_S, a state save that failed. */
+static void on_tick(struct daemon *d, struct source *s)
+{
+	uint64_t flows[2] = { 0, 0 };
+
+	read_timer(d, s->fd, "timer");
+	workers_call(d, expire, flows);
+	/* every worker answered and this loop turns: systemd's watchdog
+	 * (a wedged worker stops it, and systemd restarts skyfenced) */
+	if (d->watchdog_us)
+		sd_notify(0, "WATCHDOG=1");
+	notify_status(d, flows[0], flows[1]);
+	metrics_run(d->metrics);
+	ctl_tick(d->ctl, d->now_ms);
+	if (d->bypass)
+		bypass_poll(d->bypass);
+	if (++d->ticks % FCSET_REFRESH_S == 0)
+		runtime_refresh_fcset(d);
+	if (d->state_dirty)
+		runtime_save_state(d);
+	report_overruns(d);
+	peers_send_state(d->peers, d);
+}
+
+static void on_peer(struct daemon *d, struct source *s)
+{
+	(void)s;
+	peers_input(d->peers, d);
+}
+
+static void on_signal(struct daemon *d, struct source *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			sd_notify(0, "RELOADING=1");
+			runtime_reload(d, (long)si.ssi_uid);
+			sd_notify(0, "READY=1");
+		} else if (si.ssi_signo == SIGUSR1) {
+			log_stats(d);
+		} else if (si.ssi_signo == SIGUSR2) {
+			/* logrotate's postrotate */
+			auditlog_reopen(d->alog);
+		} else {
+			d->running = 0;
+		}
+	}
+}
+
+/* The main queues of the range, in contiguous blocks, one per worker. */
+static void assign_queues(struct daemon *d)
+{
+	const struct daemon_opts *o = d->o;
+	unsigned i, q = 0;
+
+	for (i = 0; i < d->n_workers; i++) {
+		struct worker *w = &d->w[i];
+		unsigned n = o->n_queues / d->n_workers +
+			     (i < o->n_queues % d->n_workers);
+		unsigned j;
+
+		for (j = 0; j < n; j++)
+			w->qnum[j] = (uint16_t)(o->queue_num + q++);
+		w->n_q = n * QUEUE_KINDS;
+	}
+}
+
+/* The --audit-log file, opened before --user's change (the package's
+ * LogsDirectory= is the user's, so reopening it later works too): '-' is
+ * stderr; none is stderr in the foreground, else syslog. */
+static int open_audit(struct daemon *d)
+{
+	const struct daemon_opts *o = d->o;
+
+	d->audit_fd = -1;
+	if (!o->audit_path) {
+		if (o->foreground)
+			d->audit_fd = STDERR_FILENO;
+		return 0;
+	}
+	if (strcmp(o->audit_path, "-") == 0) {
+		d->audit_fd = STDERR_FILENO;
+		return 0;
+	}
+	d->audit_fd = auditlog_open_file(o->audit_path);
+	if (d->audit_fd < 0) {
+		log_warn("%s", o->audit_path);
+		return -1;
+	}
+	/* --user: the file is the user's, so it can be opened again by its
+	 * path after the change (SIGUSR2 when logrotate has not moved it) */
+	if (o->run_user && fchown(d->audit_fd, o->run_uid, o->run_gid) != 0) {
+		log_warn("%s: chown to %s", o->audit_path, o->run_user);
+		return -1;
+	}
+	return 0;
+}
+
+/* The audit's writer with the chain continued, the side table, and
+ * conntrack's destroy events with accounting (without them a flow the
+ * kernel carried ends with what skyfenced saw). Returns 0, or -1. */
+static int start_audit(struct daemon *d)
+{
+	const struct daemon_opts *o = d->o;
+	struct auditlog_opts ao;
+	char err[512];
+	uint64_t seed;
+	FILE *acct;
+
+	memset(&ao, 0, sizeof(ao));
+	audit_default_node(o->node_id, d->node);
+	ao.path = o->audit_path && strcmp(o->audit_path, "-") ? o->audit_path
+							      : NULL;
+	ao.fd = d->audit_fd;
+	ao.use_syslog = o->audit_syslog || d->audit_fd < 0;
+	ao.node = d->node;
+	ao.rate = o->audit_rate;
+	ao.burst = o->audit_burst;
+	ao.buffer = o->audit_buffer;
+	ao.state_dfd = d->state_dfd;
+	ao.version = SKYFENCE_VERSION;
+	audit_policy_digest(d->pol, d->pol_digest);
+	ao.policy = d->pol_digest;
+	d->alog = auditlog_open(&ao, err, sizeof(err));
+	if (!d->alog) {
+		log_warnx("audit log: %s; not starting", err);
+		return -1;
+	}
+	d->audit_fd = -1; /* the log's now */
+	d->change_uid = -1;
+	if (runtime_seed(&seed) != 0) {
+		log_warn("getrandom (the side table's hash seed)");
+		return -1;
+	}
+	d->side = sidetab_create(o->audit_flows, seed);
+	if (!d->side) {
+		log_warnx("out of memory for --audit-flows %u", o->audit_flows);
+		return -1;
+	}
+	d->ctev = ct_events_open(64 << 20, o->audit_ct_reliable, err,
+				 sizeof(err));
+	if (!d->ctev)
+		log_warnx("%s: the end records of flows the kernel carries "
+			  "will hold what skyfenced saw, not their bytes",
+			  err);
+	acct = fopen("/proc/sys/net/netfilter/nf_conntrack_acct", "re");
+	if (acct) {
+		if (fgetc(acct) == '0')
+			log_warnx("net.netfilter.nf_conntrack_acct is 0: end "
+				  "records will lack bytes and packets "
+				  "(skyfence-rules up sets it)");
+		fclose(acct);
+	}
+	return 0;
+}
+
+/* The shaper and its hold records, shared by the workers. Held packets
+ * stay in the kernel's queues: at most half of one queue's length, so
+ * holding never makes a queue overflow. */
+static int shaper_setup(struct daemon *d)
+{
+	uint32_t b;
+
+	d->max_held = d->o->queue_maxlen / 2;
+	d->sh = shaper_create(MAX_BUCKETS, d->max_held);
+	d->held = calloc(d->max_held + 1, sizeof(*d->held));
+	if (!d->held || !d->sh) {
+		log_warnx("out of memory");
+		return -1;
+	}
+	for (b = 0; b <= d->max_held; b++)
+		d->held[b].next_free = b < d->max_held ? (int32_t)b + 1 : -1;
+	d->held_free = 0;
+	if (runtime_map_buckets(d, d->pol) != 0) {
+		log_warnx("shaper: more than %d throttle rules", MAX_BUCKETS);
+		return -1;
+	}
+	d->shaper_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (d->shaper_tfd < 0) {
+		log_warn("shaper timer");
+		return -1;
+	}
+	return 0;
+}
+
+int daemon_run(const struct daemon_opts *o)
+{
+	struct cls_opts co = { 16, 80, 24, 0, NULL };
+	struct engine_hooks h = { NULL, NULL, NULL };
+	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
+	struct daemon d;
+	struct engine_opts eo;
+	sigset_t sigs;
+	char err[512];
+	int ep = -1, sfd = -1, tfd = -1, rc = 1;
+	struct source src[9];
+	gid_t ctl_gid = o->ctl_group;
+	unsigned k, ns = 0;
+	uint64_t flow_cap = 0;
+
+	/* Large buffers (a slow control client's replies, an nDPI module
+	 * replaced by signatures reload) come from mmap and go back to the
+	 * system when freed: a fixed threshold, not glibc's sliding one,
+	 * which rises after the first large free and keeps later ones on the
+	 * heap. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	/* The signals the loop reads (signalfd) are blocked before anything
+	 * else: one sent while starting (a SIGUSR1 once the queue shows, a
+	 * SIGHUP from a config tool) waits for the loop instead of taking
+	 * SIGUSR1's and SIGHUP's default action, which ends the process.
+	 * The worker and shaper threads inherit the mask: the signals come
+	 * to the control thread's signalfd only. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&d, 0, sizeof(d));
+	d.o = o;
+	d.shaper_tfd = -1;
+	d.state_dfd = -1;
+	d.pid_fd = -1;
+	d.audit_fd = -1;
+	d.state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
+	d.bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
+	d.bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
+	pthread_mutex_init(&d.sh_mu, NULL);
+	log_init("skyfenced", !o->foreground, o->log_level);
+	if (mark_layout_init(&d.ml, o->mark_mask) != 0) {
+		log_warnx("mark mask 0x%08x: needs %d or more contiguous bits",
+			  o->mark_mask, MARK_MIN_BITS);
+		return 1;
+	}
+	if (ctl_gid == (gid_t)-1)
+		ctl_gid = o->run_user ? o->run_gid : getegid();
+	/* opened before --user's change: a root directory's files */
+	if (o->pidfile) {
+		d.pid_fd = open(o->pidfile,
+				O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY |
+					O_CLOEXEC,
+				0644);
+		if (d.pid_fd < 0) {
+			log_warn("%s", o->pidfile);
+		} else {
+			struct stat pst;
+
+			/* opened as root, perhaps in a directory others may
+			 * write: a hard link to another file is not ours to
+			 * truncate */
+			if (fstat(d.pid_fd, &pst) != 0 ||
+			    !S_ISREG(pst.st_mode) || pst.st_nlink != 1) {
+				log_warnx("%s: not a plain file of its own (a "
+					  "link?); not written",
+					  o->pidfile);
+				close(d.pid_fd);
+				d.pid_fd = -1;
+			}
+		}
+	}
+	if (open_audit(&d) != 0 || open_peers(&d) != 0 ||
+	    (o->run_user && become_user(&d, ctl_gid) != 0)) {
+		close_early(&d);
+		return 1;
+	}
+	/* the control thread's module: names and categories, no flows */
+	if (loader_load(o->policy_path, &co, &d.cls, &d.pol, d.base,
+			runtime_log_line, NULL) != 0) {
+		if (o->run_user && access(o->policy_path, R_OK) != 0)
+			log_warnx("%s: not loaded (skyfenced runs as %s: the "
+				  "file, and every directory above it, must "
+				  "be readable by that user)",
+				  o->policy_path, o->run_user);
+		else
+			log_warnx("%s: not loaded", o->policy_path);
+		close_early(&d);
+		return 1;
+	}
+	runtime_log_notes(d.pol);
+	d.n_workers = o->n_workers ? o->n_workers : 1;
+	d.w = calloc(d.n_workers, sizeof(*d.w));
+	d.apps = calloc(APP_STATS, sizeof(*d.apps));
+	if (!d.w || !d.apps) {
+		log_warnx("out of memory");
+		goto out;
+	}
+	assign_queues(&d);
+	if (o->state_dir && runtime_restore(&d) != 0)
+		goto out;
+	/* the audit's chain continues from the state directory's head */
+	if (start_audit(&d) != 0)
+		goto out;
+	d.now_ms = mono_us() / 1000;
+	if (shaper_setup(&d) != 0)
+		goto out;
+	memset(&eo, 0, sizeof(eo));
+	eo.max_flows = 16;
+	eo.idle_ms = o->idle_ms;
+	if (runtime_seed(&eo.seed) != 0) {
+		log_warn("getrandom (the flow table's hash seed)");
+		goto out;
+	}
+	/* the control thread's engine: conntrack entries' decisions */
+	d.eng = engine_create(&eo, d.cls, d.pol, &h);
+	if (!d.eng) {
+		log_warnx("out of memory");
+		goto out;
+	}
+	if (d.pol->killswitch[0]) {
+		struct policy *ks = runtime_kill_rules(d.cls, d.pol->killswitch,
+						       runtime_log_line, NULL);
+
+		if (!ks) {
+			log_warnx("kill switch %s: does not resolve",
+				  d.pol->killswitch);
+			goto out;
+		}
+		runtime_install_kill(&d, ks);
+	}
+	d.ct = ct_open(err, sizeof(err));
+	if (!d.ct) {
+		log_warnx("%s (needed to change established flows)", err);
+		goto out;
+	}
+	/* established flows the kernel carries follow the policy as
+	 * restored: a flow the kill switch cut stays cut */
+	ct_walk(d.ct);
+	{
+		struct ctl_opts co2 = { o->ctl_path,	    ctl_gid,
+					o->ctl_admin_group, 512,
+					o->ctl_idle_ms,	    4u << 20,
+					32u << 20 };
+
+		d.ctl = ctl_open(&co2, control_request, &d, err, sizeof(err));
+		if (!d.ctl) {
+			log_warnx("control socket: %s", err);
+			goto out;
+		}
+	}
+	if (o->metrics_listen) {
+		d.metrics = metrics_open(o->metrics_listen, control_metrics, &d,
+					 err, sizeof(err));
+		if (!d.metrics) {
+			log_warnx("%s; not starting", err);
+			goto out;
+		}
+	}
+	d.started_ms = mono_us() / 1000;
+	/* The fail-closed departments' set is right before the first packet
+	 * of theirs can reach a queue. */
+	if (fcset_apply(d.pol, o->queue_num, err, sizeof(err)) < 0) {
+		if (policy_has_fail_closed(d.pol)) {
+			log_warnx("fail-closed departments: %s (is ipset "
+				  "available?); not starting",
+				  err);
+			goto out;
+		}
+		log_warnx("fail-closed departments: %s (the policy has none)",
+			  err);
+	}
+	d.bypass = bypass_open(err, sizeof(err));
+	if (!d.bypass)
+		log_warnx("%s: packets the kernel passes without skyfenced "
+			  "will not be counted",
+			  err);
+	/* the state file as running from the start (a changed policy file
+	 * with a kept kill switch, say); a failure is retried */
+	runtime_save_state(&d);
+	/* each worker's module, engine and queues; the queues bound last,
+	 * so a packet finds everything set */
+	for (k = 0; k < d.n_workers; k++) {
+		uint64_t seed;
+
+		if (runtime_seed(&seed) != 0) {
+			log_warn("getrandom (the flow table's hash seed)");
+			goto out;
+		}
+		if (worker_init(&d, &d.w[k], k, seed) != 0)
+			goto out;
+	}
+	for (k = 0; k < d.n_workers; k++) {
+		struct flow_table_stats fs;
+
+		if (worker_bind(&d.w[k]) != 0)
+			goto out;
+		/* read before its thread starts */
+		engine_get_flow_stats(d.w[k].eng, &fs);
+		flow_cap += fs.capacity;
+	}
+	/* threads after the fork: a fork keeps only the calling thread */
+	if (!o->foreground && daemonize() != 0) {
+		log_warn("daemonize");
+		goto out;
+	}
+	if (d.pid_fd >= 0)
+		write_pidfile(&d);
+
+	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || tfd < 0 || ep < 0 ||
+	    timerfd_settime(tfd, 0, &tick, NULL) < 0) {
+		log_warn("event loop set-up");
+		goto out;
+	}
+	if (d.bypass) {
+		if (watch(ep, &src[ns++], bypass_fd(d.bypass), on_bypass) != 0)
+			goto out;
+		bypass_poll(d.bypass);
+	}
+	if (watch(ep, &src[ns++], sfd, on_signal) != 0 ||
+	    watch(ep, &src[ns++], tfd, on_tick) != 0 ||
+	    watch(ep, &src[ns++], ctl_fd(d.ctl), on_ctl) != 0 ||
+	    watch(ep, &src[ns++], ct_fd(d.ct), on_ct) != 0 ||
+	    (d.ctev &&
+	     watch(ep, &src[ns++], ct_events_fd(d.ctev), on_ctev) != 0) ||
+	    (d.metrics &&
+	     watch(ep, &src[ns++], metrics_fd(d.metrics), on_metrics) != 0) ||
+	    (d.peers && watch(ep, &src[ns++], peers_fd(d.peers), on_peer) != 0))
+		goto out;
+	k = pthread_create(&d.sh_thread, NULL, shaper_main, &d);
+	if (k != 0) {
+		log_warnx("shaper thread: %s", strerror((int)k));
+		goto out;
+	}
+	d.sh_started = 1;
+	for (k = 0; k < d.n_workers; k++)
+		if (worker_start(&d.w[k]) != 0)
+			goto out;
+	log_info("queues %u-%u, %u-%u (throttled flows), %u-%u and %u-%u "
+		 "(fail-closed departments) bound (maxlen %u, %s) by %u "
+		 "worker(s), policy %s (%u departments besides default), "
+		 "mark mask 0x%08x",
+		 o->queue_num, o->queue_num + o->n_queues - 1,
+		 QUEUE_NUMBER(o->queue_num, 1),
+		 QUEUE_NUMBER(o->queue_num + o->n_queues - 1, 1),
+		 QUEUE_NUMBER(o->queue_num, 2),
+		 QUEUE_NUMBER(o->queue_num + o->n_queues - 1, 2),
+		 QUEUE_NUMBER(o->queue_num, 3),
+		 QUEUE_NUMBER(o->queue_num + o->n_queues - 1, 3),
+		 o->queue_maxlen, o->fail_open ? "fail-open" : "fail-closed",
+		 d.n_workers, o->policy_path, d.pol->n_depts - 1, o->mark_mask);
+	log_info("shaper: up to %u held packets (half a queue)", d.max_held);
+	if (o->metrics_listen)
+		log_info("metrics: GET http://%s/metrics (at most %u "
+			 "connections, %u per address, idle %u s, %u s in all)",
+			 o->metrics_listen, METRICS_MAX_CONNS,
+			 METRICS_MAX_PER_IP, METRICS_TIMEOUT_S,
+			 METRICS_DEADLINE_S);
+	/* systemd (Type=notify): ready once every queue is bound and the
+	 * policy loaded; WatchdogSec= wants a ping from the tick */
+	if (sd_watchdog_enabled(0, &d.watchdog_us) <= 0)
+		d.watchdog_us = 0;
+	else if (d.watchdog_us < 3000000)
+		log_warnx("WatchdogSec= below 3 s: the one-second tick may "
+			  "miss it");
+	sd_notify(0, "READY=1");
+	notify_status(&d, 0, flow_cap);
+
+	d.running = 1;
+	while (d.running) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(ep, evs, 8, -1), i;
+
+		if (n < 0 && errno != EINTR) {
+			log_warn("epoll_wait");
+			break;
+		}
+		d.now_ms = mono_us() / 1000;
+		for (i = 0; i < n; i++) {
+			struct source *sr = evs[i].data.ptr;
+
+			sr->run(&d, sr);
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	log_info("stopping");
+	rc = 0;
+out:
+	/* held packets are passed, not left for the kernel to drop; then
+	 * nothing is held any more */
+	if (d.sh) {
+		struct held_ctx hc = { &d, NULL };
+		uint32_t b;
+
+		pthread_mutex_lock(&d.sh_mu);
+		d.sh_stopping = 1;
+		for (b = 0; b < MAX_BUCKETS; b++)
+			if (shaper_in_use(d.sh, b))
+				shaper_clear(d.sh, b, worker_held_release, &hc);
+		pthread_mutex_unlock(&d.sh_mu);
+	}
+	shaper_stop(&d);
+	if (rc == 0) {
+		/* every flow's end record, then the counters */
+		workers_call(&d, worker_flush, NULL);
+		log_stats(&d);
+	}
+	for (k = 0; d.w && k < d.n_workers; k++)
+		worker_stop(&d.w[k]);
+	if (ep >= 0)
+		close(ep);
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	for (k = 0; d.w && k < d.n_workers; k++)
+		worker_free(&d.w[k]);
+	free(d.w);
+	if (d.shaper_tfd >= 0)
+		close(d.shaper_tfd);
+	shaper_destroy(d.sh);
+	if (d.bm) {
+		buckets_free(d.bm);
+		free(d.bm);
+	}
+	bypass_close(d.bypass);
+	free(d.held);
+	metrics_close(d.metrics);
+	peers_close(d.peers);
+	ctl_close(d.ctl);
+	ct_close(d.ct);
+	policy_free(d.kill);
+	/* every producer has stopped: what is queued is written, the
+	 * chain's head saved in the state directory */
+	auditlog_close(d.alog);
+	if (d.state_dfd >= 0)
+		close(d.state_dfd);
+	free(d.apps);
+	free(d.snap);
+	free(d.flow_lines);
+	free(d.flow_recent);
+	if (d.audit_fd > STDERR_FILENO)
+		close(d.audit_fd);
+	ct_events_close(d.ctev);
+	sidetab_destroy(d.side);
+	engine_destroy(d.eng);
+	policy_free(d.pol);
+	classifier_close(d.cls);
+	pthread_mutex_destroy(&d.sh_mu);
+	if (d.pid_fd >= 0) {
+		/* --user: the directory may be root's; then the file is
+		 * emptied, not left naming a process that ended */
+		if (unlink(o->pidfile) != 0 && ftruncate(d.pid_fd, 0) != 0)
+			log_warn("%s", o->pidfile);
+		close(d.pid_fd);
+	}
+	return rc;
+}

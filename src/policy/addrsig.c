@@ -1,0 +1,443 @@
+/* addrsig.c - address signatures (addrsig.h). */
+#include "policy/addrsig.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+static int build_trees(struct addrsig *s);
+static void sort_names(struct addrsig *s);
+
+/* One port or range "P" / "P-Q"; 0, or -1 with a message. */
+static int port_range(const char *s, size_t n, uint16_t *lo, uint16_t *hi,
+		      char *err, size_t errlen)
+{
+	unsigned long a, b;
+	char buf[32], *end;
+
+	if (n == 0 || n >= sizeof(buf))
+		goto bad;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (!isdigit((unsigned char)buf[0]))
+		goto bad;
+	errno = 0;
+	a = strtoul(buf, &end, 10);
+	b = a;
+	if (*end == '-') {
+		if (!isdigit((unsigned char)end[1]))
+			goto bad;
+		b = strtoul(end + 1, &end, 10);
+	}
+	if (*end || errno || a < 1 || a > 65535 || b < 1 || b > 65535)
+		goto bad;
+	if (b < a) {
+		snprintf(
+			err, errlen,
+			"port range '%s' runs backwards (did you mean %lu-%lu?)",
+			buf, b, a);
+		return -1;
+	}
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+bad:
+	snprintf(
+		err, errlen,
+		"invalid port '%.*s' (expected 1-65535 or a range such as 3478-3481)",
+		(int)(n < 32 ? n : 32), s);
+	return -1;
+}
+
+int addrsig_ports(const char *text, uint16_t *lo, uint16_t *hi, char *err,
+		  size_t errlen)
+{
+	int n = 0;
+
+	for (;;) {
+		size_t w = strcspn(text, ",");
+
+		if (n == POLICY_MAX_PORTS) {
+			snprintf(err, errlen, "too many ports (at most %d)",
+				 POLICY_MAX_PORTS);
+			return -1;
+		}
+		if (port_range(text, w, &lo[n], &hi[n], err, errlen) != 0)
+			return -1;
+		n++;
+		if (!text[w])
+			return n;
+		text += w + 1;
+	}
+}
+
+/* A domain for a name signature: letters, digits, '-' and '.', two labels
+ * at least, none empty. 0; -1 with a message in @err, or with @err empty
+ * when memory is short. */
+static int add_name(struct addrsig *s, uint32_t *cap, const char *d,
+		    uint16_t app, uint32_t line, char *err, size_t errlen)
+{
+	struct addrsig_name *x;
+	size_t n = strlen(d), i;
+	int dots = 0;
+
+	err[0] = '\0';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if (c == '.') {
+			if (i == 0 || d[i - 1] == '.')
+				break;
+			dots++;
+		} else if (!isalnum(c) && c != '-') {
+			break;
+		}
+	}
+	if (i < n || n == 0 || n >= ADDRSIG_NAME_LEN || !dots ||
+	    d[n - 1] == '.') {
+		snprintf(
+			err, errlen,
+			"invalid domain '%.64s' (letters, digits, '-' and '.', two labels at least, at most %d bytes)",
+			d, ADDRSIG_NAME_LEN - 1);
+		return -1;
+	}
+	if (s->n_names == ADDRSIG_MAX) {
+		snprintf(err, errlen, "too many names (at most %d)",
+			 ADDRSIG_MAX);
+		return -1;
+	}
+	if (s->n_names == *cap) {
+		uint32_t nc = *cap ? *cap * 2 : 16;
+		struct addrsig_name *nn = realloc(s->names, nc * sizeof(*nn));
+
+		if (!nn)
+			return -1;
+		s->names = nn;
+		*cap = nc;
+	}
+	x = &s->names[s->n_names++];
+	for (i = 0; i <= n; i++)
+		x->name[i] = (char)tolower((unsigned char)d[i]);
+	x->app = app;
+	x->line = line;
+	return 0;
+}
+
+static void report(void (*on_error)(void *, const char *), void *ctx,
+		   unsigned *nerr, const char *name, uint32_t line,
+		   const char *msg)
+{
+	char buf[768];
+
+	snprintf(buf, sizeof(buf), "%s:%u: %s", name, line, msg);
+	if (on_error)
+		on_error(ctx, buf);
+	(*nerr)++;
+}
+
+/* Splits @line at blanks into at most @max words, NUL-terminated in place. */
+static int words(char *line, char **w, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		line += strspn(line, " \t\r");
+		if (!*line)
+			return n;
+		if (n == max)
+			return max + 1;
+		w[n++] = line;
+		line += strcspn(line, " \t\r");
+		if (*line)
+			*line++ = '\0';
+	}
+}
+
+struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
+			      const struct policy_names *names,
+			      void (*on_error)(void *ctx, const char *msg),
+			      void *ctx, unsigned *nerr)
+{
+	struct addrsig *s = calloc(1, sizeof(*s));
+	uint32_t lineno = 0, cap = 0, cap_names = 0;
+	size_t o = 0;
+	unsigned errs = 0;
+
+	if (!s)
+		goto nomem;
+	while (o < len) {
+		char line[1024], *w[2 + 1 + 1 + 64], err[512];
+		size_t n = 0;
+		struct addrsig_entry base;
+		int nw, i, app;
+
+		lineno++;
+		while (o + n < len && text[o + n] != '\n')
+			n++;
+		if (n >= sizeof(line)) {
+			report(on_error, ctx, &errs, name, lineno,
+			       "line too long (at most 1023 bytes)");
+			o += n + 1;
+			continue;
+		}
+		memcpy(line, text + o, n);
+		line[n] = '\0';
+		o += n + 1;
+		if (memchr(line, '\0', n)) {
+			report(on_error, ctx, &errs, name, lineno,
+			       "NUL byte in the line");
+			continue;
+		}
+		line[strcspn(line, "#")] = '\0';
+		nw = words(line, w, (int)(sizeof(w) / sizeof(w[0])));
+		if (nw == 0)
+			continue;
+		if (nw > (int)(sizeof(w) / sizeof(w[0]))) {
+			report(on_error, ctx, &errs, name, lineno,
+			       "too many prefixes on one line (at most 64)");
+			continue;
+		}
+		if (nw < 4 && !(nw == 3 && !strcmp(w[1], "name"))) {
+			report(on_error, ctx, &errs, name, lineno,
+			       "expected APP PROTO PORTS PREFIX... or APP name DOMAIN... (for example 'Teams udp 3478-3481 13.107.64.0/18')");
+			continue;
+		}
+		memset(&base, 0, sizeof(base));
+		base.line = lineno;
+		app = names->proto_id(names->ctx, w[0]);
+		if (app <= 0) {
+			snprintf(err, sizeof(err), "unknown protocol '%s'",
+				 w[0]);
+			report(on_error, ctx, &errs, name, lineno, err);
+			continue;
+		}
+		base.app = (uint16_t)app;
+		if (!strcmp(w[1], "name")) {
+			for (i = 2; i < nw; i++)
+				if (add_name(s, &cap_names, w[i], base.app,
+					     lineno, err, sizeof(err)) != 0) {
+					if (!err[0])
+						goto nomem;
+					report(on_error, ctx, &errs, name,
+					       lineno, err);
+				}
+			continue;
+		}
+		if (!strcmp(w[1], "udp")) {
+			base.l4proto = IPPROTO_UDP;
+		} else if (!strcmp(w[1], "tcp")) {
+			base.l4proto = IPPROTO_TCP;
+		} else {
+			snprintf(
+				err, sizeof(err),
+				"unknown transport '%s' (expected tcp, udp or name)",
+				w[1]);
+			report(on_error, ctx, &errs, name, lineno, err);
+			continue;
+		}
+		i = addrsig_ports(w[2], base.port_lo, base.port_hi, err,
+				  sizeof(err));
+		if (i < 0) {
+			report(on_error, ctx, &errs, name, lineno, err);
+			continue;
+		}
+		base.n_ports = (uint8_t)i;
+		for (i = 3; i < nw; i++) {
+			struct addrsig_entry *e;
+			int v6;
+
+			if (lpm_prefix_parse(w[i], &base.pfx, &v6, err,
+					     sizeof(err)) != 0) {
+				report(on_error, ctx, &errs, name, lineno, err);
+				continue;
+			}
+			if (s->n == ADDRSIG_MAX) {
+				report(on_error, ctx, &errs, name, lineno,
+				       "too many signatures (at most 4096)");
+				break;
+			}
+			if (s->n == cap) {
+				uint32_t nc = cap ? cap * 2 : 32;
+				struct addrsig_entry *ne =
+					realloc(s->e, nc * sizeof(*ne));
+
+				if (!ne)
+					goto nomem;
+				s->e = ne;
+				cap = nc;
+			}
+			e = &s->e[s->n++];
+			*e = base;
+			if (v6)
+				s->v6++;
+			else
+				s->v4++;
+		}
+	}
+	if (nerr)
+		*nerr = errs;
+	if (errs) {
+		addrsig_free(s);
+		return NULL;
+	}
+	if (build_trees(s) != 0)
+		goto nomem;
+	sort_names(s);
+	return s;
+nomem:
+	if (on_error)
+		on_error(ctx, "address signatures: out of memory");
+	if (nerr)
+		*nerr = errs + 1;
+	addrsig_free(s);
+	return NULL;
+}
+
+void addrsig_free(struct addrsig *s)
+{
+	unsigned i;
+
+	if (!s)
+		return;
+	for (i = 0; i < 4; i++)
+		lpm_destroy(s->tree[i]);
+	free(s->e);
+	free(s->names);
+	free(s);
+}
+
+static unsigned tree_of(int v4, uint8_t l4proto)
+{
+	return (v4 ? 0u : 2u) + (l4proto == IPPROTO_TCP ? 1u : 0u);
+}
+
+static int is_v4(const uint8_t a[16])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
+					    0, 0, 0, 0, 0xff, 0xff };
+
+	return memcmp(a, mapped, 12) == 0;
+}
+
+/* Each prefix once in its tree; entries of the same prefix chained in
+ * file order. */
+static int build_trees(struct addrsig *s)
+{
+	uint32_t i;
+	unsigned t;
+
+	for (t = 0; t < 4; t++) {
+		s->tree[t] = lpm_create(t < 2 ? 32 : 128);
+		if (!s->tree[t])
+			return -1;
+	}
+	for (i = 0; i < s->n; i++) {
+		struct addrsig_entry *e = &s->e[i];
+		int v4 = is_v4(e->pfx.addr) && e->pfx.plen >= 96;
+		struct lpm *l = s->tree[tree_of(v4, e->l4proto)];
+		int32_t old = -1;
+		int rc;
+
+		e->next_same = -1;
+		rc = lpm_insert(l, v4 ? e->pfx.addr + 12 : e->pfx.addr,
+				v4 ? e->pfx.plen - 96u : e->pfx.plen,
+				(int32_t)i, &old);
+		if (rc == -EEXIST) {
+			while (s->e[old].next_same >= 0)
+				old = s->e[old].next_same;
+			s->e[old].next_same = (int32_t)i;
+		} else if (rc != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+uint16_t addrsig_match(const struct addrsig *s, const uint8_t addr[16],
+		       uint16_t port, uint8_t l4proto)
+{
+	const struct lpm *l;
+	const uint8_t *a;
+	int v4 = is_v4(addr);
+	int32_t v;
+	unsigned k;
+
+	if (!s || !port || (l4proto != IPPROTO_UDP && l4proto != IPPROTO_TCP))
+		return 0;
+	l = s->tree[tree_of(v4, l4proto)];
+	a = v4 ? addr + 12 : addr;
+	/* the longest covering prefix first, then the shorter ones */
+	for (v = lpm_lookup(l, a); v >= 0;) {
+		const struct addrsig_entry *e;
+		int32_t i;
+		unsigned plen = s->e[v].pfx.plen - (v4 ? 96u : 0u);
+
+		for (i = v; i >= 0; i = s->e[i].next_same) {
+			e = &s->e[i];
+			for (k = 0; k < e->n_ports; k++)
+				if (port >= e->port_lo[k] &&
+				    port <= e->port_hi[k])
+					return e->app;
+		}
+		if (plen == 0)
+			break;
+		v = lpm_lookup_prefix(l, a, plen - 1);
+	}
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	const struct addrsig_name *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	/* the same name twice: the first line wins */
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Sorted by name, so a host's suffixes are looked up, never the list
+ * scanned: a flood of named flows costs a few binary searches each. */
+static void sort_names(struct addrsig *s)
+{
+	if (s->n_names > 1)
+		qsort(s->names, s->n_names, sizeof(*s->names), name_cmp);
+}
+
+uint16_t addrsig_match_name(const struct addrsig *s, const char *host)
+{
+	char buf[ADDRSIG_NAME_LEN];
+	size_t hl, i;
+
+	if (!s || !s->n_names || !host[0])
+		return 0;
+	hl = strlen(host);
+	while (hl && host[hl - 1] == '.')
+		hl--;
+	/* each suffix of the host at a label boundary, longest first */
+	for (i = 0; i < hl; i++) {
+		size_t n = hl - i, k, lo = 0, hi = s->n_names;
+
+		if (i > 0 && host[i - 1] != '.')
+			continue;
+		if (n >= sizeof(buf))
+			continue;
+		for (k = 0; k < n; k++)
+			buf[k] = (char)tolower((unsigned char)host[i + k]);
+		buf[n] = '\0';
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(s->names[mid].name, buf);
+
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < s->n_names && !strcmp(s->names[lo].name, buf))
+			return s->names[lo].app;
+	}
+	return 0;
+}

@@ -1,0 +1,312 @@
+/* The policy written back in its own language, and runtime changes made
+ * as text: a change is written into the running policy's text, and the
+ * result goes through the same parser as a policy file, so a change is
+ * validated exactly as a file would be. Pure: no I/O besides memory
+ * streams.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify/classify.h"
+#include "policy/policy.h"
+
+/* What a change may contain: words, addresses, commas, spaces. Anything
+ * that ends a statement or a block would let one change smuggle in
+ * another. */
+static int plain(const char *s)
+{
+	for (; *s; s++)
+		if (*s == ';' || *s == '{' || *s == '}' || *s == '"' ||
+		    *s == '#' || (unsigned char)*s < 0x20 ||
+		    (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* @s with spaces collapsed and none around commas, into @out. */
+static void normalize(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+	int space = 0;
+
+	for (; n && *s && o + 2 < outlen; s++, n--) {
+		if (isspace((unsigned char)*s)) {
+			space = o > 0;
+			continue;
+		}
+		if (space && *s != ',' && out[o - 1] != ',')
+			out[o++] = ' ';
+		space = 0;
+		out[o++] = *s;
+	}
+	out[o] = '\0';
+}
+
+/* Offset of the first action word in @s, or -1. */
+static long action_offset(const char *s)
+{
+	const char *p = s;
+
+	while (*p) {
+		size_t n;
+
+		while (isspace((unsigned char)*p) || *p == ',')
+			p++;
+		n = strcspn(p, " \t,");
+		if (action_id(p, n) >= 0)
+			return p - s;
+		p += n;
+	}
+	return -1;
+}
+
+static int same_match(const struct policy_rule *r, const char *match)
+{
+	char a[1024], b[1024];
+
+	if (!r->src)
+		return 0;
+	normalize(r->src, r->action_at, a, sizeof(a));
+	normalize(match, strlen(match), b, sizeof(b));
+	return strcmp(a, b) == 0;
+}
+
+static void write_hosts(FILE *f, const struct policy *p, uint32_t di)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < p->n_pfx; i++) {
+		if (p->pfx_dept[i] != di)
+			continue;
+		fprintf(f, "%s%s", n++ ? ", " : "\thosts ", p->pfx_text[i]);
+	}
+	if (n)
+		fputs(";\n", f);
+}
+
+static void write_rule(FILE *f, const struct policy_rule *r)
+{
+	fprintf(f, "\t%s;\n", r->src ? r->src : r->text);
+}
+
+static void write_dept_head(FILE *f, const struct policy *p, uint32_t di)
+{
+	static const char *const logs[] = { "rules", "all", "none" };
+	const struct policy_dept *d = &p->depts[di];
+
+	if (di == POLICY_DEFAULT_DEPT)
+		fputs("\ndefault {\n", f);
+	else
+		fprintf(f, "\ndepartment %s {\n", d->name);
+	if (d->log != DEPT_LOG_RULES && d->log <= DEPT_LOG_NONE)
+		fprintf(f, "\tlog %s;\n", logs[d->log]);
+	if (d->fail_closed)
+		fputs("\tfail-closed;\n", f);
+}
+
+/* Writes @p, with @c applied if not NULL. Returns 0, or -1 with @err set
+ * if the change does not fit the policy. */
+static int write_policy(FILE *f, const struct policy *p,
+			const struct policy_change *c, char *err, size_t errlen)
+{
+	uint32_t i, j, found = 0;
+	long at = -1;
+
+	if (c) {
+		if (!c->dept || !plain(c->dept) || (c->arg && !plain(c->arg))) {
+			snprintf(
+				err, errlen,
+				"names, addresses and rules may not contain ; { } \" # or control characters");
+			return -1;
+		}
+		if ((c->kind == PCH_DEPT_ADD || c->kind == PCH_DEPT_HOSTS ||
+		     c->kind == PCH_RULE_SET || c->kind == PCH_RULE_DEL) &&
+		    (!c->arg || !c->arg[strspn(c->arg, " \t")])) {
+			snprintf(
+				err, errlen, "%s",
+				c->kind == PCH_RULE_DEL
+					? "which rule? (a match, e.g. skype)"
+				: c->kind == PCH_RULE_SET
+					? "which rule? (a match and an action, e.g. skype drop)"
+					: "which hosts? (addresses, e.g. 192.0.2.0/26, 2001:db8:a::/64)");
+			return -1;
+		}
+		if (c->kind == PCH_RULE_SET) {
+			at = action_offset(c->arg);
+			if (at < 0) {
+				snprintf(
+					err, errlen,
+					"'%s' has no action (allow, drop, reject or throttle)",
+					c->arg);
+				return -1;
+			}
+			if (at == 0) {
+				snprintf(
+					err, errlen,
+					"'%s' has no match before its action (e.g. skype, protocol NAME, category NAME, any)",
+					c->arg);
+				return -1;
+			}
+		}
+		for (i = 0; i < p->n_depts; i++)
+			if (!strcmp(p->depts[i].name, c->dept))
+				found = i + 1;
+		if (c->kind == PCH_DEPT_ADD && found) {
+			snprintf(err, errlen, "department '%s' exists already",
+				 c->dept);
+			return -1;
+		}
+		if (c->kind != PCH_DEPT_ADD && !found) {
+			snprintf(err, errlen, "no department '%s'", c->dept);
+			return -1;
+		}
+		if ((c->kind == PCH_DEPT_DEL || c->kind == PCH_DEPT_HOSTS) &&
+		    found == POLICY_DEFAULT_DEPT + 1) {
+			snprintf(
+				err, errlen,
+				"the default block holds hosts in no department: it has no hosts and cannot be deleted");
+			return -1;
+		}
+		if (c->kind == PCH_RULE_DEL) {
+			const struct policy_dept *d = &p->depts[found - 1];
+
+			for (j = 0; j < d->n_rules; j++)
+				if (same_match(&d->rules[j], c->arg))
+					break;
+			if (j == d->n_rules) {
+				snprintf(
+					err, errlen,
+					"department '%s' has no rule matching '%s'",
+					c->dept, c->arg);
+				return -1;
+			}
+		}
+	}
+
+	fputs("# skyfence policy, as running (written by skyfenced)\n"
+	      "options {\n",
+	      f);
+	fprintf(f,
+		"\tteams-is-skype %s;\n\tskype-heuristic %s;\n"
+		"\tmin-confidence %s;\n",
+		p->teams_is_skype ? "yes" : "no",
+		p->skype_heuristic ? "yes" : "no",
+		policy_conf_name(p->min_conf));
+	if (p->signatures[0])
+		fprintf(f, "\tsignatures \"%s\";\n", p->signatures);
+	if (p->address_list[0])
+		fprintf(f, "\taddress-list \"%s\";\n", p->address_list);
+	fputs("}\n", f);
+	if (p->killswitch[0]) {
+		const char *w = p->killswitch;
+
+		fputs("# the kill switch: dropped before every department's "
+		      "rules\nkillswitch ",
+		      f);
+		while (*w) {
+			size_t n = strcspn(w, " ");
+
+			fprintf(f, "%s%.*s", w == p->killswitch ? "" : ", ",
+				(int)n, w);
+			w += n;
+			w += strspn(w, " ");
+		}
+		fputs(";\n", f);
+	}
+	if (p->explicit_internal) {
+		uint32_t n = 0;
+
+		for (i = 0; i < p->n_pfx; i++)
+			if (p->pfx_dept[i] == UINT16_MAX)
+				fprintf(f, "%s%s", n++ ? ", " : "internal ",
+					p->pfx_text[i]);
+		fputs(";\n", f);
+	}
+	for (i = 1; i <= p->n_depts; i++) {
+		/* departments first, default last */
+		uint32_t di = i % p->n_depts;
+		const struct policy_dept *d = &p->depts[di];
+		int set_done = 0;
+
+		if (!d->name[0])
+			continue;
+		if (c && di + 1 == found && c->kind == PCH_DEPT_DEL)
+			continue;
+		write_dept_head(f, p, di);
+		if (c && di + 1 == found && c->kind == PCH_DEPT_HOSTS)
+			fprintf(f, "\thosts %s;\n", c->arg);
+		else
+			write_hosts(f, p, di);
+		if (c && di + 1 == found && c->kind == PCH_RULE_SET) {
+			char match[1024];
+
+			snprintf(match, sizeof(match), "%.*s", (int)at, c->arg);
+			for (j = 0; j < d->n_rules; j++)
+				if (same_match(&d->rules[j], match))
+					set_done = 1;
+			if (!set_done)
+				fprintf(f, "\t%s;\n", c->arg);
+			for (j = 0; j < d->n_rules; j++) {
+				if (same_match(&d->rules[j], match))
+					fprintf(f, "\t%s%s;\n", match,
+						c->arg + at);
+				else
+					write_rule(f, &d->rules[j]);
+			}
+		} else {
+			for (j = 0; j < d->n_rules; j++) {
+				if (c && di + 1 == found &&
+				    c->kind == PCH_RULE_DEL &&
+				    same_match(&d->rules[j], c->arg))
+					continue;
+				write_rule(f, &d->rules[j]);
+			}
+		}
+		fputs("}\n", f);
+		if (di == POLICY_DEFAULT_DEPT && c && c->kind == PCH_DEPT_ADD)
+			fprintf(f, "\ndepartment %s {\n\thosts %s;\n}\n",
+				c->dept, c->arg);
+	}
+	return 0;
+}
+
+static char *write_text(const struct policy *p, const struct policy_change *c,
+			char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc;
+
+	if (!f) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return NULL;
+	}
+	rc = write_policy(f, p, c, err, errlen);
+	if (fclose(f) != 0 && rc == 0) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		rc = -1;
+	}
+	if (rc != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+char *policy_format(const struct policy *p)
+{
+	char err[16];
+
+	return write_text(p, NULL, err, sizeof(err));
+}
+
+char *policy_format_change(const struct policy *p,
+			   const struct policy_change *c, char *err,
+			   size_t errlen)
+{
+	return write_text(p, c, err, errlen);
+}

@@ -1,0 +1,1968 @@
+/* Policy language parser. Lines are fed one by one (policy_parser_line) and
+ * tokenized as they come; the grammar runs at policy_parser_finish over the
+ * whole token stream, so a fuzzer or a test can drive it from strings.
+ * Every error is collected with its position and reported in file order;
+ * a file with any error yields no policy at all.
+ *
+ *   file     = { "options" "{" { option } "}" | "internal" prefixes ";"
+ *              | "department" NAME "{" { dstmt } "}" | "default" "{" { dstmt } "}"
+ *              | "killswitch" APP { "," APP } ";" }
+ *   APP      = "skype" | an nDPI protocol NAME
+ *   option   = "teams-is-skype" ("yes"|"no") ";" | "min-confidence" CONF ";"
+ *            | "signatures" STRING ";"
+ *   dstmt    = "hosts" prefixes ";" | "log" ("all"|"rules"|"none") ";"
+ *            | "fail-closed" ";" | rule
+ *   rule     = [ "inbound" | "outbound" ] match action { "log" | "confidence" CONF } ";"
+ *   match    = "skype" | "any" | "protocol" NAME { "," NAME } | "category" NAME { "," NAME }
+ *   action   = "allow" | "drop" | "reject"
+ *            | "throttle" RATE { "burst" SIZE | "latency" DURATION }
+ *   CONF     = "port" | "ip" | "cache" | "dpi"
+ */
+#include "policy/policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+
+#include "policy/addrsig.h"
+#include "classify/classify.h"
+
+#define MAX_TOKEN_LEN 255
+#define MAX_ERRORS 100
+#define MAX_TOKENS (1u << 20)
+#define MAX_DEPTS 4096
+#define MAX_RULES_PER_DEPT 1024
+#define MAX_RATE_BPS 100000000000ULL /* 100 Gbit/s */
+#define MIN_BURST 1500u
+#define MAX_BURST (64u << 20)
+#define DEFAULT_LATENCY_MS 200u
+#define MAX_LATENCY_MS 10000u
+#define CONF_UNSET 0xff
+
+enum tok_type { T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_SEMI, T_COMMA, T_EOF };
+
+struct tok {
+	uint8_t type;
+	uint32_t line, col;
+	char *text;
+};
+
+struct perr {
+	uint32_t line, col, seq;
+	char *msg;
+};
+
+struct pfx {
+	uint8_t addr[16]; /* IPv4 in the first 4 bytes */
+	uint8_t plen, v6;
+	uint16_t dept; /* UINT16_MAX: an "internal" prefix */
+	uint32_t line, col;
+	char text[64];
+};
+
+struct rule_extra {
+	uint8_t skype; /* the skype group: ids fixed at finish */
+	uint8_t teams; /* the teams group */
+	uint32_t col;
+};
+
+struct policy_parser {
+	char filename[256];
+	struct policy_names names;
+	uint32_t lineno;
+	struct tok *toks;
+	uint32_t n_toks, cap_toks;
+	struct perr *errs;
+	uint32_t n_errs, cap_errs, seq;
+	int too_many;
+	char **formatted; /* "FILE:LINE:COL: message", after finish */
+	char signatures[sizeof(((struct policy *)0)->signatures)]; /* finish */
+	/* grammar state */
+	uint32_t pos;
+	struct policy *pol;
+	struct rule_extra **rx; /* per department, per rule */
+	struct pfx *pfx;
+	uint32_t n_pfx, cap_pfx;
+	int have_internal, have_options, have_default;
+	uint32_t options_line, default_line, killswitch_line;
+	uint32_t opt_line[5];
+	uint32_t n_rx;		       /* departments that have an rx entry */
+	uint8_t hosts_seen[MAX_DEPTS]; /* a 'hosts' statement was written */
+	uint32_t last_len; /* length of the last line, for EOF's column */
+	uint32_t n_notes;
+	int nomem, overflow;
+};
+
+/* Makes room for one more element in a doubling array. Returns 0, or -1
+ * with pp->nomem set. */
+static int grow(struct policy_parser *pp, void *arrp, uint32_t *cap, uint32_t n,
+		size_t elem, uint32_t first)
+{
+	void **arr = arrp;
+	uint32_t nc;
+	void *na;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : first;
+	na = realloc(*arr, (size_t)nc * elem);
+	if (!na) {
+		pp->nomem = 1;
+		return -1;
+	}
+	*arr = na;
+	*cap = nc;
+	return 0;
+}
+
+/* ---- errors ---- */
+
+static void err_at(struct policy_parser *pp, uint32_t line, uint32_t col,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void err_at(struct policy_parser *pp, uint32_t line, uint32_t col,
+		   const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (pp->n_errs >= MAX_ERRORS) {
+		pp->too_many = 1;
+		return;
+	}
+	if (grow(pp, &pp->errs, &pp->cap_errs, pp->n_errs, sizeof(*pp->errs),
+		 16) != 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pp->errs[pp->n_errs].msg = strdup(buf);
+	if (!pp->errs[pp->n_errs].msg) {
+		pp->nomem = 1;
+		return;
+	}
+	pp->errs[pp->n_errs].line = line;
+	pp->errs[pp->n_errs].col = col;
+	pp->errs[pp->n_errs].seq = pp->seq++;
+	pp->n_errs++;
+}
+
+#define err_tok(pp, t, ...) err_at((pp), (t)->line, (t)->col, __VA_ARGS__)
+
+/* How a token is named in messages. */
+static const char *tok_desc(const struct tok *t)
+{
+	switch (t->type) {
+	case T_EOF:
+		return "end of file";
+	default:
+		return t->text;
+	}
+}
+
+/* ---- lexer ---- */
+
+static int is_word_char(unsigned char c)
+{
+	return isalnum(c) || c == '.' || c == ':' || c == '/' || c == '-' ||
+	       c == '_' || c == '+' || c == '*';
+}
+
+static void add_tok(struct policy_parser *pp, uint8_t type, uint32_t col,
+		    const char *s, size_t n)
+{
+	struct tok *t;
+
+	if (pp->n_toks >= MAX_TOKENS - 1 && type != T_EOF) {
+		if (!pp->overflow)
+			err_at(pp, pp->lineno, col,
+			       "policy too large (more than %u tokens)",
+			       MAX_TOKENS);
+		pp->overflow = 1;
+		return;
+	}
+	if (grow(pp, &pp->toks, &pp->cap_toks, pp->n_toks, sizeof(*pp->toks),
+		 256) != 0)
+		return;
+	t = &pp->toks[pp->n_toks];
+	t->type = type;
+	t->line = pp->lineno;
+	t->col = col;
+	t->text = strndup(s, n);
+	if (!t->text) {
+		pp->nomem = 1;
+		return;
+	}
+	pp->n_toks++;
+}
+
+static void lex_line(struct policy_parser *pp, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	pp->lineno++;
+	pp->last_len = (uint32_t)n;
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		pp->last_len = (uint32_t)--n;
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		uint32_t col = (uint32_t)i + 1;
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			i++;
+		} else if (c == '#') {
+			break;
+		} else if (c == '{' || c == '}' || c == ';' || c == ',') {
+			add_tok(pp,
+				c == '{'   ? T_LBRACE
+				: c == '}' ? T_RBRACE
+				: c == ';' ? T_SEMI
+					   : T_COMMA,
+				col, s + i, 1);
+			i++;
+		} else if (c == '"') {
+			size_t j = i + 1;
+
+			while (j < n && s[j] != '"' && s[j] != '\0')
+				j++;
+			if (j >= n || s[j] != '"') {
+				err_at(pp, pp->lineno, col,
+				       "unterminated string");
+				return;
+			}
+			if (j - i - 1 > MAX_TOKEN_LEN)
+				err_at(pp, pp->lineno, col,
+				       "string longer than %d characters",
+				       MAX_TOKEN_LEN);
+			else
+				add_tok(pp, T_STRING, col, s + i + 1,
+					j - i - 1);
+			i = j + 1;
+		} else if (is_word_char(c)) {
+			size_t j = i;
+
+			while (j < n && is_word_char((unsigned char)s[j]))
+				j++;
+			if (j - i > MAX_TOKEN_LEN)
+				err_at(pp, pp->lineno, col,
+				       "word longer than %d characters",
+				       MAX_TOKEN_LEN);
+			else
+				add_tok(pp, T_WORD, col, s + i, j - i);
+			i = j;
+		} else {
+			if (isprint(c))
+				err_at(pp, pp->lineno, col,
+				       "unexpected character '%c'", c);
+			else
+				err_at(pp, pp->lineno, col,
+				       "unexpected byte 0x%02x", c);
+			i++;
+		}
+	}
+}
+
+struct policy_parser *policy_parser_create(const char *filename,
+					   const struct policy_names *names)
+{
+	struct policy_parser *pp = calloc(1, sizeof(*pp));
+
+	if (!pp)
+		return NULL;
+	snprintf(pp->filename, sizeof(pp->filename), "%s", filename);
+	pp->names = *names;
+	return pp;
+}
+
+void policy_parser_line(struct policy_parser *pp, const char *line)
+{
+	lex_line(pp, line, strlen(line));
+}
+
+/* Like policy_parser_line, for a buffer that may hold NUL bytes. */
+void policy_parser_line_n(struct policy_parser *pp, const char *line, size_t n);
+void policy_parser_line_n(struct policy_parser *pp, const char *line, size_t n)
+{
+	lex_line(pp, line, n);
+}
+
+/* ---- token stream ---- */
+
+static const struct tok *peek(struct policy_parser *pp)
+{
+	return &pp->toks[pp->pos]; /* the last token is always T_EOF */
+}
+
+static const struct tok *next(struct policy_parser *pp)
+{
+	const struct tok *t = &pp->toks[pp->pos];
+
+	if (t->type != T_EOF)
+		pp->pos++;
+	return t;
+}
+
+/* Puts back @t, the token next() just returned (EOF is never consumed). */
+static void unget(struct policy_parser *pp, const struct tok *t)
+{
+	if (t->type != T_EOF && pp->pos > 0)
+		pp->pos--;
+}
+
+static int is_word(const struct tok *t, const char *w)
+{
+	return t->type == T_WORD && strcmp(t->text, w) == 0;
+}
+
+/* Skips the rest of a statement: through the next ';' at this level, or up
+ * to (not through) the '}' that closes the enclosing block. */
+static void sync_stmt(struct policy_parser *pp)
+{
+	int depth = 0;
+
+	for (;;) {
+		const struct tok *t = peek(pp);
+
+		if (t->type == T_EOF)
+			return;
+		if (t->type == T_RBRACE) {
+			if (depth == 0)
+				return;
+			depth--;
+		} else if (t->type == T_LBRACE) {
+			depth++;
+		} else if (t->type == T_SEMI && depth == 0) {
+			next(pp);
+			return;
+		}
+		next(pp);
+	}
+}
+
+/* Reports a missing ';' where it belongs: right after the previous token,
+ * as compilers do, naming what came instead. */
+static void err_missing_semi(struct policy_parser *pp)
+{
+	const struct tok *t = peek(pp),
+			 *prev = pp->pos > 0 ? &pp->toks[pp->pos - 1] : t;
+	uint32_t col = prev->col + (uint32_t)strlen(prev->text) +
+		       (prev->type == T_STRING ? 2 : 0);
+
+	err_at(pp, prev->line, col, "expected ';' after '%s', got '%s'",
+	       prev->text, tok_desc(t));
+}
+
+/* Expects ';' ending a statement; reports and resynchronizes if absent. */
+static int expect_semi(struct policy_parser *pp)
+{
+	if (peek(pp)->type == T_SEMI) {
+		next(pp);
+		return 0;
+	}
+	err_missing_semi(pp);
+	sync_stmt(pp);
+	return -1;
+}
+
+/* ---- values ---- */
+
+static int parse_conf(const char *s)
+{
+	static const char *const names[] = { [CLS_CONF_PORT] = "port",
+					     [CLS_CONF_IP] = "ip",
+					     [CLS_CONF_CACHE] = "cache",
+					     [CLS_CONF_DPI] = "dpi" };
+	int i;
+
+	for (i = CLS_CONF_PORT; i <= CLS_CONF_DPI; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Number with an optional k/M/G suffix (powers of 1000 for rates, 1024 for
+ * sizes) followed by an optional unit word from @units. */
+static int parse_scaled(const char *s, uint64_t base, const char *const *units,
+			uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
+	int digits = 0;
+
+	while (isdigit((unsigned char)*p)) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+		digits++;
+	}
+	if (!digits)
+		return -1;
+	if (*p == 'k' || *p == 'K') {
+		mult = base;
+		p++;
+	} else if (*p == 'M') {
+		mult = base * base;
+		p++;
+	} else if (*p == 'G') {
+		mult = base * base * base;
+		p++;
+	}
+	if (*p) {
+		const char *const *u;
+
+		for (u = units; *u; u++)
+			if (strcmp(p, *u) == 0)
+				break;
+		if (!*u)
+			return -1;
+	}
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static int parse_rate(const char *s, uint64_t *bps)
+{
+	static const char *const units[] = { "bit", "bps", "bit/s", NULL };
+
+	return parse_scaled(s, 1000, units, bps);
+}
+
+static int parse_size(const char *s, uint64_t *bytes)
+{
+	static const char *const units[] = { "B", "b", "byte", "bytes", NULL };
+
+	return parse_scaled(s, 1024, units, bytes);
+}
+
+static int parse_duration_ms(const char *s, uint64_t *ms)
+{
+	static const char *const ms_units[] = { "ms", NULL };
+	static const char *const s_units[] = { "s", NULL };
+	size_t n = strlen(s);
+
+	if (n > 2 && strcmp(s + n - 2, "ms") == 0)
+		return parse_scaled(s, 1, ms_units, ms);
+	if (n > 1 && s[n - 1] == 's') {
+		if (parse_scaled(s, 1, s_units, ms) != 0 ||
+		    *ms > UINT64_MAX / 1000)
+			return -1;
+		*ms *= 1000;
+		return 0;
+	}
+	return parse_scaled(s, 1, ms_units, ms);
+}
+
+/* ---- prefixes ---- */
+
+static int parse_prefix(struct policy_parser *pp, const struct tok *t,
+			uint16_t dept)
+{
+	struct lpm_prefix pf;
+	char err[512];
+	struct pfx x;
+	int v6;
+
+	memset(&x, 0, sizeof(x));
+	if (t->type != T_WORD) {
+		err_tok(pp, t, "expected an address or prefix, got '%s'",
+			tok_desc(t));
+		return -1;
+	}
+	if (lpm_prefix_parse(t->text, &pf, &v6, err, sizeof(err)) != 0) {
+		err_tok(pp, t, "%s", err);
+		return -1;
+	}
+	x.v6 = (uint8_t)v6;
+	if (v6) {
+		memcpy(x.addr, pf.addr, 16);
+		x.plen = pf.plen;
+	} else {
+		memcpy(x.addr, pf.addr + 12, 4);
+		x.plen = (uint8_t)(pf.plen - 96);
+	}
+	x.dept = dept;
+	x.line = t->line;
+	x.col = t->col;
+	snprintf(x.text, sizeof(x.text), "%s", t->text);
+	if (grow(pp, &pp->pfx, &pp->cap_pfx, pp->n_pfx, sizeof(*pp->pfx), 64) !=
+	    0)
+		return -1;
+	pp->pfx[pp->n_pfx++] = x;
+	return 0;
+}
+
+/* prefixes ";" */
+static void parse_prefix_list(struct policy_parser *pp, uint16_t dept,
+			      const char *what)
+{
+	for (;;) {
+		const struct tok *t = next(pp);
+
+		if (parse_prefix(pp, t, dept) != 0 && t->type != T_WORD) {
+			sync_stmt(pp);
+			return;
+		}
+		t = peek(pp);
+		if (t->type == T_COMMA) {
+			next(pp);
+			continue;
+		}
+		if (t->type == T_SEMI) {
+			next(pp);
+			return;
+		}
+		if (t->type == T_RBRACE || t->type == T_EOF ||
+		    (t->line != pp->toks[pp->pos - 1].line)) {
+			err_missing_semi(pp);
+		} else {
+			err_tok(pp, t,
+				"expected ',' or ';' after %s address, got '%s'",
+				what, tok_desc(t));
+		}
+		sync_stmt(pp);
+		return;
+	}
+}
+
+/* ---- names ---- */
+
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned la = (unsigned)strlen(a), lb = (unsigned)strlen(b), i, j;
+	unsigned row[64];
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		unsigned prev = row[0], tmp;
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			unsigned cost = tolower((unsigned char)a[i - 1]) !=
+					tolower((unsigned char)b[j - 1]);
+
+			tmp = row[j];
+			row[j] = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1
+							     : row[j - 1] + 1;
+			if (prev + cost < row[j])
+				row[j] = prev + cost;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+static void report_unknown_proto(struct policy_parser *pp, const struct tok *t)
+{
+	const char *best = NULL;
+	unsigned bestd = 3, i;
+
+	if (strcasecmp(t->text, "skype") == 0 ||
+	    edit_distance(t->text, "skype") <= 1) {
+		err_tok(pp, t,
+			"unknown protocol '%s' (for the Skype group write 'skype' without 'protocol'; nDPI's own names are SkypeCall and Skype_Teams)",
+			t->text);
+		return;
+	}
+	if (pp->names.proto_name) {
+		for (i = 0; i < pp->names.n_protos; i++) {
+			const char *n =
+				pp->names.proto_name(pp->names.ctx, (int)i);
+			unsigned d;
+
+			if (!n || !n[0])
+				continue;
+			d = edit_distance(t->text, n);
+			if (d < bestd) {
+				bestd = d;
+				best = n;
+			}
+		}
+	}
+	if (best)
+		err_tok(pp, t, "unknown protocol '%s' (did you mean '%s'?)",
+			t->text, best);
+	else
+		err_tok(pp, t, "unknown protocol '%s'", t->text);
+}
+
+/* ---- departments and rules ---- */
+
+static void err_unclosed(struct policy_parser *pp, const struct tok *eof,
+			 const struct tok *open)
+{
+	err_tok(pp, eof,
+		"unexpected end of file: '{' opened at line %u is not closed",
+		open->line);
+}
+
+static struct policy_dept *add_dept(struct policy_parser *pp, const char *name,
+				    uint32_t line)
+{
+	struct policy *p = pp->pol;
+	struct policy_dept *nd;
+	struct rule_extra **nrx;
+
+	nd = realloc(p->depts, (p->n_depts + 1) * sizeof(*nd));
+	if (!nd) {
+		pp->nomem = 1;
+		return NULL;
+	}
+	p->depts = nd;
+	nrx = realloc(pp->rx, (p->n_depts + 1) * sizeof(*nrx));
+	if (!nrx) {
+		pp->nomem = 1;
+		return NULL;
+	}
+	pp->rx = nrx;
+	pp->rx[p->n_depts] = NULL;
+	pp->n_rx = p->n_depts + 1;
+	nd = &p->depts[p->n_depts++];
+	memset(nd, 0, sizeof(*nd));
+	snprintf(nd->name, sizeof(nd->name), "%s", name);
+	nd->line = line;
+	return nd;
+}
+
+static int valid_dept_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= POLICY_NAME_LEN || !isalpha((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+static void rule_text(struct policy_parser *pp, uint32_t from, uint32_t to,
+		      char *buf, size_t len)
+{
+	size_t o = 0;
+	uint32_t i;
+
+	buf[0] = '\0';
+	for (i = from; i < to && o + 1 < len; i++) {
+		int n = snprintf(
+			buf + o, len - o, "%s%s",
+			(i == from || pp->toks[i].type == T_COMMA) ? "" : " ",
+			pp->toks[i].text);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	if (o >= len)
+		buf[len - 1] = '\0';
+}
+
+/* match: fills r and rx; returns 0, or -1 with the rule unusable. */
+static int parse_match(struct policy_parser *pp, struct policy_rule *r,
+		       struct rule_extra *rx)
+{
+	const struct tok *t = next(pp);
+	int bad = 0;
+
+	if (is_word(t, "skype")) {
+		r->match = MATCH_PROTOCOLS;
+		rx->skype = 1;
+		return 0;
+	}
+	if (is_word(t, "teams")) {
+		r->match = MATCH_PROTOCOLS;
+		rx->teams = 1;
+		r->ids[r->n_ids++] = SF_PROTO_TEAMS;
+		return 0;
+	}
+	if (is_word(t, "any")) {
+		r->match = MATCH_ANY;
+		return 0;
+	}
+	if (is_word(t, "protocol") || is_word(t, "category")) {
+		int cat = is_word(t, "category");
+
+		r->match = cat ? MATCH_CATEGORIES : MATCH_PROTOCOLS;
+		for (;;) {
+			const struct tok *n = next(pp);
+			int id;
+
+			if (n->type != T_WORD && n->type != T_STRING) {
+				err_tok(pp, n, "expected a %s name, got '%s'",
+					cat ? "category" : "protocol",
+					tok_desc(n));
+				return -1;
+			}
+			id = cat ? pp->names.category_id(pp->names.ctx, n->text)
+				 : pp->names.proto_id(pp->names.ctx, n->text);
+			if (id < 0) {
+				if (cat)
+					err_tok(pp, n, "unknown category '%s'",
+						n->text);
+				else
+					report_unknown_proto(pp, n);
+				bad = 1;
+			} else if (r->n_ids == POLICY_MAX_IDS) {
+				err_tok(pp, n,
+					"too many %s in one rule (at most %d)",
+					cat ? "categories" : "protocols",
+					POLICY_MAX_IDS);
+				bad = 1;
+			} else {
+				r->ids[r->n_ids++] = (uint16_t)id;
+			}
+			if (peek(pp)->type != T_COMMA)
+				break;
+			next(pp);
+		}
+		return bad ? -1 : 0;
+	}
+	err_tok(pp, t,
+		"unknown keyword '%s' (expected hosts, log, inbound, outbound, "
+		"skype, teams, protocol, category or any)",
+		tok_desc(t));
+	return -2;
+}
+
+/* "to" PREFIX { "," PREFIX } | "port" PORTS { "," PORTS }, after the
+ * match; returns 0, or -1 (reported) with the rule unusable. */
+static int parse_qualifier(struct policy_parser *pp, struct policy_rule *r,
+			   int *seen_to, int *seen_port)
+{
+	const struct tok *kw = next(pp);
+	int to = is_word(kw, "to"), bad = 0;
+	char err[512];
+
+	if ((to && (*seen_to)++) || (!to && (*seen_port)++)) {
+		err_tok(pp, kw, "duplicate '%s' (list them after one '%s')",
+			kw->text, kw->text);
+		bad = 1;
+	}
+	for (;;) {
+		const struct tok *t = next(pp);
+
+		if (t->type != T_WORD) {
+			err_tok(pp, t, "expected %s after '%s', got '%s'",
+				to ? "an address or prefix"
+				   : "a port or a port range",
+				kw->text, tok_desc(t));
+			if (t->type == T_SEMI || t->type == T_EOF ||
+			    t->type == T_RBRACE) {
+				unget(pp, t);
+				return -2; /* the rule ends here */
+			}
+			return -1;
+		}
+		if (to) {
+			struct lpm_prefix pf;
+
+			if (lpm_prefix_parse(t->text, &pf, NULL, err,
+					     sizeof(err)) != 0) {
+				err_tok(pp, t, "%s", err);
+				bad = 1;
+			} else if (r->n_to == POLICY_MAX_TO) {
+				err_tok(pp, t,
+					"too many prefixes after 'to' (at most %d)",
+					POLICY_MAX_TO);
+				bad = 1;
+			} else {
+				r->to[r->n_to++] = pf;
+			}
+		} else {
+			uint16_t lo[POLICY_MAX_PORTS], hi[POLICY_MAX_PORTS];
+
+			/* one port or range: the lexer splits at ',' */
+			if (addrsig_ports(t->text, lo, hi, err, sizeof(err)) !=
+			    1) {
+				err_tok(pp, t, "%s", err);
+				bad = 1;
+			} else if (r->n_ports == POLICY_MAX_PORTS) {
+				err_tok(pp, t,
+					"too many ports after 'port' (at most %d)",
+					POLICY_MAX_PORTS);
+				bad = 1;
+			} else {
+				r->port_lo[r->n_ports] = lo[0];
+				r->port_hi[r->n_ports++] = hi[0];
+			}
+		}
+		if (peek(pp)->type != T_COMMA)
+			return bad ? -1 : 0;
+		next(pp);
+	}
+}
+
+/* "evidence" KIND { "," KIND }; the keyword is consumed. */
+static int parse_evidence(struct policy_parser *pp, struct policy_rule *r)
+{
+	int bad = 0;
+
+	for (;;) {
+		const struct tok *t = next(pp);
+		int ev = t->type == T_WORD ? cls_evidence_id(t->text) : -1;
+
+		if (ev <= CLS_EV_NONE) {
+			err_tok(pp, t,
+				"invalid evidence '%s' (expected payload, sni, http-host, dns-name, certificate, stun, heuristic, address, port, cache, signature or mark)",
+				tok_desc(t));
+			if (t->type == T_SEMI || t->type == T_EOF ||
+			    t->type == T_RBRACE)
+				unget(pp, t);
+			return -1;
+		}
+		r->ev_mask |= 1u << ev;
+		if (peek(pp)->type != T_COMMA)
+			return bad ? -1 : 0;
+		next(pp);
+	}
+}
+
+static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
+{
+	const struct tok *t = next(pp);
+	int bad = 0, have_burst = 0, have_lat = 0;
+	uint64_t v;
+
+	if (t->type != T_WORD || !isdigit((unsigned char)t->text[0])) {
+		err_tok(pp, t,
+			"throttle needs a rate, e.g. 'throttle 256kbit', got '%s'",
+			tok_desc(t));
+		if (t->type == T_SEMI)
+			unget(pp, t); /* let the rule end normally */
+		return -1;
+	}
+	if (parse_rate(t->text, &v) != 0) {
+		err_tok(pp, t,
+			"invalid rate '%s' (e.g. 256kbit, 1Mbit, 2000000)",
+			t->text);
+		bad = 1;
+	} else if (v == 0) {
+		err_tok(pp, t, "rate must be greater than 0");
+		bad = 1;
+	} else if (v > MAX_RATE_BPS) {
+		err_tok(pp, t, "rate '%s' is above 100Gbit", t->text);
+		bad = 1;
+	}
+	r->rate_bps = v;
+	/* A default burst of 100 ms at the rate, never below one packet. */
+	r->burst_bytes = (uint32_t)(v / 80 < MIN_BURST	 ? MIN_BURST
+				    : v / 80 > MAX_BURST ? MAX_BURST
+							 : v / 80);
+	/* 200 ms, or the time six full-size packets take at the rate if
+	 * longer: a hold queue of less than that makes TCP lose all the
+	 * time (282 ms at 256 kbit/s); never more than the longest bound a
+	 * rule may write (10 s; `throttle 1` would compute 20 hours). At
+	 * 1 Mbit/s 100 ms held eight packets, four for each of two
+	 * transfers, and a loss then cost one of them a time-out now and
+	 * then: two hosts split the rate 0.75-0.81 at worst over 12 rounds
+	 * (scripts/bench-fairness.sh), 0.87-0.92 with 200 ms. */
+	r->latency_ms = DEFAULT_LATENCY_MS;
+	if (v > 0 && 6ull * 1500 * 8 * 1000 / v + 1 > DEFAULT_LATENCY_MS)
+		r->latency_ms =
+			6ull * 1500 * 8 * 1000 / v + 1 > MAX_LATENCY_MS
+				? MAX_LATENCY_MS
+				: (uint32_t)(6ull * 1500 * 8 * 1000 / v + 1);
+	for (;;) {
+		const struct tok *k = peek(pp), *a;
+
+		if (!is_word(k, "burst") && !is_word(k, "latency"))
+			break;
+		next(pp);
+		a = next(pp);
+		if (is_word(k, "burst")) {
+			if (have_burst++) {
+				err_tok(pp, k, "duplicate 'burst'");
+				bad = 1;
+			}
+			if (a->type != T_WORD || parse_size(a->text, &v) != 0) {
+				err_tok(pp, a,
+					"invalid size '%s' (e.g. 64k, 1500)",
+					tok_desc(a));
+				bad = 1;
+			} else if (v < MIN_BURST || v > MAX_BURST) {
+				err_tok(pp, a,
+					"burst must be between %u bytes and 64M",
+					MIN_BURST);
+				bad = 1;
+			} else {
+				r->burst_bytes = (uint32_t)v;
+			}
+		} else {
+			if (have_lat++) {
+				err_tok(pp, k, "duplicate 'latency'");
+				bad = 1;
+			}
+			if (a->type != T_WORD ||
+			    parse_duration_ms(a->text, &v) != 0) {
+				err_tok(pp, a,
+					"invalid duration '%s' (e.g. 50ms, 1s)",
+					tok_desc(a));
+				bad = 1;
+			} else if (v < 1 || v > MAX_LATENCY_MS) {
+				err_tok(pp, a,
+					"latency must be between 1ms and 10s");
+				bad = 1;
+			} else {
+				r->latency_ms = (uint32_t)v;
+			}
+		}
+		if (a->type == T_SEMI || a->type == T_EOF)
+			unget(pp, a);
+	}
+	return bad ? -1 : 0;
+}
+
+static void parse_rule(struct policy_parser *pp, uint16_t di)
+{
+	struct policy_dept *d = &pp->pol->depts[di];
+	uint32_t start = pp->pos;
+	const struct tok *first = peek(pp), *t;
+	struct policy_rule r;
+	struct rule_extra rx;
+	uint32_t action_tok;
+	int bad = 0, have_log = 0, have_conf = 0, have_ev = 0, m;
+	int seen_to = 0, seen_port = 0, act;
+
+	memset(&r, 0, sizeof(r));
+	memset(&rx, 0, sizeof(rx));
+	r.line = first->line;
+	rx.col = first->col;
+	r.min_conf = CONF_UNSET;
+	if (is_word(first, "inbound") || is_word(first, "outbound")) {
+		r.dir = is_word(first, "inbound") ? RULE_DIR_INBOUND
+						  : RULE_DIR_OUTBOUND;
+		next(pp);
+	}
+	m = parse_match(pp, &r, &rx);
+	if (m == -2) {
+		sync_stmt(pp);
+		return;
+	}
+	if (m != 0)
+		bad = 1;
+	while (is_word(peek(pp), "to") || is_word(peek(pp), "port")) {
+		int q = parse_qualifier(pp, &r, &seen_to, &seen_port);
+
+		if (q == -2) {
+			sync_stmt(pp);
+			return;
+		}
+		if (q != 0)
+			bad = 1;
+	}
+	action_tok = pp->pos;
+	t = next(pp);
+	act = t->type == T_WORD ? action_id(t->text, strlen(t->text)) : -1;
+	if (act >= 0) {
+		r.action = (uint8_t)act;
+		if (act == ACT_THROTTLE && parse_throttle(pp, &r) != 0)
+			bad = 1;
+	} else {
+		const char *best = NULL;
+		unsigned i;
+
+		for (i = 0; t->type == T_WORD && i < ACT_MAX; i++)
+			if (edit_distance(t->text, action_name((uint8_t)i)) <=
+			    2)
+				best = action_name((uint8_t)i);
+		if (best)
+			err_tok(pp, t,
+				"unknown action '%s' (did you mean '%s'?)",
+				t->text, best);
+		else
+			err_tok(pp, t,
+				"expected an action (allow, drop, reject or throttle), got '%s'",
+				tok_desc(t));
+		if (t->type != T_SEMI)
+			sync_stmt(pp);
+		return;
+	}
+	for (;;) {
+		t = peek(pp);
+		if (t->type == T_SEMI) {
+			next(pp);
+			break;
+		}
+		if (is_word(t, "log")) {
+			next(pp);
+			if (have_log++) {
+				err_tok(pp, t, "duplicate 'log'");
+				bad = 1;
+			}
+			r.log = 1;
+		} else if (is_word(t, "confidence")) {
+			const struct tok *c;
+			int v;
+
+			next(pp);
+			c = next(pp);
+			if (have_conf++) {
+				err_tok(pp, t, "duplicate 'confidence'");
+				bad = 1;
+			}
+			v = c->type == T_WORD ? parse_conf(c->text) : -1;
+			if (v < 0) {
+				err_tok(pp, c,
+					"invalid confidence '%s' (expected dpi, cache, ip or port)",
+					tok_desc(c));
+				bad = 1;
+				if (c->type == T_SEMI || c->type == T_EOF)
+					unget(pp, c);
+			} else {
+				r.min_conf = (uint8_t)v;
+			}
+		} else if (is_word(t, "evidence")) {
+			next(pp);
+			if (have_ev++) {
+				err_tok(pp, t, "duplicate 'evidence'");
+				bad = 1;
+			}
+			if (parse_evidence(pp, &r) != 0)
+				bad = 1;
+		} else if (is_word(t, "to") || is_word(t, "port")) {
+			err_tok(pp, t,
+				"'%s' comes before the action ('skype %s ... drop;')",
+				t->text, t->text);
+			next(pp);
+			sync_stmt(pp);
+			return;
+		} else if (is_word(t, "burst") || is_word(t, "latency")) {
+			const struct tok *a;
+
+			err_tok(pp, t, "'%s' only applies to throttle",
+				t->text);
+			next(pp);
+			a = next(pp);
+			if (a->type == T_SEMI)
+				unget(pp, a);
+			bad = 1;
+		} else if (t->type == T_RBRACE || t->type == T_EOF ||
+			   t->line != pp->toks[pp->pos - 1].line) {
+			err_missing_semi(pp);
+			sync_stmt(pp);
+			return;
+		} else {
+			err_tok(pp, t,
+				"unexpected '%s' in rule (expected log, confidence, evidence or ';')",
+				tok_desc(t));
+			sync_stmt(pp);
+			return;
+		}
+	}
+	if (bad)
+		return;
+	if (d->n_rules >= MAX_RULES_PER_DEPT) {
+		err_tok(pp, first,
+			"too many rules in department '%s' (at most %d)",
+			d->name, MAX_RULES_PER_DEPT);
+		return;
+	}
+	rule_text(pp, start, pp->pos - 1, r.text, sizeof(r.text));
+	{
+		char buf[4096];
+		size_t at;
+
+		rule_text(pp, start, action_tok, buf, sizeof(buf));
+		at = strlen(buf) + 1;
+		rule_text(pp, start, pp->pos - 1, buf, sizeof(buf));
+		r.src = strdup(buf);
+		r.action_at = (uint16_t)(at < strlen(buf) ? at : strlen(buf));
+		if (!r.src) {
+			pp->nomem = 1;
+			return;
+		}
+	}
+	{
+		struct policy_rule *nr;
+		struct rule_extra *nx;
+
+		nr = realloc(d->rules, (d->n_rules + 1) * sizeof(*nr));
+		if (!nr) {
+			free(r.src);
+			pp->nomem = 1;
+			return;
+		}
+		d->rules = nr;
+		nx = realloc(pp->rx[di], (d->n_rules + 1) * sizeof(*nx));
+		if (!nx) {
+			free(r.src);
+			pp->nomem = 1;
+			return;
+		}
+		pp->rx[di] = nx;
+		d->rules[d->n_rules] = r;
+		pp->rx[di][d->n_rules] = rx;
+		d->n_rules++;
+	}
+}
+
+/* "{" { dstmt } "}"; the '{' is already consumed. */
+static void parse_dept_body(struct policy_parser *pp, uint16_t di,
+			    const struct tok *open)
+{
+	struct policy_dept *d;
+	int have_log = 0;
+
+	for (;;) {
+		const struct tok *t = peek(pp);
+
+		d = &pp->pol->depts[di];
+		if (t->type == T_RBRACE) {
+			next(pp);
+			return;
+		}
+		if (t->type == T_EOF) {
+			err_unclosed(pp, t, open);
+			return;
+		}
+		if (t->type == T_SEMI) { /* stray ';' is harmless */
+			next(pp);
+			continue;
+		}
+		if (is_word(t, "hosts")) {
+			next(pp);
+			pp->hosts_seen[di] = 1;
+			if (di == POLICY_DEFAULT_DEPT) {
+				err_tok(pp, t,
+					"'hosts' is not allowed in the default block (it holds hosts in no department)");
+				sync_stmt(pp);
+				continue;
+			}
+			parse_prefix_list(pp, di, "host");
+		} else if (is_word(t, "log")) {
+			const struct tok *v;
+
+			next(pp);
+			v = next(pp);
+			if (have_log++)
+				err_tok(pp, t,
+					"duplicate 'log' setting in department '%s'",
+					d->name);
+			if (is_word(v, "all"))
+				d->log = DEPT_LOG_ALL;
+			else if (is_word(v, "rules"))
+				d->log = DEPT_LOG_RULES;
+			else if (is_word(v, "none"))
+				d->log = DEPT_LOG_NONE;
+			else {
+				err_tok(pp, v,
+					"invalid log setting '%s' (expected all, rules or none)",
+					tok_desc(v));
+				if (v->type == T_SEMI || v->type == T_RBRACE)
+					unget(pp, v);
+			}
+			expect_semi(pp);
+		} else if (is_word(t, "fail-closed")) {
+			next(pp);
+			if (di == POLICY_DEFAULT_DEPT)
+				err_tok(pp, t,
+					"'fail-closed' is not allowed in the default block "
+					"(it names a department's hosts; to close every queue, "
+					"use skyfence-rules.sh up --fail-closed)");
+			else if (d->fail_closed++)
+				err_tok(pp, t,
+					"duplicate 'fail-closed' in department '%s'",
+					d->name);
+			expect_semi(pp);
+		} else if (t->type == T_WORD) {
+			parse_rule(pp, di);
+		} else {
+			err_tok(pp, t, "unexpected '%s' in department '%s'",
+				tok_desc(t), d->name);
+			next(pp);
+			sync_stmt(pp);
+		}
+	}
+}
+
+/* Takes the '{' that opens a block after @after; NULL (reported, and the
+ * statement skipped) if something else comes. */
+static const struct tok *expect_lbrace(struct policy_parser *pp,
+				       const char *after)
+{
+	const struct tok *open = next(pp);
+
+	if (open->type == T_LBRACE)
+		return open;
+	err_tok(pp, open, "expected '{' after %s, got '%s'", after,
+		tok_desc(open));
+	if (open->type != T_EOF)
+		sync_stmt(pp);
+	return NULL;
+}
+
+static void parse_department(struct policy_parser *pp)
+{
+	const struct tok *kw = next(pp), *name = peek(pp), *open;
+	struct policy_dept *d;
+	uint32_t i;
+	int ok = 1;
+
+	if (name->type == T_LBRACE) {
+		err_tok(pp, name, "missing department name");
+		ok = 0;
+	} else {
+		next(pp);
+		if (name->type != T_WORD || !valid_dept_name(name->text)) {
+			err_tok(pp, name,
+				"invalid department name '%s' (a letter, then letters, digits, '-' or '_'; at most %d)",
+				tok_desc(name), POLICY_NAME_LEN - 1);
+			ok = 0;
+		} else if (strcmp(name->text, "default") == 0) {
+			err_tok(pp, name,
+				"department name 'default' is reserved (use a 'default { ... }' block)");
+			ok = 0;
+		} else if (strcasecmp(name->text, "default") == 0) {
+			err_tok(pp, name,
+				"department name '%s' differs from the reserved 'default' only in case",
+				name->text);
+			ok = 0;
+		} else {
+			for (i = 1; i < pp->pol->n_depts; i++) {
+				const struct policy_dept *o =
+					&pp->pol->depts[i];
+
+				if (strcmp(o->name, name->text) == 0) {
+					err_tok(pp, name,
+						"duplicate department '%s' (first defined at line %u)",
+						name->text, o->line);
+					ok = 0;
+					break;
+				}
+				if (strcasecmp(o->name, name->text) == 0) {
+					err_tok(pp, name,
+						"department '%s' differs from '%s' (line %u) only in case: names are exact, so these are two departments; use one spelling",
+						name->text, o->name, o->line);
+					ok = 0;
+					break;
+				}
+			}
+		}
+	}
+	open = expect_lbrace(pp, "department name");
+	if (!open)
+		return;
+	if (pp->pol->n_depts >= MAX_DEPTS) {
+		err_tok(pp, kw, "too many departments (at most %d)",
+			MAX_DEPTS - 1);
+		ok = 0;
+	}
+	d = add_dept(pp, ok ? name->text : "", kw->line);
+	if (!d)
+		return;
+	parse_dept_body(pp, (uint16_t)(pp->pol->n_depts - 1), open);
+	if (!ok)
+		pp->pol->depts[pp->pol->n_depts - 1].name[0] = '\0';
+}
+
+static void parse_default(struct policy_parser *pp)
+{
+	const struct tok *kw = next(pp), *open = expect_lbrace(pp, "'default'");
+
+	if (!open)
+		return;
+	if (pp->have_default)
+		err_tok(pp, kw, "duplicate default block (first at line %u)",
+			pp->default_line);
+	else
+		pp->pol->depts[POLICY_DEFAULT_DEPT].line = kw->line;
+	pp->have_default = 1;
+	pp->default_line = kw->line;
+	parse_dept_body(pp, POLICY_DEFAULT_DEPT, open);
+}
+
+/* killswitch APP { "," APP } ";": the apps dropped before every
+ * department's rules, at any confidence (skyfencectl killswitch on
+ * writes it into the running policy). Kept as the words written, each
+ * once, space-separated. */
+static void parse_killswitch(struct policy_parser *pp)
+{
+	const struct tok *kw = next(pp);
+	char *ks = pp->pol->killswitch;
+	size_t cap = sizeof(pp->pol->killswitch);
+
+	if (pp->killswitch_line)
+		err_tok(pp, kw, "killswitch written twice (first at line %u)",
+			pp->killswitch_line);
+	pp->killswitch_line = kw->line;
+	for (;;) {
+		const struct tok *n = next(pp);
+
+		if (n->type != T_WORD && n->type != T_STRING) {
+			err_tok(pp, n,
+				"killswitch needs an app (skype, or an nDPI protocol name), got '%s'",
+				tok_desc(n));
+			unget(pp, n);
+			sync_stmt(pp);
+			return;
+		}
+		if (strcmp(n->text, "skype") != 0 &&
+		    (strchr(n->text, ' ') ||
+		     pp->names.proto_id(pp->names.ctx, n->text) < 0)) {
+			report_unknown_proto(pp, n);
+		} else if (!policy_word_listed(ks, n->text)) {
+			size_t o = strlen(ks);
+
+			if (o + !!o + strlen(n->text) >= cap)
+				err_tok(pp, n,
+					"too many apps in the kill switch (at most %zu characters)",
+					cap - 1);
+			else {
+				if (o)
+					ks[o++] = ' ';
+				memcpy(ks + o, n->text, strlen(n->text) + 1);
+			}
+		}
+		if (peek(pp)->type != T_COMMA)
+			break;
+		next(pp);
+	}
+	expect_semi(pp);
+}
+
+static void parse_options(struct policy_parser *pp)
+{
+	static const char *const opts[] = { "teams-is-skype", "min-confidence",
+					    "signatures", "skype-heuristic",
+					    "address-list" };
+	const unsigned n_opts = sizeof(opts) / sizeof(opts[0]);
+	const struct tok *kw = next(pp), *open = expect_lbrace(pp, "'options'");
+
+	if (!open)
+		return;
+	if (pp->have_options)
+		err_tok(pp, kw,
+			"options block defined twice (first at line %u)",
+			pp->options_line);
+	pp->have_options = 1;
+	pp->options_line = kw->line;
+	for (;;) {
+		const struct tok *t = next(pp), *v;
+		unsigned i;
+
+		if (t->type == T_RBRACE)
+			return;
+		if (t->type == T_EOF) {
+			err_unclosed(pp, t, open);
+			return;
+		}
+		for (i = 0; i < n_opts; i++)
+			if (is_word(t, opts[i]))
+				break;
+		if (i == n_opts) {
+			err_tok(pp, t,
+				"unknown option '%s' (expected teams-is-skype, skype-heuristic, min-confidence, signatures or address-list)",
+				tok_desc(t));
+			sync_stmt(pp);
+			continue;
+		}
+		if (pp->opt_line[i])
+			err_tok(pp, t,
+				"duplicate option '%s' (first set at line %u)",
+				opts[i], pp->opt_line[i]);
+		pp->opt_line[i] = t->line;
+		v = next(pp);
+		if (i == 0 || i == 3) {
+			uint8_t *b = i == 0 ? &pp->pol->teams_is_skype
+					    : &pp->pol->skype_heuristic;
+
+			if (is_word(v, "yes"))
+				*b = 1;
+			else if (is_word(v, "no"))
+				*b = 0;
+			else
+				err_tok(pp, v,
+					"invalid boolean '%s' (expected yes or no)",
+					tok_desc(v));
+		} else if (i == 1) {
+			int c = v->type == T_WORD ? parse_conf(v->text) : -1;
+
+			if (c < 0)
+				err_tok(pp, v,
+					"invalid confidence '%s' (expected dpi, cache, ip or port)",
+					tok_desc(v));
+			else
+				pp->pol->min_conf = (uint8_t)c;
+		} else {
+			if (v->type != T_STRING && v->type != T_WORD)
+				err_tok(pp, v, "expected a file name, got '%s'",
+					tok_desc(v));
+			else if (v->text[0] != '/')
+				err_tok(pp, v,
+					"%s file '%s' must be an absolute path",
+					i == 2 ? "signatures" : "address-list",
+					v->text);
+			else if (strlen(v->text) >= sizeof(pp->pol->signatures))
+				err_tok(pp, v,
+					"file name too long (at most %zu bytes)",
+					sizeof(pp->pol->signatures) - 1);
+			else if (i == 2)
+				snprintf(pp->pol->signatures,
+					 sizeof(pp->pol->signatures), "%s",
+					 v->text);
+			else
+				snprintf(pp->pol->address_list,
+					 sizeof(pp->pol->address_list), "%s",
+					 v->text);
+		}
+		if (v->type == T_SEMI || v->type == T_RBRACE ||
+		    v->type == T_EOF) {
+			unget(pp, v);
+			if (v->type != T_SEMI)
+				continue;
+		}
+		expect_semi(pp);
+	}
+}
+
+/* ---- finish: cross-statement checks and compilation ---- */
+
+/* Whether every flow @b matches in direction @dir (inbound or outbound)
+ * also matches @a: direction, confidence, ids, then the qualifiers
+ * (a's prefixes cover b's, a's ports b's, a's evidence b's; none: all). */
+static int rule_covers(const struct policy_rule *a, const struct policy_rule *b,
+		       uint8_t dir)
+{
+	unsigned i, j;
+
+	if (a->dir != RULE_DIR_ANY && a->dir != dir)
+		return 0;
+	if (a->min_conf > b->min_conf)
+		return 0;
+	if (a->ev_mask && (!b->ev_mask || (b->ev_mask & ~a->ev_mask)))
+		return 0;
+	if (a->n_to) {
+		if (!b->n_to)
+			return 0;
+		for (j = 0; j < b->n_to; j++) {
+			for (i = 0; i < a->n_to; i++)
+				if (lpm_prefix_covers(&a->to[i], b->to[j].addr,
+						      b->to[j].plen))
+					break;
+			if (i == a->n_to)
+				return 0;
+		}
+	}
+	if (a->n_ports) {
+		if (!b->n_ports)
+			return 0;
+		for (j = 0; j < b->n_ports; j++) {
+			for (i = 0; i < a->n_ports; i++)
+				if (a->port_lo[i] <= b->port_lo[j] &&
+				    a->port_hi[i] >= b->port_hi[j])
+					break;
+			if (i == a->n_ports)
+				return 0;
+		}
+	}
+	if (a->match == MATCH_ANY)
+		return 1;
+	if (a->match != b->match)
+		return 0;
+	for (j = 0; j < b->n_ids; j++) {
+		for (i = 0; i < a->n_ids; i++)
+			if (a->ids[i] == b->ids[j])
+				break;
+		if (i == a->n_ids)
+			return 0;
+	}
+	return 1;
+}
+
+/* The first rule before @i of @d covering rule @i in direction @dir, or
+ * -1. */
+static int first_cover(const struct policy_dept *d, uint32_t i, uint8_t dir)
+{
+	uint32_t j;
+
+	for (j = 0; j < i; j++)
+		if (rule_covers(&d->rules[j], &d->rules[i], dir))
+			return (int)j;
+	return -1;
+}
+
+/* Rule @i can never match when, in each direction it takes, an earlier
+ * rule already matches all of its flows: one rule, or two (one inbound,
+ * one outbound: "outbound skype drop; inbound skype drop; skype allow;"). */
+static void check_shadowed(struct policy_parser *pp, uint32_t di, uint32_t i)
+{
+	const struct policy_dept *d = &pp->pol->depts[di];
+	const struct policy_rule *r = &d->rules[i];
+	int in = -1, out = -1;
+
+	if (r->dir != RULE_DIR_OUTBOUND)
+		in = first_cover(d, i, RULE_DIR_INBOUND);
+	if (r->dir != RULE_DIR_INBOUND)
+		out = first_cover(d, i, RULE_DIR_OUTBOUND);
+	if ((r->dir != RULE_DIR_OUTBOUND && in < 0) ||
+	    (r->dir != RULE_DIR_INBOUND && out < 0))
+		return;
+	if (in < 0 || out < 0 || in == out)
+		err_at(pp, r->line, pp->rx[di][i].col,
+		       "rule can never match: the rule at line %u already matches all of its flows",
+		       d->rules[in >= 0 ? in : out].line);
+	else
+		err_at(pp, r->line, pp->rx[di][i].col,
+		       "rule can never match: the rules at lines %u (inbound) and %u (outbound) already match all of its flows",
+		       d->rules[in].line, d->rules[out].line);
+}
+
+static void finish_rules(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t di, i;
+
+	for (di = 0; di < p->n_depts; di++) {
+		struct policy_dept *d = &p->depts[di];
+
+		for (i = 0; i < d->n_rules; i++) {
+			struct policy_rule *r = &d->rules[i];
+
+			if (pp->rx[di][i].skype) {
+				r->n_ids = 0;
+				r->ids[r->n_ids++] = SF_PROTO_SKYPE_CALL;
+				r->ids[r->n_ids++] = SF_PROTO_SKYPE_TEAMS;
+				if (p->teams_is_skype)
+					r->ids[r->n_ids++] = SF_PROTO_TEAMS;
+			}
+			if (r->min_conf == CONF_UNSET)
+				r->min_conf = p->min_conf;
+			if (r->ev_mask & (1u << CLS_EV_HEURISTIC) &&
+			    !p->skype_heuristic)
+				err_at(pp, r->line, pp->rx[di][i].col,
+				       "'evidence heuristic' needs 'skype-heuristic yes;' in the options (the heuristic's labels reach no rule without it)");
+		}
+		for (i = 0; i < d->n_rules; i++)
+			check_shadowed(pp, di, i);
+	}
+}
+
+static void add_note(struct policy_parser *pp, uint32_t line, uint32_t col,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void add_note(struct policy_parser *pp, uint32_t line, uint32_t col,
+		     const char *fmt, ...)
+{
+	struct policy *p = pp->pol;
+	size_t old = p->notes ? strlen(p->notes) : 0, n;
+	char msg[512], *nn;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = strlen(pp->filename) + strlen(msg) + 40;
+	nn = realloc(p->notes, old + n);
+	if (!nn) {
+		pp->nomem = 1;
+		return;
+	}
+	p->notes = nn;
+	snprintf(nn + old, n, "%s:%u:%u: note: %s\n", pp->filename, line, col,
+		 msg);
+}
+
+static int pfx_covers(const struct pfx *a, const struct pfx *b)
+{
+	unsigned i;
+
+	if (a->v6 != b->v6 || a->plen >= b->plen)
+		return 0;
+	for (i = 0; i < a->plen; i++)
+		if ((a->addr[i / 8] ^ b->addr[i / 8]) & (0x80 >> (i % 8)))
+			return 0;
+	return 1;
+}
+
+/* A department's prefix inside another department's: legal (the longest
+ * prefix decides), but a note names both places. */
+static void note_overlap(struct policy_parser *pp, const struct pfx *x)
+{
+	const struct pfx *best = NULL;
+	int32_t v;
+	uint32_t i;
+
+	if (x->dept == UINT16_MAX || x->plen == 0)
+		return;
+	/* the tree says whether another department covers it; the scan for
+	 * its text runs for the first MAX_ERRORS overlaps only */
+	v = lpm_lookup_prefix(x->v6 ? pp->pol->dept6 : pp->pol->dept4, x->addr,
+			      x->plen - 1u);
+	if (v < 0 || v == x->dept)
+		return;
+	if (pp->n_notes++ >= MAX_ERRORS) {
+		if (pp->n_notes == MAX_ERRORS + 1)
+			add_note(
+				pp, x->line, x->col,
+				"more prefixes overlap other departments' (%d shown)",
+				MAX_ERRORS);
+		return;
+	}
+	for (i = 0; i < pp->n_pfx; i++) {
+		const struct pfx *o = &pp->pfx[i];
+
+		if (o->dept != UINT16_MAX && pfx_covers(o, x) &&
+		    (!best || o->plen > best->plen))
+			best = o;
+	}
+	if (best && best->dept != x->dept)
+		add_note(
+			pp, x->line, x->col,
+			"%s of department '%s' lies inside %s of department '%s' (line %u): its hosts are in '%s', the longest prefix decides",
+			x->text, pp->pol->depts[x->dept].name, best->text,
+			pp->pol->depts[best->dept].name, best->line,
+			pp->pol->depts[x->dept].name);
+}
+
+static void finish_prefixes(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i;
+	uint32_t *has_hosts;
+
+	has_hosts = calloc(p->n_depts, sizeof(*has_hosts));
+	if (!has_hosts) {
+		pp->nomem = 1;
+		return;
+	}
+	for (i = 0; i < pp->n_pfx; i++) {
+		struct pfx *x = &pp->pfx[i];
+		struct lpm *l;
+		int32_t old = -1;
+		int rc;
+
+		if (x->dept == UINT16_MAX) {
+			l = x->v6 ? p->internal6 : p->internal4;
+			rc = lpm_insert(l, x->addr, x->plen, 0, &old);
+			if (rc == -EEXIST)
+				err_at(pp, x->line, x->col,
+				       "duplicate internal prefix %s", x->text);
+		} else {
+			l = x->v6 ? p->dept6 : p->dept4;
+			has_hosts[x->dept] = 1;
+			rc = lpm_insert(l, x->addr, x->plen, x->dept, &old);
+			if (rc == -EEXIST && old == x->dept)
+				err_at(pp, x->line, x->col,
+				       "duplicate prefix %s", x->text);
+			else if (rc == -EEXIST)
+				err_at(pp, x->line, x->col,
+				       "%s is already in department '%s' (line %u)",
+				       x->text, p->depts[old].name,
+				       p->depts[old].line);
+		}
+		if (rc == -ENOMEM)
+			pp->nomem = 1;
+	}
+	for (i = 0; i < pp->n_pfx; i++)
+		note_overlap(pp, &pp->pfx[i]);
+	for (i = 0; i < pp->n_pfx; i++) {
+		struct pfx *x = &pp->pfx[i];
+
+		if (x->dept == UINT16_MAX)
+			continue;
+		if (!pp->have_internal) {
+			lpm_insert(x->v6 ? p->internal6 : p->internal4, x->addr,
+				   x->plen, 0, NULL);
+		} else if (lpm_lookup_prefix(x->v6 ? p->internal6
+						   : p->internal4,
+					     x->addr, x->plen) < 0) {
+			err_at(pp, x->line, x->col,
+			       "%s of department '%s' is outside the internal networks",
+			       x->text, p->depts[x->dept].name);
+		}
+	}
+	for (i = 1; i < p->n_depts; i++)
+		if (!has_hosts[i] && !pp->hosts_seen[i] && p->depts[i].name[0])
+			err_at(pp, p->depts[i].line, 1,
+			       "department '%s' has no hosts: it can never match",
+			       p->depts[i].name);
+	free(has_hosts);
+}
+
+/* The prefixes as written, for policy_format(). */
+static void keep_prefix_text(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i;
+
+	p->explicit_internal = (uint8_t)pp->have_internal;
+	if (pp->n_pfx == 0)
+		return;
+	p->pfx_text = calloc(pp->n_pfx, sizeof(*p->pfx_text));
+	p->pfx_dept = calloc(pp->n_pfx, sizeof(*p->pfx_dept));
+	if (!p->pfx_text || !p->pfx_dept) {
+		pp->nomem = 1;
+		return;
+	}
+	for (i = 0; i < pp->n_pfx; i++) {
+		snprintf(p->pfx_text[i], sizeof(p->pfx_text[i]), "%s",
+			 pp->pfx[i].text);
+		p->pfx_dept[i] = pp->pfx[i].dept;
+	}
+	p->n_pfx = pp->n_pfx;
+}
+
+static int perr_cmp(const void *a, const void *b)
+{
+	const struct perr *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void format_errors(struct policy_parser *pp)
+{
+	uint32_t i,
+		n = pp->n_errs + (pp->too_many ? 1 : 0) + (pp->nomem ? 1 : 0);
+
+	if (pp->n_errs)
+		qsort(pp->errs, pp->n_errs, sizeof(*pp->errs), perr_cmp);
+	pp->formatted = calloc(n ? n : 1, sizeof(char *));
+	if (!pp->formatted)
+		return;
+	for (i = 0; i < pp->n_errs; i++) {
+		size_t len =
+			strlen(pp->filename) + strlen(pp->errs[i].msg) + 32;
+
+		pp->formatted[i] = malloc(len);
+		if (pp->formatted[i])
+			snprintf(pp->formatted[i], len, "%s:%u:%u: %s",
+				 pp->filename, pp->errs[i].line,
+				 pp->errs[i].col, pp->errs[i].msg);
+	}
+	if (pp->too_many) {
+		size_t len = strlen(pp->filename) + 64;
+
+		pp->formatted[i] = malloc(len);
+		if (pp->formatted[i])
+			snprintf(pp->formatted[i++], len,
+				 "%s: too many errors (%d shown), stopping",
+				 pp->filename, MAX_ERRORS);
+	}
+	if (pp->nomem) {
+		size_t len = strlen(pp->filename) + 64;
+
+		pp->formatted[i] = malloc(len);
+		if (pp->formatted[i])
+			snprintf(pp->formatted[i], len, "%s: out of memory",
+				 pp->filename);
+	}
+}
+
+struct policy *policy_parser_finish(struct policy_parser *pp)
+{
+	struct policy *p;
+	uint32_t i;
+
+	if (pp->formatted) /* finish runs once */
+		return NULL;
+	add_tok(pp, T_EOF, 1, "", 0);
+	if (pp->nomem || pp->overflow) {
+		format_errors(pp);
+		return NULL;
+	}
+	/* End of file is where the last line ends. */
+	pp->toks[pp->n_toks - 1].line = pp->lineno ? pp->lineno : 1;
+	pp->toks[pp->n_toks - 1].col = pp->last_len + 1;
+	p = pp->pol = calloc(1, sizeof(*p));
+	if (!p) {
+		pp->nomem = 1;
+		format_errors(pp);
+		return NULL;
+	}
+	p->min_conf = CLS_CONF_CACHE;
+	/* in 2026 what an admin means by Skype is Teams (README) */
+	p->teams_is_skype = 1;
+	snprintf(p->source, sizeof(p->source), "%s", pp->filename);
+	p->dept4 = lpm_create(32);
+	p->dept6 = lpm_create(128);
+	p->internal4 = lpm_create(32);
+	p->internal6 = lpm_create(128);
+	if (!p->dept4 || !p->dept6 || !p->internal4 || !p->internal6 ||
+	    !add_dept(pp, "default", 0))
+		pp->nomem = 1;
+	while (!pp->nomem && peek(pp)->type != T_EOF) {
+		const struct tok *t = peek(pp);
+
+		if (is_word(t, "department")) {
+			parse_department(pp);
+		} else if (is_word(t, "default")) {
+			parse_default(pp);
+		} else if (is_word(t, "options")) {
+			parse_options(pp);
+		} else if (is_word(t, "killswitch")) {
+			parse_killswitch(pp);
+		} else if (is_word(t, "internal")) {
+			next(pp);
+			pp->have_internal = 1;
+			parse_prefix_list(pp, UINT16_MAX, "internal");
+		} else if (t->type == T_SEMI) {
+			next(pp);
+		} else {
+			err_tok(pp, t,
+				"unknown statement '%s' (expected department, default, internal, options or killswitch)",
+				tok_desc(t));
+			next(pp);
+			sync_stmt(pp);
+			if (peek(pp)->type == T_RBRACE)
+				next(pp);
+		}
+	}
+	if (!pp->nomem) {
+		finish_rules(pp);
+		finish_prefixes(pp);
+		keep_prefix_text(pp);
+	}
+	for (i = 0; i < pp->n_rx; i++)
+		free(pp->rx[i]);
+	free(pp->rx);
+	pp->rx = NULL;
+	pp->n_rx = 0;
+	pp->pol = NULL;
+	snprintf(pp->signatures, sizeof(pp->signatures), "%s", p->signatures);
+	format_errors(pp);
+	if (pp->n_errs || pp->nomem || pp->too_many) {
+		policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+const char *policy_parser_signatures(const struct policy_parser *pp)
+{
+	return pp->signatures;
+}
+
+unsigned policy_parser_error_count(const struct policy_parser *pp)
+{
+	return pp->n_errs + (pp->too_many ? 1 : 0) + (pp->nomem ? 1 : 0);
+}
+
+const char *policy_parser_error(const struct policy_parser *pp, unsigned i)
+{
+	if (!pp->formatted || i >= policy_parser_error_count(pp))
+		return NULL;
+	return pp->formatted[i] ? pp->formatted[i] : "out of memory";
+}
+
+void policy_parser_destroy(struct policy_parser *pp)
+{
+	uint32_t i, n;
+
+	if (!pp)
+		return;
+	n = policy_parser_error_count(pp);
+	for (i = 0; i < pp->n_toks; i++)
+		free(pp->toks[i].text);
+	free(pp->toks);
+	for (i = 0; i < pp->n_errs; i++)
+		free(pp->errs[i].msg);
+	free(pp->errs);
+	if (pp->formatted)
+		for (i = 0; i < n; i++)
+			free(pp->formatted[i]);
+	free(pp->formatted);
+	for (i = 0; i < pp->n_rx; i++)
+		free(pp->rx[i]);
+	free(pp->rx);
+	policy_free(pp->pol);
+	free(pp->pfx);
+	free(pp);
+}
+
+/* Feeds @text to a new parser and finishes it. */
+static struct policy_parser *parse_all(const char *name, const char *text,
+				       size_t len,
+				       const struct policy_names *names,
+				       struct policy **out)
+{
+	struct policy_parser *pp = policy_parser_create(name, names);
+	const char *s = text, *end = text + len;
+
+	*out = NULL;
+	if (!pp)
+		return NULL;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl ? (size_t)(nl - s + 1) : (size_t)(end - s);
+
+		policy_parser_line_n(pp, s, n);
+		s += n;
+	}
+	*out = policy_parser_finish(pp);
+	return pp;
+}
+
+struct policy *policy_parse_text(const char *name, const char *text, size_t len,
+				 const struct policy_names *names,
+				 void (*on_error)(void *ctx, const char *msg),
+				 void *ctx, unsigned *nerr)
+{
+	struct policy *p;
+	struct policy_parser *pp = parse_all(name, text, len, names, &p);
+	char msg[512];
+	unsigned i;
+
+	if (!pp) {
+		snprintf(msg, sizeof(msg), "%s: out of memory", name);
+		if (on_error)
+			on_error(ctx, msg);
+		*nerr = 1;
+		return NULL;
+	}
+	*nerr = policy_parser_error_count(pp);
+	for (i = 0; i < *nerr; i++)
+		if (on_error)
+			on_error(ctx, policy_parser_error(pp, i));
+	policy_parser_destroy(pp);
+	/* the address signatures file is part of the policy: one that does
+	 * not load fails it */
+	if (p && p->address_list[0] && names->load_addrsig) {
+		unsigned n = 0;
+
+		p->addrsig = names->load_addrsig(names->ctx, p->address_list,
+						 on_error, ctx, &n);
+		p->addrsig_free = addrsig_free;
+		if (!p->addrsig) {
+			*nerr += n ? n : 1;
+			policy_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+/* Any name is some protocol: only the options matter here. */
+static int any_id(void *ctx, const char *name)
+{
+	(void)ctx;
+	(void)name;
+	return 0;
+}
+
+void policy_text_signatures(const char *name, const char *text, size_t len,
+			    char *out, size_t outlen)
+{
+	struct policy_names any = { any_id, any_id, NULL, NULL, 0, NULL };
+	struct policy *p;
+	struct policy_parser *pp = parse_all(name, text, len, &any, &p);
+
+	snprintf(out, outlen, "%s", pp ? policy_parser_signatures(pp) : "");
+	policy_free(p);
+	policy_parser_destroy(pp);
+}

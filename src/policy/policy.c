@@ -1,0 +1,220 @@
+/* policy.c - departments by longest prefix, rules and decisions
+ * (policy.h). */
+#include "policy/policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify/classify.h"
+#include "core/pkt.h"
+
+#include <arpa/inet.h>
+
+/* ---- decisions ---- */
+
+int policy_word_listed(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	if (!n)
+		return 0;
+	while ((p = strstr(p, word)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+uint16_t policy_dept_of(const struct policy *p, const uint8_t addr[16])
+{
+	int32_t v;
+
+	if (pkt_addr_is_v4(addr))
+		v = lpm_lookup(p->dept4, addr + 12);
+	else
+		v = lpm_lookup(p->dept6, addr);
+	return v < 0 ? POLICY_DEFAULT_DEPT : (uint16_t)v;
+}
+
+int policy_is_internal(const struct policy *p, const uint8_t addr[16])
+{
+	if (pkt_addr_is_v4(addr))
+		return lpm_lookup(p->internal4, addr + 12) >= 0;
+	return lpm_lookup(p->internal6, addr) >= 0;
+}
+
+/* The outside endpoint's qualifiers: "to", "port". */
+static int endpoint_matches(const struct policy_rule *r,
+			    const struct flow_facts *f)
+{
+	unsigned i;
+
+	if (r->n_to) {
+		if (!f->external)
+			return 0;
+		for (i = 0; i < r->n_to; i++)
+			if (lpm_prefix_covers(&r->to[i], f->external, 128))
+				break;
+		if (i == r->n_to)
+			return 0;
+	}
+	if (r->n_ports) {
+		if (!f->ext_port)
+			return 0;
+		for (i = 0; i < r->n_ports; i++)
+			if (f->ext_port >= r->port_lo[i] &&
+			    f->ext_port <= r->port_hi[i])
+				break;
+		if (i == r->n_ports)
+			return 0;
+	}
+	return 1;
+}
+
+int policy_rule_matches(const struct policy_rule *r, const struct flow_facts *f)
+{
+	unsigned i;
+
+	if (r->dir == RULE_DIR_INBOUND && !f->inbound)
+		return 0;
+	if (r->dir == RULE_DIR_OUTBOUND && f->inbound)
+		return 0;
+	/* the floor is for how surely an app was named: a flow nothing
+	 * named is Unknown for sure, and `protocol Unknown` or `any` is
+	 * the department's word on it */
+	if (f->confidence < r->min_conf && (f->app || f->master))
+		return 0;
+	if (r->ev_mask && !(r->ev_mask & (1u << f->evidence)))
+		return 0;
+	if (!endpoint_matches(r, f))
+		return 0;
+	switch (r->match) {
+	case MATCH_ANY:
+		return 1;
+	case MATCH_PROTOCOLS:
+		for (i = 0; i < r->n_ids; i++)
+			if (r->ids[i] == f->app ||
+			    (f->master != 0 && r->ids[i] == f->master))
+				return 1;
+		return 0;
+	case MATCH_CATEGORIES:
+		for (i = 0; i < r->n_ids; i++)
+			if (r->ids[i] == f->category)
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void policy_decide(const struct policy *p, const struct flow_facts *f,
+		   struct policy_decision *d)
+{
+	const struct policy_dept *dept;
+	uint32_t i;
+
+	d->dept = policy_dept_of(p, f->internal);
+	d->rule = -1;
+	d->action = ACT_ALLOW;
+	dept = &p->depts[d->dept];
+	d->log = dept->log == DEPT_LOG_ALL;
+	for (i = 0; i < dept->n_rules; i++) {
+		const struct policy_rule *r = &dept->rules[i];
+
+		if (policy_rule_matches(r, f)) {
+			d->rule = (int16_t)i;
+			d->action = r->action;
+			if (dept->log != DEPT_LOG_NONE && r->log)
+				d->log = 1;
+			return;
+		}
+	}
+}
+
+void policy_free(struct policy *p)
+{
+	uint32_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n_depts; i++) {
+		uint32_t j;
+
+		for (j = 0; j < p->depts[i].n_rules; j++)
+			free(p->depts[i].rules[j].src);
+		free(p->depts[i].rules);
+	}
+	free(p->depts);
+	free(p->pfx_text);
+	free(p->pfx_dept);
+	free(p->notes);
+	if (p->addrsig && p->addrsig_free)
+		p->addrsig_free(p->addrsig);
+	lpm_destroy(p->dept4);
+	lpm_destroy(p->dept6);
+	lpm_destroy(p->internal4);
+	lpm_destroy(p->internal6);
+	free(p);
+}
+
+const char *policy_conf_name(uint8_t conf)
+{
+	switch (conf) {
+	case CLS_CONF_DPI:
+		return "dpi";
+	case CLS_CONF_CACHE:
+		return "cache";
+	case CLS_CONF_IP:
+		return "ip";
+	case CLS_CONF_PORT:
+		return "port";
+	default:
+		return "?";
+	}
+}
+
+char *policy_rule_describe(const struct policy_rule *r, char *buf, size_t len)
+{
+	if (r->action == ACT_THROTTLE)
+		snprintf(buf, len,
+			 "throttle %" PRIu64 "bit burst %" PRIu32
+			 " latency %" PRIu32 "ms",
+			 r->rate_bps, r->burst_bytes, r->latency_ms);
+	else
+		snprintf(buf, len, "%s", action_name(r->action));
+	return buf;
+}
+
+int policy_has_fail_closed(const struct policy *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n_depts; i++)
+		if (p->depts[i].fail_closed)
+			return 1;
+	return 0;
+}
+
+int policy_may_refuse(const struct policy *p, const struct flow_facts *f)
+{
+	const struct policy_dept *d = &p->depts[policy_dept_of(p, f->internal)];
+	uint32_t i;
+
+	for (i = 0; i < d->n_rules; i++) {
+		const struct policy_rule *r = &d->rules[i];
+
+		if (r->action == ACT_ALLOW ||
+		    (r->dir == RULE_DIR_INBOUND && !f->inbound) ||
+		    (r->dir == RULE_DIR_OUTBOUND && f->inbound))
+			continue;
+		if (endpoint_matches(r, f))
+			return 1;
+	}
+	return 0;
+}
