@@ -126,16 +126,30 @@ static int add_name(struct addrsig *s, uint32_t *cap, const char *d,
 	return 0;
 }
 
-static void report(void (*on_error)(void *, const char *), void *ctx,
-		   unsigned *nerr, const char *name, uint32_t line,
-		   const char *msg)
+/* A signatures file as it is read: each error is reported and counted,
+ * and the file read on; memory short stops it. */
+struct sig_reader {
+	const char *name;
+	const struct policy_names *names;
+	void (*on_error)(void *ctx, const char *msg);
+	void *ctx;
+	struct addrsig *s;
+	uint32_t lineno, cap, cap_names;
+	unsigned errs;
+	int nomem;
+};
+
+/* the words of a line: APP PROTO PORTS and its prefixes */
+#define SIG_MAX_WORDS (2 + 1 + 1 + 64)
+
+static void report(struct sig_reader *rd, const char *msg)
 {
 	char buf[768];
 
-	snprintf(buf, sizeof(buf), "%s:%u: %s", name, line, msg);
-	if (on_error)
-		on_error(ctx, buf);
-	(*nerr)++;
+	snprintf(buf, sizeof(buf), "%s:%u: %s", rd->name, rd->lineno, msg);
+	if (rd->on_error)
+		rd->on_error(rd->ctx, buf);
+	rd->errs++;
 }
 
 /* Splits @line at blanks into at most @max words, NUL-terminated in place. */
@@ -156,143 +170,191 @@ static int words(char *line, char **w, int max)
 	}
 }
 
+/* The next line of @text from *@o into @line, without its comment; 0, or
+ * -1 when it is refused (reported). *@o moves past it either way. */
+static int next_line(struct sig_reader *rd, const char *text, size_t len,
+		     size_t *o, char *line, size_t linelen)
+{
+	size_t n = 0;
+
+	rd->lineno++;
+	while (*o + n < len && text[*o + n] != '\n')
+		n++;
+	if (n >= linelen) {
+		report(rd, "line too long (at most 1023 bytes)");
+		*o += n + 1;
+		return -1;
+	}
+	memcpy(line, text + *o, n);
+	line[n] = '\0';
+	*o += n + 1;
+	if (memchr(line, '\0', n)) {
+		report(rd, "NUL byte in the line");
+		return -1;
+	}
+	line[strcspn(line, "#")] = '\0';
+	return 0;
+}
+
+/* APP name DOMAIN...: each domain added, or reported. */
+static void add_names(struct sig_reader *rd, uint16_t app, char **w, int nw)
+{
+	char err[512];
+	int i;
+
+	for (i = 2; i < nw; i++)
+		if (add_name(rd->s, &rd->cap_names, w[i], app, rd->lineno, err,
+			     sizeof(err)) != 0) {
+			if (!err[0]) {
+				rd->nomem = 1;
+				return;
+			}
+			report(rd, err);
+		}
+}
+
+/* PROTO PORTS into @base: 0, or -1 (reported). */
+static int parse_transport(struct sig_reader *rd, struct addrsig_entry *base,
+			   char **w)
+{
+	char err[512];
+	int n;
+
+	if (!strcmp(w[1], "udp")) {
+		base->l4proto = IPPROTO_UDP;
+	} else if (!strcmp(w[1], "tcp")) {
+		base->l4proto = IPPROTO_TCP;
+	} else {
+		snprintf(err, sizeof(err),
+			 "unknown transport '%s' (expected tcp, udp or name)",
+			 w[1]);
+		report(rd, err);
+		return -1;
+	}
+	n = addrsig_ports(w[2], base->port_lo, base->port_hi, err, sizeof(err));
+	if (n < 0) {
+		report(rd, err);
+		return -1;
+	}
+	base->n_ports = (uint8_t)n;
+	return 0;
+}
+
+/* An entry of @base for each PREFIX..., or an error reported. */
+static void add_prefixes(struct sig_reader *rd, struct addrsig_entry *base,
+			 char **w, int nw)
+{
+	struct addrsig *s = rd->s;
+	char err[512];
+	int i;
+
+	for (i = 3; i < nw; i++) {
+		int v6;
+
+		if (lpm_prefix_parse(w[i], &base->pfx, &v6, err, sizeof(err)) !=
+		    0) {
+			report(rd, err);
+			continue;
+		}
+		if (s->n == ADDRSIG_MAX) {
+			report(rd, "too many signatures (at most 4096)");
+			return;
+		}
+		if (s->n == rd->cap) {
+			uint32_t nc = rd->cap ? rd->cap * 2 : 32;
+			struct addrsig_entry *ne =
+				realloc(s->e, nc * sizeof(*ne));
+
+			if (!ne) {
+				rd->nomem = 1;
+				return;
+			}
+			s->e = ne;
+			rd->cap = nc;
+		}
+		s->e[s->n++] = *base;
+		if (v6)
+			s->v6++;
+		else
+			s->v4++;
+	}
+}
+
+/* One line, without its comment: APP PROTO PORTS PREFIX... or APP name
+ * DOMAIN..., or nothing. */
+static void parse_sig_line(struct sig_reader *rd, char *line)
+{
+	char *w[SIG_MAX_WORDS], err[512];
+	struct addrsig_entry base;
+	int nw, app;
+
+	nw = words(line, w, SIG_MAX_WORDS);
+	if (nw == 0)
+		return;
+	if (nw > SIG_MAX_WORDS) {
+		report(rd, "too many prefixes on one line (at most 64)");
+		return;
+	}
+	if (nw < 4 && !(nw == 3 && !strcmp(w[1], "name"))) {
+		report(rd,
+		       "expected APP PROTO PORTS PREFIX... or APP name DOMAIN... (for example 'Teams udp 3478-3481 13.107.64.0/18')");
+		return;
+	}
+	memset(&base, 0, sizeof(base));
+	base.line = rd->lineno;
+	app = rd->names->proto_id(rd->names->ctx, w[0]);
+	if (app <= 0) {
+		snprintf(err, sizeof(err), "unknown protocol '%s'", w[0]);
+		report(rd, err);
+		return;
+	}
+	base.app = (uint16_t)app;
+	if (!strcmp(w[1], "name")) {
+		add_names(rd, base.app, w, nw);
+		return;
+	}
+	if (parse_transport(rd, &base, w) != 0)
+		return;
+	add_prefixes(rd, &base, w, nw);
+}
+
 struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
 			      const struct policy_names *names,
 			      void (*on_error)(void *ctx, const char *msg),
 			      void *ctx, unsigned *nerr)
 {
-	struct addrsig *s = calloc(1, sizeof(*s));
-	uint32_t lineno = 0, cap = 0, cap_names = 0;
+	struct sig_reader rd = {
+		.name = name, .names = names, .on_error = on_error, .ctx = ctx
+	};
 	size_t o = 0;
-	unsigned errs = 0;
 
-	if (!s)
+	rd.s = calloc(1, sizeof(*rd.s));
+	if (!rd.s)
 		goto nomem;
-	while (o < len) {
-		char line[1024], *w[2 + 1 + 1 + 64], err[512];
-		size_t n = 0;
-		struct addrsig_entry base;
-		int nw, i, app;
+	while (o < len && !rd.nomem) {
+		char line[1024];
 
-		lineno++;
-		while (o + n < len && text[o + n] != '\n')
-			n++;
-		if (n >= sizeof(line)) {
-			report(on_error, ctx, &errs, name, lineno,
-			       "line too long (at most 1023 bytes)");
-			o += n + 1;
-			continue;
-		}
-		memcpy(line, text + o, n);
-		line[n] = '\0';
-		o += n + 1;
-		if (memchr(line, '\0', n)) {
-			report(on_error, ctx, &errs, name, lineno,
-			       "NUL byte in the line");
-			continue;
-		}
-		line[strcspn(line, "#")] = '\0';
-		nw = words(line, w, (int)(sizeof(w) / sizeof(w[0])));
-		if (nw == 0)
-			continue;
-		if (nw > (int)(sizeof(w) / sizeof(w[0]))) {
-			report(on_error, ctx, &errs, name, lineno,
-			       "too many prefixes on one line (at most 64)");
-			continue;
-		}
-		if (nw < 4 && !(nw == 3 && !strcmp(w[1], "name"))) {
-			report(on_error, ctx, &errs, name, lineno,
-			       "expected APP PROTO PORTS PREFIX... or APP name DOMAIN... (for example 'Teams udp 3478-3481 13.107.64.0/18')");
-			continue;
-		}
-		memset(&base, 0, sizeof(base));
-		base.line = lineno;
-		app = names->proto_id(names->ctx, w[0]);
-		if (app <= 0) {
-			snprintf(err, sizeof(err), "unknown protocol '%s'",
-				 w[0]);
-			report(on_error, ctx, &errs, name, lineno, err);
-			continue;
-		}
-		base.app = (uint16_t)app;
-		if (!strcmp(w[1], "name")) {
-			for (i = 2; i < nw; i++)
-				if (add_name(s, &cap_names, w[i], base.app,
-					     lineno, err, sizeof(err)) != 0) {
-					if (!err[0])
-						goto nomem;
-					report(on_error, ctx, &errs, name,
-					       lineno, err);
-				}
-			continue;
-		}
-		if (!strcmp(w[1], "udp")) {
-			base.l4proto = IPPROTO_UDP;
-		} else if (!strcmp(w[1], "tcp")) {
-			base.l4proto = IPPROTO_TCP;
-		} else {
-			snprintf(
-				err, sizeof(err),
-				"unknown transport '%s' (expected tcp, udp or name)",
-				w[1]);
-			report(on_error, ctx, &errs, name, lineno, err);
-			continue;
-		}
-		i = addrsig_ports(w[2], base.port_lo, base.port_hi, err,
-				  sizeof(err));
-		if (i < 0) {
-			report(on_error, ctx, &errs, name, lineno, err);
-			continue;
-		}
-		base.n_ports = (uint8_t)i;
-		for (i = 3; i < nw; i++) {
-			struct addrsig_entry *e;
-			int v6;
-
-			if (lpm_prefix_parse(w[i], &base.pfx, &v6, err,
-					     sizeof(err)) != 0) {
-				report(on_error, ctx, &errs, name, lineno, err);
-				continue;
-			}
-			if (s->n == ADDRSIG_MAX) {
-				report(on_error, ctx, &errs, name, lineno,
-				       "too many signatures (at most 4096)");
-				break;
-			}
-			if (s->n == cap) {
-				uint32_t nc = cap ? cap * 2 : 32;
-				struct addrsig_entry *ne =
-					realloc(s->e, nc * sizeof(*ne));
-
-				if (!ne)
-					goto nomem;
-				s->e = ne;
-				cap = nc;
-			}
-			e = &s->e[s->n++];
-			*e = base;
-			if (v6)
-				s->v6++;
-			else
-				s->v4++;
-		}
+		if (next_line(&rd, text, len, &o, line, sizeof(line)) == 0)
+			parse_sig_line(&rd, line);
 	}
+	if (rd.nomem)
+		goto nomem;
 	if (nerr)
-		*nerr = errs;
-	if (errs) {
-		addrsig_free(s);
+		*nerr = rd.errs;
+	if (rd.errs) {
+		addrsig_free(rd.s);
 		return NULL;
 	}
-	if (build_trees(s) != 0)
+	if (build_trees(rd.s) != 0)
 		goto nomem;
-	sort_names(s);
-	return s;
+	sort_names(rd.s);
+	return rd.s;
 nomem:
 	if (on_error)
 		on_error(ctx, "address signatures: out of memory");
 	if (nerr)
-		*nerr = errs + 1;
-	addrsig_free(s);
+		*nerr = rd.errs + 1;
+	addrsig_free(rd.s);
 	return NULL;
 }
 

@@ -107,85 +107,127 @@ static void write_dept_head(FILE *f, const struct policy *p, uint32_t di)
 		fputs("\tfail-closed;\n", f);
 }
 
-/* Writes @p, with @c applied if not NULL. Returns 0, or -1 with @err set
- * if the change does not fit the policy. */
-static int write_policy(FILE *f, const struct policy *p,
-			const struct policy_change *c, char *err, size_t errlen)
+/* A change as it is written: the department it names (index + 1, 0 for
+ * none) and, for rule set, the offset of the action in its argument. */
+struct edit {
+	const struct policy *p;
+	const struct policy_change *c; /* NULL: the policy as it is */
+	uint32_t found;
+	long at;
+};
+
+/* The words of the change: plain text, and an argument where the kind
+ * needs one. */
+static int check_change_words(const struct policy_change *c, char *err,
+			      size_t errlen)
 {
-	uint32_t i, j, found = 0;
-	long at = -1;
-
-	if (c) {
-		if (!c->dept || !plain(c->dept) || (c->arg && !plain(c->arg))) {
-			snprintf(
-				err, errlen,
-				"names, addresses and rules may not contain ; { } \" # or control characters");
-			return -1;
-		}
-		if ((c->kind == PCH_DEPT_ADD || c->kind == PCH_DEPT_HOSTS ||
-		     c->kind == PCH_RULE_SET || c->kind == PCH_RULE_DEL) &&
-		    (!c->arg || !c->arg[strspn(c->arg, " \t")])) {
-			snprintf(
-				err, errlen, "%s",
-				c->kind == PCH_RULE_DEL
-					? "which rule? (a match, e.g. skype)"
-				: c->kind == PCH_RULE_SET
-					? "which rule? (a match and an action, e.g. skype drop)"
-					: "which hosts? (addresses, e.g. 192.0.2.0/26, 2001:db8:a::/64)");
-			return -1;
-		}
-		if (c->kind == PCH_RULE_SET) {
-			at = action_offset(c->arg);
-			if (at < 0) {
-				snprintf(
-					err, errlen,
-					"'%s' has no action (allow, drop, reject or throttle)",
-					c->arg);
-				return -1;
-			}
-			if (at == 0) {
-				snprintf(
-					err, errlen,
-					"'%s' has no match before its action (e.g. skype, protocol NAME, category NAME, any)",
-					c->arg);
-				return -1;
-			}
-		}
-		for (i = 0; i < p->n_depts; i++)
-			if (!strcmp(p->depts[i].name, c->dept))
-				found = i + 1;
-		if (c->kind == PCH_DEPT_ADD && found) {
-			snprintf(err, errlen, "department '%s' exists already",
-				 c->dept);
-			return -1;
-		}
-		if (c->kind != PCH_DEPT_ADD && !found) {
-			snprintf(err, errlen, "no department '%s'", c->dept);
-			return -1;
-		}
-		if ((c->kind == PCH_DEPT_DEL || c->kind == PCH_DEPT_HOSTS) &&
-		    found == POLICY_DEFAULT_DEPT + 1) {
-			snprintf(
-				err, errlen,
-				"the default block holds hosts in no department: it has no hosts and cannot be deleted");
-			return -1;
-		}
-		if (c->kind == PCH_RULE_DEL) {
-			const struct policy_dept *d = &p->depts[found - 1];
-
-			for (j = 0; j < d->n_rules; j++)
-				if (same_match(&d->rules[j], c->arg))
-					break;
-			if (j == d->n_rules) {
-				snprintf(
-					err, errlen,
-					"department '%s' has no rule matching '%s'",
-					c->dept, c->arg);
-				return -1;
-			}
-		}
+	if (!c->dept || !plain(c->dept) || (c->arg && !plain(c->arg))) {
+		snprintf(
+			err, errlen,
+			"names, addresses and rules may not contain ; { } \" # or control characters");
+		return -1;
 	}
+	if ((c->kind == PCH_DEPT_ADD || c->kind == PCH_DEPT_HOSTS ||
+	     c->kind == PCH_RULE_SET || c->kind == PCH_RULE_DEL) &&
+	    (!c->arg || !c->arg[strspn(c->arg, " \t")])) {
+		snprintf(
+			err, errlen, "%s",
+			c->kind == PCH_RULE_DEL
+				? "which rule? (a match, e.g. skype)"
+			: c->kind == PCH_RULE_SET
+				? "which rule? (a match and an action, e.g. skype drop)"
+				: "which hosts? (addresses, e.g. 192.0.2.0/26, 2001:db8:a::/64)");
+		return -1;
+	}
+	return 0;
+}
 
+/* rule set's argument, a match then an action: the action's offset, or
+ * -1. */
+static long check_rule_set(const char *arg, char *err, size_t errlen)
+{
+	long at = action_offset(arg);
+
+	if (at < 0) {
+		snprintf(err, errlen,
+			 "'%s' has no action (allow, drop, reject or throttle)",
+			 arg);
+		return -1;
+	}
+	if (at == 0) {
+		snprintf(
+			err, errlen,
+			"'%s' has no match before its action (e.g. skype, protocol NAME, category NAME, any)",
+			arg);
+		return -1;
+	}
+	return at;
+}
+
+/* The department named: new for department add, existing otherwise, and
+ * not the default block for one that changes hosts. Sets ed->found. */
+static int check_change_dept(struct edit *ed, char *err, size_t errlen)
+{
+	const struct policy_change *c = ed->c;
+	uint32_t i;
+
+	for (i = 0; i < ed->p->n_depts; i++)
+		if (!strcmp(ed->p->depts[i].name, c->dept))
+			ed->found = i + 1;
+	if (c->kind == PCH_DEPT_ADD && ed->found) {
+		snprintf(err, errlen, "department '%s' exists already",
+			 c->dept);
+		return -1;
+	}
+	if (c->kind != PCH_DEPT_ADD && !ed->found) {
+		snprintf(err, errlen, "no department '%s'", c->dept);
+		return -1;
+	}
+	if ((c->kind == PCH_DEPT_DEL || c->kind == PCH_DEPT_HOSTS) &&
+	    ed->found == POLICY_DEFAULT_DEPT + 1) {
+		snprintf(
+			err, errlen,
+			"the default block holds hosts in no department: it has no hosts and cannot be deleted");
+		return -1;
+	}
+	return 0;
+}
+
+/* rule del: the department has a rule of that match. */
+static int check_rule_del(const struct edit *ed, char *err, size_t errlen)
+{
+	const struct policy_dept *d = &ed->p->depts[ed->found - 1];
+	uint32_t j;
+
+	for (j = 0; j < d->n_rules; j++)
+		if (same_match(&d->rules[j], ed->c->arg))
+			return 0;
+	snprintf(err, errlen, "department '%s' has no rule matching '%s'",
+		 ed->c->dept, ed->c->arg);
+	return -1;
+}
+
+/* Whether the change fits the policy: 0, or -1 with @err set. */
+static int check_change(struct edit *ed, char *err, size_t errlen)
+{
+	const struct policy_change *c = ed->c;
+
+	if (check_change_words(c, err, errlen) != 0)
+		return -1;
+	if (c->kind == PCH_RULE_SET) {
+		ed->at = check_rule_set(c->arg, err, errlen);
+		if (ed->at < 0)
+			return -1;
+	}
+	if (check_change_dept(ed, err, errlen) != 0)
+		return -1;
+	if (c->kind == PCH_RULE_DEL && check_rule_del(ed, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+static void write_options(FILE *f, const struct policy *p)
+{
 	fputs("# skyfence policy, as running (written by skyfenced)\n"
 	      "options {\n",
 	      f);
@@ -200,76 +242,119 @@ static int write_policy(FILE *f, const struct policy *p,
 	if (p->address_list[0])
 		fprintf(f, "\taddress-list \"%s\";\n", p->address_list);
 	fputs("}\n", f);
-	if (p->killswitch[0]) {
-		const char *w = p->killswitch;
+}
 
-		fputs("# the kill switch: dropped before every department's "
-		      "rules\nkillswitch ",
-		      f);
-		while (*w) {
-			size_t n = strcspn(w, " ");
+static void write_killswitch(FILE *f, const struct policy *p)
+{
+	const char *w = p->killswitch;
 
-			fprintf(f, "%s%.*s", w == p->killswitch ? "" : ", ",
-				(int)n, w);
-			w += n;
-			w += strspn(w, " ");
-		}
-		fputs(";\n", f);
+	if (!p->killswitch[0])
+		return;
+	fputs("# the kill switch: dropped before every department's "
+	      "rules\nkillswitch ",
+	      f);
+	while (*w) {
+		size_t n = strcspn(w, " ");
+
+		fprintf(f, "%s%.*s", w == p->killswitch ? "" : ", ", (int)n, w);
+		w += n;
+		w += strspn(w, " ");
 	}
-	if (p->explicit_internal) {
-		uint32_t n = 0;
+	fputs(";\n", f);
+}
 
-		for (i = 0; i < p->n_pfx; i++)
-			if (p->pfx_dept[i] == UINT16_MAX)
-				fprintf(f, "%s%s", n++ ? ", " : "internal ",
-					p->pfx_text[i]);
-		fputs(";\n", f);
+static void write_internal(FILE *f, const struct policy *p)
+{
+	uint32_t i, n = 0;
+
+	if (!p->explicit_internal)
+		return;
+	for (i = 0; i < p->n_pfx; i++)
+		if (p->pfx_dept[i] == UINT16_MAX)
+			fprintf(f, "%s%s", n++ ? ", " : "internal ",
+				p->pfx_text[i]);
+	fputs(";\n", f);
+}
+
+/* The rules of @d, but those of match @del (if not NULL). */
+static void write_rules(FILE *f, const struct policy_dept *d, const char *del)
+{
+	uint32_t j;
+
+	for (j = 0; j < d->n_rules; j++) {
+		if (del && same_match(&d->rules[j], del))
+			continue;
+		write_rule(f, &d->rules[j]);
 	}
-	for (i = 1; i <= p->n_depts; i++) {
-		/* departments first, default last */
-		uint32_t di = i % p->n_depts;
-		const struct policy_dept *d = &p->depts[di];
-		int set_done = 0;
+}
 
-		if (!d->name[0])
-			continue;
-		if (c && di + 1 == found && c->kind == PCH_DEPT_DEL)
-			continue;
-		write_dept_head(f, p, di);
-		if (c && di + 1 == found && c->kind == PCH_DEPT_HOSTS)
-			fprintf(f, "\thosts %s;\n", c->arg);
+/* The rules of @d with rule set's @arg (its action at @at): in place of
+ * the rules of its match, or first if there are none. */
+static void write_rules_set(FILE *f, const struct policy_dept *d,
+			    const char *arg, long at)
+{
+	char match[1024];
+	int set_done = 0;
+	uint32_t j;
+
+	snprintf(match, sizeof(match), "%.*s", (int)at, arg);
+	for (j = 0; j < d->n_rules; j++)
+		if (same_match(&d->rules[j], match))
+			set_done = 1;
+	if (!set_done)
+		fprintf(f, "\t%s;\n", arg);
+	for (j = 0; j < d->n_rules; j++) {
+		if (same_match(&d->rules[j], match))
+			fprintf(f, "\t%s%s;\n", match, arg + at);
 		else
-			write_hosts(f, p, di);
-		if (c && di + 1 == found && c->kind == PCH_RULE_SET) {
-			char match[1024];
-
-			snprintf(match, sizeof(match), "%.*s", (int)at, c->arg);
-			for (j = 0; j < d->n_rules; j++)
-				if (same_match(&d->rules[j], match))
-					set_done = 1;
-			if (!set_done)
-				fprintf(f, "\t%s;\n", c->arg);
-			for (j = 0; j < d->n_rules; j++) {
-				if (same_match(&d->rules[j], match))
-					fprintf(f, "\t%s%s;\n", match,
-						c->arg + at);
-				else
-					write_rule(f, &d->rules[j]);
-			}
-		} else {
-			for (j = 0; j < d->n_rules; j++) {
-				if (c && di + 1 == found &&
-				    c->kind == PCH_RULE_DEL &&
-				    same_match(&d->rules[j], c->arg))
-					continue;
-				write_rule(f, &d->rules[j]);
-			}
-		}
-		fputs("}\n", f);
-		if (di == POLICY_DEFAULT_DEPT && c && c->kind == PCH_DEPT_ADD)
-			fprintf(f, "\ndepartment %s {\n\thosts %s;\n}\n",
-				c->dept, c->arg);
+			write_rule(f, &d->rules[j]);
 	}
+}
+
+/* Department @di as the change leaves it; a department added comes after
+ * the default block. */
+static void write_dept(FILE *f, const struct edit *ed, uint32_t di)
+{
+	const struct policy_change *c = ed->c;
+	const struct policy_dept *d = &ed->p->depts[di];
+	int changed = c && di + 1 == ed->found;
+
+	if (!d->name[0])
+		return;
+	if (changed && c->kind == PCH_DEPT_DEL)
+		return;
+	write_dept_head(f, ed->p, di);
+	if (changed && c->kind == PCH_DEPT_HOSTS)
+		fprintf(f, "\thosts %s;\n", c->arg);
+	else
+		write_hosts(f, ed->p, di);
+	if (changed && c->kind == PCH_RULE_SET)
+		write_rules_set(f, d, c->arg, ed->at);
+	else
+		write_rules(f, d,
+			    changed && c->kind == PCH_RULE_DEL ? c->arg : NULL);
+	fputs("}\n", f);
+	if (di == POLICY_DEFAULT_DEPT && c && c->kind == PCH_DEPT_ADD)
+		fprintf(f, "\ndepartment %s {\n\thosts %s;\n}\n", c->dept,
+			c->arg);
+}
+
+/* Writes @p, with @c applied if not NULL. Returns 0, or -1 with @err set
+ * if the change does not fit the policy. */
+static int write_policy(FILE *f, const struct policy *p,
+			const struct policy_change *c, char *err, size_t errlen)
+{
+	struct edit ed = { p, c, 0, -1 };
+	uint32_t i;
+
+	if (c && check_change(&ed, err, errlen) != 0)
+		return -1;
+	write_options(f, p);
+	write_killswitch(f, p);
+	write_internal(f, p);
+	/* departments first, default last */
+	for (i = 1; i <= p->n_depts; i++)
+		write_dept(f, &ed, i % p->n_depts);
 	return 0;
 }
 

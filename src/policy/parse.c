@@ -923,188 +923,286 @@ static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
 	return bad ? -1 : 0;
 }
 
-static void parse_rule(struct policy_parser *pp, uint16_t di)
-{
-	struct policy_dept *d = &pp->pol->depts[di];
-	uint32_t start = pp->pos;
-	const struct tok *first = peek(pp), *t;
+/* A rule as it is parsed. A part refused sets bad: the rule is then
+ * dropped when its statement ends, every error in it reported. */
+struct rule_state {
+	uint16_t di;	     /* its department */
+	uint32_t start;	     /* its first token */
+	uint32_t action_tok; /* its action's token */
+	const struct tok *first;
 	struct policy_rule r;
 	struct rule_extra rx;
-	uint32_t action_tok;
-	int bad = 0, have_log = 0, have_conf = 0, have_ev = 0, m;
-	int seen_to = 0, seen_port = 0, act;
+	int bad;
+	int seen_to, seen_port, have_log, have_conf, have_ev;
+};
 
-	memset(&r, 0, sizeof(r));
-	memset(&rx, 0, sizeof(rx));
-	r.line = first->line;
-	rx.col = first->col;
-	r.min_conf = CONF_UNSET;
-	if (is_word(first, "inbound") || is_word(first, "outbound")) {
-		r.dir = is_word(first, "inbound") ? RULE_DIR_INBOUND
-						  : RULE_DIR_OUTBOUND;
+/* [ "inbound" | "outbound" ] match { qualifier }: 0, or -1 when the
+ * statement was skipped (reported). */
+static int parse_rule_head(struct policy_parser *pp, struct rule_state *rs)
+{
+	int m;
+
+	if (is_word(rs->first, "inbound") || is_word(rs->first, "outbound")) {
+		rs->r.dir = is_word(rs->first, "inbound") ? RULE_DIR_INBOUND
+							  : RULE_DIR_OUTBOUND;
 		next(pp);
 	}
-	m = parse_match(pp, &r, &rx);
+	m = parse_match(pp, &rs->r, &rs->rx);
 	if (m == -2) {
 		sync_stmt(pp);
-		return;
+		return -1;
 	}
 	if (m != 0)
-		bad = 1;
+		rs->bad = 1;
 	while (is_word(peek(pp), "to") || is_word(peek(pp), "port")) {
-		int q = parse_qualifier(pp, &r, &seen_to, &seen_port);
+		int q = parse_qualifier(pp, &rs->r, &rs->seen_to,
+					&rs->seen_port);
 
 		if (q == -2) {
 			sync_stmt(pp);
-			return;
+			return -1;
 		}
 		if (q != 0)
-			bad = 1;
+			rs->bad = 1;
 	}
-	action_tok = pp->pos;
+	return 0;
+}
+
+static void report_unknown_action(struct policy_parser *pp, const struct tok *t)
+{
+	const char *best = NULL;
+	unsigned i;
+
+	for (i = 0; t->type == T_WORD && i < ACT_MAX; i++)
+		if (edit_distance(t->text, action_name((uint8_t)i)) <= 2)
+			best = action_name((uint8_t)i);
+	if (best)
+		err_tok(pp, t, "unknown action '%s' (did you mean '%s'?)",
+			t->text, best);
+	else
+		err_tok(pp, t,
+			"expected an action (allow, drop, reject or throttle), got '%s'",
+			tok_desc(t));
+}
+
+/* The action, with a throttle's arguments: 0, or -1 when the statement
+ * was skipped (reported). */
+static int parse_rule_action(struct policy_parser *pp, struct rule_state *rs)
+{
+	const struct tok *t;
+	int act;
+
+	rs->action_tok = pp->pos;
 	t = next(pp);
 	act = t->type == T_WORD ? action_id(t->text, strlen(t->text)) : -1;
-	if (act >= 0) {
-		r.action = (uint8_t)act;
-		if (act == ACT_THROTTLE && parse_throttle(pp, &r) != 0)
-			bad = 1;
-	} else {
-		const char *best = NULL;
-		unsigned i;
-
-		for (i = 0; t->type == T_WORD && i < ACT_MAX; i++)
-			if (edit_distance(t->text, action_name((uint8_t)i)) <=
-			    2)
-				best = action_name((uint8_t)i);
-		if (best)
-			err_tok(pp, t,
-				"unknown action '%s' (did you mean '%s'?)",
-				t->text, best);
-		else
-			err_tok(pp, t,
-				"expected an action (allow, drop, reject or throttle), got '%s'",
-				tok_desc(t));
+	if (act < 0) {
+		report_unknown_action(pp, t);
 		if (t->type != T_SEMI)
 			sync_stmt(pp);
-		return;
+		return -1;
 	}
+	rs->r.action = (uint8_t)act;
+	if (act == ACT_THROTTLE && parse_throttle(pp, &rs->r) != 0)
+		rs->bad = 1;
+	return 0;
+}
+
+/* The words after the action, @t (not consumed) the one that names each:
+ * 0 to go on with the rule, or -1 when the statement was skipped. */
+static int rule_opt_log(struct policy_parser *pp, struct rule_state *rs,
+			const struct tok *t)
+{
+	next(pp);
+	if (rs->have_log++) {
+		err_tok(pp, t, "duplicate 'log'");
+		rs->bad = 1;
+	}
+	rs->r.log = 1;
+	return 0;
+}
+
+static int rule_opt_confidence(struct policy_parser *pp, struct rule_state *rs,
+			       const struct tok *t)
+{
+	const struct tok *c;
+	int v;
+
+	next(pp);
+	c = next(pp);
+	if (rs->have_conf++) {
+		err_tok(pp, t, "duplicate 'confidence'");
+		rs->bad = 1;
+	}
+	v = c->type == T_WORD ? parse_conf(c->text) : -1;
+	if (v < 0) {
+		err_tok(pp, c,
+			"invalid confidence '%s' (expected dpi, cache, ip or port)",
+			tok_desc(c));
+		rs->bad = 1;
+		if (c->type == T_SEMI || c->type == T_EOF)
+			unget(pp, c);
+	} else {
+		rs->r.min_conf = (uint8_t)v;
+	}
+	return 0;
+}
+
+static int rule_opt_evidence(struct policy_parser *pp, struct rule_state *rs,
+			     const struct tok *t)
+{
+	next(pp);
+	if (rs->have_ev++) {
+		err_tok(pp, t, "duplicate 'evidence'");
+		rs->bad = 1;
+	}
+	if (parse_evidence(pp, &rs->r) != 0)
+		rs->bad = 1;
+	return 0;
+}
+
+/* "to" or "port" after the action. */
+static int rule_opt_late_qualifier(struct policy_parser *pp,
+				   struct rule_state *rs, const struct tok *t)
+{
+	(void)rs;
+	err_tok(pp, t, "'%s' comes before the action ('skype %s ... drop;')",
+		t->text, t->text);
+	next(pp);
+	sync_stmt(pp);
+	return -1;
+}
+
+/* "burst" or "latency" after an action other than throttle. */
+static int rule_opt_not_throttle(struct policy_parser *pp,
+				 struct rule_state *rs, const struct tok *t)
+{
+	const struct tok *a;
+
+	err_tok(pp, t, "'%s' only applies to throttle", t->text);
+	next(pp);
+	a = next(pp);
+	if (a->type == T_SEMI)
+		unget(pp, a);
+	rs->bad = 1;
+	return 0;
+}
+
+static const struct {
+	const char *word;
+	int (*parse)(struct policy_parser *pp, struct rule_state *rs,
+		     const struct tok *t);
+} rule_opts[] = {
+	{ "log", rule_opt_log },
+	{ "confidence", rule_opt_confidence },
+	{ "evidence", rule_opt_evidence },
+	{ "to", rule_opt_late_qualifier },
+	{ "port", rule_opt_late_qualifier },
+	{ "burst", rule_opt_not_throttle },
+	{ "latency", rule_opt_not_throttle },
+};
+
+/* { "log" | "confidence" CONF | "evidence" KINDS } ";" after the action:
+ * 0, or -1 when the statement was skipped (reported). */
+static int parse_rule_tail(struct policy_parser *pp, struct rule_state *rs)
+{
 	for (;;) {
-		t = peek(pp);
+		const struct tok *t = peek(pp);
+		size_t i;
+
 		if (t->type == T_SEMI) {
 			next(pp);
-			break;
+			return 0;
 		}
-		if (is_word(t, "log")) {
-			next(pp);
-			if (have_log++) {
-				err_tok(pp, t, "duplicate 'log'");
-				bad = 1;
-			}
-			r.log = 1;
-		} else if (is_word(t, "confidence")) {
-			const struct tok *c;
-			int v;
-
-			next(pp);
-			c = next(pp);
-			if (have_conf++) {
-				err_tok(pp, t, "duplicate 'confidence'");
-				bad = 1;
-			}
-			v = c->type == T_WORD ? parse_conf(c->text) : -1;
-			if (v < 0) {
-				err_tok(pp, c,
-					"invalid confidence '%s' (expected dpi, cache, ip or port)",
-					tok_desc(c));
-				bad = 1;
-				if (c->type == T_SEMI || c->type == T_EOF)
-					unget(pp, c);
-			} else {
-				r.min_conf = (uint8_t)v;
-			}
-		} else if (is_word(t, "evidence")) {
-			next(pp);
-			if (have_ev++) {
-				err_tok(pp, t, "duplicate 'evidence'");
-				bad = 1;
-			}
-			if (parse_evidence(pp, &r) != 0)
-				bad = 1;
-		} else if (is_word(t, "to") || is_word(t, "port")) {
-			err_tok(pp, t,
-				"'%s' comes before the action ('skype %s ... drop;')",
-				t->text, t->text);
-			next(pp);
-			sync_stmt(pp);
-			return;
-		} else if (is_word(t, "burst") || is_word(t, "latency")) {
-			const struct tok *a;
-
-			err_tok(pp, t, "'%s' only applies to throttle",
-				t->text);
-			next(pp);
-			a = next(pp);
-			if (a->type == T_SEMI)
-				unget(pp, a);
-			bad = 1;
-		} else if (t->type == T_RBRACE || t->type == T_EOF ||
-			   t->line != pp->toks[pp->pos - 1].line) {
+		for (i = 0; i < sizeof(rule_opts) / sizeof(rule_opts[0]); i++)
+			if (is_word(t, rule_opts[i].word))
+				break;
+		if (i < sizeof(rule_opts) / sizeof(rule_opts[0])) {
+			if (rule_opts[i].parse(pp, rs, t) != 0)
+				return -1;
+			continue;
+		}
+		if (t->type == T_RBRACE || t->type == T_EOF ||
+		    t->line != pp->toks[pp->pos - 1].line)
 			err_missing_semi(pp);
-			sync_stmt(pp);
-			return;
-		} else {
+		else
 			err_tok(pp, t,
 				"unexpected '%s' in rule (expected log, confidence, evidence or ';')",
 				tok_desc(t));
-			sync_stmt(pp);
-			return;
-		}
+		sync_stmt(pp);
+		return -1;
 	}
-	if (bad)
+}
+
+/* The rule as written: r.text, cut to its size, and r.src whole, with the
+ * offset of its action. -1 (nomem) if memory is short. */
+static int rule_set_source(struct policy_parser *pp, struct rule_state *rs)
+{
+	char buf[4096];
+	size_t at;
+
+	rule_text(pp, rs->start, pp->pos - 1, rs->r.text, sizeof(rs->r.text));
+	rule_text(pp, rs->start, rs->action_tok, buf, sizeof(buf));
+	at = strlen(buf) + 1;
+	rule_text(pp, rs->start, pp->pos - 1, buf, sizeof(buf));
+	rs->r.src = strdup(buf);
+	rs->r.action_at = (uint16_t)(at < strlen(buf) ? at : strlen(buf));
+	if (!rs->r.src) {
+		pp->nomem = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends the rule to its department; on nomem frees its src. */
+static void rule_append(struct policy_parser *pp, struct rule_state *rs)
+{
+	struct policy_dept *d = &pp->pol->depts[rs->di];
+	struct policy_rule *nr;
+	struct rule_extra *nx;
+
+	nr = realloc(d->rules, (d->n_rules + 1) * sizeof(*nr));
+	if (!nr) {
+		free(rs->r.src);
+		pp->nomem = 1;
+		return;
+	}
+	d->rules = nr;
+	nx = realloc(pp->rx[rs->di], (d->n_rules + 1) * sizeof(*nx));
+	if (!nx) {
+		free(rs->r.src);
+		pp->nomem = 1;
+		return;
+	}
+	pp->rx[rs->di] = nx;
+	d->rules[d->n_rules] = rs->r;
+	pp->rx[rs->di][d->n_rules] = rs->rx;
+	d->n_rules++;
+}
+
+/* rule = [ direction ] match { qualifier } action { option } ";" */
+static void parse_rule(struct policy_parser *pp, uint16_t di)
+{
+	const struct policy_dept *d = &pp->pol->depts[di];
+	struct rule_state rs;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.di = di;
+	rs.start = pp->pos;
+	rs.first = peek(pp);
+	rs.r.line = rs.first->line;
+	rs.rx.col = rs.first->col;
+	rs.r.min_conf = CONF_UNSET;
+	if (parse_rule_head(pp, &rs) != 0 || parse_rule_action(pp, &rs) != 0 ||
+	    parse_rule_tail(pp, &rs) != 0 || rs.bad)
 		return;
 	if (d->n_rules >= MAX_RULES_PER_DEPT) {
-		err_tok(pp, first,
+		err_tok(pp, rs.first,
 			"too many rules in department '%s' (at most %d)",
 			d->name, MAX_RULES_PER_DEPT);
 		return;
 	}
-	rule_text(pp, start, pp->pos - 1, r.text, sizeof(r.text));
-	{
-		char buf[4096];
-		size_t at;
-
-		rule_text(pp, start, action_tok, buf, sizeof(buf));
-		at = strlen(buf) + 1;
-		rule_text(pp, start, pp->pos - 1, buf, sizeof(buf));
-		r.src = strdup(buf);
-		r.action_at = (uint16_t)(at < strlen(buf) ? at : strlen(buf));
-		if (!r.src) {
-			pp->nomem = 1;
-			return;
-		}
-	}
-	{
-		struct policy_rule *nr;
-		struct rule_extra *nx;
-
-		nr = realloc(d->rules, (d->n_rules + 1) * sizeof(*nr));
-		if (!nr) {
-			free(r.src);
-			pp->nomem = 1;
-			return;
-		}
-		d->rules = nr;
-		nx = realloc(pp->rx[di], (d->n_rules + 1) * sizeof(*nx));
-		if (!nx) {
-			free(r.src);
-			pp->nomem = 1;
-			return;
-		}
-		pp->rx[di] = nx;
-		d->rules[d->n_rules] = r;
-		pp->rx[di][d->n_rules] = rx;
-		d->n_rules++;
-	}
+	if (rule_set_source(pp, &rs) == 0)
+		rule_append(pp, &rs);
 }
 
 /* "{" { dstmt } "}"; the '{' is already consumed. */
