@@ -11,7 +11,7 @@
 
 #include "classify/classify.h"
 #include "main/daemon.h"
-#include "main/daemon_opts.h"
+#include "daemon/daemon_opts.h"
 #include "policy/loader.h"
 #include "sys/log.h"
 #include "kernel/bypass.h"

@@ -522,8 +522,8 @@ static enum cls_state skype_stun_v6(struct ndpi_flow_struct *nf,
 	return CLS_DONE;
 }
 
-int classifier_gave_up(const struct classifier *c, uint64_t flow_pkts,
-		       const struct pkt *p)
+int classifier_past_limit(const struct classifier *c, uint64_t flow_pkts,
+			  const struct pkt *p)
 {
 	return (p->l4proto == IPPROTO_UDP && flow_pkts > c->o.max_udp_pkts) ||
 	       (p->l4proto == IPPROTO_TCP && flow_pkts > c->o.max_tcp_pkts);
@@ -540,7 +540,7 @@ static enum cls_state feed(struct classifier *c,
 	ndpi_protocol p;
 	int enough;
 
-	enough = classifier_gave_up(c, flow_pkts, pk);
+	enough = classifier_past_limit(c, flow_pkts, pk);
 	if (!c->l4[slot]) {
 		c->l4[slot] = pk->l4proto;
 		c->ep[slot] = endpoint_key(pk);
@@ -637,7 +637,8 @@ uint16_t classifier_name_app(struct classifier *c, const char *name,
 	return (uint16_t)id;
 }
 
-void classifier_giveup(struct classifier *c, int32_t slot, struct cls_result *r)
+void classifier_flow_final(struct classifier *c, int32_t slot,
+			   struct cls_result *r)
 {
 	struct ndpi_flow_struct *nf = slot_flow(c, slot);
 	uint8_t guessed;

@@ -47,8 +47,8 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 
 /* Whether a flow of @flow_pkts packets, @p among them, is past the packet
  * limit (the result then came from giving up). */
-int classifier_gave_up(const struct classifier *c, uint64_t flow_pkts,
-		       const struct pkt *p);
+int classifier_past_limit(const struct classifier *c, uint64_t flow_pkts,
+			  const struct pkt *p);
 
 /* One packet alone, on a fresh per-flow state (a datagram that starts a
  * message after junk on a flow nDPI gave up on). As classifier_feed. */
@@ -62,8 +62,8 @@ uint16_t classifier_name_app(struct classifier *c, const char *name,
 			     uint8_t *rejected);
 
 /* Final result for a flow that ends before classifier_feed said DONE. */
-void classifier_giveup(struct classifier *c, int32_t slot,
-		       struct cls_result *r);
+void classifier_flow_final(struct classifier *c, int32_t slot,
+			   struct cls_result *r);
 
 /* Names. Unknown ids give "Unknown". */
 const char *classifier_proto_name(struct classifier *c, uint16_t id);

@@ -14,11 +14,13 @@
 #include <unistd.h>
 #include <sys/resource.h>
 
+#include "daemon/change.h"
 #include "daemon/daemon_int.h"
 #include "daemon/runtime.h"
 #include "control/metrics.h"
 #include "control/control.h"
 #include "control/status.h"
+#include "control/verbs.h"
 #include "daemon/stats.h"
 #include "daemon/worker.h"
 #include "audit/audit.h"
@@ -389,16 +391,27 @@ static void v_policy_show(struct daemon *d, struct ctl_req *r, int argc,
 	ctl_ok(r, "%s", "");
 }
 
+/* The change the request @r asks for, by its client. */
+static struct change change_by(struct ctl_req *r, enum change_kind kind,
+			       const char *what)
+{
+	struct change c = { .kind = kind,
+			    .origin = CHANGE_CLIENT,
+			    .uid = (long)ctl_req_uid(r),
+			    .what = what };
+
+	return c;
+}
+
 /* policy check FILE | policy load FILE */
 static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 			  char **argv)
 {
 	struct err_sink es = { r, 0 };
+	struct change c = change_by(r, CHANGE_LOAD, argv[2]);
 	struct policy *np;
 	unsigned nerr = 0;
-	char *text, err[512];
-	size_t len;
-	int rc;
+	char err[512], *text;
 
 	(void)argc;
 	/* The client opened the file with its own rights and passed it: the
@@ -411,221 +424,66 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 			argv[1]);
 		return;
 	}
-	text = policy_read_fd(ctl_req_fd(r), argv[2], &len, err, sizeof(err));
+	text = policy_read_fd(ctl_req_fd(r), argv[2], &c.len, err, sizeof(err));
+	c.text = text;
 	if (!text) {
 		ctl_err(r, "refused", "%s; the running policy stays", err);
 		return;
 	}
-	np = loader_client_policy(d->cls, d->pol, argv[2], text, len,
-				  err_to_req, &es, &nerr);
-	free(text);
-	if (!np) {
-		ctl_err(r, "refused",
-			"%s: %u error(s); the running policy stays", argv[2],
-			nerr);
-		return;
-	}
 	if (!strcmp(argv[1], "check")) {
+		np = loader_client_policy(d->cls, d->pol, argv[2], c.text,
+					  c.len, err_to_req, &es, &nerr);
+		free(text);
+		if (!np) {
+			ctl_err(r, "refused",
+				"%s: %u error(s); the running policy stays",
+				argv[2], nerr);
+			return;
+		}
 		ctl_ok(r, "%s: valid (%u departments besides default)", argv[2],
 		       np->n_depts - 1);
 		policy_free(np);
 		return;
 	}
-	if (strcmp(np->signatures, d->pol->signatures) != 0) {
-		policy_free(np);
-		ctl_err(r, "refused",
-			"%s names another signatures file: restart skyfenced, or signatures reload after a policy that names it; the running policy stays",
-			argv[2]);
+	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
+		free(text);
+		ctl_err(r, "refused", "%s", err);
 		return;
 	}
-	/* a loaded file never lifts the kill switch */
-	if (runtime_keep_killswitch(np, d->pol->killswitch) != 0) {
-		policy_free(np);
-		ctl_err(r, "refused",
-			"%s: its kill switch and the running one together are too many apps; the running policy stays",
-			argv[2]);
-		return;
-	}
-	rc = runtime_apply_policy(d, np);
-	if (rc != 0) {
-		ctl_err(r, "refused", "%s; the running policy stays",
-			runtime_error(rc));
-		return;
-	}
-	log_info("control: uid %ld loaded %s", (long)ctl_req_uid(r), argv[2]);
-	{
-		char what[CTL_MAX_REQUEST + 16];
-
-		snprintf(what, sizeof(what), "load %s", argv[2]);
-		auditrec_change(d, (long)ctl_req_uid(r), what);
-	}
+	free(text);
 	ctl_ok(r, "%s applied%s%s; established flows follow (conntrack walk)%s",
 	       argv[2],
 	       d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
 	       d->pol->killswitch, unsaved(d));
 }
 
-/* A change written into the running policy's text, validated as a whole
- * and applied: 0, or -1 with the reason in @err (the parser's errors to
- * @on_error). */
-static int change_core(struct daemon *d, const struct policy_change *c,
-		       const char *what,
-		       void (*on_error)(void *ctx, const char *msg), void *ctx,
-		       unsigned *nerr, char *err, size_t errlen)
-{
-	char name[300];
-	struct policy *np;
-	char *text = policy_format_change(d->pol, c, err, errlen);
-	int rc;
-
-	*nerr = 0;
-	if (!text)
-		return -1;
-	snprintf(name, sizeof(name), "(running policy after: %s)", what);
-	np = loader_client_policy(d->cls, d->pol, name, text, strlen(text),
-				  on_error, ctx, nerr);
-	free(text);
-	if (!np) {
-		snprintf(err, errlen, "%s: %u error(s); nothing changed", what,
-			 *nerr);
-		return -1;
-	}
-	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
-	rc = runtime_apply_policy(d, np);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s; nothing changed", runtime_error(rc));
-		return -1;
-	}
-	return 0;
-}
-
-static void change(struct daemon *d, struct ctl_req *r,
-		   const struct policy_change *c, const char *what)
+/* A runtime edit (department, rule) through the change service. */
+static void edit(struct daemon *d, struct ctl_req *r, int argc, char **argv,
+		 const char *usage)
 {
 	struct err_sink es = { r, 0 };
-	char err[512];
-	unsigned nerr;
+	char what[CTL_MAX_REQUEST + 64], err[512];
+	struct change c = change_by(r, CHANGE_EDIT, what);
 
-	if (change_core(d, c, what, err_to_req, &es, &nerr, err, sizeof(err)) !=
-	    0) {
+	if (change_edit_valid(argc, argv) != 0) {
+		ctl_err(r, "usage", "%s", usage);
+		return;
+	}
+	join(what, sizeof(what), argc, argv, 0);
+	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
 		ctl_err(r, "refused", "%s", err);
 		return;
 	}
-	log_info("control: uid %ld: %s", (long)ctl_req_uid(r), what);
-	auditrec_change(d, (long)ctl_req_uid(r), what);
-	peers_forward_change(d->peers, d, what);
 	ctl_ok(r, "%s; established flows follow (conntrack walk)%s", what,
 	       unsaved(d));
 }
 
-/* The arguments of "department ..." or "rule ..." as a change; 0, or -1
- * (usage). @buf holds what @c points to. */
-static int change_of(int argc, char **argv, struct policy_change *c, char *buf,
-		     size_t len)
+static void v_edit(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
-	memset(c, 0, sizeof(*c));
-	if (argc >= 1 && !strcmp(argv[0], "department")) {
-		if (argc == 3 && !strcmp(argv[1], "del")) {
-			c->kind = PCH_DEPT_DEL;
-		} else if (argc >= 5 &&
-			   (!strcmp(argv[1], "add") ||
-			    !strcmp(argv[1], "set")) &&
-			   !strcmp(argv[3], "hosts")) {
-			c->kind = !strcmp(argv[1], "add") ? PCH_DEPT_ADD
-							  : PCH_DEPT_HOSTS;
-			join(buf, len, argc, argv, 4);
-			c->arg = buf;
-		} else {
-			return -1;
-		}
-	} else if (argc >= 4 && !strcmp(argv[0], "rule") &&
-		   (!strcmp(argv[1], "set") || !strcmp(argv[1], "del"))) {
-		c->kind = !strcmp(argv[1], "set") ? PCH_RULE_SET : PCH_RULE_DEL;
-		join(buf, len, argc, argv, 3);
-		c->arg = buf;
-	} else {
-		return -1;
-	}
-	c->dept = argv[2];
-	return 0;
-}
-
-int control_peer_killswitch(struct daemon *d, const char *apps,
-			    const char *node)
-{
-	char what[512];
-
-	if (runtime_set_killswitch(d, apps, runtime_log_line, NULL) != 0) {
-		log_warnx("peer %s: its kill switch (%s) refused here", node,
-			  apps[0] ? apps : "off");
-		return -1;
-	}
-	log_warnx("peer %s: killswitch %s%s", node, apps[0] ? "on for " : "off",
-		  apps);
-	snprintf(what, sizeof(what), "killswitch %s%s (from peer %s)",
-		 apps[0] ? "on for " : "off", apps, node);
-	auditrec_change(d, -1, what);
-	return 0;
-}
-
-int control_peer_change(struct daemon *d, const char *what, const char *node)
-{
-	char copy[1024], buf[1024], err[512], *argv[64], *save = NULL, *w;
-	struct policy_change c;
-	unsigned nerr;
-	int argc = 0;
-
-	snprintf(copy, sizeof(copy), "%s", what);
-	for (w = strtok_r(copy, " ", &save); w && argc < 64;
-	     w = strtok_r(NULL, " ", &save))
-		argv[argc++] = w;
-	if (change_of(argc, argv, &c, buf, sizeof(buf)) != 0) {
-		log_warnx("peer %s: change '%s' is not a runtime change", node,
-			  what);
-		return -1;
-	}
-	if (change_core(d, &c, what, runtime_log_line, NULL, &nerr, err,
-			sizeof(err)) != 0) {
-		log_warnx("peer %s: %s (it shows as drift)", node, err);
-		return -1;
-	}
-	log_info("peer %s: %s", node, what);
-	{
-		char rec[1200];
-
-		snprintf(rec, sizeof(rec), "%s (from peer %s)", what, node);
-		auditrec_change(d, -1, rec);
-	}
-	return 0;
-}
-
-static void v_department(struct daemon *d, struct ctl_req *r, int argc,
-			 char **argv)
-{
-	struct policy_change c;
-	char hosts[CTL_MAX_REQUEST], what[CTL_MAX_REQUEST + 64];
-
-	if (change_of(argc, argv, &c, hosts, sizeof(hosts)) != 0) {
-		ctl_err(r, "usage",
-			"department add NAME hosts PREFIX... | department set NAME hosts PREFIX... | department del NAME");
-		return;
-	}
-	join(what, sizeof(what), argc, argv, 0);
-	change(d, r, &c, what);
-}
-
-static void v_rule(struct daemon *d, struct ctl_req *r, int argc, char **argv)
-{
-	struct policy_change c;
-	char rule[CTL_MAX_REQUEST], what[CTL_MAX_REQUEST + 64];
-
-	if (change_of(argc, argv, &c, rule, sizeof(rule)) != 0) {
-		ctl_err(r, "usage",
-			"rule set DEPARTMENT MATCH ACTION [OPTIONS] | rule del DEPARTMENT MATCH");
-		return;
-	}
-	join(what, sizeof(what), argc, argv, 0);
-	change(d, r, &c, what);
+	edit(d, r, argc, argv,
+	     !strcmp(argv[0], "department")
+		     ? "department add NAME hosts PREFIX... | department set NAME hosts PREFIX... | department del NAME"
+		     : "rule set DEPARTMENT MATCH ACTION [OPTIONS] | rule del DEPARTMENT MATCH");
 }
 
 static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
@@ -633,8 +491,8 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 {
 	struct err_sink es = { r, 0 };
 	const char *ks = d->pol->killswitch;
-	char apps[256], next[520];
-	int rc;
+	char apps[256], next[520], err[512];
+	struct change c;
 
 	if (argc == 1) {
 		ctl_ok(r, "killswitch %s%s", ks[0] ? "on: " : "off", ks);
@@ -680,25 +538,13 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 		ctl_err(r, "refused", "too many apps for the kill switch");
 		return;
 	}
-	rc = runtime_set_killswitch(d, next, err_to_req, &es);
-	if (rc != 0) {
+	c = change_by(r, CHANGE_KILLSWITCH, next);
+	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
 		ctl_err(r, "refused",
 			"killswitch %s %s: %u error(s); nothing changed",
 			argv[1], next, es.n);
 		return;
 	}
-	log_warnx("control: uid %ld: killswitch %s%s", (long)ctl_req_uid(r),
-		  next[0] ? "on for " : "off", next);
-	{
-		char what[sizeof(next) + 32];
-
-		snprintf(what, sizeof(what), "killswitch %s%s",
-			 next[0] ? "on for " : "off", next);
-		auditrec_change(d, (long)ctl_req_uid(r), what);
-	}
-	/* the peers take it within a second, at once if this one arrives */
-	peers_killswitch_changed(d->peers);
-	peers_send_state(d->peers, d);
 	ctl_ok(r,
 	       "killswitch %s%s; established flows follow (conntrack walk)%s",
 	       next[0] ? "on for " : "off", next, unsaved(d));
@@ -762,107 +608,93 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 			 char **argv)
 {
 	struct err_sink es = { r, 0 };
+	struct change c = change_by(r, CHANGE_SIGNATURES, "");
 	char err[600];
 
 	(void)argc;
 	(void)argv;
-	if (runtime_signatures_reload(d, err_to_req, &es, err, sizeof(err)) !=
-	    0) {
+
+	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
 		ctl_err(r, "refused", "%s", err);
 		return;
 	}
-	log_info("control: uid %ld reloaded signatures %s",
-		 (long)ctl_req_uid(r), d->pol->signatures);
-	auditrec_change(d, (long)ctl_req_uid(r), "signatures reload");
 	ctl_ok(r, "signatures %s reloaded; flows being inspected start over",
 	       d->pol->signatures);
 }
 
 static void v_help(struct daemon *d, struct ctl_req *r, int argc, char **argv);
 
-/* The verbs: a request is served by the first row whose name, second word
- * (NULL: any, the handler parses the rest; "": none) and word count (0:
- * any) match it, and only for a client with the row's role. No handler
- * checks a role. */
+typedef void verb_fn(struct daemon *d, struct ctl_req *r, int argc,
+		     char **argv);
+
+/* The verbs (verbs.h), each with its handler. A request is served by the
+ * first row that serves it (ctl_verb_serves), and only for a client with
+ * the row's role: no handler checks a role. */
 static const struct verb {
-	const char *name, *sub;
-	int argc;
-	enum ctl_role role;
-	void (*fn)(struct daemon *d, struct ctl_req *r, int argc, char **argv);
-	const char *usage;
+	struct ctl_verb v;
+	verb_fn *fn;
 } verbs[] = {
-	{ "help", "", 1, CTL_READ_ONLY, v_help, "help" },
-	{ "status", NULL, 0, CTL_READ_ONLY, v_status, "status [json]" },
-	{ "stats", NULL, 0, CTL_READ_ONLY, v_stats,
-	  "stats [text|json|prometheus]" },
-	{ "flows", NULL, 0, CTL_READ_ONLY, v_flows, "flows [json]" },
-	{ "policy", "show", 2, CTL_READ_ONLY, v_policy_show, "policy show" },
-	{ "policy", "check", 3, CTL_ADMIN, v_policy_file, "policy check FILE" },
-	{ "policy", "load", 3, CTL_ADMIN, v_policy_file, "policy load FILE" },
-	{ "department", NULL, 0, CTL_ADMIN, v_department,
-	  "department add|set NAME hosts PREFIX... | del NAME" },
-	{ "rule", NULL, 0, CTL_ADMIN, v_rule,
-	  "rule set DEPARTMENT MATCH ACTION... | del DEPARTMENT MATCH" },
-	{ "killswitch", "", 1, CTL_READ_ONLY, v_killswitch, "killswitch" },
-	{ "killswitch", "on", 0, CTL_ADMIN, v_killswitch,
-	  "killswitch on [APP...]" },
-	{ "killswitch", "off", 0, CTL_ADMIN, v_killswitch,
-	  "killswitch off [APP...]" },
-	{ "signatures", "reload", 2, CTL_ADMIN, v_signatures,
-	  "signatures reload" },
-	{ "audit", "head", 2, CTL_READ_ONLY, v_audit_head, "audit head" },
-	{ "log", "level", 2, CTL_READ_ONLY, v_log_show, "log level" },
-	{ "log", "level", 3, CTL_ADMIN, v_log_set,
-	  "log level error|warning|info|debug" },
+#define VERB_ROW(words, args, min, max, role, flags, help, fn) \
+	{ { words, args, min, max, role, flags, help }, fn },
+	CTL_VERBS(VERB_ROW)
+#undef VERB_ROW
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
+/* A row's usage as the daemon shows it: its words, what follows, and
+ * the format word it takes. */
+static const char *verb_usage(const struct ctl_verb *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s", v->words, v->args[0] ? " " : "", v->args,
+		 (v->flags & VERB_PROM)	  ? " [text|json|prometheus]"
+		 : (v->flags & VERB_JSON) ? " [json]"
+					  : "");
+	return buf;
+}
+
 static void v_help(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
+	char u[160];
 	size_t i;
 
 	(void)d;
 	(void)argc;
 	(void)argv;
 	for (i = 0; i < N_VERBS; i++)
-		ctl_data(r, "%s%s", verbs[i].usage,
-			 verbs[i].role == CTL_ADMIN ? "   (admin)" : "");
+		if (!(verbs[i].v.flags & VERB_CLIENT))
+			ctl_data(r, "%s%s",
+				 verb_usage(&verbs[i].v, u, sizeof(u)),
+				 verbs[i].v.role == CTL_ADMIN ? "   (admin)"
+							      : "");
 	ctl_ok(r, "%s", "");
-}
-
-static int verb_matches(const struct verb *v, int argc, char **argv)
-{
-	if (strcmp(argv[0], v->name) != 0)
-		return 0;
-	if (v->argc && argc != v->argc)
-		return 0;
-	if (!v->sub)
-		return 1;
-	if (!v->sub[0])
-		return argc == 1;
-	return argc > 1 && !strcmp(argv[1], v->sub);
 }
 
 void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
 		     char **argv)
 {
 	struct daemon *d = ctx;
-	char usage[1024] = "";
+	char usage[1024] = "", u[160];
 	int known = 0;
 	size_t i;
 
 	for (i = 0; i < N_VERBS; i++) {
-		if (!verb_matches(&verbs[i], argc, argv)) {
-			if (!strcmp(argv[0], verbs[i].name)) {
+		const struct ctl_verb *v = &verbs[i].v;
+
+		if (!ctl_verb_serves(v, argc, argv)) {
+			if (!(v->flags & VERB_CLIENT) &&
+			    !strncmp(argv[0], v->words, strlen(argv[0])) &&
+			    (v->words[strlen(argv[0])] == ' ' ||
+			     !v->words[strlen(argv[0])])) {
 				known = 1;
 				snprintf(usage + strlen(usage),
 					 sizeof(usage) - strlen(usage), "%s%s",
-					 usage[0] ? " | " : "", verbs[i].usage);
+					 usage[0] ? " | " : "",
+					 verb_usage(v, u, sizeof(u)));
 			}
 			continue;
 		}
-		if (role < verbs[i].role) {
+		if (role < v->role) {
 			ctl_err(r, "denied",
 				"'%s%s%s' changes skyfenced: admins only",
 				argv[0], argc > 1 ? " " : "",

@@ -289,10 +289,9 @@ out(void (*emit)(void *ctx, const char *line), void *ctx, const char *fmt, ...)
 	emit(ctx, line);
 }
 
-static void render_prometheus(const struct status_view *v,
-			      const struct stats_snap *s,
-			      void (*emit)(void *ctx, const char *line),
-			      void *ctx)
+/* Packets, bytes and decisions by department and app. */
+static void prom_apps(const struct status_view *v,
+		      void (*emit)(void *ctx, const char *line), void *ctx)
 {
 	static const char *const fams[3][2] = {
 		{ "skyfence_packets_total",
@@ -303,23 +302,9 @@ static void render_prometheus(const struct status_view *v,
 		{ "skyfence_decisions_total",
 		  "Flows decided, by department, app and action." },
 	};
-	unsigned i, k;
+	unsigned i;
 	int f, a;
 
-	for (i = 0; i < STAT_N; i++) {
-		const struct stat_def *t = &defs[i];
-
-		if (t->help) {
-			out(emit, ctx, "# HELP %s %s", t->prom, t->help);
-			out(emit, ctx, "# TYPE %s %s", t->prom,
-			    t->gauge ? "gauge" : "counter");
-		}
-		if (t->label)
-			out(emit, ctx, "%s{%s} %" PRIu64, t->prom, t->label,
-			    s->v[i]);
-		else
-			out(emit, ctx, "%s %" PRIu64, t->prom, s->v[i]);
-	}
 	for (f = 0; f < 3; f++) {
 		out(emit, ctx, "# HELP %s %s", fams[f][0], fams[f][1]);
 		out(emit, ctx, "# TYPE %s counter", fams[f][0]);
@@ -345,6 +330,16 @@ static void render_prometheus(const struct status_view *v,
 					    st->decisions[a]);
 		}
 	}
+}
+
+/* The kernel's queues, the workers' shares, what passed without
+ * skyfenced. */
+static void prom_kernel(const struct stats_snap *s,
+			void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	unsigned k;
+	int f;
+
 	out(emit, ctx,
 	    "# HELP skyfence_nfqueue_dropped_total Packets the kernel's "
 	    "NFQUEUE dropped (queue full, or netlink failure).");
@@ -404,34 +399,62 @@ static void render_prometheus(const struct status_view *v,
 		    "skyfence_nostate_dropped_packets_total %" PRIu64,
 		    s->nostate_pkts);
 	}
-	{
-		/* an HA pair in step: the running policy's digest here, and
-		 * whether each peer's is the same */
-		const char *dg = v->digest;
-		uint64_t now = v->now_ms;
+}
 
-		out(emit, ctx,
-		    "# HELP skyfence_running_policy_info The SHA-256 of the "
-		    "running policy, runtime changes and kill switch included "
-		    "(an HA pair's nodes must show the same).");
-		out(emit, ctx, "# TYPE skyfence_running_policy_info gauge");
-		out(emit, ctx, "skyfence_running_policy_info{sha256=\"%s\"} 1",
-		    dg);
-		out(emit, ctx,
-		    "# HELP skyfence_peer_in_step 1 if the HA peer was heard "
-		    "in the last 3 s with the same running policy, else 0 "
-		    "(drift or silence).");
-		out(emit, ctx, "# TYPE skyfence_peer_in_step gauge");
-		for (k = 0; k < v->n_peers; k++) {
-			const struct peer_info *pi = &v->peers[k];
+/* An HA pair in step: the running policy's digest here, and whether
+ * each peer's is the same. */
+static void prom_peers(const struct status_view *v,
+		       void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	unsigned k;
+	const char *dg = v->digest;
+	uint64_t now = v->now_ms;
 
-			out(emit, ctx, "skyfence_peer_in_step{peer=\"%s\"} %d",
-			    pi->addr,
-			    pi->seen_ms &&
-				    now - pi->seen_ms <= PEER_SILENT_MS &&
-				    !strcmp(pi->digest, dg));
-		}
+	out(emit, ctx,
+	    "# HELP skyfence_running_policy_info The SHA-256 of the "
+	    "running policy, runtime changes and kill switch included "
+	    "(an HA pair's nodes must show the same).");
+	out(emit, ctx, "# TYPE skyfence_running_policy_info gauge");
+	out(emit, ctx, "skyfence_running_policy_info{sha256=\"%s\"} 1", dg);
+	out(emit, ctx,
+	    "# HELP skyfence_peer_in_step 1 if the HA peer was heard "
+	    "in the last 3 s with the same running policy, else 0 "
+	    "(drift or silence).");
+	out(emit, ctx, "# TYPE skyfence_peer_in_step gauge");
+	for (k = 0; k < v->n_peers; k++) {
+		const struct peer_info *pi = &v->peers[k];
+
+		out(emit, ctx, "skyfence_peer_in_step{peer=\"%s\"} %d",
+		    pi->addr,
+		    pi->seen_ms && now - pi->seen_ms <= PEER_SILENT_MS &&
+			    !strcmp(pi->digest, dg));
 	}
+}
+
+static void render_prometheus(const struct status_view *v,
+			      const struct stats_snap *s,
+			      void (*emit)(void *ctx, const char *line),
+			      void *ctx)
+{
+	unsigned i;
+
+	for (i = 0; i < STAT_N; i++) {
+		const struct stat_def *t = &defs[i];
+
+		if (t->help) {
+			out(emit, ctx, "# HELP %s %s", t->prom, t->help);
+			out(emit, ctx, "# TYPE %s %s", t->prom,
+			    t->gauge ? "gauge" : "counter");
+		}
+		if (t->label)
+			out(emit, ctx, "%s{%s} %" PRIu64, t->prom, t->label,
+			    s->v[i]);
+		else
+			out(emit, ctx, "%s %" PRIu64, t->prom, s->v[i]);
+	}
+	prom_apps(v, emit, ctx);
+	prom_kernel(s, emit, ctx);
+	prom_peers(v, emit, ctx);
 }
 
 static void render_json(const struct status_view *v, const struct stats_snap *s,

@@ -13,17 +13,15 @@
 #include "kernel/bypass.h"
 #include "classify/classify.h"
 #include "kernel/ct.h"
-#include "control/ctl.h"
-#include "main/daemon_opts.h"
+#include "daemon/daemon_opts.h"
 #include "engine/engine.h"
 #include "sys/log.h"
 #include "core/mark.h"
 #include "policy/policy.h"
 #include "kernel/queue.h"
-#include "core/shaper.h"
+#include "daemon/throttle.h"
 #include "policy/state.h"
 
-#define MAX_BUCKETS (2 * BUCKET_PAIRS) /* buckets.h */
 #define MAX_THROTTLE_RULES_TEXT BUCKET_PAIRS_TEXT
 
 struct daemon_stats {
@@ -34,22 +32,22 @@ struct daemon_stats {
 	uint64_t held_no_slot; /* throttled packets passed: no hold record */
 };
 
-/* A held packet's worker, queue and the mark its verdict gives back
- * (held.c; under daemon.sh_mu). */
-struct held {
-	uint32_t mark;
-	uint16_t worker;
-	uint16_t queue; /* the worker's queue slot (worker.h) */
-	int32_t next_free;
-};
-
+struct ctl;
 struct worker;
 struct stats_snap;
 struct flow_line;
 
+struct change;
+
+/* Told of every change applied (the event loop's: the HA peers). */
+struct change_hook {
+	void (*applied)(void *ctx, const struct change *c);
+	void *ctx;
+};
+
 /* The control thread's state, and what the workers share: the options,
- * the mark layout, the audit file (stdio locks it), and the shaper with
- * its hold records under sh_mu. The workers' own state is theirs
+ * the mark layout, the audit file (stdio locks it), and the throttle
+ * (throttle.h, with its own lock). The workers' own state is theirs
  * (worker.h); the control thread reaches it only through worker_call. */
 struct daemon {
 	const struct daemon_opts *o;
@@ -86,22 +84,9 @@ struct daemon {
 	uint64_t now_ms;	   /* the control thread's clock, this turn */
 	int running;		   /* the event loop goes on */
 	unsigned ticks;		   /* seconds of the loop's timer */
-	/* the shaper, shared by every worker's throttled flows so that a
-	 * department's rate holds whatever worker its flows land on */
-	pthread_mutex_t sh_mu;
-	struct shaper *sh;
-	int shaper_tfd;
-	uint64_t sh_armed_us; /* the shaper timer's expiry; 0: disarmed */
-	int sh_stopping;      /* stopping: nothing is held any more */
-	int sh_quit;	      /* the shaper thread ends */
-	pthread_t sh_thread;
-	int sh_started;
-	struct held *held; /* hold records, indexed by the tag's high half */
-	int32_t held_free;
-	uint32_t max_held;
-	/* throttle rules to bucket pairs, of the running policy; a worker
-	 * holds the map of the policy it runs (worker.h) */
-	struct bucket_map *bm;
+	/* the shaper every worker's throttled flows share, its thread and
+	 * hold records, and the running policy's bucket map */
+	struct throttle *th;
 	struct bypass *bypass; /* NULL if nfacct is not available */
 	struct log_limit bypass_limit;
 	uint64_t bypass_new; /* bypassed since the last warning */
@@ -109,6 +94,7 @@ struct daemon {
 	struct daemon_stats st; /* the control thread's: reloads */
 	/* runtime control */
 	struct ctl *ctl;
+	struct change_hook change_hook; /* told of each change applied */
 	struct ct *ct;
 	struct metrics *metrics; /* --metrics-listen; NULL: off */
 	struct peers *peers;	 /* --peer; NULL: no HA pair */
@@ -175,14 +161,6 @@ struct recent {
  * running policy's digest for the records; a flow the walk re-decided. */
 struct ct_end;
 struct ct_entry;
-/* control.c: a runtime change a peer forwarded ("rule set ...",
- * "department ..."), validated and applied as a client's would be; 0, or
- * -1 (logged) when it does not apply here. */
-int control_peer_change(struct daemon *d, const char *what, const char *node);
-/* A peer's newer kill switch @apps ("" off), set here and recorded
- * (control.c); -1 if refused. */
-int control_peer_killswitch(struct daemon *d, const char *apps,
-			    const char *node);
 void auditrec_flow_decided(struct daemon *d, const struct flow *f,
 			   const struct policy *p, struct classifier *c,
 			   uint64_t wall_now_ms, uint64_t mono_now_ms);

@@ -16,7 +16,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "daemon/held.h"
 #include "daemon/stats.h"
 #include "daemon/worker.h"
 #include "daemon/buckets.h"
@@ -51,74 +50,14 @@ int runtime_seed(uint64_t *seed)
 	return n == (ssize_t)sizeof(*seed) ? 0 : -1;
 }
 
-/* Maps every throttle rule of @p to a bucket pair (buckets.h) and sets
- * the shaper's buckets to the rules' rates. Returns the new map (in use
- * once runtime_swap_buckets() makes it so), or NULL with *rc -ENOMEM /
- * -ENOSPC and the running mapping untouched. */
-static struct bucket_map *map_buckets(struct daemon *d, const struct policy *p,
-				      int *rc)
-{
-	struct bucket_map *nm = calloc(1, sizeof(*nm));
-	uint64_t now = runtime_clock_ms(0) * 1000;
-	uint32_t i, j, n = 0;
-
-	if (!nm) {
-		*rc = -ENOMEM;
-		return NULL;
-	}
-	*rc = buckets_map(p, d->bm, nm);
-	if (*rc != 0) {
-		free(nm);
-		return NULL;
-	}
-	pthread_mutex_lock(&d->sh_mu);
-	for (i = 0; i < p->n_depts; i++) {
-		for (j = 0; j < p->depts[i].n_rules; j++, n++) {
-			const struct policy_rule *r = &p->depts[i].rules[j];
-			struct shaper_cfg c = { r->rate_bps, r->burst_bytes,
-						r->latency_ms };
-
-			if (nm->of[n] < 0)
-				continue;
-			shaper_set(d->sh, 2 * (uint32_t)nm->of[n], &c, now);
-			shaper_set(d->sh, 2 * (uint32_t)nm->of[n] + 1, &c, now);
-		}
-	}
-	pthread_mutex_unlock(&d->sh_mu);
-	return nm;
-}
-
-/* Once no worker uses the running map any more: @nm replaces it, and the
- * held packets of pairs no rule uses now are released. */
-static void swap_buckets(struct daemon *d, struct bucket_map *nm)
-{
-	struct held_ctx hc = { d, NULL };
-	uint32_t i;
-
-	pthread_mutex_lock(&d->sh_mu);
-	for (i = 0; d->bm && i < BUCKET_PAIRS; i++) {
-		if (d->bm->used[i] && !nm->used[i]) {
-			shaper_clear(d->sh, 2 * i, worker_held_release, &hc);
-			shaper_clear(d->sh, 2 * i + 1, worker_held_release,
-				     &hc);
-		}
-	}
-	pthread_mutex_unlock(&d->sh_mu);
-	if (d->bm) {
-		buckets_free(d->bm);
-		free(d->bm);
-	}
-	d->bm = nm;
-}
-
 int runtime_map_buckets(struct daemon *d, const struct policy *p)
 {
-	int rc;
-	struct bucket_map *nm = map_buckets(d, p, &rc);
+	struct bucket_map *nm;
+	int rc = throttle_map(d->th, p, &nm);
 
-	if (!nm)
+	if (rc != 0)
 		return rc;
-	swap_buckets(d, nm);
+	throttle_swap(d->th, nm);
 	return 0;
 }
 
@@ -260,14 +199,14 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 		policy_free(np);
 		return -EIO;
 	}
-	nm = map_buckets(d, np, &rc);
-	if (!nm) {
+	rc = throttle_map(d->th, np, &nm);
+	if (rc != 0) {
 		/* the set back as the running policy has it */
 		if (fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
 			log_warnx("fail-closed departments: %s", err);
 		policy_free(nk);
 		policy_free(np);
-		return rc == -ENOMEM ? -ENOMEM : -ENOSPC;
+		return rc;
 	}
 	/* every worker takes the new policy, one after the other, each
 	 * between two of its loop turns; the old one is freed after the
@@ -278,7 +217,7 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	a.kill = nk;
 	workers_call(d, adopt, &a);
 	engine_set_rules(d->eng, np, kill_rules(nk), kill_n(nk));
-	swap_buckets(d, nm);
+	throttle_swap(d->th, nm);
 	/* no worker holds the old policy or kill switch rules any more */
 	policy_free(d->kill);
 	d->kill = nk;
@@ -410,75 +349,6 @@ void runtime_log_notes(const struct policy *p)
 			 "domain(s), from %s",
 			 p->source, p->addrsig->v4, p->addrsig->v6,
 			 p->addrsig->n_names, p->address_list);
-}
-
-/* SIGHUP: the --policy file replaces the running departments and rules
- * (runtime changes included); the kill switch stays (a file can add to
- * it, never lift it). */
-void runtime_reload(struct daemon *d, long uid)
-{
-	struct policy_names n;
-	uint8_t digest[STATE_DIGEST], old[STATE_DIGEST];
-	struct policy *np = NULL;
-	unsigned nerr = 0;
-	char err[512], *text;
-	size_t len;
-	int rc;
-
-	loader_names(d->cls, &n);
-	text = policy_read_file(d->o->policy_path, &len, err, sizeof(err));
-	if (text && state_digest(text, len, digest) == 0)
-		np = policy_parse_text(d->o->policy_path, text, len, &n,
-				       runtime_log_line, NULL, &nerr);
-	else if (text)
-		snprintf(err, sizeof(err), "SHA-256 (OpenSSL) failed");
-	free(text);
-	if (!np) {
-		d->st.reload_failures++;
-		if (nerr)
-			log_warnx("reload: %s has %u error(s); the running "
-				  "policy stays",
-				  d->o->policy_path, nerr);
-		else
-			log_warnx("reload: %s; the running policy stays", err);
-		return;
-	}
-	runtime_log_notes(np);
-	if (strcmp(np->signatures, d->pol->signatures) != 0) {
-		d->st.reload_failures++;
-		log_warnx("reload: %s names another signatures file; restart "
-			  "skyfenced to load it (the running policy stays)",
-			  d->o->policy_path);
-		policy_free(np);
-		return;
-	}
-	if (runtime_keep_killswitch(np, d->pol->killswitch) != 0) {
-		d->st.reload_failures++;
-		log_warnx("reload: %s: its kill switch and the running one "
-			  "together are too many apps; the running policy "
-			  "stays",
-			  d->o->policy_path);
-		policy_free(np);
-		return;
-	}
-	/* the state the apply saves is derived from this file */
-	memcpy(old, d->base, sizeof(old));
-	memcpy(d->base, digest, sizeof(digest));
-	rc = runtime_apply_policy(d, np);
-	if (rc != 0) {
-		memcpy(d->base, old, sizeof(old));
-		d->st.reload_failures++;
-		log_warnx("reload: %s; the running policy stays",
-			  runtime_error(rc));
-		return;
-	}
-	d->st.reloads++;
-	snprintf(err, sizeof(err), "reload %s (SIGHUP)", d->o->policy_path);
-	auditrec_change(d, uid, err);
-	log_info("reload: %s applied (%u departments besides default)%s%s",
-		 d->o->policy_path, d->pol->n_depts - 1,
-		 d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
-		 d->pol->killswitch);
 }
 
 /* The state directory, and the running policy saved there, restored

@@ -44,10 +44,6 @@ int runtime_keep_killswitch(struct policy *np, const char *apps);
 /* Writes the running policy to the state file, if one is kept. Returns 0,
  * or -1 (state_dirty set: retried every second; state_err says why). */
 int runtime_save_state(struct daemon *d);
-/* SIGHUP (sent by @uid): the --policy file replaces the running
- * departments and rules; the kill switch stays. Failures are logged, the
- * running policy stays; an applied reload is an audit "change". */
-void runtime_reload(struct daemon *d, long uid);
 /* At start, before the first verdict: the state directory opened and
  * locked, and the running policy saved there restored (see runtime.c).
  * Returns 0, or -1 (logged): do not start. */

@@ -7,7 +7,6 @@
  * of the flow (DESIGN.md section 2: this kernel ignores NFQA_CT).
  */
 #include "daemon/worker.h"
-#include "daemon/held.h"
 #include "daemon/stats.h"
 
 #include <errno.h>
@@ -93,76 +92,38 @@ static void on_flow_end(void *ctx, const struct flow *f, int reason)
 		write_audit(w, "end", f, clock_us(CLOCK_REALTIME) / 1000);
 }
 
-/* The shaper timer (the shaper thread's, daemon.c) fires no later than
- * the next release; under sh_mu. */
-static void arm_earlier(struct worker *w)
-{
-	struct daemon *d = w->d;
-	uint64_t next = shaper_next_us(d->sh);
-	struct itimerspec its;
-
-	if (!next || (d->sh_armed_us && d->sh_armed_us <= next))
-		return;
-	memset(&its, 0, sizeof(its));
-	its.it_value.tv_sec = (time_t)(next / 1000000);
-	its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
-	if (timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-		d->sh_armed_us = next;
-	else
-		log_limited(&w->bad_limit, w->now_ms, "shaper timer: %s",
-			    strerror(errno));
-}
-
 /* The verdict for the packet being handled; the mark goes back with the
  * queued bit clear (mark.h), so the bypass counter skips it. */
 static void verdict(struct worker *w, const struct queue_pkt *qp, int v)
 {
 	queue_verdict(w->q[w->cur], qp->id, v, 1,
-		      mark_seen(&w->d->ml, qp->mark));
+		      mark_seen(w->ml, qp->mark));
 }
 
-/* A throttled packet: the shaper (shared by the workers, so that a
+/* A throttled packet: the throttle (shared by the workers, so that a
  * department's rate holds over all of them) passes, holds or drops it. */
 static void shape(struct worker *w, const struct queue_pkt *qp,
 		  const struct pkt *p, const struct engine_verdict *v)
 {
-	struct daemon *d = w->d;
-	struct held_ctx hc = { d, w };
 	int32_t b = buckets_pair_of(w->bm, v->flow->dept, v->flow->rule);
-	enum shaper_result r = SHAPER_PASS;
 	uint32_t len = verdict_wire_len(
 		qp->len, qp->gso, (uint32_t)(p->l4_payload - p->l3),
 		p->l4proto == IPPROTO_TCP ? p->l4_payload_len : 0);
-	uint64_t tag;
+	enum throttle_result r = THROTTLE_PASS;
 
 	w->st.throttled++;
-	if (b < 0) {
-		verdict(w, qp, QUEUE_ACCEPT);
-		return;
-	}
-	pthread_mutex_lock(&d->sh_mu);
-	if (d->sh_stopping) {
-		r = SHAPER_PASS;
-	} else if (held_take(d, w->idx, w->cur, qp->id,
-			     mark_seen(&d->ml, qp->mark), &tag) == 0) {
-		/* the time under the lock: the shaper's clock never goes
-		 * back between the threads that use it */
-		r = shaper_submit(
-			d->sh, 2 * (uint32_t)b + !v->from_inside, tag, len,
+	if (b >= 0)
+		r = throttle_submit(
+			w->throttle, 2 * (uint32_t)b + !v->from_inside, len,
 			(uint32_t)((v->flow->id * 0x9e3779b97f4a7c15ull) >> 40),
-			clock_us(CLOCK_MONOTONIC), worker_held_drop, &hc);
-		if (r != SHAPER_HOLD)
-			held_put(d, tag);
-		else
-			arm_earlier(w);
-	} else {
+			(uint16_t)w->idx, (uint16_t)w->cur, qp->id,
+			mark_seen(w->ml, qp->mark));
+	if (r == THROTTLE_NO_RECORD)
 		w->st.held_no_slot++;
-	}
-	pthread_mutex_unlock(&d->sh_mu);
-	if (r == SHAPER_HOLD)
+	if (r == THROTTLE_HOLD)
 		queue_defer(w->q[w->cur], qp->id);
 	else
-		verdict(w, qp, r == SHAPER_PASS ? QUEUE_ACCEPT : QUEUE_DROP);
+		verdict(w, qp, r == THROTTLE_DROP ? QUEUE_DROP : QUEUE_ACCEPT);
 }
 
 /* One packet through verdict.h: the mark, then the engine. */
@@ -179,7 +140,7 @@ static void give(struct worker *w, const struct queue_pkt *qp,
 static void on_packet(void *ctx, const struct queue_pkt *qp)
 {
 	struct worker *w = ctx;
-	const struct mark_layout *ml = &w->d->ml;
+	const struct mark_layout *ml = w->ml;
 	enum mark_verdict mv = mark_verdict_of(ml, qp->mark);
 	struct verdict_step vs;
 	struct engine_verdict v;
@@ -254,26 +215,18 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	give(w, qp, &vs);
 }
 
-void worker_held_release(void *ctx, uint64_t tag, int pass)
+int worker_release(void *ctx, uint32_t self, int32_t record,
+		   const struct throttle_held *h, uint32_t id, int pass)
 {
-	struct held_ctx *hc = ctx;
-	struct daemon *d = hc->d;
-	const struct held *h = held_of(d, tag);
-	struct worker *w = &d->w[h->worker];
+	struct worker *w = (struct worker *)ctx + h->worker;
+	int v = pass ? QUEUE_ACCEPT : QUEUE_DROP;
 
-	if (w == hc->self) {
-		queue_verdict(w->q[h->queue], (uint32_t)tag,
-			      pass ? QUEUE_ACCEPT : QUEUE_DROP, 1, h->mark);
-		held_put(d, tag);
-	} else {
-		worker_post(w, (int32_t)(tag >> 32), h->queue, (uint32_t)tag,
-			    pass ? QUEUE_ACCEPT : QUEUE_DROP, h->mark);
+	if (h->worker == self) {
+		queue_verdict(w->q[h->queue], id, v, 1, h->mark);
+		return 1;
 	}
-}
-
-void worker_held_drop(void *ctx, uint64_t tag)
-{
-	worker_held_release(ctx, tag, 0);
+	worker_post(w, record, h->queue, id, v, h->mark);
+	return 0;
 }
 
 void worker_post(struct worker *w, int32_t record, uint16_t slot, uint32_t id,
@@ -283,7 +236,7 @@ void worker_post(struct worker *w, int32_t record, uint16_t slot, uint32_t id,
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&w->mu);
-	/* never full: one entry per hold record (held.c) */
+	/* never full: one entry per hold record (throttle.c) */
 	pv = &w->posted[w->n_posted++];
 	pv->id = id;
 	pv->mark = mark;
@@ -317,12 +270,8 @@ static void on_wake(struct worker *w, unsigned slot)
 	for (i = 0; i < n; i++)
 		queue_verdict(w->q[w->drain[i].slot], w->drain[i].id,
 			      w->drain[i].verdict, 1, w->drain[i].mark);
-	if (n) {
-		pthread_mutex_lock(&w->d->sh_mu);
-		for (i = 0; i < n; i++)
-			held_put_record(w->d, w->drain[i].record);
-		pthread_mutex_unlock(&w->d->sh_mu);
-	}
+	for (i = 0; i < n; i++)
+		throttle_done(w->throttle, w->drain[i].record);
 	if (fn) {
 		fn(w, arg);
 		pthread_mutex_lock(&w->mu);
@@ -408,7 +357,9 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	w->idx = idx;
 	w->ep = w->efd = -1;
 	w->pol = d->pol;
-	w->bm = d->bm;
+	w->throttle = d->th;
+	w->ml = &d->ml;
+	w->bm = throttle_buckets(d->th);
 	w->bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -424,8 +375,8 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	w->eng = engine_create(&eo, w->cls, d->pol, &h);
 	w->sc.apps = calloc(APP_STATS, sizeof(*w->sc.apps));
 	w->sc.recent = calloc(RECENT, sizeof(*w->sc.recent));
-	w->posted = calloc(d->max_held + 1, sizeof(*w->posted));
-	w->drain = calloc(d->max_held + 1, sizeof(*w->drain));
+	w->posted = calloc(throttle_max_held(d->th) + 1, sizeof(*w->posted));
+	w->drain = calloc(throttle_max_held(d->th) + 1, sizeof(*w->drain));
 	w->q = calloc(w->n_q, sizeof(*w->q));
 	w->src = calloc(w->n_q + 1, sizeof(*w->src));
 	if (!w->eng || !w->sc.apps || !w->sc.recent || !w->posted ||

@@ -46,6 +46,8 @@ struct worker {
 	struct engine *eng;
 	const struct policy *pol;    /* the policy its engine runs */
 	const struct bucket_map *bm; /* that policy's bucket map */
+	struct throttle *throttle;   /* shared by the workers */
+	const struct mark_layout *ml;
 	unsigned n_q;		     /* queues: n main queues x QUEUE_KINDS */
 	uint16_t qnum[MAX_QUEUES];   /* main queue numbers */
 	struct queue **q;	     /* slot = main * QUEUE_KINDS + kind */
@@ -64,7 +66,7 @@ struct worker {
 	void *call_arg;
 	int call_done;
 	struct posted_verdict *posted;
-	uint32_t n_posted; /* at most d->max_held + 1: one per record */
+	uint32_t n_posted; /* at most max_held + 1: one per record */
 };
 
 /* Sets up worker @w (its module, engine, event loop) for the main queues
@@ -91,19 +93,11 @@ void worker_free(struct worker *w);
 /* Every flow of @w ends (the audit's end records): worker_call-able. */
 void worker_flush(struct worker *w, void *arg);
 
-/* Who calls the shaper: a held packet of this worker gets its verdict at
- * once, another worker's is posted to it (worker_post). @self is NULL in
- * the control and shaper threads. */
-struct held_ctx {
-	struct daemon *d;
-	struct worker *self;
-};
-
-/* The shaper's release callback (@ctx a struct held_ctx, under sh_mu):
- * the held packet of @tag accepted if @pass, else dropped. */
-void worker_held_release(void *ctx, uint64_t tag, int pass);
-/* worker_held_release(ctx, tag, 0): the shaper's drop callback. */
-void worker_held_drop(void *ctx, uint64_t tag);
+/* The throttle's release function (throttle.h; @ctx the workers, d->w):
+ * a held packet of worker @self's gets its verdict at once, another
+ * worker's is posted to it (worker_post). */
+int worker_release(void *ctx, uint32_t self, int32_t record,
+		   const struct throttle_held *h, uint32_t id, int pass);
 
 /* Every counter now, read once: each worker hands over its own in its
  * thread (worker_call), its per department counters merged into
@@ -111,7 +105,7 @@ void worker_held_drop(void *ctx, uint64_t tag);
 void workers_stats(struct daemon *d, struct stats_snap *s);
 
 /* A verdict for a held packet of @w, from another thread (under the
- * daemon's sh_mu). */
+ * throttle's lock). */
 void worker_post(struct worker *w, int32_t record, uint16_t slot, uint32_t id,
 		 int verdict, uint32_t mark);
 

@@ -476,7 +476,7 @@ static void on_flow_end(void *ctx, struct flow *f, int reason)
 
 	if (f->state == FLOW_INSPECTING) {
 		if (f->cls_slot >= 0)
-			classifier_giveup(e->cls, f->cls_slot, &f->cls);
+			classifier_flow_final(e->cls, f->cls_slot, &f->cls);
 		decide(e, f,
 		       reason == FLOW_END_IDLE	    ? DEC_IDLE
 		       : reason == FLOW_END_EVICTED ? DEC_EVICTED
@@ -485,7 +485,7 @@ static void on_flow_end(void *ctx, struct flow *f, int reason)
 		   f->cls.app == SF_PROTO_UNKNOWN) {
 		/* decided by a signature before nDPI knew: its label for
 		 * the record, as ndpiReader gives up at the end */
-		classifier_giveup(e->cls, f->cls_slot, &f->cls);
+		classifier_flow_final(e->cls, f->cls_slot, &f->cls);
 	}
 	release_cls(e, f);
 	buf_drop(e, f);
@@ -887,7 +887,7 @@ static void inspect(struct engine *e, struct flow *f, const struct pkt *p,
 		 * name, as nDPI's own names do */
 		if (cs == CLS_MORE && name_sig(e, f))
 			cs = CLS_NAMED;
-		if (cs == CLS_DONE && classifier_gave_up(e->cls, n, p))
+		if (cs == CLS_DONE && classifier_past_limit(e->cls, n, p))
 			at = DEC_LIMIT;
 		if (n == 1)
 			quic_unread(p, &f->cls, f);

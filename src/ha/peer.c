@@ -1,18 +1,12 @@
-/* peer.c - an HA pair's runtime in step (peer.h). The messages are text
- * in one UDP datagram each, authenticated with OpenSSL's HMAC-SHA256:
- *
- *   SFPEER1 NODE SEQ WALL_MS DIGEST KS_MS
- *   KS APP... | KS -
- *   [CHANGE ID WHAT]
- *   MAC HEX
- *
- * The MAC covers every byte before "MAC ". A dedicated sync link carries
- * them; the key keeps anything else on it from steering the kill switch. */
+/* peer.c - an HA pair's runtime in step (peer.h): the socket, the key
+ * file, and what a peer's message changes here. The messages themselves,
+ * their MAC and the replay rules are peermsg.c's. A dedicated sync link
+ * carries them; the key keeps anything else on it from steering the kill
+ * switch. */
 #include "ha/peer.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +17,22 @@
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "daemon/change.h"
 #include "daemon/daemon_int.h"
 #include "audit/audit.h"
 #include "sys/hostport.h"
 #include "audit/auditlog.h"
 #include "sys/log.h"
 
-#define MSG_MAX 2048
 #define CHANGE_RESENDS 3
 
 struct peer {
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	struct peer_info info;
-	uint64_t last_seq, last_change;
+	struct peermsg_rx rx; /* the replay rule's state, the refusals */
+	uint64_t last_change; /* the last CHANGE id taken */
 };
 
 struct peers {
@@ -51,9 +44,11 @@ struct peers {
 	uint64_t seq;
 	uint64_t ks_ms; /* our kill switch's version: when it was set */
 	uint64_t change_id;
-	char change[1024]; /* the last change, resent CHANGE_RESENDS times */
+	/* the last change, resent CHANGE_RESENDS times */
+	char change[PEERMSG_CHANGE_MAX + 1];
 	unsigned change_left;
 	uint64_t bad; /* datagrams from an address that is no peer */
+	struct log_limit send_log;
 };
 
 /* the peers' messages carry wall-clock times (the audit's clock); when a
@@ -117,6 +112,7 @@ struct peers *peers_open(const char *listen, const char *const *peer_addrs,
 		return NULL;
 	}
 	p->fd = -1;
+	p->send_log = (struct log_limit)LOG_LIMIT_INIT(1, 60000);
 	if (n == 0 || n > PEER_MAX) {
 		snprintf(err, errlen, "--peer: 1 to %d peers", PEER_MAX);
 		goto fail;
@@ -175,27 +171,10 @@ int peers_fd(const struct peers *p)
 	return p->fd;
 }
 
-static void mac_hex(const struct peers *p, const char *msg, size_t len,
-		    char hex[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-
-	if (!HMAC(EVP_sha256(), p->key, (int)p->keylen,
-		  (const unsigned char *)msg, len, md, &mdlen) ||
-	    mdlen != 32) {
-		/* no MAC: nothing of ours verifies, nothing of theirs either */
-		memset(hex, 'x', 64);
-		hex[64] = '\0';
-		return;
-	}
-	audit_hex(md, 32, hex);
-}
-
 void peers_send_state(struct peers *p, struct daemon *d)
 {
-	char msg[MSG_MAX], mac[65];
-	size_t o;
+	struct peermsg m = { 0 };
+	char msg[PEERMSG_MAX];
 	unsigned i;
 	int n;
 
@@ -203,42 +182,63 @@ void peers_send_state(struct peers *p, struct daemon *d)
 		return;
 	if (++p->seq < wall_ms() * 1000)
 		p->seq = wall_ms() * 1000;
-	n = snprintf(msg, sizeof(msg),
-		     "SFPEER1 %s %" PRIu64 " %" PRIu64 " %s %" PRIu64
-		     "\nKS %s\n",
-		     d->node, p->seq, wall_ms(), d->pol_digest, p->ks_ms,
-		     d->pol->killswitch[0] ? d->pol->killswitch : "-");
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return;
-	o = (size_t)n;
+	m.node = d->node;
+	m.seq = p->seq;
+	m.wall_ms = wall_ms();
+	m.digest = d->pol_digest;
+	m.ks_ms = p->ks_ms;
+	m.killswitch = d->pol->killswitch;
 	if (p->change_left) {
-		n = snprintf(msg + o, sizeof(msg) - o,
-			     "CHANGE %" PRIu64 " %s\n", p->change_id,
-			     p->change);
-		if (n > 0 && (size_t)n < sizeof(msg) - o)
-			o += (size_t)n;
+		m.change = p->change;
+		m.change_id = p->change_id;
 		p->change_left--;
 	}
-	mac_hex(p, msg, o, mac);
-	n = snprintf(msg + o, sizeof(msg) - o, "MAC %s\n", mac);
-	if (n < 0 || (size_t)n >= sizeof(msg) - o)
+	n = peermsg_encode(msg, sizeof(msg), &m, p->key, p->keylen);
+	if (n < 0) {
+		log_limited(&p->send_log, d->now_ms,
+			    "peers: state not sent: %s", strerror(-n));
 		return;
-	o += (size_t)n;
+	}
 	for (i = 0; i < p->n; i++)
-		if (sendto(p->fd, msg, o, 0, (struct sockaddr *)&p->p[i].sa,
-			   p->p[i].salen) < 0)
+		if (sendto(p->fd, msg, (size_t)n, 0,
+			   (struct sockaddr *)&p->p[i].sa, p->p[i].salen) < 0)
 			log_debug("peer %s: %s", p->p[i].info.addr,
 				  strerror(errno));
 }
 
 void peers_forward_change(struct peers *p, struct daemon *d, const char *what)
 {
+	int rc;
+
 	if (!p)
 		return;
+	/* cut short or split, it would be another change on the peer */
+	rc = peermsg_change_valid(what);
+	if (rc != 0) {
+		log_warnx("peers: change not forwarded (%s): the peers will "
+			  "show drift",
+			  strerror(-rc));
+		return;
+	}
 	snprintf(p->change, sizeof(p->change), "%s", what);
 	p->change_id = p->seq + 1;
 	p->change_left = CHANGE_RESENDS;
 	peers_send_state(p, d);
+}
+
+void peers_changed(void *ctx, const struct change *c)
+{
+	struct daemon *d = ctx;
+
+	if (c->origin == CHANGE_PEER)
+		return; /* the peer's own: not sent back */
+	if (c->kind == CHANGE_EDIT) {
+		peers_forward_change(d->peers, d, c->what);
+	} else if (c->kind == CHANGE_KILLSWITCH) {
+		/* newer than theirs, and sent at once */
+		peers_killswitch_changed(d->peers);
+		peers_send_state(d->peers, d);
+	}
 }
 
 void peers_killswitch_changed(struct peers *p)
@@ -285,7 +285,11 @@ static void converge_killswitch(struct peers *p, struct daemon *d,
 				struct peer *q, const char *theirs,
 				uint64_t their_ms)
 {
-	char next[256];
+	struct change c = { .kind = CHANGE_KILLSWITCH,
+			    .origin = CHANGE_PEER,
+			    .uid = -1,
+			    .node = q->info.node };
+	char next[256], err[512];
 
 	if (!strcmp(theirs, d->pol->killswitch))
 		return;
@@ -297,85 +301,57 @@ static void converge_killswitch(struct peers *p, struct daemon *d,
 		return; /* ours is newer: the peer takes it from us */
 	if (!strcmp(next, d->pol->killswitch))
 		return;
-	if (control_peer_killswitch(d, next, q->info.node) == 0)
+	c.what = next;
+	if (change_apply(d, &c, NULL, NULL, err, sizeof(err)) == 0)
 		p->ks_ms = their_ms;
 }
 
 static void handle(struct peers *p, struct daemon *d, char *msg, size_t len,
 		   const struct sockaddr_storage *from)
 {
-	char node[64], digest[65], mac[65], *macl, *ks, *line, *nl;
-	uint64_t seq, ts, ks_ms, now = wall_ms();
 	struct peer *q = peer_of(p, from);
+	struct change c = { .kind = CHANGE_EDIT,
+			    .origin = CHANGE_PEER,
+			    .uid = -1,
+			    .node = q ? q->info.node : NULL };
+	struct peermsg m;
+	char err[512];
 
-	msg[len] = '\0';
-	macl = strstr(msg, "\nMAC ");
 	if (!q) {
 		p->bad++;
 		return;
 	}
-	if (!macl) {
+	if (peermsg_receive(&q->rx, msg, len, p->key, p->keylen, wall_ms(),
+			    &m) != PEERMSG_OK) {
 		q->info.bad_messages++;
 		return;
 	}
-	macl++;
-	mac_hex(p, msg, (size_t)(macl - msg), mac);
-	if (strlen(macl) < 4 + 64 || CRYPTO_memcmp(mac, macl + 4, 64) != 0) {
-		q->info.bad_messages++;
-		return;
-	}
-	*macl = '\0';
-	if (sscanf(msg, "SFPEER1 %63s %" SCNu64 " %" SCNu64 " %64s %" SCNu64,
-		   node, &seq, &ts, digest, &ks_ms) != 5 ||
-	    seq <= q->last_seq ||
-	    (ts > now ? ts - now : now - ts) > PEER_WINDOW_MS) {
-		q->info.bad_messages++;
-		return;
-	}
-	q->last_seq = seq;
-	snprintf(q->info.node, sizeof(q->info.node), "%s", node);
-	snprintf(q->info.digest, sizeof(q->info.digest), "%s", digest);
+	snprintf(q->info.node, sizeof(q->info.node), "%s", m.node);
+	snprintf(q->info.digest, sizeof(q->info.digest), "%s", m.digest);
 	q->info.seen_ms = d->now_ms;
-	ks = strstr(msg, "\nKS ");
-	if (ks) {
-		ks += 4;
-		nl = strchr(ks, '\n');
-		if (nl)
-			*nl = '\0';
-		snprintf(q->info.killswitch, sizeof(q->info.killswitch), "%s",
-			 strcmp(ks, "-") ? ks : "");
-		converge_killswitch(p, d, q, q->info.killswitch, ks_ms);
-		line = nl ? nl + 1 : NULL;
-	} else {
-		line = NULL;
-	}
-	if (line && !strncmp(line, "CHANGE ", 7)) {
-		uint64_t id;
-		char *what;
-
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		id = strtoull(line + 7, &what, 10);
-		if (id > q->last_change && *what == ' ') {
-			q->last_change = id;
-			if (control_peer_change(d, what + 1, node) == 0)
-				q->info.changes_applied++;
-			else
-				q->info.changes_refused++;
-		}
+	snprintf(q->info.killswitch, sizeof(q->info.killswitch), "%s",
+		 m.killswitch);
+	converge_killswitch(p, d, q, q->info.killswitch, m.ks_ms);
+	if (m.change && m.change_id > q->last_change) {
+		/* a change is resent a few times: applied once, by its id */
+		q->last_change = m.change_id;
+		c.what = m.change;
+		if (change_apply(d, &c, NULL, NULL, err, sizeof(err)) == 0)
+			q->info.changes_applied++;
+		else
+			q->info.changes_refused++;
 	}
 }
 
 void peers_input(struct peers *p, struct daemon *d)
 {
-	char buf[MSG_MAX + 1];
+	char buf[PEERMSG_MAX];
 	unsigned i;
 
 	for (i = 0; i < 64; i++) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(p->fd, buf, MSG_MAX, 0,
+		ssize_t n = recvfrom(p->fd, buf, sizeof(buf), 0,
 				     (struct sockaddr *)&from, &fl);
 
 		if (n < 0)
@@ -397,6 +373,7 @@ unsigned peers_count(const struct peers *p)
 void peers_get(const struct peers *p, unsigned i, struct peer_info *out)
 {
 	*out = p->p[i].info;
+	memcpy(out->refused, p->p[i].rx.refused, sizeof(out->refused));
 }
 
 int peers_in_step(const struct peers *p, const char *our_digest,

@@ -11,7 +11,8 @@
  *   fails there, or a policy file loaded on one node only, shows as drift:
  *   the digests differ in `status` and the metrics.
  * Messages older than PEER_WINDOW_MS, or not newer than the last one from
- * the same node, are ignored (replays).
+ * the same node, are ignored (replays); the messages' format, their MAC
+ * and these rules are peermsg.h's.
  */
 #ifndef SKYFENCE_PEER_H
 #define SKYFENCE_PEER_H
@@ -19,11 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ha/peermsg.h" /* the messages; PEER_WINDOW_MS */
+
 #define PEER_MAX 4
-#define PEER_KEY_MIN 32 /* bytes of the key file */
-#define PEER_WINDOW_MS 60000u
+#define PEER_KEY_MIN 32	     /* bytes of the key file */
 #define PEER_SILENT_MS 3000u /* a peer not heard for this long is silent */
 
+struct change;
 struct daemon;
 
 struct peer_info {
@@ -33,6 +36,8 @@ struct peer_info {
 	char killswitch[256];
 	uint64_t seen_ms; /* monotonic; 0: never */
 	uint64_t changes_applied, changes_refused, bad_messages;
+	/* bad_messages by reason (peermsg.h), PEERMSG_OK's unused */
+	uint64_t refused[PEERMSG_REASONS];
 };
 
 struct peers;
@@ -55,6 +60,11 @@ void peers_send_state(struct peers *p, struct daemon *d);
 void peers_forward_change(struct peers *p, struct daemon *d, const char *what);
 /* The kill switch changed here now (its version for the peers). */
 void peers_killswitch_changed(struct peers *p);
+/* The change service's hook (change.h; @ctx the daemon): a client's
+ * edit is forwarded as it was accepted; a kill switch set here is newer
+ * than the peers' and goes out at once. A peer's own change is not sent
+ * back. */
+void peers_changed(void *ctx, const struct change *c);
 
 unsigned peers_count(const struct peers *p);
 /* Datagrams from an address that is no peer of ours (dropped unread). */

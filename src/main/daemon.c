@@ -4,10 +4,10 @@
  * counters and the one-second tick; a shaper thread releases held packets
  * on time. Changes to what the workers run go through runtime.c.
  */
+#include "daemon/change.h"
 #include "daemon/daemon_int.h"
 #include "ha/peer.h"
 #include "main/daemon.h"
-#include "daemon/held.h"
 #include "control/control.h"
 #include "control/metrics.h"
 #include "daemon/runtime.h"
@@ -79,107 +79,11 @@ static void check_bypass(struct daemon *d)
 		d->bypass_new = 0;
 }
 
-static void log_shaper_stats(struct daemon *d)
-{
-	static const char *const dir[2] = { "from_inside", "to_inside" };
-	uint32_t i, j, n = 0, k;
-
-	pthread_mutex_lock(&d->sh_mu);
-	for (i = 0; i < d->pol->n_depts; i++) {
-		for (j = 0; j < d->pol->depts[i].n_rules; j++, n++) {
-			const struct policy_rule *r =
-				&d->pol->depts[i].rules[j];
-
-			if (d->bm->of[n] < 0)
-				continue;
-			for (k = 0; k < 2; k++) {
-				struct shaper_stats st;
-
-				shaper_get_stats(d->sh,
-						 2 * (uint32_t)d->bm->of[n] + k,
-						 &st);
-				log_info("shaper: department=%s rule_line=%u "
-					 "direction=%s rate_bps=%" PRIu64
-					 " passed=%" PRIu64 " delayed=%" PRIu64
-					 " dropped=%" PRIu64 " backlog=%u"
-					 " passed_bytes=%" PRIu64
-					 " dropped_bytes=%" PRIu64
-					 " delay_avg_us=%" PRIu64
-					 " delay_max_us=%" PRIu64,
-					 d->pol->depts[i].name, r->line, dir[k],
-					 r->rate_bps, st.passed, st.delayed,
-					 st.dropped, st.backlog,
-					 st.passed_bytes, st.dropped_bytes,
-					 st.delayed
-						 ? st.delay_us_sum / st.delayed
-						 : 0,
-					 st.delay_us_max);
-			}
-		}
-	}
-	pthread_mutex_unlock(&d->sh_mu);
-}
-
 /* SIGUSR1, and at the stop: every counter, the shaper's. */
 static void log_stats(struct daemon *d)
 {
 	control_log_stats(d);
-	log_shaper_stats(d);
-}
-
-/* The shaper thread: held packets released on time, whatever the control
- * thread is doing (a state file's fsync, a conntrack walk). Each release
- * goes to its worker (worker_post). */
-static void *shaper_main(void *arg)
-{
-	struct daemon *d = arg;
-	struct held_ctx hc = { d, NULL };
-
-	for (;;) {
-		uint64_t ticks, next;
-		struct itimerspec its;
-
-		if (read(d->shaper_tfd, &ticks, sizeof(ticks)) < 0 &&
-		    errno != EINTR && errno != EAGAIN) {
-			log_warn("shaper timer");
-			break;
-		}
-		pthread_mutex_lock(&d->sh_mu);
-		if (d->sh_quit) {
-			pthread_mutex_unlock(&d->sh_mu);
-			break;
-		}
-		shaper_run(d->sh, mono_us(), worker_held_release, &hc);
-		next = shaper_next_us(d->sh);
-		memset(&its, 0, sizeof(its));
-		its.it_value.tv_sec = (time_t)(next / 1000000);
-		its.it_value.tv_nsec = (long)(next % 1000000) * 1000;
-		if (timerfd_settime(d->shaper_tfd, TFD_TIMER_ABSTIME, &its,
-				    NULL) == 0)
-			d->sh_armed_us = next;
-		else
-			log_warn("shaper timer");
-		pthread_mutex_unlock(&d->sh_mu);
-	}
-	return NULL;
-}
-
-/* The shaper thread ends: woken at once, it sees sh_quit. */
-static void shaper_stop(struct daemon *d)
-{
-	struct itimerspec its;
-
-	if (!d->sh_started)
-		return;
-	memset(&its, 0, sizeof(its));
-	its.it_value.tv_nsec = 1;
-	pthread_mutex_lock(&d->sh_mu);
-	d->sh_quit = 1;
-	if (timerfd_settime(d->shaper_tfd, 0, &its, NULL) != 0)
-		log_warn("shaper timer");
-	pthread_mutex_unlock(&d->sh_mu);
-	pthread_join(d->sh_thread, NULL);
-	d->sh_started = 0;
+	throttle_log_stats(d->th, d->pol);
 }
 
 static int daemonize(void)
@@ -248,6 +152,9 @@ static int open_peers(struct daemon *d)
 	}
 	log_info("HA pair: %u peer(s), listening on %s", o->n_peers,
 		 o->peer_listen);
+	/* the peers learn of every change made here */
+	d->change_hook.applied = peers_changed;
+	d->change_hook.ctx = d;
 	return 0;
 }
 
@@ -458,7 +365,13 @@ static void on_signal(struct daemon *d, struct source *s)
 	while (read(s->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			sd_notify(0, "RELOADING=1");
-			runtime_reload(d, (long)si.ssi_uid);
+			struct change c = { .kind = CHANGE_RELOAD,
+					    .origin = CHANGE_SIGNAL,
+					    .uid = (long)si.ssi_uid,
+					    .what = "" };
+			char err[600];
+
+			change_apply(d, &c, NULL, NULL, err, sizeof(err));
 			sd_notify(0, "READY=1");
 		} else if (si.ssi_signo == SIGUSR1) {
 			log_stats(d);
@@ -583,114 +496,112 @@ static int start_audit(struct daemon *d)
  * holding never makes a queue overflow. */
 static int shaper_setup(struct daemon *d)
 {
-	uint32_t b;
-
-	d->max_held = d->o->queue_maxlen / 2;
-	d->sh = shaper_create(MAX_BUCKETS, d->max_held);
-	d->held = calloc(d->max_held + 1, sizeof(*d->held));
-	if (!d->held || !d->sh) {
+	d->th = throttle_create(d->o->queue_maxlen / 2, worker_release, d->w);
+	if (!d->th) {
 		log_warnx("out of memory");
 		return -1;
 	}
-	for (b = 0; b <= d->max_held; b++)
-		d->held[b].next_free = b < d->max_held ? (int32_t)b + 1 : -1;
-	d->held_free = 0;
 	if (runtime_map_buckets(d, d->pol) != 0) {
-		log_warnx("shaper: more than %d throttle rules", MAX_BUCKETS);
-		return -1;
-	}
-	d->shaper_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (d->shaper_tfd < 0) {
-		log_warn("shaper timer");
+		log_warnx("shaper: more than %d throttle rules",
+			  2 * BUCKET_PAIRS);
 		return -1;
 	}
 	return 0;
 }
 
-int daemon_run(const struct daemon_opts *o)
-{
-	struct cls_opts co = { 16, 80, 24, 0, NULL };
-	struct engine_hooks h = { NULL, NULL, NULL };
-	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
-	struct daemon d;
-	struct engine_opts eo;
+/* The event loop's descriptors: signals, the one-second tick, and
+ * every source it watches. */
+struct loop {
 	sigset_t sigs;
-	char err[512];
-	int ep = -1, sfd = -1, tfd = -1, rc = 1;
+	int ep, sfd, tfd;
 	struct source src[9];
-	gid_t ctl_gid = o->ctl_group;
-	unsigned k, ns = 0;
-	uint64_t flow_cap = 0;
+	unsigned n;
+};
 
-	/* Large buffers (a slow control client's replies, an nDPI module
-	 * replaced by signatures reload) come from mmap and go back to the
-	 * system when freed: a fixed threshold, not glibc's sliding one,
-	 * which rises after the first large free and keeps later ones on the
-	 * heap. */
+/* Large buffers (a slow control client's replies, an nDPI module
+ * replaced by signatures reload) come from mmap and go back to the
+ * system when freed: a fixed threshold, not glibc's sliding one, which
+ * rises after the first large free and keeps later ones on the heap.
+ * The signals the loop reads (signalfd) are blocked before anything
+ * else: one sent while starting (a SIGUSR1 once the queue shows, a
+ * SIGHUP from a config tool) waits for the loop instead of taking
+ * SIGUSR1's and SIGHUP's default action, which ends the process. The
+ * worker and shaper threads inherit the mask: the signals come to the
+ * control thread's signalfd only. */
+static void process_setup(struct loop *l)
+{
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	/* The signals the loop reads (signalfd) are blocked before anything
-	 * else: one sent while starting (a SIGUSR1 once the queue shows, a
-	 * SIGHUP from a config tool) waits for the loop instead of taking
-	 * SIGUSR1's and SIGHUP's default action, which ends the process.
-	 * The worker and shaper threads inherit the mask: the signals come
-	 * to the control thread's signalfd only. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
-	sigaddset(&sigs, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	memset(l, 0, sizeof(*l));
+	l->ep = l->sfd = l->tfd = -1;
+	sigemptyset(&l->sigs);
+	sigaddset(&l->sigs, SIGTERM);
+	sigaddset(&l->sigs, SIGINT);
+	sigaddset(&l->sigs, SIGHUP);
+	sigaddset(&l->sigs, SIGUSR1);
+	sigaddset(&l->sigs, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &l->sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	memset(&d, 0, sizeof(d));
-	d.o = o;
-	d.shaper_tfd = -1;
-	d.state_dfd = -1;
-	d.pid_fd = -1;
-	d.audit_fd = -1;
-	d.state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
-	d.bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
-	d.bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
-	pthread_mutex_init(&d.sh_mu, NULL);
+}
+
+static void daemon_init(struct daemon *d, const struct daemon_opts *o)
+{
+	memset(d, 0, sizeof(*d));
+	d->o = o;
+	d->state_dfd = -1;
+	d->pid_fd = -1;
+	d->audit_fd = -1;
+	d->state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
+	d->bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
+	d->bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	log_init("skyfenced", !o->foreground, o->log_level);
-	if (mark_layout_init(&d.ml, o->mark_mask) != 0) {
+}
+
+/* --pidfile, opened before --user's change: a root directory's file. */
+static void open_pidfile(struct daemon *d)
+{
+	const char *path = d->o->pidfile;
+	struct stat pst;
+
+	d->pid_fd = open(path,
+			 O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+			 0644);
+	if (d->pid_fd < 0) {
+		log_warn("%s", path);
+		return;
+	}
+	/* opened as root, perhaps in a directory others may write: a hard
+	 * link to another file is not ours to truncate */
+	if (fstat(d->pid_fd, &pst) != 0 || !S_ISREG(pst.st_mode) ||
+	    pst.st_nlink != 1) {
+		log_warnx("%s: not a plain file of its own (a link?); not "
+			  "written",
+			  path);
+		close(d->pid_fd);
+		d->pid_fd = -1;
+	}
+}
+
+/* What needs root, then --user, then the policy with the control
+ * thread's module (names and categories, no flows). Returns 0, or -1
+ * with what was opened closed. */
+static int start_early(struct daemon *d, gid_t ctl_gid)
+{
+	const struct daemon_opts *o = d->o;
+	struct cls_opts co = { 16, 80, 24, 0, NULL };
+
+	if (mark_layout_init(&d->ml, o->mark_mask) != 0) {
 		log_warnx("mark mask 0x%08x: needs %d or more contiguous bits",
 			  o->mark_mask, MARK_MIN_BITS);
-		return 1;
+		return -1;
 	}
-	if (ctl_gid == (gid_t)-1)
-		ctl_gid = o->run_user ? o->run_gid : getegid();
-	/* opened before --user's change: a root directory's files */
-	if (o->pidfile) {
-		d.pid_fd = open(o->pidfile,
-				O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY |
-					O_CLOEXEC,
-				0644);
-		if (d.pid_fd < 0) {
-			log_warn("%s", o->pidfile);
-		} else {
-			struct stat pst;
-
-			/* opened as root, perhaps in a directory others may
-			 * write: a hard link to another file is not ours to
-			 * truncate */
-			if (fstat(d.pid_fd, &pst) != 0 ||
-			    !S_ISREG(pst.st_mode) || pst.st_nlink != 1) {
-				log_warnx("%s: not a plain file of its own (a "
-					  "link?); not written",
-					  o->pidfile);
-				close(d.pid_fd);
-				d.pid_fd = -1;
-			}
-		}
+	if (o->pidfile)
+		open_pidfile(d);
+	if (open_audit(d) != 0 || open_peers(d) != 0 ||
+	    (o->run_user && become_user(d, ctl_gid) != 0)) {
+		close_early(d);
+		return -1;
 	}
-	if (open_audit(&d) != 0 || open_peers(&d) != 0 ||
-	    (o->run_user && become_user(&d, ctl_gid) != 0)) {
-		close_early(&d);
-		return 1;
-	}
-	/* the control thread's module: names and categories, no flows */
-	if (loader_load(o->policy_path, &co, &d.cls, &d.pol, d.base,
+	if (loader_load(o->policy_path, &co, &d->cls, &d->pol, d->base,
 			runtime_log_line, NULL) != 0) {
 		if (o->run_user && access(o->policy_path, R_OK) != 0)
 			log_warnx("%s: not loaded (skyfenced runs as %s: the "
@@ -699,277 +610,329 @@ int daemon_run(const struct daemon_opts *o)
 				  o->policy_path, o->run_user);
 		else
 			log_warnx("%s: not loaded", o->policy_path);
-		close_early(&d);
-		return 1;
+		close_early(d);
+		return -1;
 	}
-	runtime_log_notes(d.pol);
-	d.n_workers = o->n_workers ? o->n_workers : 1;
-	d.w = calloc(d.n_workers, sizeof(*d.w));
-	d.apps = calloc(APP_STATS, sizeof(*d.apps));
-	if (!d.w || !d.apps) {
+	runtime_log_notes(d->pol);
+	return 0;
+}
+
+/* The running policy as restored, the audit's chain continued, the
+ * throttle, and the control thread's engine (conntrack entries'
+ * decisions) with the kill switch. Returns 0, or -1 (logged). */
+static int start_policy(struct daemon *d)
+{
+	struct engine_hooks h = { NULL, NULL, NULL };
+	struct engine_opts eo;
+	struct policy *ks;
+
+	d->n_workers = d->o->n_workers ? d->o->n_workers : 1;
+	d->w = calloc(d->n_workers, sizeof(*d->w));
+	d->apps = calloc(APP_STATS, sizeof(*d->apps));
+	if (!d->w || !d->apps) {
 		log_warnx("out of memory");
-		goto out;
+		return -1;
 	}
-	assign_queues(&d);
-	if (o->state_dir && runtime_restore(&d) != 0)
-		goto out;
-	/* the audit's chain continues from the state directory's head */
-	if (start_audit(&d) != 0)
-		goto out;
-	d.now_ms = mono_us() / 1000;
-	if (shaper_setup(&d) != 0)
-		goto out;
+	assign_queues(d);
+	if ((d->o->state_dir && runtime_restore(d) != 0) || start_audit(d) != 0)
+		return -1;
+	d->now_ms = mono_us() / 1000;
+	if (shaper_setup(d) != 0)
+		return -1;
 	memset(&eo, 0, sizeof(eo));
 	eo.max_flows = 16;
-	eo.idle_ms = o->idle_ms;
+	eo.idle_ms = d->o->idle_ms;
 	if (runtime_seed(&eo.seed) != 0) {
 		log_warn("getrandom (the flow table's hash seed)");
-		goto out;
+		return -1;
 	}
-	/* the control thread's engine: conntrack entries' decisions */
-	d.eng = engine_create(&eo, d.cls, d.pol, &h);
-	if (!d.eng) {
+	d->eng = engine_create(&eo, d->cls, d->pol, &h);
+	if (!d->eng) {
 		log_warnx("out of memory");
-		goto out;
+		return -1;
 	}
-	if (d.pol->killswitch[0]) {
-		struct policy *ks = runtime_kill_rules(d.cls, d.pol->killswitch,
-						       runtime_log_line, NULL);
+	if (!d->pol->killswitch[0])
+		return 0;
+	ks = runtime_kill_rules(d->cls, d->pol->killswitch, runtime_log_line,
+				NULL);
+	if (!ks) {
+		log_warnx("kill switch %s: does not resolve",
+			  d->pol->killswitch);
+		return -1;
+	}
+	runtime_install_kill(d, ks);
+	return 0;
+}
 
-		if (!ks) {
-			log_warnx("kill switch %s: does not resolve",
-				  d.pol->killswitch);
-			goto out;
-		}
-		runtime_install_kill(&d, ks);
-	}
-	d.ct = ct_open(err, sizeof(err));
-	if (!d.ct) {
+/* Conntrack (walked: established flows follow the policy as restored, a
+ * flow the kill switch cut stays cut), the control socket, /metrics, the
+ * fail-closed sets before the first packet of theirs can reach a queue,
+ * the bypass counters and the state file as running from the start.
+ * Returns 0, or -1 (logged). */
+static int start_kernel(struct daemon *d, gid_t ctl_gid)
+{
+	const struct daemon_opts *o = d->o;
+	struct ctl_opts co = { o->ctl_path, ctl_gid,	    o->ctl_admin_group,
+			       512,	    o->ctl_idle_ms, 4u << 20,
+			       32u << 20 };
+	char err[512];
+
+	d->ct = ct_open(err, sizeof(err));
+	if (!d->ct) {
 		log_warnx("%s (needed to change established flows)", err);
-		goto out;
+		return -1;
 	}
-	/* established flows the kernel carries follow the policy as
-	 * restored: a flow the kill switch cut stays cut */
-	ct_walk(d.ct);
-	{
-		struct ctl_opts co2 = { o->ctl_path,	    ctl_gid,
-					o->ctl_admin_group, 512,
-					o->ctl_idle_ms,	    4u << 20,
-					32u << 20 };
-
-		d.ctl = ctl_open(&co2, control_request, &d, err, sizeof(err));
-		if (!d.ctl) {
-			log_warnx("control socket: %s", err);
-			goto out;
-		}
+	ct_walk(d->ct);
+	d->ctl = ctl_open(&co, control_request, d, err, sizeof(err));
+	if (!d->ctl) {
+		log_warnx("control socket: %s", err);
+		return -1;
 	}
 	if (o->metrics_listen) {
-		d.metrics = metrics_open(o->metrics_listen, control_metrics, &d,
-					 err, sizeof(err));
-		if (!d.metrics) {
+		d->metrics = metrics_open(o->metrics_listen, control_metrics, d,
+					  err, sizeof(err));
+		if (!d->metrics) {
 			log_warnx("%s; not starting", err);
-			goto out;
+			return -1;
 		}
 	}
-	d.started_ms = mono_us() / 1000;
-	/* The fail-closed departments' set is right before the first packet
-	 * of theirs can reach a queue. */
-	if (fcset_apply(d.pol, o->queue_num, err, sizeof(err)) < 0) {
-		if (policy_has_fail_closed(d.pol)) {
+	d->started_ms = mono_us() / 1000;
+	if (fcset_apply(d->pol, o->queue_num, err, sizeof(err)) < 0) {
+		if (policy_has_fail_closed(d->pol)) {
 			log_warnx("fail-closed departments: %s (is ipset "
 				  "available?); not starting",
 				  err);
-			goto out;
+			return -1;
 		}
 		log_warnx("fail-closed departments: %s (the policy has none)",
 			  err);
 	}
-	d.bypass = bypass_open(err, sizeof(err));
-	if (!d.bypass)
+	d->bypass = bypass_open(err, sizeof(err));
+	if (!d->bypass)
 		log_warnx("%s: packets the kernel passes without skyfenced "
 			  "will not be counted",
 			  err);
-	/* the state file as running from the start (a changed policy file
-	 * with a kept kill switch, say); a failure is retried */
-	runtime_save_state(&d);
-	/* each worker's module, engine and queues; the queues bound last,
-	 * so a packet finds everything set */
-	for (k = 0; k < d.n_workers; k++) {
-		uint64_t seed;
+	runtime_save_state(d);
+	return 0;
+}
 
+/* Each worker's module, engine and queues; the queues bound last, so a
+ * packet finds everything set. Returns 0 and the flows they hold in
+ * *@flow_cap, or -1 (logged). */
+static int start_workers(struct daemon *d, uint64_t *flow_cap)
+{
+	struct flow_table_stats fs;
+	uint64_t seed;
+	unsigned k;
+
+	for (k = 0; k < d->n_workers; k++) {
 		if (runtime_seed(&seed) != 0) {
 			log_warn("getrandom (the flow table's hash seed)");
-			goto out;
+			return -1;
 		}
-		if (worker_init(&d, &d.w[k], k, seed) != 0)
-			goto out;
+		if (worker_init(d, &d->w[k], k, seed) != 0)
+			return -1;
 	}
-	for (k = 0; k < d.n_workers; k++) {
-		struct flow_table_stats fs;
-
-		if (worker_bind(&d.w[k]) != 0)
-			goto out;
+	*flow_cap = 0;
+	for (k = 0; k < d->n_workers; k++) {
+		if (worker_bind(&d->w[k]) != 0)
+			return -1;
 		/* read before its thread starts */
-		engine_get_flow_stats(d.w[k].eng, &fs);
-		flow_cap += fs.capacity;
+		engine_get_flow_stats(d->w[k].eng, &fs);
+		*flow_cap += fs.capacity;
 	}
-	/* threads after the fork: a fork keeps only the calling thread */
-	if (!o->foreground && daemonize() != 0) {
-		log_warn("daemonize");
-		goto out;
-	}
-	if (d.pid_fd >= 0)
-		write_pidfile(&d);
+	return 0;
+}
 
-	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || tfd < 0 || ep < 0 ||
-	    timerfd_settime(tfd, 0, &tick, NULL) < 0) {
+/* The loop's descriptors, and every source it watches. */
+static int loop_open(struct daemon *d, struct loop *l)
+{
+	struct itimerspec tick = { { 1, 0 }, { 1, 0 } };
+
+	l->sfd = signalfd(-1, &l->sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (l->sfd < 0 || l->tfd < 0 || l->ep < 0 ||
+	    timerfd_settime(l->tfd, 0, &tick, NULL) < 0) {
 		log_warn("event loop set-up");
-		goto out;
+		return -1;
 	}
-	if (d.bypass) {
-		if (watch(ep, &src[ns++], bypass_fd(d.bypass), on_bypass) != 0)
-			goto out;
-		bypass_poll(d.bypass);
+	if (d->bypass) {
+		if (watch(l->ep, &l->src[l->n++], bypass_fd(d->bypass),
+			  on_bypass) != 0)
+			return -1;
+		bypass_poll(d->bypass);
 	}
-	if (watch(ep, &src[ns++], sfd, on_signal) != 0 ||
-	    watch(ep, &src[ns++], tfd, on_tick) != 0 ||
-	    watch(ep, &src[ns++], ctl_fd(d.ctl), on_ctl) != 0 ||
-	    watch(ep, &src[ns++], ct_fd(d.ct), on_ct) != 0 ||
-	    (d.ctev &&
-	     watch(ep, &src[ns++], ct_events_fd(d.ctev), on_ctev) != 0) ||
-	    (d.metrics &&
-	     watch(ep, &src[ns++], metrics_fd(d.metrics), on_metrics) != 0) ||
-	    (d.peers && watch(ep, &src[ns++], peers_fd(d.peers), on_peer) != 0))
-		goto out;
-	k = pthread_create(&d.sh_thread, NULL, shaper_main, &d);
-	if (k != 0) {
-		log_warnx("shaper thread: %s", strerror((int)k));
-		goto out;
-	}
-	d.sh_started = 1;
-	for (k = 0; k < d.n_workers; k++)
-		if (worker_start(&d.w[k]) != 0)
-			goto out;
+	if (watch(l->ep, &l->src[l->n++], l->sfd, on_signal) != 0 ||
+	    watch(l->ep, &l->src[l->n++], l->tfd, on_tick) != 0 ||
+	    watch(l->ep, &l->src[l->n++], ctl_fd(d->ctl), on_ctl) != 0 ||
+	    watch(l->ep, &l->src[l->n++], ct_fd(d->ct), on_ct) != 0 ||
+	    (d->ctev && watch(l->ep, &l->src[l->n++], ct_events_fd(d->ctev),
+			      on_ctev) != 0) ||
+	    (d->metrics && watch(l->ep, &l->src[l->n++], metrics_fd(d->metrics),
+				 on_metrics) != 0) ||
+	    (d->peers &&
+	     watch(l->ep, &l->src[l->n++], peers_fd(d->peers), on_peer) != 0))
+		return -1;
+	return 0;
+}
+
+static void log_started(const struct daemon *d)
+{
+	const struct daemon_opts *o = d->o;
+	unsigned a = o->queue_num, b = a + o->n_queues - 1;
+
 	log_info("queues %u-%u, %u-%u (throttled flows), %u-%u and %u-%u "
 		 "(fail-closed departments) bound (maxlen %u, %s) by %u "
 		 "worker(s), policy %s (%u departments besides default), "
 		 "mark mask 0x%08x",
-		 o->queue_num, o->queue_num + o->n_queues - 1,
-		 QUEUE_NUMBER(o->queue_num, 1),
-		 QUEUE_NUMBER(o->queue_num + o->n_queues - 1, 1),
-		 QUEUE_NUMBER(o->queue_num, 2),
-		 QUEUE_NUMBER(o->queue_num + o->n_queues - 1, 2),
-		 QUEUE_NUMBER(o->queue_num, 3),
-		 QUEUE_NUMBER(o->queue_num + o->n_queues - 1, 3),
-		 o->queue_maxlen, o->fail_open ? "fail-open" : "fail-closed",
-		 d.n_workers, o->policy_path, d.pol->n_depts - 1, o->mark_mask);
-	log_info("shaper: up to %u held packets (half a queue)", d.max_held);
+		 a, b, QUEUE_NUMBER(a, 1), QUEUE_NUMBER(b, 1),
+		 QUEUE_NUMBER(a, 2), QUEUE_NUMBER(b, 2), QUEUE_NUMBER(a, 3),
+		 QUEUE_NUMBER(b, 3), o->queue_maxlen,
+		 o->fail_open ? "fail-open" : "fail-closed", d->n_workers,
+		 o->policy_path, d->pol->n_depts - 1, o->mark_mask);
+	log_info("shaper: up to %u held packets (half a queue)",
+		 throttle_max_held(d->th));
 	if (o->metrics_listen)
 		log_info("metrics: GET http://%s/metrics (at most %u "
 			 "connections, %u per address, idle %u s, %u s in all)",
 			 o->metrics_listen, METRICS_MAX_CONNS,
 			 METRICS_MAX_PER_IP, METRICS_TIMEOUT_S,
 			 METRICS_DEADLINE_S);
-	/* systemd (Type=notify): ready once every queue is bound and the
-	 * policy loaded; WatchdogSec= wants a ping from the tick */
-	if (sd_watchdog_enabled(0, &d.watchdog_us) <= 0)
-		d.watchdog_us = 0;
-	else if (d.watchdog_us < 3000000)
+}
+
+/* The shaper's and the workers' threads (after the fork: a fork keeps
+ * only the calling thread), then systemd told (Type=notify: ready once
+ * every queue is bound and the policy loaded; WatchdogSec= wants a ping
+ * from the tick). */
+static int start_threads(struct daemon *d, uint64_t flow_cap)
+{
+	char err[256];
+	unsigned k;
+
+	if (throttle_start(d->th, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	for (k = 0; k < d->n_workers; k++)
+		if (worker_start(&d->w[k]) != 0)
+			return -1;
+	log_started(d);
+	if (sd_watchdog_enabled(0, &d->watchdog_us) <= 0)
+		d->watchdog_us = 0;
+	else if (d->watchdog_us < 3000000)
 		log_warnx("WatchdogSec= below 3 s: the one-second tick may "
 			  "miss it");
 	sd_notify(0, "READY=1");
-	notify_status(&d, 0, flow_cap);
+	notify_status(d, 0, flow_cap);
+	return 0;
+}
 
-	d.running = 1;
-	while (d.running) {
+static void run_loop(struct daemon *d, struct loop *l)
+{
+	d->running = 1;
+	while (d->running) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, 8, -1), i;
+		int n = epoll_wait(l->ep, evs, 8, -1), i;
 
 		if (n < 0 && errno != EINTR) {
 			log_warn("epoll_wait");
 			break;
 		}
-		d.now_ms = mono_us() / 1000;
+		d->now_ms = mono_us() / 1000;
 		for (i = 0; i < n; i++) {
 			struct source *sr = evs[i].data.ptr;
 
-			sr->run(&d, sr);
+			sr->run(d, sr);
 		}
 	}
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping");
-	rc = 0;
-out:
-	/* held packets are passed, not left for the kernel to drop; then
-	 * nothing is held any more */
-	if (d.sh) {
-		struct held_ctx hc = { &d, NULL };
-		uint32_t b;
+}
 
-		pthread_mutex_lock(&d.sh_mu);
-		d.sh_stopping = 1;
-		for (b = 0; b < MAX_BUCKETS; b++)
-			if (shaper_in_use(d.sh, b))
-				shaper_clear(d.sh, b, worker_held_release, &hc);
-		pthread_mutex_unlock(&d.sh_mu);
+/* The stop, after a run (@ran: every flow's end record, then the
+ * counters) or a failed start. Held packets are passed, not left for the
+ * kernel to drop; every producer stops before the audit writes what is
+ * queued and saves the chain's head. */
+static void daemon_stop(struct daemon *d, struct loop *l, int ran)
+{
+	unsigned k;
+
+	throttle_stop(d->th);
+	if (ran) {
+		workers_call(d, worker_flush, NULL);
+		log_stats(d);
 	}
-	shaper_stop(&d);
-	if (rc == 0) {
-		/* every flow's end record, then the counters */
-		workers_call(&d, worker_flush, NULL);
-		log_stats(&d);
-	}
-	for (k = 0; d.w && k < d.n_workers; k++)
-		worker_stop(&d.w[k]);
-	if (ep >= 0)
-		close(ep);
-	if (sfd >= 0)
-		close(sfd);
-	if (tfd >= 0)
-		close(tfd);
-	for (k = 0; d.w && k < d.n_workers; k++)
-		worker_free(&d.w[k]);
-	free(d.w);
-	if (d.shaper_tfd >= 0)
-		close(d.shaper_tfd);
-	shaper_destroy(d.sh);
-	if (d.bm) {
-		buckets_free(d.bm);
-		free(d.bm);
-	}
-	bypass_close(d.bypass);
-	free(d.held);
-	metrics_close(d.metrics);
-	peers_close(d.peers);
-	ctl_close(d.ctl);
-	ct_close(d.ct);
-	policy_free(d.kill);
-	/* every producer has stopped: what is queued is written, the
-	 * chain's head saved in the state directory */
-	auditlog_close(d.alog);
-	if (d.state_dfd >= 0)
-		close(d.state_dfd);
-	free(d.apps);
-	free(d.snap);
-	free(d.flow_lines);
-	free(d.flow_recent);
-	if (d.audit_fd > STDERR_FILENO)
-		close(d.audit_fd);
-	ct_events_close(d.ctev);
-	sidetab_destroy(d.side);
-	engine_destroy(d.eng);
-	policy_free(d.pol);
-	classifier_close(d.cls);
-	pthread_mutex_destroy(&d.sh_mu);
-	if (d.pid_fd >= 0) {
+	for (k = 0; d->w && k < d->n_workers; k++)
+		worker_stop(&d->w[k]);
+	if (l->ep >= 0)
+		close(l->ep);
+	if (l->sfd >= 0)
+		close(l->sfd);
+	if (l->tfd >= 0)
+		close(l->tfd);
+	for (k = 0; d->w && k < d->n_workers; k++)
+		worker_free(&d->w[k]);
+	free(d->w);
+	throttle_destroy(d->th);
+	bypass_close(d->bypass);
+	metrics_close(d->metrics);
+	peers_close(d->peers);
+	ctl_close(d->ctl);
+	ct_close(d->ct);
+	policy_free(d->kill);
+	auditlog_close(d->alog);
+	if (d->state_dfd >= 0)
+		close(d->state_dfd);
+	free(d->apps);
+	free(d->snap);
+	free(d->flow_lines);
+	free(d->flow_recent);
+	if (d->audit_fd > STDERR_FILENO)
+		close(d->audit_fd);
+	ct_events_close(d->ctev);
+	sidetab_destroy(d->side);
+	engine_destroy(d->eng);
+	policy_free(d->pol);
+	classifier_close(d->cls);
+	if (d->pid_fd >= 0) {
 		/* --user: the directory may be root's; then the file is
 		 * emptied, not left naming a process that ended */
-		if (unlink(o->pidfile) != 0 && ftruncate(d.pid_fd, 0) != 0)
-			log_warn("%s", o->pidfile);
-		close(d.pid_fd);
+		if (unlink(d->o->pidfile) != 0 && ftruncate(d->pid_fd, 0) != 0)
+			log_warn("%s", d->o->pidfile);
+		close(d->pid_fd);
 	}
-	return rc;
+}
+
+int daemon_run(const struct daemon_opts *o)
+{
+	gid_t ctl_gid = o->ctl_group != (gid_t)-1 ? o->ctl_group
+			: o->run_user		  ? o->run_gid
+						  : getegid();
+	uint64_t flow_cap = 0;
+	struct daemon d;
+	struct loop l;
+	int ran = 0;
+
+	process_setup(&l);
+	daemon_init(&d, o);
+	if (start_early(&d, ctl_gid) != 0)
+		return 1;
+	if (start_policy(&d) == 0 && start_kernel(&d, ctl_gid) == 0 &&
+	    start_workers(&d, &flow_cap) == 0) {
+		/* threads after the fork */
+		if (!o->foreground && daemonize() != 0) {
+			log_warn("daemonize");
+		} else {
+			if (d.pid_fd >= 0)
+				write_pidfile(&d);
+			if (loop_open(&d, &l) == 0 &&
+			    start_threads(&d, flow_cap) == 0) {
+				run_loop(&d, &l);
+				ran = 1;
+			}
+		}
+	}
+	daemon_stop(&d, &l, ran);
+	return ran ? 0 : 1;
 }

@@ -3,7 +3,7 @@
 #ifndef SKYFENCE_DAEMON_H
 #define SKYFENCE_DAEMON_H
 
-#include "main/daemon_opts.h"
+#include "daemon/daemon_opts.h"
 
 /* Runs until SIGTERM/SIGINT. Returns the process exit status: 0 on a
  * clean stop, 1 if start-up failed (policy errors, queue busy, ...). */

@@ -1,0 +1,356 @@
+/* change.c - the change service (change.h): one way in for every change,
+ * one record of who, what and when. */
+#include "daemon/change.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon_int.h"
+#include "daemon/runtime.h"
+#include "policy/loader.h"
+#include "policy/state.h"
+#include "sys/log.h"
+
+#define CHANGE_WORDS 64
+#define CHANGE_TEXT_MAX 4096
+
+/* "a b c" from argv[from..argc) */
+static void join(char *out, size_t len, int argc, char **argv, int from)
+{
+	size_t o = 0;
+	int i;
+
+	out[0] = '\0';
+	for (i = from; i < argc && o + 1 < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s",
+				      i > from ? " " : "", argv[i]);
+}
+
+/* The words of "department ..." or "rule ..." as a policy change; 0, or
+ * -1 (not one). @buf holds what @pc points to. */
+static int edit_of(int argc, char **argv, struct policy_change *pc, char *buf,
+		   size_t len)
+{
+	memset(pc, 0, sizeof(*pc));
+	if (argc >= 3 && !strcmp(argv[0], "department")) {
+		if (argc == 3 && !strcmp(argv[1], "del")) {
+			pc->kind = PCH_DEPT_DEL;
+		} else if (argc >= 5 &&
+			   (!strcmp(argv[1], "add") ||
+			    !strcmp(argv[1], "set")) &&
+			   !strcmp(argv[3], "hosts")) {
+			pc->kind = !strcmp(argv[1], "add") ? PCH_DEPT_ADD
+							   : PCH_DEPT_HOSTS;
+			join(buf, len, argc, argv, 4);
+			pc->arg = buf;
+		} else {
+			return -1;
+		}
+	} else if (argc >= 4 && !strcmp(argv[0], "rule") &&
+		   (!strcmp(argv[1], "set") || !strcmp(argv[1], "del"))) {
+		pc->kind = !strcmp(argv[1], "set") ? PCH_RULE_SET
+						   : PCH_RULE_DEL;
+		join(buf, len, argc, argv, 3);
+		pc->arg = buf;
+	} else {
+		return -1;
+	}
+	pc->dept = argv[2];
+	return 0;
+}
+
+/* @what split at blanks into @argv (pointing into @copy); the count, or
+ * -1 if there are more than CHANGE_WORDS or it does not fit. */
+static int split(const char *what, char *copy, size_t len, char **argv)
+{
+	char *save = NULL, *w;
+	int argc = 0;
+
+	if (snprintf(copy, len, "%s", what) >= (int)len)
+		return -1;
+	for (w = strtok_r(copy, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (argc == CHANGE_WORDS)
+			return -1;
+		argv[argc++] = w;
+	}
+	return argc;
+}
+
+int change_edit_valid(int argc, char **argv)
+{
+	struct policy_change pc;
+	char buf[CHANGE_TEXT_MAX];
+
+	return edit_of(argc, argv, &pc, buf, sizeof(buf));
+}
+
+/* A runtime edit written into the running policy's text, validated as a
+ * whole against it and applied. */
+static int apply_edit(struct daemon *d, const struct change *c,
+		      void (*on_error)(void *ctx, const char *msg), void *ctx,
+		      char *err, size_t errlen)
+{
+	char copy[CHANGE_TEXT_MAX], buf[CHANGE_TEXT_MAX], name[300];
+	char *argv[CHANGE_WORDS];
+	struct policy_change pc;
+	struct policy *np;
+	unsigned nerr = 0;
+	char *text;
+	int argc = split(c->what, copy, sizeof(copy), argv), rc;
+
+	if (argc < 0 || edit_of(argc, argv, &pc, buf, sizeof(buf)) != 0) {
+		snprintf(err, errlen, "change '%.200s' is not a runtime change",
+			 c->what);
+		return -1;
+	}
+	text = policy_format_change(d->pol, &pc, err, errlen);
+	if (!text)
+		return -1;
+	snprintf(name, sizeof(name), "(running policy after: %.200s)",
+		 c->what);
+	np = loader_client_policy(d->cls, d->pol, name, text, strlen(text),
+				  on_error, ctx, &nerr);
+	free(text);
+	if (!np) {
+		snprintf(err, errlen, "%s: %u error(s); nothing changed",
+			 c->what, nerr);
+		return -1;
+	}
+	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
+	rc = runtime_apply_policy(d, np);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s; nothing changed", runtime_error(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* @np (owned) replaces the running departments and rules: it names the
+ * same signatures file, and never lifts the kill switch (only killswitch
+ * off does). */
+static int replace_policy(struct daemon *d, struct policy *np,
+			  const char *name, char *err, size_t errlen)
+{
+	int rc;
+
+	if (strcmp(np->signatures, d->pol->signatures) != 0) {
+		policy_free(np);
+		snprintf(err, errlen,
+			 "%s names another signatures file: restart "
+			 "skyfenced, or signatures reload after a policy that "
+			 "names it; the running policy stays",
+			 name);
+		return -1;
+	}
+	if (runtime_keep_killswitch(np, d->pol->killswitch) != 0) {
+		policy_free(np);
+		snprintf(err, errlen,
+			 "%s: its kill switch and the running one together are "
+			 "too many apps; the running policy stays",
+			 name);
+		return -1;
+	}
+	rc = runtime_apply_policy(d, np);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s; the running policy stays",
+			 runtime_error(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* A client's policy file, which it opened and sent. */
+static int apply_load(struct daemon *d, const struct change *c,
+		      void (*on_error)(void *ctx, const char *msg), void *ctx,
+		      char *err, size_t errlen)
+{
+	unsigned nerr = 0;
+	struct policy *np =
+		loader_client_policy(d->cls, d->pol, c->what, c->text, c->len,
+				     on_error, ctx, &nerr);
+
+	if (!np) {
+		snprintf(err, errlen,
+			 "%s: %u error(s); the running policy stays", c->what,
+			 nerr);
+		return -1;
+	}
+	return replace_policy(d, np, c->what, err, errlen);
+}
+
+/* SIGHUP: the --policy file replaces the running departments and rules
+ * (runtime changes included); the kill switch stays. The state saved from
+ * now on is derived from this file. */
+static int apply_reload(struct daemon *d,
+			void (*on_error)(void *ctx, const char *msg), void *ctx,
+			char *err, size_t errlen)
+{
+	const char *path = d->o->policy_path;
+	uint8_t digest[STATE_DIGEST], old[STATE_DIGEST];
+	struct policy_names n;
+	struct policy *np = NULL;
+	unsigned nerr = 0;
+	char why[512], *text;
+	size_t len;
+
+	loader_names(d->cls, &n);
+	text = policy_read_file(path, &len, why, sizeof(why));
+	if (text && state_digest(text, len, digest) == 0)
+		np = policy_parse_text(path, text, len, &n, on_error, ctx,
+				       &nerr);
+	else if (text)
+		snprintf(why, sizeof(why), "SHA-256 (OpenSSL) failed");
+	free(text);
+	if (!np) {
+		if (nerr)
+			snprintf(err, errlen,
+				 "%s has %u error(s); the running policy stays",
+				 path, nerr);
+		else
+			snprintf(err, errlen, "%s; the running policy stays",
+				 why);
+		return -1;
+	}
+	runtime_log_notes(np);
+	memcpy(old, d->base, sizeof(old));
+	memcpy(d->base, digest, sizeof(digest));
+	if (replace_policy(d, np, path, err, errlen) != 0) {
+		memcpy(d->base, old, sizeof(old));
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_killswitch(struct daemon *d, const struct change *c,
+			    void (*on_error)(void *ctx, const char *msg),
+			    void *ctx, char *err, size_t errlen)
+{
+	int rc = runtime_set_killswitch(d, c->what, on_error, ctx);
+
+	if (rc != 0) {
+		snprintf(err, errlen, "killswitch %s%s: %s; nothing changed",
+			 c->what[0] ? "on for " : "off", c->what,
+			 runtime_error(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* What was done, in words. */
+static void describe(const struct daemon *d, const struct change *c,
+		     char *out, size_t len)
+{
+	char what[CHANGE_TEXT_MAX];
+
+	switch (c->kind) {
+	case CHANGE_LOAD:
+		snprintf(what, sizeof(what), "load %s", c->what);
+		break;
+	case CHANGE_RELOAD:
+		snprintf(what, sizeof(what), "reload %s (SIGHUP)",
+			 d->o->policy_path);
+		break;
+	case CHANGE_KILLSWITCH:
+		snprintf(what, sizeof(what), "killswitch %s%s",
+			 c->what[0] ? "on for " : "off", c->what);
+		break;
+	case CHANGE_SIGNATURES:
+		snprintf(what, sizeof(what), "signatures reload");
+		break;
+	default:
+		snprintf(what, sizeof(what), "%s", c->what);
+		break;
+	}
+	snprintf(out, len, "%s", what);
+}
+
+/* The log's line for an applied change. */
+static void log_applied(const struct daemon *d, const struct change *c,
+			const char *what)
+{
+	switch (c->origin) {
+	case CHANGE_PEER:
+		if (c->kind == CHANGE_KILLSWITCH)
+			log_warnx("peer %s: %s", c->node, what);
+		else
+			log_info("peer %s: %s", c->node, what);
+		break;
+	case CHANGE_SIGNAL:
+		log_info("reload: %s applied (%u departments besides default)%s%s",
+			 d->o->policy_path, d->pol->n_depts - 1,
+			 d->pol->killswitch[0] ? "; the kill switch stays on for "
+					       : "",
+			 d->pol->killswitch);
+		break;
+	default:
+		if (c->kind == CHANGE_KILLSWITCH)
+			log_warnx("control: uid %ld: %s", c->uid, what);
+		else
+			log_info("control: uid %ld: %s", c->uid, what);
+		break;
+	}
+}
+
+/* A change refused: a client reads why in its reply; SIGHUP's and a
+ * peer's go to the log (a peer's shows as drift). */
+static void log_refused(struct daemon *d, const struct change *c,
+			const char *err)
+{
+	if (c->origin == CHANGE_PEER)
+		log_warnx("peer %s: %s (it shows as drift)", c->node, err);
+	else if (c->origin == CHANGE_SIGNAL)
+		log_warnx("reload: %s", err);
+	if (c->kind == CHANGE_RELOAD)
+		d->st.reload_failures++;
+}
+
+int change_apply(struct daemon *d, const struct change *c,
+		 void (*on_error)(void *ctx, const char *msg), void *ctx,
+		 char *err, size_t errlen)
+{
+	char what[CHANGE_TEXT_MAX + 100];
+	int rc;
+
+	if (!on_error)
+		on_error = runtime_log_line;
+	err[0] = '\0';
+	switch (c->kind) {
+	case CHANGE_EDIT:
+		rc = apply_edit(d, c, on_error, ctx, err, errlen);
+		break;
+	case CHANGE_LOAD:
+		rc = apply_load(d, c, on_error, ctx, err, errlen);
+		break;
+	case CHANGE_RELOAD:
+		rc = apply_reload(d, on_error, ctx, err, errlen);
+		break;
+	case CHANGE_KILLSWITCH:
+		rc = apply_killswitch(d, c, on_error, ctx, err, errlen);
+		break;
+	case CHANGE_SIGNATURES:
+		rc = runtime_signatures_reload(d, on_error, ctx, err, errlen);
+		break;
+	default:
+		snprintf(err, errlen, "unknown change");
+		rc = -1;
+		break;
+	}
+	if (rc != 0) {
+		log_refused(d, c, err);
+		return -1;
+	}
+	if (c->kind == CHANGE_RELOAD)
+		d->st.reloads++;
+	describe(d, c, what, sizeof(what));
+	log_applied(d, c, what);
+	/* the record says where a change came from if not from here */
+	if (c->origin == CHANGE_PEER)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+			 " (from peer %s)", c->node);
+	auditrec_change(d, c->origin == CHANGE_PEER ? -1 : c->uid, what);
+	if (d->change_hook.applied)
+		d->change_hook.applied(d->change_hook.ctx, c);
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* The change service (change.c): every change to what skyfenced enforces
+ * goes through change_apply(), whoever asks: a control client, SIGHUP, an
+ * HA peer's message, and the identity, schedule and feed updates to come.
+ * It validates the change whole, applies it to the workers (runtime.h:
+ * the new immutable policy swapped in, the kernel's sets, the shaper's
+ * buckets), walks conntrack so established flows follow, saves the state
+ * file, writes one audit "change" record (who, what; the record has the
+ * time), logs it, and tells the change hook. Nothing below it calls back
+ * up: the HA peers and the control socket learn of a change through the
+ * hook the event loop set (change_hook). */
+#ifndef SKYFENCE_CHANGE_H
+#define SKYFENCE_CHANGE_H
+
+#include <stddef.h>
+
+#include "daemon/daemon_int.h"
+
+/* Who asked. */
+enum change_origin {
+	CHANGE_CLIENT, /* a control client (uid) */
+	CHANGE_SIGNAL, /* SIGHUP (the sender's uid) */
+	CHANGE_PEER,   /* an HA peer's message (node) */
+};
+
+enum change_kind {
+	CHANGE_EDIT,	   /* "rule set|del ...", "department add|set|del ..." */
+	CHANGE_LOAD,	   /* a policy's text replaces the departments */
+	CHANGE_RELOAD,	   /* the --policy file read again (SIGHUP) */
+	CHANGE_KILLSWITCH, /* the kill switch becomes @apps ("" off) */
+	CHANGE_SIGNATURES, /* the signatures file read again */
+};
+
+struct change {
+	enum change_kind kind;
+	enum change_origin origin;
+	long uid;	  /* CLIENT, SIGNAL: who; -1 unknown */
+	const char *node; /* PEER: its --node-id */
+	/* EDIT: the words, as a client typed them; KILLSWITCH: the apps
+	 * after the change; LOAD: the file's name (in messages only) */
+	const char *what;
+	const char *text; /* LOAD: the file's text (the client opened it) */
+	size_t len;
+};
+
+/* Applies @c. Returns 0, or -1 with nothing changed and why in @err
+ * (for a person: "... ; nothing changed" or "...; the running policy
+ * stays"); each policy error found on the way goes to @on_error (may be
+ * NULL: the log). */
+int change_apply(struct daemon *d, const struct change *c,
+		 void (*on_error)(void *ctx, const char *msg), void *ctx,
+		 char *err, size_t errlen);
+
+/* The words of an EDIT ("department add NAME hosts P...", "rule set
+ * DEPT MATCH ACTION ...") split in @argc/@argv: 0 if they are one, -1
+ * if not (a usage error). */
+int change_edit_valid(int argc, char **argv);
+
+#endif
