@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,440 +215,550 @@ static int list_names(int protocols)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for: the mode's inputs and each mode's
+ * options, filled by the option table below. */
+struct cli {
+	const char *pcap, *policy_path, *check;
+	int mark_values;
+	struct cls_opts co;	 /* --pcap and --check-policy */
+	struct offline_opts oo;	 /* --pcap */
+	struct daemon_opts dopt; /* inline */
+};
+
+/* A handler's return: go on with the next option; anything else is the
+ * exit status. */
+#define CLI_NEXT (-1)
+
+/* One option: its getopt_long row, its handler and what the handler needs:
+ * the field it sets (offsetof struct cli), a number's range (a flag's value
+ * is min) and, for a refused value, the exact words after "is not". */
+struct cli_opt {
+	const char *name;
+	int has_arg;
+	int val; /* the short option, or OPT_* */
+	int (*set)(struct cli *c, const struct cli_opt *o, char *arg);
+	size_t field;
+	uint32_t min, max;
+	const char *what;
+};
+
+static void *cli_field(struct cli *c, const struct cli_opt *o)
 {
-	static const struct option opts[] = {
-		{ "pcap", required_argument, NULL, 'r' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "guess", no_argument, NULL, 'g' },
-		{ "audit", no_argument, NULL, 'a' },
-		{ "max-flows", required_argument, NULL, 'm' },
-		{ "idle-timeout", required_argument, NULL, 'i' },
-		{ "check-policy", required_argument, NULL, 'c' },
-		{ "queue", required_argument, NULL, 'q' },
-		{ "queue-maxlen", required_argument, NULL, 'Q' },
-		{ "workers", required_argument, NULL, 'W' },
-		{ "rcvbuf", required_argument, NULL, 'B' },
-		{ "fail-closed", no_argument, NULL, 'F' },
-		{ "mark-mask", required_argument, NULL, 'M' },
-		{ "mark-values", no_argument, NULL, 'K' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "audit-log", required_argument, NULL, 'A' },
-		{ "pidfile", required_argument, NULL, 'P' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "ctl", required_argument, NULL, 'S' },
-		{ "ctl-group", required_argument, NULL, 'G' },
-		{ "ctl-admin-group", required_argument, NULL, 'H' },
-		{ "ctl-timeout", required_argument, NULL, 'T' },
-		{ "state-dir", required_argument, NULL, 'D' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "metrics-listen", required_argument, NULL, 'X' },
-		{ "peer", required_argument, NULL, OPT_PEER },
-		{ "peer-listen", required_argument, NULL, OPT_PEER_LISTEN },
-		{ "peer-key", required_argument, NULL, OPT_PEER_KEY },
-		{ "node-id", required_argument, NULL, 'N' },
-		{ "audit-rate", required_argument, NULL, 'R' },
-		{ "audit-buffer", required_argument, NULL, 'U' },
-		{ "audit-syslog", no_argument, NULL, 'Y' },
-		{ "audit-flows", required_argument, NULL, 'w' },
-		{ "audit-ct-reliable", no_argument, NULL, 'O' },
-		{ "list-protocols", no_argument, NULL, 'L' },
-		{ "list-categories", no_argument, NULL, 'C' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *pcap = NULL, *policy_path = NULL, *check = NULL;
-	struct cls_opts co = { DEFAULT_OFFLINE_FLOWS, 80, 24, 0, NULL };
-	struct offline_opts oo = { NULL,   DEFAULT_OFFLINE_FLOWS,
-				   0, /* no idle end, as ndpiReader */
-				   stdout, stderr,
-				   0,	   NULL,
-				   NULL };
-	struct daemon_opts dopt = { NULL,
-				    0,
-				    1,
-				    0,
-				    DEFAULT_QUEUE_MAXLEN,
-				    DEFAULT_RCVBUF,
-				    1,
-				    MARK_DEFAULT_MASK,
-				    DEFAULT_INLINE_FLOWS,
-				    DEFAULT_INLINE_IDLE_S * 1000ull,
-				    0,
-				    NULL,
-				    NULL,
-				    LOG_LVL_INFO,
-				    DEFAULT_CTL_PATH,
-				    (gid_t)-1,
-				    (gid_t)-1,
-				    DEFAULT_CTL_IDLE_S * 1000ull,
-				    DEFAULT_STATE_DIR,
-				    NULL,
-				    0,
-				    0,
-				    NULL,
-				    NULL,
-				    0,
-				    0,
-				    0,
-				    0,
-				    0,
-				    0,
-				    NULL,
-				    { NULL, NULL, NULL, NULL },
-				    0,
-				    NULL };
-	struct classifier *cls = NULL;
-	struct policy *pol = NULL;
-	int mark_values = 0;
+	return (char *)c + o->field;
+}
+
+static int opt_bad(const struct cli_opt *o, const char *arg)
+{
+	fprintf(stderr, "skyfenced: --%s: '%s' is not %s\n", o->name, arg,
+		o->what);
+	return 2;
+}
+
+/* A number in the option's range, or the error with that range. */
+static int opt_number(const struct cli_opt *o, const char *arg, uint32_t *v)
+{
+	if (parse_u32(arg, o->min, o->max, v) == 0)
+		return 0;
+	fprintf(stderr, "skyfenced: --%s: '%s' is not %s from %u to %u\n",
+		o->name, arg, o->what, o->min, o->max);
+	return -1;
+}
+
+static int opt_str(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	*(const char **)cli_field(c, o) = arg;
+	return CLI_NEXT;
+}
+
+static int opt_flag(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	(void)arg;
+	*(int *)cli_field(c, o) = (int)o->min;
+	return CLI_NEXT;
+}
+
+static int opt_u32(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	return opt_number(o, arg, cli_field(c, o)) ? 2 : CLI_NEXT;
+}
+
+/* seconds to a uint64_t of milliseconds */
+static int opt_ms(struct cli *c, const struct cli_opt *o, char *arg)
+{
 	uint32_t v;
+
+	if (opt_number(o, arg, &v) != 0)
+		return 2;
+	*(uint64_t *)cli_field(c, o) = (uint64_t)v * 1000;
+	return CLI_NEXT;
+}
+
+static int opt_max_flows(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	uint32_t v;
+
+	if (opt_number(o, arg, &v) != 0)
+		return 2;
+	c->co.max_flows = c->oo.max_flows = c->dopt.max_flows = v;
+	return CLI_NEXT;
+}
+
+static int opt_idle_timeout(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	uint32_t v;
+
+	if (opt_number(o, arg, &v) != 0)
+		return 2;
+	c->oo.idle_ms = c->dopt.idle_ms = (uint64_t)v * 1000;
+	return CLI_NEXT;
+}
+
+/* N, or A:B with at most MAX_QUEUES queues; each below the fail-closed
+ * queues. The colon is put back: @arg may be printed. */
+static int parse_queues(char *arg, uint32_t *a, uint32_t *b)
+{
+	char *colon = strchr(arg, ':');
+	int bad;
+
+	if (!colon) {
+		bad = parse_u32(arg, 0, QUEUE_FAILCLOSED_OFFSET - 1, a) != 0;
+		*b = *a;
+		return bad ? -1 : 0;
+	}
+	*colon = '\0';
+	bad = parse_u32(arg, 0, QUEUE_FAILCLOSED_OFFSET - 1, a) != 0 ||
+	      parse_u32(colon + 1, 0, QUEUE_FAILCLOSED_OFFSET - 1, b) != 0 ||
+	      *b < *a || *b - *a >= MAX_QUEUES;
+	*colon = ':';
+	return bad ? -1 : 0;
+}
+
+static int opt_queue(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	uint32_t a, b;
+
+	(void)o;
+	if (parse_queues(arg, &a, &b) != 0) {
+		fprintf(stderr,
+			"skyfenced: --queue: '%s' is not a queue number or range A:B (0-%u, "
+			"at most %u queues; N + %u is its throttled flows' queue, N + %u and "
+			"N + %u those of fail-closed departments)\n",
+			arg, QUEUE_FAILCLOSED_OFFSET - 1, MAX_QUEUES,
+			QUEUE_THROTTLE_OFFSET, QUEUE_FAILCLOSED_OFFSET,
+			QUEUE_FAILCLOSED_OFFSET + QUEUE_THROTTLE_OFFSET);
+		return 2;
+	}
+	c->dopt.queue_num = (uint16_t)a;
+	c->dopt.n_queues = (uint16_t)(b - a + 1);
+	return CLI_NEXT;
+}
+
+static int opt_workers(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t v;
+
+	(void)o;
+	if (cpus < 1)
+		cpus = 1;
+	if (parse_u32(arg, 1, MAX_WORKERS, &v) != 0 || v > (uint32_t)cpus) {
+		fprintf(stderr,
+			"skyfenced: --workers: '%s' is not a number from 1 to %ld "
+			"(the online CPUs: more threads than cores only take turns)\n",
+			arg, cpus < MAX_WORKERS ? cpus : MAX_WORKERS);
+		return 2;
+	}
+	c->dopt.n_workers = (uint16_t)v;
+	return CLI_NEXT;
+}
+
+static int opt_mark_mask(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	if (parse_u32_any(arg, &c->dopt.mark_mask) != 0)
+		return opt_bad(o, arg);
+	return CLI_NEXT;
+}
+
+static int opt_audit_log(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	(void)o;
+	c->dopt.audit_path = c->oo.audit_path = arg;
+	return CLI_NEXT;
+}
+
+static int opt_state_dir(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	(void)o;
+	c->dopt.state_dir = strcmp(arg, "none") ? arg : NULL;
+	return CLI_NEXT;
+}
+
+static int opt_user(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	char err[256];
+
+	(void)o;
+	if (priv_lookup(arg, &c->dopt.run_uid, &c->dopt.run_gid, err,
+			sizeof(err)) != 0) {
+		fprintf(stderr, "skyfenced: --user: %s\n", err);
+		return 2;
+	}
+	c->dopt.run_user = arg;
+	return CLI_NEXT;
+}
+
+/* --ctl-group and --ctl-admin-group: a gid_t field */
+static int opt_group(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	struct group *g = getgrnam(arg);
+
+	if (!g) {
+		fprintf(stderr, "skyfenced: --%s: no group '%s'\n", o->name,
+			arg);
+		return 2;
+	}
+	*(gid_t *)cli_field(c, o) = g->gr_gid;
+	return CLI_NEXT;
+}
+
+static int opt_peer(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	(void)o;
+	if (c->dopt.n_peers == 4) {
+		fprintf(stderr, "skyfenced: --peer: at most 4\n");
+		return 2;
+	}
+	c->dopt.peers[c->dopt.n_peers++] = arg;
+	return CLI_NEXT;
+}
+
+static int opt_node_id(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	(void)o;
+	if (!audit_node_ok(arg)) {
+		fprintf(stderr,
+			"skyfenced: --node-id: '%s' is not 1 to %u letters, digits or . _ : -\n",
+			arg, AUDIT_NODE_LEN - 1);
+		return 2;
+	}
+	c->dopt.node_id = c->oo.node = arg;
+	return CLI_NEXT;
+}
+
+/* RATE[/BURST]; without BURST, ten seconds' worth (1 for rate 0) */
+static int opt_audit_rate(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	char rate[16], *slash = strchr(arg, '/');
+	uint32_t v, b = 0;
+
+	snprintf(rate, sizeof(rate), "%.*s", slash ? (int)(slash - arg) : 15,
+		 arg);
+	if (parse_u32(rate, 0, 1000000, &v) != 0 ||
+	    (slash && parse_u32(slash + 1, 1, 10000000, &b) != 0))
+		return opt_bad(o, arg);
+	c->dopt.audit_rate = v;
+	c->dopt.audit_burst = slash ? b : v ? v * 10 : 1;
+	return CLI_NEXT;
+}
+
+/* --list-protocols (min 1) and --list-categories (min 0) */
+static int opt_list(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	(void)c;
+	(void)arg;
+	return list_names((int)o->min);
+}
+
+static int opt_version(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	(void)c;
+	(void)o;
+	(void)arg;
+	printf("skyfenced %s (nDPI %s)\n", SKYFENCE_VERSION,
+	       classifier_version());
+	return 0;
+}
+
+static int opt_help(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	(void)c;
+	(void)o;
+	(void)arg;
+	usage(stdout);
+	return 0;
+}
+
+#define F(member) offsetof(struct cli, member)
+#define REQ required_argument
+#define NO no_argument
+
+/* getopt_long's table in this order: its "ambiguous" message lists the
+ * possibilities as they come here. */
+static const struct cli_opt cli_opts[] = {
+	{ "pcap", REQ, 'r', opt_str, F(pcap), 0, 0, NULL },
+	{ "policy", REQ, 'p', opt_str, F(policy_path), 0, 0, NULL },
+	{ "guess", NO, 'g', opt_flag, F(co.guess), 1, 0, NULL },
+	{ "audit", NO, 'a', opt_flag, F(oo.audit), 1, 0, NULL },
+	{ "max-flows", REQ, 'm', opt_max_flows, 0, 16, 1u << 24, "a number" },
+	{ "idle-timeout", REQ, 'i', opt_idle_timeout, 0, 1, 86400 * 30,
+	  "a number of seconds" },
+	{ "check-policy", REQ, 'c', opt_str, F(check), 0, 0, NULL },
+	{ "queue", REQ, 'q', opt_queue, 0, 0, 0, NULL },
+	{ "queue-maxlen", REQ, 'Q', opt_u32, F(dopt.queue_maxlen), 16, 1u << 22,
+	  "a number" },
+	{ "workers", REQ, 'W', opt_workers, 0, 0, 0, NULL },
+	{ "rcvbuf", REQ, 'B', opt_u32, F(dopt.rcvbuf), 65536, 1u << 30,
+	  "a size" },
+	{ "fail-closed", NO, 'F', opt_flag, F(dopt.fail_open), 0, 0, NULL },
+	{ "mark-mask", REQ, 'M', opt_mark_mask, 0, 0, 0, "a number" },
+	{ "mark-values", NO, 'K', opt_flag, F(mark_values), 1, 0, NULL },
+	{ "foreground", NO, 'f', opt_flag, F(dopt.foreground), 1, 0, NULL },
+	{ "audit-log", REQ, 'A', opt_audit_log, 0, 0, 0, NULL },
+	{ "pidfile", REQ, 'P', opt_str, F(dopt.pidfile), 0, 0, NULL },
+	{ "debug", NO, 'd', opt_flag, F(dopt.log_level), LOG_LVL_DEBUG, 0,
+	  NULL },
+	{ "ctl", REQ, 'S', opt_str, F(dopt.ctl_path), 0, 0, NULL },
+	{ "ctl-group", REQ, 'G', opt_group, F(dopt.ctl_group), 0, 0, NULL },
+	{ "ctl-admin-group", REQ, 'H', opt_group, F(dopt.ctl_admin_group), 0, 0,
+	  NULL },
+	{ "ctl-timeout", REQ, 'T', opt_ms, F(dopt.ctl_idle_ms), 1, 86400,
+	  "a number of seconds" },
+	{ "state-dir", REQ, 'D', opt_state_dir, 0, 0, 0, NULL },
+	{ "user", REQ, 'u', opt_user, 0, 0, 0, NULL },
+	{ "metrics-listen", REQ, 'X', opt_str, F(dopt.metrics_listen), 0, 0,
+	  NULL },
+	{ "peer", REQ, OPT_PEER, opt_peer, 0, 0, 0, NULL },
+	{ "peer-listen", REQ, OPT_PEER_LISTEN, opt_str, F(dopt.peer_listen), 0,
+	  0, NULL },
+	{ "peer-key", REQ, OPT_PEER_KEY, opt_str, F(dopt.peer_key), 0, 0,
+	  NULL },
+	{ "node-id", REQ, 'N', opt_node_id, 0, 0, 0, NULL },
+	{ "audit-rate", REQ, 'R', opt_audit_rate, 0, 0, 0,
+	  "RATE or RATE/BURST (records per second, 0 for every record)" },
+	{ "audit-buffer", REQ, 'U', opt_u32, F(dopt.audit_buffer), 65536,
+	  1u << 30, "a number of bytes" },
+	{ "audit-syslog", NO, 'Y', opt_flag, F(dopt.audit_syslog), 1, 0, NULL },
+	{ "audit-flows", REQ, 'w', opt_u32, F(dopt.audit_flows), 64, 1u << 24,
+	  "a number" },
+	{ "audit-ct-reliable", NO, 'O', opt_flag, F(dopt.audit_ct_reliable), 1,
+	  0, NULL },
+	{ "list-protocols", NO, 'L', opt_list, 0, 1, 0, NULL },
+	{ "list-categories", NO, 'C', opt_list, 0, 0, 0, NULL },
+	{ "version", NO, 'V', opt_version, 0, 0, 0, NULL },
+	{ "help", NO, 'h', opt_help, 0, 0, 0, NULL },
+};
+
+#undef F
+#undef REQ
+#undef NO
+
+#define N_CLI_OPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
+
+/* getopt_long's long options and short option string, from cli_opts */
+static void cli_getopt_tables(struct option *lo, char *so)
+{
+	size_t i;
+
+	for (i = 0; i < N_CLI_OPTS; i++) {
+		const struct cli_opt *o = &cli_opts[i];
+
+		lo[i] = (struct option){ o->name, o->has_arg, NULL, o->val };
+		if (o->val < 256) {
+			*so++ = (char)o->val;
+			if (o->has_arg == required_argument)
+				*so++ = ':';
+		}
+	}
+	lo[i] = (struct option){ NULL, 0, NULL, 0 };
+	*so = '\0';
+}
+
+static const struct cli_opt *cli_opt_find(int val)
+{
+	size_t i;
+
+	for (i = 0; i < N_CLI_OPTS; i++)
+		if (cli_opts[i].val == val)
+			return &cli_opts[i];
+	return NULL;
+}
+
+static void cli_defaults(struct cli *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->co = (struct cls_opts){ .max_flows = DEFAULT_OFFLINE_FLOWS,
+				   .max_tcp_pkts = 80,
+				   .max_udp_pkts = 24 };
+	c->oo = (struct offline_opts){
+		.max_flows = DEFAULT_OFFLINE_FLOWS,
+		.idle_ms = 0, /* no idle end, as ndpiReader */
+		.out = stdout,
+		.err = stderr,
+	};
+	c->dopt = (struct daemon_opts){
+		.n_queues = 1,
+		.queue_maxlen = DEFAULT_QUEUE_MAXLEN,
+		.rcvbuf = DEFAULT_RCVBUF,
+		.fail_open = 1,
+		.mark_mask = MARK_DEFAULT_MASK,
+		.max_flows = DEFAULT_INLINE_FLOWS,
+		.idle_ms = DEFAULT_INLINE_IDLE_S * 1000ull,
+		.log_level = LOG_LVL_INFO,
+		.ctl_path = DEFAULT_CTL_PATH,
+		.ctl_group = (gid_t)-1,
+		.ctl_admin_group = (gid_t)-1,
+		.ctl_idle_ms = DEFAULT_CTL_IDLE_S * 1000ull,
+		.state_dir = DEFAULT_STATE_DIR,
+		.audit_rate = DEFAULT_AUDIT_RATE,
+		.audit_burst = DEFAULT_AUDIT_BURST,
+		.audit_buffer = DEFAULT_AUDIT_BUFFER,
+		.audit_flows = DEFAULT_AUDIT_FLOWS,
+	};
+}
+
+/* Each option through its handler, in the order given. Returns CLI_NEXT,
+ * or the exit status: 2 for a refused command line, 0 or 1 when an option
+ * (--help, --version, --list-*) has done all there is to do. */
+static int cli_parse(struct cli *c, int argc, char **argv)
+{
+	struct option lo[N_CLI_OPTS + 1];
+	char so[2 * N_CLI_OPTS + 1];
+	const struct cli_opt *o;
 	int ch, rc;
 
-	dopt.audit_rate = DEFAULT_AUDIT_RATE;
-	dopt.audit_burst = DEFAULT_AUDIT_BURST;
-	dopt.audit_buffer = DEFAULT_AUDIT_BUFFER;
-	dopt.audit_flows = DEFAULT_AUDIT_FLOWS;
-
-	while ((ch = getopt_long(
-			argc, argv,
-			"r:p:gam:i:c:q:Q:W:B:FM:KfA:P:dS:G:H:T:D:u:X:N:R:U:Yw:OLCVh",
-			opts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			pcap = optarg;
-			break;
-		case 'p':
-			policy_path = optarg;
-			break;
-		case 'g':
-			co.guess = 1;
-			break;
-		case 'a':
-			oo.audit = 1;
-			break;
-		case 'm':
-			if (parse_u32(optarg, 16, 1u << 24, &v) != 0) {
-				fprintf(stderr,
-					"skyfenced: --max-flows: '%s' is not a number from 16 to 16777216\n",
-					optarg);
-				return 2;
-			}
-			co.max_flows = oo.max_flows = dopt.max_flows = v;
-			break;
-		case 'i':
-			if (parse_u32(optarg, 1, 86400 * 30, &v) != 0) {
-				fprintf(stderr,
-					"skyfenced: --idle-timeout: '%s' is not a number of seconds from 1 to 2592000\n",
-					optarg);
-				return 2;
-			}
-			oo.idle_ms = dopt.idle_ms = (uint64_t)v * 1000;
-			break;
-		case 'q': {
-			uint32_t a, b;
-			char *colon = strchr(optarg, ':');
-			int bad;
-
-			if (colon) {
-				*colon = '\0';
-				bad = parse_u32(optarg, 0,
-						QUEUE_FAILCLOSED_OFFSET - 1,
-						&a) != 0 ||
-				      parse_u32(colon + 1, 0,
-						QUEUE_FAILCLOSED_OFFSET - 1,
-						&b) != 0 ||
-				      b < a || b - a >= MAX_QUEUES;
-				*colon = ':';
-			} else {
-				bad = parse_u32(optarg, 0,
-						QUEUE_FAILCLOSED_OFFSET - 1,
-						&a) != 0;
-				b = a;
-			}
-			if (bad) {
-				fprintf(stderr,
-					"skyfenced: --queue: '%s' is not a queue number or range A:B (0-%u, "
-					"at most %u queues; N + %u is its throttled flows' queue, N + %u and "
-					"N + %u those of fail-closed departments)\n",
-					optarg, QUEUE_FAILCLOSED_OFFSET - 1,
-					MAX_QUEUES, QUEUE_THROTTLE_OFFSET,
-					QUEUE_FAILCLOSED_OFFSET,
-					QUEUE_FAILCLOSED_OFFSET +
-						QUEUE_THROTTLE_OFFSET);
-				return 2;
-			}
-			dopt.queue_num = (uint16_t)a;
-			dopt.n_queues = (uint16_t)(b - a + 1);
-			break;
-		}
-		case 'W': {
-			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-			if (cpus < 1)
-				cpus = 1;
-			if (parse_u32(optarg, 1, MAX_WORKERS, &v) != 0 ||
-			    v > (uint32_t)cpus) {
-				fprintf(stderr,
-					"skyfenced: --workers: '%s' is not a number from 1 to %ld "
-					"(the online CPUs: more threads than cores only take turns)\n",
-					optarg,
-					cpus < MAX_WORKERS ? cpus
-							   : MAX_WORKERS);
-				return 2;
-			}
-			dopt.n_workers = (uint16_t)v;
-			break;
-		}
-		case 'Q':
-			if (parse_u32(optarg, 16, 1u << 22,
-				      &dopt.queue_maxlen) != 0) {
-				fprintf(stderr,
-					"skyfenced: --queue-maxlen: '%s' is not a number from 16 to 4194304\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'B':
-			if (parse_u32(optarg, 65536, 1u << 30, &dopt.rcvbuf) !=
-			    0) {
-				fprintf(stderr,
-					"skyfenced: --rcvbuf: '%s' is not a size from 65536 to 1073741824\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'F':
-			dopt.fail_open = 0;
-			break;
-		case 'M':
-			if (parse_u32_any(optarg, &dopt.mark_mask) != 0) {
-				fprintf(stderr,
-					"skyfenced: --mark-mask: '%s' is not a number\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'K':
-			mark_values = 1;
-			break;
-		case 'f':
-			dopt.foreground = 1;
-			break;
-		case 'A':
-			dopt.audit_path = oo.audit_path = optarg;
-			break;
-		case 'P':
-			dopt.pidfile = optarg;
-			break;
-		case 'd':
-			dopt.log_level = LOG_LVL_DEBUG;
-			break;
-		case 'S':
-			dopt.ctl_path = optarg;
-			break;
-		case 'D':
-			dopt.state_dir = strcmp(optarg, "none") ? optarg : NULL;
-			break;
-		case 'u': {
-			char err[256];
-
-			if (priv_lookup(optarg, &dopt.run_uid, &dopt.run_gid,
-					err, sizeof(err)) != 0) {
-				fprintf(stderr, "skyfenced: --user: %s\n", err);
-				return 2;
-			}
-			dopt.run_user = optarg;
-			break;
-		}
-		case 'X':
-			dopt.metrics_listen = optarg;
-			break;
-		case OPT_PEER:
-			if (dopt.n_peers == 4) {
-				fprintf(stderr,
-					"skyfenced: --peer: at most 4\n");
-				return 2;
-			}
-			dopt.peers[dopt.n_peers++] = optarg;
-			break;
-		case OPT_PEER_LISTEN:
-			dopt.peer_listen = optarg;
-			break;
-		case OPT_PEER_KEY:
-			dopt.peer_key = optarg;
-			break;
-		case 'N':
-			if (!audit_node_ok(optarg)) {
-				fprintf(stderr,
-					"skyfenced: --node-id: '%s' is not 1 to %u letters, digits or . _ : -\n",
-					optarg, AUDIT_NODE_LEN - 1);
-				return 2;
-			}
-			dopt.node_id = oo.node = optarg;
-			break;
-		case 'R': {
-			char rate[16], *slash = strchr(optarg, '/');
-			uint32_t b = 0;
-
-			snprintf(rate, sizeof(rate), "%.*s",
-				 slash ? (int)(slash - optarg) : 15, optarg);
-			if (parse_u32(rate, 0, 1000000, &v) != 0 ||
-			    (slash &&
-			     parse_u32(slash + 1, 1, 10000000, &b) != 0)) {
-				fprintf(stderr,
-					"skyfenced: --audit-rate: '%s' is not RATE or RATE/BURST (records per second, 0 for every record)\n",
-					optarg);
-				return 2;
-			}
-			dopt.audit_rate = v;
-			dopt.audit_burst = slash ? b : v ? v * 10 : 1;
-			break;
-		}
-		case 'U':
-			if (parse_u32(optarg, 65536, 1u << 30,
-				      &dopt.audit_buffer) != 0) {
-				fprintf(stderr,
-					"skyfenced: --audit-buffer: '%s' is not a number of bytes from 65536 to 1073741824\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'Y':
-			dopt.audit_syslog = 1;
-			break;
-		case 'O':
-			dopt.audit_ct_reliable = 1;
-			break;
-		case 'w':
-			if (parse_u32(optarg, 64, 1u << 24,
-				      &dopt.audit_flows) != 0) {
-				fprintf(stderr,
-					"skyfenced: --audit-flows: '%s' is not a number from 64 to 16777216\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'G':
-		case 'H': {
-			struct group *g = getgrnam(optarg);
-
-			if (!g) {
-				fprintf(stderr,
-					"skyfenced: --%s: no group '%s'\n",
-					ch == 'G' ? "ctl-group"
-						  : "ctl-admin-group",
-					optarg);
-				return 2;
-			}
-			if (ch == 'G')
-				dopt.ctl_group = g->gr_gid;
-			else
-				dopt.ctl_admin_group = g->gr_gid;
-			break;
-		}
-		case 'T':
-			if (parse_u32(optarg, 1, 86400, &v) != 0) {
-				fprintf(stderr,
-					"skyfenced: --ctl-timeout: '%s' is not a number of seconds from 1 to 86400\n",
-					optarg);
-				return 2;
-			}
-			dopt.ctl_idle_ms = (uint64_t)v * 1000;
-			break;
-		case 'c':
-			check = optarg;
-			break;
-		case 'L':
-		case 'C':
-			return list_names(ch == 'L');
-		case 'V':
-			printf("skyfenced %s (nDPI %s)\n", SKYFENCE_VERSION,
-			       classifier_version());
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
+	cli_getopt_tables(lo, so);
+	while ((ch = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+		o = cli_opt_find(ch);
+		if (!o) {
 			usage(stderr);
 			return 2;
 		}
+		rc = o->set(c, o, optarg);
+		if (rc != CLI_NEXT)
+			return rc;
 	}
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (mark_values)
-		return print_mark_values(dopt.mark_mask);
-	if (!pcap && !check) {
-		if (!policy_path) {
-			usage(stderr);
-			return 2;
-		}
-		dopt.policy_path = policy_path;
-		if (!dopt.n_workers) {
-			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return CLI_NEXT;
+}
 
-			dopt.n_workers = dopt.n_queues;
-			if (cpus >= 1 && dopt.n_workers > cpus)
-				dopt.n_workers = (uint16_t)cpus;
-			if (dopt.n_workers > MAX_WORKERS)
-				dopt.n_workers = MAX_WORKERS;
-		}
-		if (dopt.n_workers > dopt.n_queues) {
-			fprintf(stderr,
-				"skyfenced: --workers %u: more workers than the %u queue(s) of --queue "
-				"(a worker serves whole queues)\n",
-				dopt.n_workers, dopt.n_queues);
-			return 2;
-		}
-		return daemon_run(&dopt);
-	}
-	if (pcap && check) {
+/* By default one worker per queue, at most the online CPUs. */
+static uint16_t default_workers(uint16_t n_queues)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint16_t n = n_queues;
+
+	if (cpus >= 1 && n > cpus)
+		n = (uint16_t)cpus;
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	return n;
+}
+
+static int run_daemon(struct cli *c)
+{
+	struct daemon_opts *d = &c->dopt;
+
+	if (!c->policy_path) {
 		usage(stderr);
 		return 2;
 	}
-	if (check) {
-		co.max_flows = 16;
-		if (loader_load(check, &co, &cls, &pol, NULL, print_error,
-				stderr) != 0)
-			return 1;
-		if (pol->notes)
-			fputs(pol->notes, stderr);
-		printf("%s: OK (%u departments besides default", check,
-		       pol->n_depts - 1);
-		if (pol->addrsig)
-			printf("; %u IPv4 and %u IPv6 address signatures, %u name%s",
-			       pol->addrsig->v4, pol->addrsig->v6,
-			       pol->addrsig->n_names,
-			       pol->addrsig->n_names == 1 ? "" : "s");
-		printf(")\n");
-		policy_free(pol);
-		classifier_close(cls);
-		return 0;
+	d->policy_path = c->policy_path;
+	if (!d->n_workers)
+		d->n_workers = default_workers(d->n_queues);
+	if (d->n_workers > d->n_queues) {
+		fprintf(stderr,
+			"skyfenced: --workers %u: more workers than the %u queue(s) of --queue "
+			"(a worker serves whole queues)\n",
+			d->n_workers, d->n_queues);
+		return 2;
 	}
-	if (policy_path) {
-		if (loader_load(policy_path, &co, &cls, &pol, NULL, print_error,
-				stderr) != 0)
-			return 1;
-	} else {
-		char err[256];
+	return daemon_run(d);
+}
 
-		cls = classifier_open(&co, err, sizeof(err));
-		if (!cls) {
-			fprintf(stderr, "skyfenced: %s\n", err);
-			return 1;
-		}
-		pol = empty_policy(cls);
-		if (!pol) {
-			fprintf(stderr, "skyfenced: out of memory\n");
-			classifier_close(cls);
-			return 1;
-		}
+static int run_check(struct cli *c)
+{
+	struct classifier *cls = NULL;
+	struct policy *pol = NULL;
+
+	c->co.max_flows = 16;
+	if (loader_load(c->check, &c->co, &cls, &pol, NULL, print_error,
+			stderr) != 0)
+		return 1;
+	if (pol->notes)
+		fputs(pol->notes, stderr);
+	printf("%s: OK (%u departments besides default", c->check,
+	       pol->n_depts - 1);
+	if (pol->addrsig)
+		printf("; %u IPv4 and %u IPv6 address signatures, %u name%s",
+		       pol->addrsig->v4, pol->addrsig->v6,
+		       pol->addrsig->n_names,
+		       pol->addrsig->n_names == 1 ? "" : "s");
+	printf(")\n");
+	policy_free(pol);
+	classifier_close(cls);
+	return 0;
+}
+
+/* The classifier and --policy's policy, or without --policy one that
+ * allows everything. Returns 0, or -1 with a message on stderr. */
+static int offline_load(struct cli *c, struct classifier **cls,
+			struct policy **pol)
+{
+	char err[256];
+
+	if (c->policy_path)
+		return loader_load(c->policy_path, &c->co, cls, pol, NULL,
+				   print_error, stderr) != 0
+			       ? -1
+			       : 0;
+	*cls = classifier_open(&c->co, err, sizeof(err));
+	if (!*cls) {
+		fprintf(stderr, "skyfenced: %s\n", err);
+		return -1;
 	}
-	oo.path = pcap;
-	rc = offline_run(&oo, cls, pol);
+	*pol = empty_policy(*cls);
+	if (!*pol) {
+		fprintf(stderr, "skyfenced: out of memory\n");
+		classifier_close(*cls);
+		return -1;
+	}
+	return 0;
+}
+
+static int run_offline(struct cli *c)
+{
+	struct classifier *cls = NULL;
+	struct policy *pol = NULL;
+	int rc;
+
+	if (offline_load(c, &cls, &pol) != 0)
+		return 1;
+	c->oo.path = c->pcap;
+	rc = offline_run(&c->oo, cls, pol);
 	policy_free(pol);
 	classifier_close(cls);
 	return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	int rc;
+
+	cli_defaults(&c);
+	rc = cli_parse(&c, argc, argv);
+	if (rc != CLI_NEXT)
+		return rc;
+	if (c.mark_values)
+		return print_mark_values(c.dopt.mark_mask);
+	if (!c.pcap && !c.check)
+		return run_daemon(&c);
+	if (c.pcap && c.check) {
+		usage(stderr);
+		return 2;
+	}
+	return c.check ? run_check(&c) : run_offline(&c);
 }
