@@ -1,6 +1,6 @@
 /* libFuzzer: the control protocol end to end: bytes from a client on the
  * control socket, split into requests by ctl.c and dispatched to the verbs
- * of control.c against a daemon's state (nDPI, engine, policy, shaper)
+ * of control.c against a daemon's state (nDPI, engine, policy, throttle)
  * that needs no NFQUEUE and no conntrack. Run it in a network namespace
  * of its own (scripts/fuzz.sh does): a policy change writes the
  * fail-closed ipsets of the namespace it runs in. */
@@ -13,9 +13,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "control/control.h"
+#include "control/ctl.h"
 #include "daemon/daemon_int.h"
-#include "daemon/worker.h"
 #include "daemon/runtime.h"
+#include "daemon/throttle.h"
+#include "daemon/worker.h"
 #include "policy/loader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,7 +48,6 @@ static void setup(void)
 	unsigned nerr;
 	char err[512];
 	FILE *f;
-	uint32_t i;
 
 	log_init("fuzz_ctl", 0, LOG_LVL_ERR);
 	if (!mkdtemp(dir))
@@ -63,15 +65,10 @@ static void setup(void)
 	d.state_dfd = -1; /* runtime changes not kept */
 	if (loader_load(pfile, &co, &d.cls, &d.pol, NULL, NULL, NULL) != 0)
 		abort();
-	d.sh = shaper_create(MAX_BUCKETS, 32);
-	d.held = calloc(33, sizeof(*d.held));
-	for (i = 0; i <= 32; i++)
-		d.held[i].next_free = i < 32 ? (int32_t)i + 1 : -1;
+	d.w = &w;
+	d.th = throttle_create(32, worker_release, d.w);
 	d.apps = calloc(APP_STATS, sizeof(*d.apps));
 	d.eng = engine_create(&eo, d.cls, d.pol, NULL);
-	pthread_mutex_init(&d.sh_mu, NULL);
-	d.max_held = 32;
-	d.w = &w;
 	d.n_workers = 1;
 	w.d = &d;
 	w.cls = d.cls;
@@ -79,7 +76,7 @@ static void setup(void)
 	w.sc.apps = calloc(APP_STATS, sizeof(*w.sc.apps));
 	w.sc.recent = calloc(RECENT, sizeof(*w.sc.recent));
 	w.eng = engine_create(&eo, d.cls, d.pol, NULL);
-	if (!d.sh || !d.held || !d.apps || !w.sc.apps || !w.sc.recent ||
+	if (!d.th || !d.apps || !w.sc.apps || !w.sc.recent ||
 	    !d.eng || !w.eng)
 		abort();
 	/* the buckets and the fail-closed set, as at start-up */
