@@ -463,13 +463,14 @@ static void edit(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 {
 	struct err_sink es = { r, 0 };
 	char what[CTL_MAX_REQUEST + 64], err[512];
-	struct change c = change_by(r, CHANGE_EDIT, what);
+	struct change c;
 
 	if (change_edit_valid(argc, argv) != 0) {
 		ctl_err(r, "usage", "%s", usage);
 		return;
 	}
 	join(what, sizeof(what), argc, argv, 0);
+	c = change_by(r, CHANGE_EDIT, what);
 	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
 		ctl_err(r, "refused", "%s", err);
 		return;

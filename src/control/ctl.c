@@ -5,7 +5,8 @@
  * coming back). A client whose replies back up past CTL_BACKLOG is not
  * read until it catches up; replies are queued up to a cap per client and
  * one for all clients. So no client, and no crowd of them, can hold the
- * event loop and with it the packets' verdicts.
+ * event loop and with it the packets' verdicts. Who gets a slot is
+ * ctl_slot_admit's to say, from a compact table beside the clients.
  */
 #define _GNU_SOURCE
 #include "control/ctl.h"
@@ -37,8 +38,6 @@
 
 struct client {
 	int fd; /* -1: free slot */
-	enum ctl_role role;
-	uid_t uid;
 	char in[CTL_MAX_REQUEST];
 	size_t inlen;
 	int discarding; /* in an over-long line: drop up to its end */
@@ -46,7 +45,6 @@ struct client {
 	char *out;
 	size_t outlen, outoff, outcap;
 	int watching_out; /* EPOLLOUT registered */
-	uint64_t last_ms; /* last request, or last write progress */
 	int passed_fd;	  /* a descriptor sent with the request, or -1 */
 	char rbuf[CTL_MAX_REQUEST]; /* read, not yet handled */
 	size_t rlen, roff;
@@ -61,6 +59,8 @@ struct ctl {
 	ctl_fn fn;
 	void *ctx;
 	struct client *cl;
+	struct ctl_slot *slot; /* slot[i]: who holds cl[i], and since when */
+	struct ctl_limits lim;
 	struct ctl_stats st;
 	uint64_t now_ms;
 	int kick;    /* eventfd: readable while requests wait for a turn */
@@ -70,6 +70,11 @@ struct ctl {
 static uint64_t queued(const struct client *k)
 {
 	return k->outlen - k->outoff;
+}
+
+static struct ctl_slot *slot_of(const struct ctl *c, const struct client *k)
+{
+	return &c->slot[k - c->cl];
 }
 
 struct ctl_req {
@@ -201,7 +206,7 @@ void ctl_err(struct ctl_req *r, const char *kind, const char *fmt, ...)
 
 uid_t ctl_req_uid(const struct ctl_req *r)
 {
-	return r->k->uid;
+	return slot_of(r->c, r->k)->uid;
 }
 
 int ctl_split(char *line, char **argv)
@@ -248,6 +253,7 @@ static void drop_client(struct ctl *c, struct client *k, uint64_t *counter)
 	memset(k, 0, sizeof(*k));
 	k->fd = -1;
 	k->passed_fd = -1;
+	memset(slot_of(c, k), 0, sizeof(struct ctl_slot));
 	c->st.clients--;
 	if (counter)
 		(*counter)++;
@@ -283,7 +289,7 @@ static void flush_client(struct ctl *c, struct client *k)
 		if (n > 0) {
 			k->outoff += (size_t)n;
 			c->st.queued_bytes -= (uint64_t)n;
-			k->last_ms = c->now_ms;
+			slot_of(c, k)->last_ms = c->now_ms;
 		}
 	}
 	if (k->outoff == k->outlen) {
@@ -313,7 +319,7 @@ static void handle_line(struct ctl *c, struct client *k, char *line, size_t len)
 	int argc;
 
 	c->st.requests++;
-	k->last_ms = c->now_ms;
+	slot_of(c, k)->last_ms = c->now_ms;
 	if (len && line[len - 1] == '\r')
 		line[--len] = '\0';
 	if (k->binary) {
@@ -331,7 +337,7 @@ static void handle_line(struct ctl *c, struct client *k, char *line, size_t len)
 		ctl_err(&r, "usage", "empty request (try: help)");
 		return;
 	}
-	c->fn(c->ctx, &r, k->role, argc, argv);
+	c->fn(c->ctx, &r, slot_of(c, k)->role, argc, argv);
 	if (!r.answered)
 		ctl_err(&r, "internal", "no reply");
 }
@@ -428,83 +434,202 @@ static int consume(struct ctl *c, struct client *k)
 	return 0;
 }
 
+void ctl_limits_default(struct ctl_limits *l, unsigned max_clients)
+{
+	l->slots = max_clients;
+	l->per_uid = max_clients >= 8 ? max_clients / 8 : 1;
+	l->reserve = max_clients >= 16 ? max_clients / 16 : max_clients > 1;
+}
+
+enum ctl_admit ctl_slot_admit(const struct ctl_slot *s,
+			      const struct ctl_limits *l, uid_t uid,
+			      enum ctl_role role, unsigned *slot)
+{
+	unsigned i, ro = 0, mine = 0, free_at = l->slots, oldest = l->slots;
+
+	for (i = 0; i < l->slots; i++) {
+		if (!s[i].used) {
+			if (free_at == l->slots)
+				free_at = i;
+			continue;
+		}
+		if (s[i].role != CTL_READ_ONLY)
+			continue;
+		ro++;
+		mine += s[i].uid == uid;
+		if (oldest == l->slots || s[i].last_ms < s[oldest].last_ms)
+			oldest = i;
+	}
+	if (role == CTL_READ_ONLY) {
+		if (mine >= l->per_uid)
+			return CTL_REFUSE_UID;
+		if (ro + l->reserve >= l->slots)
+			return CTL_REFUSE_READ_ONLY;
+	}
+	if (free_at < l->slots) {
+		*slot = free_at;
+		return CTL_ADMIT;
+	}
+	if (role == CTL_ADMIN && oldest < l->slots) {
+		*slot = oldest;
+		return CTL_ADMIT_EVICT;
+	}
+	return CTL_REFUSE_FULL;
+}
+
+/* One line on a socket about to be closed, best effort: nothing is
+ * queued before it, so it fits. */
+static void tell(int fd, const char *line)
+{
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) < 0) {
+		/* nothing to tell */
+	}
+}
+
+static void refuse(int fd, const char *line)
+{
+	tell(fd, line);
+	close(fd);
+}
+
+/* The role of the peer on @fd, its uid in *uid. Returns 0, -EACCES if it
+ * is neither in the socket's group nor an admin, or -errno if its
+ * credentials cannot be had. */
+static int peer_role(const struct ctl *c, int fd, uid_t *uid,
+		     enum ctl_role *role)
+{
+	gid_t groups[256];
+	socklen_t gl = sizeof(groups), crl;
+	struct ucred cr;
+	int member, admin;
+	unsigned g;
+
+	*uid = (uid_t)-1;
+	*role = CTL_READ_ONLY;
+	crl = sizeof(cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0)
+		return -errno;
+	*uid = cr.uid;
+	if (cr.uid == 0) {
+		*role = CTL_ADMIN;
+		return 0;
+	}
+	member = cr.gid == c->o.group;
+	admin = c->o.admin_group != (gid_t)-1 && cr.gid == c->o.admin_group;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0) {
+		for (g = 0; g < gl / sizeof(gid_t); g++) {
+			member |= groups[g] == c->o.group;
+			admin |= c->o.admin_group != (gid_t)-1 &&
+				 groups[g] == c->o.admin_group;
+		}
+	}
+	*role = admin ? CTL_ADMIN : CTL_READ_ONLY;
+	/* the file mode keeps others out; this holds even if someone
+	 * loosens it */
+	return member || admin ? 0 : -EACCES;
+}
+
+/* Closes a client that has gone (its end closed, nothing of it left to
+ * read), if there is one: the kernel may report a newcomer before the
+ * hang-up of the client it follows. Returns 1 if one was closed. */
+static int reap_gone(struct ctl *c)
+{
+	unsigned i;
+	char b;
+
+	for (i = 0; i < c->o.max_clients; i++) {
+		struct client *k = &c->cl[i];
+		ssize_t n;
+
+		if (k->fd < 0 || k->roff < k->rlen)
+			continue;
+		n = recv(k->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			drop_client(c, k, &c->st.closed_peer);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A slot for a new client, or NULL with the client told why and closed. */
+static struct client *admit(struct ctl *c, int fd, uid_t uid,
+			    enum ctl_role role)
+{
+	enum ctl_admit a;
+	char msg[160];
+	unsigned i = 0;
+
+	a = ctl_slot_admit(c->slot, &c->lim, uid, role, &i);
+	/* no one is evicted for a slot that is free already */
+	if (a == CTL_ADMIT_EVICT && reap_gone(c))
+		a = ctl_slot_admit(c->slot, &c->lim, uid, role, &i);
+	switch (a) {
+	case CTL_ADMIT:
+		return &c->cl[i];
+	case CTL_ADMIT_EVICT:
+		/* a line of its own only if no reply is on its way */
+		if (c->cl[i].fd >= 0 && !queued(&c->cl[i]))
+			tell(c->cl[i].fd,
+			     "ERR busy closed to make room for an admin\n");
+		drop_client(c, &c->cl[i], &c->st.evicted);
+		return &c->cl[i];
+	case CTL_REFUSE_UID:
+		snprintf(
+			msg, sizeof(msg),
+			"ERR busy uid %u holds %u read-only control clients, the most one user may\n",
+			(unsigned)uid, c->lim.per_uid);
+		c->st.refused_uid++;
+		break;
+	case CTL_REFUSE_READ_ONLY:
+		snprintf(
+			msg, sizeof(msg),
+			"ERR busy read-only control clients hold all %u of their slots; %u are kept for admins\n",
+			c->lim.slots - c->lim.reserve, c->lim.reserve);
+		c->st.refused_busy++;
+		break;
+	default:
+		snprintf(msg, sizeof(msg),
+			 "ERR busy too many control clients\n");
+		c->st.refused_busy++;
+		break;
+	}
+	refuse(fd, msg);
+	return NULL;
+}
+
 static void accept_clients(struct ctl *c)
 {
-	unsigned budget = ACCEPT_BUDGET, i;
+	unsigned budget = ACCEPT_BUDGET;
 
 	while (budget--) {
 		int fd = accept4(c->lfd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct ucred cr;
-		socklen_t crl = sizeof(cr);
-		struct client *k = NULL;
+		struct client *k;
 		struct epoll_event ev;
-		enum ctl_role role = CTL_READ_ONLY;
+		enum ctl_role role;
+		uid_t uid;
 		char greet[64];
+		int r;
 
 		if (fd < 0)
 			return;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) < 0) {
+		r = peer_role(c, fd, &uid, &role);
+		if (r < 0) {
+			if (r == -EACCES)
+				tell(fd,
+				     "ERR denied not in the control socket's group\n");
 			close(fd);
 			c->st.refused_peer++;
 			continue;
 		}
-		if (cr.uid == 0) {
-			role = CTL_ADMIN;
-		} else {
-			gid_t groups[256];
-			socklen_t gl = sizeof(groups);
-			int member = cr.gid == c->o.group,
-			    admin = c->o.admin_group != (gid_t)-1 &&
-				    cr.gid == c->o.admin_group;
-			unsigned g;
-
-			if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups,
-				       &gl) == 0) {
-				for (g = 0; g < gl / sizeof(gid_t); g++) {
-					member |= groups[g] == c->o.group;
-					admin |=
-						c->o.admin_group != (gid_t)-1 &&
-						groups[g] == c->o.admin_group;
-				}
-			}
-			/* the file mode keeps others out; this holds even
-			 * if someone loosens it */
-			if (!member && !admin) {
-				static const char msg[] =
-					"ERR denied not in the control socket's group\n";
-
-				if (send(fd, msg, sizeof(msg) - 1,
-					 MSG_NOSIGNAL) < 0) {
-					/* nothing to tell */
-				}
-				close(fd);
-				c->st.refused_peer++;
-				continue;
-			}
-			role = admin ? CTL_ADMIN : CTL_READ_ONLY;
-		}
-		for (i = 0; i < c->o.max_clients && !k; i++)
-			if (c->cl[i].fd == -1)
-				k = &c->cl[i];
-		if (!k) {
-			static const char msg[] =
-				"ERR busy too many control clients\n";
-
-			if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL) < 0) {
-				/* nothing to tell */
-			}
-			close(fd);
-			c->st.refused_busy++;
+		k = admit(c, fd, uid, role);
+		if (!k)
 			continue;
-		}
 		memset(k, 0, sizeof(*k));
 		k->fd = fd;
 		k->passed_fd = -1;
 		k->evmask = EPOLLIN;
-		k->role = role;
-		k->uid = cr.uid;
-		k->last_ms = c->now_ms;
 		ev.events = EPOLLIN;
 		ev.data.u32 = (uint32_t)(k - c->cl) + 1;
 		if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -512,6 +637,7 @@ static void accept_clients(struct ctl *c)
 			k->fd = -1;
 			continue;
 		}
+		*slot_of(c, k) = (struct ctl_slot){ uid, role, 1, c->now_ms };
 		c->st.clients++;
 		c->st.accepted++;
 		snprintf(greet, sizeof(greet), "SKYFENCE %d %s\n",
@@ -610,12 +736,10 @@ void ctl_tick(struct ctl *c, uint64_t now_ms)
 	unsigned i;
 
 	c->now_ms = now_ms;
-	for (i = 0; i < c->o.max_clients; i++) {
-		struct client *k = &c->cl[i];
-
-		if (k->fd != -1 && k->last_ms + c->o.idle_ms < now_ms)
-			drop_client(c, k, &c->st.closed_idle);
-	}
+	for (i = 0; i < c->o.max_clients; i++)
+		if (c->slot[i].used &&
+		    c->slot[i].last_ms + c->o.idle_ms < now_ms)
+			drop_client(c, &c->cl[i], &c->st.closed_idle);
 }
 
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *s)
@@ -699,7 +823,9 @@ struct ctl *ctl_open(const struct ctl_opts *o, ctl_fn fn, void *ctx, char *err,
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", o->path);
 	snprintf(c->path, sizeof(c->path), "%s", o->path);
 	c->cl = calloc(o->max_clients, sizeof(*c->cl));
-	if (!c->cl) {
+	c->slot = calloc(o->max_clients, sizeof(*c->slot));
+	ctl_limits_default(&c->lim, o->max_clients);
+	if (!c->cl || !c->slot) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto fail;
 	}
@@ -777,6 +903,7 @@ fail:
 	if (c->kick >= 0)
 		close(c->kick);
 	free(c->cl);
+	free(c->slot);
 	free(c);
 	return NULL;
 }
@@ -799,5 +926,6 @@ void ctl_close(struct ctl *c)
 	close(c->kick);
 	unlink(c->path);
 	free(c->cl);
+	free(c->slot);
 	free(c);
 }

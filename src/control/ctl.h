@@ -13,6 +13,17 @@
  * Limits: request size, clients, queued reply bytes per client and for all
  * of them, idle time; per turn of the event loop, a bounded number of
  * requests and of microseconds (ctl.c).
+ *
+ * Slots (ctl_slot_admit): read-only clients cannot lock an admin out. Of
+ * max_clients slots, one in 16 is kept for admins; read-only clients
+ * together hold at most the rest, and one uid's read-only clients at most
+ * one slot in 8 (512: 32 kept, 480 for read-only, 64 a uid). An admin
+ * who finds every slot held (a client that has hung up is closed first)
+ * takes the slot of the read-only client idle longest, which is told
+ * "ERR busy" and closed; an admin is refused only when admins hold every
+ * slot. Admins are not counted per uid: they may
+ * change the policy anyway. A refused client gets "ERR busy TEXT" in
+ * place of the greeting, TEXT saying which limit it met.
  */
 #ifndef SKYFENCE_CTL_H
 #define SKYFENCE_CTL_H
@@ -38,7 +49,10 @@ struct ctl_opts {
 };
 
 struct ctl_stats {
-	uint64_t accepted, refused_busy, refused_peer, requests, errors;
+	uint64_t accepted, refused_peer, requests, errors;
+	uint64_t refused_busy; /* no slot for the client's role */
+	uint64_t refused_uid;  /* its uid held the read-only clients it may */
+	uint64_t evicted;      /* read-only clients closed for an admin */
 	uint64_t closed_idle, closed_overflow, closed_peer;
 	unsigned clients;
 	uint64_t queued_bytes; /* replies waiting for slow readers */
@@ -83,6 +97,38 @@ void ctl_tick(struct ctl *c, uint64_t now_ms);
 void ctl_get_stats(const struct ctl *c, struct ctl_stats *s);
 /* Closes every client and removes the socket file. */
 void ctl_close(struct ctl *c);
+
+/* The slot policy, pure (the socket's clients are one table of these). */
+struct ctl_slot {
+	uid_t uid;
+	enum ctl_role role;
+	int used;
+	uint64_t last_ms; /* last request, or last write progress */
+};
+
+struct ctl_limits {
+	unsigned slots;	  /* clients in all */
+	unsigned per_uid; /* read-only clients of one uid */
+	unsigned reserve; /* slots only an admin takes */
+};
+
+enum ctl_admit {
+	CTL_ADMIT,	      /* *slot is free */
+	CTL_ADMIT_EVICT,      /* *slot holds the read-only client to close */
+	CTL_REFUSE_UID,	      /* the uid holds per_uid read-only clients */
+	CTL_REFUSE_READ_ONLY, /* read-only clients hold all but the reserve */
+	CTL_REFUSE_FULL,      /* no slot free, none read-only to take */
+};
+
+/* The limits the socket applies to @max_clients slots (ctl.h's top). */
+void ctl_limits_default(struct ctl_limits *l, unsigned max_clients);
+/* Where a new client of @uid and @role goes among @l->slots slots @s: a
+ * free slot (the first), or for an admin when none is free the
+ * read-only client idle longest (the first of equals). *slot is set for
+ * CTL_ADMIT and CTL_ADMIT_EVICT only. */
+enum ctl_admit ctl_slot_admit(const struct ctl_slot *s,
+			      const struct ctl_limits *l, uid_t uid,
+			      enum ctl_role role, unsigned *slot);
 
 /* Splits @line in place at blanks into at most CTL_MAX_ARGS words.
  * Returns the count, or -1 if there are more. */

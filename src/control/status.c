@@ -625,8 +625,9 @@ static void status_json(const struct status_view *v,
 	    "\"killswitch\":%s,\"killswitch_apps\":\"%s\","
 	    "\"flows_active\":%" PRIu64 ",\"flows_capacity\":%" PRIu64 ","
 	    "\"bypassing\":%s,\"bypassed_packets\":%" PRIu64 ","
-	    "\"ctl_clients\":%u,\"conntrack_walks\":%" PRIu64
-	    ",\"conntrack_rewritten\":%" PRIu64
+	    "\"ctl_clients\":%u,\"ctl_refused_busy\":%" PRIu64
+	    ",\"ctl_refused_uid\":%" PRIu64 ",\"ctl_evicted\":%" PRIu64
+	    ",\"conntrack_walks\":%" PRIu64 ",\"conntrack_rewritten\":%" PRIu64
 	    ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
 	    "\"rss_kib\":%ld,\"state_kept\":%s,"
 	    "\"state_saved\":%s,\"state_error\":\"%s\"}",
@@ -636,6 +637,7 @@ static void status_json(const struct status_view *v,
 	    v->pol.killswitch[0] ? "true" : "false", ks,
 	    v->snap->v[STAT_FLOWS_ACTIVE], v->snap->v[STAT_FLOWS_CAPACITY],
 	    v->bypass_growing ? "true" : "false", v->bypassed, v->ctl.clients,
+	    v->ctl.refused_busy, v->ctl.refused_uid, v->ctl.evicted,
 	    v->ct.walks, v->ct.rewritten, v->ct.running ? "true" : "false",
 	    v->log_level, v->rss_kib, v->state.kept ? "true" : "false",
 	    v->state.kept && !v->state.dirty ? "true" : "false", se);
@@ -786,8 +788,12 @@ static void status_text(const struct status_view *v,
 		    "most %u, %u per address), %llu answered",
 		    v->metrics_listen, v->metrics_open, METRICS_MAX_CONNS,
 		    METRICS_MAX_PER_IP, v->metrics_served);
-	out(emit, ctx, "control clients: %u; log level %s", v->ctl.clients,
-	    v->log_level);
+	out(emit, ctx,
+	    "control clients: %u (refused busy %" PRIu64
+	    ", at the uid cap %" PRIu64 ", evicted for an admin %" PRIu64
+	    "); log level %s",
+	    v->ctl.clients, v->ctl.refused_busy, v->ctl.refused_uid,
+	    v->ctl.evicted, v->log_level);
 }
 
 void status_render(const struct status_view *v, enum status_format f,

@@ -2,8 +2,8 @@
 # test_control.sh - skyfencectl and the control socket in the namespace lab:
 # the kill switch and rule changes cut established flows, a broken policy
 # is refused whole, bad input from many clients changes nothing, roles by
-# group, and Prometheus output a parser accepts. Root; exit 77 (SKIP)
-# without namespaces.
+# group, no crowd of read-only clients locks root out, and Prometheus
+# output a parser accepts. Root; exit 77 (SKIP) without namespaces.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -263,6 +263,106 @@ rc=$?
 check "a read-only user cannot switch the kill switch (exit $rc = 1)" [ $rc -eq 1 ]
 check "... and nothing changed: kill switch off" sh -c "'$build/skyfencectl' killswitch | grep -q off"
 check "the socket is mode 0660, owner root, group $GROUP" [ "$(stat -c '%a %U %G' "$SKYFENCE_CTL")" = "660 root $GROUP" ]
+
+# --- 5b. slots: no read-only crowd locks root out --------------------------
+# 512 slots: 32 kept for admins, 480 for read-only clients, 64 for one
+# read-only uid (ctl.h). Each crowd (sf-ctlflood hold) sends `help` on
+# every connection it holds every 300 ms, well within --ctl-timeout 2.
+gid=$(getent group "$GROUP" | cut -d: -f3)
+ro_uid=$(id -u "$RO")
+# uids with no account, in the socket's group only
+uids=$(_u=61000 _n=7
+	while [ $_n -gt 0 ]; do
+		getent passwd $_u >/dev/null || { echo $_u; _n=$((_n - 1)); }
+		_u=$((_u + 1))
+	done)
+as_uid() { _u=$1; shift; setpriv --reuid="$_u" --regid="$gid" --clear-groups "$@"; }
+clients() { ctl status | sed -n 's/^control clients: \([0-9]*\)[;, (].*/\1/p'; }
+_i=0
+while [ "$(clients)" != 1 ] && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+check "slots: no control client left from the barrages ($(clients) with this one)" [ "$(clients)" = 1 ]
+holders=
+hold() { # file setpriv-args...: starts a crowd, waits until all are tried
+	_f=$1
+	shift
+	setpriv "$@" "$build/sf-ctlflood" hold "$SKYFENCE_CTL" "$n" 300 >"$_f" 2>&1 &
+	holders="$holders $!"
+	wait_line "$_f" '^held=[0-9]* refused=' 60
+}
+# read-only clients the crowds have lost, summed: "closed notices"
+lost() {
+	_c=0 _t=0
+	for _f in "$work"/hold.*; do
+		_l=$(grep '^held=[0-9]* closed=' "$_f" | tail -n 1)
+		[ -n "$_l" ] || continue
+		_x=${_l#*closed=}
+		_c=$((_c + ${_x% *}))
+		_t=$((_t + ${_l##*notices=}))
+	done
+	echo "$_c $_t"
+}
+tried() { sed -n 's/^\(held=[0-9]* refused=[0-9]*\)$/\1/p' "$1"; }
+# root's kill switch, on and off, each answered within 1 s
+killswitch_within_1s() { # description on|off
+	_t0=$(date +%s%N)
+	timeout 1 "$build/skyfencectl" killswitch "$2" >"$work/ks.out" 2>&1
+	_rc=$?
+	_ms=$((($(date +%s%N) - _t0) / 1000000))
+	check "$1: root's 'killswitch $2' answers OK within 1 s (exit $_rc, $_ms ms: $(head -c 200 "$work/ks.out" | tr '\n' ' '))" \
+		[ $_rc -eq 0 ]
+}
+n=512
+hold "$work/hold.ro" --reuid="$RO" --regid="$gid" --init-groups
+check "slots: $RO ($ro_uid) tries 512 read-only connections: 64 held, 448 refused ($(tried "$work/hold.ro"))" \
+	[ "$(tried "$work/hold.ro")" = "held=64 refused=448" ]
+check "slots: ... refused as busy, naming the cap per uid ($(sed -n 's/^refusal: //p' "$work/hold.ro"))" \
+	grep -qx "refusal: ERR busy uid $ro_uid holds 64 read-only control clients, the most one user may" "$work/hold.ro"
+killswitch_within_1s "slots: 64 held by one read-only uid" on
+killswitch_within_1s "slots: 64 held by one read-only uid" off
+out=$(as "$RO" "$build/skyfencectl" status 2>&1)
+rc=$?
+check "slots: one more from $RO is refused, busy, exit $rc = 3 ($out)" \
+	sh -c "[ $rc -eq 3 ] && echo \"\$1\" | grep -q '^skyfencectl: busy uid $ro_uid holds 64 '" sh "$out"
+u1=$(echo "$uids" | head -n 1)
+as_uid "$u1" "$build/skyfencectl" status >/dev/null 2>"$work/u1.err"
+rc=$?
+check "slots: another read-only uid ($u1) still gets in (exit $rc; $(head -c 200 "$work/u1.err"))" [ $rc -eq 0 ]
+# 7 more uids, 64 tries each: 6 x 64 held, then 32 and the read-only
+# slots are full
+n=64
+k=0
+for u in $uids; do
+	k=$((k + 1))
+	hold "$work/hold.$k" --reuid="$u" --regid="$gid" --clear-groups
+done
+got=$(for k in 1 2 3 4 5 6 7; do tried "$work/hold.$k"; done | sort | uniq -c | sed 's/^ *//' | tr '\n' ',')
+check "slots: 7 more read-only uids try 64 each: 6 hold 64, the 7th 32 ($got)" \
+	[ "$got" = "1 held=32 refused=32,6 held=64 refused=0," ]
+check "slots: ... refused as busy, naming the admins' reserve ($(sed -n 's/^refusal: //p' "$work/hold.7"))" \
+	grep -qx "refusal: ERR busy read-only control clients hold all 480 of their slots; 32 are kept for admins" "$work/hold.7"
+check "slots: 480 read-only clients held, 960 tried (status counts $(clients) with its own)" [ "$(clients)" = 481 ]
+killswitch_within_1s "slots: 480 held by 8 read-only uids" on
+killswitch_within_1s "slots: 480 held by 8 read-only uids" off
+# the admin group takes the 32 kept slots: every slot held
+n=32
+hold "$work/hold.adm" --reuid="$ADM" --regid="$gid" --init-groups
+check "slots: the admin group holds the 32 kept slots ($(tried "$work/hold.adm"))" \
+	[ "$(tried "$work/hold.adm")" = "held=32 refused=0" ]
+check "slots: no read-only client lost so far ($(lost))" [ "$(lost)" = "0 0" ]
+killswitch_within_1s "slots: all 512 held, 480 read-only" on
+sleep 1
+check "slots: ... root took the slot of one read-only client, which was told why ($(lost): closed, told)" \
+	[ "$(lost)" = "1 1" ]
+# the slot root's client left is free again: no one else loses theirs
+killswitch_within_1s "slots: all 512 held, 479 read-only" off
+check "slots: the daemon holds 512 (status counts $(clients) with its own); still one read-only client lost ($(lost))" \
+	sh -c "[ '$(clients)' = 512 ] && [ '$(lost)' = '1 1' ]"
+kill $holders 2>/dev/null
+wait $holders 2>/dev/null
+_i=0
+while [ "$(clients)" != 1 ] && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+check "slots: every crowd gone, every slot free again ($(clients) with this one)" [ "$(clients)" = 1 ]
+check "slots: ... and the kill switch off" sh -c "'$build/skyfencectl' killswitch | grep -q off"
 
 # --- 6. Prometheus ---------------------------------------------------------
 ctl stats --prometheus >"$work/prom.txt"

@@ -20,6 +20,12 @@
  *   sf-ctlflood request SOCKET LINE  - sends LINE as one request, with no
  *       descriptor, prints every reply line until the status line; exit 0
  *       on OK, 1 on ERR.
+ *   sf-ctlflood hold SOCKET N MS  - N connections one after another, each
+ *       held if greeted, every held one sending "help" every MS ms and
+ *       reading the replies. Prints "held=N refused=N" once all are tried
+ *       and the first refusal's line, then "held=N closed=N notices=N"
+ *       whenever the daemon closes some (notices: told "ERR busy ...
+ *       make room for an admin"); stays until killed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -394,6 +400,119 @@ static int nonreaders(const char *path, int n)
 	return 0;
 }
 
+/* ---- hold: connections kept alive, as a crowd that wants the slots ---- */
+
+struct holder {
+	struct pollfd *p;
+	int n, closed, notices;
+	long period_ms;
+	struct timespec next;
+};
+
+static long ms_until(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (t->tv_sec - now.tv_sec) * 1000 +
+	       (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Reads what the held connections have (for up to @wait_ms), and sends
+ * "help" on each when its period is up. */
+static void hold_turn(struct holder *h, long wait_ms)
+{
+	char buf[4096];
+	int i, closed = h->closed;
+
+	if (wait_ms > ms_until(&h->next))
+		wait_ms = ms_until(&h->next);
+	if (poll(h->p, (nfds_t)h->n, wait_ms < 0 ? 0 : (int)wait_ms) > 0) {
+		for (i = 0; i < h->n; i++) {
+			ssize_t r;
+
+			if (h->p[i].fd < 0 || !h->p[i].revents)
+				continue;
+			r = read(h->p[i].fd, buf, sizeof(buf) - 1);
+			if (r > 0) {
+				buf[r] = '\0';
+				if (strstr(buf, "room for an admin"))
+					h->notices++;
+				continue;
+			}
+			if (r < 0 && errno == EAGAIN)
+				continue;
+			close(h->p[i].fd);
+			h->p[i].fd = -1;
+			h->closed++;
+		}
+	}
+	if (ms_until(&h->next) <= 0) {
+		for (i = 0; i < h->n; i++)
+			if (h->p[i].fd >= 0 &&
+			    send(h->p[i].fd, "help\n", 5,
+				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+			    errno != EAGAIN) {
+				close(h->p[i].fd);
+				h->p[i].fd = -1;
+				h->closed++;
+			}
+		h->next.tv_nsec += h->period_ms * 1000000;
+		h->next.tv_sec += h->next.tv_nsec / 1000000000;
+		h->next.tv_nsec %= 1000000000;
+	}
+	if (h->closed != closed) {
+		printf("held=%d closed=%d notices=%d\n", h->n - h->closed,
+		       h->closed, h->notices);
+		fflush(stdout);
+	}
+}
+
+static int hold(const char *path, int n, long period_ms)
+{
+	struct holder h = { calloc((size_t)n, sizeof(struct pollfd)),
+			    0,
+			    0,
+			    0,
+			    period_ms,
+			    { 0, 0 } };
+	char first[256] = "";
+	int i, refused = 0;
+
+	if (!h.p || period_ms <= 0)
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &h.next);
+	for (i = 0; i < n; i++) {
+		struct rd *r = calloc(1, sizeof(*r));
+		char line[256];
+
+		if (!r)
+			return 2;
+		r->fd = connect_to(path);
+		if (r->fd < 0 || next_line(r, line, sizeof(line)) != 0) {
+			snprintf(line, sizeof(line), "(no greeting)");
+		}
+		if (strncmp(line, "SKYFENCE 1 ", 11) == 0) {
+			fcntl(r->fd, F_SETFL,
+			      fcntl(r->fd, F_GETFL) | O_NONBLOCK);
+			h.p[h.n].fd = r->fd;
+			h.p[h.n++].events = POLLIN;
+		} else {
+			if (!refused++)
+				snprintf(first, sizeof(first), "%s", line);
+			if (r->fd >= 0)
+				close(r->fd);
+		}
+		free(r);
+		hold_turn(&h, 0);
+	}
+	printf("held=%d refused=%d\nrefusal: %s\n", h.n - h.closed, refused,
+	       first);
+	fflush(stdout);
+	for (;;)
+		hold_turn(&h, 1000);
+}
+
 /* One raw request, as a client that passes no file would send it. */
 static int request(const char *path, const char *line)
 {
@@ -428,6 +547,8 @@ int main(int argc, char **argv)
 		return request(argv[2], argv[3]);
 	if (argc == 6 && !strcmp(argv[1], "pipeline"))
 		return pipeline(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
+	if (argc == 5 && !strcmp(argv[1], "hold"))
+		return hold(argv[2], atoi(argv[3]), atol(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "nonreaders"))
 		return nonreaders(argv[2], atoi(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "flood"))
@@ -437,6 +558,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: sf-ctlflood flood SOCKET CLIENTS REQUESTS | "
 			"slowreader SOCKET | request SOCKET LINE | "
 			"pipeline SOCKET CLIENTS REQUESTS LINE | "
-			"nonreaders SOCKET N\n");
+			"nonreaders SOCKET N | hold SOCKET N MS\n");
 	return 2;
 }

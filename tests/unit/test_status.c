@@ -215,7 +215,14 @@ START_TEST(test_status_says_what_is_wrong)
 	v.bypass_counted = 1;
 	v.bypass_growing = 1;
 	v.bypassed = 77;
+	v.ctl.clients = 481;
+	v.ctl.refused_uid = 448;
+	v.ctl.evicted = 1;
 	status_render(&v, STATUS_TEXT, keep, NULL);
+	/* a read-only crowd held off, and an admin let in */
+	ck_assert_ptr_nonnull(strstr(
+		rendered, "control clients: 481 (refused busy 0, at the uid "
+			  "cap 448, evicted for an admin 1)"));
 	ck_assert_ptr_nonnull(
 		strstr(rendered, "killswitch: ON for skype teams\n"));
 	ck_assert_ptr_nonnull(strstr(
@@ -245,6 +252,7 @@ START_TEST(test_status_json_is_one_escaped_object)
 	v.pol.source = "(running policy after: rule set \"lab\" x)";
 	v.state.dirty = 1;
 	v.state.err = "tab\there";
+	v.ctl.evicted = 7;
 	status_render(&v, STATUS_JSON, keep, NULL);
 	n = strlen(rendered);
 	ck_assert_uint_gt(n, 2);
@@ -259,6 +267,7 @@ START_TEST(test_status_json_is_one_escaped_object)
 		strstr(rendered, "\"state_error\":\"tab\\u0009here\""));
 	ck_assert_ptr_nonnull(strstr(rendered, "\"uptime_s\":42,"));
 	ck_assert_ptr_nonnull(strstr(rendered, "\"departments\":3,"));
+	ck_assert_ptr_nonnull(strstr(rendered, "\"ctl_evicted\":7,"));
 }
 END_TEST
 
