@@ -15,65 +15,29 @@
 
 #include "audit/audit.h"
 #include "control/ctl.h"
+#include "control/verbs.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 #define DEFAULT_SOCKET "/run/skyfence/ctl.sock"
 #define REPLY_TIMEOUT_MS 10000
 
-struct subcommand {
-	const char *name; /* words sent as the request's verb */
-	const char *args;
-	const char *help;
-	int min, max; /* extra words; max -1: any */
-	int formats;  /* takes --json (and stats --prometheus) */
-	int file_arg; /* the first extra word is a file: opened here, with
-		       * the caller's rights, and passed with the request */
-};
-
-static const struct subcommand commands[] = {
-	{ "status", "", "daemon, policy, kill switch, flows", 0, 0, 1, 0 },
-	{ "stats", "[--prometheus]",
-	  "counters: global, per department and app, kernel queue drops", 0, 0,
-	  1, 0 },
-	{ "flows", "", "flows being inspected and the latest decisions", 0, 0,
-	  1, 0 },
-	{ "policy show", "", "the running policy, in the policy language", 0, 0,
-	  0, 0 },
-	{ "policy check", "FILE", "validate a policy file against the daemon",
-	  1, 1, 0, 1 },
-	{ "policy load", "FILE", "replace the running policy (all or nothing)",
-	  1, 1, 0, 1 },
-	{ "department add", "NAME hosts PREFIX...", "add a department", 3, -1,
-	  0, 0 },
-	{ "department set", "NAME hosts PREFIX...",
-	  "replace a department's hosts", 3, -1, 0, 0 },
-	{ "department del", "NAME", "remove a department", 1, 1, 0, 0 },
-	{ "rule set", "DEPT MATCH ACTION [OPTIONS]",
-	  "set the action for MATCH (e.g. finance skype drop)", 3, -1, 0, 0 },
-	{ "rule del", "DEPT MATCH", "remove the rules written with MATCH", 2,
-	  -1, 0, 0 },
-	{ "killswitch on", "[APP...]",
-	  "drop APP (default skype) everywhere, established flows too", 0, -1,
-	  0, 0 },
-	{ "killswitch off", "[APP...]", "lift the kill switch (for APP)", 0, -1,
-	  0, 0 },
-	{ "killswitch", "", "show the kill switch", 0, 0, 0, 0 },
-	{ "signatures reload", "",
-	  "re-read the nDPI protocols file the policy names", 0, 0, 0, 0 },
-	{ "log level", "[LEVEL]", "show or set: error, warning, info, debug", 0,
-	  1, 0, 0 },
-	{ "audit head", "",
-	  "the audit chain's last record written: seq and SHA-256", 0, 0, 0,
-	  0 },
-	{ "audit verify", "[--head FILE] FILE...",
-	  "check audit files (oldest first; '-' for stdin), offline", 1, -1, 0,
-	  0 },
-	{ "version", "", "print the version", 0, 0, 0, 0 },
-	{ "help", "", "this text", 0, 0, 0, 0 },
+/* The commands: the daemon's verbs and skyfencectl's own (verbs.h). */
+static const struct ctl_verb commands[] = {
+#define COMMAND_ROW(words, args, min, max, role, flags, help, fn) \
+	{ words, args, min, max, role, flags, help },
+	CTL_VERBS(COMMAND_ROW)
+#undef COMMAND_ROW
+		{ "help", "", 0, 0, CTL_READ_ONLY, VERB_CLIENT, "this text" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* What follows @s's words, as a person types it. */
+static const char *cmd_args(const struct ctl_verb *s)
+{
+	return (s->flags & VERB_PROM) ? "[--prometheus]" : s->args;
+}
 
 static void usage(FILE *f)
 {
@@ -84,30 +48,17 @@ static void usage(FILE *f)
 	for (i = 0; i < N_COMMANDS; i++) {
 		char left[64];
 
-		snprintf(left, sizeof(left), "%s %s", commands[i].name,
-			 commands[i].args);
+		if (!strcmp(commands[i].words, "help") &&
+		    !(commands[i].flags & VERB_CLIENT))
+			continue; /* the daemon's; skyfencectl's is last */
+		snprintf(left, sizeof(left), "%s %s", commands[i].words,
+			 cmd_args(&commands[i]));
 		fprintf(f, "  %-36s %s\n", left, commands[i].help);
 	}
 	fprintf(f,
 		"\nThe socket is %s unless --socket or SKYFENCE_CTL says otherwise.\n"
 		"Exit: 0 ok, 1 refused, 2 usage error, 3 daemon unreachable.\n",
 		DEFAULT_SOCKET);
-}
-
-/* Matches a possibly multi-word command name against argv. Returns the
- * number of words consumed, or 0. */
-static int match_words(const char *name, int argc, char **argv)
-{
-	char buf[64], *save = NULL, *w;
-	int n = 0;
-
-	snprintf(buf, sizeof(buf), "%s", name);
-	for (w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		if (n >= argc || strcmp(argv[n], w) != 0)
-			return 0;
-		n++;
-	}
-	return n;
 }
 
 struct conn {
@@ -336,6 +287,43 @@ static int read_head(const char *path, uint64_t *seq, uint8_t h[AUDIT_HASH])
 	return 0;
 }
 
+/* What the chain's gap records say was lost, after "chain intact": the
+ * chain holds the loss, so it is intact, and exit 0. */
+static void verify_gaps(const struct audit_verify *v)
+{
+	static const char *const how[AUDIT_GAP_CAUSES] = {
+		[AUDIT_GAP_STOP] = "at a stop",
+		[AUDIT_GAP_BUFFER] = "with the queue full",
+		[AUDIT_GAP_UNWRITABLE] = "not made lines",
+	};
+	static const enum audit_gap_cause order[] = { AUDIT_GAP_STOP,
+						      AUDIT_GAP_BUFFER,
+						      AUDIT_GAP_UNWRITABLE };
+	unsigned long long all = 0;
+	const char *sep = ": ";
+	size_t i;
+
+	if (!v->gaps)
+		return;
+	for (i = 0; i < AUDIT_GAP_CAUSES; i++)
+		all += v->lost[i];
+	printf(", but %llu record(s) were lost (%llu gap record(s))", all,
+	       (unsigned long long)v->gaps);
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (!v->lost[order[i]])
+			continue;
+		printf("%s%llu %s", sep, (unsigned long long)v->lost[order[i]],
+		       how[order[i]]);
+		sep = ", ";
+	}
+	if (v->repeated)
+		printf("; %llu stop's gap record(s) written again (first at seq "
+		       "%llu: a start cut short before it removed the count), "
+		       "counted once",
+		       (unsigned long long)v->repeated,
+		       (unsigned long long)v->repeated_seq);
+}
+
 /* `audit verify`: every line of every file, in order, one chain. The
  * first broken link is named (file and line) and ends the check. */
 static int audit_verify(int argc, char **argv)
@@ -424,15 +412,108 @@ static int audit_verify(int argc, char **argv)
 			return EXIT_REFUSED;
 		}
 	}
-	if (!v.records)
+	if (!v.records) {
 		printf("audit verify: no records\n");
-	else
-		printf("audit verify: %llu record(s), seq %llu to %llu, chain intact%s\n",
-		       (unsigned long long)v.records,
-		       (unsigned long long)v.first_seq,
-		       (unsigned long long)v.seq,
-		       have_head ? ", ends at the head" : "");
+		return 0;
+	}
+	printf("audit verify: %llu record(s), seq %llu to %llu, chain intact%s",
+	       (unsigned long long)v.records, (unsigned long long)v.first_seq,
+	       (unsigned long long)v.seq,
+	       have_head ? ", ends at the head" : "");
+	verify_gaps(&v);
+	printf("\n");
 	return 0;
+}
+
+/* The command @args (@n words) names: the first row whose words match
+ * and whose count of further words fits, *@used its words. NULL, with
+ * the usage said on stderr, if none. */
+static const struct ctl_verb *find_command(int n, char **args, int *used)
+{
+	const struct ctl_verb *named = NULL;
+	size_t k;
+
+	for (k = 0; k < N_COMMANDS; k++) {
+		const struct ctl_verb *s = &commands[k];
+		int u = ctl_verb_words(s, n, args), extra = n - u;
+
+		if (!u)
+			continue;
+		if (!named)
+			named = s;
+		if (extra < s->min || (s->max >= 0 && extra > s->max))
+			continue;
+		*used = u;
+		return s;
+	}
+	if (!named) {
+		usage(stderr);
+		return NULL;
+	}
+	for (k = 0; k < N_COMMANDS; k++)
+		if (!strcmp(commands[k].words, named->words))
+			fprintf(stderr, "usage: skyfencectl %s %s\n",
+				commands[k].words, cmd_args(&commands[k]));
+	return NULL;
+}
+
+/* Runs command @s: skyfencectl's own here, the daemon's sent with the
+ * words after its own (@args from @used), the file it names opened, and
+ * the format asked for. Returns the exit code. */
+static int command(const char *path, const struct ctl_verb *s, int n,
+		   char **args, int used, int json, int prometheus)
+{
+	char req[CTL_MAX_REQUEST + 64], abs_path[PATH_MAX];
+	int pass = -1, i;
+	size_t o;
+
+	if (prometheus && (!(s->flags & VERB_PROM) || json)) {
+		fprintf(stderr, "usage: skyfencectl %s %s\n", s->words,
+			cmd_args(s));
+		return EXIT_USAGE;
+	}
+	if (!strcmp(s->words, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(s->words, "audit verify"))
+		return audit_verify(n - used, args + used);
+	if (!strcmp(s->words, "version")) {
+		/* the nDPI that classifies is the daemon's: status
+		 * says which; the client links none */
+		printf("skyfencectl %s\n", SKYFENCE_VERSION);
+		return 0;
+	}
+	o = (size_t)snprintf(req, sizeof(req), "%s", s->words);
+	for (i = used; i < n && o < sizeof(req); i++) {
+		const char *w = args[i];
+
+		if ((s->flags & VERB_FILE) && i == used) {
+			/* opened as the caller, passed to the daemon:
+			 * it never opens a client's path itself */
+			pass = open(w, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+					       O_CLOEXEC);
+			if (pass < 0) {
+				fprintf(stderr, "skyfencectl: %s: %s\n", w,
+					strerror(errno));
+				return errno == ENOENT ? EXIT_USAGE
+						       : EXIT_REFUSED;
+			}
+			if (realpath(w, abs_path))
+				w = abs_path;
+		}
+		o += (size_t)snprintf(req + o, sizeof(req) - o, " %s", w);
+	}
+	if (o >= CTL_MAX_REQUEST) {
+		fprintf(stderr, "skyfencectl: request longer than %d bytes\n",
+			CTL_MAX_REQUEST);
+		return EXIT_USAGE;
+	}
+	if ((s->flags & (VERB_JSON | VERB_PROM)) && (json || prometheus))
+		snprintf(req + o, sizeof(req) - o, " %s",
+			 prometheus ? "prometheus" : "json");
+	return run(path, req, json && !(s->flags & (VERB_JSON | VERB_PROM)),
+		   pass);
 }
 
 int main(int argc, char **argv)
@@ -440,7 +521,8 @@ int main(int argc, char **argv)
 	const char *path = getenv("SKYFENCE_CTL");
 	int json = 0, prometheus = 0, i, n = 0;
 	char *args[CTL_MAX_ARGS];
-	size_t k;
+	const struct ctl_verb *s;
+	int used = 0;
 
 	if (!path || !*path)
 		path = DEFAULT_SOCKET;
@@ -482,67 +564,8 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	for (k = 0; k < N_COMMANDS; k++) {
-		const struct subcommand *s = &commands[k];
-		int used = match_words(s->name, n, args), extra;
-		char req[CTL_MAX_REQUEST + 64], abs_path[PATH_MAX];
-		int pass = -1;
-		size_t o;
-
-		if (!used)
-			continue;
-		extra = n - used;
-		if (extra < s->min || (s->max >= 0 && extra > s->max) ||
-		    (prometheus && strcmp(s->name, "stats")) ||
-		    (prometheus && json)) {
-			fprintf(stderr, "usage: skyfencectl %s %s\n", s->name,
-				s->args);
-			return EXIT_USAGE;
-		}
-		if (!strcmp(s->name, "help")) {
-			usage(stdout);
-			return 0;
-		}
-		if (!strcmp(s->name, "audit verify"))
-			return audit_verify(n - used, args + used);
-		if (!strcmp(s->name, "version")) {
-			/* the nDPI that classifies is the daemon's: status
-			 * says which; the client links none */
-			printf("skyfencectl %s\n", SKYFENCE_VERSION);
-			return 0;
-		}
-		o = (size_t)snprintf(req, sizeof(req), "%s", s->name);
-		for (i = used; i < n && o < sizeof(req); i++) {
-			const char *w = args[i];
-
-			if (s->file_arg && i == used) {
-				/* opened as the caller, passed to the daemon:
-				 * it never opens a client's path itself */
-				pass = open(w, O_RDONLY | O_NONBLOCK |
-						       O_NOCTTY | O_CLOEXEC);
-				if (pass < 0) {
-					fprintf(stderr, "skyfencectl: %s: %s\n",
-						w, strerror(errno));
-					return errno == ENOENT ? EXIT_USAGE
-							       : EXIT_REFUSED;
-				}
-				if (realpath(w, abs_path))
-					w = abs_path;
-			}
-			o += (size_t)snprintf(req + o, sizeof(req) - o, " %s",
-					      w);
-		}
-		if (o >= CTL_MAX_REQUEST) {
-			fprintf(stderr,
-				"skyfencectl: request longer than %d bytes\n",
-				CTL_MAX_REQUEST);
-			return EXIT_USAGE;
-		}
-		if (s->formats && (json || prometheus))
-			snprintf(req + o, sizeof(req) - o, " %s",
-				 prometheus ? "prometheus" : "json");
-		return run(path, req, json && !s->formats, pass);
-	}
-	usage(stderr);
-	return EXIT_USAGE;
+	s = find_command(n, args, &used);
+	if (!s)
+		return EXIT_USAGE;
+	return command(path, s, n, args, used, json, prometheus);
 }

@@ -1,5 +1,5 @@
 /* audit.c - a flow's audit record fields (audit.h; the chain is
- * auditchain.c). */
+ * chain.c). */
 #include "audit/audit.h"
 
 #include <inttypes.h>

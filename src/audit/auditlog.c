@@ -20,6 +20,8 @@
 
 #define HEAD_FILE "audit.head"
 #define HEAD_MAGIC "skyfence audit head 1"
+#define LOST_MAGIC "skyfence audit lost 1"
+#define LOST_SPARE ".audit.lost.spare"
 #define DEPT_SLOTS 512 /* departments' rate buckets (open addressing) */
 #define TAIL_READ (2 * AUDIT_LINE_MAX + 2)
 
@@ -59,11 +61,24 @@ struct auditlog {
 	struct audit_chain ch;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	uint64_t records, bytes, write_errors;
+	uint64_t records, bytes, write_errors, unwritable;
 	uint64_t saved_seq; /* the head as last saved */
 	int writable, unsynced;
 	int last_errno;
 	struct log_limit warn;
+	/* records not made a line, their gap record not yet written */
+	struct audit_gap unw;
+	char unw_why[96];
+	/* the last stop's losses (AUDITLOG_LOST_FILE): their gap record
+	 * waits to be emitted, is in the output at lost_end, is in the file
+	 * (the count file to be removed), or is done */
+	enum { LOST_NONE, LOST_PENDING, LOST_EMITTED, LOST_WRITTEN } lost_state;
+	struct audit_gap lost_prev;
+	char lost_why[AUDITLOG_LOST_SIZE];
+	size_t lost_end;
+	/* this stop's (writer_main's end, for auditlog_close) */
+	struct audit_gap stop;
+	int stop_errno;
 };
 
 uint64_t auditlog_now_ms(void)
@@ -306,6 +321,8 @@ static int write_out(struct auditlog *a)
 		a->bytes += whole;
 		a->out_off += whole;
 		a->unsynced = 1;
+		if (a->lost_state == LOST_EMITTED && a->out_off >= a->lost_end)
+			a->lost_state = LOST_WRITTEN;
 		if (whole < left) {
 			a->write_errors++;
 			a->writable = 0;
@@ -318,56 +335,149 @@ static int write_out(struct auditlog *a)
 	return 0;
 }
 
-/* One line into the output buffer. */
-static void emit(struct auditlog *a, const char *policy, const char *fields)
+static int buffered(const struct auditlog *a)
+{
+	return a->o.path || a->fd >= 0;
+}
+
+/* Room for @n more bytes of output. Returns 0, or -1 (no memory). */
+static int reserve(struct auditlog *a, size_t n)
+{
+	size_t cap = a->out_cap ? 2 * a->out_cap : 65536;
+	char *p;
+
+	if (a->out_len + n <= a->out_cap)
+		return 0;
+	while (cap < a->out_len + n)
+		cap *= 2;
+	p = realloc(a->out, cap);
+	if (!p)
+		return -1;
+	a->out = p;
+	a->out_cap = cap;
+	return 0;
+}
+
+/* One line into the output buffer (and syslog): the chain advances only
+ * for a line that is kept. Returns 0, or -1 with @why (a record that
+ * cannot be a line; nothing changed). */
+static int emit_line(struct auditlog *a, const char *policy, const char *fields,
+		     char *why, size_t whylen)
 {
 	char line[AUDIT_LINE_MAX + 2];
 	int n;
 
+	if (buffered(a) && reserve(a, AUDIT_LINE_MAX + 1) != 0) {
+		snprintf(why, whylen, "no memory for it");
+		return -1;
+	}
 	memcpy(a->ch.policy, policy, sizeof(a->ch.policy));
 	n = audit_chain_line(&a->ch, fields, line, sizeof(line) - 1);
 	if (n < 0) {
-		log_limited(&a->warn, mono_ms(),
-			    "audit: a record too long for a line, not written");
-		return;
+		snprintf(why, whylen,
+			 "%zu bytes of fields: longer than a line (%d bytes)",
+			 strlen(fields), AUDIT_LINE_MAX);
+		return -1;
 	}
 	if (a->o.use_syslog)
 		syslog(LOG_INFO, "audit: %s", line);
-	if (!a->o.path && a->fd < 0)
-		return;
+	if (!buffered(a))
+		return 0;
 	line[n++] = '\n';
-	if (a->out_len + (size_t)n > a->out_cap) {
-		size_t cap = a->out_cap ? 2 * a->out_cap : 65536;
-		char *p;
-
-		while (cap < a->out_len + (size_t)n)
-			cap *= 2;
-		p = realloc(a->out, cap);
-		if (!p) {
-			log_limited(&a->warn, mono_ms(),
-				    "audit: out of memory for a record");
-			return;
-		}
-		a->out = p;
-		a->out_cap = cap;
-	}
 	memcpy(a->out + a->out_len, line, (size_t)n);
 	a->out_len += (size_t)n;
+	return 0;
+}
+
+/* The gap record of the records not made a line, once it can be. */
+static void emit_unwritable(struct auditlog *a, const char *policy)
+{
+	char f[512], why[128];
+
+	if (!a->unw.lost ||
+	    audit_gap_fields(f, sizeof(f), auditlog_now_ms(), &a->unw,
+			     a->unw_why) != 0 ||
+	    emit_line(a, policy, f, why, sizeof(why)) != 0)
+		return;
+	memset(&a->unw, 0, sizeof(a->unw));
+}
+
+/* A record into the output. One that cannot be a line is counted, and a
+ * gap record takes its place. Returns 0, or -1 for such a record. */
+static int emit(struct auditlog *a, const char *policy, const char *fields)
+{
+	char why[sizeof(a->unw_why)];
+	uint64_t now, ts;
+
+	emit_unwritable(a, policy);
+	if (emit_line(a, policy, fields, why, sizeof(why)) == 0)
+		return 0;
+	now = auditlog_now_ms();
+	ts = audit_rec_ts(fields, strlen(fields));
+	a->unwritable++;
+	if (!a->unw.lost || (ts && ts < a->unw.since_ms))
+		a->unw.since_ms = ts ? ts : now;
+	a->unw.until_ms = now;
+	a->unw.lost++;
+	a->unw.cause = AUDIT_GAP_UNWRITABLE;
+	snprintf(a->unw_why, sizeof(a->unw_why), "%s", why);
+	log_limited(&a->warn, mono_ms(),
+		    "audit: a record not written (%s); a gap record in its "
+		    "place",
+		    why);
+	emit_unwritable(a, policy);
+	return -1;
 }
 
 static void emit_gap(struct auditlog *a, const struct arec *g)
 {
+	struct audit_gap gap = { g->lost, g->since_ms, g->until_ms,
+				 AUDIT_GAP_BUFFER };
 	char f[512];
 
-	snprintf(f, sizeof(f),
-		 "\"ts_ms\":%" PRIu64 ",\"event\":\"gap\",\"lost\":%" PRIu64
-		 ",\"since_ms\":%" PRIu64 ",\"until_ms\":%" PRIu64
-		 ",\"why\":\"%s\"",
-		 auditlog_now_ms(), g->lost, g->since_ms, g->until_ms,
-		 a->last_errno ? strerror(a->last_errno)
-			       : "records came faster than they were written");
+	if (audit_gap_fields(f, sizeof(f), auditlog_now_ms(), &gap,
+			     a->last_errno
+				     ? strerror(a->last_errno)
+				     : "records came faster than they were "
+				       "written") == 0)
+		emit(a, g->policy, f);
 	a->last_errno = 0;
-	emit(a, g->policy, f);
+}
+
+/* The last stop's gap record, in the chain before this start's record.
+ * The count file goes once the line is on disk (lost_written). */
+static void emit_stop_gap(struct auditlog *a, const char *policy)
+{
+	char f[768], why[AUDITLOG_LOST_SIZE + 64], err[128];
+
+	snprintf(why, sizeof(why), "not written at the stop: %s", a->lost_why);
+	if (audit_gap_fields(f, sizeof(f), auditlog_now_ms(), &a->lost_prev,
+			     why) != 0 ||
+	    emit_line(a, policy, f, err, sizeof(err)) != 0)
+		return; /* tried again at the next turn */
+	a->lost_end = a->out_len;
+	a->lost_state = buffered(a) ? LOST_EMITTED : LOST_WRITTEN;
+}
+
+/* The stop's gap record is in the file: on disk first, then the count
+ * file removed (a crash between the two gives the same gap again at the
+ * next start, never none). Returns 0 once done, -1 to retry. */
+static int lost_recorded(struct auditlog *a)
+{
+	/* (a pipe or a terminal cannot sync: nothing to wait for) */
+	if (a->fd >= 0 && fdatasync(a->fd) != 0 && errno != EINVAL)
+		return -1;
+	if (a->out_off == a->out_len)
+		a->unsynced = 0;
+	if (unlinkat(a->o.state_dfd, AUDITLOG_LOST_FILE, 0) != 0 &&
+	    errno != ENOENT)
+		log_warn("audit: %s: its gap record is written, but the file "
+			 "stays: the next start writes the same gap again "
+			 "(audit verify counts it once)",
+			 AUDITLOG_LOST_FILE);
+	fsync(a->o.state_dfd);
+	a->lost_state = LOST_NONE;
+	return 0;
 }
 
 /* The head: "seq N sha256 HEX" in the state directory. */
@@ -394,6 +504,7 @@ static void publish(struct auditlog *a)
 	a->pub.records = a->records;
 	a->pub.bytes = a->bytes;
 	a->pub.write_errors = a->write_errors;
+	a->pub.unwritable = a->unwritable;
 	a->pub.writable = a->writable;
 	/* the head of what is in the file: known when nothing waits */
 	if (a->out_off == a->out_len) {
@@ -496,6 +607,53 @@ static void housekeeping(struct auditlog *a)
 	reopen_removed(a);
 }
 
+/* What did not reach the file at the stop, as the gap record the next
+ * start writes: the lines waiting, the records queued, the gap records
+ * among them as the records they count, and the last stop's count if
+ * its gap record is not yet written either (under mu, the writer's end). */
+static void count_stop(struct auditlog *a)
+{
+	struct audit_gap *g = &a->stop;
+	uint64_t since = UINT64_MAX;
+	const struct arec *r;
+
+	memset(g, 0, sizeof(*g));
+	g->cause = AUDIT_GAP_STOP;
+	if (a->out_len > a->out_off)
+		g->lost = auditlog_count_lost(a->out + a->out_off,
+					      a->out_len - a->out_off, &since);
+	for (r = a->head; r; r = r->next) {
+		if (r->kind == REC_FIELDS) {
+			g->lost +=
+				auditlog_count_lost(r->fields, r->len, &since);
+			continue;
+		}
+		g->lost += r->lost;
+		if (r->since_ms < since)
+			since = r->since_ms;
+	}
+	if (a->unw.lost) {
+		g->lost += a->unw.lost;
+		if (a->unw.since_ms < since)
+			since = a->unw.since_ms;
+	}
+	if (a->lost_state == LOST_PENDING) {
+		g->lost += a->lost_prev.lost;
+		if (a->lost_prev.since_ms && a->lost_prev.since_ms < since)
+			since = a->lost_prev.since_ms;
+	}
+	g->until_ms = auditlog_now_ms();
+	g->since_ms = since < g->until_ms ? since : g->until_ms;
+	a->stop_errno = a->last_errno;
+	if (!g->lost)
+		return;
+	a->lost += g->lost;
+	log_warnx("audit log: %" PRIu64
+		  " record(s) not written at the stop: %s",
+		  g->lost,
+		  a->stop_errno ? strerror(a->stop_errno) : "not made lines");
+}
+
 static void *writer_main(void *arg)
 {
 	struct auditlog *a = arg;
@@ -507,7 +665,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct arec *list = NULL, *r;
 		char policy[AUDIT_HEX];
-		int reopen;
+		int reopen, took;
 		unsigned ns, i;
 		uint64_t now;
 
@@ -529,7 +687,8 @@ static void *writer_main(void *arg)
 		now = auditlog_now_ms();
 		/* nothing new is taken while written lines wait: the queue
 		 * is what bounds the memory */
-		if (!a->pending) {
+		took = !a->pending;
+		if (took) {
 			list = a->head;
 			a->head = a->tail = NULL;
 			a->queued = 0;
@@ -540,6 +699,8 @@ static void *writer_main(void *arg)
 
 		if (reopen)
 			reopen_file(a);
+		if (took && a->lost_state == LOST_PENDING)
+			emit_stop_gap(a, policy);
 		while ((r = list) != NULL) {
 			list = r->next;
 			if (r->kind == REC_GAP)
@@ -552,6 +713,8 @@ static void *writer_main(void *arg)
 			emit_suppressed(a, &sup[i], policy);
 		if (a->out_off < a->out_len && write_out(a) != 0 && quitting)
 			usleep(200 * 1000);
+		if (a->lost_state == LOST_WRITTEN)
+			lost_recorded(a);
 		if (mono_ms() >= last_house + 1000) {
 			last_house = mono_ms();
 			housekeeping(a);
@@ -559,29 +722,12 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&a->mu);
 		publish(a);
-		if (quitting && !a->head && a->out_off == a->out_len)
+		/* about 4 s at most: what the file still refuses is lost */
+		if (quitting &&
+		    ((!a->head && a->out_off == a->out_len) || ++tries > 20))
 			break;
-		if (quitting && ++tries > 20) {
-			/* about 4 s: what the file still refuses is lost */
-			uint64_t lines = 0;
-			const char *p = a->out + a->out_off;
-
-			while (p < a->out + a->out_len &&
-			       (p = memchr(p, '\n',
-					   (size_t)(a->out + a->out_len - p)))) {
-				lines++;
-				p++;
-			}
-			for (r = a->head; r; r = r->next)
-				lines++;
-			a->lost += lines;
-			log_warnx("audit log: %" PRIu64
-				  " record(s) not written "
-				  "at the stop: %s",
-				  lines, strerror(a->last_errno));
-			break;
-		}
 	}
+	count_stop(a);
 	pthread_mutex_unlock(&a->mu);
 	return NULL;
 }
@@ -664,6 +810,235 @@ out:
 	return rc;
 }
 
+/* ---- the count of a stop's losses (AUDITLOG_LOST_FILE) ---- */
+
+void auditlog_lost_format(char out[AUDITLOG_LOST_SIZE + 1],
+			  const struct audit_gap *g, const char *why)
+{
+	char w[AUDITLOG_LOST_SIZE];
+	int n;
+	size_t o, room;
+
+	audit_clean_text(why && why[0] ? why : "-", w, sizeof(w));
+	n = snprintf(out, AUDITLOG_LOST_SIZE + 1,
+		     LOST_MAGIC "\nlost %" PRIu64 "\nsince_ms %" PRIu64
+				"\nuntil_ms %" PRIu64 "\nwhy ",
+		     g->lost, g->since_ms, g->until_ms);
+	o = (size_t)n; /* at most 5 lines of 20 digits: it fits */
+	room = AUDITLOG_LOST_SIZE - o - 1;
+	n = snprintf(out + o, room + 1, "%s", w);
+	o += (size_t)n < room ? (size_t)n : room;
+	memset(out + o, '\n', AUDITLOG_LOST_SIZE - o);
+	out[AUDITLOG_LOST_SIZE] = '\0';
+}
+
+/* "@key" and a number on a line of its own at *@p; *@p moves past it. */
+static int lost_field(const char **p, const char *key, uint64_t *v)
+{
+	size_t k = strlen(key);
+	const char *q;
+	uint64_t x = 0;
+
+	if (strncmp(*p, key, k) != 0)
+		return -1;
+	q = *p + k;
+	if (*q < '0' || *q > '9')
+		return -1;
+	for (; *q >= '0' && *q <= '9'; q++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(*q - '0');
+	}
+	if (*q != '\n')
+		return -1;
+	*v = x;
+	*p = q + 1;
+	return 0;
+}
+
+int auditlog_lost_parse(const char *text, struct audit_gap *g, char *why,
+			size_t whylen)
+{
+	const char *p = text;
+	size_t n;
+
+	memset(g, 0, sizeof(*g));
+	g->cause = AUDIT_GAP_STOP;
+	if (strncmp(text, LOST_MAGIC "\n", sizeof(LOST_MAGIC)) != 0)
+		return -1;
+	p += sizeof(LOST_MAGIC);
+	if (lost_field(&p, "lost ", &g->lost) != 0 ||
+	    lost_field(&p, "since_ms ", &g->since_ms) != 0 ||
+	    lost_field(&p, "until_ms ", &g->until_ms) != 0 ||
+	    strncmp(p, "why ", 4) != 0)
+		return -1;
+	p += 4;
+	n = strcspn(p, "\n");
+	if (!p[n])
+		return -1;
+	snprintf(why, whylen, "%.*s", (int)n, p);
+	return 0;
+}
+
+uint64_t auditlog_count_lost(const char *lines, size_t len, uint64_t *since_ms)
+{
+	const char *p = lines, *end;
+	uint64_t n = 0;
+
+	if (!len)
+		return 0;
+	for (end = lines + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		struct audit_gap g;
+		uint64_t t;
+
+		if (e > p) {
+			if (audit_gap_of(p, (size_t)(e - p), &g)) {
+				n += g.lost;
+				t = g.since_ms;
+			} else {
+				n++;
+				t = audit_rec_ts(p, (size_t)(e - p));
+			}
+			if (t && t < *since_ms)
+				*since_ms = t;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/* The last stop's count, if the state directory keeps one: its gap
+ * record is emitted at the writer's first turn. */
+static void read_lost(struct auditlog *a)
+{
+	char buf[2 * AUDITLOG_LOST_SIZE], err[256];
+
+	if (a->o.state_dfd < 0)
+		return;
+	err[0] = '\0';
+	if (state_read_small(a->o.state_dfd, AUDITLOG_LOST_FILE, buf,
+			     sizeof(buf), err, sizeof(err)) < 0) {
+		if (err[0])
+			log_warnx("audit: %s; the records it counts are not "
+				  "recorded",
+				  err);
+		return;
+	}
+	if (auditlog_lost_parse(buf, &a->lost_prev, a->lost_why,
+				sizeof(a->lost_why)) != 0) {
+		log_warnx("audit: %s is not a count of records lost at a "
+			  "stop; left as it is",
+			  AUDITLOG_LOST_FILE);
+		return;
+	}
+	/* a count of none: only removed */
+	a->lost_state = a->lost_prev.lost ? LOST_PENDING : LOST_WRITTEN;
+	if (a->lost_prev.lost)
+		log_warnx("audit: %" PRIu64 " record(s) were not written at "
+			  "the last stop; a gap record says so",
+			  a->lost_prev.lost);
+}
+
+/* The file of AUDITLOG_LOST_SIZE bytes the stop writes its count into
+ * and renames: on a full disk a new file has no block, this one has its
+ * own. */
+static void make_spare(struct auditlog *a)
+{
+	char pad[AUDITLOG_LOST_SIZE];
+	struct stat st;
+	int fd;
+
+	if (a->o.state_dfd < 0)
+		return;
+	fd = openat(a->o.state_dfd, LOST_SPARE,
+		    O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		    0600);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		log_warnx("audit: %s: not a file of its own; a stop on a full "
+			  "disk cannot count its losses",
+			  LOST_SPARE);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (st.st_size != AUDITLOG_LOST_SIZE) {
+		memset(pad, '\n', sizeof(pad));
+		if (fchmod(fd, 0600) != 0 || ftruncate(fd, 0) != 0 ||
+		    pwrite(fd, pad, sizeof(pad), 0) != (ssize_t)sizeof(pad) ||
+		    fsync(fd) != 0 || fsync(a->o.state_dfd) != 0)
+			log_warn("audit: %s (kept for a stop on a full disk)",
+				 LOST_SPARE);
+	}
+	close(fd);
+}
+
+/* The stop's count into AUDITLOG_LOST_FILE: the spare written and
+ * renamed (no new block needed), else a new file. Returns 0, or -1 with
+ * @err set. */
+static int lost_write(struct auditlog *a, const char *text, char *err,
+		      size_t errlen)
+{
+	const char *parts[1] = { text };
+	struct stat st;
+	int dfd = a->o.state_dfd, ok;
+	int fd = openat(dfd, LOST_SPARE,
+			O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0) {
+		ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		     st.st_uid == geteuid() &&
+		     st.st_size == AUDITLOG_LOST_SIZE &&
+		     fchmod(fd, 0600) == 0 &&
+		     pwrite(fd, text, AUDITLOG_LOST_SIZE, 0) ==
+			     AUDITLOG_LOST_SIZE &&
+		     fsync(fd) == 0;
+		if (close(fd) == 0 && ok &&
+		    renameat(dfd, LOST_SPARE, dfd, AUDITLOG_LOST_FILE) == 0) {
+			if (fsync(dfd) != 0)
+				log_warn("audit: %s: fsync of the directory",
+					 AUDITLOG_LOST_FILE);
+			return 0;
+		}
+	}
+	return state_replace(dfd, AUDITLOG_LOST_FILE, parts, 1, err, errlen);
+}
+
+/* At the stop, after the writer: the losses counted for the next start,
+ * or the last stop's count removed once its gap record is written. */
+static void save_lost(struct auditlog *a)
+{
+	char text[AUDITLOG_LOST_SIZE + 1], err[256];
+
+	if (!a->stop.lost) {
+		if (a->lost_state == LOST_WRITTEN)
+			lost_recorded(a);
+		return;
+	}
+	if (a->o.state_dfd < 0) {
+		log_warnx("audit log: no state directory: the chain will not "
+			  "say that %" PRIu64 " record(s) were lost at this "
+			  "stop",
+			  a->stop.lost);
+		return;
+	}
+	auditlog_lost_format(text, &a->stop,
+			     a->stop_errno ? strerror(a->stop_errno)
+					   : "not made lines");
+	if (lost_write(a, text, err, sizeof(err)) == 0)
+		log_warnx("audit log: the %" PRIu64 " record(s) counted in "
+			  "%s: the next start records them in a gap record",
+			  a->stop.lost, AUDITLOG_LOST_FILE);
+	else
+		log_warnx("audit log: %s: %s; the chain will not say that "
+			  "%" PRIu64 " record(s) were lost at this stop",
+			  AUDITLOG_LOST_FILE, err, a->stop.lost);
+}
+
 struct auditlog *auditlog_open(const struct auditlog_opts *o, char *err,
 			       size_t errlen)
 {
@@ -687,6 +1062,8 @@ struct auditlog *auditlog_open(const struct auditlog_opts *o, char *err,
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	have_head = read_head(a, &hseq, hh);
+	read_lost(a);
+	make_spare(a);
 	have_tail = auditlog_tail(a->fd, o->path ? o->path : "-", &fseq, fh,
 				  &repaired);
 	if (have_tail && (!have_head || fseq >= hseq)) {
@@ -734,9 +1111,10 @@ void auditlog_close(struct auditlog *a)
 		pthread_cond_signal(&a->cv);
 		pthread_mutex_unlock(&a->mu);
 		pthread_join(a->th, NULL);
-		if (a->fd >= 0 && a->unsynced)
-			fdatasync(a->fd);
+		if (a->fd >= 0 && a->unsynced && fdatasync(a->fd) == 0)
+			a->unsynced = 0;
 		save_head(a);
+		save_lost(a);
 	}
 	while ((r = a->head) != NULL) {
 		a->head = r->next;

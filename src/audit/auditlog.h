@@ -11,7 +11,18 @@
  * - a full disk, a removed directory or EIO leave records queued; the
  *   writer retries every second and warns (rate-limited);
  * - a department's records beyond --audit-rate per second (burst
- *   --audit-burst) are suppressed, and counted in "suppressed" records.
+ *   --audit-burst) are suppressed, and counted in "suppressed" records;
+ * - a record that cannot be made a line (longer than AUDIT_LINE_MAX, or
+ *   no memory for it) is counted ("unwritable"), and a gap record takes
+ *   its place;
+ * - what still waits at the stop (auditlog_close) is counted into
+ *   AUDITLOG_LOST_FILE in the state directory, and the next start puts a
+ *   gap record (cause "stop") in the chain before its start record, then
+ *   removes the file. The gap goes first and the file after, the file
+ *   only once the gap is on disk: a start cut short between the two
+ *   writes the same gap again at the next (same lost, since_ms and
+ *   until_ms: one loss, which audit_verify_line() counts once), and never
+ *   loses it. Without a state directory the count is only logged.
  */
 #ifndef SKYFENCE_AUDITLOG_H
 #define SKYFENCE_AUDITLOG_H
@@ -40,6 +51,7 @@ struct auditlog_stats {
 	uint64_t lost;		 /* the queue was full */
 	uint64_t suppressed;	 /* over a department's rate */
 	uint64_t write_errors;	 /* writes that failed (retried) */
+	uint64_t unwritable;	 /* records that could not be made a line */
 	uint64_t queued_bytes;	 /* waiting now */
 	uint64_t seq;		 /* the chain's last record */
 	int writable;		 /* the last write worked */
@@ -58,15 +70,40 @@ int auditlog_open_file(const char *path);
 int auditlog_tail(int fd, const char *path, uint64_t *seq,
 		  uint8_t h[AUDIT_HASH], uint64_t *repaired);
 
+/* The records lost at a stop, in the state directory until the next
+ * start's gap record is on disk: AUDITLOG_LOST_SIZE bytes, so that a stop
+ * on a full disk can write them into a spare file of that size made at
+ * the start, and rename it (state.h's conventions: mode 0600, fsync,
+ * rename, fsync of the directory). */
+#define AUDITLOG_LOST_FILE "audit.lost"
+#define AUDITLOG_LOST_SIZE 256
+
+/* The file's text for @g, @why the error the stop met: the lines
+ * "skyfence audit lost 1", "lost N", "since_ms N", "until_ms N",
+ * "why TEXT" (@why made printable, and cut to fit), padded with newlines
+ * to AUDITLOG_LOST_SIZE bytes; @out holds that and a NUL. */
+void auditlog_lost_format(char out[AUDITLOG_LOST_SIZE + 1],
+			  const struct audit_gap *g, const char *why);
+/* The file's text back: @g (cause AUDIT_GAP_STOP) and @why. Returns 0,
+ * or -1 if @text is not one. */
+int auditlog_lost_parse(const char *text, struct audit_gap *g, char *why,
+			size_t whylen);
+/* The records @len bytes of lines stand for (a last line without a
+ * newline too): a gap record the records it counts, any other line one.
+ * *@since_ms is lowered to the earliest "ts_ms" (a gap's "since_ms"). */
+uint64_t auditlog_count_lost(const char *lines, size_t len, uint64_t *since_ms);
+
 /* Reads the chain's head (the state directory's audit.head, or the file's
- * last line if it is further), repairs a last line cut short and queues
- * the "start" record; the writer thread starts at once. @o's strings are
+ * last line if it is further), repairs a last line cut short, queues the
+ * gap record of the last stop's losses (AUDITLOG_LOST_FILE) and the
+ * "start" record; the writer thread starts at once. @o's strings are
  * kept (they must outlive the log). Returns NULL with @err set. */
 struct auditlog *auditlog_open(const struct auditlog_opts *o, char *err,
 			       size_t errlen);
 /* Writes what is queued (bounded by a few seconds if the file cannot take
- * it: what remains is counted lost and logged), saves the head, ends the
- * thread. NULL is fine. */
+ * it: what remains is counted lost, logged and kept in
+ * AUDITLOG_LOST_FILE), saves the head, ends the thread. Call it before the
+ * state directory's descriptor is closed. NULL is fine. */
 void auditlog_close(struct auditlog *a);
 
 /* The digest of the running policy (64 hex digits), stamped on records

@@ -1,6 +1,8 @@
-/* auditchain.c - the audit records' text and chain: JSON strings kept
- * exactly, the SHA-256 chain, its check (audit.h). Pure but for
- * libcrypto; skyfencectl links it alone. */
+/* chain.c - the audit records' text and chain: JSON strings kept
+ * exactly (or cut with a marker), the SHA-256 chain, gap records, the
+ * chain's check (audit.h). Pure but for libcrypto; skyfencectl links it
+ * alone. */
+#define _GNU_SOURCE /* memmem */
 #include "audit/audit.h"
 
 #include <inttypes.h>
@@ -61,14 +63,17 @@ static int put(char *buf, size_t len, size_t *o, const char *s, size_t n)
 	return 0;
 }
 
-/* @val's JSON string text (no quotes) appended at *@o; *@bad set if it
- * was not valid UTF-8. Returns 0, or -1 if it did not fit. */
-static int escape(char *buf, size_t len, size_t *o, const char *val, int *bad)
+/* The first @n bytes of @val (a whole number of UTF-8 sequences, or of
+ * bytes that are none) as JSON string text (no quotes) appended at *@o;
+ * *@bad set if they were not valid UTF-8. Returns 0, or -1 if they did
+ * not fit. */
+static int escape(char *buf, size_t len, size_t *o, const char *val,
+		  size_t n_val, int *bad)
 {
-	const unsigned char *p = (const unsigned char *)val;
+	const unsigned char *p = (const unsigned char *)val, *end = p + n_val;
 	char esc[8];
 
-	while (*p) {
+	while (p < end) {
 		size_t n = utf8_seq(p);
 
 		if (!n) {
@@ -103,22 +108,32 @@ int audit_json_escape(char *out, size_t len, const char *val)
 	if (!len)
 		return -1;
 	out[0] = '\0';
-	if (escape(out, len, &o, val, &bad) != 0)
+	if (escape(out, len, &o, val, strlen(val), &bad) != 0)
 		return -1;
 	return bad;
 }
 
-int audit_json_member(char *buf, size_t len, const char *key, const char *val)
+/* "@key":"@val" of @val's first @n bytes, and the marker if @cut bytes
+ * were left out; @buf unchanged if it did not fit (-1). */
+static int member(char *buf, size_t len, const char *key, const char *val,
+		  size_t n, size_t cut)
 {
 	const unsigned char *p;
 	size_t o = strlen(buf), start = o;
 	int bad = 0;
-	char esc[4];
+	char esc[48];
 
 	if ((o && buf[o - 1] != ',' && put(buf, len, &o, ",", 1)) ||
 	    put(buf, len, &o, "\"", 1) || put(buf, len, &o, key, strlen(key)) ||
-	    put(buf, len, &o, "\":\"", 3) || escape(buf, len, &o, val, &bad) ||
-	    put(buf, len, &o, "\"", 1))
+	    put(buf, len, &o, "\":\"", 3) || escape(buf, len, &o, val, n, &bad))
+		goto full;
+	if (cut) {
+		snprintf(esc, sizeof(esc), AUDIT_CUT_MARK "[cut %zu bytes]",
+			 cut);
+		if (put(buf, len, &o, esc, strlen(esc)))
+			goto full;
+	}
+	if (put(buf, len, &o, "\"", 1))
 		goto full;
 	if (bad) {
 		/* the exact bytes, for a name that was not UTF-8 */
@@ -126,7 +141,8 @@ int audit_json_member(char *buf, size_t len, const char *key, const char *val)
 		    put(buf, len, &o, key, strlen(key)) ||
 		    put(buf, len, &o, "_hex\":\"", 7))
 			goto full;
-		for (p = (const unsigned char *)val; *p; p++) {
+		for (p = (const unsigned char *)val;
+		     p < (const unsigned char *)val + n; p++) {
 			snprintf(esc, sizeof(esc), "%02x", *p);
 			if (put(buf, len, &o, esc, 2))
 				goto full;
@@ -138,6 +154,60 @@ int audit_json_member(char *buf, size_t len, const char *key, const char *val)
 full:
 	buf[start] = '\0';
 	return -1;
+}
+
+int audit_json_member(char *buf, size_t len, const char *key, const char *val)
+{
+	return member(buf, len, key, val, strlen(val), 0);
+}
+
+/* The longest prefix of @val of at most @k bytes that ends between two
+ * UTF-8 sequences (a byte that starts none is one on its own). */
+static size_t char_prefix(const char *val, size_t k)
+{
+	const unsigned char *p = (const unsigned char *)val;
+	size_t i = 0;
+
+	while (i < k) {
+		size_t n = utf8_seq(p + i);
+
+		if (!n)
+			n = 1;
+		if (i + n > k)
+			break;
+		i += n;
+	}
+	return i;
+}
+
+int audit_json_member_cut(char *buf, size_t len, const char *key,
+			  const char *val)
+{
+	size_t n = strlen(val), o = strlen(buf), lo = 0, hi, k;
+
+	if (member(buf, len, key, val, n, 0) == 0)
+		return 0;
+	if (member(buf, len, key, val, 0, n) != 0)
+		return -1;
+	buf[o] = '\0';
+	/* keeping a byte more never makes the member shorter (the text
+	 * grows by one or more, the marker by at most one digit less): the
+	 * longest prefix that fits, by bisection */
+	hi = n < len ? n : len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+		int fits;
+
+		k = char_prefix(val, mid);
+		fits = member(buf, len, key, val, k, n - k) == 0;
+		buf[o] = '\0';
+		if (fits)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	k = char_prefix(val, lo);
+	return member(buf, len, key, val, k, n - k) == 0 ? 1 : -1;
 }
 
 /* ---- the chain ---- */
@@ -266,6 +336,113 @@ int audit_line_head(const char *line, size_t len, uint64_t *seq,
 	return audit_sha256(line, len, hash);
 }
 
+/* ---- gap records ---- */
+
+static const char *const gap_causes[AUDIT_GAP_CAUSES] = {
+	[AUDIT_GAP_BUFFER] = "buffer",
+	[AUDIT_GAP_STOP] = "stop",
+	[AUDIT_GAP_UNWRITABLE] = "unwritable",
+};
+
+const char *audit_gap_cause_name(enum audit_gap_cause c)
+{
+	return (unsigned)c < AUDIT_GAP_CAUSES ? gap_causes[c] : "-";
+}
+
+int audit_gap_fields(char *buf, size_t len, uint64_t ts_ms,
+		     const struct audit_gap *g, const char *why)
+{
+	int n = snprintf(buf, len,
+			 "\"ts_ms\":%" PRIu64
+			 ",\"event\":\"gap\",\"lost\":%" PRIu64
+			 ",\"since_ms\":%" PRIu64 ",\"until_ms\":%" PRIu64,
+			 ts_ms, g->lost, g->since_ms, g->until_ms);
+	size_t o;
+
+	if (n < 0 || (size_t)n >= len ||
+	    audit_json_member(buf, len, "why", why))
+		return -1;
+	o = strlen(buf);
+	n = snprintf(buf + o, len - o, ",\"cause\":\"%s\"",
+		     audit_gap_cause_name(g->cause));
+	return n < 0 || (size_t)n >= len - o ? -1 : 0;
+}
+
+/* The number after "@key": at the first @key in @p .. @end; 0 if none. */
+static uint64_t num_after(const char *p, const char *end, const char *key)
+{
+	size_t k = strlen(key);
+	uint64_t v = 0;
+
+	p = memmem(p, (size_t)(end - p), key, k);
+	if (!p)
+		return 0;
+	for (p += k; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return UINT64_MAX;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	return v;
+}
+
+uint64_t audit_rec_ts(const char *rec, size_t len)
+{
+	return num_after(rec, rec + len, "\"ts_ms\":");
+}
+
+int audit_gap_of(const char *rec, size_t len, struct audit_gap *g)
+{
+	static const char tag[] = "\"event\":\"gap\",\"lost\":";
+	const char *end = rec + len,
+		   *p = memmem(rec, len, tag, sizeof(tag) - 1);
+	int c;
+
+	/* the record's own fields come before any string a writer chose
+	 * ("why"), and a quote inside a string is escaped: the first tag is
+	 * the record's */
+	if (!p)
+		return 0;
+	memset(g, 0, sizeof(*g));
+	g->lost = num_after(p, end, "\"lost\":");
+	g->since_ms = num_after(p, end, ",\"since_ms\":");
+	g->until_ms = num_after(p, end, ",\"until_ms\":");
+	g->cause = AUDIT_GAP_BUFFER;
+	for (c = 0; c < AUDIT_GAP_CAUSES; c++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), ",\"cause\":\"%s\"", gap_causes[c]);
+		if (memmem(p, (size_t)(end - p), k, strlen(k)))
+			g->cause = (enum audit_gap_cause)c;
+	}
+	return 1;
+}
+
+/* A gap record accepted by the check: counted, a stop's once. */
+static void count_gap(struct audit_verify *v, const char *line, size_t len,
+		      uint64_t seq)
+{
+	struct audit_gap g;
+	unsigned i;
+
+	if (!audit_gap_of(line, len, &g))
+		return;
+	v->gaps++;
+	if (g.cause == AUDIT_GAP_STOP) {
+		for (i = 0; i < v->n_stops && i < AUDIT_VERIFY_STOPS; i++) {
+			const struct audit_gap *s = &v->stops[i];
+
+			if (s->lost == g.lost && s->since_ms == g.since_ms &&
+			    s->until_ms == g.until_ms) {
+				if (!v->repeated++)
+					v->repeated_seq = seq;
+				return;
+			}
+		}
+		v->stops[v->n_stops++ % AUDIT_VERIFY_STOPS] = g;
+	}
+	v->lost[g.cause] += g.lost;
+}
+
 int audit_verify_line(struct audit_verify *v, const char *line, size_t len,
 		      int had_newline, char *why, size_t whylen)
 {
@@ -323,5 +500,6 @@ int audit_verify_line(struct audit_verify *v, const char *line, size_t len,
 	v->seq = seq;
 	memcpy(v->prev, h, sizeof(h));
 	v->records++;
+	count_gap(v, line, len, seq);
 	return 0;
 }

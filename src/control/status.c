@@ -210,6 +210,9 @@ static const struct stat_def {
 	[STAT_AUDIT_LOST_KERNEL] = { "audit_lost_kernel",
 				     "skyfence_audit_lost_total",
 				     "cause=\"kernel\"", 0, NULL },
+	[STAT_AUDIT_LOST_UNWRITABLE] = { "audit_unwritable",
+					 "skyfence_audit_lost_total",
+					 "cause=\"unwritable\"", 0, NULL },
 	[STAT_AUDIT_SUPPRESSED] = { "audit_suppressed",
 				    "skyfence_audit_suppressed_total", NULL, 0,
 				    "Flow records over a department's "
@@ -716,11 +719,12 @@ static void status_audit(const struct status_view *v,
 	out(emit, ctx,
 	    "audit: %s, node %s, seq %" PRIu64 ", %" PRIu64
 	    " records written, %" PRIu64 " lost, %" PRIu64
+	    " unwritable, %" PRIu64
 	    " suppressed (rate %u/s, burst %u per department), %" PRIu64
 	    " bytes waiting%s",
 	    a->path ? a->path : "syslog", a->node, a->log.seq, a->log.records,
-	    a->log.lost, a->log.suppressed, a->rate, a->burst,
-	    a->log.queued_bytes,
+	    a->log.lost, a->log.unwritable, a->log.suppressed, a->rate,
+	    a->burst, a->log.queued_bytes,
 	    a->log.writable ? "" : "; NOT WRITABLE (records wait)");
 	out(emit, ctx,
 	    "audit flow ends: %s, %" PRIu64 " destroy events, %" PRIu64

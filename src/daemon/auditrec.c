@@ -195,7 +195,8 @@ uint64_t auditrec_change(struct daemon *d, long uid, const char *what)
 		 "\"ts_ms\":%" PRIu64
 		 ",\"event\":\"change\",\"change\":%" PRIu64 ",\"uid\":%ld",
 		 auditlog_now_ms(), d->change_id, uid);
-	audit_json_member(f, sizeof(f), "what", what);
+	/* a record is at most 1 KiB: a longer text is cut, and says so */
+	audit_json_member_cut(f, sizeof(f), "what", what);
 	auditlog_put(d->alog, NULL, f);
 	return d->change_id;
 }

@@ -269,6 +269,7 @@ void stats_finish(const struct daemon *d, struct stats_snap *s)
 		s->v[STAT_AUDIT_RECORDS] = as.records;
 		s->v[STAT_AUDIT_LOST] = as.lost;
 		s->v[STAT_AUDIT_LOST_KERNEL] = es.lost;
+		s->v[STAT_AUDIT_LOST_UNWRITABLE] = as.unwritable;
 		s->v[STAT_AUDIT_SUPPRESSED] = as.suppressed;
 		s->v[STAT_AUDIT_WRITE_ERRORS] = as.write_errors;
 		s->v[STAT_AUDIT_WAITING] = as.queued_bytes;

@@ -4,10 +4,12 @@
 # flow a runtime change re-decided (with who made the change), the chain
 # and `skyfencectl audit verify` (across a logrotate rotation; edited,
 # deleted, swapped and truncated lines named), a full disk (records wait,
-# are counted lost, a gap record follows; verdicts and traffic go on), the
-# rate limit under a flood of 200,000 flows, and 200,000 conntrack entries
-# ending at once (no destroy event lost silently). Root; exit 77 (SKIP)
-# when namespaces or a tool are missing.
+# are counted lost, a gap record follows; verdicts and traffic go on), a
+# disk full at the stop (the records still waiting become a gap record at
+# the next start), a change text too long for a record (cut with a
+# marker), the rate limit under a flood of 200,000 flows, and 200,000
+# conntrack entries ending at once (no destroy event lost silently).
+# Root; exit 77 (SKIP) when namespaces or a tool are missing.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -313,7 +315,91 @@ check "a DNS query dropped at its first packet: a decision and an end record (fr
 	sh -c "grep -F first-packet.skype.com '$mnt/audit.log' | grep -q '\"event\":\"decision\".*\"action\":\"drop\",\"decided_at\":\"packet\",\"decided_pkt\":1' &&
 		grep -F first-packet.skype.com '$mnt/audit.log' | grep -q '\"event\":\"end\"'"
 
-# --- 6. a flood of 200,000 flows with log all: bounded by the rate limit ---
+# --- 6. a disk full at the stop: the records still waiting are a gap -----
+# The audit log and the state directory on the same 1 MiB tmpfs, as
+# /var/log and /var/lib are on one root file system: the stop's count goes
+# into the spare file the start made. The records are changes, one each
+# (kill switch on, off, ...), and the only ones: conntrack is flushed, and
+# the policy logs no flow (the earlier sections' connections still send a
+# packet now and then, decided midstream).
+nsx gw conntrack -F >/dev/null 2>&1
+sleep 1
+stoplog=$mnt/stop.log
+sdir=$mnt/state
+lab_policy=$POLICY
+POLICY=$work/quiet.policy
+sed '/log all;/d' "$lab_policy" >"$POLICY"
+restart --audit-log "$stoplog" --audit-buffer 65536 --state-dir "$sdir"
+wait_line "$stoplog" '"event":"start"' 5
+sleep 1.5 # written, and the head saved
+check "the start made the spare the stop writes its count into (256 bytes, mode 0600)" \
+	[ "$(stat -c '%s %a' "$sdir/.audit.lost.spare" 2>&1)" = "256 600" ]
+dd if=/dev/zero of="$mnt/fill" bs=4k 2>/dev/null
+changes=40
+i=0
+while [ $i -lt $changes ]; do
+	if [ $((i % 2)) -eq 0 ]; then ctl killswitch on >/dev/null 2>&1; else ctl killswitch off >/dev/null 2>&1; fi
+	i=$((i + 1))
+done
+sleep 1
+check "disk full: the status says the audit is not writable" \
+	sh -c "SKYFENCE_CTL='$S/ctl.sock' '$build/skyfencectl' status | grep -q 'NOT WRITABLE'"
+pid=$(daemon_pid)
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+check "the daemon stopped within 15 s" sh -c "! kill -0 $pid 2>/dev/null"
+# the last page of the file took some of the changes before it was full
+written=$(grep -c '"event":"change"' "$stoplog")
+want=$((changes - written))
+said=$(grep 'record(s) not written at the stop' "$log" | tail -n 1 | sed -n 's/.*audit log: \([0-9]*\) record(s) not written at the stop.*/\1/p')
+echo "figure: $changes changes with the disk full: $written written before it was, ${said:-none} not written at the stop"
+check "the stop said how many records it could not write (${said:-none}; $changes changes, $written in the file)" \
+	[ "${said:-x}" = "$want" -a "$want" -gt 0 ]
+check "... and counted them in the state directory's audit.lost (mode 0600: $(stat -c %a "$sdir/audit.lost" 2>&1))" \
+	sh -c "grep -qx 'lost $want' '$sdir/audit.lost' && [ \"\$(stat -c %a '$sdir/audit.lost')\" = 600 ]"
+rm -f "$mnt/fill"
+restart --audit-log "$stoplog" --audit-buffer 65536 --state-dir "$sdir"
+i=0
+while [ "$(grep -c '"event":"start"' "$stoplog")" -lt 2 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+gap=$(grep '"event":"gap"' "$stoplog" | grep '"cause":"stop"')
+check "after the restart: a gap record of the $want records the stop could not write (${gap:-none})" \
+	[ "$(echo "$gap" | grep -c .)" -eq 1 -a "$(json_num "$gap" lost)" = "$want" ]
+check "... right before the start record, the sequence contiguous" \
+	sh -c "grep -A1 '\"cause\":\"stop\"' '$stoplog' | tail -n 1 | grep -q '\"event\":\"start\"'"
+i=0
+while [ -e "$sdir/audit.lost" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+check "the count file is gone once the gap record is written, the spare back" \
+	[ ! -e "$sdir/audit.lost" -a -s "$sdir/.audit.lost.spare" ]
+out=$(ctl audit verify "$stoplog" 2>&1)
+rc=$?
+check "audit verify: the chain intact, and the $want records lost at the stop reported (exit $rc: $out)" \
+	sh -c "[ $rc -eq 0 ] && echo '$out' | grep -q 'chain intact, but $want record(s) were lost (1 gap record(s)): $want at a stop'"
+# a change text longer than a record's 1 KiB: cut, with a marker
+hosts=
+i=1
+while [ $i -le 56 ]; do hosts="$hosts 2001:db8:a:1$(printf %02d $i)::/64,"; i=$((i + 1)); done
+hosts=${hosts%,}
+what="department add audit-long hosts$hosts"
+# shellcheck disable=SC2086 # one word per prefix, as an admin types them
+out=$(ctl $what 2>&1)
+rc=$?
+check "a department of 56 prefixes added: ${#what} bytes of change text (exit $rc: $out)" [ $rc -eq 0 ]
+wait_line "$stoplog" 'department add audit-long' 5
+rec=$(grep '"event":"change"' "$stoplog" | grep -F 'department add audit-long')
+cut=$(echo "$rec" | sed -n 's/.*…\[cut \([0-9]*\) bytes\]".*/\1/p')
+kept=$(json_str "$rec" what | sed 's/…\[cut [0-9]* bytes\]$//' | wc -c)
+check "its change record keeps the text's start and says what was cut (${cut:-no marker} bytes cut, $((kept - 1)) kept of ${#what})" \
+	sh -c "echo '$rec' | grep -qF '\"what\":\"department add audit-long hosts 2001:db8:a:101::/64,' && [ '${cut:-0}' -gt 0 ] && [ \$(( $kept - 1 + ${cut:-0} )) -eq ${#what} ]"
+if command -v python3 >/dev/null; then
+	check "... the record is valid JSON" sh -c "echo '$rec' | python3 -c 'import json, sys; json.loads(sys.stdin.read())'"
+fi
+out=$(ctl audit verify "$stoplog" 2>&1)
+check "... and the chain goes on through it ($out)" sh -c "echo '$out' | grep -q 'chain intact'"
+ctl department del audit-long >/dev/null 2>&1
+POLICY=$lab_policy
+
+# --- 7. a flood of 200,000 flows with log all: bounded by the rate limit ---
 restart
 sleep 1
 s0=$(stat -c %s "$audit")

@@ -1,10 +1,15 @@
 /* The audit's pieces: names kept exactly in JSON (UTF-8, escapes, bytes
- * that are not UTF-8), the chain and its check (every kind of tampering
- * named at its line), names read again from packets (names.c), the side
- * table, and the writer (auditlog.c): the chain continued from the file,
- * a cut-short line repaired, the rate limit and its suppressed record,
- * the bounded queue and its gap record. */
+ * that are not UTF-8), a text too long cut with a marker, the chain and
+ * its check (every kind of tampering named at its line; gap records
+ * counted, a stop's written twice counted once), names read again from
+ * packets (names.c), the side table, the count of a stop's losses, and
+ * the writer (auditlog.c): the chain continued from the file, a
+ * cut-short line repaired, the rate limit and its suppressed record, the
+ * bounded queue and its gap record, a record too long for a line, the
+ * records a stop on a full disk could not write recorded at the next
+ * start. */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +59,72 @@ START_TEST(test_utf8_validity)
 	ck_assert(!audit_utf8_valid("\xf4\x90\x80\x80")); /* > U+10FFFF */
 	ck_assert(!audit_utf8_valid("\xe2\x82"));	  /* cut short */
 	ck_assert(!audit_utf8_valid("\x80"));
+}
+END_TEST
+
+START_TEST(test_long_change_text_is_cut_with_a_marker_never_dropped)
+{
+	char b[128], val[600], line[AUDIT_LINE_MAX + 1];
+	struct audit_chain c;
+	struct audit_verify v;
+	const char *m;
+	size_t kept;
+	int i;
+
+	/* what fits is whole */
+	snprintf(b, sizeof(b), "\"event\":\"change\"");
+	ck_assert_int_eq(audit_json_member_cut(b, sizeof(b), "what", "ok"), 0);
+	ck_assert_str_eq(b, "\"event\":\"change\",\"what\":\"ok\"");
+	/* 500 bytes into 128: cut, the marker counts what was left out */
+	memset(val, 'h', 500);
+	val[500] = '\0';
+	snprintf(b, sizeof(b), "\"event\":\"change\"");
+	ck_assert_int_eq(audit_json_member_cut(b, sizeof(b), "what", val), 1);
+	ck_assert_uint_le(strlen(b), sizeof(b) - 1);
+	m = strstr(b, AUDIT_CUT_MARK "[cut ");
+	ck_assert_ptr_nonnull(m);
+	kept = (size_t)(m - strstr(b, "\"what\":\"")) - 8;
+	ck_assert_uint_eq(strtoul(m + 8, NULL, 10), 500 - kept);
+	ck_assert_str_eq(m + strlen(m) - 8, " bytes]\"");
+	/* the buffer is used to its last byte but one, no further */
+	ck_assert_uint_ge(strlen(b), sizeof(b) - 3);
+	/* a character is never split: é is 2 bytes */
+	for (i = 0; i < 250; i++)
+		memcpy(val + 2 * i, "\xc3\xa9", 2);
+	val[500] = '\0';
+	for (i = 40; i < 128; i++) {
+		b[0] = '\0';
+		if (audit_json_member_cut(b, (size_t)i, "what", val) < 0)
+			continue;
+		ck_assert(audit_utf8_valid(b));
+		m = strstr(b, "[cut ");
+		ck_assert_uint_eq(strtoul(m + 5, NULL, 10) % 2, 0);
+	}
+	/* bytes that are not UTF-8: the hex holds the bytes kept */
+	memset(val, 0xff, 100);
+	val[100] = '\0';
+	b[0] = '\0';
+	ck_assert_int_eq(audit_json_member_cut(b, sizeof(b), "what", val), 1);
+	m = strstr(b, "[cut ");
+	ck_assert_uint_eq(
+		strtoul(m + 5, NULL, 10) +
+			strlen(strstr(b, "\"what_hex\":\"") + 12) / 2,
+		100); /* 2 digits a byte kept, and the closing quote */
+	/* not even the marker fits: nothing written */
+	snprintf(b, 24, "\"x\":1");
+	ck_assert_int_eq(audit_json_member_cut(b, 24, "what", val), -1);
+	ck_assert_str_eq(b, "\"x\":1");
+	/* a record with a cut text chains and checks */
+	memset(&c, 0, sizeof(c));
+	snprintf(c.node, sizeof(c.node), "gw1");
+	memset(val, 'h', 500);
+	val[500] = '\0';
+	snprintf(b, sizeof(b), "\"ts_ms\":1,\"event\":\"change\"");
+	audit_json_member_cut(b, sizeof(b), "what", val);
+	ck_assert_int_gt(audit_chain_line(&c, b, line, sizeof(line)), 0);
+	memset(&v, 0, sizeof(v));
+	ck_assert_int_eq(
+		audit_verify_line(&v, line, strlen(line), 1, b, sizeof(b)), 0);
 }
 END_TEST
 
@@ -149,6 +220,151 @@ START_TEST(test_new_chain_in_the_middle_is_refused)
 	memcpy(mix[3], b[0], sizeof(a[0]));
 	memcpy(mix[4], b[1], sizeof(a[0]));
 	ck_assert_int_eq(verify(mix, order, 1, &rc), 3);
+}
+END_TEST
+
+/* A chain of the fields @f[0..n) checked; returns the check's state. */
+static struct audit_verify verify_fields(const char *const *f, int n)
+{
+	char line[AUDIT_LINE_MAX + 1], why[256];
+	struct audit_chain c;
+	struct audit_verify v;
+	int i;
+
+	memset(&c, 0, sizeof(c));
+	memset(&v, 0, sizeof(v));
+	snprintf(c.node, sizeof(c.node), "gw1");
+	for (i = 0; i < n; i++) {
+		ck_assert_int_gt(audit_chain_line(&c, f[i], line, sizeof(line)),
+				 0);
+		ck_assert_int_eq(audit_verify_line(&v, line, strlen(line), 1,
+						   why, sizeof(why)),
+				 0);
+	}
+	return v;
+}
+
+START_TEST(test_verify_counts_gaps_and_a_stop_written_twice_once)
+{
+	struct audit_gap g = { 37, 1000, 2000, AUDIT_GAP_STOP }, back;
+	char stop[512], buf[512], unw[512];
+	const char *f[7];
+	struct audit_verify v;
+
+	ck_assert_int_eq(audit_gap_fields(stop, sizeof(stop), 3000, &g,
+					  "not written at the stop: \"x\""),
+			 0);
+	ck_assert_str_eq(stop,
+			 "\"ts_ms\":3000,\"event\":\"gap\",\"lost\":37,"
+			 "\"since_ms\":1000,\"until_ms\":2000,\"why\":\"not "
+			 "written at the stop: \\\"x\\\"\",\"cause\":\"stop\"");
+	ck_assert_int_eq(audit_gap_of(stop, strlen(stop), &back), 1);
+	ck_assert_uint_eq(back.lost, 37);
+	ck_assert_uint_eq(back.since_ms, 1000);
+	ck_assert_uint_eq(back.until_ms, 2000);
+	ck_assert_int_eq(back.cause, AUDIT_GAP_STOP);
+	ck_assert_uint_eq(audit_rec_ts(stop, strlen(stop)), 3000);
+	/* a gap record of before "cause" was written: the queue's */
+	snprintf(buf, sizeof(buf),
+		 "\"ts_ms\":5,\"event\":\"gap\",\"lost\":4,\"since_ms\":1,"
+		 "\"until_ms\":2,\"why\":\"No space left on device\"");
+	g = (struct audit_gap){ 1, 7, 7, AUDIT_GAP_UNWRITABLE };
+	audit_gap_fields(unw, sizeof(unw), 8, &g, "too long");
+	/* not a gap: a change whose text names one */
+	f[0] = "\"ts_ms\":1,\"event\":\"change\",\"what\":\"\\\"event\\\":"
+	       "\\\"gap\\\",\\\"lost\\\":9\"";
+	f[1] = stop;
+	f[2] = "\"ts_ms\":4,\"event\":\"start\"";
+	f[3] = buf;
+	f[4] = unw;
+	f[5] = stop; /* the next start wrote it again */
+	f[6] = "\"ts_ms\":9,\"event\":\"start\"";
+	v = verify_fields(f, 7);
+	ck_assert_uint_eq(v.records, 7);
+	ck_assert_uint_eq(v.gaps, 4);
+	ck_assert_uint_eq(v.lost[AUDIT_GAP_STOP], 37);
+	ck_assert_uint_eq(v.lost[AUDIT_GAP_BUFFER], 4);
+	ck_assert_uint_eq(v.lost[AUDIT_GAP_UNWRITABLE], 1);
+	ck_assert_uint_eq(v.repeated, 1);
+	ck_assert_uint_eq(v.repeated_seq, 6);
+	/* another stop with the same count is another loss */
+	g = (struct audit_gap){ 37, 1000, 2001, AUDIT_GAP_STOP };
+	audit_gap_fields(buf, sizeof(buf), 3001, &g, "x");
+	f[3] = buf;
+	v = verify_fields(f, 4);
+	ck_assert_uint_eq(v.lost[AUDIT_GAP_STOP], 74);
+	ck_assert_uint_eq(v.repeated, 0);
+}
+END_TEST
+
+START_TEST(test_stop_count_file_round_trip)
+{
+	struct audit_gap g = { 37, 1733480000123ull, 1733480005456ull,
+			       AUDIT_GAP_STOP },
+			 back;
+	char text[AUDITLOG_LOST_SIZE + 1], why[AUDITLOG_LOST_SIZE], bad[600];
+
+	auditlog_lost_format(text, &g, "No space left on device");
+	ck_assert_uint_eq(strlen(text), AUDITLOG_LOST_SIZE);
+	ck_assert(
+		!strncmp(text,
+			 "skyfence audit lost 1\nlost 37\nsince_ms "
+			 "1733480000123\nuntil_ms 1733480005456\nwhy No space "
+			 "left on device\n\n",
+			 99));
+	ck_assert_int_eq(auditlog_lost_parse(text, &back, why, sizeof(why)), 0);
+	ck_assert_uint_eq(back.lost, 37);
+	ck_assert_uint_eq(back.since_ms, g.since_ms);
+	ck_assert_uint_eq(back.until_ms, g.until_ms);
+	ck_assert_int_eq(back.cause, AUDIT_GAP_STOP);
+	ck_assert_str_eq(why, "No space left on device");
+	/* a why with a newline or too long for the file: one line, cut */
+	memset(bad, 'w', sizeof(bad) - 1);
+	bad[sizeof(bad) - 1] = '\0';
+	bad[3] = '\n';
+	auditlog_lost_format(text, &g, bad);
+	ck_assert_uint_eq(strlen(text), AUDITLOG_LOST_SIZE);
+	ck_assert_int_eq(auditlog_lost_parse(text, &back, why, sizeof(why)), 0);
+	ck_assert(!strncmp(why, "www?www", 7));
+	/* what is not one */
+	ck_assert_int_eq(auditlog_lost_parse("", &back, why, sizeof(why)), -1);
+	ck_assert_int_eq(auditlog_lost_parse("skyfence audit lost 1\nlost "
+					     "-1\nsince_ms 1\nuntil_ms 2\nwhy "
+					     "x\n",
+					     &back, why, sizeof(why)),
+			 -1);
+	ck_assert_int_eq(auditlog_lost_parse("skyfence audit lost 1\nlost "
+					     "99999999999999999999\nsince_ms "
+					     "1\nuntil_ms 2\nwhy x\n",
+					     &back, why, sizeof(why)),
+			 -1);
+	ck_assert_int_eq(auditlog_lost_parse("skyfence audit lost 1\nlost 3\n"
+					     "since_ms 1\nuntil_ms 2\nwhy x",
+					     &back, why, sizeof(why)),
+			 -1);
+}
+END_TEST
+
+START_TEST(test_stop_counts_waiting_lines_and_the_records_gaps_stand_for)
+{
+	struct audit_gap g = { 5, 900, 950, AUDIT_GAP_BUFFER };
+	char buf[2048], gap[512];
+	uint64_t since = UINT64_MAX;
+
+	audit_gap_fields(gap, sizeof(gap), 960, &g, "full");
+	snprintf(
+		buf, sizeof(buf),
+		"{\"seq\":7,\"node\":\"n\",\"policy\":\"-\",\"ts_ms\":1000,"
+		"\"event\":\"decision\",\"prev\":\"00\"}\n"
+		"{\"seq\":8,\"node\":\"n\",\"policy\":\"-\",%s,\"prev\":\"00\"}"
+		"\n\"ts_ms\":1200,\"event\":\"end\"",
+		gap);
+	/* a decision, a gap of 5, a record without its newline */
+	ck_assert_uint_eq(auditlog_count_lost(buf, strlen(buf), &since), 7);
+	ck_assert_uint_eq(since, 900);
+	since = UINT64_MAX;
+	ck_assert_uint_eq(auditlog_count_lost(buf, 0, &since), 0);
+	ck_assert_uint_eq(since, UINT64_MAX);
 }
 END_TEST
 
@@ -418,6 +634,151 @@ START_TEST(test_writer_rate_limit_and_gap)
 }
 END_TEST
 
+/* Records a stop could not write (the file /dev/full): counted in the
+ * state directory's audit.lost, a gap record of that count at the next
+ * start, before its start record, and the file removed. A start cut
+ * short before the removal writes the same gap again: the check counts
+ * it once. */
+START_TEST(test_records_lost_at_a_stop_are_a_gap_at_the_next_start)
+{
+	char path[128], f[64], text[AUDITLOG_LOST_SIZE * 2],
+		why[AUDITLOG_LOST_SIZE];
+	struct auditlog_opts o;
+	struct audit_gap g;
+	struct auditlog *a;
+	struct stat st;
+	int i, dfd, fd;
+
+	snprintf(dir, sizeof(dir), "/tmp/sf-audit-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(dfd, 0);
+	memset(&o, 0, sizeof(o));
+	o.fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(o.fd, 0);
+	o.node = "unit";
+	o.buffer = 1 << 20;
+	o.state_dfd = dfd;
+	o.version = "test";
+	o.policy = "-";
+	a = auditlog_open(&o, text, sizeof(text));
+	ck_assert_ptr_nonnull(a);
+	for (i = 0; i < 10; i++) {
+		snprintf(f, sizeof(f), "\"ts_ms\":%d,\"event\":\"t\"",
+			 1000 + i);
+		ck_assert_int_eq(auditlog_put(a, NULL, f), 0);
+	}
+	auditlog_close(a); /* about 4 s of retries */
+	fd = openat(dfd, AUDITLOG_LOST_FILE, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(read(fd, text, sizeof(text) - 1), AUDITLOG_LOST_SIZE);
+	close(fd);
+	text[AUDITLOG_LOST_SIZE] = '\0';
+	ck_assert_int_eq(auditlog_lost_parse(text, &g, why, sizeof(why)), 0);
+	ck_assert_uint_eq(g.lost, 11); /* the start record and the ten */
+	ck_assert_uint_eq(g.since_ms, 1000);
+	ck_assert_str_eq(why, "No space left on device");
+	/* the next start, with a disk: the gap first, the file gone */
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	a = open_log(path, dfd, 0, 0, 1 << 20);
+	auditlog_close(a);
+	ck_assert_int_eq(count_lines(path, NULL), 2);
+	{
+		char first[AUDIT_LINE_MAX + 2];
+		FILE *fp = fopen(path, "r");
+
+		ck_assert_ptr_nonnull(fgets(first, sizeof(first), fp));
+		fclose(fp);
+		ck_assert_ptr_nonnull(strstr(first, "\"event\":\"gap\""));
+	}
+	ck_assert_int_eq(count_lines(path, "\"event\":\"gap\",\"lost\":11,"
+					   "\"since_ms\":1000,"),
+			 1);
+	ck_assert_int_eq(count_lines(path, "\"why\":\"not written at the stop: "
+					   "No space left on device\","
+					   "\"cause\":\"stop\""),
+			 1);
+	ck_assert_int_eq(faccessat(dfd, AUDITLOG_LOST_FILE, F_OK, 0), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	/* the spare for the next stop is back */
+	ck_assert_int_eq(fstatat(dfd, ".audit.lost.spare", &st, 0), 0);
+	ck_assert_int_eq(st.st_size, AUDITLOG_LOST_SIZE);
+	/* a start cut short after the gap was written, before the file was
+	 * removed: the same gap again, and audit verify counts it once */
+	fd = openat(dfd, AUDITLOG_LOST_FILE, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_eq(write(fd, text, AUDITLOG_LOST_SIZE),
+			 AUDITLOG_LOST_SIZE);
+	close(fd);
+	a = open_log(path, dfd, 0, 0, 1 << 20);
+	auditlog_close(a);
+	ck_assert_int_eq(count_lines(path, "\"event\":\"gap\",\"lost\":11,"),
+			 2);
+	{
+		struct audit_verify v;
+		char buf[AUDIT_LINE_MAX + 2], w[256];
+		FILE *fp = fopen(path, "r");
+
+		memset(&v, 0, sizeof(v));
+		while (fgets(buf, sizeof(buf), fp)) {
+			size_t n = strlen(buf);
+
+			buf[--n] = '\0';
+			ck_assert_msg(audit_verify_line(&v, buf, n, 1, w,
+							sizeof(w)) == 0,
+				      "%s", w);
+		}
+		fclose(fp);
+		ck_assert_uint_eq(v.records, 4);
+		ck_assert_uint_eq(v.lost[AUDIT_GAP_STOP], 11);
+		ck_assert_uint_eq(v.repeated, 1);
+	}
+	/* nothing lost at the last stop: no count */
+	ck_assert_int_eq(faccessat(dfd, AUDITLOG_LOST_FILE, F_OK, 0), -1);
+	unlink(path);
+	unlinkat(dfd, ".audit.lost.spare", 0);
+	unlinkat(dfd, "audit.head", 0);
+	close(dfd);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* A record too long for a line is not dropped silently: counted, and a
+ * gap record in its place, the chain whole. */
+START_TEST(test_record_too_long_for_a_line_is_counted_and_a_gap)
+{
+	char path[128], *big;
+	struct auditlog_stats s;
+	struct auditlog *a;
+
+	snprintf(dir, sizeof(dir), "/tmp/sf-audit-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	big = malloc(AUDIT_LINE_MAX + 100);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'y', AUDIT_LINE_MAX + 50);
+	memcpy(big, "\"ts_ms\":77,\"event\":\"x\",\"y\":\"", 28);
+	memcpy(big + AUDIT_LINE_MAX + 50, "\"", 2);
+	a = open_log(path, -1, 0, 0, 1 << 20);
+	ck_assert_int_eq(auditlog_put(a, NULL, big), 0);
+	auditlog_put(a, NULL, "\"ts_ms\":78,\"event\":\"after\"");
+	usleep(500 * 1000);
+	auditlog_get_stats(a, &s);
+	auditlog_close(a);
+	free(big);
+	ck_assert_uint_eq(s.unwritable, 1);
+	ck_assert_int_eq(count_lines(path, NULL), 3);
+	ck_assert_int_eq(count_lines(path, "\"event\":\"gap\",\"lost\":1,"
+					   "\"since_ms\":77,"),
+			 1);
+	ck_assert_int_eq(count_lines(path, "\"cause\":\"unwritable\""), 1);
+	ck_assert_int_eq(count_lines(path, "{\"seq\":3,"), 1);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("audit");
@@ -425,6 +786,14 @@ int main(void)
 	TCase *w = tcase_create("writer");
 
 	tcase_add_test(c, test_json_member_keeps_names);
+	tcase_add_test(
+		c, test_long_change_text_is_cut_with_a_marker_never_dropped);
+	tcase_add_test(c,
+		       test_verify_counts_gaps_and_a_stop_written_twice_once);
+	tcase_add_test(c, test_stop_count_file_round_trip);
+	tcase_add_test(
+		c,
+		test_stop_counts_waiting_lines_and_the_records_gaps_stand_for);
 	tcase_add_test(c, test_utf8_validity);
 	tcase_add_test(c, test_chain_and_tampering);
 	tcase_add_test(c, test_new_chain_in_the_middle_is_refused);
@@ -432,6 +801,9 @@ int main(void)
 	tcase_add_test(c, test_side_table_bounded);
 	tcase_add_test(w, test_writer_continues_the_chain);
 	tcase_add_test(w, test_writer_rate_limit_and_gap);
+	tcase_add_test(w,
+		       test_records_lost_at_a_stop_are_a_gap_at_the_next_start);
+	tcase_add_test(w, test_record_too_long_for_a_line_is_counted_and_a_gap);
 	tcase_set_timeout(w, 30);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, w);
