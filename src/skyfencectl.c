@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "audit/audit.h"
+#include "audit/chain.h"
 #include "control/ctl.h"
 #include "control/verbs.h"
 

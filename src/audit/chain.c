@@ -3,7 +3,7 @@
  * chain's check (audit.h). Pure but for libcrypto; skyfencectl links it
  * alone. */
 #define _GNU_SOURCE /* memmem */
-#include "audit/audit.h"
+#include "audit/chain.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "audit/audit.h"
+#include "audit/chain.h"
 
 #define MAGIC "SFPEER1"
 #define MAC_HEX 64
