@@ -103,8 +103,8 @@ static void view_of(struct daemon *d, const struct stats_snap *snap,
 	memset(v, 0, sizeof(*v));
 	v->snap = snap;
 	v->apps = d->apps;
-	v->cls = d->cls;
-	v->digest = d->pol_digest;
+	v->cls = d->run.cls;
+	v->digest = d->run.digest;
 	v->now_ms = runtime_clock_ms(0);
 	for (i = 0; i < peers_count(d->peers) && i < PEER_MAX; i++)
 		peers_get(d->peers, i, &peers[i]);
@@ -113,9 +113,9 @@ static void view_of(struct daemon *d, const struct stats_snap *snap,
 	v->peers_unknown = peers_unknown(d->peers);
 	v->pid = (long)getpid();
 	v->uptime_s = (v->now_ms - d->started_ms) / 1000;
-	v->pol.source = d->pol->source;
-	v->pol.n_depts = d->pol->n_depts - 1;
-	v->pol.killswitch = d->pol->killswitch;
+	v->pol.source = d->run.pol->source;
+	v->pol.n_depts = d->run.pol->n_depts - 1;
+	v->pol.killswitch = d->run.pol->killswitch;
 	v->queue_num = d->o->queue_num;
 	v->n_queues = d->o->n_queues;
 	v->n_workers = d->n_workers;
@@ -130,17 +130,17 @@ static void view_of(struct daemon *d, const struct stats_snap *snap,
 	ct_get_stats(d->ct, &v->ct);
 	v->log_level = lv[log_get_level() & 3];
 	v->rss_kib = rss_kib();
-	v->state.kept = d->state_dfd >= 0;
-	v->state.dirty = d->state_dirty;
-	v->state.err = d->state_err;
+	v->state.kept = d->run.state_dfd >= 0;
+	v->state.dirty = d->run.state_dirty;
+	v->state.err = d->run.state_err;
 	v->state.dir = d->o->state_dir;
 	v->audit.path = d->o->audit_path;
-	v->audit.node = d->node;
+	v->audit.node = d->audit.node;
 	v->audit.rate = d->o->audit_rate;
 	v->audit.burst = d->o->audit_burst;
-	auditlog_get_stats(d->alog, &v->audit.log);
-	v->audit.ct_events = d->ctev != NULL;
-	ct_events_get_stats(d->ctev, &v->audit.ev);
+	auditlog_get_stats(d->audit.log, &v->audit.log);
+	v->audit.ct_events = d->audit.ctev != NULL;
+	ct_events_get_stats(d->audit.ctev, &v->audit.ev);
 	v->metrics = d->metrics != NULL;
 	v->metrics_listen = d->o->metrics_listen;
 	if (d->metrics)
@@ -369,16 +369,17 @@ static void v_flows(struct daemon *d, struct ctl_req *r, int argc, char **argv)
  * be written: the change runs, but a restart would undo it. */
 static const char *unsaved(const struct daemon *d)
 {
-	return d->state_dirty ? "; NOT SAVED (see status): a restart would "
-				"undo it until a save succeeds (retried every "
-				"second)"
-			      : "";
+	return d->run.state_dirty
+		       ? "; NOT SAVED (see status): a restart would "
+			 "undo it until a save succeeds (retried every "
+			 "second)"
+		       : "";
 }
 
 static void v_policy_show(struct daemon *d, struct ctl_req *r, int argc,
 			  char **argv)
 {
-	char *text = policy_format(d->pol);
+	char *text = policy_format(d->run.pol);
 
 	(void)argc;
 	(void)argv;
@@ -431,8 +432,9 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 		return;
 	}
 	if (!strcmp(argv[1], "check")) {
-		np = loader_client_policy(d->cls, d->pol, argv[2], c.text,
-					  c.len, err_to_req, &es, &nerr);
+		np = loader_client_policy(d->run.cls, d->run.pol, argv[2],
+					  c.text, c.len, err_to_req, &es,
+					  &nerr);
 		free(text);
 		if (!np) {
 			ctl_err(r, "refused",
@@ -453,8 +455,9 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 	free(text);
 	ctl_ok(r, "%s applied%s%s; established flows follow (conntrack walk)%s",
 	       argv[2],
-	       d->pol->killswitch[0] ? "; the kill switch stays on for " : "",
-	       d->pol->killswitch, unsaved(d));
+	       d->run.pol->killswitch[0] ? "; the kill switch stays on for "
+					 : "",
+	       d->run.pol->killswitch, unsaved(d));
 }
 
 /* A runtime edit (department, rule) through the change service. */
@@ -491,7 +494,7 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 			 char **argv)
 {
 	struct err_sink es = { r, 0 };
-	const char *ks = d->pol->killswitch;
+	const char *ks = d->run.pol->killswitch;
 	char apps[256], next[520], err[512];
 	struct change c;
 
@@ -535,7 +538,7 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 					 next[0] ? " " : "", w);
 		}
 	}
-	if (strlen(next) >= sizeof(d->pol->killswitch)) {
+	if (strlen(next) >= sizeof(d->run.pol->killswitch)) {
 		ctl_err(r, "refused", "too many apps for the kill switch");
 		return;
 	}
@@ -560,8 +563,8 @@ static void v_audit_head(struct daemon *d, struct ctl_req *r, int argc,
 
 	(void)argc;
 	(void)argv;
-	auditlog_get_stats(d->alog, &as);
-	ctl_data(r, "node %s", d->node);
+	auditlog_get_stats(d->audit.log, &as);
+	ctl_data(r, "node %s", d->audit.node);
 	ctl_data(r, "seq %" PRIu64, as.seq);
 	ctl_data(r, "sha256 %s", as.head);
 	ctl_ok(r, "%s",
@@ -620,7 +623,7 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 		return;
 	}
 	ctl_ok(r, "signatures %s reloaded; flows being inspected start over",
-	       d->pol->signatures);
+	       d->run.pol->signatures);
 }
 
 static void v_help(struct daemon *d, struct ctl_req *r, int argc, char **argv);

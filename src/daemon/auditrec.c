@@ -1,9 +1,9 @@
 /* auditrec.c - the daemon's audit records beyond a flow's decision:
  * the kernel's flow ends (conntrack destroy events, with the decision the
  * side table kept), re-decisions by a runtime change, the changes
- * themselves (daemon_int.h). The control thread's, but for
+ * themselves (auditrec.h). The control thread's, but for
  * auditrec_flow_decided(), which the workers call. */
-#include "daemon/daemon_int.h"
+#include "daemon/auditrec.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +12,9 @@
 
 #include "audit/audit.h"
 #include "audit/auditlog.h"
+#include "classify/classify.h"
+#include "kernel/ct.h"
+#include "policy/policy.h"
 #include "core/flow.h"
 #include "core/pkt.h"
 #include "audit/sidetab.h"
@@ -64,7 +67,7 @@ static void key_text(uint8_t l4, const uint8_t a[16], uint16_t ap,
 	flow_key_format(&k, out, len);
 }
 
-void auditrec_flow_decided(struct daemon *d, const struct flow *f,
+void auditrec_flow_decided(struct audit_sink *s, const struct flow *f,
 			   const struct policy *p, struct classifier *c,
 			   uint64_t wall_now_ms, uint64_t mono_now_ms)
 {
@@ -75,7 +78,7 @@ void auditrec_flow_decided(struct daemon *d, const struct flow *f,
 	struct side_key k;
 	struct side_val v;
 
-	if (!d->side || !audit_enforced(f))
+	if (!s->side || !audit_enforced(f))
 		return;
 	side_key(&k, f->key.l4proto, ini, ip, resp, rp);
 	memset(&v, 0, sizeof(v));
@@ -97,15 +100,15 @@ void auditrec_flow_decided(struct daemon *d, const struct flow *f,
 	v.inbound = f->inbound;
 	v.confidence = f->cls.confidence;
 	flow_evidence_format(f, v.evidence, sizeof(v.evidence));
-	sidetab_put(d->side, &k, &v);
+	sidetab_put(s->side, &k, &v);
 }
 
 /* ---- the kernel's flow ends ---- */
 
 void auditrec_ct_end(void *ctx, const struct ct_end *e)
 {
-	struct daemon *d = ctx;
-	enum mark_verdict mv = mark_verdict_of(&d->ml, e->e.mark);
+	struct audit_sink *s = ctx;
+	enum mark_verdict mv = mark_verdict_of(s->ml, e->e.mark);
 	char f[AUDIT_LINE_MAX], key[FLOW_KEY_STRLEN], ini[PKT_ADDR_STRLEN];
 	uint64_t start_ms, end_ms;
 	struct side_key k;
@@ -116,17 +119,17 @@ void auditrec_ct_end(void *ctx, const struct ct_end *e)
 	if (mv == MARK_NONE || mv >= MARK_VERDICT_MAX)
 		return; /* not decided by skyfenced */
 	side_key(&k, e->e.l4proto, e->e.src, e->e.sport, e->e.dst, e->e.dport);
-	have = d->side && sidetab_get(d->side, &k, &v, 1);
-	if (!have && d->side && memcmp(e->reply_src, e->e.dst, 16) != 0) {
+	have = s->side && sidetab_get(s->side, &k, &v, 1);
+	if (!have && s->side && memcmp(e->reply_src, e->e.dst, 16) != 0) {
 		/* DNAT: the queue saw the real peer, the reply's source */
 		side_key(&k, e->e.l4proto, e->e.src, e->e.sport, e->reply_src,
 			 e->reply_sport);
-		have = sidetab_get(d->side, &k, &v, 1);
+		have = sidetab_get(s->side, &k, &v, 1);
 	}
 	if (have && !v.logged)
 		return;
 	if (!have)
-		d->ct_unmatched++;
+		s->ct_unmatched++;
 	end_ms = e->have_ts ? e->stop_ns / 1000000 : auditlog_now_ms();
 	start_ms = e->have_ts ? e->start_ns / 1000000 : have ? v.first_ms : 0;
 	key_text(e->e.l4proto, e->e.src, e->e.sport, have ? k.resp : e->e.dst,
@@ -146,10 +149,10 @@ void auditrec_ct_end(void *ctx, const struct ct_end *e)
 		audit_json_member(f, sizeof(f), "host", v.host);
 		audit_json_member(f, sizeof(f), "evidence", v.evidence);
 	} else {
-		uint16_t app = mark_app_of(&d->ml, e->e.mark);
+		uint16_t app = mark_app_of(s->ml, e->e.mark);
 
 		audit_json_member(f, sizeof(f), "app",
-				  classifier_proto_name(d->cls, app));
+				  classifier_proto_name(s->cls, app));
 		o = strlen(f);
 		snprintf(f + o, sizeof(f) - o,
 			 ",\"app_id\":%u,\"lacks\":\"department rule host "
@@ -180,38 +183,39 @@ void auditrec_ct_end(void *ctx, const struct ct_end *e)
 		snprintf(f + o, sizeof(f) - o,
 			 ",\"lacks_bytes\":\"conntrack accounting is off "
 			 "(net.netfilter.nf_conntrack_acct=0)\"");
-	auditlog_put(d->alog, have ? v.dept : "-", f);
+	auditlog_put(s->log, have ? v.dept : "-", f);
 }
 
 /* ---- runtime changes ---- */
 
-uint64_t auditrec_change(struct daemon *d, long uid, const char *what)
+uint64_t auditrec_change(struct audit_sink *s, long uid, const char *what)
 {
 	char f[1024];
 
-	d->change_id++;
-	d->change_uid = uid;
+	s->change_id++;
+	s->change_uid = uid;
 	snprintf(f, sizeof(f),
 		 "\"ts_ms\":%" PRIu64
 		 ",\"event\":\"change\",\"change\":%" PRIu64 ",\"uid\":%ld",
-		 auditlog_now_ms(), d->change_id, uid);
+		 auditlog_now_ms(), s->change_id, uid);
 	/* a record is at most 1 KiB: a longer text is cut, and says so */
 	audit_json_member_cut(f, sizeof(f), "what", what);
-	auditlog_put(d->alog, NULL, f);
-	return d->change_id;
+	auditlog_put(s->log, NULL, f);
+	return s->change_id;
 }
 
-void auditrec_policy(struct daemon *d)
+void auditrec_policy(struct audit_sink *s, const struct policy *p,
+		     char digest[AUDIT_HEX])
 {
-	audit_policy_digest(d->pol, d->pol_digest);
-	auditlog_set_policy(d->alog, d->pol_digest);
+	audit_policy_digest(p, digest);
+	auditlog_set_policy(s->log, digest);
 }
 
-void auditrec_redecided(struct daemon *d, const struct ct_entry *e,
-			enum mark_verdict old, const struct policy_decision *pd,
-			uint16_t app)
+void auditrec_redecided(struct audit_sink *s, const struct policy *p,
+			const struct ct_entry *e, enum mark_verdict old,
+			const struct policy_decision *pd, uint16_t app)
 {
-	const struct policy_dept *dp = &d->pol->depts[pd->dept];
+	const struct policy_dept *dp = &p->depts[pd->dept];
 	const char *rule = pd->rule >= 0 ? dp->rules[pd->rule].text
 			   : pd->rule == POLICY_RULE_KILLSWITCH ? "killswitch"
 			   : pd->rule == POLICY_RULE_UNREADABLE ? "unreadable"
@@ -223,9 +227,9 @@ void auditrec_redecided(struct daemon *d, const struct ct_entry *e,
 	size_t o;
 
 	side_key(&k, e->l4proto, e->src, e->sport, e->dst, e->dport);
-	have = d->side && sidetab_get(d->side, &k, &v, 0);
+	have = s->side && sidetab_get(s->side, &k, &v, 0);
 	if (have)
-		sidetab_redecide(d->side, &k, rule, pd->action);
+		sidetab_redecide(s->side, &k, rule, pd->action);
 	key_text(e->l4proto, e->src, e->sport, e->dst, e->dport, key,
 		 sizeof(key));
 	pkt_addr_format(e->src, 0, ini, sizeof(ini));
@@ -237,7 +241,7 @@ void auditrec_redecided(struct daemon *d, const struct ct_entry *e,
 	audit_json_member(f, sizeof(f), "department", dp->name);
 	audit_json_member(f, sizeof(f), "rule", rule);
 	audit_json_member(f, sizeof(f), "app",
-			  classifier_proto_name(d->cls, app));
+			  classifier_proto_name(s->cls, app));
 	if (have)
 		audit_json_member(f, sizeof(f), "host", v.host);
 	o = strlen(f);
@@ -245,8 +249,8 @@ void auditrec_redecided(struct daemon *d, const struct ct_entry *e,
 		 ",\"app_id\":%u,\"old_action\":\"%s\",\"action\":\"%s\","
 		 "\"change\":%" PRIu64 ",\"uid\":%ld",
 		 app, verdict_action(old), action_name(pd->action),
-		 d->change_id, d->change_uid);
+		 s->change_id, s->change_uid);
 	/* every flow a change cut is written: bounded by the conntrack
 	 * table, and no flood's to cause */
-	auditlog_put(d->alog, NULL, f);
+	auditlog_put(s->log, NULL, f);
 }

@@ -49,8 +49,8 @@ static int edit_of(int argc, char **argv, struct policy_change *pc, char *buf,
 		}
 	} else if (argc >= 4 && !strcmp(argv[0], "rule") &&
 		   (!strcmp(argv[1], "set") || !strcmp(argv[1], "del"))) {
-		pc->kind = !strcmp(argv[1], "set") ? PCH_RULE_SET
-						   : PCH_RULE_DEL;
+		pc->kind =
+			!strcmp(argv[1], "set") ? PCH_RULE_SET : PCH_RULE_DEL;
 		join(buf, len, argc, argv, 3);
 		pc->arg = buf;
 	} else {
@@ -105,20 +105,19 @@ static int apply_edit(struct daemon *d, const struct change *c,
 			 c->what);
 		return -1;
 	}
-	text = policy_format_change(d->pol, &pc, err, errlen);
+	text = policy_format_change(d->run.pol, &pc, err, errlen);
 	if (!text)
 		return -1;
-	snprintf(name, sizeof(name), "(running policy after: %.200s)",
-		 c->what);
-	np = loader_client_policy(d->cls, d->pol, name, text, strlen(text),
-				  on_error, ctx, &nerr);
+	snprintf(name, sizeof(name), "(running policy after: %.200s)", c->what);
+	np = loader_client_policy(d->run.cls, d->run.pol, name, text,
+				  strlen(text), on_error, ctx, &nerr);
 	free(text);
 	if (!np) {
 		snprintf(err, errlen, "%s: %u error(s); nothing changed",
 			 c->what, nerr);
 		return -1;
 	}
-	snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
+	snprintf(np->source, sizeof(np->source), "%s", d->run.pol->source);
 	rc = runtime_apply_policy(d, np);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s; nothing changed", runtime_error(rc));
@@ -130,12 +129,12 @@ static int apply_edit(struct daemon *d, const struct change *c,
 /* @np (owned) replaces the running departments and rules: it names the
  * same signatures file, and never lifts the kill switch (only killswitch
  * off does). */
-static int replace_policy(struct daemon *d, struct policy *np,
-			  const char *name, char *err, size_t errlen)
+static int replace_policy(struct daemon *d, struct policy *np, const char *name,
+			  char *err, size_t errlen)
 {
 	int rc;
 
-	if (strcmp(np->signatures, d->pol->signatures) != 0) {
+	if (strcmp(np->signatures, d->run.pol->signatures) != 0) {
 		policy_free(np);
 		snprintf(err, errlen,
 			 "%s names another signatures file: restart "
@@ -144,7 +143,7 @@ static int replace_policy(struct daemon *d, struct policy *np,
 			 name);
 		return -1;
 	}
-	if (runtime_keep_killswitch(np, d->pol->killswitch) != 0) {
+	if (runtime_keep_killswitch(np, d->run.pol->killswitch) != 0) {
 		policy_free(np);
 		snprintf(err, errlen,
 			 "%s: its kill switch and the running one together are "
@@ -168,8 +167,8 @@ static int apply_load(struct daemon *d, const struct change *c,
 {
 	unsigned nerr = 0;
 	struct policy *np =
-		loader_client_policy(d->cls, d->pol, c->what, c->text, c->len,
-				     on_error, ctx, &nerr);
+		loader_client_policy(d->run.cls, d->run.pol, c->what, c->text,
+				     c->len, on_error, ctx, &nerr);
 
 	if (!np) {
 		snprintf(err, errlen,
@@ -195,7 +194,7 @@ static int apply_reload(struct daemon *d,
 	char why[512], *text;
 	size_t len;
 
-	loader_names(d->cls, &n);
+	loader_names(d->run.cls, &n);
 	text = policy_read_file(path, &len, why, sizeof(why));
 	if (text && state_digest(text, len, digest) == 0)
 		np = policy_parse_text(path, text, len, &n, on_error, ctx,
@@ -214,10 +213,10 @@ static int apply_reload(struct daemon *d,
 		return -1;
 	}
 	runtime_log_notes(np);
-	memcpy(old, d->base, sizeof(old));
-	memcpy(d->base, digest, sizeof(digest));
+	memcpy(old, d->run.base, sizeof(old));
+	memcpy(d->run.base, digest, sizeof(digest));
 	if (replace_policy(d, np, path, err, errlen) != 0) {
-		memcpy(d->base, old, sizeof(old));
+		memcpy(d->run.base, old, sizeof(old));
 		return -1;
 	}
 	return 0;
@@ -239,8 +238,8 @@ static int apply_killswitch(struct daemon *d, const struct change *c,
 }
 
 /* What was done, in words. */
-static void describe(const struct daemon *d, const struct change *c,
-		     char *out, size_t len)
+static void describe(const struct daemon *d, const struct change *c, char *out,
+		     size_t len)
 {
 	char what[CHANGE_TEXT_MAX];
 
@@ -278,11 +277,13 @@ static void log_applied(const struct daemon *d, const struct change *c,
 			log_info("peer %s: %s", c->node, what);
 		break;
 	case CHANGE_SIGNAL:
-		log_info("reload: %s applied (%u departments besides default)%s%s",
-			 d->o->policy_path, d->pol->n_depts - 1,
-			 d->pol->killswitch[0] ? "; the kill switch stays on for "
-					       : "",
-			 d->pol->killswitch);
+		log_info(
+			"reload: %s applied (%u departments besides default)%s%s",
+			d->o->policy_path, d->run.pol->n_depts - 1,
+			d->run.pol->killswitch[0]
+				? "; the kill switch stays on for "
+				: "",
+			d->run.pol->killswitch);
 		break;
 	default:
 		if (c->kind == CHANGE_KILLSWITCH)
@@ -349,7 +350,8 @@ int change_apply(struct daemon *d, const struct change *c,
 	if (c->origin == CHANGE_PEER)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what),
 			 " (from peer %s)", c->node);
-	auditrec_change(d, c->origin == CHANGE_PEER ? -1 : c->uid, what);
+	auditrec_change(&d->audit, c->origin == CHANGE_PEER ? -1 : c->uid,
+			what);
 	if (d->change_hook.applied)
 		d->change_hook.applied(d->change_hook.ctx, c);
 	return 0;

@@ -23,9 +23,9 @@ enum change_origin {
 };
 
 enum change_kind {
-	CHANGE_EDIT,	   /* "rule set|del ...", "department add|set|del ..." */
-	CHANGE_LOAD,	   /* a policy's text replaces the departments */
-	CHANGE_RELOAD,	   /* the --policy file read again (SIGHUP) */
+	CHANGE_EDIT,   /* "rule set|del ...", "department add|set|del ..." */
+	CHANGE_LOAD,   /* a policy's text replaces the departments */
+	CHANGE_RELOAD, /* the --policy file read again (SIGHUP) */
 	CHANGE_KILLSWITCH, /* the kill switch becomes @apps ("" off) */
 	CHANGE_SIGNATURES, /* the signatures file read again */
 };

@@ -13,6 +13,7 @@
 #include "kernel/bypass.h"
 #include "classify/classify.h"
 #include "kernel/ct.h"
+#include "daemon/auditrec.h"
 #include "daemon/daemon_opts.h"
 #include "engine/engine.h"
 #include "sys/log.h"
@@ -45,45 +46,45 @@ struct change_hook {
 	void *ctx;
 };
 
+/* The running policy: what the change service replaces (change.h,
+ * runtime.h), the control thread's. The workers hold their own pointers
+ * to the policy and rules they run (worker.h). */
+struct running {
+	/* the control thread's nDPI module (names, categories; no flows)
+	 * and engine (conntrack entries' decisions; no flows) */
+	struct classifier *cls;
+	struct engine *eng;
+	struct policy *pol;
+	/* kill switch rules, for pol->killswitch: their default block */
+	struct policy *kill;
+	/* audit_policy_digest of pol, kill switch included: set at the
+	 * start and by auditrec_policy at each change (status, metrics and
+	 * the peers read it each second; formatting the policy each time
+	 * would cost a policy's worth of text) */
+	char digest[AUDIT_HEX];
+	/* the running policy on disk (state.h) */
+	int state_dfd;		      /* the state directory; -1: not kept */
+	uint8_t base[STATE_DIGEST];   /* SHA-256 of the --policy file read */
+	int state_dirty;	      /* the last save failed: retried */
+	char state_err[512];	      /* why */
+	uint64_t state_saved_ms;      /* wall clock of the last save */
+	struct log_limit state_limit; /* warnings of failed saves */
+};
+
 /* The control thread's state, and what the workers share: the options,
  * the mark layout, the audit file (stdio locks it), and the throttle
  * (throttle.h, with its own lock). The workers' own state is theirs
  * (worker.h); the control thread reaches it only through worker_call. */
 struct daemon {
 	const struct daemon_opts *o;
-	/* the control thread's nDPI module (names, categories; no flows)
-	 * and engine (conntrack entries' decisions; no flows) */
-	struct classifier *cls;
-	struct engine *eng;
-	struct policy *pol;
+	struct running run; /* what every change replaces */
 	struct worker *w;
 	unsigned n_workers;
 	struct mark_layout ml;
-	/* the audit: its writer (auditlog.h), the decisions kept for the
-	 * kernel's flow ends (sidetab.h), conntrack's destroy events (ct.h;
-	 * NULL: end records come from the flow table, with what skyfenced
-	 * saw) */
-	struct auditlog *alog;
-	struct sidetab *side;
-	struct ct_events *ctev;
-	int audit_fd; /* the --audit-log file, opened before --user */
-	char node[64];
-	/* audit_policy_digest of pol, kill switch included: set at the
-	 * start and by auditrec_policy at each change (status, metrics and
-	 * the peers read it each second; formatting the policy each time
-	 * would cost a policy's worth of text) */
-	char pol_digest[AUDIT_HEX];
-	/* the runtime change being carried out (runtime.c): its id in the
-	 * "change" record and the "redecided" records it causes, and who
-	 * made it (-1: nobody, as at a start) */
-	uint64_t change_id;
-	long change_uid;
-	uint64_t ct_unmatched; /* destroy events of ours with no decision kept */
-	uint64_t ct_overruns_new;  /* not yet in a record */
-	uint64_t ct_lost_reported; /* destroy events lost, in records */
-	uint64_t now_ms;	   /* the control thread's clock, this turn */
-	int running;		   /* the event loop goes on */
-	unsigned ticks;		   /* seconds of the loop's timer */
+	struct audit_sink audit; /* auditrec.h */
+	uint64_t now_ms;	 /* the control thread's clock, this turn */
+	int running;		 /* the event loop goes on */
+	unsigned ticks;		 /* seconds of the loop's timer */
 	/* the shaper every worker's throttled flows share, its thread and
 	 * hold records, and the running policy's bucket map */
 	struct throttle *th;
@@ -101,15 +102,6 @@ struct daemon {
 	uint64_t started_ms;
 	uint64_t watchdog_us; /* systemd's WatchdogSec; 0: none */
 	int pid_fd;	      /* --pidfile, opened before --user's change */
-	/* kill switch rules, for pol->killswitch: their default block */
-	struct policy *kill;
-	/* the running policy on disk (state.h) */
-	int state_dfd;		      /* the state directory; -1: not kept */
-	uint8_t base[STATE_DIGEST];   /* SHA-256 of the --policy file read */
-	int state_dirty;	      /* the last save failed: retried */
-	char state_err[512];	      /* why */
-	uint64_t state_saved_ms;      /* wall clock of the last save */
-	struct log_limit state_limit; /* warnings of failed saves */
 	/* the workers' counters per department and app, merged by the
 	 * last workers_stats(); the renderers read them */
 	struct app_stat *apps;
@@ -153,22 +145,5 @@ struct recent {
 	uint8_t action;
 	char rule[POLICY_TEXT_LEN];
 };
-
-/* auditrec.c: the records of the kernel's flow ends, re-decisions and
- * changes. A decided flow's facts kept for its end (a worker's call);
- * a destroy event's record (ct.h's callback); a change accepted, by
- * @uid (-1: nobody), before the walk it starts (its id returned); the
- * running policy's digest for the records; a flow the walk re-decided. */
-struct ct_end;
-struct ct_entry;
-void auditrec_flow_decided(struct daemon *d, const struct flow *f,
-			   const struct policy *p, struct classifier *c,
-			   uint64_t wall_now_ms, uint64_t mono_now_ms);
-void auditrec_ct_end(void *ctx, const struct ct_end *e);
-uint64_t auditrec_change(struct daemon *d, long uid, const char *what);
-void auditrec_policy(struct daemon *d);
-void auditrec_redecided(struct daemon *d, const struct ct_entry *e,
-			enum mark_verdict old, const struct policy_decision *pd,
-			uint16_t app);
 
 #endif

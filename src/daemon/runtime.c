@@ -117,8 +117,8 @@ void runtime_refresh_fcset(struct daemon *d)
 {
 	char err[256];
 
-	if (policy_has_fail_closed(d->pol) &&
-	    fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
+	if (policy_has_fail_closed(d->run.pol) &&
+	    fcset_apply(d->run.pol, d->o->queue_num, err, sizeof(err)) < 0)
 		log_limited(&d->bad_limit, d->now_ms,
 			    "fail-closed departments: %s", err);
 }
@@ -167,10 +167,10 @@ void runtime_install_kill(struct daemon *d, struct policy *k)
 	struct adopt a = { NULL, NULL, 1, k, NULL, NULL };
 
 	workers_call(d, adopt, &a);
-	engine_set_killswitch(d->eng, kill_rules(k), kill_n(k));
+	engine_set_killswitch(d->run.eng, kill_rules(k), kill_n(k));
 	/* no worker holds the old rules any more */
-	policy_free(d->kill);
-	d->kill = k;
+	policy_free(d->run.kill);
+	d->run.kill = k;
 }
 
 int runtime_apply_policy(struct daemon *d, struct policy *np)
@@ -182,7 +182,7 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	int rc;
 
 	if (np->killswitch[0]) {
-		nk = runtime_kill_rules(d->cls, np->killswitch, NULL, NULL);
+		nk = runtime_kill_rules(d->run.cls, np->killswitch, NULL, NULL);
 		if (!nk) {
 			policy_free(np);
 			return -ENOMEM;
@@ -191,7 +191,8 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	/* the kernel's fail-closed set first: a policy whose fail-closed
 	 * departments the kernel cannot hold is not applied */
 	if (fcset_apply(np, d->o->queue_num, err, sizeof(err)) < 0 &&
-	    (policy_has_fail_closed(np) || policy_has_fail_closed(d->pol))) {
+	    (policy_has_fail_closed(np) ||
+	     policy_has_fail_closed(d->run.pol))) {
 		log_warnx("fail-closed departments: %s; the running policy "
 			  "stays",
 			  err);
@@ -202,7 +203,8 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	rc = throttle_map(d->th, np, &nm);
 	if (rc != 0) {
 		/* the set back as the running policy has it */
-		if (fcset_apply(d->pol, d->o->queue_num, err, sizeof(err)) < 0)
+		if (fcset_apply(d->run.pol, d->o->queue_num, err, sizeof(err)) <
+		    0)
 			log_warnx("fail-closed departments: %s", err);
 		policy_free(nk);
 		policy_free(np);
@@ -216,14 +218,14 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	a.kill_set = 1;
 	a.kill = nk;
 	workers_call(d, adopt, &a);
-	engine_set_rules(d->eng, np, kill_rules(nk), kill_n(nk));
+	engine_set_rules(d->run.eng, np, kill_rules(nk), kill_n(nk));
 	throttle_swap(d->th, nm);
 	/* no worker holds the old policy or kill switch rules any more */
-	policy_free(d->kill);
-	d->kill = nk;
-	policy_free(d->pol);
-	d->pol = np;
-	auditrec_policy(d);
+	policy_free(d->run.kill);
+	d->run.kill = nk;
+	policy_free(d->run.pol);
+	d->run.pol = np;
+	auditrec_policy(&d->audit, d->run.pol, d->run.digest);
 	/* flows the kernel carries on its own follow the new decisions */
 	if (d->ct)
 		ct_walk(d->ct);
@@ -237,16 +239,17 @@ int runtime_set_killswitch(struct daemon *d, const char *apps,
 {
 	struct policy *k = NULL;
 
-	if (strlen(apps) >= sizeof(d->pol->killswitch))
+	if (strlen(apps) >= sizeof(d->run.pol->killswitch))
 		return -EINVAL;
 	if (apps[0]) {
-		k = runtime_kill_rules(d->cls, apps, on_error, ctx);
+		k = runtime_kill_rules(d->run.cls, apps, on_error, ctx);
 		if (!k)
 			return -EINVAL;
 	}
 	runtime_install_kill(d, k);
-	snprintf(d->pol->killswitch, sizeof(d->pol->killswitch), "%s", apps);
-	auditrec_policy(d);
+	snprintf(d->run.pol->killswitch, sizeof(d->run.pol->killswitch), "%s",
+		 apps);
+	auditrec_policy(&d->audit, d->run.pol, d->run.digest);
 	if (d->ct)
 		ct_walk(d->ct);
 	runtime_save_state(d);
@@ -281,30 +284,30 @@ int runtime_save_state(struct daemon *d)
 {
 	char err[200];
 	char *text;
-	int was = d->state_dirty;
+	int was = d->run.state_dirty;
 
-	if (d->state_dfd < 0)
+	if (d->run.state_dfd < 0)
 		return 0;
-	text = policy_format(d->pol);
-	if (!text ||
-	    state_save(d->state_dfd, text, d->base, err, sizeof(err)) != 0) {
+	text = policy_format(d->run.pol);
+	if (!text || state_save(d->run.state_dfd, text, d->run.base, err,
+				sizeof(err)) != 0) {
 		if (!text)
 			snprintf(err, sizeof(err), "%s", strerror(ENOMEM));
 		free(text);
-		d->state_dirty = 1;
-		snprintf(d->state_err, sizeof(d->state_err), "%.300s/%s",
-			 d->o->state_dir, err);
-		log_limited(&d->state_limit, d->now_ms,
+		d->run.state_dirty = 1;
+		snprintf(d->run.state_err, sizeof(d->run.state_err),
+			 "%.300s/%s", d->o->state_dir, err);
+		log_limited(&d->run.state_limit, d->now_ms,
 			    "state: %s: the running policy is not saved (a "
 			    "restart would undo its runtime changes); "
 			    "retried every second",
-			    d->state_err);
+			    d->run.state_err);
 		return -1;
 	}
 	free(text);
-	d->state_dirty = 0;
-	d->state_err[0] = '\0';
-	d->state_saved_ms = runtime_clock_ms(1);
+	d->run.state_dirty = 0;
+	d->run.state_err[0] = '\0';
+	d->run.state_saved_ms = runtime_clock_ms(1);
 	if (was)
 		log_info("state: saved in %s/" STATE_FILE " after all",
 			 d->o->state_dir);
@@ -367,16 +370,16 @@ int runtime_restore(struct daemon *d)
 	unsigned nerr = 0;
 	size_t len;
 
-	d->state_dfd = safedir_open(dir, 0700, getegid(), "state directory",
-				    "the saved policy", "--state-dir", err,
-				    sizeof(err));
-	if (d->state_dfd < 0) {
+	d->run.state_dfd = safedir_open(dir, 0700, getegid(), "state directory",
+					"the saved policy", "--state-dir", err,
+					sizeof(err));
+	if (d->run.state_dfd < 0) {
 		log_warnx("%s; not starting", err);
 		return -1;
 	}
 	/* one daemon per state directory (one per queue with
 	 * --queue-balance): held until the process ends, kill -9 included */
-	if (flock(d->state_dfd, LOCK_EX | LOCK_NB) != 0) {
+	if (flock(d->run.state_dfd, LOCK_EX | LOCK_NB) != 0) {
 		log_warnx("state directory %s: %s; not starting (give each "
 			  "skyfenced its own --state-dir)",
 			  dir,
@@ -385,11 +388,11 @@ int runtime_restore(struct daemon *d)
 		return -1;
 	}
 	snprintf(name, sizeof(name), "%s/%s", dir, STATE_FILE);
-	text = state_read(d->state_dfd, &len, base, err, sizeof(err));
+	text = state_read(d->run.state_dfd, &len, base, err, sizeof(err));
 	if (!text && errno == ENOENT)
 		return 0; /* nothing saved: the policy file alone */
 	if (text) {
-		loader_names(d->cls, &n);
+		loader_names(d->run.cls, &n);
 		sp = policy_parse_text(name, text, len, &n, runtime_log_line,
 				       NULL, &nerr);
 		free(text);
@@ -410,18 +413,19 @@ int runtime_restore(struct daemon *d)
 			  why, d->o->policy_path);
 		return -1;
 	}
-	if (memcmp(base, d->base, sizeof(base)) == 0 &&
-	    strcmp(sp->signatures, d->pol->signatures) == 0) {
-		snprintf(sp->source, sizeof(sp->source), "%s", d->pol->source);
-		policy_free(d->pol);
-		d->pol = sp;
+	if (memcmp(base, d->run.base, sizeof(base)) == 0 &&
+	    strcmp(sp->signatures, d->run.pol->signatures) == 0) {
+		snprintf(sp->source, sizeof(sp->source), "%s",
+			 d->run.pol->source);
+		policy_free(d->run.pol);
+		d->run.pol = sp;
 		log_info("state: the running policy restored from %s (runtime "
 			 "changes kept%s%s)",
 			 name, sp->killswitch[0] ? "; kill switch on for " : "",
 			 sp->killswitch);
 		return 0;
 	}
-	if (runtime_keep_killswitch(d->pol, sp->killswitch) != 0) {
+	if (runtime_keep_killswitch(d->run.pol, sp->killswitch) != 0) {
 		log_warnx("state: the kill switch saved in %s and the one of "
 			  "%s together are too many apps; not starting",
 			  name, d->o->policy_path);
@@ -449,13 +453,13 @@ int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 	if (old == MARK_NONE)
 		return 0; /* still inspected: decided by the new policy */
 	app = mark_app_of(&d->ml, e->mark);
-	engine_decide_app(d->eng, e->src, e->sport, e->dst, e->dport,
+	engine_decide_app(d->run.eng, e->src, e->sport, e->dst, e->dport,
 			  e->l4proto, app, &pd, NULL);
 	nv = verdict_mark_of_action(pd.action);
 	if (nv == old)
 		return 0;
 	*mark = mark_encode(&d->ml, e->mark, nv, app);
-	auditrec_redecided(d, e, old, &pd, app);
+	auditrec_redecided(&d->audit, d->run.pol, e, old, &pd, app);
 	return 1;
 }
 
@@ -479,7 +483,7 @@ int runtime_signatures_reload(struct daemon *d,
 	char *text;
 	int rc;
 
-	if (!d->pol->signatures[0]) {
+	if (!d->run.pol->signatures[0]) {
 		snprintf(err, errlen,
 			 "the policy names no signatures file (options { "
 			 "signatures \"/path\"; })");
@@ -487,7 +491,7 @@ int runtime_signatures_reload(struct daemon *d,
 	}
 	memset(ne, 0, sizeof(ne));
 	memset(nc, 0, sizeof(nc));
-	co.protos_file = d->pol->signatures;
+	co.protos_file = d->run.pol->signatures;
 	/* the control thread's module first (names, few flows), then one
 	 * per worker */
 	nc[0] = classifier_open(&co, err, errlen);
@@ -498,7 +502,7 @@ int runtime_signatures_reload(struct daemon *d,
 	}
 	/* the running policy and kill switch, with names resolved through
 	 * the new module: custom protocol ids may have moved */
-	text = policy_format(d->pol);
+	text = policy_format(d->run.pol);
 	loader_names(nc[0], &n);
 	if (text)
 		np = policy_parse_text("(running policy)", text, strlen(text),
@@ -507,13 +511,14 @@ int runtime_signatures_reload(struct daemon *d,
 	if (np && np->killswitch[0])
 		nk = runtime_kill_rules(nc[0], np->killswitch, on_error, ctx);
 	if (np && (nk || !np->killswitch[0]) && runtime_seed(&eo.seed) == 0) {
-		snprintf(np->source, sizeof(np->source), "%s", d->pol->source);
+		snprintf(np->source, sizeof(np->source), "%s",
+			 d->run.pol->source);
 		eo.max_flows = 16;
 		eo.idle_ms = d->o->idle_ms;
-		engine_hooks_of(d->eng, &h);
+		engine_hooks_of(d->run.eng, &h);
 		/* created on the running policy, which stays valid until
 		 * runtime_apply_policy() below replaces it */
-		ne[0] = engine_create(&eo, nc[0], d->pol, &h);
+		ne[0] = engine_create(&eo, nc[0], d->run.pol, &h);
 		ok = ne[0] != NULL;
 		co.max_flows = d->o->max_flows;
 		eo.max_flows = d->o->max_flows;
@@ -522,7 +527,7 @@ int runtime_signatures_reload(struct daemon *d,
 			if (nc[i + 1] && runtime_seed(&eo.seed) == 0) {
 				engine_hooks_of(d->w[i].eng, &h);
 				ne[i + 1] = engine_create(&eo, nc[i + 1],
-							  d->pol, &h);
+							  d->run.pol, &h);
 			}
 			ok = ne[i + 1] != NULL;
 		}
@@ -544,10 +549,11 @@ int runtime_signatures_reload(struct daemon *d,
 	/* each worker swaps its engine and module in its own thread (and
 	 * frees the old ones there) */
 	workers_call(d, adopt, &a);
-	engine_destroy(d->eng);
-	classifier_close(d->cls);
-	d->eng = ne[0];
-	d->cls = nc[0];
+	engine_destroy(d->run.eng);
+	classifier_close(d->run.cls);
+	d->run.eng = ne[0];
+	d->run.cls = nc[0];
+	d->audit.cls = d->run.cls;
 	runtime_install_kill(d, nk);
 	rc = runtime_apply_policy(d, np);
 	if (rc != 0)

@@ -28,7 +28,7 @@ struct policy *runtime_kill_rules(struct classifier *c, const char *apps,
 				  void (*on_error)(void *ctx, const char *msg),
 				  void *ctx);
 /* The engine's kill switch from @k (runtime_kill_rules; NULL: off), which
- * d->kill becomes. */
+ * d->run.kill becomes. */
 void runtime_install_kill(struct daemon *d, struct policy *k);
 /* Sets the kill switch to @apps ("" off) on the running policy, without
  * touching its departments: the engine's rules, pol->killswitch, a

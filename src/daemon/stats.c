@@ -255,17 +255,17 @@ void stats_finish(const struct daemon *d, struct stats_snap *s)
 {
 	s->v[STAT_RELOADS] = d->st.reloads;
 	s->v[STAT_RELOAD_FAILURES] = d->st.reload_failures;
-	s->v[STAT_KILLSWITCH] = d->pol->killswitch[0] != 0;
-	s->v[STAT_STATE_SAVED] = d->state_dfd >= 0 && !d->state_dirty;
+	s->v[STAT_KILLSWITCH] = d->run.pol->killswitch[0] != 0;
+	s->v[STAT_STATE_SAVED] = d->run.state_dfd >= 0 && !d->run.state_dirty;
 	s->v[STAT_WORKERS] = d->n_workers;
 	{
 		struct auditlog_stats as;
 		struct ct_events_stats es;
 		struct sidetab_stats ss;
 
-		auditlog_get_stats(d->alog, &as);
-		ct_events_get_stats(d->ctev, &es);
-		sidetab_get_stats(d->side, &ss);
+		auditlog_get_stats(d->audit.log, &as);
+		ct_events_get_stats(d->audit.ctev, &es);
+		sidetab_get_stats(d->audit.side, &ss);
 		s->v[STAT_AUDIT_RECORDS] = as.records;
 		s->v[STAT_AUDIT_LOST] = as.lost;
 		s->v[STAT_AUDIT_LOST_KERNEL] = es.lost;
@@ -276,7 +276,7 @@ void stats_finish(const struct daemon *d, struct stats_snap *s)
 		s->v[STAT_AUDIT_WRITABLE] = (uint64_t)as.writable;
 		s->v[STAT_CT_DESTROY] = es.events;
 		s->v[STAT_CT_OVERRUNS] = es.overruns;
-		s->v[STAT_AUDIT_NO_DECISION] = d->ct_unmatched;
+		s->v[STAT_AUDIT_NO_DECISION] = d->audit.ct_unmatched;
 		s->v[STAT_AUDIT_SIDE_EVICTED] = ss.evicted;
 	}
 	kernel_queues(s);

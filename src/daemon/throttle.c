@@ -118,8 +118,8 @@ static void *throttle_main(void *arg)
 	for (;;) {
 		uint64_t ticks;
 
-		if (read(t->tfd, &ticks, sizeof(ticks)) < 0 &&
-		    errno != EINTR && errno != EAGAIN) {
+		if (read(t->tfd, &ticks, sizeof(ticks)) < 0 && errno != EINTR &&
+		    errno != EAGAIN) {
 			log_warn("shaper timer");
 			break;
 		}

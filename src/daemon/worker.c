@@ -53,7 +53,7 @@ static void write_audit(struct worker *w, const char *event,
 	rec[0] = '\0';
 	if (audit_flow_fields(rec, sizeof(rec), event, wall_ms, f, w->pol,
 			      w->cls) == 0)
-		auditlog_put(w->d->alog, w->pol->depts[f->dept].name, rec);
+		auditlog_put(w->sink->log, w->pol->depts[f->dept].name, rec);
 }
 
 /* Whether the kernel's conntrack entry will carry the flow's end: its
@@ -62,7 +62,7 @@ static void write_audit(struct worker *w, const char *event,
  * confirmed, so no destroy event comes: its end is the table's). */
 static int kernel_ends(const struct worker *w, const struct flow *f)
 {
-	return w->d->ctev && audit_enforced(f) &&
+	return w->sink->ctev && audit_enforced(f) &&
 	       !(f->decided_pkt <= 1 &&
 		 (f->action == ACT_DROP || f->action == ACT_REJECT));
 }
@@ -76,7 +76,8 @@ static void on_decision(void *ctx, const struct flow *f)
 	/* the kernel carries the rest: its end record comes from
 	 * conntrack, with what the side table keeps of this decision */
 	if (kernel_ends(w, f))
-		auditrec_flow_decided(w->d, f, w->pol, w->cls, wall, w->now_ms);
+		auditrec_flow_decided(w->sink, f, w->pol, w->cls, wall,
+				      w->now_ms);
 	if (f->logged)
 		write_audit(w, "decision", f, wall);
 }
@@ -96,8 +97,7 @@ static void on_flow_end(void *ctx, const struct flow *f, int reason)
  * queued bit clear (mark.h), so the bypass counter skips it. */
 static void verdict(struct worker *w, const struct queue_pkt *qp, int v)
 {
-	queue_verdict(w->q[w->cur], qp->id, v, 1,
-		      mark_seen(w->ml, qp->mark));
+	queue_verdict(w->q[w->cur], qp->id, v, 1, mark_seen(w->ml, qp->mark));
 }
 
 /* A throttled packet: the throttle (shared by the workers, so that a
@@ -347,17 +347,19 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 {
 	const struct daemon_opts *o = d->o;
 	struct cls_opts co = { o->max_flows, 80, 24, 0,
-			       d->pol->signatures[0] ? d->pol->signatures
-						     : NULL };
+			       d->run.pol->signatures[0]
+				       ? d->run.pol->signatures
+				       : NULL };
 	struct engine_hooks h = { on_decision, on_flow_end, w };
 	struct engine_opts eo;
 	char err[512];
 
-	w->d = d;
+	w->o = d->o;
 	w->idx = idx;
 	w->ep = w->efd = -1;
-	w->pol = d->pol;
+	w->pol = d->run.pol;
 	w->throttle = d->th;
+	w->sink = &d->audit;
 	w->ml = &d->ml;
 	w->bm = throttle_buckets(d->th);
 	w->bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
@@ -372,7 +374,7 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	eo.max_flows = o->max_flows;
 	eo.idle_ms = o->idle_ms;
 	eo.seed = seed;
-	w->eng = engine_create(&eo, w->cls, d->pol, &h);
+	w->eng = engine_create(&eo, w->cls, d->run.pol, &h);
 	w->sc.apps = calloc(APP_STATS, sizeof(*w->sc.apps));
 	w->sc.recent = calloc(RECENT, sizeof(*w->sc.recent));
 	w->posted = calloc(throttle_max_held(d->th) + 1, sizeof(*w->posted));
@@ -385,9 +387,9 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 			  o->max_flows);
 		return -1;
 	}
-	if (d->kill)
-		engine_set_killswitch(w->eng, d->kill->depts[0].rules,
-				      d->kill->depts[0].n_rules);
+	if (d->run.kill)
+		engine_set_killswitch(w->eng, d->run.kill->depts[0].rules,
+				      d->run.kill->depts[0].n_rules);
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->ep < 0 || w->efd < 0 ||
@@ -400,7 +402,7 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 
 int worker_bind(struct worker *w)
 {
-	const struct daemon_opts *o = w->d->o;
+	const struct daemon_opts *o = w->o;
 	struct queue_opts qo = { 0, o->queue_maxlen, o->rcvbuf, o->fail_open, 1,
 				 0 };
 	char err[512];
@@ -412,7 +414,7 @@ int worker_bind(struct worker *w)
 		qo.num = (uint16_t)QUEUE_NUMBER(w->qnum[k / QUEUE_KINDS], kind);
 		qo.gso = !(kind & QUEUE_KIND_THROTTLE);
 		qo.fail_open = o->fail_open && !(kind & QUEUE_KIND_FAILCLOSED);
-		qo.clear_mark = w->d->ml.queued;
+		qo.clear_mark = w->ml->queued;
 		w->q[k] = queue_open(&qo, err, sizeof(err));
 		if (!w->q[k]) {
 			log_warnx("%s", err);
@@ -472,7 +474,7 @@ void workers_call(struct daemon *d, void (*fn)(struct worker *w, void *arg),
 
 	/* a worker not set up yet takes what it runs at worker_init */
 	for (i = 0; i < d->n_workers; i++)
-		if (d->w[i].d)
+		if (d->w[i].o)
 			worker_call(&d->w[i], fn, arg);
 }
 
@@ -542,7 +544,7 @@ void worker_free(struct worker *w)
 {
 	unsigned k;
 
-	if (!w->d)
+	if (!w->o)
 		return;
 	worker_stop(w);
 	if (w->ep >= 0)
@@ -561,5 +563,5 @@ void worker_free(struct worker *w)
 	free(w->drain);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
-	w->d = NULL;
+	w->o = NULL;
 }

@@ -35,7 +35,7 @@ struct wsource {
 };
 
 struct worker {
-	struct daemon *d;
+	const struct daemon_opts *o; /* NULL: not set up */
 	unsigned idx;
 	pthread_t th;
 	int started; /* the thread runs (the control thread's to read) */
@@ -47,13 +47,14 @@ struct worker {
 	const struct policy *pol;    /* the policy its engine runs */
 	const struct bucket_map *bm; /* that policy's bucket map */
 	struct throttle *throttle;   /* shared by the workers */
+	struct audit_sink *sink;     /* where its records go */
 	const struct mark_layout *ml;
-	unsigned n_q;		     /* queues: n main queues x QUEUE_KINDS */
-	uint16_t qnum[MAX_QUEUES];   /* main queue numbers */
-	struct queue **q;	     /* slot = main * QUEUE_KINDS + kind */
-	struct wsource *src;	     /* per slot, then the eventfd's */
-	unsigned cur;		     /* the slot being handled */
-	uint64_t now_ms;	     /* this turn's clock (the flow table's) */
+	unsigned n_q;		   /* queues: n main queues x QUEUE_KINDS */
+	uint16_t qnum[MAX_QUEUES]; /* main queue numbers */
+	struct queue **q;	   /* slot = main * QUEUE_KINDS + kind */
+	struct wsource *src;	   /* per slot, then the eventfd's */
+	unsigned cur;		   /* the slot being handled */
+	uint64_t now_ms;	   /* this turn's clock (the flow table's) */
 	int running;
 	struct daemon_stats st;
 	struct stats_counts sc; /* per department and app; recent decisions */

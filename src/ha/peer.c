@@ -182,12 +182,12 @@ void peers_send_state(struct peers *p, struct daemon *d)
 		return;
 	if (++p->seq < wall_ms() * 1000)
 		p->seq = wall_ms() * 1000;
-	m.node = d->node;
+	m.node = d->audit.node;
 	m.seq = p->seq;
 	m.wall_ms = wall_ms();
-	m.digest = d->pol_digest;
+	m.digest = d->run.digest;
 	m.ks_ms = p->ks_ms;
-	m.killswitch = d->pol->killswitch;
+	m.killswitch = d->run.pol->killswitch;
 	if (p->change_left) {
 		m.change = p->change;
 		m.change_id = p->change_id;
@@ -291,15 +291,15 @@ static void converge_killswitch(struct peers *p, struct daemon *d,
 			    .node = q->info.node };
 	char next[256], err[512];
 
-	if (!strcmp(theirs, d->pol->killswitch))
+	if (!strcmp(theirs, d->run.pol->killswitch))
 		return;
 	if (their_ms > p->ks_ms)
 		snprintf(next, sizeof(next), "%s", theirs);
 	else if (their_ms == 0 && p->ks_ms == 0)
-		ks_union(d->pol->killswitch, theirs, next, sizeof(next));
+		ks_union(d->run.pol->killswitch, theirs, next, sizeof(next));
 	else
 		return; /* ours is newer: the peer takes it from us */
-	if (!strcmp(next, d->pol->killswitch))
+	if (!strcmp(next, d->run.pol->killswitch))
 		return;
 	c.what = next;
 	if (change_apply(d, &c, NULL, NULL, err, sizeof(err)) == 0)

@@ -83,7 +83,7 @@ static void check_bypass(struct daemon *d)
 static void log_stats(struct daemon *d)
 {
 	control_log_stats(d);
-	throttle_log_stats(d->th, d->pol);
+	throttle_log_stats(d->th, d->run.pol);
 }
 
 static int daemonize(void)
@@ -125,8 +125,8 @@ static void write_pidfile(struct daemon *d)
 /* What was opened before the policy, closed when it does not load. */
 static void close_early(struct daemon *d)
 {
-	if (d->audit_fd > STDERR_FILENO)
-		close(d->audit_fd);
+	if (d->audit.fd > STDERR_FILENO)
+		close(d->audit.fd);
 	if (d->pid_fd >= 0) {
 		if (unlink(d->o->pidfile) != 0 && ftruncate(d->pid_fd, 0) != 0)
 			log_warn("%s", d->o->pidfile);
@@ -166,13 +166,13 @@ static void notify_status(struct daemon *d, uint64_t active, uint64_t capacity)
 	unsigned i;
 
 	for (i = 0; i < 6; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d->base[i]);
+		snprintf(hex + 2 * i, 3, "%02x", d->run.base[i]);
 	sd_notifyf(0,
 		   "STATUS=policy %s (sha256 %s..., %u departments); flows "
 		   "%" PRIu64 " of %" PRIu64 "; kill switch %s%s",
-		   d->pol->source, hex, d->pol->n_depts - 1, active, capacity,
-		   d->pol->killswitch[0] ? "ON for " : "off",
-		   d->pol->killswitch);
+		   d->run.pol->source, hex, d->run.pol->n_depts - 1, active,
+		   capacity, d->run.pol->killswitch[0] ? "ON for " : "off",
+		   d->run.pol->killswitch);
 }
 
 /* --user: what needs root is opened (the --pidfile, the audit log, the
@@ -278,7 +278,8 @@ static void on_ct(struct daemon *d, struct source *s)
 static void on_ctev(struct daemon *d, struct source *s)
 {
 	(void)s;
-	d->ct_overruns_new += ct_events_run(d->ctev, auditrec_ct_end, d);
+	d->audit.ct_overruns_new +=
+		ct_events_run(d->audit.ctev, auditrec_ct_end, &d->audit);
 }
 
 /* Once a second: overruns of the destroy events' socket and the events
@@ -289,29 +290,29 @@ static void report_overruns(struct daemon *d)
 	uint64_t lost;
 	char f[512];
 
-	ct_events_get_stats(d->ctev, &st);
-	lost = st.lost - d->ct_lost_reported;
-	if (!d->ct_overruns_new && !lost)
+	ct_events_get_stats(d->audit.ctev, &st);
+	lost = st.lost - d->audit.ct_lost_reported;
+	if (!d->audit.ct_overruns_new && !lost)
 		return;
 	snprintf(f, sizeof(f),
 		 "\"ts_ms\":%" PRIu64 ",\"event\":\"ct_overrun\","
 		 "\"overruns\":%" PRIu64 ",\"reliable\":%s,\"lost\":%" PRIu64
 		 ",\"lost_total\":%" PRIu64 ",\"note\":\"%s\"",
-		 auditlog_now_ms(), d->ct_overruns_new,
+		 auditlog_now_ms(), d->audit.ct_overruns_new,
 		 st.reliable ? "true" : "false", lost, st.lost,
 		 st.reliable
 			 ? "the kernel delivers the delayed destroy events "
 			   "again: none lost"
 			 : "destroy events lost (the socket's drops): their "
 			   "flows have no end record");
-	auditlog_put(d->alog, NULL, f);
+	auditlog_put(d->audit.log, NULL, f);
 	log_limited(&d->bad_limit, d->now_ms,
 		    "conntrack destroy events: %" PRIu64 " overrun(s), %" PRIu64
 		    " event(s) lost%s",
-		    d->ct_overruns_new, lost,
+		    d->audit.ct_overruns_new, lost,
 		    st.reliable ? " (delivered again by the kernel)" : "");
-	d->ct_overruns_new = 0;
-	d->ct_lost_reported = st.lost;
+	d->audit.ct_overruns_new = 0;
+	d->audit.ct_lost_reported = st.lost;
 }
 
 /* Idle flows out; the flow counts summed into @arg (workers_call runs
@@ -346,7 +347,7 @@ static void on_tick(struct daemon *d, struct source *s)
 		bypass_poll(d->bypass);
 	if (++d->ticks % FCSET_REFRESH_S == 0)
 		runtime_refresh_fcset(d);
-	if (d->state_dirty)
+	if (d->run.state_dirty)
 		runtime_save_state(d);
 	report_overruns(d);
 	peers_send_state(d->peers, d);
@@ -377,7 +378,7 @@ static void on_signal(struct daemon *d, struct source *s)
 			log_stats(d);
 		} else if (si.ssi_signo == SIGUSR2) {
 			/* logrotate's postrotate */
-			auditlog_reopen(d->alog);
+			auditlog_reopen(d->audit.log);
 		} else {
 			d->running = 0;
 		}
@@ -409,24 +410,24 @@ static int open_audit(struct daemon *d)
 {
 	const struct daemon_opts *o = d->o;
 
-	d->audit_fd = -1;
+	d->audit.fd = -1;
 	if (!o->audit_path) {
 		if (o->foreground)
-			d->audit_fd = STDERR_FILENO;
+			d->audit.fd = STDERR_FILENO;
 		return 0;
 	}
 	if (strcmp(o->audit_path, "-") == 0) {
-		d->audit_fd = STDERR_FILENO;
+		d->audit.fd = STDERR_FILENO;
 		return 0;
 	}
-	d->audit_fd = auditlog_open_file(o->audit_path);
-	if (d->audit_fd < 0) {
+	d->audit.fd = auditlog_open_file(o->audit_path);
+	if (d->audit.fd < 0) {
 		log_warn("%s", o->audit_path);
 		return -1;
 	}
 	/* --user: the file is the user's, so it can be opened again by its
 	 * path after the change (SIGUSR2 when logrotate has not moved it) */
-	if (o->run_user && fchown(d->audit_fd, o->run_uid, o->run_gid) != 0) {
+	if (o->run_user && fchown(d->audit.fd, o->run_uid, o->run_gid) != 0) {
 		log_warn("%s: chown to %s", o->audit_path, o->run_user);
 		return -1;
 	}
@@ -445,38 +446,40 @@ static int start_audit(struct daemon *d)
 	FILE *acct;
 
 	memset(&ao, 0, sizeof(ao));
-	audit_default_node(o->node_id, d->node);
+	d->audit.ml = &d->ml;
+	d->audit.cls = d->run.cls;
+	audit_default_node(o->node_id, d->audit.node);
 	ao.path = o->audit_path && strcmp(o->audit_path, "-") ? o->audit_path
 							      : NULL;
-	ao.fd = d->audit_fd;
-	ao.use_syslog = o->audit_syslog || d->audit_fd < 0;
-	ao.node = d->node;
+	ao.fd = d->audit.fd;
+	ao.use_syslog = o->audit_syslog || d->audit.fd < 0;
+	ao.node = d->audit.node;
 	ao.rate = o->audit_rate;
 	ao.burst = o->audit_burst;
 	ao.buffer = o->audit_buffer;
-	ao.state_dfd = d->state_dfd;
+	ao.state_dfd = d->run.state_dfd;
 	ao.version = SKYFENCE_VERSION;
-	audit_policy_digest(d->pol, d->pol_digest);
-	ao.policy = d->pol_digest;
-	d->alog = auditlog_open(&ao, err, sizeof(err));
-	if (!d->alog) {
+	audit_policy_digest(d->run.pol, d->run.digest);
+	ao.policy = d->run.digest;
+	d->audit.log = auditlog_open(&ao, err, sizeof(err));
+	if (!d->audit.log) {
 		log_warnx("audit log: %s; not starting", err);
 		return -1;
 	}
-	d->audit_fd = -1; /* the log's now */
-	d->change_uid = -1;
+	d->audit.fd = -1; /* the log's now */
+	d->audit.change_uid = -1;
 	if (runtime_seed(&seed) != 0) {
 		log_warn("getrandom (the side table's hash seed)");
 		return -1;
 	}
-	d->side = sidetab_create(o->audit_flows, seed);
-	if (!d->side) {
+	d->audit.side = sidetab_create(o->audit_flows, seed);
+	if (!d->audit.side) {
 		log_warnx("out of memory for --audit-flows %u", o->audit_flows);
 		return -1;
 	}
-	d->ctev = ct_events_open(64 << 20, o->audit_ct_reliable, err,
-				 sizeof(err));
-	if (!d->ctev)
+	d->audit.ctev = ct_events_open(64 << 20, o->audit_ct_reliable, err,
+				       sizeof(err));
+	if (!d->audit.ctev)
 		log_warnx("%s: the end records of flows the kernel carries "
 			  "will hold what skyfenced saw, not their bytes",
 			  err);
@@ -501,7 +504,7 @@ static int shaper_setup(struct daemon *d)
 		log_warnx("out of memory");
 		return -1;
 	}
-	if (runtime_map_buckets(d, d->pol) != 0) {
+	if (runtime_map_buckets(d, d->run.pol) != 0) {
 		log_warnx("shaper: more than %d throttle rules",
 			  2 * BUCKET_PAIRS);
 		return -1;
@@ -547,10 +550,10 @@ static void daemon_init(struct daemon *d, const struct daemon_opts *o)
 {
 	memset(d, 0, sizeof(*d));
 	d->o = o;
-	d->state_dfd = -1;
+	d->run.state_dfd = -1;
 	d->pid_fd = -1;
-	d->audit_fd = -1;
-	d->state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
+	d->audit.fd = -1;
+	d->run.state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	d->bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
 	d->bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	log_init("skyfenced", !o->foreground, o->log_level);
@@ -601,8 +604,8 @@ static int start_early(struct daemon *d, gid_t ctl_gid)
 		close_early(d);
 		return -1;
 	}
-	if (loader_load(o->policy_path, &co, &d->cls, &d->pol, d->base,
-			runtime_log_line, NULL) != 0) {
+	if (loader_load(o->policy_path, &co, &d->run.cls, &d->run.pol,
+			d->run.base, runtime_log_line, NULL) != 0) {
 		if (o->run_user && access(o->policy_path, R_OK) != 0)
 			log_warnx("%s: not loaded (skyfenced runs as %s: the "
 				  "file, and every directory above it, must "
@@ -613,7 +616,7 @@ static int start_early(struct daemon *d, gid_t ctl_gid)
 		close_early(d);
 		return -1;
 	}
-	runtime_log_notes(d->pol);
+	runtime_log_notes(d->run.pol);
 	return 0;
 }
 
@@ -646,18 +649,18 @@ static int start_policy(struct daemon *d)
 		log_warn("getrandom (the flow table's hash seed)");
 		return -1;
 	}
-	d->eng = engine_create(&eo, d->cls, d->pol, &h);
-	if (!d->eng) {
+	d->run.eng = engine_create(&eo, d->run.cls, d->run.pol, &h);
+	if (!d->run.eng) {
 		log_warnx("out of memory");
 		return -1;
 	}
-	if (!d->pol->killswitch[0])
+	if (!d->run.pol->killswitch[0])
 		return 0;
-	ks = runtime_kill_rules(d->cls, d->pol->killswitch, runtime_log_line,
-				NULL);
+	ks = runtime_kill_rules(d->run.cls, d->run.pol->killswitch,
+				runtime_log_line, NULL);
 	if (!ks) {
 		log_warnx("kill switch %s: does not resolve",
-			  d->pol->killswitch);
+			  d->run.pol->killswitch);
 		return -1;
 	}
 	runtime_install_kill(d, ks);
@@ -697,8 +700,8 @@ static int start_kernel(struct daemon *d, gid_t ctl_gid)
 		}
 	}
 	d->started_ms = mono_us() / 1000;
-	if (fcset_apply(d->pol, o->queue_num, err, sizeof(err)) < 0) {
-		if (policy_has_fail_closed(d->pol)) {
+	if (fcset_apply(d->run.pol, o->queue_num, err, sizeof(err)) < 0) {
+		if (policy_has_fail_closed(d->run.pol)) {
 			log_warnx("fail-closed departments: %s (is ipset "
 				  "available?); not starting",
 				  err);
@@ -767,8 +770,9 @@ static int loop_open(struct daemon *d, struct loop *l)
 	    watch(l->ep, &l->src[l->n++], l->tfd, on_tick) != 0 ||
 	    watch(l->ep, &l->src[l->n++], ctl_fd(d->ctl), on_ctl) != 0 ||
 	    watch(l->ep, &l->src[l->n++], ct_fd(d->ct), on_ct) != 0 ||
-	    (d->ctev && watch(l->ep, &l->src[l->n++], ct_events_fd(d->ctev),
-			      on_ctev) != 0) ||
+	    (d->audit.ctev &&
+	     watch(l->ep, &l->src[l->n++], ct_events_fd(d->audit.ctev),
+		   on_ctev) != 0) ||
 	    (d->metrics && watch(l->ep, &l->src[l->n++], metrics_fd(d->metrics),
 				 on_metrics) != 0) ||
 	    (d->peers &&
@@ -790,7 +794,7 @@ static void log_started(const struct daemon *d)
 		 QUEUE_NUMBER(a, 2), QUEUE_NUMBER(b, 2), QUEUE_NUMBER(a, 3),
 		 QUEUE_NUMBER(b, 3), o->queue_maxlen,
 		 o->fail_open ? "fail-open" : "fail-closed", d->n_workers,
-		 o->policy_path, d->pol->n_depts - 1, o->mark_mask);
+		 o->policy_path, d->run.pol->n_depts - 1, o->mark_mask);
 	log_info("shaper: up to %u held packets (half a queue)",
 		 throttle_max_held(d->th));
 	if (o->metrics_listen)
@@ -880,21 +884,21 @@ static void daemon_stop(struct daemon *d, struct loop *l, int ran)
 	peers_close(d->peers);
 	ctl_close(d->ctl);
 	ct_close(d->ct);
-	policy_free(d->kill);
-	auditlog_close(d->alog);
-	if (d->state_dfd >= 0)
-		close(d->state_dfd);
+	policy_free(d->run.kill);
+	auditlog_close(d->audit.log);
+	if (d->run.state_dfd >= 0)
+		close(d->run.state_dfd);
 	free(d->apps);
 	free(d->snap);
 	free(d->flow_lines);
 	free(d->flow_recent);
-	if (d->audit_fd > STDERR_FILENO)
-		close(d->audit_fd);
-	ct_events_close(d->ctev);
-	sidetab_destroy(d->side);
-	engine_destroy(d->eng);
-	policy_free(d->pol);
-	classifier_close(d->cls);
+	if (d->audit.fd > STDERR_FILENO)
+		close(d->audit.fd);
+	ct_events_close(d->audit.ctev);
+	sidetab_destroy(d->audit.side);
+	engine_destroy(d->run.eng);
+	policy_free(d->run.pol);
+	classifier_close(d->run.cls);
 	if (d->pid_fd >= 0) {
 		/* --user: the directory may be root's; then the file is
 		 * emptied, not left naming a process that ended */

@@ -62,25 +62,29 @@ static void setup(void)
 	o.idle_ms = 60000;
 	o.queue_maxlen = 64;
 	d.o = &o;
-	d.state_dfd = -1; /* runtime changes not kept */
-	if (loader_load(pfile, &co, &d.cls, &d.pol, NULL, NULL, NULL) != 0)
+	d.run.state_dfd = -1; /* runtime changes not kept */
+	if (loader_load(pfile, &co, &d.run.cls, &d.run.pol, NULL, NULL, NULL) !=
+	    0)
 		abort();
 	d.w = &w;
 	d.th = throttle_create(32, worker_release, d.w);
 	d.apps = calloc(APP_STATS, sizeof(*d.apps));
-	d.eng = engine_create(&eo, d.cls, d.pol, NULL);
+	d.run.eng = engine_create(&eo, d.run.cls, d.run.pol, NULL);
 	d.n_workers = 1;
-	w.d = &d;
-	w.cls = d.cls;
-	w.pol = d.pol;
+	w.o = &o;
+	w.ml = &d.ml;
+	w.sink = &d.audit;
+	w.throttle = d.th;
+	w.cls = d.run.cls;
+	w.pol = d.run.pol;
 	w.sc.apps = calloc(APP_STATS, sizeof(*w.sc.apps));
 	w.sc.recent = calloc(RECENT, sizeof(*w.sc.recent));
-	w.eng = engine_create(&eo, d.cls, d.pol, NULL);
-	if (!d.th || !d.apps || !w.sc.apps || !w.sc.recent ||
-	    !d.eng || !w.eng)
+	w.eng = engine_create(&eo, d.run.cls, d.run.pol, NULL);
+	if (!d.th || !d.apps || !w.sc.apps || !w.sc.recent || !d.run.eng ||
+	    !w.eng)
 		abort();
 	/* the buckets and the fail-closed set, as at start-up */
-	loader_names(d.cls, &n);
+	loader_names(d.run.cls, &n);
 	np = policy_parse_text(pfile, policy_text, strlen(policy_text), &n,
 			       NULL, NULL, &nerr);
 	if (!np || runtime_apply_policy(&d, np) != 0)
@@ -117,14 +121,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* requests end with a newline: the input is sent whole, then one
 	 * more so the last request is complete */
 	while (off < size) {
-		ssize_t w = write(client, data + off, size - off);
+		ssize_t n = write(client, data + off, size - off);
 
-		if (w <= 0) {
+		if (n <= 0) {
 			ctl_run(d.ctl, 1000);
 			drain();
 			continue;
 		}
-		off += (size_t)w;
+		off += (size_t)n;
 	}
 	if (write(client, "\n", 1) < 0)
 		abort();

@@ -117,33 +117,33 @@ static void setup(void)
 	o.idle_ms = 60000;
 	memset(&d, 0, sizeof(d));
 	d.o = &o;
-	d.state_dfd = d.audit_fd = d.pid_fd = -1;
-	d.state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
+	d.run.state_dfd = d.audit.fd = d.pid_fd = -1;
+	d.run.state_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	d.bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
-	ck_assert_uint_eq(loader_load(policy_path, &co, &d.cls, &d.pol, d.base,
-				      on_error, NULL),
+	ck_assert_uint_eq(loader_load(policy_path, &co, &d.run.cls, &d.run.pol,
+				      d.run.base, on_error, NULL),
 			  0);
 	ck_assert_int_eq(runtime_restore(&d), 0);
 	d.th = throttle_create(16, never_release, NULL);
 	ck_assert_ptr_nonnull(d.th);
-	ck_assert_int_eq(runtime_map_buckets(&d, d.pol), 0);
+	ck_assert_int_eq(runtime_map_buckets(&d, d.run.pol), 0);
 	eo.max_flows = 16;
 	eo.idle_ms = 60000;
-	d.eng = engine_create(&eo, d.cls, d.pol, &h);
-	ck_assert_ptr_nonnull(d.eng);
-	snprintf(d.node, sizeof(d.node), "gw-test");
+	d.run.eng = engine_create(&eo, d.run.cls, d.run.pol, &h);
+	ck_assert_ptr_nonnull(d.run.eng);
+	snprintf(d.audit.node, sizeof(d.audit.node), "gw-test");
 	memset(&ao, 0, sizeof(ao));
 	ao.path = audit_path;
 	ao.fd = auditlog_open_file(audit_path);
 	ck_assert_int_ge(ao.fd, 0);
-	ao.node = d.node;
+	ao.node = d.audit.node;
 	ao.buffer = 1 << 20;
-	ao.state_dfd = d.state_dfd;
+	ao.state_dfd = d.run.state_dfd;
 	ao.version = "test";
-	audit_policy_digest(d.pol, d.pol_digest);
-	ao.policy = d.pol_digest;
-	d.alog = auditlog_open(&ao, err, sizeof(err));
-	ck_assert_msg(d.alog != NULL, "%s", err);
+	audit_policy_digest(d.run.pol, d.run.digest);
+	ao.policy = d.run.digest;
+	d.audit.log = auditlog_open(&ao, err, sizeof(err));
+	ck_assert_msg(d.audit.log != NULL, "%s", err);
 	d.change_hook.applied = on_hook;
 	hooked = 0;
 	errors = 0;
@@ -153,8 +153,8 @@ static void setup(void)
 /* The audit written out; its text. */
 static char *audit_text(void)
 {
-	auditlog_close(d.alog);
-	d.alog = NULL;
+	auditlog_close(d.audit.log);
+	d.audit.log = NULL;
 	return read_file(audit_path);
 }
 
@@ -162,14 +162,14 @@ static void teardown(void)
 {
 	char cmd[128];
 
-	auditlog_close(d.alog);
-	engine_destroy(d.eng);
+	auditlog_close(d.audit.log);
+	engine_destroy(d.run.eng);
 	throttle_destroy(d.th);
-	policy_free(d.kill);
-	policy_free(d.pol);
-	classifier_close(d.cls);
-	if (d.state_dfd >= 0)
-		close(d.state_dfd);
+	policy_free(d.run.kill);
+	policy_free(d.run.pol);
+	classifier_close(d.run.cls);
+	if (d.run.state_dfd >= 0)
+		close(d.run.state_dfd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 }
@@ -197,14 +197,14 @@ static unsigned count(const char *hay, const char *needle)
 
 START_TEST(test_a_clients_rule_is_applied_saved_recorded_and_told)
 {
-	const struct policy *before = d.pol;
+	const struct policy *before = d.run.pol;
 	char err[512], *text, *saved, *audit;
 
 	ck_assert_int_eq(apply(CHANGE_EDIT, CHANGE_CLIENT,
 			       "rule set lab skype drop", err, sizeof(err)),
 			 0);
-	ck_assert_ptr_ne(d.pol, before);
-	text = policy_format(d.pol);
+	ck_assert_ptr_ne(d.run.pol, before);
+	text = policy_format(d.run.pol);
 	ck_assert_ptr_nonnull(strstr(text, "skype drop"));
 	/* saved: a restart keeps it */
 	{
@@ -231,7 +231,7 @@ END_TEST
 
 START_TEST(test_a_refused_change_leaves_everything_as_it_was)
 {
-	const struct policy *before = d.pol;
+	const struct policy *before = d.run.pol;
 	char err[512], *audit;
 	static const char *const bad[] = {
 		"rule set nosuchdept skype drop", /* no such department */
@@ -248,7 +248,7 @@ START_TEST(test_a_refused_change_leaves_everything_as_it_was)
 				       sizeof(err)),
 				 -1);
 		ck_assert_msg(err[0] != '\0', "%s: no reason", bad[i]);
-		ck_assert_ptr_eq(d.pol, before);
+		ck_assert_ptr_eq(d.run.pol, before);
 	}
 	ck_assert_ptr_nonnull(strstr(err, "is not a runtime change"));
 	/* the parser's own words reached the caller */
@@ -265,8 +265,8 @@ START_TEST(test_a_peers_change_is_recorded_as_the_peers)
 	char err[512], *audit;
 
 	ck_assert_int_eq(apply(CHANGE_EDIT, CHANGE_PEER,
-			       "department add lab2 hosts 198.51.100.0/24",
-			       err, sizeof(err)),
+			       "department add lab2 hosts 198.51.100.0/24", err,
+			       sizeof(err)),
 			 0);
 	ck_assert_uint_eq(hooked, 1);
 	ck_assert_int_eq(last.origin, CHANGE_PEER);
@@ -287,20 +287,21 @@ START_TEST(test_the_kill_switch_goes_on_and_off_and_refuses_a_stranger)
 	ck_assert_int_eq(apply(CHANGE_KILLSWITCH, CHANGE_CLIENT, "skype", err,
 			       sizeof(err)),
 			 0);
-	ck_assert_str_eq(d.pol->killswitch, "skype");
-	ck_assert_ptr_nonnull(d.kill);
+	ck_assert_str_eq(d.run.pol->killswitch, "skype");
+	ck_assert_ptr_nonnull(d.run.kill);
 	ck_assert_int_eq(apply(CHANGE_KILLSWITCH, CHANGE_CLIENT,
 			       "skype NoSuchProtocolAtAll", err, sizeof(err)),
 			 -1);
-	ck_assert_str_eq(d.pol->killswitch, "skype");
-	ck_assert_int_eq(apply(CHANGE_KILLSWITCH, CHANGE_CLIENT, "", err,
-			       sizeof(err)),
-			 0);
-	ck_assert_str_eq(d.pol->killswitch, "");
-	ck_assert_ptr_null(d.kill);
+	ck_assert_str_eq(d.run.pol->killswitch, "skype");
+	ck_assert_int_eq(
+		apply(CHANGE_KILLSWITCH, CHANGE_CLIENT, "", err, sizeof(err)),
+		0);
+	ck_assert_str_eq(d.run.pol->killswitch, "");
+	ck_assert_ptr_null(d.run.kill);
 	ck_assert_uint_eq(hooked, 2);
 	audit = audit_text();
-	ck_assert_ptr_nonnull(strstr(audit, "\"what\":\"killswitch on for skype\""));
+	ck_assert_ptr_nonnull(
+		strstr(audit, "\"what\":\"killswitch on for skype\""));
 	ck_assert_ptr_nonnull(strstr(audit, "\"what\":\"killswitch off\""));
 	ck_assert_uint_eq(count(audit, "\"event\":\"change\""), 2);
 	free(audit);
@@ -319,18 +320,17 @@ START_TEST(test_a_reload_keeps_the_kill_switch_and_refuses_a_broken_file)
 			 0);
 	write_file(policy_path,
 		   "department lab { hosts 192.0.2.0/24; any allow; }\n");
-	ck_assert_int_eq(apply(CHANGE_RELOAD, CHANGE_SIGNAL, "", err,
-			       sizeof(err)),
-			 0);
-	ck_assert_uint_eq(d.pol->n_depts, 2);
-	ck_assert_str_eq(d.pol->killswitch, "skype");
+	ck_assert_int_eq(
+		apply(CHANGE_RELOAD, CHANGE_SIGNAL, "", err, sizeof(err)), 0);
+	ck_assert_uint_eq(d.run.pol->n_depts, 2);
+	ck_assert_str_eq(d.run.pol->killswitch, "skype");
 	ck_assert_uint_eq(d.st.reloads, 1);
-	before = d.pol;
-	write_file(policy_path, "department lab { hosts 192.0.2.0/24; any; }\n");
-	ck_assert_int_eq(apply(CHANGE_RELOAD, CHANGE_SIGNAL, "", err,
-			       sizeof(err)),
-			 -1);
-	ck_assert_ptr_eq(d.pol, before);
+	before = d.run.pol;
+	write_file(policy_path,
+		   "department lab { hosts 192.0.2.0/24; any; }\n");
+	ck_assert_int_eq(
+		apply(CHANGE_RELOAD, CHANGE_SIGNAL, "", err, sizeof(err)), -1);
+	ck_assert_ptr_eq(d.run.pol, before);
 	ck_assert_uint_eq(d.st.reload_failures, 1);
 	ck_assert_ptr_nonnull(strstr(err, "the running policy stays"));
 	audit = audit_text();
@@ -352,13 +352,15 @@ int main(void)
 	}
 	tcase_set_timeout(c, 60);
 	tcase_add_checked_fixture(c, setup, teardown);
-	tcase_add_test(c, test_a_clients_rule_is_applied_saved_recorded_and_told);
+	tcase_add_test(c,
+		       test_a_clients_rule_is_applied_saved_recorded_and_told);
 	tcase_add_test(c, test_a_refused_change_leaves_everything_as_it_was);
 	tcase_add_test(c, test_a_peers_change_is_recorded_as_the_peers);
-	tcase_add_test(c,
-		       test_the_kill_switch_goes_on_and_off_and_refuses_a_stranger);
-	tcase_add_test(c,
-		       test_a_reload_keeps_the_kill_switch_and_refuses_a_broken_file);
+	tcase_add_test(
+		c, test_the_kill_switch_goes_on_and_off_and_refuses_a_stranger);
+	tcase_add_test(
+		c,
+		test_a_reload_keeps_the_kill_switch_and_refuses_a_broken_file);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }

@@ -71,8 +71,8 @@ static struct throttle *throttle_of(const char *text, uint32_t max_held,
 static uint32_t bucket(struct throttle *t, const struct policy *p,
 		       const char *dept)
 {
-	int32_t b = buckets_pair_of(throttle_buckets(t), dept_index(p, dept),
-				    0);
+	int32_t b =
+		buckets_pair_of(throttle_buckets(t), dept_index(p, dept), 0);
 
 	ck_assert_int_ge(b, 0);
 	return 2 * (uint32_t)b;
