@@ -19,28 +19,9 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/scripts/netns.sh"
-build=${BUILD:-$top/build}
-N=3
-while getopts "n:" o; do
-	case $o in
-	n) N=$OPTARG ;;
-	*) echo "usage: $0 [-n ROUNDS]" >&2; exit 2 ;;
-	esac
-done
-[ "$(id -u)" -eq 0 ] || { echo "bench-audit.sh: run as root" >&2; exit 1; }
-[ -x "$build/sf-ctfill" ] || "$top/scripts/bootstrap.sh"
-
 P=sfbaud
-work=$(mktemp -d)
-chmod 755 "$work"
-export TMPDIR=$work
-S=$work/$P.lab
-trap '"$top/scripts/lab.sh" down --prefix $P >/dev/null 2>&1 || true; pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
-cp "$top/policy/lab.policy" "$work/lab.policy"
-SKYFENCED=$build/skyfenced "$top/scripts/lab.sh" up --prefix $P --policy "$work/lab.policy" >/dev/null
-export SKYFENCE_CTL=$S/ctl.sock
-in_netns $P-inet iptables -A INPUT -s 192.0.2.200 -p udp --dport 20000:60000 -j DROP
+TOOL=sf-ctfill
+. "$top/scripts/lib-bench.sh"
 prom() { "$build/skyfencectl" stats --prometheus | awk -v k="$1" '$1 == k { print $2 }'; }
 now_ms() { date +%s%3N; }
 

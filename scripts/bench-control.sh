@@ -23,30 +23,11 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/scripts/netns.sh"
-build=${BUILD:-$top/build}
-N=3
-while getopts "n:" o; do
-	case $o in
-	n) N=$OPTARG ;;
-	*) echo "usage: $0 [-n ROUNDS]" >&2; exit 2 ;;
-	esac
-done
-[ "$(id -u)" -eq 0 ] || { echo "bench-control.sh: run as root" >&2; exit 1; }
-[ -x "$build/sf-ctlflood" ] || "$top/scripts/bootstrap.sh"
-
 P=sfbctl
-work=$(mktemp -d)
-chmod 755 "$work"
-export TMPDIR=$work
-S=$work/$P.lab
-trap '"$top/scripts/lab.sh" down --prefix $P >/dev/null 2>&1 || true; pkill -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
-cp "$top/policy/lab.policy" "$work/lab.policy"
-SKYFENCED=$build/skyfenced "$top/scripts/lab.sh" up --prefix $P --policy "$work/lab.policy" >/dev/null
-export SKYFENCE_CTL=$S/ctl.sock
+TOOL=sf-ctlflood
+. "$top/scripts/lib-bench.sh"
 ctl() { "$build/skyfencectl" "$@"; }
 spawn_in_netns $P-inet "$build/sf-traffic" udp-server --port 5353 --log /dev/null
-in_netns $P-inet iptables -A INPUT -s 192.0.2.200 -p udp --dport 20000:60000 -j DROP
 sleep 0.5
 echo_run() { # COUNT INTERVAL_MS
 	in_netns $P-sales "$build/sf-traffic" udp-client --connect 203.0.113.10 --port 5353 \

@@ -34,7 +34,7 @@ H=$TMPDIR/$P.halab
 B=$top/build
 trap '"$top/scripts/halab.sh" down --prefix $P >/dev/null 2>&1; rm -rf "$TMPDIR"' EXIT
 ns() { _n=$1; shift; in_netns "$P-$_n" "$@"; }
-master_is() { ns "$1" ip -4 addr show dev lan0 | grep -q ' 192.0.2.1/24'; }
+master_is() { ns "$1" ip -4 -o addr show dev lan0 | grep -q ' 192.0.2.1/24'; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 "$top/scripts/halab.sh" up --prefix $P >/dev/null
@@ -47,7 +47,6 @@ while [ $r -lt "$ROUNDS" ]; do
 	for kind in graceful hard; do
 		from=gwa
 		master_is gwa || from=gwb
-		t0=$(now_ms)
 		: >"$TMPDIR/replies"
 		ns eng "$B/sf-traffic" udp-client --connect 203.0.113.10 --port 5000 --payload raw \
 			--count 600 --interval-ms 10 --timeout-ms 200 --sport $((42000 + r)) \

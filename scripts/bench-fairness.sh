@@ -93,7 +93,7 @@ i=1
 while [ $i -le "$N" ]; do
 	: >"$work/srv"
 	for h in sales sales2; do
-		eval "dst=\$DST_$h"
+		case $h in sales) dst=$DST_sales ;; sales2) dst=$DST_sales2 ;; esac
 		in_netns $P-$h "$build/sf-traffic" tcp-client --connect "$dst" --port 443 \
 			--tls api.skype.com --for-ms 11500 --timeout 20 >/dev/null &
 	done

@@ -64,7 +64,6 @@ command -v iperf3 >/dev/null && [ -x "$build/nfq-accept" ] && [ -x "$build/sf-tr
 P=sfbench
 work=$(mktemp -d)
 export TMPDIR=$work
-S=$work/$P.lab
 cleanup() {
 	"$top/scripts/lab.sh" down --prefix $P >/dev/null 2>&1 || true
 	pkill -f "$work" 2>/dev/null || true
@@ -308,7 +307,7 @@ while [ $r -le "$ROUNDS" ]; do
 		[ $m != plain ] && n=$(newflows)
 		echo "$m $t1 $t4 $b $n" >>"$work/results"
 		printf 'round %d %-9s TCP x1 %6s Gbit/s  x4 %6s Gbit/s  %6s conn/s  connect p50 %5s us p99 %6s us  new flows %s pkt/s\n' \
-			$r $m "$t1" "$t4" $(echo "$b" | cut -d' ' -f1) $(echo "$b" | cut -d' ' -f2) $(echo "$b" | cut -d' ' -f3) "$n"
+			$r $m "$t1" "$t4" "$(echo "$b" | cut -d' ' -f1)" "$(echo "$b" | cut -d' ' -f2)" "$(echo "$b" | cut -d' ' -f3)" "$n"
 	done
 	r=$((r + 1))
 done

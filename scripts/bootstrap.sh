@@ -8,8 +8,8 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 # Build: compiler, CMake, the libraries. Tests: Check, nDPI's reference
-# reader (libndpi-bin), valgrind, clang-format, clang and its libFuzzer
-# (libclang-rt-14-dev, for tests/fuzz), OpenSSL (the lab's TLS
+# reader (libndpi-bin), valgrind, clang-format, shellcheck, clang and its
+# libFuzzer (libclang-rt-14-dev, for tests/fuzz), OpenSSL (the lab's TLS
 # traffic). Gateway and lab (inline mode): iproute2, iptables, ipset (the
 # fail-closed departments' sets), nfacct (the bypass counters), conntrack;
 # benchmarks: iperf3. The service layer: libcap-ng (least privilege),
@@ -25,7 +25,7 @@ PACKAGES="gcc libc6-dev make cmake pkg-config
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev libipset-dev
 	libpsl-dev publicsuffix
 	libcap-ng-dev libsystemd-dev libmicrohttpd-dev
-	check libsubunit-dev libndpi-bin valgrind clang-format libssl-dev
+	check libsubunit-dev libndpi-bin valgrind clang-format shellcheck libssl-dev
 	clang libclang-rt-14-dev
 	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux logrotate
 	build-essential debhelper dpkg-dev lintian git debootstrap mandoc curl

@@ -39,7 +39,7 @@ row() { # row DEPT HOST ADDR LABEL -- sf-traffic arguments
 	dept=$1 host=$2 addr=$3 label=$4
 	shift 5
 	n=$(wc -l <"$S/audit.log")
-	out=$(traffic "$host" "$@" 2>&1) && rc=0 || rc=$?
+	out=$(traffic "$host" "$@" 2>&1) || true
 	case $out in
 	ok*) got="yes" ;;
 	sent=*) r=$(echo "$out" | sed 's/.* replies=\([0-9]*\) .*/\1/')

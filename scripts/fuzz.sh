@@ -4,7 +4,7 @@
 # tests/fuzz/corpus/TARGET (read only: new inputs go to a scratch copy).
 #
 #   scripts/fuzz.sh TARGET SECONDS     TARGET: pkt stun policy engine ctl audit
-#                                      appmsg stream
+#                                      appmsg stream peer
 #   scripts/fuzz.sh all SECONDS        each target in turn
 #   scripts/fuzz.sh build 0            builds them only (then runs of
 #                                      several targets at once share it)
@@ -25,7 +25,7 @@ secs=$2
 # SKYFENCE_FUZZ_BUILT=1: a `build` run just built them; runs of several
 # targets at once must not configure or build the same tree together
 if [ "${SKYFENCE_FUZZ_BUILT:-0}" != 1 ]; then
-	if [ ! -f "$B/CMakeCache.txt" ] || [ "$top/CMakeLists.txt" -nt "$B/CMakeCache.txt" ]; then
+	if [ ! -f "$B/CMakeCache.txt" ] || [ -n "$(find "$top/CMakeLists.txt" -newer "$B/CMakeCache.txt")" ]; then
 		CC=clang cmake -S "$top" -B "$B" -DSKYFENCE_FUZZ=ON -DSKYFENCE_TESTS=OFF \
 			-DCMAKE_BUILD_TYPE=RelWithDebInfo >"$B.cmake.log" 2>&1 ||
 			{ cat "$B.cmake.log"; exit 1; }
@@ -62,7 +62,7 @@ run_one() {
 [ "$target" = build ] && exit 0
 if [ "$target" = all ]; then
 	rc=0
-	for t in pkt stun policy engine ctl audit appmsg stream; do
+	for t in pkt stun policy engine ctl audit appmsg stream peer; do
 		run_one "$t" || rc=1
 	done
 	exit $rc

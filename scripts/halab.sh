@@ -29,22 +29,17 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/scripts/netns.sh"
 PREFIX=sfha
-POLICY=$top/policy/lab.policy
 GW=
-cmd=${1:-}
-[ $# -gt 0 ] && shift
-while [ $# -gt 0 ]; do
+lab_option() {
 	case $1 in
-	--prefix) PREFIX=$2; shift 2 ;;
-	--policy) POLICY=$2; shift 2 ;;
-	gwa | gwb) GW=$1; shift ;;
-	*) echo "halab.sh: unknown argument $1" >&2; exit 2 ;;
+	gwa | gwb) GW=$1 ;;
+	*) return 1 ;;
 	esac
-done
+}
+. "$top/scripts/lib-lab.sh"
+[ $# -eq 0 ] || { echo "halab.sh: unknown argument $1" >&2; exit 2; }
 STATE=${TMPDIR:-/tmp}/$PREFIX.halab
-nsx() { in_netns "$@"; }
 
 quiet() {
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -84,27 +79,9 @@ gw_start() { # gw_start G PRIORITY
 }
 
 daemon_start() { # daemon_start G: skyfenced on G, its state kept in G/state
-	g=$1
-	ns=$PREFIX-$g
-	d=$STATE/$g
-	# nsenter execs skyfenced: $! is the daemon's own pid
-	nsenter --net="/run/netns/$ns" -- "${SKYFENCED:-$top/build/skyfenced}" --policy "$POLICY" --foreground \
-		--audit-log "$d/audit.log" --pidfile "$d/skyfenced.pid" \
-		--ctl "$d/ctl.sock" --state-dir "$d/state" --node-id "$g" \
-		--peer-listen "$(sync_addr "$g"):3790" \
-		--peer "$(sync_addr "$(peer_of "$g")"):3790" --peer-key "$STATE/peer.key" \
-		>>"$d/skyfenced.log" 2>&1 &
-	echo $! >"$d/skyfenced.child"
-	i=0
-	while [ "$(cat "$d/skyfenced.pid" 2>/dev/null)" != "$(cat "$d/skyfenced.child")" ]; do
-		i=$((i + 1))
-		if [ $i -gt 100 ]; then
-			echo "halab.sh: skyfenced on $g did not start:" >&2
-			tail -n 20 "$d/skyfenced.log" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
+	skyfenced_start "$PREFIX-$1" "$STATE/$1" --node-id "$1" \
+		--peer-listen "$(sync_addr "$1"):3790" \
+		--peer "$(sync_addr "$(peer_of "$1")"):3790" --peer-key "$STATE/peer.key"
 }
 
 # restart G: skyfenced on G killed (-9, as a crash) and started again,

@@ -31,24 +31,17 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/scripts/netns.sh"
 PREFIX=sflab
-POLICY=$top/policy/lab.policy
 DAEMON=1
 RULES=1
-cmd=${1:-}
-[ $# -gt 0 ] && shift
-while [ $# -gt 0 ]; do
+lab_option() {
 	case $1 in
-	--prefix) PREFIX=$2; shift 2 ;;
-	--policy) POLICY=$2; shift 2 ;;
-	--no-daemon) DAEMON=0; shift ;;
-	--no-rules) RULES=0; shift ;; # the package's unit installs them
-
-	--) shift; break ;;
-	*) echo "lab.sh: unknown argument $1" >&2; exit 2 ;;
+	--no-daemon) DAEMON=0 ;;
+	--no-rules) RULES=0 ;; # the package's unit installs them
+	*) return 1 ;;
 	esac
-done
+}
+. "$top/scripts/lib-lab.sh"
 STATE=${TMPDIR:-/tmp}/$PREFIX.lab
 GW=$PREFIX-gw
 INET=$PREFIX-inet
@@ -66,8 +59,6 @@ host_v6() {
 	case $1 in sales2) echo "$(host_v6net "$1")::11" ;; *) echo "$(host_v6net "$1")::10" ;; esac
 }
 
-nsx() { in_netns "$@"; }
-
 quiet_sysctls() {
 	nsx "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 		net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
@@ -83,28 +74,11 @@ daemon_start() {
 		[ ! -d "$STATE/state" ] || chown -R "$SF_LAB_USER:" "$STATE/state"
 		set -- --user "$SF_LAB_USER" "$@"
 	fi
-	# nsenter execs skyfenced: $! is the daemon's own pid
 	# the lab's queues first: a test's own options come after and win
 	if [ -n "${SF_LAB_QUEUES:-}" ]; then
 		set -- --queue "$SF_LAB_QUEUES" ${SF_LAB_WORKERS:+--workers "$SF_LAB_WORKERS"} "$@"
 	fi
-	nsenter --net="/run/netns/$GW" -- "${SKYFENCED:-$top/build/skyfenced}" --policy "$POLICY" --foreground \
-		--audit-log "$STATE/audit.log" --pidfile "$STATE/skyfenced.pid" \
-		--ctl "$STATE/ctl.sock" --state-dir "$STATE/state" "$@" \
-		>>"$STATE/skyfenced.log" 2>&1 &
-	echo $! >"$STATE/skyfenced.child"
-	i=0
-	# ready when its pidfile names it: written once every queue of every
-	# worker is bound (a queue showing in /proc may be the first of many)
-	while [ "$(cat "$STATE/skyfenced.pid" 2>/dev/null)" != "$(cat "$STATE/skyfenced.child")" ]; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$(cat "$STATE/skyfenced.child")" 2>/dev/null; then
-			echo "lab.sh: skyfenced did not start:" >&2
-			tail -n 20 "$STATE/skyfenced.log" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
+	skyfenced_start "$GW" "$STATE" "$@"
 }
 
 daemon_stop() {
@@ -177,7 +151,7 @@ lab_up() {
 	if [ "$DAEMON" -eq 1 ]; then
 		daemon_start "$@"
 	fi
-	echo "lab $PREFIX up: namespaces $(ip netns list | awk -v p="$PREFIX-" 'index($1, p) == 1 { printf "%s ", $1 }')"
+	echo "lab $PREFIX up: namespaces $(netns_list | awk -v p="$PREFIX-" 'index($1, p) == 1 { printf "%s ", $1 }')"
 }
 
 case $cmd in

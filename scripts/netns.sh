@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # netns.sh - sourced by the lab, demo, bench and test scripts.
 #
 # in_netns NAME CMD... runs CMD in the network namespace NAME (created by
@@ -21,10 +22,22 @@ spawn_in_netns() {
 	(exec nsenter --net="/run/netns/$_spawn_netns" -- "$@" &)
 }
 
+# netns_list: the names of the namespaces `ip netns add` made, one a
+# line. Not `ip netns list`: it asks the kernel for the id of each, and
+# for one another lab is adding or deleting just then (its file not yet,
+# or no longer, a namespace) prints "Error: Peer netns reference is
+# invalid." (`ip addr show` of a veth asks the same, to name its peer's
+# namespace; with -o it does not.)
+netns_list() {
+	for _list_n in /run/netns/*; do
+		[ -e "$_list_n" ] && echo "${_list_n##*/}"
+	done
+}
+
 # netns_purge PREFIX: every namespace named PREFIX-*, and whatever still
 # runs inside (daemons, servers, clients: TERM, then KILL), goes.
 netns_purge() {
-	for _purge_n in $(ip netns list | awk '{ print $1 }'); do
+	for _purge_n in $(netns_list); do
 		case $_purge_n in
 		"$1"-*)
 			_purge_pids=$(ip netns pids "$_purge_n" 2>/dev/null)

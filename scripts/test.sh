@@ -17,7 +17,7 @@
 # (tricks that would deliver Teams to a drop department, each with a
 # control that must get through); valgrind; the
 # libFuzzer targets for 15 s each (FUZZ_SECONDS), two at a time; the man pages;
-# clang-format. The last line sums every check:
+# clang-format; shellcheck. The last line sums every check:
 # "N passed, N failed".
 set -u
 
@@ -67,12 +67,41 @@ count_check() {
 	failed=$((failed + fl + er))
 }
 
+# The shell scripts: *.sh, and what runs sh or bash in scripts, tests
+# (not the fuzz corpora), dist, .ci and debian's maintainer scripts.
+shell_scripts() {
+	{ find scripts tests dist .ci -type f ! -path 'tests/fuzz/corpus/*'
+		find debian -maxdepth 1 -type f; } | sort | while read -r f; do
+		case $f in
+		*.sh) echo "$f" ;;
+		*) head -n 1 "$f" | grep -qE '^#! */bin/(ba|da)?sh( |$)' && echo "$f" ;;
+		esac
+	done
+}
+
 one() { # one check: $1 = 0 for pass, $2.. = description
 	if [ "$1" -eq 0 ]; then
 		passed=$((passed + 1)); shift; echo "PASS: $*"
 	else
 		failed=$((failed + 1)); shift; echo "FAIL: $*"
 	fi
+}
+
+# suite [-k REGEX] TITLE NAME CMD...: a stage of one suite. Its header,
+# then CMD, whose output shows but for its PASS lines (after the rest,
+# those matching REGEX) and its summary line, which adds to the totals as
+# NAME's. CMD's exit 77: the suite skipped (its SKIP line shows).
+suite() {
+	_keep=
+	[ "$1" = -k ] && { _keep=$2; shift 2; }
+	stage "$1"
+	_name=$2
+	shift 2
+	"$@" >"$log/suite" 2>&1
+	_rc=$?
+	grep -vE '^PASS: ' "$log/suite" | grep -v '^[0-9]* passed'
+	[ -z "$_keep" ] || grep -E "$_keep" "$log/suite"
+	if [ $_rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/suite" "$_name"; fi
 }
 
 stage "dependencies and builds"
@@ -109,127 +138,67 @@ for b in build build-asan; do
 	done
 done
 
-stage "offline mode vs nDPI 4.2 reference (ndpiReader -d)"
-tests/captures/compare.sh -b build >"$log/cmp" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/cmp" | grep -v '^[0-9]* passed' ; grep -E '^PASS: ids' "$log/cmp"
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/cmp" compare.sh; fi
-stage "offline --guess vs nDPI 4.2 reference with guessing"
-tests/captures/compare.sh -g -b build >"$log/cmpg" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/cmpg" | grep -v '^[0-9]* passed' ; grep -E '^PASS: ids' "$log/cmpg"
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/cmpg" "compare.sh -g"; fi
+suite -k '^PASS: ids' "offline mode vs nDPI 4.2 reference (ndpiReader -d)" compare.sh tests/captures/compare.sh -b build
+suite -k '^PASS: ids' "offline --guess vs nDPI 4.2 reference with guessing" "compare.sh -g" tests/captures/compare.sh -g -b build
 
-stage "IPv6 Skype-STUN check against nDPI's IPv4 verdicts"
-tests/captures/stun_check.sh >"$log/stun" 2>&1
-rc=$?
-cat "$log/stun" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/stun" stun_check.sh; fi
+suite -k '^PASS: ' "IPv6 Skype-STUN check against nDPI's IPv4 verdicts" stun_check.sh tests/captures/stun_check.sh
 
-stage "detection beyond nDPI 4.2, offline: heuristic, look-alike names, signatures, idle"
-tests/captures/detect.sh >"$log/detect" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/detect" | grep -v '^[0-9]* passed'
-count_plain "$log/detect" detect.sh
+suite "detection beyond nDPI 4.2, offline: heuristic, look-alike names, signatures, idle" detect.sh tests/captures/detect.sh
 
-stage "bad input under ASan/UBSan"
-tests/robust/run.sh build-asan >"$log/robust" 2>&1
-grep -vE '^PASS: ' "$log/robust" | grep -v '^[0-9]* passed'
-count_plain "$log/robust" run.sh
+suite "bad input under ASan/UBSan" run.sh tests/robust/run.sh build-asan
 
 # the daemon's own suites, with the plain and with the sanitizer build
 for b in build build-asan; do
-	for suite in inline control state workers; do
-		stage "$suite: skyfenced ($b) in the namespace lab"
-		BUILD=$top/$b tests/netns/test_$suite.sh >"$log/$suite" 2>&1
-		rc=$?
-		grep -vE '^PASS: ' "$log/$suite" | grep -v '^[0-9]* passed'
-		if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/$suite" "test_$suite.sh ($b)"; fi
+	for s in inline control state workers; do
+		suite "$s: skyfenced ($b) in the namespace lab" "test_$s.sh ($b)" env BUILD="$top/$b" "tests/netns/test_$s.sh"
 	done
 done
 # the inline suite again on one daemon with two workers over two queues
 # (plain and under ThreadSanitizer), and the workers' suite under it
 for b in build build-tsan; do
-	stage "inline: one skyfenced ($b), --queue 0:1 --workers 2"
-	SF_LAB_QUEUES=0:1 SF_LAB_WORKERS=2 BUILD=$top/$b tests/netns/test_inline.sh >"$log/inline2" 2>&1
-	rc=$?
-	grep -vE '^PASS: ' "$log/inline2" | grep -v '^[0-9]* passed'
-	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/inline2" "test_inline.sh, 2 workers ($b)"; fi
+	suite "inline: one skyfenced ($b), --queue 0:1 --workers 2" "test_inline.sh, 2 workers ($b)" \
+		env SF_LAB_QUEUES=0:1 SF_LAB_WORKERS=2 BUILD="$top/$b" tests/netns/test_inline.sh
 done
-stage "workers: skyfenced (build-tsan) under ThreadSanitizer"
-BUILD=$top/build-tsan tests/netns/test_workers.sh >"$log/workers" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/workers" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/workers" "test_workers.sh (build-tsan)"; fi
+suite "workers: skyfenced (build-tsan) under ThreadSanitizer" "test_workers.sh (build-tsan)" \
+	env BUILD="$top/build-tsan" tests/netns/test_workers.sh
 
 for b in build build-asan; do
-	stage "metrics: GET /metrics of skyfenced ($b) in the namespace lab"
-	BUILD=$top/$b tests/netns/test_metrics.sh >"$log/metrics" 2>&1
-	rc=$?
-	grep -vE '^PASS: ' "$log/metrics" | grep -v '^[0-9]* passed'
-	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/metrics" "test_metrics.sh ($b)"; fi
+	suite "metrics: GET /metrics of skyfenced ($b) in the namespace lab" "test_metrics.sh ($b)" \
+		env BUILD="$top/$b" tests/netns/test_metrics.sh
 done
 # least privilege without systemd: the inline suite on a daemon started as
 # root with --user skyfence (the user made here if missing, removed after)
-stage "inline: skyfenced --user skyfence, started as root (CAP_NET_ADMIN only)"
 made_user=0
 if ! getent passwd skyfence >/dev/null; then
 	useradd --system --user-group --no-create-home --home-dir /nonexistent \
 		--shell /usr/sbin/nologin skyfence && made_user=1
 fi
-SF_LAB_USER=skyfence tests/netns/test_inline.sh >"$log/inline-user" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/inline-user" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/inline-user" "test_inline.sh --user skyfence"; fi
+suite "inline: skyfenced --user skyfence, started as root (CAP_NET_ADMIN only)" "test_inline.sh --user skyfence" \
+	env SF_LAB_USER=skyfence tests/netns/test_inline.sh
 [ $made_user -eq 0 ] || userdel skyfence
-stage "package: the Debian package in a fresh root, systemd as PID 1 in the lab's gateway"
-tests/netns/test_package.sh >"$log/package" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/package" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/package" test_package.sh; fi
+suite "package: the Debian package in a fresh root, systemd as PID 1 in the lab's gateway" test_package.sh \
+	tests/netns/test_package.sh
 
-stage "throttle: shaping in the namespace lab"
-tests/netns/test_throttle.sh >"$log/throttle" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/throttle" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/throttle" test_throttle.sh; fi
+suite "throttle: shaping in the namespace lab" test_throttle.sh tests/netns/test_throttle.sh
 
 # after the throttle suite: its fairness check wants a quiet machine, and
 # the kernel tears down a flooded namespace's 200,000 conntrack entries in
 # the background
-stage "leaks: early enforcement, bypass counting, fail-closed departments"
-tests/netns/test_leaks.sh >"$log/leaks" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/leaks" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/leaks" test_leaks.sh; fi
+suite "leaks: early enforcement, bypass counting, fail-closed departments" test_leaks.sh tests/netns/test_leaks.sh
 
 # after the leaks suite, for the same reason: its floods and 200,000
 # conntrack entries
-stage "audit: flow ends, re-decisions, the chain, a full disk, floods"
-tests/netns/test_audit.sh >"$log/audit" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/audit" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/audit" test_audit.sh; fi
+suite "audit: flow ends, re-decisions, the chain, a full disk, floods" test_audit.sh tests/netns/test_audit.sh
 
-stage "detection: look-alike names, exceptions by destination, Teams relays, in the lab"
-tests/netns/test_detect.sh >"$log/detect-lab" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/detect-lab" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/detect-lab" test_detect.sh; fi
+suite "detection: look-alike names, exceptions by destination, Teams relays, in the lab" test_detect.sh \
+	tests/netns/test_detect.sh
 
 for b in build build-asan; do
-	stage "evasion ($b): what the server receives, tried as an attacker (IPv4 and IPv6, each with a control)"
-	BUILD=$top/$b tests/netns/test_evasion.sh >"$log/evasion" 2>&1
-	rc=$?
-	grep -vE '^PASS: ' "$log/evasion" | grep -v '^[0-9]* passed'
-	if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/evasion" "test_evasion.sh ($b)"; fi
+	suite "evasion ($b): what the server receives, tried as an attacker (IPv4 and IPv6, each with a control)" \
+		"test_evasion.sh ($b)" env BUILD="$top/$b" tests/netns/test_evasion.sh
 done
 
-stage "HA pair: decisions, the kill switch and runtime changes across a failover"
-tests/netns/test_ha.sh >"$log/ha" 2>&1
-rc=$?
-grep -vE '^PASS: ' "$log/ha" | grep -v '^[0-9]* passed'
-if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); else count_plain "$log/ha" test_ha.sh; fi
+suite "HA pair: decisions, the kill switch and runtime changes across a failover" test_ha.sh tests/netns/test_ha.sh
 
 stage "valgrind"
 if command -v valgrind >/dev/null; then
@@ -278,20 +247,39 @@ fi
 
 stage "style"
 # every hash seed comes from getrandom (daemon_seed): none from a clock
-seeds=$(grep -nE '\bseed\b.*(clock|time\(|getpid)' src/*.c | grep -v '^src/flow.c' || true)
+find src -name '*.[ch]' | sort >"$log/sources"
+# shellcheck disable=SC2046 # one word a path: no blank in src/'s names
+seeds=$(grep -nE '\bseed\b.*(clock|time\(|getpid)' $(grep '\.c$' "$log/sources") | grep -v '^src/core/flow.c' || true)
 one "$([ -z "$seeds" ]; echo $?)" "no hash seed is taken from a clock or the pid${seeds:+: $seeds}"
-# the include graph has no cycle (a module is its .c and .h)
-scripts/include-graph.sh >"$log/graph" 2>&1
-one $? "include graph: $(tail -n 1 "$log/graph")"
+# the structure (DEVELOPING.md, "Layout of the tree"): no circle of
+# files and no arrow up the layers, by includes and by calls (build/'s
+# objects); the check itself proven on small trees made to fail it; no
+# function over 120 lines
+scripts/layers.sh build >"$log/layers" 2>&1
+one $? "$(tail -n 1 "$log/layers")"
+grep -v '^layers: ' "$log/layers" | head -n 40
+scripts/layers-selftest.sh >"$log/layers-self" 2>&1
+grep -vE '^PASS: ' "$log/layers-self" | grep -v '^[0-9]* passed'
+count_plain "$log/layers-self" layers-selftest.sh
+scripts/layers.sh --functions >"$log/functions" 2>&1
+one $? "$(tail -n 1 "$log/functions")"
+grep -v '^functions: ' "$log/functions"
+# the shell: shellcheck over every script at once (a sourced library's
+# variables count as set where it is sourced), no warning
+shell_scripts >"$log/scripts"
+xargs shellcheck -S warning -f gcc <"$log/scripts" >"$log/shellcheck" 2>&1
+one $? "shellcheck -S warning: the $(wc -l <"$log/scripts") shell scripts have no warning"
+head -n 20 "$log/shellcheck"
 # every source file names its one concern in a comment on its first line
-nohead=$(for f in src/*.c src/*.h include/skyfence/*.h; do head -n 1 "$f" | grep -q '^/\*' || echo "$f"; done)
+nohead=$(while read -r f; do head -n 1 "$f" | grep -q '^/\*' || echo "$f"; done <"$log/sources")
 one "$([ -z "$nohead" ]; echo $?)" "every source file opens with the comment naming its concern${nohead:+: not $nohead}"
 # the man pages: mdoc without warnings (their cross references are
 # checked installed, by the package suite)
 mandoc -Tlint -W warning man/* >"$log/mandoc" 2>&1
 one "$([ ! -s "$log/mandoc" ]; echo $?)" "mandoc -Tlint: the man pages in man/ have no warning"
 head -n 10 "$log/mandoc"
-clang-format --dry-run -Werror src/*.c include/skyfence/*.h tests/unit/*.[ch] tests/fuzz/*.c \
+# shellcheck disable=SC2046 # one word a path: no blank in src/'s names
+clang-format --dry-run -Werror $(cat "$log/sources") tests/unit/*.[ch] tests/fuzz/*.c \
 	tests/tools/*.c tests/tools/*.h >"$log/fmt" 2>&1
 one $? "clang-format: the tree matches .clang-format"
 head -n 20 "$log/fmt"

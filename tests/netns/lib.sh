@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # lib.sh - sourced by the namespace suites after they set P (their
 # namespace prefix, the test's name) and top. Skips (exit 77) without
 # root, tools, a build or network namespaces; gives a work directory that
@@ -5,6 +6,7 @@
 # started with the work directory in its command line, and the PASS/FAIL
 # helpers in the style of the kernel's nft_queue.sh.
 
+: "${top:?set by the suite}" "${P:?set by the suite}"
 . "$top/scripts/netns.sh"
 build=${BUILD:-$top/build}
 # the lab runs this build's daemon (the ASan runs of the suites rely on it)
@@ -48,6 +50,7 @@ serve() { _n=$1; shift; spawn_in_netns "$P-$_n" "$build/sf-traffic" "$@"; }
 daemon_pid() { cat "$S/skyfenced.child"; }
 
 # Runs a client; sets $out and $rc.
+# shellcheck disable=SC2034 # out and rc are the caller's to read
 run() {
 	out=$(traffic "$@" 2>&1)
 	rc=$?

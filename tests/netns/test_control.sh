@@ -490,6 +490,6 @@ check "no daemon: exit 3" [ $? -eq 3 ]
 
 kill "$(daemon_pid)"
 cleanup
-check "nothing left behind" [ "$(ip netns list | grep -c "^$P-")" -eq 0 ]
+check "nothing left behind" [ "$(netns_list | grep -c "^$P-")" -eq 0 ]
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

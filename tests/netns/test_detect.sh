@@ -67,8 +67,8 @@ rec_of() { # rec_of PEER-PORT-PATTERN HOST-OR-EMPTY: the newest decision
 }
 
 for fam in 4 6; do
-	if [ $fam = 4 ]; then fin=192.0.2.10 eng=192.0.2.130 srv=203.0.113.10 ex=203.0.113.99 relay=203.0.113.200
-	else fin=2001:db8:a:f::10 eng=2001:db8:a:e::10 srv=2001:db8:ff::10 ex=2001:db8:ff::99 relay=2001:db8:ff::200; fi
+	if [ $fam = 4 ]; then fin=192.0.2.10 srv=203.0.113.10 ex=203.0.113.99 relay=203.0.113.200
+	else fin=2001:db8:a:f::10 srv=2001:db8:ff::10 ex=2001:db8:ff::99 relay=2001:db8:ff::200; fi
 
 	# --- look-alike names: delivered; real ones: dropped ------------------
 	for name in example.skype.org.evil.com cdn.skypeassets.example.org; do

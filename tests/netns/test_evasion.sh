@@ -104,17 +104,27 @@ done
 # servers: TLS on .10/::10 443, HTTP on 80 and 3128, DNS over TCP and UDP
 # on .53/::53, raw TCP loggers on .20/::20 443 (STUN over TCP) and 1080
 # (SOCKS), UDP on .10/::10 443 (QUIC), STUN on 3478 and 3479
-L() { echo "--listen $1:$3 --listen [$2]:$3"; }
-srv() { spawn_in_netns "$P-inet" "$PY" "$tools/evade_server.py" "$@"; }
-srv tls $(L 203.0.113.10 2001:db8:ff::10 443) --cert "$work/cert.pem" --key "$work/key.pem" --log "$S/tls.log"
-srv http $(L 203.0.113.10 2001:db8:ff::10 80) $(L 203.0.113.10 2001:db8:ff::10 3128) --log "$S/http.log"
-srv dns-tcp $(L 203.0.113.53 2001:db8:ff::53 53) --log "$S/dnstcp.log"
-srv udp --dns $(L 203.0.113.53 2001:db8:ff::53 53) --log "$S/dnsudp.log"
-srv raw $(L 203.0.113.20 2001:db8:ff::20 443) --log "$S/raw443.log"
-srv raw --socks $(L 203.0.113.20 2001:db8:ff::20 1080) --log "$S/socks.log"
-srv udp $(L 203.0.113.10 2001:db8:ff::10 443) --log "$S/quic.log"
-srv udp --stun $(L 203.0.113.10 2001:db8:ff::10 3478) $(L 203.0.113.20 2001:db8:ff::20 3478) \
-	$(L 203.0.113.20 2001:db8:ff::20 3479) --log "$S/stun.log"
+# srv KIND ARGS...: evade_server.py in the internet host; an argument
+# @N:PORT listens on 203.0.113.N:PORT and [2001:db8:ff::N]:PORT
+srv() {
+	for _a; do
+		shift
+		case $_a in
+		@*:*) _a=${_a#@}
+			set -- "$@" --listen "203.0.113.${_a%%:*}:${_a#*:}" --listen "[2001:db8:ff::${_a%%:*}]:${_a#*:}" ;;
+		*) set -- "$@" "$_a" ;;
+		esac
+	done
+	spawn_in_netns "$P-inet" "$PY" "$tools/evade_server.py" "$@"
+}
+srv tls @10:443 --cert "$work/cert.pem" --key "$work/key.pem" --log "$S/tls.log"
+srv http @10:80 @10:3128 --log "$S/http.log"
+srv dns-tcp @53:53 --log "$S/dnstcp.log"
+srv udp --dns @53:53 --log "$S/dnsudp.log"
+srv raw @20:443 --log "$S/raw443.log"
+srv raw --socks @20:1080 --log "$S/socks.log"
+srv udp @10:443 --log "$S/quic.log"
+srv udp --stun @10:3478 @20:3478 @20:3479 --log "$S/stun.log"
 for f in tls http dnstcp dnsudp raw443 socks quic stun; do
 	wait_line "$S/$f.log" '^ready' 5 || { ko "server $f did not start"; echo "$pass passed, $fail failed"; exit 1; }
 done

@@ -206,7 +206,7 @@ nsx gw "$top/scripts/skyfence-rules.sh" down ${SF_LAB_QUEUES:+--queue-balance "$
 left=$(gwall | grep -ic skyfence)
 check "skyfence-rules down leaves no chain, jump, set or counter of skyfence's ($left)" [ "$left" -eq 0 ]
 cleanup
-left=$(ip netns list | grep -c "^$P-")
+left=$(netns_list | grep -c "^$P-")
 check "no namespace of the suite is left ($left)" [ "$left" -eq 0 ]
 procs=$(pgrep -f "$work" | wc -l)
 check "no process of the suite is left ($procs)" [ "$procs" -eq 0 ]

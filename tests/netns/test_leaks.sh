@@ -43,8 +43,8 @@ http_skype="latest-swx.cdn.skype.com"
 dns_skype="conn.skype.akadns.net"
 dnstcp_skype="a.config.skype.trafficmanager.net"
 for fam in 4 6; do
-	if [ $fam = 4 ]; then fin=192.0.2.10 eng=192.0.2.130 srv=203.0.113.10 dns=203.0.113.53
-	else fin=2001:db8:a:f::10 eng=2001:db8:a:e::10 srv=2001:db8:ff::10 dns=2001:db8:ff::53; fi
+	if [ $fam = 4 ]; then fin=192.0.2.10 srv=203.0.113.10 dns=203.0.113.53
+	else fin=2001:db8:a:f::10 srv=2001:db8:ff::10 dns=2001:db8:ff::53; fi
 	t0=$(now_ms)
 	run fin tcp-client --connect $srv --port 80 --http "$http_skype" --timeout 2
 	wait_line "$S/http.srv" "peer=$fin " 4

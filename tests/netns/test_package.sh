@@ -89,9 +89,12 @@ export DEBIAN_FRONTEND=noninteractive
 # --- 1. the package from a clean clone ---
 git clone -q "$top" "$work/src" 2>/dev/null || skip "$top is not a git repository"
 (cd "$work/src" && DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1
-check "dpkg-buildpackage -b in a clean clone of HEAD ($(git -C "$top" rev-parse --short HEAD))" \
-	[ -f "$(ls "$work"/skyfence_*_*.deb 2>/dev/null | head -n 1)" ]
-deb=$(ls "$work"/skyfence_*_*.deb 2>/dev/null | grep -v dbgsym | head -n 1)
+deb=
+for f in "$work"/skyfence_*_*.deb; do
+	case $f in *dbgsym*) continue ;; esac
+	[ -f "$f" ] && { deb=$f; break; }
+done
+check "dpkg-buildpackage -b in a clean clone of HEAD ($(git -C "$top" rev-parse --short HEAD))" [ -n "$deb" ]
 [ -n "$deb" ] || { tail -n 20 "$work/build.log"; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
 lintian --allow-root "$work"/skyfence_*.changes >"$work/lintian.out" 2>&1
 check "lintian: no errors ($(grep -c '^E:' "$work/lintian.out") E:, $(grep -c '^W:' "$work/lintian.out") W:)" \

@@ -241,6 +241,6 @@ fi
 check "no sanitizer report in the daemon's log" \
 	sh -c "! grep -qE 'Sanitizer|runtime error:' '$log'"
 cleanup
-check "nothing left behind" [ "$(ip netns list | grep -c "^$P-")" -eq 0 ]
+check "nothing left behind" [ "$(netns_list | grep -c "^$P-")" -eq 0 ]
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

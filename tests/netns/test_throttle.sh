@@ -164,6 +164,6 @@ grep 'shaper: department=sales' "$log" | tail -n 2 | sed 's/^skyfenced: /  /'
 
 kill "$(pid)"
 cleanup
-check "nothing left behind" [ "$(ip netns list | grep -c "^$P-")" -eq 0 ]
+check "nothing left behind" [ "$(netns_list | grep -c "^$P-")" -eq 0 ]
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -184,7 +184,7 @@ reports=$(grep -c -E 'ThreadSanitizer|AddressSanitizer|runtime error' "$log")
 check "no sanitizer report in the daemon's log ($reports)" [ "$reports" -eq 0 ]
 
 cleanup
-left=$(ip netns list | grep -c "^$P-")
+left=$(netns_list | grep -c "^$P-")
 check "no namespace of the suite is left ($left)" [ "$left" -eq 0 ]
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -613,6 +613,18 @@ def dns_answered(n):
     return want
 
 
+def socks_connect(s, a, request, reply_len, granted):
+    """Sends a SOCKS CONNECT request and, if the reply (reply_len bytes)
+    starts with granted, a ClientHello for a.sni. Returns the bytes back
+    and what happened."""
+    s.sendall(request)
+    r = read_some(s, lambda b: len(b) >= reply_len, a.wait)
+    if r[:2] != granted:
+        return b"", "CONNECT not granted (%s)" % r.hex()
+    s.sendall(client_hello(a.sni))
+    return read_some(s, lambda b: len(b) > 0, 0.3), "CONNECT %s:443 granted, ClientHello sent" % a.sni
+
+
 def sock_case(a):
     c = a.case
     info = ""
@@ -695,24 +707,12 @@ def sock_case(a):
                 info = "no method selection (%s)" % r.hex()
             else:
                 n = a.sni.encode()
-                s.sendall(b"\x05\x01\x00\x03" + bytes([len(n)]) + n + u16(443))
-                r = read_some(s, lambda b: len(b) >= 10, a.wait)
-                if r[:2] != b"\x05\x00":
-                    info = "CONNECT not granted (%s)" % r.hex()
-                else:
-                    s.sendall(client_hello(a.sni))
-                    got = read_some(s, lambda b: len(b) > 0, 0.3)
-                    info = "CONNECT %s:443 granted, ClientHello sent" % a.sni
+                got, info = socks_connect(s, a, b"\x05\x01\x00\x03" + bytes([len(n)]) + n + u16(443),
+                                          10, b"\x05\x00")
         elif c == "socks4a":
             n = a.sni.encode()
-            s.sendall(b"\x04\x01" + u16(443) + b"\x00\x00\x00\x01" + b"evade\x00" + n + b"\x00")
-            r = read_some(s, lambda b: len(b) >= 8, a.wait)
-            if r[:2] != b"\x00\x5a":
-                info = "CONNECT not granted (%s)" % r.hex()
-            else:
-                s.sendall(client_hello(a.sni))
-                got = read_some(s, lambda b: len(b) > 0, 0.3)
-                info = "CONNECT %s:443 granted, ClientHello sent" % a.sni
+            got, info = socks_connect(s, a, b"\x04\x01" + u16(443) + b"\x00\x00\x00\x01" + b"evade\x00" + n + b"\x00",
+                                      8, b"\x00\x5a")
         elif c == "stun-tcp":
             m = stun_binding(a.skype, bytes.fromhex(a.mark) if a.mark else os.urandom(12))
             s.sendall(u16(len(m)) + m if a.framed else m)
