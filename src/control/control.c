@@ -32,18 +32,6 @@
 
 /* ---- helpers ---- */
 
-/* "a b c" from argv[from..argc) */
-static void join(char *out, size_t len, int argc, char **argv, int from)
-{
-	size_t o = 0;
-	int i;
-
-	out[0] = '\0';
-	for (i = from; i < argc && o + 1 < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%s%s",
-				      i > from ? " " : "", argv[i]);
-}
-
 struct err_sink {
 	struct ctl_req *r;
 	unsigned n;
@@ -472,7 +460,7 @@ static void edit(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 		ctl_err(r, "usage", "%s", usage);
 		return;
 	}
-	join(what, sizeof(what), argc, argv, 0);
+	change_join(what, sizeof(what), argc, argv, 0);
 	c = change_by(r, CHANGE_EDIT, what);
 	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
 		ctl_err(r, "refused", "%s", err);
@@ -507,7 +495,7 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 			"killswitch [on|off] [APP...] (APP: skype, or an nDPI protocol name)");
 		return;
 	}
-	join(apps, sizeof(apps), argc, argv, 2);
+	change_join(apps, sizeof(apps), argc, argv, 2);
 	if (!apps[0])
 		snprintf(apps, sizeof(apps), "%s", "skype");
 	if (!strcmp(argv[1], "on")) {

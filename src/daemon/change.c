@@ -15,8 +15,7 @@
 #define CHANGE_WORDS 64
 #define CHANGE_TEXT_MAX 4096
 
-/* "a b c" from argv[from..argc) */
-static void join(char *out, size_t len, int argc, char **argv, int from)
+void change_join(char *out, size_t len, int argc, char **argv, int from)
 {
 	size_t o = 0;
 	int i;
@@ -42,7 +41,7 @@ static int edit_of(int argc, char **argv, struct policy_change *pc, char *buf,
 			   !strcmp(argv[3], "hosts")) {
 			pc->kind = !strcmp(argv[1], "add") ? PCH_DEPT_ADD
 							   : PCH_DEPT_HOSTS;
-			join(buf, len, argc, argv, 4);
+			change_join(buf, len, argc, argv, 4);
 			pc->arg = buf;
 		} else {
 			return -1;
@@ -51,7 +50,7 @@ static int edit_of(int argc, char **argv, struct policy_change *pc, char *buf,
 		   (!strcmp(argv[1], "set") || !strcmp(argv[1], "del"))) {
 		pc->kind =
 			!strcmp(argv[1], "set") ? PCH_RULE_SET : PCH_RULE_DEL;
-		join(buf, len, argc, argv, 3);
+		change_join(buf, len, argc, argv, 3);
 		pc->arg = buf;
 	} else {
 		return -1;

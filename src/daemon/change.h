@@ -50,6 +50,8 @@ int change_apply(struct daemon *d, const struct change *c,
 		 void (*on_error)(void *ctx, const char *msg), void *ctx,
 		 char *err, size_t errlen);
 
+/* "a b c" from @argv[@from..@argc) into @out (cut to @len). */
+void change_join(char *out, size_t len, int argc, char **argv, int from);
 /* The words of an EDIT ("department add NAME hosts P...", "rule set
  * DEPT MATCH ACTION ...") split in @argc/@argv: 0 if they are one, -1
  * if not (a usage error). */
