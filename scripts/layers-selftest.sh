@@ -2,8 +2,9 @@
 # layers-selftest.sh - scripts/layers.sh against small trees made for it,
 # each built with cc in a scratch directory: a clean tree passes; a
 # circle made only by calls declared in a private header, a circle of
-# includes, an arrow up the layers, an order against CMakeLists.txt and
-# a function over 120 lines each fail, and a stale object stops it.
+# includes, an arrow up the layers (an include in angle brackets too), an
+# order against CMakeLists.txt and a function over 120 lines each fail,
+# and an object older than its source or a header it includes stops it.
 #
 #   scripts/layers-selftest.sh      PASS/FAIL lines, then "N passed, N failed"
 set -u
@@ -54,7 +55,8 @@ tree() {
 	for f in sys/log core/a core/b core/c skyfenced; do
 		case $f in sys/*) t=sf_sys ;; core/*) t=sf_core ;; *) t=skyfenced ;; esac
 		mkdir -p "build/CMakeFiles/$t.dir/src/${f%/*}"
-		cc -c -Isrc "src/$f.c" -o "build/CMakeFiles/$t.dir/src/$f.c.o" 2>>"$w/cc" ||
+		cc -c -Isrc -MD -MF "build/CMakeFiles/$t.dir/src/$f.c.o.d" "src/$f.c" \
+			-o "build/CMakeFiles/$t.dir/src/$f.c.o" 2>>"$w/cc" ||
 			echo "cc failed: src/$f.c" >>"$w/cc"
 	done
 }
@@ -120,6 +122,15 @@ check 1 "sys/log -> core/c (sys -> core): calls c_f() (src/sys/log.c)" \
 grep -q 'no circle, 1 upward arrow$' "$w/out"
 one $? "an upward arrow without a circle is counted as one"
 
+# a header of ours written <...>: -Isrc finds it, so it is an arrow
+tree src/sys/log.c '#include <core/c.h>
+#include "sys/log.h"
+void log_x(void)
+{
+}'
+check 1 "sys/log -> core/c (sys -> core): includes at src/sys/log.c:1" \
+	"an include of ours in angle brackets counts"
+
 tree
 printf 'target_link_libraries(sf_sys PUBLIC sf_core)\n' >>CMakeLists.txt
 check 1 "cmake: sf_sys (sys) links sf_core (core), against the order" \
@@ -130,6 +141,12 @@ touch -t 200001010000 build/CMakeFiles/sf_core.dir/src/core/a.c.o
 check 2 "is older than src/core/a.c: build it first" "a stale object stops the check"
 rm build/CMakeFiles/sf_core.dir/src/core/a.c.o
 check 2 "no object for src/core/a.c in build" "a missing object stops the check"
+# a header changed since the object was made (a static inline function
+# of it calls what the object then calls)
+tree
+touch -d tomorrow src/core/b.h
+check 2 "is older than src/core/b.h: build it first" \
+	"an object older than a header it includes stops the check"
 
 body() { # a function of $1 lines, "{" and "}" included
 	printf 'int c_f(void)\n{\n\tint x = 0;\n'

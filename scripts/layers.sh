@@ -110,13 +110,16 @@ function module(p) {
 	sub(/\.[ch]$/, "", p)
 	return p
 }
-/^[ \t]*#[ \t]*include[ \t]*"/ {
+/^[ \t]*#[ \t]*include[ \t]*[<"]/ {
 	h = $0
-	sub(/^[^"]*"/, "", h)
-	sub(/".*/, "", h)
+	angle = h ~ /include[ \t]*</
+	sub(/^[^"<]*["<]/, "", h)
+	sub(/[">].*/, "", h)
 	dir = FILENAME
 	sub(/[^\/]*$/, "", dir)
-	if (exists(dir h))
+	# <...> is ours only where src/ has it (-Isrc makes it compile):
+	# <sys/socket.h> is the system one, <core/pkt.h> an arrow as "..."
+	if (!angle && exists(dir h))
 		p = dir h
 	else if (exists("src/" h))
 		p = "src/" h
@@ -149,6 +152,14 @@ else
 			bad=1
 		elif [ -n "$(find "$f" -newer "$o")" ]; then
 			echo "layers: $o is older than $f: build it first" >&2
+			bad=1
+		elif [ -f "$o.d" ] && stale=$(sed -e 's/^[^:]*://' -e 's/\\$//' "$o.d" |
+			tr ' ' '\n' | grep -v -e '^$' -e '^/usr/' | sort -u |
+			while read -r dep; do [ -e "$dep" ] && find "$dep" -newer "$o"; done) &&
+			[ -n "$stale" ]; then
+			# a header it includes changed since (a static inline
+			# function's calls count against this object)
+			echo "layers: $o is older than $(echo "$stale" | head -n 1): build it first" >&2
 			bad=1
 		else
 			m=${f#src/}

@@ -430,30 +430,30 @@ static int audit_verify(int argc, char **argv)
  * the usage said on stderr, if none. */
 static const struct ctl_verb *find_command(int n, char **args, int *used)
 {
-	const struct ctl_verb *named = NULL;
-	size_t k;
+	size_t k, len = n ? strlen(args[0]) : 0;
+	int forms = 0;
 
 	for (k = 0; k < N_COMMANDS; k++) {
 		const struct ctl_verb *s = &commands[k];
 		int u = ctl_verb_words(s, n, args), extra = n - u;
 
-		if (!u)
-			continue;
-		if (!named)
-			named = s;
-		if (extra < s->min || (s->max >= 0 && extra > s->max))
-			continue;
-		*used = u;
-		return s;
+		if (u && extra >= s->min && (s->max < 0 || extra <= s->max)) {
+			*used = u;
+			return s;
+		}
 	}
-	if (!named) {
+	/* every form of the command's first word, or the whole usage */
+	for (k = 0; n && k < N_COMMANDS; k++) {
+		const char *w = commands[k].words;
+
+		if (strncmp(w, args[0], len) || (w[len] && w[len] != ' '))
+			continue;
+		fprintf(stderr, "usage: skyfencectl %s %s\n", w,
+			cmd_args(&commands[k]));
+		forms++;
+	}
+	if (!forms)
 		usage(stderr);
-		return NULL;
-	}
-	for (k = 0; k < N_COMMANDS; k++)
-		if (!strcmp(commands[k].words, named->words))
-			fprintf(stderr, "usage: skyfencectl %s %s\n",
-				commands[k].words, cmd_args(&commands[k]));
 	return NULL;
 }
 

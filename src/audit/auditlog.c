@@ -935,6 +935,14 @@ static void read_lost(struct auditlog *a)
 			  AUDITLOG_LOST_FILE);
 		return;
 	}
+	/* a file that parses may still hold bytes that escape to more than
+	 * a gap record has room for: printable, as the stop writes it */
+	{
+		char w[sizeof(a->lost_why)];
+
+		audit_clean_text(a->lost_why, w, sizeof(w));
+		memcpy(a->lost_why, w, sizeof(w));
+	}
 	/* a count of none: only removed */
 	a->lost_state = a->lost_prev.lost ? LOST_PENDING : LOST_WRITTEN;
 	if (a->lost_prev.lost)

@@ -667,7 +667,7 @@ void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
 {
 	struct daemon *d = ctx;
 	char usage[1024] = "", u[160];
-	int known = 0;
+	int known = 0, admin_only = 1;
 	size_t i;
 
 	for (i = 0; i < N_VERBS; i++) {
@@ -679,6 +679,7 @@ void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
 			    (v->words[strlen(argv[0])] == ' ' ||
 			     !v->words[strlen(argv[0])])) {
 				known = 1;
+				admin_only &= v->role == CTL_ADMIN;
 				snprintf(usage + strlen(usage),
 					 sizeof(usage) - strlen(usage), "%s%s",
 					 usage[0] ? " | " : "",
@@ -696,7 +697,12 @@ void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
 		verbs[i].fn(d, r, argc, argv);
 		return;
 	}
-	if (known) {
+	if (known && admin_only && role < CTL_ADMIN) {
+		/* a read-only client learns no more of an admin's verb than
+		 * that it is one, however it is written */
+		ctl_err(r, "denied", "'%s' changes skyfenced: admins only",
+			argv[0]);
+	} else if (known) {
 		ctl_err(r, "usage", "%s", usage);
 	} else {
 		char shown[64];

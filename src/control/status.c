@@ -283,7 +283,9 @@ void status_prom_str(char *out, size_t len, const char *s)
 __attribute__((format(printf, 3, 4))) static void
 out(void (*emit)(void *ctx, const char *line), void *ctx, const char *fmt, ...)
 {
-	char line[1024];
+	/* `status json` is one line: a full kill switch, a policy's path
+	 * and a state error together pass 1 KiB */
+	char line[8192];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -321,6 +321,7 @@ static void handle(struct peers *p, struct daemon *d, char *msg, size_t len,
 		p->bad++;
 		return;
 	}
+	q->rx.own = d->audit.node;
 	if (peermsg_receive(&q->rx, msg, len, p->key, p->keylen, wall_ms(),
 			    &m) != PEERMSG_OK) {
 		q->info.bad_messages++;

@@ -32,6 +32,7 @@ static const char *const reason_names[PEERMSG_REASONS] = {
 	[PEERMSG_STALE] = "stale",
 	[PEERMSG_FUTURE] = "from the future",
 	[PEERMSG_REPLAY] = "replay",
+	[PEERMSG_WRONG_NODE] = "not this peer's node",
 };
 
 const char *peermsg_reason_name(enum peermsg_reason r)
@@ -428,11 +429,17 @@ enum peermsg_reason peermsg_receive(struct peermsg_rx *rx, char *buf,
 {
 	enum peermsg_reason r = peermsg_decode(buf, len, key, keylen, m);
 
+	if (r == PEERMSG_OK && ((rx->own && !strcmp(m->node, rx->own)) ||
+				(rx->node[0] && strcmp(m->node, rx->node))))
+		r = PEERMSG_WRONG_NODE;
 	if (r == PEERMSG_OK)
 		r = peermsg_fresh(rx, m, now_ms);
-	if (r == PEERMSG_OK)
+	if (r == PEERMSG_OK) {
 		rx->last_seq = m->seq;
-	else
+		if (!rx->node[0])
+			snprintf(rx->node, sizeof(rx->node), "%s", m->node);
+	} else {
 		rx->refused[r]++;
+	}
 	return r;
 }

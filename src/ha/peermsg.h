@@ -40,11 +40,12 @@ enum peermsg_reason {
 	PEERMSG_BAD_MAC, /* another key, or a byte changed on the way */
 	PEERMSG_CONTROL_BYTE, /* NUL, CR, DEL... inside the text */
 	PEERMSG_UNKNOWN_KIND, /* not SFPEER1, or a line of a kind not known */
-	PEERMSG_MALFORMED, /* a field missing, extra, empty or not its kind */
-	PEERMSG_TOO_LONG,  /* a field over its bound */
-	PEERMSG_STALE,	   /* WALL_MS more than PEER_WINDOW_MS behind */
-	PEERMSG_FUTURE,	   /* WALL_MS more than PEER_WINDOW_MS ahead */
-	PEERMSG_REPLAY,	   /* SEQ not newer than the last one taken */
+	PEERMSG_MALFORMED,  /* a field missing, extra, empty or not its kind */
+	PEERMSG_TOO_LONG,   /* a field over its bound */
+	PEERMSG_STALE,	    /* WALL_MS more than PEER_WINDOW_MS behind */
+	PEERMSG_FUTURE,	    /* WALL_MS more than PEER_WINDOW_MS ahead */
+	PEERMSG_REPLAY,	    /* SEQ not newer than the last one taken */
+	PEERMSG_WRONG_NODE, /* our own NODE, or not the one this peer had */
 	PEERMSG_REASONS
 };
 
@@ -64,6 +65,12 @@ struct peermsg {
 /* What one peer's messages left here: the replay rule's state and the
  * refusals by reason. Zeroed: nothing taken yet. */
 struct peermsg_rx {
+	/* the node its messages name: the first one taken pins it (a
+	 * peer's --node-id does not change while both run), and never
+	 * @own, ours (a datagram of ours sent back by someone on the way
+	 * would otherwise read as the peer in step) */
+	const char *own; /* NULL: not checked */
+	char node[PEERMSG_NODE_MAX + 1];
 	uint64_t last_seq;
 	uint64_t refused[PEERMSG_REASONS];
 };
@@ -100,9 +107,10 @@ enum peermsg_reason peermsg_decode(char *buf, size_t len,
  * was. */
 enum peermsg_reason peermsg_fresh(const struct peermsg_rx *rx,
 				  const struct peermsg *m, uint64_t now_ms);
-/* peermsg_decode(), then peermsg_fresh(): a message taken moves
- * @rx->last_seq to its SEQ; a refused one counts in @rx->refused under
- * its reason, and leaves last_seq. */
+/* peermsg_decode(), the node rule (@rx->own, @rx->node), then
+ * peermsg_fresh(): a message taken moves @rx->last_seq to its SEQ (and
+ * pins @rx->node); a refused one counts in @rx->refused under its
+ * reason, and leaves both. */
 enum peermsg_reason peermsg_receive(struct peermsg_rx *rx, char *buf,
 				    size_t len, const unsigned char *key,
 				    size_t keylen, uint64_t now_ms,

@@ -131,6 +131,7 @@ START_TEST(test_well_formed_message_from_a_peer_is_taken_with_its_fields_exact)
 
 	/* the kill switch off, no change, a digest that could not be made */
 	m = state();
+	m.node = "gw-b.lab";
 	m.seq = 1700000000000044ull;
 	m.digest = "-";
 	n = encoded(&m, key);
@@ -562,6 +563,45 @@ START_TEST(test_encoder_refuses_what_the_decoder_would)
 }
 END_TEST
 
+/* A peer is one node: the first name taken pins it, and our own name
+ * is never a peer's (a datagram of ours sent back by someone on the way
+ * with the peer's address). Neither moves the replay state. */
+START_TEST(test_a_peer_is_one_node_and_never_ours)
+{
+	struct peermsg_rx rx = { 0 };
+	struct peermsg m = state(), got;
+	size_t n;
+
+	rx.own = "gw-a.lab";
+	m.node = "gw-a.lab";
+	m.seq = 10;
+	n = encoded(&m, key);
+	ck_assert_int_eq(peermsg_receive(&rx, buf, n, key, KEYLEN, NOW, &got),
+			 PEERMSG_WRONG_NODE);
+	ck_assert_uint_eq(rx.last_seq, 0);
+	ck_assert_str_eq(rx.node, "");
+	m.node = "gw-b.lab";
+	m.seq = 11;
+	n = encoded(&m, key);
+	ck_assert_int_eq(peermsg_receive(&rx, buf, n, key, KEYLEN, NOW, &got),
+			 PEERMSG_OK);
+	ck_assert_str_eq(rx.node, "gw-b.lab");
+	/* another node from the same address, even newer: refused */
+	m.node = "gw-c.lab";
+	m.seq = 12;
+	n = encoded(&m, key);
+	ck_assert_int_eq(peermsg_receive(&rx, buf, n, key, KEYLEN, NOW, &got),
+			 PEERMSG_WRONG_NODE);
+	ck_assert_uint_eq(rx.last_seq, 11);
+	ck_assert_uint_eq(rx.refused[PEERMSG_WRONG_NODE], 2);
+	m.node = "gw-b.lab";
+	m.seq = 12;
+	n = encoded(&m, key);
+	ck_assert_int_eq(peermsg_receive(&rx, buf, n, key, KEYLEN, NOW, &got),
+			 PEERMSG_OK);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("peer");
@@ -573,6 +613,7 @@ int main(void)
 		c,
 		test_well_formed_message_from_a_peer_is_taken_with_its_fields_exact);
 	tcase_add_test(c, test_fields_at_their_bounds_are_taken);
+	tcase_add_test(c, test_a_peer_is_one_node_and_never_ours);
 	tcase_add_test(c, test_message_under_another_key_is_refused_as_bad_mac);
 	tcase_add_test(c, test_message_cut_short_anywhere_is_refused_as_no_mac);
 	tcase_add_test(c, test_a_flipped_bit_anywhere_is_refused);
