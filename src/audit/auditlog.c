@@ -431,8 +431,10 @@ static int emit(struct auditlog *a, const char *policy, const char *fields)
 
 static void emit_gap(struct auditlog *a, const struct arec *g)
 {
-	struct audit_gap gap = { g->lost, g->since_ms, g->until_ms,
-				 AUDIT_GAP_BUFFER };
+	struct audit_gap gap = { .lost = g->lost,
+				 .since_ms = g->since_ms,
+				 .until_ms = g->until_ms,
+				 .cause = AUDIT_GAP_BUFFER };
 	char f[512];
 
 	if (audit_gap_fields(f, sizeof(f), auditlog_now_ms(), &gap,
@@ -642,6 +644,16 @@ static void count_stop(struct auditlog *a)
 		if (a->lost_prev.since_ms && a->lost_prev.since_ms < since)
 			since = a->lost_prev.since_ms;
 	}
+	/* the last stop's count, not written now (pending, or its gap
+	 * record still in the queue, counted above) but perhaps written
+	 * before a start cut short: named, so that audit verify counts it
+	 * once */
+	if ((a->lost_state == LOST_PENDING || a->lost_state == LOST_EMITTED) &&
+	    a->lost_prev.lost) {
+		g->incl_lost = a->lost_prev.lost;
+		g->incl_since_ms = a->lost_prev.since_ms;
+		g->incl_until_ms = a->lost_prev.until_ms;
+	}
 	g->until_ms = auditlog_now_ms();
 	g->since_ms = since < g->until_ms ? since : g->until_ms;
 	a->stop_errno = a->last_errno;
@@ -822,9 +834,17 @@ void auditlog_lost_format(char out[AUDITLOG_LOST_SIZE + 1],
 	audit_clean_text(why && why[0] ? why : "-", w, sizeof(w));
 	n = snprintf(out, AUDITLOG_LOST_SIZE + 1,
 		     LOST_MAGIC "\nlost %" PRIu64 "\nsince_ms %" PRIu64
-				"\nuntil_ms %" PRIu64 "\nwhy ",
+				"\nuntil_ms %" PRIu64 "\n",
 		     g->lost, g->since_ms, g->until_ms);
-	o = (size_t)n; /* at most 5 lines of 20 digits: it fits */
+	o = (size_t)n;
+	if (g->incl_lost)
+		o += (size_t)snprintf(out + o, AUDITLOG_LOST_SIZE + 1 - o,
+				      "includes %" PRIu64 " %" PRIu64
+				      " %" PRIu64 "\n",
+				      g->incl_lost, g->incl_since_ms,
+				      g->incl_until_ms);
+	o += (size_t)snprintf(out + o, AUDITLOG_LOST_SIZE + 1 - o, "why ");
+	/* at most 6 lines of 3 x 20 digits: it fits */
 	room = AUDITLOG_LOST_SIZE - o - 1;
 	n = snprintf(out + o, room + 1, "%s", w);
 	o += (size_t)n < room ? (size_t)n : room;
@@ -833,7 +853,8 @@ void auditlog_lost_format(char out[AUDITLOG_LOST_SIZE + 1],
 }
 
 /* "@key" and a number on a line of its own at *@p; *@p moves past it. */
-static int lost_field(const char **p, const char *key, uint64_t *v)
+/* @key, then digits ended by @end: the number in *@v, *@p past @end. */
+static int lost_digits(const char **p, const char *key, char end, uint64_t *v)
 {
 	size_t k = strlen(key);
 	const char *q;
@@ -849,11 +870,22 @@ static int lost_field(const char **p, const char *key, uint64_t *v)
 			return -1;
 		x = x * 10 + (uint64_t)(*q - '0');
 	}
-	if (*q != '\n')
+	if (*q != end)
 		return -1;
 	*v = x;
 	*p = q + 1;
 	return 0;
+}
+
+static int lost_field(const char **p, const char *key, uint64_t *v)
+{
+	return lost_digits(p, key, '\n', v);
+}
+
+/* A number of a line that goes on (the space after it taken). */
+static int lost_number(const char **p, const char *key, uint64_t *v)
+{
+	return lost_digits(p, key, ' ', v);
 }
 
 int auditlog_lost_parse(const char *text, struct audit_gap *g, char *why,
@@ -869,8 +901,16 @@ int auditlog_lost_parse(const char *text, struct audit_gap *g, char *why,
 	p += sizeof(LOST_MAGIC);
 	if (lost_field(&p, "lost ", &g->lost) != 0 ||
 	    lost_field(&p, "since_ms ", &g->since_ms) != 0 ||
-	    lost_field(&p, "until_ms ", &g->until_ms) != 0 ||
-	    strncmp(p, "why ", 4) != 0)
+	    lost_field(&p, "until_ms ", &g->until_ms) != 0)
+		return -1;
+	/* "includes LOST SINCE UNTIL": the last stop's count this one holds
+	 * (the line only then) */
+	if (!strncmp(p, "includes ", 9) &&
+	    (lost_number(&p, "includes ", &g->incl_lost) != 0 ||
+	     lost_number(&p, "", &g->incl_since_ms) != 0 ||
+	     lost_field(&p, "", &g->incl_until_ms) != 0))
+		return -1;
+	if (strncmp(p, "why ", 4) != 0)
 		return -1;
 	p += 4;
 	n = strcspn(p, "\n");

@@ -365,6 +365,16 @@ int audit_gap_fields(char *buf, size_t len, uint64_t ts_ms,
 	o = strlen(buf);
 	n = snprintf(buf + o, len - o, ",\"cause\":\"%s\"",
 		     audit_gap_cause_name(g->cause));
+	if (n < 0 || (size_t)n >= len - o)
+		return -1;
+	if (!g->incl_lost)
+		return 0;
+	o = strlen(buf);
+	n = snprintf(buf + o, len - o,
+		     ",\"includes_lost\":%" PRIu64
+		     ",\"includes_since_ms\":%" PRIu64
+		     ",\"includes_until_ms\":%" PRIu64,
+		     g->incl_lost, g->incl_since_ms, g->incl_until_ms);
 	return n < 0 || (size_t)n >= len - o ? -1 : 0;
 }
 
@@ -406,6 +416,9 @@ int audit_gap_of(const char *rec, size_t len, struct audit_gap *g)
 	g->lost = num_after(p, end, "\"lost\":");
 	g->since_ms = num_after(p, end, ",\"since_ms\":");
 	g->until_ms = num_after(p, end, ",\"until_ms\":");
+	g->incl_lost = num_after(p, end, ",\"includes_lost\":");
+	g->incl_since_ms = num_after(p, end, ",\"includes_since_ms\":");
+	g->incl_until_ms = num_after(p, end, ",\"includes_until_ms\":");
 	g->cause = AUDIT_GAP_BUFFER;
 	for (c = 0; c < AUDIT_GAP_CAUSES; c++) {
 		char k[32];
@@ -428,6 +441,8 @@ static void count_gap(struct audit_verify *v, const char *line, size_t len,
 		return;
 	v->gaps++;
 	if (g.cause == AUDIT_GAP_STOP) {
+		uint64_t held = g.lost;
+
 		for (i = 0; i < v->n_stops && i < AUDIT_VERIFY_STOPS; i++) {
 			const struct audit_gap *s = &v->stops[i];
 
@@ -437,8 +452,20 @@ static void count_gap(struct audit_verify *v, const char *line, size_t len,
 					v->repeated_seq = seq;
 				return;
 			}
+			/* it holds a stop's count this chain already has:
+			 * that part once */
+			if (g.incl_lost && s->lost == g.incl_lost &&
+			    s->since_ms == g.incl_since_ms &&
+			    s->until_ms == g.incl_until_ms &&
+			    held == g.lost && g.lost >= g.incl_lost) {
+				held = g.lost - g.incl_lost;
+				if (!v->repeated++)
+					v->repeated_seq = seq;
+			}
 		}
 		v->stops[v->n_stops++ % AUDIT_VERIFY_STOPS] = g;
+		v->lost[g.cause] += held;
+		return;
 	}
 	v->lost[g.cause] += g.lost;
 }

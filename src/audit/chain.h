@@ -89,6 +89,11 @@ struct audit_gap {
 	uint64_t lost;		     /* records */
 	uint64_t since_ms, until_ms; /* wall clock */
 	enum audit_gap_cause cause;
+	/* a stop's count that holds the last stop's, whose gap record may
+	 * be in the chain already (written, then the start cut short before
+	 * it removed the count): that gap's lost, since_ms and until_ms, so
+	 * audit verify counts those records once; lost 0: none */
+	uint64_t incl_lost, incl_since_ms, incl_until_ms;
 };
 
 /* "buffer", "stop", "unwritable". */

@@ -246,7 +246,11 @@ static struct audit_verify verify_fields(const char *const *f, int n)
 
 START_TEST(test_verify_counts_gaps_and_a_stop_written_twice_once)
 {
-	struct audit_gap g = { 37, 1000, 2000, AUDIT_GAP_STOP }, back;
+	struct audit_gap g = { .lost = 37,
+			       .since_ms = 1000,
+			       .until_ms = 2000,
+			       .cause = AUDIT_GAP_STOP },
+			 back;
 	char stop[512], buf[512], unw[512];
 	const char *f[7];
 	struct audit_verify v;
@@ -268,7 +272,10 @@ START_TEST(test_verify_counts_gaps_and_a_stop_written_twice_once)
 	snprintf(buf, sizeof(buf),
 		 "\"ts_ms\":5,\"event\":\"gap\",\"lost\":4,\"since_ms\":1,"
 		 "\"until_ms\":2,\"why\":\"No space left on device\"");
-	g = (struct audit_gap){ 1, 7, 7, AUDIT_GAP_UNWRITABLE };
+	g = (struct audit_gap){ .lost = 1,
+				.since_ms = 7,
+				.until_ms = 7,
+				.cause = AUDIT_GAP_UNWRITABLE };
 	audit_gap_fields(unw, sizeof(unw), 8, &g, "too long");
 	/* not a gap: a change whose text names one */
 	f[0] = "\"ts_ms\":1,\"event\":\"change\",\"what\":\"\\\"event\\\":"
@@ -288,7 +295,10 @@ START_TEST(test_verify_counts_gaps_and_a_stop_written_twice_once)
 	ck_assert_uint_eq(v.repeated, 1);
 	ck_assert_uint_eq(v.repeated_seq, 6);
 	/* another stop with the same count is another loss */
-	g = (struct audit_gap){ 37, 1000, 2001, AUDIT_GAP_STOP };
+	g = (struct audit_gap){ .lost = 37,
+				.since_ms = 1000,
+				.until_ms = 2001,
+				.cause = AUDIT_GAP_STOP };
 	audit_gap_fields(buf, sizeof(buf), 3001, &g, "x");
 	f[3] = buf;
 	v = verify_fields(f, 4);
@@ -299,8 +309,10 @@ END_TEST
 
 START_TEST(test_stop_count_file_round_trip)
 {
-	struct audit_gap g = { 37, 1733480000123ull, 1733480005456ull,
-			       AUDIT_GAP_STOP },
+	struct audit_gap g = { .lost = 37,
+			       .since_ms = 1733480000123ull,
+			       .until_ms = 1733480005456ull,
+			       .cause = AUDIT_GAP_STOP },
 			 back;
 	char text[AUDITLOG_LOST_SIZE + 1], why[AUDITLOG_LOST_SIZE], bad[600];
 
@@ -347,7 +359,10 @@ END_TEST
 
 START_TEST(test_stop_counts_waiting_lines_and_the_records_gaps_stand_for)
 {
-	struct audit_gap g = { 5, 900, 950, AUDIT_GAP_BUFFER };
+	struct audit_gap g = { .lost = 5,
+			       .since_ms = 900,
+			       .until_ms = 950,
+			       .cause = AUDIT_GAP_BUFFER };
 	char buf[2048], gap[512];
 	uint64_t since = UINT64_MAX;
 
@@ -746,6 +761,93 @@ END_TEST
 
 /* A record too long for a line is not dropped silently: counted, and a
  * gap record in its place, the chain whole. */
+/* @text (AUDITLOG_LOST_SIZE bytes) as the state directory's count. */
+static void put_lost(int dfd, const char *text)
+{
+	int fd = openat(dfd, AUDITLOG_LOST_FILE,
+			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, AUDITLOG_LOST_SIZE),
+			 AUDITLOG_LOST_SIZE);
+	close(fd);
+}
+
+/* A start cut short after its stop's gap record was written but before
+ * it removed the count, then a start whose own stop met a full disk:
+ * that stop's count holds the first one's, and says so, and audit
+ * verify counts those records once: 5 + the start record + 3 = 9, not
+ * 14. */
+START_TEST(test_a_stop_count_holding_one_written_already_is_counted_once)
+{
+	struct audit_gap g = { .lost = 5,
+			       .since_ms = 1000,
+			       .until_ms = 2000,
+			       .cause = AUDIT_GAP_STOP };
+	char path[128], text[AUDITLOG_LOST_SIZE * 2], why[AUDITLOG_LOST_SIZE],
+		line[AUDIT_LINE_MAX + 2], w[256];
+	struct auditlog_opts o;
+	struct audit_verify v;
+	struct auditlog *a;
+	int dfd, i;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/sf-audit-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(dfd, 0);
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	auditlog_lost_format(text, &g, "No space left on device");
+	put_lost(dfd, text);
+	/* the gap written; the count left, as a kill before unlink does */
+	auditlog_close(open_log(path, dfd, 0, 0, 1 << 20));
+	put_lost(dfd, text);
+	/* a start on a full disk: its gap and start record, 3 records */
+	memset(&o, 0, sizeof(o));
+	o.fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	o.node = "unit";
+	o.buffer = 1 << 20;
+	o.state_dfd = dfd;
+	o.version = "test";
+	o.policy = "-";
+	a = auditlog_open(&o, w, sizeof(w));
+	ck_assert_ptr_nonnull(a);
+	for (i = 0; i < 3; i++) {
+		snprintf(line, sizeof(line), "\"ts_ms\":%d,\"event\":\"t\"",
+			 3000 + i);
+		ck_assert_int_eq(auditlog_put(a, NULL, line), 0);
+	}
+	auditlog_close(a);
+	i = openat(dfd, AUDITLOG_LOST_FILE, O_RDONLY);
+	ck_assert_int_eq(read(i, text, sizeof(text) - 1), AUDITLOG_LOST_SIZE);
+	close(i);
+	text[AUDITLOG_LOST_SIZE] = '\0';
+	ck_assert_int_eq(auditlog_lost_parse(text, &g, why, sizeof(why)), 0);
+	ck_assert_uint_eq(g.lost, 9); /* the gap's 5, the start, the 3 */
+	ck_assert_uint_eq(g.incl_lost, 5);
+	ck_assert_uint_eq(g.incl_since_ms, 1000);
+	ck_assert_uint_eq(g.incl_until_ms, 2000);
+	/* a disk again: its gap record names what it holds */
+	auditlog_close(open_log(path, dfd, 0, 0, 1 << 20));
+	memset(&v, 0, sizeof(v));
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+
+		line[--n] = '\0';
+		ck_assert_int_eq(
+			audit_verify_line(&v, line, n, 1, w, sizeof(w)), 0);
+	}
+	fclose(f);
+	ck_assert_uint_eq(v.lost[AUDIT_GAP_STOP], 9);
+	ck_assert_uint_eq(v.repeated, 1);
+	close(dfd);
+	snprintf(line, sizeof(line), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(line), 0);
+}
+END_TEST
+
 START_TEST(test_record_too_long_for_a_line_is_counted_and_a_gap)
 {
 	char path[128], *big;
@@ -804,6 +906,9 @@ int main(void)
 	tcase_add_test(w,
 		       test_records_lost_at_a_stop_are_a_gap_at_the_next_start);
 	tcase_add_test(w, test_record_too_long_for_a_line_is_counted_and_a_gap);
+	tcase_add_test(
+		w,
+		test_a_stop_count_holding_one_written_already_is_counted_once);
 	tcase_set_timeout(w, 30);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, w);
