@@ -838,11 +838,10 @@ void auditlog_lost_format(char out[AUDITLOG_LOST_SIZE + 1],
 		     g->lost, g->since_ms, g->until_ms);
 	o = (size_t)n;
 	if (g->incl_lost)
-		o += (size_t)snprintf(out + o, AUDITLOG_LOST_SIZE + 1 - o,
-				      "includes %" PRIu64 " %" PRIu64
-				      " %" PRIu64 "\n",
-				      g->incl_lost, g->incl_since_ms,
-				      g->incl_until_ms);
+		o += (size_t)snprintf(
+			out + o, AUDITLOG_LOST_SIZE + 1 - o,
+			"includes %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+			g->incl_lost, g->incl_since_ms, g->incl_until_ms);
 	o += (size_t)snprintf(out + o, AUDITLOG_LOST_SIZE + 1 - o, "why ");
 	/* at most 6 lines of 3 x 20 digits: it fits */
 	room = AUDITLOG_LOST_SIZE - o - 1;

@@ -456,8 +456,8 @@ static void count_gap(struct audit_verify *v, const char *line, size_t len,
 			 * that part once */
 			if (g.incl_lost && s->lost == g.incl_lost &&
 			    s->since_ms == g.incl_since_ms &&
-			    s->until_ms == g.incl_until_ms &&
-			    held == g.lost && g.lost >= g.incl_lost) {
+			    s->until_ms == g.incl_until_ms && held == g.lost &&
+			    g.lost >= g.incl_lost) {
 				held = g.lost - g.incl_lost;
 				if (!v->repeated++)
 					v->repeated_seq = seq;
