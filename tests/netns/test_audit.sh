@@ -319,9 +319,11 @@ check "a DNS query dropped at its first packet: a decision and an end record (fr
 # The audit log and the state directory on the same 1 MiB tmpfs, as
 # /var/log and /var/lib are on one root file system: the stop's count goes
 # into the spare file the start made. The records are changes, one each
-# (kill switch on, off, ...), and the only ones: conntrack is flushed, and
-# the policy logs no flow (the earlier sections' connections still send a
-# packet now and then, decided midstream).
+# (kill switch on, off, ...), and nearly the only ones: conntrack is
+# flushed, and the policy logs no flow; but a kill switch's walk may still
+# re-decide a flow an earlier section left (a redecided record). So the
+# count the stop states must hold every change not written, and the same
+# count must be in the file, the gap record and audit verify's summary.
 nsx gw conntrack -F >/dev/null 2>&1
 sleep 1
 stoplog=$mnt/stop.log
@@ -354,8 +356,9 @@ written=$(grep -c '"event":"change"' "$stoplog")
 want=$((changes - written))
 said=$(grep 'record(s) not written at the stop' "$log" | tail -n 1 | sed -n 's/.*audit log: \([0-9]*\) record(s) not written at the stop.*/\1/p')
 echo "figure: $changes changes with the disk full: $written written before it was, ${said:-none} not written at the stop"
-check "the stop said how many records it could not write (${said:-none}; $changes changes, $written in the file)" \
-	[ "${said:-x}" = "$want" -a "$want" -gt 0 ]
+check "the stop said how many records it could not write, every change not in the file among them (${said:-none}; $changes changes, $written in the file)" \
+	[ "$want" -gt 0 -a "${said:-0}" -ge "$want" -a "${said:-0}" -le $((want + 8)) ]
+want=${said:-0}
 check "... and counted them in the state directory's audit.lost (mode 0600: $(stat -c %a "$sdir/audit.lost" 2>&1))" \
 	sh -c "grep -qx 'lost $want' '$sdir/audit.lost' && [ \"\$(stat -c %a '$sdir/audit.lost')\" = 600 ]"
 rm -f "$mnt/fill"
