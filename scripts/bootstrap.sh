@@ -20,7 +20,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # debhelper, lintian, git for the clean clone, debootstrap
 # for the root systemd boots in), mandoc (the man pages), curl (metrics;
 # promtool is taken from Debian's prometheus package by the tests, not
-# installed: its server would start).
+# installed: its server would start). Identity: libldap (the directory's
+# groups); its lab's real servers, run by the tests in namespaces and never
+# started as services: slapd and ldap-utils, FreeRADIUS with its LDAP
+# module and radclient, Kea's DHCPv4 server (its run_script hook).
 PACKAGES="gcc libc6-dev make cmake pkg-config
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev libipset-dev
 	libpsl-dev publicsuffix
@@ -29,7 +32,9 @@ PACKAGES="gcc libc6-dev make cmake pkg-config
 	clang libclang-rt-14-dev
 	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux logrotate
 	build-essential debhelper dpkg-dev lintian git debootstrap mandoc curl
-	keepalived conntrackd python3-scapy"
+	keepalived conntrackd python3-scapy
+	libldap-dev slapd ldap-utils freeradius freeradius-ldap freeradius-utils
+	kea-dhcp4-server"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2
@@ -45,7 +50,7 @@ done
 if [ -n "$missing" ]; then
 	echo "bootstrap.sh: installing:$missing"
 	apt-get update -qq
-	# keepalived and conntrackd (the HA lab runs its own in namespaces)
+	# keepalived, conntrackd, slapd, FreeRADIUS and Kea (the labs run their own in namespaces)
 	# must not start as services where they are installed: a
 	# policy-rc.d says so for the install, if none does already
 	rcd=""
