@@ -105,6 +105,19 @@ static void write_dept_head(FILE *f, const struct policy *p, uint32_t di)
 		fprintf(f, "\tlog %s;\n", logs[d->log]);
 	if (d->fail_closed)
 		fputs("\tfail-closed;\n", f);
+	if (d->groups) {
+		const char *g;
+
+		fputs("\tgroups ", f);
+		for (g = d->groups; *g; g += strlen(g) + 1)
+			fprintf(f, "%s\"%s\"", g == d->groups ? "" : ", ", g);
+		fputs(";\n", f);
+	}
+	if (d->identity_required)
+		fprintf(f, "\tidentity required %s;\n",
+			d->unidentified == POLICY_DEFAULT_DEPT
+				? "default"
+				: p->depts[d->unidentified].name);
 }
 
 /* A change as it is written: the department it names (index + 1, 0 for

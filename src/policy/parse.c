@@ -11,7 +11,10 @@
  *   option   = "teams-is-skype" ("yes"|"no") ";" | "min-confidence" CONF ";"
  *            | "signatures" STRING ";"
  *   dstmt    = "hosts" prefixes ";" | "log" ("all"|"rules"|"none") ";"
- *            | "fail-closed" ";" | rule
+ *            | "fail-closed" ";" | "groups" GROUP { "," GROUP } ";"
+ *            | "identity" "required" [ NAME | "default" ] ";" | rule
+ *   GROUP    = STRING | NAME   (a RADIUS Class or Filter-Id, a directory
+ *                               group's name or DN)
  *   rule     = [ "inbound" | "outbound" ] match action { "log" | "confidence" CONF } ";"
  *   match    = "skype" | "any" | "protocol" NAME { "," NAME } | "category" NAME { "," NAME }
  *   action   = "allow" | "drop" | "reject"
@@ -94,6 +97,19 @@ struct policy_parser {
 	uint32_t opt_line[5];
 	uint32_t n_rx;		       /* departments that have an rx entry */
 	uint8_t hosts_seen[MAX_DEPTS]; /* a 'hosts' statement was written */
+	/* the groups as written, and "identity required" departments' */
+	struct pgroup {
+		char *name;
+		uint16_t dept;
+		uint32_t line, col;
+	} * grp;
+	uint32_t n_grp, cap_grp;
+	struct idreq {
+		uint16_t dept;
+		uint32_t line, col;
+		char name[POLICY_NAME_LEN]; /* "" : default */
+	} * idreq;
+	uint32_t n_idreq, cap_idreq;
 	uint32_t last_len; /* length of the last line, for EOF's column */
 	uint32_t n_notes;
 	int nomem, overflow;
@@ -1206,6 +1222,114 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 }
 
 /* "{" { dstmt } "}"; the '{' is already consumed. */
+#define GROUP_MAX_LEN 253 /* a RADIUS attribute's value */
+#define MAX_GROUPS_PER_DEPT 256
+
+/* "groups G, G, ...;" after the keyword. */
+static void parse_groups(struct policy_parser *pp, uint16_t di,
+			 const struct tok *kw)
+{
+	uint32_t n = 0;
+
+	if (di == POLICY_DEFAULT_DEPT) {
+		err_tok(pp, kw,
+			"'groups' is not allowed in the default block (it holds hosts in no department)");
+		sync_stmt(pp);
+		return;
+	}
+	for (;;) {
+		const struct tok *t = next(pp), *sep;
+		struct pgroup *g;
+
+		if (t->type != T_STRING && t->type != T_WORD) {
+			err_tok(pp, t,
+				"expected a group (a name or a quoted DN), got '%s'",
+				tok_desc(t));
+			unget(pp, t);
+			sync_stmt(pp);
+			return;
+		}
+		if (!t->text[0] || strlen(t->text) > GROUP_MAX_LEN)
+			err_tok(pp, t,
+				"a group is 1 to %d characters (RADIUS's longest value)",
+				GROUP_MAX_LEN);
+		else if (++n > MAX_GROUPS_PER_DEPT)
+			err_tok(pp, t, "too many groups (at most %d)",
+				MAX_GROUPS_PER_DEPT);
+		else if (!grow(pp, &pp->grp, &pp->cap_grp, pp->n_grp,
+			       sizeof(*pp->grp), 16)) {
+			g = &pp->grp[pp->n_grp];
+			g->name = strdup(t->text);
+			if (!g->name) {
+				pp->nomem = 1;
+				return;
+			}
+			g->dept = di;
+			g->line = t->line;
+			g->col = t->col;
+			pp->n_grp++;
+		}
+		sep = next(pp);
+		if (sep->type == T_SEMI)
+			return;
+		if (sep->type != T_COMMA) {
+			err_tok(pp, sep,
+				"expected ',' or ';' after a group, got '%s'",
+				tok_desc(sep));
+			unget(pp, sep);
+			sync_stmt(pp);
+			return;
+		}
+	}
+}
+
+/* "identity required [DEPT];" after the keyword. */
+static void parse_identity(struct policy_parser *pp, uint16_t di,
+			   const struct tok *kw)
+{
+	const struct tok *t = next(pp);
+	struct idreq *r;
+	uint32_t i;
+
+	if (!is_word(t, "required")) {
+		err_tok(pp, t, "expected 'identity required', got '%s'",
+			tok_desc(t));
+		unget(pp, t);
+		sync_stmt(pp);
+		return;
+	}
+	if (di == POLICY_DEFAULT_DEPT) {
+		err_tok(pp, kw,
+			"'identity required' is not allowed in the default block (it holds the hosts of no department)");
+		sync_stmt(pp);
+		return;
+	}
+	for (i = 0; i < pp->n_idreq; i++)
+		if (pp->idreq[i].dept == di) {
+			err_tok(pp, kw,
+				"duplicate 'identity required' (first at line %u)",
+				pp->idreq[i].line);
+			sync_stmt(pp);
+			return;
+		}
+	if (grow(pp, &pp->idreq, &pp->cap_idreq, pp->n_idreq,
+		 sizeof(*pp->idreq), 8))
+		return;
+	r = &pp->idreq[pp->n_idreq++];
+	memset(r, 0, sizeof(*r));
+	r->dept = di;
+	r->line = kw->line;
+	r->col = kw->col;
+	t = peek(pp);
+	if (t->type == T_WORD) {
+		next(pp);
+		r->line = t->line;
+		r->col = t->col;
+		snprintf(r->name, sizeof(r->name), "%s", t->text);
+	}
+	expect_semi(pp);
+}
+
 static void parse_dept_body(struct policy_parser *pp, uint16_t di,
 			    const struct tok *open)
 {
@@ -1238,6 +1362,13 @@ static void parse_dept_body(struct policy_parser *pp, uint16_t di,
 				continue;
 			}
 			parse_prefix_list(pp, di, "host");
+		} else if (is_word(t, "groups")) {
+			next(pp);
+			pp->hosts_seen[di] = 1;
+			parse_groups(pp, di, t);
+		} else if (is_word(t, "identity")) {
+			next(pp);
+			parse_identity(pp, di, t);
 		} else if (is_word(t, "log")) {
 			const struct tok *v;
 
@@ -1784,9 +1915,189 @@ static void finish_prefixes(struct policy_parser *pp)
 	for (i = 1; i < p->n_depts; i++)
 		if (!has_hosts[i] && !pp->hosts_seen[i] && p->depts[i].name[0])
 			err_at(pp, p->depts[i].line, 1,
-			       "department '%s' has no hosts: it can never match",
+			       "department '%s' has no hosts and no groups: it can never match",
 			       p->depts[i].name);
 	free(has_hosts);
+}
+
+static int pgroup_cmp(const void *a, const void *b)
+{
+	const struct pgroup *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x->line != y->line ? (x->line < y->line ? -1 : 1)
+				  : (x->col < y->col ? -1 : x->col > y->col);
+}
+
+/* Each department's groups, packed as written, in order. */
+static void pack_groups(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i;
+
+	for (i = 0; i < pp->n_grp; i++) {
+		struct policy_dept *d = &p->depts[pp->grp[i].dept];
+		size_t have = 0, n = strlen(pp->grp[i].name) + 1;
+		const char *g;
+		char *ng;
+
+		for (g = d->groups; g && *g; g += strlen(g) + 1)
+			;
+		have = d->groups ? (size_t)(g - d->groups) : 0;
+		ng = realloc(d->groups, have + n + 1);
+		if (!ng) {
+			pp->nomem = 1;
+			return;
+		}
+		memcpy(ng + have, pp->grp[i].name, n);
+		ng[have + n] = '\0';
+		d->groups = ng;
+		d->n_groups++;
+	}
+}
+
+/* The group index, refusing a group two departments claim (a member
+ * would be in both) or one written twice. */
+static void index_groups(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i;
+
+	if (!pp->n_grp)
+		return;
+	qsort(pp->grp, pp->n_grp, sizeof(*pp->grp), pgroup_cmp);
+	p->groups = calloc(pp->n_grp, sizeof(*p->groups));
+	if (!p->groups) {
+		pp->nomem = 1;
+		return;
+	}
+	for (i = 0; i < pp->n_grp; i++) {
+		const struct pgroup *g = &pp->grp[i], *f = g - 1;
+
+		if (i && strcasecmp(f->name, g->name) == 0) {
+			if (f->dept == g->dept)
+				err_at(pp, g->line, g->col,
+				       "duplicate group '%s' in department '%s' (line %u; groups compare without regard to case)",
+				       g->name, p->depts[g->dept].name,
+				       f->line);
+			else
+				err_at(pp, g->line, g->col,
+				       "group '%s' of department '%s' is already claimed by department '%s' (line %u): its members would be in two departments",
+				       g->name, p->depts[g->dept].name,
+				       p->depts[f->dept].name, f->line);
+			continue;
+		}
+		p->groups[p->n_groups].dept = g->dept;
+		p->groups[p->n_groups++].name = NULL;
+	}
+}
+
+/* The names in the index point into the departments' packed groups. */
+static void name_groups(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i, k = 0;
+
+	for (i = 0; i < pp->n_grp && k < p->n_groups; i++) {
+		const struct pgroup *g = &pp->grp[i];
+		const char *n;
+
+		if (i && strcasecmp(pp->grp[i - 1].name, g->name) == 0)
+			continue;
+		for (n = p->depts[g->dept].groups; *n; n += strlen(n) + 1)
+			if (strcmp(n, g->name) == 0)
+				break;
+		p->groups[k++].name = n;
+	}
+}
+
+/* "identity required": the department its unidentified hosts get. */
+static void resolve_idreq(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i, j;
+
+	for (i = 0; i < pp->n_idreq; i++) {
+		const struct idreq *r = &pp->idreq[i];
+		struct policy_dept *d = &p->depts[r->dept];
+		uint16_t to = POLICY_DEFAULT_DEPT;
+
+		if (r->name[0] && strcmp(r->name, "default")) {
+			for (j = 1; j < p->n_depts; j++)
+				if (strcmp(p->depts[j].name, r->name) == 0)
+					break;
+			if (j == p->n_depts) {
+				err_at(pp, r->line, r->col,
+				       "unknown department '%s' for the unidentified hosts of '%s'",
+				       r->name, d->name);
+				continue;
+			}
+			to = (uint16_t)j;
+		}
+		if (to == r->dept) {
+			err_at(pp, r->line, r->col,
+			       "department '%s' cannot take its own unidentified hosts (name a stricter department, or none for the default block)",
+			       d->name);
+			continue;
+		}
+		d->identity_required = 1;
+		d->unidentified = to;
+	}
+	for (i = 0; i < pp->n_idreq; i++) {
+		const struct idreq *r = &pp->idreq[i];
+		const struct policy_dept *d = &p->depts[r->dept];
+
+		if (d->identity_required &&
+		    p->depts[d->unidentified].identity_required)
+			err_at(pp, r->line, r->col,
+			       "the unidentified hosts of '%s' go to '%s', which requires identity too: name a department that does not",
+			       d->name, p->depts[d->unidentified].name);
+	}
+}
+
+/* A fail-closed department's members by group are not in the kernel's
+ * sets (they hold prefixes): worth a note. */
+static void note_fail_closed_groups(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i;
+
+	for (i = 1; i < p->n_depts; i++)
+		if (p->depts[i].fail_closed && p->depts[i].groups)
+			add_note(
+				pp, p->depts[i].line, 1,
+				"department '%s' is fail-closed and claims groups: the kernel's fail-closed sets hold its prefixes, not its members' addresses elsewhere (a member on another department's address is as fail-open as that department)",
+				p->depts[i].name);
+}
+
+/* Groups and "identity required", checked whole. */
+static void finish_identity(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i, j;
+
+	pack_groups(pp);
+	if (pp->nomem)
+		return;
+	index_groups(pp);
+	if (pp->nomem)
+		return;
+	name_groups(pp);
+	resolve_idreq(pp);
+	note_fail_closed_groups(pp);
+	for (i = 0; i < pp->n_idreq; i++) {
+		const struct idreq *r = &pp->idreq[i];
+
+		for (j = 0; j < pp->n_pfx; j++)
+			if (pp->pfx[j].dept == r->dept)
+				break;
+		if (j == pp->n_pfx)
+			err_at(pp, r->line, r->col,
+			       "'identity required' in department '%s', which has no hosts: it has no unidentified hosts to hand over",
+			       p->depts[r->dept].name);
+	}
 }
 
 /* The prefixes as written, for policy_format(). */
@@ -1924,6 +2235,7 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 	if (!pp->nomem) {
 		finish_rules(pp);
 		finish_prefixes(pp);
+		finish_identity(pp);
 		keep_prefix_text(pp);
 	}
 	for (i = 0; i < pp->n_rx; i++)
@@ -1978,6 +2290,10 @@ void policy_parser_destroy(struct policy_parser *pp)
 	for (i = 0; i < pp->n_rx; i++)
 		free(pp->rx[i]);
 	free(pp->rx);
+	for (i = 0; i < pp->n_grp; i++)
+		free(pp->grp[i].name);
+	free(pp->grp);
+	free(pp->idreq);
 	policy_free(pp->pol);
 	free(pp->pfx);
 	free(pp);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "classify/classify.h"
 #include "core/pkt.h"
@@ -40,6 +41,48 @@ uint16_t policy_dept_of(const struct policy *p, const uint8_t addr[16])
 	else
 		v = lpm_lookup(p->dept6, addr);
 	return v < 0 ? POLICY_DEFAULT_DEPT : (uint16_t)v;
+}
+
+int policy_group_dept(const struct policy *p, const char *group)
+{
+	uint32_t lo = 0, hi = p->n_groups;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = strcasecmp(group, p->groups[mid].name);
+
+		if (c == 0)
+			return p->groups[mid].dept;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+uint16_t policy_dept_for(const struct policy *p, const uint8_t addr[16],
+			 const struct policy_ident *id)
+{
+	uint16_t d;
+
+	if (id && p->n_groups) {
+		const char *g;
+		int best = -1;
+
+		for (g = id->groups; *g; g += strlen(g) + 1) {
+			int di = policy_group_dept(p, g);
+
+			if (di >= 0 && (best < 0 || di < best))
+				best = di;
+		}
+		if (best >= 0)
+			return (uint16_t)best;
+	}
+	d = policy_dept_of(p, addr);
+	if (!id && p->depts[d].identity_required)
+		return p->depts[d].unidentified;
+	return d;
 }
 
 int policy_is_internal(const struct policy *p, const uint8_t addr[16])
@@ -119,7 +162,7 @@ void policy_decide(const struct policy *p, const struct flow_facts *f,
 	const struct policy_dept *dept;
 	uint32_t i;
 
-	d->dept = policy_dept_of(p, f->internal);
+	d->dept = policy_dept_for(p, f->internal, f->ident);
 	d->rule = -1;
 	d->action = ACT_ALLOW;
 	dept = &p->depts[d->dept];
@@ -149,7 +192,9 @@ void policy_free(struct policy *p)
 		for (j = 0; j < p->depts[i].n_rules; j++)
 			free(p->depts[i].rules[j].src);
 		free(p->depts[i].rules);
+		free(p->depts[i].groups);
 	}
+	free(p->groups);
 	free(p->depts);
 	free(p->pfx_text);
 	free(p->pfx_dept);
@@ -203,7 +248,8 @@ int policy_has_fail_closed(const struct policy *p)
 
 int policy_may_refuse(const struct policy *p, const struct flow_facts *f)
 {
-	const struct policy_dept *d = &p->depts[policy_dept_of(p, f->internal)];
+	const struct policy_dept *d =
+		&p->depts[policy_dept_for(p, f->internal, f->ident)];
 	uint32_t i;
 
 	for (i = 0; i < d->n_rules; i++) {

@@ -61,6 +61,23 @@ struct policy_dept {
 	uint8_t fail_closed;
 	uint32_t n_rules;
 	struct policy_rule *rules;
+	/* identity: the groups (RADIUS Class or Filter-Id, the directory's
+	 * names and DNs) whose members are in this department wherever
+	 * their address is, packed "a\0b\0\0" as written; NULL: none */
+	char *groups;
+	uint16_t n_groups;
+	/* "identity required [DEPT];": a host of this department's
+	 * prefixes that no identity names is decided as department
+	 * @unidentified (default: the default block) */
+	uint8_t identity_required;
+	uint16_t unidentified;
+};
+
+/* A group a department claims, for the lookup by name (sorted,
+ * compared without regard to ASCII case, as LDAP compares names). */
+struct policy_group {
+	const char *name;
+	uint16_t dept;
 };
 
 struct lpm;
@@ -72,6 +89,8 @@ struct policy {
 	struct policy_dept *depts;
 	struct lpm *dept4, *dept6; /* address -> department index */
 	struct lpm *internal4, *internal6;
+	struct policy_group *groups; /* sorted by name */
+	uint32_t n_groups;
 	uint8_t teams_is_skype;
 	/* nDPI 4.2's Skype UDP payload heuristic counts (classify.h,
 	 * CLS_EV_HEURISTIC); off: such a flow is unclassified to the rules */
@@ -110,6 +129,8 @@ struct flow_facts {
 	uint16_t master, app, category;
 	uint8_t confidence;
 	uint8_t evidence; /* enum cls_evidence */
+	/* who the inside host is (identity/idtab.h); NULL: nobody known */
+	const struct policy_ident *ident;
 };
 
 struct policy_decision {
@@ -125,6 +146,18 @@ int policy_word_listed(const char *list, const char *word);
 /* Department of a 16-byte address (IPv4 as ::ffff:a.b.c.d) by longest
  * prefix; POLICY_DEFAULT_DEPT if none. */
 uint16_t policy_dept_of(const struct policy *p, const uint8_t addr[16]);
+/* The department of the inside host @addr when its identity is @id
+ * (NULL: no identity). In this order: the first department, in the
+ * policy's order, that claims one of the identity's groups; the
+ * department of the address's prefix; for a host no identity names in a
+ * department that says "identity required", the department it names. */
+struct policy_ident {
+	const char *groups; /* packed "a\0b\0\0" */
+};
+uint16_t policy_dept_for(const struct policy *p, const uint8_t addr[16],
+			 const struct policy_ident *id);
+/* The department that claims @group, or -1. */
+int policy_group_dept(const struct policy *p, const char *group);
 int policy_is_internal(const struct policy *p, const uint8_t addr[16]);
 
 /* Whether @r matches the flow (direction, confidence, ids, outside

@@ -493,7 +493,7 @@ static const struct {
 	{ "internal 192.0.2.0/24;\ndepartment a { hosts 198.51.100.0/24; }\n",
 	  "t:2:22: 198.51.100.0/24 of department 'a' is outside the internal networks" },
 	{ "department a { skype drop; }\n",
-	  "t:1:1: department 'a' has no hosts: it can never match" },
+	  "t:1:1: department 'a' has no hosts and no groups: it can never match" },
 	{ "default { hosts 192.0.2.0/24; }\n",
 	  "t:1:11: 'hosts' is not allowed in the default block (it holds hosts in no department)" },
 	{ "default { skype dorp; }\n",
@@ -1225,6 +1225,254 @@ START_TEST(test_teams_group_and_heuristic_option)
 }
 END_TEST
 
+/* ---- identity: groups and "identity required" ---- */
+
+static const struct {
+	const char *text;
+	const char *errors;
+} broken_identity[] = {
+	{ "default { groups finance; }\n",
+	  "t:1:11: 'groups' is not allowed in the default block (it holds hosts in no department)" },
+	{ "department a { hosts 192.0.2.0/26; groups finance; }\n"
+	  "department b { hosts 192.0.2.64/26; groups staff, finance; }\n",
+	  "t:2:51: group 'finance' of department 'b' is already claimed by department 'a' (line 1): its members would be in two departments" },
+	{ "department a { hosts 192.0.2.0/26; groups finance; }\n"
+	  "department b { hosts 192.0.2.64/26; groups \"FINANCE\"; }\n",
+	  "t:2:44: group 'FINANCE' of department 'b' is already claimed by department 'a' (line 1): its members would be in two departments" },
+	{ "department a { hosts 192.0.2.0/26; groups finance, staff, Finance; }\n",
+	  "t:1:59: duplicate group 'Finance' in department 'a' (line 1; groups compare without regard to case)" },
+	{ "department a { hosts 192.0.2.0/26; groups finance;\n groups finance; }\n",
+	  "t:2:9: duplicate group 'finance' in department 'a' (line 1; groups compare without regard to case)" },
+	{ "department a { hosts 192.0.2.0/26; groups \"\"; }\n",
+	  "t:1:43: a group is 1 to 253 characters (RADIUS's longest value)" },
+	{ "department a { hosts 192.0.2.0/26; groups finance staff; }\n",
+	  "t:1:51: expected ',' or ';' after a group, got 'staff'" },
+	{ "department a { hosts 192.0.2.0/26; groups; }\n",
+	  "t:1:42: expected a group (a name or a quoted DN), got ';'" },
+	{ "default { identity required; }\n",
+	  "t:1:11: 'identity required' is not allowed in the default block (it holds the hosts of no department)" },
+	{ "department a { hosts 192.0.2.0/26; identity required guests; }\n",
+	  "t:1:54: unknown department 'guests' for the unidentified hosts of 'a'" },
+	{ "department a { hosts 192.0.2.0/26; identity required a; }\n",
+	  "t:1:54: department 'a' cannot take its own unidentified hosts (name a stricter department, or none for the default block)" },
+	{ "department a { hosts 192.0.2.0/26; identity required b; }\n"
+	  "department b { hosts 192.0.2.64/26; identity required c; }\n"
+	  "department c { hosts 192.0.2.128/26; }\n",
+	  "t:1:54: the unidentified hosts of 'a' go to 'b', which requires identity too: name a department that does not" },
+	{ "department a { hosts 192.0.2.0/26; identity required b; }\n"
+	  "department b { hosts 192.0.2.64/26; identity required; }\n",
+	  "t:1:54: the unidentified hosts of 'a' go to 'b', which requires identity too: name a department that does not" },
+	{ "department a { groups finance; identity required; }\n",
+	  "t:1:32: 'identity required' in department 'a', which has no hosts: it has no unidentified hosts to hand over" },
+	{ "department a { hosts 192.0.2.0/26; identity required;\n"
+	  " identity required default; }\n",
+	  "t:2:2: duplicate 'identity required' (first at line 1)" },
+	{ "department a { hosts 192.0.2.0/26; identity optional; }\n",
+	  "t:1:45: expected 'identity required', got 'optional'" },
+	{ "department a { }\n",
+	  "t:1:1: department 'a' has no hosts and no groups: it can never match" },
+};
+
+START_TEST(test_broken_identity_statements_report_exact_errors)
+{
+	struct policy *p = parse(broken_identity[_i].text);
+
+	ck_assert_msg(p == NULL, "policy %d was accepted", _i);
+	ck_assert_str_eq(errbuf, broken_identity[_i].errors);
+}
+END_TEST
+
+static uint32_t dept_no(const struct policy *p, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n_depts; i++)
+		if (!strcmp(p->depts[i].name, name))
+			return i;
+	ck_abort_msg("no department %s", name);
+	return 0;
+}
+
+/* "groups" alone puts members in a department wherever they are; the
+ * index finds a group without regard to ASCII case, a DN too. */
+START_TEST(test_a_department_of_groups_alone_is_valid)
+{
+	struct policy *p =
+		parse("department finance {\n"
+		      "  groups finance, \"CN=Payroll,OU=Groups,DC=corp\";\n"
+		      "  skype drop;\n"
+		      "}\n"
+		      "department eng { hosts 192.0.2.0/24; skype allow; }\n");
+	uint32_t fin;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	fin = dept_no(p, "finance");
+	ck_assert_uint_eq(p->n_groups, 2);
+	ck_assert_uint_eq(p->depts[fin].n_groups, 2);
+	ck_assert_mem_eq(p->depts[fin].groups,
+			 "finance\0CN=Payroll,OU=Groups,DC=corp\0", 38);
+	ck_assert_ptr_null(p->depts[dept_no(p, "eng")].groups);
+	ck_assert_int_eq(policy_group_dept(p, "finance"), (int)fin);
+	ck_assert_int_eq(policy_group_dept(p, "FINANCE"), (int)fin);
+	ck_assert_int_eq(policy_group_dept(p, "cn=payroll,ou=groups,dc=corp"),
+			 (int)fin);
+	ck_assert_int_eq(policy_group_dept(p, "financ"), -1);
+	ck_assert_int_eq(policy_group_dept(p, "finance2"), -1);
+	ck_assert_int_eq(policy_group_dept(p, ""), -1);
+	ck_assert_uint_eq(p->depts[fin].identity_required, 0);
+	policy_free(p);
+}
+END_TEST
+
+static const char ident_policy[] =
+	"department finance {\n"
+	"  hosts 192.0.2.0/26;\n"
+	"  groups finance, \"CN=Payroll,OU=Groups,DC=corp\";\n"
+	"  skype drop;\n"
+	"}\n"
+	"department eng {\n"
+	"  hosts 192.0.2.64/26;\n"
+	"  groups engineering, \"lab users\";\n"
+	"  skype allow;\n"
+	"}\n"
+	"department guests { hosts 198.51.100.0/24; skype reject; }\n"
+	"department lab {\n"
+	"  hosts 192.0.2.128/26;\n"
+	"  identity required guests;\n"
+	"  skype allow;\n"
+	"}\n"
+	"department kiosk { hosts 192.0.2.192/26; identity required; any allow; }\n"
+	"default { skype drop; }\n";
+
+/* The department @addr gets with an identity of @groups (packed; NULL:
+ * unidentified). */
+static const char *dept_for(const struct policy *p, const char *addr,
+			    const char *groups)
+{
+	struct policy_ident id = { groups };
+	uint8_t a[16];
+
+	v4(a, addr);
+	return p->depts[policy_dept_for(p, a, groups ? &id : NULL)].name;
+}
+
+START_TEST(test_groups_come_before_ranges_and_identity_required_after)
+{
+	struct policy *p = parse(ident_policy);
+	struct policy_ident id = { "finance\0" };
+	struct policy_decision d;
+	struct flow_facts f;
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	/* an engineering address, a finance user */
+	ck_assert_str_eq(dept_for(p, "192.0.2.70", "finance\0"), "finance");
+	ck_assert_str_eq(dept_for(p, "192.0.2.70", "FINANCE\0"), "finance");
+	ck_assert_str_eq(
+		dept_for(p, "192.0.2.70", "cn=payroll,ou=groups,dc=corp\0"),
+		"finance");
+	ck_assert_str_eq(dept_for(p, "198.51.100.9", "Lab Users\0"), "eng");
+	/* groups of two departments: the first in the file, whatever the
+	 * identity's order */
+	ck_assert_str_eq(dept_for(p, "203.0.113.1", "engineering\0finance\0"),
+			 "finance");
+	ck_assert_str_eq(dept_for(p, "203.0.113.1", "finance\0engineering\0"),
+			 "finance");
+	/* groups of no department: the range's, and none: the range's */
+	ck_assert_str_eq(dept_for(p, "192.0.2.70", "sales\0staff\0"), "eng");
+	ck_assert_str_eq(dept_for(p, "192.0.2.70", ""), "eng");
+	ck_assert_str_eq(dept_for(p, "192.0.2.70", NULL), "eng");
+	ck_assert_str_eq(dept_for(p, "203.0.113.1", "sales\0"), "default");
+	ck_assert_str_eq(dept_for(p, "203.0.113.1", NULL), "default");
+	/* identity required: nobody known goes where it says */
+	ck_assert_str_eq(dept_for(p, "192.0.2.130", NULL), "guests");
+	ck_assert_str_eq(dept_for(p, "192.0.2.200", NULL), "default");
+	v4(a, "192.0.2.200");
+	ck_assert_uint_eq(policy_dept_for(p, a, NULL), POLICY_DEFAULT_DEPT);
+	/* ... anybody known stays, or goes by groups */
+	ck_assert_str_eq(dept_for(p, "192.0.2.130", ""), "lab");
+	ck_assert_str_eq(dept_for(p, "192.0.2.130", "sales\0"), "lab");
+	ck_assert_str_eq(dept_for(p, "192.0.2.200", "staff\0"), "kiosk");
+	ck_assert_str_eq(dept_for(p, "192.0.2.200", "engineering\0"), "eng");
+	/* and the decision follows */
+	memset(&f, 0, sizeof(f));
+	v4(a, "192.0.2.130");
+	f.internal = a;
+	f.app = SF_PROTO_SKYPE_CALL;
+	f.confidence = CLS_CONF_DPI;
+	f.evidence = CLS_EV_PAYLOAD;
+	policy_decide(p, &f, &d);
+	ck_assert_str_eq(dept_name(p, &d), "guests");
+	ck_assert_int_eq(d.action, ACT_REJECT);
+	f.ident = &id;
+	policy_decide(p, &f, &d);
+	ck_assert_str_eq(dept_name(p, &d), "finance");
+	ck_assert_int_eq(d.action, ACT_DROP);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_format_keeps_groups_and_identity_required)
+{
+	static const char *const addrs[] = { "192.0.2.5",    "192.0.2.70",
+					     "192.0.2.130",  "192.0.2.200",
+					     "198.51.100.9", "203.0.113.1" };
+	static const char *const idents[] = { NULL,
+					      "",
+					      "finance\0",
+					      "LAB USERS\0",
+					      "cn=payroll,ou=groups,dc=corp\0",
+					      "sales\0engineering\0" };
+	struct policy *p = parse(ident_policy), *q;
+	char *text, *again;
+	unsigned i, j;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	text = policy_format(p);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(
+		text,
+		"\tgroups \"finance\", \"CN=Payroll,OU=Groups,DC=corp\";\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\tidentity required guests;\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\tidentity required default;\n"));
+	q = parse_ok(text);
+	ck_assert_uint_eq(q->n_depts, p->n_depts);
+	ck_assert_uint_eq(q->n_groups, p->n_groups);
+	for (i = 0; i < p->n_depts; i++) {
+		const struct policy_dept *x = &p->depts[i], *y = &q->depts[i];
+
+		ck_assert_str_eq(x->name, y->name);
+		ck_assert_uint_eq(x->n_groups, y->n_groups);
+		if (x->groups) {
+			const char *g = x->groups;
+
+			while (*g)
+				g += strlen(g) + 1;
+			ck_assert_ptr_nonnull(y->groups);
+			ck_assert_mem_eq(x->groups, y->groups,
+					 (size_t)(g - x->groups) + 1);
+		} else {
+			ck_assert_ptr_null(y->groups);
+		}
+		ck_assert_uint_eq(x->identity_required, y->identity_required);
+		ck_assert_uint_eq(x->unidentified, y->unidentified);
+	}
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+		for (j = 0; j < sizeof(idents) / sizeof(idents[0]); j++) {
+			const char *x = dept_for(p, addrs[i], idents[j]);
+
+			ck_assert_str_eq(x, dept_for(q, addrs[i], idents[j]));
+		}
+	assert_same_decisions(p, q);
+	again = policy_format(q);
+	ck_assert_str_eq(text, again);
+	free(again);
+	free(text);
+	policy_free(q);
+	policy_free(p);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -1261,6 +1509,13 @@ static Suite *policy_suite(void)
 	tcase_add_loop_test(
 		b, test_changes_that_cannot_be_written_are_refused, 0,
 		(int)(sizeof(bad_changes) / sizeof(bad_changes[0])));
+	tcase_add_test(c, test_a_department_of_groups_alone_is_valid);
+	tcase_add_test(
+		c, test_groups_come_before_ranges_and_identity_required_after);
+	tcase_add_test(c, test_format_keeps_groups_and_identity_required);
+	tcase_add_loop_test(
+		b, test_broken_identity_statements_report_exact_errors, 0,
+		(int)(sizeof(broken_identity) / sizeof(broken_identity[0])));
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, b);
 	return s;
