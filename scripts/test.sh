@@ -200,6 +200,13 @@ done
 
 suite "HA pair: decisions, the kill switch and runtime changes across a failover" test_ha.sh tests/netns/test_ha.sh
 
+suite "identity lab: slapd, FreeRADIUS with dist/freeradius, Kea with dist/kea's hook (no skyfenced)" \
+	idlab-selftest.sh tests/netns/idlab-selftest.sh
+for b in build build-asan; do
+	suite "identity ($b): FreeRADIUS on slapd, Kea's leases, refusals and a flood, a restart (real servers)" \
+		"test_identity.sh ($b)" env BUILD="$top/$b" tests/netns/test_identity.sh
+done
+
 stage "valgrind"
 if command -v valgrind >/dev/null; then
 	build/sf-mkpcap demo "$log/demo.pcap"

@@ -27,7 +27,25 @@
 
 #define DEFAULT_OFFLINE_FLOWS 262144u
 /* long options without a letter */
-enum { OPT_PEER = 1000, OPT_PEER_LISTEN, OPT_PEER_KEY };
+enum {
+	OPT_PEER = 1000,
+	OPT_PEER_LISTEN,
+	OPT_PEER_KEY,
+	OPT_RADIUS_LISTEN,
+	OPT_RADIUS_CLIENTS,
+	OPT_RADIUS_GROUPS,
+	OPT_IDENTITY_MAX,
+	OPT_IDENTITY_LIFETIME,
+	OPT_LDAP_URI,
+	OPT_LDAP_BASE,
+	OPT_LDAP_USER_FILTER,
+	OPT_LDAP_GROUP_FILTER,
+	OPT_LDAP_GROUP_ATTR,
+	OPT_LDAP_BIND_DN,
+	OPT_LDAP_BIND_PW,
+	OPT_LDAP_LIFETIME,
+	OPT_LEASE_GROUP,
+};
 #define DEFAULT_INLINE_FLOWS 131072u
 #define DEFAULT_INLINE_IDLE_S 120u
 #define DEFAULT_QUEUE_MAXLEN 8192u
@@ -95,6 +113,23 @@ static void usage(FILE *f)
 		"                       sync link); --peer-key FILE: their HMAC key\n"
 		"  --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus) there;\n"
 		"                       [ADDR]:PORT for IPv6 (default: off)\n"
+		"identity (departments by user and group):\n"
+		"  --radius-listen ADDR:PORT  receive RADIUS accounting (RFC 2866)\n"
+		"  --radius-clients FILE  'ADDRESS[/PREFIX] SECRET' a line, mode\n"
+		"                       0600 or 0640: the only senders accepted\n"
+		"  --radius-groups class|filter-id  the attribute naming the\n"
+		"                       user's groups (default class)\n"
+		"  --identity-max N     sessions and leases held (default %u)\n"
+		"  --identity-lifetime S  a session with no Interim-Update this\n"
+		"                       long ends (default %u)\n"
+		"  --ldap-uri URI       the directory, asked for the groups of a user\n"
+		"                       whose accounting names none\n"
+		"  --ldap-base DN, --ldap-user-filter F (default (uid=%%u)),\n"
+		"  --ldap-group-filter F (%%d: the user's DN), --ldap-group-attr A\n"
+		"                       (default cn), --ldap-bind-dn DN,\n"
+		"  --ldap-bind-password-file FILE, --ldap-lifetime S (default %u)\n"
+		"  --lease-group NAME   members may send DHCP leases (skyfencectl\n"
+		"                       lease: Kea's hook; default: root only)\n"
 		"offline:\n"
 		"  --pcap FILE          classify a pcap/pcapng capture, one TSV line per flow\n"
 		"  --guess              at give-up, let nDPI guess from IP/port lists\n"
@@ -113,7 +148,8 @@ static void usage(FILE *f)
 		DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
 		DEFAULT_INLINE_IDLE_S, DEFAULT_AUDIT_RATE, DEFAULT_AUDIT_BURST,
 		DEFAULT_AUDIT_BUFFER, DEFAULT_AUDIT_FLOWS, DEFAULT_CTL_PATH,
-		DEFAULT_CTL_IDLE_S, DEFAULT_STATE_DIR);
+		DEFAULT_CTL_IDLE_S, DEFAULT_STATE_DIR, DEFAULT_IDENTITY_MAX,
+		DEFAULT_IDENTITY_LIFETIME_S, DEFAULT_LDAP_LIFETIME_S);
 }
 
 static void print_error(void *ctx, const char *msg)
@@ -421,6 +457,14 @@ static int opt_group(struct cli *c, const struct cli_opt *o, char *arg)
 	return CLI_NEXT;
 }
 
+static int opt_radius_groups(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	if (strcmp(arg, "class") && strcmp(arg, "filter-id"))
+		return opt_bad(o, arg);
+	c->dopt.radius_filter_id = strcmp(arg, "filter-id") == 0;
+	return CLI_NEXT;
+}
+
 static int opt_peer(struct cli *c, const struct cli_opt *o, char *arg)
 {
 	(void)o;
@@ -533,6 +577,34 @@ static const struct cli_opt cli_opts[] = {
 	{ "peer-key", REQ, OPT_PEER_KEY, opt_str, F(dopt.peer_key), 0, 0,
 	  NULL },
 	{ "node-id", REQ, 'N', opt_node_id, 0, 0, 0, NULL },
+	{ "radius-listen", REQ, OPT_RADIUS_LISTEN, opt_str,
+	  F(dopt.radius_listen), 0, 0, NULL },
+	{ "radius-clients", REQ, OPT_RADIUS_CLIENTS, opt_str,
+	  F(dopt.radius_clients), 0, 0, NULL },
+	{ "radius-groups", REQ, OPT_RADIUS_GROUPS, opt_radius_groups, 0, 0, 0,
+	  "class or filter-id" },
+	{ "identity-max", REQ, OPT_IDENTITY_MAX, opt_u32, F(dopt.identity_max),
+	  16, 1u << 22, "a number" },
+	{ "identity-lifetime", REQ, OPT_IDENTITY_LIFETIME, opt_u32,
+	  F(dopt.identity_lifetime_s), 60, 86400 * 7, "a number of seconds" },
+	{ "ldap-uri", REQ, OPT_LDAP_URI, opt_str, F(dopt.ldap_uri), 0, 0,
+	  NULL },
+	{ "ldap-base", REQ, OPT_LDAP_BASE, opt_str, F(dopt.ldap_base), 0, 0,
+	  NULL },
+	{ "ldap-user-filter", REQ, OPT_LDAP_USER_FILTER, opt_str,
+	  F(dopt.ldap_user_filter), 0, 0, NULL },
+	{ "ldap-group-filter", REQ, OPT_LDAP_GROUP_FILTER, opt_str,
+	  F(dopt.ldap_group_filter), 0, 0, NULL },
+	{ "ldap-group-attr", REQ, OPT_LDAP_GROUP_ATTR, opt_str,
+	  F(dopt.ldap_group_attr), 0, 0, NULL },
+	{ "ldap-bind-dn", REQ, OPT_LDAP_BIND_DN, opt_str, F(dopt.ldap_bind_dn),
+	  0, 0, NULL },
+	{ "ldap-bind-password-file", REQ, OPT_LDAP_BIND_PW, opt_str,
+	  F(dopt.ldap_bind_pw_file), 0, 0, NULL },
+	{ "ldap-lifetime", REQ, OPT_LDAP_LIFETIME, opt_u32,
+	  F(dopt.ldap_lifetime_s), 1, 86400, "a number of seconds" },
+	{ "lease-group", REQ, OPT_LEASE_GROUP, opt_group, F(dopt.lease_group),
+	  0, 0, NULL },
 	{ "audit-rate", REQ, 'R', opt_audit_rate, 0, 0, 0,
 	  "RATE or RATE/BURST (records per second, 0 for every record)" },
 	{ "audit-buffer", REQ, 'U', opt_u32, F(dopt.audit_buffer), 65536,
@@ -613,6 +685,10 @@ static void cli_defaults(struct cli *c)
 		.audit_burst = DEFAULT_AUDIT_BURST,
 		.audit_buffer = DEFAULT_AUDIT_BUFFER,
 		.audit_flows = DEFAULT_AUDIT_FLOWS,
+		.identity_max = DEFAULT_IDENTITY_MAX,
+		.identity_lifetime_s = DEFAULT_IDENTITY_LIFETIME_S,
+		.ldap_lifetime_s = DEFAULT_LDAP_LIFETIME_S,
+		.lease_group = (gid_t)-1,
 	};
 }
 

@@ -11,6 +11,7 @@
 #include "classify/classify.h"
 #include "core/flow.h"
 #include "core/pkt.h"
+#include "identity/idtab.h"
 #include "policy/policy.h"
 
 void audit_clean_text(const char *in, char *out, size_t len)
@@ -35,6 +36,39 @@ int audit_enforced(const struct flow *f)
 	       f->decided_at == DEC_MARK;
 }
 
+int audit_identity_fields(char *buf, size_t len, const char *user,
+			  const char *groups)
+{
+	size_t start = strlen(buf), o;
+	const char *g;
+	char esc[3 * 256 + 8];
+	int n;
+
+	if (audit_json_member(buf, len, "user", user))
+		return -1;
+	o = strlen(buf);
+	n = snprintf(buf + o, len - o, ",\"groups\":[");
+	if (n < 0 || (size_t)n >= len - o)
+		goto full;
+	for (g = groups; *g; g += strlen(g) + 1) {
+		size_t k = strlen(buf);
+
+		audit_json_escape(esc, sizeof(esc), g);
+		n = snprintf(buf + k, len - k, "%s\"%s\"",
+			     g == groups ? "" : ",", esc);
+		if (n < 0 || (size_t)n >= len - k)
+			goto full;
+	}
+	o = strlen(buf);
+	n = snprintf(buf + o, len - o, "]");
+	if (n < 0 || (size_t)n >= len - o)
+		goto full;
+	return 0;
+full:
+	buf[start] = '\0';
+	return -1;
+}
+
 int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		      const struct flow *f, const struct policy *p,
 		      struct classifier *c)
@@ -54,6 +88,10 @@ int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		     o ? "," : "", ts_ms, event, key, ini, port);
 	if (n < 0 || (size_t)n >= len - o ||
 	    audit_json_member(buf, len, "department", d->name) ||
+	    (f->ident &&
+	     audit_identity_fields(
+		     buf, len, ((const struct id_rec *)f->ident)->user,
+		     ((const struct id_rec *)f->ident)->groups)) ||
 	    audit_json_member(buf, len, "rule",
 			      f->rule >= 0 ? d->rules[f->rule].text
 			      : f->rule == POLICY_RULE_KILLSWITCH ? "killswitch"

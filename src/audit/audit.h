@@ -19,6 +19,10 @@ struct policy;
  * and "enforced":false. Such a decision went back to the kernel as a
  * mark, so the kernel's conntrack entry carries the rest of the flow. */
 int audit_enforced(const struct flow *f);
+/* Appends ',"user":USER,"groups":[...]' (@groups packed "a\0b\0\0") to
+ * the record in @buf. 0, or -1 if it did not fit (@buf unchanged). */
+int audit_identity_fields(char *buf, size_t len, const char *user,
+			  const char *groups);
 
 /* A flow's fields, appended to @buf: ts_ms, event, flow, initiator,
  * initiator_port, department, rule, app, app_id, confidence, host (and

@@ -27,6 +27,10 @@ struct side_val {
 	char app[64];
 	char host[CLS_HOST_LEN];
 	char evidence[FLOW_EVIDENCE_LEN];
+	/* who the inside host was (identity/idtab.h), "" if nobody; the
+	 * groups packed "a\0b\0\0", cut at a whole group */
+	char user[96];
+	char groups[160];
 	uint16_t app_id;
 	uint8_t action, logged, inbound;
 	uint8_t confidence;

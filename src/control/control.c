@@ -15,12 +15,14 @@
 #include <sys/resource.h>
 
 #include "daemon/change.h"
+#include "daemon/identity.h"
 #include "daemon/daemon_int.h"
 #include "daemon/runtime.h"
 #include "control/metrics.h"
 #include "control/control.h"
 #include "control/status.h"
 #include "control/verbs.h"
+#include "control/who.h"
 #include "daemon/stats.h"
 #include "daemon/worker.h"
 #include "audit/audit.h"
@@ -131,6 +133,10 @@ static void view_of(struct daemon *d, const struct stats_snap *snap,
 	ct_events_get_stats(d->audit.ctev, &v->audit.ev);
 	v->metrics = d->metrics != NULL;
 	v->metrics_listen = d->o->metrics_listen;
+	v->ident.enabled = d->ident != NULL;
+	v->ident.max = d->o->identity_max;
+	identity_get_stats(d, &v->ident.src);
+	identity_table_stats(d, &v->ident.tab);
 	if (d->metrics)
 		metrics_counts(d->metrics, &v->metrics_open,
 			       &v->metrics_served);
@@ -657,8 +663,9 @@ static void v_help(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		if (!(verbs[i].v.flags & VERB_CLIENT))
 			ctl_data(r, "%s%s",
 				 verb_usage(&verbs[i].v, u, sizeof(u)),
-				 verbs[i].v.role == CTL_ADMIN ? "   (admin)"
-							      : "");
+				 verbs[i].v.role == CTL_ADMIN	? "   (admin)"
+				 : verbs[i].v.role == CTL_LEASE ? "   (dhcp)"
+								: "");
 	ctl_ok(r, "%s", "");
 }
 
@@ -689,9 +696,11 @@ void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
 		}
 		if (role < v->role) {
 			ctl_err(r, "denied",
-				"'%s%s%s' changes skyfenced: admins only",
-				argv[0], argc > 1 ? " " : "",
-				argc > 1 ? argv[1] : "");
+				"'%s%s%s' changes skyfenced: %s only", argv[0],
+				argc > 1 ? " " : "", argc > 1 ? argv[1] : "",
+				v->role == CTL_LEASE
+					? "the DHCP server's (--lease-group) and admins"
+					: "admins");
 			return;
 		}
 		verbs[i].fn(d, r, argc, argv);

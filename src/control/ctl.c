@@ -453,14 +453,16 @@ enum ctl_admit ctl_slot_admit(const struct ctl_slot *s,
 				free_at = i;
 			continue;
 		}
-		if (s[i].role != CTL_READ_ONLY)
+		/* a DHCP server's hook counts as a read-only client: it
+		 * takes none of the slots kept for admins */
+		if (s[i].role == CTL_ADMIN)
 			continue;
 		ro++;
 		mine += s[i].uid == uid;
 		if (oldest == l->slots || s[i].last_ms < s[oldest].last_ms)
 			oldest = i;
 	}
-	if (role == CTL_READ_ONLY) {
+	if (role != CTL_ADMIN) {
 		if (mine >= l->per_uid)
 			return CTL_REFUSE_UID;
 		if (ro + l->reserve >= l->slots)
@@ -501,7 +503,7 @@ static int peer_role(const struct ctl *c, int fd, uid_t *uid,
 	gid_t groups[256];
 	socklen_t gl = sizeof(groups), crl;
 	struct ucred cr;
-	int member, admin;
+	int member, admin, lease;
 	unsigned g;
 
 	*uid = (uid_t)-1;
@@ -516,17 +518,20 @@ static int peer_role(const struct ctl *c, int fd, uid_t *uid,
 	}
 	member = cr.gid == c->o.group;
 	admin = c->o.admin_group != (gid_t)-1 && cr.gid == c->o.admin_group;
+	lease = c->o.lease_group != (gid_t)-1 && cr.gid == c->o.lease_group;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0) {
 		for (g = 0; g < gl / sizeof(gid_t); g++) {
 			member |= groups[g] == c->o.group;
 			admin |= c->o.admin_group != (gid_t)-1 &&
 				 groups[g] == c->o.admin_group;
+			lease |= c->o.lease_group != (gid_t)-1 &&
+				 groups[g] == c->o.lease_group;
 		}
 	}
-	*role = admin ? CTL_ADMIN : CTL_READ_ONLY;
+	*role = admin ? CTL_ADMIN : lease ? CTL_LEASE : CTL_READ_ONLY;
 	/* the file mode keeps others out; this holds even if someone
 	 * loosens it */
-	return member || admin ? 0 : -EACCES;
+	return member || admin || lease ? 0 : -EACCES;
 }
 
 /* Closes a client that has gone (its end closed, nothing of it left to
@@ -642,7 +647,9 @@ static void accept_clients(struct ctl *c)
 		c->st.accepted++;
 		snprintf(greet, sizeof(greet), "SKYFENCE %d %s\n",
 			 CTL_PROTO_VERSION,
-			 role == CTL_ADMIN ? "admin" : "read-only");
+			 role == CTL_ADMIN   ? "admin"
+			 : role == CTL_LEASE ? "lease"
+					     : "read-only");
 		append(c, k, greet, strlen(greet));
 		flush_client(c, k);
 	}

@@ -36,12 +36,15 @@
 #define CTL_MAX_REQUEST 4096
 #define CTL_MAX_ARGS 64
 
-enum ctl_role { CTL_READ_ONLY = 0, CTL_ADMIN };
+/* Read-only: status and the like; lease: that and the DHCP server's
+ * "lease" verbs (--lease-group); admin: every change. */
+enum ctl_role { CTL_READ_ONLY = 0, CTL_LEASE, CTL_ADMIN };
 
 struct ctl_opts {
 	const char *path;
 	gid_t group;	   /* socket group (mode 0660) */
 	gid_t admin_group; /* members are admins; (gid_t)-1: root only */
+	gid_t lease_group; /* members may send leases; (gid_t)-1: none */
 	unsigned max_clients;
 	uint64_t idle_ms;	/* idle or not reading: closed after this */
 	size_t max_reply_bytes; /* queued for one client */

@@ -436,6 +436,62 @@ static void prom_peers(const struct status_view *v,
 	}
 }
 
+static void prom_gauge(void (*emit)(void *ctx, const char *line), void *ctx,
+		       const char *name, const char *type, const char *help,
+		       uint64_t val)
+{
+	out(emit, ctx, "# HELP %s %s", name, help);
+	out(emit, ctx, "# TYPE %s %s", name, type);
+	out(emit, ctx, "%s %" PRIu64, name, val);
+}
+
+/* Who is behind an address: the table and what fed it or was refused. */
+static void prom_identity(const struct status_view *v,
+			  void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	const struct status_identity *id = &v->ident;
+	unsigned i;
+
+	if (!id->enabled)
+		return;
+	prom_gauge(emit, ctx, "skyfence_identity_addresses", "gauge",
+		   "Addresses a user is known behind (RADIUS, DHCP).",
+		   id->src.addresses);
+	prom_gauge(emit, ctx, "skyfence_identity_sessions", "gauge",
+		   "Live RADIUS accounting sessions.", id->tab.sessions);
+	prom_gauge(emit, ctx, "skyfence_identity_leases", "gauge",
+		   "DHCP leases held.", id->tab.n_leases);
+	prom_gauge(emit, ctx, "skyfence_identity_max", "gauge",
+		   "Sessions (and leases) the table holds at most "
+		   "(--identity-max).",
+		   id->max);
+	prom_gauge(emit, ctx, "skyfence_identity_updates_total", "counter",
+		   "Identity messages that changed who is behind an address.",
+		   id->tab.updates);
+	prom_gauge(emit, ctx, "skyfence_identity_radius_received_total",
+		   "counter", "RADIUS datagrams received.", id->src.received);
+	prom_gauge(emit, ctx, "skyfence_identity_lease_updates_total",
+		   "counter", "DHCP lease messages applied (lease add|del).",
+		   id->src.lease_updates);
+	out(emit, ctx,
+	    "# HELP skyfence_identity_refused_total Identity messages "
+	    "refused, by cause.");
+	out(emit, ctx, "# TYPE skyfence_identity_refused_total counter");
+	for (i = 0; i < IDR_MAX; i++)
+		out(emit, ctx,
+		    "skyfence_identity_refused_total{cause=\"%s\"} %" PRIu64,
+		    identity_refusal_name((int)i), id->src.refused[i]);
+	for (i = 0; i < ID_REF_MAX; i++)
+		out(emit, ctx,
+		    "skyfence_identity_refused_total{cause=\"%s\"} %" PRIu64,
+		    id_refusal_name((int)i), id->tab.refused[i]);
+	if (id->src.ldap_on)
+		prom_gauge(
+			emit, ctx, "skyfence_identity_ldap_connected", "gauge",
+			"1 if the directory connection is bound (--ldap-uri).",
+			(uint64_t)id->src.ldap_connected);
+}
+
 static void render_prometheus(const struct status_view *v,
 			      const struct stats_snap *s,
 			      void (*emit)(void *ctx, const char *line),
@@ -460,6 +516,7 @@ static void render_prometheus(const struct status_view *v,
 	prom_apps(v, emit, ctx);
 	prom_kernel(s, emit, ctx);
 	prom_peers(v, emit, ctx);
+	prom_identity(v, emit, ctx);
 }
 
 static void render_json(const struct status_view *v, const struct stats_snap *s,
@@ -617,8 +674,33 @@ void status_render_stats(const struct status_view *v, enum status_format f,
 static void status_json(const struct status_view *v,
 			void (*emit)(void *ctx, const char *line), void *ctx)
 {
-	char src[600], ks[600], se[600];
+	char src[600], ks[600], se[600], id[1024] = "";
+	const struct status_identity *ii = &v->ident;
 
+	if (ii->enabled)
+		snprintf(id, sizeof(id),
+			 ",\"identity\":{\"addresses\":%u,\"sessions\":%u,"
+			 "\"leases\":%u,\"max\":%u,\"updates\":%" PRIu64
+			 ",\"radius_received\":%" PRIu64
+			 ",\"refused\":{\"unknown_client\":%" PRIu64
+			 ",\"bad_authenticator\":%" PRIu64
+			 ",\"malformed\":%" PRIu64
+			 ",\"not_accounting\":%" PRIu64 ",\"overflow\":%" PRIu64
+			 ",\"stale\":%" PRIu64 ",\"replayed\":%" PRIu64
+			 ",\"future\":%" PRIu64 ",\"full\":%" PRIu64
+			 ",\"invalid\":%" PRIu64 "}}",
+			 ii->src.addresses, ii->tab.sessions, ii->tab.n_leases,
+			 ii->max, ii->tab.updates, ii->src.received,
+			 ii->src.refused[IDR_UNKNOWN_CLIENT],
+			 ii->src.refused[IDR_BAD_AUTH],
+			 ii->src.refused[IDR_MALFORMED],
+			 ii->src.refused[IDR_NOT_ACCOUNTING],
+			 ii->src.refused[IDR_OVERFLOW],
+			 ii->tab.refused[ID_REF_STALE],
+			 ii->tab.refused[ID_REF_REPLAYED],
+			 ii->tab.refused[ID_REF_FUTURE],
+			 ii->tab.refused[ID_REF_FULL],
+			 ii->tab.refused[ID_REF_INVALID]);
 	status_json_str(src, sizeof(src), v->pol.source);
 	status_json_str(ks, sizeof(ks), v->pol.killswitch);
 	status_json_str(se, sizeof(se), v->state.err);
@@ -635,7 +717,7 @@ static void status_json(const struct status_view *v,
 	    ",\"conntrack_walks\":%" PRIu64 ",\"conntrack_rewritten\":%" PRIu64
 	    ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
 	    "\"rss_kib\":%ld,\"state_kept\":%s,"
-	    "\"state_saved\":%s,\"state_error\":\"%s\"}",
+	    "\"state_saved\":%s,\"state_error\":\"%s\"%s}",
 	    SKYFENCE_VERSION, classifier_version(), v->pid, v->uptime_s, src,
 	    v->pol.n_depts, v->queue_num, v->n_queues, v->n_workers,
 	    v->queue_num + QUEUE_THROTTLE_OFFSET,
@@ -645,7 +727,52 @@ static void status_json(const struct status_view *v,
 	    v->ctl.refused_busy, v->ctl.refused_uid, v->ctl.evicted,
 	    v->ct.walks, v->ct.rewritten, v->ct.running ? "true" : "false",
 	    v->log_level, v->rss_kib, v->state.kept ? "true" : "false",
-	    v->state.kept && !v->state.dirty ? "true" : "false", se);
+	    v->state.kept && !v->state.dirty ? "true" : "false", se, id);
+}
+
+static void status_identity(const struct status_view *v,
+			    void (*emit)(void *ctx, const char *line),
+			    void *ctx)
+{
+	const struct status_identity *id = &v->ident;
+	uint64_t refused = 0;
+	unsigned i;
+
+	if (!id->enabled)
+		return;
+	for (i = 0; i < IDR_MAX; i++)
+		refused += id->src.refused[i];
+	for (i = 0; i < ID_REF_MAX; i++)
+		refused += id->tab.refused[i];
+	out(emit, ctx,
+	    "identity: %u addresses known (%u sessions, %u leases; at most "
+	    "%u), %" PRIu64 " accounting datagrams, %" PRIu64
+	    " updates, %" PRIu64 " refused%s%s",
+	    id->src.addresses, id->tab.sessions, id->tab.n_leases, id->max,
+	    id->src.received, id->tab.updates, refused,
+	    id->src.ldap_on ? (id->src.ldap_connected ? "; directory bound"
+						      : "; directory NOT "
+							"bound: ")
+			    : "",
+	    id->src.ldap_on && !id->src.ldap_connected ? id->src.ldap_error
+						       : "");
+	if (refused)
+		out(emit, ctx,
+		    "identity refused: unknown client %" PRIu64
+		    ", bad authenticator %" PRIu64 ", malformed %" PRIu64
+		    ", not accounting %" PRIu64 ", overflow %" PRIu64
+		    ", stale %" PRIu64 ", replayed %" PRIu64 ", future %" PRIu64
+		    ", full %" PRIu64 ", invalid %" PRIu64,
+		    id->src.refused[IDR_UNKNOWN_CLIENT],
+		    id->src.refused[IDR_BAD_AUTH],
+		    id->src.refused[IDR_MALFORMED],
+		    id->src.refused[IDR_NOT_ACCOUNTING],
+		    id->src.refused[IDR_OVERFLOW],
+		    id->tab.refused[ID_REF_STALE],
+		    id->tab.refused[ID_REF_REPLAYED],
+		    id->tab.refused[ID_REF_FUTURE],
+		    id->tab.refused[ID_REF_FULL],
+		    id->tab.refused[ID_REF_INVALID]);
 }
 
 /* An HA node's rules (skyfence-rules.sh --ha): without them a TCP flow
@@ -788,6 +915,7 @@ static void status_text(const struct status_view *v,
 	    "conntrack: %" PRIu64 " walks, %" PRIu64 " entries rewritten%s",
 	    v->ct.walks, v->ct.rewritten, v->ct.running ? ", walking now" : "");
 	status_audit(v, emit, ctx);
+	status_identity(v, emit, ctx);
 	if (v->metrics)
 		out(emit, ctx,
 		    "metrics: http://%s/metrics, %u connection(s) open (at "

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/identity.h"
+#include "identity/idtab.h"
 #include "audit/auditlog.h"
 #include "control/ctl.h"
 #include "daemon/stats.h"
@@ -41,6 +43,15 @@ struct status_audit {
 	struct ct_events_stats ev;
 };
 
+/* Who is behind an address (daemon/identity.h): the sources' counters and
+ * the table's. */
+struct status_identity {
+	int enabled;
+	unsigned max;
+	struct identity_stats src;
+	struct idtab_stats tab;
+};
+
 struct status_view {
 	/* every format */
 	const struct stats_snap *snap;
@@ -71,6 +82,7 @@ struct status_view {
 	const char *metrics_listen;
 	unsigned metrics_open;
 	unsigned long long metrics_served;
+	struct status_identity ident;
 };
 
 /* `status` (STATUS_TEXT or STATUS_JSON, one line) of @v. */

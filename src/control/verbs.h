@@ -58,6 +58,13 @@
 	  "lift the kill switch (for APP)", v_killswitch)                      \
 	X("killswitch", "", 0, 0, CTL_READ_ONLY, 0, "show the kill switch",    \
 	  v_killswitch)                                                        \
+	X("who", "[ADDR]", 0, 1, CTL_READ_ONLY, VERB_JSON,                     \
+	  "who is behind each address: user, MAC, groups, department",         \
+	  control_who)                                                         \
+	X("lease add", "ADDR MAC [SECONDS]", 2, 3, CTL_LEASE, 0,               \
+	  "a DHCP lease: ADDR given to MAC (Kea's hook)", control_lease)       \
+	X("lease del", "ADDR [MAC]", 1, 2, CTL_LEASE, 0,                       \
+	  "a DHCP lease ended (released, expired, declined)", control_lease)   \
 	X("signatures reload", "", 0, 0, CTL_ADMIN, 0,                         \
 	  "re-read the nDPI protocols file the policy names", v_signatures)    \
 	X("log level", "", 0, 0, CTL_READ_ONLY, 0, "show the log level",       \

@@ -67,6 +67,9 @@ struct flow {
 	int32_t cls_slot; /* classifier state, -1 once released */
 	struct cls_result cls;
 	uint16_t dept;
+	/* who the inside host was at the decision: the engine's reference
+	 * to an identity/idtab.h struct id_rec, NULL if nobody */
+	void *ident;
 	int16_t rule;	 /* -1: no rule matched */
 	uint8_t action;	 /* enum policy_action */
 	uint8_t inbound; /* opened from outside the internal networks */

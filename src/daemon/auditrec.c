@@ -19,6 +19,7 @@
 #include "core/pkt.h"
 #include "audit/sidetab.h"
 #include "core/verdict.h"
+#include "identity/idtab.h"
 
 static const char *verdict_action(enum mark_verdict v)
 {
@@ -67,6 +68,25 @@ static void key_text(uint8_t l4, const uint8_t a[16], uint16_t ap,
 	flow_key_format(&k, out, len);
 }
 
+/* Who, into the side table's entry: the user cut to fit, the groups
+ * that fit whole. */
+static void side_ident(struct side_val *v, const struct id_rec *r)
+{
+	size_t o = 0;
+	const char *g;
+
+	snprintf(v->user, sizeof(v->user), "%s", r->user[0] ? r->user : "?");
+	for (g = r->groups; *g; g += strlen(g) + 1) {
+		size_t n = strlen(g) + 1;
+
+		if (o + n + 1 > sizeof(v->groups))
+			break;
+		memcpy(v->groups + o, g, n);
+		o += n;
+	}
+	v->groups[o] = '\0';
+}
+
 void auditrec_flow_decided(struct audit_sink *s, const struct flow *f,
 			   const struct policy *p, struct classifier *c,
 			   uint64_t wall_now_ms, uint64_t mono_now_ms)
@@ -100,6 +120,8 @@ void auditrec_flow_decided(struct audit_sink *s, const struct flow *f,
 	v.inbound = f->inbound;
 	v.confidence = f->cls.confidence;
 	flow_evidence_format(f, v.evidence, sizeof(v.evidence));
+	if (f->ident)
+		side_ident(&v, f->ident);
 	sidetab_put(s->side, &k, &v);
 }
 
@@ -142,6 +164,8 @@ void auditrec_ct_end(void *ctx, const struct ct_end *e)
 			     end_ms, key, ini, e->e.sport);
 	if (have) {
 		audit_json_member(f, sizeof(f), "department", v.dept);
+		if (v.user[0])
+			audit_identity_fields(f, sizeof(f), v.user, v.groups);
 		audit_json_member(f, sizeof(f), "rule", v.rule);
 		audit_json_member(f, sizeof(f), "app", v.app);
 		o = strlen(f);
@@ -213,7 +237,8 @@ void auditrec_policy(struct audit_sink *s, const struct policy *p,
 
 void auditrec_redecided(struct audit_sink *s, const struct policy *p,
 			const struct ct_entry *e, enum mark_verdict old,
-			const struct policy_decision *pd, uint16_t app)
+			const struct policy_decision *pd, uint16_t app,
+			const struct id_rec *who)
 {
 	const struct policy_dept *dp = &p->depts[pd->dept];
 	const char *rule = pd->rule >= 0 ? dp->rules[pd->rule].text
@@ -239,6 +264,8 @@ void auditrec_redecided(struct audit_sink *s, const struct policy *p,
 		 "\"initiator\":\"%s\",\"initiator_port\":%u",
 		 auditlog_now_ms(), key, ini, e->sport);
 	audit_json_member(f, sizeof(f), "department", dp->name);
+	if (who)
+		audit_identity_fields(f, sizeof(f), who->user, who->groups);
 	audit_json_member(f, sizeof(f), "rule", rule);
 	audit_json_member(f, sizeof(f), "app",
 			  classifier_proto_name(s->cls, app));

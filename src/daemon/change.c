@@ -268,6 +268,11 @@ static void describe(const struct daemon *d, const struct change *c, char *out,
 static void log_applied(const struct daemon *d, const struct change *c,
 			const char *what)
 {
+	if (c->kind == CHANGE_IDENTITY) {
+		/* one a login: the audit has each, the log at debug */
+		log_debug("%s", what);
+		return;
+	}
 	switch (c->origin) {
 	case CHANGE_PEER:
 		if (c->kind == CHANGE_KILLSWITCH)
@@ -331,6 +336,10 @@ int change_apply(struct daemon *d, const struct change *c,
 		break;
 	case CHANGE_SIGNATURES:
 		rc = runtime_signatures_reload(d, on_error, ctx, err, errlen);
+		break;
+	case CHANGE_IDENTITY:
+		runtime_set_identity(d, c->snap);
+		rc = 0;
 		break;
 	default:
 		snprintf(err, errlen, "unknown change");

@@ -20,6 +20,8 @@ enum change_origin {
 	CHANGE_CLIENT, /* a control client (uid) */
 	CHANGE_SIGNAL, /* SIGHUP (the sender's uid) */
 	CHANGE_PEER,   /* an HA peer's message (node) */
+	CHANGE_SOURCE, /* an identity source: RADIUS accounting, the
+			* directory, a lapse (identity.h) */
 };
 
 enum change_kind {
@@ -28,6 +30,9 @@ enum change_kind {
 	CHANGE_RELOAD, /* the --policy file read again (SIGHUP) */
 	CHANGE_KILLSWITCH, /* the kill switch becomes @apps ("" off) */
 	CHANGE_SIGNATURES, /* the signatures file read again */
+	/* who is behind some addresses changed (identity.h): @what says
+	 * who, where; the identity table's snapshot is swapped in */
+	CHANGE_IDENTITY,
 };
 
 struct change {
@@ -40,6 +45,7 @@ struct change {
 	const char *what;
 	const char *text; /* LOAD: the file's text (the client opened it) */
 	size_t len;
+	struct id_snap *snap; /* IDENTITY: the new snapshot (taken over) */
 };
 
 /* Applies @c. Returns 0, or -1 with nothing changed and why in @err

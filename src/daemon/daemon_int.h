@@ -57,6 +57,9 @@ struct running {
 	struct policy *pol;
 	/* kill switch rules, for pol->killswitch: their default block */
 	struct policy *kill;
+	/* who is behind an address (identity/idtab.h): the snapshot every
+	 * engine runs with; NULL: nobody known */
+	struct id_snap *ids;
 	/* audit_policy_digest of pol, kill switch included: set at the
 	 * start and by auditrec_policy at each change (status, metrics and
 	 * the peers read it each second; formatting the policy each time
@@ -99,6 +102,7 @@ struct daemon {
 	struct ct *ct;
 	struct metrics *metrics; /* --metrics-listen; NULL: off */
 	struct peers *peers;	 /* --peer; NULL: no HA pair */
+	struct identity *ident;	 /* identity.h; NULL: no source configured */
 	uint64_t started_ms;
 	uint64_t watchdog_us; /* systemd's WatchdogSec; 0: none */
 	int pid_fd;	      /* --pidfile, opened before --user's change */

@@ -58,11 +58,31 @@ struct daemon_opts {
 	const char *peers[4];
 	unsigned n_peers;
 	const char *peer_key;
+	/* identity (identity.h): RADIUS accounting on --radius-listen
+	 * ADDR:PORT from the clients of --radius-clients FILE, groups from
+	 * Class or Filter-Id (--radius-groups); the table's bound
+	 * (--identity-max) and a session's life without a message
+	 * (--identity-lifetime); the directory's groups (--ldap-*); DHCP
+	 * leases through the control verb "lease", allowed to members of
+	 * --lease-group ((gid_t)-1: root only) */
+	const char *radius_listen;
+	const char *radius_clients;
+	int radius_filter_id; /* groups from Filter-Id, not Class */
+	uint32_t identity_max;
+	uint32_t identity_lifetime_s;
+	const char *ldap_uri, *ldap_base, *ldap_user_filter;
+	const char *ldap_group_filter, *ldap_group_attr;
+	const char *ldap_bind_dn, *ldap_bind_pw_file;
+	uint32_t ldap_lifetime_s;
+	gid_t lease_group;
 };
 
 #define DEFAULT_AUDIT_RATE 200
 #define DEFAULT_AUDIT_BURST 2000
 #define DEFAULT_AUDIT_BUFFER (8u << 20)
 #define DEFAULT_AUDIT_FLOWS 65536
+#define DEFAULT_IDENTITY_MAX 65536
+#define DEFAULT_IDENTITY_LIFETIME_S 3600
+#define DEFAULT_LDAP_LIFETIME_S 300
 
 #endif

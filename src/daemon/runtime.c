@@ -19,6 +19,7 @@
 #include "daemon/stats.h"
 #include "daemon/worker.h"
 #include "daemon/buckets.h"
+#include "identity/idtab.h"
 #include "kernel/fcset.h"
 #include "policy/loader.h"
 #include "sys/log.h"
@@ -231,6 +232,23 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 		ct_walk(d->ct);
 	runtime_save_state(d);
 	return 0;
+}
+
+static void adopt_ident(struct worker *w, void *arg)
+{
+	engine_set_identity(w->eng, arg);
+}
+
+void runtime_set_identity(struct daemon *d, struct id_snap *s)
+{
+	workers_call(d, adopt_ident, s);
+	if (d->run.eng)
+		engine_set_identity(d->run.eng, s);
+	/* no engine holds the old one; flows keep their own records */
+	id_snap_free(d->run.ids);
+	d->run.ids = s;
+	if (d->ct)
+		ct_walk(d->ct);
 }
 
 int runtime_set_killswitch(struct daemon *d, const char *apps,
@@ -448,18 +466,21 @@ int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 	struct daemon *d = ctx;
 	enum mark_verdict old = mark_verdict_of(&d->ml, e->mark), nv;
 	struct policy_decision pd;
+	uint8_t inbound = 0;
 	uint16_t app;
 
 	if (old == MARK_NONE)
 		return 0; /* still inspected: decided by the new policy */
 	app = mark_app_of(&d->ml, e->mark);
 	engine_decide_app(d->run.eng, e->src, e->sport, e->dst, e->dport,
-			  e->l4proto, app, &pd, NULL);
+			  e->l4proto, app, &pd, &inbound);
 	nv = verdict_mark_of_action(pd.action);
 	if (nv == old)
 		return 0;
 	*mark = mark_encode(&d->ml, e->mark, nv, app);
-	auditrec_redecided(&d->audit, d->run.pol, e, old, &pd, app);
+	auditrec_redecided(
+		&d->audit, d->run.pol, e, old, &pd, app,
+		id_snap_lookup(d->run.ids, inbound ? e->dst : e->src));
 	return 1;
 }
 

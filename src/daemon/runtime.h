@@ -34,6 +34,12 @@ void runtime_install_kill(struct daemon *d, struct policy *k);
  * touching its departments: the engine's rules, pol->killswitch, a
  * conntrack walk, the state file. Returns 0, or -EINVAL (a name does not
  * resolve, too many) with nothing changed. */
+/* Who is behind an address from now on: @s (taken over) into every
+ * worker and the control thread's engine, the old one freed, conntrack
+ * walked so established flows follow (the change service's step for an
+ * identity change, change.h). */
+struct id_snap;
+void runtime_set_identity(struct daemon *d, struct id_snap *s);
 int runtime_set_killswitch(struct daemon *d, const char *apps,
 			   void (*on_error)(void *ctx, const char *msg),
 			   void *ctx);

@@ -375,6 +375,8 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	eo.idle_ms = o->idle_ms;
 	eo.seed = seed;
 	w->eng = engine_create(&eo, w->cls, d->run.pol, &h);
+	if (w->eng)
+		engine_set_identity(w->eng, d->run.ids);
 	w->sc.apps = calloc(APP_STATS, sizeof(*w->sc.apps));
 	w->sc.recent = calloc(RECENT, sizeof(*w->sc.recent));
 	w->posted = calloc(throttle_max_held(d->th) + 1, sizeof(*w->posted));

@@ -14,6 +14,7 @@
 #include "core/names.h"
 #include "core/stream.h"
 #include "core/stun.h"
+#include "identity/idtab.h"
 
 /* Buffers for messages that span segments (appmsg.h): most messages come
  * whole in one segment and need none. A pool of this many per engine (at
@@ -28,6 +29,7 @@ struct engine {
 	struct classifier *cls;
 	const struct policy *pol;
 	const struct policy_rule *kill; /* kill switch rules, before all */
+	const struct id_snap *ids;	/* who is behind an address */
 	uint32_t n_kill;
 	struct engine_hooks h;
 	struct flow_table *ft;
@@ -107,15 +109,31 @@ static void inside_of(const struct policy *p, const uint8_t *ini,
 	}
 }
 
-static void endpoints_of(const struct policy *p, const struct flow *f,
-			 struct flow_facts *ff)
+/* The identity of the inside host into @ff (through @pi), if any. */
+static struct id_rec *ident_of(const struct engine *e, struct flow_facts *ff,
+			       struct policy_ident *pi)
+{
+	struct id_rec *r = id_snap_lookup(e->ids, ff->internal);
+
+	ff->ident = NULL;
+	if (r) {
+		pi->groups = r->groups;
+		ff->ident = pi;
+	}
+	return r;
+}
+
+static struct id_rec *endpoints_of(const struct engine *e, const struct flow *f,
+				   struct flow_facts *ff,
+				   struct policy_ident *pi)
 {
 	uint16_t ip, rp;
 	const uint8_t *ini = flow_initiator(f, &ip),
 		      *resp = flow_responder(f, &rp);
 
-	inside_of(p, ini, ip, resp, rp, ff);
+	inside_of(e->pol, ini, ip, resp, rp, ff);
 	ff->l4proto = f->key.l4proto;
+	return ident_of(e, ff, pi);
 }
 
 /* A signature decides a UDP flow at its first packet. A TCP one (the
@@ -152,13 +170,15 @@ static uint16_t name_sig(const struct engine *e, const struct flow *f)
  * look-alike name leaves the master protocol (TLS, HTTP, DNS), the Skype
  * UDP heuristic nothing unless the policy's skype-heuristic is on, and an
  * address signature its app. */
-static void flow_facts_of(const struct engine *e, const struct flow *f,
-			  struct flow_facts *ff)
+static struct id_rec *flow_facts_of(const struct engine *e,
+				    const struct flow *f, struct flow_facts *ff,
+				    struct policy_ident *pi)
 {
+	struct id_rec *r;
 	uint16_t name_app;
 
 	memset(ff, 0, sizeof(*ff));
-	endpoints_of(e->pol, f, ff);
+	r = endpoints_of(e, f, ff, pi);
 	ff->master = f->cls.master;
 	ff->app = f->cls.app;
 	ff->category = f->cls.category;
@@ -184,9 +204,10 @@ static void flow_facts_of(const struct engine *e, const struct flow *f,
 		   !e->pol->skype_heuristic) {
 		ff->app = ff->master = 0;
 	} else {
-		return;
+		return r;
 	}
 	ff->category = classifier_proto_category(e->cls, ff->app);
+	return r;
 }
 
 /* The policy's decision, unless a kill switch rule matches: then drop,
@@ -214,10 +235,11 @@ static void decide_facts(const struct engine *e, const struct flow_facts *ff,
 static int restricted(const struct engine *e, const struct flow *f)
 {
 	struct flow_facts ff;
+	struct policy_ident pi;
 
 	if (e->n_kill > 0)
 		return 1;
-	endpoints_of(e->pol, f, &ff);
+	endpoints_of(e, f, &ff, &pi);
 	return policy_may_refuse(e->pol, &ff);
 }
 
@@ -228,12 +250,13 @@ static int restricted(const struct engine *e, const struct flow *f)
 static int refuse_unread(const struct engine *e, const struct flow *f)
 {
 	struct flow_facts ff;
+	struct policy_ident pi;
 	uint16_t dept;
 
 	if (!f->unread)
 		return 0;
-	endpoints_of(e->pol, f, &ff);
-	dept = policy_dept_of(e->pol, ff.internal);
+	endpoints_of(e, f, &ff, &pi);
+	dept = policy_dept_for(e->pol, ff.internal, ff.ident);
 	if (e->pol->depts[dept].fail_closed)
 		return 1;
 	return f->unread != CLS_EV_MIDSTREAM && restricted(e, f);
@@ -242,9 +265,19 @@ static int refuse_unread(const struct engine *e, const struct flow *f)
 static void apply_policy(const struct engine *e, struct flow *f)
 {
 	struct policy_decision d;
+	struct policy_ident pi;
 	struct flow_facts ff;
+	struct id_rec *r;
 
-	flow_facts_of(e, f, &ff);
+	r = flow_facts_of(e, f, &ff, &pi);
+	if (r != f->ident) {
+		/* the flow keeps who it was decided for, for its records */
+		if (f->ident)
+			id_rec_put(f->ident);
+		f->ident = r;
+		if (r)
+			id_rec_get(r);
+	}
 	decide_facts(e, &ff, &d);
 	if (f->nm_app) {
 		/* a name skyfence read that decides harder than the label */
@@ -347,10 +380,11 @@ static void consider(struct engine *e, struct flow *f, uint16_t master,
 		     uint16_t app, uint8_t evidence)
 {
 	struct policy_decision d;
+	struct policy_ident pi;
 	struct flow_facts ff;
 	uint8_t r;
 
-	endpoints_of(e->pol, f, &ff);
+	endpoints_of(e, f, &ff, &pi);
 	ff.master = master == app ? 0 : master;
 	ff.app = app;
 	ff.category = classifier_proto_category(e->cls, app);
@@ -450,11 +484,12 @@ static void ndpi_name(struct engine *e, struct flow *f)
 static int alt_agrees(const struct engine *e, const struct flow *f)
 {
 	struct policy_decision a, b;
+	struct policy_ident pi;
 	struct flow_facts ff;
 
 	if (!f->cls.alt_app)
 		return 1;
-	flow_facts_of(e, f, &ff);
+	flow_facts_of(e, f, &ff, &pi);
 	decide_facts(e, &ff, &a);
 	ff.app = f->cls.alt_app;
 	ff.category = classifier_proto_category(e->cls, ff.app);
@@ -491,6 +526,10 @@ static void on_flow_end(void *ctx, struct flow *f, int reason)
 	buf_drop(e, f);
 	if (e->h.on_flow_end)
 		e->h.on_flow_end(e->h.ctx, f, reason);
+	if (f->ident) {
+		id_rec_put(f->ident);
+		f->ident = NULL;
+	}
 }
 
 struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
@@ -556,6 +595,25 @@ void engine_set_rules(struct engine *e, const struct policy *p,
 	flow_table_foreach(e->ft, redecide, e);
 }
 
+/* A decided flow whose inside host is someone else now. */
+static void redecide_ident(void *ctx, struct flow *f)
+{
+	struct engine *e = ctx;
+	struct policy_ident pi;
+	struct flow_facts ff;
+
+	if (f->state != FLOW_DECIDED)
+		return;
+	if (endpoints_of(e, f, &ff, &pi) != f->ident)
+		redecide(ctx, f);
+}
+
+void engine_set_identity(struct engine *e, const struct id_snap *s)
+{
+	e->ids = s;
+	flow_table_foreach(e->ft, redecide_ident, e);
+}
+
 void engine_set_policy(struct engine *e, const struct policy *p)
 {
 	engine_set_rules(e, p, e->kill, e->n_kill);
@@ -573,9 +631,11 @@ void engine_decide_app(const struct engine *e, const uint8_t ini[16],
 		       uint8_t *inbound)
 {
 	struct flow_facts ff;
+	struct policy_ident pi;
 
 	memset(&ff, 0, sizeof(ff));
 	inside_of(e->pol, ini, iport, resp, rport, &ff);
+	ident_of(e, &ff, &pi);
 	ff.l4proto = l4proto;
 	ff.app = app;
 	ff.category = classifier_proto_category(e->cls, app);
@@ -967,9 +1027,10 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 			f->unread = CLS_EV_MIDSTREAM;
 		}
 		if (e->pol->addrsig) {
+			struct policy_ident pi;
 			struct flow_facts ff;
 
-			endpoints_of(e->pol, f, &ff);
+			endpoints_of(e, f, &ff, &pi);
 			f->sig_app = addrsig_match(e->pol->addrsig, ff.external,
 						   ff.ext_port, ff.l4proto);
 		}

@@ -82,6 +82,12 @@ void engine_set_policy(struct engine *e, const struct policy *p);
  * engine_set_killswitch, walk it twice). */
 void engine_set_rules(struct engine *e, const struct policy *p,
 		      const struct policy_rule *rules, uint32_t n);
+/* Who is behind an address from now on (identity/idtab.h; NULL: nobody
+ * known). A flow keeps a reference to the identity it was decided for,
+ * so @s may go once no decision is being made with it. Decided flows
+ * whose inside host is someone else now are decided again. */
+struct id_snap;
+void engine_set_identity(struct engine *e, const struct id_snap *s);
 /* Kill switch: flows matching any of @rules (their match part; @n may be
  * 0) are dropped in every department, before the policy's rules. The
  * rules stay the caller's; decided flows in the table are decided again. */

@@ -5,6 +5,7 @@
  * on time. Changes to what the workers run go through runtime.c.
  */
 #include "daemon/change.h"
+#include "daemon/identity.h"
 #include "daemon/daemon_int.h"
 #include "ha/peer.h"
 #include "main/daemon.h"
@@ -351,6 +352,25 @@ static void on_tick(struct daemon *d, struct source *s)
 		runtime_save_state(d);
 	report_overruns(d);
 	peers_send_state(d->peers, d);
+	identity_tick(d);
+}
+
+static void on_radius(struct daemon *d, struct source *s)
+{
+	(void)s;
+	identity_on_radius(d);
+}
+
+static void on_ldap(struct daemon *d, struct source *s)
+{
+	(void)s;
+	identity_on_ldap(d);
+}
+
+static void on_ident_timer(struct daemon *d, struct source *s)
+{
+	(void)s;
+	identity_on_timer(d);
 }
 
 static void on_peer(struct daemon *d, struct source *s)
@@ -517,7 +537,7 @@ static int shaper_setup(struct daemon *d)
 struct loop {
 	sigset_t sigs;
 	int ep, sfd, tfd;
-	struct source src[9];
+	struct source src[12];
 	unsigned n;
 };
 
@@ -600,6 +620,7 @@ static int start_early(struct daemon *d, gid_t ctl_gid)
 	if (o->pidfile)
 		open_pidfile(d);
 	if (open_audit(d) != 0 || open_peers(d) != 0 ||
+	    identity_open_early(d) != 0 ||
 	    (o->run_user && become_user(d, ctl_gid) != 0)) {
 		close_early(d);
 		return -1;
@@ -654,6 +675,8 @@ static int start_policy(struct daemon *d)
 		log_warnx("out of memory");
 		return -1;
 	}
+	if (identity_start(d) != 0)
+		return -1;
 	if (!d->run.pol->killswitch[0])
 		return 0;
 	ks = runtime_kill_rules(d->run.cls, d->run.pol->killswitch,
@@ -675,9 +698,9 @@ static int start_policy(struct daemon *d)
 static int start_kernel(struct daemon *d, gid_t ctl_gid)
 {
 	const struct daemon_opts *o = d->o;
-	struct ctl_opts co = { o->ctl_path, ctl_gid,	    o->ctl_admin_group,
-			       512,	    o->ctl_idle_ms, 4u << 20,
-			       32u << 20 };
+	struct ctl_opts co = { o->ctl_path,    ctl_gid,	 o->ctl_admin_group,
+			       o->lease_group, 512,	 o->ctl_idle_ms,
+			       4u << 20,       32u << 20 };
 	char err[512];
 
 	d->ct = ct_open(err, sizeof(err));
@@ -777,6 +800,16 @@ static int loop_open(struct daemon *d, struct loop *l)
 				 on_metrics) != 0) ||
 	    (d->peers &&
 	     watch(l->ep, &l->src[l->n++], peers_fd(d->peers), on_peer) != 0))
+		return -1;
+	if ((identity_radius_fd(d) >= 0 &&
+	     watch(l->ep, &l->src[l->n++], identity_radius_fd(d), on_radius) !=
+		     0) ||
+	    (identity_ldap_fd(d) >= 0 &&
+	     watch(l->ep, &l->src[l->n++], identity_ldap_fd(d), on_ldap) !=
+		     0) ||
+	    (identity_timer_fd(d) >= 0 &&
+	     watch(l->ep, &l->src[l->n++], identity_timer_fd(d),
+		   on_ident_timer) != 0))
 		return -1;
 	return 0;
 }
@@ -878,6 +911,7 @@ static void daemon_stop(struct daemon *d, struct loop *l, int ran)
 	for (k = 0; d->w && k < d->n_workers; k++)
 		worker_free(&d->w[k]);
 	free(d->w);
+	identity_close(d);
 	throttle_destroy(d->th);
 	bypass_close(d->bypass);
 	metrics_close(d->metrics);
@@ -930,7 +964,8 @@ int daemon_run(const struct daemon_opts *o)
 		} else {
 			if (d.pid_fd >= 0)
 				write_pidfile(&d);
-			if (loop_open(&d, &l) == 0 &&
+			if (identity_start_ldap(&d) == 0 &&
+			    loop_open(&d, &l) == 0 &&
 			    start_threads(&d, flow_cap) == 0) {
 				run_loop(&d, &l);
 				ran = 1;

@@ -39,9 +39,8 @@ static void setup(void)
 {
 	struct cls_opts co = { 256, 80, 24, 0, NULL };
 	struct engine_opts eo = { 256, 60000, 0x5eed, 0 };
-	struct ctl_opts cop = {
-		NULL, 0, (gid_t)-1, 8, 60000, 1u << 20, 4u << 20
-	};
+	struct ctl_opts cop = { NULL, 0,     (gid_t)-1, (gid_t)-1,
+				8,    60000, 1u << 20,	4u << 20 };
 	struct sockaddr_un a;
 	struct policy_names n;
 	struct policy *np;
