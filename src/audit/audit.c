@@ -36,37 +36,49 @@ int audit_enforced(const struct flow *f)
 	       f->decided_at == DEC_MARK;
 }
 
+/* At most this much of a record is who: the rest of it always fits. */
+#define IDENTITY_FIELDS_MAX 1024
+
 int audit_identity_fields(char *buf, size_t len, const char *user,
 			  const char *groups)
 {
-	size_t start = strlen(buf), o;
+	/* "," first: the fields follow others */
+	char t[IDENTITY_FIELDS_MAX + 1] = ",", esc[6 * 256 + 8];
+	unsigned more = 0;
 	const char *g;
-	char esc[3 * 256 + 8];
-	int n;
+	size_t o;
 
-	if (audit_json_member(buf, len, "user", user))
+	/* the user, cut if it must be (and saying so) */
+	if (audit_json_member_cut(t, 600, "user", user) < 0)
 		return -1;
-	o = strlen(buf);
-	n = snprintf(buf + o, len - o, ",\"groups\":[");
-	if (n < 0 || (size_t)n >= len - o)
-		goto full;
+	o = strlen(t);
+	o += (size_t)snprintf(t + o, sizeof(t) - o, ",\"groups\":[");
 	for (g = groups; *g; g += strlen(g) + 1) {
-		size_t k = strlen(buf);
+		size_t need;
 
-		audit_json_escape(esc, sizeof(esc), g);
-		n = snprintf(buf + k, len - k, "%s\"%s\"",
-			     g == groups ? "" : ",", esc);
-		if (n < 0 || (size_t)n >= len - k)
-			goto full;
+		if (more || audit_json_escape(esc, sizeof(esc), g) < 0) {
+			more++;
+			continue;
+		}
+		need = strlen(esc) + 3;
+		/* room for this one, the bracket and the count of the rest */
+		if (o + need + 32 >= sizeof(t)) {
+			more++;
+			continue;
+		}
+		o += (size_t)snprintf(t + o, sizeof(t) - o, "%s\"%s\"",
+				      t[o - 1] == '[' ? "" : ",", esc);
 	}
+	if (more)
+		snprintf(t + o, sizeof(t) - o, "],\"groups_left_out\":%u",
+			 more);
+	else
+		snprintf(t + o, sizeof(t) - o, "]");
 	o = strlen(buf);
-	n = snprintf(buf + o, len - o, "]");
-	if (n < 0 || (size_t)n >= len - o)
-		goto full;
+	if (o + strlen(t) + 1 > len)
+		return -1;
+	memcpy(buf + o, t, strlen(t) + 1);
 	return 0;
-full:
-	buf[start] = '\0';
-	return -1;
 }
 
 int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,

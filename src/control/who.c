@@ -2,6 +2,7 @@
  * DHCP server's leases. */
 #include "control/who.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,14 +196,19 @@ void control_lease(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	char err[256], *end;
 
 	if (add && argc == 5) {
+		errno = 0;
 		secs = strtoul(argv[4], &end, 10);
-		if (*end || !secs || secs > 86400UL * 365) {
+		if (*end || !secs || errno || secs > 4294967295UL) {
 			ctl_err(r, "usage",
 				"lease add ADDR MAC [SECONDS]: '%s' is not 1 "
-				"to 31536000 seconds",
+				"to 4294967295 seconds",
 				argv[4]);
 			return;
 		}
+		/* Kea's infinite lifetime (0xffffffff) and the like: ten
+		 * years, which the table can count in milliseconds */
+		if (secs > 86400UL * 3650)
+			secs = 86400UL * 3650;
 	} else if (add) {
 		secs = 86400;
 	}

@@ -38,8 +38,9 @@ struct identity {
 	struct idtab *tab;
 	uint64_t published_ms;
 	int armed;
-	int unsaved;
-	uint64_t saved_ms;
+	/* the state file: the table's generation saved, and its refreshes
+	 * (Interim-Updates that changed nothing) saved */
+	uint64_t saved_gen, saved_refreshes, saved_ms;
 	struct identity_stats st;
 	struct log_limit refused_limit;
 };
@@ -268,7 +269,6 @@ static void publish(struct daemon *d, long uid)
 		return;
 	}
 	id->published_ms = d->now_ms;
-	id->unsaved = 1;
 	id->st.published++;
 	if (change_apply(d, &c, NULL, NULL, err, sizeof(err)) != 0)
 		log_warnx("identity: %s", err);
@@ -282,7 +282,6 @@ static void schedule(struct daemon *d, long uid)
 	uint64_t due = id->published_ms + IDENTITY_PUBLISH_MS;
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
-	id->unsaved = 1;
 	if (!idtab_dirty(id->tab))
 		return;
 	if (d->now_ms >= due || !id->published_ms) {
@@ -382,6 +381,7 @@ static int on_message(struct daemon *d, const struct radius_acct *m,
 {
 	struct identity *id = d->ident;
 	char groups[ID_MAX_GROUPS * (RADIUS_STR + 1) + 1];
+	char key[64 + 2 * RADIUS_STR];
 	struct id_acct a;
 	int rc;
 
@@ -390,27 +390,33 @@ static int on_message(struct daemon *d, const struct radius_acct *m,
 		   : m->status == RADIUS_STOP	 ? ID_STOP
 		   : m->status == RADIUS_INTERIM ? ID_INTERIM
 						 : 0;
-	/* sessions are one NAS's: by its name, else its address (a proxy
-	 * forwards for many), else the sender's */
-	a.nas = m->nas[0] ? m->nas : m->nas_addr[0] ? m->nas_addr : nas;
+	/* sessions are one NAS's, within the sender's: by the NAS's name,
+	 * else its address (a proxy forwards for many), else the sender
+	 * alone; a sender speaks for its own NASes only (its Accounting-On
+	 * ends no other sender's sessions) */
+	snprintf(key, sizeof(key), "%s|%s", nas,
+		 m->nas[0]	  ? m->nas
+		 : m->nas_addr[0] ? m->nas_addr
+				  : "-");
+	a.nas = key;
+	a.has_ts = m->has_event_ts;
+	a.ts = m->event_ts;
 	if (m->status == RADIUS_ACCT_ON || m->status == RADIUS_ACCT_OFF) {
-		/* the NAS (re)started: none of its sessions runs any more */
-		return idtab_nas_reset(id->tab, a.nas, d->now_ms);
+		/* the NAS (re)started: its sessions until then end */
+		rc = idtab_nas_reset(id->tab, &a, d->now_ms,
+				     runtime_clock_ms(1));
+		if (rc < 0)
+			log_limited(&id->refused_limit, d->now_ms,
+				    "radius: Accounting-On/Off of %s refused: "
+				    "%s",
+				    a.nas, id_refusal_name(-1 - rc));
+		return rc;
 	}
 	if (!a.status)
 		return 0; /* other status types: answered, no binding */
 	a.session = m->session;
 	a.user = m->user;
 	a.mac = m->mac;
-	a.has_ts = m->has_event_ts;
-	a.ts = m->event_ts;
-	if (!a.has_ts && m->has_delay) {
-		/* no Event-Timestamp: the event was Acct-Delay-Time ago */
-		uint64_t now_s = runtime_clock_ms(1) / 1000;
-
-		a.has_ts = 1;
-		a.ts = (uint32_t)(now_s > m->delay ? now_s - m->delay : 0);
-	}
 	a.has_ip4 = m->has_ip4;
 	memcpy(a.ip4, m->ip4, 4);
 	a.has_ip6 = m->has_ip6;
@@ -591,29 +597,49 @@ int identity_lease(struct daemon *d, long uid, const char *addr,
 	return 0;
 }
 
+/* Whether the state file is behind: a change, saved within a second; only
+ * refreshes (the sessions' last message), within a minute. */
+static int save_due(const struct identity *id, uint64_t now_ms)
+{
+	struct idtab_stats st;
+
+	if (idtab_generation(id->tab) != id->saved_gen)
+		return now_ms >= id->saved_ms + 1000;
+	idtab_get_stats(id->tab, &st);
+	return st.unchanged != id->saved_refreshes &&
+	       now_ms >= id->saved_ms + 60000;
+}
+
+static void save(struct daemon *d)
+{
+	struct identity *id = d->ident;
+	struct idtab_stats st;
+	char err[256];
+
+	idtab_get_stats(id->tab, &st);
+	if (idtab_save(id->tab, d->run.state_dfd, IDENTITY_FILE, d->now_ms,
+		       runtime_clock_ms(1), err, sizeof(err)) != 0) {
+		log_limited(&id->refused_limit, d->now_ms,
+			    "state: %.300s/%s: the identity table is not saved",
+			    d->o->state_dir, err);
+	} else {
+		id->saved_gen = idtab_generation(id->tab);
+		id->saved_refreshes = st.unchanged;
+	}
+	id->saved_ms = d->now_ms;
+}
+
 void identity_tick(struct daemon *d)
 {
 	struct identity *id = d->ident;
-	char err[256];
 
 	if (!id || !id->tab)
 		return;
 	if (idtab_expire(id->tab, d->now_ms, runtime_clock_ms(1)) ||
 	    idtab_dirty(id->tab))
 		schedule(d, -1);
-	if (id->unsaved && d->run.state_dfd >= 0 &&
-	    d->now_ms >= id->saved_ms + 1000) {
-		if (idtab_save(id->tab, d->run.state_dfd, IDENTITY_FILE,
-			       d->now_ms, runtime_clock_ms(1), err,
-			       sizeof(err)) != 0)
-			log_limited(&id->refused_limit, d->now_ms,
-				    "state: %.300s/%s: the identity table is "
-				    "not saved",
-				    d->o->state_dir, err);
-		else
-			id->unsaved = 0;
-		id->saved_ms = d->now_ms;
-	}
+	if (d->run.state_dfd >= 0 && save_due(id, d->now_ms))
+		save(d);
 }
 
 void identity_get_stats(const struct daemon *d, struct identity_stats *s)
@@ -647,7 +673,9 @@ void identity_close(struct daemon *d)
 
 	if (!id)
 		return;
-	if (id->tab && id->unsaved && d->run.state_dfd >= 0 &&
+	if (id->tab && d->run.state_dfd >= 0 &&
+	    (idtab_generation(id->tab) != id->saved_gen ||
+	     save_due(id, UINT64_MAX)) &&
 	    idtab_save(id->tab, d->run.state_dfd, IDENTITY_FILE, d->now_ms,
 		       runtime_clock_ms(1), err, sizeof(err)) != 0)
 		log_warnx("state: %.300s/%s: the identity table is not saved",

@@ -567,6 +567,9 @@ int runtime_signatures_reload(struct daemon *d,
 			 nerr);
 		return -1;
 	}
+	/* the new engines know who is behind an address, as the old did */
+	for (i = 0; i <= d->n_workers; i++)
+		engine_set_identity(ne[i], d->run.ids);
 	/* each worker swaps its engine and module in its own thread (and
 	 * frees the old ones there) */
 	workers_call(d, adopt, &a);

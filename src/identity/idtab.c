@@ -281,6 +281,7 @@ struct idtab {
 	uint64_t order;
 	int want_groups;
 	int dirty;
+	uint64_t gen; /* every change, for the state file */
 	char chg[1024];
 	size_t chg_len;
 	unsigned chg_n, chg_more;
@@ -380,6 +381,7 @@ static void note(struct idtab *t, const char *where, const char *user,
 	size_t n;
 
 	t->dirty = 1;
+	t->gen++;
 	for (p = groups; p && *p; p += strlen(p) + 1) {
 		n = strlen(g);
 		if (n + strlen(p) + 2 >= sizeof(g))
@@ -390,6 +392,8 @@ static void note(struct idtab *t, const char *where, const char *user,
 			     t->chg_n ? "; " : "", where,
 			     user && *user ? user : "-", g[0] ? " (" : "", g,
 			     g[0] ? ")" : "", what);
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1; /* cut */
 	t->chg_n++;
 	if (t->chg_more || t->chg_len + n + 40 >= sizeof(t->chg)) {
 		t->chg_more++;
@@ -413,6 +417,11 @@ static void note_sess(struct idtab *t, const struct sess *s, const char *what)
 		akey_text(&s->addr[i], w, sizeof(w));
 		note(t, w, s->user, s->groups, what);
 	}
+}
+
+uint64_t idtab_generation(const struct idtab *t)
+{
+	return t->gen;
 }
 
 int idtab_dirty(const struct idtab *t)
@@ -505,7 +514,8 @@ static void sess_remove(struct idtab *t, struct sess *s)
  * its MAC, on an address no session names. */
 static int has_lease_binding(const struct idtab *t, const struct sess *s)
 {
-	if (!s->mac[0] || hmap_get(&t->mac, s->mac, strlen(s->mac)) != s)
+	if (s->n_addr || !s->mac[0] ||
+	    hmap_get(&t->mac, s->mac, strlen(s->mac)) != s)
 		return 0;
 	return hmap_get(&t->lmac, s->mac, strlen(s->mac)) != NULL;
 }
@@ -792,8 +802,24 @@ static int bind_update(struct idtab *t, struct sess *s, const struct id_acct *m,
 	return changed;
 }
 
+/* The time a tombstone keeps: the Stop's Event-Timestamp, else its
+ * arrival. A Start or Interim-Update of the session later than that is a
+ * new one (a NAS that reuses session ids after a reboot); one not later,
+ * or without a stamp, is a replay. */
+static void stop_time(struct sess *s, const struct id_acct *m, uint64_t wall_ms)
+{
+	uint32_t now_s = (uint32_t)(wall_ms / 1000);
+
+	if (m->has_ts) {
+		s->ts = m->ts;
+	} else if (!s->has_ts || s->ts < now_s) {
+		s->ts = now_s;
+	}
+	s->has_ts = 1;
+}
+
 static int stop(struct idtab *t, struct sess *s, const struct id_acct *m,
-		uint64_t now_ms)
+		uint64_t now_ms, uint64_t wall_ms)
 {
 	int had;
 
@@ -804,11 +830,9 @@ static int stop(struct idtab *t, struct sess *s, const struct id_acct *m,
 		return -1 - ID_REF_STALE;
 	}
 	had = s->n_addr || has_lease_binding(t, s);
-	if (m->has_ts) {
-		s->has_ts = 1;
-		s->ts = m->ts;
-	}
+	stop_time(s, m, wall_ms);
 	sess_end(t, s, ENDED_STOP, now_ms);
+	t->gen++;
 	t->st.updates++;
 	return had;
 }
@@ -823,9 +847,12 @@ int idtab_account(struct idtab *t, const struct id_acct *m, uint64_t now_ms,
 	int rc, klen;
 
 	rc = check_time(t, m, wall_ms);
+	/* a prefix shorter than /48 is no subscriber's: it would name whole
+	 * networks */
 	if (rc == 0 &&
 	    (!m->session[0] || strlen(m->session) > ID_SESSION_MAX ||
-	     strlen(m->nas) > ID_SESSION_MAX || strlen(m->user) > ID_USER_MAX))
+	     strlen(m->nas) > ID_SESSION_MAX || strlen(m->user) > ID_USER_MAX ||
+	     (m->has_prefix6 && m->prefix6_len < ID_PREFIX6_MIN)))
 		rc = -1 - ID_REF_INVALID;
 	if (rc) {
 		t->st.refused[-1 - rc]++;
@@ -840,21 +867,21 @@ int idtab_account(struct idtab *t, const struct id_acct *m, uint64_t now_ms,
 			if (make_room(t) ||
 			    !(s = sess_new(t, key, (size_t)klen)))
 				return 0;
-			s->has_ts = m->has_ts;
-			s->ts = m->ts;
+			stop_time(s, m, wall_ms);
 			s->ended = ENDED_STOP;
 			s->ended_mono = (int64_t)now_ms;
 			tomb_link(t, s);
+			t->gen++;
 			return 0;
 		}
-		return stop(t, s, m, now_ms);
+		return stop(t, s, m, now_ms, wall_ms);
 	}
 	n = msg_addrs(m, k);
 	if (!m->user[0] || (!n && !m->mac[0]))
 		rc = -1 - ID_REF_INVALID;
-	else if (s && s->ended == ENDED_STOP)
-		rc = -1 - ID_REF_REPLAYED;
-	else if (s && s->ended && !(m->has_ts && (!s->has_ts || m->ts > s->ts)))
+	else if (s && s->ended &&
+		 !(m->has_ts &&
+		   (s->has_ts ? m->ts > s->ts : s->ended == ENDED_EXPIRED)))
 		rc = -1 - ID_REF_REPLAYED;
 	else if (s && m->has_ts && s->has_ts && m->ts < s->ts)
 		rc = -1 - ID_REF_STALE;
@@ -883,12 +910,19 @@ int idtab_account(struct idtab *t, const struct id_acct *m, uint64_t now_ms,
 	return rc;
 }
 
-int idtab_nas_reset(struct idtab *t, const char *nas, uint64_t now_ms)
+int idtab_nas_reset(struct idtab *t, const struct id_acct *m, uint64_t now_ms,
+		    uint64_t wall_ms)
 {
-	size_t n = strlen(nas);
-	int changed = 0;
-	uint32_t i;
+	size_t n = strlen(m->nas);
+	int changed = 0, rc = check_time(t, m, wall_ms);
+	uint32_t i, at;
 
+	if (rc) {
+		t->st.refused[-1 - rc]++;
+		return rc;
+	}
+	/* the reset's time: a session heard of after it goes on */
+	at = m->has_ts ? m->ts : (uint32_t)(wall_ms / 1000);
 	for (i = 0; i < t->sess.nb; i++) {
 		struct hent *e;
 
@@ -896,10 +930,14 @@ int idtab_nas_reset(struct idtab *t, const char *nas, uint64_t now_ms)
 			struct sess *s = e->val;
 
 			if (s->ended || s->klen <= n || s->key[n] != '\x1f' ||
-			    memcmp(s->key, nas, n))
+			    memcmp(s->key, m->nas, n) ||
+			    (s->has_ts && s->ts > at))
 				continue;
 			changed |= s->n_addr || has_lease_binding(t, s);
+			s->has_ts = 1;
+			s->ts = at;
 			sess_end(t, s, ENDED_STOP, now_ms);
+			t->gen++;
 		}
 	}
 	if (changed)
@@ -951,6 +989,7 @@ int idtab_lease(struct idtab *t, const uint8_t addr[16], const char *mac,
 		l->expires_mono = now_ms + (uint64_t)seconds * 1000;
 		l->expires_wall = wall_ms + (uint64_t)seconds * 1000;
 		t->st.leases++;
+		t->gen++; /* its end moved: the state file keeps it */
 		return 0; /* a renewal */
 	}
 	pkt_addr_format(addr, 0, w, sizeof(w));
@@ -974,6 +1013,7 @@ int idtab_lease(struct idtab *t, const uint8_t addr[16], const char *mac,
 		note(t, w, s->user, s->groups, "lease");
 	else
 		t->dirty = 1;
+	t->gen++;
 	return s != NULL || changed;
 }
 
@@ -1199,7 +1239,9 @@ static int snap_fill(struct idtab *t, struct id_snap *s)
 			struct sess *ss =
 				hmap_get(&t->mac, l->mac, strlen(l->mac));
 
-			if (ss && !ss->ended)
+			/* only a session that names no address of its own
+			 * (wired 802.1X) takes its MAC's leases */
+			if (ss && !ss->ended && !ss->n_addr)
 				snap_put_addr(s, l->addr, ss->rec_dhcp);
 		}
 	}
@@ -1391,7 +1433,8 @@ static int load_sess(struct idtab *t, char **f, int nf, uint64_t now_ms,
 	size_t gl = 0;
 	struct sess *s;
 
-	if (nf < 12 || unesc(f[1]) || unesc(f[2]))
+	if (nf < 12 || unesc(f[1]) || unesc(f[2]) ||
+	    strlen(f[1]) > 2 * ID_SESSION_MAX + 1 || strlen(f[2]) > ID_USER_MAX)
 		return -1;
 	ended = (unsigned)strtoul(f[8], NULL, 10);
 	from = (unsigned)strtoul(f[10], NULL, 10);
@@ -1443,6 +1486,7 @@ static int load_sess(struct idtab *t, char **f, int nf, uint64_t now_ms,
 	take_addrs(t, s, k, n_addr);
 	mac_take(t, s);
 	t->dirty = 1;
+	t->gen++;
 	return 0;
 }
 
@@ -1469,7 +1513,7 @@ static int load_lines(struct idtab *t, FILE *f, const char *name,
 		      uint64_t now_ms, uint64_t wall_ms, char *err,
 		      size_t errlen)
 {
-	char line[16384]; /* the longest entry, escaped, is under 15000 */
+	char line[32768]; /* the longest entry, escaped, is under 28000 */
 	int n = 0, lineno = 0;
 
 	while (fgets(line, sizeof(line), f)) {

@@ -35,7 +35,8 @@
 
 #define ID_USER_MAX 253	 /* RADIUS's longest User-Name */
 #define ID_GROUP_MAX 253 /* ... Class or Filter-Id; a DN from LDAP */
-#define ID_MAX_GROUPS 16
+#define ID_MAX_GROUPS 32
+#define ID_PREFIX6_MIN 48 /* a Framed-IPv6-Prefix shorter: invalid */
 #define ID_SESSION_MAX 253
 #define ID_FUTURE_S 300 /* how far ahead of us a NAS's clock may run */
 
@@ -140,9 +141,11 @@ void idtab_free(struct idtab *t);
  * refresh, a duplicate), or -1 - enum id_refusal. */
 int idtab_account(struct idtab *t, const struct id_acct *m, uint64_t now_ms,
 		  uint64_t wall_ms);
-/* Accounting-On or -Off from @nas: every session of it ends (a Stop
- * each). Returns 1 if an identity changed. */
-int idtab_nas_reset(struct idtab *t, const char *nas, uint64_t now_ms);
+/* Accounting-On or -Off @m (its nas, its Event-Timestamp if any): every
+ * session of the NAS not heard of since ends (a Stop each). Returns 1 if
+ * an identity changed, 0, or -1 - enum id_refusal (its time). */
+int idtab_nas_reset(struct idtab *t, const struct id_acct *m, uint64_t now_ms,
+		    uint64_t wall_ms);
 /* A DHCP lease: @addr given to @mac for @seconds (@add), or taken back.
  * Returns like idtab_account. */
 int idtab_lease(struct idtab *t, const uint8_t addr[16], const char *mac,
@@ -164,6 +167,8 @@ int idtab_expire(struct idtab *t, uint64_t now_ms, uint64_t wall_ms);
  * for the audit's change record ("192.0.2.10 alice (finance) login; ..."):
  * @out is cut at @len with the count of the rest. */
 int idtab_dirty(const struct idtab *t);
+/* A count that moves with every change to what the state file holds. */
+uint64_t idtab_generation(const struct idtab *t);
 void idtab_changes(const struct idtab *t, char *out, size_t len);
 /* The address view now; clears the dirty flag and the change summary.
  * NULL if memory is short (the table stays dirty). */

@@ -24,7 +24,7 @@
 #define LIFETIME_S 300
 #define TIMEOUT_MS 2000
 #define MAX_USERS 65536
-#define MAX_GROUPS 16
+#define MAX_GROUPS 64 /* names and DNs: 32 groups, as ID_MAX_GROUPS keeps */
 #define USERS_LIMIT (1u << 22)
 #define GROUPS_LIMIT 4096
 #define RETRY_MAX_S 30

@@ -60,7 +60,7 @@ struct ldapgrp_opts {
 	unsigned timeout_ms;	  /* connect, bind, each search (2000) */
 	unsigned max_users;	  /* the cache's entries (65536); the least
 				   * recently asked or answered is evicted */
-	unsigned max_groups;	  /* names and DNs per user (16), each
+	unsigned max_groups;	  /* names and DNs per user (64), each
 				   * counting one; more are left out */
 };
 

@@ -40,7 +40,7 @@ static void check_mac(const char *m)
 /* what a request taken must hold */
 static void check_acct(const struct radius_acct *a, const uint8_t *p)
 {
-	uint8_t resp[RADIUS_HDR_LEN];
+	uint8_t resp[RADIUS_HDR_LEN + RADIUS_PROXY_STATE_MAX];
 	unsigned i;
 
 	check_str(a->user, RADIUS_STR);
@@ -70,9 +70,19 @@ static void check_acct(const struct radius_acct *a, const uint8_t *p)
 		__builtin_trap();
 	if (a->id != p[1] || memcmp(a->authenticator, p + 4, 16))
 		__builtin_trap();
+	/* the Proxy-States, whole attributes of type 33, go back as they
+	 * came */
+	if (a->proxy_state_len > RADIUS_PROXY_STATE_MAX)
+		__builtin_trap();
+	for (i = 0; i < a->proxy_state_len; i += a->proxy_state[i + 1])
+		if (a->proxy_state[i] != RADIUS_PROXY_STATE ||
+		    a->proxy_state[i + 1] < 2 ||
+		    i + a->proxy_state[i + 1] > a->proxy_state_len)
+			__builtin_trap();
 	if (radius_acct_response(a, secret, SECRET_LEN, resp, sizeof(resp)) !=
-		    RADIUS_HDR_LEN ||
-	    resp[0] != RADIUS_ACCOUNTING_RESPONSE || resp[1] != a->id)
+		    RADIUS_HDR_LEN + a->proxy_state_len ||
+	    resp[0] != RADIUS_ACCOUNTING_RESPONSE || resp[1] != a->id ||
+	    memcmp(resp + RADIUS_HDR_LEN, a->proxy_state, a->proxy_state_len))
 		__builtin_trap();
 }
 

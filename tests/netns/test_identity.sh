@@ -28,7 +28,23 @@ IDLAB_DIR=$work/idlab
 mkdir -p "$IDLAB_DIR"
 export IDLAB_DIR
 . "$top/tests/netns/lib-identity.sh"
-trap 'idlab_stop; netns_purge "$P-mgmt"; netns_purge "$P-nas"; netns_purge "$P-dh"; cleanup; rm -rf "$work"' EXIT
+# the control socket's group, and Kea's lease role: throwaway users
+CTLG=${P}ctl
+LEASEG=${P}lease
+KEAU=${P}kea
+ROU=${P}ro
+users_down() {
+	userdel "$KEAU" 2>/dev/null
+	userdel "$ROU" 2>/dev/null
+	groupdel "$LEASEG" 2>/dev/null
+	groupdel "$CTLG" 2>/dev/null
+}
+users_down
+trap 'idlab_stop; netns_purge "$P-mgmt"; netns_purge "$P-nas"; netns_purge "$P-dh"; cleanup; users_down; rm -rf "$work"' EXIT
+groupadd "$CTLG" && groupadd "$LEASEG" &&
+	useradd -M -N -g "$CTLG" -G "$LEASEG" -s /usr/sbin/nologin "$KEAU" &&
+	useradd -M -N -g "$CTLG" -s /usr/sbin/nologin "$ROU" || skip "cannot add throwaway users"
+as() { _u=$1; shift; setpriv --reuid="$_u" --regid="$(id -g "$_u")" --init-groups "$@"; }
 
 export SKYFENCE_CTL=$S/ctl.sock
 ctl() { "$build/skyfencectl" "$@"; }
@@ -37,7 +53,10 @@ prom() { ctl stats --prometheus | awk -v k="$1" '$1 == k { print $2 }'; }
 refused() { prom "skyfence_identity_refused_total{cause=\"$1\"}"; }
 
 # ---- the policy and the daemon ----
-cat >"$work/id.policy" <<'EOF'
+# an nDPI protocols file, for a signatures reload (new engines)
+echo 'tcp:8081@SkyfenceIdLab' >"$work/protos.txt"
+printf 'options { signatures "%s"; }\n' "$work/protos.txt" >"$work/id.policy"
+cat >>"$work/id.policy" <<'EOF'
 internal 192.0.2.0/24, 2001:db8:a::/48;
 department finance {
 	hosts 192.0.2.0/26, 2001:db8:a:f::/64;
@@ -75,10 +94,12 @@ default {
 EOF
 printf '# FreeRADIUS\n198.51.100.3 sky-secret\n# the lab'"'"'s own sender (replays, junk, the flood)\n198.51.100.2 lab-secret\n' >"$work/clients"
 chmod 0600 "$work/clients"
-IDARGS="--radius-listen 198.51.100.1:1813 --radius-clients $work/clients --identity-max 20000"
+IDARGS="--radius-listen 198.51.100.1:1813 --radius-clients $work/clients --identity-max 20000
+	--ctl-group $CTLG --lease-group $LEASEG"
 # shellcheck disable=SC2086 # words of IDARGS
 "$top/scripts/lab.sh" up --prefix "$P" --policy "$work/id.policy" -- $IDARGS >/dev/null 2>&1 ||
 	{ cat "$log"; skip "the lab did not come up"; }
+chmod 0755 "$work" "$S"
 
 # the management network, a NAS, the DHCP segment
 gw() { in_netns "$P-gw" "$@"; }
@@ -196,8 +217,9 @@ redecided_after() {
 check "the audit: the change (bob, finance), then the call's redecided record with user bob" redecided_after
 
 # ---- identity required: an unidentified lobby host is a guest ----
-check "192.0.2.200 (lobby, identity required), nobody known: decided as guests, Skype dropped" \
-	test "$(stun "$P-other")" = 0
+check "192.0.2.200 (lobby, identity required), nobody known: department guests" \
+	test "$(dept_of 192.0.2.200)" = guests
+check "... its Skype dropped (lobby's own rule would allow it)" test "$(stun "$P-other")" = 0
 check "carol (sales) logs in there" \
 	idlab_nas_login "$NAS" $RAD carol pw-carol 192.0.2.200 02:00:00:00:00:0c s-carol-1
 check "who: carol at 192.0.2.200" until_who 192.0.2.200 carol
@@ -220,6 +242,19 @@ a2=$(idlab_dhcp_client "$P-dh" eth0 02:00:00:00:00:1a)
 check "a new lease: $a2, another address" test -n "$a2" -a "$a2" != "$a1"
 check "who: the binding follows the lease to $a2" until_who "$a2" alice
 check "alice's Skype from $a2 is dropped" test "$(stun "$P-dh")" = 0
+
+# the lease verbs: Kea's user (--lease-group) may, a read-only user may not
+check "a read-only client (the socket's group) reads who" as "$ROU" "$build/skyfencectl" who
+check "... but cannot send a lease (denied)" \
+	as "$ROU" sh -c "! '$build/skyfencectl' lease add 192.0.2.170 02:00:00:00:00:99 60 2>/dev/null"
+check "Kea's user (--lease-group) can" \
+	as "$KEAU" "$build/skyfencectl" lease del 192.0.2.170 02:00:00:00:00:99
+check "... and can change nothing else (killswitch on: denied)" \
+	as "$KEAU" sh -c "! '$build/skyfencectl' killswitch on 2>/dev/null"
+check "... nor edit the policy" \
+	as "$KEAU" sh -c "! '$build/skyfencectl' rule set finance skype allow 2>/dev/null"
+check "... but reads, like any member of the socket's group" \
+	as "$KEAU" "$build/skyfencectl" who 192.0.2.130
 
 # ---- 4. refused, and counted ----
 c0=$(refused unknown_client)
@@ -324,6 +359,11 @@ check "who after the restart: the same table" cmp -s "$work/who.before" "$work/w
 check "bob's Skype (finance now) is still dropped" test "$(stun "$P-eng")" = 0
 check "carol's still passes" test "$(stun "$P-other")" -ge 1
 check "alice's (lease) still dropped" test "$(stun "$P-dh")" = 0
+# new engines (a signatures reload) keep who is behind an address
+check "signatures reload" ctl signatures reload
+check "... carol's Skype still passes (identity kept: lobby would give her to guests)" \
+	test "$(stun "$P-other")" -ge 1
+check "... bob's still dropped" test "$(stun "$P-eng")" = 0
 
 "$top/scripts/lab.sh" daemon-stop --prefix "$P" >/dev/null 2>&1
 check "the daemon stopped cleanly, no sanitizer report in its log" \

@@ -50,6 +50,44 @@ START_TEST(test_json_member_keeps_names)
 }
 END_TEST
 
+/* Who, in a record: a user of 253 control bytes and 32 groups of 253
+ * bytes take at most 1 KiB, the user cut and the groups left out
+ * counted, so the record is never dropped for them. */
+START_TEST(test_identity_fields_are_bounded)
+{
+	char buf[4096] = "\"ts_ms\":1", user[254], groups[32 * 254 + 1];
+	size_t o = 0, before = strlen(buf);
+	unsigned i;
+
+	memset(user, 0x01, 253);
+	user[253] = '\0';
+	for (i = 0; i < 32; i++) {
+		memset(groups + o, 'a' + (int)(i % 26), 253);
+		o += 253;
+		groups[o++] = '\0';
+	}
+	groups[o] = '\0';
+	ck_assert_int_eq(audit_identity_fields(buf, sizeof(buf), user, groups),
+			 0);
+	ck_assert_uint_le(strlen(buf) - before, 1024);
+	ck_assert_ptr_nonnull(strstr(buf, ",\"user\":\""));
+	ck_assert_ptr_nonnull(strstr(buf, "[cut "));
+	ck_assert_ptr_nonnull(strstr(buf, "\"groups_left_out\":"));
+	/* plain ones whole, in order */
+	strcpy(buf, "\"ts_ms\":1");
+	ck_assert_int_eq(audit_identity_fields(buf, sizeof(buf), "bob",
+					       "finance\0cn=f,dc=x\0"),
+			 0);
+	ck_assert_str_eq(buf, "\"ts_ms\":1,\"user\":\"bob\",\"groups\":"
+			      "[\"finance\",\"cn=f,dc=x\"]");
+	/* no room at all: nothing written, -1 */
+	strcpy(buf, "\"ts_ms\":1");
+	ck_assert_int_eq(audit_identity_fields(buf, 20, "bob", "finance\0"),
+			 -1);
+	ck_assert_str_eq(buf, "\"ts_ms\":1");
+}
+END_TEST
+
 START_TEST(test_utf8_validity)
 {
 	ck_assert(audit_utf8_valid("plain"));
@@ -897,6 +935,7 @@ int main(void)
 		c,
 		test_stop_counts_waiting_lines_and_the_records_gaps_stand_for);
 	tcase_add_test(c, test_utf8_validity);
+	tcase_add_test(c, test_identity_fields_are_bounded);
 	tcase_add_test(c, test_chain_and_tampering);
 	tcase_add_test(c, test_new_chain_in_the_middle_is_refused);
 	tcase_add_test(c, test_names_from_packets);

@@ -307,9 +307,9 @@ START_TEST(test_an_ended_session_cannot_be_replayed)
 	ck_assert_int_eq(account_at(t, &m, 100), 1);
 	/* the Start captured and sent again */
 	ck_assert_int_eq(account_at(t, &start, 200), -1 - ID_REF_REPLAYED);
-	/* an Interim after the Stop, even a newer one */
+	/* an Interim after the Stop, stamped before it */
 	m.status = ID_INTERIM;
-	m.ts = T0 + 300;
+	m.ts = T0 + 50;
 	ck_assert_int_eq(account_at(t, &m, 300), -1 - ID_REF_REPLAYED);
 	/* ... or one with no Event-Timestamp */
 	m.has_ts = 0;
@@ -323,6 +323,44 @@ START_TEST(test_an_ended_session_cannot_be_replayed)
 	ck_assert_str_eq(who(t, "192.0.2.11"), "");
 	ck_assert_uint_eq(stats(t).refused[ID_REF_REPLAYED], 4);
 	ck_assert_uint_eq(stats(t).tombstones, 2);
+	/* a Start stamped after the Stop: the NAS reuses the session id (it
+	 * rebooted): a new session, taken */
+	start.ts = T0 + 400;
+	ck_assert_int_eq(account_at(t, &start, 400), 1);
+	ck_assert_str_eq(who(t, "192.0.2.10"), "alice");
+	done(t);
+}
+END_TEST
+
+/* Accounting-On ends the NAS's sessions heard of before it, not those
+ * after, nor another NAS's; a session id the NAS reuses after it is a
+ * new session. */
+START_TEST(test_accounting_on_ends_its_nas_sessions_only)
+{
+	struct idtab *t = table(0);
+	struct id_acct a = msg(ID_START, "s1", "alice", "192.0.2.10", T0);
+	struct id_acct b = msg(ID_START, "s2", "bob", "192.0.2.11", T0 + 50);
+	struct id_acct c = msg(ID_START, "s1", "carol", "192.0.2.12", T0);
+	struct id_acct on = msg(ID_START, "", "", NULL, T0 + 20);
+
+	c.nas = "other-nas";
+	ck_assert_int_eq(account(t, &a), 1);
+	ck_assert_int_eq(account_at(t, &b, 50), 1);
+	ck_assert_int_eq(account(t, &c), 1);
+	ck_assert_int_eq(idtab_nas_reset(t, &on, NOW + 60000, WALL + 60000), 1);
+	ck_assert_str_eq(who(t, "192.0.2.10"), "");
+	ck_assert_str_eq(who(t, "192.0.2.11"), "bob");
+	ck_assert_str_eq(who(t, "192.0.2.12"), "carol");
+	/* the captured Start again: refused; the id reused later: taken */
+	ck_assert_int_eq(account_at(t, &a, 61), -1 - ID_REF_REPLAYED);
+	a.ts = T0 + 70;
+	ck_assert_int_eq(account_at(t, &a, 70), 1);
+	ck_assert_str_eq(who(t, "192.0.2.10"), "alice");
+	/* an Accounting-On from a clock a day ahead: refused */
+	on.ts = T0 + 86400;
+	ck_assert_int_eq(idtab_nas_reset(t, &on, NOW + 71000, WALL + 71000),
+			 -1 - ID_REF_FUTURE);
+	ck_assert_str_eq(who(t, "192.0.2.10"), "alice");
 	done(t);
 }
 END_TEST
@@ -570,13 +608,17 @@ START_TEST(test_ipv6_addresses_and_prefixes_match_only_inside)
 	memcpy(w.prefix6, A("::ffff:0.0.0.0"), 16);
 	w.prefix6_len = 96;
 	ck_assert_int_eq(account(t, &w), 1);
+	/* a prefix shorter than /48 names networks, not a subscriber */
 	w = msg(ID_START, "v4", "lou", NULL, T0);
 	w.has_prefix6 = 1;
 	w.prefix6_len = 0; /* ::/0 */
-	ck_assert_int_eq(account(t, &w), 1);
+	ck_assert_int_eq(account(t, &w), -1 - ID_REF_INVALID);
+	w.prefix6_len = 47;
+	memcpy(w.prefix6, A("2001:db8::"), 16);
+	ck_assert_int_eq(account(t, &w), -1 - ID_REF_INVALID);
 
 	s = idtab_snapshot(t);
-	ck_assert_uint_eq(id_snap_count(s), 5);
+	ck_assert_uint_eq(id_snap_count(s), 4);
 	ck_assert_str_eq(id_snap_lookup(s, A("2001:db8:1::10"))->user, "ivan");
 	ck_assert_ptr_null(id_snap_lookup(s, A("2001:db8:1::11")));
 	ck_assert_str_eq(id_snap_lookup(s, A("2001:db8:2:3::abcd"))->user,
@@ -1306,6 +1348,7 @@ static Suite *idtab_suite(void)
 		test_new_groups_make_a_new_record_and_old_snapshots_keep_theirs);
 	tcase_add_test(c, test_stop_unbinds_and_an_older_stop_is_stale);
 	tcase_add_test(c, test_an_ended_session_cannot_be_replayed);
+	tcase_add_test(c, test_accounting_on_ends_its_nas_sessions_only);
 	tcase_add_test(c, test_the_newer_session_holds_a_shared_address);
 	tcase_add_test(c, test_a_wrong_clock_cannot_pin_an_address);
 	tcase_add_test(
