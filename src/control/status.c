@@ -671,36 +671,49 @@ void status_render_stats(const struct status_view *v, enum status_format f,
 
 /* ---- status ---- */
 
+/* The identity's refusals by cause (the metrics' labels): JSON members
+ * ("name":N,...) or words (name N, ...). */
+static void refusals(const struct status_identity *id, char *out, size_t len,
+		     int json)
+{
+	size_t o = 0;
+	unsigned i;
+
+	out[0] = '\0';
+	for (i = 0; i < IDR_MAX + ID_REF_MAX && o < len; i++) {
+		int src = i < IDR_MAX;
+		unsigned k = src ? i : i - IDR_MAX;
+		const char *name = src ? identity_refusal_name((int)k)
+				       : id_refusal_name((int)k);
+		uint64_t n = src ? id->src.refused[k] : id->tab.refused[k];
+
+		if (json)
+			o += (size_t)snprintf(out + o, len - o,
+					      "%s\"%s\":%" PRIu64, i ? "," : "",
+					      name, n);
+		else
+			o += (size_t)snprintf(out + o, len - o, "%s%s %" PRIu64,
+					      i ? ", " : "", name, n);
+	}
+}
+
 static void status_json(const struct status_view *v,
 			void (*emit)(void *ctx, const char *line), void *ctx)
 {
 	char src[600], ks[600], se[600], id[1024] = "";
 	const struct status_identity *ii = &v->ident;
 
-	if (ii->enabled)
+	if (ii->enabled) {
+		char rf[512];
+
+		refusals(ii, rf, sizeof(rf), 1);
 		snprintf(id, sizeof(id),
 			 ",\"identity\":{\"addresses\":%u,\"sessions\":%u,"
 			 "\"leases\":%u,\"max\":%u,\"updates\":%" PRIu64
-			 ",\"radius_received\":%" PRIu64
-			 ",\"refused\":{\"unknown_client\":%" PRIu64
-			 ",\"bad_authenticator\":%" PRIu64
-			 ",\"malformed\":%" PRIu64
-			 ",\"not_accounting\":%" PRIu64 ",\"overflow\":%" PRIu64
-			 ",\"stale\":%" PRIu64 ",\"replayed\":%" PRIu64
-			 ",\"future\":%" PRIu64 ",\"full\":%" PRIu64
-			 ",\"invalid\":%" PRIu64 "}}",
+			 ",\"radius_received\":%" PRIu64 ",\"refused\":{%s}}",
 			 ii->src.addresses, ii->tab.sessions, ii->tab.n_leases,
-			 ii->max, ii->tab.updates, ii->src.received,
-			 ii->src.refused[IDR_UNKNOWN_CLIENT],
-			 ii->src.refused[IDR_BAD_AUTH],
-			 ii->src.refused[IDR_MALFORMED],
-			 ii->src.refused[IDR_NOT_ACCOUNTING],
-			 ii->src.refused[IDR_OVERFLOW],
-			 ii->tab.refused[ID_REF_STALE],
-			 ii->tab.refused[ID_REF_REPLAYED],
-			 ii->tab.refused[ID_REF_FUTURE],
-			 ii->tab.refused[ID_REF_FULL],
-			 ii->tab.refused[ID_REF_INVALID]);
+			 ii->max, ii->tab.updates, ii->src.received, rf);
+	}
 	status_json_str(src, sizeof(src), v->pol.source);
 	status_json_str(ks, sizeof(ks), v->pol.killswitch);
 	status_json_str(se, sizeof(se), v->state.err);
@@ -756,23 +769,12 @@ static void status_identity(const struct status_view *v,
 			    : "",
 	    id->src.ldap_on && !id->src.ldap_connected ? id->src.ldap_error
 						       : "");
-	if (refused)
-		out(emit, ctx,
-		    "identity refused: unknown client %" PRIu64
-		    ", bad authenticator %" PRIu64 ", malformed %" PRIu64
-		    ", not accounting %" PRIu64 ", overflow %" PRIu64
-		    ", stale %" PRIu64 ", replayed %" PRIu64 ", future %" PRIu64
-		    ", full %" PRIu64 ", invalid %" PRIu64,
-		    id->src.refused[IDR_UNKNOWN_CLIENT],
-		    id->src.refused[IDR_BAD_AUTH],
-		    id->src.refused[IDR_MALFORMED],
-		    id->src.refused[IDR_NOT_ACCOUNTING],
-		    id->src.refused[IDR_OVERFLOW],
-		    id->tab.refused[ID_REF_STALE],
-		    id->tab.refused[ID_REF_REPLAYED],
-		    id->tab.refused[ID_REF_FUTURE],
-		    id->tab.refused[ID_REF_FULL],
-		    id->tab.refused[ID_REF_INVALID]);
+	if (refused) {
+		char rf[512];
+
+		refusals(id, rf, sizeof(rf), 0);
+		out(emit, ctx, "identity refused: %s", rf);
+	}
 }
 
 /* An HA node's rules (skyfence-rules.sh --ha): without them a TCP flow

@@ -343,6 +343,27 @@ static int groups_of(const struct radius_acct *m, int filter_id, char *out,
 	return n > 0;
 }
 
+/* The directory's groups packed ("a\0b\0\0") into @out, which holds
+ * ID_MAX_GROUPS of ID_GROUP_MAX bytes: the first that fit, a longer one
+ * left out (RADIUS's limit). */
+static const char *pack(const char *const *groups, unsigned n,
+			char out[ID_MAX_GROUPS * (ID_GROUP_MAX + 1) + 1])
+{
+	size_t o = 0;
+	unsigned i;
+
+	for (i = 0; i < n && i < ID_MAX_GROUPS; i++) {
+		size_t gl = strlen(groups[i]);
+
+		if (gl > ID_GROUP_MAX)
+			continue;
+		memcpy(out + o, groups[i], gl + 1);
+		o += gl + 1;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* What the table says to the directory's answer or to a message whose
  * groups it must find. */
 static void ask_directory(struct daemon *d, const char *user)
@@ -357,21 +378,9 @@ static void ask_directory(struct daemon *d, const char *user)
 		return;
 	r = ldapgrp_get(id->ldap, user, &groups, &n);
 	id->st.ldap_asked++;
-	if (r == 1) {
-		size_t o = 0;
-		unsigned i;
-
-		for (i = 0; i < n && i < ID_MAX_GROUPS; i++) {
-			size_t gl = strlen(groups[i]);
-
-			if (gl > ID_GROUP_MAX)
-				continue;
-			memcpy(packed + o, groups[i], gl + 1);
-			o += gl + 1;
-		}
-		packed[o] = '\0';
-		idtab_set_groups(id->tab, user, packed, runtime_clock_ms(1));
-	}
+	if (r == 1)
+		idtab_set_groups(id->tab, user, pack(groups, n, packed),
+				 runtime_clock_ms(1));
 }
 
 /* Applies @m; returns idtab_account's result (0 for a message that
@@ -528,24 +537,14 @@ static void on_answer(void *ctx, const char *user, const char *const *groups,
 {
 	struct daemon *d = ctx;
 	char packed[ID_MAX_GROUPS * (ID_GROUP_MAX + 1) + 1];
-	size_t o = 0;
-	unsigned i;
 
 	if (error) {
 		log_limited(&d->ident->refused_limit, d->now_ms,
 			    "ldap: the groups of %s: %s", user, error);
 		return;
 	}
-	for (i = 0; i < n && i < ID_MAX_GROUPS; i++) {
-		size_t gl = strlen(groups[i]);
-
-		if (gl > ID_GROUP_MAX)
-			continue;
-		memcpy(packed + o, groups[i], gl + 1);
-		o += gl + 1;
-	}
-	packed[o] = '\0';
-	idtab_set_groups(d->ident->tab, user, packed, runtime_clock_ms(1));
+	idtab_set_groups(d->ident->tab, user, pack(groups, n, packed),
+			 runtime_clock_ms(1));
 }
 
 void identity_on_ldap(struct daemon *d)
