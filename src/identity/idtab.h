@@ -11,7 +11,7 @@
  *   - tombstones: sessions stopped or expired, kept one lifetime so that
  *     a replayed Start or Interim-Update cannot bring them back.
  * An address is bound to the session that named it, else to the newest
- * live session of its lease's MAC. A snapshot is the address view of that
+ * live session of its lease's MAC that names no address of its own. A snapshot is the address view of that
  * at one moment: an open-addressing hash of addresses and a trie of IPv6
  * prefixes, each pointing to a refcounted, immutable id_rec that a flow
  * may keep after the snapshot is gone.
