@@ -670,7 +670,14 @@ static int addr_newer(const struct idtab *t, const struct sess *self,
 	for (i = 0; i < n; i++) {
 		const struct sess *o = hmap_get(&t->addr, &k[i], sizeof(k[i]));
 
-		if (o && o != self && m->has_ts && o->has_ts && o->ts > m->ts)
+		if (!o || o == self)
+			continue;
+		if (m->has_ts && o->has_ts && o->ts > m->ts)
+			return 1;
+		/* a live session does not take back an address from one
+		 * that began after it (the address was given again): no
+		 * flapping at each of the two's Interim-Updates */
+		if (self && !self->ended && o->order > self->order)
 			return 1;
 	}
 	return 0;

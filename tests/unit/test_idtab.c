@@ -432,10 +432,17 @@ START_TEST(test_without_event_timestamp_messages_apply_in_arrival_order)
 	ck_assert_int_eq(account_at(t, &e, 1), 1);
 	ck_assert_int_eq(account_at(t, &f, 2), 1);
 	ck_assert_str_eq(who(t, "192.0.2.40"), "frank");
-	ck_assert_int_eq(account_at(t, &e, 3), 1);
+	/* eve's session began before frank's: her Interim-Update does not
+	 * take the address back (no flapping between two live sessions) */
+	ck_assert_int_eq(account_at(t, &e, 3), -1 - ID_REF_STALE);
+	ck_assert_str_eq(who(t, "192.0.2.40"), "frank");
+	/* frank leaves: eve's next message takes it */
+	f.status = ID_STOP;
+	ck_assert_int_eq(account_at(t, &f, 4), 1);
+	ck_assert_int_eq(account_at(t, &e, 5), 1);
 	ck_assert_str_eq(who(t, "192.0.2.40"), "eve");
 	e.status = ID_STOP;
-	ck_assert_int_eq(account_at(t, &e, 4), 1);
+	ck_assert_int_eq(account_at(t, &e, 6), 1);
 	ck_assert_str_eq(who(t, "192.0.2.40"), "");
 	done(t);
 }
