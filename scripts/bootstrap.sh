@@ -23,7 +23,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # installed: its server would start). Identity: libldap (the directory's
 # groups); its lab's real servers, run by the tests in namespaces and never
 # started as services: slapd and ldap-utils, FreeRADIUS with its LDAP
-# module and radclient, Kea's DHCPv4 server (its run_script hook).
+# module and radclient, Kea's DHCPv4 server (its run_script hook). A
+# fleet: libnats (the bucket's client); its lab's NATS servers
+# (nats-server, run by the tests in namespaces, never as a service) and
+# libfaketime (a gateway's wall clock a day off).
 PACKAGES="gcc libc6-dev make cmake pkg-config
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev libipset-dev
 	libpsl-dev publicsuffix
@@ -34,7 +37,8 @@ PACKAGES="gcc libc6-dev make cmake pkg-config
 	build-essential debhelper dpkg-dev lintian git debootstrap mandoc curl
 	keepalived conntrackd python3-scapy
 	libldap-dev slapd ldap-utils freeradius freeradius-ldap freeradius-utils
-	kea-dhcp4-server"
+	kea-dhcp4-server
+	libnats-dev nats-server libfaketime faketime"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2
@@ -50,7 +54,7 @@ done
 if [ -n "$missing" ]; then
 	echo "bootstrap.sh: installing:$missing"
 	apt-get update -qq
-	# keepalived, conntrackd, slapd, FreeRADIUS and Kea (the labs run their own in namespaces)
+	# keepalived, conntrackd, slapd, FreeRADIUS, Kea and nats-server (the labs run their own in namespaces)
 	# must not start as services where they are installed: a
 	# policy-rc.d says so for the install, if none does already
 	rcd=""

@@ -20,6 +20,7 @@
 #include <ldap.h>
 
 #include "identity/ldapgrp.h"
+#include "sys/secret.h"
 
 #define LIFETIME_S 300
 #define TIMEOUT_MS 2000
@@ -759,57 +760,10 @@ static const char *filter_check(const char *tmpl, int dn_ok)
 	return NULL;
 }
 
-/* The password: @path's first line. The file is a regular one, root's or
- * this user's, mode 0640 at most. Returns 0, or -1 with a message. */
+/* The password: @path's first line (secret.h's rules). */
 static int read_password(const char *path, char **pw, char *err, size_t errlen)
 {
-	char buf[PW_MAX + 2];
-	struct stat st;
-	ssize_t n = -1;
-	size_t len;
-	int fd;
-
-	fd = open(path,
-		  O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "bind_pw_file %s: %s", path,
-			 strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "bind_pw_file %s: not a regular file",
-			 path);
-	} else if (st.st_mode & 07777 & ~0640u) {
-		snprintf(
-			err, errlen,
-			"bind_pw_file %s: mode %04o: others may read or change it (chmod 0600)",
-			path, (unsigned)(st.st_mode & 07777));
-	} else if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(
-			err, errlen,
-			"bind_pw_file %s: owned by uid %u, neither root nor this user",
-			path, (unsigned)st.st_uid);
-	} else if ((n = read(fd, buf, sizeof(buf) - 1)) < 0) {
-		snprintf(err, errlen, "bind_pw_file %s: %s", path,
-			 strerror(errno));
-	}
-	if (fd >= 0)
-		close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	len = strcspn(buf, "\r\n");
-	*pw = NULL;
-	/* an empty password makes a simple bind unauthenticated (RFC 4513
-	 * 5.1.2): refused rather than taken as anonymous */
-	if (len == 0 || len > PW_MAX || (len < (size_t)n && !buf[len]))
-		snprintf(err, errlen, "bind_pw_file %s: its first line %s",
-			 path,
-			 len == 0	? "is empty"
-			 : len > PW_MAX ? "is too long"
-					: "has a NUL byte");
-	else if (!(*pw = strndup(buf, len)))
-		snprintf(err, errlen, "no memory");
-	explicit_bzero(buf, sizeof(buf));
-	return *pw ? 0 : -1;
+	return secret_read_line(path, "bind_pw_file", PW_MAX, pw, err, errlen);
 }
 
 static char *dup_or(const char *s, const char *dflt)
