@@ -236,7 +236,7 @@ stage "fuzz: each libFuzzer target over its seed corpus (scripts/fuzz.sh)"
 # two targets at a time, one per core (each is single-threaded), after
 # one build they share
 if scripts/fuzz.sh build 0 >"$log/fuzz-build" 2>&1; then
-	for pair in "pkt stun" "policy engine" "ctl audit" "appmsg stream" "peer radius"; do
+	for pair in "pkt stun" "policy engine" "ctl audit" "appmsg stream" "fleetval radius"; do
 		for t in $pair; do
 			(SKYFENCE_FUZZ_BUILT=1 scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-15}" >"$log/fuzz-$t" 2>&1
 				echo $? >"$log/fuzz-$t.rc") &

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 
 #include "audit/chain.h"
+#include "fleet/fleet.h"
 #include "control/ctl.h"
 #include "control/verbs.h"
 
@@ -61,16 +62,20 @@ static void usage(FILE *f)
 		DEFAULT_SOCKET);
 }
 
+/* a reply's line: as long as the daemon queues for one client (4 MiB:
+ * policy show of a large policy is one line per department's hosts) */
+#define REPLY_LINE_MAX (4u << 20)
+
 struct conn {
 	int fd;
-	char buf[65536];
+	char buf[REPLY_LINE_MAX];
 	size_t len, off;
 };
 
 /* One line without its newline, or NULL at end / timeout. */
 static char *read_line(struct conn *c)
 {
-	static char line[65536];
+	static char line[REPLY_LINE_MAX];
 
 	for (;;) {
 		char *nl = memchr(c->buf + c->off, '\n', c->len - c->off);
@@ -324,6 +329,237 @@ static void verify_gaps(const struct audit_verify *v)
 		       (unsigned long long)v->repeated_seq);
 }
 
+/* ---- the fleet's anchors: the heads a node published to the bucket */
+
+#define ANCHORS_MAX 64 /* the bucket keeps 64 revisions of a key */
+
+struct anchors {
+	struct {
+		uint64_t rev, seq;
+		char sha[FLEET_HEX_LEN + 1];
+	} a[ANCHORS_MAX];
+	unsigned n, bad;
+	uint64_t max_seq, max_rev;
+	/* the anchor deleted, or moved back, at this revision (0: never):
+	 * whoever did (the node's credentials, or an admin's) could hide
+	 * what a log lost */
+	uint64_t deleted_rev, down_rev;
+};
+
+static void anchor_one(void *ctx, uint64_t rev, const char *val, size_t len)
+{
+	struct anchors *an = ctx;
+	struct fleet_head h;
+	char err[200];
+
+	if (!val) {
+		if (an->n && !an->deleted_rev)
+			an->deleted_rev = rev;
+		return;
+	}
+	if (fleetval_head_decode(val, len, &h, err, sizeof(err)) != 0) {
+		an->bad++;
+		return;
+	}
+	if (an->n && h.seq < an->a[an->n - 1].seq && !an->down_rev)
+		an->down_rev = rev;
+	if (an->n == ANCHORS_MAX)
+		return;
+	an->a[an->n].rev = rev;
+	an->a[an->n].seq = h.seq;
+	memcpy(an->a[an->n].sha, h.sha256, sizeof(an->a[an->n].sha));
+	if (h.seq >= an->max_seq) {
+		an->max_seq = h.seq;
+		an->max_rev = rev;
+	}
+	an->n++;
+}
+
+struct fleet_args {
+	struct fleet_opts o;
+	const char *node; /* --fleet NODE */
+};
+
+/* --nats URLS --nats-user U --nats-password-file F [--nats-ca F]
+ * [--nats-bucket B] --fleet NODE, at the front of @argv: 1 (taken, with
+ * *@used words), 0 (not one of them), -1 (a usage error said). */
+static int fleet_arg(struct fleet_args *fa, int argc, char **argv, int *used)
+{
+	static const char *const names[] = {
+		"--nats",	 "--nats-user", "--nats-password-file",
+		"--nats-ca",	 "--nats-cert", "--nats-key",
+		"--nats-bucket", "--fleet"
+	};
+	const char **slots[] = { &fa->o.urls,	       &fa->o.user,
+				 &fa->o.password_file, &fa->o.ca,
+				 &fa->o.cert,	       &fa->o.key,
+				 &fa->o.bucket,	       &fa->node };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(argv[0], names[i]) != 0)
+			continue;
+		if (argc < 2) {
+			fprintf(stderr, "skyfencectl: %s needs a value\n",
+				names[i]);
+			return -1;
+		}
+		*slots[i] = argv[1];
+		*used = 2;
+		return 1;
+	}
+	return 0;
+}
+
+/* The heads @fa->node published, from the bucket. 0, -1 (said: the
+ * options or the store), or -2 (said: no head to check against). */
+static int read_anchors(struct fleet_args *fa, struct anchors *an)
+{
+	struct fleet_reader *r;
+	char err[600], key[FLEET_KEY_MAX];
+	int rc;
+
+	if (!fa->o.urls || !fa->o.user || !fa->o.password_file ||
+	    !fleetval_node_ok(fa->node)) {
+		fprintf(stderr,
+			"skyfencectl: audit verify --fleet NODE needs --nats "
+			"URLS, --nats-user and --nats-password-file (and a "
+			"node id of letters, digits, '_' or '-')\n");
+		return -1;
+	}
+	if (!fa->o.bucket)
+		fa->o.bucket = "skyfence";
+	fa->o.node = "auditor";
+	r = fleet_reader_open(&fa->o, err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "skyfencectl: audit verify: the fleet: %s\n",
+			err);
+		return -1;
+	}
+	fleetval_node_key_of(fa->node, 'h', key);
+	rc = fleet_reader_history(r, key, anchor_one, an, err, sizeof(err));
+	fleet_reader_close(r);
+	if (rc != 0) {
+		fprintf(stderr, "skyfencectl: audit verify: %s: %s\n", key,
+			err);
+		return -1;
+	}
+	if (an->deleted_rev || an->down_rev) {
+		fprintf(stderr,
+			"skyfencectl: audit verify: %s: the node's anchor was "
+			"%s at revision %llu (its own credentials, or an "
+			"admin's): what its log lost cannot be told\n",
+			key, an->deleted_rev ? "deleted" : "moved back",
+			(unsigned long long)(an->deleted_rev ? an->deleted_rev
+							     : an->down_rev));
+		return -2;
+	}
+	if (!an->n) {
+		fprintf(stderr,
+			"skyfencectl: audit verify: the fleet holds no audit "
+			"head of node %s (%s): nothing to check the files "
+			"against\n",
+			fa->node, key);
+		return -2;
+	}
+	return 0;
+}
+
+/* After a good line: the anchor at its seq must be its hash. 0, or -1
+ * with why. */
+static int check_anchor(const struct anchors *an, const struct audit_verify *v,
+			unsigned *checked, char *why, size_t whylen)
+{
+	char hex[AUDIT_HEX];
+	unsigned i;
+
+	for (i = 0; i < an->n; i++) {
+		if (an->a[i].seq != v->seq)
+			continue;
+		audit_hex(v->prev, AUDIT_HASH, hex);
+		if (strcmp(hex, an->a[i].sha) != 0) {
+			snprintf(why, whylen,
+				 "seq %llu is not the record the node "
+				 "published to the fleet (revision %llu): "
+				 "changed",
+				 (unsigned long long)v->seq,
+				 (unsigned long long)an->a[i].rev);
+			return -1;
+		}
+		(*checked)++;
+	}
+	return 0;
+}
+
+/* Whether the node published a head beyond the files' end (said). */
+static int anchors_beyond(const struct anchors *an,
+			  const struct audit_verify *v, const char *node,
+			  const char *where)
+{
+	if (an->max_seq <= v->seq)
+		return 0;
+	fprintf(stderr,
+		"skyfencectl: audit verify: %s: ends at seq %llu, but node %s "
+		"published seq %llu to the fleet (revision %llu): records "
+		"missing at the end (cut)\n",
+		where, (unsigned long long)v->seq, node,
+		(unsigned long long)an->max_seq,
+		(unsigned long long)an->max_rev);
+	return 1;
+}
+
+/* The chain's end against the head --head names. 0, or -1 (said). */
+static int verify_head(const struct audit_verify *v, uint64_t head_seq,
+		       const uint8_t head[AUDIT_HASH], const char *where)
+{
+	if (v->seq != head_seq) {
+		fprintf(stderr,
+			"skyfencectl: audit verify: %s: ends at seq %llu, the "
+			"head is at seq %llu: %s\n",
+			where, (unsigned long long)v->seq,
+			(unsigned long long)head_seq,
+			v->seq < head_seq
+				? "records missing at the end (truncated)"
+				: "records beyond the head (not written by "
+				  "this chain?)");
+		return -1;
+	}
+	if (memcmp(v->prev, head, AUDIT_HASH) != 0) {
+		fprintf(stderr,
+			"skyfencectl: audit verify: %s: changed: its SHA-256 "
+			"is not the head's\n",
+			where);
+		return -1;
+	}
+	return 0;
+}
+
+/* audit verify's options: --head FILE, the fleet's (fleet_arg). The
+ * words taken, or -1 (said). */
+static int verify_opts(int argc, char **argv, struct fleet_args *fa,
+		       uint64_t *head_seq, uint8_t head[AUDIT_HASH],
+		       int *have_head)
+{
+	int taken = 0, used = 0, r;
+
+	for (;;) {
+		if (argc - taken >= 2 && !strcmp(argv[taken], "--head")) {
+			if (read_head(argv[taken + 1], head_seq, head) != 0)
+				return -1;
+			*have_head = 1;
+			used = 2;
+		} else if (argc - taken >= 1 &&
+			   (r = fleet_arg(fa, argc - taken, argv + taken,
+					  &used)) != 0) {
+			if (r < 0)
+				return -1;
+		} else {
+			return taken;
+		}
+		taken += used;
+	}
+}
+
 /* `audit verify`: every line of every file, in order, one chain. The
  * first broken link is named (file and line) and ends the check. */
 static int audit_verify(int argc, char **argv)
@@ -332,22 +568,35 @@ static int audit_verify(int argc, char **argv)
 	char why[256], prev_where[PATH_MAX + 32] = "";
 	uint8_t head[AUDIT_HASH];
 	uint64_t head_seq = 0;
-	int have_head = 0, i;
+	int have_head = 0, i, used = 0, r;
 	char *line = NULL;
 	size_t cap = 0;
+	struct fleet_args fa;
+	struct anchors *an = NULL;
+	unsigned anchored = 0;
 
 	memset(&v, 0, sizeof(v));
-	if (argc >= 2 && !strcmp(argv[0], "--head")) {
-		if (read_head(argv[1], &head_seq, head) != 0)
-			return EXIT_USAGE;
-		have_head = 1;
-		argc -= 2;
-		argv += 2;
-	}
+	memset(&fa, 0, sizeof(fa));
+	used = verify_opts(argc, argv, &fa, &head_seq, head, &have_head);
+	if (used < 0)
+		return EXIT_USAGE;
+	argc -= used;
+	argv += used;
 	if (argc < 1) {
 		fprintf(stderr,
-			"usage: skyfencectl audit verify [--head FILE] FILE...\n");
+			"usage: skyfencectl audit verify [--head FILE] [--fleet "
+			"NODE --nats URLS --nats-user U --nats-password-file F "
+			"[--nats-ca F [--nats-cert F --nats-key F]] "
+			"[--nats-bucket B]] FILE...\n");
 		return EXIT_USAGE;
+	}
+	if (fa.node || fa.o.urls) {
+		an = calloc(1, sizeof(*an));
+		r = an ? read_anchors(&fa, an) : -1;
+		if (r != 0) {
+			free(an);
+			return r == -1 ? EXIT_USAGE : EXIT_REFUSED;
+		}
 	}
 	for (i = 0; i < argc; i++) {
 		FILE *f = strcmp(argv[i], "-") ? fopen(argv[i], "re") : stdin;
@@ -372,6 +621,9 @@ static int audit_verify(int argc, char **argv)
 				nl = 1;
 			rc = audit_verify_line(&v, line, (size_t)n, nl, why,
 					       sizeof(why));
+			if (rc == 0 && an)
+				rc = check_anchor(an, &v, &anchored, why,
+						  sizeof(why));
 			if (rc != 0) {
 				if (rc == -2)
 					fprintf(stderr,
@@ -384,6 +636,7 @@ static int audit_verify(int argc, char **argv)
 				if (f != stdin)
 					fclose(f);
 				free(line);
+				free(an);
 				return EXIT_REFUSED;
 			}
 			snprintf(prev_where, sizeof(prev_where), "%s:%lu",
@@ -393,33 +646,33 @@ static int audit_verify(int argc, char **argv)
 			fclose(f);
 	}
 	free(line);
-	if (have_head) {
-		if (v.seq != head_seq) {
-			fprintf(stderr,
-				"skyfencectl: audit verify: %s: ends at seq %llu, the head is at seq %llu: %s\n",
-				prev_where[0] ? prev_where : argv[argc - 1],
-				(unsigned long long)v.seq,
-				(unsigned long long)head_seq,
-				v.seq < head_seq
-					? "records missing at the end (truncated)"
-					: "records beyond the head (not written by this chain?)");
-			return EXIT_REFUSED;
-		}
-		if (memcmp(v.prev, head, AUDIT_HASH) != 0) {
-			fprintf(stderr,
-				"skyfencectl: audit verify: %s: changed: its SHA-256 is not the head's\n",
-				prev_where);
-			return EXIT_REFUSED;
-		}
+	if (an && anchors_beyond(an, &v, fa.node,
+				 prev_where[0] ? prev_where : argv[argc - 1])) {
+		free(an);
+		return EXIT_REFUSED;
+	}
+	if (have_head &&
+	    verify_head(&v, head_seq, head,
+			prev_where[0] ? prev_where : argv[argc - 1]) != 0) {
+		free(an);
+		return EXIT_REFUSED;
 	}
 	if (!v.records) {
 		printf("audit verify: no records\n");
+		free(an);
 		return 0;
 	}
 	printf("audit verify: %llu record(s), seq %llu to %llu, chain intact%s",
 	       (unsigned long long)v.records, (unsigned long long)v.first_seq,
 	       (unsigned long long)v.seq,
 	       have_head ? ", ends at the head" : "");
+	if (an) {
+		printf(", %u of the fleet's %u anchor(s) of node %s matched "
+		       "(the others before the files' first record), none "
+		       "beyond the end",
+		       anchored, an->n, fa.node);
+		free(an);
+	}
 	verify_gaps(&v);
 	printf("\n");
 	return 0;

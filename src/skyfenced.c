@@ -28,9 +28,15 @@
 #define DEFAULT_OFFLINE_FLOWS 262144u
 /* long options without a letter */
 enum {
-	OPT_PEER = 1000,
-	OPT_PEER_LISTEN,
-	OPT_PEER_KEY,
+	OPT_NATS = 1000,
+	OPT_NATS_BUCKET,
+	OPT_NATS_USER,
+	OPT_NATS_PW,
+	OPT_NATS_ADMIN_USER,
+	OPT_NATS_ADMIN_PW,
+	OPT_NATS_CA,
+	OPT_NATS_CERT,
+	OPT_NATS_KEY,
 	OPT_RADIUS_LISTEN,
 	OPT_RADIUS_CLIENTS,
 	OPT_RADIUS_GROUPS,
@@ -107,12 +113,17 @@ static void usage(FILE *f)
 		"                       restarts (default %s; 'none': not kept)\n"
 		"  --user NAME          started as root: keep CAP_NET_ADMIN only and\n"
 		"                       become NAME (the package's: skyfence)\n"
-		"  --peer ADDR:PORT     an HA peer (up to 4): the kill switch and\n"
-		"                       runtime changes in step, drift shown\n"
-		"  --peer-listen ADDR:PORT  where the peers' messages come in (the\n"
-		"                       sync link); --peer-key FILE: their HMAC key\n"
 		"  --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus) there;\n"
 		"                       [ADDR]:PORT for IPv6 (default: off)\n"
+		"a fleet (one policy and kill switch for many gateways):\n"
+		"  --nats URL[,URL...]  the NATS JetStream servers (nats:// or tls://)\n"
+		"                       holding the fleet's bucket; --node-id names\n"
+		"                       this node in it\n"
+		"  --nats-bucket NAME   the bucket (default skyfence)\n"
+		"  --nats-user NAME, --nats-password-file FILE  this node's credentials\n"
+		"  --nats-admin-user NAME, --nats-admin-password-file FILE  an admin's:\n"
+		"                       changes made here are written to the fleet\n"
+		"  --nats-ca FILE [--nats-cert FILE --nats-key FILE]  TLS\n"
 		"identity (departments by user and group):\n"
 		"  --radius-listen ADDR:PORT  receive RADIUS accounting (RFC 2866)\n"
 		"  --radius-clients FILE  'ADDRESS[/PREFIX] SECRET' a line, mode\n"
@@ -465,17 +476,6 @@ static int opt_radius_groups(struct cli *c, const struct cli_opt *o, char *arg)
 	return CLI_NEXT;
 }
 
-static int opt_peer(struct cli *c, const struct cli_opt *o, char *arg)
-{
-	(void)o;
-	if (c->dopt.n_peers == 4) {
-		fprintf(stderr, "skyfenced: --peer: at most 4\n");
-		return 2;
-	}
-	c->dopt.peers[c->dopt.n_peers++] = arg;
-	return CLI_NEXT;
-}
-
 static int opt_node_id(struct cli *c, const struct cli_opt *o, char *arg)
 {
 	(void)o;
@@ -571,10 +571,21 @@ static const struct cli_opt cli_opts[] = {
 	{ "user", REQ, 'u', opt_user, 0, 0, 0, NULL },
 	{ "metrics-listen", REQ, 'X', opt_str, F(dopt.metrics_listen), 0, 0,
 	  NULL },
-	{ "peer", REQ, OPT_PEER, opt_peer, 0, 0, 0, NULL },
-	{ "peer-listen", REQ, OPT_PEER_LISTEN, opt_str, F(dopt.peer_listen), 0,
+	{ "nats", REQ, OPT_NATS, opt_str, F(dopt.nats_urls), 0, 0, NULL },
+	{ "nats-bucket", REQ, OPT_NATS_BUCKET, opt_str, F(dopt.nats_bucket), 0,
 	  0, NULL },
-	{ "peer-key", REQ, OPT_PEER_KEY, opt_str, F(dopt.peer_key), 0, 0,
+	{ "nats-user", REQ, OPT_NATS_USER, opt_str, F(dopt.nats_user), 0, 0,
+	  NULL },
+	{ "nats-password-file", REQ, OPT_NATS_PW, opt_str,
+	  F(dopt.nats_password_file), 0, 0, NULL },
+	{ "nats-admin-user", REQ, OPT_NATS_ADMIN_USER, opt_str,
+	  F(dopt.nats_admin_user), 0, 0, NULL },
+	{ "nats-admin-password-file", REQ, OPT_NATS_ADMIN_PW, opt_str,
+	  F(dopt.nats_admin_password_file), 0, 0, NULL },
+	{ "nats-ca", REQ, OPT_NATS_CA, opt_str, F(dopt.nats_ca), 0, 0, NULL },
+	{ "nats-cert", REQ, OPT_NATS_CERT, opt_str, F(dopt.nats_cert), 0, 0,
+	  NULL },
+	{ "nats-key", REQ, OPT_NATS_KEY, opt_str, F(dopt.nats_key), 0, 0,
 	  NULL },
 	{ "node-id", REQ, 'N', opt_node_id, 0, 0, 0, NULL },
 	{ "radius-listen", REQ, OPT_RADIUS_LISTEN, opt_str,

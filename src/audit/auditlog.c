@@ -1121,6 +1121,9 @@ struct auditlog *auditlog_open(const struct auditlog_opts *o, char *err,
 		memcpy(a->ch.prev, hh, AUDIT_HASH);
 	}
 	a->saved_seq = have_head ? hseq : 0;
+	/* where the chain stood at this start, before its own records */
+	a->pub.open_seq = a->ch.seq;
+	audit_hex(a->ch.prev, AUDIT_HASH, a->pub.open_head);
 	snprintf(f, sizeof(f),
 		 "\"ts_ms\":%" PRIu64 ",\"event\":\"start\",\"version\":\"%s\","
 		 "\"pid\":%ld,\"chain\":\"%s\",\"repaired_bytes\":%" PRIu64

@@ -56,6 +56,11 @@ struct auditlog_stats {
 	uint64_t seq;		 /* the chain's last record */
 	int writable;		 /* the last write worked */
 	char head[AUDIT_HEX];	 /* the last record's hash */
+	/* the chain's head when the log was opened, before this start's
+	 * records (the file's last line, or the state directory's head
+	 * if it is further): what a published head is checked against */
+	uint64_t open_seq;
+	char open_head[AUDIT_HEX];
 };
 
 struct auditlog;

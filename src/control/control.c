@@ -29,7 +29,8 @@
 #include "audit/auditlog.h"
 #include "core/verdict.h"
 #include "policy/loader.h"
-#include "ha/peer.h"
+#include "control/fleetctl.h"
+#include "daemon/fleetd.h"
 #include "core/pkt.h"
 
 /* ---- helpers ---- */
@@ -83,12 +84,11 @@ static int tcp_loose(void)
 }
 
 /* What the renderers show (status.h), read from @d; @snap made by
- * workers_stats, @peers room for PEER_MAX. */
+ * workers_stats, @fv the fleet's room. */
 static void view_of(struct daemon *d, const struct stats_snap *snap,
-		    struct peer_info *peers, struct status_view *v)
+		    struct fleetd_view *fv, struct status_view *v)
 {
 	static const char *const lv[] = { "error", "warning", "info", "debug" };
-	unsigned i;
 
 	memset(v, 0, sizeof(*v));
 	v->snap = snap;
@@ -96,11 +96,10 @@ static void view_of(struct daemon *d, const struct stats_snap *snap,
 	v->cls = d->run.cls;
 	v->digest = d->run.digest;
 	v->now_ms = runtime_clock_ms(0);
-	for (i = 0; i < peers_count(d->peers) && i < PEER_MAX; i++)
-		peers_get(d->peers, i, &peers[i]);
-	v->peers = peers;
-	v->n_peers = i;
-	v->peers_unknown = peers_unknown(d->peers);
+	if (d->fleet) {
+		fleetd_get_view(d, fv);
+		v->fleet = fv;
+	}
 	v->pid = (long)getpid();
 	v->uptime_s = (v->now_ms - d->started_ms) / 1000;
 	v->pol.source = d->run.pol->source;
@@ -115,7 +114,7 @@ static void view_of(struct daemon *d, const struct stats_snap *snap,
 					       &v->bypass_growing)
 				: 0;
 	v->ha_rules = d->bypass && bypass_nostate(d->bypass, &v->ha_dropped);
-	v->tcp_loose = v->n_peers ? tcp_loose() : -1;
+	v->tcp_loose = v->ha_rules ? tcp_loose() : -1;
 	ctl_get_stats(d->ctl, &v->ctl);
 	ct_get_stats(d->ct, &v->ct);
 	v->log_level = lv[log_get_level() & 3];
@@ -150,7 +149,7 @@ static void emit_data(void *ctx, const char *line)
 static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
 	const char *f = fmt_arg(argc, argv, 1);
-	struct peer_info peers[PEER_MAX];
+	struct fleetd_view fv;
 	struct status_view v;
 
 	if (argc > 2 || (strcmp(f, "text") && strcmp(f, "json"))) {
@@ -164,7 +163,7 @@ static void v_status(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 		return;
 	}
 	workers_stats(d, d->snap);
-	view_of(d, d->snap, peers, &v);
+	view_of(d, d->snap, &fv, &v);
 	status_render(&v, !strcmp(f, "json") ? STATUS_JSON : STATUS_TEXT,
 		      emit_data, r);
 	ctl_ok(r, "%s", "");
@@ -174,14 +173,14 @@ int control_metrics(void *ctx, void (*emit)(void *ectx, const char *line),
 		    void *ectx)
 {
 	struct daemon *d = ctx;
-	struct peer_info peers[PEER_MAX];
+	struct fleetd_view fv;
 	struct status_view v;
 	struct stats_snap *s = malloc(sizeof(*s));
 
 	if (!s)
 		return -1;
 	workers_stats(d, s);
-	view_of(d, s, peers, &v);
+	view_of(d, s, &fv, &v);
 	status_render_stats(&v, STATUS_PROMETHEUS, emit, ectx);
 	free(s);
 	return 0;
@@ -195,7 +194,7 @@ static void emit_log(void *ctx, const char *line)
 
 void control_log_stats(struct daemon *d)
 {
-	struct peer_info peers[PEER_MAX];
+	struct fleetd_view fv;
 	struct status_view v;
 
 	if (!d->snap)
@@ -205,14 +204,14 @@ void control_log_stats(struct daemon *d)
 		return;
 	}
 	workers_stats(d, d->snap);
-	view_of(d, d->snap, peers, &v);
+	view_of(d, d->snap, &fv, &v);
 	status_render_stats(&v, STATUS_LOG, emit_log, NULL);
 }
 
 static void v_stats(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 {
 	const char *f = fmt_arg(argc, argv, 1);
-	struct peer_info peers[PEER_MAX];
+	struct fleetd_view fv;
 	struct status_view v;
 	struct stats_snap s;
 
@@ -223,7 +222,7 @@ static void v_stats(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	}
 
 	workers_stats(d, &s);
-	view_of(d, &s, peers, &v);
+	view_of(d, &s, &fv, &v);
 	status_render_stats(&v,
 			    !strcmp(f, "json")	       ? STATUS_JSON
 			    : !strcmp(f, "prometheus") ? STATUS_PROMETHEUS
@@ -441,6 +440,20 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 		policy_free(np);
 		return;
 	}
+	if (d->fleet) {
+		/* a fleet node's policy is the bucket's: written there,
+		 * then applied here */
+		char msg[1600];
+		int rc = fleetd_policy(d, c.uid, argv[2], c.text, c.len,
+				       err_to_req, &es, msg, sizeof(msg));
+
+		free(text);
+		if (rc != 0)
+			ctl_err(r, "refused", "%s", msg);
+		else
+			ctl_ok(r, "%s%s", msg, unsaved(d));
+		return;
+	}
 	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
 		free(text);
 		ctl_err(r, "refused", "%s", err);
@@ -467,6 +480,16 @@ static void edit(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 		return;
 	}
 	change_join(what, sizeof(what), argc, argv, 0);
+	if (d->fleet) {
+		char msg[1600];
+
+		if (fleetd_edit(d, (long)ctl_req_uid(r), what, err_to_req, &es,
+				msg, sizeof(msg)) != 0)
+			ctl_err(r, "refused", "%s", msg);
+		else
+			ctl_ok(r, "%s%s", msg, unsaved(d));
+		return;
+	}
 	c = change_by(r, CHANGE_EDIT, what);
 	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
 		ctl_err(r, "refused", "%s", err);
@@ -491,6 +514,7 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 	const char *ks = d->run.pol->killswitch;
 	char apps[256], next[520], err[512];
 	struct change c;
+	int local;
 
 	if (argc == 1) {
 		ctl_ok(r, "killswitch %s%s", ks[0] ? "on: " : "off", ks);
@@ -498,10 +522,30 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 	}
 	if (strcmp(argv[1], "on") && strcmp(argv[1], "off")) {
 		ctl_err(r, "usage",
-			"killswitch [on|off] [APP...] (APP: skype, or an nDPI protocol name)");
+			"killswitch [on|off] [--local] [APP...] (APP: skype, "
+			"or an nDPI protocol name)");
 		return;
 	}
-	change_join(apps, sizeof(apps), argc, argv, 2);
+	/* --local: this node's own (a fleet node's; on a node alone, the
+	 * kill switch is its own anyway) */
+	local = argc > 2 && !strcmp(argv[2], "--local");
+	change_join(apps, sizeof(apps), argc, argv, 2 + local);
+	if (!apps[0] && !strcmp(argv[1], "on"))
+		snprintf(apps, sizeof(apps), "%s", "skype");
+	if (d->fleet) {
+		char msg[1600];
+
+		if (fleetd_killswitch(d, (long)ctl_req_uid(r),
+				      !strcmp(argv[1], "on"), local, apps, msg,
+				      sizeof(msg)) != 0)
+			ctl_err(r, "refused", "%s", msg);
+		else
+			ctl_ok(r,
+			       "%s; established flows follow (conntrack "
+			       "walk)%s",
+			       msg, unsaved(d));
+		return;
+	}
 	if (!apps[0])
 		snprintf(apps, sizeof(apps), "%s", "skype");
 	if (!strcmp(argv[1], "on")) {
@@ -516,7 +560,7 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 				snprintf(next + strlen(next),
 					 sizeof(next) - strlen(next), "%s%s",
 					 next[0] ? " " : "", w);
-	} else if (argc == 2) {
+	} else if (argc == 2 + local) {
 		next[0] = '\0'; /* off: all off */
 	} else {
 		/* off APP...: the others stay on */

@@ -151,14 +151,28 @@ static void vreply(struct ctl_req *r, const char *prefix, const char *fmt,
 static void vreply(struct ctl_req *r, const char *prefix, const char *fmt,
 		   va_list ap)
 {
-	char buf[8192];
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	const char *s = buf, *nl;
+	char small[8192], *big = NULL;
+	const char *buf = small, *s, *nl;
+	va_list aq;
+	int n;
 
-	if (n < 0)
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	/* a long text (policy show of a large policy) whole: the client's
+	 * queue has its own bound (max_reply_bytes) */
+	if (n >= 0 && (size_t)n >= sizeof(small)) {
+		big = malloc((size_t)n + 1);
+		if (big && vsnprintf(big, (size_t)n + 1, fmt, aq) == n)
+			buf = big;
+		else
+			n = sizeof(small) - 1;
+	}
+	va_end(aq);
+	if (n < 0) {
+		free(big);
 		return;
-	if ((size_t)n >= sizeof(buf))
-		n = sizeof(buf) - 1;
+	}
+	s = buf;
 	/* one protocol line per text line: a newline in a message cannot
 	 * end the reply early */
 	do {
@@ -168,6 +182,7 @@ static void vreply(struct ctl_req *r, const char *prefix, const char *fmt,
 		append(r->c, r->k, "\n", 1);
 		s = nl ? nl + 1 : NULL;
 	} while (s && *s && strcmp(prefix, "= ") == 0);
+	free(big);
 }
 
 void ctl_data(struct ctl_req *r, const char *fmt, ...)

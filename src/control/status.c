@@ -9,6 +9,7 @@
 
 #include "audit/audit.h"
 #include "classify/classify.h"
+#include "control/fleetctl.h"
 #include "control/metrics.h"
 #include "kernel/queue.h"
 #include "policy/state.h"
@@ -406,34 +407,20 @@ static void prom_kernel(const struct stats_snap *s,
 	}
 }
 
-/* An HA pair in step: the running policy's digest here, and whether
- * each peer's is the same. */
-static void prom_peers(const struct status_view *v,
+/* The running policy's digest (every node of a fleet running the same
+ * revision shows the same, but for a kill switch of its own), and the
+ * fleet's families. */
+static void prom_fleet(const struct status_view *v,
 		       void (*emit)(void *ctx, const char *line), void *ctx)
 {
-	unsigned k;
-	const char *dg = v->digest;
-	uint64_t now = v->now_ms;
-
 	out(emit, ctx,
 	    "# HELP skyfence_running_policy_info The SHA-256 of the "
-	    "running policy, runtime changes and kill switch included "
-	    "(an HA pair's nodes must show the same).");
+	    "running policy, runtime changes and kill switch included.");
 	out(emit, ctx, "# TYPE skyfence_running_policy_info gauge");
-	out(emit, ctx, "skyfence_running_policy_info{sha256=\"%s\"} 1", dg);
-	out(emit, ctx,
-	    "# HELP skyfence_peer_in_step 1 if the HA peer was heard "
-	    "in the last 3 s with the same running policy, else 0 "
-	    "(drift or silence).");
-	out(emit, ctx, "# TYPE skyfence_peer_in_step gauge");
-	for (k = 0; k < v->n_peers; k++) {
-		const struct peer_info *pi = &v->peers[k];
-
-		out(emit, ctx, "skyfence_peer_in_step{peer=\"%s\"} %d",
-		    pi->addr,
-		    pi->seen_ms && now - pi->seen_ms <= PEER_SILENT_MS &&
-			    !strcmp(pi->digest, dg));
-	}
+	out(emit, ctx, "skyfence_running_policy_info{sha256=\"%s\"} 1",
+	    v->digest);
+	if (v->fleet)
+		fleetctl_prometheus(v->fleet, emit, ctx);
 }
 
 static void prom_gauge(void (*emit)(void *ctx, const char *line), void *ctx,
@@ -515,7 +502,7 @@ static void render_prometheus(const struct status_view *v,
 	}
 	prom_apps(v, emit, ctx);
 	prom_kernel(s, emit, ctx);
-	prom_peers(v, emit, ctx);
+	prom_fleet(v, emit, ctx);
 	prom_identity(v, emit, ctx);
 }
 
@@ -700,7 +687,7 @@ static void refusals(const struct status_identity *id, char *out, size_t len,
 static void status_json(const struct status_view *v,
 			void (*emit)(void *ctx, const char *line), void *ctx)
 {
-	char src[600], ks[600], se[600], id[1024] = "";
+	char src[600], ks[600], se[600], id[1024] = "", fl[3072];
 	const struct status_identity *ii = &v->ident;
 
 	if (ii->enabled) {
@@ -717,6 +704,10 @@ static void status_json(const struct status_view *v,
 	status_json_str(src, sizeof(src), v->pol.source);
 	status_json_str(ks, sizeof(ks), v->pol.killswitch);
 	status_json_str(se, sizeof(se), v->state.err);
+	if (v->fleet)
+		fleetctl_status_json(v->fleet, fl, sizeof(fl));
+	else
+		snprintf(fl, sizeof(fl), "null");
 	out(emit, ctx,
 	    "{\"version\":\"%s\",\"ndpi\":\"%s\",\"pid\":%ld,"
 	    "\"uptime_s\":%" PRIu64 ",\"policy\":\"%s\",\"departments\":%u,"
@@ -730,7 +721,7 @@ static void status_json(const struct status_view *v,
 	    ",\"conntrack_walks\":%" PRIu64 ",\"conntrack_rewritten\":%" PRIu64
 	    ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
 	    "\"rss_kib\":%ld,\"state_kept\":%s,"
-	    "\"state_saved\":%s,\"state_error\":\"%s\"%s}",
+	    "\"state_saved\":%s,\"state_error\":\"%s\"%s,\"fleet\":%s}",
 	    SKYFENCE_VERSION, classifier_version(), v->pid, v->uptime_s, src,
 	    v->pol.n_depts, v->queue_num, v->n_queues, v->n_workers,
 	    v->queue_num + QUEUE_THROTTLE_OFFSET,
@@ -740,7 +731,7 @@ static void status_json(const struct status_view *v,
 	    v->ctl.refused_busy, v->ctl.refused_uid, v->ctl.evicted,
 	    v->ct.walks, v->ct.rewritten, v->ct.running ? "true" : "false",
 	    v->log_level, v->rss_kib, v->state.kept ? "true" : "false",
-	    v->state.kept && !v->state.dirty ? "true" : "false", se, id);
+	    v->state.kept && !v->state.dirty ? "true" : "false", se, id, fl);
 }
 
 static void status_identity(const struct status_view *v,
@@ -801,44 +792,14 @@ static void status_ha_rules(const struct status_view *v,
 				 : "nf_conntrack_tcp_loose is 1");
 }
 
-/* The running policy's digest, and each peer against it. */
-static void status_peers(const struct status_view *v,
+/* The running policy's digest, the fleet, the HA rules. */
+static void status_fleet(const struct status_view *v,
 			 void (*emit)(void *ctx, const char *line), void *ctx)
 {
-	unsigned i;
-
-	/* the running policy, runtime changes and kill switch included:
-	 * what an HA pair's peers compare */
 	out(emit, ctx, "running: sha256 %s", v->digest);
-	for (i = 0; i < v->n_peers; i++) {
-		const struct peer_info *pi = &v->peers[i];
-
-		if (!pi->seen_ms)
-			out(emit, ctx, "peer %s: NEVER HEARD", pi->addr);
-		else if (v->now_ms - pi->seen_ms > PEER_SILENT_MS)
-			out(emit, ctx, "peer %s (%s): SILENT for %" PRIu64 " s",
-			    pi->addr, pi->node,
-			    (v->now_ms - pi->seen_ms) / 1000);
-		else if (strcmp(pi->digest, v->digest) != 0)
-			out(emit, ctx,
-			    "peer %s (%s): DRIFT: its running policy is sha256 %s; kill switch %s",
-			    pi->addr, pi->node, pi->digest,
-			    pi->killswitch[0] ? pi->killswitch : "off");
-		else
-			out(emit, ctx, "peer %s (%s): in step", pi->addr,
-			    pi->node);
-		if (pi->bad_messages || pi->changes_refused)
-			out(emit, ctx,
-			    "peer %s: %" PRIu64 " messages refused (wrong key, "
-			    "stale or replayed), %" PRIu64 " changes refused",
-			    pi->addr, pi->bad_messages, pi->changes_refused);
-	}
-	if (v->peers_unknown)
-		out(emit, ctx,
-		    "peers: %" PRIu64
-		    " datagrams from addresses that are no peer",
-		    v->peers_unknown);
-	if (v->n_peers)
+	if (v->fleet)
+		fleetctl_status_text(v->fleet, emit, ctx);
+	if (v->ha_rules)
 		status_ha_rules(v, emit, ctx);
 }
 
@@ -892,7 +853,7 @@ static void status_text(const struct status_view *v,
 	    v->bypassed);
 	out(emit, ctx, "killswitch: %s%s",
 	    v->pol.killswitch[0] ? "ON for " : "off", v->pol.killswitch);
-	status_peers(v, emit, ctx);
+	status_fleet(v, emit, ctx);
 	if (!v->state.kept)
 		out(emit, ctx,
 		    "state: not kept (no --state-dir): runtime "

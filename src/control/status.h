@@ -13,7 +13,7 @@
 #include "audit/auditlog.h"
 #include "control/ctl.h"
 #include "daemon/stats.h"
-#include "ha/peer.h"
+#include "daemon/fleetd.h"
 #include "kernel/ct.h"
 
 enum status_format { STATUS_TEXT, STATUS_JSON, STATUS_PROMETHEUS, STATUS_LOG };
@@ -58,10 +58,9 @@ struct status_view {
 	const struct app_stat *apps; /* APP_STATS slots */
 	struct classifier *cls;	     /* app names */
 	const char *digest;	     /* the running policy's SHA-256 */
-	uint64_t now_ms;	     /* monotonic, as peers' seen_ms */
-	const struct peer_info *peers;
-	unsigned n_peers;
-	uint64_t peers_unknown; /* datagrams from no peer */
+	uint64_t now_ms;	     /* monotonic */
+	/* the fleet (fleetd.h); bucket NULL: standalone */
+	const struct fleetd_view *fleet;
 	/* `status` only */
 	long pid;
 	uint64_t uptime_s;

@@ -51,13 +51,24 @@
 	  "set the action for MATCH (e.g. finance skype drop)", v_edit)        \
 	X("rule del", "DEPT MATCH", 2, -1, CTL_ADMIN, 0,                       \
 	  "remove the rules written with MATCH", v_edit)                       \
-	X("killswitch on", "[APP...]", 0, -1, CTL_ADMIN, 0,                    \
-	  "drop APP (default skype) everywhere, established flows too",        \
+	X("killswitch on", "[--local] [APP...]", 0, -1, CTL_ADMIN, 0,          \
+	  "drop APP (default skype) everywhere (--local: this node only), "    \
+	  "established flows too",                                             \
 	  v_killswitch)                                                        \
-	X("killswitch off", "[APP...]", 0, -1, CTL_ADMIN, 0,                   \
-	  "lift the kill switch (for APP)", v_killswitch)                      \
+	X("killswitch off", "[--local] [APP...]", 0, -1, CTL_ADMIN, 0,         \
+	  "lift the kill switch (for APP; --local: this node's own)",          \
+	  v_killswitch)                                                        \
 	X("killswitch", "", 0, 0, CTL_READ_ONLY, 0, "show the kill switch",    \
 	  v_killswitch)                                                        \
+	X("fleet init", "[REPLICAS]", 0, 1, CTL_ADMIN, 0,                      \
+	  "create the fleet's bucket (admin credentials on this node)",        \
+	  control_fleet_init)                                                  \
+	X("fleet clear", "", 0, 0, CTL_ADMIN, 0,                               \
+	  "forget this node's conflicts and audit-anchor alarm",               \
+	  control_fleet_clear)                                                 \
+	X("fleet", "", 0, 0, CTL_READ_ONLY, VERB_JSON,                         \
+	  "every node of the fleet: revisions, kill switch, seen, state",      \
+	  control_fleet)                                                       \
 	X("who", "[ADDR]", 0, 1, CTL_READ_ONLY, VERB_JSON,                     \
 	  "who is behind each address: user, MAC, groups, department",         \
 	  control_who)                                                         \
@@ -74,9 +85,12 @@
 	X("audit head", "", 0, 0, CTL_READ_ONLY, 0,                            \
 	  "the audit chain's last record written: seq and SHA-256",            \
 	  v_audit_head)                                                        \
-	X("audit verify", "[--head FILE] FILE...", 1, -1, CTL_READ_ONLY,       \
-	  VERB_CLIENT,                                                         \
-	  "check audit files (oldest first; '-' for stdin), offline", 0)       \
+	X("audit verify",                                                      \
+	  "[--head FILE] [--fleet NODE --nats URLS ...] FILE...", 1, -1,       \
+	  CTL_READ_ONLY, VERB_CLIENT,                                          \
+	  "check audit files (oldest first; '-' for stdin), offline; against " \
+	  "the heads NODE published to the fleet's bucket",                    \
+	  0)                                                                   \
 	X("version", "", 0, 0, CTL_READ_ONLY, VERB_CLIENT,                     \
 	  "print the version", 0)
 

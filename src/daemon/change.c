@@ -85,6 +85,22 @@ int change_edit_valid(int argc, char **argv)
 	return edit_of(argc, argv, &pc, buf, sizeof(buf));
 }
 
+char *change_edit_text(struct daemon *d, const char *what, char *err,
+		       size_t errlen)
+{
+	char copy[CHANGE_TEXT_MAX], buf[CHANGE_TEXT_MAX];
+	char *argv[CHANGE_WORDS];
+	struct policy_change pc;
+	int argc = split(what, copy, sizeof(copy), argv);
+
+	if (argc < 0 || edit_of(argc, argv, &pc, buf, sizeof(buf)) != 0) {
+		snprintf(err, errlen, "change '%.200s' is not a runtime change",
+			 what);
+		return NULL;
+	}
+	return policy_format_doc(d->run.pol, &pc, err, errlen);
+}
+
 /* A runtime edit written into the running policy's text, validated as a
  * whole against it and applied. */
 static int apply_edit(struct daemon *d, const struct change *c,
@@ -180,7 +196,8 @@ static int apply_load(struct daemon *d, const struct change *c,
 
 /* SIGHUP: the --policy file replaces the running departments and rules
  * (runtime changes included); the kill switch stays. The state saved from
- * now on is derived from this file. */
+ * now on is derived from this file. Not on a node whose policy is the
+ * fleet's (fleetd.h). */
 static int apply_reload(struct daemon *d,
 			void (*on_error)(void *ctx, const char *msg), void *ctx,
 			char *err, size_t errlen)
@@ -193,6 +210,14 @@ static int apply_reload(struct daemon *d,
 	char why[512], *text;
 	size_t len;
 
+	if (d->run.from_fleet) {
+		snprintf(err, errlen,
+			 "this node's policy is the fleet's: %s is not read "
+			 "again; skyfencectl policy load FILE writes a policy "
+			 "for every node",
+			 path);
+		return -1;
+	}
 	loader_names(d->run.cls, &n);
 	text = policy_read_file(path, &len, why, sizeof(why));
 	if (text && state_digest(text, len, digest) == 0)
@@ -244,7 +269,9 @@ static void describe(const struct daemon *d, const struct change *c, char *out,
 
 	switch (c->kind) {
 	case CHANGE_LOAD:
-		snprintf(what, sizeof(what), "load %s", c->what);
+		snprintf(what, sizeof(what), "%s%s",
+			 c->origin == CHANGE_FLEET || c->note ? "" : "load ",
+			 c->what);
 		break;
 	case CHANGE_RELOAD:
 		snprintf(what, sizeof(what), "reload %s (SIGHUP)",
@@ -274,11 +301,13 @@ static void log_applied(const struct daemon *d, const struct change *c,
 		return;
 	}
 	switch (c->origin) {
-	case CHANGE_PEER:
+	case CHANGE_FLEET:
 		if (c->kind == CHANGE_KILLSWITCH)
-			log_warnx("peer %s: %s", c->node, what);
+			log_warnx("fleet: %s (%s)", what,
+				  c->note ? c->note : "-");
 		else
-			log_info("peer %s: %s", c->node, what);
+			log_info("fleet: %s (%s)", what,
+				 c->note ? c->note : "-");
 		break;
 	case CHANGE_SIGNAL:
 		log_info(
@@ -298,13 +327,13 @@ static void log_applied(const struct daemon *d, const struct change *c,
 	}
 }
 
-/* A change refused: a client reads why in its reply; SIGHUP's and a
- * peer's go to the log (a peer's shows as drift). */
+/* A change refused: a client reads why in its reply; SIGHUP's and the
+ * fleet's go to the log (the fleet's shows as a conflict, fleetd.c). */
 static void log_refused(struct daemon *d, const struct change *c,
 			const char *err)
 {
-	if (c->origin == CHANGE_PEER)
-		log_warnx("peer %s: %s (it shows as drift)", c->node, err);
+	if (c->origin == CHANGE_FLEET)
+		log_warnx("fleet: %s: %s", c->note ? c->note : "-", err);
 	else if (c->origin == CHANGE_SIGNAL)
 		log_warnx("reload: %s", err);
 	if (c->kind == CHANGE_RELOAD)
@@ -315,7 +344,7 @@ int change_apply(struct daemon *d, const struct change *c,
 		 void (*on_error)(void *ctx, const char *msg), void *ctx,
 		 char *err, size_t errlen)
 {
-	char what[CHANGE_TEXT_MAX + 100];
+	char what[CHANGE_TEXT_MAX + 1400];
 	int rc;
 
 	if (!on_error)
@@ -355,10 +384,10 @@ int change_apply(struct daemon *d, const struct change *c,
 	describe(d, c, what, sizeof(what));
 	log_applied(d, c, what);
 	/* the record says where a change came from if not from here */
-	if (c->origin == CHANGE_PEER)
+	if (c->note)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what),
-			 " (from peer %s)", c->node);
-	auditrec_change(&d->audit, c->origin == CHANGE_PEER ? -1 : c->uid,
+			 " (%s)", c->note);
+	auditrec_change(&d->audit, c->origin == CHANGE_FLEET ? -1 : c->uid,
 			what);
 	if (d->change_hook.applied)
 		d->change_hook.applied(d->change_hook.ctx, c);

@@ -1,13 +1,16 @@
 /* The change service (change.c): every change to what skyfenced enforces
- * goes through change_apply(), whoever asks: a control client, SIGHUP, an
- * HA peer's message, and the identity, schedule and feed updates to come.
+ * goes through change_apply(), whoever asks: a control client, SIGHUP, the
+ * fleet's bucket, an identity source, and the schedule and feed updates
+ * to come.
  * It validates the change whole, applies it to the workers (runtime.h:
  * the new immutable policy swapped in, the kernel's sets, the shaper's
  * buckets), walks conntrack so established flows follow, saves the state
  * file, writes one audit "change" record (who, what; the record has the
  * time), logs it, and tells the change hook. Nothing below it calls back
- * up: the HA peers and the control socket learn of a change through the
- * hook the event loop set (change_hook). */
+ * up: the control socket learns of a change through the hook the event
+ * loop set (change_hook). On a fleet node (fleetd.h) a client's change is
+ * written to the fleet's bucket first, and applied here through this
+ * service like every node's. */
 #ifndef SKYFENCE_CHANGE_H
 #define SKYFENCE_CHANGE_H
 
@@ -19,7 +22,8 @@
 enum change_origin {
 	CHANGE_CLIENT, /* a control client (uid) */
 	CHANGE_SIGNAL, /* SIGHUP (the sender's uid) */
-	CHANGE_PEER,   /* an HA peer's message (node) */
+	CHANGE_FLEET,  /* a revision of the fleet's bucket (@note says
+			* which, and who made it where) */
 	CHANGE_SOURCE, /* an identity source: RADIUS accounting, the
 			* directory, a lapse (identity.h) */
 };
@@ -39,7 +43,7 @@ struct change {
 	enum change_kind kind;
 	enum change_origin origin;
 	long uid;	  /* CLIENT, SIGNAL: who; -1 unknown */
-	const char *node; /* PEER: its --node-id */
+	const char *note; /* FLEET: "fleet revision N by NODE uid U" */
 	/* EDIT: the words, as a client typed them; KILLSWITCH: the apps
 	 * after the change; LOAD: the file's name (in messages only) */
 	const char *what;
@@ -55,6 +59,11 @@ struct change {
 int change_apply(struct daemon *d, const struct change *c,
 		 void (*on_error)(void *ctx, const char *msg), void *ctx,
 		 char *err, size_t errlen);
+
+/* The running policy's text after the EDIT @what, without the kill
+ * switch (the fleet's document): malloc'd, or NULL with why in @err. */
+char *change_edit_text(struct daemon *d, const char *what, char *err,
+		       size_t errlen);
 
 /* "a b c" from @argv[@from..@argc) into @out (cut to @len). */
 void change_join(char *out, size_t len, int argc, char **argv, int from);

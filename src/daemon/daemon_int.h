@@ -39,8 +39,9 @@ struct stats_snap;
 struct flow_line;
 
 struct change;
+struct daemon;
 
-/* Told of every change applied (the event loop's: the HA peers). */
+/* Told of every change applied (the event loop's). */
 struct change_hook {
 	void (*applied)(void *ctx, const struct change *c);
 	void *ctx;
@@ -62,9 +63,15 @@ struct running {
 	struct id_snap *ids;
 	/* audit_policy_digest of pol, kill switch included: set at the
 	 * start and by auditrec_policy at each change (status, metrics and
-	 * the peers read it each second; formatting the policy each time
+	 * the fleet's report read it often; formatting the policy each time
 	 * would cost a policy's worth of text) */
 	char digest[AUDIT_HEX];
+	/* the running policy is a fleet's revision (fleetd.h): kept at
+	 * start whatever the --policy file says, not read again by SIGHUP */
+	int from_fleet;
+	/* told of the state directory once open, before the saved policy
+	 * is read (the event loop's: the fleet's revisions); 0 or -1 */
+	int (*on_state_dir)(struct daemon *d, int dfd);
 	/* the running policy on disk (state.h) */
 	int state_dfd;		      /* the state directory; -1: not kept */
 	uint8_t base[STATE_DIGEST];   /* SHA-256 of the --policy file read */
@@ -101,7 +108,7 @@ struct daemon {
 	struct change_hook change_hook; /* told of each change applied */
 	struct ct *ct;
 	struct metrics *metrics; /* --metrics-listen; NULL: off */
-	struct peers *peers;	 /* --peer; NULL: no HA pair */
+	struct fleetd *fleet;	 /* --nats (fleetd.h); NULL: standalone */
 	struct identity *ident;	 /* identity.h; NULL: no source configured */
 	uint64_t started_ms;
 	uint64_t watchdog_us; /* systemd's WatchdogSec; 0: none */

@@ -52,12 +52,15 @@ struct daemon_opts {
 	/* --audit-ct-reliable: conntrack's destroy events delivered
 	 * reliably (ct.h says what a stalled daemon then costs) */
 	int audit_ct_reliable;
-	/* an HA pair (peer.h): --peer-listen ADDR:PORT on the sync link,
-	 * --peer ADDR:PORT (each peer), --peer-key FILE; NULL / 0: none */
-	const char *peer_listen;
-	const char *peers[4];
-	unsigned n_peers;
-	const char *peer_key;
+	/* a fleet (fleetd.h): --nats URL[,URL...] (NULL: standalone),
+	 * --nats-bucket, the node's credentials (--nats-user,
+	 * --nats-password-file), an admin's (--nats-admin-user,
+	 * --nats-admin-password-file; NULL: changes made here stay
+	 * refused or local), TLS (--nats-ca, --nats-cert, --nats-key) */
+	const char *nats_urls, *nats_bucket;
+	const char *nats_user, *nats_password_file;
+	const char *nats_admin_user, *nats_admin_password_file;
+	const char *nats_ca, *nats_cert, *nats_key;
 	/* identity (identity.h): RADIUS accounting on --radius-listen
 	 * ADDR:PORT from the clients of --radius-clients FILE, groups from
 	 * Class or Filter-Id (--radius-groups); the table's bound

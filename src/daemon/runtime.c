@@ -405,6 +405,10 @@ int runtime_restore(struct daemon *d)
 					       : strerror(errno));
 		return -1;
 	}
+	/* a fleet node's revisions applied before the stop (fleetd.h) */
+	if (d->run.on_state_dir &&
+	    d->run.on_state_dir(d, d->run.state_dfd) != 0)
+		return -1;
 	snprintf(name, sizeof(name), "%s/%s", dir, STATE_FILE);
 	text = state_read(d->run.state_dfd, &len, base, err, sizeof(err));
 	if (!text && errno == ENOENT)
@@ -431,7 +435,10 @@ int runtime_restore(struct daemon *d)
 			  why, d->o->policy_path);
 		return -1;
 	}
-	if (memcmp(base, d->run.base, sizeof(base)) == 0 &&
+	/* the fleet's policy is kept whatever the --policy file says: it
+	 * is the revision this node applied */
+	if ((d->run.from_fleet ||
+	     memcmp(base, d->run.base, sizeof(base)) == 0) &&
 	    strcmp(sp->signatures, d->run.pol->signatures) == 0) {
 		snprintf(sp->source, sizeof(sp->source), "%s",
 			 d->run.pol->source);

@@ -7,7 +7,7 @@
 #include "daemon/change.h"
 #include "daemon/identity.h"
 #include "daemon/daemon_int.h"
-#include "ha/peer.h"
+#include "daemon/fleetd.h"
 #include "main/daemon.h"
 #include "control/control.h"
 #include "control/metrics.h"
@@ -133,30 +133,7 @@ static void close_early(struct daemon *d)
 			log_warn("%s", d->o->pidfile);
 		close(d->pid_fd);
 	}
-	peers_close(d->peers);
-}
-
-/* --peer: the key is read here, before --user, like the audit log: it
- * can stay root's (0600) and the daemon's user cannot read it later. */
-static int open_peers(struct daemon *d)
-{
-	const struct daemon_opts *o = d->o;
-	char err[512];
-
-	if (!o->n_peers)
-		return 0;
-	d->peers = peers_open(o->peer_listen, o->peers, o->n_peers, o->peer_key,
-			      err, sizeof(err));
-	if (!d->peers) {
-		log_warnx("%s; not starting", err);
-		return -1;
-	}
-	log_info("HA pair: %u peer(s), listening on %s", o->n_peers,
-		 o->peer_listen);
-	/* the peers learn of every change made here */
-	d->change_hook.applied = peers_changed;
-	d->change_hook.ctx = d;
-	return 0;
+	fleetd_close(d);
 }
 
 /* What `systemctl status` shows: the policy and its file's digest, the
@@ -351,7 +328,7 @@ static void on_tick(struct daemon *d, struct source *s)
 	if (d->run.state_dirty)
 		runtime_save_state(d);
 	report_overruns(d);
-	peers_send_state(d->peers, d);
+	fleetd_tick(d);
 	identity_tick(d);
 }
 
@@ -373,10 +350,10 @@ static void on_ident_timer(struct daemon *d, struct source *s)
 	identity_on_timer(d);
 }
 
-static void on_peer(struct daemon *d, struct source *s)
+static void on_fleet(struct daemon *d, struct source *s)
 {
 	(void)s;
-	peers_input(d->peers, d);
+	fleetd_input(d);
 }
 
 static void on_signal(struct daemon *d, struct source *s)
@@ -619,7 +596,9 @@ static int start_early(struct daemon *d, gid_t ctl_gid)
 	}
 	if (o->pidfile)
 		open_pidfile(d);
-	if (open_audit(d) != 0 || open_peers(d) != 0 ||
+	/* the fleet's password files are read here, before --user, like
+	 * the audit log: they can stay root's (0600) */
+	if (open_audit(d) != 0 || fleetd_open(d) != 0 ||
 	    identity_open_early(d) != 0 ||
 	    (o->run_user && become_user(d, ctl_gid) != 0)) {
 		close_early(d);
@@ -798,8 +777,8 @@ static int loop_open(struct daemon *d, struct loop *l)
 		   on_ctev) != 0) ||
 	    (d->metrics && watch(l->ep, &l->src[l->n++], metrics_fd(d->metrics),
 				 on_metrics) != 0) ||
-	    (d->peers &&
-	     watch(l->ep, &l->src[l->n++], peers_fd(d->peers), on_peer) != 0))
+	    (fleetd_fd(d) >= 0 &&
+	     watch(l->ep, &l->src[l->n++], fleetd_fd(d), on_fleet) != 0))
 		return -1;
 	if ((identity_radius_fd(d) >= 0 &&
 	     watch(l->ep, &l->src[l->n++], identity_radius_fd(d), on_radius) !=
@@ -915,7 +894,7 @@ static void daemon_stop(struct daemon *d, struct loop *l, int ran)
 	throttle_destroy(d->th);
 	bypass_close(d->bypass);
 	metrics_close(d->metrics);
-	peers_close(d->peers);
+	fleetd_close(d);
 	ctl_close(d->ctl);
 	ct_close(d->ct);
 	policy_free(d->run.kill);
@@ -965,7 +944,7 @@ int daemon_run(const struct daemon_opts *o)
 			if (d.pid_fd >= 0)
 				write_pidfile(&d);
 			if (identity_start_ldap(&d) == 0 &&
-			    loop_open(&d, &l) == 0 &&
+			    fleetd_start(&d) == 0 && loop_open(&d, &l) == 0 &&
 			    start_threads(&d, flow_cap) == 0) {
 				run_loop(&d, &l);
 				ran = 1;

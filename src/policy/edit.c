@@ -355,7 +355,8 @@ static void write_dept(FILE *f, const struct edit *ed, uint32_t di)
 /* Writes @p, with @c applied if not NULL. Returns 0, or -1 with @err set
  * if the change does not fit the policy. */
 static int write_policy(FILE *f, const struct policy *p,
-			const struct policy_change *c, char *err, size_t errlen)
+			const struct policy_change *c, int with_ks, char *err,
+			size_t errlen)
 {
 	struct edit ed = { p, c, 0, -1 };
 	uint32_t i;
@@ -363,7 +364,8 @@ static int write_policy(FILE *f, const struct policy *p,
 	if (c && check_change(&ed, err, errlen) != 0)
 		return -1;
 	write_options(f, p);
-	write_killswitch(f, p);
+	if (with_ks)
+		write_killswitch(f, p);
 	write_internal(f, p);
 	/* departments first, default last */
 	for (i = 1; i <= p->n_depts; i++)
@@ -372,7 +374,7 @@ static int write_policy(FILE *f, const struct policy *p,
 }
 
 static char *write_text(const struct policy *p, const struct policy_change *c,
-			char *err, size_t errlen)
+			int with_ks, char *err, size_t errlen)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -383,7 +385,7 @@ static char *write_text(const struct policy *p, const struct policy_change *c,
 		snprintf(err, errlen, "%s", strerror(errno));
 		return NULL;
 	}
-	rc = write_policy(f, p, c, err, errlen);
+	rc = write_policy(f, p, c, with_ks, err, errlen);
 	if (fclose(f) != 0 && rc == 0) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		rc = -1;
@@ -399,12 +401,18 @@ char *policy_format(const struct policy *p)
 {
 	char err[16];
 
-	return write_text(p, NULL, err, sizeof(err));
+	return write_text(p, NULL, 1, err, sizeof(err));
 }
 
 char *policy_format_change(const struct policy *p,
 			   const struct policy_change *c, char *err,
 			   size_t errlen)
 {
-	return write_text(p, c, err, errlen);
+	return write_text(p, c, 1, err, errlen);
+}
+
+char *policy_format_doc(const struct policy *p, const struct policy_change *c,
+			char *err, size_t errlen)
+{
+	return write_text(p, c, 0, err, errlen);
 }

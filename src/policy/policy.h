@@ -221,6 +221,10 @@ struct policy_change {
 char *policy_format_change(const struct policy *p,
 			   const struct policy_change *c, char *err,
 			   size_t errlen);
+/* The same (@c may be NULL) without the kill switch: a fleet's document,
+ * whose kill switch is a key of its own (fleetd.h). */
+char *policy_format_doc(const struct policy *p, const struct policy_change *c,
+			char *err, size_t errlen);
 
 /* ---- parsing (policy_parse.c) ---- */
 

@@ -1,5 +1,5 @@
 /* hostport.h - the address options' form, "192.0.2.1:9935" or
- * "[2001:db8::1]:9935" (--metrics-listen, --peer, --peer-listen): an IPv6
+ * "[2001:db8::1]:9935" (--metrics-listen, --radius-listen): an IPv6
  * address only in brackets, so "2001:db8::1:3790" is refused rather than
  * split at a guess. */
 #ifndef SKYFENCE_HOSTPORT_H

@@ -359,30 +359,31 @@ cp "$work/default.orig" "$root/etc/default/skyfence"
 S systemctl daemon-reload
 S systemctl restart skyfenced.service
 
-# --- 7c. an HA pair's peers' channel under the unit: the key must be
-# the unit's user's, and the drop-in of skyfenced(8) allows the sync
-# link (here the internet host stands in for the peer) ---
-head -c 32 /dev/urandom | base64 >"$root/etc/skyfence/peer.key"
-chmod 600 "$root/etc/skyfence/peer.key"
-echo 'SKYFENCED_OPTS="--peer 203.0.113.99:3790 --peer-listen 203.0.113.1:3790 --peer-key /etc/skyfence/peer.key"' >>"$root/etc/default/skyfence"
+# --- 7c. a fleet node under the unit: its NATS password file must be
+# readable by the unit's user, and the drop-in of skyfenced(8) allows the
+# NATS servers (here the internet host stands in for one; nothing
+# answers, so the node runs on its last state and says so) ---
+echo gw1-secret >"$root/etc/skyfence/nats.pw"
+chmod 600 "$root/etc/skyfence/nats.pw"
+echo 'SKYFENCED_OPTS="--node-id gw1 --nats nats://203.0.113.99:4222 --nats-user gw-gw1 --nats-password-file /etc/skyfence/nats.pw"' >>"$root/etc/default/skyfence"
 mkdir -p "$root/etc/systemd/system/skyfenced.service.d"
 printf '[Service]\nRestrictAddressFamilies=AF_INET AF_INET6\nIPAddressAllow=203.0.113.99/32\n' \
-	>"$root/etc/systemd/system/skyfenced.service.d/ha.conf"
+	>"$root/etc/systemd/system/skyfenced.service.d/fleet.conf"
 S systemctl daemon-reload
 S systemctl restart skyfenced.service >/dev/null 2>&1
 sleep 2
 S journalctl -u skyfenced.service --no-pager -o cat >"$work/journal.txt" 2>&1
-check "--peer-key root's: skyfenced (user skyfence) does not start, and the journal says to chown it" \
-	sh -c "[ \"\$($(command -v nsenter) -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service)\" != active ] && grep -q 'peer.key: Permission denied (it is read as skyfenced' '$work/journal.txt'"
-S chown skyfence:skyfence /etc/skyfence/peer.key
+check "--nats-password-file root's: skyfenced (user skyfence) does not start, and the journal says to chown it" \
+	sh -c "[ \"\$($(command -v nsenter) -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service)\" != active ] && grep -q 'nats.pw: Permission denied (it is read as skyfenced' '$work/journal.txt'"
+S chown skyfence:skyfence /etc/skyfence/nats.pw
 S systemctl reset-failed skyfenced.service
 S systemctl restart skyfenced.service
 i=0
-while ! S skyfencectl status 2>/dev/null | grep -q '^peer ' && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
-S skyfencectl status >"$work/ha-status.out" 2>&1
-check "the key chowned to skyfence: active, status shows the peer ($(grep '^peer ' "$work/ha-status.out"))" \
-	sh -c "[ \"\$($(command -v nsenter) -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service)\" = active ] && grep -q '^peer 203.0.113.99:3790: NEVER HEARD' '$work/ha-status.out'"
-rm -r "$root/etc/systemd/system/skyfenced.service.d" "$root/etc/skyfence/peer.key"
+while ! S skyfencectl status 2>/dev/null | grep -q '^fleet: ' && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+S skyfencectl status >"$work/fleet-status.out" 2>&1
+check "the password file chowned to skyfence: active, status shows the fleet unreached ($(grep '^fleet: node' "$work/fleet-status.out"))" \
+	sh -c "[ \"\$($(command -v nsenter) -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-active skyfenced.service)\" = active ] && grep -q '^fleet: node gw1, bucket skyfence on nats://203.0.113.99:4222: NOT CONNECTED' '$work/fleet-status.out'"
+rm -r "$root/etc/systemd/system/skyfenced.service.d" "$root/etc/skyfence/nats.pw"
 cp "$work/default.orig" "$root/etc/default/skyfence"
 S systemctl daemon-reload
 S systemctl restart skyfenced.service

@@ -25,8 +25,6 @@
 #include "daemon/daemon_int.h"
 #include "daemon/runtime.h"
 #include "daemon/throttle.h"
-#include "ha/peer.h"
-#include "ha/peermsg.h"
 #include "policy/loader.h"
 #include "policy/state.h"
 
@@ -185,8 +183,10 @@ static int apply(enum change_kind kind, enum change_origin origin,
 {
 	struct change c = { .kind = kind,
 			    .origin = origin,
-			    .uid = origin == CHANGE_PEER ? -1 : 1234,
-			    .node = origin == CHANGE_PEER ? "gw2" : NULL,
+			    .uid = origin == CHANGE_FLEET ? -1 : 1234,
+			    .note = origin == CHANGE_FLEET
+					    ? "fleet revision 7 by gw2 uid 0"
+					    : NULL,
 			    .what = what };
 
 	return change_apply(&d, &c, on_error, NULL, err, errlen);
@@ -266,21 +266,21 @@ START_TEST(test_a_refused_change_leaves_everything_as_it_was)
 }
 END_TEST
 
-START_TEST(test_a_peers_change_is_recorded_as_the_peers)
+START_TEST(test_a_fleet_revision_is_recorded_with_who_made_it_where)
 {
 	char err[512], *audit;
 
-	ck_assert_int_eq(apply(CHANGE_EDIT, CHANGE_PEER,
+	ck_assert_int_eq(apply(CHANGE_EDIT, CHANGE_FLEET,
 			       "department add lab2 hosts 198.51.100.0/24", err,
 			       sizeof(err)),
 			 0);
 	ck_assert_uint_eq(hooked, 1);
-	ck_assert_int_eq(last.origin, CHANGE_PEER);
-	ck_assert_str_eq(last.node, "gw2");
+	ck_assert_int_eq(last.origin, CHANGE_FLEET);
+	ck_assert_str_eq(last.note, "fleet revision 7 by gw2 uid 0");
 	audit = audit_text();
 	ck_assert_msg(strstr(audit, "\"uid\":-1,\"what\":\"department add "
-				    "lab2 hosts 198.51.100.0/24 (from peer "
-				    "gw2)\"") != NULL,
+				    "lab2 hosts 198.51.100.0/24 (fleet "
+				    "revision 7 by gw2 uid 0)\"") != NULL,
 		      "%s", audit);
 	free(audit);
 }
@@ -346,115 +346,6 @@ START_TEST(test_a_reload_keeps_the_kill_switch_and_refuses_a_broken_file)
 }
 END_TEST
 
-/* ---- peer.c's message handling, through the change service ---- */
-
-static const char peer_key[] = "0123456789abcdef0123456789abcdef-test-key";
-
-static uint64_t wall_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-/* A datagram from the peer at 127.0.0.1:3791 to ours at :3790. */
-static void peer_send(int s, const char *node, uint64_t seq, uint64_t ks_ms,
-		      const char *ks, uint64_t change_id, const char *change)
-{
-	static const char digest[] =
-		"2222222222222222222222222222222222222222222222222222222222222222";
-	struct peermsg m = { .node = node,
-			     .seq = seq,
-			     .wall_ms = wall_ms(),
-			     .digest = digest,
-			     .ks_ms = ks_ms,
-			     .killswitch = ks,
-			     .change = change,
-			     .change_id = change_id };
-	struct sockaddr_in to = { .sin_family = AF_INET,
-				  .sin_port = htons(3790) };
-	char buf[4096];
-	int n = peermsg_encode(buf, sizeof(buf), &m,
-			       (const unsigned char *)peer_key,
-			       strlen(peer_key));
-
-	ck_assert_int_gt(n, 0);
-	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-	ck_assert_int_eq(sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&to,
-				sizeof(to)),
-			 n);
-	usleep(20000);
-	peers_input(d.peers, &d);
-}
-
-/* The peer's datagrams: its change applied once however often it is
- * resent, its newer kill switch taken, both recorded as the peer's; a
- * datagram naming our own node, or another node from the peer's
- * address, refused. */
-START_TEST(test_a_peers_datagrams_apply_through_the_change_service)
-{
-	const char *peers[] = { "127.0.0.1:3791" };
-	struct sockaddr_in me = { .sin_family = AF_INET,
-				  .sin_port = htons(3791) };
-	struct peer_info pi;
-	char key_path[160], err[256], *text, *audit;
-	int s, fd;
-
-	ck_assert_int_eq(system("ip link set lo up"), 0);
-	snprintf(key_path, sizeof(key_path), "%s/peer.key", dir);
-	fd = open(key_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, peer_key, strlen(peer_key)),
-			 (ssize_t)strlen(peer_key));
-	close(fd);
-	d.peers = peers_open("127.0.0.1:3790", peers, 1, key_path, err,
-			     sizeof(err));
-	ck_assert_msg(d.peers != NULL, "%s", err);
-	s = socket(AF_INET, SOCK_DGRAM, 0);
-	inet_pton(AF_INET, "127.0.0.1", &me.sin_addr);
-	ck_assert_int_eq(bind(s, (struct sockaddr *)&me, sizeof(me)), 0);
-
-	peer_send(s, "gw2", 1, 0, "", 7, "rule set lab skype drop");
-	/* resent, as a peer does: applied once */
-	peer_send(s, "gw2", 2, 0, "", 7, "rule set lab skype drop");
-	text = policy_format(d.run.pol);
-	ck_assert_ptr_nonnull(strstr(text, "skype drop"));
-	free(text);
-	peers_get(d.peers, 0, &pi);
-	ck_assert_uint_eq(pi.changes_applied, 1);
-	ck_assert_str_eq(pi.node, "gw2");
-	ck_assert_uint_eq(hooked, 1);
-	ck_assert_int_eq(last.origin, CHANGE_PEER);
-
-	/* a newer kill switch is taken */
-	peer_send(s, "gw2", 3, wall_ms(), "skype", 0, NULL);
-	ck_assert_str_eq(d.run.pol->killswitch, "skype");
-	ck_assert_uint_eq(hooked, 2);
-
-	/* ours sent back, and another node from the peer's address */
-	peer_send(s, "gw-test", 4, wall_ms() + 1, "", 8, "department del lab");
-	peer_send(s, "gw3", 5, wall_ms() + 1, "", 9, "department del lab");
-	peers_get(d.peers, 0, &pi);
-	ck_assert_uint_eq(pi.bad_messages, 2);
-	ck_assert_uint_eq(pi.refused[PEERMSG_WRONG_NODE], 2);
-	ck_assert_str_eq(d.run.pol->killswitch, "skype");
-	ck_assert_uint_eq(d.run.pol->n_depts, 3);
-	ck_assert_uint_eq(hooked, 2);
-
-	close(s);
-	peers_close(d.peers);
-	d.peers = NULL;
-	audit = audit_text();
-	ck_assert_ptr_nonnull(strstr(
-		audit, "\"what\":\"rule set lab skype drop (from peer gw2)\""));
-	ck_assert_ptr_nonnull(strstr(
-		audit, "\"what\":\"killswitch on for skype (from peer gw2)\""));
-	ck_assert_uint_eq(count(audit, "\"event\":\"change\""), 2);
-	free(audit);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("change");
@@ -470,14 +361,13 @@ int main(void)
 	tcase_add_test(c,
 		       test_a_clients_rule_is_applied_saved_recorded_and_told);
 	tcase_add_test(c, test_a_refused_change_leaves_everything_as_it_was);
-	tcase_add_test(c, test_a_peers_change_is_recorded_as_the_peers);
+	tcase_add_test(
+		c, test_a_fleet_revision_is_recorded_with_who_made_it_where);
 	tcase_add_test(
 		c, test_the_kill_switch_goes_on_and_off_and_refuses_a_stranger);
 	tcase_add_test(
 		c,
 		test_a_reload_keeps_the_kill_switch_and_refuses_a_broken_file);
-	tcase_add_test(c,
-		       test_a_peers_datagrams_apply_through_the_change_service);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }

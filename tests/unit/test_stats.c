@@ -139,7 +139,7 @@ START_TEST(test_workers_counters_merge_by_department)
 }
 END_TEST
 
-/* The address options (--metrics-listen, --peer, --peer-listen): IPv6
+/* The address options (--metrics-listen, --radius-listen): IPv6
  * only in brackets, so an unbracketed one is refused, not split. */
 START_TEST(test_address_options_are_parsed_strictly)
 {

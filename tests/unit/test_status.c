@@ -1,6 +1,6 @@
 /* What an admin reads (status.c): every counter in every format, and
- * `status` saying what is wrong in words: a peer drifting, silent or
- * never heard, a state file not saved, the audit not writable. */
+ * `status` saying what is wrong in words: a fleet node behind, in
+ * conflict or silent, a state file not saved, the audit not writable. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +21,13 @@ static void keep(void *ctx, const char *line)
 
 static struct stats_snap snap;
 static struct app_stat *apps;
-static struct peer_info peers[PEER_MAX];
+static struct fleetd_node nodes[4];
+static struct fleetd_view fleet;
 static struct classifier *cls;
 static const char digest[] =
 	"1111111111111111111111111111111111111111111111111111111111111111";
 
-/* A daemon up 42 s with two workers, two peers, state kept and saved. */
+/* A daemon up 42 s with two workers, alone, state kept and saved. */
 static void view_init(struct status_view *v)
 {
 	struct cls_opts co = { .max_flows = 16 };
@@ -40,14 +41,14 @@ static void view_init(struct status_view *v)
 	free(apps);
 	apps = calloc(APP_STATS, sizeof(*apps));
 	ck_assert_ptr_nonnull(apps);
-	memset(peers, 0, sizeof(peers));
+	memset(nodes, 0, sizeof(nodes));
+	memset(&fleet, 0, sizeof(fleet));
 	memset(v, 0, sizeof(*v));
 	v->snap = &snap;
 	v->apps = apps;
 	v->cls = cls;
 	v->digest = digest;
 	v->now_ms = 1000000;
-	v->peers = peers;
 	v->pid = 4242;
 	v->uptime_s = 42;
 	v->pol.source = "/etc/skyfence/skyfence.policy";
@@ -67,13 +68,15 @@ static void view_init(struct status_view *v)
 	rendered[0] = '\0';
 }
 
-static void peer(unsigned i, const char *addr, const char *node, const char *dg,
-		 uint64_t seen_ms)
+static void node(unsigned i, const char *id, enum fleetd_state st,
+		 uint64_t policy_rev)
 {
-	snprintf(peers[i].addr, sizeof(peers[i].addr), "%s", addr);
-	snprintf(peers[i].node, sizeof(peers[i].node), "%s", node);
-	snprintf(peers[i].digest, sizeof(peers[i].digest), "%s", dg);
-	peers[i].seen_ms = seen_ms;
+	snprintf(nodes[i].id, sizeof(nodes[i].id), "%s", id);
+	nodes[i].state = st;
+	nodes[i].st.policy_rev = policy_rev;
+	nodes[i].st.ks_rev = 3;
+	snprintf(nodes[i].st.digest, sizeof(nodes[i].st.digest), "%s", digest);
+	snprintf(nodes[i].st.health, sizeof(nodes[i].st.health), "ok");
 }
 
 /* Every counter of the table in every format: no key or family missing. */
@@ -145,58 +148,93 @@ START_TEST(test_department_names_are_escaped_where_quoted)
 }
 END_TEST
 
-/* Each peer's line says in step, DRIFT (with its digest and kill switch),
- * SILENT (for how long) or NEVER HEARD; Prometheus says 1 only for the
- * one in step. */
-START_TEST(test_status_names_each_peers_trouble)
+/* A fleet node's status says where it stands in words: connected or
+ * not, the revisions applied against the bucket's, its own and its
+ * unwritten kill switch, each conflict, the audit anchor's alarm, and
+ * the nodes by state; Prometheus has one family per figure. */
+START_TEST(test_status_says_where_the_fleet_stands)
 {
-	static const char other[] =
-		"2222222222222222222222222222222222222222222222222222222222222222";
 	struct status_view v;
 
 	view_init(&v);
-	peer(0, "198.51.100.2:3790", "gw2", digest, v.now_ms - 500);
-	peer(1, "198.51.100.3:3790", "gw3", other, v.now_ms - 1000);
-	snprintf(peers[1].killswitch, sizeof(peers[1].killswitch), "skype");
-	peer(2, "198.51.100.4:3790", "gw4", digest,
-	     v.now_ms - PEER_SILENT_MS - 7000);
-	peer(3, "[2001:db8::5]:3790", "", "", 0);
-	peers[3].bad_messages = 9;
-	v.n_peers = 4;
-	v.peers_unknown = 3;
+	node(0, "gw1", FLEETD_OK, 12);
+	nodes[0].self = 1;
+	node(1, "gw2", FLEETD_BEHIND, 11);
+	node(2, "gw3", FLEETD_CONFLICT, 12);
+	node(3, "gw4", FLEETD_SILENT, 9);
+	fleet.bucket = "skyfence";
+	fleet.url = "tls://198.51.100.11:4222";
+	fleet.node = "gw1";
+	fleet.policy_rev = 12;
+	fleet.bucket_policy_rev = 12;
+	fleet.ks_rev = 3;
+	fleet.bucket_ks_rev = 3;
+	fleet.fleet_ks = "skype";
+	fleet.local_ks = "";
+	fleet.pending_ks = "teams";
+	fleet.policy_by = "gw2 uid 0: rule set finance skype drop";
+	fleet.n_conflicts = 1;
+	fleet.conflict[0] = "policy revision 13 refused here: 2 error(s)";
+	fleet.anchor_behind = 1;
+	fleet.anchor_seq = 900;
+	fleet.local_seq = 850;
+	fleet.has_admin = 1;
+	fleet.fs.connected = 0;
+	fleet.fs.admin_connected = 0;
+	fleet.n_nodes = 4;
+	fleet.nodes = nodes;
+	v.fleet = &fleet;
 	status_render(&v, STATUS_TEXT, keep, NULL);
-	ck_assert_ptr_nonnull(
-		strstr(rendered, "peer 198.51.100.2:3790 (gw2): in step\n"));
 	ck_assert_ptr_nonnull(strstr(
-		rendered,
-		"peer 198.51.100.3:3790 (gw3): DRIFT: its running policy is "
-		"sha256 2222222222222222222222222222222222222222222222222222222222222222; kill switch skype\n"));
+		rendered, "fleet: node gw1, bucket skyfence on "
+			  "tls://198.51.100.11:4222: NOT CONNECTED (enforcing "
+			  "the last state applied); admin credentials: NOT "
+			  "CONNECTED\n"));
 	ck_assert_ptr_nonnull(strstr(
-		rendered, "peer 198.51.100.4:3790 (gw4): SILENT for 10 s\n"));
-	ck_assert_ptr_nonnull(
-		strstr(rendered, "peer [2001:db8::5]:3790: NEVER HEARD\n"));
+		rendered, "fleet: policy revision 12 applied (the bucket's: "
+			  "12), by gw2 uid 0: rule set finance skype drop\n"));
 	ck_assert_ptr_nonnull(strstr(
-		rendered, "peer [2001:db8::5]:3790: 9 messages refused"));
-	ck_assert_ptr_nonnull(
-		strstr(rendered,
-		       "peers: 3 datagrams from addresses that are no peer"));
-	/* peers, so the --ha rules are looked for */
-	ck_assert_ptr_nonnull(
-		strstr(rendered, "HA rules: WARNING: no INVALID"));
+		rendered, "fleet: kill switch revision 3 applied (the "
+			  "bucket's: 3): on for skype; this node's own: -; not "
+			  "yet written: teams\n"));
+	ck_assert_ptr_nonnull(strstr(
+		rendered, "fleet: CONFLICT: policy revision 13 refused here"));
+	ck_assert_ptr_nonnull(strstr(
+		rendered, "fleet: AUDIT: this node's log ended at seq 850 at "
+			  "start, but it had published seq 900"));
+	ck_assert_ptr_nonnull(strstr(
+		rendered, "fleet: 4 nodes: 1 ok, 1 behind, 1 conflict, 1 "
+			  "silent"));
+	rendered[0] = '\0';
+	status_render(&v, STATUS_JSON, keep, NULL);
+	ck_assert_ptr_nonnull(strstr(
+		rendered, "\"fleet\":{\"node\":\"gw1\",\"bucket\":\"skyfence\","
+			  "\"connected\":false,\"admin\":true,"
+			  "\"policy_revision\":12"));
+	ck_assert_ptr_nonnull(strstr(rendered, "\"pending\":\"teams\""));
+	ck_assert_ptr_nonnull(strstr(rendered, "\"audit_behind_anchor\":true"));
 	rendered[0] = '\0';
 	status_render_stats(&v, STATUS_PROMETHEUS, keep, NULL);
+	ck_assert_ptr_nonnull(strstr(rendered, "skyfence_fleet_connected 0\n"));
+	ck_assert_ptr_nonnull(strstr(
+		rendered,
+		"skyfence_fleet_node_state{node=\"gw2\",state=\"behind\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(
+		rendered,
+		"skyfence_fleet_node_state{node=\"gw2\",state=\"ok\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(
+		rendered,
+		"skyfence_fleet_node_state{node=\"gw4\",state=\"silent\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(
+		rendered,
+		"skyfence_fleet_node_policy_revision{node=\"gw2\"} 11\n"));
 	ck_assert_ptr_nonnull(
-		strstr(rendered,
-		       "skyfence_peer_in_step{peer=\"198.51.100.2:3790\"} 1"));
+		strstr(rendered, "skyfence_audit_anchor_behind 1\n"));
 	ck_assert_ptr_nonnull(
-		strstr(rendered,
-		       "skyfence_peer_in_step{peer=\"198.51.100.3:3790\"} 0"));
-	ck_assert_ptr_nonnull(
-		strstr(rendered,
-		       "skyfence_peer_in_step{peer=\"198.51.100.4:3790\"} 0"));
-	ck_assert_ptr_nonnull(
-		strstr(rendered,
-		       "skyfence_peer_in_step{peer=\"[2001:db8::5]:3790\"} 0"));
+		strstr(rendered, "skyfence_fleet_killswitch_unwritten 1\n"));
+	ck_assert_ptr_nonnull(strstr(
+		rendered,
+		"skyfence_fleet_revision{key=\"policy\",of=\"bucket\"} 12\n"));
 }
 END_TEST
 
@@ -233,9 +271,9 @@ START_TEST(test_status_says_what_is_wrong)
 	ck_assert_ptr_nonnull(strstr(rendered, "bypass: BYPASSING"));
 	ck_assert_ptr_nonnull(
 		strstr(rendered, "77 packets passed uninspected"));
-	/* no peers: no peer lines, no HA rules line */
+	/* alone: no fleet lines, no HA rules line */
 	ck_assert_ptr_null(strstr(rendered, "HA rules"));
-	ck_assert_ptr_null(strstr(rendered, "peer "));
+	ck_assert_ptr_null(strstr(rendered, "fleet"));
 	/* one worker line per worker, only with more than one */
 	ck_assert_ptr_nonnull(strstr(rendered, "2 worker(s)"));
 	ck_assert_ptr_null(strstr(rendered, "(null)"));
@@ -279,7 +317,7 @@ int main(void)
 	tcase_set_timeout(c, 30);
 	tcase_add_test(c, test_every_counter_is_in_every_format);
 	tcase_add_test(c, test_department_names_are_escaped_where_quoted);
-	tcase_add_test(c, test_status_names_each_peers_trouble);
+	tcase_add_test(c, test_status_says_where_the_fleet_stands);
 	tcase_add_test(c, test_status_says_what_is_wrong);
 	tcase_add_test(c, test_status_json_is_one_escaped_object);
 	suite_add_tcase(s, c);
