@@ -18,14 +18,22 @@
 #   halab.sh restart [--prefix P] [--policy FILE] gwa|gwb   (skyfenced
 #                    there killed -9 and started again, its state kept)
 #
-# Each gateway runs skyfence-rules, skyfenced (the same policy; the peers
-# keep their kill switch and runtime changes in step over the sync link,
-# --peer, with a key made for the lab),
-# conntrackd (FTFW over UDP on the sync link, replicating conntrack
-# entries with their marks) and keepalived (dist/ha/keepalived.conf.in,
-# its notify script dist/ha/skyfence-ha-notify commits conntrackd's
-# external cache when the gateway becomes the master). gwa has the higher
-# priority. The state of gateway G is in ${TMPDIR:-/tmp}/PREFIX.halab/G.
+# In a fleet (tests/netns/lib-fleet.sh): HALAB_DAEMON_ARGS (or
+# HALAB_DAEMON_ARGS_gwa, _gwb) are more options of skyfenced (--nats and
+# the rest); HALAB_MGMT="NS ADDR_A ADDR_B" puts each gateway's mgmt0 on
+# the bridge of namespace NS (the fleet's management network, where its
+# NATS servers are), gwa at ADDR_A, gwb at ADDR_B.
+#
+# Each gateway runs skyfence-rules (--ha, the sync link guarded),
+# skyfenced (the same policy, --node-id gwa or gwb), conntrackd
+# (dist/ha/conntrackd.conf.in: FTFW over UDP on the sync link; what the
+# peer sends goes straight into the gateway's conntrack table, each
+# entry's mark, skyfence's decision, with it) and keepalived
+# (dist/ha/keepalived.conf.in; its notify script dist/ha/skyfence-ha-notify
+# keeps what each node's conntrackd sends right, and while the gateway is
+# the master sends the whole table again every SKYFENCE_HA_REFRESH
+# seconds, default 30). gwa has the higher priority. The state of
+# gateway G is in ${TMPDIR:-/tmp}/PREFIX.halab/G.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,9 +72,9 @@ gw_start() { # gw_start G PRIORITY
 	# in the foreground, in the background: the lab knows its process
 	spawn_in_netns "$ns" conntrackd -C "$d/conntrackd.conf" >>"$d/conntrackd.out" 2>&1
 	# keepalived runs scripts with a clean environment: the gateway's
-	# conntrackd configuration is named by a wrapper
-	printf '#!/bin/sh\nSKYFENCE_HA_CONNTRACKD_CONF=%s/conntrackd.conf exec %s/dist/ha/skyfence-ha-notify "$@"\n' \
-		"$d" "$top" >"$d/notify"
+	# conntrackd configuration and run directory are named by a wrapper
+	printf '#!/bin/sh\nSKYFENCE_HA_CONNTRACKD_CONF=%s/conntrackd.conf SKYFENCE_HA_RUNDIR=%s SKYFENCE_HA_REFRESH=%s exec %s/dist/ha/skyfence-ha-notify "$@"\n' \
+		"$d" "$d" "${SKYFENCE_HA_REFRESH:-30}" "$top" >"$d/notify"
 	chmod 0755 "$d/notify"
 	sed -e "s|@ROUTER@|$g|; s|@PRIORITY@|$2|; s|@STATE@|$d|g" \
 		-e "s|@NOTIFY@|$d/notify|g" \
@@ -79,9 +87,31 @@ gw_start() { # gw_start G PRIORITY
 }
 
 daemon_start() { # daemon_start G: skyfenced on G, its state kept in G/state
-	skyfenced_start "$PREFIX-$1" "$STATE/$1" --node-id "$1" \
-		--peer-listen "$(sync_addr "$1"):3790" \
-		--peer "$(sync_addr "$(peer_of "$1")"):3790" --peer-key "$STATE/peer.key"
+	# shellcheck disable=SC2046 # the options are words
+	skyfenced_start "$PREFIX-$1" "$STATE/$1" --node-id "$1" $(daemon_args "$1")
+}
+
+# daemon_args G: the options HALAB_DAEMON_ARGS_G (else HALAB_DAEMON_ARGS)
+# add to G's skyfenced: a fleet's, --nats and the rest (lib-fleet.sh)
+daemon_args() {
+	case $1 in
+	gwa) echo "${HALAB_DAEMON_ARGS_gwa:-${HALAB_DAEMON_ARGS:-}}" ;;
+	gwb) echo "${HALAB_DAEMON_ARGS_gwb:-${HALAB_DAEMON_ARGS:-}}" ;;
+	esac
+}
+
+# mgmt G ADDR: with HALAB_MGMT="NS ADDR_A ADDR_B", G's mgmt0 (ADDR/24) is
+# a port of the bridge br0 of namespace NS (a fleet's management network:
+# its NATS servers)
+mgmt() {
+	# shellcheck disable=SC2086 # three words
+	set -- "$1" $HALAB_MGMT
+	_m_addr=$3
+	[ "$1" = gwb ] && _m_addr=$4
+	ip link add mgmt0 netns "$PREFIX-$1" type veth peer name "m-$1" netns "$2"
+	nsx "$2" ip link set "m-$1" master br0 up
+	nsx "$PREFIX-$1" ip addr add "$_m_addr/24" dev mgmt0
+	nsx "$PREFIX-$1" ip link set mgmt0 up
 }
 
 # restart G: skyfenced on G killed (-9, as a crash) and started again,
@@ -106,8 +136,6 @@ ha_up() {
 	ha_down
 	rm -rf "$STATE"
 	mkdir -p "$STATE"
-	# the pair's shared key: skyfenced refuses one others may read
-	(umask 077 && head -c 32 /dev/urandom | base64 >"$STATE/peer.key")
 	for n in lan wan fin eng gwa gwb inet; do
 		ip netns add "$PREFIX-$n"
 		quiet "$PREFIX-$n"
@@ -139,6 +167,10 @@ ha_up() {
 	nsx "$PREFIX-gwb" ip addr add 198.51.100.2/30 dev sync0
 	nsx "$PREFIX-gwa" ip link set sync0 up
 	nsx "$PREFIX-gwb" ip link set sync0 up
+	if [ -n "${HALAB_MGMT:-}" ]; then
+		mgmt gwa
+		mgmt gwb
+	fi
 	gw_start gwa 150
 	gw_start gwb 100
 	echo "halab $PREFIX up: state in $STATE"
@@ -149,5 +181,5 @@ up) ha_up ;;
 down) ha_down ;;
 restart) [ -n "$GW" ] || { echo "halab.sh restart: which gateway (gwa, gwb)?" >&2; exit 2; }
 	daemon_restart "$GW" ;;
-*) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac

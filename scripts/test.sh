@@ -198,7 +198,12 @@ for b in build build-asan; do
 		"test_evasion.sh ($b)" env BUILD="$top/$b" tests/netns/test_evasion.sh
 done
 
-suite "HA pair: decisions, the kill switch and runtime changes across a failover" test_ha.sh tests/netns/test_ha.sh
+suite "HA pair: decisions and the fleet's kill switch across a failover" test_ha.sh tests/netns/test_ha.sh
+
+suite "fleet lab: a NATS JetStream cluster, TLS, least privilege (no skyfenced)" \
+	natslab-selftest.sh tests/netns/natslab-selftest.sh
+suite "fleet: one policy and kill switch for four gateways on NATS, faults, clocks, the audit anchor" \
+	test_fleet.sh tests/netns/test_fleet.sh
 
 suite "identity lab: slapd, FreeRADIUS with dist/freeradius, Kea with dist/kea's hook (no skyfenced)" \
 	idlab-selftest.sh tests/netns/idlab-selftest.sh

@@ -24,7 +24,7 @@
  *   tcp peer=ADDR tls=ok|failed|no bytes=N raw=R
  * (bytes: application data; raw: all bytes read from the socket, TLS
  * records included; a connection idle for --timeout seconds ends)
- *   udp peer=ADDR len=N
+ *   udp peer=ADDR len=N wall_ms=W   (W: when it came, ms since the epoch)
  * Clients print one line and exit 0 on success, 3 reset, 4 refused,
  * 5 unreachable (ICMP), 6 timeout, 7 other error, 2 usage:
  *   ok sent=N received=M ms=T        (tcp)
@@ -642,6 +642,8 @@ static size_t reply_source(struct msghdr *in, char *out, size_t cap)
 	return 0;
 }
 
+static uint64_t wall_ms(void);
+
 static int udp_server(const struct opts *o)
 {
 	uint8_t in[65536], out[65536];
@@ -679,8 +681,9 @@ static int udp_server(const struct opts *o)
 			perror("sf-traffic: recvmsg");
 			return EX_OTHER;
 		}
-		log_line(o->log, "udp peer=%s len=%zd",
-			 peer_text(&ss, peer, sizeof(peer)), n);
+		log_line(o->log, "udp peer=%s len=%zd wall_ms=%llu",
+			 peer_text(&ss, peer, sizeof(peer)), n,
+			 (unsigned long long)wall_ms());
 		m = udp_reply(in, (size_t)n, out, sizeof(out));
 		rl = reply_source(&mh, rctl.buf, sizeof(rctl.buf));
 		iov.iov_base = out;
