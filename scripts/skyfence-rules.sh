@@ -34,11 +34,12 @@
 # over, its mark (the decision) included. The nfacct object
 # skyfence-nostate counts those drops (skyfenced's status and metrics
 # show it). --sync-dev DEV keeps the pair's sync link to the pair:
-# conntrackd's messages are not authenticated, and a forged entry with an
-# accept mark, committed at a failover, would pass a flow skyfence
-# dropped. Nothing is forwarded to or from DEV (chain SKYFENCE-SYNC in
-# FORWARD), and the pair's UDP ports (--sync-ports, default 3780,3790:
-# conntrackd's and skyfenced's peers' in dist/ha/) take nothing that
+# conntrackd's messages are not authenticated, and conntrackd puts each
+# entry it receives straight into the kernel's table: a forged entry with
+# an accept mark would pass a flow skyfence dropped at once, on either
+# node. Nothing is forwarded to or from DEV (chain SKYFENCE-SYNC in
+# FORWARD), and the pair's UDP ports (--sync-ports, default 3780:
+# conntrackd's in dist/ha/) take nothing that
 # arrives on another interface (SKYFENCE-SYNC-IN in INPUT). By name and
 # port only: the rules hold when DEV or its addresses come up later (the
 # unit runs before the network).
@@ -92,7 +93,7 @@ bypass="--queue-bypass"
 fanout=""
 ha=0
 syncdev=""
-syncports=3780,3790
+syncports=3780
 while [ $# -gt 0 ]; do
 	case $1 in
 	--queue) [ $# -ge 2 ] || usage; queue="--queue-num $2"; shift 2 ;;

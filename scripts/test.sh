@@ -199,6 +199,7 @@ for b in build build-asan; do
 done
 
 suite "HA pair: decisions and the fleet's kill switch across a failover" test_ha.sh tests/netns/test_ha.sh
+suite "HA pair: graceful failovers of an allowed Skype call lose no datagram" test_failover.sh tests/netns/test_failover.sh
 
 suite "fleet lab: a NATS JetStream cluster, TLS, least privilege (no skyfenced)" \
 	natslab-selftest.sh tests/netns/natslab-selftest.sh
