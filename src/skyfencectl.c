@@ -434,11 +434,13 @@ static int read_anchors(struct fleet_args *fa, struct anchors *an)
 	if (!r) {
 		fprintf(stderr, "skyfencectl: audit verify: the fleet: %s\n",
 			err);
+		fleet_shutdown();
 		return -1;
 	}
 	fleetval_node_key_of(fa->node, 'h', key);
 	rc = fleet_reader_history(r, key, anchor_one, an, err, sizeof(err));
 	fleet_reader_close(r);
+	fleet_shutdown();
 	if (rc != 0) {
 		fprintf(stderr, "skyfencectl: audit verify: %s: %s\n", key,
 			err);

@@ -333,6 +333,7 @@ void fleetd_close(struct daemon *d)
 	if (!d->fleet)
 		return;
 	fleet_close(d->fleet->f);
+	fleet_shutdown();
 	free(d->fleet);
 	d->fleet = NULL;
 }

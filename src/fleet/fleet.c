@@ -30,6 +30,7 @@ struct conn {
 	jsCtx *js;
 	kvStore *kv;
 	atomic_int up;	       /* connected now */
+	atomic_int closed;     /* libnats' last callback for it has run */
 	atomic_int denied;     /* a permissions violation was reported */
 	char *user, *password; /* the password wiped at close */
 	struct fleet *f;
@@ -229,6 +230,15 @@ static void on_disconnected(natsConnection *nc, void *closure)
 	pthread_mutex_unlock(&c->f->lock);
 }
 
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct conn *c = closure;
+
+	(void)nc;
+	atomic_store(&c->up, 0);
+	atomic_store(&c->closed, 1);
+}
+
 static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
 		     void *closure)
 {
@@ -299,6 +309,8 @@ static int conn_opts(struct fleet *f, struct conn *c, const char *name,
 		s = natsOptions_SetDisconnectedCB(c->opts, on_disconnected, c);
 	if (s == NATS_OK)
 		s = natsOptions_SetErrorHandler(c->opts, on_error, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(c->opts, on_closed, c);
 	if (s != NATS_OK) {
 		const char *t = nats_GetLastError(NULL);
 
@@ -340,7 +352,15 @@ static void conn_close(struct conn *c)
 	if (c->js)
 		jsCtx_Destroy(c->js);
 	if (c->nc) {
+		unsigned i;
+
+		/* libnats calls the disconnected and closed handlers on its
+		 * own thread after Close returns: @c (and the fleet) must
+		 * outlive them, so the closed one is waited for (2 s at
+		 * most) */
 		natsConnection_Close(c->nc);
+		for (i = 0; i < 200 && !atomic_load(&c->closed); i++)
+			usleep(10 * 1000);
 		natsConnection_Destroy(c->nc);
 	}
 	if (c->opts)
@@ -1071,6 +1091,13 @@ int fleet_history(struct fleet *f, const char *key,
 	}
 	kvEntryList_Destroy(&list);
 	return 0;
+}
+
+void fleet_shutdown(void)
+{
+	/* waits for libnats' own threads (timers, callbacks, the reaper):
+	 * a process that exits while one runs may crash on the way out */
+	nats_CloseAndWait(FLEET_WAIT_MS);
 }
 
 void fleet_reader_close(struct fleet_reader *r)

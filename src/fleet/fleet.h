@@ -147,5 +147,9 @@ int fleet_reader_history(struct fleet_reader *r, const char *key,
 				    size_t len),
 			 void *ctx, char *err, size_t errlen);
 void fleet_reader_close(struct fleet_reader *r);
+/* The process is done with NATS: libnats closed, its threads waited
+ * for (at the end of a command, or of the daemon, after every
+ * fleet_close). */
+void fleet_shutdown(void);
 
 #endif
