@@ -405,6 +405,28 @@ static struct fleetd_node *node_of(struct fleetd *fd, const char *id)
 	return &fd->nodes[fd->n_nodes++];
 }
 
+/* The bucket's latest @e, read again, older than a revision it gave
+ * before: the bucket was made again, or restored from an old copy. The
+ * node keeps what it runs (@applied), shown once as a conflict of @kind
+ * (*@refused: that revision). 1 if @e was that, 0 if not. */
+static int older(struct fleetd *fd, const struct fleet_entry *e, char kind,
+		 const char *what, uint64_t applied, uint64_t *refused)
+{
+	if (!e->older)
+		return 0;
+	if (e->rev != *refused) {
+		*refused = e->rev;
+		add_conflict(fd, kind,
+			     "the bucket's %s is at revision %" PRIu64
+			     ", older than revision %" PRIu64
+			     " applied here (the bucket made again?): this "
+			     "node keeps what it runs; skyfencectl fleet clear "
+			     "makes it take the bucket's",
+			     what, e->rev, applied);
+	}
+	return 1;
+}
+
 static void on_policy(struct daemon *d, const struct fleet_entry *e)
 {
 	struct fleetd *fd = d->fleet;
@@ -416,23 +438,9 @@ static void on_policy(struct daemon *d, const struct fleet_entry *e)
 
 	if (e->rev > fd->bucket_policy_rev)
 		fd->bucket_policy_rev = e->rev;
-	if (e->older) {
-		/* the bucket's latest is older than a revision it gave
-		 * before: the bucket was made again, or restored from an old
-		 * copy */
-		if (e->rev != fd->refused_policy_rev) {
-			fd->refused_policy_rev = e->rev;
-			add_conflict(
-				fd, 'p',
-				"the bucket's policy is at revision %" PRIu64
-				", older than revision %" PRIu64
-				" applied here (the bucket made again?): "
-				"this node keeps what it runs; skyfencectl "
-				"fleet clear makes it take the bucket's",
-				e->rev, fd->policy_rev);
-		}
+	if (older(fd, e, 'p', "policy", fd->policy_rev,
+		  &fd->refused_policy_rev))
 		return;
-	}
 	/* given again, or one this node passed already (its own write
 	 * applied before the watch brought the ones in between) */
 	if (e->rev <= fd->policy_rev || e->rev == fd->refused_policy_rev)
@@ -504,20 +512,8 @@ static void on_killswitch(struct daemon *d, const struct fleet_entry *e)
 
 	if (e->rev > fd->bucket_ks_rev)
 		fd->bucket_ks_rev = e->rev;
-	if (e->older) {
-		if (e->rev != fd->refused_ks_rev) {
-			fd->refused_ks_rev = e->rev;
-			add_conflict(
-				fd, 'k',
-				"the bucket's kill switch is at revision %" PRIu64
-				", older than revision %" PRIu64
-				" applied here (the bucket made again?): "
-				"this node keeps what it runs; skyfencectl "
-				"fleet clear makes it take the bucket's",
-				e->rev, fd->ks_rev);
-		}
+	if (older(fd, e, 'k', "kill switch", fd->ks_rev, &fd->refused_ks_rev))
 		return;
-	}
 	if (e->rev <= fd->ks_rev || e->rev == fd->refused_ks_rev)
 		return;
 	memset(&k, 0, sizeof(k));

@@ -262,5 +262,22 @@ rc=$?
 check "but audit verify --fleet g2 refuses a log whose anchor was deleted or moved back (rc $rc: $(cat "$work/verify2.out"))" \
 	sh -c "[ $rc -eq 1 ] && grep -q 'anchor was \\(deleted\\|moved back\\) at revision' '$work/verify2.out'"
 
+# --- a bucket made again ------------------------------------------------------
+# its revisions start from 1: no node takes them for newer than what it
+# runs; each says so, and fleet clear makes it take the bucket's
+kv admin "$FLEET_URLS" destroy >/dev/null 2>&1
+natslab_bucket "$P-mgmt" "$FLEET_URLS" 3
+{
+	printf 'skyfence-policy 1\nsha256 %s\nby adminws -1\nwhat made again\nbase 0\n\n' \
+		"$(sha256sum "$top/policy/lab.policy" | cut -d ' ' -f 1)"
+	cat "$top/policy/lab.policy"
+} >"$work/again.doc"
+kv admin "$FLEET_URLS" put policy "@$work/again.doc" >/dev/null
+older_shown() { ctl g1 status | grep -q "^fleet: CONFLICT: the bucket's policy is at revision [0-9]*, older than revision"; }
+check "a bucket made again: g1 keeps what it runs and says why" fleet_until 15 older_shown
+ctl g1 fleet clear >/dev/null
+check "fleet clear on g1: it takes the new bucket's policy" \
+	fleet_wait g1 "^fleet: policy revision [0-9]* applied (the bucket's: [0-9]*), by adminws uid -1: made again" 15
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
