@@ -20,8 +20,17 @@
 # fail-open), skyfence against the minimal loop. Prints every run and the
 # medians; timing decides nothing here.
 #
-#   bench-inline.sh [-r ROUNDS] [-t SECONDS] [-n] [-w 1,2]
+#   bench-inline.sh [-r ROUNDS] [-t SECONDS] [-n] [-w 1,2] [-d]
 #
+# -d: what a `mark dscp` rule costs a decided flow, instead of the above:
+# skyfenced with the same rules and the same one-rule policy but for the
+# mark (engineering: `any allow mark dscp ef;` against `any allow;`), so
+# the only difference is the kernel's DSCP tree rewriting every packet of
+# both directions (skyfence-rules.sh); iperf3 TCP with 1 and 4 streams and
+# UDP datagrams of 160 bytes (an audio frame) as fast as iperf3 sends
+# them, the two variants alternating (ABBA: allow first in odd rounds),
+# printed as ratios beside the spread of plain allow's own rounds (the
+# noise), with the packets the tree gave DSCP 46.
 # -n: new flows only. -w LIST: the new-flow capacity with each worker
 # count of LIST: skyfenced --queue 0:W-1 --workers W behind
 # skyfence-rules.sh --queue-balance 0:W-1, against W minimal loops, one
@@ -43,18 +52,22 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/netns.sh"
 build=$top/build
 daemon=${BUILD:-$top/build}/skyfenced
+# skyfence-rules.sh takes the mark layout from the daemon measured
+export SKYFENCED=$daemon
 ROUNDS=3
 T=4
 ONLY_NEW=0
 WLIST=""
 W=1
-while getopts "r:t:nw:" o; do
+DSCP=0
+while getopts "r:t:nw:d" o; do
 	case $o in
 	r) ROUNDS=$OPTARG ;;
 	t) T=$OPTARG ;;
 	n) ONLY_NEW=1 ;;
 	w) WLIST=$(echo "$OPTARG" | tr , ' '); ONLY_NEW=1 ;;
-	*) echo "usage: $0 [-r ROUNDS] [-t SECONDS] [-n] [-w 1,2]" >&2; exit 2 ;;
+	d) DSCP=1 ;;
+	*) echo "usage: $0 [-r ROUNDS] [-t SECONDS] [-n] [-w 1,2] [-d]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench-inline.sh: run as root" >&2; exit 1; }
@@ -96,6 +109,14 @@ clear_mode() {
 	sleep 0.3
 }
 
+# The -d variants' policy: engineering's flows allowed, with $1 = dscp
+# marked EF.
+dscp_policy() {
+	printf 'internal 192.0.2.0/24, 2001:db8:a::/48;\n'
+	printf 'department engineering { hosts 192.0.2.128/26, 2001:db8:a:e::/64; any allow%s; }\n' \
+		"$([ "$1" = dscp ] && echo ' mark dscp ef')"
+}
+
 set_mode() {
 	clear_mode
 	case $1 in
@@ -103,7 +124,8 @@ set_mode() {
 		for ipt in iptables ip6tables; do
 			gw $ipt -w -I FORWARD 1 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 		done ;;
-	skyfence)
+	skyfence | allow | dscp)
+		_pol=$1
 		if [ "$W" -gt 1 ]; then
 			gw "$top/scripts/skyfence-rules.sh" up --queue-balance "0:$((W - 1))" >/dev/null
 			set -- --queue "0:$((W - 1))" --workers "$W"
@@ -111,7 +133,11 @@ set_mode() {
 			gw "$top/scripts/skyfence-rules.sh" up >/dev/null
 			set --
 		fi
-		grep -v 'fail-closed;' "$top/policy/lab.policy" >"$work/bench.policy"
+		if [ "$_pol" = skyfence ]; then
+			grep -v 'fail-closed;' "$top/policy/lab.policy" >"$work/bench.policy"
+		else
+			dscp_policy "$_pol" >"$work/bench.policy"
+		fi
 		nsenter --net="/run/netns/$P-gw" -- "$daemon" --policy "$work/bench.policy" \
 			--foreground --audit-log "$work/audit.log" --ctl "$work/ctl.sock" \
 			--state-dir none "$@" >>"$work/skyfenced.log" 2>&1 &
@@ -145,6 +171,12 @@ set_mode() {
 iperf() { # streams -> Gbit/s received
 	in_netns $P-eng iperf3 -c 203.0.113.10 -p 5201 -t "$T" -P "$1" -J 2>/dev/null |
 		awk '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { gsub(/[^0-9.e+]/, "", $2); printf "%.2f", $2 / 1e9; exit }'
+}
+
+udp_small() { # -> packets/s received: 160-byte datagrams, iperf3's fastest
+	in_netns $P-eng iperf3 -c 203.0.113.10 -p 5201 -t "$T" -u -b 0 -l 160 -J 2>/dev/null |
+		awk '/"sum_received"/ { f = 1 } f && /"seconds"/ && !s { gsub(/[^0-9.e+]/, "", $2); s = $2 }
+			f && /"packets"/ { gsub(/[^0-9]/, "", $2); printf "%.0f", s ? $2 / s : 0; exit }'
 }
 
 burst() { # -> "cps p50_us p99_us"
@@ -283,6 +315,55 @@ if [ -n "$WLIST" ]; then
 	fi
 	exit 0
 fi
+median() { # mode column
+	awk -v m="$1" -v c="$2" '$1 == m && $c != "-" { print $c }' "$work/results" | sort -n |
+		awk '{ v[NR] = $1 } END { if (!NR) print 0; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# In how many rounds allow's column beat mark dscp's (each round has one
+# of each): a cost within noise loses about half.
+ahead() {
+	awk -v c="$1" '{ r = int((NR + 1) / 2) } $1 == "allow" { a[r] = $c } $1 == "dscp" { d[r] = $c }
+		END { for (r in a) { n++; k += (a[r] > d[r]) }; printf "%d of %d", k, n }' "$work/results"
+}
+# max - min of a mode's column over its median, in per cent
+spread() {
+	awk -v m="$1" -v c="$2" -v med="$(median "$1" "$2")" '$1 == m {
+		if (!n++ || $c < lo) lo = $c; if ($c > hi) hi = $c }
+		END { printf "%.1f", (med > 0 ? (hi - lo) / med * 100 : 0) }' "$work/results"
+}
+
+if [ "$DSCP" = 1 ]; then
+	: >"$work/results"
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		order="allow dscp"
+		[ $((r % 2)) -eq 1 ] || order="dscp allow"
+		for m in $order; do
+			set_mode $m
+			t1=$(iperf 1)
+			t4=$(iperf 4)
+			u=$(udp_small)
+			# the packets the tree gave EF, IPv4 (0 for allow)
+			marked=$(gw iptables -w -t mangle -L SKYFENCE-DSCP-5 -v -n -x 2>/dev/null | awk 'NR == 9 { print $1 }')
+			echo "$m $t1 $t4 $u ${marked:-0}" >>"$work/results"
+			printf 'round %d %-6s TCP x1 %6s Gbit/s  x4 %6s Gbit/s  UDP 160 B %8s packets/s  given DSCP 46: %s packets\n' \
+				$r $m "$t1" "$t4" "$u" "${marked:-0}"
+		done
+		r=$((r + 1))
+	done
+	clear_mode
+	echo
+	echo "mark dscp ef vs plain allow, medians of $ROUNDS rounds each (noise: max - min over the median):"
+	for c in "2 TCP x1 Gbit/s" "3 TCP x4 Gbit/s" "4 UDP 160 B packets/s"; do
+		col=${c%% *}
+		awk -v what="${c#* }" -v d="$(median dscp "$col")" -v a="$(median allow "$col")" \
+			-v n="$(spread allow "$col")" -v nd="$(spread dscp "$col")" -v k="$(ahead "$col")" 'BEGIN {
+			printf "%s: mark dscp %g / allow %g = %.3f (noise: allow %s%%, mark dscp %s%%; allow ahead in %s rounds)\n", what, d, a, a ? d / a : 0, n, nd, k
+		}'
+	done
+	echo "packets the kernel gave DSCP 46 (IPv4, the tree's rule for 46), per mark dscp round: $(awk '$1 == "dscp" { printf "%s ", $5 }' "$work/results")"
+	exit 0
+fi
 : >"$work/results"
 r=1
 while [ $r -le "$ROUNDS" ]; do
@@ -313,10 +394,6 @@ while [ $r -le "$ROUNDS" ]; do
 done
 clear_mode
 
-median() { # mode column
-	awk -v m="$1" -v c="$2" '$1 == m && $c != "-" { print $c }' "$work/results" | sort -n |
-		awk '{ v[NR] = $1 } END { if (!NR) print 0; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 echo
 awk -v nm="$(median minimal 7)" -v ns="$(median skyfence 7)" 'BEGIN {
 	printf "new flows: skyfence %d / minimal loop %d packets/s verdicted = %.2f (goal >= 0.5)\n", ns, nm, nm ? ns / nm : 0

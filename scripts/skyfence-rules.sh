@@ -61,9 +61,29 @@
 # worker sees half a flow, and nDPI cannot name what it sees.
 # `status` exits 4 and names every queue of the range that no process
 # serves.
+# DSCP (a policy's `mark dscp VALUE`; only when the layout has DSCP bits:
+# SF_DSCP_ON != 0, a mask of 23 bits or more): skyfenced writes the value
+# and an "on" bit into the flow's mark with its verdict, and the kernel
+# rewrites the DS field of every packet of the flow in mangle POSTROUTING
+# from the conntrack mark. The conntrack mark is the flow's, not the
+# packet's: both directions get the value, replies included, from the
+# decision packet on (rule 2 above saves its mark to conntrack in FORWARD,
+# before POSTROUTING), and no packet of a decided flow goes to userspace
+# for it. POSTROUTING is the last hook a forwarded packet passes, and the
+# DSCP target works in mangle only. iptables has no statement that copies
+# a field of the mark into the DS field, so it takes one rule per value;
+# 64 rules in a row would cost a marked packet up to 64 matches, so they
+# are a tree: one jump on the on bit (SKYFENCE-DSCP), 8 rules on the
+# value's top 3 bits, each going (-g) to a chain of 8 (SKYFENCE-DSCP-0..7)
+# on the whole value. The DSCP target does not end a walk (the rules after
+# it are tried too): with -j, every marked packet would walk all 17; with
+# -g, the walk ends with the chain of 8, at most 16 rules past the jump
+# (an unmarked packet: the jump alone). The first level tries the chains
+# of Microsoft's Teams values first: EF (46), AF41 (34), AF21 (18).
 # The mark values come from `skyfenced --mark-values`, the one definition
-# of the layout. Needs iptables/ip6tables with the xt NFQUEUE target (nft's
-# own queue statement is not required).
+# of the layout (without --mark-mask: skyfenced's default mask). Needs
+# iptables/ip6tables with the xt NFQUEUE and DSCP targets (nft's own
+# queue statement is not required).
 set -eu
 
 CHAIN=SKYFENCE
@@ -88,7 +108,7 @@ usage() {
 cmd=$1
 shift
 queue="--queue-num 0"
-mask=0xffff0000
+mask="" # skyfenced's default
 bypass="--queue-bypass"
 fanout=""
 ha=0
@@ -120,7 +140,9 @@ if [ -n "$syncdev" ] && [ "$ha" -eq 0 ]; then
 	exit 2
 fi
 
-values=$("$SKYFENCED" --mark-values --mark-mask "$mask") || exit 2
+# an older skyfenced prints no DSCP values: its layout has none
+SF_DSCP_ON=0 SF_DSCP_MASK=0 SF_DSCP_SHIFT=0
+values=$("$SKYFENCED" --mark-values ${mask:+--mark-mask "$mask"}) || exit 2
 eval "$values"
 # $1 = an offset: the queue option of the main queue (range) moved by it
 shifted() {
@@ -159,6 +181,79 @@ sync_down() {
 	for c in "$SCHAIN" "$SICHAIN"; do
 		"$1" -w -F "$c" 2>/dev/null || true
 		"$1" -w -X "$c" 2>/dev/null || true
+	done
+}
+
+DCHAIN=SKYFENCE-DSCP
+
+# $1 iptables or ip6tables: the jumps to the DSCP tree, as -S prints them
+dscp_jumps() {
+	"$1" -w -t mangle -S POSTROUTING 2>/dev/null | grep -- "-j $DCHAIN\$" || true
+}
+
+dscp_unjump() {
+	dscp_jumps "$1" | while read -r _rule; do
+		# shellcheck disable=SC2086 # the rule's words, as -S printed them
+		"$1" -w -t mangle -D ${_rule#-A }
+	done
+}
+
+# The DSCP tree as iptables-restore input, for `--noflush`: its chains are
+# declared (made, or emptied if they exist: one transaction, so packets
+# never see a half-filled tree), then with $1 = fill filled from the
+# layout, with $1 = remove deleted. The first level in the order of
+# DSCP_FIRST: the chains of EF, AF41, AF21, AF31, AF11 first.
+DSCP_FIRST="5 4 2 3 1 6 7 0"
+dscp_tree() {
+	echo '*mangle'
+	echo ":$DCHAIN - [0:0]"
+	for _hi in 0 1 2 3 4 5 6 7; do
+		echo ":$DCHAIN-$_hi - [0:0]"
+	done
+	for _hi in $DSCP_FIRST; do
+		if [ "$1" = remove ]; then
+			echo "-X $DCHAIN-$_hi"
+			continue
+		fi
+		# the value's top 3 bits, then the whole value
+		printf -- '-A %s -m connmark --mark 0x%x/0x%x -g %s-%d\n' "$DCHAIN" \
+			$((SF_DSCP_ON | (_hi << 3) << SF_DSCP_SHIFT)) \
+			$((SF_DSCP_ON | 0x38 << SF_DSCP_SHIFT)) "$DCHAIN" "$_hi"
+		for _lo in 0 1 2 3 4 5 6 7; do
+			printf -- '-A %s-%d -m connmark --mark 0x%x/0x%x -j DSCP --set-dscp %d\n' \
+				"$DCHAIN" "$_hi" $((SF_DSCP_ON | (_hi * 8 + _lo) << SF_DSCP_SHIFT)) \
+				$((SF_DSCP_ON | SF_DSCP_MASK)) $((_hi * 8 + _lo))
+		done
+	done
+	[ "$1" = fill ] || echo "-X $DCHAIN"
+	echo COMMIT
+}
+
+# $1 iptables or ip6tables: the tree, and one jump to it from mangle
+# POSTROUTING on the on bit (a jump of another layout replaced).
+dscp_up() {
+	dscp_tree fill | "$1-restore" -w --noflush
+	_on=$(printf '0x%x' "$SF_DSCP_ON")
+	if [ "$(dscp_jumps "$1" | wc -l)" -ne 1 ] ||
+		! "$1" -w -t mangle -C POSTROUTING -m connmark --mark "$_on/$_on" -j "$DCHAIN" 2>/dev/null; then
+		dscp_unjump "$1"
+		"$1" -w -t mangle -A POSTROUTING -m connmark --mark "$_on/$_on" -j "$DCHAIN"
+	fi
+}
+
+# $1 iptables or ip6tables: whatever layout put the tree there
+dscp_down() {
+	dscp_unjump "$1"
+	if "$1" -w -t mangle -S "$DCHAIN" >/dev/null 2>&1; then
+		dscp_tree remove | "$1-restore" -w --noflush
+	fi
+}
+
+# $1 iptables or ip6tables: "VALUE=PACKETS ..." rewritten since `up`
+dscp_counts() {
+	for _hi in 0 1 2 3 4 5 6 7; do
+		"$1" -w -t mangle -L "$DCHAIN-$_hi" -v -n -x 2>/dev/null |
+			awk -v base=$((_hi * 8)) 'NR > 2 && $1 > 0 { printf "%d=%d ", base + NR - 3, $1 }'
 	done
 }
 
@@ -291,6 +386,10 @@ up)
 	[ "$ha" -eq 0 ] || sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0
 	rules_up iptables icmp-admin-prohibited "$SF_FAILCLOSED_SET4"
 	rules_up ip6tables icmp6-adm-prohibited "$SF_FAILCLOSED_SET6"
+	for ipt in iptables ip6tables; do
+		# a layout without DSCP bits does not own them: no tree
+		if [ $((SF_DSCP_ON)) -ne 0 ]; then dscp_up $ipt; else dscp_down $ipt; fi
+	done
 	if [ -n "$syncdev" ]; then
 		ip link show dev "$syncdev" >/dev/null 2>&1 ||
 			echo "warning: --sync-dev $syncdev: no such interface yet (the rules match it by name when it comes)" >&2
@@ -299,6 +398,11 @@ up)
 		echo "sync link $syncdev: nothing forwarded to or from it; UDP $syncports reachable from it alone"
 	fi
 	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}; fail-closed departments: $fqueue ($ftqueue); mark mask $SF_MARK_MASK"
+	if [ $((SF_DSCP_ON)) -ne 0 ]; then
+		echo "DSCP from the conntrack mark: on bit $SF_DSCP_ON, value $SF_DSCP_MASK (mangle POSTROUTING, chain $DCHAIN)"
+	else
+		echo "no DSCP: mark mask $SF_MARK_MASK has fewer than 23 bits (a policy's mark dscp is refused)"
+	fi
 	case $queue in
 	--queue-balance*)
 		echo "start one skyfenced for the range: skyfenced --policy FILE --queue ${queue#--queue-balance }"
@@ -308,6 +412,8 @@ up)
 down)
 	rules_down iptables
 	rules_down ip6tables
+	dscp_down iptables
+	dscp_down ip6tables
 	sync_down iptables
 	sync_down ip6tables
 	objects_down
@@ -321,6 +427,16 @@ status)
 			"$ipt" -w -L "$CHAIN" -v -n -x
 		else
 			echo "== $ipt: $CHAIN not installed"
+			rc=3
+		fi
+	done
+	for ipt in iptables ip6tables; do
+		if [ -n "$(dscp_jumps $ipt)" ]; then
+			echo "== $ipt: $DCHAIN installed (mangle POSTROUTING: $(dscp_jumps $ipt | sed 's/^-A POSTROUTING //'))"
+			"$ipt" -w -t mangle -L "$DCHAIN" -v -n -x
+			echo "packets given a DSCP, by value: $(dscp_counts $ipt)"
+		elif [ $((SF_DSCP_ON)) -ne 0 ]; then
+			echo "== $ipt: $DCHAIN not installed (mark mask $SF_MARK_MASK has DSCP bits)"
 			rc=3
 		fi
 	done

@@ -193,6 +193,9 @@ suite "audit: flow ends, re-decisions, the chain, a full disk, floods" test_audi
 suite "detection: look-alike names, exceptions by destination, Teams relays, in the lab" test_detect.sh \
 	tests/netns/test_detect.sh
 
+suite "media: Teams media types as conditions, DSCP marked by the kernel both ways, in the lab" test_media.sh \
+	tests/netns/test_media.sh
+
 for b in build build-asan; do
 	suite "evasion ($b): what the server receives, tried as an attacker (IPv4 and IPv6, each with a control)" \
 		"test_evasion.sh ($b)" env BUILD="$top/$b" tests/netns/test_evasion.sh

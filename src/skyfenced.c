@@ -83,7 +83,9 @@ static void usage(FILE *f)
 		"  --queue-maxlen N     kernel queue length (default %u)\n"
 		"  --rcvbuf BYTES       netlink receive buffer (default %u)\n"
 		"  --fail-closed        a full queue drops instead of accepting\n"
-		"  --mark-mask M        skyfence's bits of the conntrack mark (default 0x%08x)\n"
+		"  --mark-mask M        skyfence's bits of the conntrack mark, 16 or more\n"
+		"                       contiguous; 23 or more hold the DSCP that 'mark\n"
+		"                       dscp' rules write (default 0x%08x)\n"
 		"  --max-flows N        flow table size (default %u inline, %u offline)\n"
 		"  --idle-timeout S     forget idle flows (default %u inline; offline\n"
 		"                       never, as ndpiReader reading a file)\n"
@@ -151,7 +153,8 @@ static void usage(FILE *f)
 		"  --check-policy FILE  validate a policy; every error as FILE:LINE:COL\n"
 		"  --list-protocols     nDPI protocol ids and names rules can use\n"
 		"  --list-categories    nDPI category names rules can use\n"
-		"  --mark-values        the mark values the kernel rules match and the\n"
+		"  --mark-values        the mark values the kernel rules match (DSCP\n"
+		"                       ones 0 when the mask holds none) and the\n"
 		"                       throttle queue offset, as shell variables\n",
 		QUEUE_THROTTLE_OFFSET, QUEUE_FAILCLOSED_OFFSET,
 		QUEUE_FAILCLOSED_OFFSET + QUEUE_THROTTLE_OFFSET,
@@ -212,13 +215,16 @@ static int print_mark_values(uint32_t mask)
 	       "SF_THROTTLE=0x%08x\nSF_QUEUED=0x%08x\nSF_NOT_QUEUED=0x%08x\n"
 	       "SF_THROTTLE_QUEUE_OFFSET=%u\nSF_FAILCLOSED_QUEUE_OFFSET=%u\n"
 	       "SF_FAILCLOSED_SET4=%s\nSF_FAILCLOSED_SET6=%s\n"
-	       "SF_BYPASS_PREFIX=%s\nSF_NOSTATE_ACCT=%s\n",
+	       "SF_BYPASS_PREFIX=%s\nSF_NOSTATE_ACCT=%s\n"
+	       "SF_DSCP_ON=0x%08x\nSF_DSCP_MASK=0x%08x\nSF_DSCP_SHIFT=%u\n"
+	       "SF_MEDIA_MASK=0x%08x\n",
 	       l.mask, l.verdict_mask, mark_verdict_value(&l, MARK_ACCEPT),
 	       mark_verdict_value(&l, MARK_DROP),
 	       mark_verdict_value(&l, MARK_REJECT),
 	       mark_verdict_value(&l, MARK_THROTTLE), l.queued, ~l.queued,
 	       QUEUE_THROTTLE_OFFSET, QUEUE_FAILCLOSED_OFFSET, FCSET_V4,
-	       FCSET_V6, BYPASS_PREFIX, NOSTATE_ACCT);
+	       FCSET_V6, BYPASS_PREFIX, NOSTATE_ACCT, l.dscp_on, l.dscp_mask,
+	       l.dscp_shift, l.media_mask);
 	return 0;
 }
 

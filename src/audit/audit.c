@@ -81,6 +81,21 @@ int audit_identity_fields(char *buf, size_t len, const char *user,
 	return 0;
 }
 
+int audit_media_fields(char *buf, size_t len, uint8_t media, uint8_t dscp)
+{
+	char mn[32];
+	size_t o;
+	int n = 0;
+
+	if (audit_json_member(buf, len, "media",
+			      policy_media_name(media, mn, sizeof(mn))))
+		return -1;
+	o = strlen(buf);
+	if (dscp)
+		n = snprintf(buf + o, len - o, ",\"dscp\":%u", dscp - 1u);
+	return n < 0 || (size_t)n >= len - o ? -1 : 0;
+}
+
 int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		      const struct flow *f, const struct policy *p,
 		      struct classifier *c)
@@ -141,7 +156,7 @@ int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		     f->pkts[0] + f->pkts[1], f->bytes[0] + f->bytes[1]);
 	if (n < 0 || (size_t)n >= len - o)
 		goto full;
-	return 0;
+	return audit_media_fields(buf, len, f->media, f->dscp);
 full:
 	return -1;
 }

@@ -24,12 +24,17 @@ int audit_enforced(const struct flow *f);
 int audit_identity_fields(char *buf, size_t len, const char *user,
 			  const char *groups);
 
+/* Appends ',"media":NAMES' (policy_media_name of @media: "none" for a
+ * flow that is no call's media) and, if @dscp (1 + value) is not 0,
+ * ',"dscp":VALUE'. 0, or -1 if it did not fit. */
+int audit_media_fields(char *buf, size_t len, uint8_t media, uint8_t dscp);
 /* A flow's fields, appended to @buf: ts_ms, event, flow, initiator,
  * initiator_port, department, rule, app, app_id, confidence, host (and
  * host_hex), direction, action, decided_at, decided_pkt (the flow's
  * packets, both directions, when decided: the packet that got the
- * verdict), enforced, pkts, bytes (seen by skyfenced). @ts_ms is
- * wall-clock time. Returns 0, or -1 if it did not fit. */
+ * verdict), enforced, pkts, bytes (seen by skyfenced), media, dscp
+ * (audit_media_fields). @ts_ms is wall-clock time. Returns 0, or -1 if it
+ * did not fit. */
 int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		      const struct flow *f, const struct policy *p,
 		      struct classifier *c);

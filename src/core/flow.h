@@ -85,6 +85,13 @@ struct flow {
 	uint16_t pol_master, pol_app;
 	uint8_t pol_evidence; /* enum cls_evidence */
 	uint16_t sig_app;     /* an address signature's app (addrsig.h), 0 */
+	/* a Teams (Skype) call's media (engine.c, media_of): the MEDIA_*
+	 * bits (policy.h) RTP payload types showed in the datagrams
+	 * skyfenced saw, or the ones the mark gave a flow known from it;
+	 * the flow's media and the DSCP (1 + value, 0 none) it was decided
+	 * for, which the mark carries */
+	uint8_t media_seen;
+	uint8_t media, dscp;
 	/* TCP: the normalizer and the initiator's messages (engine.c) */
 	struct stream st;
 	struct appmsg am;

@@ -33,7 +33,7 @@ int verdict_from_mark(const struct mark_layout *ml, uint32_t mark,
 
 void verdict_after_engine(const struct mark_layout *ml, uint32_t mark,
 			  int final, uint8_t action, uint16_t app,
-			  struct verdict_step *out)
+			  uint8_t media, uint8_t dscp, struct verdict_step *out)
 {
 	if (mark_verdict_of(ml, mark) == MARK_THROTTLE &&
 	    action == ACT_THROTTLE) {
@@ -45,8 +45,9 @@ void verdict_after_engine(const struct mark_layout *ml, uint32_t mark,
 		out->mark = mark_seen(ml, mark);
 	} else {
 		out->kind = VERDICT_REPEAT;
-		out->mark = mark_encode(ml, mark,
-					verdict_mark_of_action(action), app);
+		out->mark = mark_encode_flow(ml, mark,
+					     verdict_mark_of_action(action),
+					     app, media, dscp);
 	}
 }
 

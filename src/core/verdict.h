@@ -38,12 +38,16 @@ int verdict_from_mark(const struct mark_layout *ml, uint32_t mark,
 		      struct verdict_step *out);
 
 /* After the engine, for a packet of mark @mark whose flow is @final
- * (decided) with @action and app @app: a flow still inspected is accepted;
- * a throttled flow whose packet came by the throttle queue (its mark says
+ * (decided) with @action, app @app, media types @media (MEDIA_* bits) and
+ * DSCP @dscp (1 + value, 0 none): a flow still inspected is accepted; a
+ * throttled flow whose packet came by the throttle queue (its mark says
  * throttle) and is still throttled goes to the shaper; any other decision
- * goes back as a repeat with the decision and the app in the mark. */
+ * goes back as a repeat with the decision, the app, the media types and
+ * the DSCP in the mark (the rules save it in the conntrack entry before
+ * POSTROUTING, so the repeated packet goes out with its DSCP already). */
 void verdict_after_engine(const struct mark_layout *ml, uint32_t mark,
 			  int final, uint8_t action, uint16_t app,
+			  uint8_t media, uint8_t dscp,
 			  struct verdict_step *out);
 
 /* Bytes a packet takes on the wire. A GSO super-packet from NFQUEUE

@@ -238,7 +238,7 @@ void auditrec_policy(struct audit_sink *s, const struct policy *p,
 void auditrec_redecided(struct audit_sink *s, const struct policy *p,
 			const struct ct_entry *e, enum mark_verdict old,
 			const struct policy_decision *pd, uint16_t app,
-			const struct id_rec *who)
+			uint8_t media, const struct id_rec *who)
 {
 	const struct policy_dept *dp = &p->depts[pd->dept];
 	const char *rule = pd->rule >= 0 ? dp->rules[pd->rule].text
@@ -246,6 +246,7 @@ void auditrec_redecided(struct audit_sink *s, const struct policy *p,
 			   : pd->rule == POLICY_RULE_UNREADABLE ? "unreadable"
 								: "";
 	char f[AUDIT_LINE_MAX], key[FLOW_KEY_STRLEN], ini[PKT_ADDR_STRLEN];
+	uint16_t was = mark_app_of(s->ml, e->mark);
 	struct side_key k;
 	struct side_val v;
 	int have;
@@ -272,10 +273,17 @@ void auditrec_redecided(struct audit_sink *s, const struct policy *p,
 	if (have)
 		audit_json_member(f, sizeof(f), "host", v.host);
 	o = strlen(f);
+	snprintf(f + o, sizeof(f) - o, ",\"app_id\":%u", app);
+	o = strlen(f);
+	if (was != app) /* an address signature's now (a new feed) */
+		snprintf(f + o, sizeof(f) - o, ",\"old_app_id\":%u", was);
+	o = strlen(f);
 	snprintf(f + o, sizeof(f) - o,
-		 ",\"app_id\":%u,\"old_action\":\"%s\",\"action\":\"%s\","
-		 "\"change\":%" PRIu64 ",\"uid\":%ld",
-		 app, verdict_action(old), action_name(pd->action),
+		 ",\"old_action\":\"%s\",\"action\":\"%s\"",
+		 verdict_action(old), action_name(pd->action));
+	audit_media_fields(f, sizeof(f), media, pd->dscp);
+	o = strlen(f);
+	snprintf(f + o, sizeof(f) - o, ",\"change\":%" PRIu64 ",\"uid\":%ld",
 		 s->change_id, s->change_uid);
 	/* every flow a change cut is written: bounded by the conntrack
 	 * table, and no flood's to cause */

@@ -52,11 +52,12 @@ uint64_t auditrec_change(struct audit_sink *s, long uid, const char *what);
  * records from now on. */
 void auditrec_policy(struct audit_sink *s, const struct policy *p,
 		     char digest[AUDIT_HEX]);
-/* A flow the conntrack walk re-decided under @p. */
+/* A flow the conntrack walk re-decided under @p, for app @app and media
+ * types @media (the entry's mark has the ones before). */
 struct id_rec;
 void auditrec_redecided(struct audit_sink *s, const struct policy *p,
 			const struct ct_entry *e, enum mark_verdict old,
 			const struct policy_decision *pd, uint16_t app,
-			const struct id_rec *who);
+			uint8_t media, const struct id_rec *who);
 
 #endif

@@ -174,6 +174,23 @@ void runtime_install_kill(struct daemon *d, struct policy *k)
 	d->run.kill = k;
 }
 
+/* runtime_error's text for -ENOTSUP: a daemon's mask never changes, so
+ * the last refusal's text is every refusal's */
+static char dscp_why[128];
+
+/* Whether @p marks DSCP where the mark has no room for it (mark.h): the
+ * kernel would never see the DSCP, the admin would think it does. */
+static int dscp_refused(const struct daemon *d, const struct policy *p)
+{
+	if (!p->has_dscp || mark_has_dscp(&d->ml))
+		return 0;
+	snprintf(dscp_why, sizeof(dscp_why),
+		 "mark dscp needs a mark mask of %d bits or more "
+		 "(--mark-mask); this daemon's has %d",
+		 MARK_DSCP_MIN_BITS, __builtin_popcount(d->ml.mask));
+	return 1;
+}
+
 int runtime_apply_policy(struct daemon *d, struct policy *np)
 {
 	struct adopt a = { NULL, NULL, 0, NULL, NULL, NULL };
@@ -182,6 +199,10 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	char err[256];
 	int rc;
 
+	if (dscp_refused(d, np)) {
+		policy_free(np);
+		return -ENOTSUP;
+	}
 	if (np->killswitch[0]) {
 		nk = runtime_kill_rules(d->run.cls, np->killswitch, NULL, NULL);
 		if (!nk) {
@@ -343,6 +364,8 @@ const char *runtime_error(int rc)
 		       ")";
 	case -EINVAL:
 		return "the kill switch's apps do not resolve or are too many";
+	case -ENOTSUP:
+		return dscp_why;
 	default:
 		return "out of memory";
 	}
@@ -367,9 +390,20 @@ void runtime_log_notes(const struct policy *p)
 	}
 	if (p->addrsig)
 		log_info("%s: %u IPv4 and %u IPv6 address signatures, %u "
-			 "domain(s), from %s",
+			 "domain(s), from %s%s%s",
 			 p->source, p->addrsig->v4, p->addrsig->v6,
-			 p->addrsig->n_names, p->address_list);
+			 p->addrsig->n_names,
+			 p->address_list[0] ? p->address_list : "",
+			 p->address_list[0] && p->feed[0] ? " and " : "",
+			 p->feed);
+	if (p->feed[0] && (!p->addrsig || !p->addrsig->feed.present))
+		log_warnx("%s: the feed's file %s is not written yet or has no "
+			  "feed line (skyfence-endpoints(8)): Teams is known "
+			  "from the address list and nDPI alone",
+			  p->source, p->feed);
+	else if (p->feed[0])
+		log_info("%s: feed %s version %s", p->source,
+			 p->addrsig->feed.instance, p->addrsig->feed.version);
 }
 
 /* The state directory, and the running policy saved there, restored
@@ -468,25 +502,30 @@ int runtime_restore(struct daemon *d)
 
 /* ---- conntrack walk ---- */
 
+/* An entry's mark says its verdict, app, media types and DSCP: decided
+ * again from them (and the address signatures: a flow to an address a new
+ * feed lists becomes its app), and rewritten if the verdict, the app or
+ * the DSCP is not the mark's any more. */
 int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 {
 	struct daemon *d = ctx;
 	enum mark_verdict old = mark_verdict_of(&d->ml, e->mark), nv;
 	struct policy_decision pd;
-	uint8_t inbound = 0;
-	uint16_t app;
+	uint8_t inbound = 0, media;
+	uint16_t was, app;
 
 	if (old == MARK_NONE)
 		return 0; /* still inspected: decided by the new policy */
-	app = mark_app_of(&d->ml, e->mark);
-	engine_decide_app(d->run.eng, e->src, e->sport, e->dst, e->dport,
-			  e->l4proto, app, &pd, &inbound);
+	was = mark_app_of(&d->ml, e->mark);
+	media = mark_media_of(&d->ml, e->mark);
+	app = engine_decide_app(d->run.eng, e->src, e->sport, e->dst, e->dport,
+				e->l4proto, was, &media, &pd, &inbound);
 	nv = verdict_mark_of_action(pd.action);
-	if (nv == old)
+	if (nv == old && app == was && pd.dscp == mark_dscp_of(&d->ml, e->mark))
 		return 0;
-	*mark = mark_encode(&d->ml, e->mark, nv, app);
+	*mark = mark_encode_flow(&d->ml, e->mark, nv, app, media, pd.dscp);
 	auditrec_redecided(
-		&d->audit, d->run.pol, e, old, &pd, app,
+		&d->audit, d->run.pol, e, old, &pd, app, media,
 		id_snap_lookup(d->run.ids, inbound ? e->dst : e->src));
 	return 1;
 }

@@ -14,8 +14,9 @@
 /* Makes @np (owned from now on) the running policy: the kernel's set of
  * fail-closed hosts, buckets, engine, kill switch, a conntrack walk so
  * established flows follow, the state file. Returns 0, or -EIO (the set
- * could not be written), -ENOSPC (too many throttle rules) or -ENOMEM
- * with @np freed and nothing changed. */
+ * could not be written), -ENOSPC (too many throttle rules), -ENOTSUP (it
+ * marks DSCP and the mark mask has no room for it) or -ENOMEM with @np
+ * freed and nothing changed. */
 int runtime_apply_policy(struct daemon *d, struct policy *np);
 /* Why runtime_apply_policy() or runtime_set_killswitch() refused, for a
  * person. */
@@ -63,7 +64,7 @@ int runtime_signatures_reload(struct daemon *d,
 			      void (*on_error)(void *ctx, const char *msg),
 			      void *ctx, char *err, size_t errlen);
 /* The conntrack walk's callback (ct.h): an established flow's new mark
- * from its addresses and the app id in its mark. */
+ * from its addresses and the app id and media types in its mark. */
 int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark);
 /* Sets the rules' buckets in the shaper for @p (buckets.h). Returns 0, or
  * -ENOMEM / -ENOSPC with the running mapping untouched. */

@@ -179,7 +179,8 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	p.csum_skip = qp->csum_partial;
 	if (mv == MARK_THROTTLE)
 		engine_packet_known(w->eng, &p, w->now_ms,
-				    mark_app_of(ml, qp->mark), &v);
+				    mark_app_of(ml, qp->mark),
+				    mark_media_of(ml, qp->mark), &v);
 	else
 		engine_packet(w->eng, &p, w->now_ms, &v);
 	if (v.drop) {
@@ -200,7 +201,7 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 			  v.final ? action_name(v.action) : "inspecting");
 	stats_count_packet(&w->sc, w->pol, v.flow, qp->len);
 	verdict_after_engine(ml, qp->mark, v.final, v.action, v.flow->pol_app,
-			     &vs);
+			     v.flow->media, v.flow->dscp, &vs);
 	switch (vs.kind) {
 	case VERDICT_SHAPE:
 		shape(w, qp, &p, &v);

@@ -12,6 +12,7 @@
 #include "core/appmsg.h"
 #include "classify/classify.h"
 #include "core/names.h"
+#include "core/rtp.h"
 #include "core/stream.h"
 #include "core/stun.h"
 #include "identity/idtab.h"
@@ -24,6 +25,11 @@
 /* A message still in part after this long is unreadable: a slow or
  * stalled request cannot hold a buffer, or a decision, for ever. */
 #define ENGINE_WAIT_MS 30000
+
+_Static_assert(RTP_MEDIA_AUDIO == MEDIA_AUDIO &&
+		       RTP_MEDIA_VIDEO == MEDIA_VIDEO &&
+		       RTP_MEDIA_SCREEN == MEDIA_SCREEN,
+	       "rtp.h's media bits are policy.h's");
 
 struct engine {
 	struct classifier *cls;
@@ -41,6 +47,10 @@ struct engine {
 	int32_t *buf_next;
 	int32_t buf_head;
 	uint32_t n_bufs;
+	/* the policy's signatures when flows' sig_app was found (a pointer
+	 * only, never followed: the policy it was in may be gone) */
+	const void *sigs;
+	uint8_t resig; /* the walk of a policy swap recomputes sig_app */
 };
 
 static uint8_t *buf_of(const struct engine *e, const struct flow *f)
@@ -136,6 +146,18 @@ static struct id_rec *endpoints_of(const struct engine *e, const struct flow *f,
 	return ident_of(e, ff, pi);
 }
 
+/* Whether address signature @sig relabels a flow known from its mark as
+ * app @app (a conntrack entry, a throttled flow after a restart): as
+ * sig_applies() does a flow read from its start, a UDP flow becomes the
+ * signature's app, a TCP one only when its mark names no app (a TLS flow's
+ * name is not in the mark; the app it named is). A signature of the app
+ * the mark names already changes nothing, its media types included. */
+static int mark_relabels(uint16_t sig, uint16_t app, uint8_t l4proto)
+{
+	return sig && sig != app &&
+	       (l4proto == IPPROTO_UDP || (l4proto == IPPROTO_TCP && !app));
+}
+
 /* A signature decides a UDP flow at its first packet. A TCP one (the
  * relays' TCP 443 fallback) only when no name says what it is: a TLS flow
  * whose SNI names Teams stays TLS.Teams, one that names Microsoft's
@@ -144,6 +166,8 @@ static int sig_applies(const struct flow *f)
 {
 	if (!f->sig_app)
 		return 0;
+	if (f->cls.evidence == CLS_EV_MARK)
+		return mark_relabels(f->sig_app, f->cls.app, f->key.l4proto);
 	if (f->key.l4proto == IPPROTO_UDP)
 		return 1;
 	switch (f->cls.evidence) {
@@ -166,6 +190,58 @@ static uint16_t name_sig(const struct engine *e, const struct flow *f)
 	return addrsig_match_name(e->pol->addrsig, f->cls.host);
 }
 
+static int media_app(uint16_t id)
+{
+	return id == SF_PROTO_SKYPE_CALL || id == SF_PROTO_SKYPE_TEAMS ||
+	       id == SF_PROTO_TEAMS;
+}
+
+/* The media a call's flow may carry (flow_facts.media): a Teams (Skype)
+ * flow over UDP, or over TCP where an address signature labels it
+ * (@by_address: the relays' TCP 443 fallback), carries the type its
+ * inside port @port says by the policy's media-ports, with what the types
+ * RTP showed (@seen) add to it (rtp_media_merge: H.264 from a video or
+ * screen-sharing port is that port's type, not both); when the port says
+ * none, every type: Teams then multiplexes them all on one flow, and
+ * nothing in it tells them apart. Other flows carry none, and so do a
+ * name lookup (DNS.Teams) and a QUIC connection (Teams' web client): no
+ * call's media. */
+static uint8_t media_of(const struct engine *e, const struct flow_facts *ff,
+			uint16_t port, uint8_t seen, int by_address)
+{
+	uint8_t hint;
+
+	if (!media_app(ff->app) && !media_app(ff->master))
+		return 0;
+	if (ff->master == SF_PROTO_DNS || ff->master == SF_PROTO_QUIC)
+		return 0;
+	if (ff->l4proto != IPPROTO_UDP &&
+	    !(ff->l4proto == IPPROTO_TCP && by_address))
+		return 0;
+	hint = policy_media_of_port(e->pol, port);
+	return hint ? rtp_media_merge(hint, seen) : (uint8_t)MEDIA_ALL;
+}
+
+/* media_of for flow @f, whose facts @ff have their endpoints and label.
+ * A flow known from its mark carries the mark's types, with what RTP
+ * showed since (media_seen), unless an address signature relabels it
+ * (@by_address): then it is typed as a new flow of that app would be.
+ * Its app, master protocol and port cannot retype it: the mark has no
+ * master (a QUIC.Teams or DNS.Teams flow is app Teams there), and the
+ * types were the port's when it was decided. */
+static uint8_t flow_media(const struct engine *e, const struct flow *f,
+			  const struct flow_facts *ff, int by_address)
+{
+	uint16_t ip, rp;
+
+	if (f->cls.evidence == CLS_EV_MARK && !by_address)
+		return media_app(ff->app) ? f->media_seen : 0;
+	flow_initiator(f, &ip);
+	flow_responder(f, &rp);
+	return media_of(e, ff, ff->inbound ? rp : ip, f->media_seen,
+			by_address);
+}
+
 /* The flow as the policy sees it: nDPI's label, except that a rejected
  * look-alike name leaves the master protocol (TLS, HTTP, DNS), the Skype
  * UDP heuristic nothing unless the policy's skype-heuristic is on, and an
@@ -176,6 +252,7 @@ static struct id_rec *flow_facts_of(const struct engine *e,
 {
 	struct id_rec *r;
 	uint16_t name_app;
+	int by_address = 0;
 
 	memset(ff, 0, sizeof(*ff));
 	r = endpoints_of(e, f, ff, pi);
@@ -189,6 +266,7 @@ static struct id_rec *flow_facts_of(const struct engine *e,
 		ff->app = f->sig_app;
 		ff->confidence = CLS_CONF_DPI;
 		ff->evidence = CLS_EV_SIGNATURE;
+		by_address = 1;
 	} else if ((name_app = name_sig(e, f)) != 0) {
 		/* TLS.Teams for a name nDPI 4.2 does not know */
 		ff->master = f->cls.master ? f->cls.master : f->cls.app;
@@ -204,9 +282,11 @@ static struct id_rec *flow_facts_of(const struct engine *e,
 		   !e->pol->skype_heuristic) {
 		ff->app = ff->master = 0;
 	} else {
+		ff->media = flow_media(e, f, ff, 0);
 		return r;
 	}
 	ff->category = classifier_proto_category(e->cls, ff->app);
+	ff->media = flow_media(e, f, ff, by_address);
 	return r;
 }
 
@@ -222,6 +302,7 @@ static void decide_facts(const struct engine *e, const struct flow_facts *ff,
 		if (policy_rule_matches(&e->kill[i], ff)) {
 			d->rule = POLICY_RULE_KILLSWITCH;
 			d->action = ACT_DROP;
+			d->dscp = 0;
 			d->log = 1;
 			return;
 		}
@@ -240,6 +321,7 @@ static int restricted(const struct engine *e, const struct flow *f)
 	if (e->n_kill > 0)
 		return 1;
 	endpoints_of(e, f, &ff, &pi);
+	ff.media = MEDIA_ALL; /* whatever its label: any media rule */
 	return policy_may_refuse(e->pol, &ff);
 }
 
@@ -289,6 +371,7 @@ static void apply_policy(const struct engine *e, struct flow *f)
 		nf.category = classifier_proto_category(e->cls, nf.app);
 		nf.confidence = CLS_CONF_DPI;
 		nf.evidence = f->nm_evidence;
+		nf.media = flow_media(e, f, &nf, 0);
 		decide_facts(e, &nf, &nd);
 		if (action_rank(nd.action) > action_rank(d.action)) {
 			ff = nf;
@@ -298,6 +381,7 @@ static void apply_policy(const struct engine *e, struct flow *f)
 	if (action_rank(d.action) < 3 && refuse_unread(e, f)) {
 		ff.evidence = f->unread;
 		d.action = ACT_DROP;
+		d.dscp = 0;
 		d.rule = POLICY_RULE_UNREADABLE;
 		d.log = 1;
 	}
@@ -309,6 +393,8 @@ static void apply_policy(const struct engine *e, struct flow *f)
 	f->action = d.action;
 	f->logged = d.log;
 	f->inbound = ff.inbound;
+	f->media = ff.media;
+	f->dscp = d.dscp;
 }
 
 /* A decided, allowed flow that may still carry a name goes on being read
@@ -324,6 +410,15 @@ static int watch_needed(const struct engine *e, const struct flow *f)
 	if (f->key.l4proto == IPPROTO_TCP)
 		return f->am.status == AM_IDLE || f->am.status == AM_WAIT;
 	if (f->key.l4proto != IPPROTO_UDP)
+		return 0;
+	/* a flow an address signature names (a relay's address and port)
+	 * is that app whatever its datagrams say: no later name decides it
+	 * harder, so it goes to the kernel at once, its first datagram with
+	 * the decision's DSCP (a Teams client's STUN is answered before its
+	 * RTP, so watching until the answer would see no payload type
+	 * either) */
+	if (f->pol_evidence == CLS_EV_SIGNATURE && f->sig_app &&
+	    f->pol_app == f->sig_app)
 		return 0;
 	/* a first datagram anything could have sent (a relay ignores what
 	 * it does not speak) names nothing until the responder answers */
@@ -355,17 +450,18 @@ static void decide(struct engine *e, struct flow *f, enum flow_decided_at at)
 		e->h.on_decision(e->h.ctx, f);
 }
 
-/* A watched flow a later name (or an unreadable message) decides harder:
- * decided again, recorded again. */
+/* A flow still passing through skyfenced (watched, throttled) that a
+ * later name, an unreadable message or media types RTP showed decide
+ * harder: decided again, recorded again. */
 static void redecide_live(struct engine *e, struct flow *f)
 {
-	uint8_t before = f->action;
+	uint8_t before = f->action, dscp = f->dscp;
 
 	apply_policy(e, f);
 	f->watched = (uint8_t)watch_needed(e, f);
 	if (!f->watched)
 		buf_drop(e, f);
-	if (f->action == before)
+	if (f->action == before && f->dscp == dscp)
 		return;
 	e->st.redecided++;
 	e->st.decisions[f->action]++;
@@ -390,6 +486,7 @@ static void consider(struct engine *e, struct flow *f, uint16_t master,
 	ff.category = classifier_proto_category(e->cls, app);
 	ff.confidence = CLS_CONF_DPI;
 	ff.evidence = evidence;
+	ff.media = flow_media(e, f, &ff, 0);
 	decide_facts(e, &ff, &d);
 	r = action_rank(d.action);
 	if (r > f->nm_rank) {
@@ -493,6 +590,7 @@ static int alt_agrees(const struct engine *e, const struct flow *f)
 	decide_facts(e, &ff, &a);
 	ff.app = f->cls.alt_app;
 	ff.category = classifier_proto_category(e->cls, ff.app);
+	ff.media = flow_media(e, f, &ff, 0);
 	decide_facts(e, &ff, &b);
 	return a.action == b.action && a.rule == b.rule;
 }
@@ -543,6 +641,7 @@ struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
 		return NULL;
 	e->cls = c;
 	e->pol = p;
+	e->sigs = p->addrsig;
 	if (h)
 		e->h = *h;
 	e->capture = o->capture;
@@ -571,12 +670,29 @@ void engine_destroy(struct engine *e)
 	free(e);
 }
 
+/* The address signature of flow @f's outside endpoint under the policy's
+ * signatures (0: none). */
+static uint16_t sig_of(const struct engine *e, const struct flow *f)
+{
+	struct policy_ident pi;
+	struct flow_facts ff;
+
+	if (!e->pol->addrsig)
+		return 0;
+	endpoints_of(e, f, &ff, &pi);
+	return addrsig_match(e->pol->addrsig, ff.external, ff.ext_port,
+			     ff.l4proto);
+}
+
 /* Flows in the table refer to departments and rules by index: they are
- * decided again under the new policy before the old one can go. */
+ * decided again under the new policy before the old one can go, with the
+ * new signatures' app if they changed (a new feed). */
 static void redecide(void *ctx, struct flow *f)
 {
 	struct engine *e = ctx;
 
+	if (e->resig)
+		f->sig_app = sig_of(e, f);
 	if (f->state == FLOW_DECIDED) {
 		apply_policy(e, f);
 		f->watched = (uint8_t)watch_needed(e, f);
@@ -588,11 +704,14 @@ static void redecide(void *ctx, struct flow *f)
 void engine_set_rules(struct engine *e, const struct policy *p,
 		      const struct policy_rule *rules, uint32_t n)
 {
+	e->resig = e->sigs != (const void *)p->addrsig;
+	e->sigs = p->addrsig;
 	e->pol = p;
 	e->kill = rules;
 	e->n_kill = n;
 	/* one walk of the table for both: a full one is 131,072 flows */
 	flow_table_foreach(e->ft, redecide, e);
+	e->resig = 0;
 }
 
 /* A decided flow whose inside host is someone else now. */
@@ -605,7 +724,7 @@ static void redecide_ident(void *ctx, struct flow *f)
 	if (f->state != FLOW_DECIDED)
 		return;
 	if (endpoints_of(e, f, &ff, &pi) != f->ident)
-		redecide(ctx, f);
+		redecide(ctx, f); /* e->resig is 0 */
 }
 
 void engine_set_identity(struct engine *e, const struct id_snap *s)
@@ -625,25 +744,48 @@ void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
 	engine_set_rules(e, e->pol, rules, n);
 }
 
-void engine_decide_app(const struct engine *e, const uint8_t ini[16],
-		       uint16_t iport, const uint8_t resp[16], uint16_t rport,
-		       uint8_t l4proto, uint16_t app, struct policy_decision *d,
-		       uint8_t *inbound)
+uint16_t engine_decide_app(const struct engine *e, const uint8_t ini[16],
+			   uint16_t iport, const uint8_t resp[16],
+			   uint16_t rport, uint8_t l4proto, uint16_t app,
+			   uint8_t *media, struct policy_decision *d,
+			   uint8_t *inbound)
 {
 	struct flow_facts ff;
 	struct policy_ident pi;
+	uint16_t sig = 0;
 
 	memset(&ff, 0, sizeof(ff));
 	inside_of(e->pol, ini, iport, resp, rport, &ff);
 	ident_of(e, &ff, &pi);
 	ff.l4proto = l4proto;
 	ff.app = app;
-	ff.category = classifier_proto_category(e->cls, app);
 	ff.confidence = CLS_CONF_DPI;
 	ff.evidence = CLS_EV_MARK;
+	/* the mark's types are the flow's, 0 for one that is no call's
+	 * media: its app and port cannot retype it (the mark has no master
+	 * protocol: a TLS.Teams, QUIC.Teams or DNS.Teams flow is app Teams
+	 * there, typed 0 by the engine). Flows marked before skyfence knew
+	 * media types have 0 there too: taken as no call's media. */
+	ff.media = *media;
+	if (e->pol->addrsig)
+		sig = addrsig_match(e->pol->addrsig, ff.external, ff.ext_port,
+				    l4proto);
+	if (mark_relabels(sig, app, l4proto)) {
+		/* a call's flow by a new signature: typed as the engine
+		 * types it at its first packet (its port's type, else
+		 * every type), with the mark's types merged in as RTP's
+		 * are (a call's flow nDPI had named already) */
+		ff.app = sig;
+		ff.evidence = CLS_EV_SIGNATURE;
+		ff.media =
+			media_of(e, &ff, ff.inbound ? rport : iport, *media, 1);
+	}
+	ff.category = classifier_proto_category(e->cls, ff.app);
 	decide_facts(e, &ff, d);
+	*media = ff.media;
 	if (inbound)
 		*inbound = ff.inbound;
+	return ff.app;
 }
 
 uint32_t engine_foreach_inspecting(struct engine *e,
@@ -971,10 +1113,39 @@ static void inspect(struct engine *e, struct flow *f, const struct pkt *p,
 		release_cls(e, f);
 }
 
+/* The media types an RTP datagram of flow @f shows, added to the flow's
+ * (media_seen). A flow read from its start keeps them as RTP gave them:
+ * media_of() adds them to its port's type at each decision. One known
+ * from its mark holds the mark's types there: RTP's are merged into them
+ * as into a port's (rtp_media_merge), and only if it is a call's media at
+ * all (the mark said so, or a signature made it one). Returns 1 if
+ * media_seen changed. */
+static int note_media(struct flow *f, const struct pkt *p)
+{
+	uint8_t m;
+
+	if (p->l4proto != IPPROTO_UDP)
+		return 0;
+	m = rtp_media_of(p->l4_payload, p->l4_payload_len);
+	if (!m)
+		return 0;
+	if (f->cls.evidence != CLS_EV_MARK)
+		m |= f->media_seen;
+	else if (f->media_seen || f->media)
+		m = rtp_media_merge(f->media_seen, m);
+	else
+		return 0;
+	if (m == f->media_seen)
+		return 0;
+	f->media_seen = m;
+	return 1;
+}
+
 /* A decided flow: nDPI may still read it for the record (its label, not
- * the decision), and a watched one is read for a later name. */
+ * the decision), and a watched one is read for a later name, and for
+ * media types (@media: new ones this packet showed). */
 static void follow(struct engine *e, struct flow *f, const struct pkt *p,
-		   uint64_t now_ms)
+		   uint64_t now_ms, int media)
 {
 	if (f->cls_slot >= 0) {
 		enum cls_state cs;
@@ -999,11 +1170,35 @@ static void follow(struct engine *e, struct flow *f, const struct pkt *p,
 		return;
 	if (p->l4proto == IPPROTO_UDP)
 		udp_one_shot(e, f, p, now_ms);
-	if (f->nm_rank > action_rank(f->action) || refuse_unread(e, f))
+	if (f->nm_rank > action_rank(f->action) || refuse_unread(e, f) || media)
 		redecide_live(e, f);
 	else if (!watch_needed(e, f)) {
 		f->watched = 0;
 		buf_drop(e, f);
+	}
+}
+
+/* A flow's first packet @p. */
+static void flow_start(struct engine *e, struct flow *f, const struct pkt *p)
+{
+	insp_add(e, f);
+	f->cls_slot = classifier_flow_new(e->cls);
+	if (p->l4proto == IPPROTO_TCP && !(p->tcp_flags & PKT_TCP_SYN)) {
+		/* picked up mid-stream: inspected all the same (nDPI may
+		 * still name it by address or a later name), except where
+		 * the department is fail-closed */
+		e->st.midstream++;
+		f->unread = CLS_EV_MIDSTREAM;
+	}
+	f->sig_app = sig_of(e, f);
+	if (f->cls_slot < 0) {
+		/* Cannot happen while the classifier pool is as large as
+		 * the flow pool; decided unclassified if it does. */
+		e->st.cls_exhausted++;
+		memset(&f->cls, 0, sizeof(f->cls));
+		decide(e, f, DEC_PACKET);
+	} else if (refuse_unread(e, f)) {
+		decide(e, f, DEC_PACKET);
 	}
 }
 
@@ -1012,42 +1207,22 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 {
 	enum flow_dir dir;
 	struct flow *f;
-	int created, fresh = 1, drop = 0;
+	int created, fresh = 1, drop = 0, media = 0;
 
 	f = count_packet(e, p, now_ms, &dir, &created);
-	if (created) {
-		insp_add(e, f);
-		f->cls_slot = classifier_flow_new(e->cls);
-		if (p->l4proto == IPPROTO_TCP &&
-		    !(p->tcp_flags & PKT_TCP_SYN)) {
-			/* picked up mid-stream: inspected all the same (nDPI
-			 * may still name it by address or a later name),
-			 * except where the department is fail-closed */
-			e->st.midstream++;
-			f->unread = CLS_EV_MIDSTREAM;
-		}
-		if (e->pol->addrsig) {
-			struct policy_ident pi;
-			struct flow_facts ff;
-
-			endpoints_of(e, f, &ff, &pi);
-			f->sig_app = addrsig_match(e->pol->addrsig, ff.external,
-						   ff.ext_port, ff.l4proto);
-		}
-		if (f->cls_slot < 0) {
-			/* Cannot happen while the classifier pool is as large
-			 * as the flow pool; decided unclassified if it does. */
-			e->st.cls_exhausted++;
-			memset(&f->cls, 0, sizeof(f->cls));
-			decide(e, f, DEC_PACKET);
-		} else if (f->sig_app && p->l4proto == IPPROTO_UDP) {
-			/* final at the first packet; nDPI reads on for the
-			 * record */
-			e->st.signature++;
-			decide(e, f, DEC_PACKET);
-		} else if (refuse_unread(e, f)) {
-			decide(e, f, DEC_PACKET);
-		}
+	/* RTP's media types count until the decision, and on a flow
+	 * still read after it */
+	if (f->state == FLOW_INSPECTING || f->watched)
+		media = note_media(f, p);
+	if (created)
+		flow_start(e, f, p);
+	if (f->state == FLOW_INSPECTING && f->sig_app &&
+	    f->key.l4proto == IPPROTO_UDP) {
+		/* final at the first packet (or the first since new
+		 * signatures name it); nDPI reads on for the record */
+		e->st.signature++;
+		decide(e, f, DEC_PACKET);
+		media = 0;
 	}
 	if (f->key.l4proto == IPPROTO_TCP &&
 	    (f->state == FLOW_INSPECTING || f->watched))
@@ -1058,7 +1233,7 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		if (f->state == FLOW_INSPECTING)
 			inspect(e, f, p, now_ms, fresh);
 		else
-			follow(e, f, p, now_ms);
+			follow(e, f, p, now_ms, media);
 	}
 	v->flow = f;
 	v->drop = (uint8_t)drop;
@@ -1069,7 +1244,7 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 }
 
 void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
-			 uint16_t app, struct engine_verdict *v)
+			 uint16_t app, uint8_t media, struct engine_verdict *v)
 {
 	enum flow_dir dir;
 	struct flow *f;
@@ -1085,7 +1260,17 @@ void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		f->cls.category = classifier_proto_category(e->cls, app);
 		f->cls.confidence = CLS_CONF_DPI;
 		f->cls.evidence = CLS_EV_MARK;
+		/* the mark's types are the flow's: 0 is a flow that is no
+		 * call's media (a TLS.Teams, QUIC.Teams or DNS.Teams flow
+		 * is app Teams in the mark, without its master protocol),
+		 * and so is every flow marked before skyfence knew media
+		 * types (the field was 0 then) */
+		f->media_seen = media;
+		note_media(f, p);
 		decide(e, f, DEC_MARK);
+	} else if (note_media(f, p)) {
+		/* throttled: it passes through skyfenced still */
+		redecide_live(e, f);
 	}
 	v->flow = f;
 	v->drop = 0;

@@ -25,7 +25,9 @@ struct engine_opts {
 };
 
 struct engine_hooks {
-	/* A flow's classification is final and its action chosen. */
+	/* A flow's classification is final and its action chosen, or a
+	 * flow still passing through is decided again (flow.action, .rule,
+	 * .media, .dscp). */
 	void (*on_decision)(void *ctx, const struct flow *f);
 	/* A flow leaves the table (idle, evicted, flushed). */
 	void (*on_flow_end)(void *ctx, const struct flow *f, int reason);
@@ -76,7 +78,10 @@ void engine_destroy(struct engine *e);
 
 /* Replaces the policy. Decided flows in the table are decided again under
  * it (their fields only: the kernel's marks are the caller's business), so
- * the old policy may be freed on return. */
+ * the old policy may be freed on return. When its address signatures are
+ * others (a new feed), every flow's signature is looked up again first: a
+ * flow still inspected that a UDP signature now names is decided at its
+ * next packet. */
 void engine_set_policy(struct engine *e, const struct policy *p);
 /* Both at once, with one walk of the table (engine_set_policy, then
  * engine_set_killswitch, walk it twice). */
@@ -94,12 +99,23 @@ void engine_set_identity(struct engine *e, const struct id_snap *s);
 void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
 			   uint32_t n);
 /* The decision for a flow known only by its endpoints (initiator first,
- * ports in host order) and app id, as a conntrack entry's mark gives it
- * (kill switch included; evidence "mark"). *inbound tells which endpoint was taken as inside. */
-void engine_decide_app(const struct engine *e, const uint8_t ini[16],
-		       uint16_t iport, const uint8_t resp[16], uint16_t rport,
-		       uint8_t l4proto, uint16_t app, struct policy_decision *d,
-		       uint8_t *inbound);
+ * ports in host order), app id and media types, as a conntrack entry's
+ * mark gives them (kill switch included; evidence "mark"). The policy's
+ * address signature for the outside endpoint decides the app of a UDP
+ * flow, and of a TCP one whose mark has no app, as at a new flow's first
+ * packet: a flow to an address a new feed lists becomes its app. *media:
+ * in, the mark's MEDIA_* bits, which are the flow's (0: no call's media,
+ * as for every flow marked before media types; neither its app nor its
+ * port retypes it); recomputed only for a flow the signature relabels
+ * (its inside port's type, else every type, as a new flow's); out, the
+ * ones the decision was for. *inbound tells which endpoint was taken as
+ * inside (may be NULL). Returns the app the decision was for (@app or
+ * the signature's). */
+uint16_t engine_decide_app(const struct engine *e, const uint8_t ini[16],
+			   uint16_t iport, const uint8_t resp[16],
+			   uint16_t rport, uint8_t l4proto, uint16_t app,
+			   uint8_t *media, struct policy_decision *d,
+			   uint8_t *inbound);
 /* Visits the flows being inspected, newest first, at most @max of them,
  * without walking the table (a list the engine keeps). Returns how many
  * flows are being inspected in all. */
@@ -113,14 +129,19 @@ void engine_hooks_of(const struct engine *e, struct engine_hooks *h);
  * is decided at the packet on which nDPI names an application it will not
  * change (classify.h, CLS_NAMED), or when nDPI is done; a flow decided
  * while nDPI still had metadata to read is fed on, for the record only:
- * its decision never changes, and a change of ids is counted. */
+ * its decision never changes, and a change of ids is counted. The media
+ * types RTP shows (core/rtp.h) count until the decision, and on a watched
+ * flow, decided again if they decide harder (flow.media, flow.dscp). */
 void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		   struct engine_verdict *v);
-/* As engine_packet, for a packet whose mark already names its app (a flow
- * decided before a restart): a flow the engine does not know, or still
- * inspects, is decided at once from @app without nDPI. */
+/* As engine_packet, for a packet whose mark already names its app and
+ * media types (a throttled flow, or one decided before a restart): a flow
+ * the engine does not know, or still inspects, is decided at once from
+ * @app and @media without nDPI (@media is the flow's types, 0 for no
+ * call's media, as engine_decide_app takes them); a known one is decided
+ * again if the media types RTP shows decide harder. */
 void engine_packet_known(struct engine *e, const struct pkt *p, uint64_t now_ms,
-			 uint16_t app, struct engine_verdict *v);
+			 uint16_t app, uint8_t media, struct engine_verdict *v);
 
 /* Counts a packet that pkt_parse_* rejected. */
 void engine_count_bad(struct engine *e, enum pkt_status s);

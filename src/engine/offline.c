@@ -64,7 +64,7 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 {
 	struct offline *ol = ctx;
 	char key[FLOW_KEY_STRLEN], proto[64], host[CLS_HOST_LEN], rule[16];
-	char decided_on[64], as[64], ev[FLOW_EVIDENCE_LEN];
+	char decided_on[64], as[64], ev[FLOW_EVIDENCE_LEN], media[32], dscp[4];
 	const struct policy_dept *d = &ol->pol->depts[f->dept];
 	struct cls_result dr;
 
@@ -88,9 +88,13 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 		snprintf(rule, sizeof(rule), "%u", d->rules[f->rule].line);
 	else
 		snprintf(rule, sizeof(rule), "-");
+	if (f->dscp)
+		snprintf(dscp, sizeof(dscp), "%u", f->dscp - 1u);
+	else
+		snprintf(dscp, sizeof(dscp), "-");
 	fprintf(ol->o->out,
 		"%s\t%u\t%u\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64
-		"\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%s\t%s\n",
+		"\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%s\t%s\t%s\t%s\n",
 		key, f->cls.master, f->cls.app, proto,
 		classifier_confidence_name(f->cls.confidence), d->name,
 		action_name(f->action), f->pkts[0] + f->pkts[1],
@@ -98,7 +102,8 @@ static void print_flow(void *ctx, const struct flow *f, int reason)
 		classifier_category_name(ol->cls, f->cls.category), host,
 		f->inbound ? "inbound" : "outbound", rule,
 		flow_decided_at_name(f->decided_at), f->decided_pkt, decided_on,
-		flow_evidence_format(f, ev, sizeof(ev)), as);
+		flow_evidence_format(f, ev, sizeof(ev)), as,
+		policy_media_name(f->media, media, sizeof(media)), dscp);
 }
 
 static void audit_decision(void *ctx, const struct flow *f)
@@ -193,7 +198,7 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 	fprintf(o->out, "#key\tmaster_id\tapp_id\tproto_name\tconfidence\t"
 			"department\taction\tpkts\tbytes\tcategory\thost\t"
 			"direction\trule_line\tdecided_at\tdecided_pkt\t"
-			"decided_on\tevidence\tdecided_as\n");
+			"decided_on\tevidence\tdecided_as\tmedia\tdscp\n");
 	t0 = now_s();
 	while ((rc = pcap_next_ex(pc, &hdr, &data)) == 1) {
 		struct engine_verdict v;

@@ -637,7 +637,18 @@ static int start_policy(struct daemon *d)
 		return -1;
 	}
 	assign_queues(d);
-	if ((d->o->state_dir && runtime_restore(d) != 0) || start_audit(d) != 0)
+	if (d->o->state_dir && runtime_restore(d) != 0)
+		return -1;
+	/* as runtime_apply_policy() refuses it later: the kernel would
+	 * never see the DSCP the policy asks for */
+	if (d->run.pol->has_dscp && !mark_has_dscp(&d->ml)) {
+		log_warnx("%s: mark dscp needs a mark mask of %d bits or more "
+			  "(--mark-mask); this daemon's has %d; not starting",
+			  d->run.pol->source, MARK_DSCP_MIN_BITS,
+			  __builtin_popcount(d->ml.mask));
+		return -1;
+	}
+	if (start_audit(d) != 0)
 		return -1;
 	d->now_ms = mono_us() / 1000;
 	if (shaper_setup(d) != 0)

@@ -1,4 +1,5 @@
 /* addrsig.c - address signatures (addrsig.h). */
+#define _GNU_SOURCE /* strptime, timegm */
 #include "policy/addrsig.h"
 
 #include <ctype.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <netinet/in.h>
 
 static int build_trees(struct addrsig *s);
@@ -137,6 +139,8 @@ struct sig_reader {
 	uint32_t lineno, cap, cap_names;
 	unsigned errs;
 	int nomem;
+	int sigs_in_file; /* signature lines read so far in this file */
+	int feed_seen;	  /* a "feed" line, in any file */
 };
 
 /* the words of a line: APP PROTO PORTS and its prefixes */
@@ -280,8 +284,103 @@ static void add_prefixes(struct sig_reader *rd, struct addrsig_entry *base,
 	}
 }
 
+/* "YYYY-MM-DDTHH:MM:SSZ" as epoch seconds; -1 if it is not one. */
+static int64_t utc_time(const char *v)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(v) != 20)
+		return -1;
+	end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+/* "YYYYMMDDNN": the day's 00:00 UTC as epoch seconds; -1 if it is not
+ * one (the month and day are checked by a round trip through timegm). */
+static int64_t version_day(const char *v)
+{
+	struct tm tm;
+	int64_t t;
+	size_t i;
+
+	if (strlen(v) != 10)
+		return -1;
+	for (i = 0; i < 10; i++)
+		if (!isdigit((unsigned char)v[i]))
+			return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (v[0] - '0') * 1000 + (v[1] - '0') * 100 +
+		     (v[2] - '0') * 10 + (v[3] - '0') - 1900;
+	tm.tm_mon = (v[4] - '0') * 10 + (v[5] - '0') - 1;
+	tm.tm_mday = (v[6] - '0') * 10 + (v[7] - '0');
+	if (tm.tm_year < 100 || tm.tm_mon < 0 || tm.tm_mon > 11 ||
+	    tm.tm_mday < 1)
+		return -1;
+	t = (int64_t)timegm(&tm);
+	if (tm.tm_mday != (v[6] - '0') * 10 + (v[7] - '0'))
+		return -1; /* 20260231 rolled over */
+	return t;
+}
+
+/* "feed instance=I version=V fetched=T": the feed's stamp (addrsig.h). */
+static void parse_feed_line(struct sig_reader *rd, char **w, int nw)
+{
+	struct addrsig_feed *fd = &rd->s->feed;
+	const char *inst = NULL, *ver = NULL, *at = NULL;
+	int i;
+
+	if (rd->feed_seen++) {
+		report(rd, "a second 'feed' line (one per list)");
+		return;
+	}
+	if (rd->sigs_in_file) {
+		report(rd,
+		       "the 'feed' line comes before the file's signatures");
+		return;
+	}
+	for (i = 1; i < nw; i++) {
+		if (!strncmp(w[i], "instance=", 9) && !inst)
+			inst = w[i] + 9;
+		else if (!strncmp(w[i], "version=", 8) && !ver)
+			ver = w[i] + 8;
+		else if (!strncmp(w[i], "fetched=", 8) && !at)
+			at = w[i] + 8;
+		else
+			break;
+	}
+	if (i < nw || !inst || !ver || !at) {
+		report(rd,
+		       "expected 'feed instance=NAME version=YYYYMMDDNN fetched=YYYY-MM-DDTHH:MM:SSZ'");
+		return;
+	}
+	for (i = 0; inst[i]; i++)
+		if (!isalnum((unsigned char)inst[i]))
+			break;
+	if (inst[i] || !i || (size_t)i >= sizeof(fd->instance)) {
+		report(rd, "invalid feed instance (letters and digits, at "
+			   "most 31)");
+		return;
+	}
+	fd->version_date = version_day(ver);
+	fd->fetched = utc_time(at);
+	if (fd->version_date < 0 || fd->fetched < 0) {
+		report(rd,
+		       fd->version_date < 0
+			       ? "invalid feed version (YYYYMMDDNN)"
+			       : "invalid fetch time (YYYY-MM-DDTHH:MM:SSZ, UTC)");
+		return;
+	}
+	snprintf(fd->instance, sizeof(fd->instance), "%s", inst);
+	snprintf(fd->version, sizeof(fd->version), "%s", ver);
+	fd->present = 1;
+}
+
 /* One line, without its comment: APP PROTO PORTS PREFIX... or APP name
- * DOMAIN..., or nothing. */
+ * DOMAIN..., a feed's stamp, or nothing. */
 static void parse_sig_line(struct sig_reader *rd, char *line)
 {
 	char *w[SIG_MAX_WORDS], err[512];
@@ -291,6 +390,11 @@ static void parse_sig_line(struct sig_reader *rd, char *line)
 	nw = words(line, w, SIG_MAX_WORDS);
 	if (nw == 0)
 		return;
+	if (!strcmp(w[0], "feed") && nw <= 8) {
+		parse_feed_line(rd, w, nw);
+		return;
+	}
+	rd->sigs_in_file++;
 	if (nw > SIG_MAX_WORDS) {
 		report(rd, "too many prefixes on one line (at most 64)");
 		return;
@@ -323,19 +427,38 @@ struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
 			      void (*on_error)(void *ctx, const char *msg),
 			      void *ctx, unsigned *nerr)
 {
-	struct sig_reader rd = {
-		.name = name, .names = names, .on_error = on_error, .ctx = ctx
-	};
-	size_t o = 0;
+	struct addrsig_file f = { name, text, len };
+
+	return addrsig_parse_files(&f, 1, names, on_error, ctx, nerr);
+}
+
+struct addrsig *addrsig_parse_files(const struct addrsig_file *f, unsigned n,
+				    const struct policy_names *names,
+				    void (*on_error)(void *ctx,
+						     const char *msg),
+				    void *ctx, unsigned *nerr)
+{
+	struct sig_reader rd = { .names = names,
+				 .on_error = on_error,
+				 .ctx = ctx };
+	unsigned i;
 
 	rd.s = calloc(1, sizeof(*rd.s));
 	if (!rd.s)
 		goto nomem;
-	while (o < len && !rd.nomem) {
-		char line[1024];
+	for (i = 0; i < n && !rd.nomem; i++) {
+		size_t o = 0;
 
-		if (next_line(&rd, text, len, &o, line, sizeof(line)) == 0)
-			parse_sig_line(&rd, line);
+		rd.name = f[i].name;
+		rd.lineno = 0;
+		rd.sigs_in_file = 0;
+		while (o < f[i].len && !rd.nomem) {
+			char line[1024];
+
+			if (next_line(&rd, f[i].text, f[i].len, &o, line,
+				      sizeof(line)) == 0)
+				parse_sig_line(&rd, line);
+		}
 	}
 	if (rd.nomem)
 		goto nomem;

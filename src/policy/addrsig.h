@@ -15,6 +15,13 @@
  * or a comma-separated list of them. A name signature: a flow whose host
  * name (SNI, HTTP Host, DNS query) is DOMAIN or under it is APP, for names
  * nDPI 4.2 does not know (Teams free, Teams' domain of 2024).
+ *
+ * A file written by skyfence-endpoints(8) from Microsoft's feed says which
+ * version of it it holds, in one line before its signatures:
+ *
+ *   feed instance=Worldwide version=2026112800 fetched=2026-12-07T08:00:00Z
+ *
+ * (the feed's instance, its version YYYYMMDDNN, when it was fetched, UTC).
  */
 #ifndef SKYFENCE_ADDRSIG_H
 #define SKYFENCE_ADDRSIG_H
@@ -46,6 +53,19 @@ struct addrsig_name {
 
 struct lpm;
 
+/* The "feed" line of a file (above). */
+struct addrsig_feed {
+	char instance[32];
+	char version[16];     /* ten digits, YYYYMMDDNN */
+	int64_t version_date; /* the version's day, 00:00 UTC (epoch s) */
+	int64_t fetched;      /* epoch seconds */
+	uint8_t present;      /* the line was there */
+	/* the feed's file was read (loader.c): its SHA-256, so a reload of
+	 * the same bytes changes nothing */
+	uint8_t read;
+	uint8_t sha256[32];
+};
+
 struct addrsig {
 	uint32_t n;
 	struct addrsig_entry *e;
@@ -57,6 +77,14 @@ struct addrsig {
 	 * of the prefix; e[i].next_same chains the others, so a new flow
 	 * costs a few tree walks, never a scan of the list */
 	struct lpm *tree[4];
+	struct addrsig_feed feed; /* of the feed's file, if it had one */
+};
+
+/* One file's text, for addrsig_parse_files. */
+struct addrsig_file {
+	const char *name; /* for messages */
+	const char *text;
+	size_t len;
 };
 
 /* Parses @len bytes of @text (the file @name, for messages). Each error
@@ -66,6 +94,14 @@ struct addrsig *addrsig_parse(const char *name, const char *text, size_t len,
 			      const struct policy_names *names,
 			      void (*on_error)(void *ctx, const char *msg),
 			      void *ctx, unsigned *nerr);
+/* The same for @n files read as one list, in order (the address list,
+ * then the feed's): each error names its file and line. A "feed" line is
+ * allowed once in all, before any signature of its file. */
+struct addrsig *addrsig_parse_files(const struct addrsig_file *f, unsigned n,
+				    const struct policy_names *names,
+				    void (*on_error)(void *ctx,
+						     const char *msg),
+				    void *ctx, unsigned *nerr);
 void addrsig_free(struct addrsig *s);
 
 /* The app of the first signature covering @addr (16-byte form), @port

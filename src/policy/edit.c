@@ -45,7 +45,8 @@ static void normalize(const char *s, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Offset of the first action word in @s, or -1. */
+/* Offset of the first action word in @s ("mark" of "mark dscp" too), or
+ * -1. */
 static long action_offset(const char *s)
 {
 	const char *p = s;
@@ -56,7 +57,7 @@ static long action_offset(const char *s)
 		while (isspace((unsigned char)*p) || *p == ',')
 			p++;
 		n = strcspn(p, " \t,");
-		if (action_id(p, n) >= 0)
+		if (action_id(p, n) >= 0 || (n == 4 && !memcmp(p, "mark", 4)))
 			return p - s;
 		p += n;
 	}
@@ -162,9 +163,10 @@ static long check_rule_set(const char *arg, char *err, size_t errlen)
 	long at = action_offset(arg);
 
 	if (at < 0) {
-		snprintf(err, errlen,
-			 "'%s' has no action (allow, drop, reject or throttle)",
-			 arg);
+		snprintf(
+			err, errlen,
+			"'%s' has no action (allow, drop, reject, throttle or mark dscp)",
+			arg);
 		return -1;
 	}
 	if (at == 0) {
@@ -239,6 +241,25 @@ static int check_change(struct edit *ed, char *err, size_t errlen)
 	return 0;
 }
 
+/* media-ports with every type, as the parser reads it back: a type whose
+ * range is 0-0 (none) as "none". */
+static void write_media_ports(FILE *f, const struct policy *p)
+{
+	static const char *const types[MEDIA_TYPES] = { "audio", "video",
+							"screen-share" };
+	unsigned i;
+
+	fputs("\tmedia-ports", f);
+	for (i = 0; i < MEDIA_TYPES; i++) {
+		if (!p->media_hi[i])
+			fprintf(f, " %s none", types[i]);
+		else
+			fprintf(f, " %s %u-%u", types[i], p->media_lo[i],
+				p->media_hi[i]);
+	}
+	fputs(";\n", f);
+}
+
 static void write_options(FILE *f, const struct policy *p)
 {
 	fputs("# skyfence policy, as running (written by skyfenced)\n"
@@ -254,6 +275,10 @@ static void write_options(FILE *f, const struct policy *p)
 		fprintf(f, "\tsignatures \"%s\";\n", p->signatures);
 	if (p->address_list[0])
 		fprintf(f, "\taddress-list \"%s\";\n", p->address_list);
+	if (p->feed[0])
+		fprintf(f, "\tfeed \"%s\";\n", p->feed);
+	if (p->media_ports_set)
+		write_media_ports(f, p);
 	fputs("}\n", f);
 }
 

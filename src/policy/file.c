@@ -79,6 +79,24 @@ char *policy_read_file(const char *path, size_t *len, char *err, size_t errlen)
 	return t;
 }
 
+char *policy_read_feed(const char *path, size_t *len, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+				    O_NOFOLLOW);
+	char *t;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 errno == ELOOP ? "a symbolic link (refused: the "
+					  "feed's file is another user's)"
+					: strerror(errno));
+		return NULL;
+	}
+	t = policy_read_fd(fd, path, len, err, errlen);
+	close(fd);
+	return t;
+}
+
 struct policy *policy_load_file(const char *path,
 				const struct policy_names *names,
 				void (*on_error)(void *ctx, const char *msg),

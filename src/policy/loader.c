@@ -4,9 +4,11 @@
 #include "policy/addrsig.h"
 #include "policy/state.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int names_proto_id(void *ctx, const char *name)
 {
@@ -23,26 +25,61 @@ static const char *names_proto_name(void *ctx, int id)
 	return classifier_proto_name(ctx, (uint16_t)id);
 }
 
+/* The address list @path and the feed's file @feed ("" none), read as
+ * one list. The feed's file not written yet is no error: the importer
+ * may not have run (runtime_log_notes says so). */
 static struct addrsig *names_addrsig(void *ctx, const char *path,
+				     const char *feed,
 				     void (*on_error)(void *, const char *),
 				     void *ectx, unsigned *nerr)
 {
+	struct addrsig_file f[2];
 	struct policy_names n;
 	char err[512];
-	struct addrsig *s;
+	struct addrsig *s = NULL;
+	unsigned nf = 0, i;
+	char *text[2] = { NULL, NULL };
 	size_t len;
-	char *text = policy_read_file(path, &len, err, sizeof(err));
 
-	if (!text) {
-		if (on_error)
-			on_error(ectx, err);
-		*nerr = 1;
-		return NULL;
+	*nerr = 0;
+	if (path[0]) {
+		text[nf] = policy_read_file(path, &len, err, sizeof(err));
+		if (!text[nf])
+			goto fail;
+		f[nf++] = (struct addrsig_file){ path, text[0], len };
+	}
+	if (feed[0] &&
+	    faccessat(AT_FDCWD, feed, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		text[nf] = policy_read_feed(feed, &len, err, sizeof(err));
+		if (!text[nf])
+			goto fail;
+		f[nf] = (struct addrsig_file){ feed, text[nf], len };
+		nf++;
 	}
 	loader_names(ctx, &n);
-	s = addrsig_parse(path, text, len, &n, on_error, ectx, nerr);
-	free(text);
+	s = addrsig_parse_files(f, nf, &n, on_error, ectx, nerr);
+	if (s && nf && feed[0] && f[nf - 1].name == feed) {
+		s->feed.read = 1;
+		if (state_digest(f[nf - 1].text, f[nf - 1].len,
+				 s->feed.sha256) != 0) {
+			addrsig_free(s);
+			s = NULL;
+			snprintf(err, sizeof(err),
+				 "%s: SHA-256 (OpenSSL) failed", feed);
+			if (on_error)
+				on_error(ectx, err);
+			*nerr = 1;
+		}
+	}
+	for (i = 0; i < nf; i++)
+		free(text[i]);
 	return s;
+fail:
+	if (on_error)
+		on_error(ectx, err);
+	*nerr = 1;
+	free(text[0]);
+	return NULL;
 }
 
 void loader_names(struct classifier *c, struct policy_names *n)
@@ -124,6 +161,17 @@ loader_client_policy(struct classifier *c, const struct policy *running,
 	p = policy_parse_text(name, text, len, &n, on_error, ctx, nerr);
 	if (!p)
 		return NULL;
+	if (strcmp(p->feed, running->feed) != 0) {
+		snprintf(
+			msg, sizeof(msg),
+			"%s: names the feed file '%s', the running policy '%s': only the --policy file chooses it (skyfenced opens no path for a client)",
+			name, p->feed, running->feed);
+		if (on_error)
+			on_error(ctx, msg);
+		*nerr = 1;
+		policy_free(p);
+		return NULL;
+	}
 	if (strcmp(p->address_list, running->address_list) != 0) {
 		snprintf(
 			msg, sizeof(msg),
@@ -135,9 +183,9 @@ loader_client_policy(struct classifier *c, const struct policy *running,
 		policy_free(p);
 		return NULL;
 	}
-	if (p->address_list[0]) {
-		p->addrsig =
-			names_addrsig(c, p->address_list, on_error, ctx, nerr);
+	if (p->address_list[0] || p->feed[0]) {
+		p->addrsig = names_addrsig(c, p->address_list, p->feed,
+					   on_error, ctx, nerr);
 		if (!p->addrsig) {
 			policy_free(p);
 			return NULL;

@@ -8,17 +8,33 @@
  *              | "department" NAME "{" { dstmt } "}" | "default" "{" { dstmt } "}"
  *              | "killswitch" APP { "," APP } ";" }
  *   APP      = "skype" | an nDPI protocol NAME
- *   option   = "teams-is-skype" ("yes"|"no") ";" | "min-confidence" CONF ";"
- *            | "signatures" STRING ";"
+ *   option   = ("teams-is-skype" | "skype-heuristic") ("yes"|"no") ";"
+ *            | "min-confidence" CONF ";"
+ *            | ("signatures" | "address-list" | "feed") PATH ";"
+ *            | "media-ports" TYPE (PORTS | "none") { TYPE (PORTS | "none") } ";"
+ *              (each TYPE once; the ranges may not overlap; a TYPE not
+ *               written keeps 50000-50019, 50020-50039, 50040-50059;
+ *               "none": no port says that type, stored as 0-0)
+ *   PATH     = STRING | WORD, absolute
  *   dstmt    = "hosts" prefixes ";" | "log" ("all"|"rules"|"none") ";"
  *            | "fail-closed" ";" | "groups" GROUP { "," GROUP } ";"
  *            | "identity" "required" [ NAME | "default" ] ";" | rule
  *   GROUP    = STRING | NAME   (a RADIUS Class or Filter-Id, a directory
  *                               group's name or DN)
- *   rule     = [ "inbound" | "outbound" ] match action { "log" | "confidence" CONF } ";"
- *   match    = "skype" | "any" | "protocol" NAME { "," NAME } | "category" NAME { "," NAME }
+ *   rule     = [ "inbound" | "outbound" ] match { qualifier } action
+ *              { "log" | "confidence" CONF | "evidence" KIND { "," KIND }
+ *              | "mark" "dscp" DSCP (after "allow" only) } ";"
+ *   match    = "skype" | "teams" | "any" | "protocol" NAME { "," NAME }
+ *            | "category" NAME { "," NAME }
+ *   qualifier = "to" PREFIX { "," PREFIX } | "port" PORTS { "," PORTS }
+ *            | "media" TYPE { "," TYPE }   (skype and teams only)
  *   action   = "allow" | "drop" | "reject"
  *            | "throttle" RATE { "burst" SIZE | "latency" DURATION }
+ *            | "mark" "dscp" DSCP          (allow, and the DSCP)
+ *   TYPE     = "audio" | "video" | "screen-share"
+ *   PORTS    = PORT | PORT "-" PORT
+ *   DSCP     = 0..63 | "ef" | "va" | "be" | "default" | "cs0".."cs7"
+ *            | "af11" | "af12" | ... | "af43"
  *   CONF     = "port" | "ip" | "cache" | "dpi"
  */
 #include "policy/policy.h"
@@ -27,6 +43,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +111,7 @@ struct policy_parser {
 	uint32_t n_pfx, cap_pfx;
 	int have_internal, have_options, have_default;
 	uint32_t options_line, default_line, killswitch_line;
-	uint32_t opt_line[5];
+	uint32_t opt_line[8];	       /* opt_defs' */
 	uint32_t n_rx;		       /* departments that have an rx entry */
 	uint8_t hosts_seen[MAX_DEPTS]; /* a 'hosts' statement was written */
 	/* the groups as written, and "identity required" departments' */
@@ -949,8 +966,87 @@ struct rule_state {
 	struct policy_rule r;
 	struct rule_extra rx;
 	int bad;
-	int seen_to, seen_port, have_log, have_conf, have_ev;
+	int seen_to, seen_port, seen_media, have_log, have_conf, have_ev;
+	int have_mark;
 };
+
+static const char *const media_words[MEDIA_TYPES] = { "audio", "video",
+						      "screen-share" };
+
+/* The MEDIA_* bit a media type's word names, or 0. */
+static uint8_t media_bit(const struct tok *t)
+{
+	unsigned i;
+
+	for (i = 0; t->type == T_WORD && i < MEDIA_TYPES; i++)
+		if (strcmp(t->text, media_words[i]) == 0)
+			return (uint8_t)(1u << i);
+	return 0;
+}
+
+/* Whether @t starts an action: an action word, or "mark". */
+static int is_action_word(const struct tok *t)
+{
+	return t->type == T_WORD && (action_id(t->text, strlen(t->text)) >= 0 ||
+				     strcmp(t->text, "mark") == 0);
+}
+
+/* One type of a "media" list, @t (consumed): 0, or -1 (reported). */
+static int media_type(struct policy_parser *pp, struct rule_state *rs,
+		      const struct tok *t)
+{
+	uint8_t b = media_bit(t);
+
+	if (!b) {
+		err_tok(pp, t,
+			"unknown media type '%s' (expected audio, video or screen-share)",
+			tok_desc(t));
+		return -1;
+	}
+	if (rs->r.media & b) {
+		err_tok(pp, t, "media type '%s' listed twice", t->text);
+		return -1;
+	}
+	rs->r.media |= b;
+	return 0;
+}
+
+/* "media" TYPE { "," TYPE } after the match, the keyword not consumed: the
+ * media types a skype or teams rule is for. 0, or -1 (reported) with the
+ * rule unusable, -2 when the rule ends here. */
+static int parse_media(struct policy_parser *pp, struct rule_state *rs)
+{
+	const struct tok *kw = next(pp);
+	int bad = 0;
+
+	if (rs->seen_media++) {
+		err_tok(pp, kw,
+			"duplicate 'media' (list the types after one 'media')");
+		bad = 1;
+	} else if (!rs->rx.skype && !rs->rx.teams) {
+		err_tok(pp, kw,
+			"'media' goes with skype and teams rules only (the media types of a call)");
+		bad = 1;
+	}
+	for (;;) {
+		const struct tok *t = next(pp);
+
+		if (t->type != T_WORD || is_action_word(t)) {
+			err_tok(pp, t,
+				"expected a media type (audio, video or screen-share) after 'media', got '%s'",
+				tok_desc(t));
+			unget(pp, t);
+			if (t->type == T_WORD)
+				return -1; /* the action comes next */
+			return -2;
+		}
+		if (media_type(pp, rs, t) != 0)
+			bad = 1;
+		if (peek(pp)->type != T_COMMA)
+			return bad ? -1 : 0;
+		next(pp);
+	}
+}
 
 /* [ "inbound" | "outbound" ] match { qualifier }: 0, or -1 when the
  * statement was skipped (reported). */
@@ -970,9 +1066,12 @@ static int parse_rule_head(struct policy_parser *pp, struct rule_state *rs)
 	}
 	if (m != 0)
 		rs->bad = 1;
-	while (is_word(peek(pp), "to") || is_word(peek(pp), "port")) {
-		int q = parse_qualifier(pp, &rs->r, &rs->seen_to,
-					&rs->seen_port);
+	while (is_word(peek(pp), "to") || is_word(peek(pp), "port") ||
+	       is_word(peek(pp), "media")) {
+		int q = is_word(peek(pp), "media")
+				? parse_media(pp, rs)
+				: parse_qualifier(pp, &rs->r, &rs->seen_to,
+						  &rs->seen_port);
 
 		if (q == -2) {
 			sync_stmt(pp);
@@ -997,12 +1096,85 @@ static void report_unknown_action(struct policy_parser *pp, const struct tok *t)
 			t->text, best);
 	else
 		err_tok(pp, t,
-			"expected an action (allow, drop, reject or throttle), got '%s'",
+			"expected an action (allow, drop, reject, throttle or mark dscp), got '%s'",
 			tok_desc(t));
 }
 
+/* A DSCP value: 0-63 in decimal, or its name (RFC 2474, 2597, 3246,
+ * 5865); -1 if neither. */
+static int dscp_value(const char *s)
+{
+	static const struct {
+		const char *name;
+		uint8_t v;
+	} names[] = {
+		{ "ef", 46 },	  { "va", 44 },	  { "be", 0 },
+		{ "default", 0 }, { "cs0", 0 },	  { "cs1", 8 },
+		{ "cs2", 16 },	  { "cs3", 24 },  { "cs4", 32 },
+		{ "cs5", 40 },	  { "cs6", 48 },  { "cs7", 56 },
+		{ "af11", 10 },	  { "af12", 12 }, { "af13", 14 },
+		{ "af21", 18 },	  { "af22", 20 }, { "af23", 22 },
+		{ "af31", 26 },	  { "af32", 28 }, { "af33", 30 },
+		{ "af41", 34 },	  { "af42", 36 }, { "af43", 38 },
+	};
+	size_t i, n = strlen(s);
+
+	if (n >= 1 && n <= 2 && strspn(s, "0123456789") == n) {
+		int v = atoi(s);
+
+		return v <= 63 ? v : -1;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(s, names[i].name) == 0)
+			return names[i].v;
+	return -1;
+}
+
+/* "dscp" VALUE after "mark" (@kw, consumed): the rule's DSCP. Refusals
+ * are reported and make the rule bad; 0 always (the rule goes on). */
+static int parse_mark(struct policy_parser *pp, struct rule_state *rs,
+		      const struct tok *kw)
+{
+	const struct tok *t = next(pp);
+	int v;
+
+	if (rs->have_mark++) {
+		err_tok(pp, kw, "duplicate 'mark dscp'");
+		rs->bad = 1;
+	}
+	if (!is_word(t, "dscp")) {
+		err_tok(pp, t,
+			"expected 'dscp' after 'mark' (e.g. mark dscp ef), got '%s'",
+			tok_desc(t));
+		/* "mark ef": the value is taken, the rest goes on */
+		if (t->type != T_WORD || dscp_value(t->text) < 0)
+			unget(pp, t);
+		rs->bad = 1;
+		return 0;
+	}
+	t = next(pp);
+	v = t->type == T_WORD ? dscp_value(t->text) : -1;
+	if (t->type != T_WORD) {
+		err_tok(pp, t,
+			"expected a DSCP value after 'mark dscp' (0 to 63, or a name such as ef), got '%s'",
+			tok_desc(t));
+		unget(pp, t);
+		rs->bad = 1;
+		return 0;
+	}
+	if (v < 0) {
+		err_tok(pp, t,
+			"invalid DSCP '%s' (0 to 63, or a name: ef, va, af11 to af43, cs0 to cs7, be)",
+			t->text);
+		rs->bad = 1;
+		return 0;
+	}
+	rs->r.dscp = (uint8_t)(1 + v);
+	return 0;
+}
+
 /* The action, with a throttle's arguments: 0, or -1 when the statement
- * was skipped (reported). */
+ * was skipped (reported). "mark dscp VALUE" alone is allow and a DSCP. */
 static int parse_rule_action(struct policy_parser *pp, struct rule_state *rs)
 {
 	const struct tok *t;
@@ -1010,6 +1182,10 @@ static int parse_rule_action(struct policy_parser *pp, struct rule_state *rs)
 
 	rs->action_tok = pp->pos;
 	t = next(pp);
+	if (is_word(t, "mark")) {
+		rs->r.action = ACT_ALLOW;
+		return parse_mark(pp, rs, t);
+	}
 	act = t->type == T_WORD ? action_id(t->text, strlen(t->text)) : -1;
 	if (act < 0) {
 		report_unknown_action(pp, t);
@@ -1088,6 +1264,24 @@ static int rule_opt_late_qualifier(struct policy_parser *pp,
 	return -1;
 }
 
+/* "mark dscp VALUE" after the action: allow's only. */
+static int rule_opt_mark(struct policy_parser *pp, struct rule_state *rs,
+			 const struct tok *t)
+{
+	next(pp);
+	if (rs->r.action == ACT_THROTTLE) {
+		err_tok(pp, t,
+			"mark dscp goes with allow: a throttled flow stays in userspace, where the kernel does not mark it (write 'mark dscp VALUE' instead of 'throttle')");
+		rs->bad = 1;
+	} else if (rs->r.action != ACT_ALLOW) {
+		err_tok(pp, t,
+			"mark dscp goes with allow: a %s flow has no packets to mark",
+			rs->r.action == ACT_DROP ? "dropped" : "rejected");
+		rs->bad = 1;
+	}
+	return parse_mark(pp, rs, t);
+}
+
 /* "burst" or "latency" after an action other than throttle. */
 static int rule_opt_not_throttle(struct policy_parser *pp,
 				 struct rule_state *rs, const struct tok *t)
@@ -1113,11 +1307,14 @@ static const struct {
 	{ "evidence", rule_opt_evidence },
 	{ "to", rule_opt_late_qualifier },
 	{ "port", rule_opt_late_qualifier },
+	{ "media", rule_opt_late_qualifier },
+	{ "mark", rule_opt_mark },
 	{ "burst", rule_opt_not_throttle },
 	{ "latency", rule_opt_not_throttle },
 };
 
-/* { "log" | "confidence" CONF | "evidence" KINDS } ";" after the action:
+/* { "log" | "confidence" CONF | "evidence" KINDS | "mark" "dscp" VALUE }
+ * ";" after the action:
  * 0, or -1 when the statement was skipped (reported). */
 static int parse_rule_tail(struct policy_parser *pp, struct rule_state *rs)
 {
@@ -1142,7 +1339,7 @@ static int parse_rule_tail(struct policy_parser *pp, struct rule_state *rs)
 			err_missing_semi(pp);
 		else
 			err_tok(pp, t,
-				"unexpected '%s' in rule (expected log, confidence, evidence or ';')",
+				"unexpected '%s' in rule (expected log, confidence, evidence, mark dscp or ';')",
 				tok_desc(t));
 		sync_stmt(pp);
 		return -1;
@@ -1560,12 +1757,209 @@ static void parse_killswitch(struct policy_parser *pp)
 	expect_semi(pp);
 }
 
+/* An option's statement: its handler takes the values after the keyword
+ * @kw, not the ';'. Returns 0 when the ';' should come next, 1 when the
+ * statement is over (reported: skipped, or cut short by '}' or the end of
+ * the file, left for the block). */
+struct opt_def {
+	const char *word;
+	int (*parse)(struct policy_parser *pp, const struct opt_def *o,
+		     const struct tok *kw);
+	size_t off; /* of its field in struct policy */
+};
+
+/* The one value of an option; NULL (put back) when the statement ends
+ * there, *ended when it ends with the block or the file. */
+static const struct tok *opt_value(struct policy_parser *pp, int *ended)
+{
+	const struct tok *v = next(pp);
+
+	*ended = 0;
+	if (v->type == T_SEMI || v->type == T_RBRACE || v->type == T_EOF) {
+		unget(pp, v);
+		*ended = v->type != T_SEMI;
+	}
+	return v;
+}
+
+static int opt_bool(struct policy_parser *pp, const struct opt_def *o,
+		    const struct tok *kw)
+{
+	int ended;
+	const struct tok *v = opt_value(pp, &ended);
+	uint8_t *b = (uint8_t *)pp->pol + o->off;
+
+	(void)kw;
+	if (is_word(v, "yes"))
+		*b = 1;
+	else if (is_word(v, "no"))
+		*b = 0;
+	else
+		err_tok(pp, v, "invalid boolean '%s' (expected yes or no)",
+			tok_desc(v));
+	return ended;
+}
+
+static int opt_conf(struct policy_parser *pp, const struct opt_def *o,
+		    const struct tok *kw)
+{
+	int ended;
+	const struct tok *v = opt_value(pp, &ended);
+	int c = v->type == T_WORD ? parse_conf(v->text) : -1;
+
+	(void)o;
+	(void)kw;
+	if (c < 0)
+		err_tok(pp, v,
+			"invalid confidence '%s' (expected dpi, cache, ip or port)",
+			tok_desc(v));
+	else
+		pp->pol->min_conf = (uint8_t)c;
+	return ended;
+}
+
+/* signatures, address-list, feed: an absolute path. */
+static int opt_file(struct policy_parser *pp, const struct opt_def *o,
+		    const struct tok *kw)
+{
+	int ended;
+	const struct tok *v = opt_value(pp, &ended);
+	char *f = (char *)pp->pol + o->off;
+	size_t cap = sizeof(pp->pol->signatures);
+
+	(void)kw;
+	if (v->type != T_STRING && v->type != T_WORD)
+		err_tok(pp, v, "expected a file name, got '%s'", tok_desc(v));
+	else if (v->text[0] != '/')
+		err_tok(pp, v, "%s file '%s' must be an absolute path", o->word,
+			v->text);
+	else if (strlen(v->text) >= cap)
+		err_tok(pp, v, "file name too long (at most %zu bytes)",
+			cap - 1);
+	else
+		snprintf(f, cap, "%s", v->text);
+	return ended;
+}
+
+/* The media-ports ranges overlap-free, defaults included (a port says one
+ * type). */
+static void check_media_ports(struct policy_parser *pp, const struct tok *kw,
+			      uint8_t written)
+{
+	const struct policy *p = pp->pol;
+	unsigned i, j;
+
+	for (i = 0; i < MEDIA_TYPES; i++)
+		for (j = i + 1; j < MEDIA_TYPES; j++) {
+			if (!p->media_hi[i] || !p->media_hi[j] ||
+			    p->media_lo[i] > p->media_hi[j] ||
+			    p->media_lo[j] > p->media_hi[i])
+				continue;
+			err_tok(pp, kw,
+				"media-ports: the %s ports %u-%u%s overlap the %s ports %u-%u%s: a port names one media type",
+				media_words[i], p->media_lo[i], p->media_hi[i],
+				written & (1u << i) ? "" : " (the default)",
+				media_words[j], p->media_lo[j], p->media_hi[j],
+				written & (1u << j) ? "" : " (the default)");
+		}
+}
+
+/* One "TYPE RANGE" or "TYPE none" of media-ports, @t its type (consumed):
+ * 0, 1 when the statement is over (reported). "none" turns the type's
+ * port hint off (stored as 0-0, which no port is in): Windows' ephemeral
+ * ports, 49152-65535, cover Microsoft's default ranges, so a tenant
+ * without media ports would have a call that happens to get such a port
+ * taken for one type. */
+static int media_port_range(struct policy_parser *pp, const struct tok *t,
+			    uint8_t *written)
+{
+	uint8_t b = media_bit(t);
+	const struct tok *r;
+	uint16_t lo, hi;
+	char err[512];
+
+	if (!b) {
+		err_tok(pp, t,
+			"unknown media type '%s' in media-ports (expected audio, video or screen-share)",
+			tok_desc(t));
+		sync_stmt(pp);
+		return 1;
+	}
+	if (*written & b)
+		err_tok(pp, t, "duplicate '%s' in media-ports", t->text);
+	*written |= b;
+	r = next(pp);
+	if (r->type != T_WORD || media_bit(r)) {
+		err_tok(pp, r,
+			"expected a port range or none after '%s' (e.g. 50000-50019), got '%s'",
+			t->text, tok_desc(r));
+		if (r->type == T_WORD || r->type == T_SEMI) {
+			unget(pp, r);
+			return 0;
+		}
+		if (r->type == T_RBRACE || r->type == T_EOF) {
+			unget(pp, r);
+			return 1;
+		}
+		sync_stmt(pp);
+		return 1;
+	}
+	if (is_word(r, "none")) {
+		lo = hi = 0;
+	} else if (addrsig_ports(r->text, &lo, &hi, err, sizeof(err)) != 1) {
+		err_tok(pp, r, "%s", err);
+		return 0;
+	}
+	pp->pol->media_lo[__builtin_ctz(b)] = lo;
+	pp->pol->media_hi[__builtin_ctz(b)] = hi;
+	return 0;
+}
+
+/* media-ports TYPE RANGE { TYPE RANGE }: the inside endpoint's ports of
+ * each type; a type not written keeps Microsoft's. */
+static int opt_media_ports(struct policy_parser *pp, const struct opt_def *o,
+			   const struct tok *kw)
+{
+	uint8_t written = 0;
+	unsigned errs = pp->n_errs;
+
+	(void)o;
+	pp->pol->media_ports_set = 1;
+	for (;;) {
+		const struct tok *t = peek(pp);
+
+		if (t->type == T_SEMI || t->type == T_RBRACE ||
+		    t->type == T_EOF)
+			break;
+		next(pp);
+		if (media_port_range(pp, t, &written) != 0)
+			return 1;
+	}
+	if (!written)
+		err_tok(pp, kw,
+			"media-ports needs a media type and its ports (e.g. media-ports audio 50000-50019;)");
+	else if (pp->n_errs == errs)
+		check_media_ports(pp, kw, written);
+	return 0;
+}
+
+static const struct opt_def opt_defs[] = {
+	{ "teams-is-skype", opt_bool, offsetof(struct policy, teams_is_skype) },
+	{ "min-confidence", opt_conf, 0 },
+	{ "signatures", opt_file, offsetof(struct policy, signatures) },
+	{ "skype-heuristic", opt_bool,
+	  offsetof(struct policy, skype_heuristic) },
+	{ "address-list", opt_file, offsetof(struct policy, address_list) },
+	{ "feed", opt_file, offsetof(struct policy, feed) },
+	{ "media-ports", opt_media_ports, 0 },
+};
+#define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+_Static_assert(N_OPTS <= sizeof(((struct policy_parser *)0)->opt_line) /
+				 sizeof(uint32_t),
+	       "a line for each option");
+
 static void parse_options(struct policy_parser *pp)
 {
-	static const char *const opts[] = { "teams-is-skype", "min-confidence",
-					    "signatures", "skype-heuristic",
-					    "address-list" };
-	const unsigned n_opts = sizeof(opts) / sizeof(opts[0]);
 	const struct tok *kw = next(pp), *open = expect_lbrace(pp, "'options'");
 
 	if (!open)
@@ -1577,7 +1971,7 @@ static void parse_options(struct policy_parser *pp)
 	pp->have_options = 1;
 	pp->options_line = kw->line;
 	for (;;) {
-		const struct tok *t = next(pp), *v;
+		const struct tok *t = next(pp);
 		unsigned i;
 
 		if (t->type == T_RBRACE)
@@ -1586,12 +1980,12 @@ static void parse_options(struct policy_parser *pp)
 			err_unclosed(pp, t, open);
 			return;
 		}
-		for (i = 0; i < n_opts; i++)
-			if (is_word(t, opts[i]))
+		for (i = 0; i < N_OPTS; i++)
+			if (is_word(t, opt_defs[i].word))
 				break;
-		if (i == n_opts) {
+		if (i == N_OPTS) {
 			err_tok(pp, t,
-				"unknown option '%s' (expected teams-is-skype, skype-heuristic, min-confidence, signatures or address-list)",
+				"unknown option '%s' (expected teams-is-skype, skype-heuristic, min-confidence, signatures, address-list, feed or media-ports)",
 				tok_desc(t));
 			sync_stmt(pp);
 			continue;
@@ -1599,59 +1993,10 @@ static void parse_options(struct policy_parser *pp)
 		if (pp->opt_line[i])
 			err_tok(pp, t,
 				"duplicate option '%s' (first set at line %u)",
-				opts[i], pp->opt_line[i]);
+				opt_defs[i].word, pp->opt_line[i]);
 		pp->opt_line[i] = t->line;
-		v = next(pp);
-		if (i == 0 || i == 3) {
-			uint8_t *b = i == 0 ? &pp->pol->teams_is_skype
-					    : &pp->pol->skype_heuristic;
-
-			if (is_word(v, "yes"))
-				*b = 1;
-			else if (is_word(v, "no"))
-				*b = 0;
-			else
-				err_tok(pp, v,
-					"invalid boolean '%s' (expected yes or no)",
-					tok_desc(v));
-		} else if (i == 1) {
-			int c = v->type == T_WORD ? parse_conf(v->text) : -1;
-
-			if (c < 0)
-				err_tok(pp, v,
-					"invalid confidence '%s' (expected dpi, cache, ip or port)",
-					tok_desc(v));
-			else
-				pp->pol->min_conf = (uint8_t)c;
-		} else {
-			if (v->type != T_STRING && v->type != T_WORD)
-				err_tok(pp, v, "expected a file name, got '%s'",
-					tok_desc(v));
-			else if (v->text[0] != '/')
-				err_tok(pp, v,
-					"%s file '%s' must be an absolute path",
-					i == 2 ? "signatures" : "address-list",
-					v->text);
-			else if (strlen(v->text) >= sizeof(pp->pol->signatures))
-				err_tok(pp, v,
-					"file name too long (at most %zu bytes)",
-					sizeof(pp->pol->signatures) - 1);
-			else if (i == 2)
-				snprintf(pp->pol->signatures,
-					 sizeof(pp->pol->signatures), "%s",
-					 v->text);
-			else
-				snprintf(pp->pol->address_list,
-					 sizeof(pp->pol->address_list), "%s",
-					 v->text);
-		}
-		if (v->type == T_SEMI || v->type == T_RBRACE ||
-		    v->type == T_EOF) {
-			unget(pp, v);
-			if (v->type != T_SEMI)
-				continue;
-		}
-		expect_semi(pp);
+		if (opt_defs[i].parse(pp, &opt_defs[i], t) == 0)
+			expect_semi(pp);
 	}
 }
 
@@ -1659,7 +2004,9 @@ static void parse_options(struct policy_parser *pp)
 
 /* Whether every flow @b matches in direction @dir (inbound or outbound)
  * also matches @a: direction, confidence, ids, then the qualifiers
- * (a's prefixes cover b's, a's ports b's, a's evidence b's; none: all). */
+ * (a's prefixes cover b's, a's ports b's, a's evidence b's, a's media
+ * types b's; none: all). A flow is decided for each of its media types
+ * alone, so a's types need only hold b's. */
 static int rule_covers(const struct policy_rule *a, const struct policy_rule *b,
 		       uint8_t dir)
 {
@@ -1668,6 +2015,8 @@ static int rule_covers(const struct policy_rule *a, const struct policy_rule *b,
 	if (a->dir != RULE_DIR_ANY && a->dir != dir)
 		return 0;
 	if (a->min_conf > b->min_conf)
+		return 0;
+	if (a->media && (!b->media || (b->media & ~a->media)))
 		return 0;
 	if (a->ev_mask && (!b->ev_mask || (b->ev_mask & ~a->ev_mask)))
 		return 0;
@@ -1767,6 +2116,9 @@ static void finish_rules(struct policy_parser *pp)
 			}
 			if (r->min_conf == CONF_UNSET)
 				r->min_conf = p->min_conf;
+			d->has_media |= r->media != 0;
+			d->has_dscp |= r->dscp != 0;
+			p->has_dscp |= r->dscp != 0;
 			if (r->ev_mask & (1u << CLS_EV_HEURISTIC) &&
 			    !p->skype_heuristic)
 				err_at(pp, r->line, pp->rx[di][i].col,
@@ -2197,6 +2549,13 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 	p->min_conf = CLS_CONF_CACHE;
 	/* in 2026 what an admin means by Skype is Teams (README) */
 	p->teams_is_skype = 1;
+	/* Microsoft's QoS guide's client source ports for Teams media */
+	p->media_lo[0] = 50000;
+	p->media_hi[0] = 50019;
+	p->media_lo[1] = 50020;
+	p->media_hi[1] = 50039;
+	p->media_lo[2] = 50040;
+	p->media_hi[2] = 50059;
 	snprintf(p->source, sizeof(p->source), "%s", pp->filename);
 	p->dept4 = lpm_create(32);
 	p->dept6 = lpm_create(128);
@@ -2345,12 +2704,12 @@ struct policy *policy_parse_text(const char *name, const char *text, size_t len,
 			on_error(ctx, policy_parser_error(pp, i));
 	policy_parser_destroy(pp);
 	/* the address signatures file is part of the policy: one that does
-	 * not load fails it */
-	if (p && p->address_list[0] && names->load_addrsig) {
+	 * not load fails it; the feed's file is read with it */
+	if (p && (p->address_list[0] || p->feed[0]) && names->load_addrsig) {
 		unsigned n = 0;
 
 		p->addrsig = names->load_addrsig(names->ctx, p->address_list,
-						 on_error, ctx, &n);
+						 p->feed, on_error, ctx, &n);
 		p->addrsig_free = addrsig_free;
 		if (!p->addrsig) {
 			*nerr += n ? n : 1;

@@ -135,6 +135,8 @@ int policy_rule_matches(const struct policy_rule *r, const struct flow_facts *f)
 		return 0;
 	if (r->ev_mask && !(r->ev_mask & (1u << f->evidence)))
 		return 0;
+	if (r->media && !(r->media & f->media))
+		return 0;
 	if (!endpoint_matches(r, f))
 		return 0;
 	switch (r->match) {
@@ -156,28 +158,116 @@ int policy_rule_matches(const struct policy_rule *r, const struct flow_facts *f)
 	}
 }
 
-void policy_decide(const struct policy *p, const struct flow_facts *f,
-		   struct policy_decision *d)
+/* The first rule of @dept matching @f into @d (dept, rule -1, allow,
+ * the department's log set before). */
+static void decide_first(const struct policy_dept *dept,
+			 const struct flow_facts *f, struct policy_decision *d)
 {
-	const struct policy_dept *dept;
 	uint32_t i;
 
-	d->dept = policy_dept_for(p, f->internal, f->ident);
-	d->rule = -1;
-	d->action = ACT_ALLOW;
-	dept = &p->depts[d->dept];
-	d->log = dept->log == DEPT_LOG_ALL;
 	for (i = 0; i < dept->n_rules; i++) {
 		const struct policy_rule *r = &dept->rules[i];
 
 		if (policy_rule_matches(r, f)) {
 			d->rule = (int16_t)i;
 			d->action = r->action;
+			d->dscp = r->action == ACT_ALLOW ? r->dscp : 0;
 			if (dept->log != DEPT_LOG_NONE && r->log)
 				d->log = 1;
 			return;
 		}
 	}
+}
+
+/* How hard a decision holds a flow: drop and reject, then throttle, then
+ * allow; among allows, no mark before a mark, then the lowest DSCP. */
+static unsigned decision_rank(const struct policy_decision *d)
+{
+	switch (d->action) {
+	case ACT_DROP:
+	case ACT_REJECT:
+		return 3u << 8;
+	case ACT_THROTTLE:
+		return 2u << 8;
+	default:
+		return (1u << 8) | (d->dscp ? 64u - d->dscp : 64u);
+	}
+}
+
+void policy_decide(const struct policy *p, const struct flow_facts *f,
+		   struct policy_decision *d)
+{
+	const struct policy_dept *dept;
+	struct policy_decision base;
+	unsigned best = 0;
+	uint8_t m;
+
+	d->dept = policy_dept_for(p, f->internal, f->ident);
+	d->rule = -1;
+	d->action = ACT_ALLOW;
+	d->dscp = 0;
+	dept = &p->depts[d->dept];
+	d->log = dept->log == DEPT_LOG_ALL;
+	/* one type, or rules that ask none: one pass (the common path) */
+	if (!dept->has_media || !(f->media & (f->media - 1))) {
+		decide_first(dept, f, d);
+		return;
+	}
+	/* Teams multiplexing several types on a flow: decided as each type
+	 * alone, the strictest decision wins (the first of equals) */
+	base = *d;
+	for (m = 1; m <= MEDIA_ALL; m <<= 1) {
+		struct flow_facts one;
+		struct policy_decision c = base;
+
+		if (!(f->media & m))
+			continue;
+		one = *f;
+		one.media = m;
+		decide_first(dept, &one, &c);
+		if (decision_rank(&c) > best) {
+			best = decision_rank(&c);
+			*d = c;
+		}
+	}
+}
+
+uint8_t policy_media_of_port(const struct policy *p, uint16_t port)
+{
+	unsigned i;
+
+	for (i = 0; i < MEDIA_TYPES; i++)
+		if (p->media_hi[i] && port >= p->media_lo[i] &&
+		    port <= p->media_hi[i])
+			return (uint8_t)(1u << i);
+	return 0;
+}
+
+const char *policy_media_name(uint8_t media, char *buf, size_t len)
+{
+	static const char *const names[MEDIA_TYPES] = { "audio", "video",
+							"screen-share" };
+	size_t o = 0;
+	unsigned i;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (!(media & MEDIA_ALL)) {
+		snprintf(buf, len, "none");
+		return buf;
+	}
+	for (i = 0; i < MEDIA_TYPES; i++) {
+		int n;
+
+		if (!(media & (1u << i)))
+			continue;
+		n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", names[i]);
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
+	return buf;
 }
 
 void policy_free(struct policy *p)
@@ -231,6 +321,8 @@ char *policy_rule_describe(const struct policy_rule *r, char *buf, size_t len)
 			 "throttle %" PRIu64 "bit burst %" PRIu32
 			 " latency %" PRIu32 "ms",
 			 r->rate_bps, r->burst_bytes, r->latency_ms);
+	else if (r->action == ACT_ALLOW && r->dscp)
+		snprintf(buf, len, "mark dscp %u", r->dscp - 1u);
 	else
 		snprintf(buf, len, "%s", action_name(r->action));
 	return buf;

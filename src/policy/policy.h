@@ -25,6 +25,17 @@ enum rule_match {
 #define POLICY_NAME_LEN 32
 #define POLICY_TEXT_LEN 96
 
+/* The media types a Teams (Skype) call's flow may carry, as bits: a
+ * rule's "media" condition, a flow's facts, a decision, the mark. */
+#define MEDIA_AUDIO 1u
+#define MEDIA_VIDEO 2u
+#define MEDIA_SCREEN 4u /* screen sharing */
+#define MEDIA_ALL 7u
+#define MEDIA_TYPES 3
+/* "audio", "video", "screen-share" joined by ',' into @buf; "none" for
+ * 0. */
+const char *policy_media_name(uint8_t media, char *buf, size_t len);
+
 struct policy_rule {
 	uint8_t match;	/* enum rule_match */
 	uint8_t dir;	/* enum rule_dir */
@@ -40,6 +51,13 @@ struct policy_rule {
 	struct lpm_prefix to[POLICY_MAX_TO];
 	uint16_t port_lo[POLICY_MAX_PORTS], port_hi[POLICY_MAX_PORTS];
 	uint32_t ev_mask;
+	/* "media TYPE, ...": MEDIA_* bits; the rule matches a media flow
+	 * that may carry any of them (skype and teams rules only); 0: any
+	 * flow, media or not */
+	uint8_t media;
+	/* "mark dscp VALUE" (allow only): 1 + the DSCP the kernel writes
+	 * into the flow's packets, both directions; 0: none */
+	uint8_t dscp;
 	uint64_t rate_bps; /* throttle: bit/s */
 	uint32_t burst_bytes;
 	uint32_t latency_ms;
@@ -61,6 +79,8 @@ struct policy_dept {
 	uint8_t fail_closed;
 	uint32_t n_rules;
 	struct policy_rule *rules;
+	uint8_t has_media; /* a rule has a media condition */
+	uint8_t has_dscp;  /* a rule marks DSCP */
 	/* identity: the groups (RADIUS Class or Filter-Id, the directory's
 	 * names and DNs) whose members are in this department wherever
 	 * their address is, packed "a\0b\0\0" as written; NULL: none */
@@ -100,6 +120,10 @@ struct policy {
 	/* skyfence's address signatures file (addrsig.h), "" if none; the
 	 * loader reads it into addrsig, freed with the policy */
 	char address_list[256];
+	/* the endpoints feed's signatures file (skyfence-endpoints(8)), ""
+	 * if none: read with the address list into addrsig; a file not yet
+	 * written is no error (the address list alone) */
+	char feed[256];
 	struct addrsig *addrsig;
 	void (*addrsig_free)(struct addrsig *s); /* addrsig.h's, set with it */
 	/* "FILE:LINE:COL: note: ..." lines for things legal but worth a
@@ -115,6 +139,14 @@ struct policy {
 	char (*pfx_text)[64];
 	uint16_t *pfx_dept;
 	uint8_t explicit_internal; /* an "internal" statement was written */
+	/* options { media-ports ...; }: the inside endpoint's port ranges
+	 * of each media type, [0] audio, [1] video, [2] screen sharing
+	 * (default Microsoft's 50000-50019, 50020-50039, 50040-50059); a
+	 * range 0-0 is none ("media-ports audio none"): no port says that
+	 * type (policy_media_of_port never returns it) */
+	uint16_t media_lo[MEDIA_TYPES], media_hi[MEDIA_TYPES];
+	uint8_t media_ports_set; /* written in the policy (else default) */
+	uint8_t has_dscp;	 /* any department's rule marks DSCP */
 };
 
 #define POLICY_DEFAULT_DEPT 0
@@ -131,6 +163,11 @@ struct flow_facts {
 	uint8_t evidence; /* enum cls_evidence */
 	/* who the inside host is (identity/idtab.h); NULL: nobody known */
 	const struct policy_ident *ident;
+	/* MEDIA_* bits the flow may carry: 0 for a flow that is no call's
+	 * media (a rule with a media condition does not match it); one
+	 * bit when the inside port says which; MEDIA_ALL when nothing
+	 * does (Teams then multiplexes every type on one flow) */
+	uint8_t media;
 };
 
 struct policy_decision {
@@ -138,6 +175,7 @@ struct policy_decision {
 	int16_t rule; /* index in depts[dept].rules, -1 if none */
 	uint8_t action;
 	uint8_t log;
+	uint8_t dscp; /* 1 + DSCP the kernel writes, 0: none (allow only) */
 };
 
 /* Whether @word is one of the space-separated words of @list. */
@@ -179,9 +217,17 @@ int policy_rule_matches(const struct policy_rule *r,
  * such rule could touch is not. */
 int policy_may_refuse(const struct policy *p, const struct flow_facts *f);
 
-/* First rule of the flow's department that matches; allow if none. */
+/* First rule of the flow's department that matches; allow if none. A
+ * flow that may carry several media types (f->media) is decided for
+ * each, and gets the strictest of those decisions: the highest action
+ * (drop, reject > throttle > allow); among allows, one without a DSCP
+ * mark before one with, then the lowest DSCP value. */
 void policy_decide(const struct policy *p, const struct flow_facts *f,
 		   struct policy_decision *d);
+
+/* The media type (one MEDIA_* bit) the inside endpoint's @port says, by
+ * the policy's media-ports; 0 if none. */
+uint8_t policy_media_of_port(const struct policy *p, uint16_t port);
 
 void policy_free(struct policy *p);
 /* Whether any department of @p is fail-closed. */
@@ -235,10 +281,12 @@ struct policy_names {
 	int (*category_id)(void *ctx, const char *name);
 	/* Canonical spelling of a known id, for suggestions; may be NULL. */
 	const char *(*proto_name)(void *ctx, int id);
-	/* Reads and parses the address-list file @path (addrsig.h), its
-	 * errors to @on_error, their count in *nerr; NULL on any. NULL:
-	 * the file is not read (the policy then has no signatures). */
+	/* Reads and parses the address-list file @path and the feed's file
+	 * @feed (addrsig.h; either may be "": none), their errors to
+	 * @on_error, their count in *nerr; NULL on any. NULL: the files
+	 * are not read (the policy then has no signatures). */
 	struct addrsig *(*load_addrsig)(void *ctx, const char *path,
+					const char *feed,
 					void (*on_error)(void *, const char *),
 					void *ectx, unsigned *nerr);
 	unsigned n_protos;
@@ -286,6 +334,11 @@ struct policy *policy_parse_text(const char *name, const char *text, size_t len,
 void policy_text_signatures(const char *name, const char *text, size_t len,
 			    char *out, size_t outlen);
 
+/* The same for the endpoints feed's file, which another user writes
+ * (skyfence-endpoints): a symbolic link there is refused, so that user
+ * cannot make skyfenced read, and echo in its errors, a file of its
+ * choosing. */
+char *policy_read_feed(const char *path, size_t *len, char *err, size_t errlen);
 /* Reads (policy_read_file) and parses a whole file. On failure returns
  * NULL and passes each message to @on_error; a file that cannot be read is
  * reported as "FILE: reason". Returns the number of errors in *nerr. */

@@ -138,6 +138,29 @@ size_t payload_http_get(uint8_t *out, size_t cap, const char *host)
 	return (n < 0 || (size_t)n >= cap) ? 0 : (size_t)n;
 }
 
+size_t payload_rtp(uint8_t *out, size_t cap, uint8_t pt, int marker,
+		   uint16_t seq, uint32_t ts, uint32_t ssrc, size_t plen)
+{
+	uint32_t x = ssrc ^ ((uint32_t)seq << 16) ^ 0x9e3779b9u;
+	size_t i;
+
+	if (cap < 12 || plen > cap - 12)
+		return 0;
+	out[0] = 0x80;
+	out[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
+	put16(out + 2, seq);
+	put32(out + 4, ts);
+	put32(out + 8, ssrc);
+	for (i = 0; i < plen; i++) {
+		/* xorshift: ciphertext-like bytes */
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		out[12 + i] = (uint8_t)x;
+	}
+	return 12 + plen;
+}
+
 static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
 	size_t i;

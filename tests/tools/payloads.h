@@ -1,5 +1,5 @@
 /* Application payloads and whole frames for tests: TLS ClientHello with a
- * chosen SNI, STUN with Skype's attributes, DNS, HTTP. The inline tests send
+ * chosen SNI, STUN with Skype's attributes, DNS, HTTP, RTP. The inline tests send
  * the payloads over real sockets; mkpcap wraps them in frames. */
 #ifndef SKYFENCE_TEST_PAYLOADS_H
 #define SKYFENCE_TEST_PAYLOADS_H
@@ -16,6 +16,12 @@ size_t payload_stun(uint8_t *out, size_t cap, int response, int skype,
 size_t payload_dns_query(uint8_t *out, size_t cap, const char *name,
 			 uint16_t id);
 size_t payload_http_get(uint8_t *out, size_t cap, const char *host);
+/* An RTP packet (RFC 3550 5.1: version 2, no CSRC, no extension) of
+ * payload type @pt (the marker bit set if @marker) with @plen bytes of
+ * payload that look like SRTP's (no pattern a classifier could take for
+ * another protocol). Returns its length, 0 if it does not fit. */
+size_t payload_rtp(uint8_t *out, size_t cap, uint8_t pt, int marker,
+		   uint16_t seq, uint32_t ts, uint32_t ssrc, size_t plen);
 
 struct frame_spec {
 	int family;	       /* 4 or 6 */

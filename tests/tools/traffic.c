@@ -18,6 +18,18 @@
  *                         [--count N] [--interval-ms I] [--timeout-ms T]
  *                         [--sport P]
  *                         [--rate-bps R --size S --for-ms T] (paced stream)
+ *   sf-traffic media-server --port P [--log FILE]
+ *                         (a Teams relay: answers STUN binding requests,
+ *                         echoes the rest)
+ *   sf-traffic media-client --connect RELAY --port P --sport S [--stun N]
+ *                         [--pt PT] [--ssrc X] [--count N] [--interval-ms I]
+ *                         [--size S] [--dscp D] [--timeout-ms T] [--log FILE]
+ *                         (a Teams call's media leg from client port S:
+ *                         N Skype STUN binding requests (default 2), then
+ *                         --count RTP packets of payload type PT (default
+ *                         111, audio; 122 is video) and SSRC X with S bytes
+ *                         of payload (default 160), one every I ms; --dscp
+ *                         sends them with that DSCP, else 0)
  *
  * Servers listen on both families, serve each TCP connection in a child,
  * and append one line per connection (or datagram) to --log:
@@ -25,6 +37,9 @@
  * (bytes: application data; raw: all bytes read from the socket, TLS
  * records included; a connection idle for --timeout seconds ends)
  *   udp peer=ADDR len=N wall_ms=W   (W: when it came, ms since the epoch)
+ *   media peer=ADDR sport=S kind=stun|rtp|other pt=PT dscp=D len=N wall_ms=W
+ *     (D: the DSCP the datagram arrived with, IP_RECVTOS/IPV6_RECVTCLASS,
+ *     -1 if unknown; PT -1 but for RTP)
  * Clients print one line and exit 0 on success, 3 reset, 4 refused,
  * 5 unreachable (ICMP), 6 timeout, 7 other error, 2 usage:
  *   ok sent=N received=M ms=T        (tcp)
@@ -33,6 +48,10 @@
  *     (udp-client --log FILE: a line "reply W" per reply, W its
  *     wall-clock time in ms since the epoch)
  *   conns=N failed=F ms=T connect_p50_us=A connect_p99_us=B  (tcp-burst)
+ *   sent=N stun_replies=S rtp_replies=R errors=E first_error=NAME ms=T
+ *     dscp=V:N,V:N...    (media-client, always exit 0: the replies by the
+ *     DSCP they arrived with, "none" without replies; --log FILE: a line
+ *     "reply W kind=K dscp=D" per reply)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,6 +91,8 @@ struct opts {
 	const char *connect, *log, *sni, *http, *payload, *dns;
 	unsigned port, count, interval_ms, timeout_ms, duration_ms, sport;
 	unsigned for_ms, size, progress_ms;
+	unsigned stun, pt, ssrc, dscp; /* media-client */
+	int dscp_set;
 	unsigned long long rate_bps;
 	unsigned long long bytes;
 	int tls, tls13;
@@ -817,40 +838,53 @@ static size_t read_payload(const char *path, uint8_t *p, size_t cap)
 	return n > 0 ? (size_t)n : 0;
 }
 
-static int udp_client(const struct opts *o)
+/* A UDP socket connected to --connect --port, from --sport if given:
+ * ICMP errors come back as errors on it. Returns the socket, or -EX_USAGE
+ * or -EX_OTHER (said on stderr). */
+static int udp_connected(const struct opts *o)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	uint8_t p[1500];
-	struct udp_tally t = {
-		0, 0, 0, "none", now_ms(), 0, 0, NULL, 0, 0, NULL
-	};
-	unsigned i;
-	int fd;
+	struct sockaddr_storage ss, b;
+	socklen_t sl, bl;
+	int fd, one = 1;
 
 	if (to_sockaddr(o->connect, o->port, &ss, &sl) != 0) {
 		fprintf(stderr, "sf-traffic: bad address %s\n", o->connect);
-		return EX_USAGE;
+		return -EX_USAGE;
 	}
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && o->sport) {
-		struct sockaddr_storage b;
-		socklen_t bl;
-		int one = 1;
-
+	if (fd < 0) {
+		perror("sf-traffic: udp socket");
+		return -EX_OTHER;
+	}
+	if (o->sport) {
 		to_sockaddr(ss.ss_family == AF_INET ? "0.0.0.0" : "::",
 			    o->sport, &b, &bl);
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (struct sockaddr *)&b, bl) < 0) {
 			perror("sf-traffic: bind");
-			return EX_OTHER;
+			close(fd);
+			return -EX_OTHER;
 		}
 	}
-	/* connected: ICMP errors come back as errors on this socket */
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		perror("sf-traffic: udp socket");
-		return EX_OTHER;
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		perror("sf-traffic: udp connect");
+		close(fd);
+		return -EX_OTHER;
 	}
+	return fd;
+}
+
+static int udp_client(const struct opts *o)
+{
+	uint8_t p[1500];
+	struct udp_tally t = {
+		0, 0, 0, "none", now_ms(), 0, 0, NULL, 0, 0, NULL
+	};
+	unsigned i;
+	int fd = udp_connected(o);
+
+	if (fd < 0)
+		return -fd;
 	if (o->rate_bps) {
 		/* a paced stream: the --payload message first (to classify
 		 * the flow), then datagrams of --size bytes at --rate-bps for
@@ -929,6 +963,252 @@ static int udp_client(const struct opts *o)
 	return EX_OK;
 }
 
+/* ---- a Teams call's media leg ---- */
+
+/* The DSCP (the DS field's top 6 bits) of a datagram received with
+ * IP_RECVTOS / IPV6_RECVTCLASS on: the kernel hands the field over in
+ * IP_TOS (one byte) or IPV6_TCLASS (an int). -1 if it gave none. */
+static int dscp_of(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	int tc;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS)
+			return *(const uint8_t *)CMSG_DATA(c) >> 2;
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_TCLASS) {
+			memcpy(&tc, CMSG_DATA(c), sizeof(tc));
+			return (tc & 0xff) >> 2;
+		}
+	}
+	return -1;
+}
+
+/* Both families' options: an IPv6 socket takes IPv4's too, for the
+ * IPv4-mapped peers of a dual-stack one; the other family's fails. */
+static void want_ds_field(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one));
+}
+
+static int is_stun(const uint8_t *p, size_t n)
+{
+	return n >= 20 && (p[0] & 0xc0) == 0 && p[4] == 0x21 && p[5] == 0x12 &&
+	       p[6] == 0xa4 && p[7] == 0x42;
+}
+
+static const char *media_kind(const uint8_t *p, size_t n)
+{
+	if (is_stun(p, n))
+		return "stun";
+	return n >= 12 && (p[0] & 0xc0) == 0x80 ? "rtp" : "other";
+}
+
+static unsigned port_of(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET6
+			     ? ((const struct sockaddr_in6 *)ss)->sin6_port
+			     : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* A relay's part: STUN binding requests answered, everything else echoed,
+ * from the address it was sent to; one line a datagram with the DSCP it
+ * arrived with (as the gateway left it). */
+static int media_server(const struct opts *o)
+{
+	uint8_t in[4096], out[4096];
+	int fd = listen_any(SOCK_DGRAM, o->port), one = 1;
+
+	if (fd < 0) {
+		perror("sf-traffic: bind");
+		return EX_OTHER;
+	}
+	setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	want_ds_field(fd);
+	for (;;) {
+		union {
+			char buf[256];
+			struct cmsghdr align;
+		} ctl, rctl;
+		struct sockaddr_storage ss;
+		struct iovec iov = { in, sizeof(in) };
+		struct msghdr mh;
+		char peer[INET6_ADDRSTRLEN];
+		const char *kind;
+		ssize_t n;
+		size_t m, rl;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = &ss;
+		mh.msg_namelen = sizeof(ss);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		n = recvmsg(fd, &mh, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("sf-traffic: recvmsg");
+			return EX_OTHER;
+		}
+		kind = media_kind(in, (size_t)n);
+		log_line(
+			o->log,
+			"media peer=%s sport=%u kind=%s pt=%d dscp=%d len=%zd wall_ms=%llu",
+			peer_text(&ss, peer, sizeof(peer)), port_of(&ss), kind,
+			strcmp(kind, "rtp") == 0 ? in[1] & 0x7f : -1,
+			dscp_of(&mh), n, (unsigned long long)wall_ms());
+		if (is_stun(in, (size_t)n) && in[1] == 0x01) {
+			m = udp_reply(in, (size_t)n, out, sizeof(out));
+		} else {
+			m = (size_t)n;
+			memcpy(out, in, m);
+		}
+		rl = reply_source(&mh, rctl.buf, sizeof(rctl.buf));
+		iov.iov_base = out;
+		iov.iov_len = m;
+		mh.msg_control = rl ? rctl.buf : NULL;
+		mh.msg_controllen = rl;
+		mh.msg_flags = 0;
+		sendmsg(fd, &mh, 0);
+	}
+}
+
+struct media_tally {
+	unsigned sent, stun_replies, rtp_replies, errors;
+	const char *first; /* the first error's name */
+	unsigned by_dscp[64];
+	unsigned no_dscp; /* replies the kernel gave no DS field for */
+	const char *log;  /* --log: a line a reply */
+};
+
+/* Counts the replies by kind and DSCP (and ICMP errors) until @until. */
+static void media_collect(int fd, uint64_t until, struct media_tally *t)
+{
+	uint8_t r[4096];
+	union {
+		char buf[128];
+		struct cmsghdr align;
+	} ctl;
+
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		int64_t left = (int64_t)until - (int64_t)now_ms();
+		struct iovec iov = { r, sizeof(r) };
+		struct msghdr mh;
+		ssize_t n;
+		int ds;
+
+		if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0)
+			return;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		n = recvmsg(fd, &mh, 0);
+		if (n < 0) {
+			if (!t->errors++)
+				exit_for_errno(errno, &t->first);
+			continue;
+		}
+		ds = dscp_of(&mh);
+		if (ds >= 0)
+			t->by_dscp[ds]++;
+		else
+			t->no_dscp++;
+		if (is_stun(r, (size_t)n))
+			t->stun_replies++;
+		else
+			t->rtp_replies++;
+		log_line(t->log, "reply %llu kind=%s dscp=%d",
+			 (unsigned long long)wall_ms(),
+			 media_kind(r, (size_t)n), ds);
+	}
+}
+
+/* "46:52,0:3": the replies by DSCP, "none" without any */
+static const char *dscp_counts(const struct media_tally *t, char *buf,
+			       size_t len)
+{
+	size_t off = 0;
+	int v;
+
+	buf[0] = '\0';
+	for (v = 0; v < 64 && off < len; v++)
+		if (t->by_dscp[v])
+			off += (size_t)snprintf(buf + off, len - off, "%s%d:%u",
+						off ? "," : "", v,
+						t->by_dscp[v]);
+	if (t->no_dscp && off < len)
+		snprintf(buf + off, len - off, "%sunknown:%u", off ? "," : "",
+			 t->no_dscp);
+	return buf[0] ? buf : "none";
+}
+
+static void media_send(int fd, const uint8_t *p, size_t n,
+		       struct media_tally *t)
+{
+	if (send(fd, p, n, 0) >= 0) {
+		t->sent++;
+	} else if (!t->errors++) {
+		exit_for_errno(errno, &t->first);
+	}
+}
+
+/* A call's media leg as a Teams client plays it from its media port: STUN
+ * binding requests to the relay first (with the Skype attribute), then
+ * RTP at a steady pace, one payload type and SSRC. */
+static int media_client(const struct opts *o)
+{
+	struct media_tally t;
+	uint8_t p[1500];
+	char counts[64 * 12];
+	uint64_t t0 = now_ms(), next;
+	int fd = udp_connected(o), tos = (int)(o->dscp << 2);
+	unsigned i;
+
+	if (fd < 0)
+		return -fd;
+	memset(&t, 0, sizeof(t));
+	t.first = "none";
+	t.log = o->log;
+	want_ds_field(fd);
+	if (o->dscp_set) {
+		setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+	}
+	for (i = 0; i < o->stun; i++) {
+		media_send(fd, p, payload_stun(p, sizeof(p), 0, 1, i + 1), &t);
+		media_collect(fd, now_ms() + o->interval_ms, &t);
+	}
+	next = now_ms();
+	for (i = 0; i < o->count; i++) {
+		/* 48 kHz clock, one packet a 20 ms frame */
+		size_t n = payload_rtp(p, sizeof(p), (uint8_t)o->pt, i == 0,
+				       (uint16_t)i, i * 960u, o->ssrc,
+				       o->size ? o->size : 160);
+
+		media_send(fd, p, n, &t);
+		next += o->interval_ms;
+		media_collect(fd, next, &t);
+	}
+	media_collect(fd, now_ms() + o->timeout_ms, &t);
+	printf("sent=%u stun_replies=%u rtp_replies=%u errors=%u "
+	       "first_error=%s ms=%llu dscp=%s\n",
+	       t.sent, t.stun_replies, t.rtp_replies, t.errors, t.first,
+	       (unsigned long long)(now_ms() - t0),
+	       dscp_counts(&t, counts, sizeof(counts)));
+	close(fd);
+	return EX_OK;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
@@ -938,7 +1218,11 @@ static int usage(void)
 		"       sf-traffic udp-server --port P [--log FILE]\n"
 		"       sf-traffic udp-client --connect ADDR --port P --payload KIND\n"
 		"                             [--count N] [--interval-ms I] [--timeout-ms T] [--sport P]\n"
-		"       sf-traffic udp-flood --connect ADDR --port P --count N\n");
+		"       sf-traffic udp-flood --connect ADDR --port P --count N\n"
+		"       sf-traffic media-server --port P [--log FILE]\n"
+		"       sf-traffic media-client --connect RELAY --port P --sport S [--stun N]\n"
+		"                             [--pt PT] [--ssrc X] [--count N] [--interval-ms I]\n"
+		"                             [--size S] [--dscp D] [--timeout-ms T] [--log FILE]\n");
 	return EX_USAGE;
 }
 
@@ -952,6 +1236,9 @@ int main(int argc, char **argv)
 	o.payload = "raw";
 	o.count = 1;
 	o.interval_ms = 200;
+	o.stun = 2;
+	o.pt = 111;
+	o.ssrc = 0x5eed0001;
 	if (argc < 2)
 		return usage();
 	mode = argv[1];
@@ -1017,19 +1304,33 @@ int main(int argc, char **argv)
 			o.interval_ms = (unsigned)atoi(v);
 		else if (strcmp(a, "--timeout-ms") == 0)
 			o.timeout_ms = (unsigned)atoi(v);
-		else
+		else if (strcmp(a, "--stun") == 0)
+			o.stun = (unsigned)atoi(v);
+		else if (strcmp(a, "--pt") == 0)
+			o.pt = (unsigned)atoi(v);
+		else if (strcmp(a, "--ssrc") == 0)
+			o.ssrc = (unsigned)strtoul(v, NULL, 0);
+		else if (strcmp(a, "--dscp") == 0) {
+			o.dscp = (unsigned)atoi(v);
+			o.dscp_set = 1;
+		} else
 			return usage();
 	}
-	if (o.port == 0 || o.port > 65535)
+	if (o.port == 0 || o.port > 65535 || o.pt > 127 || o.dscp > 63)
 		return usage();
 	if (o.timeout_ms == 0)
-		o.timeout_ms = strcmp(mode, "udp-client") == 0 ? 1000 : 15000;
+		o.timeout_ms = strcmp(mode, "udp-client") == 0 ||
+					       strcmp(mode, "media-client") == 0
+				       ? 1000
+				       : 15000;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "tcp-server") == 0)
 		return tcp_server(&o);
 	if (strcmp(mode, "udp-server") == 0)
 		return udp_server(&o);
+	if (strcmp(mode, "media-server") == 0)
+		return media_server(&o);
 	if (!o.connect)
 		return usage();
 	if (strcmp(mode, "tcp-client") == 0)
@@ -1040,5 +1341,7 @@ int main(int argc, char **argv)
 		return tcp_burst(&o);
 	if (strcmp(mode, "udp-flood") == 0)
 		return udp_flood(&o);
+	if (strcmp(mode, "media-client") == 0)
+		return media_client(&o);
 	return usage();
 }

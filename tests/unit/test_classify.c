@@ -1,5 +1,7 @@
 /* The engine with the real nDPI 4.2: Skype found by DPI in synthetic
- * traffic, give-up at the packet limit, departments and direction. */
+ * traffic, give-up at the packet limit, departments and direction, Teams'
+ * media types and DSCP, new address signatures for flows in the table
+ * and for the conntrack walk. */
 #include <check.h>
 
 #include "check_run.h"
@@ -12,6 +14,7 @@
 #include "classify/classify.h"
 #include "engine/engine.h"
 #include "classify/hostns.h"
+#include "policy/addrsig.h"
 #include "policy/loader.h"
 #include "core/pkt.h"
 #include "policy/policy.h"
@@ -1035,6 +1038,610 @@ START_TEST(test_a_different_retransmission_of_a_read_message_is_dropped)
 }
 END_TEST
 
+/* ---- Teams' media types, DSCP, new signatures ---- */
+
+static const char *relays = "Teams udp 3478-3481 203.0.113.0/24\n"
+			    "Teams tcp 443 198.51.100.0/24\n";
+
+/* Audio marked EF, screen sharing dropped (the example). */
+static const char *media_policy = "department finance { hosts 192.0.2.0/26;\n"
+				  " skype media screen-share drop;\n"
+				  " skype media audio mark dscp ef;\n"
+				  "}\n";
+
+/* @text's policy with the address signatures @sigs (NULL: none), as the
+ * loader attaches a file's. */
+static struct policy *policy_sigs(const char *text, const char *sigs)
+{
+	struct policy_names n;
+	struct policy_parser *pp;
+	struct policy *p;
+	unsigned nerr = 0;
+
+	loader_names(cls, &n);
+	pp = policy_parser_create("test", &n);
+	policy_parser_line(pp, text);
+	p = policy_parser_finish(pp);
+	ck_assert_msg(p != NULL, "%s", policy_parser_error(pp, 0));
+	policy_parser_destroy(pp);
+	if (sigs) {
+		p->addrsig = addrsig_parse("sigs", sigs, strlen(sigs), &n, NULL,
+					   NULL, &nerr);
+		ck_assert_ptr_nonnull(p->addrsig);
+		p->addrsig_free = addrsig_free;
+	}
+	return p;
+}
+
+static void setup_sigs(const char *text, const char *sigs)
+{
+	struct cls_opts co = { 1024, 80, 24, 0, NULL };
+	struct engine_opts eo = { 1024, 60000, 7, 0 };
+	struct engine_hooks h = { on_decision, on_end, NULL };
+	char err[256];
+
+	cls = classifier_open(&co, err, sizeof(err));
+	ck_assert_msg(cls != NULL, "%s", err);
+	pol = policy_sigs(text, sigs);
+	eng = engine_create(&eo, cls, pol, &h);
+	ck_assert_ptr_nonnull(eng);
+	decisions = ends = 0;
+}
+
+/* One datagram from the client 192.0.2.10 port @cport to the relay
+ * 203.0.113.5:3478 (or back, @reply): RTP of payload type @pt, or STUN
+ * if @pt is -1. */
+static struct engine_verdict relay_datagram(uint16_t cport, int pt, int reply)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "203.0.113.5", 17, cport, 3478, 0, 0, 0, 0
+	};
+	struct frame_spec r = {
+		4, "203.0.113.5", "192.0.2.10", 17, 3478, cport, 0, 0, 0, 0
+	};
+	uint8_t p[256];
+	size_t n = pt < 0 ? payload_stun(p, sizeof(p), reply, 0, 3)
+			  : payload_rtp(p, sizeof(p), (uint8_t)pt, 0, 7, 160,
+					0x1234, 100);
+
+	return send(reply ? &r : &c, p, n);
+}
+
+/* A call's datagram to 198.51.100.5, which no signature lists: Teams
+ * only by its STUN's Skype attributes, so read on until the peer answers
+ * where a refusing rule is (a first datagram anything could send). */
+static struct engine_verdict p2p_datagram(uint16_t cport, int pt, int reply)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "198.51.100.5", 17, cport, 3478, 0, 0, 0, 0
+	};
+	struct frame_spec r = {
+		4, "198.51.100.5", "192.0.2.10", 17, 3478, cport, 0, 0, 0, 0
+	};
+	uint8_t p[256];
+	size_t n = pt < 0 ? payload_stun(p, sizeof(p), reply, 1, 3)
+			  : payload_rtp(p, sizeof(p), (uint8_t)pt, 0, 7, 160,
+					0x1234, 100);
+
+	return send(reply ? &r : &c, p, n);
+}
+
+START_TEST(test_teams_audio_from_its_port_is_marked_ef)
+{
+	struct engine_verdict v;
+
+	setup_sigs(media_policy, relays);
+	v = relay_datagram(50001, -1, 0);
+	ck_assert_uint_eq(v.flow->state, FLOW_DECIDED);
+	ck_assert_uint_eq(v.flow->pol_app, SF_PROTO_TEAMS);
+	ck_assert_uint_eq(v.flow->media, MEDIA_AUDIO);
+	ck_assert_uint_eq(v.flow->dscp, 1 + 46);
+	ck_assert_int_eq(v.flow->action, ACT_ALLOW);
+	/* a relay's address names it whatever it carries: handed to the
+	 * kernel at its first datagram, which goes out marked EF, although
+	 * a refusing rule is there */
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	ck_assert_uint_eq(decisions, 1);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_teams_screen_sharing_from_its_port_is_dropped)
+{
+	struct engine_verdict v;
+
+	setup_sigs(media_policy, relays);
+	v = relay_datagram(50041, -1, 0);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->media, MEDIA_SCREEN);
+	ck_assert_uint_eq(v.flow->dscp, 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_teams_without_a_port_hint_may_carry_every_type)
+{
+	struct engine_verdict v;
+
+	setup_sigs(media_policy, relays);
+	v = relay_datagram(40000, -1, 0);
+	ck_assert(v.final);
+	ck_assert_uint_eq(v.flow->media, MEDIA_ALL);
+	/* the strictest of its types' decisions: screen sharing's */
+	ck_assert_int_eq(v.action, ACT_DROP);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_video_rtp_on_the_audio_port_decides_harder)
+{
+	struct engine_verdict v;
+
+	setup_sigs(media_policy, relays);
+	/* at the deciding packet: the port's type and the packet's */
+	v = relay_datagram(50002, 122, 0);
+	ck_assert(v.final);
+	ck_assert_uint_eq(v.flow->media, MEDIA_ALL);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	/* on a flow still read after its decision: decided again */
+	v = p2p_datagram(50003, -1, 0);
+	ck_assert(!v.final);
+	ck_assert_uint_eq(v.flow->media, MEDIA_AUDIO);
+	v = p2p_datagram(50003, 111, 0); /* audio: nothing new */
+	ck_assert(!v.final);
+	ck_assert_uint_eq(decisions, 2);
+	v = p2p_datagram(50003, 121, 0); /* RTVideo */
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(v.flow->media, MEDIA_ALL);
+	ck_assert_uint_eq(v.flow->dscp, 0);
+	ck_assert_uint_eq(decisions, 3);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_a_throttled_call_is_decided_again_by_its_rtp)
+{
+	static const char *text = "default {\n"
+				  " skype media video drop;\n"
+				  " skype throttle 1Mbit;\n"
+				  "}\n";
+	struct frame_spec c = {
+		4, "192.0.2.10", "203.0.113.5", 17, 50004, 3478, 0, 0, 0, 0
+	};
+	uint8_t b[4096], p[256];
+	struct engine_verdict v;
+	struct pkt pk;
+	size_t n;
+
+	setup_sigs(text, relays);
+	/* known from its mark (a restart): throttled audio */
+	n = payload_rtp(p, sizeof(p), 111, 0, 1, 160, 9, 100);
+	n = frame_build(b, sizeof(b), &c, p, n);
+	ck_assert_int_eq(pkt_parse_frame(b, (uint32_t)n, PKT_LINK_EN10MB, &pk),
+			 PKT_OK);
+	engine_packet_known(eng, &pk, clock_ms++, SF_PROTO_TEAMS, MEDIA_AUDIO,
+			    &v);
+	ck_assert_int_eq(v.action, ACT_THROTTLE);
+	ck_assert_uint_eq(v.flow->media, MEDIA_AUDIO);
+	/* its packets still come by the throttle queue: video shows */
+	n = payload_rtp(p, sizeof(p), 122, 1, 2, 320, 9, 100);
+	n = frame_build(b, sizeof(b), &c, p, n);
+	ck_assert_int_eq(pkt_parse_frame(b, (uint32_t)n, PKT_LINK_EN10MB, &pk),
+			 PKT_OK);
+	engine_packet_known(eng, &pk, clock_ms++, SF_PROTO_TEAMS, MEDIA_AUDIO,
+			    &v);
+	ck_assert(v.final);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	ck_assert_uint_eq(decisions, 2);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_a_name_lookup_for_teams_is_no_media)
+{
+	struct frame_spec q = {
+		4, "192.0.2.10", "192.0.2.53", 17, 50005, 53, 0, 0, 0, 0
+	};
+	uint8_t p[256];
+	size_t n = payload_dns_query(p, sizeof(p), "teams.microsoft.com", 7);
+	struct engine_verdict v;
+
+	setup_sigs(media_policy, NULL);
+	v = send(&q, p, n);
+	ck_assert_uint_eq(v.flow->state, FLOW_DECIDED);
+	ck_assert_uint_eq(v.flow->media, 0);
+	ck_assert_int_eq(v.flow->action, ACT_ALLOW);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_new_signatures_name_flows_in_the_table)
+{
+	struct frame_spec c = {
+		4, "192.0.2.10", "203.0.113.5", 17, 50006, 3478, 0, 0, 0, 0
+	};
+	struct frame_spec r = c;
+	struct policy *np;
+	uint8_t p[256], j[256];
+	size_t n = payload_rtp(p, sizeof(p), 111, 0, 1, 160, 9, 100);
+	struct engine_verdict v, w;
+
+	setup_sigs(media_policy, NULL);
+	/* nDPI names RTP at its first packet: decided, allowed */
+	r.sport = 50010;
+	w = send(&r, p, n);
+	ck_assert_uint_eq(w.flow->state, FLOW_DECIDED);
+	ck_assert_uint_eq(w.flow->media, 0);
+	/* bytes nothing names: still inspected */
+	memcpy(j, p, n);
+	j[0] = 0x33;
+	j[1] = 0x44;
+	v = send(&c, j, n);
+	ck_assert_msg(v.flow->state == FLOW_INSPECTING, "decided as %u.%u",
+		      v.flow->cls.master, v.flow->cls.app);
+	ck_assert_uint_eq(v.flow->sig_app, 0);
+	/* a new feed lists the relay */
+	np = policy_sigs(media_policy, relays);
+	engine_set_policy(eng, np);
+	policy_free(pol);
+	pol = np;
+	ck_assert_uint_eq(v.flow->sig_app, SF_PROTO_TEAMS);
+	ck_assert_uint_eq(w.flow->sig_app, SF_PROTO_TEAMS);
+	/* the decided one is Teams now, audio by its port and its RTP */
+	ck_assert_uint_eq(w.flow->pol_app, SF_PROTO_TEAMS);
+	ck_assert_uint_eq(w.flow->media, MEDIA_AUDIO);
+	ck_assert_uint_eq(w.flow->dscp, 1 + 46);
+	/* the other is decided as Teams at its next packet */
+	v = send(&c, p, n);
+	ck_assert_uint_eq(v.flow->state, FLOW_DECIDED);
+	ck_assert_uint_eq(v.flow->pol_app, SF_PROTO_TEAMS);
+	ck_assert_uint_eq(v.flow->media, MEDIA_AUDIO);
+	ck_assert_uint_eq(v.flow->dscp, 1 + 46);
+	teardown();
+}
+END_TEST
+
+/* The conntrack walk's decision from a mark. */
+static uint16_t decide_marked(const char *ini, uint16_t iport, const char *resp,
+			      uint16_t rport, uint8_t l4, uint16_t app,
+			      uint8_t *media, struct policy_decision *d)
+{
+	uint8_t a[16] = { [10] = 0xff, [11] = 0xff },
+		b[16] = { [10] = 0xff, [11] = 0xff };
+
+	ck_assert_int_eq(sscanf(ini, "%hhu.%hhu.%hhu.%hhu", a + 12, a + 13,
+				a + 14, a + 15),
+			 4);
+	ck_assert_int_eq(sscanf(resp, "%hhu.%hhu.%hhu.%hhu", b + 12, b + 13,
+				b + 14, b + 15),
+			 4);
+	return engine_decide_app(eng, a, iport, b, rport, l4, app, media, d,
+				 NULL);
+}
+
+START_TEST(test_the_walk_applies_new_signatures_and_media)
+{
+	struct policy_decision d;
+	uint8_t media;
+
+	setup_sigs(media_policy, relays);
+	/* an established flow the mark says nothing of, to a relay a new
+	 * feed lists: Teams, audio by its port, marked EF */
+	media = 0;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 50007, "203.0.113.9",
+					3479, 17, 0, &media, &d),
+			  SF_PROTO_TEAMS);
+	ck_assert_uint_eq(media, MEDIA_AUDIO);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_uint_eq(d.dscp, 1 + 46);
+	/* a UDP flow the mark calls something else: the signature's too */
+	media = 0;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 50041, "203.0.113.9",
+					3479, 17, SF_PROTO_STUN, &media, &d),
+			  SF_PROTO_TEAMS);
+	ck_assert_uint_eq(media, MEDIA_SCREEN);
+	ck_assert_int_eq(d.action, ACT_DROP);
+	/* the mark's media types stand (RTP showed them) */
+	media = MEDIA_AUDIO | MEDIA_VIDEO;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 50008, "203.0.113.9",
+					3479, 17, SF_PROTO_TEAMS, &media, &d),
+			  SF_PROTO_TEAMS);
+	ck_assert_uint_eq(media, MEDIA_AUDIO | MEDIA_VIDEO);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_uint_eq(d.dscp, 0); /* video's allow, unmarked, wins */
+	/* TCP: the relays' fallback when nothing named the flow; a TLS
+	 * flow keeps its app */
+	media = 0;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 40000, "198.51.100.7",
+					443, 6, 0, &media, &d),
+			  SF_PROTO_TEAMS);
+	ck_assert_uint_eq(media, MEDIA_ALL);
+	ck_assert_int_eq(d.action, ACT_DROP);
+	media = 0;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 40001, "198.51.100.7",
+					443, 6, 91, &media, &d),
+			  91);
+	ck_assert_uint_eq(media, 0);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	/* nowhere listed: as the mark says */
+	media = 0;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 50009, "192.0.2.200",
+					3478, 17, 0, &media, &d),
+			  0);
+	ck_assert_uint_eq(media, 0);
+	teardown();
+}
+END_TEST
+
+/* A packet of client 192.0.2.10 port @cport to @dst:@dport (@l4: 6 or
+ * 17) through engine_packet_known with the mark's @app and @media: RTP of
+ * payload type @pt, a TCP ACK with 20 bytes, or 20 bytes of QUIC short
+ * header if @pt is -1. */
+static struct engine_verdict known(uint16_t cport, const char *dst,
+				   uint16_t dport, uint8_t l4, int pt,
+				   uint16_t app, uint8_t media)
+{
+	struct frame_spec c = { 4, "192.0.2.10", dst, l4, cport, dport, 0, 0, 0,
+				0 };
+	uint8_t b[4096], p[256];
+	struct engine_verdict v;
+	struct pkt pk;
+	size_t n = 20;
+
+	if (l4 == 6) {
+		c.tcp_flags = TCP_ACK;
+		c.seq = 7000;
+		c.ack = 9000;
+	}
+	memset(p, 0x41, sizeof(p)); /* a QUIC short header's first byte */
+	if (pt >= 0)
+		n = payload_rtp(p, sizeof(p), (uint8_t)pt, 0, 3, 480, 9, 100);
+	n = frame_build(b, sizeof(b), &c, p, n);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_int_eq(pkt_parse_frame(b, (uint32_t)n, PKT_LINK_EN10MB, &pk),
+			 PKT_OK);
+	engine_packet_known(eng, &pk, clock_ms++, app, media, &v);
+	return v;
+}
+
+/* Teams' HTTPS (TLS.Teams by its SNI, to an address the feed lists for
+ * TCP 443), its web client over QUIC and its name lookups are app Teams
+ * in the mark, without the master protocol that told the engine they are
+ * no call's media: the walk of every policy change must not make them
+ * media flows, or a screen-sharing rule drops them. */
+START_TEST(test_the_walk_keeps_teams_flows_that_are_no_media)
+{
+	struct policy_decision d;
+	uint8_t media;
+
+	setup_sigs(media_policy, relays);
+	media = 0;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 40010, "198.51.100.7",
+					443, 6, SF_PROTO_TEAMS, &media, &d),
+			  SF_PROTO_TEAMS);
+	ck_assert_uint_eq(media, 0);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	/* QUIC.Teams, from an ephemeral port and from an audio one */
+	media = 0;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 40011, "192.0.2.200", 443,
+					17, SF_PROTO_TEAMS, &media, &d),
+			  SF_PROTO_TEAMS);
+	ck_assert_uint_eq(media, 0);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_uint_eq(d.dscp, 0);
+	media = 0;
+	decide_marked("192.0.2.10", 50012, "192.0.2.200", 443, 17,
+		      SF_PROTO_TEAMS, &media, &d);
+	ck_assert_uint_eq(media, 0);
+	ck_assert_uint_eq(d.dscp, 0);
+	/* DNS.Teams */
+	media = 0;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 40012, "192.0.2.53", 53,
+					17, SF_PROTO_TEAMS, &media, &d),
+			  SF_PROTO_TEAMS);
+	ck_assert_uint_eq(media, 0);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	/* a Teams call's UDP flow to a relay keeps its mark's type, and a
+	 * signature of the app it has already changes nothing */
+	media = MEDIA_AUDIO;
+	ck_assert_uint_eq(decide_marked("192.0.2.10", 40013, "203.0.113.9",
+					3479, 17, SF_PROTO_TEAMS, &media, &d),
+			  SF_PROTO_TEAMS);
+	ck_assert_uint_eq(media, MEDIA_AUDIO);
+	ck_assert_uint_eq(d.dscp, 1 + 46);
+	teardown();
+}
+END_TEST
+
+/* The same flows known from a throttle mark (their packets still come
+ * through skyfenced): not media flows, before and after a new feed. */
+START_TEST(test_a_throttled_teams_flow_that_is_no_media_stays_throttled)
+{
+	static const char *text = "default {\n"
+				  " skype media screen-share drop;\n"
+				  " teams throttle 1Mbit;\n"
+				  "}\n";
+	struct engine_verdict v, w;
+	struct policy *np;
+
+	setup_sigs(text, NULL);
+	v = known(40020, "192.0.2.200", 443, 17, -1, SF_PROTO_TEAMS, 0);
+	ck_assert_int_eq(v.action, ACT_THROTTLE);
+	ck_assert_uint_eq(v.flow->media, 0);
+	/* TLS.Teams to an address a new feed then lists for TCP 443 */
+	w = known(40021, "198.51.100.7", 443, 6, -1, SF_PROTO_TEAMS, 0);
+	ck_assert_int_eq(w.action, ACT_THROTTLE);
+	np = policy_sigs(text, relays);
+	engine_set_policy(eng, np);
+	policy_free(pol);
+	pol = np;
+	ck_assert_uint_eq(w.flow->sig_app, SF_PROTO_TEAMS);
+	ck_assert_uint_eq(w.flow->media, 0);
+	ck_assert_int_eq(w.flow->action, ACT_THROTTLE);
+	ck_assert_uint_eq(w.flow->pol_evidence, CLS_EV_MARK);
+	v = known(40020, "192.0.2.200", 443, 17, -1, SF_PROTO_TEAMS, 0);
+	ck_assert_int_eq(v.action, ACT_THROTTLE);
+	ck_assert_uint_eq(v.flow->media, 0);
+	/* its own RTP-looking datagrams make no media flow of it */
+	v = known(40020, "192.0.2.200", 443, 17, 122, SF_PROTO_TEAMS, 0);
+	ck_assert_int_eq(v.action, ACT_THROTTLE);
+	ck_assert_uint_eq(v.flow->media, 0);
+	teardown();
+}
+END_TEST
+
+/* H.264 from a video port is video: "drop screen sharing, keep video". */
+START_TEST(test_h264_from_a_video_port_is_video_only)
+{
+	struct engine_verdict v;
+
+	setup_sigs(media_policy, relays);
+	/* decided at its first datagram, RTP */
+	v = relay_datagram(50021, 122, 0);
+	ck_assert_uint_eq(v.flow->state, FLOW_DECIDED);
+	ck_assert_uint_eq(v.flow->media, MEDIA_VIDEO);
+	ck_assert_int_eq(v.flow->action, ACT_ALLOW);
+	ck_assert_uint_eq(decisions, 1);
+	/* STUN first, then H.264 on the flow still read */
+	v = p2p_datagram(50026, -1, 0);
+	ck_assert(!v.final);
+	ck_assert_uint_eq(v.flow->media, MEDIA_VIDEO);
+	v = p2p_datagram(50026, 122, 0);
+	ck_assert_uint_eq(v.flow->media, MEDIA_VIDEO);
+	ck_assert_int_eq(v.flow->action, ACT_ALLOW);
+	v = p2p_datagram(50026, 123, 0);
+	ck_assert_int_eq(v.flow->action, ACT_ALLOW);
+	ck_assert_uint_eq(decisions, 2);
+	/* audio on a video port adds audio: its EF yields to video's
+	 * allow without a mark */
+	v = p2p_datagram(50027, -1, 0);
+	v = p2p_datagram(50027, 111, 0);
+	ck_assert_uint_eq(v.flow->media, MEDIA_AUDIO | MEDIA_VIDEO);
+	ck_assert_int_eq(v.flow->action, ACT_ALLOW);
+	ck_assert_uint_eq(v.flow->dscp, 0);
+	/* H.264 from a screen-sharing port: screen sharing alone */
+	v = relay_datagram(50042, 122, 0);
+	ck_assert_uint_eq(v.flow->media, MEDIA_SCREEN);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	teardown();
+}
+END_TEST
+
+/* The same for a throttled flow known from its mark. */
+START_TEST(test_h264_on_a_throttled_video_flow_is_video_only)
+{
+	static const char *text = "default {\n"
+				  " skype media screen-share drop;\n"
+				  " skype throttle 1Mbit;\n"
+				  "}\n";
+	struct engine_verdict v;
+
+	setup_sigs(text, relays);
+	v = known(50024, "203.0.113.5", 3478, 17, 122, SF_PROTO_TEAMS,
+		  MEDIA_VIDEO);
+	ck_assert_int_eq(v.action, ACT_THROTTLE);
+	ck_assert_uint_eq(v.flow->media, MEDIA_VIDEO);
+	v = known(50024, "203.0.113.5", 3478, 17, 121, SF_PROTO_TEAMS,
+		  MEDIA_VIDEO);
+	ck_assert_int_eq(v.action, ACT_THROTTLE);
+	ck_assert_uint_eq(v.flow->media, MEDIA_VIDEO);
+	/* audio adds audio */
+	v = known(50024, "203.0.113.5", 3478, 17, 111, SF_PROTO_TEAMS,
+		  MEDIA_VIDEO);
+	ck_assert_uint_eq(v.flow->media, MEDIA_AUDIO | MEDIA_VIDEO);
+	ck_assert_int_eq(v.action, ACT_THROTTLE);
+	ck_assert_uint_eq(decisions, 1);
+	/* on a flow marked audio, H.264 may be either */
+	v = known(50025, "203.0.113.5", 3478, 17, 122, SF_PROTO_TEAMS,
+		  MEDIA_AUDIO);
+	ck_assert_uint_eq(v.flow->media, MEDIA_ALL);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	teardown();
+}
+END_TEST
+
+/* Every media rule allows, with different marks: the strictest of a
+ * flow's types is the lowest DSCP (screen sharing's af21), whichever path
+ * decides it. A rule for Zoom drops, so undecided UDP flows are read on. */
+static const char *tiers = "default {\n"
+			   " skype media audio mark dscp ef;\n"
+			   " skype media video mark dscp af41;\n"
+			   " skype media screen-share mark dscp af21;\n"
+			   " protocol Zoom drop;\n"
+			   "}\n";
+
+START_TEST(test_every_path_gives_the_strictest_of_a_flows_types)
+{
+	struct policy_decision d;
+	struct engine_verdict v;
+	uint8_t media;
+
+	setup_sigs(tiers, relays);
+	/* the engine's decision: no port hint, every type */
+	v = relay_datagram(40030, -1, 0);
+	ck_assert_uint_eq(v.flow->media, MEDIA_ALL);
+	ck_assert_int_eq(v.flow->action, ACT_ALLOW);
+	ck_assert_uint_eq(v.flow->dscp, 1 + 18);
+	/* a watched flow decided again: audio, then H.264 (video or
+	 * screen sharing) */
+	v = p2p_datagram(50013, -1, 0);
+	ck_assert(!v.final);
+	ck_assert_uint_eq(v.flow->dscp, 1 + 46);
+	v = p2p_datagram(50013, 122, 0);
+	ck_assert_uint_eq(v.flow->media, MEDIA_ALL);
+	ck_assert_uint_eq(v.flow->dscp, 1 + 18);
+	ck_assert_uint_eq(decisions, 3);
+	/* a flow known from its mark (a restart): its mark's types */
+	v = known(50032, "203.0.113.5", 3478, 17, -1, SF_PROTO_TEAMS,
+		  MEDIA_AUDIO | MEDIA_VIDEO);
+	ck_assert_int_eq(v.action, ACT_ALLOW);
+	ck_assert_uint_eq(v.flow->media, MEDIA_AUDIO | MEDIA_VIDEO);
+	ck_assert_uint_eq(v.flow->dscp, 1 + 34);
+	/* the conntrack walk: the mark's types, and a flow a signature
+	 * makes a call's */
+	media = MEDIA_AUDIO | MEDIA_VIDEO;
+	decide_marked("192.0.2.10", 50033, "203.0.113.9", 3479, 17,
+		      SF_PROTO_TEAMS, &media, &d);
+	ck_assert_uint_eq(media, MEDIA_AUDIO | MEDIA_VIDEO);
+	ck_assert_uint_eq(d.dscp, 1 + 34);
+	media = 0;
+	decide_marked("192.0.2.10", 40034, "203.0.113.9", 3479, 17,
+		      SF_PROTO_STUN, &media, &d);
+	ck_assert_uint_eq(media, MEDIA_ALL);
+	ck_assert_uint_eq(d.dscp, 1 + 18);
+	/* merged as RTP's: a video mark on a video port stays video */
+	media = MEDIA_VIDEO;
+	decide_marked("192.0.2.10", 50035, "203.0.113.9", 3479, 17,
+		      SF_PROTO_SKYPE_CALL, &media, &d);
+	ck_assert_uint_eq(media, MEDIA_VIDEO);
+	ck_assert_uint_eq(d.dscp, 1 + 34);
+	teardown();
+}
+END_TEST
+
+/* A tenant without media ports says so: a call whose ephemeral port falls
+ * in Microsoft's audio range is taken as carrying every type. */
+START_TEST(test_media_ports_none_takes_a_call_as_every_type)
+{
+	struct engine_verdict v;
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "options { media-ports audio none video none "
+		 "screen-share none; }\n%s",
+		 media_policy);
+	setup_sigs(text, relays);
+	v = relay_datagram(50001, -1, 0);
+	ck_assert(v.final);
+	ck_assert_uint_eq(v.flow->media, MEDIA_ALL);
+	ck_assert_int_eq(v.action, ACT_DROP);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("classify");
@@ -1080,6 +1687,22 @@ int main(void)
 	tcase_add_test(
 		c,
 		test_a_different_retransmission_of_a_read_message_is_dropped);
+	tcase_add_test(c, test_teams_audio_from_its_port_is_marked_ef);
+	tcase_add_test(c, test_teams_screen_sharing_from_its_port_is_dropped);
+	tcase_add_test(c, test_teams_without_a_port_hint_may_carry_every_type);
+	tcase_add_test(c, test_video_rtp_on_the_audio_port_decides_harder);
+	tcase_add_test(c, test_a_throttled_call_is_decided_again_by_its_rtp);
+	tcase_add_test(c, test_a_name_lookup_for_teams_is_no_media);
+	tcase_add_test(c, test_new_signatures_name_flows_in_the_table);
+	tcase_add_test(c, test_the_walk_applies_new_signatures_and_media);
+	tcase_add_test(c, test_the_walk_keeps_teams_flows_that_are_no_media);
+	tcase_add_test(
+		c,
+		test_a_throttled_teams_flow_that_is_no_media_stays_throttled);
+	tcase_add_test(c, test_h264_from_a_video_port_is_video_only);
+	tcase_add_test(c, test_h264_on_a_throttled_video_flow_is_video_only);
+	tcase_add_test(c, test_every_path_gives_the_strictest_of_a_flows_types);
+	tcase_add_test(c, test_media_ports_none_takes_a_call_as_every_type);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }

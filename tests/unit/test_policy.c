@@ -499,7 +499,7 @@ static const struct {
 	{ "default { skype dorp; }\n",
 	  "t:1:17: unknown action 'dorp' (did you mean 'drop'?)" },
 	{ "default { skype; }\n",
-	  "t:1:16: expected an action (allow, drop, reject or throttle), got ';'" },
+	  "t:1:16: expected an action (allow, drop, reject, throttle or mark dscp), got ';'" },
 	{ "default { protocol Zom drop; }\n",
 	  "t:1:20: unknown protocol 'Zom' (did you mean 'Zoom'?)" },
 	{ "default { protocol Skype drop; }\n",
@@ -534,11 +534,11 @@ static const struct {
 	{ "default { skype drop\n}\n",
 	  "t:1:21: expected ';' after 'drop', got '}'" },
 	{ "default { skype drop banana; }\n",
-	  "t:1:22: unexpected 'banana' in rule (expected log, confidence, evidence or ';')" },
+	  "t:1:22: unexpected 'banana' in rule (expected log, confidence, evidence, mark dscp or ';')" },
 	{ "default { log sometimes; }\n",
 	  "t:1:15: invalid log setting 'sometimes' (expected all, rules or none)" },
 	{ "options { color blue; }\n",
-	  "t:1:11: unknown option 'color' (expected teams-is-skype, skype-heuristic, min-confidence, signatures or address-list)" },
+	  "t:1:11: unknown option 'color' (expected teams-is-skype, skype-heuristic, min-confidence, signatures, address-list, feed or media-ports)" },
 	{ "options { teams-is-skype maybe; }\n",
 	  "t:1:26: invalid boolean 'maybe' (expected yes or no)" },
 	{ "options {\n teams-is-skype yes;\n teams-is-skype no;\n}\n",
@@ -597,7 +597,7 @@ static const struct {
 	/* to and port */
 	{ "default { skype to drop; }\n",
 	  "t:1:20: invalid address 'drop'\n"
-	  "t:1:24: expected an action (allow, drop, reject or throttle), got ';'" },
+	  "t:1:24: expected an action (allow, drop, reject, throttle or mark dscp), got ';'" },
 	{ "default { skype to; }\n",
 	  "t:1:19: expected an address or prefix after 'to', got ';'" },
 	{ "default { skype to 203.0.113.1/24 drop; }\n",
@@ -1473,6 +1473,604 @@ START_TEST(test_format_keeps_groups_and_identity_required)
 }
 END_TEST
 
+/* ---- Teams media types and DSCP marking ---- */
+
+static const struct {
+	const char *text;
+	const char *errors;
+} broken_media[] = {
+	{ "default { skype media audio, audio drop; }\n",
+	  "t:1:30: media type 'audio' listed twice" },
+	{ "default { skype media audio media video drop; }\n",
+	  "t:1:29: duplicate 'media' (list the types after one 'media')" },
+	{ "default { protocol Zoom media audio drop; }\n",
+	  "t:1:25: 'media' goes with skype and teams rules only (the media types of a call)" },
+	{ "default { any media video drop; }\n",
+	  "t:1:15: 'media' goes with skype and teams rules only (the media types of a call)" },
+	{ "default { skype media voice drop; }\n",
+	  "t:1:23: unknown media type 'voice' (expected audio, video or screen-share)" },
+	{ "default { skype media drop; }\n",
+	  "t:1:23: expected a media type (audio, video or screen-share) after 'media', got 'drop'" },
+	{ "default { skype media audio, drop; }\n",
+	  "t:1:30: expected a media type (audio, video or screen-share) after 'media', got 'drop'" },
+	{ "default { skype media; }\n",
+	  "t:1:22: expected a media type (audio, video or screen-share) after 'media', got ';'" },
+	{ "default { skype drop media video; }\n",
+	  "t:1:22: 'media' comes before the action ('skype media ... drop;')" },
+	/* shadowed: a type list that holds the later one's, or no list */
+	{ "default {\n skype media audio, video drop;\n skype media video allow;\n}\n",
+	  "t:3:2: rule can never match: the rule at line 2 already matches all of its flows" },
+	{ "default {\n skype drop;\n skype media audio mark dscp ef;\n}\n",
+	  "t:3:2: rule can never match: the rule at line 2 already matches all of its flows" },
+	{ "default {\n skype media video drop;\n skype drop;\n skype media audio drop;\n}\n",
+	  "t:4:2: rule can never match: the rule at line 3 already matches all of its flows" },
+	/* mark dscp */
+	{ "default { skype drop mark dscp ef; }\n",
+	  "t:1:22: mark dscp goes with allow: a dropped flow has no packets to mark" },
+	{ "default { skype reject mark dscp ef; }\n",
+	  "t:1:24: mark dscp goes with allow: a rejected flow has no packets to mark" },
+	{ "default { skype throttle 1Mbit mark dscp ef; }\n",
+	  "t:1:32: mark dscp goes with allow: a throttled flow stays in userspace, where the kernel does not mark it (write 'mark dscp VALUE' instead of 'throttle')" },
+	{ "default { skype mark dscp 64; }\n",
+	  "t:1:27: invalid DSCP '64' (0 to 63, or a name: ef, va, af11 to af43, cs0 to cs7, be)" },
+	{ "default { skype allow mark dscp af44; }\n",
+	  "t:1:33: invalid DSCP 'af44' (0 to 63, or a name: ef, va, af11 to af43, cs0 to cs7, be)" },
+	{ "default { skype mark dscp -1; }\n",
+	  "t:1:27: invalid DSCP '-1' (0 to 63, or a name: ef, va, af11 to af43, cs0 to cs7, be)" },
+	{ "default { skype mark dscp; }\n",
+	  "t:1:26: expected a DSCP value after 'mark dscp' (0 to 63, or a name such as ef), got ';'" },
+	{ "default { skype mark ef log; }\n",
+	  "t:1:22: expected 'dscp' after 'mark' (e.g. mark dscp ef), got 'ef'" },
+	{ "default { skype mark dscp ef mark dscp af41; }\n",
+	  "t:1:30: duplicate 'mark dscp'" },
+	{ "default { skype allow dscp 46; }\n",
+	  "t:1:23: unexpected 'dscp' in rule (expected log, confidence, evidence, mark dscp or ';')" },
+	/* media-ports and feed */
+	{ "options { media-ports audio 50000-50019 audio 50100-50119; }\n",
+	  "t:1:41: duplicate 'audio' in media-ports" },
+	{ "options { media-ports voice 1-2; }\n",
+	  "t:1:23: unknown media type 'voice' in media-ports (expected audio, video or screen-share)" },
+	{ "options { media-ports audio; }\n",
+	  "t:1:28: expected a port range or none after 'audio' (e.g. 50000-50019), got ';'" },
+	{ "options { media-ports audio video 1-2; }\n",
+	  "t:1:29: expected a port range or none after 'audio' (e.g. 50000-50019), got 'video'" },
+	{ "options { media-ports; }\n",
+	  "t:1:11: media-ports needs a media type and its ports (e.g. media-ports audio 50000-50019;)" },
+	{ "options { media-ports audio 50000-50039; }\n",
+	  "t:1:11: media-ports: the audio ports 50000-50039 overlap the video ports 50020-50039 (the default): a port names one media type" },
+	{ "options { media-ports audio 1000-2000 screen-share 1500; }\n",
+	  "t:1:11: media-ports: the audio ports 1000-2000 overlap the screen-share ports 1500-1500: a port names one media type" },
+	{ "options { media-ports audio 0; }\n",
+	  "t:1:29: invalid port '0' (expected 1-65535 or a range such as 3478-3481)" },
+	{ "options { media-ports audio none audio none; }\n",
+	  "t:1:34: duplicate 'audio' in media-ports" },
+	{ "options { media-ports audio none none; }\n",
+	  "t:1:34: unknown media type 'none' in media-ports (expected audio, video or screen-share)" },
+	{ "options { media-ports audio 1-2;\n media-ports video 3-4; }\n",
+	  "t:2:2: duplicate option 'media-ports' (first set at line 1)" },
+	{ "options { feed \"teams.signatures\"; }\n",
+	  "t:1:16: feed file 'teams.signatures' must be an absolute path" },
+	{ "options { feed \"/a\"; feed \"/b\"; }\n",
+	  "t:1:22: duplicate option 'feed' (first set at line 1)" },
+};
+
+START_TEST(test_broken_media_and_mark_report_exact_errors)
+{
+	struct policy *p = parse(broken_media[_i].text);
+
+	ck_assert_msg(p == NULL, "policy %d was accepted", _i);
+	ck_assert_str_eq(errbuf, broken_media[_i].errors);
+}
+END_TEST
+
+static const char media_policy[] =
+	"department finance {\n"
+	"  hosts 192.0.2.0/26;\n"
+	"  skype media screen-share, video drop;\n"
+	"  skype media audio mark dscp ef log;\n"
+	"  skype drop;\n"
+	"}\n"
+	"department eng {\n"
+	"  hosts 192.0.2.64/26;\n"
+	"  teams media video allow mark dscp af41;\n"
+	"  teams media screen-share mark dscp 18;\n"
+	"  skype media audio allow;\n"
+	"  skype throttle 1Mbit;\n"
+	"}\n"
+	"department plain { hosts 192.0.2.128/26; skype mark dscp cs1; }\n";
+
+/* The decision for a flow of @app from @inside that may carry @media. */
+static struct policy_decision decide_media(const struct policy *p,
+					   const char *inside, uint16_t app,
+					   uint8_t media)
+{
+	struct flow_facts f;
+	struct policy_decision d;
+	uint8_t a[16];
+
+	memset(&f, 0, sizeof(f));
+	v4(a, inside);
+	f.internal = a;
+	f.l4proto = 17;
+	f.app = app;
+	f.confidence = CLS_CONF_DPI;
+	f.evidence = CLS_EV_STUN;
+	f.media = media;
+	policy_decide(p, &f, &d);
+	return d;
+}
+
+START_TEST(test_media_conditions_and_dscp_are_parsed)
+{
+	static const struct {
+		const char *name;
+		unsigned v;
+	} dscp[] = { { "ef", 46 },   { "EF", 46 },     { "va", 44 },
+		     { "be", 0 },    { "default", 0 }, { "cs0", 0 },
+		     { "cs1", 8 },   { "cs5", 40 },    { "cs7", 56 },
+		     { "af11", 10 }, { "af12", 12 },   { "af13", 14 },
+		     { "af21", 18 }, { "af22", 20 },   { "af23", 22 },
+		     { "af31", 26 }, { "af32", 28 },   { "af33", 30 },
+		     { "af41", 34 }, { "af42", 36 },   { "af43", 38 },
+		     { "0", 0 },     { "07", 7 },      { "63", 63 } };
+	struct policy *p = parse(media_policy);
+	const struct policy_dept *fin, *eng, *pl;
+	unsigned i;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	fin = &p->depts[dept_no(p, "finance")];
+	eng = &p->depts[dept_no(p, "eng")];
+	pl = &p->depts[dept_no(p, "plain")];
+	ck_assert_uint_eq(fin->rules[0].media, MEDIA_SCREEN | MEDIA_VIDEO);
+	ck_assert_uint_eq(fin->rules[0].dscp, 0);
+	ck_assert_uint_eq(fin->rules[1].media, MEDIA_AUDIO);
+	ck_assert_uint_eq(fin->rules[1].action, ACT_ALLOW);
+	ck_assert_uint_eq(fin->rules[1].dscp, 1 + 46);
+	ck_assert_uint_eq(fin->rules[1].log, 1);
+	ck_assert_uint_eq(fin->rules[2].media, 0);
+	ck_assert_uint_eq(eng->rules[0].dscp, 1 + 34);
+	ck_assert_uint_eq(eng->rules[1].dscp, 1 + 18);
+	ck_assert(fin->has_media && fin->has_dscp);
+	ck_assert(eng->has_media && eng->has_dscp);
+	ck_assert(!pl->has_media && pl->has_dscp);
+	ck_assert(!p->depts[POLICY_DEFAULT_DEPT].has_media);
+	ck_assert(p->has_dscp);
+	/* Microsoft's ports unless the policy says otherwise */
+	ck_assert(!p->media_ports_set);
+	ck_assert_uint_eq(p->media_lo[0], 50000);
+	ck_assert_uint_eq(p->media_hi[0], 50019);
+	ck_assert_uint_eq(p->media_lo[1], 50020);
+	ck_assert_uint_eq(p->media_hi[1], 50039);
+	ck_assert_uint_eq(p->media_lo[2], 50040);
+	ck_assert_uint_eq(p->media_hi[2], 50059);
+	policy_free(p);
+	for (i = 0; i < sizeof(dscp) / sizeof(dscp[0]); i++) {
+		char text[128];
+
+		snprintf(text, sizeof(text),
+			 "default { skype mark dscp %s; }\n", dscp[i].name);
+		p = parse_ok(text);
+		ck_assert_uint_eq(p->depts[0].rules[0].dscp, 1 + dscp[i].v);
+		ck_assert_uint_eq(p->depts[0].rules[0].action, ACT_ALLOW);
+		policy_free(p);
+	}
+	p = parse_ok("default { skype drop; }\n");
+	ck_assert(!p->has_dscp && !p->depts[0].has_dscp);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_media_ports_option_and_port_hint)
+{
+	struct policy *p = parse_ok(
+		"options { media-ports video 40000-40099 screen-share 41000; }\n");
+
+	ck_assert(p->media_ports_set);
+	ck_assert_uint_eq(p->media_lo[0], 50000); /* not written: default */
+	ck_assert_uint_eq(p->media_lo[1], 40000);
+	ck_assert_uint_eq(p->media_hi[1], 40099);
+	ck_assert_uint_eq(p->media_lo[2], 41000);
+	ck_assert_uint_eq(p->media_hi[2], 41000);
+	ck_assert_uint_eq(policy_media_of_port(p, 50019), MEDIA_AUDIO);
+	ck_assert_uint_eq(policy_media_of_port(p, 40000), MEDIA_VIDEO);
+	ck_assert_uint_eq(policy_media_of_port(p, 41000), MEDIA_SCREEN);
+	ck_assert_uint_eq(policy_media_of_port(p, 41001), 0);
+	ck_assert_uint_eq(policy_media_of_port(p, 50020), 0);
+	ck_assert_uint_eq(policy_media_of_port(p, 0), 0);
+	policy_free(p);
+	p = parse_ok("");
+	ck_assert_uint_eq(policy_media_of_port(p, 49999), 0);
+	ck_assert_uint_eq(policy_media_of_port(p, 50000), MEDIA_AUDIO);
+	ck_assert_uint_eq(policy_media_of_port(p, 50039), MEDIA_VIDEO);
+	ck_assert_uint_eq(policy_media_of_port(p, 50040), MEDIA_SCREEN);
+	ck_assert_uint_eq(policy_media_of_port(p, 50059), MEDIA_SCREEN);
+	ck_assert_uint_eq(policy_media_of_port(p, 50060), 0);
+	policy_free(p);
+}
+END_TEST
+
+/* "none" turns a type's port hint off: on a tenant without media ports,
+ * a call whose ephemeral port falls in 50000-50059 is not taken for one
+ * type. Stored as 0-0, written back as none. */
+START_TEST(test_media_ports_none_turns_a_type_off)
+{
+	struct policy *p = parse_ok("options { media-ports audio none video "
+				    "none screen-share none; }\n"),
+		      *q;
+	char *text;
+	unsigned i, port;
+
+	ck_assert(p->media_ports_set);
+	for (i = 0; i < MEDIA_TYPES; i++) {
+		ck_assert_uint_eq(p->media_lo[i], 0);
+		ck_assert_uint_eq(p->media_hi[i], 0);
+	}
+	for (port = 0; port <= 65535; port++)
+		ck_assert_uint_eq(policy_media_of_port(p, (uint16_t)port), 0);
+	text = policy_format(p);
+	ck_assert_ptr_nonnull(strstr(
+		text,
+		"\tmedia-ports audio none video none screen-share none;\n"));
+	q = parse_ok(text);
+	for (i = 0; i < MEDIA_TYPES; i++)
+		ck_assert_uint_eq(q->media_hi[i], 0);
+	free(text);
+	policy_free(q);
+	policy_free(p);
+	/* one type off, the others Microsoft's; a range may then take its
+	 * ports */
+	p = parse_ok("options { media-ports video none audio 50020-50039; }\n");
+	ck_assert_uint_eq(policy_media_of_port(p, 50001), 0);
+	ck_assert_uint_eq(policy_media_of_port(p, 50025), MEDIA_AUDIO);
+	ck_assert_uint_eq(policy_media_of_port(p, 50045), MEDIA_SCREEN);
+	text = policy_format(p);
+	ck_assert_ptr_nonnull(
+		strstr(text, "\tmedia-ports audio 50020-50039 video none "
+			     "screen-share 50040-50059;\n"));
+	q = parse_ok(text);
+	for (i = 0; i < MEDIA_TYPES; i++) {
+		ck_assert_uint_eq(q->media_lo[i], p->media_lo[i]);
+		ck_assert_uint_eq(q->media_hi[i], p->media_hi[i]);
+	}
+	free(text);
+	policy_free(q);
+	policy_free(p);
+}
+END_TEST
+
+/* finance: screen sharing and video dropped, audio marked EF, the rest of
+ * Skype dropped. */
+START_TEST(test_a_port_hint_decides_one_media_type)
+{
+	struct policy *p = parse_ok(media_policy);
+	struct policy_decision d;
+
+	d = decide_media(p, "192.0.2.1", SF_PROTO_TEAMS, MEDIA_AUDIO);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_uint_eq(d.dscp, 1 + 46);
+	ck_assert_int_eq(d.rule, 1);
+	ck_assert_uint_eq(d.log, 1);
+	d = decide_media(p, "192.0.2.1", SF_PROTO_TEAMS, MEDIA_VIDEO);
+	ck_assert_int_eq(d.action, ACT_DROP);
+	ck_assert_uint_eq(d.dscp, 0);
+	ck_assert_int_eq(d.rule, 0);
+	d = decide_media(p, "192.0.2.1", SF_PROTO_SKYPE_TEAMS, MEDIA_SCREEN);
+	ck_assert_int_eq(d.action, ACT_DROP);
+	ck_assert_int_eq(d.rule, 0);
+	/* a flow that is no call's media: the media rules never match */
+	d = decide_media(p, "192.0.2.1", SF_PROTO_TEAMS, 0);
+	ck_assert_int_eq(d.action, ACT_DROP);
+	ck_assert_int_eq(d.rule, 2);
+	ck_assert_uint_eq(d.dscp, 0);
+	d = decide_media(p, "192.0.2.70", SF_PROTO_TEAMS, 0);
+	ck_assert_int_eq(d.action, ACT_THROTTLE);
+	ck_assert_int_eq(d.rule, 3);
+	/* and another app's flow never does either */
+	d = decide_media(p, "192.0.2.70", 189, MEDIA_ALL);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_int_eq(d.rule, -1);
+	policy_free(p);
+}
+END_TEST
+
+/* A flow Teams multiplexes every type on gets the strictest of the rules
+ * for each. */
+START_TEST(test_a_flow_of_several_media_types_gets_the_strictest_rule)
+{
+	struct policy *p = parse_ok(media_policy);
+	struct policy_decision d;
+
+	/* finance: drop (video, screen sharing) beats EF (audio) */
+	d = decide_media(p, "192.0.2.1", SF_PROTO_TEAMS, MEDIA_ALL);
+	ck_assert_int_eq(d.action, ACT_DROP);
+	ck_assert_uint_eq(d.dscp, 0);
+	ck_assert_int_eq(d.rule, 0);
+	ck_assert_uint_eq(d.log, 0);
+	d = decide_media(p, "192.0.2.1", SF_PROTO_TEAMS,
+			 MEDIA_AUDIO | MEDIA_SCREEN);
+	ck_assert_int_eq(d.action, ACT_DROP);
+	/* eng: three allows; no mark (audio) beats any mark */
+	d = decide_media(p, "192.0.2.70", SF_PROTO_TEAMS, MEDIA_ALL);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_uint_eq(d.dscp, 0);
+	ck_assert_int_eq(d.rule, 2);
+	/* ... then the lower DSCP: AF21 (18, screen) before AF41 (34) */
+	d = decide_media(p, "192.0.2.70", SF_PROTO_TEAMS,
+			 MEDIA_VIDEO | MEDIA_SCREEN);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_uint_eq(d.dscp, 1 + 18);
+	ck_assert_int_eq(d.rule, 1);
+	/* SkypeCall is no teams match: its video falls to the throttle,
+	 * which beats audio's allow */
+	d = decide_media(p, "192.0.2.70", SF_PROTO_SKYPE_CALL,
+			 MEDIA_AUDIO | MEDIA_VIDEO);
+	ck_assert_int_eq(d.action, ACT_THROTTLE);
+	ck_assert_int_eq(d.rule, 3);
+	/* a department without media rules: one pass, the rule as it is */
+	d = decide_media(p, "192.0.2.130", SF_PROTO_TEAMS, MEDIA_ALL);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_uint_eq(d.dscp, 1 + 8);
+	ck_assert_int_eq(d.rule, 0);
+	d = decide_media(p, "192.0.2.130", SF_PROTO_TEAMS, 0);
+	ck_assert_uint_eq(d.dscp, 1 + 8);
+	/* the default block: nothing matches, allow without a mark */
+	d = decide_media(p, "198.51.100.1", SF_PROTO_TEAMS, MEDIA_ALL);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_uint_eq(d.dscp, 0);
+	ck_assert_int_eq(d.rule, -1);
+	policy_free(p);
+}
+END_TEST
+
+/* Equal decisions for two types: drop and reject rank alike, the first
+ * type's rule is kept; an allow without a rule is as unmarked as one
+ * with. */
+START_TEST(test_equal_media_decisions_keep_the_first_type)
+{
+	struct policy *p = parse_ok("default {\n"
+				    "  skype media video reject;\n"
+				    "  skype media audio drop;\n"
+				    "  skype media screen-share mark dscp 10;\n"
+				    "}\n");
+	struct policy_decision d;
+
+	d = decide_media(p, "192.0.2.1", SF_PROTO_TEAMS, MEDIA_ALL);
+	ck_assert_int_eq(d.action, ACT_DROP);
+	ck_assert_int_eq(d.rule, 1);
+	d = decide_media(p, "192.0.2.1", SF_PROTO_TEAMS,
+			 MEDIA_VIDEO | MEDIA_SCREEN);
+	ck_assert_int_eq(d.action, ACT_REJECT);
+	ck_assert_int_eq(d.rule, 0);
+	policy_free(p);
+	p = parse_ok("default { skype media screen-share mark dscp 10; }\n");
+	d = decide_media(p, "192.0.2.1", SF_PROTO_TEAMS,
+			 MEDIA_AUDIO | MEDIA_SCREEN);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_uint_eq(d.dscp, 0); /* audio: no rule, no mark */
+	ck_assert_int_eq(d.rule, -1);
+	d = decide_media(p, "192.0.2.1", SF_PROTO_TEAMS, MEDIA_SCREEN);
+	ck_assert_uint_eq(d.dscp, 1 + 10);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_media_names_and_rule_descriptions)
+{
+	struct policy *p = parse_ok(media_policy);
+	char buf[64];
+
+	ck_assert_str_eq(policy_media_name(0, buf, sizeof(buf)), "none");
+	ck_assert_str_eq(policy_media_name(MEDIA_AUDIO, buf, sizeof(buf)),
+			 "audio");
+	ck_assert_str_eq(policy_media_name(MEDIA_SCREEN, buf, sizeof(buf)),
+			 "screen-share");
+	ck_assert_str_eq(
+		policy_media_name(MEDIA_VIDEO | MEDIA_SCREEN, buf, sizeof(buf)),
+		"video,screen-share");
+	ck_assert_str_eq(policy_media_name(MEDIA_ALL, buf, sizeof(buf)),
+			 "audio,video,screen-share");
+	/* cut short, never past the buffer */
+	ck_assert_str_eq(policy_media_name(MEDIA_ALL, buf, 12), "audio,video");
+	ck_assert_str_eq(
+		policy_rule_describe(&p->depts[1].rules[1], buf, sizeof(buf)),
+		"mark dscp 46");
+	ck_assert_str_eq(
+		policy_rule_describe(&p->depts[1].rules[0], buf, sizeof(buf)),
+		"drop");
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_format_writes_media_mark_ports_and_feed_back)
+{
+	struct policy *
+		p = parse_ok(
+		       "options {\n"
+		       "  feed \"/var/lib/skyfence-endpoints/teams.signatures\";\n"
+		       "  media-ports screen-share 50100-50119;\n"
+		       "}\n"
+		       "department finance {\n"
+		       "  hosts 192.0.2.0/26;\n"
+		       "  skype media screen-share, video drop;\n"
+		       "  skype media audio mark dscp ef log;\n"
+		       "  skype drop;\n"
+		       "}\n"
+		       "default { teams allow mark dscp AF41 confidence dpi; }\n"),
+	       *q;
+	char *text = policy_format(p), *again;
+	unsigned i;
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(
+		text,
+		"\tfeed \"/var/lib/skyfence-endpoints/teams.signatures\";\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "\tmedia-ports audio 50000-50019 video "
+			     "50020-50039 screen-share 50100-50119;\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "\tskype media screen-share, video drop;\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "\tskype media audio mark dscp ef log;\n"));
+	q = parse_ok(text);
+	ck_assert_str_eq(q->feed, p->feed);
+	ck_assert_uint_eq(q->media_ports_set, 1);
+	for (i = 0; i < MEDIA_TYPES; i++) {
+		ck_assert_uint_eq(q->media_lo[i], p->media_lo[i]);
+		ck_assert_uint_eq(q->media_hi[i], p->media_hi[i]);
+	}
+	ck_assert_uint_eq(q->has_dscp, 1);
+	for (i = 0; i < p->depts[1].n_rules; i++) {
+		ck_assert_uint_eq(q->depts[1].rules[i].media,
+				  p->depts[1].rules[i].media);
+		ck_assert_uint_eq(q->depts[1].rules[i].dscp,
+				  p->depts[1].rules[i].dscp);
+	}
+	ck_assert_uint_eq(q->depts[0].rules[0].dscp, 1 + 34);
+	again = policy_format(q);
+	ck_assert_str_eq(text, again);
+	free(again);
+	free(text);
+	policy_free(q);
+	policy_free(p);
+	/* neither written: neither written back */
+	p = parse_ok("default { skype drop; }\n");
+	text = policy_format(p);
+	ck_assert_ptr_null(strstr(text, "media-ports"));
+	ck_assert_ptr_null(strstr(text, "feed"));
+	free(text);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_rule_set_and_del_match_the_media_qualifier)
+{
+	struct policy *p = parse_ok(media_policy), *q;
+	uint32_t fin = dept_no(p, "finance"), eng = dept_no(p, "eng");
+	struct policy_decision d;
+
+	/* a new media rule goes first */
+	q = changed(p, PCH_RULE_SET, "eng", "teams media audio drop");
+	ck_assert_msg(q != NULL, "%s", errbuf);
+	ck_assert_uint_eq(q->depts[eng].n_rules, 5);
+	ck_assert_uint_eq(q->depts[eng].rules[0].media, MEDIA_AUDIO);
+	d = decide_media(q, "192.0.2.70", SF_PROTO_TEAMS, MEDIA_AUDIO);
+	ck_assert_int_eq(d.action, ACT_DROP);
+	ck_assert_int_eq(d.rule, 0);
+	d = decide_media(q, "192.0.2.70", SF_PROTO_SKYPE_CALL, MEDIA_AUDIO);
+	ck_assert_int_eq(d.action, ACT_ALLOW);
+	ck_assert_int_eq(d.rule, 3);
+	policy_free(q);
+	/* the same types in another order are another match (to and port
+	 * are compared as written too): a new rule, first, that hides the
+	 * old one */
+	q = changed(p, PCH_RULE_SET, "finance",
+		    "skype media video, screen-share reject");
+	ck_assert_ptr_null(q);
+	ck_assert_ptr_nonnull(strstr(errbuf, "rule can never match"));
+	/* the same match, its action replaced: in place, its mark gone */
+	q = changed(p, PCH_RULE_SET, "finance", "skype media audio reject");
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_eq(q->depts[fin].n_rules, 3);
+	ck_assert_uint_eq(q->depts[fin].rules[1].action, ACT_REJECT);
+	ck_assert_uint_eq(q->depts[fin].rules[1].dscp, 0);
+	policy_free(q);
+	/* mark dscp is an action for rule set */
+	q = changed(p, PCH_RULE_SET, "finance",
+		    "skype media screen-share,video mark dscp af21");
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_eq(q->depts[fin].n_rules, 3);
+	ck_assert_uint_eq(q->depts[fin].rules[0].action, ACT_ALLOW);
+	ck_assert_uint_eq(q->depts[fin].rules[0].dscp, 1 + 18);
+	policy_free(q);
+	/* skype alone is another match than skype media ... */
+	q = changed(p, PCH_RULE_DEL, "finance", "skype media audio");
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_eq(q->depts[fin].n_rules, 2);
+	ck_assert_uint_eq(q->depts[fin].rules[0].media,
+			  MEDIA_SCREEN | MEDIA_VIDEO);
+	ck_assert_uint_eq(q->depts[fin].rules[1].media, 0);
+	policy_free(q);
+	q = changed(p, PCH_RULE_DEL, "finance", "skype");
+	ck_assert_uint_eq(q->depts[fin].n_rules, 2);
+	ck_assert_uint_eq(q->depts[fin].rules[1].media, MEDIA_AUDIO);
+	policy_free(q);
+	{
+		struct policy_change c = { PCH_RULE_DEL, "finance",
+					   "skype media video" };
+		char err[256] = "";
+
+		ck_assert_ptr_null(
+			policy_format_change(p, &c, err, sizeof(err)));
+		ck_assert_str_eq(
+			err,
+			"department 'finance' has no rule matching 'skype media video'");
+	}
+	/* a media rule behind the general one is refused, as in a file */
+	q = changed(p, PCH_RULE_SET, "finance", "skype allow");
+	ck_assert_ptr_nonnull(q);
+	policy_free(q);
+	q = changed(p, PCH_RULE_SET, "plain", "skype media video drop");
+	ck_assert_ptr_nonnull(q);
+	ck_assert(q->depts[dept_no(q, "plain")].has_media);
+	policy_free(q);
+	policy_free(p);
+}
+END_TEST
+
+/* The address list and the feed's file, handed to the loader together. */
+static char loaded[2][256];
+static int n_loads;
+
+static struct addrsig *fake_load_addrsig(void *ctx, const char *path,
+					 const char *feed,
+					 void (*on_error)(void *, const char *),
+					 void *ectx, unsigned *nerr)
+{
+	(void)ctx;
+	n_loads++;
+	snprintf(loaded[0], sizeof(loaded[0]), "%s", path);
+	snprintf(loaded[1], sizeof(loaded[1]), "%s", feed);
+	return addrsig_parse("empty", "", 0, &names, on_error, ectx, nerr);
+}
+
+START_TEST(test_feed_is_loaded_with_the_address_list)
+{
+	struct policy_names n = names;
+	static const char *const texts[] = {
+		"options { feed \"/s/teams.signatures\"; }\n",
+		"options { address-list \"/etc/a\"; feed \"/s/t\"; }\n",
+		"options { address-list \"/etc/a\"; }\n",
+		"default { skype drop; }\n",
+	};
+	static const char *const want[][2] = {
+		{ "", "/s/teams.signatures" },
+		{ "/etc/a", "/s/t" },
+		{ "/etc/a", "" },
+	};
+	unsigned i, nerr;
+
+	n.load_addrsig = fake_load_addrsig;
+	for (i = 0; i < 4; i++) {
+		struct policy *p;
+
+		n_loads = 0;
+		p = policy_parse_text("t", texts[i], strlen(texts[i]), &n, NULL,
+				      NULL, &nerr);
+		ck_assert_ptr_nonnull(p);
+		if (i < 3) {
+			ck_assert_int_eq(n_loads, 1);
+			ck_assert_str_eq(loaded[0], want[i][0]);
+			ck_assert_str_eq(loaded[1], want[i][1]);
+			ck_assert_ptr_nonnull(p->addrsig);
+		} else {
+			ck_assert_int_eq(n_loads, 0);
+			ck_assert_ptr_null(p->addrsig);
+		}
+		policy_free(p);
+	}
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -1516,6 +2114,20 @@ static Suite *policy_suite(void)
 	tcase_add_loop_test(
 		b, test_broken_identity_statements_report_exact_errors, 0,
 		(int)(sizeof(broken_identity) / sizeof(broken_identity[0])));
+	tcase_add_loop_test(
+		b, test_broken_media_and_mark_report_exact_errors, 0,
+		(int)(sizeof(broken_media) / sizeof(broken_media[0])));
+	tcase_add_test(c, test_media_conditions_and_dscp_are_parsed);
+	tcase_add_test(c, test_media_ports_option_and_port_hint);
+	tcase_add_test(c, test_media_ports_none_turns_a_type_off);
+	tcase_add_test(c, test_a_port_hint_decides_one_media_type);
+	tcase_add_test(
+		c, test_a_flow_of_several_media_types_gets_the_strictest_rule);
+	tcase_add_test(c, test_equal_media_decisions_keep_the_first_type);
+	tcase_add_test(c, test_media_names_and_rule_descriptions);
+	tcase_add_test(c, test_format_writes_media_mark_ports_and_feed_back);
+	tcase_add_test(c, test_rule_set_and_del_match_the_media_qualifier);
+	tcase_add_test(c, test_feed_is_loaded_with_the_address_list);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, b);
 	return s;
