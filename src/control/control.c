@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "daemon/change.h"
 #include "daemon/identity.h"
@@ -28,9 +30,11 @@
 #include "audit/audit.h"
 #include "audit/auditlog.h"
 #include "core/verdict.h"
+#include "policy/addrsig.h"
 #include "policy/loader.h"
 #include "control/fleetctl.h"
 #include "daemon/fleetd.h"
+#include "core/mark.h"
 #include "core/pkt.h"
 
 /* ---- helpers ---- */
@@ -81,6 +85,34 @@ static int tcp_loose(void)
 		fclose(f);
 	}
 	return loose;
+}
+
+/* The endpoints feed the running policy holds; "checked" is its file's
+ * modification time, which skyfence-endpoints sets at each check that
+ * found the version current (a stat per request: cheap, and the only
+ * way the daemon learns of a check that changed nothing). */
+static void feed_view(const struct policy *p, struct status_feed *f)
+{
+	const struct addrsig_feed *af = p->addrsig ? &p->addrsig->feed : NULL;
+	struct timespec now;
+	struct stat st;
+
+	f->path = p->feed;
+	if (!p->feed[0])
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	f->now = (int64_t)now.tv_sec;
+	f->checked = stat(p->feed, &st) == 0 ? (int64_t)st.st_mtim.tv_sec : -1;
+	if (!af || !af->present)
+		return;
+	f->present = 1;
+	f->instance = af->instance;
+	f->version = af->version;
+	f->version_date = af->version_date;
+	f->fetched = af->fetched;
+	f->v4 = p->addrsig->v4;
+	f->v6 = p->addrsig->v6;
+	f->names = p->addrsig->n_names;
 }
 
 /* What the renderers show (status.h), read from @d; @snap made by
@@ -139,6 +171,7 @@ static void view_of(struct daemon *d, const struct stats_snap *snap,
 	if (d->metrics)
 		metrics_counts(d->metrics, &v->metrics_open,
 			       &v->metrics_served);
+	feed_view(d->run.pol, &v->feed);
 }
 
 static void emit_data(void *ctx, const char *line)
@@ -435,6 +468,16 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 				argv[2], nerr);
 			return;
 		}
+		if (np->has_dscp && !mark_has_dscp(&d->ml)) {
+			/* what policy load would refuse (runtime.c) */
+			ctl_err(r, "refused",
+				"%s: mark dscp needs a mark mask of %d bits or "
+				"more (--mark-mask); this daemon's has %d",
+				argv[2], MARK_DSCP_MIN_BITS,
+				__builtin_popcount(d->ml.mask));
+			policy_free(np);
+			return;
+		}
 		ctl_ok(r, "%s: valid (%u departments besides default)", argv[2],
 		       np->n_depts - 1);
 		policy_free(np);
@@ -662,6 +705,44 @@ static void v_signatures(struct daemon *d, struct ctl_req *r, int argc,
 	}
 	ctl_ok(r, "signatures %s reloaded; flows being inspected start over",
 	       d->run.pol->signatures);
+}
+
+/* skyfence-endpoints(8) after it wrote a version: read only, since the
+ * daemon reads the one file its policy names, and does nothing when its
+ * bytes are the ones running (so a member of the socket's group can
+ * make it read a file, never change what it enforces). */
+static void v_feed(struct daemon *d, struct ctl_req *r, int argc, char **argv)
+{
+	struct err_sink es = { r, 0 };
+	struct change c = change_by(r, CHANGE_FEED, "");
+	const struct addrsig *s;
+	char err[600];
+	int cur;
+
+	(void)argc;
+	(void)argv;
+	cur = change_feed_current(d, err, sizeof(err));
+	if (cur < 0) {
+		ctl_err(r, "refused", "%s; the running signatures stay", err);
+		return;
+	}
+	s = d->run.pol->addrsig;
+	if (cur == 1) {
+		ctl_ok(r, "feed unchanged: version %s",
+		       s->feed.present ? s->feed.version : "none");
+		return;
+	}
+	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
+		ctl_err(r, "refused", "%s", err);
+		return;
+	}
+	s = d->run.pol->addrsig;
+	ctl_ok(r,
+	       "feed version %s applied (was %s): %u IPv4 and %u IPv6 "
+	       "prefixes, %u names with the address list; established flows "
+	       "decided again",
+	       s && s->feed.present ? s->feed.version : "none", d->run.feed_was,
+	       s ? s->v4 : 0, s ? s->v6 : 0, s ? s->n_names : 0);
 }
 
 static void v_help(struct daemon *d, struct ctl_req *r, int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit/audit.h"
 #include "classify/classify.h"
@@ -479,6 +480,45 @@ static void prom_identity(const struct status_view *v,
 			(uint64_t)id->src.ldap_connected);
 }
 
+/* The endpoints feed: its version, and the times an alert on its age
+ * reads (dist/skyfence.rules.yml). Nothing when the policy names none. */
+static void prom_feed(const struct status_view *v,
+		      void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	const struct status_feed *f = &v->feed;
+	char inst[96], ver[48];
+
+	if (!f->path || !f->path[0])
+		return;
+	prom_gauge(emit, ctx, "skyfence_feed_loaded", "gauge",
+		   "1 if a version of the endpoints feed is loaded (the "
+		   "policy's feed option; skyfence-endpoints).",
+		   (uint64_t)f->present);
+	if (f->checked >= 0)
+		prom_gauge(emit, ctx, "skyfence_feed_checked_timestamp_seconds",
+			   "gauge",
+			   "When skyfence-endpoints last found the feed "
+			   "current (its file's modification time).",
+			   (uint64_t)f->checked);
+	if (!f->present)
+		return;
+	status_prom_str(inst, sizeof(inst), f->instance);
+	status_prom_str(ver, sizeof(ver), f->version);
+	out(emit, ctx,
+	    "# HELP skyfence_feed_info The endpoints feed's instance and "
+	    "version loaded.");
+	out(emit, ctx, "# TYPE skyfence_feed_info gauge");
+	out(emit, ctx, "skyfence_feed_info{instance=\"%s\",version=\"%s\"} 1",
+	    inst, ver);
+	prom_gauge(emit, ctx, "skyfence_feed_published_timestamp_seconds",
+		   "gauge",
+		   "The day of the loaded feed version (its YYYYMMDD).",
+		   (uint64_t)f->version_date);
+	prom_gauge(emit, ctx, "skyfence_feed_fetched_timestamp_seconds",
+		   "gauge", "When the loaded feed version was fetched.",
+		   (uint64_t)f->fetched);
+}
+
 static void render_prometheus(const struct status_view *v,
 			      const struct stats_snap *s,
 			      void (*emit)(void *ctx, const char *line),
@@ -504,6 +544,7 @@ static void render_prometheus(const struct status_view *v,
 	prom_kernel(s, emit, ctx);
 	prom_fleet(v, emit, ctx);
 	prom_identity(v, emit, ctx);
+	prom_feed(v, emit, ctx);
 }
 
 static void render_json(const struct status_view *v, const struct stats_snap *s,
@@ -684,10 +725,78 @@ static void refusals(const struct status_identity *id, char *out, size_t len,
 	}
 }
 
+/* "YYYY-MM-DD" (@day) or "YYYY-MM-DDTHH:MM:SSZ" of epoch @t. */
+static const char *utc(int64_t t, int day, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t < 0 || !gmtime_r(&tt, &tm) ||
+	    !strftime(buf, len, day ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/* ",\"feed\":{...}" for `status json`, "" when the policy names none. */
+static void feed_json(const struct status_feed *f, char *out, size_t len)
+{
+	char path[600], inst[96], ver[48];
+
+	out[0] = '\0';
+	if (!f->path || !f->path[0])
+		return;
+	status_json_str(path, sizeof(path), f->path);
+	if (!f->present) {
+		snprintf(out, len,
+			 ",\"feed\":{\"path\":\"%s\",\"loaded\":false}", path);
+		return;
+	}
+	status_json_str(inst, sizeof(inst), f->instance);
+	status_json_str(ver, sizeof(ver), f->version);
+	snprintf(out, len,
+		 ",\"feed\":{\"path\":\"%s\",\"loaded\":true,\"instance\":"
+		 "\"%s\",\"version\":\"%s\",\"published\":%lld,\"fetched\":"
+		 "%lld,\"checked\":%lld,\"age_s\":%lld,\"ipv4\":%u,\"ipv6\":"
+		 "%u,\"names\":%u}",
+		 path, inst, ver, (long long)f->version_date,
+		 (long long)f->fetched, (long long)f->checked,
+		 (long long)(f->checked >= 0 ? f->now - f->checked : -1), f->v4,
+		 f->v6, f->names);
+}
+
+/* The feed's line of `status`: how old what it knows of Teams is. */
+static void status_feed_text(const struct status_view *v,
+			     void (*emit)(void *ctx, const char *line),
+			     void *ctx)
+{
+	const struct status_feed *f = &v->feed;
+	char a[32], b[32], c[32];
+
+	if (!f->path || !f->path[0])
+		return;
+	if (!f->present) {
+		out(emit, ctx,
+		    "feed: NOT LOADED: %s %s (skyfence-endpoints(8)); the "
+		    "address list alone",
+		    f->path,
+		    f->checked < 0 ? "not written yet" : "has no feed line");
+		return;
+	}
+	out(emit, ctx,
+	    "feed: %s version %s, published %s (%lld days ago), fetched %s, "
+	    "last checked %s (%lld h ago); %u IPv4 and %u IPv6 prefixes, "
+	    "%u names with the address list",
+	    f->instance, f->version, utc(f->version_date, 1, a, sizeof(a)),
+	    (long long)((f->now - f->version_date) / 86400),
+	    utc(f->fetched, 0, b, sizeof(b)), utc(f->checked, 0, c, sizeof(c)),
+	    (long long)(f->checked >= 0 ? (f->now - f->checked) / 3600 : -1),
+	    f->v4, f->v6, f->names);
+}
+
 static void status_json(const struct status_view *v,
 			void (*emit)(void *ctx, const char *line), void *ctx)
 {
-	char src[600], ks[600], se[600], id[1024] = "", fl[3072];
+	char src[600], ks[600], se[600], id[1024] = "", fl[3072], fd[1024];
 	const struct status_identity *ii = &v->ident;
 
 	if (ii->enabled) {
@@ -708,6 +817,7 @@ static void status_json(const struct status_view *v,
 		fleetctl_status_json(v->fleet, fl, sizeof(fl));
 	else
 		snprintf(fl, sizeof(fl), "null");
+	feed_json(&v->feed, fd, sizeof(fd));
 	out(emit, ctx,
 	    "{\"version\":\"%s\",\"ndpi\":\"%s\",\"pid\":%ld,"
 	    "\"uptime_s\":%" PRIu64 ",\"policy\":\"%s\",\"departments\":%u,"
@@ -721,7 +831,7 @@ static void status_json(const struct status_view *v,
 	    ",\"conntrack_walks\":%" PRIu64 ",\"conntrack_rewritten\":%" PRIu64
 	    ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
 	    "\"rss_kib\":%ld,\"state_kept\":%s,"
-	    "\"state_saved\":%s,\"state_error\":\"%s\"%s,\"fleet\":%s}",
+	    "\"state_saved\":%s,\"state_error\":\"%s\"%s%s,\"fleet\":%s}",
 	    SKYFENCE_VERSION, classifier_version(), v->pid, v->uptime_s, src,
 	    v->pol.n_depts, v->queue_num, v->n_queues, v->n_workers,
 	    v->queue_num + QUEUE_THROTTLE_OFFSET,
@@ -731,7 +841,8 @@ static void status_json(const struct status_view *v,
 	    v->ctl.refused_busy, v->ctl.refused_uid, v->ctl.evicted,
 	    v->ct.walks, v->ct.rewritten, v->ct.running ? "true" : "false",
 	    v->log_level, v->rss_kib, v->state.kept ? "true" : "false",
-	    v->state.kept && !v->state.dirty ? "true" : "false", se, id, fl);
+	    v->state.kept && !v->state.dirty ? "true" : "false", se, id, fd,
+	    fl);
 }
 
 static void status_identity(const struct status_view *v,
@@ -879,6 +990,7 @@ static void status_text(const struct status_view *v,
 	    v->ct.walks, v->ct.rewritten, v->ct.running ? ", walking now" : "");
 	status_audit(v, emit, ctx);
 	status_identity(v, emit, ctx);
+	status_feed_text(v, emit, ctx);
 	if (v->metrics)
 		out(emit, ctx,
 		    "metrics: http://%s/metrics, %u connection(s) open (at "

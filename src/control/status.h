@@ -52,6 +52,17 @@ struct status_identity {
 	struct idtab_stats tab;
 };
 
+/* The endpoints feed (skyfence-endpoints(8)) the running policy holds. */
+struct status_feed {
+	const char *path; /* the policy's feed option; "" none */
+	int present;	  /* a version is loaded */
+	const char *instance, *version;
+	int64_t version_date, fetched; /* epoch s */
+	int64_t checked;	/* the file's mtime (the last check); -1 none */
+	int64_t now;		/* wall clock, epoch s */
+	unsigned v4, v6, names; /* with the address list */
+};
+
 struct status_view {
 	/* every format */
 	const struct stats_snap *snap;
@@ -82,6 +93,7 @@ struct status_view {
 	unsigned metrics_open;
 	unsigned long long metrics_served;
 	struct status_identity ident;
+	struct status_feed feed;
 };
 
 /* `status` (STATUS_TEXT or STATUS_JSON, one line) of @v. */

@@ -78,6 +78,10 @@
 	  "a DHCP lease ended (released, expired, declined)", control_lease)   \
 	X("signatures reload", "", 0, 0, CTL_ADMIN, 0,                         \
 	  "re-read the nDPI protocols file the policy names", v_signatures)    \
+	X("feed reload", "", 0, 0, CTL_READ_ONLY, 0,                           \
+	  "re-read the endpoints feed's file the policy names (any member "    \
+	  "of the socket's group: skyfence-endpoints)",                        \
+	  v_feed)                                                              \
 	X("log level", "", 0, 0, CTL_READ_ONLY, 0, "show the log level",       \
 	  v_log_show)                                                          \
 	X("log level", "LEVEL", 1, 1, CTL_ADMIN, 0,                            \

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/daemon_int.h"
 #include "daemon/runtime.h"
+#include "policy/addrsig.h"
 #include "policy/loader.h"
 #include "policy/state.h"
 #include "sys/log.h"
@@ -246,6 +248,120 @@ static int apply_reload(struct daemon *d,
 	return 0;
 }
 
+int change_feed_current(const struct daemon *d, char *err, size_t errlen)
+{
+	const struct policy *p = d->run.pol;
+	uint8_t sha[STATE_DIGEST];
+	char *text;
+	size_t len;
+	int same;
+
+	if (!p->feed[0]) {
+		snprintf(err, errlen,
+			 "the policy names no feed file (options { feed "
+			 "\"/path\"; })");
+		return -1;
+	}
+	text = policy_read_feed(p->feed, &len, err, errlen);
+	if (!text)
+		return -1;
+	if (state_digest(text, len, sha) != 0) {
+		free(text);
+		snprintf(err, errlen, "SHA-256 (OpenSSL) failed");
+		return -1;
+	}
+	free(text);
+	same = p->addrsig && p->addrsig->feed.read &&
+	       memcmp(sha, p->addrsig->feed.sha256, sizeof(sha)) == 0;
+	return same;
+}
+
+/* The feed's version of @p into @out ("none" if it has none). */
+static void feed_version(const struct policy *p, char *out, size_t len)
+{
+	const struct addrsig_feed *f = p->addrsig ? &p->addrsig->feed : NULL;
+
+	snprintf(out, len, "%s", f && f->present ? f->version : "none");
+}
+
+/* The running policy parsed again from its own text, so the address
+ * list and the feed's file are read anew; applied whole or not at all.
+ * The version it replaces is kept for the record (describe). */
+static int apply_feed(struct daemon *d,
+		      void (*on_error)(void *ctx, const char *msg), void *ctx,
+		      char *err, size_t errlen)
+{
+	struct policy_names n;
+	struct policy *np;
+	unsigned nerr = 0;
+	char *text;
+	int rc;
+
+	if (!d->run.pol->feed[0]) {
+		snprintf(err, errlen,
+			 "the policy names no feed file (options { feed "
+			 "\"/path\"; }); nothing changed");
+		return -1;
+	}
+	feed_version(d->run.pol, d->run.feed_was, sizeof(d->run.feed_was));
+	text = policy_format(d->run.pol);
+	if (!text) {
+		snprintf(err, errlen, "out of memory; nothing changed");
+		return -1;
+	}
+	loader_names(d->run.cls, &n);
+	np = policy_parse_text("(running policy)", text, strlen(text), &n,
+			       on_error, ctx, &nerr);
+	free(text);
+	if (!np) {
+		snprintf(err, errlen,
+			 "%s or the address list: %u error(s); the running "
+			 "signatures stay",
+			 d->run.pol->feed, nerr);
+		return -1;
+	}
+	snprintf(np->source, sizeof(np->source), "%s", d->run.pol->source);
+	rc = runtime_apply_policy(d, np);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s; the running signatures stay",
+			 runtime_error(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* "feed reload: Worldwide version V (was W), published D, fetched T:
+ * N IPv4 and M IPv6 prefixes, K names (all lists)". */
+static void describe_feed(const struct daemon *d, char *out, size_t len)
+{
+	const struct addrsig *s = d->run.pol->addrsig;
+	const struct addrsig_feed *f = s ? &s->feed : NULL;
+	char pub[16] = "?", at[32] = "?";
+	struct tm tm;
+	time_t t;
+
+	if (!f || !f->present) {
+		snprintf(out, len,
+			 "feed reload: %s has no feed line (was version %s): "
+			 "%u IPv4 and %u IPv6 prefixes, %u names",
+			 d->run.pol->feed, d->run.feed_was, s ? s->v4 : 0,
+			 s ? s->v6 : 0, s ? s->n_names : 0);
+		return;
+	}
+	t = (time_t)f->version_date;
+	if (gmtime_r(&t, &tm))
+		strftime(pub, sizeof(pub), "%Y-%m-%d", &tm);
+	t = (time_t)f->fetched;
+	if (gmtime_r(&t, &tm))
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(out, len,
+		 "feed reload: %s version %s (was %s), published %s, fetched "
+		 "%s: %u IPv4 and %u IPv6 prefixes, %u names (with the "
+		 "address list)",
+		 f->instance, f->version, d->run.feed_was, pub, at, s->v4,
+		 s->v6, s->n_names);
+}
+
 static int apply_killswitch(struct daemon *d, const struct change *c,
 			    void (*on_error)(void *ctx, const char *msg),
 			    void *ctx, char *err, size_t errlen)
@@ -283,6 +399,9 @@ static void describe(const struct daemon *d, const struct change *c, char *out,
 		break;
 	case CHANGE_SIGNATURES:
 		snprintf(what, sizeof(what), "signatures reload");
+		break;
+	case CHANGE_FEED:
+		describe_feed(d, what, sizeof(what));
 		break;
 	default:
 		snprintf(what, sizeof(what), "%s", c->what);
@@ -344,12 +463,13 @@ int change_apply(struct daemon *d, const struct change *c,
 		 void (*on_error)(void *ctx, const char *msg), void *ctx,
 		 char *err, size_t errlen)
 {
-	char what[CHANGE_TEXT_MAX + 1400];
+	char what[CHANGE_TEXT_MAX + 1400], was[16], now[16];
 	int rc;
 
 	if (!on_error)
 		on_error = runtime_log_line;
 	err[0] = '\0';
+	feed_version(d->run.pol, was, sizeof(was));
 	switch (c->kind) {
 	case CHANGE_EDIT:
 		rc = apply_edit(d, c, on_error, ctx, err, errlen);
@@ -365,6 +485,9 @@ int change_apply(struct daemon *d, const struct change *c,
 		break;
 	case CHANGE_SIGNATURES:
 		rc = runtime_signatures_reload(d, on_error, ctx, err, errlen);
+		break;
+	case CHANGE_FEED:
+		rc = apply_feed(d, on_error, ctx, err, errlen);
 		break;
 	case CHANGE_IDENTITY:
 		runtime_set_identity(d, c->snap);
@@ -383,6 +506,13 @@ int change_apply(struct daemon *d, const struct change *c,
 		d->st.reloads++;
 	describe(d, c, what, sizeof(what));
 	log_applied(d, c, what);
+	/* a change that read the policy again read the feed's file too: a
+	 * version it brought is in its record, never silent */
+	feed_version(d->run.pol, now, sizeof(now));
+	if (c->kind != CHANGE_FEED && strcmp(was, now) != 0)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+			 " (the feed's file read again: version %s, was %s)",
+			 now, was);
 	/* the record says where a change came from if not from here */
 	if (c->note)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what),

@@ -34,6 +34,9 @@ enum change_kind {
 	CHANGE_RELOAD, /* the --policy file read again (SIGHUP) */
 	CHANGE_KILLSWITCH, /* the kill switch becomes @apps ("" off) */
 	CHANGE_SIGNATURES, /* the signatures file read again */
+	/* the endpoints feed's file the policy names read again (with the
+	 * address list): skyfence-endpoints(8) after it wrote a version */
+	CHANGE_FEED,
 	/* who is behind some addresses changed (identity.h): @what says
 	 * who, where; the identity table's snapshot is swapped in */
 	CHANGE_IDENTITY,
@@ -64,6 +67,12 @@ int change_apply(struct daemon *d, const struct change *c,
  * switch (the fleet's document): malloc'd, or NULL with why in @err. */
 char *change_edit_text(struct daemon *d, const char *what, char *err,
 		       size_t errlen);
+
+/* Whether the feed's file the running policy names holds the bytes it
+ * was read with: 1 (a reload would change nothing), 0 (changed, or not
+ * read yet), -1 with why in @err (the policy names none, or the file
+ * cannot be read). */
+int change_feed_current(const struct daemon *d, char *err, size_t errlen);
 
 /* "a b c" from @argv[@from..@argc) into @out (cut to @len). */
 void change_join(char *out, size_t len, int argc, char **argv, int from);

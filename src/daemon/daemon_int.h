@@ -73,11 +73,12 @@ struct running {
 	 * is read (the event loop's: the fleet's revisions); 0 or -1 */
 	int (*on_state_dir)(struct daemon *d, int dfd);
 	/* the running policy on disk (state.h) */
-	int state_dfd;		      /* the state directory; -1: not kept */
-	uint8_t base[STATE_DIGEST];   /* SHA-256 of the --policy file read */
-	int state_dirty;	      /* the last save failed: retried */
-	char state_err[512];	      /* why */
-	uint64_t state_saved_ms;      /* wall clock of the last save */
+	int state_dfd;		    /* the state directory; -1: not kept */
+	uint8_t base[STATE_DIGEST]; /* SHA-256 of the --policy file read */
+	int state_dirty;	    /* the last save failed: retried */
+	char state_err[512];	    /* why */
+	char feed_was[16];	 /* the feed's version a feed reload replaces */
+	uint64_t state_saved_ms; /* wall clock of the last save */
 	struct log_limit state_limit; /* warnings of failed saves */
 };
 

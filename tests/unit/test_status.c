@@ -309,6 +309,76 @@ START_TEST(test_status_json_is_one_escaped_object)
 }
 END_TEST
 
+/* The endpoints feed in every format: its version and age in words, the
+ * JSON member, the metrics the alert reads; none of it when the policy
+ * names no feed, and "NOT LOADED" when it names one not written yet. */
+START_TEST(test_feed_in_every_format)
+{
+	struct status_view v;
+
+	view_init(&v);
+	status_render(&v, STATUS_TEXT, keep, NULL);
+	ck_assert_ptr_null(strstr(rendered, "feed"));
+	status_render_stats(&v, STATUS_PROMETHEUS, keep, NULL);
+	ck_assert_ptr_null(strstr(rendered, "skyfence_feed"));
+
+	view_init(&v);
+	v.feed.path = "/var/lib/skyfence-endpoints/teams.signatures";
+	v.feed.checked = -1;
+	status_render(&v, STATUS_TEXT, keep, NULL);
+	ck_assert_ptr_nonnull(strstr(
+		rendered, "feed: NOT LOADED: /var/lib/skyfence-endpoints/"
+			  "teams.signatures not written yet"));
+	status_render_stats(&v, STATUS_PROMETHEUS, keep, NULL);
+	ck_assert_ptr_nonnull(strstr(rendered, "\nskyfence_feed_loaded 0\n"));
+	ck_assert_ptr_null(strstr(rendered, "skyfence_feed_checked"));
+
+	view_init(&v);
+	v.feed.path = "/var/lib/skyfence-endpoints/teams.signatures";
+	v.feed.present = 1;
+	v.feed.instance = "Worldwide";
+	v.feed.version = "2026112800";
+	v.feed.version_date = 1795824000; /* 2026-11-28 */
+	v.feed.fetched = 1796630400;	  /* 2026-12-07T08:00:00Z */
+	v.feed.checked = 1796637600;	  /* 10:00 */
+	v.feed.now = 1796648400;	  /* 13:00 */
+	v.feed.v4 = 7;
+	v.feed.v6 = 2;
+	v.feed.names = 5;
+	status_render(&v, STATUS_TEXT, keep, NULL);
+	ck_assert_ptr_nonnull(strstr(
+		rendered,
+		"feed: Worldwide version 2026112800, published 2026-11-28 (9 "
+		"days ago), fetched 2026-12-07T08:00:00Z, last checked "
+		"2026-12-07T10:00:00Z (3 h ago); 7 IPv4 and 2 IPv6 prefixes, 5 "
+		"names with the address list\n"));
+	rendered[0] = '\0';
+	status_render(&v, STATUS_JSON, keep, NULL);
+	ck_assert_ptr_nonnull(strstr(
+		rendered,
+		",\"feed\":{\"path\":\"/var/lib/skyfence-endpoints/"
+		"teams.signatures\",\"loaded\":true,\"instance\":\"Worldwide\","
+		"\"version\":\"2026112800\",\"published\":1795824000,"
+		"\"fetched\":1796630400,\"checked\":1796637600,\"age_s\":"
+		"10800,\"ipv4\":7,\"ipv6\":2,\"names\":5},\"fleet\":null}"));
+	rendered[0] = '\0';
+	status_render_stats(&v, STATUS_PROMETHEUS, keep, NULL);
+	ck_assert_ptr_nonnull(strstr(rendered, "\nskyfence_feed_loaded 1\n"));
+	ck_assert_ptr_nonnull(
+		strstr(rendered, "\nskyfence_feed_info{instance=\"Worldwide\","
+				 "version=\"2026112800\"} 1\n"));
+	ck_assert_ptr_nonnull(
+		strstr(rendered, "\nskyfence_feed_checked_timestamp_seconds "
+				 "1796637600\n"));
+	ck_assert_ptr_nonnull(
+		strstr(rendered, "\nskyfence_feed_published_timestamp_seconds "
+				 "1795824000\n"));
+	ck_assert_ptr_nonnull(
+		strstr(rendered, "\nskyfence_feed_fetched_timestamp_seconds "
+				 "1796630400\n"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -320,6 +390,7 @@ int main(void)
 	tcase_add_test(c, test_status_says_where_the_fleet_stands);
 	tcase_add_test(c, test_status_says_what_is_wrong);
 	tcase_add_test(c, test_status_json_is_one_escaped_object);
+	tcase_add_test(c, test_feed_in_every_format);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
