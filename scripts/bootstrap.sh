@@ -13,7 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # traffic). Gateway and lab (inline mode): iproute2, iptables, ipset (the
 # fail-closed departments' sets), nfacct (the bypass counters), conntrack;
 # benchmarks: iperf3. The service layer: libcap-ng (least privilege),
-# libsystemd (notify, watchdog), libmicrohttpd (metrics); libpsl and
+# libsystemd (notify, watchdog), libmicrohttpd (metrics); libcurl and
+# jansson (skyfence-endpoints: Microsoft's endpoints feed); libpsl and
 # publicsuffix (registered domains, the look-alike names check);
 # keepalived and conntrackd (the HA pair's lab, never started as services); its tests: the
 # Debian package (build-essential, which dpkg-buildpackage checks for,
@@ -26,11 +27,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # module and radclient, Kea's DHCPv4 server (its run_script hook). A
 # fleet: libnats (the bucket's client); its lab's NATS servers
 # (nats-server, run by the tests in namespaces, never as a service) and
-# libfaketime (a gateway's wall clock a day off).
+# libfaketime (a gateway's wall clock a day off; the endpoints suite's
+# hours ahead), openssl (that suite's certificate).
 PACKAGES="gcc libc6-dev make cmake pkg-config
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev libipset-dev
 	libpsl-dev publicsuffix
 	libcap-ng-dev libsystemd-dev libmicrohttpd-dev
+	libcurl4-openssl-dev libjansson-dev
 	check libsubunit-dev libndpi-bin valgrind clang-format shellcheck libssl-dev
 	clang libclang-rt-14-dev
 	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux logrotate
@@ -38,7 +41,7 @@ PACKAGES="gcc libc6-dev make cmake pkg-config
 	keepalived conntrackd python3-scapy
 	libldap-dev slapd ldap-utils freeradius freeradius-ldap freeradius-utils
 	kea-dhcp4-server
-	libnats-dev nats-server libfaketime faketime"
+	libnats-dev nats-server libfaketime faketime openssl"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bootstrap.sh: run as root (it installs Debian packages)" >&2

@@ -13,7 +13,9 @@
 # runtime state across restarts in the namespace lab, plain and ASan
 # builds; the metrics endpoint; the inline suite on a daemon started with
 # --user; the Debian package installed in a fresh root where systemd
-# boots; shaping, leaks and the audit trail in the lab; the evasion suite
+# boots; shaping, leaks, the audit trail and Teams media with DSCP in the
+# lab; skyfence-endpoints against a stand-in of Microsoft's endpoints
+# service; the evasion suite
 # (tricks that would deliver Teams to a drop department, each with a
 # control that must get through); valgrind; the
 # libFuzzer targets for 15 s each (FUZZ_SECONDS), two at a time; the man pages;
@@ -193,8 +195,12 @@ suite "audit: flow ends, re-decisions, the chain, a full disk, floods" test_audi
 suite "detection: look-alike names, exceptions by destination, Teams relays, in the lab" test_detect.sh \
 	tests/netns/test_detect.sh
 
+suite "endpoints: skyfence-endpoints against a stand-in of Microsoft's service (recorded answers, faketime)" \
+	test_endpoints.sh tests/netns/test_endpoints.sh
 suite "media: Teams media types as conditions, DSCP marked by the kernel both ways, in the lab" test_media.sh \
 	tests/netns/test_media.sh
+suite "feed: the endpoints feed applied to running calls, its version in every view" test_feed.sh \
+	tests/netns/test_feed.sh
 
 for b in build build-asan; do
 	suite "evasion ($b): what the server receives, tried as an attacker (IPv4 and IPv6, each with a control)" \
@@ -245,7 +251,7 @@ stage "fuzz: each libFuzzer target over its seed corpus (scripts/fuzz.sh)"
 # two targets at a time, one per core (each is single-threaded), after
 # one build they share
 if scripts/fuzz.sh build 0 >"$log/fuzz-build" 2>&1; then
-	for pair in "pkt stun" "policy engine" "ctl audit" "appmsg stream" "fleetval radius"; do
+	for pair in "pkt stun" "policy engine" "ctl audit" "appmsg stream" "fleetval radius" m365; do
 		for t in $pair; do
 			(SKYFENCE_FUZZ_BUILT=1 scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-15}" >"$log/fuzz-$t" 2>&1
 				echo $? >"$log/fuzz-$t.rc") &

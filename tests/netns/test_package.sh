@@ -122,6 +122,20 @@ chroot "$root" dpkg-query -W -f '${Status}' skyfence 2>/dev/null | grep -qx 'ins
 	{ tail -n 15 "$work/apt.log"; echo "$pass passed, $fail failed"; exit 1; }
 check "the system user and group skyfence exist (nologin, no home)" \
 	sh -c "chroot '$root' getent passwd skyfence | grep -q ':/nonexistent:/usr/sbin/nologin$' && chroot '$root' getent group skyfence >/dev/null"
+# skyfence-endpoints: not in group skyfence (it reads root:skyfence 0640
+# secrets); the unit hands the feed over as root (ExecStartPost=+)
+check "the system user skyfence-endpoints exists (nologin, no home), not a member of group skyfence" \
+	sh -c "chroot '$root' getent passwd skyfence-endpoints | grep -q ':/nonexistent:/usr/sbin/nologin$' &&
+		! chroot '$root' id -nG skyfence-endpoints | tr ' ' '\n' | grep -qx skyfence"
+chroot "$root" gpasswd -a skyfence-endpoints skyfence >/dev/null 2>&1
+chroot "$root" /var/lib/dpkg/info/skyfence.postinst configure 0.0 >/dev/null 2>&1
+check "an upgrade from a version that made it a member takes it out (postinst configure)" \
+	sh -c "! chroot '$root' id -nG skyfence-endpoints | tr ' ' '\n' | grep -qx skyfence"
+unit=$root/lib/systemd/system/skyfence-endpoints.service
+check "its unit writes only (--no-reload) and hands over as root: ExecStartPost=+/usr/bin/skyfencectl ... feed reload, no SupplementaryGroups" \
+	sh -c "grep -q '^ExecStart=/usr/sbin/skyfence-endpoints .*--no-reload' '$unit' &&
+		grep -qx 'ExecStartPost=+/usr/bin/skyfencectl --socket /run/skyfence/ctl.sock feed reload' '$unit' &&
+		! grep -q '^SupplementaryGroups' '$unit' && grep -q '^After=.*time-sync.target' '$unit'"
 check "installed, not started and not enabled (no policy of the admin's yet)" \
 	sh -c "! ls '$root'/etc/systemd/system/*/skyfence* 2>/dev/null | grep -q ."
 sk_uid=$(chroot "$root" id -u skyfence)
@@ -166,7 +180,8 @@ running) ;;
 esac
 
 # --- 4. the units ---
-S systemd-analyze verify skyfenced.service skyfence-rules.service >"$work/verify.out" 2>&1
+S systemd-analyze verify skyfenced.service skyfence-rules.service \
+	skyfence-endpoints.service skyfence-endpoints.timer >"$work/verify.out" 2>&1
 check "systemd-analyze verify: nothing to report" [ ! -s "$work/verify.out" ]
 head -n 5 "$work/verify.out"
 S systemd-analyze security --offline=yes /lib/systemd/system/skyfenced.service >"$work/security.out" 2>&1
@@ -402,8 +417,8 @@ grep -q 'bypassed packets, queue 0: [1-9]' "$work/rules-status.out" || tail -n 1
 # --- 9. the man pages ---
 check "man 5 skyfence.policy works after install" \
 	sh -c "nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin man -P cat 5 skyfence.policy 2>/dev/null | grep -q 'department'"
-check "man 8 skyfenced, skyfencectl, skyfence-rules" \
-	sh -c "for m in skyfenced skyfencectl skyfence-rules; do nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin man -P cat 8 \$m 2>/dev/null | grep -q \"^NAME\" || exit 1; done"
+check "man 8 skyfenced, skyfencectl, skyfence-rules, skyfence-endpoints" \
+	sh -c "for m in skyfenced skyfencectl skyfence-rules skyfence-endpoints; do nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin man -P cat 8 \$m 2>/dev/null | grep -q \"^NAME\" || exit 1; done"
 
 # as installed, cross references included (the index brought up to date
 # first, as makewhatis(8) would be by an admin)
@@ -421,12 +436,14 @@ left=$(while read -r f; do
 	[ -e "$root$f" ] || [ -L "$root$f" ] && echo "$f"
 done <"$work/files")
 check "no file of the package is left (${left:-none})" [ -z "$left" ]
-left=$(for f in /etc/skyfence /etc/default/skyfence /var/lib/skyfence /var/log/skyfence /run/skyfence; do
+left=$(for f in /etc/skyfence /etc/default/skyfence /var/lib/skyfence /var/log/skyfence /run/skyfence \
+	/var/lib/skyfence-endpoints; do
 	S test -e "$f" && echo "$f"; done)
 left="$left$(S find /etc/systemd /var/lib/systemd -name '*skyfence*' 2>/dev/null)"
 check "no configuration, state, log, socket or unit link is left (${left:-none})" [ -z "$left" ]
-check "no user or group skyfence is left" \
-	sh -c "! chroot '$root' getent passwd skyfence && ! chroot '$root' getent group skyfence"
+check "no user or group skyfence or skyfence-endpoints is left" \
+	sh -c "! chroot '$root' getent passwd skyfence && ! chroot '$root' getent group skyfence &&
+		! chroot '$root' getent passwd skyfence-endpoints && ! chroot '$root' getent group skyfence-endpoints"
 check "no rule is left (iptables, ip6tables: no SKYFENCE chain; no skyfence ipset or nfacct object)" \
 	sh -c "! { $(command -v nsenter) --net=/run/netns/$P-gw iptables-save; $(command -v nsenter) --net=/run/netns/$P-gw ip6tables-save; $(command -v nsenter) --net=/run/netns/$P-gw ipset list -n; $(command -v nsenter) --net=/run/netns/$P-gw nfacct list; } 2>/dev/null | grep -i skyfence"
 
