@@ -78,8 +78,9 @@
 # on the whole value. The DSCP target does not end a walk (the rules after
 # it are tried too): with -j, every marked packet would walk all 17; with
 # -g, the walk ends with the chain of 8, at most 16 rules past the jump
-# (an unmarked packet: the jump alone). The first level tries the chains
-# of Microsoft's Teams values first: EF (46), AF41 (34), AF21 (18).
+# (an unmarked packet: the jump alone). Microsoft's Teams values, EF (46),
+# AF41 (34) and AF21 (18), come first, each going to a chain of its one
+# rule: 2, 3 and 4 matches past the jump; any other value at most 19.
 # The mark values come from `skyfenced --mark-values`, the one definition
 # of the layout (without --mark-mask: skyfenced's default mask). Needs
 # iptables/ip6tables with the xt NFQUEUE and DSCP targets (nft's own
@@ -204,11 +205,21 @@ dscp_unjump() {
 # layout, with $1 = remove deleted. The first level in the order of
 # DSCP_FIRST: the chains of EF, AF41, AF21, AF31, AF11 first.
 DSCP_FIRST="5 4 2 3 1 6 7 0"
+DSCP_TEAMS="46 34 18"
 dscp_tree() {
 	echo '*mangle'
 	echo ":$DCHAIN - [0:0]"
-	for _hi in 0 1 2 3 4 5 6 7; do
+	for _hi in 0 1 2 3 4 5 6 7 $DSCP_TEAMS; do
 		echo ":$DCHAIN-$_hi - [0:0]"
+	done
+	for _v in $DSCP_TEAMS; do
+		if [ "$1" = remove ]; then
+			echo "-X $DCHAIN-$_v"
+			continue
+		fi
+		printf -- '-A %s -m connmark --mark 0x%x/0x%x -g %s-%d\n' "$DCHAIN" \
+			$((SF_DSCP_ON | _v << SF_DSCP_SHIFT)) $((SF_DSCP_ON | SF_DSCP_MASK)) "$DCHAIN" "$_v"
+		printf -- '-A %s-%d -j DSCP --set-dscp %d\n' "$DCHAIN" "$_v" "$_v"
 	done
 	for _hi in $DSCP_FIRST; do
 		if [ "$1" = remove ]; then
@@ -251,9 +262,13 @@ dscp_down() {
 
 # $1 iptables or ip6tables: "VALUE=PACKETS ..." rewritten since `up`
 dscp_counts() {
-	for _hi in 0 1 2 3 4 5 6 7; do
+	for _hi in $DSCP_TEAMS 0 1 2 3 4 5 6 7; do
+		# "... DSCP set 0x2e": the value its rule writes
 		"$1" -w -t mangle -L "$DCHAIN-$_hi" -v -n -x 2>/dev/null |
-			awk -v base=$((_hi * 8)) 'NR > 2 && $1 > 0 { printf "%d=%d ", base + NR - 3, $1 }'
+			awk 'NR > 2 && $1 > 0 {
+				h = tolower($NF); sub(/^0x/, "", h); v = 0
+				for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+				printf "%d=%d ", v, $1 }'
 	done
 }
 

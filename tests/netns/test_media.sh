@@ -87,8 +87,8 @@ tree_shape() {
 mangle_rules() { gw sh -c 'iptables-save -t mangle; ip6tables-save -t mangle' | grep '^[-:]' | sed 's/\[[0-9]*:[0-9]*\]//'; }
 for ipt in iptables ip6tables; do
 	s=$(tree_shape $ipt)
-	check "$ipt: the DSCP tree is 9 chains of 8 + 64 rules, one jump from mangle POSTROUTING on the on bit ($s)" \
-		[ "$s" = "9 72 1" ]
+	check "$ipt: the DSCP tree is 12 chains (the first level, 8 of 8 rules, EF, AF41 and AF21 of one each) and 78 rules, one jump from mangle POSTROUTING on the on bit ($s)" \
+		[ "$s" = "12 78 1" ]
 done
 before=$(mangle_rules)
 gw "$top/scripts/skyfence-rules.sh" up >/dev/null
