@@ -344,7 +344,7 @@ if [ "$DSCP" = 1 ]; then
 			t4=$(iperf 4)
 			u=$(udp_small)
 			# the packets the tree gave EF, IPv4 (0 for allow)
-			marked=$(gw iptables -w -t mangle -L SKYFENCE-DSCP-5 -v -n -x 2>/dev/null | awk 'NR == 9 { print $1 }')
+			marked=$(gw iptables -w -t mangle -L SKYFENCE-DSCP-46 -v -n -x 2>/dev/null | awk 'NR == 3 { print $1 }')
 			echo "$m $t1 $t4 $u ${marked:-0}" >>"$work/results"
 			printf 'round %d %-6s TCP x1 %6s Gbit/s  x4 %6s Gbit/s  UDP 160 B %8s packets/s  given DSCP 46: %s packets\n' \
 				$r $m "$t1" "$t4" "$u" "${marked:-0}"
