@@ -275,16 +275,18 @@ void auditrec_redecided(struct audit_sink *s, const struct policy *p,
 	o = strlen(f);
 	snprintf(f + o, sizeof(f) - o, ",\"app_id\":%u", app);
 	o = strlen(f);
-	if (was != app) /* an address signature's now (a new feed) */
-		snprintf(f + o, sizeof(f) - o, ",\"old_app_id\":%u", was);
-	o = strlen(f);
 	snprintf(f + o, sizeof(f) - o,
 		 ",\"old_action\":\"%s\",\"action\":\"%s\"",
 		 verdict_action(old), action_name(pd->action));
-	audit_media_fields(f, sizeof(f), media, pd->dscp);
 	o = strlen(f);
 	snprintf(f + o, sizeof(f) - o, ",\"change\":%" PRIu64 ",\"uid\":%ld",
 		 s->change_id, s->change_uid);
+	/* what issue 27 added comes after the fields readers of earlier
+	 * records know, in their order */
+	o = strlen(f);
+	if (was != app) /* an address signature's now (a new feed) */
+		snprintf(f + o, sizeof(f) - o, ",\"old_app_id\":%u", was);
+	audit_media_fields(f, sizeof(f), media, pd->dscp);
 	/* every flow a change cut is written: bounded by the conntrack
 	 * table, and no flood's to cause */
 	auditlog_put(s->log, NULL, f);
