@@ -28,8 +28,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # fleet: libnats (the bucket's client); its lab's NATS servers
 # (nats-server, run by the tests in namespaces, never as a service) and
 # libfaketime (a gateway's wall clock a day off; the endpoints suite's
-# hours ahead), openssl (that suite's certificate).
-PACKAGES="gcc libc6-dev make cmake pkg-config
+# hours ahead), openssl (that suite's certificate). Schedules: tzdata (the
+# zone files skyfenced reads its windows' time zones from; minbase has it,
+# said here all the same).
+PACKAGES="gcc libc6-dev make cmake pkg-config tzdata
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev libipset-dev
 	libpsl-dev publicsuffix
 	libcap-ng-dev libsystemd-dev libmicrohttpd-dev
