@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int names_proto_id(void *ctx, const char *name)
@@ -82,9 +83,19 @@ fail:
 	return NULL;
 }
 
+/* skyfenced's --clock-offset (tests only): set once, at start, before
+ * the threads that parse policies run */
+static int64_t clock_offset;
+
+void loader_set_clock_offset(int64_t s)
+{
+	clock_offset = s;
+}
+
 void loader_names(struct classifier *c, struct policy_names *n)
 {
 	memset(n, 0, sizeof(*n));
+	n->now = clock_offset ? (int64_t)time(NULL) + clock_offset : 0;
 	n->proto_id = names_proto_id;
 	n->category_id = names_category_id;
 	n->proto_name = names_proto_name;
@@ -93,9 +104,9 @@ void loader_names(struct classifier *c, struct policy_names *n)
 	n->ctx = c;
 }
 
-unsigned loader_load(const char *policy_path, const struct cls_opts *co,
+static unsigned load(const char *policy_path, const struct cls_opts *co,
 		     struct classifier **cls, struct policy **pol,
-		     uint8_t *digest,
+		     uint8_t *digest, int internal,
 		     void (*on_error)(void *ctx, const char *msg), void *ctx)
 {
 	struct policy_names names;
@@ -134,6 +145,7 @@ unsigned loader_load(const char *policy_path, const struct cls_opts *co,
 		return 1;
 	}
 	loader_names(c, &names);
+	names.internal = internal;
 	p = policy_parse_text(policy_path, text, len, &names, on_error, ctx,
 			      &nerr);
 	free(text);
@@ -146,17 +158,37 @@ unsigned loader_load(const char *policy_path, const struct cls_opts *co,
 	return 0;
 }
 
-struct policy *
-loader_client_policy(struct classifier *c, const struct policy *running,
-		     const char *name, const char *text, size_t len,
-		     void (*on_error)(void *ctx, const char *msg), void *ctx,
-		     unsigned *nerr)
+unsigned loader_load(const char *policy_path, const struct cls_opts *co,
+		     struct classifier **cls, struct policy **pol,
+		     uint8_t *digest,
+		     void (*on_error)(void *ctx, const char *msg), void *ctx)
+{
+	return load(policy_path, co, cls, pol, digest, 0, on_error, ctx);
+}
+
+unsigned loader_load_start(const char *policy_path, const struct cls_opts *co,
+			   struct classifier **cls, struct policy **pol,
+			   uint8_t *digest,
+			   void (*on_error)(void *ctx, const char *msg),
+			   void *ctx)
+{
+	return load(policy_path, co, cls, pol, digest, 1, on_error, ctx);
+}
+
+/* loader_client_policy, the text checked as the running policy's own
+ * (@internal, policy_names.internal) or not. */
+static struct policy *
+client_policy(struct classifier *c, const struct policy *running,
+	      const char *name, const char *text, size_t len, int internal,
+	      void (*on_error)(void *ctx, const char *msg), void *ctx,
+	      unsigned *nerr)
 {
 	struct policy_names n;
 	struct policy *p;
 	char msg[1024];
 
 	loader_names(c, &n);
+	n.internal = internal;
 	n.load_addrsig = NULL;
 	p = policy_parse_text(name, text, len, &n, on_error, ctx, nerr);
 	if (!p)
@@ -193,4 +225,24 @@ loader_client_policy(struct classifier *c, const struct policy *running,
 		p->addrsig_free = addrsig_free;
 	}
 	return p;
+}
+
+struct policy *
+loader_client_policy(struct classifier *c, const struct policy *running,
+		     const char *name, const char *text, size_t len,
+		     void (*on_error)(void *ctx, const char *msg), void *ctx,
+		     unsigned *nerr)
+{
+	return client_policy(c, running, name, text, len, 0, on_error, ctx,
+			     nerr);
+}
+
+struct policy *
+loader_running_policy(struct classifier *c, const struct policy *running,
+		      const char *name, const char *text, size_t len,
+		      void (*on_error)(void *ctx, const char *msg), void *ctx,
+		      unsigned *nerr)
+{
+	return client_policy(c, running, name, text, len, 1, on_error, ctx,
+			     nerr);
 }

@@ -6,12 +6,22 @@
  *
  *   file     = { "options" "{" { option } "}" | "internal" prefixes ";"
  *              | "department" NAME "{" { dstmt } "}" | "default" "{" { dstmt } "}"
+ *              | "window" NAME "{" { wstmt } "}"
  *              | "killswitch" APP { "," APP } ";" }
+ *   wstmt    = "zone" ZONE ";" | "days" DAYS { "," DAYS } ";"
+ *            | "time" HH:MM-HH:MM { "," HH:MM-HH:MM } ";"
+ *            | ("dates" | "except") DATES { "," DATES } ";"
+ *              (each once; "time" required; "zone" unless the options
+ *               have one; a window may be used before it is defined)
+ *   DAYS     = DAY | DAY "-" DAY     DAY = "mon" | ... | "sun"
+ *   DATES    = YYYY-MM-DD | YYYY-MM-DD..YYYY-MM-DD
+ *   ZONE     = STRING | WORD, an IANA zone name (tz.h)
  *   APP      = "skype" | an nDPI protocol NAME
  *   option   = ("teams-is-skype" | "skype-heuristic") ("yes"|"no") ";"
  *            | "min-confidence" CONF ";"
  *            | ("signatures" | "address-list" | "feed") PATH ";"
  *            | "media-ports" TYPE (PORTS | "none") { TYPE (PORTS | "none") } ";"
+ *            | "zone" ZONE ";"
  *              (each TYPE once; the ranges may not overlap; a TYPE not
  *               written keeps 50000-50019, 50020-50039, 50040-50059;
  *               "none": no port says that type, stored as 0-0)
@@ -23,7 +33,12 @@
  *                               group's name or DN)
  *   rule     = [ "inbound" | "outbound" ] match { qualifier } action
  *              { "log" | "confidence" CONF | "evidence" KIND { "," KIND }
- *              | "mark" "dscp" DSCP (after "allow" only) } ";"
+ *              | "mark" "dscp" DSCP (after "allow" only)
+ *              | ("during" | "outside") WINDOW | "until" TIME
+ *              | "cut" | "finish" } ";"
+ *              (one window, one until; with either, cut or finish)
+ *   TIME     = YYYY-MM-DD[THH:MM[:SS](Z | +HH:MM | -HH:MM)?]
+ *              (no Z nor offset: local in the options' zone)
  *   match    = "skype" | "teams" | "any" | "protocol" NAME { "," NAME }
  *            | "category" NAME { "," NAME }
  *   qualifier = "to" PREFIX { "," PREFIX } | "port" PORTS { "," PORTS }
@@ -48,9 +63,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <arpa/inet.h>
 
 #include "policy/addrsig.h"
+#include "policy/tz.h"
+#include "policy/window.h"
 #include "classify/classify.h"
 
 #define MAX_TOKEN_LEN 255
@@ -69,6 +87,7 @@ enum tok_type { T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_SEMI, T_COMMA, T_EOF };
 
 struct tok {
 	uint8_t type;
+	uint8_t timew; /* a rule's time word or its value (rule_set_source) */
 	uint32_t line, col;
 	char *text;
 };
@@ -90,6 +109,18 @@ struct rule_extra {
 	uint8_t skype; /* the skype group: ids fixed at finish */
 	uint8_t teams; /* the teams group */
 	uint32_t col;
+	/* time words, resolved at finish (a window may be defined after
+	 * the rules that use it, the options' zone after an "until"): the
+	 * tokens of the window's name, of the until's time, of the first
+	 * time word and of cut or finish; 0: none */
+	uint32_t win_tok, until_tok, time_tok, bnd_tok;
+};
+
+/* A window as it is parsed: where, and what was written. */
+struct winx {
+	uint32_t line, col; /* its name's */
+	uint32_t zone_tok;  /* its zone's token; 0: none written */
+	uint8_t zone_bad;   /* the zone written does not load */
 };
 
 struct policy_parser {
@@ -130,6 +161,11 @@ struct policy_parser {
 	uint32_t last_len; /* length of the last line, for EOF's column */
 	uint32_t n_notes;
 	int nomem, overflow;
+	/* windows: pol->windows' extras, the named ones (the temporary
+	 * rules' come after them, at finish); the clock checked against */
+	struct winx winx[WIN_MAX];
+	uint32_t n_named;
+	int64_t now;
 };
 
 /* Makes room for one more element in a doubling array. Returns 0, or -1
@@ -188,6 +224,10 @@ static void err_at(struct policy_parser *pp, uint32_t line, uint32_t col,
 
 #define err_tok(pp, t, ...) err_at((pp), (t)->line, (t)->col, __VA_ARGS__)
 
+static void add_note(struct policy_parser *pp, uint32_t line, uint32_t col,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* How a token is named in messages. */
 static const char *tok_desc(const struct tok *t)
 {
@@ -225,6 +265,7 @@ static void add_tok(struct policy_parser *pp, uint8_t type, uint32_t col,
 		return;
 	t = &pp->toks[pp->n_toks];
 	t->type = type;
+	t->timew = 0;
 	t->line = pp->lineno;
 	t->col = col;
 	t->text = strndup(s, n);
@@ -680,19 +721,23 @@ static int valid_dept_name(const char *s)
 	return 1;
 }
 
+/* The tokens [@from, @to) joined; without the time words if @skip_time
+ * (the source gets them back in canonical form at finish). */
 static void rule_text(struct policy_parser *pp, uint32_t from, uint32_t to,
-		      char *buf, size_t len)
+		      int skip_time, char *buf, size_t len)
 {
 	size_t o = 0;
 	uint32_t i;
 
 	buf[0] = '\0';
 	for (i = from; i < to && o + 1 < len; i++) {
-		int n = snprintf(
-			buf + o, len - o, "%s%s",
-			(i == from || pp->toks[i].type == T_COMMA) ? "" : " ",
-			pp->toks[i].text);
+		int n;
 
+		if (skip_time && pp->toks[i].timew)
+			continue;
+		n = snprintf(buf + o, len - o, "%s%s",
+			     (o == 0 || pp->toks[i].type == T_COMMA) ? "" : " ",
+			     pp->toks[i].text);
 		if (n < 0)
 			break;
 		o += (size_t)n;
@@ -865,7 +910,7 @@ static int parse_throttle(struct policy_parser *pp, struct policy_rule *r)
 {
 	const struct tok *t = next(pp);
 	int bad = 0, have_burst = 0, have_lat = 0;
-	uint64_t v;
+	uint64_t v = 0; /* a rate refused is none */
 
 	if (t->type != T_WORD || !isdigit((unsigned char)t->text[0])) {
 		err_tok(pp, t,
@@ -1297,11 +1342,139 @@ static int rule_opt_not_throttle(struct policy_parser *pp,
 	return 0;
 }
 
+/* Marks the next token a time word and takes it; its index. */
+static uint32_t take_time_word(struct policy_parser *pp)
+{
+	uint32_t i = pp->pos;
+
+	if (pp->toks[i].type != T_EOF)
+		pp->toks[i].timew = 1;
+	next(pp);
+	return i;
+}
+
+/* Whether @t is a word a rule's tail names, not a value. */
+static int is_tail_word(const struct tok *t)
+{
+	static const char *const w[] = { "log",	  "confidence", "evidence",
+					 "mark",  "during",	"outside",
+					 "until", "cut",	"finish",
+					 "burst", "latency" };
+	size_t i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (is_word(t, w[i]))
+			return 1;
+	return 0;
+}
+
+/* The value after a time word @t (taken), a word: its index, or 0
+ * (reported, not taken) when something else comes. */
+static uint32_t time_value(struct policy_parser *pp, struct rule_state *rs,
+			   const struct tok *t, const char *what)
+{
+	const struct tok *v = peek(pp);
+
+	if (v->type != T_WORD || is_tail_word(v)) {
+		err_tok(pp, v, "expected %s after '%s', got '%s'", what,
+			t->text, tok_desc(v));
+		rs->bad = 1;
+		return 0;
+	}
+	return take_time_word(pp);
+}
+
+/* "during" WINDOW or "outside" WINDOW: the window's name, resolved at
+ * finish (it may be defined after the rule). */
+static int rule_opt_window(struct policy_parser *pp, struct rule_state *rs,
+			   const struct tok *t)
+{
+	uint32_t ti = take_time_word(pp), v;
+
+	if (!rs->rx.time_tok)
+		rs->rx.time_tok = ti;
+	v = time_value(pp, rs, t, "a window's name");
+	if (rs->rx.win_tok) {
+		err_tok(pp, t,
+			"one window per rule: '%s' after '%s %s' (define a window that holds both)",
+			t->text, rs->r.win_outside ? "outside" : "during",
+			pp->toks[rs->rx.win_tok].text);
+		rs->bad = 1;
+		return 0;
+	}
+	if (v) {
+		rs->rx.win_tok = v;
+		rs->r.win_outside = (uint8_t)is_word(t, "outside");
+	}
+	return 0;
+}
+
+/* "until" TIME: checked at finish (a local time takes the options'
+ * zone, which may be written after it). */
+static int rule_opt_until(struct policy_parser *pp, struct rule_state *rs,
+			  const struct tok *t)
+{
+	uint32_t ti = take_time_word(pp), v;
+
+	if (!rs->rx.time_tok)
+		rs->rx.time_tok = ti;
+	v = time_value(pp, rs, t,
+		       "a time (e.g. 2026-12-24T18:00:00Z or 2026-12-24)");
+	if (rs->rx.until_tok) {
+		err_tok(pp, t, "duplicate 'until'");
+		rs->bad = 1;
+	} else if (v) {
+		rs->rx.until_tok = v;
+	}
+	return 0;
+}
+
+/* "cut" or "finish": what a boundary does to established flows. */
+static int rule_opt_boundary(struct policy_parser *pp, struct rule_state *rs,
+			     const struct tok *t)
+{
+	uint32_t ti = take_time_word(pp);
+
+	if (rs->rx.bnd_tok) {
+		err_tok(pp, t, "'%s' after '%s': a rule says one of them",
+			t->text, pp->toks[rs->rx.bnd_tok].text);
+		rs->bad = 1;
+		return 0;
+	}
+	rs->rx.bnd_tok = ti;
+	rs->r.boundary = is_word(t, "cut") ? BOUNDARY_CUT : BOUNDARY_FINISH;
+	return 0;
+}
+
+/* A rule with time says what its boundary does; one without has none.
+ * 0, or -1 (reported). */
+static int rule_time_words(struct policy_parser *pp,
+			   const struct rule_state *rs)
+{
+	if (rs->rx.time_tok && !rs->rx.bnd_tok) {
+		err_tok(pp, &pp->toks[rs->rx.time_tok],
+			"a rule with time says what its boundary does to established flows: add 'cut' (decided again at once) or 'finish' (they run on)");
+		return -1;
+	}
+	if (rs->rx.bnd_tok && !rs->rx.time_tok) {
+		err_tok(pp, &pp->toks[rs->rx.bnd_tok],
+			"'%s' goes with a time (during WINDOW, outside WINDOW or until TIME): a rule without time has no boundary",
+			pp->toks[rs->rx.bnd_tok].text);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct {
 	const char *word;
 	int (*parse)(struct policy_parser *pp, struct rule_state *rs,
 		     const struct tok *t);
 } rule_opts[] = {
+	{ "during", rule_opt_window },
+	{ "outside", rule_opt_window },
+	{ "until", rule_opt_until },
+	{ "cut", rule_opt_boundary },
+	{ "finish", rule_opt_boundary },
 	{ "log", rule_opt_log },
 	{ "confidence", rule_opt_confidence },
 	{ "evidence", rule_opt_evidence },
@@ -1339,7 +1512,7 @@ static int parse_rule_tail(struct policy_parser *pp, struct rule_state *rs)
 			err_missing_semi(pp);
 		else
 			err_tok(pp, t,
-				"unexpected '%s' in rule (expected log, confidence, evidence, mark dscp or ';')",
+				"unexpected '%s' in rule (expected log, confidence, evidence, mark dscp, during, outside, until, cut, finish or ';')",
 				tok_desc(t));
 		sync_stmt(pp);
 		return -1;
@@ -1353,10 +1526,11 @@ static int rule_set_source(struct policy_parser *pp, struct rule_state *rs)
 	char buf[4096];
 	size_t at;
 
-	rule_text(pp, rs->start, pp->pos - 1, rs->r.text, sizeof(rs->r.text));
-	rule_text(pp, rs->start, rs->action_tok, buf, sizeof(buf));
+	rule_text(pp, rs->start, pp->pos - 1, 0, rs->r.text,
+		  sizeof(rs->r.text));
+	rule_text(pp, rs->start, rs->action_tok, 1, buf, sizeof(buf));
 	at = strlen(buf) + 1;
-	rule_text(pp, rs->start, pp->pos - 1, buf, sizeof(buf));
+	rule_text(pp, rs->start, pp->pos - 1, 1, buf, sizeof(buf));
 	rs->r.src = strdup(buf);
 	rs->r.action_at = (uint16_t)(at < strlen(buf) ? at : strlen(buf));
 	if (!rs->r.src) {
@@ -1405,8 +1579,10 @@ static void parse_rule(struct policy_parser *pp, uint16_t di)
 	rs.r.line = rs.first->line;
 	rs.rx.col = rs.first->col;
 	rs.r.min_conf = CONF_UNSET;
+	rs.r.win = rs.r.tmp = -1;
 	if (parse_rule_head(pp, &rs) != 0 || parse_rule_action(pp, &rs) != 0 ||
-	    parse_rule_tail(pp, &rs) != 0 || rs.bad)
+	    parse_rule_tail(pp, &rs) != 0 || rs.bad ||
+	    rule_time_words(pp, &rs) != 0)
 		return;
 	if (d->n_rules >= MAX_RULES_PER_DEPT) {
 		err_tok(pp, rs.first,
@@ -1757,6 +1933,531 @@ static void parse_killswitch(struct policy_parser *pp)
 	expect_semi(pp);
 }
 
+/* ---- time: zones, dates, windows ---- */
+
+/* Zones an admin is likely to mean, for a suggestion when one is
+ * misspelt (the system's zone directory is not scanned: the policy reads
+ * no directory). */
+static const char *const common_zones[] = {
+	"UTC",
+	"Europe/Berlin",
+	"Europe/London",
+	"Europe/Paris",
+	"Europe/Madrid",
+	"Europe/Rome",
+	"Europe/Amsterdam",
+	"Europe/Brussels",
+	"Europe/Vienna",
+	"Europe/Zurich",
+	"Europe/Stockholm",
+	"Europe/Warsaw",
+	"Europe/Prague",
+	"Europe/Dublin",
+	"Europe/Lisbon",
+	"Europe/Helsinki",
+	"Europe/Athens",
+	"Europe/Istanbul",
+	"Europe/Moscow",
+	"America/New_York",
+	"America/Chicago",
+	"America/Denver",
+	"America/Los_Angeles",
+	"America/Toronto",
+	"America/Sao_Paulo",
+	"Asia/Tokyo",
+	"Asia/Shanghai",
+	"Asia/Kolkata",
+	"Asia/Singapore",
+	"Asia/Dubai",
+	"Australia/Sydney",
+	"Pacific/Auckland",
+	"Africa/Johannesburg",
+};
+
+/* The zone @t names, loaded once per policy (policy.zones); NULL
+ * (reported) if it does not load. */
+static const struct tz *zone_load(struct policy_parser *pp, const struct tok *t)
+{
+	struct policy *p = pp->pol;
+	const char *best = NULL;
+	unsigned bestd = 4, d;
+	struct tz *z, **nz;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < p->n_zones; i++)
+		if (strcmp(tz_name(p->zones[i]), t->text) == 0)
+			return p->zones[i];
+	z = tz_load(t->text, err, sizeof(err));
+	if (!z) {
+		for (i = 0; i < sizeof(common_zones) / sizeof(common_zones[0]);
+		     i++) {
+			d = edit_distance(t->text, common_zones[i]);
+			if (d < bestd) {
+				bestd = d;
+				best = common_zones[i];
+			}
+		}
+		if (best)
+			err_tok(pp, t, "%s (did you mean '%s'?)", err, best);
+		else
+			err_tok(pp, t, "%s", err);
+		return NULL;
+	}
+	nz = realloc(p->zones, (p->n_zones + 1) * sizeof(*nz));
+	if (!nz) {
+		tz_free(z);
+		pp->nomem = 1;
+		return NULL;
+	}
+	p->zones = nz;
+	p->zones[p->n_zones++] = z;
+	return z;
+}
+
+/* @n decimal digits at @s: the value, or -1. */
+static int digits(const char *s, unsigned n)
+{
+	int v = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static unsigned days_in_month(int y, unsigned m)
+{
+	static const unsigned dim[12] = { 31, 28, 31, 30, 31, 30,
+					  31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dim[m - 1];
+}
+
+/* "YYYY-MM-DD" at @s (10 characters): days since 1970-01-01 in *@out.
+ * 0, or -1 if it is no such date. */
+static int parse_date(const char *s, int32_t *out)
+{
+	int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
+
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || s[4] != '-' ||
+	    s[7] != '-' || (unsigned)d > days_in_month(y, (unsigned)m))
+		return -1;
+	*out = win_days_from_civil(y, (unsigned)m, (unsigned)d);
+	return 0;
+}
+
+/* "HH:MM" at @s: minutes from midnight (24:00 if @end), or -1. */
+static int parse_hhmm(const char *s, int end)
+{
+	int h = digits(s, 2), m = digits(s + 3, 2);
+
+	if (h < 0 || m < 0 || s[2] != ':' || m > 59)
+		return -1;
+	if (h == 24 && m == 0 && end)
+		return 1440;
+	return h <= 23 ? h * 60 + m : -1;
+}
+
+/* An "until" TIME @s: YYYY-MM-DD[THH:MM[:SS]] then "Z", "+HH:MM",
+ * "-HH:MM" or nothing (a local time in @zone). The instant in *@out: 0,
+ * -1 if it is no time, -2 if it is local and @zone NULL. */
+static int parse_instant(const char *s, const struct tz *zone, int64_t *out)
+{
+	size_t n = strlen(s), o = 10;
+	int32_t day;
+	int h = 0, m = 0, sec = 0, off = 0, oh, om, local = 1;
+
+	if (n < 10 || parse_date(s, &day) != 0 || day > 2932896 /* 9999 */)
+		return -1;
+	if (n > o && s[o] == 'T') {
+		if (n < o + 6 || (h = parse_hhmm(s + o + 1, 0)) < 0)
+			return -1;
+		m = h % 60;
+		h /= 60;
+		o += 6;
+		if (n > o && s[o] == ':') {
+			sec = digits(s + o + 1, 2);
+			if (n < o + 3 || sec < 0 || sec > 59)
+				return -1;
+			o += 3;
+		}
+		if (n == o + 1 && s[o] == 'Z') {
+			local = 0;
+			o++;
+		} else if (n == o + 6 && (s[o] == '+' || s[o] == '-')) {
+			oh = digits(s + o + 1, 2);
+			om = digits(s + o + 4, 2);
+			if (oh < 0 || om < 0 || s[o + 3] != ':' || oh > 14 ||
+			    om > 59)
+				return -1;
+			off = (s[o] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+			local = 0;
+			o += 6;
+		}
+	}
+	if (o != n)
+		return -1;
+	*out = (int64_t)day * 86400 + h * 3600 + m * 60 + sec;
+	if (!local)
+		*out -= off;
+	else if (!zone)
+		return -2;
+	else
+		*out = tz_utc_of(zone, *out);
+	/* written back as YYYY-MM-DDTHH:MM:SSZ, four digits of year */
+	return *out >= 0 && *out < 253402300800LL /* 10000-01-01 */ ? 0 : -1;
+}
+
+int policy_until_instant(const char *s, const struct tz *zone, int64_t *out)
+{
+	return parse_instant(s, zone, out);
+}
+
+/* @t as YYYY-MM-DDTHH:MM:SSZ. */
+static void format_instant(int64_t t, char *buf, size_t len)
+{
+	int32_t day = (int32_t)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
+	int64_t r = t - (int64_t)day * 86400;
+	unsigned mo, d;
+	int y;
+
+	win_civil_from_days(day, &y, &mo, &d);
+	snprintf(buf, len, "%04d-%02u-%02uT%02u:%02u:%02uZ", y, mo, d,
+		 (unsigned)(r / 3600), (unsigned)(r / 60 % 60),
+		 (unsigned)(r % 60));
+}
+
+/* A window's statements, as they are parsed: which were written. */
+struct win_body {
+	struct window *w;
+	struct winx *x;
+	unsigned seen; /* 1 << index in win_stmts */
+};
+
+static const char *const day_words[7] = { "mon", "tue", "wed", "thu",
+					  "fri", "sat", "sun" };
+
+static int day_index(const char *s, size_t n)
+{
+	unsigned i;
+
+	for (i = 0; i < 7; i++)
+		if (strlen(day_words[i]) == n && !strncmp(s, day_words[i], n))
+			return (int)i;
+	return -1;
+}
+
+/* DAY or DAY-DAY (fri-mon runs over the weekend). */
+static void win_day(struct policy_parser *pp, struct win_body *b,
+		    const struct tok *t)
+{
+	const char *dash = strchr(t->text, '-');
+	int lo = day_index(t->text,
+			   dash ? (size_t)(dash - t->text) : strlen(t->text)),
+	    hi = dash ? day_index(dash + 1, strlen(dash + 1)) : lo, i;
+
+	if (lo < 0 || hi < 0) {
+		err_tok(pp, t,
+			"invalid day '%s' (mon, tue, wed, thu, fri, sat, sun, or a range such as mon-fri)",
+			t->text);
+		return;
+	}
+	for (i = lo;; i = (i + 1) % 7) {
+		if (b->w->days & (1u << i)) {
+			err_tok(pp, t, "day '%s' listed twice in window '%s'",
+				day_words[i], b->w->name);
+			return;
+		}
+		b->w->days |= (uint8_t)(1u << i);
+		if (i == hi)
+			break;
+	}
+}
+
+/* Whether the time ranges @a and @b share a minute (either may run
+ * across midnight). */
+static int ranges_meet(const struct win_range *a, const struct win_range *b)
+{
+	int as = a->start, ae = a->end > a->start ? a->end : a->end + 1440;
+	int bs = b->start, be = b->end > b->start ? b->end : b->end + 1440;
+	int k;
+
+	for (k = -1440; k <= 1440; k += 1440)
+		if (as < be + k && bs + k < ae)
+			return 1;
+	return 0;
+}
+
+/* HH:MM-HH:MM */
+static void win_time(struct policy_parser *pp, struct win_body *b,
+		     const struct tok *t)
+{
+	struct window *w = b->w;
+	struct win_range r;
+	int s = -1, e = -1;
+	unsigned i;
+
+	if (strlen(t->text) == 11 && t->text[5] == '-') {
+		s = parse_hhmm(t->text, 0);
+		e = parse_hhmm(t->text + 6, 1);
+	}
+	if (s < 0 || e < 0) {
+		err_tok(pp, t,
+			"invalid time range '%s' (HH:MM-HH:MM, hours 00 to 23, e.g. 08:00-18:00; 24:00 may end one)",
+			t->text);
+		return;
+	}
+	if (s == e) {
+		err_tok(pp, t,
+			"empty time range '%s' (00:00-24:00 is the whole day)",
+			t->text);
+		return;
+	}
+	r.start = (uint16_t)s;
+	r.end = (uint16_t)e;
+	for (i = 0; i < w->n_ranges; i++)
+		if (ranges_meet(&w->ranges[i], &r)) {
+			err_tok(pp, t,
+				"time range '%s' overlaps %02u:%02u-%02u:%02u in window '%s'",
+				t->text, w->ranges[i].start / 60u,
+				w->ranges[i].start % 60u,
+				w->ranges[i].end / 60u, w->ranges[i].end % 60u,
+				w->name);
+			return;
+		}
+	if (w->n_ranges >= WIN_RANGES) {
+		err_tok(pp, t,
+			"too many time ranges in window '%s' (at most %d)",
+			w->name, WIN_RANGES);
+		return;
+	}
+	w->ranges[w->n_ranges++] = r;
+}
+
+/* DATE or DATE..DATE, into "dates" or "except" (@ex). */
+static void win_date(struct policy_parser *pp, struct win_body *b,
+		     const struct tok *t, int ex)
+{
+	struct window *w = b->w;
+	struct win_dates *list = ex ? w->except : w->dates, d;
+	uint8_t *n = ex ? &w->n_except : &w->n_dates;
+	size_t len = strlen(t->text);
+	unsigned i;
+	int ok = 0;
+
+	if (len == 10 && parse_date(t->text, &d.lo) == 0) {
+		d.hi = d.lo;
+		ok = 1;
+	} else if (len == 22 && !strncmp(t->text + 10, "..", 2)) {
+		ok = parse_date(t->text, &d.lo) == 0 &&
+		     parse_date(t->text + 12, &d.hi) == 0;
+	}
+	if (!ok) {
+		err_tok(pp, t,
+			"invalid date '%s' (YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD, a day that exists)",
+			t->text);
+		return;
+	}
+	if (d.hi < d.lo) {
+		err_tok(pp, t, "date range '%s' ends before it starts",
+			t->text);
+		return;
+	}
+	for (i = 0; i < *n; i++)
+		if (list[i].lo <= d.hi && d.lo <= list[i].hi) {
+			err_tok(pp, t,
+				"'%s' overlaps another date of '%s' in window '%s'",
+				t->text, ex ? "except" : "dates", w->name);
+			return;
+		}
+	if (*n >= WIN_DATES) {
+		err_tok(pp, t,
+			"too many dates in '%s' of window '%s' (at most %d)",
+			ex ? "except" : "dates", w->name, WIN_DATES);
+		return;
+	}
+	list[(*n)++] = d;
+}
+
+static void win_dates_one(struct policy_parser *pp, struct win_body *b,
+			  const struct tok *t)
+{
+	win_date(pp, b, t, 0);
+}
+
+static void win_except_one(struct policy_parser *pp, struct win_body *b,
+			   const struct tok *t)
+{
+	win_date(pp, b, t, 1);
+}
+
+/* zone NAME: loaded now, once per policy. */
+static void win_zone_one(struct policy_parser *pp, struct win_body *b,
+			 const struct tok *t)
+{
+	b->x->zone_tok = (uint32_t)(t - pp->toks);
+	b->w->tz = zone_load(pp, t);
+	b->x->zone_bad = !b->w->tz;
+}
+
+static const struct {
+	const char *word;
+	void (*one)(struct policy_parser *pp, struct win_body *b,
+		    const struct tok *t);
+	int list; /* values separated by ',' */
+	const char *example;
+} win_stmts[] = {
+	{ "zone", win_zone_one, 0, "a time zone (e.g. \"Europe/Berlin\")" },
+	{ "days", win_day, 1, "days (e.g. mon-fri)" },
+	{ "time", win_time, 1, "a time range (e.g. 08:00-18:00)" },
+	{ "dates", win_dates_one, 1, "dates (e.g. 2026-12-01..2027-03-31)" },
+	{ "except", win_except_one, 1, "dates (e.g. 2026-12-24)" },
+};
+#define N_WIN_STMTS (sizeof(win_stmts) / sizeof(win_stmts[0]))
+
+/* The values of a window's statement @i after its keyword @kw (taken),
+ * through the ';'. */
+static void win_stmt(struct policy_parser *pp, struct win_body *b, unsigned i,
+		     const struct tok *kw)
+{
+	if (b->seen & (1u << i))
+		err_tok(pp, kw, "duplicate '%s' in window '%s'", kw->text,
+			b->w->name);
+	b->seen |= 1u << i;
+	for (;;) {
+		const struct tok *t = next(pp);
+
+		if (t->type != T_WORD &&
+		    !(t->type == T_STRING && i == 0 /* zone */)) {
+			err_tok(pp, t, "expected %s after '%s', got '%s'",
+				win_stmts[i].example, kw->text, tok_desc(t));
+			unget(pp, t);
+			if (t->type == T_SEMI)
+				next(pp);
+			else if (t->type != T_RBRACE && t->type != T_EOF)
+				sync_stmt(pp);
+			return;
+		}
+		win_stmts[i].one(pp, b, t);
+		if (!win_stmts[i].list || peek(pp)->type != T_COMMA)
+			break;
+		next(pp);
+	}
+	expect_semi(pp);
+}
+
+/* "{" { wstmt } "}" of window @b; the '{' (@open) taken. */
+static void parse_window_body(struct policy_parser *pp, struct win_body *b,
+			      const struct tok *open)
+{
+	for (;;) {
+		const struct tok *t = next(pp);
+		unsigned i;
+
+		if (t->type == T_RBRACE)
+			break;
+		if (t->type == T_EOF) {
+			err_unclosed(pp, t, open);
+			unget(pp, t);
+			break;
+		}
+		if (t->type == T_SEMI)
+			continue;
+		for (i = 0; i < N_WIN_STMTS; i++)
+			if (is_word(t, win_stmts[i].word))
+				break;
+		if (i == N_WIN_STMTS) {
+			err_tok(pp, t,
+				"unknown statement '%s' in window '%s' (expected zone, days, time, dates or except)",
+				tok_desc(t), b->w->name);
+			sync_stmt(pp);
+			continue;
+		}
+		win_stmt(pp, b, i, t);
+	}
+	if (!(b->seen & (1u << 2)))
+		err_at(pp, b->x->line, b->x->col,
+		       "window '%s' has no 'time' (e.g. time 08:00-18:00;)",
+		       b->w->name);
+	if (!(b->seen & (1u << 1)))
+		b->w->days = 0x7f;
+}
+
+/* The window named @name, or -1. */
+static int window_index(const struct policy_parser *pp, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < pp->n_named; i++)
+		if (strcmp(pp->pol->windows[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* window NAME "{" { wstmt } "}" */
+static void parse_window(struct policy_parser *pp)
+{
+	const struct tok *kw = next(pp), *name = peek(pp), *open;
+	struct window scratch;
+	struct winx sx;
+	struct win_body b = { &scratch, &sx, 0 };
+	int ok = 1, dup;
+
+	memset(&scratch, 0, sizeof(scratch));
+	memset(&sx, 0, sizeof(sx));
+	if (name->type == T_LBRACE) {
+		err_tok(pp, name, "missing window name");
+		ok = 0;
+	} else {
+		next(pp);
+		if (name->type != T_WORD || !valid_dept_name(name->text) ||
+		    strlen(name->text) >= WIN_NAME_LEN) {
+			err_tok(pp, name,
+				"invalid window name '%s' (a letter, then letters, digits, '-' or '_'; at most %d)",
+				tok_desc(name), WIN_NAME_LEN - 1);
+			ok = 0;
+		} else if ((dup = window_index(pp, name->text)) >= 0) {
+			err_tok(pp, name,
+				"duplicate window '%s' (first defined at line %u)",
+				name->text, pp->winx[dup].line);
+			ok = 0;
+		}
+	}
+	open = expect_lbrace(pp, "window name");
+	if (!open)
+		return;
+	if (ok && pp->n_named >= WIN_MAX) {
+		err_tok(pp, kw, "too many windows (at most %d)", WIN_MAX);
+		ok = 0;
+	}
+	if (ok && !pp->pol->windows) {
+		pp->pol->windows = calloc(WIN_MAX, sizeof(struct window));
+		if (!pp->pol->windows) {
+			pp->nomem = 1;
+			return;
+		}
+	}
+	if (ok) {
+		b.w = &pp->pol->windows[pp->n_named];
+		b.x = &pp->winx[pp->n_named];
+	}
+	if (name->type == T_WORD)
+		snprintf(b.w->name, sizeof(b.w->name), "%s", name->text);
+	b.w->kind = WIN_RECUR;
+	b.w->line = kw->line;
+	b.x->line = name->line;
+	b.x->col = name->col;
+	parse_window_body(pp, &b, open);
+	if (ok)
+		pp->pol->n_windows = ++pp->n_named;
+}
+
 /* An option's statement: its handler takes the values after the keyword
  * @kw, not the ';'. Returns 0 when the ';' should come next, 1 when the
  * statement is over (reported: skipped, or cut short by '}' or the end of
@@ -1943,6 +2644,24 @@ static int opt_media_ports(struct policy_parser *pp, const struct opt_def *o,
 	return 0;
 }
 
+/* zone NAME: of the windows that name none, and of "until" local times. */
+static int opt_zone(struct policy_parser *pp, const struct opt_def *o,
+		    const struct tok *kw)
+{
+	int ended;
+	const struct tok *v = opt_value(pp, &ended);
+
+	(void)o;
+	(void)kw;
+	if (v->type != T_STRING && v->type != T_WORD)
+		err_tok(pp, v,
+			"expected a time zone (e.g. \"Europe/Berlin\"), got '%s'",
+			tok_desc(v));
+	else
+		pp->pol->zone = zone_load(pp, v);
+	return ended;
+}
+
 static const struct opt_def opt_defs[] = {
 	{ "teams-is-skype", opt_bool, offsetof(struct policy, teams_is_skype) },
 	{ "min-confidence", opt_conf, 0 },
@@ -1952,6 +2671,7 @@ static const struct opt_def opt_defs[] = {
 	{ "address-list", opt_file, offsetof(struct policy, address_list) },
 	{ "feed", opt_file, offsetof(struct policy, feed) },
 	{ "media-ports", opt_media_ports, 0 },
+	{ "zone", opt_zone, 0 },
 };
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 _Static_assert(N_OPTS <= sizeof(((struct policy_parser *)0)->opt_line) /
@@ -1985,7 +2705,7 @@ static void parse_options(struct policy_parser *pp)
 				break;
 		if (i == N_OPTS) {
 			err_tok(pp, t,
-				"unknown option '%s' (expected teams-is-skype, skype-heuristic, min-confidence, signatures, address-list, feed or media-ports)",
+				"unknown option '%s' (expected teams-is-skype, skype-heuristic, min-confidence, signatures, address-list, feed, media-ports or zone)",
 				tok_desc(t));
 			sync_stmt(pp);
 			continue;
@@ -2058,14 +2778,383 @@ static int rule_covers(const struct policy_rule *a, const struct policy_rule *b,
 	return 1;
 }
 
+/* ---- finish: time ---- */
+
+/* Whether window @w is open at every instant from @now on. */
+static int window_always_open(const struct window *w, int64_t now)
+{
+	return window_open_at(w, now) &&
+	       window_next_change(w, now) == WIN_NEVER;
+}
+
+/* Each named window gets its zone (its own, or the options'), and opens
+ * again after now. */
+static void finish_windows(struct policy_parser *pp)
+{
+	struct policy *p = pp->pol;
+	uint32_t i;
+
+	for (i = 0; i < pp->n_named; i++) {
+		struct window *w = &p->windows[i];
+		const struct winx *x = &pp->winx[i];
+
+		if (x->zone_bad)
+			continue;
+		if (!w->tz && !x->zone_tok)
+			w->tz = p->zone;
+		if (!w->tz) {
+			err_at(pp, x->line, x->col,
+			       "window '%s' has no zone, nor do the options: its times are ambiguous (write zone \"Europe/Berlin\"; in the window or in the options)",
+			       w->name);
+			continue;
+		}
+		if (!w->n_ranges || window_open_at(w, pp->now) ||
+		    window_next_change(w, pp->now) != WIN_NEVER)
+			continue;
+		if (pp->names.internal)
+			add_note(
+				pp, x->line, x->col,
+				"window '%s' never opens again (its dates are past, or except covers them)",
+				w->name);
+		else
+			err_at(pp, x->line, x->col,
+			       "window '%s' never opens again after now (its dates are past, or except and days cover them)",
+			       w->name);
+	}
+}
+
+/* Rule @r's "during"/"outside" window, from its name (token @ti). */
+static void resolve_window(struct policy_parser *pp, struct policy_rule *r,
+			   uint32_t ti)
+{
+	const struct tok *t = &pp->toks[ti];
+	const struct window *w;
+	int wi = window_index(pp, t->text);
+
+	if (wi < 0) {
+		const char *best = NULL;
+		unsigned bestd = 3, i, d;
+
+		for (i = 0; i < pp->n_named; i++) {
+			d = edit_distance(t->text, pp->pol->windows[i].name);
+			if (d < bestd) {
+				bestd = d;
+				best = pp->pol->windows[i].name;
+			}
+		}
+		if (best)
+			err_tok(pp, t,
+				"unknown window '%s' (did you mean '%s'?)",
+				t->text, best);
+		else
+			err_tok(pp, t,
+				"unknown window '%s' (define it: window %s { time 08:00-18:00; })",
+				t->text, t->text);
+		return;
+	}
+	r->win = (int8_t)wi;
+	pp->pol->win_used |= 1ull << wi;
+	w = &pp->pol->windows[wi];
+	if (r->win_outside && w->tz && w->n_ranges &&
+	    window_always_open(w, pp->now))
+		err_tok(pp, t,
+			"rule never applies: window '%s' is always open, so 'outside %s' never holds",
+			t->text, t->text);
+}
+
+/* Rule @r's "until" (token @ti): a WIN_UNTIL window of its own. */
+static void resolve_until(struct policy_parser *pp, struct policy_rule *r,
+			  uint32_t ti)
+{
+	const struct tok *t = &pp->toks[ti];
+	struct policy *p = pp->pol;
+	char when[32], now[32];
+	int64_t at;
+	int rc = parse_instant(t->text, p->zone, &at);
+
+	if (rc == -1) {
+		err_tok(pp, t,
+			"invalid time '%s' (YYYY-MM-DD, YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS, then Z, an offset such as +01:00, or nothing for the options' zone)",
+			t->text);
+		return;
+	}
+	if (rc == -2) {
+		err_tok(pp, t,
+			"'until %s' is a local time, and the options set no zone: it is ambiguous (add Z or an offset such as +01:00, or options { zone \"Europe/Berlin\"; })",
+			t->text);
+		return;
+	}
+	if (p->n_windows >= WIN_MAX) {
+		err_tok(pp, t,
+			"too many windows (at most %d, one per temporary rule included)",
+			WIN_MAX);
+		return;
+	}
+	format_instant(at, when, sizeof(when));
+	format_instant(pp->now, now, sizeof(now));
+	if (at <= pp->now && !pp->names.internal) {
+		err_tok(pp, t,
+			"rule never applies: 'until %s' (%s) is not after now (%s)",
+			t->text, when, now);
+		return;
+	}
+	if (at <= pp->now)
+		add_note(
+			pp, t->line, t->col,
+			"temporary rule expired at %s (kept: flows a finish rule found running follow it)",
+			when);
+	if (!p->windows) {
+		p->windows = calloc(WIN_MAX, sizeof(struct window));
+		if (!p->windows) {
+			pp->nomem = 1;
+			return;
+		}
+	}
+	memset(&p->windows[p->n_windows], 0, sizeof(struct window));
+	p->windows[p->n_windows].kind = WIN_UNTIL;
+	p->windows[p->n_windows].until = at;
+	p->windows[p->n_windows].line = t->line;
+	r->tmp = (int8_t)p->n_windows;
+	p->win_used |= 1ull << p->n_windows;
+	p->n_windows++;
+}
+
+/* The rule's source gets its time words back, canonical: " during W",
+ * " until YYYY-MM-DDTHH:MM:SSZ", " cut". */
+static void rule_time_source(struct policy_parser *pp, struct policy_rule *r)
+{
+	const struct policy *p = pp->pol;
+	char tail[128], when[32];
+	size_t o = 0, n;
+	char *ns;
+
+	if (r->win >= 0)
+		o += (size_t)snprintf(tail + o, sizeof(tail) - o, " %s %s",
+				      r->win_outside ? "outside" : "during",
+				      p->windows[r->win].name);
+	if (r->tmp >= 0) {
+		format_instant(p->windows[r->tmp].until, when, sizeof(when));
+		o += (size_t)snprintf(tail + o, sizeof(tail) - o, " until %s",
+				      when);
+	}
+	snprintf(tail + o, sizeof(tail) - o, " %s",
+		 r->boundary == BOUNDARY_CUT ? "cut" : "finish");
+	n = strlen(r->src);
+	ns = realloc(r->src, n + strlen(tail) + 1);
+	if (!ns) {
+		pp->nomem = 1;
+		return;
+	}
+	memcpy(ns + n, tail, strlen(tail) + 1);
+	r->src = ns;
+}
+
+/* A timed rule's window and until, resolved. */
+static void finish_rule_time(struct policy_parser *pp, uint32_t di, uint32_t i)
+{
+	struct policy_rule *r = &pp->pol->depts[di].rules[i];
+	const struct rule_extra *x = &pp->rx[di][i];
+
+	if (r->boundary == BOUNDARY_NONE)
+		return;
+	if (x->win_tok)
+		resolve_window(pp, r, x->win_tok);
+	if (x->until_tok)
+		resolve_until(pp, r, x->until_tok);
+	if (r->src)
+		rule_time_source(pp, r);
+}
+
+/* Whether @a applies whenever @b does, as far as time goes: @a has none,
+ * or the same window in the same sense, the same boundary (a "finish"
+ * rule asks the windows at a flow's start, a "cut" one now), and an
+ * until no earlier than @b's. Anything else is not claimed. */
+static int time_covers(const struct policy *p, const struct policy_rule *a,
+		       const struct policy_rule *b)
+{
+	if (a->boundary == BOUNDARY_NONE)
+		return 1;
+	if (b->boundary != a->boundary)
+		return 0;
+	if (a->win >= 0 &&
+	    (a->win != b->win || a->win_outside != b->win_outside))
+		return 0;
+	if (a->tmp >= 0 &&
+	    (b->tmp < 0 || p->windows[a->tmp].until < p->windows[b->tmp].until))
+		return 0;
+	return 1;
+}
+
+/* The instants of [@from, @to) at which @r's time holds, sorted and
+ * disjoint, malloc'd into *@out (NULL when none); how many, or -1 if
+ * memory is short. */
+static long rule_intervals(const struct policy *p, const struct policy_rule *r,
+			   int64_t from, int64_t to, struct win_iv **out)
+{
+	const struct window *w = r->win >= 0 ? &p->windows[r->win] : NULL;
+	struct win_iv *iv;
+	size_t n = 0, m, i, k = 0;
+	int64_t at = from;
+
+	if (r->tmp >= 0 && p->windows[r->tmp].until < to)
+		to = p->windows[r->tmp].until;
+	*out = NULL;
+	if (to <= from)
+		return 0;
+	if (w)
+		n = window_intervals(w, from, to, NULL, 0);
+	iv = malloc((n + 1) * sizeof(*iv));
+	if (!iv)
+		return -1;
+	m = w ? window_intervals(w, from, to, iv, n) : 0;
+	if (m > n)
+		m = n;
+	for (i = 0; i < m; i++) {
+		if (iv[i].lo < from)
+			iv[i].lo = from;
+		if (iv[i].hi > to)
+			iv[i].hi = to;
+	}
+	if (!w) {
+		iv[0].lo = from;
+		iv[0].hi = to;
+		k = 1;
+	} else if (!r->win_outside) {
+		k = m;
+	} else { /* the gaps, in place: gap i ends where interval i starts */
+		for (i = 0; i <= m; i++) {
+			int64_t lo = at, hi = i < m ? iv[i].lo : to;
+
+			at = i < m ? iv[i].hi : to;
+			if (hi > lo) {
+				iv[k].lo = lo;
+				iv[k++].hi = hi;
+			}
+		}
+	}
+	*out = iv;
+	return (long)k;
+}
+
+static int64_t iv_length(const struct win_iv *v, long n)
+{
+	int64_t s = 0;
+	long i;
+
+	for (i = 0; i < n; i++)
+		s += v[i].hi - v[i].lo;
+	return s;
+}
+
+static int64_t iv_common(const struct win_iv *a, long na,
+			 const struct win_iv *b, long nb)
+{
+	int64_t s = 0;
+	long i = 0, j = 0;
+
+	while (i < na && j < nb) {
+		int64_t lo = a[i].lo > b[j].lo ? a[i].lo : b[j].lo;
+		int64_t hi = a[i].hi < b[j].hi ? a[i].hi : b[j].hi;
+
+		if (hi > lo)
+			s += hi - lo;
+		if (a[i].hi < b[j].hi)
+			i++;
+		else
+			j++;
+	}
+	return s;
+}
+
+/* Whether rules @a and @b match the same flows: each covers the other in
+ * each direction either takes. */
+static int same_flows(const struct policy_rule *a, const struct policy_rule *b)
+{
+	uint8_t dir;
+
+	if (a->dir != b->dir)
+		return 0;
+	for (dir = RULE_DIR_INBOUND; dir <= RULE_DIR_OUTBOUND; dir++) {
+		if (a->dir != RULE_DIR_ANY && a->dir != dir)
+			continue;
+		if (!rule_covers(a, b, dir) || !rule_covers(b, a, dir))
+			return 0;
+	}
+	return 1;
+}
+
+static int same_action(const struct policy_rule *a, const struct policy_rule *b)
+{
+	return a->action == b->action && a->dscp == b->dscp &&
+	       a->rate_bps == b->rate_bps && a->burst_bytes == b->burst_bytes &&
+	       a->latency_ms == b->latency_ms;
+}
+
+/* Whether @r has time that can be laid out: a window refused (no zone,
+ * no time) is reported already, and not asked. */
+static int timed_checkable(const struct policy *p, const struct policy_rule *r)
+{
+	if (r->boundary == BOUNDARY_NONE || (r->win < 0 && r->tmp < 0))
+		return 0;
+	return r->win < 0 ||
+	       (p->windows[r->win].tz && p->windows[r->win].n_ranges);
+}
+
+/* Two timed rules of one match with different actions: their times must
+ * nest (the exception first) or be disjoint over the next 366 days, or
+ * which one decides depends on their order in a way nobody reads; but a
+ * temporary rule without a window first says so. */
+static void check_ambiguous(struct policy_parser *pp, uint32_t di, uint32_t i)
+{
+	const struct policy *p = pp->pol;
+	const struct policy_dept *d = &p->depts[di];
+	const struct policy_rule *r = &d->rules[i];
+	int64_t to = pp->now + 366 * 86400LL;
+	struct win_iv *a = NULL, *b = NULL;
+	long na, nb = 0;
+	uint32_t j;
+
+	if (!timed_checkable(p, r))
+		return;
+	na = rule_intervals(p, r, pp->now, to, &a);
+	for (j = 0; na >= 0 && j < i; j++) {
+		const struct policy_rule *o = &d->rules[j];
+		int64_t c, la, lb;
+
+		/* an earlier temporary rule without a window is an
+		 * exception to every rule after it while it lasts (rule add
+		 * puts one first on purpose): its order is its meaning */
+		if (!timed_checkable(p, o) || (o->win < 0 && o->tmp >= 0) ||
+		    same_action(o, r) || !same_flows(o, r))
+			continue;
+		nb = rule_intervals(p, o, pp->now, to, &b);
+		if (nb < 0)
+			break;
+		c = iv_common(a, na, b, nb);
+		la = iv_length(a, na);
+		lb = iv_length(b, nb);
+		free(b);
+		b = NULL;
+		if (c > 0 && c < la && c < lb)
+			err_at(pp, r->line, pp->rx[di][i].col,
+			       "ambiguous: order decides: this rule and the rule at line %u match the same flows with other actions, and their times overlap in part (nest them, the exception first, or make them disjoint)",
+			       o->line);
+	}
+	if (na < 0 || nb < 0)
+		pp->nomem = 1;
+	free(a);
+}
+
 /* The first rule before @i of @d covering rule @i in direction @dir, or
  * -1. */
-static int first_cover(const struct policy_dept *d, uint32_t i, uint8_t dir)
+static int first_cover(const struct policy *p, const struct policy_dept *d,
+		       uint32_t i, uint8_t dir)
 {
 	uint32_t j;
 
 	for (j = 0; j < i; j++)
-		if (rule_covers(&d->rules[j], &d->rules[i], dir))
+		if (rule_covers(&d->rules[j], &d->rules[i], dir) &&
+		    time_covers(p, &d->rules[j], &d->rules[i]))
 			return (int)j;
 	return -1;
 }
@@ -2079,10 +3168,16 @@ static void check_shadowed(struct policy_parser *pp, uint32_t di, uint32_t i)
 	const struct policy_rule *r = &d->rules[i];
 	int in = -1, out = -1;
 
+	/* an expired temporary rule (kept, with its note, in the running
+	 * policy's text) matches no new flow whatever comes before it: were
+	 * it reported, rule add of its match would be refused from its end
+	 * on ("rule add sales teams allow for 2h" again the next day) */
+	if (r->tmp >= 0 && pp->pol->windows[r->tmp].until <= pp->now)
+		return;
 	if (r->dir != RULE_DIR_OUTBOUND)
-		in = first_cover(d, i, RULE_DIR_INBOUND);
+		in = first_cover(pp->pol, d, i, RULE_DIR_INBOUND);
 	if (r->dir != RULE_DIR_INBOUND)
-		out = first_cover(d, i, RULE_DIR_OUTBOUND);
+		out = first_cover(pp->pol, d, i, RULE_DIR_OUTBOUND);
 	if ((r->dir != RULE_DIR_OUTBOUND && in < 0) ||
 	    (r->dir != RULE_DIR_INBOUND && out < 0))
 		return;
@@ -2123,15 +3218,14 @@ static void finish_rules(struct policy_parser *pp)
 			    !p->skype_heuristic)
 				err_at(pp, r->line, pp->rx[di][i].col,
 				       "'evidence heuristic' needs 'skype-heuristic yes;' in the options (the heuristic's labels reach no rule without it)");
+			finish_rule_time(pp, di, i);
 		}
-		for (i = 0; i < d->n_rules; i++)
+		for (i = 0; i < d->n_rules; i++) {
 			check_shadowed(pp, di, i);
+			check_ambiguous(pp, di, i);
+		}
 	}
 }
-
-static void add_note(struct policy_parser *pp, uint32_t line, uint32_t col,
-		     const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 static void add_note(struct policy_parser *pp, uint32_t line, uint32_t col,
 		     const char *fmt, ...)
@@ -2557,6 +3651,7 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 	p->media_lo[2] = 50040;
 	p->media_hi[2] = 50059;
 	snprintf(p->source, sizeof(p->source), "%s", pp->filename);
+	pp->now = pp->names.now ? pp->names.now : (int64_t)time(NULL);
 	p->dept4 = lpm_create(32);
 	p->dept6 = lpm_create(128);
 	p->internal4 = lpm_create(32);
@@ -2575,6 +3670,8 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 			parse_options(pp);
 		} else if (is_word(t, "killswitch")) {
 			parse_killswitch(pp);
+		} else if (is_word(t, "window")) {
+			parse_window(pp);
 		} else if (is_word(t, "internal")) {
 			next(pp);
 			pp->have_internal = 1;
@@ -2583,7 +3680,7 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 			next(pp);
 		} else {
 			err_tok(pp, t,
-				"unknown statement '%s' (expected department, default, internal, options or killswitch)",
+				"unknown statement '%s' (expected department, default, internal, options, window or killswitch)",
 				tok_desc(t));
 			next(pp);
 			sync_stmt(pp);
@@ -2592,6 +3689,7 @@ struct policy *policy_parser_finish(struct policy_parser *pp)
 		}
 	}
 	if (!pp->nomem) {
+		finish_windows(pp);
 		finish_rules(pp);
 		finish_prefixes(pp);
 		finish_identity(pp);
@@ -2731,7 +3829,7 @@ static int any_id(void *ctx, const char *name)
 void policy_text_signatures(const char *name, const char *text, size_t len,
 			    char *out, size_t outlen)
 {
-	struct policy_names any = { any_id, any_id, NULL, NULL, 0, NULL };
+	struct policy_names any = { any_id, any_id, NULL, NULL, 0, NULL, 0, 0 };
 	struct policy *p;
 	struct policy_parser *pp = parse_all(name, text, len, &any, &p);
 

@@ -65,6 +65,22 @@ struct policy_rule {
 	char text[POLICY_TEXT_LEN]; /* the rule as written, for audit */
 	char *src; /* the whole rule, tokens joined (NULL: built in code) */
 	uint16_t action_at; /* offset of the action in src */
+	/* time (window.h): "during W" or "outside W" (@win the window's
+	 * index in policy.windows, -1 none), "until TIME" (@tmp the index of
+	 * its WIN_UNTIL window, -1 none); both: the rule applies when both
+	 * say so. @boundary: what a change of either does to established
+	 * flows the rule decides or would decide (enum rule_boundary; 0 for
+	 * a rule without time) */
+	int8_t win, tmp;
+	uint8_t win_outside;
+	uint8_t boundary;
+};
+
+enum rule_boundary {
+	BOUNDARY_NONE = 0,
+	BOUNDARY_CUT,	 /* "cut": established flows decided again at once */
+	BOUNDARY_FINISH, /* "finish": new flows only; established ones keep
+			  * the rule as it was when they started */
 };
 
 enum dept_log { DEPT_LOG_RULES = 0, DEPT_LOG_ALL, DEPT_LOG_NONE };
@@ -102,6 +118,8 @@ struct policy_group {
 
 struct lpm;
 struct addrsig;
+struct window;
+struct tz;
 
 struct policy {
 	/* depts[0] is "default": hosts in no department */
@@ -147,6 +165,19 @@ struct policy {
 	uint16_t media_lo[MEDIA_TYPES], media_hi[MEDIA_TYPES];
 	uint8_t media_ports_set; /* written in the policy (else default) */
 	uint8_t has_dscp;	 /* any department's rule marks DSCP */
+	/* time windows (window.h): the named ones in the order written,
+	 * then one WIN_UNTIL per temporary rule; a rule's bit is its index.
+	 * zones: every zone a window names, loaded once (tz.h), freed with
+	 * the policy. zone: options { zone NAME; }, the zone of windows
+	 * without one and of local "until" times; NULL: none */
+	uint32_t n_windows;
+	struct window *windows;
+	uint32_t n_zones;
+	struct tz **zones;
+	const struct tz *zone;
+	/* the bits of windows some rule uses (a window no rule uses is
+	 * still checked, but its boundaries change nothing) */
+	uint64_t win_used;
 };
 
 #define POLICY_DEFAULT_DEPT 0
@@ -168,6 +199,16 @@ struct flow_facts {
 	 * bit when the inside port says which; MEDIA_ALL when nothing
 	 * does (Teams then multiplexes every type on one flow) */
 	uint8_t media;
+	/* time: the windows' state the running schedule applied (bit i:
+	 * window i open) and when (seconds since the epoch, UTC), and when
+	 * the flow started (0: unknown, taken as now). A "cut" rule asks
+	 * @win_mask; a "finish" rule asks it for a flow that started at or
+	 * after @win_at, and for one that started before, the windows at
+	 * its start (windows_mask_at), so a boundary never changes what a
+	 * finish rule does to flows it found running. */
+	uint64_t win_mask;
+	int64_t win_at;
+	int64_t start;
 };
 
 struct policy_decision {
@@ -225,6 +266,14 @@ int policy_may_refuse(const struct policy *p, const struct flow_facts *f);
 void policy_decide(const struct policy *p, const struct flow_facts *f,
 		   struct policy_decision *d);
 
+/* Whether rule @r applies to the flow @f at its time (the rule's window
+ * and temporary end, its boundary; see flow_facts). 1 for a rule without
+ * time. policy_decide skips a rule that does not. */
+int policy_rule_active(const struct policy *p, const struct policy_rule *r,
+		       const struct flow_facts *f);
+/* The windows' state at @t, of the windows rules use (win_used). */
+uint64_t policy_windows_at(const struct policy *p, int64_t t);
+
 /* The media type (one MEDIA_* bit) the inside endpoint's @port says, by
  * the policy's media-ports; 0 if none. */
 uint8_t policy_media_of_port(const struct policy *p, uint16_t port);
@@ -250,18 +299,26 @@ enum policy_change_kind {
 	PCH_DEPT_HOSTS,	  /* dept, arg: its new hosts */
 	PCH_RULE_SET,	  /* dept ("default" too), arg: "MATCH ACTION ..." */
 	PCH_RULE_DEL,	  /* dept, arg: "MATCH" */
+	/* dept, arg: "MATCH ACTION ... [for DURATION | until TIME]
+	 * [cut|finish]": a new rule put first, whatever the department
+	 * has (a temporary exception); "for D" is written "until @now+D" */
+	PCH_RULE_ADD,
 };
 
 struct policy_change {
 	enum policy_change_kind kind;
 	const char *dept;
 	const char *arg;
+	int64_t now; /* PCH_RULE_ADD's "for": the wall clock (UTC s; 0:
+		      * time(NULL)) */
 };
 
 /* The text of @p with @c applied, for the parser to validate in full.
  * rule set replaces the action of the department's rules written with the
  * same match (direction included), or puts a new rule first; rule del
- * removes them. NULL with a message in @err when the change cannot be
+ * removes them (given a whole rule, as policy_format writes it, only that
+ * one: a temporary rule's match is often its department's other rules'
+ * too). rule add refuses an "until" not after @c->now. NULL with a message in @err when the change cannot be
  * written (no such department, a department that exists, no action, ...).
  */
 char *policy_format_change(const struct policy *p,
@@ -273,6 +330,11 @@ char *policy_format_doc(const struct policy *p, const struct policy_change *c,
 			char *err, size_t errlen);
 
 /* ---- parsing (policy_parse.c) ---- */
+
+/* A rule's "until" TIME @s (YYYY-MM-DD[THH:MM[:SS]], then Z, +HH:MM,
+ * -HH:MM or nothing: local in @zone) as seconds since the epoch: 0, -1
+ * if it is no time, -2 if it is local and @zone is NULL. */
+int policy_until_instant(const char *s, const struct tz *zone, int64_t *out);
 
 /* How names in the policy are resolved: nDPI's tables through the
  * classifier, or a fake one in tests. Each returns an id >= 0 or -1. */
@@ -291,6 +353,15 @@ struct policy_names {
 					void *ectx, unsigned *nerr);
 	unsigned n_protos;
 	void *ctx;
+	/* the wall clock the policy is checked at (seconds since the epoch,
+	 * UTC; 0: time(NULL)): an "until" before it, a window that never
+	 * opens again after it, are errors */
+	int64_t now;
+	/* the running policy's own text parsed again (a runtime change, a
+	 * feed reload, the state restored): a temporary rule that expired
+	 * is kept with a note, not refused (established flows a "finish"
+	 * rule found running still follow it) */
+	int internal;
 };
 
 struct policy_parser;

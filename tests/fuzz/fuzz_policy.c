@@ -51,7 +51,7 @@ static const char *proto_name(void *ctx, int id)
 
 static const struct policy_names names = {
 	proto_id, cat_id, proto_name, NULL, sizeof(protos) / sizeof(protos[0]),
-	NULL
+	NULL,	  0,	  0
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -16,8 +16,8 @@ static int no_proto(void *ctx, const char *n)
 	return -1;
 }
 
-static const struct policy_names no_names = { no_proto, no_proto, NULL,
-					      NULL,	0,	  NULL };
+static const struct policy_names no_names = { no_proto, no_proto, NULL, NULL,
+					      0,	NULL,	  0,	0 };
 
 static struct policy *parse(const char *text)
 {

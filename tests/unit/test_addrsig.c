@@ -21,8 +21,8 @@ static int fake_proto_id(void *ctx, const char *n)
 	return -1;
 }
 
-static const struct policy_names names = { fake_proto_id, NULL, NULL,
-					   NULL,	  300,	NULL };
+static const struct policy_names names = { .proto_id = fake_proto_id,
+					   .n_protos = 300 };
 
 static char errs[8192];
 

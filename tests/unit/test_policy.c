@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <strings.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include "classify/classify.h"
 #include "policy/addrsig.h"
 #include "policy/policy.h"
+#include "policy/window.h"
 
 static const struct {
 	const char *name;
@@ -68,7 +70,9 @@ static const struct policy_names names = { fake_proto_id,
 					   fake_proto_name,
 					   NULL,
 					   sizeof(protos) / sizeof(protos[0]),
-					   NULL };
+					   NULL,
+					   0,
+					   0 };
 
 static char errbuf[65536];
 
@@ -458,7 +462,7 @@ static const struct {
 	const char *errors;
 } broken[] = {
 	{ "foo;\n",
-	  "t:1:1: unknown statement 'foo' (expected department, default, internal, options or killswitch)" },
+	  "t:1:1: unknown statement 'foo' (expected department, default, internal, options, window or killswitch)" },
 	{ "killswitch skype;\nkillswitch Zoom;\n",
 	  "t:2:1: killswitch written twice (first at line 1)" },
 	{ "killswitch Zom;\n",
@@ -534,11 +538,11 @@ static const struct {
 	{ "default { skype drop\n}\n",
 	  "t:1:21: expected ';' after 'drop', got '}'" },
 	{ "default { skype drop banana; }\n",
-	  "t:1:22: unexpected 'banana' in rule (expected log, confidence, evidence, mark dscp or ';')" },
+	  "t:1:22: unexpected 'banana' in rule (expected log, confidence, evidence, mark dscp, during, outside, until, cut, finish or ';')" },
 	{ "default { log sometimes; }\n",
 	  "t:1:15: invalid log setting 'sometimes' (expected all, rules or none)" },
 	{ "options { color blue; }\n",
-	  "t:1:11: unknown option 'color' (expected teams-is-skype, skype-heuristic, min-confidence, signatures, address-list, feed or media-ports)" },
+	  "t:1:11: unknown option 'color' (expected teams-is-skype, skype-heuristic, min-confidence, signatures, address-list, feed, media-ports or zone)" },
 	{ "options { teams-is-skype maybe; }\n",
 	  "t:1:26: invalid boolean 'maybe' (expected yes or no)" },
 	{ "options {\n teams-is-skype yes;\n teams-is-skype no;\n}\n",
@@ -569,7 +573,7 @@ static const struct {
 	  "t:4:11: unknown protocol 'Skipe' (for the Skype group write 'skype' without 'protocol'; nDPI's own names are SkypeCall and Skype_Teams)\n"
 	  "t:4:21: expected ';' after 'drop', got '}'\n"
 	  "t:6:12: duplicate department 'x' (first defined at line 1)\n"
-	  "t:7:1: unknown statement 'foo' (expected department, default, internal, options or killswitch)" },
+	  "t:7:1: unknown statement 'foo' (expected department, default, internal, options, window or killswitch)" },
 	/* fail-closed names a department's hosts */
 	{ "default { fail-closed; }\n",
 	  "t:1:11: 'fail-closed' is not allowed in the default block (it names a department's hosts; to close every queue, use skyfence-rules.sh up --fail-closed)" },
@@ -795,7 +799,7 @@ END_TEST
 static struct policy *changed(const struct policy *p, enum policy_change_kind k,
 			      const char *dept, const char *arg)
 {
-	struct policy_change c = { k, dept, arg };
+	struct policy_change c = { k, dept, arg, 0 };
 	char err[256];
 	char *text = policy_format_change(p, &c, err, sizeof(err));
 	struct policy *q;
@@ -917,7 +921,7 @@ START_TEST(test_changes_that_cannot_be_written_are_refused)
 {
 	struct policy *p = parse_ok(edit_base);
 	struct policy_change c = { bad_changes[_i].kind, bad_changes[_i].dept,
-				   bad_changes[_i].arg };
+				   bad_changes[_i].arg, 0 };
 	char err[256] = "";
 
 	ck_assert_ptr_null(policy_format_change(p, &c, err, sizeof(err)));
@@ -1524,7 +1528,7 @@ static const struct {
 	{ "default { skype mark dscp ef mark dscp af41; }\n",
 	  "t:1:30: duplicate 'mark dscp'" },
 	{ "default { skype allow dscp 46; }\n",
-	  "t:1:23: unexpected 'dscp' in rule (expected log, confidence, evidence, mark dscp or ';')" },
+	  "t:1:23: unexpected 'dscp' in rule (expected log, confidence, evidence, mark dscp, during, outside, until, cut, finish or ';')" },
 	/* media-ports and feed */
 	{ "options { media-ports audio 50000-50019 audio 50100-50119; }\n",
 	  "t:1:41: duplicate 'audio' in media-ports" },
@@ -1996,7 +2000,7 @@ START_TEST(test_rule_set_and_del_match_the_media_qualifier)
 	policy_free(q);
 	{
 		struct policy_change c = { PCH_RULE_DEL, "finance",
-					   "skype media video" };
+					   "skype media video", 0 };
 		char err[256] = "";
 
 		ck_assert_ptr_null(
@@ -2071,6 +2075,760 @@ START_TEST(test_feed_is_loaded_with_the_address_list)
 }
 END_TEST
 
+/* ---- schedules: windows, rules with time, temporary rules ---- */
+
+#define T_NOW 1796644800LL /* 2026-12-07T12:00:00Z, a Monday */
+
+static void keep_time_error(void *ctx, const char *msg)
+{
+	unsigned *n = ctx;
+
+	if ((*n)++)
+		strcat(errbuf, "\n");
+	strcat(errbuf, msg);
+}
+
+/* Parses @text as the policy checked at T_NOW (@internal: as the
+ * running policy's own text); errors in errbuf as parse() does. */
+static struct policy *parse_at(const char *text, int internal)
+{
+	struct policy_names n = names;
+	unsigned nerr = 0, i = 0;
+	struct policy *p;
+
+	n.now = T_NOW;
+	n.internal = internal;
+	errbuf[0] = '\0';
+	p = policy_parse_text("t", text, strlen(text), &n, keep_time_error, &i,
+			      &nerr);
+	return p;
+}
+
+static const struct {
+	const char *text, *errors;
+} broken_time[] = {
+	/* zones */
+	{ "window w { zone \"Europe/Berln\"; time 08:00-09:00; }",
+	  "t:1:17: unknown time zone 'Europe/Berln' (did you mean 'Europe/Berlin'?)" },
+	{ "options { zone \"america/new_york\"; }",
+	  "t:1:16: unknown time zone 'america/new_york' (did you mean 'America/New_York'?)" },
+	{ "window w { time 08:00-09:00; }",
+	  "t:1:8: window 'w' has no zone, nor do the options: its times are ambiguous (write zone \"Europe/Berlin\"; in the window or in the options)" },
+	/* times and dates */
+	{ "window w { zone UTC; time 08:00-12:00, 11:00-13:00; }",
+	  "t:1:40: time range '11:00-13:00' overlaps 08:00-12:00 in window 'w'" },
+	{ "window w { zone UTC; time 22:00-06:00, 05:00-07:00; }",
+	  "t:1:40: time range '05:00-07:00' overlaps 22:00-06:00 in window 'w'" },
+	{ "window w { zone UTC; time 08:00-08:00; }",
+	  "t:1:27: empty time range '08:00-08:00' (00:00-24:00 is the whole day)" },
+	{ "window w { zone UTC; time 25:00-26:00; }",
+	  "t:1:27: invalid time range '25:00-26:00' (HH:MM-HH:MM, hours 00 to 23, e.g. 08:00-18:00; 24:00 may end one)" },
+	{ "window w { zone UTC; days mon; }",
+	  "t:1:8: window 'w' has no 'time' (e.g. time 08:00-18:00;)" },
+	{ "window w { zone UTC; time ; }",
+	  "t:1:27: expected a time range (e.g. 08:00-18:00) after 'time', got ';'" },
+	{ "window w { zone UTC; time 08:00-09:00; dates 2027-02-29; }",
+	  "t:1:46: invalid date '2027-02-29' (YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD, a day that exists)" },
+	{ "window w { zone UTC; time 08:00-09:00; dates 2027-03-01..2027-02-01; }",
+	  "t:1:46: date range '2027-03-01..2027-02-01' ends before it starts" },
+	{ "window w { zone UTC; time 08:00-09:00;\n"
+	  "  dates 2027-01-01..2027-01-31, 2027-01-15; }",
+	  "t:2:33: '2027-01-15' overlaps another date of 'dates' in window 'w'" },
+	{ "window w { zone UTC; days mon, tue-thu, wed; time 08:00-09:00; }",
+	  "t:1:41: day 'wed' listed twice in window 'w'" },
+	{ "window w { zone UTC; days monday; time 08:00-09:00; }",
+	  "t:1:27: invalid day 'monday' (mon, tue, wed, thu, fri, sat, sun, or a range such as mon-fri)" },
+	{ "window w { zone UTC; time 08:00-09:00; colour red; }",
+	  "t:1:40: unknown statement 'colour' in window 'w' (expected zone, days, time, dates or except)" },
+	{ "window w { zone UTC; time 08:00-09:00; time 10:00-11:00; }",
+	  "t:1:40: duplicate 'time' in window 'w'" },
+	{ "window w { zone UTC; time 08:00-09:00; }\n"
+	  "window w { zone UTC; time 08:00-09:00; }",
+	  "t:2:8: duplicate window 'w' (first defined at line 1)" },
+	/* never opens again */
+	{ "window w { zone UTC; time 08:00-09:00; dates 2020-01-01..2020-12-31; }",
+	  "t:1:8: window 'w' never opens again after now (its dates are past, or except and days cover them)" },
+	{ "window w { zone UTC; time 08:00-09:00; dates 2027-01-01;\n"
+	  "  except 2027-01-01; }",
+	  "t:1:8: window 'w' never opens again after now (its dates are past, or except and days cover them)" },
+	{ "window w { zone UTC; days sat; time 08:00-09:00; dates 2027-01-04..2027-01-08; }",
+	  "t:1:8: window 'w' never opens again after now (its dates are past, or except and days cover them)" },
+	/* rules */
+	{ "window w { zone UTC; time 00:00-24:00; }\n"
+	  "department d { hosts 192.0.2.0/24; teams drop outside w cut; }",
+	  "t:2:55: rule never applies: window 'w' is always open, so 'outside w' never holds" },
+	{ "department d { hosts 192.0.2.0/24; teams drop until 2026-12-07T12:00:00Z cut; }",
+	  "t:1:53: rule never applies: 'until 2026-12-07T12:00:00Z' (2026-12-07T12:00:00Z) is not after now (2026-12-07T12:00:00Z)" },
+	{ "department d { hosts 192.0.2.0/24; teams drop until 2027-01-01 cut; }",
+	  "t:1:53: 'until 2027-01-01' is a local time, and the options set no zone: it is ambiguous (add Z or an offset such as +01:00, or options { zone \"Europe/Berlin\"; })" },
+	{ "department d { hosts 192.0.2.0/24; teams drop until 2027-01-01T25:00Z cut; }",
+	  "t:1:53: invalid time '2027-01-01T25:00Z' (YYYY-MM-DD, YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS, then Z, an offset such as +01:00, or nothing for the options' zone)" },
+	{ "window w { zone UTC; time 08:00-09:00; }\n"
+	  "department d { hosts 192.0.2.0/24; teams drop during w; }",
+	  "t:2:47: a rule with time says what its boundary does to established flows: add 'cut' (decided again at once) or 'finish' (they run on)" },
+	{ "department d { hosts 192.0.2.0/24; teams drop cut; }",
+	  "t:1:47: 'cut' goes with a time (during WINDOW, outside WINDOW or until TIME): a rule without time has no boundary" },
+	{ "department d { hosts 192.0.2.0/24; teams drop during offce cut; }\n"
+	  "window office { zone UTC; time 08:00-09:00; }",
+	  "t:1:54: unknown window 'offce' (did you mean 'office'?)" },
+	{ "window w { zone UTC; time 08:00-09:00; }\n"
+	  "department d { hosts 192.0.2.0/24; teams drop during w cut finish; }",
+	  "t:2:60: 'finish' after 'cut': a rule says one of them" },
+	{ "window w { zone UTC; time 08:00-09:00; }\n"
+	  "department d { hosts 192.0.2.0/24; teams drop during w outside w cut; }",
+	  "t:2:56: one window per rule: 'outside' after 'during w' (define a window that holds both)" },
+	{ "department d { hosts 192.0.2.0/24; teams drop during; }",
+	  "t:1:53: expected a window's name after 'during', got ';'" },
+	/* shadowed, taught about time */
+	{ "window w { zone UTC; time 08:00-12:00; }\n"
+	  "department d { hosts 192.0.2.0/24;\n"
+	  "  teams drop during w cut;\n  teams allow during w cut; }",
+	  "t:4:3: rule can never match: the rule at line 3 already matches all of its flows" },
+	{ "window w { zone UTC; time 08:00-12:00; }\n"
+	  "department d { hosts 192.0.2.0/24;\n"
+	  "  teams drop;\n  teams allow during w cut; }",
+	  "t:4:3: rule can never match: the rule at line 3 already matches all of its flows" },
+	{ "department d { hosts 192.0.2.0/24;\n"
+	  "  teams drop until 2027-02-01T00:00:00Z cut;\n"
+	  "  teams allow until 2027-01-01T00:00:00Z cut; }",
+	  "t:3:3: rule can never match: the rule at line 2 already matches all of its flows" },
+	/* partial overlap of one match's timed rules */
+	{ "window w { zone UTC; time 08:00-12:00; }\n"
+	  "department d { hosts 192.0.2.0/24;\n"
+	  "  teams drop during w cut;\n"
+	  "  teams allow until 2026-12-08T10:00:00Z cut; }",
+	  "t:4:3: ambiguous: order decides: this rule and the rule at line 3 match the same flows with other actions, and their times overlap in part (nest them, the exception first, or make them disjoint)" },
+	{ "window w { zone UTC; time 08:00-12:00; }\n"
+	  "window v { zone UTC; time 10:00-14:00; }\n"
+	  "department d { hosts 192.0.2.0/24;\n"
+	  "  teams drop during w cut;\n  teams allow during v cut; }",
+	  "t:5:3: ambiguous: order decides: this rule and the rule at line 4 match the same flows with other actions, and their times overlap in part (nest them, the exception first, or make them disjoint)" },
+};
+
+START_TEST(test_broken_schedules_report_exact_errors)
+{
+	struct policy *p = parse_at(broken_time[_i].text, 0);
+
+	ck_assert_ptr_null(p);
+	ck_assert_str_eq(errbuf, broken_time[_i].errors);
+}
+END_TEST
+
+/* Legal: the cover is not claimed where it is not one. */
+static const char *const fine_time[] = {
+	/* nested, the exception first */
+	"window w { zone UTC; time 08:00-12:00; }\n"
+	"window v { zone UTC; time 09:00-10:00; }\n"
+	"department d { hosts 192.0.2.0/24;\n"
+	"  teams drop during v cut;\n  teams allow during w cut; }",
+	/* disjoint */
+	"window w { zone UTC; time 08:00-12:00; }\n"
+	"department d { hosts 192.0.2.0/24;\n"
+	"  teams drop during w cut;\n  teams allow outside w cut; }",
+	/* a timed rule, then the same match without time */
+	"window w { zone UTC; time 08:00-12:00; }\n"
+	"department d { hosts 192.0.2.0/24;\n"
+	"  teams drop during w cut;\n  teams allow; }",
+	/* finish does not cover cut: flows it found running differ */
+	"window w { zone UTC; time 08:00-12:00; }\n"
+	"department d { hosts 192.0.2.0/24;\n"
+	"  teams allow during w finish;\n  teams drop during w cut; }",
+	/* an earlier until does not cover a later one */
+	"department d { hosts 192.0.2.0/24;\n"
+	"  teams drop until 2027-01-01T00:00:00Z cut;\n"
+	"  teams allow until 2027-02-01T00:00:00Z cut; }",
+	/* a local until in the options' zone, and offsets */
+	"options { zone \"Europe/Berlin\"; }\n"
+	"department d { hosts 192.0.2.0/24;\n"
+	"  teams allow until 2026-12-24 cut;\n"
+	"  skype allow until 2026-12-24T18:00+01:00 finish; }",
+	/* a temporary rule first is an exception while it lasts, even
+	 * across the later rule's boundaries (rule add puts one first) */
+	"window w { zone UTC; time 08:00-12:00; }\n"
+	"department d { hosts 192.0.2.0/24;\n"
+	"  teams allow until 2026-12-08T10:00:00Z cut;\n"
+	"  teams drop during w cut; }",
+	/* a window used before it is defined */
+	"department d { hosts 192.0.2.0/24; teams drop during later cut; }\n"
+	"window later { zone UTC; days fri-mon; time 22:00-06:00; }",
+};
+
+START_TEST(test_legal_schedules_parse)
+{
+	struct policy *p = parse_at(fine_time[_i], 0);
+
+	ck_assert_msg(p != NULL, "%s\n---\n%s", errbuf, fine_time[_i]);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_windows_and_time_words_round_trip)
+{
+	static const char text[] =
+		"options { zone \"Europe/Berlin\"; }\n"
+		"department sales {\n"
+		"  hosts 198.51.100.0/24;\n"
+		"  teams allow during office finish log;\n"
+		"  teams drop outside office cut;\n"
+		"  protocol Zoom allow until 2026-12-24 cut;\n"
+		"  protocol HTTP drop until 2026-12-24T18:00+01:00 during nightly finish;\n"
+		"}\n"
+		"window office {\n"
+		"  days mon-fri;\n"
+		"  time 08:00-12:00, 13:00-18:00;\n"
+		"  dates 2026-12-01..2027-03-31, 2027-05-03;\n"
+		"  except 2026-12-24..2026-12-26;\n"
+		"}\n"
+		"window nightly { zone \"America/New_York\"; days sat, sun, wed, mon;\n"
+		"  time 22:00-24:00, 00:00-06:00; }\n";
+	struct policy *p = parse_at(text, 0), *q;
+	char *a, *b;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_uint_eq(p->n_windows, 4); /* two named, two until */
+	ck_assert_str_eq(p->windows[0].name, "office");
+	ck_assert_uint_eq(p->windows[0].days, 0x1f);
+	ck_assert_uint_eq(p->windows[0].n_ranges, 2);
+	ck_assert_uint_eq(p->windows[0].ranges[1].end, 18 * 60);
+	ck_assert_uint_eq(p->windows[1].days, 0x65);
+	ck_assert_uint_eq(p->windows[2].kind, WIN_UNTIL);
+	ck_assert_int_eq(p->windows[2].until, 1798066800); /* 23:00Z */
+	ck_assert_int_eq(p->windows[3].until, 1798131600); /* 17:00Z */
+	ck_assert_uint_eq(p->win_used, 0xf);
+	ck_assert_int_eq(p->depts[1].rules[0].win, 0);
+	ck_assert_uint_eq(p->depts[1].rules[0].boundary, BOUNDARY_FINISH);
+	ck_assert_uint_eq(p->depts[1].rules[1].win_outside, 1);
+	ck_assert_int_eq(p->depts[1].rules[2].tmp, 2);
+	ck_assert_int_eq(p->depts[1].rules[3].win, 1);
+	ck_assert_int_eq(p->depts[1].rules[3].tmp, 3);
+	a = policy_format(p);
+	ck_assert_ptr_nonnull(
+		strstr(a, "\nwindow office {\n\tzone \"Europe/Berlin\";\n"
+			  "\tdays mon-fri;\n\ttime 08:00-12:00, 13:00-18:00;\n"
+			  "\tdates 2026-12-01..2027-03-31, 2027-05-03;\n"
+			  "\texcept 2026-12-24..2026-12-26;\n}\n"));
+	ck_assert_ptr_nonnull(
+		strstr(a, "\nwindow nightly {\n\tzone \"America/New_York\";\n"
+			  "\tdays mon, wed, sat, sun;\n"
+			  "\ttime 22:00-24:00, 00:00-06:00;\n}\n"));
+	ck_assert_ptr_nonnull(strstr(a, "\tzone \"Europe/Berlin\";\n}\n"));
+	ck_assert_ptr_nonnull(
+		strstr(a, "\tteams allow log during office finish;\n"));
+	ck_assert_ptr_nonnull(strstr(a, "\tteams drop outside office cut;\n"));
+	ck_assert_ptr_nonnull(strstr(
+		a, "\tprotocol Zoom allow until 2026-12-23T23:00:00Z cut;\n"));
+	ck_assert_ptr_nonnull(strstr(
+		a,
+		"\tprotocol HTTP drop during nightly until 2026-12-24T17:00:00Z finish;\n"));
+	/* windows come before the departments */
+	ck_assert(strstr(a, "window office") < strstr(a, "department"));
+	q = parse_at(a, 0);
+	ck_assert_msg(q != NULL, "%s\n---\n%s", errbuf, a);
+	b = policy_format(q);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	policy_free(q);
+	policy_free(p);
+}
+END_TEST
+
+/* The decision for a Teams flow of 192.0.2.5 with the windows as the
+ * schedule would apply them at @t (win_at @t), the flow started at
+ * @start (0: unknown). */
+static uint8_t teams_at(const struct policy *p, int64_t t, int64_t start)
+{
+	struct flow_facts f;
+	struct policy_decision d;
+	uint8_t a[16];
+
+	v4(a, "192.0.2.5");
+	memset(&f, 0, sizeof(f));
+	f.internal = a;
+	f.app = 250;
+	f.confidence = CLS_CONF_DPI;
+	f.evidence = CLS_EV_PAYLOAD;
+	f.win_mask = policy_windows_at(p, t);
+	f.win_at = t;
+	f.start = start;
+	policy_decide(p, &f, &d);
+	return d.action;
+}
+
+START_TEST(test_decisions_at_instants)
+{
+	struct policy *p = parse_at(
+		"window office { zone \"Europe/Berlin\"; days mon-fri;\n"
+		"  time 08:00-18:00; }\n"
+		"department a { hosts 192.0.2.0/28; teams drop during office cut; }\n",
+		0);
+	struct policy *q;
+	struct flow_facts f;
+	struct policy_decision d;
+	uint8_t a[16];
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	/* Monday 2027-01-04, Berlin (CET): 07:59:59 and 08:00:00 */
+	ck_assert_uint_eq(teams_at(p, 1799045999, 0), ACT_ALLOW);
+	ck_assert_uint_eq(teams_at(p, 1799046000, 0), ACT_DROP);
+	/* Monday after the spring change: 08:00 CEST is 06:00Z */
+	ck_assert_uint_eq(teams_at(p, 1806300000 - 1, 0), ACT_ALLOW);
+	ck_assert_uint_eq(teams_at(p, 1806300000, 0), ACT_DROP);
+	/* a zeroed flow_facts (as the engine's tests build them): every
+	 * timed rule's window closed */
+	v4(a, "192.0.2.5");
+	memset(&f, 0, sizeof(f));
+	f.internal = a;
+	f.app = 250;
+	f.confidence = CLS_CONF_DPI;
+	policy_decide(p, &f, &d);
+	ck_assert_uint_eq(d.action, ACT_ALLOW);
+	ck_assert_int_eq(d.rule, -1);
+	policy_free(p);
+	/* the spring gap: 02:30 on 2027-03-28 does not exist, the window
+	 * opens when the gap ends, 03:00 CEST (01:00Z); the autumn overlap:
+	 * 02:30 on 2027-10-31 is its first occurrence (CEST, 00:30Z) */
+	q = parse_at(
+		"window spring { zone \"Europe/Berlin\"; days sun;\n"
+		"  time 02:30-05:00; }\n"
+		"department a { hosts 192.0.2.0/28; teams drop during spring cut; }\n",
+		0);
+	ck_assert_msg(q != NULL, "%s", errbuf);
+	ck_assert_uint_eq(teams_at(q, 1806195600 - 1, 0), ACT_ALLOW);
+	ck_assert_uint_eq(teams_at(q, 1806195600, 0), ACT_DROP);
+	ck_assert_uint_eq(teams_at(q, 1824942600 - 1, 0), ACT_ALLOW);
+	ck_assert_uint_eq(teams_at(q, 1824942600, 0), ACT_DROP);
+	policy_free(q);
+	/* across midnight: Friday 22:00 to Saturday 06:00 UTC */
+	q = parse_at(
+		"window night { zone UTC; days fri; time 22:00-06:00; }\n"
+		"department a { hosts 192.0.2.0/28; teams drop during night cut; }\n",
+		0);
+	ck_assert_msg(q != NULL, "%s", errbuf);
+	ck_assert_uint_eq(teams_at(q, 1799362800, 0), ACT_ALLOW); /* Thu */
+	ck_assert_uint_eq(teams_at(q, 1799449200, 0), ACT_DROP);  /* Fri 23 */
+	ck_assert_uint_eq(teams_at(q, 1799474399, 0),
+			  ACT_DROP); /* Sat 05:59:59 */
+	ck_assert_uint_eq(teams_at(q, 1799474400, 0), ACT_ALLOW); /* 06:00 */
+	policy_free(q);
+}
+END_TEST
+
+START_TEST(test_cut_and_finish_at_a_boundary)
+{
+	/* office opens Monday 2027-01-04 08:00 CET (07:00Z) */
+	const int64_t open = 1799046000, before = open - 3600,
+		      after = open + 3600;
+	struct policy *cut = parse_at(
+		"window office { zone \"Europe/Berlin\"; days mon-fri;\n"
+		"  time 08:00-18:00; }\n"
+		"department a { hosts 192.0.2.0/28; teams drop during office cut; }\n",
+		0);
+	struct policy *fin = parse_at(
+		"window office { zone \"Europe/Berlin\"; days mon-fri;\n"
+		"  time 08:00-18:00; }\n"
+		"department a { hosts 192.0.2.0/28; teams drop during office finish; }\n",
+		0);
+
+	ck_assert_msg(cut && fin, "%s", errbuf);
+	/* a flow that started before the boundary, decided again after it:
+	 * cut drops it, finish lets it run */
+	ck_assert_uint_eq(teams_at(cut, after, before), ACT_DROP);
+	ck_assert_uint_eq(teams_at(fin, after, before), ACT_ALLOW);
+	/* a flow that started after it: both drop */
+	ck_assert_uint_eq(teams_at(cut, after, open + 60), ACT_DROP);
+	ck_assert_uint_eq(teams_at(fin, after, open + 60), ACT_DROP);
+	/* a flow started at the boundary itself counts as after it */
+	ck_assert_uint_eq(teams_at(fin, open, open), ACT_DROP);
+	/* start unknown: taken as now */
+	ck_assert_uint_eq(teams_at(fin, after, 0), ACT_DROP);
+	/* and the other way: a flow that started inside the window keeps
+	 * finish's drop after it closes (18:00 CET is 17:00Z) */
+	ck_assert_uint_eq(teams_at(fin, open + 11 * 3600, open + 60), ACT_DROP);
+	ck_assert_uint_eq(teams_at(cut, open + 11 * 3600, open + 60),
+			  ACT_ALLOW);
+	policy_free(cut);
+	policy_free(fin);
+}
+END_TEST
+
+/* A finish rule asks its own window at a flow's start, whatever the
+ * policy's other windows (64 of them: its bit is the last). */
+START_TEST(test_finish_asks_its_own_window_among_64)
+{
+	char text[16384];
+	size_t o = 0;
+	struct policy *p;
+	unsigned i;
+	/* office opens Monday 2027-01-04 08:00 CET (07:00Z) */
+	const int64_t open = 1799046000;
+	struct timespec t0, t1;
+	struct flow_facts f;
+	struct policy_decision d;
+	uint8_t a[16];
+
+	for (i = 0; i < WIN_MAX - 1; i++)
+		o += (size_t)snprintf(
+			text + o, sizeof(text) - o,
+			"window w%u { zone UTC; time "
+			"00:00-01:00, 06:00-07:00, 12:00-13:00; }\n",
+			i);
+	snprintf(text + o, sizeof(text) - o,
+		 "window office { zone \"Europe/Berlin\"; days mon-fri;\n"
+		 "  time 08:00-18:00; }\n"
+		 "department a { hosts 192.0.2.0/28;\n"
+		 "  teams allow during office finish; teams drop; }\n");
+	p = parse_at(text, 0);
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_uint_eq(p->n_windows, WIN_MAX);
+	ck_assert_int_eq(p->depts[1].rules[0].win, WIN_MAX - 1);
+	/* after 18:00 CET (17:00Z): a call started at 17:30 runs on, one
+	 * started at 07:30 (office closed; w* open at 06:xxZ) is dropped,
+	 * as is one started after the close */
+	ck_assert_uint_eq(teams_at(p, open + 10 * 3600 + 60, open + 9 * 3600),
+			  ACT_ALLOW);
+	ck_assert_uint_eq(teams_at(p, open + 10 * 3600 + 60, open - 1800),
+			  ACT_DROP);
+	ck_assert_uint_eq(
+		teams_at(p, open + 10 * 3600 + 60, open + 10 * 3600 + 30),
+		ACT_DROP);
+	/* and only it: 20,000 such decisions (a walk at a boundary) took
+	 * 5 s when every window was computed, now milliseconds (the
+	 * bound leaves room for valgrind) */
+	v4(a, "192.0.2.5");
+	memset(&f, 0, sizeof(f));
+	f.internal = a;
+	f.app = 250;
+	f.confidence = CLS_CONF_DPI;
+	f.evidence = CLS_EV_PAYLOAD;
+	f.win_mask = policy_windows_at(p, open + 10 * 3600 + 60);
+	f.win_at = open + 10 * 3600 + 60;
+	f.start = open + 9 * 3600;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 20000; i++)
+		policy_decide(p, &f, &d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_uint_eq(d.action, ACT_ALLOW);
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 +
+				 (t1.tv_nsec - t0.tv_nsec) / 1000000,
+			 2000);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_a_temporary_rule_expires)
+{
+	/* allowed until 2026-12-07T14:00:00Z, dropped after */
+	struct policy *p = parse_at(
+		"department a { hosts 192.0.2.0/28;\n"
+		"  teams allow until 2026-12-07T14:00:00Z cut; teams drop; }\n",
+		0);
+	uint8_t a[16];
+	struct flow_facts f;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_uint_eq(teams_at(p, T_NOW, 0), ACT_ALLOW);
+	ck_assert_uint_eq(teams_at(p, T_NOW + 7199, 0), ACT_ALLOW);
+	ck_assert_uint_eq(teams_at(p, T_NOW + 7200, 0), ACT_DROP);
+	/* a timed drop rule counts for policy_may_refuse, whatever the
+	 * windows' state now: it may apply later */
+	policy_free(p);
+	p = parse_at(
+		"window w { zone UTC; time 08:00-09:00; }\n"
+		"department a { hosts 192.0.2.0/28; teams drop during w cut; }\n",
+		0);
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	v4(a, "192.0.2.5");
+	memset(&f, 0, sizeof(f));
+	f.internal = a;
+	ck_assert_int_eq(policy_may_refuse(p, &f), 1);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_internal_keeps_an_expired_temporary_rule)
+{
+	static const char text[] =
+		"department a { hosts 192.0.2.0/28;\n"
+		"  teams drop until 2026-12-01T00:00:00Z finish; }\n";
+	struct policy *p = parse_at(text, 0);
+
+	ck_assert_ptr_null(p);
+	ck_assert_str_eq(
+		errbuf,
+		"t:2:20: rule never applies: 'until 2026-12-01T00:00:00Z' (2026-12-01T00:00:00Z) is not after now (2026-12-07T12:00:00Z)");
+	p = parse_at(text, 1);
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_ptr_nonnull(p->notes);
+	ck_assert_str_eq(
+		p->notes,
+		"t:2:20: note: temporary rule expired at 2026-12-01T00:00:00Z (kept: flows a finish rule found running follow it)\n");
+	ck_assert_uint_eq(p->depts[1].n_rules, 1);
+	/* a flow that started before it expired still follows it; a new
+	 * one does not */
+	ck_assert_uint_eq(teams_at(p, T_NOW, 1796000000), ACT_DROP);
+	ck_assert_uint_eq(teams_at(p, T_NOW, T_NOW), ACT_ALLOW);
+	policy_free(p);
+	/* a window whose dates are past: the same */
+	p = parse_at(
+		"window w { zone UTC; time 08:00-09:00;\n"
+		"  dates 2026-11-01..2026-11-30; }\n"
+		"department a { hosts 192.0.2.0/28; teams drop during w finish; }\n",
+		1);
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	ck_assert_str_eq(
+		p->notes,
+		"t:1:8: note: window 'w' never opens again (its dates are past, or except covers them)\n");
+	policy_free(p);
+}
+END_TEST
+
+/* The day after: a temporary rule of the same match expired (kept in
+ * the running policy), and rule add puts another first. The expired one
+ * is not reported as shadowed: rule add is not refused. */
+START_TEST(test_rule_add_again_after_one_expired)
+{
+	struct policy *p = parse_at(
+		"department a { hosts 192.0.2.0/28;\n"
+		"  teams allow until 2026-12-06T18:00:00Z finish;\n"
+		"  teams allow until 2026-12-06T17:00:00Z cut; teams drop; }\n",
+		1);
+	struct policy_change c = { PCH_RULE_ADD, "a",
+				   "teams allow for 2h finish", T_NOW };
+	char err[256] = "", *text;
+	struct policy *q;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_msg(text != NULL, "%s", err);
+	q = parse_at(text, 1);
+	ck_assert_msg(q != NULL, "%s\n---\n%s", errbuf, text);
+	ck_assert_uint_eq(q->depts[1].n_rules, 4);
+	ck_assert_uint_eq(teams_at(q, T_NOW + 60, T_NOW + 30), ACT_ALLOW);
+	ck_assert_uint_eq(teams_at(q, T_NOW + 7200, T_NOW + 7200), ACT_DROP);
+	/* a flow started yesterday, decided again now: the finish rules
+	 * as they were at its start */
+	ck_assert_uint_eq(teams_at(q, T_NOW, 1796580000), ACT_ALLOW);
+	free(text);
+	policy_free(q);
+	/* a live temporary rule after a longer one is still refused */
+	policy_free(p);
+	p = parse_at("department a { hosts 192.0.2.0/28;\n"
+		     "  teams allow until 2026-12-08T00:00:00Z cut;\n"
+		     "  teams allow until 2026-12-07T18:00:00Z cut; }\n",
+		     1);
+	ck_assert_ptr_null(p);
+	ck_assert_str_eq(
+		errbuf,
+		"t:3:3: rule can never match: the rule at line 2 already matches all of its flows");
+}
+END_TEST
+
+START_TEST(test_rule_add_puts_a_temporary_rule_first)
+{
+	struct policy *
+		p = parse_at(
+		       "department a { hosts 192.0.2.0/28; teams drop; }\n", 0),
+	       *q;
+	struct policy_change c = { PCH_RULE_ADD, "a", "teams allow for 2h cut",
+				   T_NOW };
+	char err[256] = "", *text;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_msg(text != NULL, "%s", err);
+	ck_assert_ptr_nonnull(
+		strstr(text, "\tteams allow until 2026-12-07T14:00:00Z cut;\n"
+			     "\tteams drop;\n"));
+	q = parse_at(text, 1);
+	ck_assert_msg(q != NULL, "%s", errbuf);
+	ck_assert_uint_eq(q->depts[1].n_rules, 2);
+	ck_assert_uint_eq(teams_at(q, T_NOW + 7199, 0), ACT_ALLOW);
+	ck_assert_uint_eq(teams_at(q, T_NOW + 7200, 0), ACT_DROP);
+	free(text);
+	policy_free(q);
+	/* until TIME as is; a rule add without time is a rule put first */
+	c.arg = "skype allow until 2027-01-01T00:00:00Z finish";
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_ptr_nonnull(strstr(
+		text, "\tskype allow until 2027-01-01T00:00:00Z finish;\n"));
+	free(text);
+	c.arg = "protocol Zoom reject";
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_ptr_nonnull(
+		strstr(text, "\tprotocol Zoom reject;\n\tteams drop;\n"));
+	free(text);
+	policy_free(p);
+}
+END_TEST
+
+static const struct {
+	enum policy_change_kind kind;
+	const char *arg, *msg;
+} bad_time_changes[] = {
+	{ PCH_RULE_ADD, "teams allow for 0h cut",
+	  "'for 0h': a duration is a number and a unit, s, m, h or d" },
+	{ PCH_RULE_ADD, "teams allow for 367d cut", "of at most 366 days" },
+	{ PCH_RULE_ADD, "teams allow for 2 cut", "'for 2': a duration" },
+	{ PCH_RULE_ADD, "teams allow for 2h until 2027-01-01 cut",
+	  "a temporary rule ends once: 'for DURATION' or 'until TIME'" },
+	{ PCH_RULE_ADD, "teams for 2h cut", "has no action" },
+	{ PCH_RULE_ADD, "", "which rule? (a match and an action" },
+	{ PCH_RULE_SET, "teams allow for 2h cut",
+	  "'for DURATION' goes with rule add" },
+	/* an until already past: the running policy's text is parsed as
+	 * internal (expired rules kept), so edit.c refuses it itself */
+	{ PCH_RULE_ADD, "teams allow until 2026-12-07T12:00:00Z cut",
+	  "rule never applies: 'until 2026-12-07T12:00:00Z' "
+	  "(2026-12-07T12:00:00Z) is not after now (2026-12-07T12:00:00Z)" },
+	{ PCH_RULE_ADD, "teams allow log until 2026-12-07T13:00+02:00 finish",
+	  "(2026-12-07T11:00:00Z) is not after now" },
+};
+
+START_TEST(test_time_changes_that_cannot_be_written_are_refused)
+{
+	struct policy *p = parse_at(
+		"department a { hosts 192.0.2.0/28; teams drop; }\n", 0);
+	struct policy_change c = { bad_time_changes[_i].kind, "a",
+				   bad_time_changes[_i].arg, T_NOW };
+	char err[256] = "";
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_null(policy_format_change(p, &c, err, sizeof(err)));
+	ck_assert_msg(strstr(err, bad_time_changes[_i].msg) != NULL,
+		      "change %d: '%s' lacks '%s'", _i, err,
+		      bad_time_changes[_i].msg);
+	policy_free(p);
+}
+END_TEST
+
+/* A temporary rule, once put first, shares its match with the
+ * department's other rules: rule del of the whole rule (as policy show
+ * writes it) removes it alone; of the match, all of them, as before. A
+ * local "until" today (a date: its midnight, past) is refused. */
+/* rule set replaces the action of the rules of its match and keeps each
+ * one's time words, unless it says a time of its own: never a timed rule
+ * turned into one that holds at all times */
+START_TEST(test_rule_set_keeps_each_rules_time)
+{
+	struct policy *p =
+		parse_at("options { zone \"Europe/Berlin\"; }\n"
+			 "window office { time 08:00-18:00; }\n"
+			 "department a { hosts 192.0.2.0/28;\n"
+			 "  teams allow during office finish;\n"
+			 "  teams drop outside office cut; skype drop; }\n",
+			 0);
+	struct policy_change c = { PCH_RULE_SET, "a", "teams reject", T_NOW };
+	char err[256] = "", *text;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_msg(text != NULL, "%s", err);
+	ck_assert_ptr_nonnull(strstr(text,
+				     "\tteams reject during office finish;\n"
+				     "\tteams reject outside office cut;\n"
+				     "\tskype drop;\n"));
+	free(text);
+	/* a time of its own replaces theirs (and the checker then says
+	 * what it makes of two rules alike) */
+	c.arg = "teams allow during office cut";
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_msg(text != NULL, "%s", err);
+	ck_assert_ptr_nonnull(strstr(text,
+				     "\tteams allow during office cut;\n"
+				     "\tteams allow during office cut;\n"));
+	free(text);
+	/* an untimed match's rule stays untimed */
+	c.arg = "skype allow";
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_msg(text != NULL, "%s", err);
+	ck_assert_ptr_nonnull(strstr(text, "\tskype allow;\n"));
+	free(text);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_rule_del_of_a_whole_rule_keeps_the_others)
+{
+	struct policy *p =
+		parse_at("options { zone \"Europe/Berlin\"; }\n"
+			 "window office { time 08:00-18:00; }\n"
+			 "department a { hosts 192.0.2.0/28;\n"
+			 "  teams allow until 2026-12-07T14:00:00Z cut;\n"
+			 "  teams allow during office finish; teams drop; }\n",
+			 0);
+	struct policy_change c = {
+		PCH_RULE_DEL, "a",
+		"teams  allow until 2026-12-07T14:00:00Z cut", T_NOW
+	};
+	char err[256] = "", *text;
+
+	ck_assert_msg(p != NULL, "%s", errbuf);
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_msg(text != NULL, "%s", err);
+	ck_assert_ptr_nonnull(strstr(text,
+				     "\thosts 192.0.2.0/28;\n"
+				     "\tteams allow during office finish;\n"
+				     "\tteams drop;\n}\n"));
+	free(text);
+	c.arg = "teams drop";
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_msg(text != NULL, "%s", err);
+	ck_assert_ptr_null(strstr(text, "\tteams drop;"));
+	ck_assert_ptr_nonnull(strstr(text, "\tteams allow during office"));
+	free(text);
+	/* a rule it does not name exactly: refused, nothing removed */
+	c.arg = "teams allow until 2026-12-07T15:00:00Z cut";
+	ck_assert_ptr_null(policy_format_change(p, &c, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "has no rule matching"));
+	/* the match alone: every rule written with it */
+	c.arg = "teams";
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_msg(text != NULL, "%s", err);
+	ck_assert_ptr_null(strstr(text, "\tteams allow"));
+	ck_assert_ptr_null(strstr(text, "\tteams drop"));
+	free(text);
+	c.kind = PCH_RULE_ADD;
+	c.arg = "skype allow until 2026-12-07 cut";
+	ck_assert_ptr_null(policy_format_change(p, &c, err, sizeof(err)));
+	ck_assert_str_eq(
+		err,
+		"rule never applies: 'until 2026-12-07' (2026-12-06T23:00:00Z) is not after now (2026-12-07T12:00:00Z)");
+	c.arg = "skype allow until 2026-12-08 cut";
+	text = policy_format_change(p, &c, err, sizeof(err));
+	ck_assert_msg(text != NULL, "%s", err);
+	free(text);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_rule_add_durations)
+{
+	static const struct {
+		const char *arg, *until;
+	} d[] = {
+		{ "teams allow for 90m cut", "2026-12-07T13:30:00Z" },
+		{ "teams allow for 1d finish", "2026-12-08T12:00:00Z" },
+		{ "teams allow for 45s cut", "2026-12-07T12:00:45Z" },
+		{ "teams allow log for 366d cut", "2027-12-08T12:00:00Z" },
+	};
+	struct policy *p = parse_at(
+		"department a { hosts 192.0.2.0/28; teams drop; }\n", 0);
+	size_t i;
+
+	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		struct policy_change c = { PCH_RULE_ADD, "a", d[i].arg, T_NOW };
+		char err[256] = "", *text;
+
+		text = policy_format_change(p, &c, err, sizeof(err));
+		ck_assert_msg(text && strstr(text, d[i].until), "%s: %s",
+			      d[i].arg, text ? text : err);
+		free(text);
+	}
+	policy_free(p);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -2128,6 +2886,25 @@ static Suite *policy_suite(void)
 	tcase_add_test(c, test_format_writes_media_mark_ports_and_feed_back);
 	tcase_add_test(c, test_rule_set_and_del_match_the_media_qualifier);
 	tcase_add_test(c, test_feed_is_loaded_with_the_address_list);
+	tcase_add_loop_test(
+		b, test_broken_schedules_report_exact_errors, 0,
+		(int)(sizeof(broken_time) / sizeof(broken_time[0])));
+	tcase_add_loop_test(c, test_legal_schedules_parse, 0,
+			    (int)(sizeof(fine_time) / sizeof(fine_time[0])));
+	tcase_add_test(c, test_windows_and_time_words_round_trip);
+	tcase_add_test(c, test_decisions_at_instants);
+	tcase_add_test(c, test_cut_and_finish_at_a_boundary);
+	tcase_add_test(c, test_a_temporary_rule_expires);
+	tcase_add_test(c, test_internal_keeps_an_expired_temporary_rule);
+	tcase_add_test(c, test_rule_add_puts_a_temporary_rule_first);
+	tcase_add_test(c, test_rule_add_again_after_one_expired);
+	tcase_add_test(c, test_finish_asks_its_own_window_among_64);
+	tcase_add_test(c, test_rule_del_of_a_whole_rule_keeps_the_others);
+	tcase_add_test(c, test_rule_set_keeps_each_rules_time);
+	tcase_add_loop_test(
+		b, test_time_changes_that_cannot_be_written_are_refused, 0,
+		(int)(sizeof(bad_time_changes) / sizeof(bad_time_changes[0])));
+	tcase_add_test(c, test_rule_add_durations);
 	suite_add_tcase(s, c);
 	suite_add_tcase(s, b);
 	return s;
