@@ -50,7 +50,9 @@ enum {
 	OPT_LDAP_BIND_DN,
 	OPT_LDAP_BIND_PW,
 	OPT_LDAP_LIFETIME,
+	OPT_DIFF,
 	OPT_LEASE_GROUP,
+	OPT_CLOCK_OFFSET,
 };
 #define DEFAULT_INLINE_FLOWS 131072u
 #define DEFAULT_INLINE_IDLE_S 120u
@@ -117,6 +119,8 @@ static void usage(FILE *f)
 		"                       become NAME (the package's: skyfence)\n"
 		"  --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus) there;\n"
 		"                       [ADDR]:PORT for IPv6 (default: off)\n"
+		"  --clock-offset S     tests only: the schedule's wall clock is the\n"
+		"                       machine's plus S seconds (may be negative)\n"
 		"a fleet (one policy and kill switch for many gateways):\n"
 		"  --nats URL[,URL...]  the NATS JetStream servers (nats:// or tls://)\n"
 		"                       holding the fleet's bucket; --node-id names\n"
@@ -149,6 +153,8 @@ static void usage(FILE *f)
 		"  --audit              write logged flows' records to stderr as JSON lines\n"
 		"                       (the daemon's chained format; --audit-log FILE\n"
 		"                       writes them there instead)\n"
+		"  --diff NEW           run it with --policy and with NEW: the flows\n"
+		"                       whose action differs (TSV) and totals\n"
 		"other:\n"
 		"  --check-policy FILE  validate a policy; every error as FILE:LINE:COL\n"
 		"  --list-protocols     nDPI protocol ids and names rules can use\n"
@@ -272,6 +278,7 @@ static int list_names(int protocols)
  * options, filled by the option table below. */
 struct cli {
 	const char *pcap, *policy_path, *check;
+	const char *diff; /* --diff NEW (with --pcap) */
 	int mark_values;
 	struct cls_opts co;	 /* --pcap and --check-policy */
 	struct offline_opts oo;	 /* --pcap */
@@ -446,6 +453,21 @@ static int opt_state_dir(struct cli *c, const struct cli_opt *o, char *arg)
 	return CLI_NEXT;
 }
 
+/* --clock-offset: seconds, either way, at most 100 years */
+static int opt_clock_offset(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || v > 3155760000LL ||
+	    v < -3155760000LL)
+		return opt_bad(o, arg);
+	c->dopt.clock_offset = v;
+	return CLI_NEXT;
+}
+
 static int opt_user(struct cli *c, const struct cli_opt *o, char *arg)
 {
 	char err[256];
@@ -549,6 +571,7 @@ static const struct cli_opt cli_opts[] = {
 	{ "policy", REQ, 'p', opt_str, F(policy_path), 0, 0, NULL },
 	{ "guess", NO, 'g', opt_flag, F(co.guess), 1, 0, NULL },
 	{ "audit", NO, 'a', opt_flag, F(oo.audit), 1, 0, NULL },
+	{ "diff", REQ, OPT_DIFF, opt_str, F(diff), 0, 0, NULL },
 	{ "max-flows", REQ, 'm', opt_max_flows, 0, 16, 1u << 24, "a number" },
 	{ "idle-timeout", REQ, 'i', opt_idle_timeout, 0, 1, 86400 * 30,
 	  "a number of seconds" },
@@ -622,6 +645,8 @@ static const struct cli_opt cli_opts[] = {
 	  F(dopt.ldap_lifetime_s), 1, 86400, "a number of seconds" },
 	{ "lease-group", REQ, OPT_LEASE_GROUP, opt_group, F(dopt.lease_group),
 	  0, 0, NULL },
+	{ "clock-offset", REQ, OPT_CLOCK_OFFSET, opt_clock_offset, 0, 0, 0,
+	  "a number of seconds (at most 100 years either way)" },
 	{ "audit-rate", REQ, 'R', opt_audit_rate, 0, 0, 0,
 	  "RATE or RATE/BURST (records per second, 0 for every record)" },
 	{ "audit-buffer", REQ, 'U', opt_u32, F(dopt.audit_buffer), 65536,
@@ -821,16 +846,54 @@ static int offline_load(struct cli *c, struct classifier **cls,
 	return 0;
 }
 
+/* --diff's policy, parsed with the classifier --policy's loaded: it must
+ * name the same signatures file (else the capture would be classified
+ * otherwise, and the diff would be of nDPI, not of the rules). */
+static struct policy *diff_policy(const char *path, struct classifier *cls,
+				  const struct policy *old)
+{
+	struct policy_names n;
+	struct policy *p = NULL;
+	unsigned nerr = 0;
+	char why[512], *text;
+	size_t len;
+
+	text = policy_read_file(path, &len, why, sizeof(why));
+	if (!text) {
+		fprintf(stderr, "skyfenced: %s\n", why);
+		return NULL;
+	}
+	loader_names(cls, &n);
+	p = policy_parse_text(path, text, len, &n, print_error, stderr, &nerr);
+	free(text);
+	if (p && strcmp(p->signatures, old->signatures) != 0) {
+		fprintf(stderr,
+			"skyfenced: %s names another signatures file than "
+			"--policy's: the diff would be nDPI's, not the "
+			"rules'\n",
+			path);
+		policy_free(p);
+		p = NULL;
+	}
+	return p;
+}
+
 static int run_offline(struct cli *c)
 {
 	struct classifier *cls = NULL;
-	struct policy *pol = NULL;
-	int rc;
+	struct policy *pol = NULL, *np = NULL;
+	int rc = -1;
 
 	if (offline_load(c, &cls, &pol) != 0)
 		return 1;
 	c->oo.path = c->pcap;
-	rc = offline_run(&c->oo, cls, pol);
+	if (c->diff)
+		np = diff_policy(c->diff, cls, pol);
+	if (!c->diff)
+		rc = offline_run(&c->oo, cls, pol);
+	else if (np)
+		rc = offline_diff(&c->oo, cls, pol, np);
+	policy_free(np);
 	policy_free(pol);
 	classifier_close(cls);
 	return rc == 0 ? 0 : 1;
@@ -847,6 +910,14 @@ int main(int argc, char **argv)
 		return rc;
 	if (c.mark_values)
 		return print_mark_values(c.dopt.mark_mask);
+	/* --diff is offline only: without --pcap it would start the daemon
+	 * on --policy; its runs write no records (--audit would be lost) */
+	if (c.diff && (!c.pcap || c.oo.audit || c.oo.audit_path)) {
+		fprintf(stderr, "skyfenced: --diff goes with --pcap (and "
+				"--policy), without --audit or --audit-log\n");
+		usage(stderr);
+		return 2;
+	}
 	if (!c.pcap && !c.check)
 		return run_daemon(&c);
 	if (c.pcap && c.check) {

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "daemon/change.h"
+#include "daemon/diff.h"
 #include "daemon/identity.h"
 #include "daemon/daemon_int.h"
 #include "daemon/runtime.h"
@@ -172,6 +173,7 @@ static void view_of(struct daemon *d, const struct stats_snap *snap,
 		metrics_counts(d->metrics, &v->metrics_open,
 			       &v->metrics_served);
 	feed_view(d->run.pol, &v->feed);
+	sched_get_view(d, &v->sched);
 }
 
 static void emit_data(void *ctx, const char *line)
@@ -430,17 +432,113 @@ static struct change change_by(struct ctl_req *r, enum change_kind kind,
 	return c;
 }
 
-/* policy check FILE | policy load FILE */
-static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
-			  char **argv)
+/* ---- policy diff and --dry-run (diff.h) ---- */
+
+/* listed lines' bytes at most: the control socket queues 4 MiB for a
+ * client (daemon.c), and the totals come after them */
+#define DIFF_REPLY_BYTES (3u << 20)
+
+/* A read-only client's diff parses and checks a text it chose on the
+ * control thread, which every admin's change, the schedule's boundaries
+ * and the conntrack walks wait for: the checker takes seconds for a
+ * policy file of 4 MiB with many rules per department (25 s in a Release
+ * build for 102 departments of 1024 rules, 1.5 s for 256 KiB of them).
+ * So a read-only client's candidate is at most DIFF_RO_FILE bytes (the
+ * running policy's size twice, if more: a candidate like it; 0.4 s at
+ * worst), and read-only diffs together take at most a quarter of the
+ * control thread: after one that took T ms, the next read-only one waits
+ * 3 T ms ("ERR busy"). Admins' are never held back. */
+#define DIFF_RO_FILE (64u << 10)
+#define DIFF_RO_SHARE 3
+
+/* the role of the request being served (control_request) */
+static enum ctl_role req_role;
+/* no read-only diff before this (CLOCK_MONOTONIC ms) */
+static uint64_t ro_diff_next_ms;
+
+struct dry {
+	int on;	     /* --dry-run */
+	int limited; /* --limit N given */
+	int json;
+	uint32_t limit;
+};
+
+/* Takes --dry-run and --limit N out of @argv[@from..@argc) in place.
+ * Returns the words left, or -1 with @r answered (a bad --limit). */
+static int dry_words(struct ctl_req *r, int argc, char **argv, int from,
+		     struct dry *dr)
+{
+	int i, n = from;
+
+	memset(dr, 0, sizeof(*dr));
+	dr->limit = DIFF_LIMIT_DEFAULT;
+	for (i = from; i < argc; i++) {
+		char *end = NULL;
+		unsigned long v = 0;
+
+		if (!strcmp(argv[i], "--dry-run")) {
+			dr->on = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--limit") != 0) {
+			argv[n++] = argv[i];
+			continue;
+		}
+		errno = 0;
+		if (i + 1 < argc)
+			v = strtoul(argv[++i], &end, 10);
+		if (!end || errno || end == argv[i] || *end || v < 1 ||
+		    v > DIFF_LIMIT_MAX) {
+			ctl_err(r, "usage", "--limit N: 1 to %u flows listed",
+				DIFF_LIMIT_MAX);
+			return -1;
+		}
+		dr->limit = (uint32_t)v;
+		dr->limited = 1;
+	}
+	return n;
+}
+
+/* The flows @c would change, listed to @r with the totals; nothing
+ * applied, saved, recorded or written to the fleet's bucket. */
+static void dry_run(struct daemon *d, struct ctl_req *r, const struct change *c,
+		    const struct dry *dr, const char *what)
 {
 	struct err_sink es = { r, 0 };
-	struct change c = change_by(r, CHANGE_LOAD, argv[2]);
-	struct policy *np;
-	unsigned nerr = 0;
+	struct diff_opts o = { dr->limit, DIFF_REPLY_BYTES, dr->json, emit_data,
+			       r };
+	struct change_candidate cc;
+	char err[600];
+	int rc;
+
+	if (change_candidate(d, c, err_to_req, &es, &cc, err, sizeof(err)) !=
+	    0) {
+		ctl_err(r, "refused", "%s", err);
+		return;
+	}
+	rc = diff_run(d, &cc, &o, err, sizeof(err));
+	change_candidate_free(&cc);
+	if (rc != 0) {
+		ctl_err(r, "internal", "%s; nothing changed", err);
+		return;
+	}
+	/* no change, so no audit record: the log's at debug */
+	log_debug("control: uid %ld: diff of %s (nothing applied)", c->uid,
+		  what);
+	if (dr->json)
+		ctl_ok(r, "%s", "");
+	else
+		ctl_ok(r, "%s: %s, nothing applied", what,
+		       dr->on ? "dry run" : "diff");
+}
+
+/* The policy file the client sent with @r (FILE only names it), into
+ * @c (text and length). Returns the text (the caller frees it), or NULL
+ * with @r answered. */
+static char *client_file(struct ctl_req *r, char **argv, struct change *c)
+{
 	char err[512], *text;
 
-	(void)argc;
 	/* The client opened the file with its own rights and passed it: the
 	 * daemon never opens a path named by a client (a root-only file, a
 	 * FIFO that blocks, /dev/zero). FILE only names it in messages. */
@@ -449,12 +547,108 @@ static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
 			"policy %s: send the file with the request (skyfencectl "
 			"does; skyfenced opens no path for a client)",
 			argv[1]);
+		return NULL;
+	}
+	text = policy_read_fd(ctl_req_fd(r), argv[2], &c->len, err,
+			      sizeof(err));
+	c->text = text;
+	if (!text)
+		ctl_err(r, "refused", "%s; the running policy stays", err);
+	return text;
+}
+
+/* Whether a read-only client's diff may run now (ro_diff_next_ms), and
+ * its candidate (@len bytes; 0: not read yet) is small enough: 0, or -1
+ * with @r answered. Admins' always may. */
+static int ro_diff_allowed(struct daemon *d, struct ctl_req *r, size_t len)
+{
+	uint64_t now = runtime_clock_ms(0);
+	size_t cap = DIFF_RO_FILE;
+	char *run;
+
+	if (req_role >= CTL_ADMIN)
+		return 0;
+	if (now < ro_diff_next_ms) {
+		ctl_err(r, "busy",
+			"policy diff: a read-only client's diff shares the "
+			"control thread: try again in %" PRIu64 " ms",
+			ro_diff_next_ms - now);
+		return -1;
+	}
+	if (!len)
+		return 0; /* the time alone, before the file is read */
+	run = policy_format(d->run.pol);
+	if (run && 2 * strlen(run) > cap)
+		cap = 2 * strlen(run);
+	free(run);
+	if (len > cap) {
+		ctl_err(r, "refused",
+			"policy diff: a candidate of %zu bytes; a read-only "
+			"client's is at most %zu (an admin's: as policy load)",
+			len, cap);
+		return -1;
+	}
+	return 0;
+}
+
+/* policy diff FILE [--limit N] [json] */
+static void v_policy_diff(struct daemon *d, struct ctl_req *r, int argc,
+			  char **argv)
+{
+	struct change c = change_by(r, CHANGE_LOAD, argv[2]);
+	uint64_t t0 = runtime_clock_ms(0);
+	struct dry dr;
+	char *text;
+	int json = argc > 3 && !strcmp(argv[argc - 1], "json");
+
+	/* the format word skyfencectl adds last */
+	if (argc > 3 && (json || !strcmp(argv[argc - 1], "text")))
+		argc--;
+	argc = dry_words(r, argc, argv, 3, &dr);
+	if (argc < 0)
+		return;
+	if (argc != 3 || dr.on) {
+		ctl_err(r, "usage", "policy diff FILE [--limit N] [json]");
 		return;
 	}
-	text = policy_read_fd(ctl_req_fd(r), argv[2], &c.len, err, sizeof(err));
-	c.text = text;
-	if (!text) {
-		ctl_err(r, "refused", "%s; the running policy stays", err);
+	dr.json = json;
+	if (ro_diff_allowed(d, r, 0) != 0)
+		return;
+	text = client_file(r, argv, &c);
+	if (!text)
+		return;
+	if (ro_diff_allowed(d, r, c.len) == 0)
+		dry_run(d, r, &c, &dr, argv[2]);
+	free(text);
+	if (req_role < CTL_ADMIN)
+		ro_diff_next_ms = runtime_clock_ms(0) +
+				  DIFF_RO_SHARE * (runtime_clock_ms(0) - t0);
+}
+
+/* policy check FILE | policy load FILE */
+static void v_policy_file(struct daemon *d, struct ctl_req *r, int argc,
+			  char **argv)
+{
+	struct err_sink es = { r, 0 };
+	struct change c = change_by(r, CHANGE_LOAD, argv[2]);
+	struct policy *np;
+	struct dry dr;
+	unsigned nerr = 0;
+	char err[512], *text;
+
+	argc = dry_words(r, argc, argv, 3, &dr);
+	if (argc < 0)
+		return;
+	if (argc != 3 || (dr.limited && !dr.on)) {
+		ctl_err(r, "usage", "policy load FILE [--dry-run [--limit N]]");
+		return;
+	}
+	text = client_file(r, argv, &c);
+	if (!text)
+		return;
+	if (dr.on) {
+		dry_run(d, r, &c, &dr, argv[2]);
+		free(text);
 		return;
 	}
 	if (!strcmp(argv[1], "check")) {
@@ -517,12 +711,21 @@ static void edit(struct daemon *d, struct ctl_req *r, int argc, char **argv,
 	struct err_sink es = { r, 0 };
 	char what[CTL_MAX_REQUEST + 64], err[512];
 	struct change c;
+	struct dry dr;
 
-	if (change_edit_valid(argc, argv) != 0) {
+	argc = dry_words(r, argc, argv, 2, &dr);
+	if (argc < 0)
+		return;
+	if ((dr.limited && !dr.on) || change_edit_valid(argc, argv) != 0) {
 		ctl_err(r, "usage", "%s", usage);
 		return;
 	}
 	change_join(what, sizeof(what), argc, argv, 0);
+	if (dr.on) {
+		c = change_by(r, CHANGE_EDIT, what);
+		dry_run(d, r, &c, &dr, what);
+		return;
+	}
 	if (d->fleet) {
 		char msg[1600];
 
@@ -547,7 +750,7 @@ static void v_edit(struct daemon *d, struct ctl_req *r, int argc, char **argv)
 	edit(d, r, argc, argv,
 	     !strcmp(argv[0], "department")
 		     ? "department add NAME hosts PREFIX... | department set NAME hosts PREFIX... | department del NAME"
-		     : "rule set DEPARTMENT MATCH ACTION [OPTIONS] | rule del DEPARTMENT MATCH");
+		     : "rule set DEPARTMENT MATCH ACTION [OPTIONS] | rule del DEPARTMENT MATCH | rule add DEPARTMENT MATCH ACTION [OPTIONS] [for DURATION | until TIME] [cut|finish]");
 }
 
 static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
@@ -557,13 +760,18 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 	const char *ks = d->run.pol->killswitch;
 	char apps[256], next[520], err[512];
 	struct change c;
+	struct dry dr;
 	int local;
 
-	if (argc == 1) {
+	argc = dry_words(r, argc, argv, 1, &dr);
+	if (argc < 0)
+		return;
+	if (argc == 1 && !dr.on && !dr.limited) {
 		ctl_ok(r, "killswitch %s%s", ks[0] ? "on: " : "off", ks);
 		return;
 	}
-	if (strcmp(argv[1], "on") && strcmp(argv[1], "off")) {
+	if (argc == 1 || (strcmp(argv[1], "on") && strcmp(argv[1], "off")) ||
+	    (dr.limited && !dr.on)) {
 		ctl_err(r, "usage",
 			"killswitch [on|off] [--local] [APP...] (APP: skype, "
 			"or an nDPI protocol name)");
@@ -575,7 +783,7 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 	change_join(apps, sizeof(apps), argc, argv, 2 + local);
 	if (!apps[0] && !strcmp(argv[1], "on"))
 		snprintf(apps, sizeof(apps), "%s", "skype");
-	if (d->fleet) {
+	if (d->fleet && !dr.on) {
 		char msg[1600];
 
 		if (fleetd_killswitch(d, (long)ctl_req_uid(r),
@@ -624,6 +832,13 @@ static void v_killswitch(struct daemon *d, struct ctl_req *r, int argc,
 		return;
 	}
 	c = change_by(r, CHANGE_KILLSWITCH, next);
+	if (dr.on) {
+		/* next fits the kill switch's field (checked above) */
+		snprintf(err, sizeof(err), "killswitch %s%.255s",
+			 next[0] ? "on for " : "off", next);
+		dry_run(d, r, &c, &dr, err);
+		return;
+	}
 	if (change_apply(d, &c, err_to_req, &es, err, sizeof(err)) != 0) {
 		ctl_err(r, "refused",
 			"killswitch %s %s: %u error(s); nothing changed",
@@ -828,6 +1043,7 @@ void control_request(void *ctx, struct ctl_req *r, enum ctl_role role, int argc,
 					: "admins");
 			return;
 		}
+		req_role = role;
 		verbs[i].fn(d, r, argc, argv);
 		return;
 	}

@@ -286,8 +286,9 @@ __attribute__((format(printf, 3, 4))) static void
 out(void (*emit)(void *ctx, const char *line), void *ctx, const char *fmt, ...)
 {
 	/* `status json` is one line: a full kill switch, a policy's path
-	 * and a state error together pass 1 KiB */
-	char line[8192];
+	 * and a state error together pass 1 KiB; the schedule's windows
+	 * (SCHED_JSON_MAX) and a fleet's nodes several */
+	char line[24576];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -519,6 +520,44 @@ static void prom_feed(const struct status_view *v,
 		   (uint64_t)f->fetched);
 }
 
+/* The schedule: each window's state, the next boundary, the boundaries
+ * applied and the wall clock's steps (the steps counted even without
+ * windows: a clock that jumps is worth an alert anyway). */
+static void prom_schedule(const struct status_view *v,
+			  void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	const struct sched_view *sv = &v->sched;
+	char name[96];
+	unsigned i;
+
+	prom_gauge(emit, ctx, "skyfence_clock_steps_total", "counter",
+		   "Steps of the wall clock the schedule saw (more than 2 s "
+		   "from the monotonic clock).",
+		   sv->steps);
+	if (!sv->on)
+		return;
+	out(emit, ctx,
+	    "# HELP skyfence_window_open 1 if the policy's time window is "
+	    "open (a temporary rule's: window=\"until TIME\").");
+	out(emit, ctx, "# TYPE skyfence_window_open gauge");
+	for (i = 0; i < sv->n; i++) {
+		status_prom_str(name, sizeof(name), sv->w[i].name);
+		out(emit, ctx, "skyfence_window_open{window=\"%s\"} %u", name,
+		    sv->w[i].open);
+	}
+	prom_gauge(emit, ctx, "skyfence_schedule_boundaries_total", "counter",
+		   "Changes of the windows' state applied (a clock step that "
+		   "passed several boundaries applies them as one).",
+		   sv->boundaries);
+	if (sv->next != WIN_NEVER)
+		prom_gauge(emit, ctx,
+			   "skyfence_schedule_next_boundary_timestamp_seconds",
+			   "gauge",
+			   "When a window rules use opens or closes next (the "
+			   "schedule's clock).",
+			   (uint64_t)sv->next);
+}
+
 static void render_prometheus(const struct status_view *v,
 			      const struct stats_snap *s,
 			      void (*emit)(void *ctx, const char *line),
@@ -545,6 +584,7 @@ static void render_prometheus(const struct status_view *v,
 	prom_fleet(v, emit, ctx);
 	prom_identity(v, emit, ctx);
 	prom_feed(v, emit, ctx);
+	prom_schedule(v, emit, ctx);
 }
 
 static void render_json(const struct status_view *v, const struct stats_snap *s,
@@ -793,10 +833,86 @@ static void status_feed_text(const struct status_view *v,
 	    f->v4, f->v6, f->names);
 }
 
+/* ",\"schedule\":{...}" for `status json`; "" without windows. Its
+ * longest: WIN_MAX windows' names escaped (96 bytes and the state each),
+ * the rules switched escaped (2048), the local time (200) and the rest. */
+#define SCHED_JSON_MAX (WIN_MAX * 110 + 2048 + 200 + 400)
+
+static void sched_json(const struct sched_view *sv, char *out, size_t len)
+{
+	char name[96], loc[200], sw[2048], at[32];
+	size_t o;
+	unsigned i;
+
+	out[0] = '\0';
+	if (!sv->on)
+		return;
+	o = (size_t)snprintf(out, len, ",\"schedule\":{\"windows\":{");
+	for (i = 0; i < sv->n && o < len; i++) {
+		status_json_str(name, sizeof(name), sv->w[i].name);
+		o += (size_t)snprintf(out + o, len - o, "%s\"%s\":%s",
+				      i ? "," : "", name,
+				      sv->w[i].open ? "true" : "false");
+	}
+	if (o >= len)
+		return;
+	status_json_str(loc, sizeof(loc), sv->next_local);
+	status_json_str(sw, sizeof(sw), sv->switches);
+	if (sv->next == WIN_NEVER)
+		o += (size_t)snprintf(out + o, len - o,
+				      "},\"next_boundary\":null");
+	else
+		o += (size_t)snprintf(
+			out + o, len - o,
+			"},\"next_boundary\":\"%s\",\"next_boundary_ts\":%lld,"
+			"\"next_in_s\":%lld,\"next_local\":\"%s\","
+			"\"next_switches\":\"%s\"",
+			utc(sv->next, 0, at, sizeof(at)), (long long)sv->next,
+			(long long)(sv->next - sv->now), loc, sw);
+	if (o < len)
+		o += (size_t)snprintf(out + o, len - o,
+				      ",\"boundaries\":%" PRIu64
+				      ",\"clock_steps\":%" PRIu64 "}",
+				      sv->boundaries, sv->steps);
+	/* cut short, it would end the whole status line's JSON mid-string:
+	 * the counters alone instead (SCHED_JSON_MAX holds 64 windows) */
+	if (o >= len)
+		snprintf(
+			out, len,
+			",\"schedule\":{\"truncated\":true,\"boundaries\":%" PRIu64
+			",\"clock_steps\":%" PRIu64 "}",
+			sv->boundaries, sv->steps);
+}
+
+/* The schedule's lines of `status`: the windows, the next boundary and
+ * the rules it switches. */
+static void status_sched_text(const struct status_view *v,
+			      void (*emit)(void *ctx, const char *line),
+			      void *ctx)
+{
+	const struct sched_view *sv = &v->sched;
+	char at[32];
+
+	if (!sv->on)
+		return;
+	out(emit, ctx,
+	    "windows: %s (%" PRIu64 " boundaries applied, %" PRIu64
+	    " clock steps)",
+	    sv->windows, sv->boundaries, sv->steps);
+	if (sv->next == WIN_NEVER)
+		out(emit, ctx,
+		    "next boundary: none (no window rules use "
+		    "changes again)");
+	else
+		out(emit, ctx, "next boundary: %s (%s) %s", sv->next_local,
+		    utc(sv->next, 0, at, sizeof(at)), sv->switches);
+}
+
 static void status_json(const struct status_view *v,
 			void (*emit)(void *ctx, const char *line), void *ctx)
 {
 	char src[600], ks[600], se[600], id[1024] = "", fl[3072], fd[1024];
+	char sj[SCHED_JSON_MAX];
 	const struct status_identity *ii = &v->ident;
 
 	if (ii->enabled) {
@@ -818,6 +934,7 @@ static void status_json(const struct status_view *v,
 	else
 		snprintf(fl, sizeof(fl), "null");
 	feed_json(&v->feed, fd, sizeof(fd));
+	sched_json(&v->sched, sj, sizeof(sj));
 	out(emit, ctx,
 	    "{\"version\":\"%s\",\"ndpi\":\"%s\",\"pid\":%ld,"
 	    "\"uptime_s\":%" PRIu64 ",\"policy\":\"%s\",\"departments\":%u,"
@@ -831,7 +948,7 @@ static void status_json(const struct status_view *v,
 	    ",\"conntrack_walks\":%" PRIu64 ",\"conntrack_rewritten\":%" PRIu64
 	    ",\"conntrack_walking\":%s,\"log_level\":\"%s\","
 	    "\"rss_kib\":%ld,\"state_kept\":%s,"
-	    "\"state_saved\":%s,\"state_error\":\"%s\"%s%s,\"fleet\":%s}",
+	    "\"state_saved\":%s,\"state_error\":\"%s\"%s%s,\"fleet\":%s%s}",
 	    SKYFENCE_VERSION, classifier_version(), v->pid, v->uptime_s, src,
 	    v->pol.n_depts, v->queue_num, v->n_queues, v->n_workers,
 	    v->queue_num + QUEUE_THROTTLE_OFFSET,
@@ -841,8 +958,8 @@ static void status_json(const struct status_view *v,
 	    v->ctl.refused_busy, v->ctl.refused_uid, v->ctl.evicted,
 	    v->ct.walks, v->ct.rewritten, v->ct.running ? "true" : "false",
 	    v->log_level, v->rss_kib, v->state.kept ? "true" : "false",
-	    v->state.kept && !v->state.dirty ? "true" : "false", se, id, fd,
-	    fl);
+	    v->state.kept && !v->state.dirty ? "true" : "false", se, id, fd, fl,
+	    sj);
 }
 
 static void status_identity(const struct status_view *v,
@@ -991,6 +1108,7 @@ static void status_text(const struct status_view *v,
 	status_audit(v, emit, ctx);
 	status_identity(v, emit, ctx);
 	status_feed_text(v, emit, ctx);
+	status_sched_text(v, emit, ctx);
 	if (v->metrics)
 		out(emit, ctx,
 		    "metrics: http://%s/metrics, %u connection(s) open (at "

@@ -14,6 +14,7 @@
 #include "control/ctl.h"
 #include "daemon/stats.h"
 #include "daemon/fleetd.h"
+#include "daemon/sched.h"
 #include "kernel/ct.h"
 
 enum status_format { STATUS_TEXT, STATUS_JSON, STATUS_PROMETHEUS, STATUS_LOG };
@@ -94,6 +95,7 @@ struct status_view {
 	unsigned long long metrics_served;
 	struct status_identity ident;
 	struct status_feed feed;
+	struct sched_view sched; /* the schedule (daemon/sched.h) */
 };
 
 /* `status` (STATUS_TEXT or STATUS_JSON, one line) of @v. */

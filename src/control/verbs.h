@@ -39,23 +39,38 @@
 	  "the running policy, in the policy language", v_policy_show)         \
 	X("policy check", "FILE", 1, 1, CTL_ADMIN, VERB_FILE,                  \
 	  "validate a policy file against the daemon", v_policy_file)          \
-	X("policy load", "FILE", 1, 1, CTL_ADMIN, VERB_FILE,                   \
-	  "replace the running policy (all or nothing)", v_policy_file)        \
-	X("department add", "NAME hosts PREFIX...", 3, -1, CTL_ADMIN, 0,       \
-	  "add a department", v_edit)                                          \
-	X("department set", "NAME hosts PREFIX...", 3, -1, CTL_ADMIN, 0,       \
-	  "replace a department's hosts", v_edit)                              \
-	X("department del", "NAME", 1, 1, CTL_ADMIN, 0, "remove a department", \
+	X("policy load", "FILE [--dry-run]", 1, 4, CTL_ADMIN, VERB_FILE,       \
+	  "replace the running policy (all or nothing); --dry-run: the "       \
+	  "flows it would change (policy diff), nothing applied",              \
+	  v_policy_file)                                                       \
+	X("policy diff", "FILE [--limit N]", 1, 3, CTL_READ_ONLY,              \
+	  VERB_FILE | VERB_JSON,                                               \
+	  "the live flows whose verdict FILE would change, and totals by "     \
+	  "department (nothing applied; at most N listed, default 1000)",      \
+	  v_policy_diff)                                                       \
+	X("department add", "NAME hosts PREFIX... [--dry-run]", 3, -1,         \
+	  CTL_ADMIN, 0, "add a department", v_edit)                            \
+	X("department set", "NAME hosts PREFIX... [--dry-run]", 3, -1,         \
+	  CTL_ADMIN, 0, "replace a department's hosts", v_edit)                \
+	X("department del", "NAME [--dry-run]", 1, 4, CTL_ADMIN, 0,            \
+	  "remove a department", v_edit)                                       \
+	X("rule set", "DEPT MATCH ACTION [OPTIONS] [--dry-run]", 3, -1,        \
+	  CTL_ADMIN, 0, "set the action for MATCH (e.g. finance skype drop)",  \
 	  v_edit)                                                              \
-	X("rule set", "DEPT MATCH ACTION [OPTIONS]", 3, -1, CTL_ADMIN, 0,      \
-	  "set the action for MATCH (e.g. finance skype drop)", v_edit)        \
-	X("rule del", "DEPT MATCH", 2, -1, CTL_ADMIN, 0,                       \
-	  "remove the rules written with MATCH", v_edit)                       \
-	X("killswitch on", "[--local] [APP...]", 0, -1, CTL_ADMIN, 0,          \
+	X("rule del", "DEPT MATCH|RULE [--dry-run]", 2, -1, CTL_ADMIN, 0,      \
+	  "remove the rules written with MATCH, or that one RULE", v_edit)     \
+	X("rule add", "DEPT MATCH ACTION [for D|until T] [cut|finish]", 3, -1, \
+	  CTL_ADMIN, 0,                                                        \
+	  "put a rule first, e.g. a temporary exception: sales teams allow "   \
+	  "for 2h finish (OPTIONS and --dry-run as rule set)",                 \
+	  v_edit)                                                              \
+	X("killswitch on", "[--local] [APP...] [--dry-run]", 0, -1, CTL_ADMIN, \
+	  0,                                                                   \
 	  "drop APP (default skype) everywhere (--local: this node only), "    \
 	  "established flows too",                                             \
 	  v_killswitch)                                                        \
-	X("killswitch off", "[--local] [APP...]", 0, -1, CTL_ADMIN, 0,         \
+	X("killswitch off", "[--local] [APP...] [--dry-run]", 0, -1,           \
+	  CTL_ADMIN, 0,                                                        \
 	  "lift the kill switch (for APP; --local: this node's own)",          \
 	  v_killswitch)                                                        \
 	X("killswitch", "", 0, 0, CTL_READ_ONLY, 0, "show the kill switch",    \

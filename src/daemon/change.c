@@ -2,16 +2,20 @@
  * one record of who, what and when. */
 #include "daemon/change.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "daemon/buckets.h"
 #include "daemon/daemon_int.h"
 #include "daemon/runtime.h"
+#include "daemon/throttle.h"
 #include "policy/addrsig.h"
 #include "policy/loader.h"
 #include "policy/state.h"
+#include "policy/window.h"
 #include "sys/log.h"
 
 #define CHANGE_WORDS 64
@@ -52,6 +56,14 @@ static int edit_of(int argc, char **argv, struct policy_change *pc, char *buf,
 		   (!strcmp(argv[1], "set") || !strcmp(argv[1], "del"))) {
 		pc->kind =
 			!strcmp(argv[1], "set") ? PCH_RULE_SET : PCH_RULE_DEL;
+		change_join(buf, len, argc, argv, 3);
+		pc->arg = buf;
+	} else if (argc >= 5 && !strcmp(argv[0], "rule") &&
+		   !strcmp(argv[1], "add")) {
+		/* a temporary exception: its "for" made an absolute "until"
+		 * with the schedule's clock (callers set pc->now), before a
+		 * fleet's document carries it to every node */
+		pc->kind = PCH_RULE_ADD;
 		change_join(buf, len, argc, argv, 3);
 		pc->arg = buf;
 	} else {
@@ -100,14 +112,16 @@ char *change_edit_text(struct daemon *d, const char *what, char *err,
 			 what);
 		return NULL;
 	}
+	pc.now = runtime_sched_now(d);
 	return policy_format_doc(d->run.pol, &pc, err, errlen);
 }
 
-/* A runtime edit written into the running policy's text, validated as a
- * whole against it and applied. */
-static int apply_edit(struct daemon *d, const struct change *c,
-		      void (*on_error)(void *ctx, const char *msg), void *ctx,
-		      char *err, size_t errlen)
+/* A runtime edit written into the running policy's text and validated as
+ * a whole against it: the policy it makes (malloc'd), or NULL with why in
+ * @err. Nothing is applied. */
+static struct policy *build_edit(struct daemon *d, const struct change *c,
+				 void (*on_error)(void *ctx, const char *msg),
+				 void *ctx, char *err, size_t errlen)
 {
 	char copy[CHANGE_TEXT_MAX], buf[CHANGE_TEXT_MAX], name[300];
 	char *argv[CHANGE_WORDS];
@@ -115,26 +129,40 @@ static int apply_edit(struct daemon *d, const struct change *c,
 	struct policy *np;
 	unsigned nerr = 0;
 	char *text;
-	int argc = split(c->what, copy, sizeof(copy), argv), rc;
+	int argc = split(c->what, copy, sizeof(copy), argv);
 
 	if (argc < 0 || edit_of(argc, argv, &pc, buf, sizeof(buf)) != 0) {
 		snprintf(err, errlen, "change '%.200s' is not a runtime change",
 			 c->what);
-		return -1;
+		return NULL;
 	}
+	pc.now = runtime_sched_now(d);
 	text = policy_format_change(d->run.pol, &pc, err, errlen);
 	if (!text)
-		return -1;
+		return NULL;
 	snprintf(name, sizeof(name), "(running policy after: %.200s)", c->what);
-	np = loader_client_policy(d->run.cls, d->run.pol, name, text,
-				  strlen(text), on_error, ctx, &nerr);
+	np = loader_running_policy(d->run.cls, d->run.pol, name, text,
+				   strlen(text), on_error, ctx, &nerr);
 	free(text);
 	if (!np) {
 		snprintf(err, errlen, "%s: %u error(s); nothing changed",
 			 c->what, nerr);
-		return -1;
+		return NULL;
 	}
 	snprintf(np->source, sizeof(np->source), "%s", d->run.pol->source);
+	return np;
+}
+
+/* A runtime edit, built (build_edit) and applied. */
+static int apply_edit(struct daemon *d, const struct change *c,
+		      void (*on_error)(void *ctx, const char *msg), void *ctx,
+		      char *err, size_t errlen)
+{
+	struct policy *np = build_edit(d, c, on_error, ctx, err, errlen);
+	int rc;
+
+	if (!np)
+		return -1;
 	rc = runtime_apply_policy(d, np);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s; nothing changed", runtime_error(rc));
@@ -143,14 +171,13 @@ static int apply_edit(struct daemon *d, const struct change *c,
 	return 0;
 }
 
-/* @np (owned) replaces the running departments and rules: it names the
- * same signatures file, and never lifts the kill switch (only killswitch
- * off does). */
-static int replace_policy(struct daemon *d, struct policy *np, const char *name,
-			  char *err, size_t errlen)
+/* Whether @np may replace the running departments and rules: it names
+ * the same signatures file, and it keeps the running kill switch (only
+ * killswitch off lifts it: added to @np's here). 0, or -1 with why in
+ * @err and @np freed. */
+static int check_replacement(struct daemon *d, struct policy *np,
+			     const char *name, char *err, size_t errlen)
 {
-	int rc;
-
 	if (strcmp(np->signatures, d->run.pol->signatures) != 0) {
 		policy_free(np);
 		snprintf(err, errlen,
@@ -168,6 +195,18 @@ static int replace_policy(struct daemon *d, struct policy *np, const char *name,
 			 name);
 		return -1;
 	}
+	return 0;
+}
+
+/* @np (owned) replaces the running departments and rules
+ * (check_replacement first). */
+static int replace_policy(struct daemon *d, struct policy *np, const char *name,
+			  char *err, size_t errlen)
+{
+	int rc;
+
+	if (check_replacement(d, np, name, err, errlen) != 0)
+		return -1;
 	rc = runtime_apply_policy(d, np);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s; the running policy stays",
@@ -177,10 +216,11 @@ static int replace_policy(struct daemon *d, struct policy *np, const char *name,
 	return 0;
 }
 
-/* A client's policy file, which it opened and sent. */
-static int apply_load(struct daemon *d, const struct change *c,
-		      void (*on_error)(void *ctx, const char *msg), void *ctx,
-		      char *err, size_t errlen)
+/* A client's policy file, which it opened and sent, parsed and checked
+ * as a replacement: the policy (malloc'd), or NULL with why in @err. */
+static struct policy *build_load(struct daemon *d, const struct change *c,
+				 void (*on_error)(void *ctx, const char *msg),
+				 void *ctx, char *err, size_t errlen)
 {
 	unsigned nerr = 0;
 	struct policy *np =
@@ -191,9 +231,28 @@ static int apply_load(struct daemon *d, const struct change *c,
 		snprintf(err, errlen,
 			 "%s: %u error(s); the running policy stays", c->what,
 			 nerr);
+		return NULL;
+	}
+	return check_replacement(d, np, c->what, err, errlen) == 0 ? np : NULL;
+}
+
+/* A client's policy file, built (build_load) and applied. */
+static int apply_load(struct daemon *d, const struct change *c,
+		      void (*on_error)(void *ctx, const char *msg), void *ctx,
+		      char *err, size_t errlen)
+{
+	struct policy *np = build_load(d, c, on_error, ctx, err, errlen);
+	int rc;
+
+	if (!np)
+		return -1;
+	rc = runtime_apply_policy(d, np);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s; the running policy stays",
+			 runtime_error(rc));
 		return -1;
 	}
-	return replace_policy(d, np, c->what, err, errlen);
+	return 0;
 }
 
 /* SIGHUP: the --policy file replaces the running departments and rules
@@ -310,6 +369,7 @@ static int apply_feed(struct daemon *d,
 		return -1;
 	}
 	loader_names(d->run.cls, &n);
+	n.internal = 1; /* the running policy's own text */
 	np = policy_parse_text("(running policy)", text, strlen(text), &n,
 			       on_error, ctx, &nerr);
 	free(text);
@@ -377,6 +437,35 @@ static int apply_killswitch(struct daemon *d, const struct change *c,
 	return 0;
 }
 
+/* "rule add DEPT ... for D ...": the instant its "for" became, from the
+ * rule it put first (" (until 2026-12-07T17:00:00Z)"), so the record
+ * says when it ends; "" otherwise. */
+static void describe_until(const struct daemon *d, const char *what, char *out,
+			   size_t len)
+{
+	const struct policy *p = d->run.pol;
+	char dept[POLICY_NAME_LEN + 1], at[32];
+	const struct policy_rule *r;
+	struct tm tm;
+	time_t t;
+	uint32_t k;
+
+	out[0] = '\0';
+	if (strncmp(what, "rule add ", 9) || !strstr(what, " for ") ||
+	    sscanf(what + 9, "%32s", dept) != 1)
+		return;
+	for (k = 0; k < p->n_depts; k++) {
+		if (strcmp(p->depts[k].name, dept) || !p->depts[k].n_rules)
+			continue;
+		r = &p->depts[k].rules[0];
+		t = r->tmp >= 0 ? (time_t)p->windows[r->tmp].until : 0;
+		if (t && gmtime_r(&t, &tm) &&
+		    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			snprintf(out, len, " (until %s)", at);
+		return;
+	}
+}
+
 /* What was done, in words. */
 static void describe(const struct daemon *d, const struct change *c, char *out,
 		     size_t len)
@@ -403,6 +492,13 @@ static void describe(const struct daemon *d, const struct change *c, char *out,
 	case CHANGE_FEED:
 		describe_feed(d, what, sizeof(what));
 		break;
+	case CHANGE_EDIT: {
+		char until[64];
+
+		describe_until(d, c->what, until, sizeof(until));
+		snprintf(what, sizeof(what), "%s%s", c->what, until);
+		break;
+	}
 	default:
 		snprintf(what, sizeof(what), "%s", c->what);
 		break;
@@ -427,6 +523,9 @@ static void log_applied(const struct daemon *d, const struct change *c,
 		else
 			log_info("fleet: %s (%s)", what,
 				 c->note ? c->note : "-");
+		break;
+	case CHANGE_SCHEDULE_CLOCK:
+		log_info("%s", what);
 		break;
 	case CHANGE_SIGNAL:
 		log_info(
@@ -493,6 +592,10 @@ int change_apply(struct daemon *d, const struct change *c,
 		runtime_set_identity(d, c->snap);
 		rc = 0;
 		break;
+	case CHANGE_SCHEDULE:
+		runtime_set_windows(d, c->win_mask, c->win_at);
+		rc = 0;
+		break;
 	default:
 		snprintf(err, errlen, "unknown change");
 		rc = -1;
@@ -522,4 +625,98 @@ int change_apply(struct daemon *d, const struct change *c,
 	if (d->change_hook.applied)
 		d->change_hook.applied(d->change_hook.ctx, c);
 	return 0;
+}
+
+/* killswitch on|off as a candidate: the running policy with @c's apps
+ * (the checks runtime_set_killswitch makes). */
+static int build_killswitch(struct daemon *d, const struct change *c,
+			    void (*on_error)(void *ctx, const char *msg),
+			    void *ctx, struct change_candidate *out, char *err,
+			    size_t errlen)
+{
+	if (strlen(c->what) < sizeof(d->run.pol->killswitch) && c->what[0])
+		out->kill =
+			runtime_kill_rules(d->run.cls, c->what, on_error, ctx);
+	if (strlen(c->what) >= sizeof(d->run.pol->killswitch) ||
+	    (c->what[0] && !out->kill)) {
+		snprintf(err, errlen, "killswitch %s%s: %s; nothing changed",
+			 c->what[0] ? "on for " : "off", c->what,
+			 runtime_error(-EINVAL));
+		return -1;
+	}
+	out->pol = d->run.pol;
+	out->borrowed = 1;
+	return 0;
+}
+
+/* Whether runtime_apply_policy() would find @p a pair of shaper buckets
+ * per throttle rule (the running map's pairs as there): 0, or -ENOSPC /
+ * -ENOMEM as it would refuse @p. Nothing is set in the shaper. */
+static int buckets_fit(struct daemon *d, const struct policy *p)
+{
+	struct bucket_map *bm = calloc(1, sizeof(*bm));
+	int rc = bm ? buckets_map(p, throttle_buckets(d->th), bm) : -ENOMEM;
+
+	if (rc == 0)
+		buckets_free(bm);
+	free(bm);
+	return rc;
+}
+
+int change_candidate(struct daemon *d, const struct change *c,
+		     void (*on_error)(void *ctx, const char *msg), void *ctx,
+		     struct change_candidate *out, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!on_error)
+		on_error = runtime_log_line;
+	err[0] = '\0';
+	if (c->kind == CHANGE_KILLSWITCH)
+		return build_killswitch(d, c, on_error, ctx, out, err, errlen);
+	if (c->kind == CHANGE_EDIT)
+		out->pol = build_edit(d, c, on_error, ctx, err, errlen);
+	else if (c->kind == CHANGE_LOAD)
+		out->pol = build_load(d, c, on_error, ctx, err, errlen);
+	else
+		snprintf(err, errlen,
+			 "no dry run of this change (a runtime edit, a "
+			 "policy load or the kill switch)");
+	if (!out->pol)
+		return -1;
+	/* what runtime_apply_policy() would refuse, before the kernel */
+	if (out->pol->has_dscp && !mark_has_dscp(&d->ml)) {
+		snprintf(err, errlen,
+			 "mark dscp needs a mark mask of %d bits or more "
+			 "(--mark-mask); this daemon's has %d; nothing changed",
+			 MARK_DSCP_MIN_BITS, __builtin_popcount(d->ml.mask));
+		change_candidate_free(out);
+		return -1;
+	}
+	rc = buckets_fit(d, out->pol);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s; nothing changed", runtime_error(rc));
+		change_candidate_free(out);
+		return -1;
+	}
+	if (out->pol->killswitch[0]) {
+		out->kill = runtime_kill_rules(d->run.cls, out->pol->killswitch,
+					       NULL, NULL);
+		if (!out->kill) {
+			snprintf(err, errlen, "%s; nothing changed",
+				 runtime_error(-ENOMEM));
+			change_candidate_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void change_candidate_free(struct change_candidate *cc)
+{
+	if (!cc->borrowed)
+		policy_free(cc->pol);
+	policy_free(cc->kill);
+	memset(cc, 0, sizeof(*cc));
 }

@@ -26,6 +26,8 @@ enum change_origin {
 			* which, and who made it where) */
 	CHANGE_SOURCE, /* an identity source: RADIUS accounting, the
 			* directory, a lapse (identity.h) */
+	/* the schedule's clock (sched.h): no uid */
+	CHANGE_SCHEDULE_CLOCK,
 };
 
 enum change_kind {
@@ -40,6 +42,10 @@ enum change_kind {
 	/* who is behind some addresses changed (identity.h): @what says
 	 * who, where; the identity table's snapshot is swapped in */
 	CHANGE_IDENTITY,
+	/* the windows' state changed (sched.h): @win_mask applied at
+	 * @win_at to every engine, conntrack walked; @what says which
+	 * windows and rules, and why now (a step, a stop) */
+	CHANGE_SCHEDULE,
 };
 
 struct change {
@@ -53,6 +59,8 @@ struct change {
 	const char *text; /* LOAD: the file's text (the client opened it) */
 	size_t len;
 	struct id_snap *snap; /* IDENTITY: the new snapshot (taken over) */
+	uint64_t win_mask;    /* SCHEDULE */
+	int64_t win_at;
 };
 
 /* Applies @c. Returns 0, or -1 with nothing changed and why in @err
@@ -62,6 +70,24 @@ struct change {
 int change_apply(struct daemon *d, const struct change *c,
 		 void (*on_error)(void *ctx, const char *msg), void *ctx,
 		 char *err, size_t errlen);
+
+/* What a change would run, built as change_apply() builds it (the same
+ * parse and checks: the running kill switch kept by a LOAD), nothing
+ * applied: policy diff and --dry-run (diff.h). */
+struct change_candidate {
+	struct policy *pol;  /* owned, unless @borrowed (the running one) */
+	struct policy *kill; /* its kill switch's rules (owned); NULL: none */
+	int borrowed;
+};
+
+/* The candidate of @c, of kind EDIT, LOAD or KILLSWITCH, into @out.
+ * Returns 0, or -1 with why in @err (as change_apply() would refuse it)
+ * and each policy error to @on_error (NULL: the log). Writes nothing:
+ * no state, no audit, no fleet. */
+int change_candidate(struct daemon *d, const struct change *c,
+		     void (*on_error)(void *ctx, const char *msg), void *ctx,
+		     struct change_candidate *out, char *err, size_t errlen);
+void change_candidate_free(struct change_candidate *cc);
 
 /* The running policy's text after the EDIT @what, without the kill
  * switch (the fleet's document): malloc'd, or NULL with why in @err. */

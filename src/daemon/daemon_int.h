@@ -40,6 +40,7 @@ struct flow_line;
 
 struct change;
 struct daemon;
+struct sched;
 
 /* Told of every change applied (the event loop's). */
 struct change_hook {
@@ -72,6 +73,12 @@ struct running {
 	/* told of the state directory once open, before the saved policy
 	 * is read (the event loop's: the fleet's revisions); 0 or -1 */
 	int (*on_state_dir)(struct daemon *d, int dfd);
+	/* the windows' state @pol was applied with (runtime_apply_policy)
+	 * and when, and how many policies were: the schedule (sched.h)
+	 * takes it as its own when the count moves */
+	uint64_t win_mask;
+	int64_t win_at;
+	unsigned win_gen;
 	/* the running policy on disk (state.h) */
 	int state_dfd;		    /* the state directory; -1: not kept */
 	uint8_t base[STATE_DIGEST]; /* SHA-256 of the --policy file read */
@@ -108,6 +115,7 @@ struct daemon {
 	struct ctl *ctl;
 	struct change_hook change_hook; /* told of each change applied */
 	struct ct *ct;
+	struct sched *sched;	 /* the schedule (sched.h); NULL: not yet */
 	struct metrics *metrics; /* --metrics-listen; NULL: off */
 	struct fleetd *fleet;	 /* --nats (fleetd.h); NULL: standalone */
 	struct identity *ident;	 /* identity.h; NULL: no source configured */

@@ -78,6 +78,10 @@ struct daemon_opts {
 	const char *ldap_bind_dn, *ldap_bind_pw_file;
 	uint32_t ldap_lifetime_s;
 	gid_t lease_group;
+	/* --clock-offset SECONDS (tests only, skyfenced(8)): added to the
+	 * wall clock wherever the schedule reads it (sched.h), conntrack's
+	 * timestamps included */
+	int64_t clock_offset;
 };
 
 #define DEFAULT_AUDIT_RATE 200

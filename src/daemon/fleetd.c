@@ -466,8 +466,10 @@ static void on_policy(struct daemon *d, const struct fleet_entry *e)
 		 p.what[0] ? p.what : "-");
 	/* a document with a kill switch of its own is not the fleet's: its
 	 * kill switch is a key apart, which only "off" lifts */
-	np = loader_client_policy(d->run.cls, d->run.pol, what, p.text, p.len,
-				  runtime_log_line, NULL, &nerr);
+	/* checked as the running policy is: a revision written before a
+	 * temporary rule in it expired is still the fleet's policy */
+	np = loader_running_policy(d->run.cls, d->run.pol, what, p.text, p.len,
+				   runtime_log_line, NULL, &nerr);
 	if (np && np->killswitch[0]) {
 		snprintf(err, sizeof(err),
 			 "it holds a killswitch statement (the fleet's kill "
@@ -1035,15 +1037,21 @@ static int doc_conflict(struct fleetd *fd, long uid, const char *what,
 }
 
 /* The text of a document made here, checked as the fleet's: parsed
- * whole, no kill switch of its own, the signatures this node runs. 0,
- * or -1 with why in @msg. */
-static int doc_valid(struct daemon *d, const char *what, const char *text,
-		     size_t len, void (*on_error)(void *ctx, const char *msg),
-		     void *ctx, char *msg, size_t msglen)
+ * whole, no kill switch of its own, the signatures this node runs. A
+ * client's whole file (@whole) is checked as a client's; an edit of the
+ * running document as the running policy is (a temporary rule in it that
+ * expired is kept). 0, or -1 with why in @msg. */
+static int doc_valid(struct daemon *d, const char *what, int whole,
+		     const char *text, size_t len,
+		     void (*on_error)(void *ctx, const char *msg), void *ctx,
+		     char *msg, size_t msglen)
 {
 	unsigned nerr = 0;
-	struct policy *np = loader_client_policy(
-		d->run.cls, d->run.pol, what, text, len, on_error, ctx, &nerr);
+	struct policy *np =
+		whole ? loader_client_policy(d->run.cls, d->run.pol, what, text,
+					     len, on_error, ctx, &nerr)
+		      : loader_running_policy(d->run.cls, d->run.pol, what,
+					      text, len, on_error, ctx, &nerr);
 
 	if (!np) {
 		snprintf(msg, msglen,
@@ -1085,7 +1093,8 @@ static int write_doc(struct daemon *d, long uid, const char *what, int whole,
 	char *val;
 	int r;
 
-	if (doc_valid(d, what, text, len, on_error, ctx, msg, msglen) != 0)
+	if (doc_valid(d, what, whole, text, len, on_error, ctx, msg, msglen) !=
+	    0)
 		return -1;
 	memset(&p, 0, sizeof(p));
 	snprintf(p.by, sizeof(p.by), "%s", d->audit.node);

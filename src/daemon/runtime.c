@@ -22,6 +22,7 @@
 #include "identity/idtab.h"
 #include "kernel/fcset.h"
 #include "policy/loader.h"
+#include "policy/window.h"
 #include "sys/log.h"
 #include "sys/safedir.h"
 #include "core/verdict.h"
@@ -37,6 +38,18 @@ static uint64_t clock_ms(clockid_t id)
 uint64_t runtime_clock_ms(int realtime)
 {
 	return clock_ms(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC);
+}
+
+int64_t runtime_sched_ms(const struct daemon *d)
+{
+	return (int64_t)clock_ms(CLOCK_REALTIME) + d->o->clock_offset * 1000;
+}
+
+int64_t runtime_sched_now(const struct daemon *d)
+{
+	int64_t ms = runtime_sched_ms(d);
+
+	return ms / 1000 - (ms % 1000 < 0);
 }
 
 int runtime_seed(uint64_t *seed)
@@ -71,6 +84,10 @@ struct adopt {
 	const struct policy *kill;
 	struct engine **eng; /* per worker, or NULL */
 	struct classifier **cls;
+	/* the new policy's windows, set before its rules */
+	int win_set;
+	uint64_t win_mask;
+	int64_t win_at;
 };
 
 static const struct policy_rule *kill_rules(const struct policy *k)
@@ -100,6 +117,8 @@ static void adopt(struct worker *w, void *arg)
 		w->pol = a->pol;
 		w->bm = a->bm;
 	}
+	if (a->win_set)
+		engine_stage_windows(w->eng, a->win_mask, a->win_at);
 	/* the worker's flows decided again, once for both */
 	if (a->pol && a->kill_set)
 		engine_set_rules(w->eng, a->pol, kill_rules(a->kill),
@@ -165,7 +184,7 @@ struct policy *runtime_kill_rules(struct classifier *c, const char *apps,
 
 void runtime_install_kill(struct daemon *d, struct policy *k)
 {
-	struct adopt a = { NULL, NULL, 1, k, NULL, NULL };
+	struct adopt a = { NULL, NULL, 1, k, NULL, NULL, 0, 0, 0 };
 
 	workers_call(d, adopt, &a);
 	engine_set_killswitch(d->run.eng, kill_rules(k), kill_n(k));
@@ -193,7 +212,7 @@ static int dscp_refused(const struct daemon *d, const struct policy *p)
 
 int runtime_apply_policy(struct daemon *d, struct policy *np)
 {
-	struct adopt a = { NULL, NULL, 0, NULL, NULL, NULL };
+	struct adopt a = { NULL, NULL, 0, NULL, NULL, NULL, 0, 0, 0 };
 	struct policy *nk = NULL;
 	struct bucket_map *nm;
 	char err[256];
@@ -239,7 +258,15 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	a.bm = nm;
 	a.kill_set = 1;
 	a.kill = nk;
+	/* the new policy's windows as they are now, before its first
+	 * decision (its windows are its own: indices, zones) */
+	a.win_set = 1;
+	a.win_at = runtime_sched_now(d);
+	a.win_mask = np->n_windows ? windows_mask_at(np->windows, np->n_windows,
+						     a.win_at)
+				   : 0;
 	workers_call(d, adopt, &a);
+	engine_stage_windows(d->run.eng, a.win_mask, a.win_at);
 	engine_set_rules(d->run.eng, np, kill_rules(nk), kill_n(nk));
 	throttle_swap(d->th, nm);
 	/* no worker holds the old policy or kill switch rules any more */
@@ -247,12 +274,64 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	d->run.kill = nk;
 	policy_free(d->run.pol);
 	d->run.pol = np;
+	/* the schedule takes this state as applied (sched.h) */
+	d->run.win_mask = a.win_mask;
+	d->run.win_at = a.win_at;
+	d->run.win_gen++;
 	auditrec_policy(&d->audit, d->run.pol, d->run.digest);
 	/* flows the kernel carries on its own follow the new decisions */
 	if (d->ct)
 		ct_walk(d->ct);
 	runtime_save_state(d);
 	return 0;
+}
+
+struct windows {
+	uint64_t mask;
+	int64_t at;
+};
+
+static void adopt_windows(struct worker *w, void *arg)
+{
+	const struct windows *ws = arg;
+
+	engine_set_windows(w->eng, ws->mask, ws->at);
+}
+
+void runtime_set_windows(struct daemon *d, uint64_t mask, int64_t at)
+{
+	struct windows ws = { mask, at };
+
+	workers_call(d, adopt_windows, &ws);
+	engine_set_windows(d->run.eng, mask, at);
+	/* "cut" rules reach the flows the kernel carries on its own */
+	if (d->ct)
+		ct_walk(d->ct);
+}
+
+static void adopt_clock(struct worker *w, void *arg)
+{
+	engine_set_clock(w->eng, *(const int64_t *)arg);
+}
+
+void runtime_set_clock(struct daemon *d, int64_t wall_minus_mono_ms)
+{
+	workers_call(d, adopt_clock, &wall_minus_mono_ms);
+	if (d->run.eng)
+		engine_set_clock(d->run.eng, wall_minus_mono_ms);
+}
+
+void runtime_engine_windows(const struct daemon *d, struct engine *e,
+			    const struct policy *p)
+{
+	int64_t now_ms = runtime_sched_ms(d), now = runtime_sched_now(d);
+
+	engine_set_clock(e, now_ms - (int64_t)runtime_clock_ms(0));
+	engine_set_windows(
+		e,
+		p->n_windows ? windows_mask_at(p->windows, p->n_windows, now)
+			     : 0,
+		now);
 }
 
 static void adopt_ident(struct worker *w, void *arg)
@@ -449,6 +528,7 @@ int runtime_restore(struct daemon *d)
 		return 0; /* nothing saved: the policy file alone */
 	if (text) {
 		loader_names(d->run.cls, &n);
+		n.internal = 1; /* the running policy, saved */
 		sp = policy_parse_text(name, text, len, &n, runtime_log_line,
 				       NULL, &nerr);
 		free(text);
@@ -506,27 +586,44 @@ int runtime_restore(struct daemon *d)
  * again from them (and the address signatures: a flow to an address a new
  * feed lists becomes its app), and rewritten if the verdict, the app or
  * the DSCP is not the mark's any more. */
+int runtime_redecide(const struct daemon *d, const struct engine *eng,
+		     const struct ct_entry *e, struct redecision *out)
+{
+	int64_t start = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->old_v = mark_verdict_of(&d->ml, e->mark);
+	if (out->old_v == MARK_NONE)
+		return 0; /* still inspected: decided by the new policy */
+	out->old_app = mark_app_of(&d->ml, e->mark);
+	out->media = mark_media_of(&d->ml, e->mark);
+	/* conntrack's clock is the machine's: into the schedule's frame */
+	if (e->start_ns)
+		start = (int64_t)(e->start_ns / 1000000000u) +
+			d->o->clock_offset;
+	out->new_app = engine_decide_app(
+		eng, e->src, e->sport, e->dst, e->dport, e->l4proto,
+		out->old_app, start, &out->media, &out->pd, &out->inbound);
+	out->new_v = verdict_mark_of_action(out->pd.action);
+	out->dscp = out->pd.dscp;
+	out->changed = out->new_v != out->old_v ||
+		       out->new_app != out->old_app ||
+		       out->dscp != mark_dscp_of(&d->ml, e->mark);
+	return 1;
+}
+
 int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 {
 	struct daemon *d = ctx;
-	enum mark_verdict old = mark_verdict_of(&d->ml, e->mark), nv;
-	struct policy_decision pd;
-	uint8_t inbound = 0, media;
-	uint16_t was, app;
+	struct redecision r;
 
-	if (old == MARK_NONE)
-		return 0; /* still inspected: decided by the new policy */
-	was = mark_app_of(&d->ml, e->mark);
-	media = mark_media_of(&d->ml, e->mark);
-	app = engine_decide_app(d->run.eng, e->src, e->sport, e->dst, e->dport,
-				e->l4proto, was, &media, &pd, &inbound);
-	nv = verdict_mark_of_action(pd.action);
-	if (nv == old && app == was && pd.dscp == mark_dscp_of(&d->ml, e->mark))
+	if (!runtime_redecide(d, d->run.eng, e, &r) || !r.changed)
 		return 0;
-	*mark = mark_encode_flow(&d->ml, e->mark, nv, app, media, pd.dscp);
+	*mark = mark_encode_flow(&d->ml, e->mark, r.new_v, r.new_app, r.media,
+				 r.dscp);
 	auditrec_redecided(
-		&d->audit, d->run.pol, e, old, &pd, app, media,
-		id_snap_lookup(d->run.ids, inbound ? e->dst : e->src));
+		&d->audit, d->run.pol, e, r.old_v, &r.pd, r.new_app, r.media,
+		id_snap_lookup(d->run.ids, r.inbound ? e->dst : e->src));
 	return 1;
 }
 
@@ -541,7 +638,7 @@ int runtime_signatures_reload(struct daemon *d,
 	struct cls_opts co = { 16, 80, 24, 0, NULL };
 	struct engine *ne[MAX_WORKERS + 1];
 	struct classifier *nc[MAX_WORKERS + 1];
-	struct adopt a = { NULL, NULL, 0, NULL, ne + 1, nc + 1 };
+	struct adopt a = { NULL, NULL, 0, NULL, ne + 1, nc + 1, 0, 0, 0 };
 	struct engine_hooks h;
 	struct engine_opts eo = { 0 };
 	struct policy *np = NULL, *nk = NULL;
@@ -571,6 +668,7 @@ int runtime_signatures_reload(struct daemon *d,
 	 * the new module: custom protocol ids may have moved */
 	text = policy_format(d->run.pol);
 	loader_names(nc[0], &n);
+	n.internal = 1; /* the running policy's own text */
 	if (text)
 		np = policy_parse_text("(running policy)", text, strlen(text),
 				       &n, on_error, ctx, &nerr);
@@ -613,9 +711,14 @@ int runtime_signatures_reload(struct daemon *d,
 			 nerr);
 		return -1;
 	}
-	/* the new engines know who is behind an address, as the old did */
-	for (i = 0; i <= d->n_workers; i++)
+	/* the new engines know who is behind an address, as the old did,
+	 * and the schedule's clock (runtime_apply_policy below sets the
+	 * windows) */
+	for (i = 0; i <= d->n_workers; i++) {
 		engine_set_identity(ne[i], d->run.ids);
+		engine_set_clock(ne[i], runtime_sched_ms(d) -
+						(int64_t)runtime_clock_ms(0));
+	}
 	/* each worker swaps its engine and module in its own thread (and
 	 * frees the old ones there) */
 	workers_call(d, adopt, &a);

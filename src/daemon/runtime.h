@@ -12,8 +12,9 @@
 #define FCSET_REFRESH_S 5
 
 /* Makes @np (owned from now on) the running policy: the kernel's set of
- * fail-closed hosts, buckets, engine, kill switch, a conntrack walk so
- * established flows follow, the state file. Returns 0, or -EIO (the set
+ * fail-closed hosts, buckets, engine (with @np's windows as they are now:
+ * d->run.win_mask, .win_at, .win_gen counted), kill switch, a conntrack
+ * walk so established flows follow, the state file. Returns 0, or -EIO (the set
  * could not be written), -ENOSPC (too many throttle rules), -ENOTSUP (it
  * marks DSCP and the mark mask has no room for it) or -ENOMEM with @np
  * freed and nothing changed. */
@@ -63,8 +64,41 @@ void runtime_refresh_fcset(struct daemon *d);
 int runtime_signatures_reload(struct daemon *d,
 			      void (*on_error)(void *ctx, const char *msg),
 			      void *ctx, char *err, size_t errlen);
+/* What deciding a conntrack entry again gives (runtime_redecide). */
+struct redecision {
+	enum mark_verdict old_v, new_v; /* the mark's verdict, the new one */
+	uint16_t old_app, new_app;	/* the mark's app, the decision's */
+	uint8_t media;			/* MEDIA_* the decision was for */
+	uint8_t dscp;			/* 1 + DSCP, 0: none (the new one) */
+	struct policy_decision pd;
+	uint8_t inbound; /* the responder was taken as the inside host */
+	/* the verdict, the app or the DSCP is not the mark's any more */
+	int changed;
+};
+
+/* Decides the established flow @e again with @eng (the control thread's
+ * engine, or a candidate's: policy diff) from its addresses, the app id
+ * and media types in its mark, and when it started (its conntrack
+ * timestamp, in the schedule's clock). Returns 1 with @out filled, or 0
+ * for an entry without a decided mark (still inspected: whichever policy
+ * runs when it is named decides it). Changes nothing. */
+int runtime_redecide(const struct daemon *d, const struct engine *eng,
+		     const struct ct_entry *e, struct redecision *out);
+/* The schedule's windows (sched.h): @mask applied at @at in every
+ * worker's engine and the control thread's, then a conntrack walk (the
+ * change service's step for CHANGE_SCHEDULE). */
+void runtime_set_windows(struct daemon *d, uint64_t mask, int64_t at);
+/* What turns a packet time (CLOCK_MONOTONIC ms) into the schedule's wall
+ * clock, into every engine (engine_set_clock): at start, and after the
+ * wall clock stepped. */
+void runtime_set_clock(struct daemon *d, int64_t wall_minus_mono_ms);
+/* A candidate engine @e running @p (policy diff): its windows and clock
+ * as applying @p now would set them. */
+void runtime_engine_windows(const struct daemon *d, struct engine *e,
+			    const struct policy *p);
 /* The conntrack walk's callback (ct.h): an established flow's new mark
- * from its addresses and the app id and media types in its mark. */
+ * from runtime_redecide with the running engine, and its redecided
+ * record. */
 int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark);
 /* Sets the rules' buckets in the shaper for @p (buckets.h). Returns 0, or
  * -ENOMEM / -ENOSPC with the running mapping untouched. */
@@ -75,6 +109,10 @@ void runtime_log_line(void *ctx, const char *msg);
 void runtime_log_notes(const struct policy *p);
 /* Milliseconds of CLOCK_REALTIME (@realtime) or CLOCK_MONOTONIC. */
 uint64_t runtime_clock_ms(int realtime);
+/* The schedule's wall clock (sched.h): CLOCK_REALTIME plus
+ * --clock-offset, in ms and in seconds since the epoch. */
+int64_t runtime_sched_ms(const struct daemon *d);
+int64_t runtime_sched_now(const struct daemon *d);
 /* A hash seed from getrandom(2). Returns 0, or -1 with errno set (then
  * there is no seed: nothing falls back to a guessable one). */
 int runtime_seed(uint64_t *seed);

@@ -51,6 +51,12 @@ struct engine {
 	 * only, never followed: the policy it was in may be gone) */
 	const void *sigs;
 	uint8_t resig; /* the walk of a policy swap recomputes sig_app */
+	/* the schedule (engine_set_windows): the windows' state and when it
+	 * was applied, and what turns a packet time into the schedule's
+	 * wall clock (engine_set_clock), read per decision, never a clock */
+	uint64_t win_mask;
+	int64_t win_at;
+	int64_t clock_ms;
 };
 
 static uint8_t *buf_of(const struct engine *e, const struct flow *f)
@@ -143,6 +149,11 @@ static struct id_rec *endpoints_of(const struct engine *e, const struct flow *f,
 
 	inside_of(e->pol, ini, ip, resp, rp, ff);
 	ff->l4proto = f->key.l4proto;
+	/* every decision's time: the schedule's state, the flow's start
+	 * (its first packet, in the schedule's clock) */
+	ff->win_mask = e->win_mask;
+	ff->win_at = e->win_at;
+	ff->start = ((int64_t)f->first_ms + e->clock_ms) / 1000;
 	return ident_of(e, ff, pi);
 }
 
@@ -733,6 +744,28 @@ void engine_set_identity(struct engine *e, const struct id_snap *s)
 	flow_table_foreach(e->ft, redecide_ident, e);
 }
 
+void engine_stage_windows(struct engine *e, uint64_t mask, int64_t at)
+{
+	e->win_mask = mask;
+	e->win_at = at;
+}
+
+void engine_set_windows(struct engine *e, uint64_t mask, int64_t at)
+{
+	uint64_t was = e->win_mask;
+
+	engine_stage_windows(e, mask, at);
+	/* a flow's decision moves only with the state of a window a rule
+	 * asks about (a finish rule's running flows ask about their start) */
+	if ((was ^ mask) & e->pol->win_used)
+		flow_table_foreach(e->ft, redecide, e);
+}
+
+void engine_set_clock(struct engine *e, int64_t wall_minus_pkt_ms)
+{
+	e->clock_ms = wall_minus_pkt_ms;
+}
+
 void engine_set_policy(struct engine *e, const struct policy *p)
 {
 	engine_set_rules(e, p, e->kill, e->n_kill);
@@ -747,8 +780,8 @@ void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
 uint16_t engine_decide_app(const struct engine *e, const uint8_t ini[16],
 			   uint16_t iport, const uint8_t resp[16],
 			   uint16_t rport, uint8_t l4proto, uint16_t app,
-			   uint8_t *media, struct policy_decision *d,
-			   uint8_t *inbound)
+			   int64_t start, uint8_t *media,
+			   struct policy_decision *d, uint8_t *inbound)
 {
 	struct flow_facts ff;
 	struct policy_ident pi;
@@ -759,6 +792,9 @@ uint16_t engine_decide_app(const struct engine *e, const uint8_t ini[16],
 	ident_of(e, &ff, &pi);
 	ff.l4proto = l4proto;
 	ff.app = app;
+	ff.win_mask = e->win_mask;
+	ff.win_at = e->win_at;
+	ff.start = start;
 	ff.confidence = CLS_CONF_DPI;
 	ff.evidence = CLS_EV_MARK;
 	/* the mark's types are the flow's, 0 for one that is no call's

@@ -87,6 +87,20 @@ void engine_set_policy(struct engine *e, const struct policy *p);
  * engine_set_killswitch, walk it twice). */
 void engine_set_rules(struct engine *e, const struct policy *p,
 		      const struct policy_rule *rules, uint32_t n);
+/* The schedule's windows (policy.h's flow_facts): bit i of @mask set when
+ * window i of the engine's policy is open, applied at @at (seconds since
+ * the epoch, in the schedule's clock). Decided flows in the table are
+ * decided again if a window a rule uses changed (their fields only). */
+void engine_set_windows(struct engine *e, uint64_t mask, int64_t at);
+/* The same without deciding any flow again: for a policy about to be set
+ * (engine_set_rules then decides them under it with these windows). */
+void engine_stage_windows(struct engine *e, uint64_t mask, int64_t at);
+/* What to add to a packet time (engine_packet's @now_ms) to get the
+ * schedule's wall clock in ms: a flow started at its first packet's.
+ * The inline daemon's packet times are CLOCK_MONOTONIC's (the offset
+ * moves when the wall clock steps: set again then); a capture's are
+ * wall clock already (0, the default). */
+void engine_set_clock(struct engine *e, int64_t wall_minus_pkt_ms);
 /* Who is behind an address from now on (identity/idtab.h; NULL: nobody
  * known). A flow keeps a reference to the identity it was decided for,
  * so @s may go once no decision is being made with it. Decided flows
@@ -108,14 +122,16 @@ void engine_set_killswitch(struct engine *e, const struct policy_rule *rules,
  * as for every flow marked before media types; neither its app nor its
  * port retypes it); recomputed only for a flow the signature relabels
  * (its inside port's type, else every type, as a new flow's); out, the
- * ones the decision was for. *inbound tells which endpoint was taken as
- * inside (may be NULL). Returns the app the decision was for (@app or
- * the signature's). */
+ * ones the decision was for. @start: when the flow started (seconds
+ * since the epoch in the schedule's clock, flow_facts.start; 0: not
+ * known). *inbound tells which endpoint was taken as inside (may be
+ * NULL). Returns the app the decision was for (@app or the signature's).
+ */
 uint16_t engine_decide_app(const struct engine *e, const uint8_t ini[16],
 			   uint16_t iport, const uint8_t resp[16],
 			   uint16_t rport, uint8_t l4proto, uint16_t app,
-			   uint8_t *media, struct policy_decision *d,
-			   uint8_t *inbound);
+			   int64_t start, uint8_t *media,
+			   struct policy_decision *d, uint8_t *inbound);
 /* Visits the flows being inspected, newest first, at most @max of them,
  * without walking the table (a list the engine keeps). Returns how many
  * flows are being inspected in all. */

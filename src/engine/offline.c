@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "core/pkt.h"
 #include "policy/policy.h"
+#include "policy/window.h"
 
 #define EXPIRE_CHECK_MS 1000
 
@@ -151,6 +152,21 @@ static int open_records(struct offline *ol)
 	return 0;
 }
 
+/* The schedule follows the capture's clock, not the machine's: the
+ * windows' state at the first packet, and again at the first packet past
+ * each change (*@next: when the next one is due). */
+static void follow_windows(struct engine *e, const struct policy *p,
+			   int64_t *next, uint64_t ms)
+{
+	int64_t t = (int64_t)(ms / 1000);
+	uint64_t flips;
+
+	if (!p->n_windows || t < *next)
+		return;
+	engine_set_windows(e, policy_windows_at(p, t), t);
+	*next = windows_next_change(p->windows, p->n_windows, t, &flips);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -170,6 +186,7 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
 	uint64_t frames = 0, last_ms = 0, last_expire = 0, bad = 0;
+	int64_t win_next = INT64_MIN;
 	struct engine *e;
 	double t0;
 	int linktype, rc;
@@ -217,6 +234,7 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 			engine_count_bad(e, ps);
 			continue;
 		}
+		follow_windows(e, p, &win_next, ms);
 		engine_packet(e, &pk, ms, &v);
 		/* idle_ms 0: a flow lasts to the end of the capture, as in
 		 * ndpiReader, which ends idle flows only when it captures
@@ -277,4 +295,223 @@ int offline_run(const struct offline_opts *o, struct classifier *c,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- --diff: one capture, two policies ---- */
+
+/* A flow of one run's TSV: the text's key (with the flow's occurrence:
+ * a key the capture reuses after a flow ended is another flow), app,
+ * department and action, pointing into the run's text. */
+struct drow {
+	char *key, *proto, *dept, *action;
+	uint32_t seq, occ;
+};
+
+struct drun {
+	char *text;
+	size_t len;
+	struct drow *rows;
+	uint32_t n;
+};
+
+/* Field @i of a row split in @f (@n fields), or "". */
+static char *field(char **f, int n, int i)
+{
+	static char none[1];
+
+	return i < n ? f[i] : none;
+}
+
+/* The action named @s (action_name's), ACT_MAX if none. */
+static uint8_t action_of(const char *s)
+{
+	uint8_t a;
+
+	for (a = 0; a < ACT_MAX; a++)
+		if (!strcmp(action_name(a), s))
+			break;
+	return a;
+}
+
+static int by_key_seq(const void *a, const void *b)
+{
+	const struct drow *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* The run's TSV split into rows, sorted by key and occurrence. */
+static int parse_run(struct drun *r)
+{
+	char *save = NULL, *line;
+	uint32_t cap = 0, i;
+
+	for (line = strtok_r(r->text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *f[8], *s2 = NULL, *w;
+		int n = 0;
+
+		if (line[0] == '#')
+			continue;
+		for (w = strtok_r(line, "\t", &s2); w && n < 8;
+		     w = strtok_r(NULL, "\t", &s2))
+			f[n++] = w;
+		if (r->n == cap) {
+			struct drow *p;
+
+			cap = cap ? cap * 2 : 1024;
+			p = realloc(r->rows, cap * sizeof(*p));
+			if (!p)
+				return -1;
+			r->rows = p;
+		}
+		r->rows[r->n] = (struct drow){ field(f, n, 0), field(f, n, 3),
+					       field(f, n, 5), field(f, n, 6),
+					       r->n,	       0 };
+		r->n++;
+	}
+	qsort(r->rows, r->n, sizeof(*r->rows), by_key_seq);
+	for (i = 1; i < r->n; i++)
+		if (!strcmp(r->rows[i].key, r->rows[i - 1].key))
+			r->rows[i].occ = r->rows[i - 1].occ + 1;
+	return 0;
+}
+
+/* The capture through the engine with @p, its TSV into @r. */
+static int run_into(const struct offline_opts *o, struct classifier *c,
+		    const struct policy *p, struct drun *r)
+{
+	struct offline_opts oo = *o;
+	int rc;
+
+	oo.audit = 0; /* records are the runs' own business */
+	oo.audit_path = NULL;
+	oo.out = open_memstream(&r->text, &r->len);
+	if (!oo.out) {
+		fprintf(o->err, "skyfenced: %s\n", strerror(errno));
+		return -1;
+	}
+	rc = offline_run(&oo, c, p);
+	if (fclose(oo.out) != 0 || rc != 0)
+		return -1;
+	if (parse_run(r) != 0) {
+		fprintf(o->err, "skyfenced: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+struct dtotal {
+	const char *dept;
+	uint64_t seen, changed, to[ACT_MAX];
+};
+
+static int cmp_row(const struct drow *a, const struct drow *b)
+{
+	int c = strcmp(a->key, b->key);
+
+	return c ? c : (a->occ > b->occ) - (a->occ < b->occ);
+}
+
+/* The totals row of @dept among @t (@n used of @cap), added if new. */
+static struct dtotal *total_of(struct dtotal *t, uint32_t *n, uint32_t cap,
+			       const char *dept)
+{
+	uint32_t i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp(t[i].dept, dept))
+			return &t[i];
+	if (*n == cap)
+		return &t[cap - 1]; /* beyond the policy's departments */
+	t[*n].dept = dept;
+	return &t[(*n)++];
+}
+
+static void print_totals(FILE *out, const struct dtotal *t, uint32_t n,
+			 uint64_t unmatched)
+{
+	static const char *const w[ACT_MAX] = { "allowed", "dropped",
+						"rejected", "throttled" };
+	uint64_t seen = 0, changed = 0;
+	uint32_t i;
+	int a, k;
+
+	for (i = 0; i < n; i++) {
+		fprintf(out,
+			"# totals: %s: %" PRIu64 " of %" PRIu64 " flows change",
+			t[i].dept, t[i].changed, t[i].seen);
+		for (a = 0, k = 0; a < ACT_MAX; a++)
+			if (t[i].to[a])
+				fprintf(out, "%s%" PRIu64 " %s",
+					k++ ? ", " : " (", t[i].to[a], w[a]);
+		fprintf(out, "%s\n", k ? ")" : "");
+		seen += t[i].seen;
+		changed += t[i].changed;
+	}
+	fprintf(out,
+		"# totals: all: %" PRIu64 " of %" PRIu64
+		" flows change; %" PRIu64 " flows in one run only\n",
+		changed, seen, unmatched);
+}
+
+/* Both runs joined by flow: the flows whose action differs. */
+static int join_runs(FILE *out, const struct drun *a, const struct drun *b,
+		     uint32_t n_depts)
+{
+	struct dtotal *t = calloc(n_depts + 1, sizeof(*t));
+	uint32_t i = 0, j = 0, nt = 0;
+	uint64_t unmatched = 0;
+
+	if (!t)
+		return -1;
+	fprintf(out, "#key\tproto_name\tdepartment\tnew_department\t"
+		     "old_action\tnew_action\n");
+	while (i < a->n || j < b->n) {
+		int c = i == a->n   ? 1
+			: j == b->n ? -1
+				    : cmp_row(&a->rows[i], &b->rows[j]);
+		const struct drow *x = &a->rows[i], *y = &b->rows[j];
+		struct dtotal *d;
+
+		if (c) {
+			unmatched++;
+			i += c < 0;
+			j += c > 0;
+			continue;
+		}
+		d = total_of(t, &nt, n_depts + 1, x->dept);
+		d->seen++;
+		if (strcmp(x->action, y->action) != 0) {
+			uint8_t act = action_of(y->action);
+
+			d->changed++;
+			if (act < ACT_MAX)
+				d->to[act]++;
+			fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\n", x->key,
+				x->proto, x->dept, y->dept, x->action,
+				y->action);
+		}
+		i++;
+		j++;
+	}
+	print_totals(out, t, nt, unmatched);
+	free(t);
+	return 0;
+}
+
+int offline_diff(const struct offline_opts *o, struct classifier *c,
+		 const struct policy *old, const struct policy *new_policy)
+{
+	struct drun a = { 0 }, b = { 0 };
+	int rc = -1;
+
+	if (run_into(o, c, old, &a) == 0 && run_into(o, c, new_policy, &b) == 0)
+		rc = join_runs(o->out, &a, &b, old->n_depts);
+	free(a.text);
+	free(a.rows);
+	free(b.text);
+	free(b.rows);
+	return rc;
 }

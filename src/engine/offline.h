@@ -26,4 +26,13 @@ struct offline_opts {
 int offline_run(const struct offline_opts *o, struct classifier *c,
 		const struct policy *p);
 
+/* --diff: the capture run with @old and with @new_policy (same
+ * classifier), joined by flow (the key, and which of the flows with that
+ * key), and the flows whose action differs written to o->out as TSV (key,
+ * app, department by each, old and new action), then "# totals:" lines
+ * by department (@old's). Each run's summary goes to o->err; no records.
+ * Returns 0, or -1 with a message on o->err. */
+int offline_diff(const struct offline_opts *o, struct classifier *c,
+		 const struct policy *old, const struct policy *new_policy);
+
 #endif

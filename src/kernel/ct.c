@@ -187,6 +187,27 @@ static int parse_tuple(const struct nlattr *t, struct ct_entry *e)
 	return have == 3 ? 0 : -1;
 }
 
+static uint64_t be64(const struct nlattr *a)
+{
+	return mnl_attr_get_payload_len(a) >= 8 ? be64toh(mnl_attr_get_u64(a))
+						: 0;
+}
+
+/* CTA_COUNTERS_* or CTA_TIMESTAMP: its two u64s. */
+static void two_u64(const struct nlattr *n, uint16_t ta, uint16_t tb,
+		    uint64_t *a, uint64_t *b)
+{
+	const struct nlattr *x;
+
+	mnl_attr_for_each_nested(x, n)
+	{
+		if (mnl_attr_get_type(x) == ta)
+			*a = be64(x);
+		else if (mnl_attr_get_type(x) == tb)
+			*b = be64(x);
+	}
+}
+
 static void entry(struct ct *c, const struct nlmsghdr *h, ct_fn fn, void *ctx)
 {
 	const struct nfgenmsg *g = mnl_nlmsg_get_payload(h);
@@ -211,6 +232,14 @@ static void entry(struct ct *c, const struct nlmsghdr *h, ct_fn fn, void *ctx)
 			if (mnl_attr_get_payload_len(a) >= 4)
 				e.mark = ntohl(mnl_attr_get_u32(a));
 			break;
+		case CTA_TIMESTAMP: {
+			uint64_t stop = 0;
+
+			/* a finish rule keeps what it found running */
+			two_u64(a, CTA_TIMESTAMP_START, CTA_TIMESTAMP_STOP,
+				&e.start_ns, &stop);
+			break;
+		}
 		}
 	}
 	if (!orig || parse_tuple(orig, &e) != 0)
@@ -353,27 +382,6 @@ void ct_events_close(struct ct_events *c)
 int ct_events_fd(const struct ct_events *c)
 {
 	return mnl_socket_get_fd(c->nl);
-}
-
-static uint64_t be64(const struct nlattr *a)
-{
-	return mnl_attr_get_payload_len(a) >= 8 ? be64toh(mnl_attr_get_u64(a))
-						: 0;
-}
-
-/* CTA_COUNTERS_* or CTA_TIMESTAMP: its two u64s. */
-static void two_u64(const struct nlattr *n, uint16_t ta, uint16_t tb,
-		    uint64_t *a, uint64_t *b)
-{
-	const struct nlattr *x;
-
-	mnl_attr_for_each_nested(x, n)
-	{
-		if (mnl_attr_get_type(x) == ta)
-			*a = be64(x);
-		else if (mnl_attr_get_type(x) == tb)
-			*b = be64(x);
-	}
 }
 
 static int parse_end(const struct nlmsghdr *h, struct ct_end *d)

@@ -17,6 +17,9 @@ struct ct_entry {
 		dst[16];       /* original direction; IPv4 as ::ffff:a.b.c.d */
 	uint16_t sport, dport; /* host order; 0 if the protocol has none */
 	uint32_t mark;
+	/* when the flow started, wall clock ns (CTA_TIMESTAMP_START, with
+	 * nf_conntrack_timestamp on); 0: not known */
+	uint64_t start_ns;
 };
 
 /* Returns 1 and the new mark in *mark to rewrite the entry's mark. */

@@ -12,6 +12,7 @@
 #include "control/control.h"
 #include "control/metrics.h"
 #include "daemon/runtime.h"
+#include "daemon/sched.h"
 #include "daemon/stats.h"
 #include "daemon/worker.h"
 
@@ -330,6 +331,21 @@ static void on_tick(struct daemon *d, struct source *s)
 	report_overruns(d);
 	fleetd_tick(d);
 	identity_tick(d);
+	/* a step of the wall clock is seen here; boundaries by the timer */
+	sched_tick(d);
+}
+
+/* The change hook: a new policy's windows are the schedule's. */
+static void on_change(void *ctx, const struct change *c)
+{
+	sched_changed(ctx, c);
+}
+
+/* The schedule's timer: a boundary is due. */
+static void on_sched(struct daemon *d, struct source *s)
+{
+	(void)s;
+	sched_tick(d);
 }
 
 static void on_radius(struct daemon *d, struct source *s)
@@ -514,7 +530,7 @@ static int shaper_setup(struct daemon *d)
 struct loop {
 	sigset_t sigs;
 	int ep, sfd, tfd;
-	struct source src[12];
+	struct source src[13];
 	unsigned n;
 };
 
@@ -554,6 +570,9 @@ static void daemon_init(struct daemon *d, const struct daemon_opts *o)
 	d->bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
 	d->bypass_limit = (struct log_limit)LOG_LIMIT_INIT(1, 10000);
 	log_init("skyfenced", !o->foreground, o->log_level);
+	/* every policy parsed is checked at the schedule's clock (an
+	 * "until" already past, a window that never opens again) */
+	loader_set_clock_offset(o->clock_offset);
 }
 
 /* --pidfile, opened before --user's change: a root directory's file. */
@@ -604,8 +623,8 @@ static int start_early(struct daemon *d, gid_t ctl_gid)
 		close_early(d);
 		return -1;
 	}
-	if (loader_load(o->policy_path, &co, &d->run.cls, &d->run.pol,
-			d->run.base, runtime_log_line, NULL) != 0) {
+	if (loader_load_start(o->policy_path, &co, &d->run.cls, &d->run.pol,
+			      d->run.base, runtime_log_line, NULL) != 0) {
 		if (o->run_user && access(o->policy_path, R_OK) != 0)
 			log_warnx("%s: not loaded (skyfenced runs as %s: the "
 				  "file, and every directory above it, must "
@@ -783,6 +802,7 @@ static int loop_open(struct daemon *d, struct loop *l)
 	    watch(l->ep, &l->src[l->n++], l->tfd, on_tick) != 0 ||
 	    watch(l->ep, &l->src[l->n++], ctl_fd(d->ctl), on_ctl) != 0 ||
 	    watch(l->ep, &l->src[l->n++], ct_fd(d->ct), on_ct) != 0 ||
+	    watch(l->ep, &l->src[l->n++], sched_fd(d), on_sched) != 0 ||
 	    (d->audit.ctev &&
 	     watch(l->ep, &l->src[l->n++], ct_events_fd(d->audit.ctev),
 		   on_ctev) != 0) ||
@@ -890,6 +910,8 @@ static void daemon_stop(struct daemon *d, struct loop *l, int ran)
 		workers_call(d, worker_flush, NULL);
 		log_stats(d);
 	}
+	/* the windows' state saved with the time of the stop */
+	sched_close(d);
 	for (k = 0; d->w && k < d->n_workers; k++)
 		worker_stop(&d->w[k]);
 	if (l->ep >= 0)
@@ -946,8 +968,12 @@ int daemon_run(const struct daemon_opts *o)
 	daemon_init(&d, o);
 	if (start_early(&d, ctl_gid) != 0)
 		return 1;
+	/* the schedule's state before the first verdict: every engine is
+	 * made (the workers' threads start later) */
 	if (start_policy(&d) == 0 && start_kernel(&d, ctl_gid) == 0 &&
-	    start_workers(&d, &flow_cap) == 0) {
+	    start_workers(&d, &flow_cap) == 0 && sched_open(&d) == 0) {
+		d.change_hook.applied = on_change;
+		d.change_hook.ctx = &d;
 		/* threads after the fork */
 		if (!o->foreground && daemonize() != 0) {
 			log_warn("daemonize");

@@ -1318,7 +1318,7 @@ static uint16_t decide_marked(const char *ini, uint16_t iport, const char *resp,
 	ck_assert_int_eq(sscanf(resp, "%hhu.%hhu.%hhu.%hhu", b + 12, b + 13,
 				b + 14, b + 15),
 			 4);
-	return engine_decide_app(eng, a, iport, b, rport, l4, app, media, d,
+	return engine_decide_app(eng, a, iport, b, rport, l4, app, 0, media, d,
 				 NULL);
 }
 

@@ -312,6 +312,39 @@ END_TEST
 /* The endpoints feed in every format: its version and age in words, the
  * JSON member, the metrics the alert reads; none of it when the policy
  * names no feed, and "NOT LOADED" when it names one not written yet. */
+/* 64 windows of long names, the rules switched at length: the schedule
+ * in `status json` is whole, and the line ends as one object does. */
+START_TEST(test_status_json_holds_64_windows)
+{
+	struct status_view v;
+	struct sched_view *sv = &v.sched;
+	size_t n;
+	unsigned i;
+
+	view_init(&v);
+	sv->on = 1;
+	sv->n = WIN_MAX;
+	sv->now = 1796749100;
+	sv->next = 1796749200;
+	for (i = 0; i < WIN_MAX; i++)
+		snprintf(sv->w[i].name, sizeof(sv->w[i].name), "window_%024u",
+			 i);
+	snprintf(sv->next_local, sizeof(sv->next_local),
+		 "2026-12-08 18:00:00 CET");
+	memset(sv->switches, 'x', sizeof(sv->switches) - 1);
+	status_render(&v, STATUS_JSON, keep, NULL);
+	n = strlen(rendered);
+	ck_assert_uint_gt(n, 2);
+	ck_assert_ptr_nonnull(strstr(
+		rendered,
+		"\"window_000000000000000000000063\":false},\"next_boundary\""));
+	ck_assert_ptr_nonnull(strstr(
+		rendered, "xxx\",\"boundaries\":0,\"clock_steps\":0}}\n"));
+	/* one line */
+	ck_assert_ptr_eq(strchr(rendered, '\n'), rendered + n - 1);
+}
+END_TEST
+
 START_TEST(test_feed_in_every_format)
 {
 	struct status_view v;
@@ -391,6 +424,7 @@ int main(void)
 	tcase_add_test(c, test_status_says_what_is_wrong);
 	tcase_add_test(c, test_status_json_is_one_escaped_object);
 	tcase_add_test(c, test_feed_in_every_format);
+	tcase_add_test(c, test_status_json_holds_64_windows);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
