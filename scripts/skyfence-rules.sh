@@ -11,7 +11,9 @@
 #      dropped, reject is rejected (TCP reset, else ICMP administratively
 #      prohibited): a decided flow costs the kernel one rule, no userspace;
 #   2. a packet that comes back from skyfenced with a verdict in its mark
-#      (NF_REPEAT) has it saved into the conntrack mark, and gets it;
+#      (NF_REPEAT) has it saved into the conntrack mark (not a RELATED
+#      one's: an ICMP error shares the entry of the flow it answers),
+#      and gets it;
 #   3. every other packet gets its flow's conntrack mark (restore: a
 #      throttled flow's state and app id, for skyfenced) and the mark's
 #      queued bit, and goes to NFQUEUE: a throttled flow to queue
@@ -314,7 +316,13 @@ rules_up() {
 	[ "$ha" -eq 0 ] || "$ipt" -w -A "$CHAIN" -m conntrack --ctstate INVALID \
 		-m nfacct --nfacct-name "$SF_NOSTATE_ACCT" -j DROP
 	verdict_rules "$ipt" "$icmp" connmark
+	# a verdict is saved on the packet's own connection only: an ICMP
+	# error is RELATED to the flow it answers and shares its entry, so
+	# its own verdict (ICMP, allow) saved there would carry that flow,
+	# undecided, past inspection (whoever answers its first datagram
+	# with an ICMP error would choose so)
 	"$ipt" -w -A "$CHAIN" -m mark ! --mark "0/$SF_VERDICT_MASK" \
+		-m conntrack ! --ctstate RELATED \
 		-j CONNMARK --save-mark --nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
 	verdict_rules "$ipt" "$icmp" mark
 	"$ipt" -w -A "$CHAIN" -j CONNMARK --restore-mark \

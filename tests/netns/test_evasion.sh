@@ -54,7 +54,11 @@
 #  4. junk first: 25 junk datagrams on one UDP flow (one source port),
 #     then a Skype STUN binding request (control: plain STUN), a QUIC v1
 #     Initial for teams.microsoft.com (control: www.example.org), a DNS
-#     query for teams.microsoft.com (control: www.example.org);
+#     query for teams.microsoft.com (control: www.example.org); one junk
+#     datagram answered by an ICMP port unreachable from the server's side
+#     (RELATED to the flow's conntrack entry: its own verdict, ICMP allow,
+#     saved there passed the flow uninspected until 2026-12-07), then a
+#     Skype STUN binding request (control: plain STUN);
 #  5. names: the SNI teams.microsoft.com. with a trailing dot (openssl
 #     s_client; the server logs the name as received); control
 #     www.example.org.;
@@ -65,7 +69,8 @@
 #     there is still stopped.
 # STUN destinations: nDPI 4.2 caches a Skype STUN server's IPv4 address
 # and port, so the baseline uses 203.0.113.20:3479 (plain first), class 4
-# 203.0.113.20:3478 (the Skype request never reaches nDPI today), class 6
+# 203.0.113.20:3478 (the Skype request never reaches nDPI today) and
+# 203.0.113.20:3480 (the ICMP error's flows, plain first), class 6
 # 203.0.113.10:3478.
 # Classes 0-5 run for IPv4 and IPv6 at the same time (their output is
 # printed one family after the other), then the restart (one restart for
@@ -124,7 +129,7 @@ srv udp --dns @53:53 --log "$S/dnsudp.log"
 srv raw @20:443 --log "$S/raw443.log"
 srv raw --socks @20:1080 --log "$S/socks.log"
 srv udp @10:443 --log "$S/quic.log"
-srv udp --stun @10:3478 @20:3478 @20:3479 --log "$S/stun.log"
+srv udp --stun @10:3478 @20:3478 @20:3479 @20:3480 --log "$S/stun.log"
 for f in tls http dnstcp dnsudp raw443 socks quic stun; do
 	wait_line "$S/$f.log" '^ready' 5 || { ko "server $f did not start"; echo "$pass passed, $fail failed"; exit 1; }
 done
@@ -344,6 +349,19 @@ family() {
 		send fin udp --dst "$raw" --dport 3478 --sport $sp --junk 25 --payload $p --mark $mark --wait 0.3
 		[ $p = stun ] && e=delivered || e=stopped
 		expect $e "[4 junk] $v finance, 25 junk datagrams, then a $p binding request on the same flow" 1 "$S/stun.log" $fin $sp "~" "$mark"
+	done
+	# an ICMP error answering the flow's first datagram: RELATED to its
+	# entry, it must not lend the flow its own verdict (ICMP, allow)
+	for p in stun stun-skype; do
+		sp=$((sp + 1))
+		mark=$(printf %024x $sp)
+		send fin udp --dst "$raw" --dport 3480 --sport $sp --payload junk --wait 0.2
+		in_netns "$P-inet" "$PY" "$tools/evade.py" icmp-error --dst "$fin" --dport $sp \
+			--src "$raw" --sport 3480 >/dev/null 2>&1
+		sleep 0.3
+		send fin udp --dst "$raw" --dport 3480 --sport $sp --payload $p --mark $mark --wait 0.3
+		[ $p = stun ] && e=delivered || e=stopped
+		expect $e "[4 icmp-error] $v finance, a datagram answered by an ICMP port unreachable, then a $p binding request on the same flow" 1 "$S/stun.log" $fin $sp "~" "$mark"
 	done
 	for name in $PL $SK; do
 		sp=$((sp + 1))

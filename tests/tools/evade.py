@@ -53,7 +53,13 @@ UDP (one socket, one source port --sport):
                 SNI NAME) | quicv2:NAME (QUIC v2, 0x6b3343cf) |
                 quicver:HEXVERSION:NAME (the v1 packet with another version)
                 --mark HEX: the STUN transaction id (12 bytes) or the QUIC
-                destination connection id (8 bytes), to find it at the server
+                destination connection id (8 bytes), to find it at the server;
+                --payload junk: one junk datagram alone
+ICMP (from the server's side, raw socket):
+  icmp-error    a port unreachable (ICMP type 3 code 3, ICMPv6 type 1
+                code 4) to --dst, quoting a UDP datagram from --dst port
+                --dport to --src port --sport: RELATED, for conntrack, to
+                that flow
 """
 import argparse
 import hashlib
@@ -754,6 +760,8 @@ def udp_case(a):
     elif p.startswith("quicver:"):
         _, ver, name = p.split(":", 2)
         m = quic_initial(name, mark or os.urandom(8), int(ver, 16))
+    elif p == "junk":
+        m = junk(1000)
     else:
         print("evade udp: unknown payload %s" % p)
         return 2
@@ -775,6 +783,43 @@ def udp_case(a):
     s.close()
     print("evade udp: %d junk datagrams, then %s (%d bytes) from port %d; %d datagrams back" %
           (a.junk, p, len(m), a.sport, replies))
+    return 0
+
+
+def ip_sum(b):
+    """The Internet checksum (RFC 1071) of b."""
+    if len(b) % 2:
+        b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+
+
+def icmp_error(a):
+    """A port unreachable quoting the datagram --dst:--dport -> --src:--sport
+    (its IP header and the UDP header), sent to --dst."""
+    udp = struct.pack("!HHHH", a.dport, a.sport, 8 + 4, 0)
+    if ":" in a.dst:
+        src = socket.inet_pton(socket.AF_INET6, a.dst)
+        dst = socket.inet_pton(socket.AF_INET6, a.src)
+        inner = struct.pack("!IHBB", 6 << 28, 8 + 4, 17, 64) + src + dst + udp
+        msg = struct.pack("!BBHI", 1, 4, 0, 0) + inner
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        s.sendto(msg, (a.dst, 0))  # the kernel sums ICMPv6
+    else:
+        src = socket.inet_aton(a.dst)
+        dst = socket.inet_aton(a.src)
+        hdr = struct.pack("!BBHHHBBH", 0x45, 0, 20 + 8 + 4, 1, 0, 64, 17, 0) + src + dst
+        hdr = hdr[:10] + struct.pack("!H", ip_sum(hdr)) + hdr[12:]
+        body = hdr + udp
+        msg = struct.pack("!BBHI", 3, 3, 0, 0) + body
+        msg = msg[:2] + struct.pack("!H", ip_sum(msg)) + msg[4:]
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        s.sendto(msg, (a.dst, 0))
+    s.close()
+    print("evade icmp-error: port unreachable to %s for %s:%d -> %s:%d" %
+          (a.dst, a.dst, a.dport, a.src, a.sport))
     return 0
 
 
@@ -807,7 +852,8 @@ def selftest():
 
 def main():
     ap = argparse.ArgumentParser(description="evasion senders (see the module's doc)")
-    ap.add_argument("case", choices=RAW + SOCK + ("udp", "selftest"))
+    ap.add_argument("case", choices=RAW + SOCK + ("udp", "icmp-error", "selftest"))
+    ap.add_argument("--src", help="icmp-error: the quoted datagram's destination")
     ap.add_argument("--dst")
     ap.add_argument("--dport", type=int)
     ap.add_argument("--sport", type=int, default=0)
@@ -828,6 +874,8 @@ def main():
         return selftest()
     if not a.dst or not a.dport:
         ap.error("--dst and --dport are needed")
+    if a.case == "icmp-error":
+        return icmp_error(a)
     if a.case == "restart" and not a.go:
         ap.error("restart needs --go FILE")
     if a.case in RAW:
