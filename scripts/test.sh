@@ -147,13 +147,23 @@ suite -k '^PASS: ' "IPv6 Skype-STUN check against nDPI's IPv4 verdicts" stun_che
 
 suite "detection beyond nDPI 4.2, offline: heuristic, look-alike names, signatures, idle" detect.sh tests/captures/detect.sh
 
+suite "offline --diff on the reference captures, against two runs joined by flow" diff.sh tests/captures/diff.sh -b build
+
 suite "bad input under ASan/UBSan" run.sh tests/robust/run.sh build-asan
 
-# the daemon's own suites, with the plain and with the sanitizer build
+# the daemon's own suites: inline and workers with the plain and with the
+# sanitizer build (the package ships the plain one; the timing of both is
+# tried), control and state with the sanitizer build only (they exercise
+# the control plane's logic, which the plain build shares line for line:
+# run twice they cost the suite 110 s of its 30 minutes)
 for b in build build-asan; do
-	for s in inline control state workers; do
+	for s in inline workers; do
 		suite "$s: skyfenced ($b) in the namespace lab" "test_$s.sh ($b)" env BUILD="$top/$b" "tests/netns/test_$s.sh"
 	done
+done
+for s in control state; do
+	suite "$s: skyfenced (build-asan) in the namespace lab" "test_$s.sh (build-asan)" \
+		env BUILD="$top/build-asan" "tests/netns/test_$s.sh"
 done
 # the inline suite again on one daemon with two workers over two queues
 # (plain and under ThreadSanitizer), and the workers' suite under it
@@ -164,10 +174,9 @@ done
 suite "workers: skyfenced (build-tsan) under ThreadSanitizer" "test_workers.sh (build-tsan)" \
 	env BUILD="$top/build-tsan" tests/netns/test_workers.sh
 
-for b in build build-asan; do
-	suite "metrics: GET /metrics of skyfenced ($b) in the namespace lab" "test_metrics.sh ($b)" \
-		env BUILD="$top/$b" tests/netns/test_metrics.sh
-done
+# the sanitizer build only: the package suite scrapes the plain one's
+suite "metrics: GET /metrics of skyfenced (build-asan) in the namespace lab" "test_metrics.sh (build-asan)" \
+	env BUILD="$top/build-asan" tests/netns/test_metrics.sh
 # least privilege without systemd: the inline suite on a daemon started as
 # root with --user skyfence (the user made here if missing, removed after)
 made_user=0
@@ -202,10 +211,15 @@ suite "media: Teams media types as conditions, DSCP marked by the kernel both wa
 suite "feed: the endpoints feed applied to running calls, its version in every view" test_feed.sh \
 	tests/netns/test_feed.sh
 
-for b in build build-asan; do
-	suite "evasion ($b): what the server receives, tried as an attacker (IPv4 and IPv6, each with a control)" \
-		"test_evasion.sh ($b)" env BUILD="$top/$b" tests/netns/test_evasion.sh
-done
+suite "schedules: cut and finish at a window's boundary, temporary rules, missed boundaries, in the lab" \
+	"test_schedule.sh (build-asan)" env BUILD="$top/build-asan" tests/netns/test_schedule.sh
+suite "policy diff: 10,000 live flows, flow by flow against policy load, dry runs" test_diff.sh \
+	tests/netns/test_diff.sh
+
+# the sanitizer build: a crafted packet that reads out of bounds fails
+# here, not only one that changes a verdict
+suite "evasion (build-asan): what the server receives, tried as an attacker (IPv4 and IPv6, each with a control)" \
+	"test_evasion.sh (build-asan)" env BUILD="$top/build-asan" tests/netns/test_evasion.sh
 
 suite "HA pair: decisions and the fleet's kill switch across a failover" test_ha.sh tests/netns/test_ha.sh
 suite "HA pair: graceful failovers of an allowed Skype call lose no datagram" test_failover.sh tests/netns/test_failover.sh
@@ -251,7 +265,7 @@ stage "fuzz: each libFuzzer target over its seed corpus (scripts/fuzz.sh)"
 # two targets at a time, one per core (each is single-threaded), after
 # one build they share
 if scripts/fuzz.sh build 0 >"$log/fuzz-build" 2>&1; then
-	for pair in "pkt stun" "policy engine" "ctl audit" "appmsg stream" "fleetval radius" m365; do
+	for pair in "pkt stun" "policy engine" "ctl audit" "appmsg stream" "fleetval radius" "m365 tzif"; do
 		for t in $pair; do
 			(SKYFENCE_FUZZ_BUILT=1 scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-15}" >"$log/fuzz-$t" 2>&1
 				echo $? >"$log/fuzz-$t.rc") &
