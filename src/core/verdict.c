@@ -19,6 +19,22 @@ enum mark_verdict verdict_mark_of_action(uint8_t action)
 	}
 }
 
+const char *verdict_mark_name(enum mark_verdict v)
+{
+	switch (v) {
+	case MARK_ACCEPT:
+		return action_name(ACT_ALLOW);
+	case MARK_DROP:
+		return action_name(ACT_DROP);
+	case MARK_REJECT:
+		return action_name(ACT_REJECT);
+	case MARK_THROTTLE:
+		return action_name(ACT_THROTTLE);
+	default:
+		return "-";
+	}
+}
+
 int verdict_from_mark(const struct mark_layout *ml, uint32_t mark,
 		      struct verdict_step *out)
 {

@@ -29,6 +29,9 @@ struct verdict_step {
 
 /* The mark verdict a policy action (enum policy_action) becomes. */
 enum mark_verdict verdict_mark_of_action(uint8_t action);
+/* The action a mark verdict stands for, as records and listings name it
+ * ("allow", "drop", ...); "-" for none (a flow still inspected). */
+const char *verdict_mark_name(enum mark_verdict v);
 
 /* Before the engine: a packet whose mark already says accept, drop or
  * reject reaches skyfenced only when the kernel rules do not act on it

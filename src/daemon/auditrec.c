@@ -21,22 +21,6 @@
 #include "core/verdict.h"
 #include "identity/idtab.h"
 
-static const char *verdict_action(enum mark_verdict v)
-{
-	switch (v) {
-	case MARK_ACCEPT:
-		return action_name(ACT_ALLOW);
-	case MARK_DROP:
-		return action_name(ACT_DROP);
-	case MARK_REJECT:
-		return action_name(ACT_REJECT);
-	case MARK_THROTTLE:
-		return action_name(ACT_THROTTLE);
-	default:
-		return "-";
-	}
-}
-
 static void side_key(struct side_key *k, uint8_t l4, const uint8_t ini[16],
 		     uint16_t ini_port, const uint8_t resp[16],
 		     uint16_t resp_port)
@@ -189,7 +173,7 @@ void auditrec_ct_end(void *ctx, const struct ct_end *e)
 		 ",\"action\":\"%s\",\"source\":\"conntrack\","
 		 "\"start_ms\":%" PRIu64 ",\"end_ms\":%" PRIu64
 		 ",\"duration_ms\":%" PRIu64,
-		 verdict_action(mv), start_ms, end_ms,
+		 verdict_mark_name(mv), start_ms, end_ms,
 		 start_ms && end_ms >= start_ms ? end_ms - start_ms : 0);
 	o = strlen(f);
 	if (have)
@@ -277,7 +261,7 @@ void auditrec_redecided(struct audit_sink *s, const struct policy *p,
 	o = strlen(f);
 	snprintf(f + o, sizeof(f) - o,
 		 ",\"old_action\":\"%s\",\"action\":\"%s\"",
-		 verdict_action(old), action_name(pd->action));
+		 verdict_mark_name(old), action_name(pd->action));
 	o = strlen(f);
 	snprintf(f + o, sizeof(f) - o, ",\"change\":%" PRIu64 ",\"uid\":%ld",
 		 s->change_id, s->change_uid);

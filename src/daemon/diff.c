@@ -17,6 +17,7 @@
 #include "audit/audit.h"
 #include "core/action.h"
 #include "core/pkt.h"
+#include "core/verdict.h"
 #include "daemon/daemon_int.h"
 #include "daemon/runtime.h"
 #include "daemon/worker.h"
@@ -101,22 +102,6 @@ static const char *proto_word(uint8_t l4, char *buf, size_t len)
 	return buf;
 }
 
-static const char *verdict_word(enum mark_verdict v)
-{
-	switch (v) {
-	case MARK_ACCEPT:
-		return action_name(ACT_ALLOW);
-	case MARK_DROP:
-		return action_name(ACT_DROP);
-	case MARK_REJECT:
-		return action_name(ACT_REJECT);
-	case MARK_THROTTLE:
-		return action_name(ACT_THROTTLE);
-	default:
-		return "-";
-	}
-}
-
 /* The rule that decided @pd in @p, "" if none. */
 static const char *rule_text(const struct policy *p,
 			     const struct policy_decision *pd)
@@ -157,7 +142,7 @@ static void list_flow(struct diff *x, const struct ct_entry *e,
 			 "\"rule\":\"%s\"}",
 			 x->listed ? "," : "", dept, ndept, user,
 			 classifier_proto_name(d->run.cls, next->new_app),
-			 next->new_app, verdict_word(next->old_v),
+			 next->new_app, verdict_mark_name(next->old_v),
 			 action_name(next->pd.action),
 			 proto_word(e->l4proto, p, sizeof(p)), src, dst,
 			 strcmp(rule, "-") ? rule : "");
@@ -167,7 +152,7 @@ static void list_flow(struct diff *x, const struct ct_entry *e,
 			 strcmp(dept, ndept) ? "->" : "",
 			 strcmp(dept, ndept) ? ndept : "", user,
 			 classifier_proto_name(d->run.cls, next->new_app),
-			 verdict_word(next->old_v),
+			 verdict_mark_name(next->old_v),
 			 action_name(next->pd.action),
 			 proto_word(e->l4proto, p, sizeof(p)), src, dst,
 			 strcmp(rule, "-") ? " by " : "",
