@@ -712,6 +712,26 @@ static const struct ctl_verb *find_command(int n, char **args, int *used)
 	return NULL;
 }
 
+/* A file verb's file is its first word that is not an option
+ * ("policy load --dry-run FILE", "policy diff --limit 5 FILE"): moved to
+ * @args[@used], where the daemon reads it, the options after it in their
+ * order. */
+static void file_first(char **args, int used, int n)
+{
+	char *file;
+	int i = used, j;
+
+	while (i < n &&
+	       (!strcmp(args[i], "--dry-run") || !strcmp(args[i], "--limit")))
+		i += !strcmp(args[i], "--limit") ? 2 : 1;
+	if (i <= used || i >= n)
+		return;
+	file = args[i];
+	for (j = i; j > used; j--)
+		args[j] = args[j - 1];
+	args[used] = file;
+}
+
 /* Runs command @s: skyfencectl's own here, the daemon's sent with the
  * words after its own (@args from @used), the file it names opened, and
  * the format asked for. Returns the exit code. */
@@ -739,6 +759,8 @@ static int command(const char *path, const struct ctl_verb *s, int n,
 		printf("skyfencectl %s\n", SKYFENCE_VERSION);
 		return 0;
 	}
+	if (s->flags & VERB_FILE)
+		file_first(args, used, n);
 	o = (size_t)snprintf(req, sizeof(req), "%s", s->words);
 	for (i = used; i < n && o < sizeof(req); i++) {
 		const char *w = args[i];

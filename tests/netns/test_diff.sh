@@ -254,6 +254,15 @@ rc=$?
 n=$(h diff "$work/dry2.out" | awk '$3 == "203.0.113.20" && $6 == "drop"' | wc -l)
 check "killswitch on --dry-run: every Teams flow listed, each to drop (exit $rc, $n of 10000)" \
 	sh -c "[ $rc -eq 0 ] && [ $n -eq 10000 ]"
+# the options before the file, as a person may write them: the same diff
+ctl policy load --dry-run --limit 100000 "$work/new.policy" >"$work/dry3.out" 2>&1
+rc=$?
+ctl policy load "$work/new.policy" --dry-run --limit 100000 >"$work/dry4.out" 2>&1
+rc2=$?
+n=$(h diff "$work/dry3.out" | wc -l)
+check "policy load --dry-run --limit N FILE (options first) lists what FILE --dry-run does (exit $rc $rc2, $n flows)" \
+	sh -c "[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ $n -gt 0 ] &&
+	       [ \"\$(python3 '$work/h.py' diff '$work/dry3.out' | sort)\" = \"\$(python3 '$work/h.py' diff '$work/dry4.out' | sort)\" ]"
 ctl_show=$(ctl policy show | grep -c 'teams drop')
 ks=$(ctl killswitch)
 sleep 1
