@@ -7,13 +7,34 @@
 #                     [--ha [--sync-dev DEV [--sync-ports P,P]]]
 #
 # A SKYFENCE chain, jumped to first from FORWARD:
-#   1. a flow whose conntrack mark says accept returns to FORWARD, drop is
-#      dropped, reject is rejected (TCP reset, else ICMP administratively
-#      prohibited): a decided flow costs the kernel one rule, no userspace;
+#   1. a flow whose conntrack mark says accept (or uninspected, below)
+#      returns to FORWARD, drop is dropped, reject is rejected (TCP reset,
+#      else ICMP administratively prohibited): a decided flow costs the
+#      kernel one rule, no userspace;
 #   2. a packet that comes back from skyfenced with a verdict in its mark
 #      (NF_REPEAT) has it saved into the conntrack mark (not a RELATED
 #      one's: an ICMP error shares the entry of the flow it answers),
 #      and gets it;
+#   2a. the first packet of a flow (ctstate NEW, ORIGINAL direction) whose
+#      source, the flow's initiator, is a host of an allow-only department
+#      (the ipset skyfence-allow4/6, which skyfenced fills from its policy:
+#      a department whose rules only allow and that logs nothing; empty
+#      while the kill switch is on) and whose destination is no inside
+#      host skyfenced inspects (the ipset skyfence-insp4/6: the internal
+#      networks, allow-only prefixes as nomatch; so the outside, or
+#      another allow-only host) goes to chain SKYFENCE-ALLOW: counted in
+#      the nfacct
+#      object skyfence-allowonly (one packet a flow; skyfenced's status
+#      and metrics show it), its conntrack mark's skyfence bits set to
+#      verdict uninspected alone (SF_UNINSPECTED: no app, no DSCP), and it
+#      returns to FORWARD: the flow is never queued, skyfenced never sees
+#      it. The source only, and only a new flow's first packet: a reply of
+#      an allow-only host never marks the flow another host opened.
+#      skyfenced clears the mark of such flows (its conntrack walk) when
+#      the department stops being allow-only or the kill switch goes on:
+#      their next packets are queued and inspected from the middle. With
+#      a skyfenced that prints no SF_UNINSPECTED (before the allow-only
+#      sets), the sets are made but no rule uses them;
 #   3. every other packet gets its flow's conntrack mark (restore: a
 #      throttled flow's state and app id, for skyfenced) and the mark's
 #      queued bit, and goes to NFQUEUE: a throttled flow to queue
@@ -143,8 +164,13 @@ if [ -n "$syncdev" ] && [ "$ha" -eq 0 ]; then
 	exit 2
 fi
 
-# an older skyfenced prints no DSCP values: its layout has none
+# an older skyfenced prints no DSCP values: its layout has none; nor an
+# uninspected verdict: then no flow is passed uninspected
 SF_DSCP_ON=0 SF_DSCP_MASK=0 SF_DSCP_SHIFT=0
+SF_UNINSPECTED=""
+SF_ALLOW_SET4=skyfence-allow4 SF_ALLOW_SET6=skyfence-allow6
+SF_INSP_SET4=skyfence-insp4 SF_INSP_SET6=skyfence-insp6
+SF_ALLOWONLY_ACCT=skyfence-allowonly
 values=$("$SKYFENCED" --mark-values ${mask:+--mark-mask "$mask"}) || exit 2
 eval "$values"
 # $1 = an offset: the queue option of the main queue (range) moved by it
@@ -162,6 +188,7 @@ ftqueue=$(shifted $((SF_FAILCLOSED_QUEUE_OFFSET + SF_THROTTLE_QUEUE_OFFSET)))
 acct_of() { echo "$SF_BYPASS_PREFIX$(echo "${1#--queue-* }" | tr : -)"; }
 BCHAIN=SKYFENCE-BYPASS
 FCHAIN=SKYFENCE-FC
+ACHAIN=SKYFENCE-ALLOW
 SCHAIN=SKYFENCE-SYNC
 SICHAIN=SKYFENCE-SYNC-IN
 
@@ -284,10 +311,10 @@ rules_down() {
 	while "$1" -w -t mangle -C POSTROUTING -m mark --mark "$SF_QUEUED/$SF_QUEUED" -j "$BCHAIN" 2>/dev/null; do
 		"$1" -w -t mangle -D POSTROUTING -m mark --mark "$SF_QUEUED/$SF_QUEUED" -j "$BCHAIN"
 	done
-	for c in "$CHAIN" "$FCHAIN"; do
+	for c in "$CHAIN" "$FCHAIN" "$ACHAIN"; do
 		"$1" -w -F "$c" 2>/dev/null || true
 	done
-	for c in "$CHAIN" "$FCHAIN"; do
+	for c in "$CHAIN" "$FCHAIN" "$ACHAIN"; do
 		"$1" -w -X "$c" 2>/dev/null || true
 	done
 	"$1" -w -t mangle -F "$BCHAIN" 2>/dev/null || true
@@ -295,9 +322,13 @@ rules_down() {
 }
 
 # $1 iptables or ip6tables, $2 its ICMP reject type, $3 "connmark" or
-# "mark": the verdict rules on the conntrack mark or on the packet mark.
+# "mark": the verdict rules on the conntrack mark or on the packet mark
+# (no packet comes back from skyfenced uninspected).
 verdict_rules() {
 	"$1" -w -A "$CHAIN" -m "$3" --mark "$SF_ACCEPT/$SF_VERDICT_MASK" -j RETURN
+	if [ "$3" = connmark ] && [ -n "$SF_UNINSPECTED" ]; then
+		"$1" -w -A "$CHAIN" -m connmark --mark "$SF_UNINSPECTED/$SF_VERDICT_MASK" -j RETURN
+	fi
 	"$1" -w -A "$CHAIN" -m "$3" --mark "$SF_DROP/$SF_VERDICT_MASK" -j DROP
 	"$1" -w -A "$CHAIN" -p tcp -m "$3" --mark "$SF_REJECT/$SF_VERDICT_MASK" \
 		-j REJECT --reject-with tcp-reset
@@ -305,11 +336,12 @@ verdict_rules() {
 		-j REJECT --reject-with "$2"
 }
 
-# $1 iptables or ip6tables, $2 its ICMP reject type, $3 the fail-closed set
+# $1 iptables or ip6tables, $2 its ICMP reject type, $3 the fail-closed
+# set, $4 the allow-only set, $5 the inspected inside hosts' set
 rules_up() {
 	ipt=$1
 	icmp=$2
-	for c in "$CHAIN" "$FCHAIN"; do
+	for c in "$CHAIN" "$FCHAIN" "$ACHAIN"; do
 		"$ipt" -w -N "$c" 2>/dev/null || "$ipt" -w -F "$c"
 	done
 	"$ipt" -w -t mangle -N "$BCHAIN" 2>/dev/null || "$ipt" -w -t mangle -F "$BCHAIN"
@@ -325,6 +357,15 @@ rules_up() {
 		-m conntrack ! --ctstate RELATED \
 		-j CONNMARK --save-mark --nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
 	verdict_rules "$ipt" "$icmp" mark
+	# allow-only departments (2a above): -g, so SKYFENCE-ALLOW's RETURN
+	# returns to FORWARD
+	if [ -n "$SF_UNINSPECTED" ]; then
+		"$ipt" -w -A "$CHAIN" -m conntrack --ctstate NEW --ctdir ORIGINAL \
+			-m set --match-set "$4" src -m set ! --match-set "$5" dst -g "$ACHAIN"
+		"$ipt" -w -A "$ACHAIN" -m nfacct --nfacct-name "$SF_ALLOWONLY_ACCT" \
+			-j CONNMARK --set-xmark "$SF_UNINSPECTED/$SF_MARK_MASK"
+		"$ipt" -w -A "$ACHAIN" -j RETURN
+	fi
 	"$ipt" -w -A "$CHAIN" -j CONNMARK --restore-mark \
 		--nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
 	"$ipt" -w -A "$CHAIN" -j MARK --or-mark "$SF_QUEUED"
@@ -357,12 +398,18 @@ rules_up() {
 		"$ipt" -w -I FORWARD 1 -j "$CHAIN"
 }
 
-# The sets and counters the rules name (kept across down/up: the sets hold
-# skyfenced's fail-closed hosts while no daemon runs, the counters count
-# since they were made).
+# The sets and counters the rules name (kept across up again: the sets
+# hold skyfenced's fail-closed and allow-only hosts while no daemon runs,
+# the counters count since they were made).
 objects_up() {
 	ipset -exist create "$SF_FAILCLOSED_SET4" hash:net family inet
 	ipset -exist create "$SF_FAILCLOSED_SET6" hash:net family inet6
+	ipset -exist create "$SF_ALLOW_SET4" hash:net family inet
+	ipset -exist create "$SF_ALLOW_SET6" hash:net family inet6
+	ipset -exist create "$SF_INSP_SET4" hash:net family inet
+	ipset -exist create "$SF_INSP_SET6" hash:net family inet6
+	nfacct get "$SF_ALLOWONLY_ACCT" >/dev/null 2>&1 ||
+		nfacct add "$SF_ALLOWONLY_ACCT" >/dev/null
 	for q in "$queue" "$tqueue"; do
 		nfacct get "$(acct_of "$q")" >/dev/null 2>&1 ||
 			nfacct add "$(acct_of "$q")" >/dev/null
@@ -376,7 +423,9 @@ objects_down() {
 		nfacct del "$(acct_of "$q")" >/dev/null 2>&1 || true
 	done
 	nfacct del "$SF_NOSTATE_ACCT" >/dev/null 2>&1 || true
-	for s in "$SF_FAILCLOSED_SET4" "$SF_FAILCLOSED_SET6"; do
+	nfacct del "$SF_ALLOWONLY_ACCT" >/dev/null 2>&1 || true
+	for s in "$SF_FAILCLOSED_SET4" "$SF_FAILCLOSED_SET6" "$SF_ALLOW_SET4" "$SF_ALLOW_SET6" \
+		"$SF_INSP_SET4" "$SF_INSP_SET6"; do
 		ipset destroy "$s" 2>/dev/null || true
 	done
 }
@@ -407,8 +456,8 @@ up)
 	objects_up
 	audit_sysctls
 	[ "$ha" -eq 0 ] || sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0
-	rules_up iptables icmp-admin-prohibited "$SF_FAILCLOSED_SET4"
-	rules_up ip6tables icmp6-adm-prohibited "$SF_FAILCLOSED_SET6"
+	rules_up iptables icmp-admin-prohibited "$SF_FAILCLOSED_SET4" "$SF_ALLOW_SET4" "$SF_INSP_SET4"
+	rules_up ip6tables icmp6-adm-prohibited "$SF_FAILCLOSED_SET6" "$SF_ALLOW_SET6" "$SF_INSP_SET6"
 	for ipt in iptables ip6tables; do
 		# a layout without DSCP bits does not own them: no tree
 		if [ $((SF_DSCP_ON)) -ne 0 ]; then dscp_up $ipt; else dscp_down $ipt; fi
@@ -421,6 +470,11 @@ up)
 		echo "sync link $syncdev: nothing forwarded to or from it; UDP $syncports reachable from it alone"
 	fi
 	echo "skyfence rules up: $queue (throttled: $tqueue) ${bypass:-(fail-closed)}; fail-closed departments: $fqueue ($ftqueue); mark mask $SF_MARK_MASK"
+	if [ -n "$SF_UNINSPECTED" ]; then
+		echo "allow-only departments ($SF_ALLOW_SET4, $SF_ALLOW_SET6): their hosts' new flows pass uninspected (chain $ACHAIN, counter $SF_ALLOWONLY_ACCT)"
+	else
+		echo "no allow-only departments: $SKYFENCED prints no SF_UNINSPECTED"
+	fi
 	if [ $((SF_DSCP_ON)) -ne 0 ]; then
 		echo "DSCP from the conntrack mark: on bit $SF_DSCP_ON, value $SF_DSCP_MASK (mangle POSTROUTING, chain $DCHAIN)"
 	else

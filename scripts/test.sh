@@ -215,6 +215,10 @@ suite "schedules: cut and finish at a window's boundary, temporary rules, missed
 	"test_schedule.sh (build-asan)" env BUILD="$top/build-asan" tests/netns/test_schedule.sh
 suite "policy diff: 10,000 live flows, flow by flow against policy load, dry runs" test_diff.sh \
 	tests/netns/test_diff.sh
+# the sanitizer build: the kernel's allow-only sets, the conntrack walk
+# and the policy diff on flows skyfenced never saw
+suite "allow-only departments: never queued, not by a reply or a longer prefix, the kill switch, policy loads, a restart" \
+	"test_allowonly.sh (build-asan)" env BUILD="$top/build-asan" tests/netns/test_allowonly.sh
 
 # the sanitizer build: a crafted packet that reads out of bounds fails
 # here, not only one that changes a verdict

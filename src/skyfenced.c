@@ -231,6 +231,12 @@ static int print_mark_values(uint32_t mask)
 	       QUEUE_THROTTLE_OFFSET, QUEUE_FAILCLOSED_OFFSET, FCSET_V4,
 	       FCSET_V6, BYPASS_PREFIX, NOSTATE_ACCT, l.dscp_on, l.dscp_mask,
 	       l.dscp_shift, l.media_mask);
+	/* the allow-only departments (issue 29): a rule script that finds
+	 * no SF_UNINSPECTED passes nothing uninspected */
+	printf("SF_UNINSPECTED=0x%08x\nSF_ALLOW_SET4=%s\nSF_ALLOW_SET6=%s\n"
+	       "SF_INSP_SET4=%s\nSF_INSP_SET6=%s\nSF_ALLOWONLY_ACCT=%s\n",
+	       mark_verdict_value(&l, MARK_UNINSPECTED), ALLOWSET_V4,
+	       ALLOWSET_V6, INSPSET_V4, INSPSET_V6, ALLOWONLY_ACCT);
 	return 0;
 }
 

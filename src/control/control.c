@@ -147,6 +147,9 @@ static void view_of(struct daemon *d, const struct stats_snap *snap,
 					       &v->bypass_growing)
 				: 0;
 	v->ha_rules = d->bypass && bypass_nostate(d->bypass, &v->ha_dropped);
+	v->allow.pol = d->run.pol;
+	v->allow.counted =
+		d->bypass && bypass_allowonly(d->bypass, &v->allow.flows);
 	v->tcp_loose = v->ha_rules ? tcp_loose() : -1;
 	ctl_get_stats(d->ctl, &v->ctl);
 	ct_get_stats(d->ct, &v->ct);

@@ -13,6 +13,7 @@
 #include "control/fleetctl.h"
 #include "control/metrics.h"
 #include "kernel/queue.h"
+#include "policy/policy.h"
 #include "policy/state.h"
 
 /* ---- one snapshot, four renderers ---- */
@@ -558,6 +559,63 @@ static void prom_schedule(const struct status_view *v,
 			   (uint64_t)sv->next);
 }
 
+/* The allow-only departments' names, JSON strings ("a","b") or words
+ * ("a, b"), into @out: "" when none; as many whole names as fit. */
+static void allow_names(const struct policy *p, int json, char *out, size_t len)
+{
+	char name[POLICY_NAME_LEN * 6 + 8], one[sizeof(name) + 8];
+	size_t o = 0, n;
+	uint32_t i;
+
+	out[0] = '\0';
+	for (i = 1; p && i < p->n_depts; i++) {
+		if (!policy_dept_allow_only(p, (uint16_t)i))
+			continue;
+		if (json)
+			status_json_str(name, sizeof(name), p->depts[i].name);
+		n = (size_t)snprintf(one, sizeof(one),
+				     json ? "%s\"%s\"" : "%s%s",
+				     o ? (json ? "," : ", ") : "",
+				     json ? name : p->depts[i].name);
+		if (o + n >= len)
+			break;
+		memcpy(out + o, one, n + 1);
+		o += n;
+	}
+}
+
+/* The allow-only departments, and the flows the kernel passed for them
+ * without skyfenced (their first packets, counted by the rule). */
+static void prom_allowonly(const struct status_view *v,
+			   void (*emit)(void *ctx, const char *line), void *ctx)
+{
+	const struct policy *p = v->allow.pol;
+	char name[POLICY_NAME_LEN * 2 + 8];
+	uint32_t i;
+
+	if (v->allow.counted)
+		prom_gauge(emit, ctx, "skyfence_allowonly_flows_total",
+			   "counter",
+			   "Flows the kernel passed uninspected, opened by a "
+			   "host of an allow-only department "
+			   "(skyfence-rules.sh's SKYFENCE-ALLOW; not in the "
+			   "per-app counters).",
+			   v->allow.flows);
+	if (!p || p->n_depts < 2)
+		return;
+	out(emit, ctx,
+	    "# HELP skyfence_department_allow_only 1 if the department's "
+	    "hosts' new flows pass uninspected (its rules only allow, it "
+	    "logs nothing; no kill switch, no identity in the policy).");
+	out(emit, ctx, "# TYPE skyfence_department_allow_only gauge");
+	for (i = 1; i < p->n_depts; i++) {
+		status_prom_str(name, sizeof(name), p->depts[i].name);
+		out(emit, ctx,
+		    "skyfence_department_allow_only{department=\"%s\"} %d",
+		    name, policy_dept_allow_only(p, (uint16_t)i));
+	}
+}
+
 static void render_prometheus(const struct status_view *v,
 			      const struct stats_snap *s,
 			      void (*emit)(void *ctx, const char *line),
@@ -581,6 +639,7 @@ static void render_prometheus(const struct status_view *v,
 	}
 	prom_apps(v, emit, ctx);
 	prom_kernel(s, emit, ctx);
+	prom_allowonly(v, emit, ctx);
 	prom_fleet(v, emit, ctx);
 	prom_identity(v, emit, ctx);
 	prom_feed(v, emit, ctx);
@@ -912,8 +971,17 @@ static void status_json(const struct status_view *v,
 			void (*emit)(void *ctx, const char *line), void *ctx)
 {
 	char src[600], ks[600], se[600], id[1024] = "", fl[3072], fd[1024];
-	char sj[SCHED_JSON_MAX];
+	char sj[SCHED_JSON_MAX], an[2048], ao[2200];
 	const struct status_identity *ii = &v->ident;
+
+	allow_names(v->allow.pol, 1, an, sizeof(an));
+	if (v->allow.counted)
+		snprintf(ao, sizeof(ao),
+			 ",\"allow_only\":[%s],\"allowonly_flows\":%" PRIu64,
+			 an, v->allow.flows);
+	else
+		snprintf(ao, sizeof(ao),
+			 ",\"allow_only\":[%s],\"allowonly_flows\":null", an);
 
 	if (ii->enabled) {
 		char rf[512];
@@ -942,7 +1010,7 @@ static void status_json(const struct status_view *v,
 	    "\"throttle_queue\":%u,"
 	    "\"killswitch\":%s,\"killswitch_apps\":\"%s\","
 	    "\"flows_active\":%" PRIu64 ",\"flows_capacity\":%" PRIu64 ","
-	    "\"bypassing\":%s,\"bypassed_packets\":%" PRIu64 ","
+	    "\"bypassing\":%s,\"bypassed_packets\":%" PRIu64 "%s,"
 	    "\"ctl_clients\":%u,\"ctl_refused_busy\":%" PRIu64
 	    ",\"ctl_refused_uid\":%" PRIu64 ",\"ctl_evicted\":%" PRIu64
 	    ",\"conntrack_walks\":%" PRIu64 ",\"conntrack_rewritten\":%" PRIu64
@@ -954,10 +1022,11 @@ static void status_json(const struct status_view *v,
 	    v->queue_num + QUEUE_THROTTLE_OFFSET,
 	    v->pol.killswitch[0] ? "true" : "false", ks,
 	    v->snap->v[STAT_FLOWS_ACTIVE], v->snap->v[STAT_FLOWS_CAPACITY],
-	    v->bypass_growing ? "true" : "false", v->bypassed, v->ctl.clients,
-	    v->ctl.refused_busy, v->ctl.refused_uid, v->ctl.evicted,
-	    v->ct.walks, v->ct.rewritten, v->ct.running ? "true" : "false",
-	    v->log_level, v->rss_kib, v->state.kept ? "true" : "false",
+	    v->bypass_growing ? "true" : "false", v->bypassed, ao,
+	    v->ctl.clients, v->ctl.refused_busy, v->ctl.refused_uid,
+	    v->ctl.evicted, v->ct.walks, v->ct.rewritten,
+	    v->ct.running ? "true" : "false", v->log_level, v->rss_kib,
+	    v->state.kept ? "true" : "false",
 	    v->state.kept && !v->state.dirty ? "true" : "false", se, id, fd, fl,
 	    sj);
 }
@@ -1018,6 +1087,29 @@ static void status_ha_rules(const struct status_view *v,
 		    "without its decision (skyfence-rules up --ha)",
 		    !v->ha_rules ? "no INVALID drop counter (skyfence-nostate)"
 				 : "nf_conntrack_tcp_loose is 1");
+}
+
+/* The departments whose flows the kernel passes uninspected, and how
+ * many it passed. */
+static void status_allowonly(const struct status_view *v,
+			     void (*emit)(void *ctx, const char *line),
+			     void *ctx)
+{
+	char names[1024], flows[96] = "";
+
+	if (!v->allow.pol)
+		return;
+	allow_names(v->allow.pol, 0, names, sizeof(names));
+	if (v->allow.counted)
+		snprintf(flows, sizeof(flows),
+			 "; %" PRIu64 " flows passed uninspected in all",
+			 v->allow.flows);
+	out(emit, ctx, "allow-only departments: %s%s%s",
+	    names[0]		   ? names
+	    : v->pol.killswitch[0] ? "none (the kill switch is on)"
+				   : "none",
+	    names[0] ? " (new flows of their hosts pass uninspected)" : "",
+	    flows);
 }
 
 /* The running policy's digest, the fleet, the HA rules. */
@@ -1081,6 +1173,7 @@ static void status_text(const struct status_view *v,
 	    v->bypassed);
 	out(emit, ctx, "killswitch: %s%s",
 	    v->pol.killswitch[0] ? "ON for " : "off", v->pol.killswitch);
+	status_allowonly(v, emit, ctx);
 	status_fleet(v, emit, ctx);
 	if (!v->state.kept)
 		out(emit, ctx,

@@ -64,6 +64,17 @@ struct status_feed {
 	unsigned v4, v6, names; /* with the address list */
 };
 
+struct policy;
+
+/* The allow-only departments (policy.h's policy_dept_allow_only): their
+ * hosts' new flows pass uninspected (skyfence-rules.sh's SKYFENCE-ALLOW),
+ * each counted in the nfacct object skyfence-allowonly. */
+struct status_allowonly {
+	const struct policy *pol; /* the running policy; NULL: not shown */
+	int counted;		  /* the kernel has the counter */
+	uint64_t flows;		  /* its packets: a flow's first each */
+};
+
 struct status_view {
 	/* every format */
 	const struct stats_snap *snap;
@@ -96,6 +107,8 @@ struct status_view {
 	struct status_identity ident;
 	struct status_feed feed;
 	struct sched_view sched; /* the schedule (daemon/sched.h) */
+	/* `status` and the Prometheus exposition */
+	struct status_allowonly allow;
 };
 
 /* `status` (STATUS_TEXT or STATUS_JSON, one line) of @v. */

@@ -65,7 +65,7 @@ enum mark_verdict mark_verdict_of(const struct mark_layout *l, uint32_t mark)
 {
 	uint32_t v = (mark & l->verdict_mask) >> l->shift;
 
-	return v < MARK_VERDICT_MAX ? (enum mark_verdict)v : MARK_NONE;
+	return v < MARK_VALUES ? (enum mark_verdict)v : MARK_NONE;
 }
 
 uint16_t mark_app_of(const struct mark_layout *l, uint32_t mark)

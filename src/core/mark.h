@@ -46,7 +46,14 @@ enum mark_verdict {
 	MARK_DROP = 2,	   /* the kernel drops the rest of the flow */
 	MARK_REJECT = 3,   /* the kernel rejects (TCP RST / ICMP) */
 	MARK_THROTTLE = 4, /* the flow stays queued, shaped by skyfenced */
-	MARK_VERDICT_MAX,
+	MARK_VERDICT_MAX,  /* skyfenced gives the verdicts below this */
+	/* the kernel forwards the rest of the flow; skyfenced never saw it
+	 * (a host of an allow-only department opened it: skyfence-rules.sh's
+	 * SKYFENCE-ALLOW chain sets it, skyfenced never gives it). Not a
+	 * decision of skyfenced: what reads the verdicts it gave stops at
+	 * MARK_VERDICT_MAX */
+	MARK_UNINSPECTED = MARK_VERDICT_MAX,
+	MARK_VALUES, /* the values the verdict field holds that mean one */
 };
 
 struct mark_layout {
@@ -84,6 +91,8 @@ uint8_t mark_dscp_of(const struct mark_layout *l, uint32_t mark);
 /* Whether the layout holds a DSCP (a mask of MARK_DSCP_MIN_BITS bits or
  * more). */
 int mark_has_dscp(const struct mark_layout *l);
+/* The verdict of @mark (MARK_UNINSPECTED included); MARK_NONE for a
+ * value the field holds that means none. */
 enum mark_verdict mark_verdict_of(const struct mark_layout *l, uint32_t mark);
 uint16_t mark_app_of(const struct mark_layout *l, uint32_t mark);
 /* The mark value of verdict @v alone (app 0), for rules matching

@@ -30,6 +30,8 @@ const char *verdict_mark_name(enum mark_verdict v)
 		return action_name(ACT_REJECT);
 	case MARK_THROTTLE:
 		return action_name(ACT_THROTTLE);
+	case MARK_UNINSPECTED:
+		return "uninspected";
 	default:
 		return "-";
 	}

@@ -30,7 +30,9 @@ struct verdict_step {
 /* The mark verdict a policy action (enum policy_action) becomes. */
 enum mark_verdict verdict_mark_of_action(uint8_t action);
 /* The action a mark verdict stands for, as records and listings name it
- * ("allow", "drop", ...); "-" for none (a flow still inspected). */
+ * ("allow", "drop", ...); "uninspected" for MARK_UNINSPECTED (the kernel
+ * passed the flow without skyfenced); "-" for none (a flow still
+ * inspected). */
 const char *verdict_mark_name(enum mark_verdict v);
 
 /* Before the engine: a packet whose mark already says accept, drop or

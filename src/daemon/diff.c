@@ -30,7 +30,9 @@
 #define DIFF_TRIES 3
 
 struct dept_count {
-	uint64_t seen, changed, to[ACT_MAX];
+	/* inspect: flows the kernel passed uninspected (an allow-only
+	 * department's) that the candidate would have inspected again */
+	uint64_t seen, changed, to[ACT_MAX], inspect;
 };
 
 struct diff {
@@ -38,6 +40,7 @@ struct diff {
 	const struct diff_opts *o;
 	struct engine *eng; /* the candidate's */
 	const struct policy *cand;
+	int cand_kill;	       /* its kill switch is on */
 	struct dept_count *dc; /* by the running policy's departments */
 	uint64_t entries, undecided, decided, changed, listed;
 	/* verdict kept, mark rewritten all the same (another DSCP, or an app
@@ -121,6 +124,10 @@ static void list_flow(struct diff *x, const struct ct_entry *e,
 		id_snap_lookup(d->run.ids, next->inbound ? e->dst : e->src);
 	const char *dept = d->run.pol->depts[now->pd.dept].name;
 	const char *ndept = x->cand->depts[next->pd.dept].name;
+	/* an uninspected flow is not decided: it is inspected again */
+	const char *act = next->new_v == MARK_NONE
+				  ? "inspect"
+				  : action_name(next->pd.action);
 	char src[64], dst[64], user[128], rule[POLICY_TEXT_LEN], p[8];
 	char line[1024];
 	int ports = e->sport || e->dport;
@@ -142,8 +149,7 @@ static void list_flow(struct diff *x, const struct ct_entry *e,
 			 "\"rule\":\"%s\"}",
 			 x->listed ? "," : "", dept, ndept, user,
 			 classifier_proto_name(d->run.cls, next->new_app),
-			 next->new_app, verdict_mark_name(next->old_v),
-			 action_name(next->pd.action),
+			 next->new_app, verdict_mark_name(next->old_v), act,
 			 proto_word(e->l4proto, p, sizeof(p)), src, dst,
 			 strcmp(rule, "-") ? rule : "");
 	else
@@ -152,8 +158,7 @@ static void list_flow(struct diff *x, const struct ct_entry *e,
 			 strcmp(dept, ndept) ? "->" : "",
 			 strcmp(dept, ndept) ? ndept : "", user,
 			 classifier_proto_name(d->run.cls, next->new_app),
-			 verdict_mark_name(next->old_v),
-			 action_name(next->pd.action),
+			 verdict_mark_name(next->old_v), act,
 			 proto_word(e->l4proto, p, sizeof(p)), src, dst,
 			 strcmp(rule, "-") ? " by " : "",
 			 strcmp(rule, "-") ? rule : "");
@@ -174,12 +179,13 @@ static int on_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 
 	(void)mark;
 	x->entries++;
-	if (!runtime_redecide(x->d, x->eng, e, &next)) {
+	if (!runtime_redecide(x->d, x->eng, x->cand, x->cand_kill, e, &next)) {
 		x->undecided++;
 		return 0;
 	}
 	/* the department it is in now, by the running policy */
-	runtime_redecide(x->d, x->d->run.eng, e, &now);
+	runtime_redecide(x->d, x->d->run.eng, x->d->run.pol,
+			 x->d->run.kill != NULL, e, &now);
 	x->decided++;
 	c = &x->dc[now.pd.dept];
 	c->seen++;
@@ -189,7 +195,9 @@ static int on_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 	}
 	x->changed++;
 	c->changed++;
-	if (next.pd.action < ACT_MAX)
+	if (next.new_v == MARK_NONE)
+		c->inspect++;
+	else if (next.pd.action < ACT_MAX)
 		c->to[next.pd.action]++;
 	list_flow(x, e, &now, &next);
 	return 0;
@@ -291,7 +299,7 @@ static int dump_low(struct diff *x, char *err, size_t errlen)
 	return j.rc;
 }
 
-/* "(12 dropped, 3 allowed)" into @out; "" if none. */
+/* "(12 dropped, 3 allowed, 2 inspected again)" into @out; "" if none. */
 static void to_words(const struct dept_count *c, char *out, size_t len)
 {
 	static const char *const w[ACT_MAX] = { "allowed", "dropped",
@@ -305,6 +313,10 @@ static void to_words(const struct dept_count *c, char *out, size_t len)
 			o += (size_t)snprintf(out + o, len - o,
 					      "%s%" PRIu64 " %s",
 					      o ? ", " : " (", c->to[a], w[a]);
+	if (c->inspect && o < len)
+		o += (size_t)snprintf(out + o, len - o,
+				      "%s%" PRIu64 " inspected again",
+				      o ? ", " : " (", c->inspect);
 	if (o && o < len)
 		snprintf(out + o, len - o, ")");
 }
@@ -384,10 +396,10 @@ static void totals_json(struct diff *x, uint64_t inspecting, uint64_t ms)
 			 "%s{\"department\":\"%s\",\"flows\":%" PRIu64
 			 ",\"changed\":%" PRIu64 ",\"allow\":%" PRIu64
 			 ",\"drop\":%" PRIu64 ",\"reject\":%" PRIu64
-			 ",\"throttle\":%" PRIu64 "}",
+			 ",\"throttle\":%" PRIu64 ",\"inspect\":%" PRIu64 "}",
 			 k++ ? "," : "", p->depts[i].name, c->seen, c->changed,
 			 c->to[ACT_ALLOW], c->to[ACT_DROP], c->to[ACT_REJECT],
-			 c->to[ACT_THROTTLE]);
+			 c->to[ACT_THROTTLE], c->inspect);
 		x->o->emit(x->o->ctx, line);
 	}
 	x->o->emit(x->o->ctx, "]}");
@@ -446,6 +458,7 @@ int diff_run(struct daemon *d, const struct change_candidate *cc,
 	x.d = d;
 	x.o = o;
 	x.cand = cc->pol;
+	x.cand_kill = cc->kill != NULL;
 	x.dc = calloc(d->run.pol->n_depts, sizeof(*x.dc));
 	x.eng = x.dc ? candidate_engine(d, cc) : NULL;
 	if (!x.eng) {

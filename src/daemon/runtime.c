@@ -1,8 +1,8 @@
 /* runtime.c - the only code that changes skyfenced's shared state: a
- * policy applied (the kernel's fail-closed sets, the shaper's buckets, the
- * engine, a conntrack walk, the state file), the kill switch, SIGHUP's
- * reload, the state restored at start, and the conntrack re-decision of
- * established flows (runtime.h). */
+ * policy applied (the kernel's fail-closed and allow-only sets, the
+ * shaper's buckets, the engine, a conntrack walk, the state file), the
+ * kill switch, SIGHUP's reload, the state restored at start, and the
+ * conntrack re-decision of established flows (runtime.h). */
 #include "daemon/runtime.h"
 #include "policy/addrsig.h"
 
@@ -130,17 +130,70 @@ static void adopt(struct worker *w, void *arg)
 				      kill_n(a->kill));
 }
 
+/* What this daemon knows of the kernel's sets (one daemon, one pair of
+ * each): @sets_stale, the last write failed (the refresh writes them until
+ * one succeeds); @allow_written, the allow-only sets may hold a prefix
+ * (written from a policy with an allow-only department, and neither
+ * emptied nor written since). */
+static int sets_stale, allow_written;
+
+/* fcset_apply() for @p, and what the kernel's sets are now. */
+static int write_sets(struct daemon *d, const struct policy *p, char *err,
+		      size_t errlen)
+{
+	int rc = fcset_apply(p, d->o->queue_num, err, errlen);
+
+	sets_stale = rc < 0;
+	if (rc >= 0)
+		allow_written = policy_has_allow_only(p);
+	else if (rc == -1)
+		allow_written = 0; /* emptied */
+	return rc;
+}
+
+int runtime_start_sets(struct daemon *d)
+{
+	char err[256];
+	int rc = write_sets(d, d->run.pol, err, sizeof(err));
+
+	if (rc < 0 && policy_has_fail_closed(d->run.pol)) {
+		log_warnx("fail-closed departments: %s (is ipset available?); "
+			  "not starting",
+			  err);
+		return -1;
+	}
+	if (rc == -2)
+		log_warnx("allow-only departments: %s; the sets %s and %s "
+			  "could not be emptied either: hosts an earlier "
+			  "skyfenced put there pass uninspected (empty them: "
+			  "ipset flush)",
+			  err, ALLOWSET_V4, ALLOWSET_V6);
+	else if (rc < 0)
+		log_warnx("fail-closed and allow-only departments: %s (the "
+			  "policy has no fail-closed one; allow-only ones are "
+			  "inspected)",
+			  err);
+	/* a policy with an allow-only department is refused while its sets
+	 * cannot be written as it says (runtime_apply_policy) */
+	if (rc == -2)
+		allow_written = 1;
+	return 0;
+}
+
 /* The sets are the kernel's: a hand-made flush, or skyfence-rules.sh down
  * and up while the daemon runs, would leave them empty and the department
- * fail-open. They are written again every FCSET_REFRESH_S seconds. */
+ * fail-open (an allow-only one inspected). They are written again every
+ * FCSET_REFRESH_S seconds. */
 void runtime_refresh_fcset(struct daemon *d)
 {
 	char err[256];
 
-	if (policy_has_fail_closed(d->run.pol) &&
-	    fcset_apply(d->run.pol, d->o->queue_num, err, sizeof(err)) < 0)
+	if (((sets_stale && allow_written) ||
+	     policy_has_fail_closed(d->run.pol) ||
+	     policy_has_allow_only(d->run.pol)) &&
+	    write_sets(d, d->run.pol, err, sizeof(err)) < 0)
 		log_limited(&d->bad_limit, d->now_ms,
-			    "fail-closed departments: %s", err);
+			    "fail-closed and allow-only departments: %s", err);
 }
 
 struct policy *runtime_kill_rules(struct classifier *c, const char *apps,
@@ -229,24 +282,36 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 			return -ENOMEM;
 		}
 	}
-	/* the kernel's fail-closed set first: a policy whose fail-closed
-	 * departments the kernel cannot hold is not applied */
-	if (fcset_apply(np, d->o->queue_num, err, sizeof(err)) < 0 &&
-	    (policy_has_fail_closed(np) ||
-	     policy_has_fail_closed(d->run.pol))) {
-		log_warnx("fail-closed departments: %s; the running policy "
-			  "stays",
+	/* the kernel's sets first, before the walk below: a policy whose
+	 * fail-closed departments the kernel cannot hold is not applied;
+	 * nor one while the kernel may still pass uninspected, by the
+	 * running policy's allow-only set that could not be emptied, flows
+	 * it would inspect */
+	rc = write_sets(d, np, err, sizeof(err));
+	if (rc < 0 &&
+	    (policy_has_fail_closed(np) || policy_has_fail_closed(d->run.pol) ||
+	     (rc == -2 && allow_written))) {
+		log_warnx("fail-closed and allow-only departments: %s; the "
+			  "running policy stays",
 			  err);
 		policy_free(nk);
 		policy_free(np);
 		return -EIO;
 	}
+	if (rc < 0)
+		log_warnx("allow-only departments: %s; their flows are "
+			  "inspected until the sets are written",
+			  err);
 	rc = throttle_map(d->th, np, &nm);
 	if (rc != 0) {
-		/* the set back as the running policy has it */
-		if (fcset_apply(d->run.pol, d->o->queue_num, err, sizeof(err)) <
-		    0)
-			log_warnx("fail-closed departments: %s", err);
+		/* the sets back as the running policy has them, and the
+		 * flows @np's allow-only set let by meanwhile inspected again
+		 * if the running policy inspects them */
+		if (write_sets(d, d->run.pol, err, sizeof(err)) < 0)
+			log_warnx("fail-closed and allow-only departments: %s",
+				  err);
+		if (d->ct)
+			ct_walk(d->ct);
 		policy_free(nk);
 		policy_free(np);
 		return rc;
@@ -351,6 +416,27 @@ void runtime_set_identity(struct daemon *d, struct id_snap *s)
 		ct_walk(d->ct);
 }
 
+/* The sets for the running policy after a kill switch change. Failing,
+ * the switch applies all the same (it is the stricter state); emptied,
+ * the allow-only sets pass nothing. */
+static void set_kill_sets(struct daemon *d)
+{
+	char err[256];
+	int rc = write_sets(d, d->run.pol, err, sizeof(err));
+
+	if (rc == -2)
+		log_warnx(
+			"allow-only departments: %s; they could not be "
+			"emptied: new flows of their hosts still pass "
+			"uninspected, out of the kill switch's reach (retried "
+			"every %d s)",
+			err, FCSET_REFRESH_S);
+	else if (rc < 0)
+		log_warnx("fail-closed and allow-only departments: %s (retried "
+			  "every %d s)",
+			  err, FCSET_REFRESH_S);
+}
+
 int runtime_set_killswitch(struct daemon *d, const char *apps,
 			   void (*on_error)(void *ctx, const char *msg),
 			   void *ctx)
@@ -367,6 +453,10 @@ int runtime_set_killswitch(struct daemon *d, const char *apps,
 	runtime_install_kill(d, k);
 	snprintf(d->run.pol->killswitch, sizeof(d->run.pol->killswitch), "%s",
 		 apps);
+	/* on, the allow-only sets empty (the kill switch drops in every
+	 * department: none is allow-only); off, filled again; before the
+	 * walk, which inspects again the flows they passed */
+	set_kill_sets(d);
 	auditrec_policy(&d->audit, d->run.pol, d->run.digest);
 	if (d->ct)
 		ct_walk(d->ct);
@@ -436,8 +526,8 @@ const char *runtime_error(int rc)
 {
 	switch (rc) {
 	case -EIO:
-		return "the kernel's set of fail-closed hosts could not be "
-		       "written (see the log)";
+		return "the kernel's sets of fail-closed and allow-only hosts "
+		       "could not be written (see the log)";
 	case -ENOSPC:
 		return "too many throttle rules (at most " MAX_THROTTLE_RULES_TEXT
 		       ")";
@@ -582,12 +672,39 @@ int runtime_restore(struct daemon *d)
 
 /* ---- conntrack walk ---- */
 
+/* A flow the kernel passed uninspected (skyfence-rules.sh's
+ * SKYFENCE-ALLOW) stays so while the rule would pass it as a new flow:
+ * its initiator (the original source) allow-only by longest prefix, as
+ * the allow-only set holds it, its responder outside or allow-only too,
+ * as the inspected inside hosts' set holds them, no kill switch. Else its
+ * skyfence bits are cleared: its next packets are queued and inspected
+ * from the middle of the flow. */
+static int redecide_uninspected(const struct policy *p, int kill,
+				const struct ct_entry *e,
+				struct redecision *out)
+{
+	uint16_t di = policy_dept_of(p, e->src);
+	uint16_t dd = policy_dept_of(p, e->dst);
+
+	out->pd.dept = di;
+	out->pd.rule = -1;
+	out->pd.action = ACT_ALLOW;
+	out->new_v = !kill && policy_dept_allow_only(p, di) &&
+				     (!policy_is_internal(p, e->dst) ||
+				      policy_dept_allow_only(p, dd))
+			     ? MARK_UNINSPECTED
+			     : MARK_NONE;
+	out->changed = out->new_v != out->old_v;
+	return 1;
+}
+
 /* An entry's mark says its verdict, app, media types and DSCP: decided
  * again from them (and the address signatures: a flow to an address a new
  * feed lists becomes its app), and rewritten if the verdict, the app or
  * the DSCP is not the mark's any more. */
 int runtime_redecide(const struct daemon *d, const struct engine *eng,
-		     const struct ct_entry *e, struct redecision *out)
+		     const struct policy *p, int kill, const struct ct_entry *e,
+		     struct redecision *out)
 {
 	int64_t start = 0;
 
@@ -595,6 +712,8 @@ int runtime_redecide(const struct daemon *d, const struct engine *eng,
 	out->old_v = mark_verdict_of(&d->ml, e->mark);
 	if (out->old_v == MARK_NONE)
 		return 0; /* still inspected: decided by the new policy */
+	if (out->old_v == MARK_UNINSPECTED)
+		return redecide_uninspected(p, kill, e, out);
 	out->old_app = mark_app_of(&d->ml, e->mark);
 	out->media = mark_media_of(&d->ml, e->mark);
 	/* conntrack's clock is the machine's: into the schedule's frame */
@@ -617,7 +736,9 @@ int runtime_ct_entry(void *ctx, const struct ct_entry *e, uint32_t *mark)
 	struct daemon *d = ctx;
 	struct redecision r;
 
-	if (!runtime_redecide(d, d->run.eng, e, &r) || !r.changed)
+	if (!runtime_redecide(d, d->run.eng, d->run.pol, d->run.kill != NULL, e,
+			      &r) ||
+	    !r.changed)
 		return 0;
 	*mark = mark_encode_flow(&d->ml, e->mark, r.new_v, r.new_app, r.media,
 				 r.dscp);

@@ -11,11 +11,13 @@
  * and up while the daemon runs, would leave a department fail-open. */
 #define FCSET_REFRESH_S 5
 
-/* Makes @np (owned from now on) the running policy: the kernel's set of
- * fail-closed hosts, buckets, engine (with @np's windows as they are now:
+/* Makes @np (owned from now on) the running policy: the kernel's sets of
+ * fail-closed and allow-only hosts (before the walk), buckets, engine (with @np's windows as they are now:
  * d->run.win_mask, .win_at, .win_gen counted), kill switch, a conntrack
- * walk so established flows follow, the state file. Returns 0, or -EIO (the set
- * could not be written), -ENOSPC (too many throttle rules), -ENOTSUP (it
+ * walk so established flows follow, the state file. Returns 0, or -EIO (the
+ * sets could not be written, and @np or the running policy has a
+ * fail-closed department, or the allow-only sets could not even be
+ * emptied), -ENOSPC (too many throttle rules), -ENOTSUP (it
  * marks DSCP and the mark mask has no room for it) or -ENOMEM with @np
  * freed and nothing changed. */
 int runtime_apply_policy(struct daemon *d, struct policy *np);
@@ -33,8 +35,9 @@ struct policy *runtime_kill_rules(struct classifier *c, const char *apps,
  * d->run.kill becomes. */
 void runtime_install_kill(struct daemon *d, struct policy *k);
 /* Sets the kill switch to @apps ("" off) on the running policy, without
- * touching its departments: the engine's rules, pol->killswitch, a
- * conntrack walk, the state file. Returns 0, or -EINVAL (a name does not
+ * touching its departments: the engine's rules, pol->killswitch, the
+ * kernel's sets (on: no department is allow-only), a conntrack walk, the
+ * state file. Returns 0, or -EINVAL (a name does not
  * resolve, too many) with nothing changed. */
 /* Who is behind an address from now on: @s (taken over) into every
  * worker and the control thread's engine, the old one freed, conntrack
@@ -56,8 +59,14 @@ int runtime_save_state(struct daemon *d);
  * locked, and the running policy saved there restored (see runtime.c).
  * Returns 0, or -1 (logged): do not start. */
 int runtime_restore(struct daemon *d);
-/* Writes the fail-closed sets again (FCSET_REFRESH_S). */
+/* Writes the fail-closed and the allow-only sets again (FCSET_REFRESH_S)
+ * while the running policy has such departments, or a write failed. */
 void runtime_refresh_fcset(struct daemon *d);
+/* At start, before the first conntrack walk and the first queue: the
+ * kernel's sets written from the running policy (fcset.h). Returns 0, or
+ * -1 (logged: do not start) when a policy with a fail-closed department
+ * cannot have them. */
+int runtime_start_sets(struct daemon *d);
 /* Swaps in a new nDPI module with the policy's signatures file read
  * again, the running policy and kill switch resolved through it. Returns
  * 0, or -1 with @err set and nothing changed. */
@@ -77,13 +86,19 @@ struct redecision {
 };
 
 /* Decides the established flow @e again with @eng (the control thread's
- * engine, or a candidate's: policy diff) from its addresses, the app id
- * and media types in its mark, and when it started (its conntrack
- * timestamp, in the schedule's clock). Returns 1 with @out filled, or 0
- * for an entry without a decided mark (still inspected: whichever policy
- * runs when it is named decides it). Changes nothing. */
+ * engine, or a candidate's: policy diff), which runs policy @p with the
+ * kill switch on if @kill, from its addresses, the app id and media types
+ * in its mark, and when it started (its conntrack timestamp, in the
+ * schedule's clock). A flow the kernel passed uninspected
+ * (MARK_UNINSPECTED) keeps its mark while its initiator's department is
+ * allow-only under @p and @kill (as skyfence-rules.sh's rule would pass it
+ * new), else gets new_v MARK_NONE (inspected again: its skyfence bits
+ * cleared), pd the initiator's department, rule -1, allow. Returns 1 with
+ * @out filled, or 0 for an entry without a decided mark (still inspected:
+ * whichever policy runs when it is named decides it). Changes nothing. */
 int runtime_redecide(const struct daemon *d, const struct engine *eng,
-		     const struct ct_entry *e, struct redecision *out);
+		     const struct policy *p, int kill, const struct ct_entry *e,
+		     struct redecision *out);
 /* The schedule's windows (sched.h): @mask applied at @at in every
  * worker's engine and the control thread's, then a conntrack walk (the
  * change service's step for CHANGE_SCHEDULE). */

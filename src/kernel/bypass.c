@@ -29,6 +29,8 @@ struct bypass {
 	struct bypass_counter c[BYPASS_MAX];
 	int nostate_seen;
 	uint64_t nostate_pkts;
+	int allowonly_seen;
+	uint64_t allowonly_pkts;
 };
 
 struct bypass *bypass_open(char *err, size_t errlen)
@@ -125,6 +127,11 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 		b->nostate_pkts = pkts;
 		return MNL_CB_OK;
 	}
+	if (strcmp(name, ALLOWONLY_ACCT) == 0) {
+		b->allowonly_seen = 1;
+		b->allowonly_pkts = pkts;
+		return MNL_CB_OK;
+	}
 	if (strncmp(name, BYPASS_PREFIX, strlen(BYPASS_PREFIX)) != 0)
 		return MNL_CB_OK;
 	name += strlen(BYPASS_PREFIX);
@@ -174,6 +181,12 @@ int bypass_nostate(const struct bypass *b, uint64_t *pkts)
 {
 	*pkts = b->nostate_pkts;
 	return b->nostate_seen;
+}
+
+int bypass_allowonly(const struct bypass *b, uint64_t *flows)
+{
+	*flows = b->allowonly_pkts;
+	return b->allowonly_seen;
 }
 
 uint64_t bypass_total(const struct bypass *b, uint64_t now_ms,

@@ -40,7 +40,6 @@
 #include "daemon/buckets.h"
 #include "classify/classify.h"
 #include "engine/engine.h"
-#include "kernel/fcset.h"
 #include "policy/loader.h"
 #include "sys/log.h"
 #include "core/mark.h"
@@ -699,11 +698,13 @@ static int start_policy(struct daemon *d)
 	return 0;
 }
 
-/* Conntrack (walked: established flows follow the policy as restored, a
- * flow the kill switch cut stays cut), the control socket, /metrics, the
- * fail-closed sets before the first packet of theirs can reach a queue,
- * the bypass counters and the state file as running from the start.
- * Returns 0, or -1 (logged). */
+/* The fail-closed and allow-only sets before the first packet of theirs
+ * can reach a queue, and before conntrack is walked (established flows
+ * follow the policy as restored, a flow the kill switch cut stays cut, a
+ * flow an earlier daemon's allow-only set passed is inspected unless the
+ * policy still passes it), the control socket, /metrics, the bypass
+ * counters and the state file as running from the start. Returns 0, or
+ * -1 (logged). */
 static int start_kernel(struct daemon *d, gid_t ctl_gid)
 {
 	const struct daemon_opts *o = d->o;
@@ -712,6 +713,8 @@ static int start_kernel(struct daemon *d, gid_t ctl_gid)
 			       4u << 20,       32u << 20 };
 	char err[512];
 
+	if (runtime_start_sets(d) != 0)
+		return -1;
 	d->ct = ct_open(err, sizeof(err));
 	if (!d->ct) {
 		log_warnx("%s (needed to change established flows)", err);
@@ -732,16 +735,6 @@ static int start_kernel(struct daemon *d, gid_t ctl_gid)
 		}
 	}
 	d->started_ms = mono_us() / 1000;
-	if (fcset_apply(d->run.pol, o->queue_num, err, sizeof(err)) < 0) {
-		if (policy_has_fail_closed(d->run.pol)) {
-			log_warnx("fail-closed departments: %s (is ipset "
-				  "available?); not starting",
-				  err);
-			return -1;
-		}
-		log_warnx("fail-closed departments: %s (the policy has none)",
-			  err);
-	}
 	d->bypass = bypass_open(err, sizeof(err));
 	if (!d->bypass)
 		log_warnx("%s: packets the kernel passes without skyfenced "

@@ -427,3 +427,43 @@ int policy_may_refuse(const struct policy *p, const struct flow_facts *f)
 	}
 	return 0;
 }
+
+/* Everything a flow of the department could be given besides a plain
+ * allow, or a record, rules the set out: a drop, a reject or a throttle
+ * (at some time of a window, too), a DSCP mark, a log. Identity could put
+ * an address in another department (its groups) or in the default block
+ * (identity required): with either in the policy no department is
+ * passed by address alone. The kill switch drops in every department. */
+int policy_dept_allow_only(const struct policy *p, uint16_t di)
+{
+	const struct policy_dept *d;
+	uint32_t i;
+
+	if (di == POLICY_DEFAULT_DEPT || di >= p->n_depts || p->killswitch[0] ||
+	    p->n_groups)
+		return 0;
+	d = &p->depts[di];
+	if (d->fail_closed || d->log == DEPT_LOG_ALL)
+		return 0;
+	for (i = 0; i < d->n_rules; i++) {
+		const struct policy_rule *r = &d->rules[i];
+
+		if (r->action != ACT_ALLOW || r->log || r->dscp || r->rate_bps)
+			return 0;
+	}
+	for (i = 0; i < p->n_depts; i++)
+		if (p->depts[i].identity_required || p->depts[i].n_groups ||
+		    p->depts[i].groups)
+			return 0;
+	return 1;
+}
+
+int policy_has_allow_only(const struct policy *p)
+{
+	uint32_t i;
+
+	for (i = 1; i < p->n_depts; i++)
+		if (policy_dept_allow_only(p, (uint16_t)i))
+			return 1;
+	return 0;
+}

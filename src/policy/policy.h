@@ -281,6 +281,15 @@ uint8_t policy_media_of_port(const struct policy *p, uint16_t port);
 void policy_free(struct policy *p);
 /* Whether any department of @p is fail-closed. */
 int policy_has_fail_closed(const struct policy *p);
+/* Whether department @di of @p needs no inspection: 1 iff it is not the
+ * default block, not fail-closed, does not log all, and every rule of it
+ * allows without log, DSCP mark or throttle, and the policy has no kill
+ * switch, no department claiming groups and none saying "identity
+ * required". Its hosts' new flows may then pass without skyfenced (the
+ * kernel's allow-only sets, fcset.h). */
+int policy_dept_allow_only(const struct policy *p, uint16_t di);
+/* Whether any department of @p is allow-only. */
+int policy_has_allow_only(const struct policy *p);
 /* "dpi", "cache", "ip", "port" for enum cls_confidence; "?" otherwise. */
 const char *policy_conf_name(uint8_t conf);
 /* Writes "drop", "throttle 1000000bit", ... */

@@ -44,13 +44,15 @@ cat >"$work/relay.signatures" <<'EOF'
 # so that one host's flood makes thousands of flows to it
 Teams udp 10000-19999 203.0.113.20/32
 EOF
+# every department logs all: one that only allows and logs nothing is
+# allow-only, its flows never queued (issue 29); these are decided
 policy() { # policy FILE SALES_TEAMS ENG_HOSTS ENG_TEAMS
 	cat >"$1" <<EOF
 options { address-list "$work/relay.signatures"; }
 internal 192.0.2.0/24, 2001:db8:a::/48;
-department finance { hosts 192.0.2.0/26; teams allow; }
-department sales { hosts 192.0.2.64/26; teams $2; }
-department engineering { hosts $3; teams $4; }
+department finance { hosts 192.0.2.0/26; log all; teams allow; }
+department sales { hosts 192.0.2.64/26; log all; teams $2; }
+department engineering { hosts $3; log all; teams $4; }
 default { }
 EOF
 }
@@ -294,7 +296,7 @@ check "the diff of the running policy against itself: nothing changes" \
 	grep -q '^totals: all: 0 of ' "$work/diff3.out"
 # a DSCP mark on finance's allowed flows: no verdict changes, but the walk
 # rewrites 2500 marks, and the diff says so
-sed 's/department finance { hosts 192.0.2.0\/26; teams allow; }/department finance { hosts 192.0.2.0\/26; teams mark dscp ef; }/' \
+sed 's/department finance { hosts 192.0.2.0\/26; log all; teams allow; }/department finance { hosts 192.0.2.0\/26; log all; teams mark dscp ef; }/' \
 	"$work/new.policy" >"$work/dscp.policy"
 ctl --json policy diff "$work/dscp.policy" >"$work/dscp.json" 2>&1
 ctl rule set finance teams mark dscp ef --dry-run >"$work/dscp.out" 2>&1
