@@ -96,25 +96,85 @@ int audit_media_fields(char *buf, size_t len, uint8_t media, uint8_t dscp)
 	return n < 0 || (size_t)n >= len - o ? -1 : 0;
 }
 
+/* Appending to a record without printf: a flood of new flows formats one
+ * record each, and vsnprintf was most of what that cost. */
+struct out {
+	char *buf;
+	size_t len, o;
+	int full;
+};
+
+static void put(struct out *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (w->full || w->o + n >= w->len) {
+		w->full = 1;
+		return;
+	}
+	memcpy(w->buf + w->o, s, n + 1);
+	w->o += n;
+}
+
+static void put_u64(struct out *w, uint64_t v)
+{
+	char t[24];
+	int i = (int)sizeof(t) - 1;
+
+	t[i] = '\0';
+	do
+		t[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	put(w, t + i);
+}
+
+/* ,"k1":"s1","k2":"s2",... for @n pairs, the strings as given. */
+static void put_strings(struct out *w, const char *const *kv, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		put(w, ",\"");
+		put(w, kv[2 * i]);
+		put(w, "\":\"");
+		put(w, kv[2 * i + 1]);
+		put(w, "\"");
+	}
+}
+
+/* The record so far, after audit_json_member and its kind. */
+static struct out out_at(char *buf, size_t len)
+{
+	struct out w = { buf, len, strlen(buf), 0 };
+
+	return w;
+}
+
 int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 		      const struct flow *f, const struct policy *p,
 		      struct classifier *c)
 {
 	char key[FLOW_KEY_STRLEN], proto[64], ini[PKT_ADDR_STRLEN];
+	char ev[FLOW_EVIDENCE_LEN], as[64];
 	const struct policy_dept *d = &p->depts[f->dept];
-	size_t o = strlen(buf);
+	struct cls_result pr = f->cls;
+	struct out w = out_at(buf, len);
 	uint16_t port;
-	int n;
 
 	flow_key_format(&f->key, key, sizeof(key));
 	classifier_format_proto(c, &f->cls, proto, sizeof(proto));
 	pkt_addr_format(flow_initiator(f, &port), 0, ini, sizeof(ini));
-	n = snprintf(buf + o, len - o,
-		     "%s\"ts_ms\":%" PRIu64 ",\"event\":\"%s\",\"flow\":\"%s\","
-		     "\"initiator\":\"%s\",\"initiator_port\":%u",
-		     o ? "," : "", ts_ms, event, key, ini, port);
-	if (n < 0 || (size_t)n >= len - o ||
-	    audit_json_member(buf, len, "department", d->name) ||
+	if (w.o)
+		put(&w, ",");
+	put(&w, "\"ts_ms\":");
+	put_u64(&w, ts_ms);
+	put_strings(&w,
+		    (const char *const[]){ "event", event, "flow", key,
+					   "initiator", ini },
+		    3);
+	put(&w, ",\"initiator_port\":");
+	put_u64(&w, port);
+	if (w.full || audit_json_member(buf, len, "department", d->name) ||
 	    (f->ident &&
 	     audit_identity_fields(
 		     buf, len, ((const struct id_rec *)f->ident)->user,
@@ -125,40 +185,40 @@ int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 			      : f->rule == POLICY_RULE_UNREADABLE ? "unreadable"
 								  : "") ||
 	    audit_json_member(buf, len, "app", proto))
-		goto full;
-	o = strlen(buf);
-	{
-		char ev[FLOW_EVIDENCE_LEN], as[64];
-		struct cls_result pr = f->cls;
-
-		pr.master = f->pol_master;
-		pr.app = f->pol_app;
-		classifier_format_proto(c, &pr, as, sizeof(as));
-		n = snprintf(buf + o, len - o,
-			     ",\"app_id\":%u,\"confidence\":\"%s\","
-			     "\"evidence\":\"%s\",\"decided_as\":\"%s\"",
-			     f->cls.app,
-			     classifier_confidence_name(f->cls.confidence),
-			     flow_evidence_format(f, ev, sizeof(ev)), as);
-	}
-	if (n < 0 || (size_t)n >= len - o ||
-	    audit_json_member(buf, len, "host", f->cls.host))
-		goto full;
-	o = strlen(buf);
-	n = snprintf(buf + o, len - o,
-		     ",\"direction\":\"%s\",\"action\":\"%s\","
-		     "\"decided_at\":\"%s\",\"decided_pkt\":%u,\"enforced\":%s,"
-		     "\"pkts\":%" PRIu64 ",\"bytes\":%" PRIu64,
-		     f->inbound ? "inbound" : "outbound",
-		     action_name(f->action),
-		     flow_decided_at_name(f->decided_at), f->decided_pkt,
-		     audit_enforced(f) ? "true" : "false",
-		     f->pkts[0] + f->pkts[1], f->bytes[0] + f->bytes[1]);
-	if (n < 0 || (size_t)n >= len - o)
-		goto full;
+		return -1;
+	pr.master = f->pol_master;
+	pr.app = f->pol_app;
+	classifier_format_proto(c, &pr, as, sizeof(as));
+	w = out_at(buf, len);
+	put(&w, ",\"app_id\":");
+	put_u64(&w, f->cls.app);
+	put_strings(&w,
+		    (const char *const[]){
+			    "confidence",
+			    classifier_confidence_name(f->cls.confidence),
+			    "evidence", flow_evidence_format(f, ev, sizeof(ev)),
+			    "decided_as", as },
+		    3);
+	if (w.full || audit_json_member(buf, len, "host", f->cls.host))
+		return -1;
+	w = out_at(buf, len);
+	put_strings(&w,
+		    (const char *const[]){
+			    "direction", f->inbound ? "inbound" : "outbound",
+			    "action", action_name(f->action), "decided_at",
+			    flow_decided_at_name(f->decided_at) },
+		    3);
+	put(&w, ",\"decided_pkt\":");
+	put_u64(&w, f->decided_pkt);
+	put(&w, ",\"enforced\":");
+	put(&w, audit_enforced(f) ? "true" : "false");
+	put(&w, ",\"pkts\":");
+	put_u64(&w, f->pkts[0] + f->pkts[1]);
+	put(&w, ",\"bytes\":");
+	put_u64(&w, f->bytes[0] + f->bytes[1]);
+	if (w.full)
+		return -1;
 	return audit_media_fields(buf, len, f->media, f->dscp);
-full:
-	return -1;
 }
 
 int audit_policy_digest(const struct policy *p, char hex[AUDIT_HEX])

@@ -313,21 +313,57 @@ const char *flow_l4_name(uint8_t l4proto, char buf[8])
 	}
 }
 
+/* @s, then @sep, at @o of @buf (@len): the new end, or @len if full. */
+static size_t key_put(char *buf, size_t len, size_t o, const char *s, char sep)
+{
+	size_t n = strlen(s);
+
+	if (o >= len || n + 2 > len - o)
+		return len;
+	memcpy(buf + o, s, n);
+	buf[o + n] = sep;
+	return o + n + 1;
+}
+
+static const char *key_port(unsigned v, char t[8])
+{
+	int i = 7;
+
+	t[i] = '\0';
+	do
+		t[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0 && i > 0);
+	return t + i;
+}
+
 char *flow_key_format(const struct flow_key *k, char *buf, size_t len)
 {
-	char a[PKT_ADDR_STRLEN], b[PKT_ADDR_STRLEN], l4[8];
+	char a[PKT_ADDR_STRLEN], b[PKT_ADDR_STRLEN], l4[8], pt[8];
 	unsigned pa = k->lo_port, pb = k->hi_port;
+	const char *x = a, *y = b;
+	unsigned px = pa, py = pb;
+	size_t o = 0;
 	int c;
 
+	if (len == 0)
+		return buf;
 	pkt_addr_format(k->lo, 1, a, sizeof(a));
 	pkt_addr_format(k->hi, 1, b, sizeof(b));
 	c = strcmp(a, b);
-	if (c > 0 || (c == 0 && pa > pb))
+	if (c > 0 || (c == 0 && pa > pb)) {
+		x = b, y = a;
+		px = pb, py = pa;
+	}
+	/* L4|X|PX|Y|PY|VLAN, without printf (a record a flow) */
+	o = key_put(buf, len, o, flow_l4_name(k->l4proto, l4), '|');
+	o = key_put(buf, len, o, x, '|');
+	o = key_put(buf, len, o, key_port(px, pt), '|');
+	o = key_put(buf, len, o, y, '|');
+	o = key_put(buf, len, o, key_port(py, pt), '|');
+	o = key_put(buf, len, o, key_port(k->vlan, pt), '\0');
+	if (o >= len)
 		snprintf(buf, len, "%s|%s|%u|%s|%u|%u",
-			 flow_l4_name(k->l4proto, l4), b, pb, a, pa, k->vlan);
-	else
-		snprintf(buf, len, "%s|%s|%u|%s|%u|%u",
-			 flow_l4_name(k->l4proto, l4), a, pa, b, pb, k->vlan);
+			 flow_l4_name(k->l4proto, l4), x, px, y, py, k->vlan);
 	return buf;
 }
 

@@ -73,8 +73,21 @@ char *pkt_addr_format(const uint8_t a[16], int ndpi_compat, char *buf,
 	if (len == 0)
 		return buf;
 	if (pkt_addr_is_v4(a)) {
-		if (!inet_ntop(AF_INET, a + 12, buf, len))
-			buf[0] = '\0';
+		/* glibc's inet_ntop goes through sprintf: too slow for a
+		 * flood's records */
+		for (i = 12; i < 16; i++) {
+			unsigned v = a[i];
+
+			if (v >= 100)
+				tmp[j++] = (char)('0' + v / 100);
+			if (v >= 10)
+				tmp[j++] = (char)('0' + v / 10 % 10);
+			tmp[j++] = (char)('0' + v % 10);
+			tmp[j++] = i < 15 ? '.' : '\0';
+		}
+		if (j > len)
+			j = 0, tmp[0] = '\0';
+		memcpy(buf, tmp, j ? j : 1);
 		return buf;
 	}
 	if (!inet_ntop(AF_INET6, a, tmp, sizeof(tmp))) {

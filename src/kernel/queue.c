@@ -1,5 +1,13 @@
-/* The only user of libnetfilter_queue. Verdicts of one receive batch go to
- * the kernel in one sendto(): netlink processes every message of a send. */
+/* The only user of libnetfilter_queue. Packets come in by recvmmsg(), up
+ * to RX_BATCH a call; the verdicts of one receive turn go to the kernel in
+ * one sendto() (netlink processes every message of a send in order), and
+ * a run of consecutive packet ids with the same verdict and mark goes as
+ * one NFQNL_MSG_VERDICT_BATCH message: the kernel then finds and reinjects
+ * them in one pass instead of parsing and looking up one message each. A
+ * batch verdict applies to every packet of the queue up to its id, so it is
+ * sent only while no packet below the run waits for a verdict: none held by
+ * the shaper (queue_defer) and none whose id skyfenced could not read. */
+#define _GNU_SOURCE /* recvmmsg */
 #include "kernel/queue.h"
 #include "kernel/nlsock.h"
 
@@ -10,6 +18,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <linux/netlink.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -22,8 +31,21 @@
 #define TX_SIZE (64 * 1024)
 /* One verdict message with a mark attribute is under 64 bytes. */
 #define VERDICT_ROOM 64
-/* recv() calls per queue_receive(), so signals and timers are not starved. */
+/* Messages per queue_receive(), so signals and timers are not starved. */
 #define RECV_BUDGET 64
+/* Messages per recvmmsg(): each needs a buffer of RX_SIZE (a copy of a
+ * GSO super-packet does not fit a smaller one), 1.1 MiB for 16, touched
+ * only as deep as a queue's bursts go. */
+#define RX_BATCH 16
+/* Where each of them starts: netlink messages are 4-byte aligned, and so
+ * must every buffer be (RX_SIZE is odd) */
+#define RX_STRIDE (((size_t)RX_SIZE + 4095) & ~(size_t)4095)
+
+/* Verdicts not written yet: ids first .. last, all @verdict and @mark. */
+struct run {
+	uint32_t first, last, mark;
+	int verdict, set_mark, n;
+};
 
 struct queue {
 	struct mnl_socket *nl;
@@ -32,6 +54,14 @@ struct queue {
 	size_t txlen;
 	uint32_t cur_id;
 	int cur_done;
+	struct run run;
+	/* packets received and not verdicted in the turn's order: held by
+	 * the shaper; @nobatch: a packet may wait in the kernel with no
+	 * verdict coming (a message whose id skyfenced could not read, a
+	 * send of verdicts that failed), below every later id: a batch
+	 * would give it its own verdict, so none is sent any more */
+	uint32_t held;
+	int nobatch;
 	uint32_t clear_mark;
 	struct queue_stats st;
 };
@@ -84,7 +114,7 @@ struct queue *queue_open(const struct queue_opts *o, char *err, size_t errlen)
 	}
 	q->num = o->num;
 	q->clear_mark = o->clear_mark;
-	q->rx = malloc(RX_SIZE);
+	q->rx = malloc(RX_STRIDE * RX_BATCH);
 	q->tx = malloc(TX_SIZE);
 	if (!q->rx || !q->tx) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
@@ -146,43 +176,114 @@ int queue_fd(const struct queue *q)
 	return mnl_socket_get_fd(q->nl);
 }
 
-void queue_verdict(struct queue *q, uint32_t id, int verdict, int set_mark,
-		   uint32_t mark)
+/* The send buffer to the kernel, which takes every message of it or none
+ * (the send fails before any is read): one retry of a send the kernel
+ * refused for want of memory; then its packets stay in the queue with no
+ * verdict, counted, and batching ends on this queue. */
+static int send_tx(struct queue *q)
+{
+	int tries = 2, e;
+
+	if (q->txlen == 0)
+		return 0;
+	q->st.sends++;
+	while (mnl_socket_sendto(q->nl, q->tx, q->txlen) < 0) {
+		e = errno;
+		if (--tries > 0 &&
+		    (e == EINTR || e == ENOBUFS || e == ENOMEM || e == EAGAIN))
+			continue;
+		/* with fail-open and bypass the flows go on, and the
+		 * counter says it happened */
+		q->st.send_errors++;
+		q->nobatch = 1;
+		q->txlen = 0;
+		return -e;
+	}
+	q->txlen = 0;
+	return 0;
+}
+
+/* One verdict message, or a batch one for ids up to @id. */
+static void put_verdict(struct queue *q, uint16_t type, uint32_t id,
+			int verdict, int set_mark, uint32_t mark)
 {
 	struct nlmsghdr *nlh;
 
 	if (q->txlen + VERDICT_ROOM > TX_SIZE)
-		queue_flush(q);
-	nlh = nfq_nlmsg_put(q->tx + q->txlen, NFQNL_MSG_VERDICT, q->num);
+		send_tx(q);
+	nlh = nfq_nlmsg_put(q->tx + q->txlen, type, q->num);
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
 	if (set_mark)
 		nfq_nlmsg_verdict_put_mark(nlh, mark);
 	q->txlen += MNL_ALIGN(nlh->nlmsg_len);
+}
+
+/* The pending run into the send buffer: one batch message when nothing
+ * below it waits (see the top of the file), else one message a packet. */
+static void write_run(struct queue *q)
+{
+	struct run r = q->run;
+	uint32_t id;
+
+	if (r.n == 0)
+		return;
+	q->run.n = 0; /* taken: a send on the way does not write it again */
+	if (r.n > 1 && q->held == 0 && !q->nobatch) {
+		put_verdict(q, NFQNL_MSG_VERDICT_BATCH, r.last, r.verdict,
+			    r.set_mark, r.mark);
+		q->st.batches++;
+	} else {
+		for (id = r.first; id != r.last + 1; id++)
+			put_verdict(q, NFQNL_MSG_VERDICT, id, r.verdict,
+				    r.set_mark, r.mark);
+	}
+}
+
+void queue_verdict(struct queue *q, uint32_t id, int verdict, int set_mark,
+		   uint32_t mark)
+{
+	struct run *r = &q->run;
+
 	q->st.verdicts++;
 	if (id == q->cur_id)
 		q->cur_done = 1;
+	if (r->n > 0 && id == r->last + 1 && verdict == r->verdict &&
+	    set_mark == r->set_mark && (!set_mark || mark == r->mark)) {
+		r->last = id;
+		r->n++;
+		return;
+	}
+	write_run(q);
+	r->first = r->last = id;
+	r->verdict = verdict;
+	r->set_mark = set_mark;
+	r->mark = mark;
+	r->n = 1;
+}
+
+void queue_verdict_held(struct queue *q, uint32_t id, int verdict,
+			uint32_t mark)
+{
+	/* after the run: a held packet's id is below or above it, and its
+	 * own message sits before any batch that could cover it */
+	write_run(q);
+	if (q->held > 0)
+		q->held--;
+	q->st.verdicts++;
+	put_verdict(q, NFQNL_MSG_VERDICT, id, verdict, 1, mark);
 }
 
 void queue_defer(struct queue *q, uint32_t id)
 {
 	if (id == q->cur_id)
 		q->cur_done = 1;
+	q->held++;
 }
 
 int queue_flush(struct queue *q)
 {
-	if (q->txlen == 0)
-		return 0;
-	q->st.sends++;
-	if (mnl_socket_sendto(q->nl, q->tx, q->txlen) < 0) {
-		/* The kernel keeps the packets; with fail-open and bypass
-		 * the flows go on, and the counter says it happened. */
-		q->st.send_errors++;
-		q->txlen = 0;
-		return -errno;
-	}
-	q->txlen = 0;
-	return 0;
+	write_run(q);
+	return send_tx(q);
 }
 
 static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
@@ -195,6 +296,7 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
 	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph)) {
 		q->st.malformed++;
+		q->nobatch = 1;
 		return;
 	}
 	memset(&p, 0, sizeof(p));
@@ -228,46 +330,79 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 	}
 }
 
+/* The messages of one datagram: packets to @fn, error replies counted. */
+static void dispatch(struct queue *q, const char *buf, int len, queue_pkt_fn fn,
+		     void *ctx)
+{
+	const struct nlmsghdr *nlh;
+
+	for (nlh = (const struct nlmsghdr *)(const void *)buf;
+	     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+			if (e->error)
+				q->st.kernel_errors++;
+		} else if (NFNL_SUBSYS_ID(nlh->nlmsg_type) ==
+				   NFNL_SUBSYS_QUEUE &&
+			   NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET) {
+			handle_packet(q, nlh, fn, ctx);
+		}
+	}
+}
+
 int queue_receive(struct queue *q, queue_pkt_fn fn, void *ctx)
 {
-	int budget = RECV_BUDGET, packets = 0;
+	struct mmsghdr mm[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	struct sockaddr_nl sa[RX_BATCH];
+	int budget = RECV_BUDGET, fd = mnl_socket_get_fd(q->nl), i, n;
 	uint64_t before = q->st.packets;
 
-	while (budget-- > 0) {
-		const struct nlmsghdr *nlh;
-		ssize_t n = mnl_socket_recvfrom(q->nl, q->rx, RX_SIZE);
-		int len;
+	while (budget > 0) {
+		int want = budget < RX_BATCH ? budget : RX_BATCH;
 
+		memset(mm, 0, sizeof(mm[0]) * (size_t)want);
+		for (i = 0; i < want; i++) {
+			iov[i].iov_base = q->rx + (size_t)i * RX_STRIDE;
+			iov[i].iov_len = RX_SIZE;
+			mm[i].msg_hdr.msg_name = &sa[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(sa[i]);
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, mm, (unsigned)want, MSG_DONTWAIT, NULL);
 		if (n < 0) {
-			if (errno == EINTR || errno == ENOBUFS)
+			if (errno == EINTR || errno == ENOBUFS) {
+				budget--;
 				continue;
+			}
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			queue_flush(q);
 			return -errno;
 		}
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)(const void *)q->rx;
-		     mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e =
-					mnl_nlmsg_get_payload(nlh);
-
-				if (e->error)
-					q->st.kernel_errors++;
-			} else if (NFNL_SUBSYS_ID(nlh->nlmsg_type) ==
-					   NFNL_SUBSYS_QUEUE &&
-				   NFNL_MSG_TYPE(nlh->nlmsg_type) ==
-					   NFQNL_MSG_PACKET) {
-				handle_packet(q, nlh, fn, ctx);
+		for (i = 0; i < n; i++) {
+			/* what libmnl's recvfrom refuses: a cut message, one
+			 * not from the kernel */
+			if ((mm[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+			    mm[i].msg_hdr.msg_namelen != sizeof(sa[i]) ||
+			    sa[i].nl_pid != 0) {
+				q->st.malformed++;
+				q->nobatch = 1;
+				continue;
 			}
+			dispatch(q, iov[i].iov_base, (int)mm[i].msg_len, fn,
+				 ctx);
 		}
-		if (q->txlen + 16 * VERDICT_ROOM > TX_SIZE)
+		budget -= n;
+		if (q->txlen + (RX_BATCH + 16) * VERDICT_ROOM > TX_SIZE)
 			queue_flush(q);
+		if (n < want)
+			break; /* the socket is empty */
 	}
 	queue_flush(q);
-	packets = (int)(q->st.packets - before);
-	return packets;
+	return (int)(q->st.packets - before);
 }
 
 void queue_get_stats(const struct queue *q, struct queue_stats *s)

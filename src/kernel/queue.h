@@ -55,6 +55,7 @@ struct queue_pkt {
 
 struct queue_stats {
 	uint64_t packets, verdicts, sends, send_errors;
+	uint64_t batches;	/* batch verdict messages (a run of ids each) */
 	uint64_t kernel_errors; /* error replies, e.g. a verdict for an unknown id */
 	uint64_t malformed; /* messages without packet id */
 	uint64_t missed; /* callback gave no verdict: accepted by the queue */
@@ -78,15 +79,21 @@ int queue_fd(const struct queue *q);
  * Returns the number of packets, or -errno on a socket error. */
 int queue_receive(struct queue *q, queue_pkt_fn fn, void *ctx);
 
-/* Queues a verdict (sent by queue_receive, or by queue_flush). @mark is
- * set on the packet if @set_mark. */
+/* Queues a verdict for the packet being handled or one received before it
+ * in the same turn, in the order received (sent by queue_receive, or by
+ * queue_flush; consecutive ones alike go as one batch). @mark is set on
+ * the packet if @set_mark. */
 void queue_verdict(struct queue *q, uint32_t id, int verdict, int set_mark,
 		   uint32_t mark);
 int queue_flush(struct queue *q);
 
 /* The packet being handled gets its verdict later (the shaper holds it):
- * queue_verdict() for its id comes after this callback returns. */
+ * queue_verdict_held() for its id comes after this callback returns. While
+ * a packet is held no batch verdict is sent (one would cover it). */
 void queue_defer(struct queue *q, uint32_t id);
+/* The verdict for a packet queue_defer() held. */
+void queue_verdict_held(struct queue *q, uint32_t id, int verdict,
+			uint32_t mark);
 
 void queue_get_stats(const struct queue *q, struct queue_stats *s);
 
