@@ -149,6 +149,8 @@ suite "detection beyond nDPI 4.2, offline: heuristic, look-alike names, signatur
 
 suite "offline --diff on the reference captures, against two runs joined by flow" diff.sh tests/captures/diff.sh -b build
 
+suite "the lean dissector set against all dissectors, on the reference captures" dissectors.sh tests/captures/dissectors.sh -b build
+
 suite "bad input under ASan/UBSan" run.sh tests/robust/run.sh build-asan
 
 # the daemon's own suites: inline and workers with the plain and with the

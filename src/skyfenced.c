@@ -20,6 +20,7 @@
 #include "core/mark.h"
 #include "audit/audit.h"
 #include "policy/addrsig.h"
+#include "engine/engine.h"
 #include "engine/offline.h"
 #include "policy/policy.h"
 #include "sys/privdrop.h"
@@ -53,6 +54,7 @@ enum {
 	OPT_DIFF,
 	OPT_LEASE_GROUP,
 	OPT_CLOCK_OFFSET,
+	OPT_DISSECTORS,
 };
 #define DEFAULT_INLINE_FLOWS 131072u
 #define DEFAULT_INLINE_IDLE_S 120u
@@ -91,6 +93,10 @@ static void usage(FILE *f)
 		"  --max-flows N        flow table size (default %u inline, %u offline)\n"
 		"  --idle-timeout S     forget idle flows (default %u inline; offline\n"
 		"                       never, as ndpiReader reading a file)\n"
+		"  --dissectors policy|all  a department without 'log all' has its\n"
+		"                       flows read by the nDPI dissectors the policy\n"
+		"                       needs only (policy: the default inline), or by\n"
+		"                       all (all: the default offline, as ndpiReader)\n"
 		"  --foreground         stay in the foreground, log to stderr\n"
 		"  --audit-log FILE     audit records (JSON lines, chained); '-' for\n"
 		"                       stderr; SIGUSR2 opens it again (logrotate)\n"
@@ -255,7 +261,7 @@ static int parse_u32_any(const char *s, uint32_t *out)
 
 static int list_names(int protocols)
 {
-	struct cls_opts co = { 16, 80, 24, 0, NULL };
+	struct cls_opts co = { 16, 80, 24, 0, NULL, NULL, 0 };
 	struct classifier *c;
 	char err[256];
 	unsigned i, n;
@@ -286,7 +292,8 @@ struct cli {
 	const char *pcap, *policy_path, *check;
 	const char *diff; /* --diff NEW (with --pcap) */
 	int mark_values;
-	struct cls_opts co;	 /* --pcap and --check-policy */
+	int dissectors;	    /* --dissectors: 1 policy, 0 all, -1 the mode's */
+	struct cls_opts co; /* --pcap and --check-policy */
 	struct offline_opts oo;	 /* --pcap */
 	struct daemon_opts dopt; /* inline */
 };
@@ -366,6 +373,17 @@ static int opt_max_flows(struct cli *c, const struct cli_opt *o, char *arg)
 	if (opt_number(o, arg, &v) != 0)
 		return 2;
 	c->co.max_flows = c->oo.max_flows = c->dopt.max_flows = v;
+	return CLI_NEXT;
+}
+
+static int opt_dissectors(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	if (strcmp(arg, "policy") == 0)
+		c->dissectors = 1;
+	else if (strcmp(arg, "all") == 0)
+		c->dissectors = 0;
+	else
+		return opt_bad(o, arg);
 	return CLI_NEXT;
 }
 
@@ -581,6 +599,8 @@ static const struct cli_opt cli_opts[] = {
 	{ "max-flows", REQ, 'm', opt_max_flows, 0, 16, 1u << 24, "a number" },
 	{ "idle-timeout", REQ, 'i', opt_idle_timeout, 0, 1, 86400 * 30,
 	  "a number of seconds" },
+	{ "dissectors", REQ, OPT_DISSECTORS, opt_dissectors, 0, 0, 0,
+	  "policy or all" },
 	{ "check-policy", REQ, 'c', opt_str, F(check), 0, 0, NULL },
 	{ "queue", REQ, 'q', opt_queue, 0, 0, 0, NULL },
 	{ "queue-maxlen", REQ, 'Q', opt_u32, F(dopt.queue_maxlen), 16, 1u << 22,
@@ -706,6 +726,7 @@ static const struct cli_opt *cli_opt_find(int val)
 static void cli_defaults(struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->dissectors = -1;
 	c->co = (struct cls_opts){ .max_flows = DEFAULT_OFFLINE_FLOWS,
 				   .max_tcp_pkts = 80,
 				   .max_udp_pkts = 24 };
@@ -790,6 +811,7 @@ static int run_daemon(struct cli *c)
 		return 2;
 	}
 	d->policy_path = c->policy_path;
+	d->lean = c->dissectors != 0;
 	if (!d->n_workers)
 		d->n_workers = default_workers(d->n_queues);
 	if (d->n_workers > d->n_queues) {
@@ -884,14 +906,52 @@ static struct policy *diff_policy(const char *path, struct classifier *cls,
 	return p;
 }
 
+/* --dissectors policy offline: a classifier whose lean module runs what
+ * @pol needs (its ids are @cls's: the same protocols file), or NULL with
+ * a message. */
+static struct classifier *offline_lean(struct cli *c, struct classifier *cls,
+				       const struct policy *pol)
+{
+	uint32_t n = classifier_proto_count(cls);
+	uint8_t *want = calloc(n ? n : 1, 1);
+	struct cls_opts co = c->co;
+	struct classifier *l = NULL;
+	char err[256];
+
+	if (!want) {
+		fprintf(stderr, "skyfenced: out of memory\n");
+		return NULL;
+	}
+	engine_dissectors(pol, NULL, 0, cls, want, n);
+	co.protos_file = pol->signatures[0] ? pol->signatures : NULL;
+	co.lean = want;
+	co.n_lean = n;
+	l = classifier_open(&co, err, sizeof(err));
+	if (!l)
+		fprintf(stderr, "skyfenced: %s\n", err);
+	free(want);
+	return l;
+}
+
 static int run_offline(struct cli *c)
 {
-	struct classifier *cls = NULL;
+	struct classifier *cls = NULL, *lean = NULL;
 	struct policy *pol = NULL, *np = NULL;
 	int rc = -1;
 
 	if (offline_load(c, &cls, &pol) != 0)
 		return 1;
+	if (c->dissectors == 1) {
+		lean = offline_lean(c, cls, pol);
+		if (!lean) {
+			policy_free(pol);
+			classifier_close(cls);
+			return 1;
+		}
+		/* the names came from the full one; the flows go to this */
+		classifier_close(cls);
+		cls = lean;
+	}
 	c->oo.path = c->pcap;
 	if (c->diff)
 		np = diff_policy(c->diff, cls, pol);

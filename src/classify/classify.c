@@ -45,6 +45,11 @@ _Static_assert(NDPI_CONFIDENCE_UNKNOWN == (int)CLS_CONF_UNKNOWN &&
 
 struct classifier {
 	struct ndpi_detection_module_struct *ndpi;
+	/* the lean module (cls_opts.lean), NULL if none; lean_set[id] for
+	 * each of its protocols (n_protos); use_lean[slot]: the flow's */
+	struct ndpi_detection_module_struct *lean;
+	uint8_t *lean_set, *use_lean;
+	uint32_t n_lean_set;
 	/* classifier_one_shot's own module: nDPI keeps caches per module
 	 * (STUN, Teams, Ookla, ...), and a datagram read alone must leave
 	 * no trace in the ones the flows are read with */
@@ -76,12 +81,18 @@ struct classifier {
 	unsigned n_protos;
 };
 
-/* One nDPI module: every protocol, the protocols file if any. */
-static struct ndpi_detection_module_struct *
-module_open(const char *protos_file, char *err, size_t errlen)
+/* One nDPI module: the dissectors of every protocol, or of those @set[id]
+ * names (id < @n); the protocols file if any. Host names, address lists
+ * and ports stay whole either way (they are not dissectors): a TLS or
+ * QUIC flow still gets every name-based label. */
+static struct ndpi_detection_module_struct *module_open(const char *protos_file,
+							const uint8_t *set,
+							uint32_t n, char *err,
+							size_t errlen)
 {
 	struct ndpi_detection_module_struct *m;
 	NDPI_PROTOCOL_BITMASK all;
+	uint32_t i;
 
 	m = ndpi_init_detection_module(ndpi_no_prefs);
 	if (!m) {
@@ -89,6 +100,12 @@ module_open(const char *protos_file, char *err, size_t errlen)
 		return NULL;
 	}
 	NDPI_BITMASK_SET_ALL(all);
+	if (set) {
+		NDPI_BITMASK_RESET(all);
+		for (i = 0; i < n && i < NDPI_NUM_BITS; i++)
+			if (set[i])
+				NDPI_ADD_PROTOCOL_TO_BITMASK(all, i);
+	}
 	ndpi_set_protocol_detection_bitmask2(m, &all);
 	if (protos_file && ndpi_load_protocols_file(m, protos_file) != 0) {
 		snprintf(err, errlen, "%s: cannot load nDPI protocols file",
@@ -98,6 +115,117 @@ module_open(const char *protos_file, char *err, size_t errlen)
 	}
 	ndpi_finalize_initialization(m);
 	return m;
+}
+
+void classifier_lean_base(uint8_t *want, uint32_t n)
+{
+	static const uint16_t base[] = {
+		NDPI_PROTOCOL_SKYPE_TEAMS,  NDPI_PROTOCOL_SKYPE_CALL,
+		NDPI_PROTOCOL_MSTEAMS,	    NDPI_PROTOCOL_STUN,
+		NDPI_PROTOCOL_TLS,	    NDPI_PROTOCOL_HTTP,
+		NDPI_PROTOCOL_DNS,	    NDPI_PROTOCOL_QUIC,
+		NDPI_PROTOCOL_DTLS,	    NDPI_PROTOCOL_RTP,
+		NDPI_PROTOCOL_RTCP,	    NDPI_PROTOCOL_HTTP_PROXY,
+		NDPI_PROTOCOL_HTTP_CONNECT, NDPI_PROTOCOL_SOCKS,
+	};
+	/* Protocols nDPI 4.2 names from another protocol's dissector
+	 * (lib/protocols/: smb.c is registered as SMBv23 and names SMBv1
+	 * and NetBIOS, netbios.c SMBv1, jabber.c TruPhone, gtp.c GTP-C/U
+	 * and GTP', non_tcp_udp.c every IP protocol and VRRP (ip[]),
+	 * mail_imap.c IMAPS, h323.c RDP, sip.c and hangout.c STUN,
+	 * hangout.c Google, rtsp.c RTP and RTCP): wanting one wants those
+	 * dissectors too. tests/captures/dissectors.sh tries a rule for
+	 * each protocol the reference captures hold. */
+	static const struct {
+		uint16_t id, by[2];
+	} deps[] = {
+		{ NDPI_PROTOCOL_SMBV1,
+		  { NDPI_PROTOCOL_SMBV23, NDPI_PROTOCOL_NETBIOS } },
+		{ NDPI_PROTOCOL_NETBIOS, { NDPI_PROTOCOL_SMBV23 } },
+		{ NDPI_PROTOCOL_TRUPHONE, { NDPI_PROTOCOL_JABBER } },
+		{ NDPI_PROTOCOL_GTP_C, { NDPI_PROTOCOL_GTP } },
+		{ NDPI_PROTOCOL_GTP_U, { NDPI_PROTOCOL_GTP } },
+		{ NDPI_PROTOCOL_GTP_PRIME, { NDPI_PROTOCOL_GTP } },
+		{ NDPI_PROTOCOL_MAIL_IMAPS, { NDPI_PROTOCOL_MAIL_IMAP } },
+		{ NDPI_PROTOCOL_RDP, { NDPI_PROTOCOL_H323 } },
+		{ NDPI_PROTOCOL_STUN,
+		  { NDPI_PROTOCOL_SIP, NDPI_PROTOCOL_HANGOUT_DUO } },
+		{ NDPI_PROTOCOL_GOOGLE, { NDPI_PROTOCOL_HANGOUT_DUO } },
+		{ NDPI_PROTOCOL_RTP, { NDPI_PROTOCOL_RTSP } },
+		{ NDPI_PROTOCOL_RTCP, { NDPI_PROTOCOL_RTSP } },
+	};
+	static const uint16_t ip[] = {
+		NDPI_PROTOCOL_IP_VRRP,	   NDPI_PROTOCOL_IP_IPSEC,
+		NDPI_PROTOCOL_IP_GRE,	   NDPI_PROTOCOL_IP_ICMP,
+		NDPI_PROTOCOL_IP_IGMP,	   NDPI_PROTOCOL_IP_EGP,
+		NDPI_PROTOCOL_IP_SCTP,	   NDPI_PROTOCOL_IP_OSPF,
+		NDPI_PROTOCOL_IP_IP_IN_IP, NDPI_PROTOCOL_IP_ICMPV6,
+	};
+	size_t i, k, more = 1;
+	int any_ip = 0;
+
+	for (i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		if (base[i] < n)
+			want[base[i]] = 1;
+	/* one dissector names every IP protocol, whichever of their ids
+	 * enabled it */
+	for (i = 0; i < sizeof(ip) / sizeof(ip[0]); i++)
+		any_ip |= ip[i] < n && want[ip[i]];
+	for (i = 0; any_ip && i < sizeof(ip) / sizeof(ip[0]); i++)
+		if (ip[i] < n)
+			want[ip[i]] = 1;
+	/* to a fixed point: a dependency may have its own */
+	while (more) {
+		more = 0;
+		for (i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
+			if (deps[i].id >= n || !want[deps[i].id])
+				continue;
+			for (k = 0; k < 2 && deps[i].by[k]; k++)
+				if (deps[i].by[k] < n && !want[deps[i].by[k]])
+					want[deps[i].by[k]] = 1, more = 1;
+		}
+	}
+}
+
+/* The lean module, on @o->lean and the base set. */
+static int lean_open(struct classifier *c, const struct cls_opts *o, char *err,
+		     size_t errlen)
+{
+	uint32_t n = ndpi_get_num_supported_protocols(c->ndpi), i;
+
+	c->lean_set = calloc(n ? n : 1, 1);
+	if (!c->lean_set) {
+		snprintf(err, errlen, "classifier: %s", strerror(ENOMEM));
+		return -1;
+	}
+	for (i = 0; i < n && i < o->n_lean; i++)
+		c->lean_set[i] = o->lean[i] != 0;
+	classifier_lean_base(c->lean_set, n);
+	c->n_lean_set = n;
+	c->lean = module_open(o->protos_file, c->lean_set, n, err, errlen);
+	return c->lean ? 0 : -1;
+}
+
+int classifier_lean_covers(const struct classifier *c, const uint8_t *want,
+			   uint32_t n)
+{
+	uint32_t i;
+
+	if (!c->lean)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (want[i] && (i >= c->n_lean_set || !c->lean_set[i]))
+			return 0;
+	return 1;
+}
+
+uint32_t classifier_lean_count(const struct classifier *c)
+{
+	uint32_t i, k = 0;
+
+	for (i = 0; c->lean && i < c->n_lean_set; i++)
+		k += c->lean_set[i];
+	return k;
 }
 
 struct classifier *classifier_open(const struct cls_opts *o, char *err,
@@ -117,12 +245,17 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 		goto nomem;
 	c->o = *o;
 	c->o.protos_file = NULL;
-	c->ndpi = module_open(o->protos_file, err, errlen);
+	c->o.lean = NULL;
+	c->ndpi = module_open(o->protos_file, NULL, 0, err, errlen);
 	if (!c->ndpi) {
 		classifier_close(c);
 		return NULL;
 	}
-	c->once = module_open(o->protos_file, err, errlen);
+	if (o->lean && lean_open(c, o, err, errlen) != 0) {
+		classifier_close(c);
+		return NULL;
+	}
+	c->once = module_open(o->protos_file, NULL, 0, err, errlen);
 	if (!c->once) {
 		classifier_close(c);
 		return NULL;
@@ -153,8 +286,9 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 	c->ns = calloc(o->max_flows + 1, 1);
 	c->ep = calloc(o->max_flows + 1, sizeof(*c->ep));
 	c->attrs = calloc(o->max_flows + 1, 1);
-	if (!c->flows || !c->free_next || !c->busy || !c->stun_seen || !c->v4 ||
-	    !c->l4 || !c->ns || !c->ep || !c->attrs)
+	c->use_lean = calloc(o->max_flows + 1, 1);
+	if (!c->use_lean || !c->flows || !c->free_next || !c->busy ||
+	    !c->stun_seen || !c->v4 || !c->l4 || !c->ns || !c->ep || !c->attrs)
 		goto nomem;
 	for (i = 0; i < o->max_flows; i++)
 		c->free_next[i] = i + 1 < o->max_flows ? (int32_t)i + 1 : -1;
@@ -187,6 +321,10 @@ void classifier_close(struct classifier *c)
 		ndpi_exit_detection_module(c->ndpi);
 	if (c->once)
 		ndpi_exit_detection_module(c->once);
+	if (c->lean)
+		ndpi_exit_detection_module(c->lean);
+	free(c->lean_set);
+	free(c->use_lean);
 	free(c->flows);
 	free(c->free_next);
 	free(c->busy);
@@ -211,7 +349,7 @@ static void slot_reset(struct classifier *c, int32_t s)
 	c->attrs[s] = 0;
 }
 
-int32_t classifier_flow_new(struct classifier *c)
+int32_t classifier_flow_new(struct classifier *c, int lean)
 {
 	int32_t s = c->free_head;
 
@@ -219,7 +357,15 @@ int32_t classifier_flow_new(struct classifier *c)
 		return -1;
 	c->free_head = c->free_next[s];
 	slot_reset(c, s);
+	c->use_lean[s] = lean && c->lean;
 	return s;
+}
+
+/* The module a flow is read with. */
+static struct ndpi_detection_module_struct *flow_module(struct classifier *c,
+							int32_t slot)
+{
+	return c->use_lean[slot] ? c->lean : c->ndpi;
 }
 
 void classifier_flow_free(struct classifier *c, int32_t slot)
@@ -605,7 +751,7 @@ enum cls_state classifier_feed(struct classifier *c, int32_t slot,
 			       const struct pkt *pk, uint64_t now_ms,
 			       uint64_t flow_pkts, struct cls_result *r)
 {
-	return feed(c, c->ndpi, slot, pk, now_ms, flow_pkts, r);
+	return feed(c, flow_module(c, slot), slot, pk, now_ms, flow_pkts, r);
 }
 
 enum cls_state classifier_one_shot(struct classifier *c, const struct pkt *p,
@@ -644,7 +790,8 @@ void classifier_flow_final(struct classifier *c, int32_t slot,
 	uint8_t guessed;
 	ndpi_protocol p;
 
-	p = ndpi_detection_giveup(c->ndpi, nf, (uint8_t)c->o.guess, &guessed);
+	p = ndpi_detection_giveup(flow_module(c, slot), nf, (uint8_t)c->o.guess,
+				  &guessed);
 	result(c, slot, nf, p, r);
 }
 
@@ -679,11 +826,24 @@ const char *classifier_confidence_name(uint8_t conf)
 char *classifier_format_proto(struct classifier *c, const struct cls_result *r,
 			      char *buf, size_t len)
 {
-	if (r->master != SF_PROTO_UNKNOWN)
-		snprintf(buf, len, "%s.%s", classifier_proto_name(c, r->master),
-			 classifier_proto_name(c, r->app));
-	else
-		snprintf(buf, len, "%s", classifier_proto_name(c, r->app));
+	/* without printf: a flood formats two a flow's record */
+	const char *a = classifier_proto_name(c, r->app);
+	const char *m = r->master != SF_PROTO_UNKNOWN
+				? classifier_proto_name(c, r->master)
+				: NULL;
+	size_t na = strlen(a), nm = m ? strlen(m) + 1 : 0;
+
+	if (len == 0)
+		return buf;
+	if (nm + na >= len) {
+		snprintf(buf, len, "%s%s%s", m ? m : "", m ? "." : "", a);
+		return buf;
+	}
+	if (m) {
+		memcpy(buf, m, nm - 1);
+		buf[nm - 1] = '.';
+	}
+	memcpy(buf + nm, a, na + 1);
 	return buf;
 }
 

@@ -15,6 +15,11 @@ struct cls_opts {
 	uint32_t max_udp_pkts;	 /* (24), the limits of ndpiReader */
 	int guess;		 /* at give-up, guess from IP/port lists */
 	const char *protos_file; /* nDPI protocols file, or NULL */
+	/* The lean module (classifier_flow_new's @lean): nDPI with only the
+	 * dissectors of the protocol ids @lean[id] != 0 (0 <= id < n_lean),
+	 * classifier_lean_base()'s among them. NULL: no lean module. */
+	const uint8_t *lean;
+	uint32_t n_lean;
 };
 
 /* CLS_NAMED: the application in the result is final (nDPI 4.2 does not
@@ -31,8 +36,24 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 				   size_t errlen);
 void classifier_close(struct classifier *c);
 
-/* Takes a per-flow state from the pool: a slot >= 0, or -1 if none is free. */
-int32_t classifier_flow_new(struct classifier *c);
+/* Takes a per-flow state from the pool: a slot >= 0, or -1 if none is
+ * free. @lean: the flow is read with the lean module, if there is one
+ * (fewer dissectors: cheaper first packets, fewer labels), for its whole
+ * life. */
+int32_t classifier_flow_new(struct classifier *c, int lean);
+
+/* Sets @want[id] for the protocols skyfence's own reading relies on
+ * (Skype and Teams, and what names or carries them: TLS, HTTP, DNS, QUIC,
+ * STUN, DTLS, RTP, proxies), ids below @n, then for the dissectors that
+ * name a protocol @want holds under another protocol's id (nDPI's smb.c
+ * names SMBv1, jabber.c TruPhone, ...). Call it last. */
+void classifier_lean_base(uint8_t *want, uint32_t n);
+/* Whether the lean module exists and runs the dissector of every
+ * protocol @want[id] != 0 (0 <= id < n). */
+int classifier_lean_covers(const struct classifier *c, const uint8_t *want,
+			   uint32_t n);
+/* How many protocol ids the lean module runs dissectors for; 0: none. */
+uint32_t classifier_lean_count(const struct classifier *c);
 void classifier_flow_free(struct classifier *c, int32_t slot);
 
 /* Feeds one packet of a flow that has seen @flow_pkts packets including

@@ -149,6 +149,16 @@ static const struct stat_def {
 			   "Flows decided with nothing named (Unknown): their "
 			   "department's rule for unknown traffic, or allowed "
 			   "without one." },
+	[STAT_LEAN] = { "flows_lean", "skyfence_flows_lean_total", NULL, 0,
+			"Flows of departments without `log all` read by the "
+			"dissectors the policy needs only (--dissectors "
+			"policy)." },
+	[STAT_LEAN_SHORT] = { "lean_short", "skyfence_lean_short_total", NULL,
+			      0,
+			      "Policies or kill switches that named a "
+			      "protocol the lean dissector set lacks: new "
+			      "flows then take every dissector, until a "
+			      "restart or a signatures reload (per worker)." },
 	[STAT_FLOWS_ACTIVE] = { "flows_active", "skyfence_flows_active", NULL,
 				1, "Flows in skyfenced's table." },
 	[STAT_FLOWS_CAPACITY] = { "flows_capacity", "skyfence_flows_capacity",
@@ -168,6 +178,10 @@ static const struct stat_def {
 				"skyfence_flows_unclassified_total", NULL, 0,
 				"Flows decided unclassified: no classifier "
 				"slot was free." },
+	[STAT_VERDICT_BATCHES] = { "verdict_batches",
+				   "skyfence_verdict_batches_total", NULL, 0,
+				   "Batch verdict messages: each gave one "
+				   "verdict to a run of packets." },
 	[STAT_VERDICTS] = { "verdicts", "skyfence_verdicts_total", NULL, 0,
 			    "Verdicts sent to the kernel." },
 	[STAT_MISSED] = { "missed_verdicts", "skyfence_missed_verdicts_total",
@@ -761,11 +775,12 @@ static void render_text(const struct status_view *v, const struct stats_snap *s,
 	}
 }
 
-/* The SIGUSR1 line: every scalar as key=value. */
+/* The SIGUSR1 line: every scalar as key=value (about 1,500 bytes with
+ * real counts: log.c takes lines of 4 KiB). */
 static void render_log(const struct stats_snap *s,
 		       void (*emit)(void *ctx, const char *line), void *ctx)
 {
-	char buf[2048];
+	char buf[4096];
 	size_t o = (size_t)snprintf(buf, sizeof(buf), "stats:");
 	unsigned i;
 

@@ -20,6 +20,10 @@ struct daemon_opts {
 	uint32_t mark_mask;
 	uint32_t max_flows;
 	uint64_t idle_ms;
+	/* --dissectors policy (the default): departments without `log all`
+	 * read their flows with the dissectors the policy needs only
+	 * (worker_lean_set) */
+	int lean;
 	int foreground;
 	const char *audit_path; /* NULL: stderr in the foreground, else syslog */
 	const char *pidfile;	/* NULL: none */

@@ -137,6 +137,17 @@ static void adopt(struct worker *w, void *arg)
  * emptied nor written since). */
 static int sets_stale, allow_written;
 
+/* After a change: a word in the log when the lean dissector set no longer
+ * serves the policy (skyfenced.8, --dissectors). */
+static void lean_note(const struct daemon *d)
+{
+	if (worker_lean_short(d))
+		log_warnx("the policy or kill switch names a protocol the lean "
+			  "dissector set lacks: every new flow is read by all "
+			  "dissectors until skyfenced restarts or reloads its "
+			  "signatures; flows already read keep their labels");
+}
+
 /* fcset_apply() for @p, and what the kernel's sets are now. */
 static int write_sets(struct daemon *d, const struct policy *p, char *err,
 		      size_t errlen)
@@ -344,6 +355,7 @@ int runtime_apply_policy(struct daemon *d, struct policy *np)
 	d->run.win_at = a.win_at;
 	d->run.win_gen++;
 	auditrec_policy(&d->audit, d->run.pol, d->run.digest);
+	lean_note(d);
 	/* flows the kernel carries on its own follow the new decisions */
 	if (d->ct)
 		ct_walk(d->ct);
@@ -458,6 +470,7 @@ int runtime_set_killswitch(struct daemon *d, const char *apps,
 	 * walk, which inspects again the flows they passed */
 	set_kill_sets(d);
 	auditrec_policy(&d->audit, d->run.pol, d->run.digest);
+	lean_note(d);
 	if (d->ct)
 		ct_walk(d->ct);
 	runtime_save_state(d);
@@ -756,8 +769,9 @@ int runtime_signatures_reload(struct daemon *d,
 			      void (*on_error)(void *ctx, const char *msg),
 			      void *ctx, char *err, size_t errlen)
 {
-	struct cls_opts co = { 16, 80, 24, 0, NULL };
+	struct cls_opts co = { 16, 80, 24, 0, NULL, NULL, 0 };
 	struct engine *ne[MAX_WORKERS + 1];
+	uint8_t *lean = NULL;
 	struct classifier *nc[MAX_WORKERS + 1];
 	struct adopt a = { NULL, NULL, 0, NULL, ne + 1, nc + 1, 0, 0, 0 };
 	struct engine_hooks h;
@@ -808,6 +822,10 @@ int runtime_signatures_reload(struct daemon *d,
 		ok = ne[0] != NULL;
 		co.max_flows = d->o->max_flows;
 		eo.max_flows = d->o->max_flows;
+		/* the workers' lean modules for the policy as the new
+		 * signatures name it */
+		lean = worker_lean_for(d, np, nk, nc[0], &co.n_lean);
+		co.lean = lean;
 		for (i = 0; ok && i < d->n_workers; i++) {
 			nc[i + 1] = classifier_open(&co, err, errlen);
 			if (nc[i + 1] && runtime_seed(&eo.seed) == 0) {
@@ -818,6 +836,7 @@ int runtime_signatures_reload(struct daemon *d,
 			ok = ne[i + 1] != NULL;
 		}
 	}
+	free(lean);
 	if (!ok) {
 		for (i = 0; i <= d->n_workers; i++) {
 			engine_destroy(ne[i]);

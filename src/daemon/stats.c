@@ -190,6 +190,7 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	unsigned k, j;
 
 	s->v[STAT_VERDICTS] += p->qs.verdicts;
+	s->v[STAT_VERDICT_BATCHES] += p->qs.batches;
 	s->v[STAT_MISSED] += p->qs.missed;
 	s->v[STAT_SEND_ERRORS] += p->qs.send_errors;
 	s->v[STAT_KERNEL_ERRORS] += p->qs.kernel_errors;
@@ -233,6 +234,8 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	s->v[STAT_REDECIDED] += es->redecided;
 	s->v[STAT_UNREADABLE] += es->unreadable;
 	s->v[STAT_UNNAMED] += es->unnamed;
+	s->v[STAT_LEAN] += es->lean;
+	s->v[STAT_LEAN_SHORT] += es->lean_short;
 	s->v[STAT_FLOWS_ACTIVE] += fs->active;
 	s->v[STAT_FLOWS_CAPACITY] += fs->capacity;
 	s->v[STAT_FLOWS_CREATED] += fs->created;

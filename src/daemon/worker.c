@@ -223,7 +223,7 @@ int worker_release(void *ctx, uint32_t self, int32_t record,
 	int v = pass ? QUEUE_ACCEPT : QUEUE_DROP;
 
 	if (h->worker == self) {
-		queue_verdict(w->q[h->queue], id, v, 1, h->mark);
+		queue_verdict_held(w->q[h->queue], id, v, h->mark);
 		return 1;
 	}
 	worker_post(w, record, h->queue, id, v, h->mark);
@@ -269,8 +269,8 @@ static void on_wake(struct worker *w, unsigned slot)
 	arg = w->call_arg;
 	pthread_mutex_unlock(&w->mu);
 	for (i = 0; i < n; i++)
-		queue_verdict(w->q[w->drain[i].slot], w->drain[i].id,
-			      w->drain[i].verdict, 1, w->drain[i].mark);
+		queue_verdict_held(w->q[w->drain[i].slot], w->drain[i].id,
+				   w->drain[i].verdict, w->drain[i].mark);
 	for (i = 0; i < n; i++)
 		throttle_done(w->throttle, w->drain[i].record);
 	if (fn) {
@@ -344,15 +344,62 @@ static int watch(struct worker *w, unsigned i, int fd,
 	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+uint8_t *worker_lean_for(const struct daemon *d, const struct policy *p,
+			 const struct policy *k, struct classifier *c,
+			 uint32_t *n)
+{
+	uint8_t *want;
+
+	*n = 0;
+	if (!d->o->lean)
+		return NULL;
+	*n = classifier_proto_count(c);
+	want = calloc(*n ? *n : 1, 1);
+	if (want)
+		engine_dissectors(p, k ? k->depts[0].rules : NULL,
+				  k ? k->depts[0].n_rules : 0, c, want, *n);
+	return want;
+}
+
+int worker_lean_short(const struct daemon *d)
+{
+	const struct policy *p = d->run.pol;
+	uint32_t n, i;
+	uint8_t *want;
+	int r;
+
+	for (i = 0; i < p->n_depts && p->depts[i].log == DEPT_LOG_ALL; i++)
+		;
+	if (!d->o->lean || !d->n_workers || !d->w[0].cls || i == p->n_depts)
+		return 0;
+	want = worker_lean_set(d, &n);
+	/* a worker's classifier changes in its thread only inside a
+	 * workers_call, which the caller's thread makes */
+	r = !want || !classifier_lean_covers(d->w[0].cls, want, n);
+	free(want);
+	return r;
+}
+
+uint8_t *worker_lean_set(const struct daemon *d, uint32_t *n)
+{
+	return worker_lean_for(d, d->run.pol, d->run.kill, d->run.cls, n);
+}
+
 int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 {
 	const struct daemon_opts *o = d->o;
-	struct cls_opts co = { o->max_flows, 80, 24, 0,
+	struct cls_opts co = { o->max_flows,
+			       80,
+			       24,
+			       0,
 			       d->run.pol->signatures[0]
 				       ? d->run.pol->signatures
-				       : NULL };
+				       : NULL,
+			       NULL,
+			       0 };
 	struct engine_hooks h = { on_decision, on_flow_end, w };
 	struct engine_opts eo;
+	uint8_t *lean;
 	char err[512];
 
 	w->o = d->o;
@@ -366,7 +413,10 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	w->bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	lean = worker_lean_set(d, &co.n_lean);
+	co.lean = lean;
 	w->cls = classifier_open(&co, err, sizeof(err));
+	free(lean);
 	if (!w->cls) {
 		log_warnx("worker %u: %s", idx, err);
 		return -1;
@@ -501,6 +551,7 @@ static void snap_worker(struct worker *w, void *arg)
 	for (k = 0; k < w->n_q; k++) {
 		queue_get_stats(w->q[k], &qs);
 		p.qs.verdicts += qs.verdicts;
+		p.qs.batches += qs.batches;
 		p.qs.missed += qs.missed;
 		p.qs.send_errors += qs.send_errors;
 		p.qs.kernel_errors += qs.kernel_errors;

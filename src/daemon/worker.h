@@ -73,6 +73,18 @@ struct worker {
 /* Sets up worker @w (its module, engine, event loop) for the main queues
  * listed in @w->qnum; runs in the control thread before any worker
  * starts. Returns 0, or -1 with a message logged. */
+/* The lean module's dissectors for the running policy and kill switch
+ * (engine_dissectors; *@n protocol ids), to free; NULL with *@n 0 under
+ * --dissectors all, NULL with *@n > 0 if memory is short. */
+uint8_t *worker_lean_set(const struct daemon *d, uint32_t *n);
+/* Whether the running policy and kill switch name a protocol the workers'
+ * lean modules lack a dissector for (then no flow is lean: engine_lean).
+ * The control thread's, between workers_calls. */
+int worker_lean_short(const struct daemon *d);
+/* The same for policy @p and kill switch @k (NULL: none), ids of @c. */
+uint8_t *worker_lean_for(const struct daemon *d, const struct policy *p,
+			 const struct policy *k, struct classifier *c,
+			 uint32_t *n);
 int worker_init(struct daemon *d, struct worker *w, unsigned idx,
 		uint64_t seed);
 /* Binds @w's queues (worker_init first; every worker set up before any

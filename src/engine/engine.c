@@ -57,6 +57,10 @@ struct engine {
 	uint64_t win_mask;
 	int64_t win_at;
 	int64_t clock_ms;
+	/* new flows of a department without `log all` are read with the
+	 * classifier's lean module: it runs every dissector the policy and
+	 * the kill switch need (lean_check) */
+	uint8_t lean;
 };
 
 static uint8_t *buf_of(const struct engine *e, const struct flow *f)
@@ -641,6 +645,106 @@ static void on_flow_end(void *ctx, struct flow *f, int reason)
 	}
 }
 
+void engine_dissectors(const struct policy *p, const struct policy_rule *kill,
+		       uint32_t n_kill, struct classifier *c, uint8_t *want,
+		       uint32_t n)
+{
+	uint16_t unknown_cat = classifier_proto_category(c, 0);
+	uint32_t d, i, k, id;
+
+	for (d = 0; d <= p->n_depts; d++) {
+		const struct policy_rule *r =
+			d < p->n_depts ? p->depts[d].rules : kill;
+		uint32_t nr = d < p->n_depts ? p->depts[d].n_rules : n_kill;
+
+		for (i = 0; i < nr; i++) {
+			for (k = 0; r[i].match != MATCH_ANY && k < r[i].n_ids;
+			     k++) {
+				/* a rule for what nDPI does not name: a flow
+				 * a missing dissector leaves unnamed would
+				 * fall to it, so every dissector runs */
+				if (r[i].match == MATCH_PROTOCOLS
+					    ? r[i].ids[k] == 0
+					    : r[i].ids[k] == unknown_cat) {
+					memset(want, 1, n);
+					return;
+				}
+			}
+			if (r[i].match == MATCH_PROTOCOLS) {
+				for (k = 0; k < r[i].n_ids; k++)
+					if (r[i].ids[k] < n)
+						want[r[i].ids[k]] = 1;
+			} else if (r[i].match == MATCH_CATEGORIES) {
+				/* every protocol of the category */
+				for (id = 0; id < n; id++)
+					for (k = 0; k < r[i].n_ids; k++)
+						if (classifier_proto_category(
+							    c, (uint16_t)id) ==
+						    r[i].ids[k])
+							want[id] = 1;
+			}
+		}
+	}
+	classifier_lean_base(want, n);
+}
+
+/* Whether the lean module runs what the policy and kill switch need. */
+/* Whether department @d records every flow with its label: `log all`, or
+ * a rule for any flow that logs (the records would name what the lean
+ * module could not). */
+static int labels_all(const struct policy_dept *d)
+{
+	uint32_t i;
+
+	if (d->log == DEPT_LOG_ALL)
+		return 1;
+	for (i = 0; i < d->n_rules; i++)
+		if (d->rules[i].match == MATCH_ANY && d->rules[i].log)
+			return 1;
+	return 0;
+}
+
+static void lean_check(struct engine *e)
+{
+	uint32_t n = classifier_proto_count(e->cls), i;
+	uint8_t *want = calloc(n ? n : 1, 1);
+
+	e->lean = 0;
+	for (i = 0; i < e->pol->n_depts; i++)
+		if (!labels_all(&e->pol->depts[i]))
+			break;
+	/* no lean module, or every department logs all: no flow is lean,
+	 * and none needs the look-up of its department at its start */
+	if (!want || !classifier_lean_count(e->cls) || i == e->pol->n_depts) {
+		free(want);
+		return;
+	}
+	engine_dissectors(e->pol, e->kill, e->n_kill, e->cls, want, n);
+	e->lean = (uint8_t)classifier_lean_covers(e->cls, want, n);
+	if (!e->lean)
+		e->st.lean_short++;
+	free(want);
+}
+
+int engine_lean(const struct engine *e)
+{
+	return e->lean;
+}
+
+/* Whether flow @f, new, is read with the lean module: its department
+ * does not label every flow it records (labels_all). */
+static int flow_lean(const struct engine *e, const struct flow *f)
+{
+	struct flow_facts ff;
+	struct policy_ident pi;
+
+	if (!e->lean)
+		return 0;
+	endpoints_of(e, f, &ff, &pi);
+	return !labels_all(
+		&e->pol->depts[policy_dept_for(e->pol, ff.internal, ff.ident)]);
+}
+
 struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
 			     const struct policy *p,
 			     const struct engine_hooks *h)
@@ -668,6 +772,7 @@ struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
 	for (i = 0; i < e->n_bufs; i++)
 		e->buf_next[i] = i + 1 < e->n_bufs ? (int32_t)i + 1 : -1;
 	e->buf_head = e->n_bufs ? 0 : -1;
+	lean_check(e);
 	return e;
 }
 
@@ -720,6 +825,7 @@ void engine_set_rules(struct engine *e, const struct policy *p,
 	e->pol = p;
 	e->kill = rules;
 	e->n_kill = n;
+	lean_check(e);
 	/* one walk of the table for both: a full one is 131,072 flows */
 	flow_table_foreach(e->ft, redecide, e);
 	e->resig = 0;
@@ -1217,8 +1323,11 @@ static void follow(struct engine *e, struct flow *f, const struct pkt *p,
 /* A flow's first packet @p. */
 static void flow_start(struct engine *e, struct flow *f, const struct pkt *p)
 {
+	int lean = flow_lean(e, f);
+
 	insp_add(e, f);
-	f->cls_slot = classifier_flow_new(e->cls);
+	f->cls_slot = classifier_flow_new(e->cls, lean);
+	e->st.lean += lean && f->cls_slot >= 0;
 	if (p->l4proto == IPPROTO_TCP && !(p->tcp_flags & PKT_TCP_SYN)) {
 		/* picked up mid-stream: inspected all the same (nDPI may
 		 * still name it by address or a later name), except where

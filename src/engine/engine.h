@@ -57,6 +57,9 @@ struct engine_stats {
 	uint64_t watched;    /* flows decided, then watched for more names */
 	uint64_t unnamed;    /* flows decided with nothing named: their
 			      * department's rule for Unknown */
+	uint64_t lean;	     /* flows read with the lean module */
+	uint64_t lean_short; /* policies or kill switches the lean module
+			      * lacked a dissector for (then none is lean) */
 };
 
 struct engine_verdict {
@@ -75,6 +78,23 @@ struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
 			     const struct policy *p,
 			     const struct engine_hooks *h);
 void engine_destroy(struct engine *e);
+
+/* Sets @want[id] (id < @n) for every protocol whose dissector the policy
+ * @p and the kill switch rules @kill need: those its rules name, those of
+ * the categories they name, and classifier_lean_base()'s; every one if a
+ * rule names Unknown or its category (a flow a missing dissector leaves
+ * unnamed would then be decided otherwise). The classifier gives the
+ * categories and nothing else. */
+void engine_dissectors(const struct policy *p, const struct policy_rule *kill,
+		       uint32_t n_kill, struct classifier *c, uint8_t *want,
+		       uint32_t n);
+/* Whether new flows of departments without `log all` are read with the
+ * classifier's lean module: it has one, some department does not log
+ * all, and it runs every dissector the engine's policy and kill switch
+ * need (else every new flow takes the full one, until a policy it serves
+ * again or a classifier opened for this policy: a restart, a signatures
+ * reload). Flows already read lean keep their labels. */
+int engine_lean(const struct engine *e);
 
 /* Replaces the policy. Decided flows in the table are decided again under
  * it (their fields only: the kernel's marks are the caller's business), so

@@ -605,7 +605,7 @@ static void open_pidfile(struct daemon *d)
 static int start_early(struct daemon *d, gid_t ctl_gid)
 {
 	const struct daemon_opts *o = d->o;
-	struct cls_opts co = { 16, 80, 24, 0, NULL };
+	struct cls_opts co = { 16, 80, 24, 0, NULL, NULL, 0 };
 
 	if (mark_layout_init(&d->ml, o->mark_mask) != 0) {
 		log_warnx("mark mask 0x%08x: needs %d or more contiguous bits",

@@ -92,7 +92,7 @@ static void vlog(int level, const char *fmt, va_list ap, int add_errno)
 static void vlog(int level, const char *fmt, va_list ap, int add_errno)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char raw[1024], buf[4 * sizeof(raw)];
+	char raw[4096], buf[4 * sizeof(raw)];
 	int saved = errno;
 
 	if (level > __atomic_load_n(&max_level, __ATOMIC_RELAXED))

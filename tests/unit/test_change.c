@@ -96,7 +96,7 @@ static char *read_file(const char *path)
 
 static void setup(void)
 {
-	struct cls_opts co = { 64, 80, 24, 0, NULL };
+	struct cls_opts co = { 64, 80, 24, 0, NULL, NULL, 0 };
 	struct engine_hooks h = { NULL, NULL, NULL };
 	struct engine_opts eo = { 0 };
 	struct auditlog_opts ao;

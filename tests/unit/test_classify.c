@@ -43,7 +43,7 @@ static void on_end(void *ctx, const struct flow *f, int reason)
 
 static void setup_with(const char *policy_text)
 {
-	struct cls_opts co = { 1024, 80, 24, 0, NULL };
+	struct cls_opts co = { 1024, 80, 24, 0, NULL, NULL, 0 };
 	struct engine_opts eo = { 1024, 60000, 7, 0 };
 	struct engine_hooks h = { on_decision, on_end, NULL };
 	struct policy_names n;
@@ -115,6 +115,174 @@ static struct engine_verdict tcp_open_and_send(int fam, const char *cli,
 {
 	return tcp_open_and_send_to(fam, cli, srv, cport, 443, pl, n);
 }
+
+/* setup_with, then the engine on a classifier whose lean module runs
+ * what the policy needs (engine_dissectors), as skyfenced's default. */
+static void setup_lean(const char *policy_text)
+{
+	struct cls_opts co = { 1024, 80, 24, 0, NULL, NULL, 0 };
+	struct engine_opts eo = { 1024, 60000, 7, 0 };
+	struct engine_hooks h = { on_decision, on_end, NULL };
+	uint32_t n;
+	uint8_t *want;
+	char err[256];
+
+	setup_with(policy_text);
+	n = classifier_proto_count(cls);
+	want = calloc(n, 1);
+	ck_assert_ptr_nonnull(want);
+	engine_dissectors(pol, NULL, 0, cls, want, n);
+	engine_destroy(eng);
+	classifier_close(cls);
+	co.lean = want;
+	co.n_lean = n;
+	cls = classifier_open(&co, err, sizeof(err));
+	ck_assert_msg(cls != NULL, "%s", err);
+	free(want);
+	eng = engine_create(&eo, cls, pol, &h);
+	ck_assert_ptr_nonnull(eng);
+}
+
+/* An NTP client's request: nDPI 4.2 names it at this one datagram. */
+static struct engine_verdict ntp_from(const char *cli)
+{
+	struct frame_spec c = { 4, cli, "203.0.113.123", 17, 123, 123, 0, 0,
+				0, 0 };
+	uint8_t pl[48];
+
+	memset(pl, 0, sizeof(pl));
+	pl[0] = 0x23; /* version 4, client */
+	return send(&c, pl, sizeof(pl));
+}
+
+static int want_of(const char *policy_text, const char *proto)
+{
+	uint32_t n;
+	uint8_t *want;
+	int id, r;
+
+	setup_with(policy_text);
+	n = classifier_proto_count(cls);
+	want = calloc(n, 1);
+	ck_assert_ptr_nonnull(want);
+	engine_dissectors(pol, NULL, 0, cls, want, n);
+	id = classifier_proto_id(cls, proto);
+	ck_assert_int_ge(id, 0);
+	r = want[id];
+	free(want);
+	teardown();
+	return r;
+}
+
+START_TEST(test_dissectors_the_policy_needs)
+{
+	const char *bt =
+		"department a { hosts 192.0.2.0/26; protocol BitTorrent drop; }";
+	const char *cat =
+		"department a { hosts 192.0.2.0/26; category Download drop; }";
+	const char *unk =
+		"department a { hosts 192.0.2.0/26; protocol Unknown drop; }";
+
+	/* what skyfence reads itself, always */
+	ck_assert_int_eq(want_of(bt, "TLS"), 1);
+	ck_assert_int_eq(want_of(bt, "Skype_Teams"), 1);
+	ck_assert_int_eq(want_of(bt, "STUN"), 1);
+	ck_assert_int_eq(want_of(bt, "QUIC"), 1);
+	/* what a rule names, and no more */
+	ck_assert_int_eq(want_of(bt, "BitTorrent"), 1);
+	ck_assert_int_eq(want_of(bt, "NTP"), 0);
+	ck_assert_int_eq(
+		want_of("department a { hosts 192.0.2.0/26; skype drop; }",
+			"BitTorrent"),
+		0);
+	/* a category: each of its protocols */
+	ck_assert_int_eq(want_of(cat, "BitTorrent"), 1);
+	ck_assert_int_eq(want_of(cat, "NTP"), 0);
+	/* a protocol another's dissector names: that dissector too */
+	ck_assert_int_eq(
+		want_of("department a { hosts 192.0.2.0/26; protocol SMBv1 drop; }",
+			"SMBv23"),
+		1);
+	ck_assert_int_eq(
+		want_of("department a { hosts 192.0.2.0/26; protocol TruPhone drop; }",
+			"Jabber"),
+		1);
+	ck_assert_int_eq(
+		want_of("department a { hosts 192.0.2.0/26; protocol ICMP drop; }",
+			"IGMP"),
+		1);
+	/* a rule for Unknown: every dissector (a flow one would have named
+	 * must not fall to it) */
+	ck_assert_int_eq(want_of(unk, "NTP"), 1);
+	ck_assert_int_eq(want_of(unk, "BitTorrent"), 1);
+}
+END_TEST
+
+START_TEST(test_lean_module_for_departments_that_do_not_log_all)
+{
+	struct engine_stats st;
+	struct engine_verdict v;
+
+	setup_lean(
+		"department a { hosts 192.0.2.0/26; skype drop; }\n"
+		"department b { hosts 192.0.2.64/26; log all; skype drop; }");
+	ck_assert_int_eq(engine_lean(eng), 1);
+	ck_assert_uint_gt(classifier_lean_count(cls), 0);
+	/* no rule names NTP: a's flow is read without its dissector */
+	v = ntp_from("192.0.2.10");
+	ck_assert_uint_ne(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	ck_assert_uint_ne(v.flow->cls.master,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	/* b logs all: labelled as ndpiReader does */
+	v = ntp_from("192.0.2.70");
+	ck_assert_uint_eq(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.lean, 1);
+	teardown();
+	/* a rule for any flow that logs records every flow: labelled too */
+	setup_lean(
+		"department a { hosts 192.0.2.0/26; skype drop; any allow log; }\n"
+		"department b { hosts 192.0.2.64/26; skype drop; }");
+	v = ntp_from("192.0.2.12");
+	ck_assert_uint_eq(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	v = ntp_from("192.0.2.71");
+	ck_assert_uint_ne(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	teardown();
+}
+END_TEST
+
+START_TEST(test_lean_module_off_when_the_rules_need_more)
+{
+	struct policy_rule kill[1];
+	struct engine_stats st;
+	struct engine_verdict v;
+
+	setup_lean("department a { hosts 192.0.2.0/26; skype drop; }");
+	ck_assert_int_eq(engine_lean(eng), 1);
+	/* a kill switch for NTP, which the lean module cannot name: every
+	 * new flow takes the full module */
+	memcpy(kill, &pol->depts[1].rules[0], sizeof(kill));
+	kill[0].match = MATCH_PROTOCOLS;
+	kill[0].n_ids = 1;
+	kill[0].ids[0] = (uint16_t)classifier_proto_id(cls, "NTP");
+	engine_set_killswitch(eng, kill, 1);
+	ck_assert_int_eq(engine_lean(eng), 0);
+	v = ntp_from("192.0.2.11");
+	ck_assert_uint_eq(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	ck_assert_uint_eq(v.action, ACT_DROP);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.lean, 0);
+	ck_assert_uint_eq(st.lean_short, 1);
+	engine_set_killswitch(eng, NULL, 0);
+	ck_assert_int_eq(engine_lean(eng), 1);
+	teardown();
+}
+END_TEST
 
 static const char *finance =
 	"department finance { hosts 192.0.2.0/26, 2001:db8:a:f::/64; skype drop; }";
@@ -428,7 +596,7 @@ static void count_error(void *ctx, const char *msg)
 START_TEST(test_loader_loads_signatures_with_two_protocol_rules)
 {
 	char dir[] = "/tmp/sf-loader-XXXXXX", protos[128], path[128];
-	struct cls_opts co = { 64, 80, 24, 0, NULL };
+	struct cls_opts co = { 64, 80, 24, 0, NULL, NULL, 0 };
 	struct classifier *c = NULL;
 	struct policy *p = NULL;
 	unsigned errors = 0;
@@ -1075,7 +1243,7 @@ static struct policy *policy_sigs(const char *text, const char *sigs)
 
 static void setup_sigs(const char *text, const char *sigs)
 {
-	struct cls_opts co = { 1024, 80, 24, 0, NULL };
+	struct cls_opts co = { 1024, 80, 24, 0, NULL, NULL, 0 };
 	struct engine_opts eo = { 1024, 60000, 7, 0 };
 	struct engine_hooks h = { on_decision, on_end, NULL };
 	char err[256];
@@ -1703,6 +1871,9 @@ int main(void)
 	tcase_add_test(c, test_h264_on_a_throttled_video_flow_is_video_only);
 	tcase_add_test(c, test_every_path_gives_the_strictest_of_a_flows_types);
 	tcase_add_test(c, test_media_ports_none_takes_a_call_as_every_type);
+	tcase_add_test(c, test_dissectors_the_policy_needs);
+	tcase_add_test(c, test_lean_module_for_departments_that_do_not_log_all);
+	tcase_add_test(c, test_lean_module_off_when_the_rules_need_more);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
