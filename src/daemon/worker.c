@@ -363,14 +363,14 @@ uint8_t *worker_lean_for(const struct daemon *d, const struct policy *p,
 
 int worker_lean_short(const struct daemon *d)
 {
-	const struct policy *p = d->run.pol;
-	uint32_t n, i;
+	uint32_t n;
 	uint8_t *want;
 	int r;
 
-	for (i = 0; i < p->n_depts && p->depts[i].log == DEPT_LOG_ALL; i++)
-		;
-	if (!d->o->lean || !d->n_workers || !d->w[0].cls || i == p->n_depts)
+	/* the engine's own test: a department that labels all is never
+	 * lean, so a policy of such needs no word */
+	if (!d->o->lean || !d->n_workers || !d->w[0].cls ||
+	    engine_policy_labels_all(d->run.pol))
 		return 0;
 	want = worker_lean_set(d, &n);
 	/* a worker's classifier changes in its thread only inside a

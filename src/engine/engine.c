@@ -704,18 +704,26 @@ static int labels_all(const struct policy_dept *d)
 	return 0;
 }
 
+int engine_policy_labels_all(const struct policy *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->n_depts; i++)
+		if (!labels_all(&p->depts[i]))
+			return 0;
+	return 1;
+}
+
 static void lean_check(struct engine *e)
 {
-	uint32_t n = classifier_proto_count(e->cls), i;
+	uint32_t n = classifier_proto_count(e->cls);
 	uint8_t *want = calloc(n ? n : 1, 1);
 
 	e->lean = 0;
-	for (i = 0; i < e->pol->n_depts; i++)
-		if (!labels_all(&e->pol->depts[i]))
-			break;
-	/* no lean module, or every department logs all: no flow is lean,
+	/* no lean module, or every department labels all: no flow is lean,
 	 * and none needs the look-up of its department at its start */
-	if (!want || !classifier_lean_count(e->cls) || i == e->pol->n_depts) {
+	if (!want || !classifier_lean_count(e->cls) ||
+	    engine_policy_labels_all(e->pol)) {
 		free(want);
 		return;
 	}

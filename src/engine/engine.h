@@ -95,6 +95,9 @@ void engine_dissectors(const struct policy *p, const struct policy_rule *kill,
  * again or a classifier opened for this policy: a restart, a signatures
  * reload). Flows already read lean keep their labels. */
 int engine_lean(const struct engine *e);
+/* Whether every department of @p records every flow with its label
+ * (`log all`, or a rule for any flow with `log`): then none is read lean. */
+int engine_policy_labels_all(const struct policy *p);
 
 /* Replaces the policy. Decided flows in the table are decided again under
  * it (their fields only: the kernel's marks are the caller's business), so
