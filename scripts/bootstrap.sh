@@ -35,7 +35,7 @@ PACKAGES="gcc libc6-dev make cmake pkg-config tzdata
 	libndpi-dev libnetfilter-queue-dev libmnl-dev libpcap-dev libipset-dev
 	libpsl-dev publicsuffix
 	libcap-ng-dev libsystemd-dev libmicrohttpd-dev
-	libcurl4-openssl-dev libjansson-dev
+	libcurl4-openssl-dev libjansson-dev zlib1g-dev
 	check libsubunit-dev libndpi-bin valgrind clang-format shellcheck libssl-dev
 	clang libclang-rt-14-dev
 	iproute2 iptables ipset nfacct conntrack procps iperf3 passwd util-linux logrotate

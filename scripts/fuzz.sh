@@ -5,6 +5,7 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS     TARGET: pkt stun policy engine ctl audit
 #                                      appmsg stream fleetval radius m365 tzif
+#                                      report
 #   scripts/fuzz.sh all SECONDS        each target in turn
 #   scripts/fuzz.sh build 0            builds them only (then runs of
 #                                      several targets at once share it)
@@ -62,7 +63,7 @@ run_one() {
 [ "$target" = build ] && exit 0
 if [ "$target" = all ]; then
 	rc=0
-	for t in pkt stun policy engine ctl audit appmsg stream fleetval radius m365 tzif; do
+	for t in pkt stun policy engine ctl audit appmsg stream fleetval radius m365 tzif report; do
 		run_one "$t" || rc=1
 	done
 	exit $rc

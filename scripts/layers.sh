@@ -29,7 +29,7 @@
 set -eu
 
 # bottom to top: a module may use its own layer and the ones before it
-LAYERS="sys core classify policy feed identity fleet audit engine kernel daemon control main programs"
+LAYERS="sys core classify policy feed identity fleet audit report engine kernel daemon control main programs"
 MAX_LINES=${MAX_LINES:-120}
 
 top=$(cd "$(dirname "$0")/.." && pwd)

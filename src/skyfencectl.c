@@ -17,6 +17,7 @@
 #include "fleet/fleet.h"
 #include "control/ctl.h"
 #include "control/verbs.h"
+#include "report/reportcmd.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -803,6 +804,12 @@ int main(int argc, char **argv)
 
 	if (!path || !*path)
 		path = DEFAULT_SOCKET;
+	/* a report reads files, as many as logrotate keeps (two years of
+	 * weeks): past the daemon's limit on words, never sent */
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++)
+		i += !strcmp(argv[i], "--socket");
+	if (i < argc && !strcmp(argv[i], "report"))
+		return report_command(argc - i - 1, argv + i + 1);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			json = 1;

@@ -110,6 +110,10 @@
 	  "check audit files (oldest first; '-' for stdin), offline; against " \
 	  "the heads NODE published to the fleet's bucket",                    \
 	  0)                                                                   \
+	X("report", "[OPTIONS] FILE...", 1, -1, CTL_READ_ONLY, VERB_CLIENT,    \
+	  "a report of audit files (rotated, gzipped) for a compliance "       \
+	  "officer: an HTML page, text or JSON (report --help: its options)",  \
+	  0)                                                                   \
 	X("version", "", 0, 0, CTL_READ_ONLY, VERB_CLIENT,                     \
 	  "print the version", 0)
 

@@ -181,7 +181,8 @@ esac
 
 # --- 4. the units ---
 S systemd-analyze verify skyfenced.service skyfence-rules.service \
-	skyfence-endpoints.service skyfence-endpoints.timer >"$work/verify.out" 2>&1
+	skyfence-endpoints.service skyfence-endpoints.timer \
+	skyfence-report.service skyfence-report.timer >"$work/verify.out" 2>&1
 check "systemd-analyze verify: nothing to report" [ ! -s "$work/verify.out" ]
 head -n 5 "$work/verify.out"
 S systemd-analyze security --offline=yes /lib/systemd/system/skyfenced.service >"$work/security.out" 2>&1
@@ -264,6 +265,15 @@ check "logrotate -f /etc/logrotate.d/skyfence (the package's): audit.log.1, and 
 out=$(S skyfencectl audit verify /var/log/skyfence/audit.log.1 /var/log/skyfence/audit.log 2>&1)
 check "skyfencectl audit verify: the chain goes on from audit.log.1 into audit.log ($out)" \
 	sh -c "echo '$out' | grep -q 'chain intact'"
+# the weekly report's units, shipped not enabled: one run now, over the
+# rotated file and the current one, as its own user in group skyfence
+check "skyfence-report.timer is shipped, not enabled ($(S systemctl is-enabled skyfence-report.timer 2>&1))" \
+	sh -c "[ \"\$(nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin systemctl is-enabled skyfence-report.timer)\" = disabled ]"
+S systemctl start skyfence-report.service >"$work/report-unit.out" 2>&1
+rep=$(S sh -c 'ls /var/lib/skyfence-reports/skyfence-report-*.html' 2>/dev/null | head -n 1)
+check "systemctl start skyfence-report.service: ${rep:-no report}, 640, the chain intact across audit.log.1 and audit.log" \
+	sh -c "[ -n '$rep' ] && [ \"\$(nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin stat -c %a '$rep')\" = 640 ] && nsenter -t $spid -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin grep -q 'data-intact=\"1\"' '$rep'"
+[ -n "$rep" ] || { cat "$work/report-unit.out"; S journalctl -u skyfence-report.service --no-pager -o cat | tail -n 5; }
 S journalctl -u skyfenced.service -o json --no-pager >"$work/journal.json" 2>/dev/null
 check "journalctl -u skyfenced: the bound line at priority 6 (info)" \
 	sh -c "grep 'queues 0-0, 32768-32768' '$work/journal.json' | grep -q '\"PRIORITY\":\"6\"'"
@@ -437,7 +447,7 @@ left=$(while read -r f; do
 done <"$work/files")
 check "no file of the package is left (${left:-none})" [ -z "$left" ]
 left=$(for f in /etc/skyfence /etc/default/skyfence /var/lib/skyfence /var/log/skyfence /run/skyfence \
-	/var/lib/skyfence-endpoints; do
+	/var/lib/skyfence-endpoints /var/lib/skyfence-reports /var/lib/private/skyfence-reports; do
 	S test -e "$f" && echo "$f"; done)
 left="$left$(S find /etc/systemd /var/lib/systemd -name '*skyfence*' 2>/dev/null)"
 check "no configuration, state, log, socket or unit link is left (${left:-none})" [ -z "$left" ]
