@@ -203,6 +203,13 @@ suite "leaks: early enforcement, bypass counting, fail-closed departments" test_
 # conntrack entries
 suite "audit: flow ends, re-decisions, the chain, a full disk, floods" test_audit.sh tests/netns/test_audit.sh
 
+# the sanitizer build's skyfencectl report over the demo's lab run, the
+# page opened in Debian's chromium through chromedriver; the screenshot
+# is kept in build-asan/artifacts/ (or $SKYFENCE_ARTIFACTS)
+suite -k '^PASS: demo: screenshot' \
+	"report (build-asan): the demo's lab run reported, the page in chromium against the audit (no console error, no network), filters, a broken chain, hostile strings" \
+	"test_report.sh (build-asan)" env BUILD="$top/build-asan" tests/netns/test_report.sh
+
 suite "detection: look-alike names, exceptions by destination, Teams relays, in the lab" test_detect.sh \
 	tests/netns/test_detect.sh
 
@@ -263,6 +270,20 @@ if command -v valgrind >/dev/null; then
 		one $rc "valgrind: $(basename "$f"): no invalid access, no definite leak"
 		[ $rc -eq 0 ] || grep '==' "$log/vg" | head -20
 	done
+	# skyfencectl report over a synthetic trail: rotated, the oldest
+	# gzipped, a line edited (the chain breaks), each format
+	mkdir -p "$log/rep" && build/sf-mkaudit --records 20000 --seed 7 --rotate-every 7000 \
+		--out "$log/rep/audit.log" >/dev/null && gzip -f "$log/rep/audit.log.2" &&
+		sed -i '100s/"bytes":[0-9]*/"bytes":1/' "$log/rep/audit.log.1"
+	for fmt in html text json; do
+		valgrind -q --error-exitcode=42 --leak-check=full \
+			--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+			build/skyfencectl report --format $fmt --tz Europe/Berlin "$log"/rep/audit.log* \
+			>"$log/rep/out" 2>"$log/vg"
+		rc=$?
+		one $rc "valgrind: skyfencectl report --format $fmt: no invalid access, no definite leak"
+		[ $rc -eq 0 ] || grep '==' "$log/vg" | head -20
+	done
 else
 	one 1 "valgrind not installed"
 fi
@@ -271,7 +292,7 @@ stage "fuzz: each libFuzzer target over its seed corpus (scripts/fuzz.sh)"
 # two targets at a time, one per core (each is single-threaded), after
 # one build they share
 if scripts/fuzz.sh build 0 >"$log/fuzz-build" 2>&1; then
-	for pair in "pkt stun" "policy engine" "ctl audit" "appmsg stream" "fleetval radius" "m365 tzif"; do
+	for pair in "pkt stun" "policy engine" "ctl audit" "appmsg stream" "fleetval radius" "m365 tzif" "report"; do
 		for t in $pair; do
 			(SKYFENCE_FUZZ_BUILT=1 scripts/fuzz.sh "$t" "${FUZZ_SECONDS:-15}" >"$log/fuzz-$t" 2>&1
 				echo $? >"$log/fuzz-$t.rc") &
