@@ -159,11 +159,14 @@ check "a. the fail-closed set still holds finance alone" fc_finance
 # the inside hosts skyfenced inspects: sales' and finance's in them, the
 # guests' and the internet's not (a guests' flow passes uninspected only
 # where it leaves them)
-check "a. skyfence-insp4/6 hold sales' and finance's hosts, not the guests' nor the internet" \
-	sh -c "ipset() { ip netns exec $P-gw ipset \"\$@\"; }
-		ipset test $SF_INSP_SET4 $S4 && ipset test $SF_INSP_SET6 $S6 &&
-		ipset test $SF_INSP_SET4 $F4 && ! ipset test $SF_INSP_SET4 $G4 &&
-		! ipset test $SF_INSP_SET6 $G6 && ! ipset test $SF_INSP_SET4 203.0.113.10" 2>/dev/null
+# (nsenter, as every other look at the gateway: `ip netns exec` remounts
+# /sys and fails where / is no mount point, in a chroot)
+insp_sets() {
+	inset "$SF_INSP_SET4" $S4 && inset "$SF_INSP_SET6" $S6 &&
+		inset "$SF_INSP_SET4" $F4 && ! inset "$SF_INSP_SET4" $G4 &&
+		! inset "$SF_INSP_SET6" $G6 && ! inset "$SF_INSP_SET4" 203.0.113.10
+}
+check "a. skyfence-insp4/6 hold sales' and finance's hosts, not the guests' nor the internet" insp_sets
 
 # --- b. guests' flows are not queued ------------------------------------------
 a0=$(allowonly)
