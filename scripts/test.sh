@@ -272,7 +272,7 @@ if command -v valgrind >/dev/null; then
 	done
 	# skyfencectl report over a synthetic trail: rotated, the oldest
 	# gzipped, a line edited (the chain breaks), each format
-	mkdir -p "$log/rep" && build/sf-mkaudit --records 20000 --seed 7 --rotate-every 7000 \
+	mkdir -p "$log/rep" && build/sf-mkaudit --records 4000 --seed 7 --rotate-every 1500 \
 		--out "$log/rep/audit.log" >/dev/null && gzip -f "$log/rep/audit.log.2" &&
 		sed -i '100s/"bytes":[0-9]*/"bytes":1/' "$log/rep/audit.log.1"
 	for fmt in html text json; do
