@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/pkt.h"
 
 #define NIL UINT32_MAX
@@ -48,16 +49,6 @@ void flow_key_from_pkt(const struct pkt *p, struct flow_key *k, int *src_is_lo)
 	k->family = p->family;
 }
 
-static inline uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
 {
 	uint64_t w[sizeof(*k) / 8], h = t->seed;
@@ -66,7 +57,7 @@ static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
 	_Static_assert(sizeof(struct flow_key) % 8 == 0, "key is padded");
 	memcpy(w, k, sizeof(w));
 	for (i = 0; i < sizeof(w) / 8; i++)
-		h = mix64(h ^ w[i]) + i;
+		h = hash_mix64(h ^ w[i]) + i;
 	return (uint32_t)(h & t->mask);
 }
 
@@ -99,7 +90,7 @@ struct flow_table *flow_table_create(uint32_t capacity, uint64_t idle_ms,
 	t->free_head = 0;
 	t->lru_head = t->lru_tail = NIL;
 	t->idle_ms = idle_ms;
-	t->seed = mix64(seed ^ 0x736b7966656e6365ULL);
+	t->seed = hash_mix64(seed ^ 0x736b7966656e6365ULL);
 	t->on_end = on_end;
 	t->ctx = ctx;
 	t->st.capacity = capacity;

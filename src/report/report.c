@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/evidence.h"
+#include "core/hash.h"
 #include "policy/tz.h"
 #include "report/record.h"
 
@@ -42,17 +43,8 @@ static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
 
 /* FNV-1a's low bits hang on the low bits of the bytes alone (a product
  * carries up, never down): keys that differ in a port's last digits
- * cluster in a table indexed by them. The avalanche of a 64-bit
- * finalizer (MurmurHash3's) spreads them. */
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
+ * cluster in a table indexed by them, so every index here goes through
+ * hash_mix64 (core/hash.h). */
 
 static int names_grow(struct names *m)
 {
@@ -77,7 +69,7 @@ static int names_grow(struct names *m)
 /* The id of @s (@n bytes), added if new. -1: no memory. */
 static int64_t names_id(struct names *m, const char *s, size_t n)
 {
-	uint64_t h = mix64(hash_bytes(s, n, 0xcbf29ce484222325ULL));
+	uint64_t h = hash_mix64(hash_bytes(s, n, 0xcbf29ce484222325ULL));
 	uint32_t j;
 	char *k;
 
@@ -313,7 +305,7 @@ static int series_rehash(struct series *s, uint32_t mask, int64_t factor)
 		idx = ((old[i].key & ((1ULL << 40) - 1)) - 1) /
 		      (uint64_t)factor;
 		key = (d << 40) | (idx + 1);
-		j = mix64(key) & mask;
+		j = hash_mix64(key) & mask;
 		while (nb[j].key && nb[j].key != key)
 			j = (j + 1) & mask;
 		if (!nb[j].key) {
@@ -348,7 +340,7 @@ static struct bucket *series_at(struct series *s, uint32_t dept, int64_t ts_ms,
 	if (idx >= (1ULL << 40) - 1)
 		idx = (1ULL << 40) - 2;
 	key = ((uint64_t)dept << 40) | (idx + 1);
-	j = s->b ? mix64(key) & s->mask : 0;
+	j = s->b ? hash_mix64(key) & s->mask : 0;
 	while (s->b && s->b[j].key && s->b[j].key != key)
 		j = (j + 1) & s->mask;
 	if (s->b && s->b[j].key)
@@ -358,7 +350,7 @@ static struct bucket *series_at(struct series *s, uint32_t dept, int64_t ts_ms,
 	if ((s->n + 1) * 2 > s->mask) {
 		if (series_rehash(s, s->mask ? s->mask * 2 + 1 : 1023, 1) != 0)
 			return NULL;
-		j = mix64(key) & s->mask;
+		j = hash_mix64(key) & s->mask;
 		while (s->b[j].key)
 			j = (j + 1) & s->mask;
 	}
@@ -589,7 +581,7 @@ static uint64_t flow_key(const struct record *rec)
 	uint64_t h = hash_bytes(n->s, n->s ? n->n : 0, 0xcbf29ce484222325ULL);
 
 	h = hash_bytes("|", 1, h);
-	h = mix64(hash_bytes(f->s, f->n, h));
+	h = hash_mix64(hash_bytes(f->s, f->n, h));
 	return h ? h : 1;
 }
 
