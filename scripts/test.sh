@@ -228,6 +228,8 @@ suite "policy diff: 10,000 live flows, flow by flow against policy load, dry run
 # and the policy diff on flows skyfenced never saw
 suite "allow-only departments: never queued, not by a reply or a longer prefix, the kill switch, policy loads, a restart" \
 	"test_allowonly.sh (build-asan)" env BUILD="$top/build-asan" tests/netns/test_allowonly.sh
+suite "overload: a flood that backs the queue up, read by the policy's dissectors until it drains, Skype rejected meanwhile" \
+	test_overload.sh tests/netns/test_overload.sh
 
 # the sanitizer build: a crafted packet that reads out of bounds fails
 # here, not only one that changes a verdict

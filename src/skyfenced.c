@@ -55,6 +55,7 @@ enum {
 	OPT_LEASE_GROUP,
 	OPT_CLOCK_OFFSET,
 	OPT_DISSECTORS,
+	OPT_OVERLOAD,
 };
 #define DEFAULT_INLINE_FLOWS 131072u
 #define DEFAULT_INLINE_IDLE_S 120u
@@ -97,6 +98,10 @@ static void usage(FILE *f)
 		"                       flows read by the nDPI dissectors the policy\n"
 		"                       needs only (policy: the default inline), or by\n"
 		"                       all (all: the default offline, as ndpiReader)\n"
+		"  --overload-dissectors policy|all  while a queue backs up, new flows\n"
+		"                       of every department are read by the dissectors\n"
+		"                       the policy needs (policy: the default; their\n"
+		"                       records say \"labels\":\"policy\"), or as ever\n"
 		"  --foreground         stay in the foreground, log to stderr\n"
 		"  --audit-log FILE     audit records (JSON lines, chained); '-' for\n"
 		"                       stderr; SIGUSR2 opens it again (logrotate)\n"
@@ -387,6 +392,17 @@ static int opt_dissectors(struct cli *c, const struct cli_opt *o, char *arg)
 	return CLI_NEXT;
 }
 
+static int opt_overload(struct cli *c, const struct cli_opt *o, char *arg)
+{
+	if (strcmp(arg, "policy") == 0)
+		c->dopt.overload_lean = 1;
+	else if (strcmp(arg, "all") == 0)
+		c->dopt.overload_lean = 0;
+	else
+		return opt_bad(o, arg);
+	return CLI_NEXT;
+}
+
 static int opt_idle_timeout(struct cli *c, const struct cli_opt *o, char *arg)
 {
 	uint32_t v;
@@ -601,6 +617,8 @@ static const struct cli_opt cli_opts[] = {
 	  "a number of seconds" },
 	{ "dissectors", REQ, OPT_DISSECTORS, opt_dissectors, 0, 0, 0,
 	  "policy or all" },
+	{ "overload-dissectors", REQ, OPT_OVERLOAD, opt_overload, 0, 0, 0,
+	  "policy or all" },
 	{ "check-policy", REQ, 'c', opt_str, F(check), 0, 0, NULL },
 	{ "queue", REQ, 'q', opt_queue, 0, 0, 0, NULL },
 	{ "queue-maxlen", REQ, 'Q', opt_u32, F(dopt.queue_maxlen), 16, 1u << 22,
@@ -741,6 +759,7 @@ static void cli_defaults(struct cli *c)
 		.queue_maxlen = DEFAULT_QUEUE_MAXLEN,
 		.rcvbuf = DEFAULT_RCVBUF,
 		.fail_open = 1,
+		.overload_lean = 1,
 		.mark_mask = MARK_DEFAULT_MASK,
 		.max_flows = DEFAULT_INLINE_FLOWS,
 		.idle_ms = DEFAULT_INLINE_IDLE_S * 1000ull,

@@ -34,6 +34,7 @@ struct side_val {
 	uint16_t app_id;
 	uint8_t action, logged, inbound;
 	uint8_t confidence;
+	uint8_t overload; /* read by the policy's dissectors (flow.h) */
 };
 
 struct sidetab_stats {

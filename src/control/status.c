@@ -159,6 +159,18 @@ static const struct stat_def {
 			      "protocol the lean dissector set lacks: new "
 			      "flows then take every dissector, until a "
 			      "restart or a signatures reload (per worker)." },
+	[STAT_OVERLOAD_FLOWS] = { "flows_overload",
+				  "skyfence_flows_overload_total", NULL, 0,
+				  "Flows started while a queue backed up: read "
+				  "by the dissectors the policy needs only, "
+				  "their records say \"labels\":\"policy\" "
+				  "(--overload-dissectors policy)." },
+	[STAT_OVERLOADS] = { "overloads", "skyfence_overloads_total", NULL, 0,
+			     "Times a worker's queues began to back up." },
+	[STAT_OVERLOAD_MS] = { "overload_ms",
+			       "skyfence_overload_milliseconds_total", NULL, 0,
+			       "Milliseconds workers' queues backed up "
+			       "(counted when they drain)." },
 	[STAT_FLOWS_ACTIVE] = { "flows_active", "skyfence_flows_active", NULL,
 				1, "Flows in skyfenced's table." },
 	[STAT_FLOWS_CAPACITY] = { "flows_capacity", "skyfence_flows_capacity",

@@ -110,6 +110,8 @@ struct flow {
 	uint8_t nm_evidence; /* enum cls_evidence */
 	uint8_t nm_rank;     /* 0 none, 1 allow, 2 throttle, 3 drop/reject */
 	uint8_t unread;	     /* enum cls_evidence: midstream, ...; 0 */
+	uint8_t overload;    /* started while the queue backed up: read by
+			      * the policy's dissectors only */
 	uint8_t nm_ndpi;     /* nDPI's own name was read in normal form */
 	uint8_t answered;    /* UDP: the responder has sent a datagram */
 	uint64_t wait_ms;    /* TCP: since when a message is in part, 0 */

@@ -103,6 +103,7 @@ void auditrec_flow_decided(struct audit_sink *s, const struct flow *f,
 	v.logged = f->logged;
 	v.inbound = f->inbound;
 	v.confidence = f->cls.confidence;
+	v.overload = f->overload;
 	flow_evidence_format(f, v.evidence, sizeof(v.evidence));
 	if (f->ident)
 		side_ident(&v, f->ident);
@@ -156,6 +157,11 @@ void auditrec_ct_end(void *ctx, const struct ct_end *e)
 		snprintf(f + o, sizeof(f) - o, ",\"app_id\":%u", v.app_id);
 		audit_json_member(f, sizeof(f), "host", v.host);
 		audit_json_member(f, sizeof(f), "evidence", v.evidence);
+		if (v.overload) {
+			o = strlen(f);
+			snprintf(f + o, sizeof(f) - o,
+				 ",\"labels\":\"policy\"");
+		}
 	} else {
 		uint16_t app = mark_app_of(s->ml, e->e.mark);
 

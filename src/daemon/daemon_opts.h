@@ -24,6 +24,9 @@ struct daemon_opts {
 	 * read their flows with the dissectors the policy needs only
 	 * (worker_lean_set) */
 	int lean;
+	/* --overload-dissectors policy (the default): while a queue backs
+	 * up, every department's new flows are read lean (worker.c) */
+	int overload_lean;
 	int foreground;
 	const char *audit_path; /* NULL: stderr in the foreground, else syslog */
 	const char *pidfile;	/* NULL: none */

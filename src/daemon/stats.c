@@ -236,6 +236,7 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	s->v[STAT_UNNAMED] += es->unnamed;
 	s->v[STAT_LEAN] += es->lean;
 	s->v[STAT_LEAN_SHORT] += es->lean_short;
+	s->v[STAT_OVERLOAD_FLOWS] += es->overload;
 	s->v[STAT_FLOWS_ACTIVE] += fs->active;
 	s->v[STAT_FLOWS_CAPACITY] += fs->capacity;
 	s->v[STAT_FLOWS_CREATED] += fs->created;
@@ -243,6 +244,8 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	s->v[STAT_FLOWS_EXPIRED] += fs->expired;
 	s->v[STAT_UNCLASSIFIED] += es->cls_exhausted;
 	s->v[STAT_HELD_NO_RECORD] += p->st->held_no_slot;
+	s->v[STAT_OVERLOADS] += p->st->overloads;
+	s->v[STAT_OVERLOAD_MS] += p->st->overload_ms;
 	if (s->n_w < STATS_WORKERS) {
 		sw = &s->w[s->n_w++];
 		sw->first_queue = p->n_main ? p->qnum[0] : 0;

@@ -291,6 +291,53 @@ static void flush_queues(struct worker *w)
 		queue_flush(w->q[k]);
 }
 
+/* After a receive turn of slot @slot: whether its queue backs up. It does
+ * when the turn stopped at its budget with packets still waiting, and
+ * the socket holds an eighth of its buffer or 256 bytes per packet of the
+ * queue's length, whichever is less (about a quarter of a full queue of
+ * small packets); it has drained when a turn empties the socket or a
+ * quarter of that is left. While any of the worker's queues backs up,
+ * its engine reads new flows with the lean module (engine_set_overload):
+ * the packets a flood would otherwise push past the queue uninspected
+ * (fail-open) are inspected for what the policy decides on, and the
+ * labels nobody enforces wait for the flood to end. */
+static void overload_check(struct worker *w, unsigned slot)
+{
+	uint32_t waiting, rcvbuf;
+	uint64_t limit;
+	int was = w->ovl[slot], on;
+
+	on = queue_backlog(w->q[slot], &waiting, &rcvbuf);
+	if (on) {
+		limit = (uint64_t)w->o->queue_maxlen * 256;
+		if (limit > rcvbuf / 8)
+			limit = rcvbuf / 8;
+		on = (uint64_t)waiting * (was ? 4 : 1) >= limit && limit > 0;
+	}
+	if (on == was)
+		return;
+	w->ovl[slot] = (uint8_t)on;
+	w->n_ovl = on ? w->n_ovl + 1 : w->n_ovl - 1;
+	if (on && w->n_ovl == 1) {
+		engine_set_overload(w->eng, w->o->overload_lean);
+		w->ovl_since_ms = w->now_ms;
+		w->st.overloads++;
+		log_limited(&w->ovl_limit, w->now_ms,
+			    "worker %u: queue %u backs up (%u KiB waiting)%s",
+			    w->idx,
+			    QUEUE_NUMBER(w->qnum[slot / QUEUE_KINDS],
+					 slot % QUEUE_KINDS),
+			    waiting / 1024,
+			    w->o->overload_lean
+				    ? ": new flows are read by the dissectors "
+				      "the policy needs until it drains"
+				    : "");
+	} else if (!on && w->n_ovl == 0) {
+		engine_set_overload(w->eng, 0);
+		w->st.overload_ms += w->now_ms - w->ovl_since_ms;
+	}
+}
+
 /* A queue: every packet waiting, then its verdicts. */
 static void on_queue(struct worker *w, unsigned slot)
 {
@@ -301,6 +348,7 @@ static void on_queue(struct worker *w, unsigned slot)
 	if (r < 0)
 		log_limited(&w->bad_limit, w->now_ms, "queue %u receive: %s",
 			    w->qnum[slot / QUEUE_KINDS], strerror(-r));
+	overload_check(w, slot);
 }
 
 static void *worker_main(void *arg)
@@ -411,6 +459,7 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	w->ml = &d->ml;
 	w->bm = throttle_buckets(d->th);
 	w->bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
+	w->ovl_limit = (struct log_limit)LOG_LIMIT_INIT(1, 60000);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	lean = worker_lean_set(d, &co.n_lean);
@@ -434,8 +483,9 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	w->drain = calloc(throttle_max_held(d->th) + 1, sizeof(*w->drain));
 	w->q = calloc(w->n_q, sizeof(*w->q));
 	w->src = calloc(w->n_q + 1, sizeof(*w->src));
+	w->ovl = calloc(w->n_q ? w->n_q : 1, 1);
 	if (!w->eng || !w->sc.apps || !w->sc.recent || !w->posted ||
-	    !w->drain || !w->q || !w->src) {
+	    !w->drain || !w->q || !w->src || !w->ovl) {
 		log_warnx("worker %u: out of memory for %u flows", idx,
 			  o->max_flows);
 		return -1;
@@ -609,6 +659,7 @@ void worker_free(struct worker *w)
 		queue_close(w->q[k]);
 	free(w->q);
 	free(w->src);
+	free(w->ovl);
 	engine_destroy(w->eng);
 	classifier_close(w->cls);
 	free(w->sc.apps);

@@ -59,6 +59,12 @@ struct worker {
 	struct daemon_stats st;
 	struct stats_counts sc; /* per department and app; recent decisions */
 	struct log_limit bad_limit;
+	/* queue slots backing up (overload_check), and how many; since when
+	 * the engine reads new flows lean for it */
+	uint8_t *ovl;
+	unsigned n_ovl;
+	uint64_t ovl_since_ms;
+	struct log_limit ovl_limit;
 	struct posted_verdict *drain; /* a copy of posted, being sent */
 	/* shared with the control and shaper threads, under mu */
 	pthread_mutex_t mu;

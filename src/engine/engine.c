@@ -61,6 +61,11 @@ struct engine {
 	 * classifier's lean module: it runs every dissector the policy and
 	 * the kill switch need (lean_check) */
 	uint8_t lean;
+	/* the lean module covers the policy and the kill switch, whether or
+	 * not a department uses it; while the queue backs up
+	 * (engine_set_overload), every new flow is read with it */
+	uint8_t lean_ok;
+	uint8_t overload;
 };
 
 static uint8_t *buf_of(const struct engine *e, const struct flow *f)
@@ -718,19 +723,20 @@ static void lean_check(struct engine *e)
 {
 	uint32_t n = classifier_proto_count(e->cls);
 	uint8_t *want = calloc(n ? n : 1, 1);
+	int all = engine_policy_labels_all(e->pol);
 
-	e->lean = 0;
-	/* no lean module, or every department labels all: no flow is lean,
-	 * and none needs the look-up of its department at its start */
-	if (!want || !classifier_lean_count(e->cls) ||
-	    engine_policy_labels_all(e->pol)) {
+	e->lean = e->lean_ok = 0;
+	/* no lean module: no flow is lean. One that every department
+	 * labels all is read lean only under overload */
+	if (!want || !classifier_lean_count(e->cls)) {
 		free(want);
 		return;
 	}
 	engine_dissectors(e->pol, e->kill, e->n_kill, e->cls, want, n);
-	e->lean = (uint8_t)classifier_lean_covers(e->cls, want, n);
-	if (!e->lean)
+	e->lean_ok = (uint8_t)classifier_lean_covers(e->cls, want, n);
+	if (!e->lean_ok && !all)
 		e->st.lean_short++;
+	e->lean = e->lean_ok && !all;
 	free(want);
 }
 
@@ -739,13 +745,23 @@ int engine_lean(const struct engine *e)
 	return e->lean;
 }
 
+void engine_set_overload(struct engine *e, int on)
+{
+	e->overload = (uint8_t)(on != 0);
+}
+
 /* Whether flow @f, new, is read with the lean module: its department
- * does not label every flow it records (labels_all). */
-static int flow_lean(const struct engine *e, const struct flow *f)
+ * does not label every flow it records (labels_all), or the queue backs
+ * up (engine_set_overload: the flow is marked, its records say so). */
+static int flow_lean(const struct engine *e, struct flow *f)
 {
 	struct flow_facts ff;
 	struct policy_ident pi;
 
+	if (e->overload && e->lean_ok) {
+		f->overload = 1;
+		return 1;
+	}
 	if (!e->lean)
 		return 0;
 	endpoints_of(e, f, &ff, &pi);
@@ -1336,6 +1352,9 @@ static void flow_start(struct engine *e, struct flow *f, const struct pkt *p)
 	insp_add(e, f);
 	f->cls_slot = classifier_flow_new(e->cls, lean);
 	e->st.lean += lean && f->cls_slot >= 0;
+	if (f->cls_slot < 0)
+		f->overload = 0; /* not read at all */
+	e->st.overload += f->overload;
 	if (p->l4proto == IPPROTO_TCP && !(p->tcp_flags & PKT_TCP_SYN)) {
 		/* picked up mid-stream: inspected all the same (nDPI may
 		 * still name it by address or a later name), except where

@@ -58,6 +58,8 @@ struct engine_stats {
 	uint64_t unnamed;    /* flows decided with nothing named: their
 			      * department's rule for Unknown */
 	uint64_t lean;	     /* flows read with the lean module */
+	uint64_t overload;   /* of them, started while the queue backed up
+			      * (engine_set_overload) */
 	uint64_t lean_short; /* policies or kill switches the lean module
 			      * lacked a dissector for (then none is lean) */
 };
@@ -95,6 +97,12 @@ void engine_dissectors(const struct policy *p, const struct policy_rule *kill,
  * again or a classifier opened for this policy: a restart, a signatures
  * reload). Flows already read lean keep their labels. */
 int engine_lean(const struct engine *e);
+/* The queue backs up (@on) or has drained: while it does, new flows of
+ * every department are read with the lean module, if it covers the
+ * policy and the kill switch (what decides a flow is read as before;
+ * labels of protocols no rule names may be missing, and the flow's
+ * records carry "labels":"policy"). The worker's, between packets. */
+void engine_set_overload(struct engine *e, int on);
 /* Whether every department of @p records every flow with its label
  * (`log all`, or a rule for any flow with `log`): then none is read lean. */
 int engine_policy_labels_all(const struct policy *p);

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
+#include <linux/sock_diag.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -63,6 +64,7 @@ struct queue {
 	uint32_t held;
 	int nobatch;
 	uint32_t clear_mark;
+	int backlog; /* the last turn stopped at its budget, packets waiting */
 	struct queue_stats st;
 };
 
@@ -401,8 +403,26 @@ int queue_receive(struct queue *q, queue_pkt_fn fn, void *ctx)
 		if (n < want)
 			break; /* the socket is empty */
 	}
+	q->backlog = budget <= 0;
 	queue_flush(q);
 	return (int)(q->st.packets - before);
+}
+
+int queue_backlog(const struct queue *q, uint32_t *waiting, uint32_t *rcvbuf)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t l = sizeof(mi);
+
+	*waiting = *rcvbuf = 0;
+	if (!q->backlog)
+		return 0;
+	memset(mi, 0, sizeof(mi));
+	if (getsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_MEMINFO, mi,
+		       &l) != 0)
+		return 1;
+	*waiting = mi[SK_MEMINFO_RMEM_ALLOC];
+	*rcvbuf = mi[SK_MEMINFO_RCVBUF];
+	return 1;
 }
 
 void queue_get_stats(const struct queue *q, struct queue_stats *s)

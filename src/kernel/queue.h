@@ -78,6 +78,10 @@ int queue_fd(const struct queue *q);
 /* Reads and dispatches everything pending, then sends the verdicts.
  * Returns the number of packets, or -errno on a socket error. */
 int queue_receive(struct queue *q, queue_pkt_fn fn, void *ctx);
+/* Whether the last queue_receive stopped at its budget with packets still
+ * waiting; then *@waiting is what the socket holds now, and *@rcvbuf its
+ * size, in bytes (SO_MEMINFO; both 0 if that read failed). */
+int queue_backlog(const struct queue *q, uint32_t *waiting, uint32_t *rcvbuf);
 
 /* Queues a verdict for the packet being handled or one received before it
  * in the same turn, in the order received (sent by queue_receive, or by

@@ -284,6 +284,87 @@ START_TEST(test_lean_module_off_when_the_rules_need_more)
 }
 END_TEST
 
+/* A policy whose every department logs all has no lean flow, except
+ * while the queue backs up: then each new flow is read by what the
+ * policy needs, decided as ever, and its records say so. */
+START_TEST(test_overload_reads_every_department_lean)
+{
+	struct engine_stats st;
+	struct engine_verdict v;
+	uint8_t p[512];
+	size_t n = payload_tls_client_hello(p, sizeof(p), "api.skype.com");
+	char rec[2048];
+
+	setup_lean(
+		"department b { hosts 192.0.2.64/26; log all; skype drop; }\n"
+		"default { log all; }");
+	ck_assert_int_eq(engine_lean(eng), 0);
+	v = ntp_from("192.0.2.70");
+	ck_assert_uint_eq(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	ck_assert_uint_eq(v.flow->overload, 0);
+	engine_set_overload(eng, 1);
+	/* b's and the default's flows alike: NTP is no rule's, unnamed */
+	v = ntp_from("192.0.2.71");
+	ck_assert_uint_ne(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	ck_assert_uint_ne(v.flow->cls.master,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	ck_assert_uint_eq(v.flow->overload, 1);
+	rec[0] = '\0';
+	ck_assert_int_eq(
+		audit_flow_fields(rec, sizeof(rec), "end", 1, v.flow, pol, cls),
+		0);
+	ck_assert_ptr_nonnull(strstr(rec, ",\"labels\":\"policy\""));
+	v = ntp_from("198.51.100.7");
+	ck_assert_uint_eq(v.flow->overload, 1);
+	/* what the policy decides on is read all the same */
+	v = tcp_open_and_send(4, "192.0.2.72", "203.0.113.10", 40001, p, n);
+	ck_assert_uint_eq(v.flow->overload, 1);
+	ck_assert_uint_eq(v.flow->cls.app, SF_PROTO_SKYPE_TEAMS);
+	ck_assert_uint_eq(v.action, ACT_DROP);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.overload, 3);
+	ck_assert_uint_eq(st.lean, 3);
+	/* drained: labelled as ndpiReader does again, no such field */
+	engine_set_overload(eng, 0);
+	v = ntp_from("192.0.2.73");
+	ck_assert_uint_eq(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	ck_assert_uint_eq(v.flow->overload, 0);
+	rec[0] = '\0';
+	ck_assert_int_eq(
+		audit_flow_fields(rec, sizeof(rec), "end", 1, v.flow, pol, cls),
+		0);
+	ck_assert_ptr_null(strstr(rec, "labels"));
+	teardown();
+}
+END_TEST
+
+/* A rule the lean module cannot read for: no flow is read lean, under
+ * overload neither (what decides would be missed). */
+START_TEST(test_overload_never_misses_what_decides)
+{
+	struct policy_rule kill[1];
+	struct engine_verdict v;
+
+	setup_lean(
+		"department b { hosts 192.0.2.64/26; log all; skype drop; }");
+	memcpy(kill, &pol->depts[1].rules[0], sizeof(kill));
+	kill[0].match = MATCH_PROTOCOLS;
+	kill[0].n_ids = 1;
+	kill[0].ids[0] = (uint16_t)classifier_proto_id(cls, "NTP");
+	engine_set_killswitch(eng, kill, 1);
+	engine_set_overload(eng, 1);
+	v = ntp_from("192.0.2.70");
+	ck_assert_uint_eq(v.flow->overload, 0);
+	ck_assert_uint_eq(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	ck_assert_uint_eq(v.action, ACT_DROP);
+	teardown();
+}
+END_TEST
+
 static const char *finance =
 	"department finance { hosts 192.0.2.0/26, 2001:db8:a:f::/64; skype drop; }";
 
@@ -1874,6 +1955,8 @@ int main(void)
 	tcase_add_test(c, test_dissectors_the_policy_needs);
 	tcase_add_test(c, test_lean_module_for_departments_that_do_not_log_all);
 	tcase_add_test(c, test_lean_module_off_when_the_rules_need_more);
+	tcase_add_test(c, test_overload_reads_every_department_lean);
+	tcase_add_test(c, test_overload_never_misses_what_decides);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
