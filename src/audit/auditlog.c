@@ -222,6 +222,20 @@ int auditlog_put(struct auditlog *a, const char *dept, const char *fields)
 	return rc;
 }
 
+int auditlog_admit(struct auditlog *a, const char *dept)
+{
+	int ok;
+
+	if (!a)
+		return 0;
+	if (!dept || !a->o.rate)
+		return 1;
+	pthread_mutex_lock(&a->mu);
+	ok = take_token(a, dept, auditlog_now_ms());
+	pthread_mutex_unlock(&a->mu);
+	return ok;
+}
+
 void auditlog_set_policy(struct auditlog *a, const char *hex)
 {
 	if (!a)

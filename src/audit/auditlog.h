@@ -120,6 +120,11 @@ void auditlog_set_policy(struct auditlog *a, const char *hex);
  * rate-limited (changes, starts). Returns 0 (queued), 1 (suppressed) or
  * -1 (lost: counted; or @a NULL). Any thread; never blocks on I/O. */
 int auditlog_put(struct auditlog *a, const char *dept, const char *fields);
+/* Takes @dept's token for a record about to be made: 1, and the record
+ * goes to auditlog_put with a NULL @dept; 0 if the department's rate
+ * suppresses it (counted as auditlog_put would), so a flood of records
+ * the rate drops costs no formatting. @a NULL: 0. */
+int auditlog_admit(struct auditlog *a, const char *dept);
 
 /* The file is opened again by its path, at the writer's next turn
  * (logrotate's postrotate: SIGUSR2). */

@@ -44,16 +44,18 @@ static uint64_t clock_us(clockid_t id)
 
 /* A record to the audit's queue (auditlog.h: a list append under a
  * mutex; the writer thread does the I/O), counted against the flow's
- * department's rate. */
+ * department's rate first: one the rate suppresses is never made. */
 static void write_audit(struct worker *w, const char *event,
 			const struct flow *f, uint64_t wall_ms)
 {
 	char rec[AUDIT_LINE_MAX];
 
+	if (!auditlog_admit(w->sink->log, w->pol->depts[f->dept].name))
+		return;
 	rec[0] = '\0';
 	if (audit_flow_fields(rec, sizeof(rec), event, wall_ms, f, w->pol,
 			      w->cls) == 0)
-		auditlog_put(w->sink->log, w->pol->depts[f->dept].name, rec);
+		auditlog_put(w->sink->log, NULL, rec);
 }
 
 /* Whether the kernel's conntrack entry will carry the flow's end: its

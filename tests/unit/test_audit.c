@@ -651,11 +651,34 @@ START_TEST(test_writer_rate_limit_and_gap)
 	/* another department has its own bucket */
 	ck_assert_int_eq(
 		auditlog_put(a, "other", "\"ts_ms\":1,\"event\":\"t\""), 0);
+	/* admitted before it is made (a worker's records): the same bucket,
+	 * its 4 tokens left, then 10 more suppressed, and what was admitted
+	 * goes in without a second token */
+	supp = queued = 0;
+	for (i = 0; i < 14; i++) {
+		if (auditlog_admit(a, "other")) {
+			queued++;
+			ck_assert_int_eq(
+				auditlog_put(a, NULL,
+					     "\"ts_ms\":777,\"event\":\"t\""),
+				0);
+		} else {
+			supp++;
+		}
+	}
+	ck_assert_int_eq(queued, 4);
+	ck_assert_int_eq(supp, 10);
+	ck_assert_int_eq(auditlog_admit(NULL, "other"), 0);
 	auditlog_close(a);
 	ck_assert_int_eq(
 		count_lines(path,
 			    "\"event\":\"suppressed\",\"suppressed\":95,"),
 		1);
+	ck_assert_int_eq(
+		count_lines(path,
+			    "\"event\":\"suppressed\",\"suppressed\":10,"),
+		1);
+	ck_assert_int_eq(count_lines(path, "\"ts_ms\":777,"), 4);
 	unlink(path);
 	/* a queue of 1 KiB: what does not fit is lost, counted, and a gap
 	 * record in its place says how many */
