@@ -10,6 +10,7 @@
  */
 #include "classify/classify.h"
 #include "classify/hostns.h"
+#include "core/bigmem.h"
 #include "core/names.h"
 #include "core/pkt.h"
 #include "core/stun.h"
@@ -277,7 +278,7 @@ struct classifier *classifier_open(const struct cls_opts *o, char *err,
 	c->n_protos = ndpi_get_num_supported_protocols(c->ndpi);
 	c->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
 	/* one slot more than the pool: classifier_one_shot's */
-	c->flows = calloc(o->max_flows + 1, c->flow_size);
+	c->flows = bigmem_alloc(o->max_flows + 1, c->flow_size);
 	c->free_next = malloc((o->max_flows + 1) * sizeof(*c->free_next));
 	c->busy = calloc(o->max_flows + 1, 1);
 	c->stun_seen = calloc(o->max_flows + 1, 1);
@@ -325,7 +326,7 @@ void classifier_close(struct classifier *c)
 		ndpi_exit_detection_module(c->lean);
 	free(c->lean_set);
 	free(c->use_lean);
-	free(c->flows);
+	bigmem_free(c->flows, c->o.max_flows + 1, c->flow_size);
 	free(c->free_next);
 	free(c->busy);
 	free(c->stun_seen);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bigmem.h"
 #include "core/hash.h"
 #include "core/pkt.h"
 
@@ -75,7 +76,8 @@ struct flow_table *flow_table_create(uint32_t capacity, uint64_t idle_ms,
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->pool = calloc(capacity, sizeof(*t->pool));
+	t->pool = bigmem_alloc(capacity, sizeof(*t->pool));
+	t->capacity = capacity; /* what the pool's free needs */
 	t->buckets = malloc((size_t)nb * sizeof(*t->buckets));
 	if (!t->pool || !t->buckets) {
 		flow_table_destroy(t);
@@ -101,7 +103,7 @@ void flow_table_destroy(struct flow_table *t)
 {
 	if (!t)
 		return;
-	free(t->pool);
+	bigmem_free(t->pool, t->capacity, sizeof(*t->pool));
 	free(t->buckets);
 	free(t);
 }
