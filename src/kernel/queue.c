@@ -27,8 +27,11 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
-/* A packet (copy range 0xffff, GSO super-packets included) plus headers. */
-#define RX_SIZE (0xffff + MNL_SOCKET_BUFFER_SIZE)
+/* A packet (copy range 0xffff, GSO super-packets included) plus headers:
+ * 8 KiB, libmnl's MNL_SOCKET_BUFFER_SIZE at most, as a constant (that
+ * macro calls sysconf() twice each time it is read, and a receive turn
+ * read it for every buffer: a quarter of a microsecond a packet) */
+#define RX_SIZE (0xffff + 8192)
 #define TX_SIZE (64 * 1024)
 /* One verdict message with a mark attribute is under 64 bytes. */
 #define VERDICT_ROOM 64
