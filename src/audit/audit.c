@@ -200,7 +200,7 @@ int audit_flow_fields(char *buf, size_t len, const char *event, uint64_t ts_ms,
 			    "decided_as", as },
 		    3);
 	if (f->overload)
-		put(&w, ",\"labels\":\"policy\"");
+		put(&w, ",\"dissectors\":\"policy\"");
 	if (w.full || audit_json_member(buf, len, "host", f->cls.host))
 		return -1;
 	w = out_at(buf, len);

@@ -25,6 +25,7 @@ static const struct stat_def {
 	const char *key, *prom, *label;
 	int gauge;
 	const char *help;
+	int ms; /* kept in milliseconds, exported in seconds */
 } defs[STAT_N] = {
 	[STAT_PACKETS] = { "packets", "skyfence_queued_packets_total", NULL, 0,
 			   "Packets skyfenced got from its queues." },
@@ -150,27 +151,36 @@ static const struct stat_def {
 			   "department's rule for unknown traffic, or allowed "
 			   "without one." },
 	[STAT_LEAN] = { "flows_lean", "skyfence_flows_lean_total", NULL, 0,
-			"Flows of departments without `log all` read by the "
-			"dissectors the policy needs only (--dissectors "
-			"policy)." },
+			"Flows read by the dissectors the policy needs only: "
+			"of departments without `log all` (--dissectors "
+			"policy), and every new flow while its worker's queue "
+			"backed up (flows_overload, a part of these)." },
 	[STAT_LEAN_SHORT] = { "lean_short", "skyfence_lean_short_total", NULL,
 			      0,
 			      "Policies or kill switches that named a "
 			      "protocol the lean dissector set lacks: new "
-			      "flows then take every dissector, until a "
-			      "restart or a signatures reload (per worker)." },
+			      "flows then take every dissector, while a queue "
+			      "backs up too, until a restart or a signatures "
+			      "reload (per worker)." },
 	[STAT_OVERLOAD_FLOWS] = { "flows_overload",
 				  "skyfence_flows_overload_total", NULL, 0,
-				  "Flows started while a queue backed up: read "
-				  "by the dissectors the policy needs only, "
-				  "their records say \"labels\":\"policy\" "
-				  "(--overload-dissectors policy)." },
+				  "New flows read by the dissectors the policy "
+				  "needs only because their worker's queue was "
+				  "backing up (--overload-dissectors policy); "
+				  "their records say \"dissectors\":\"policy\". "
+				  "0 with --overload-dissectors all or "
+				  "--dissectors all." },
 	[STAT_OVERLOADS] = { "overloads", "skyfence_overloads_total", NULL, 0,
-			     "Times a worker's queues began to back up." },
-	[STAT_OVERLOAD_MS] = { "overload_ms",
-			       "skyfence_overload_milliseconds_total", NULL, 0,
-			       "Milliseconds workers' queues backed up "
-			       "(counted when they drain)." },
+			     "Times a worker's queues began to back up, "
+			     "summed over the workers." },
+	[STAT_OVERLOAD_MS] = { "overload_ms", "skyfence_overload_seconds_total",
+			       NULL, 0,
+			       "Time workers' queues backed up, summed over "
+			       "the workers (so up to workers x wall time), "
+			       "a running episode included.",
+			       1 },
+	[STAT_OVERLOADED] = { "overloaded", "skyfence_overloaded", NULL, 1,
+			      "Workers whose queues back up now." },
 	[STAT_FLOWS_ACTIVE] = { "flows_active", "skyfence_flows_active", NULL,
 				1, "Flows in skyfenced's table." },
 	[STAT_FLOWS_CAPACITY] = { "flows_capacity", "skyfence_flows_capacity",
@@ -657,7 +667,10 @@ static void render_prometheus(const struct status_view *v,
 			out(emit, ctx, "# TYPE %s %s", t->prom,
 			    t->gauge ? "gauge" : "counter");
 		}
-		if (t->label)
+		if (t->ms)
+			out(emit, ctx, "%s %" PRIu64 ".%03u", t->prom,
+			    s->v[i] / 1000, (unsigned)(s->v[i] % 1000));
+		else if (t->label)
 			out(emit, ctx, "%s{%s} %" PRIu64, t->prom, t->label,
 			    s->v[i]);
 		else

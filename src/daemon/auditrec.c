@@ -160,7 +160,7 @@ void auditrec_ct_end(void *ctx, const struct ct_end *e)
 		if (v.overload) {
 			o = strlen(f);
 			snprintf(f + o, sizeof(f) - o,
-				 ",\"labels\":\"policy\"");
+				 ",\"dissectors\":\"policy\"");
 		}
 	} else {
 		uint16_t app = mark_app_of(s->ml, e->e.mark);

@@ -31,9 +31,10 @@ struct daemon_stats {
 	uint64_t normalized; /* dropped by the normalizer (stream.h) */
 	uint64_t reloads, reload_failures;
 	uint64_t held_no_slot; /* throttled packets passed: no hold record */
-	/* times a worker's queues began to back up, and the milliseconds
-	 * they did (worker.c, overload_check) */
-	uint64_t overloads, overload_ms;
+	/* times a worker's queues began to back up, the milliseconds
+	 * they did (a running episode included), whether they do now
+	 * (worker.c, overload_check) */
+	uint64_t overloads, overload_ms, overloaded;
 };
 
 struct ctl;

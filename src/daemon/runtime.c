@@ -111,6 +111,9 @@ static void adopt(struct worker *w, void *arg)
 		classifier_close(w->cls);
 		w->eng = a->eng[w->idx];
 		w->cls = a->cls[w->idx];
+		/* the queue may be backing up: the new engine reads as the
+		 * old did */
+		worker_overload_apply(w);
 	}
 	if (a->pol) {
 		stats_remap(w->sc.apps, a->pol);

@@ -246,6 +246,7 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	s->v[STAT_HELD_NO_RECORD] += p->st->held_no_slot;
 	s->v[STAT_OVERLOADS] += p->st->overloads;
 	s->v[STAT_OVERLOAD_MS] += p->st->overload_ms;
+	s->v[STAT_OVERLOADED] += p->st->overloaded;
 	if (s->n_w < STATS_WORKERS) {
 		sw = &s->w[s->n_w++];
 		sw->first_queue = p->n_main ? p->qnum[0] : 0;

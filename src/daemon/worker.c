@@ -293,51 +293,89 @@ static void flush_queues(struct worker *w)
 		queue_flush(w->q[k]);
 }
 
-/* After a receive turn of slot @slot: whether its queue backs up. It does
- * when the turn stopped at its budget with packets still waiting, and
- * the socket holds an eighth of its buffer or 256 bytes per packet of the
- * queue's length, whichever is less (about a quarter of a full queue of
- * small packets); it has drained when a turn empties the socket or a
- * quarter of that is left. While any of the worker's queues backs up,
- * its engine reads new flows with the lean module (engine_set_overload):
- * the packets a flood would otherwise push past the queue uninspected
- * (fail-open) are inspected for what the policy decides on, and the
- * labels nobody enforces wait for the flood to end. */
+/* Receive turns in a row that must stop at their budget (64 packets)
+ * with the socket still holding enough before a queue backs up, and how
+ * long one stays so after the last such turn. */
+#define OVL_TURNS 4
+#define OVL_HOLD_MS 500
+
+void worker_overload_apply(struct worker *w)
+{
+	engine_set_overload(w->eng, w->ovl_on && w->o->overload_lean);
+	w->ovl_flows = engine_overload_flows(w->eng); /* a new count */
+}
+
+/* After a receive turn of slot @slot: whether its queue backs up. A turn
+ * that stops at its budget with packets still waiting reads how much the
+ * socket holds (SO_MEMINFO); OVL_TURNS such turns in a row, each finding
+ * an eighth of its buffer or 256 bytes per packet of the queue's length
+ * (whichever is less: about a quarter of a full queue of small packets),
+ * and the queue backs up; it has drained when no turn of any queue found
+ * a quarter of that for OVL_HOLD_MS (worker_overload_expire). One burst of large
+ * packets (GSO) fills the bytes but not the turns; a flood whose sender
+ * pauses for a moment does not flap. While a queue backs up, the
+ * worker's engine reads new flows with the lean module
+ * (engine_set_overload): the packets a flood would push past the queue
+ * uninspected (fail-open) are inspected for what the policy decides on,
+ * and the labels nobody enforces wait for the flood to end. */
 static void overload_check(struct worker *w, unsigned slot)
 {
 	uint32_t waiting, rcvbuf;
 	uint64_t limit;
-	int was = w->ovl[slot], on;
+	int full = 0, lean;
 
-	on = queue_backlog(w->q[slot], &waiting, &rcvbuf);
-	if (on) {
+	if (queue_backlog(w->q[slot], &waiting, &rcvbuf)) {
 		limit = (uint64_t)w->o->queue_maxlen * 256;
 		if (limit > rcvbuf / 8)
 			limit = rcvbuf / 8;
-		on = (uint64_t)waiting * (was ? 4 : 1) >= limit && limit > 0;
+		full = limit > 0 &&
+		       (uint64_t)waiting * (w->ovl_on ? 4 : 1) >= limit;
 	}
-	if (on == was)
+	if (!full) {
+		w->ovl_turns[slot] = 0;
 		return;
-	w->ovl[slot] = (uint8_t)on;
-	w->n_ovl = on ? w->n_ovl + 1 : w->n_ovl - 1;
-	if (on && w->n_ovl == 1) {
-		engine_set_overload(w->eng, w->o->overload_lean);
-		w->ovl_since_ms = w->now_ms;
-		w->st.overloads++;
-		log_limited(&w->ovl_limit, w->now_ms,
-			    "worker %u: queue %u backs up (%u KiB waiting)%s",
-			    w->idx,
-			    QUEUE_NUMBER(w->qnum[slot / QUEUE_KINDS],
-					 slot % QUEUE_KINDS),
-			    waiting / 1024,
-			    w->o->overload_lean
-				    ? ": new flows are read by the dissectors "
-				      "the policy needs until it drains"
-				    : "");
-	} else if (!on && w->n_ovl == 0) {
-		engine_set_overload(w->eng, 0);
-		w->st.overload_ms += w->now_ms - w->ovl_since_ms;
 	}
+	if (w->ovl_turns[slot] < OVL_TURNS)
+		w->ovl_turns[slot]++;
+	if (w->ovl_turns[slot] < OVL_TURNS)
+		return;
+	w->ovl_seen_ms = w->now_ms;
+	if (w->ovl_on)
+		return;
+	w->ovl_on = 1;
+	w->ovl_since_ms = w->now_ms;
+	w->st.overloads++;
+	lean = w->o->overload_lean && engine_set_overload(w->eng, 1);
+	w->ovl_flows = engine_overload_flows(w->eng);
+	log_limited(
+		&w->ovl_limit, w->now_ms,
+		"worker %u: queue %u backs up (%u KiB waiting): new flows "
+		"%s until it drains",
+		w->idx,
+		QUEUE_NUMBER(w->qnum[slot / QUEUE_KINDS], slot % QUEUE_KINDS),
+		waiting / 1024,
+		lean ? "are read by the dissectors the policy needs"
+		: !w->o->overload_lean ? "are still read by every dissector "
+					 "(--overload-dissectors all)"
+		: !w->o->lean	       ? "are still read by every dissector "
+					 "(--dissectors all)"
+			      : "are still read by every dissector (the "
+				"policy needs one the lean set lacks)");
+}
+
+void worker_overload_expire(struct worker *w)
+{
+	if (!w->ovl_on || w->now_ms < w->ovl_seen_ms + OVL_HOLD_MS)
+		return;
+	w->ovl_on = 0;
+	engine_set_overload(w->eng, 0);
+	w->st.overload_ms += w->now_ms - w->ovl_since_ms;
+	log_limited(&w->ovl_limit, w->now_ms,
+		    "worker %u: its queues drained after %" PRIu64
+		    " ms; %" PRIu64 " new flows were read by the dissectors "
+		    "the policy needs meanwhile",
+		    w->idx, w->now_ms - w->ovl_since_ms,
+		    engine_overload_flows(w->eng) - w->ovl_flows);
 }
 
 /* A queue: every packet waiting, then its verdicts. */
@@ -346,6 +384,7 @@ static void on_queue(struct worker *w, unsigned slot)
 	int r;
 
 	w->cur = slot;
+	worker_overload_expire(w);
 	r = queue_receive(w->q[slot], on_packet, w);
 	if (r < 0)
 		log_limited(&w->bad_limit, w->now_ms, "queue %u receive: %s",
@@ -418,9 +457,10 @@ int worker_lean_short(const struct daemon *d)
 	int r;
 
 	/* the engine's own test: a department that labels all is never
-	 * lean, so a policy of such needs no word */
+	 * lean, so a policy of such needs no word, unless a queue that
+	 * backs up would read it lean (--overload-dissectors policy) */
 	if (!d->o->lean || !d->n_workers || !d->w[0].cls ||
-	    engine_policy_labels_all(d->run.pol))
+	    (engine_policy_labels_all(d->run.pol) && !d->o->overload_lean))
 		return 0;
 	want = worker_lean_set(d, &n);
 	/* a worker's classifier changes in its thread only inside a
@@ -461,7 +501,7 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	w->ml = &d->ml;
 	w->bm = throttle_buckets(d->th);
 	w->bad_limit = (struct log_limit)LOG_LIMIT_INIT(5, 10000);
-	w->ovl_limit = (struct log_limit)LOG_LIMIT_INIT(1, 60000);
+	w->ovl_limit = (struct log_limit)LOG_LIMIT_INIT(2, 60000);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	lean = worker_lean_set(d, &co.n_lean);
@@ -485,9 +525,9 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, uint64_t seed)
 	w->drain = calloc(throttle_max_held(d->th) + 1, sizeof(*w->drain));
 	w->q = calloc(w->n_q, sizeof(*w->q));
 	w->src = calloc(w->n_q + 1, sizeof(*w->src));
-	w->ovl = calloc(w->n_q ? w->n_q : 1, 1);
+	w->ovl_turns = calloc(w->n_q ? w->n_q : 1, 1);
 	if (!w->eng || !w->sc.apps || !w->sc.recent || !w->posted ||
-	    !w->drain || !w->q || !w->src || !w->ovl) {
+	    !w->drain || !w->q || !w->src || !w->ovl_turns) {
 		log_warnx("worker %u: out of memory for %u flows", idx,
 			  o->max_flows);
 		return -1;
@@ -594,10 +634,17 @@ static void snap_worker(struct worker *w, void *arg)
 	struct snap_ctx *x = arg;
 	struct stats_part p;
 	struct queue_stats qs;
+	struct daemon_stats st = w->st;
 	unsigned k;
 
 	memset(&p, 0, sizeof(p));
-	p.st = &w->st;
+	worker_overload_expire(w);
+	/* an overload still running counts as far as it went */
+	st.overloaded = (uint64_t)w->ovl_on;
+	if (w->ovl_on)
+		st.overload_ms +=
+			clock_us(CLOCK_MONOTONIC) / 1000 - w->ovl_since_ms;
+	p.st = &st;
 	engine_get_stats(w->eng, &p.es);
 	engine_get_flow_stats(w->eng, &p.fs);
 	for (k = 0; k < w->n_q; k++) {
@@ -661,7 +708,7 @@ void worker_free(struct worker *w)
 		queue_close(w->q[k]);
 	free(w->q);
 	free(w->src);
-	free(w->ovl);
+	free(w->ovl_turns);
 	engine_destroy(w->eng);
 	classifier_close(w->cls);
 	free(w->sc.apps);

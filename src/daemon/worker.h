@@ -59,11 +59,13 @@ struct worker {
 	struct daemon_stats st;
 	struct stats_counts sc; /* per department and app; recent decisions */
 	struct log_limit bad_limit;
-	/* queue slots backing up (overload_check), and how many; since when
-	 * the engine reads new flows lean for it */
-	uint8_t *ovl;
-	unsigned n_ovl;
-	uint64_t ovl_since_ms;
+	/* the queues' backlog (overload_check): per slot, the turns in a
+	 * row that stopped at their budget with the socket full enough;
+	 * whether a queue backs up, since when, the last turn that said so */
+	uint8_t *ovl_turns;
+	int ovl_on;
+	uint64_t ovl_since_ms, ovl_seen_ms;
+	uint64_t ovl_flows; /* the engine's flows_overload then */
 	struct log_limit ovl_limit;
 	struct posted_verdict *drain; /* a copy of posted, being sent */
 	/* shared with the control and shaper threads, under mu */
@@ -93,6 +95,13 @@ uint8_t *worker_lean_for(const struct daemon *d, const struct policy *p,
 			 uint32_t *n);
 int worker_init(struct daemon *d, struct worker *w, unsigned idx,
 		uint64_t seed);
+/* Tells @w's engine whether its queues back up (after an engine swap).
+ * Its thread's, or inside a worker_call. */
+void worker_overload_apply(struct worker *w);
+/* Its queues have drained if none backed up for a while (worker.c,
+ * OVL_HOLD_MS): before each receive turn, and every second, so the first
+ * new flows after a flood are read as ever. Its thread's. */
+void worker_overload_expire(struct worker *w);
 /* Binds @w's queues (worker_init first; every worker set up before any
  * binds, so no packet waits for a module still loading). Returns 0, or
  * -1 with a message logged. */

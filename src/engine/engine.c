@@ -734,7 +734,7 @@ static void lean_check(struct engine *e)
 	}
 	engine_dissectors(e->pol, e->kill, e->n_kill, e->cls, want, n);
 	e->lean_ok = (uint8_t)classifier_lean_covers(e->cls, want, n);
-	if (!e->lean_ok && !all)
+	if (!e->lean_ok)
 		e->st.lean_short++;
 	e->lean = e->lean_ok && !all;
 	free(want);
@@ -745,9 +745,15 @@ int engine_lean(const struct engine *e)
 	return e->lean;
 }
 
-void engine_set_overload(struct engine *e, int on)
+uint64_t engine_overload_flows(const struct engine *e)
+{
+	return e->st.overload;
+}
+
+int engine_set_overload(struct engine *e, int on)
 {
 	e->overload = (uint8_t)(on != 0);
+	return e->overload && e->lean_ok;
 }
 
 /* Whether flow @f, new, is read with the lean module: its department

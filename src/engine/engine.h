@@ -101,8 +101,11 @@ int engine_lean(const struct engine *e);
  * every department are read with the lean module, if it covers the
  * policy and the kill switch (what decides a flow is read as before;
  * labels of protocols no rule names may be missing, and the flow's
- * records carry "labels":"policy"). The worker's, between packets. */
-void engine_set_overload(struct engine *e, int on);
+ * records carry "dissectors":"policy"). Returns whether new flows are now
+ * read so. The worker's, between packets. */
+int engine_set_overload(struct engine *e, int on);
+/* engine_stats' overload: the flows read lean because of it so far. */
+uint64_t engine_overload_flows(const struct engine *e);
 /* Whether every department of @p records every flow with its label
  * (`log all`, or a rule for any flow with `log`): then none is read lean. */
 int engine_policy_labels_all(const struct policy *p);

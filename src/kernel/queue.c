@@ -364,6 +364,7 @@ int queue_receive(struct queue *q, queue_pkt_fn fn, void *ctx)
 	int budget = RECV_BUDGET, fd = mnl_socket_get_fd(q->nl), i, n;
 	uint64_t before = q->st.packets;
 
+	q->backlog = 0;
 	while (budget > 0) {
 		int want = budget < RX_BATCH ? budget : RX_BATCH;
 

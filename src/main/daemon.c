@@ -301,6 +301,7 @@ static void expire(struct worker *w, void *arg)
 	uint64_t *sum = arg;
 
 	engine_expire(w->eng, w->now_ms);
+	worker_overload_expire(w);
 	engine_get_flow_stats(w->eng, &fs);
 	sum[0] += fs.active;
 	sum[1] += fs.capacity;

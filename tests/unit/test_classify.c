@@ -303,7 +303,7 @@ START_TEST(test_overload_reads_every_department_lean)
 	ck_assert_uint_eq(v.flow->cls.app,
 			  (unsigned)classifier_proto_id(cls, "NTP"));
 	ck_assert_uint_eq(v.flow->overload, 0);
-	engine_set_overload(eng, 1);
+	ck_assert_int_eq(engine_set_overload(eng, 1), 1);
 	/* b's and the default's flows alike: NTP is no rule's, unnamed */
 	v = ntp_from("192.0.2.71");
 	ck_assert_uint_ne(v.flow->cls.app,
@@ -315,7 +315,7 @@ START_TEST(test_overload_reads_every_department_lean)
 	ck_assert_int_eq(
 		audit_flow_fields(rec, sizeof(rec), "end", 1, v.flow, pol, cls),
 		0);
-	ck_assert_ptr_nonnull(strstr(rec, ",\"labels\":\"policy\""));
+	ck_assert_ptr_nonnull(strstr(rec, ",\"dissectors\":\"policy\""));
 	v = ntp_from("198.51.100.7");
 	ck_assert_uint_eq(v.flow->overload, 1);
 	/* what the policy decides on is read all the same */
@@ -336,7 +336,7 @@ START_TEST(test_overload_reads_every_department_lean)
 	ck_assert_int_eq(
 		audit_flow_fields(rec, sizeof(rec), "end", 1, v.flow, pol, cls),
 		0);
-	ck_assert_ptr_null(strstr(rec, "labels"));
+	ck_assert_ptr_null(strstr(rec, "\"dissectors\""));
 	teardown();
 }
 END_TEST
@@ -347,15 +347,20 @@ START_TEST(test_overload_never_misses_what_decides)
 {
 	struct policy_rule kill[1];
 	struct engine_verdict v;
+	struct engine_stats st;
 
+	/* every department logs all: only an overload would read lean */
 	setup_lean(
-		"department b { hosts 192.0.2.64/26; log all; skype drop; }");
+		"department b { hosts 192.0.2.64/26; log all; skype drop; }\n"
+		"default { log all; }");
 	memcpy(kill, &pol->depts[1].rules[0], sizeof(kill));
 	kill[0].match = MATCH_PROTOCOLS;
 	kill[0].n_ids = 1;
 	kill[0].ids[0] = (uint16_t)classifier_proto_id(cls, "NTP");
 	engine_set_killswitch(eng, kill, 1);
-	engine_set_overload(eng, 1);
+	ck_assert_int_eq(engine_set_overload(eng, 1), 0);
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.lean_short, 1);
 	v = ntp_from("192.0.2.70");
 	ck_assert_uint_eq(v.flow->overload, 0);
 	ck_assert_uint_eq(v.flow->cls.app,
