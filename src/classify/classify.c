@@ -55,7 +55,8 @@ struct classifier {
 	 * (STUN, Teams, Ookla, ...), and a datagram read alone must leave
 	 * no trace in the ones the flows are read with */
 	struct ndpi_detection_module_struct *once;
-	uint8_t *flows; /* max_flows nDPI flow structs */
+	uint8_t *flows;	   /* max_flows nDPI flow structs */
+	size_t flows_warm; /* bytes of them in memory (bigmem_warm) */
 	size_t flow_size;
 	int32_t *free_next;
 	int32_t free_head;
@@ -348,6 +349,12 @@ static void slot_reset(struct classifier *c, int32_t s)
 	c->ns[s] = 0;
 	c->ep[s] = 0;
 	c->attrs[s] = 0;
+}
+
+int classifier_warm(struct classifier *c, size_t chunk)
+{
+	return bigmem_warm(c->flows, (size_t)c->o.max_flows + 1, c->flow_size,
+			   &c->flows_warm, chunk);
 }
 
 int32_t classifier_flow_new(struct classifier *c, int lean)

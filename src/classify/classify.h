@@ -41,6 +41,9 @@ void classifier_close(struct classifier *c);
  * (fewer dissectors: cheaper first packets, fewer labels), for its whole
  * life. */
 int32_t classifier_flow_new(struct classifier *c, int lean);
+/* Puts up to @chunk more bytes of the per-flow states in memory ahead of
+ * use (core/bigmem.h); 1 while some is left. The owner's thread. */
+int classifier_warm(struct classifier *c, size_t chunk);
 
 /* Sets @want[id] for the protocols skyfence's own reading relies on
  * (Skype and Teams, and what names or carries them: TLS, HTTP, DNS, QUIC,

@@ -1,9 +1,12 @@
 /* bigmem.c - large zeroed arrays on huge pages where the kernel grants
- * them (bigmem.h). */
+ * them, put in memory ahead of use (bigmem.h). */
 #include "core/bigmem.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+
+#define PAGE 4096u
 
 static size_t length(size_t n, size_t size)
 {
@@ -27,6 +30,36 @@ void *bigmem_alloc(size_t n, size_t size)
 	 * small, nothing else changes */
 	(void)madvise(p, len, MADV_HUGEPAGE);
 	return p;
+}
+
+int bigmem_warm(void *p, size_t n, size_t size, size_t *done, size_t chunk)
+{
+	size_t len = length(n, size), end, off;
+
+	if (!p || *done >= len)
+		return 0;
+	end = len - *done > chunk ? *done + chunk : len;
+#ifdef MADV_POPULATE_WRITE
+	/* page-aligned start: mmap's pointer is, and chunks are multiples
+	 * of a page but the last */
+	if (madvise((char *)p + *done, end - *done, MADV_POPULATE_WRITE) == 0) {
+		*done = end;
+		return *done < len;
+	}
+	if (errno != EINVAL) {
+		*done = len; /* memory is short: the rest as it is used */
+		return 0;
+	}
+#endif
+	/* a kernel before 5.14: a write to each page, of the byte it holds
+	 * (its slots may be in use: only the owner's thread calls this) */
+	for (off = *done; off < end; off += PAGE) {
+		volatile unsigned char *b = (unsigned char *)p + off;
+
+		*b = *b;
+	}
+	*done = end;
+	return *done < len;
 }
 
 void bigmem_free(void *p, size_t n, size_t size)

@@ -23,6 +23,7 @@ struct flow_table {
 	flow_end_fn on_end;
 	void *ctx;
 	struct flow_table_stats st;
+	size_t warm; /* bytes of the pool in memory (bigmem_warm) */
 };
 
 void flow_key_from_pkt(const struct pkt *p, struct flow_key *k, int *src_is_lo)
@@ -97,6 +98,12 @@ struct flow_table *flow_table_create(uint32_t capacity, uint64_t idle_ms,
 	t->ctx = ctx;
 	t->st.capacity = capacity;
 	return t;
+}
+
+int flow_table_warm(struct flow_table *t, size_t chunk)
+{
+	return bigmem_warm(t->pool, t->capacity, sizeof(*t->pool), &t->warm,
+			   chunk);
 }
 
 void flow_table_destroy(struct flow_table *t)

@@ -141,6 +141,9 @@ struct flow_table_stats {
 struct flow_table *flow_table_create(uint32_t capacity, uint64_t idle_ms,
 				     uint64_t seed, flow_end_fn on_end,
 				     void *ctx);
+/* Puts up to @chunk more bytes of the pool in memory ahead of use
+ * (bigmem.h); 1 while some is left. */
+int flow_table_warm(struct flow_table *t, size_t chunk);
 void flow_table_destroy(struct flow_table *t);
 
 /* Finds the flow of @p, or creates it (evicting the least recently used flow

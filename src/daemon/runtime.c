@@ -112,8 +112,9 @@ static void adopt(struct worker *w, void *arg)
 		w->eng = a->eng[w->idx];
 		w->cls = a->cls[w->idx];
 		/* the queue may be backing up: the new engine reads as the
-		 * old did */
+		 * old did; its memory is put in place in idle time */
 		worker_overload_apply(w);
+		w->warm = 1;
 	}
 	if (a->pol) {
 		stats_remap(w->sc.apps, a->pol);

@@ -297,7 +297,7 @@ static void flush_queues(struct worker *w)
  * with the socket still holding enough before a queue backs up, and how
  * long one stays so after the last such turn. */
 #define OVL_TURNS 4
-#define OVL_HOLD_MS 500
+#define OVL_HOLD_MS 1000
 
 void worker_overload_apply(struct worker *w)
 {
@@ -310,11 +310,12 @@ void worker_overload_apply(struct worker *w)
  * socket holds (SO_MEMINFO); OVL_TURNS such turns in a row, each finding
  * an eighth of its buffer or 256 bytes per packet of the queue's length
  * (whichever is less: about a quarter of a full queue of small packets),
- * and the queue backs up; it has drained when no turn of any queue found
- * a quarter of that for OVL_HOLD_MS (worker_overload_expire). One burst of large
- * packets (GSO) fills the bytes but not the turns; a flood whose sender
- * pauses for a moment does not flap. While a queue backs up, the
- * worker's engine reads new flows with the lean module
+ * and the worker's queues back up. A burst of a few large packets (GSO)
+ * fills the bytes but not the turns. They have drained once no turn of
+ * any of them stopped at its budget for OVL_HOLD_MS
+ * (worker_overload_expire): read lean, the worker may keep up with a
+ * flood it could not read whole, and a sender's pause is no drain. While
+ * they back up, the worker's engine reads new flows with the lean module
  * (engine_set_overload): the packets a flood would push past the queue
  * uninspected (fail-open) are inspected for what the policy decides on,
  * and the labels nobody enforces wait for the flood to end. */
@@ -328,8 +329,12 @@ static void overload_check(struct worker *w, unsigned slot)
 		limit = (uint64_t)w->o->queue_maxlen * 256;
 		if (limit > rcvbuf / 8)
 			limit = rcvbuf / 8;
-		full = limit > 0 &&
-		       (uint64_t)waiting * (w->ovl_on ? 4 : 1) >= limit;
+		full = limit > 0 && waiting >= limit;
+		/* while it lasts, any turn that stops at its budget says
+		 * so: read lean, the worker may keep up with the flood
+		 * without draining it */
+		if (w->ovl_on)
+			w->ovl_seen_ms = w->now_ms;
 	}
 	if (!full) {
 		w->ovl_turns[slot] = 0;
@@ -396,13 +401,19 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	w->warm = 1;
 	while (w->running) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(w->ep, evs, 8, -1), i;
+		int n = epoll_wait(w->ep, evs, 8, w->warm ? 0 : -1), i;
 
 		if (n < 0 && errno != EINTR) {
 			log_warn("worker %u: epoll_wait", w->idx);
 			break;
+		}
+		if (n == 0 && w->warm) {
+			/* nothing waits: 2 MiB more of the flows' memory */
+			w->warm = engine_warm(w->eng, 2u << 20);
+			continue;
 		}
 		w->now_ms = clock_us(CLOCK_MONOTONIC) / 1000;
 		for (i = 0; i < n; i++) {

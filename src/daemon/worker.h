@@ -56,6 +56,7 @@ struct worker {
 	unsigned cur;		   /* the slot being handled */
 	uint64_t now_ms;	   /* this turn's clock (the flow table's) */
 	int running;
+	int warm; /* its engine's memory is still being put in place */
 	struct daemon_stats st;
 	struct stats_counts sc; /* per department and app; recent decisions */
 	struct log_limit bad_limit;

@@ -1463,6 +1463,11 @@ void engine_count_bad(struct engine *e, enum pkt_status s)
 		e->st.bad[s]++;
 }
 
+int engine_warm(struct engine *e, size_t chunk)
+{
+	return flow_table_warm(e->ft, chunk) | classifier_warm(e->cls, chunk);
+}
+
 void engine_expire(struct engine *e, uint64_t now_ms)
 {
 	flow_table_expire(e->ft, now_ms);

@@ -198,6 +198,10 @@ void engine_count_bad(struct engine *e, enum pkt_status s);
 
 /* Ends idle flows; flows still inspected are given up and decided first. */
 void engine_expire(struct engine *e, uint64_t now_ms);
+/* Puts up to @chunk more bytes of the flow table's and the classifier's
+ * per-flow memory in memory ahead of use, so a flood's new flows wait for
+ * no page fault (core/bigmem.h); 1 while some is left. Idle time's. */
+int engine_warm(struct engine *e, size_t chunk);
 /* Ends every flow (end of a capture, shutdown). */
 void engine_flush(struct engine *e);
 
