@@ -1,5 +1,5 @@
-/* bigmem.c - large zeroed arrays on huge pages where the kernel grants
- * them, put in memory ahead of use (bigmem.h). */
+/* bigmem.c - large zeroed arrays, put in memory ahead of use
+ * (bigmem.h). */
 #include "core/bigmem.h"
 
 #include <errno.h>
@@ -26,9 +26,9 @@ void *bigmem_alloc(size_t n, size_t size)
 		 -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	/* advice only: without it (THP off, an older kernel) the pages are
-	 * small, nothing else changes */
-	(void)madvise(p, len, MADV_HUGEPAGE);
+	/* no MADV_HUGEPAGE: with Debian's defrag=madvise, a fault in such
+	 * a region may wait for the kernel to compact memory, in the
+	 * packet path of a flow that reaches a page before bigmem_warm */
 	return p;
 }
 

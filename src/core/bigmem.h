@@ -1,12 +1,12 @@
 /* bigmem.h - large zeroed arrays that live as long as their owner: the
  * flow table's pool and the classifier's nDPI flow structs (about 140 MB
- * a worker at the default --max-flows). Mapped, not malloc'd, with
- * transparent huge pages asked for (madvise: Debian's default setting
- * grants them only so), and put in memory ahead of use (bigmem_warm, a
- * worker's idle time): a flood's new flows then take slots the daemon
- * already holds, and the packet path does not wait for a page fault and
- * the zeroing of its page (12 % of a fresh daemon's CPU in lab.policy's
- * flood, huge pages or not). The start does not wait for it. */
+ * a worker at the default --max-flows). Mapped, not malloc'd, and put in
+ * memory ahead of use (bigmem_warm, in a worker's idle time): a flood's
+ * new flows then take slots the daemon already holds, and the packet
+ * path does not wait for a page fault and the zeroing of its page (12 %
+ * of a fresh daemon's CPU in lab.policy's flood). The start does not
+ * wait for it. (The flow table writes each slot's free-list link at its
+ * creation: its pool is in memory from the start anyway.) */
 #ifndef SKYFENCE_BIGMEM_H
 #define SKYFENCE_BIGMEM_H
 

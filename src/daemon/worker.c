@@ -312,9 +312,10 @@ void worker_overload_apply(struct worker *w)
  * (whichever is less: about a quarter of a full queue of small packets),
  * and the worker's queues back up. A burst of a few large packets (GSO)
  * fills the bytes but not the turns. They have drained once no turn of
- * any of them stopped at its budget for OVL_HOLD_MS
- * (worker_overload_expire): read lean, the worker may keep up with a
- * flood it could not read whole, and a sender's pause is no drain. While
+ * any of them stopped at its budget with a quarter of that waiting for
+ * OVL_HOLD_MS (worker_overload_expire): read lean, the worker may keep
+ * up with a flood it could not read whole, and a sender's pause is no
+ * drain. While
  * they back up, the worker's engine reads new flows with the lean module
  * (engine_set_overload): the packets a flood would push past the queue
  * uninspected (fail-open) are inspected for what the policy decides on,
@@ -330,10 +331,10 @@ static void overload_check(struct worker *w, unsigned slot)
 		if (limit > rcvbuf / 8)
 			limit = rcvbuf / 8;
 		full = limit > 0 && waiting >= limit;
-		/* while it lasts, any turn that stops at its budget says
-		 * so: read lean, the worker may keep up with the flood
-		 * without draining it */
-		if (w->ovl_on)
+		/* while it lasts, a turn that stops at its budget with a
+		 * quarter of that waiting says so: read lean, the worker
+		 * may keep up with the flood without draining it */
+		if (w->ovl_on && limit > 0 && (uint64_t)waiting * 4 >= limit)
 			w->ovl_seen_ms = w->now_ms;
 	}
 	if (!full) {
@@ -374,12 +375,13 @@ void worker_overload_expire(struct worker *w)
 		return;
 	w->ovl_on = 0;
 	engine_set_overload(w->eng, 0);
-	w->st.overload_ms += w->now_ms - w->ovl_since_ms;
+	/* until the last turn that said so, not the hold after it */
+	w->st.overload_ms += w->ovl_seen_ms - w->ovl_since_ms;
 	log_limited(&w->ovl_limit, w->now_ms,
 		    "worker %u: its queues drained after %" PRIu64
 		    " ms; %" PRIu64 " new flows were read by the dissectors "
 		    "the policy needs meanwhile",
-		    w->idx, w->now_ms - w->ovl_since_ms,
+		    w->idx, w->ovl_seen_ms - w->ovl_since_ms,
 		    engine_overload_flows(w->eng) - w->ovl_flows);
 }
 

@@ -758,21 +758,23 @@ int engine_set_overload(struct engine *e, int on)
 
 /* Whether flow @f, new, is read with the lean module: its department
  * does not label every flow it records (labels_all), or the queue backs
- * up (engine_set_overload: the flow is marked, its records say so). */
+ * up (engine_set_overload: such a flow of a department that labels all
+ * is marked, its records say so). */
 static int flow_lean(const struct engine *e, struct flow *f)
 {
 	struct flow_facts ff;
 	struct policy_ident pi;
 
-	if (e->overload && e->lean_ok) {
-		f->overload = 1;
-		return 1;
-	}
-	if (!e->lean)
+	if (!e->lean_ok || (!e->lean && !e->overload))
 		return 0;
 	endpoints_of(e, f, &ff, &pi);
-	return !labels_all(
-		&e->pol->depts[policy_dept_for(e->pol, ff.internal, ff.ident)]);
+	if (!labels_all(&e->pol->depts[policy_dept_for(e->pol, ff.internal,
+						       ff.ident)]))
+		return 1; /* lean_ok, and a department reads so */
+	if (!e->overload)
+		return 0;
+	f->overload = 1;
+	return 1;
 }
 
 struct engine *engine_create(const struct engine_opts *o, struct classifier *c,

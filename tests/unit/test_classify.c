@@ -341,6 +341,33 @@ START_TEST(test_overload_reads_every_department_lean)
 }
 END_TEST
 
+/* Under overload a department without `log all` reads lean as ever, and
+ * its flows are not marked: only what overload took from a department
+ * that labels all says "dissectors":"policy". */
+START_TEST(test_overload_marks_only_what_it_took)
+{
+	struct engine_stats st;
+	struct engine_verdict v;
+
+	setup_lean(
+		"department a { hosts 192.0.2.0/26; skype drop; }\n"
+		"department b { hosts 192.0.2.64/26; log all; skype drop; }");
+	ck_assert_int_eq(engine_set_overload(eng, 1), 1);
+	v = ntp_from("192.0.2.10");
+	ck_assert_uint_eq(v.flow->overload, 0);
+	ck_assert_uint_ne(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	v = ntp_from("192.0.2.70");
+	ck_assert_uint_eq(v.flow->overload, 1);
+	ck_assert_uint_ne(v.flow->cls.app,
+			  (unsigned)classifier_proto_id(cls, "NTP"));
+	engine_get_stats(eng, &st);
+	ck_assert_uint_eq(st.lean, 2);
+	ck_assert_uint_eq(st.overload, 1);
+	teardown();
+}
+END_TEST
+
 /* A rule the lean module cannot read for: no flow is read lean, under
  * overload neither (what decides would be missed). */
 START_TEST(test_overload_never_misses_what_decides)
@@ -1962,6 +1989,7 @@ int main(void)
 	tcase_add_test(c, test_lean_module_off_when_the_rules_need_more);
 	tcase_add_test(c, test_overload_reads_every_department_lean);
 	tcase_add_test(c, test_overload_never_misses_what_decides);
+	tcase_add_test(c, test_overload_marks_only_what_it_took);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
