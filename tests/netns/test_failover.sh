@@ -107,9 +107,11 @@ while [ $k -lt "$FAILOVERS" ]; do
 	k=$((k + 1))
 	from=gwa to=gwb
 	master_is gwa || { from=gwb to=gwa; }
-	# 4 s of requests; the failover a second in
-	stream long 3478 40000 400
-	stream new 3479 $((40000 + k)) 400
+	# 2.5 s of requests; the failover a second in, 1.5 s of them after
+	# it (a takeover's losses come in its first tenths of a second: the
+	# new master's first packets of each flow)
+	stream long 3478 40000 250
+	stream new 3479 $((40000 + k)) 250
 	sleep 1
 	if [ $gwa_up -eq 1 ]; then
 		how="gwa's keepalived stopped"

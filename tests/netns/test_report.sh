@@ -50,18 +50,27 @@ art=${SKYFENCE_ARTIFACTS:-$build/artifacts}
 mkdir -p "$art" || skip "cannot make the artifacts directory $art"
 art=$(cd "$art" && pwd)
 rep() { timeout 60 "$build/skyfencectl" report "$@"; }
-# report_check.py's PASS/FAIL lines count as the suite's
-browser() { # browser LOG ARGS...
-	_l=$1
+# browser LOG ARGS...: a page for report_check.py, checked at the end
+# with the others in one chromium (LOG names the page; one log for all)
+: >"$work/pages.jsonl"
+browser() {
 	shift
-	timeout 180 "$PY" "$top/tests/tools/report_check.py" "$@" >"$_l" 2>&1
+	"$PY" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" >>"$work/pages.jsonl"
+}
+# report_check.py's PASS/FAIL lines count as the suite's
+browser_run() {
+	_l=$work/browser.log
+	timeout 300 "$PY" "$top/tests/tools/report_check.py" --batch "$work/pages.jsonl" >"$_l" 2>&1
 	_rc=$?
 	cat "$_l"
 	_p=$(grep -c '^PASS: ' "$_l")
 	_f=$(grep -c '^FAIL: ' "$_l")
 	pass=$((pass + _p))
 	fail=$((fail + _f))
-	[ "$_rc" -eq 0 ] || [ "$_f" -gt 0 ] || ko "report_check.py $* ended with $_rc and no FAIL line: $(tail -n 3 "$_l" | tr '\n' ' ')"
+	[ "$_rc" -eq 0 ] || [ "$_f" -gt 0 ] || ko "report_check.py --batch ended with $_rc and no FAIL line: $(tail -n 3 "$_l" | tr '\n' ' ')"
+	_n=$(grep -c . "$work/pages.jsonl")
+	check "the browser checked the $_n pages ($(grep -c '^figure: .*the page loaded' "$_l") loaded)" \
+		[ "$(grep -c '^figure: .*the page loaded' "$_l")" -eq "$_n" ]
 }
 ms_of() { # the ts_ms of the first line matching $2 in $1
 	grep -m 1 -- "$2" "$1" | sed -n 's/.*"ts_ms":\([0-9]*\).*/\1/p'
@@ -207,6 +216,7 @@ rep --output "$work/sni.html" "$work/sni.log"
 check "a report of that lab's trail written ($?)" [ -s "$work/sni.html" ]
 browser "$work/b8.log" --label "hostile SNI" --html "$work/sni.html" --audit "$work/sni.log" --no-changes
 "$top/scripts/lab.sh" down --prefix "$P" >/dev/null 2>&1
+browser_run
 
 left=$(netns_list | grep -c "^$P")
 check "no namespace of the suite is left ($left)" [ "$left" -eq 0 ]

@@ -572,8 +572,7 @@ def flatten(o, pre=""):
 # -----------------------------------------------------------------------------
 
 
-def main():
-    global label
+def parser():
     ap = argparse.ArgumentParser()
     ap.add_argument("--html", required=True)
     ap.add_argument("--audit", action="append", required=True)
@@ -587,43 +586,61 @@ def main():
     ap.add_argument("--no-changes", action="store_true")
     ap.add_argument("--shot")
     ap.add_argument("--label", default="")
-    args = ap.parse_args()
+    return ap
+
+
+def one_page(d, args):
+    """Every check of one page, in the browser @d."""
+    global label
     label = args.label + ": " if args.label else ""
     e = compute(args.audit, args.since_ms, args.until_ms, args.department)
     url = "file://" + os.path.abspath(args.html)
+    p = page_checks(d, url)
+    figure_checks(p, e, args)
+    if args.broken:
+        broken_checks(p, args.broken)
+    if args.shows:
+        shows_checks(p, args.shows)
+    if args.text:
+        text_checks(args.text, p)
+    if args.json:
+        json_checks(args.json, p, e)
+    if args.shot:
+        # the viewport itself 1280x800 (a window's size includes
+        # what the browser draws around the page)
+        view(d, 800)
+        ok = d.save_screenshot(args.shot)
+        full = re.sub(r"(\.png)?$", "-full.png", args.shot, count=1)
+        view(d, min(max(p["height"], 800), 16000))
+        ok = d.save_screenshot(full) and ok
+        view(d, 800)
+        size = os.path.getsize(args.shot) if os.path.exists(args.shot) else 0
+        with open(args.shot, "rb") as f:
+            png = f.read(8) == b"\x89PNG\r\n\x1a\n"
+            dims = png and f.read(8) and f.read(8)
+        w, h = (int.from_bytes(dims[:4], "big"), int.from_bytes(dims[4:], "big")) \
+            if dims else (0, 0)
+        check(ok and png and size > 0 and (w, h) == (1280, 800),
+              "screenshot saved: %s (%d bytes, %dx%d), the whole page in %s" %
+              (args.shot, size, w, h, full))
+
+
+def main():
+    # --batch FILE: a JSON array of arguments a line, each a page checked
+    # in turn in one browser (one chromium start for them all)
+    if len(sys.argv) == 3 and sys.argv[1] == "--batch":
+        with open(sys.argv[2], encoding="utf-8") as f:
+            pages = [parser().parse_args(json.loads(ln)) for ln in f if ln.strip()]
+    else:
+        pages = [parser().parse_args()]
     try:
         d = browser()
     except Exception as x:  # no browser: one failure, said why
         check(False, "chromium through chromedriver: %s" % str(x).splitlines()[0])
         return 1
     try:
-        p = page_checks(d, url)
-        figure_checks(p, e, args)
-        if args.broken:
-            broken_checks(p, args.broken)
-        if args.shows:
-            shows_checks(p, args.shows)
-        if args.text:
-            text_checks(args.text, p)
-        if args.json:
-            json_checks(args.json, p, e)
-        if args.shot:
-            # the viewport itself 1280x800 (a window's size includes
-            # what the browser draws around the page)
-            view(d, 800)
-            ok = d.save_screenshot(args.shot)
-            full = re.sub(r"(\.png)?$", "-full.png", args.shot, count=1)
-            view(d, min(max(p["height"], 800), 16000))
-            ok = d.save_screenshot(full) and ok
-            size = os.path.getsize(args.shot) if os.path.exists(args.shot) else 0
-            with open(args.shot, "rb") as f:
-                png = f.read(8) == b"\x89PNG\r\n\x1a\n"
-                dims = png and f.read(8) and f.read(8)
-            w, h = (int.from_bytes(dims[:4], "big"), int.from_bytes(dims[4:], "big")) \
-                if dims else (0, 0)
-            check(ok and png and size > 0 and (w, h) == (1280, 800),
-                  "screenshot saved: %s (%d bytes, %dx%d), the whole page in %s" %
-                  (args.shot, size, w, h, full))
+        for args in pages:
+            one_page(d, args)
     finally:
         d.quit()
     return 1 if failed else 0
