@@ -312,7 +312,7 @@ fi
 
 stage "style"
 # every hash seed comes from getrandom (daemon_seed): none from a clock
-find src -name '*.[ch]' | sort >"$log/sources"
+find src include -name '*.[ch]' | sort >"$log/sources"
 # shellcheck disable=SC2046 # one word a path: no blank in src/'s names
 seeds=$(grep -nE '\bseed\b.*(clock|time\(|getpid)' $(grep '\.c$' "$log/sources") | grep -v '^src/core/flow.c' || true)
 one "$([ -z "$seeds" ]; echo $?)" "no hash seed is taken from a clock or the pid${seeds:+: $seeds}"

@@ -25,6 +25,7 @@
 #include "feed/m365.h"
 #include "feed/m365sig.h"
 #include "sys/log.h"
+#include "skyfence.h"
 
 extern char **environ;
 
@@ -120,7 +121,7 @@ static int opts_parse(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .state_dir = "/var/lib/skyfence-endpoints",
 			    .url = "https://endpoints.office.com",
 			    .instance = "Worldwide",
-			    .ctl = "/run/skyfence/ctl.sock" };
+			    .ctl = SKYFENCE_CTL_PATH };
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'd':

@@ -18,10 +18,10 @@
 #include "control/ctl.h"
 #include "control/verbs.h"
 #include "report/reportcmd.h"
+#include "skyfence.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
-#define DEFAULT_SOCKET "/run/skyfence/ctl.sock"
 #define REPLY_TIMEOUT_MS 10000
 
 /* The commands: the daemon's verbs and skyfencectl's own (verbs.h). */
@@ -60,7 +60,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"\nThe socket is %s unless --socket or SKYFENCE_CTL says otherwise.\n"
 		"Exit: 0 ok, 1 refused, 2 usage error, 3 daemon unreachable.\n",
-		DEFAULT_SOCKET);
+		SKYFENCE_CTL_PATH);
 }
 
 /* a reply's line: as long as the daemon queues for one client (4 MiB:
@@ -803,7 +803,7 @@ int main(int argc, char **argv)
 	int used = 0;
 
 	if (!path || !*path)
-		path = DEFAULT_SOCKET;
+		path = SKYFENCE_CTL_PATH;
 	/* a report reads files, as many as logrotate keeps (two years of
 	 * weeks): past the daemon's limit on words, never sent */
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++)

@@ -25,6 +25,7 @@
 #include "policy/policy.h"
 #include "sys/privdrop.h"
 #include "kernel/queue.h"
+#include "skyfence.h"
 
 #define DEFAULT_OFFLINE_FLOWS 262144u
 /* long options without a letter */
@@ -61,8 +62,6 @@ enum {
 #define DEFAULT_INLINE_IDLE_S 120u
 #define DEFAULT_QUEUE_MAXLEN 8192u
 #define DEFAULT_RCVBUF (8u << 20)
-#define DEFAULT_CTL_PATH "/run/skyfence/ctl.sock"
-#define DEFAULT_STATE_DIR "/var/lib/skyfence"
 #define DEFAULT_CTL_IDLE_S 30u
 
 static void usage(FILE *f)
@@ -180,8 +179,8 @@ static void usage(FILE *f)
 		DEFAULT_QUEUE_MAXLEN, DEFAULT_RCVBUF, MARK_DEFAULT_MASK,
 		DEFAULT_INLINE_FLOWS, DEFAULT_OFFLINE_FLOWS,
 		DEFAULT_INLINE_IDLE_S, DEFAULT_AUDIT_RATE, DEFAULT_AUDIT_BURST,
-		DEFAULT_AUDIT_BUFFER, DEFAULT_AUDIT_FLOWS, DEFAULT_CTL_PATH,
-		DEFAULT_CTL_IDLE_S, DEFAULT_STATE_DIR, DEFAULT_IDENTITY_MAX,
+		DEFAULT_AUDIT_BUFFER, DEFAULT_AUDIT_FLOWS, SKYFENCE_CTL_PATH,
+		DEFAULT_CTL_IDLE_S, SKYFENCE_STATE_DIR, DEFAULT_IDENTITY_MAX,
 		DEFAULT_IDENTITY_LIFETIME_S, DEFAULT_LDAP_LIFETIME_S);
 }
 
@@ -766,11 +765,11 @@ static void cli_defaults(struct cli *c)
 		.max_flows = DEFAULT_INLINE_FLOWS,
 		.idle_ms = DEFAULT_INLINE_IDLE_S * 1000ull,
 		.log_level = LOG_LVL_INFO,
-		.ctl_path = DEFAULT_CTL_PATH,
+		.ctl_path = SKYFENCE_CTL_PATH,
 		.ctl_group = (gid_t)-1,
 		.ctl_admin_group = (gid_t)-1,
 		.ctl_idle_ms = DEFAULT_CTL_IDLE_S * 1000ull,
-		.state_dir = DEFAULT_STATE_DIR,
+		.state_dir = SKYFENCE_STATE_DIR,
 		.audit_rate = DEFAULT_AUDIT_RATE,
 		.audit_burst = DEFAULT_AUDIT_BURST,
 		.audit_buffer = DEFAULT_AUDIT_BUFFER,

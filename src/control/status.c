@@ -15,6 +15,7 @@
 #include "kernel/queue.h"
 #include "policy/policy.h"
 #include "policy/state.h"
+#include "skyfence.h"
 
 /* ---- one snapshot, four renderers ---- */
 

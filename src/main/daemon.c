@@ -50,6 +50,7 @@
 #include "kernel/queue.h"
 #include "core/shaper.h"
 #include "core/verdict.h"
+#include "skyfence.h"
 
 static uint64_t mono_us(void)
 {

@@ -15,10 +15,7 @@
 #include "policy/tz.h"
 #include "report/reportfmt.h"
 #include "report/reportdept.h"
-
-#ifndef SKYFENCE_VERSION
-#define SKYFENCE_VERSION "?"
-#endif
+#include "skyfence.h"
 
 #define CSP "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 

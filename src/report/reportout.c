@@ -81,10 +81,7 @@
 #include "policy/tz.h"
 #include "report/reportfmt.h"
 #include "report/reporthtml.h"
-
-#ifndef SKYFENCE_VERSION
-#define SKYFENCE_VERSION "?"
-#endif
+#include "skyfence.h"
 
 #define TXT_COLS 80
 
