@@ -76,6 +76,11 @@ static const struct stat_def {
 	[STAT_RELABELED] = { "relabeled", "skyfence_flows_relabeled_total",
 			     NULL, 0,
 			     "Decided flows whose app nDPI changed later." },
+	[STAT_REUSED] = { "flows_reused", "skyfence_flows_reused_total", NULL,
+			  0,
+			  "Flows decided and offloaded that a new connection "
+			  "on their tuple (a SYN the kernel took as new) "
+			  "ended: it is inspected as a flow of its own." },
 	[STAT_MIDSTREAM] = { "flows_midstream",
 			     "skyfence_flows_midstream_total", NULL, 0,
 			     "TCP flows first seen without their SYN, "

@@ -242,6 +242,11 @@ struct flow *flow_table_get(struct flow_table *t, const struct pkt *p,
 	return f;
 }
 
+void flow_table_end(struct flow_table *t, struct flow *f, int reason)
+{
+	flow_end(t, (uint32_t)(f - t->pool), reason);
+}
+
 unsigned flow_table_expire(struct flow_table *t, uint64_t now_ms)
 {
 	unsigned n = 0;

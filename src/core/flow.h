@@ -129,7 +129,13 @@ struct flow_table;
 /* Called for a flow the table is about to reuse (eviction) or has expired,
  * before it is freed. */
 typedef void (*flow_end_fn)(void *ctx, struct flow *f, int reason);
-enum flow_end_reason { FLOW_END_IDLE = 1, FLOW_END_EVICTED, FLOW_END_FLUSH };
+/* FLOW_END_REUSED: a new connection took its tuple (engine.c) */
+enum flow_end_reason {
+	FLOW_END_IDLE = 1,
+	FLOW_END_EVICTED,
+	FLOW_END_FLUSH,
+	FLOW_END_REUSED
+};
 
 struct flow_table_stats {
 	uint64_t created, expired, evicted, lookups;
@@ -155,6 +161,9 @@ struct flow *flow_table_get(struct flow_table *t, const struct pkt *p,
 /* Looks a flow up without creating it; NULL if absent. */
 struct flow *flow_table_find(struct flow_table *t, const struct pkt *p,
 			     enum flow_dir *dir);
+
+/* Ends flow @f of @t now (tells the owner, as the others do). */
+void flow_table_end(struct flow_table *t, struct flow *f, int reason);
 
 /* Ends flows idle for longer than the table's idle time. Returns how many. */
 unsigned flow_table_expire(struct flow_table *t, uint64_t now_ms);

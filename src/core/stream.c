@@ -188,6 +188,8 @@ void stream_note(struct stream *s, int dir, const struct stream_seg *g)
 		h->next = end;
 	if (g->flags & PKT_TCP_FIN)
 		h->fin = 1;
+	if ((g->flags & PKT_TCP_RST) && h->started && g->seq == h->next)
+		h->rst = 1;
 }
 
 /* The receiver keeps the newest timestamp of what it takes in order or
@@ -240,8 +242,11 @@ enum stream_res stream_segment(struct stream *s, int dir,
 			return STREAM_FLAGS;
 		on_syn(s, dir & 1, g);
 	}
-	if (g->flags & PKT_TCP_RST)
+	if (g->flags & PKT_TCP_RST) {
+		if (h->started && seq == h->next)
+			h->rst = 1;
 		return STREAM_EMPTY; /* its data is never read */
+	}
 	if (g->len && !(g->flags & PKT_TCP_ACK))
 		return STREAM_FLAGS;
 	if (g->len && !ack_ok(s, dir & 1, g))

@@ -76,6 +76,8 @@ struct stream_half {
 	uint8_t syn;	    /* its SYN was seen (not a mid-stream pick-up) */
 	uint8_t syn_ts, syn_ws, wscale; /* what its SYN announced */
 	uint8_t has_ts, has_edge, fin;
+	uint8_t rst;	 /* a reset at its next byte (the one a receiver takes,
+		      * RFC 5961 3.2) came: the connection is gone */
 	uint8_t ttl;	 /* the highest of its packets' */
 	uint8_t syn_sig; /* its SYN carried TCP-MD5 or TCP-AO */
 	uint8_t urg;	 /* urgent data came: the kept bytes no longer line up

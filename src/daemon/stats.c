@@ -217,6 +217,7 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	s->v[STAT_NAMED] += es->named;
 	s->v[STAT_RELABELED] += es->relabeled;
 	s->v[STAT_MIDSTREAM] += es->midstream;
+	s->v[STAT_REUSED] += es->reused;
 	s->v[STAT_NORM_GAP] += es->stream[STREAM_GAP];
 	s->v[STAT_NORM_CONFLICT] += es->stream[STREAM_CONFLICT];
 	s->v[STAT_NORM_STALE] += es->stream[STREAM_STALE];

@@ -1382,6 +1382,63 @@ static void flow_start(struct engine *e, struct flow *f, const struct pkt *p)
 	}
 }
 
+/* Whether the connection stream @s follows is over for a SYN from @dir
+ * to open another on its tuple: a reset either way, or the initiator's
+ * FIN (it sends nothing more on it), and the responder's too for a SYN
+ * of its own. Seen by the normalizer, as the receivers take them: a FIN
+ * or reset the receiver would not take does not count. */
+static int stream_over(const struct stream *s, enum flow_dir dir)
+{
+	const struct stream_half *o = &s->h[FLOW_DIR_ORIG],
+				 *r = &s->h[FLOW_DIR_REPLY];
+
+	return o->rst || r->rst || (o->fin && (dir == FLOW_DIR_ORIG || r->fin));
+}
+
+/* A SYN that opens a new connection on the tuple of a known flow ends
+ * that flow: the new connection is inspected from its start, as a flow
+ * of its own. Kept, the old flow would go on for it:
+ * - decided and offloaded, it would give the new connection its verdict
+ *   unread: a client that binds its source port could open an allowed
+ *   connection, close it and reopen the tuple for anything, Teams in a
+ *   department that drops it;
+ * - still read (or watched), its reader would take the new connection's
+ *   bytes for the old stream's, out of its window: dropped as the
+ *   normalizer drops what no receiver takes, so a client that reuses
+ *   its port stalls;
+ * - and a SYN from the responder (the tuple reopened the other way)
+ *   would be taken for the old initiator's flow, its department's.
+ * A decided flow's packets reach skyfenced only while the kernel's entry
+ * lacks its verdict, so a SYN without ACK that does (no retransmission
+ * of the flow's own SYN) comes with an entry conntrack made for it after
+ * the old one closed (TIME_WAIT, CLOSE, a reset), or with a verdict still
+ * on its way, which the old entry keeps. A flow still read has no verdict
+ * in the kernel either way: conntrack passes a SYN it ignores (the old
+ * connection still open; the server answers with a challenge ACK), and
+ * that must not restart the reading in the middle of the old stream, so
+ * such a flow is ended only once its connection is over (stream_over).
+ * Not in captures: ndpiReader keeps one flow per tuple. */
+static void end_reused(struct engine *e, const struct pkt *p)
+{
+	const struct stream_half *h;
+	struct stream_seg g;
+	enum flow_dir dir;
+	struct flow *f;
+
+	f = flow_table_find(e->ft, p, &dir);
+	if (!f)
+		return;
+	h = &f->st.h[dir];
+	stream_seg_of(p, 0, &g);
+	if (h->syn && h->base == g.seq + 1)
+		return; /* its own SYN again */
+	if ((f->state != FLOW_DECIDED || f->watched) &&
+	    !stream_over(&f->st, dir))
+		return;
+	e->st.reused++;
+	flow_table_end(e->ft, f, FLOW_END_REUSED);
+}
+
 void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		   struct engine_verdict *v)
 {
@@ -1389,6 +1446,10 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	struct flow *f;
 	int created, fresh = 1, drop = 0, media = 0;
 
+	if (!e->capture && p->l4proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST |
+			     PKT_TCP_FIN)) == PKT_TCP_SYN)
+		end_reused(e, p);
 	f = count_packet(e, p, now_ms, &dir, &created);
 	/* RTP's media types count until the decision, and on a flow
 	 * still read after it */

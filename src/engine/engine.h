@@ -45,6 +45,7 @@ struct engine_stats {
 	uint64_t named;	    /* decided on CLS_NAMED, nDPI still reading */
 	uint64_t signature; /* decided at the first packet by a signature */
 	uint64_t midstream; /* TCP flows first seen without their SYN */
+	uint64_t reused;    /* flows ended by a new connection on their tuple */
 	/* the normalizer (stream.h): TCP segments of flows under
 	 * inspection by result; those past STREAM_DUP were dropped */
 	uint64_t stream[STREAM_RES_MAX];
