@@ -66,13 +66,21 @@
 #     binding request to 203.0.113.10:3478, then finance's plain STUN there
 #     must be delivered (nDPI 4.2's STUN cache names it SkypeCall by the
 #     server's address and port); the reverse check: finance's Skype STUN
-#     there is still stopped.
+#     there is still stopped;
+#  7. a reused tuple (the host of no department, and finance): a client
+#     that binds its source port completes a TLS handshake for
+#     www.example.org (Python's ssl), closes, and a second later (its
+#     TIME_WAIT reused) tries one for teams.microsoft.com from the same
+#     port to the same server: stopped (until 2026-12-08 the old flow, decided and
+#     offloaded, gave the new connection its allow unread); and HTTP for
+#     www.example.org twice on one tuple: the second request answered
+#     (it stalled as the old stream's bytes).
 # STUN destinations: nDPI 4.2 caches a Skype STUN server's IPv4 address
 # and port, so the baseline uses 203.0.113.20:3479 (plain first), class 4
 # 203.0.113.20:3478 (the Skype request never reaches nDPI today) and
 # 203.0.113.20:3480 (the ICMP error's flows, plain first), class 6
 # 203.0.113.10:3478.
-# Classes 0-5 run for IPv4 and IPv6 at the same time (their output is
+# Classes 0-5 and 7 run for IPv4 and IPv6 at the same time (their output is
 # printed one family after the other), then the restart (one restart for
 # four connections), then class 6. Python 3 with Debian's python3-scapy
 # (PYTHON, default /usr/bin/python3) and openssl. Root; exit 77 (SKIP)
@@ -104,6 +112,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 for h in fin eng sales; do
 	in_netns "$P-$h" iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
 	in_netns "$P-$h" ip6tables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
+done
+# the reused tuples (6.): a client's TIME_WAIT taken over a second later
+for h in fin other; do
+	in_netns "$P-$h" sysctl -qw net.ipv4.tcp_tw_reuse=1
 done
 
 # servers: TLS on .10/::10 443, HTTP on 80 and 3128, DNS over TCP and UDP
@@ -189,8 +201,10 @@ family() {
 	sp=$2
 	if [ "$fam" = 4 ]; then
 		fin=192.0.2.10 eng=192.0.2.130 tls=203.0.113.10 raw=203.0.113.20 dns=203.0.113.53
+		oth=192.0.2.200
 	else
 		fin=2001:db8:a:f::10 eng=2001:db8:a:e::10 tls=2001:db8:ff::10 raw=2001:db8:ff::20 dns=2001:db8:ff::53
+		oth=2001:db8:a:c8::10
 	fi
 	v="IPv$fam"
 	case $tls in *:*) tlsc="[$tls]:443" ;; *) tlsc="$tls:443" ;; esac
@@ -380,6 +394,33 @@ family() {
 		sent="openssl s_client -servername $name"
 		expect "$(want ${name%.})" "[5 trailing-dot] $v finance, TLS with the SNI $name (openssl s_client)" 1 "$S/tls.log" $fin '*' "sni=$name"
 		since=0
+	done
+
+	# --- 7. a reused tuple --------------------------------------------------------
+	# a client binds its source port: an allowed connection, closed, then
+	# the same tuple again (its TIME_WAIT reused a second later). The new
+	# connection is read as a flow of its own: Teams stopped (no department:
+	# the old flow was decided and offloaded; finance: still watched), and
+	# a second allowed one answered, not stalled as the old stream's
+	# reuse HOST CASE PORT LOG OPTION WORD NAME EXPECTATION: CASE for $PL
+	# from a new port, then for NAME from the same one a second later
+	reuse() {
+		sp=$((sp + 1))
+		send $1 $2 --dst "$tls" --dport $3 --sport $sp $5 $PL --wait 1
+		expect delivered "[7 reuse] $v $1, $2 for $PL from port $sp" 1 "$S/$4" $peer $sp "$6=$PL"
+		since=$(wc -l <"$S/$4")
+		sleep 1.1
+		send $1 $2 --dst "$tls" --dport $3 --sport $sp $5 $7 --wait 2
+		expect $8 "[7 reuse] $v $1, $2 for $7 on the same tuple, the allowed connection closed" 1 "$S/$4" $peer $sp "$6=$7"
+		since=0
+	}
+	for h in other fin; do
+		[ "$h" = fin ] && peer=$fin || peer=$oth
+		reuse $h tls-ssl 443 tls.log --sni sni $SK stopped
+		reuse $h http-plain 80 http.log --host host $PL delivered
+		case $sent in *"bytes back"*) [ "${sent##*; }" != "0 bytes back" ] ;; *) false ;; esac &&
+			ok "[7 reuse] $v $h, the second HTTP request on the tuple answered ($sent)" ||
+			ko "[7 reuse] $v $h, the second HTTP request on the tuple NOT answered ($sent)"
 	done
 }
 

@@ -28,6 +28,10 @@ for --wait seconds):
   restart   half the ClientHello, then "half-sent" on stdout; waits for
             --go FILE to exist, then sends the other half
 Over the kernel's TCP (a normal socket):
+  tls-1rec      the ClientHello in one TLS record
+  tls-ssl       a whole TLS handshake (Python's ssl, no certificate check),
+                then a close (with --sport: a tuple reused after an earlier
+                connection's TIME_WAIT)
   tls-2rec      the ClientHello spread over two TLS records
   http-split    the Host line split across two segments
   http-lines    Host after 70 other header lines
@@ -68,6 +72,7 @@ import os
 import random
 import select
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -641,7 +646,18 @@ def sock_case(a):
         return 0
     got = b""
     try:
-        if c == "tls-2rec":
+        if c == "tls-ssl":
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            t = ctx.wrap_socket(s, server_hostname=a.sni)
+            s = t
+            got = b"handshake"
+            info = "handshake completed (%s)" % t.version()
+        elif c == "tls-1rec":
+            s.sendall(record(client_hello_msg(a.sni)))
+            got = read_some(s, lambda b: len(b) > 5, a.wait)
+        elif c == "tls-2rec":
             hs = client_hello_msg(a.sni)
             cut = hs.index(a.sni.encode()) - 20
             s.sendall(record(hs[:cut]) + record(hs[cut:]))
@@ -824,7 +840,7 @@ def icmp_error(a):
 
 
 RAW = ("plain", "ooo", "paws", "window", "urg", "bytes", "acks", "restart")
-SOCK = ("tls-2rec", "http-plain", "http-split", "http-lines", "http-space", "http-twice",
+SOCK = ("tls-ssl", "tls-1rec", "tls-2rec", "http-plain", "http-split", "http-lines", "http-space", "http-twice",
         "http-keepalive", "http-proxy", "dns-plain", "dns-second", "dns-two", "socks5",
         "socks4a", "stun-tcp")
 
