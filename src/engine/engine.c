@@ -1382,19 +1382,6 @@ static void flow_start(struct engine *e, struct flow *f, const struct pkt *p)
 	}
 }
 
-/* Whether the connection stream @s follows is over for a SYN from @dir
- * to open another on its tuple: a reset either way, or the initiator's
- * FIN (it sends nothing more on it), and the responder's too for a SYN
- * of its own. Seen by the normalizer, as the receivers take them: a FIN
- * or reset the receiver would not take does not count. */
-static int stream_over(const struct stream *s, enum flow_dir dir)
-{
-	const struct stream_half *o = &s->h[FLOW_DIR_ORIG],
-				 *r = &s->h[FLOW_DIR_REPLY];
-
-	return o->rst || r->rst || (o->fin && (dir == FLOW_DIR_ORIG || r->fin));
-}
-
 /* A SYN that opens a new connection on the tuple of a known flow ends
  * that flow: the new connection is inspected from its start, as a flow
  * of its own. Kept, the old flow would go on for it:
