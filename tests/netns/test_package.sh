@@ -170,6 +170,16 @@ done
 # an admin's shell there: the root's own environment, not the suite's
 # (SKYFENCED, SKYFENCE_CTL, TMPDIR name this side's files)
 S() { nsenter -t "$spid" -m -p -n -r -w env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+# systemctl answers nothing (or "offline") until systemd's own socket is
+# up: --wait alone then returns at once, empty (a suite run that built
+# meanwhile lost the boot so); up to 60 s for it, then the boot's wait
+i=0
+state=
+while { [ -z "$state" ] || [ "$state" = offline ]; } && [ -n "$spid" ] && [ $i -lt 600 ]; do
+	state=$(S systemctl is-system-running 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != offline ] || sleep 0.1
+	i=$((i + 1))
+done
 state=$(S timeout 120 systemctl is-system-running --wait 2>/dev/null)
 check "systemd booted as PID 1 in the root ($state)" \
 	sh -c "[ -n '$spid' ] && [ '$state' = running -o '$state' = degraded ]"
