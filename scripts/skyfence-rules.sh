@@ -7,14 +7,25 @@
 #                     [--ha [--sync-dev DEV [--sync-ports P,P]]]
 #
 # A SKYFENCE chain, jumped to first from FORWARD:
+#   0. a packet that comes back from skyfenced with a verdict in its mark
+#      (NF_REPEAT) has it saved into the conntrack mark first, so that it
+#      replaces the entry's (1a), but not a RELATED one's: an ICMP error
+#      shares the entry of the flow it answers;
+#   1a. a QUIC long header (UDP to or from port 443, the payload's first
+#      bit; over IPv6 also any such datagram behind an extension header,
+#      where the rule's offset cannot see) of a flow whose conntrack mark
+#      says accept, fresh from the network (no verdict in its packet
+#      mark), is queued as in 3 (chain SKYFENCE-QUIC): a client may open
+#      another QUIC connection on an allowed tuple, and skyfenced reads it
+#      as a flow of its own, knowing the connection ids the server chose
+#      (a few packets a connection: the Initials, 0-RTT and Handshake of
+#      both ends);
 #   1. a flow whose conntrack mark says accept (or uninspected, below)
 #      returns to FORWARD, drop is dropped, reject is rejected (TCP reset,
 #      else ICMP administratively prohibited): a decided flow costs the
-#      kernel one rule, no userspace;
+#      kernel a few rules, no userspace;
 #   2. a packet that comes back from skyfenced with a verdict in its mark
-#      (NF_REPEAT) has it saved into the conntrack mark (not a RELATED
-#      one's: an ICMP error shares the entry of the flow it answers),
-#      and gets it;
+#      gets it (0 saved it);
 #   2a. the first packet of a flow (ctstate NEW, ORIGINAL direction) whose
 #      source, the flow's initiator, is a host of an allow-only department
 #      (the ipset skyfence-allow4/6, which skyfenced fills from its policy:
@@ -188,6 +199,7 @@ ftqueue=$(shifted $((SF_FAILCLOSED_QUEUE_OFFSET + SF_THROTTLE_QUEUE_OFFSET)))
 acct_of() { echo "$SF_BYPASS_PREFIX$(echo "${1#--queue-* }" | tr : -)"; }
 BCHAIN=SKYFENCE-BYPASS
 FCHAIN=SKYFENCE-FC
+QCHAIN=SKYFENCE-QUIC
 ACHAIN=SKYFENCE-ALLOW
 SCHAIN=SKYFENCE-SYNC
 SICHAIN=SKYFENCE-SYNC-IN
@@ -311,10 +323,10 @@ rules_down() {
 	while "$1" -w -t mangle -C POSTROUTING -m mark --mark "$SF_QUEUED/$SF_QUEUED" -j "$BCHAIN" 2>/dev/null; do
 		"$1" -w -t mangle -D POSTROUTING -m mark --mark "$SF_QUEUED/$SF_QUEUED" -j "$BCHAIN"
 	done
-	for c in "$CHAIN" "$FCHAIN" "$ACHAIN"; do
+	for c in "$CHAIN" "$FCHAIN" "$ACHAIN" "$QCHAIN"; do
 		"$1" -w -F "$c" 2>/dev/null || true
 	done
-	for c in "$CHAIN" "$FCHAIN" "$ACHAIN"; do
+	for c in "$CHAIN" "$FCHAIN" "$ACHAIN" "$QCHAIN"; do
 		"$1" -w -X "$c" 2>/dev/null || true
 	done
 	"$1" -w -t mangle -F "$BCHAIN" 2>/dev/null || true
@@ -336,26 +348,65 @@ verdict_rules() {
 		-j REJECT --reject-with "$2"
 }
 
+# $1 iptables or ip6tables, $2 a chain, $3 the fail-closed set: rule 3's
+# queueing (with $4 = throttle, the throttle queue's too)
+queue_rules() {
+	"$1" -w -A "$2" -j CONNMARK --restore-mark \
+		--nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
+	"$1" -w -A "$2" -j MARK --or-mark "$SF_QUEUED"
+	# fail-closed departments: either endpoint in the set (the
+	# department is the inside endpoint's)
+	"$1" -w -A "$2" -m set --match-set "$3" src -j "$FCHAIN"
+	"$1" -w -A "$2" -m set --match-set "$3" dst -j "$FCHAIN"
+	if [ "${4:-}" = throttle ]; then
+		# shellcheck disable=SC2086
+		"$1" -w -A "$2" -m mark --mark "$SF_THROTTLE/$SF_VERDICT_MASK" \
+			-j NFQUEUE $tqueue $fanout $bypass
+	fi
+	# shellcheck disable=SC2086
+	"$1" -w -A "$2" -j NFQUEUE $queue $fanout $bypass
+}
+
 # $1 iptables or ip6tables, $2 its ICMP reject type, $3 the fail-closed
 # set, $4 the allow-only set, $5 the inspected inside hosts' set
 rules_up() {
 	ipt=$1
 	icmp=$2
-	for c in "$CHAIN" "$FCHAIN" "$ACHAIN"; do
+	for c in "$CHAIN" "$FCHAIN" "$ACHAIN" "$QCHAIN"; do
 		"$ipt" -w -N "$c" 2>/dev/null || "$ipt" -w -F "$c"
 	done
 	"$ipt" -w -t mangle -N "$BCHAIN" 2>/dev/null || "$ipt" -w -t mangle -F "$BCHAIN"
 	[ "$ha" -eq 0 ] || "$ipt" -w -A "$CHAIN" -m conntrack --ctstate INVALID \
 		-m nfacct --nfacct-name "$SF_NOSTATE_ACCT" -j DROP
-	verdict_rules "$ipt" "$icmp" connmark
-	# a verdict is saved on the packet's own connection only: an ICMP
-	# error is RELATED to the flow it answers and shares its entry, so
-	# its own verdict (ICMP, allow) saved there would carry that flow,
-	# undecided, past inspection (whoever answers its first datagram
-	# with an ICMP error would choose so)
+	# a verdict is saved first, so that it replaces the one the entry
+	# had (a new connection on a decided tuple, rule 1a), and on the
+	# packet's own connection only: an ICMP error is RELATED to the flow
+	# it answers and shares its entry, so its own verdict (ICMP, allow)
+	# saved there would carry that flow, undecided, past inspection
+	# (whoever answers its first datagram with an ICMP error would
+	# choose so)
 	"$ipt" -w -A "$CHAIN" -m mark ! --mark "0/$SF_VERDICT_MASK" \
 		-m conntrack ! --ctstate RELATED \
 		-j CONNMARK --save-mark --nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
+	# rule 1a: a QUIC long header of an allowed flow, from the network
+	# (no verdict of skyfenced on it yet), is queued
+	if [ "$ipt" = iptables ]; then
+		set -- "$@" "0>>22&0x3C@8>>24&0x80=0x80"
+	else
+		set -- "$@" "48>>24&0x80=0x80"
+		# behind an extension header the offset above is another
+		# byte: every such datagram of an allowed flow
+		"$ipt" -w -A "$CHAIN" -p udp -m multiport --ports 443 \
+			-m mark --mark "0/$SF_VERDICT_MASK" \
+			-m connmark --mark "$SF_ACCEPT/$SF_VERDICT_MASK" \
+			-m u32 ! --u32 "4>>8&0xFF=17" -j "$QCHAIN"
+	fi
+	"$ipt" -w -A "$CHAIN" -p udp -m multiport --ports 443 \
+		-m mark --mark "0/$SF_VERDICT_MASK" \
+		-m connmark --mark "$SF_ACCEPT/$SF_VERDICT_MASK" \
+		-m u32 --u32 "$6" -j "$QCHAIN"
+	queue_rules "$ipt" "$QCHAIN" "$3"
+	verdict_rules "$ipt" "$icmp" connmark
 	verdict_rules "$ipt" "$icmp" mark
 	# allow-only departments (2a above): -g, so SKYFENCE-ALLOW's RETURN
 	# returns to FORWARD
@@ -366,23 +417,12 @@ rules_up() {
 			-j CONNMARK --set-xmark "$SF_UNINSPECTED/$SF_MARK_MASK"
 		"$ipt" -w -A "$ACHAIN" -j RETURN
 	fi
-	"$ipt" -w -A "$CHAIN" -j CONNMARK --restore-mark \
-		--nfmask "$SF_MARK_MASK" --ctmask "$SF_MARK_MASK"
-	"$ipt" -w -A "$CHAIN" -j MARK --or-mark "$SF_QUEUED"
-	# fail-closed departments: either endpoint in the set (the
-	# department is the inside endpoint's)
-	"$ipt" -w -A "$CHAIN" -m set --match-set "$3" src -j "$FCHAIN"
-	"$ipt" -w -A "$CHAIN" -m set --match-set "$3" dst -j "$FCHAIN"
+	queue_rules "$ipt" "$CHAIN" "$3" throttle
 	# shellcheck disable=SC2086
 	"$ipt" -w -A "$FCHAIN" -m mark --mark "$SF_THROTTLE/$SF_VERDICT_MASK" \
 		-j NFQUEUE $ftqueue $fanout
 	# shellcheck disable=SC2086
 	"$ipt" -w -A "$FCHAIN" -j NFQUEUE $fqueue $fanout
-	# shellcheck disable=SC2086
-	"$ipt" -w -A "$CHAIN" -m mark --mark "$SF_THROTTLE/$SF_VERDICT_MASK" \
-		-j NFQUEUE $tqueue $fanout $bypass
-	# shellcheck disable=SC2086
-	"$ipt" -w -A "$CHAIN" -j NFQUEUE $queue $fanout $bypass
 	# packets the kernel passed without skyfenced, counted by queue path
 	for pair in "$tqueue:$SF_THROTTLE" "$queue:0"; do
 		q=${pair%:*}

@@ -78,9 +78,15 @@ static const struct stat_def {
 			     "Decided flows whose app nDPI changed later." },
 	[STAT_REUSED] = { "flows_reused", "skyfence_flows_reused_total", NULL,
 			  0,
-			  "Flows decided and offloaded that a new connection "
-			  "on their tuple (a SYN the kernel took as new) "
-			  "ended: it is inspected as a flow of its own." },
+			  "Flows a new connection on their tuple ended (a "
+			  "SYN the kernel took as new, a QUIC long header "
+			  "of another connection id): it is inspected as a "
+			  "flow of its own." },
+	[STAT_QUIC_REREAD] = { "quic_reread",
+			       "skyfence_quic_reread_packets_total", NULL, 0,
+			       "QUIC long headers of allowed flows the gateway "
+			       "rules sent to be read (another connection on "
+			       "the tuple is a flow of its own)." },
 	[STAT_MIDSTREAM] = { "flows_midstream",
 			     "skyfence_flows_midstream_total", NULL, 0,
 			     "TCP flows first seen without their SYN, "

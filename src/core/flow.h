@@ -114,8 +114,14 @@ struct flow {
 			      * the policy's dissectors only */
 	uint8_t nm_ndpi;     /* nDPI's own name was read in normal form */
 	uint8_t answered;    /* UDP: the responder has sent a datagram */
-	uint64_t wait_ms;    /* TCP: since when a message is in part, 0 */
-	uint8_t watched;     /* decided, allowed, but another name may come: it
+	/* UDP to port 443: QUIC connection ids seen in long headers, keyed
+	 * hashes (engine.c, 0 none): the client's first Destination
+	 * Connection ID, then the Source ones the server chose (newest
+	 * last); a client long header with none of them is another
+	 * connection on the tuple */
+	uint32_t quic_cid[3];
+	uint64_t wait_ms; /* TCP: since when a message is in part, 0 */
+	uint8_t watched;  /* decided, allowed, but another name may come: it
 			  * stays in userspace and is read on */
 	/* the engine's list of flows being inspected */
 	struct flow *insp_prev, *insp_next;

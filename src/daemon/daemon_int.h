@@ -28,7 +28,8 @@
 struct daemon_stats {
 	uint64_t packets, inspected_accept, repeats, marked, throttled;
 	uint64_t no_payload, bad;
-	uint64_t normalized; /* dropped by the normalizer (stream.h) */
+	uint64_t normalized;  /* dropped by the normalizer (stream.h) */
+	uint64_t quic_reread; /* QUIC long headers of allowed flows read */
 	uint64_t reloads, reload_failures;
 	uint64_t held_no_slot; /* throttled packets passed: no hold record */
 	/* times a worker's queues began to back up, the milliseconds

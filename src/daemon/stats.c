@@ -202,6 +202,7 @@ void stats_add(struct stats_snap *s, struct app_stat *merged,
 	s->v[STAT_INSPECTED] += es->inspected;
 	s->v[STAT_OFFLOADED] += p->st->repeats;
 	s->v[STAT_MARKED] += p->st->marked;
+	s->v[STAT_QUIC_REREAD] += p->st->quic_reread;
 	s->v[STAT_THROTTLED] += p->st->throttled;
 	s->v[STAT_UNPARSED] += p->st->bad + p->st->no_payload;
 	s->v[STAT_DEC_ALLOW] += es->decisions[ACT_ALLOW];

@@ -139,6 +139,17 @@ static void give(struct worker *w, const struct queue_pkt *qp,
 		      1, vs->mark);
 }
 
+/* Whether @qp is a datagram to or from UDP port 443 with a QUIC long
+ * header (its first bit), parsed into @p. */
+static int quic_long(const struct queue_pkt *qp, struct pkt *p)
+{
+	return qp->payload && qp->len &&
+	       pkt_parse_ip(qp->payload, qp->len, 0, p) == PKT_OK &&
+	       p->l4proto == IPPROTO_UDP &&
+	       (p->dport == 443 || p->sport == 443) && p->l4_payload_len &&
+	       (p->l4_payload[0] & 0x80);
+}
+
 static void on_packet(void *ctx, const struct queue_pkt *qp)
 {
 	struct worker *w = ctx;
@@ -152,8 +163,14 @@ static void on_packet(void *ctx, const struct queue_pkt *qp)
 	w->st.packets++;
 	if (verdict_from_mark(ml, qp->mark, &vs)) {
 		w->st.marked++;
-		give(w, qp, &vs);
-		return;
+		if (mv != MARK_ACCEPT || !quic_long(qp, &p)) {
+			give(w, qp, &vs);
+			return;
+		}
+		/* a QUIC long header on an allowed flow (the gateway rules
+		 * send them here): another connection on its tuple is read
+		 * (engine.c, end_quic_reused) */
+		w->st.quic_reread++;
 	}
 	if (!qp->payload || qp->len == 0) {
 		w->st.no_payload++;

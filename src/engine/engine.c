@@ -13,6 +13,7 @@
 #include "classify/classify.h"
 #include "core/names.h"
 #include "core/rtp.h"
+#include "core/hash.h"
 #include "core/stream.h"
 #include "core/stun.h"
 #include "identity/idtab.h"
@@ -43,6 +44,7 @@ struct engine {
 	struct flow *insp; /* flows being inspected, newest first */
 	uint32_t n_insp;
 	uint8_t capture; /* engine_opts.capture */
+	uint64_t seed;	 /* engine_opts.seed: the QUIC ids' hash key */
 	uint8_t *bufs;	 /* n_bufs of APPMSG_MAX bytes */
 	int32_t *buf_next;
 	int32_t buf_head;
@@ -792,6 +794,7 @@ struct engine *engine_create(const struct engine_opts *o, struct classifier *c,
 	if (h)
 		e->h = *h;
 	e->capture = o->capture;
+	e->seed = o->seed;
 	e->n_bufs = o->max_flows < ENGINE_BUFS ? o->max_flows : ENGINE_BUFS;
 	e->bufs = malloc((size_t)e->n_bufs * APPMSG_MAX);
 	e->buf_next = malloc(e->n_bufs * sizeof(*e->buf_next));
@@ -1426,18 +1429,134 @@ static void end_reused(struct engine *e, const struct pkt *p)
 	flow_table_end(e->ft, f, FLOW_END_REUSED);
 }
 
+/* A QUIC long header's connection ids (RFC 8999 5.1, in the clear), of a
+ * datagram to or from port 443 (@dir: to it, from the client). Returns 0
+ * if @p holds none. */
+static int quic_ids(const struct pkt *p, enum flow_dir dir,
+		    const uint8_t **dcid, uint8_t *dl, const uint8_t **scid,
+		    uint8_t *sl)
+{
+	const uint8_t *d = p->l4_payload;
+	uint32_t n = p->l4_payload_len;
+
+	if (p->l4proto != IPPROTO_UDP ||
+	    (dir == FLOW_DIR_ORIG ? p->dport : p->sport) != 443 || n < 7 ||
+	    !(d[0] & 0x80))
+		return 0;
+	*dl = d[5];
+	if (6u + *dl + 1 > n)
+		return 0;
+	*dcid = d + 6;
+	*sl = d[6 + *dl];
+	if (7u + *dl + *sl > n)
+		return 0;
+	*scid = d + 7 + *dl;
+	return 1;
+}
+
+/* A connection id, hashed with the engine's secret key (a client cannot
+ * choose one that passes for another); never 0. */
+static uint32_t quic_id_hash(const struct engine *e, const uint8_t *c,
+			     uint8_t n)
+{
+	uint64_t h = hash_mix64(e->seed ^ n), w;
+	uint32_t i, k;
+
+	for (i = 0; i < n; i += 8) {
+		k = n - i < 8 ? n - i : 8;
+		w = 0;
+		memcpy(&w, c + i, k);
+		h = hash_mix64(h ^ w);
+	}
+	return (uint32_t)(h >> 32) | 1u;
+}
+
+/* The connection ids of flow @f's long header @p (direction @dir): the
+ * client's first Destination ID, and each Source ID the server gives. */
+static void quic_note(const struct engine *e, struct flow *f,
+		      const struct pkt *p, enum flow_dir dir)
+{
+	const uint8_t *dcid, *scid;
+	uint8_t dl, sl;
+	uint32_t h;
+
+	if (!quic_ids(p, dir, &dcid, &dl, &scid, &sl))
+		return;
+	if (dir == FLOW_DIR_ORIG) {
+		if (!f->quic_cid[0])
+			f->quic_cid[0] = quic_id_hash(e, dcid, dl);
+		return;
+	}
+	if (!sl)
+		return;
+	h = quic_id_hash(e, scid, sl);
+	if (h != f->quic_cid[1] && h != f->quic_cid[2]) {
+		f->quic_cid[1] = f->quic_cid[2];
+		f->quic_cid[2] = h;
+	}
+}
+
+/* A client long header that opens another QUIC connection on the tuple
+ * of a flow decided and offloaded ends that flow, as a SYN does for TCP
+ * (end_reused): a Destination Connection ID that is neither the one the
+ * flow's connection began with nor one its server chose. The gateway
+ * rules send the long headers of both ends of an allowed flow here (UDP
+ * to or from port 443, the payload's first bit), so the server's ids
+ * are known; without this, a client could open an allowed QUIC
+ * connection, have it answered, and open one for Teams on the same
+ * socket, past inspection. Only where a refusing rule could apply
+ * (elsewhere nothing would change), and not for a flow an address
+ * signature names (its datagrams do not decide it). Returns 1 when the
+ * flow is ended: its responder had answered, and the new flow starts so
+ * (its server speaks QUIC on this tuple: its first Initial decides, and
+ * one nobody can read is refused). */
+static int end_quic_reused(struct engine *e, const struct pkt *p)
+{
+	const uint8_t *dcid, *scid;
+	enum flow_dir dir;
+	struct flow *f;
+	uint8_t dl, sl;
+	uint32_t h;
+	int answered;
+
+	if (p->dport != 443 || !p->l4_payload_len || !(p->l4_payload[0] & 0x80))
+		return 0;
+	f = flow_table_find(e->ft, p, &dir);
+	if (!f || dir != FLOW_DIR_ORIG || !f->quic_cid[0] ||
+	    f->state != FLOW_DECIDED || f->watched ||
+	    !quic_ids(p, dir, &dcid, &dl, &scid, &sl))
+		return 0;
+	h = quic_id_hash(e, dcid, dl);
+	if (h == f->quic_cid[0] || h == f->quic_cid[1] || h == f->quic_cid[2])
+		return 0;
+	if ((f->pol_evidence == CLS_EV_SIGNATURE && f->sig_app &&
+	     f->pol_app == f->sig_app) ||
+	    !restricted(e, f))
+		return 0;
+	answered = f->answered;
+	e->st.reused++;
+	flow_table_end(e->ft, f, FLOW_END_REUSED);
+	return answered;
+}
+
 void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 		   struct engine_verdict *v)
 {
 	enum flow_dir dir;
 	struct flow *f;
-	int created, fresh = 1, drop = 0, media = 0;
+	int created, fresh = 1, drop = 0, media = 0, answered = 0;
 
 	if (!e->capture && p->l4proto == IPPROTO_TCP &&
 	    (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST |
 			     PKT_TCP_FIN)) == PKT_TCP_SYN)
 		end_reused(e, p);
+	else if (!e->capture && p->l4proto == IPPROTO_UDP)
+		answered = end_quic_reused(e, p);
 	f = count_packet(e, p, now_ms, &dir, &created);
+	if (created)
+		f->answered = (uint8_t)answered;
+	if (p->l4proto == IPPROTO_UDP && !e->capture)
+		quic_note(e, f, p, dir);
 	/* RTP's media types count until the decision, and on a flow
 	 * still read after it */
 	if (f->state == FLOW_INSPECTING || f->watched)

@@ -74,13 +74,22 @@
 #     port to the same server: stopped (until 2026-12-08 the old flow, decided and
 #     offloaded, gave the new connection its allow unread); and HTTP for
 #     www.example.org twice on one tuple: the second request answered
-#     (it stalled as the old stream's bytes).
+#     (it stalled as the old stream's bytes);
+#  8. another QUIC connection on an allowed tuple (the host of no
+#     department, and finance): a QUIC Initial for www.example.org to
+#     203.0.113.99:443, whose server answers every datagram, so the flow
+#     is decided and offloaded; then from the same socket the Initial of
+#     another connection (another Destination Connection ID) for
+#     teams.microsoft.com: stopped (until 2026-12-08 the kernel passed
+#     it on the allowed entry); and on a second tuple the first
+#     connection's Initial again and another connection's for
+#     www.example.org: delivered.
 # STUN destinations: nDPI 4.2 caches a Skype STUN server's IPv4 address
 # and port, so the baseline uses 203.0.113.20:3479 (plain first), class 4
 # 203.0.113.20:3478 (the Skype request never reaches nDPI today) and
 # 203.0.113.20:3480 (the ICMP error's flows, plain first), class 6
 # 203.0.113.10:3478.
-# Classes 0-5 and 7 run for IPv4 and IPv6 at the same time (their output is
+# Classes 0-5, 7 and 8 run for IPv4 and IPv6 at the same time (their output is
 # printed one family after the other), then the restart (one restart for
 # four connections), then class 6. Python 3 with Debian's python3-scapy
 # (PYTHON, default /usr/bin/python3) and openssl. Root; exit 77 (SKIP)
@@ -141,8 +150,9 @@ srv udp --dns @53:53 --log "$S/dnsudp.log"
 srv raw @20:443 --log "$S/raw443.log"
 srv raw --socks @20:1080 --log "$S/socks.log"
 srv udp @10:443 --log "$S/quic.log"
+srv udp --echo @99:443 --log "$S/quic99.log"
 srv udp --stun @10:3478 @20:3478 @20:3479 @20:3480 --log "$S/stun.log"
-for f in tls http dnstcp dnsudp raw443 socks quic stun; do
+for f in tls http dnstcp dnsudp raw443 socks quic quic99 stun; do
 	wait_line "$S/$f.log" '^ready' 5 || { ko "server $f did not start"; echo "$pass passed, $fail failed"; exit 1; }
 done
 
@@ -201,10 +211,10 @@ family() {
 	sp=$2
 	if [ "$fam" = 4 ]; then
 		fin=192.0.2.10 eng=192.0.2.130 tls=203.0.113.10 raw=203.0.113.20 dns=203.0.113.53
-		oth=192.0.2.200
+		oth=192.0.2.200 q99=203.0.113.99
 	else
 		fin=2001:db8:a:f::10 eng=2001:db8:a:e::10 tls=2001:db8:ff::10 raw=2001:db8:ff::20 dns=2001:db8:ff::53
-		oth=2001:db8:a:c8::10
+		oth=2001:db8:a:c8::10 q99=2001:db8:ff::99
 	fi
 	v="IPv$fam"
 	case $tls in *:*) tlsc="[$tls]:443" ;; *) tlsc="$tls:443" ;; esac
@@ -421,6 +431,30 @@ family() {
 		case $sent in *"bytes back"*) [ "${sent##*; }" != "0 bytes back" ] ;; *) false ;; esac &&
 			ok "[7 reuse] $v $h, the second HTTP request on the tuple answered ($sent)" ||
 			ko "[7 reuse] $v $h, the second HTTP request on the tuple NOT answered ($sent)"
+	done
+
+	# --- 8. another QUIC connection on an allowed tuple ------------------------
+	# the server at .99/::99 answers every datagram (as a QUIC server
+	# answers an Initial), so a QUIC Initial for $PL there is decided and
+	# its flow offloaded; then, from the same socket, the Initial of
+	# another connection (another Destination Connection ID, --mark)
+	quic() { # HOST PORT NAME DCID EXPECTATION WHAT
+		send $1 udp --dst "$q99" --dport 443 --sport $2 --payload quic:$3 --mark $4 --wait 0.5
+		expect $5 "[8 quic-reuse] $v $1, $6" 1 "$S/quic99.log" $peer $2 "~" "$4"
+		since=$(wc -l <"$S/quic99.log")
+	}
+	for h in other fin; do
+		[ "$h" = fin ] && peer=$fin || peer=$oth
+		c=$(printf '%04x%04x' "$fam" "$sp")
+		sp=$((sp + 1))
+		quic $h $sp $PL ${c}0000000a delivered "a QUIC Initial for $PL (answered)"
+		quic $h $sp $SK ${c}0000000b stopped "then one of another connection for $SK on the same tuple"
+		since=0
+		sp=$((sp + 1))
+		quic $h $sp $PL ${c}0000000c delivered "a QUIC Initial for $PL (answered)"
+		quic $h $sp $PL ${c}0000000c delivered "the same connection's Initial again on the tuple"
+		quic $h $sp $PL ${c}0000000d delivered "then one of another connection for $PL"
+		since=0
 	done
 }
 

@@ -117,10 +117,14 @@ serve inet tcp-server --port 443 --tls --timeout 3 --log "$S/tls.srv"
 spawn_in_netns "$P-inet" iperf3 -s -p 5201 >/dev/null 2>&1
 nsx inet iptables -A INPUT -s 192.0.2.200 -p udp --dport 20000:60000 -j DROP
 sleep 0.3
-rule_pkts() { # the main queue's NFQUEUE rule (IPv4 and IPv6)
-	_a=$(nsx gw iptables -L SKYFENCE -v -n -x | awk '/NFQUEUE num 0 / { print $1 }')
-	_b=$(nsx gw ip6tables -L SKYFENCE -v -n -x | awk '/NFQUEUE num 0 / { print $1 }')
-	echo $((_a + _b))
+rule_pkts() { # the main queue's NFQUEUE rules (IPv4 and IPv6; SKYFENCE-QUIC's too)
+	_n=0
+	for _t in iptables ip6tables; do
+		for _c in SKYFENCE SKYFENCE-QUIC; do
+			_n=$((_n + $(nsx gw $_t -L $_c -v -n -x | awk '/NFQUEUE num 0 / { n += $1 } END { print n + 0 }')))
+		done
+	done
+	echo $_n
 }
 id_seq() { nsx gw awk '$1 == 0 { print $8 }' /proc/net/netfilter/nfnetlink_queue; }
 bypassed() { # skyfenced's figure, from its Prometheus family

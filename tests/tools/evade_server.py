@@ -21,8 +21,10 @@ skyfenced's counters).
       raw ... conn=N bytes=B hex=HEX  (--socks: answers SOCKS5 and SOCKS4/4a
       as a proxy would, then logs what is tunnelled all the same)
   evade_server.py udp --listen ADDR:PORT... --log FILE [--dns] [--stun]
+      [--echo]
       each datagram: udp ... len=N hex=HEX [qname=NAME]; --dns answers a
-      query, --stun answers a binding request
+      query, --stun answers a binding request, --echo answers any datagram
+      with 32 bytes (as a QUIC server answers an Initial)
 ADDR:PORT is 203.0.113.10:443 or [2001:db8:ff::10]:443. Each line starts
 with the kind and has listen=ADDR:PORT peer=ADDR sport=PORT. Runs until
 killed; a connection idle for --timeout seconds (default 10) is closed.
@@ -357,6 +359,8 @@ def udp_main(args):
                     reply = dns_answer(m)
             if args.stun:
                 reply = stun_answer(m, peer)
+            if args.echo:
+                reply = b"\xc0" + bytes(31)
             log("%s len=%d hex=%s%s" % (tag("udp", a, p, peer), len(m), m.hex(), extra))
             if reply:
                 try:
@@ -383,6 +387,7 @@ def main():
     ap.add_argument("--socks", action="store_true")
     ap.add_argument("--dns", action="store_true")
     ap.add_argument("--stun", action="store_true")
+    ap.add_argument("--echo", action="store_true")
     args = ap.parse_args()
     ARGS = args
     LOG = args.log
