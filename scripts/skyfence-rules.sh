@@ -20,6 +20,14 @@
 #      as a flow of its own, knowing the connection ids the server chose
 #      (a few packets a connection: the Initials, 0-RTT and Handshake of
 #      both ends);
+#   1b. a TCP SYN without ACK on an entry whose mark says accept and that
+#      saw its reply is dropped: conntrack ignores such a SYN (the old
+#      connection is open as far as it knows), and a server without that
+#      connection (it reset it, or lost it) would answer with a SYN-ACK
+#      that moves the entry, verdict and all, to a new connection nobody
+#      read. A client that reopens the tuple so waits for the entry to
+#      expire (10 s after a reset; a FIN or its own reset lets conntrack
+#      make a new entry at once);
 #   1. a flow whose conntrack mark says accept (or uninspected, below)
 #      returns to FORWARD, drop is dropped, reject is rejected (TCP reset,
 #      else ICMP administratively prohibited): a decided flow costs the
@@ -406,6 +414,14 @@ rules_up() {
 		-m connmark --mark "$SF_ACCEPT/$SF_VERDICT_MASK" \
 		-m u32 --u32 "$6" -j "$QCHAIN"
 	queue_rules "$ipt" "$QCHAIN" "$3"
+	# rule 1b: a SYN without ACK on an entry whose verdict is accept and
+	# that saw its reply: conntrack ignores it (the old connection is
+	# open as far as it knows), and a server without that connection
+	# answers it with a SYN-ACK that moves the entry, verdict and all,
+	# to a new connection nobody read
+	"$ipt" -w -A "$CHAIN" -p tcp --tcp-flags SYN,ACK,RST,FIN SYN \
+		-m conntrack --ctstate ESTABLISHED \
+		-m connmark --mark "$SF_ACCEPT/$SF_VERDICT_MASK" -j DROP
 	verdict_rules "$ipt" "$icmp" connmark
 	verdict_rules "$ipt" "$icmp" mark
 	# allow-only departments (2a above): -g, so SKYFENCE-ALLOW's RETURN

@@ -120,6 +120,11 @@ struct flow {
 	 * last); a client long header with none of them is another
 	 * connection on the tuple */
 	uint32_t quic_cid[3];
+	/* TCP, a flow still read: a SYN of another connection on its tuple
+	 * came (its direction plus one, 0 none; its sequence number), kept
+	 * until the server answers it (engine.c, end_reused) */
+	uint8_t reopen_dir;
+	uint32_t reopen_seq;
 	uint64_t wait_ms; /* TCP: since when a message is in part, 0 */
 	uint8_t watched;  /* decided, allowed, but another name may come: it
 			  * stays in userspace and is read on */

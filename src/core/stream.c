@@ -186,26 +186,8 @@ void stream_note(struct stream *s, int dir, const struct stream_seg *g)
 	on_ack(s, dir & 1, g);
 	if (h->started && before(h->next, end) && !(g->flags & PKT_TCP_SYN))
 		h->next = end;
-	if ((g->flags & PKT_TCP_FIN) && !h->fin) {
+	if (g->flags & PKT_TCP_FIN)
 		h->fin = 1;
-		h->fin_seq = end;
-	}
-	if ((g->flags & PKT_TCP_RST) && h->started && g->seq == h->next)
-		h->rst = 1;
-}
-
-/* Its FIN, acknowledged by the other end. */
-static int fin_acked(const struct stream_half *h)
-{
-	return h->fin && h->has_una && before(h->fin_seq, h->una);
-}
-
-int stream_over(const struct stream *s, int dir)
-{
-	const struct stream_half *o = &s->h[0], *r = &s->h[1];
-
-	return o->rst || r->rst ||
-	       (fin_acked(o) && (!(dir & 1) || fin_acked(r)));
 }
 
 /* The receiver keeps the newest timestamp of what it takes in order or
@@ -258,13 +240,8 @@ enum stream_res stream_segment(struct stream *s, int dir,
 			return STREAM_FLAGS;
 		on_syn(s, dir & 1, g);
 	}
-	if (g->flags & PKT_TCP_RST) {
-		if (h->started && seq == h->next &&
-		    ((dir & 1) || g->ttl >= h->ttl) &&
-		    (!g->has_sig || (h->syn_sig && s->h[!(dir & 1)].syn_sig)))
-			h->rst = 1;
+	if (g->flags & PKT_TCP_RST)
 		return STREAM_EMPTY; /* its data is never read */
-	}
 	if (g->len && !(g->flags & PKT_TCP_ACK))
 		return STREAM_FLAGS;
 	if (g->len && !ack_ok(s, dir & 1, g))
@@ -274,11 +251,8 @@ enum stream_res stream_segment(struct stream *s, int dir,
 		take_ts(s, h, g, seq);
 		/* a FIN takes a sequence number: the other end acknowledges
 		 * it */
-		if ((g->flags & PKT_TCP_FIN) && h->started && seq == h->next &&
-		    !h->fin) {
+		if ((g->flags & PKT_TCP_FIN) && h->started && seq == h->next)
 			h->fin = 1;
-			h->fin_seq = seq;
-		}
 		return STREAM_EMPTY;
 	}
 	if ((dir & 1) == 0 && g->ttl < h->ttl)
@@ -325,9 +299,7 @@ enum stream_res stream_segment(struct stream *s, int dir,
 	h->next = end;
 	if (g->flags & PKT_TCP_URG)
 		h->urg = 1;
-	if ((g->flags & PKT_TCP_FIN) && !h->fin) {
+	if (g->flags & PKT_TCP_FIN)
 		h->fin = 1;
-		h->fin_seq = end;
-	}
 	return STREAM_NEW;
 }

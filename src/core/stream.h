@@ -76,11 +76,9 @@ struct stream_half {
 	uint8_t syn;	    /* its SYN was seen (not a mid-stream pick-up) */
 	uint8_t syn_ts, syn_ws, wscale; /* what its SYN announced */
 	uint8_t has_ts, has_edge, fin;
-	uint8_t rst;	  /* a reset the receiver takes came (stream_over) */
-	uint32_t fin_seq; /* the sequence number its FIN took (fin set) */
-	uint8_t ttl;	  /* the highest of its packets' */
-	uint8_t syn_sig;  /* its SYN carried TCP-MD5 or TCP-AO */
-	uint8_t urg;	  /* urgent data came: the kept bytes no longer line up
+	uint8_t ttl;	 /* the highest of its packets' */
+	uint8_t syn_sig; /* its SYN carried TCP-MD5 or TCP-AO */
+	uint8_t urg;	 /* urgent data came: the kept bytes no longer line up
 		      * with sequence numbers, and are not compared */
 	uint8_t has_una;
 	uint32_t una; /* the highest acknowledgement of its bytes the other
@@ -111,15 +109,6 @@ enum stream_res stream_segment(struct stream *s, int dir,
 			       const struct stream_seg *g, const uint8_t *kept,
 			       uint32_t kept_off, uint32_t kept_len,
 			       uint32_t *off, uint32_t *skip);
-
-/* Whether the connection @s follows is over for a SYN of direction @dir
- * to open another on its tuple: a reset as the receiver takes it (at its
- * next byte, RFC 5961 3.2; from the initiator, with no lower TTL than its
- * data and no signature the handshake did not agree), or the initiator's
- * FIN once the responder acknowledged it (a FIN the receiver drops, for
- * an ACK of nothing sent, a stale timestamp or a TTL that ends before it,
- * is never acknowledged), and the responder's too for a SYN of its own. */
-int stream_over(const struct stream *s, int dir);
 
 /* A segment of direction @dir whose data is not normalized (a watched
  * flow's responder): its window and how far it has sent are noted, so

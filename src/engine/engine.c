@@ -32,6 +32,11 @@ _Static_assert(RTP_MEDIA_AUDIO == MEDIA_AUDIO &&
 		       RTP_MEDIA_SCREEN == MEDIA_SCREEN,
 	       "rtp.h's media bits are policy.h's");
 
+/* SYNs kept for a new connection on a flow still read, and their size at
+ * most: IPv4 with options or IPv6, and TCP with options */
+#define REOPEN_SLOTS 32
+#define REOPEN_MAX 128
+
 struct engine {
 	struct classifier *cls;
 	const struct policy *pol;
@@ -45,7 +50,14 @@ struct engine {
 	uint32_t n_insp;
 	uint8_t capture; /* engine_opts.capture */
 	uint64_t seed;	 /* engine_opts.seed: the QUIC ids' hash key */
-	uint8_t *bufs;	 /* n_bufs of APPMSG_MAX bytes */
+	/* SYNs kept for flows still read (reopen_keep), round robin */
+	struct reopen {
+		uint64_t flow_id;
+		uint16_t len; /* 0: free */
+		uint8_t syn[REOPEN_MAX];
+	} reopen[REOPEN_SLOTS];
+	uint32_t reopen_next;
+	uint8_t *bufs; /* n_bufs of APPMSG_MAX bytes */
 	int32_t *buf_next;
 	int32_t buf_head;
 	uint32_t n_bufs;
@@ -1385,6 +1397,69 @@ static void flow_start(struct engine *e, struct flow *f, const struct pkt *p)
 	}
 }
 
+/* A SYN that may open a new connection on the tuple of flow @f, still
+ * read (end_reused): a copy of it (the packet nDPI is given, from its IP
+ * header), in one of REOPEN_SLOTS kept for the flow's id; the flow
+ * remembers its direction and sequence number. A copy that does not fit
+ * is not kept: that SYN never ends the flow. */
+static void reopen_keep(struct engine *e, struct flow *f, const struct pkt *p,
+			enum flow_dir dir, uint32_t seq)
+{
+	struct reopen *r = NULL;
+	uint32_t i;
+
+	if (p->l3_len > REOPEN_MAX)
+		return;
+	for (i = 0; i < REOPEN_SLOTS && !r; i++)
+		if (e->reopen[i].len && e->reopen[i].flow_id == f->id)
+			r = &e->reopen[i];
+	if (!r) {
+		r = &e->reopen[e->reopen_next];
+		e->reopen_next = (e->reopen_next + 1) % REOPEN_SLOTS;
+	}
+	r->flow_id = f->id;
+	r->len = (uint16_t)p->l3_len;
+	memcpy(r->syn, p->l3, p->l3_len);
+	f->reopen_dir = (uint8_t)(dir + 1);
+	f->reopen_seq = seq;
+}
+
+/* A SYN-ACK @p: if it answers the SYN kept for its flow (the other
+ * direction's, its acknowledgement that SYN's number plus one), the
+ * server has no old connection: the flow ends, and the kept SYN starts
+ * the new one before @p is read. */
+static void reopen_confirm(struct engine *e, const struct pkt *p,
+			   uint64_t now_ms)
+{
+	uint8_t syn[REOPEN_MAX];
+	struct engine_verdict v;
+	struct stream_seg g;
+	enum flow_dir dir;
+	struct flow *f;
+	struct pkt sp;
+	uint32_t i;
+	uint16_t n = 0;
+
+	f = flow_table_find(e->ft, p, &dir);
+	if (!f || !f->reopen_dir || f->reopen_dir == dir + 1 ||
+	    stream_seg_of(p, 1, &g) != STREAM_EMPTY ||
+	    g.ack != f->reopen_seq + 1)
+		return;
+	for (i = 0; i < REOPEN_SLOTS && !n; i++)
+		if (e->reopen[i].len && e->reopen[i].flow_id == f->id) {
+			n = e->reopen[i].len;
+			memcpy(syn, e->reopen[i].syn, n);
+			e->reopen[i].len = 0;
+		}
+	f->reopen_dir = 0;
+	if (!n || pkt_parse_ip(syn, n, 0, &sp) != PKT_OK)
+		return; /* the copy was taken by another flow's */
+	e->st.reused++;
+	flow_table_end(e->ft, f, FLOW_END_REUSED);
+	sp.csum_skip = 1; /* verified when it came */
+	engine_packet(e, &sp, now_ms, &v);
+}
+
 /* A SYN that opens a new connection on the tuple of a known flow ends
  * that flow: the new connection is inspected from its start, as a flow
  * of its own. Kept, the old flow would go on for it:
@@ -1399,15 +1474,23 @@ static void flow_start(struct engine *e, struct flow *f, const struct pkt *p)
  * - and a SYN from the responder (the tuple reopened the other way)
  *   would be taken for the old initiator's flow, its department's.
  * A decided flow's packets reach skyfenced only while the kernel's entry
- * lacks its verdict, so a SYN without ACK that does (no retransmission
- * of the flow's own SYN) comes with an entry conntrack made for it after
- * the old one closed (TIME_WAIT, CLOSE, a reset), or with a verdict still
- * on its way, which the old entry keeps. A flow still read has no verdict
- * in the kernel either way: conntrack passes a SYN it ignores (the old
- * connection still open; the server answers with a challenge ACK), and
- * that must not restart the reading in the middle of the old stream, so
- * such a flow is ended only once its connection is over (stream_over).
- * Not in captures: ndpiReader keeps one flow per tuple. */
+ * lacks its verdict: a SYN conntrack ignores on the old entry (the old
+ * connection open as far as it knows) is dropped by the gateway rules
+ * while that entry has one, so a valid SYN without ACK that reaches a
+ * decided flow (no retransmission of its own SYN) comes with an entry
+ * conntrack made for it after the old one closed (TIME_WAIT, CLOSE, a
+ * reset), or with a verdict still on its way, which the old entry keeps:
+ * the flow ends at once. A flow still read has no verdict in the kernel
+ * either way: conntrack passes a SYN it ignores (the server answers it
+ * with a challenge ACK while its old connection lives), and that must
+ * not restart the reading in the middle of the old stream. Nor can the
+ * end of the old stream as skyfenced saw it decide: a FIN or reset the
+ * server drops (no ACK flag, a stale timestamp, a TTL or an IPv6 option
+ * that ends it on the way) would pass for one. So the SYN is kept aside
+ * (reopen_keep), and the flow ends when the server answers it with a
+ * SYN-ACK of its own, which only a server without the old connection
+ * sends; the kept SYN then starts the new flow (reopen_confirm). Not in
+ * captures: ndpiReader keeps one flow per tuple. */
 static void end_reused(struct engine *e, const struct pkt *p)
 {
 	const struct stream_half *h;
@@ -1416,15 +1499,15 @@ static void end_reused(struct engine *e, const struct pkt *p)
 	struct flow *f;
 
 	f = flow_table_find(e->ft, p, &dir);
-	if (!f)
-		return;
+	if (!f || stream_seg_of(p, 1, &g) != STREAM_EMPTY)
+		return; /* a SYN the receiver drops (checksum, options) */
 	h = &f->st.h[dir];
-	stream_seg_of(p, 0, &g);
 	if (h->syn && h->base == g.seq + 1)
 		return; /* its own SYN again */
-	if ((f->state != FLOW_DECIDED || f->watched) &&
-	    !stream_over(&f->st, dir))
+	if (f->state != FLOW_DECIDED || f->watched) {
+		reopen_keep(e, f, p, dir, g.seq);
 		return;
+	}
 	e->st.reused++;
 	flow_table_end(e->ft, f, FLOW_END_REUSED);
 }
@@ -1550,6 +1633,10 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	    (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST |
 			     PKT_TCP_FIN)) == PKT_TCP_SYN)
 		end_reused(e, p);
+	else if (!e->capture && p->l4proto == IPPROTO_TCP &&
+		 (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST |
+				  PKT_TCP_FIN)) == (PKT_TCP_SYN | PKT_TCP_ACK))
+		reopen_confirm(e, p, now_ms);
 	else if (!e->capture && p->l4proto == IPPROTO_UDP)
 		answered = end_quic_reused(e, p);
 	f = count_packet(e, p, now_ms, &dir, &created);

@@ -74,7 +74,15 @@
 #     port to the same server: stopped (until 2026-12-08 the old flow, decided and
 #     offloaded, gave the new connection its allow unread); and HTTP for
 #     www.example.org twice on one tuple: the second request answered
-#     (it stalled as the old stream's bytes);
+#     (it stalled as the old stream's bytes); a TLS handshake the server
+#     resets (no FIN), then one for teams.microsoft.com on the tuple:
+#     stopped (conntrack ignores the SYN on the old entry, and the
+#     server's SYN-ACK would have moved it, allow verdict and all, to the
+#     new connection); and from finance, evade.py reopen: a Teams
+#     ClientHello holding a decoy ClientHello in an unknown extension, a
+#     FIN the server drops (no ACK, or a stale timestamp), one byte it
+#     takes, and a SYN whose number puts the decoy at the start of a new
+#     stream (the server answers it with a challenge ACK): stopped;
 #  8. another QUIC connection on an allowed tuple (the host of no
 #     department, and finance): a QUIC Initial for www.example.org to
 #     203.0.113.99:443, whose server answers every datagram, so the flow
@@ -143,7 +151,7 @@ srv() {
 	done
 	spawn_in_netns "$P-inet" "$PY" "$tools/evade_server.py" "$@"
 }
-srv tls @10:443 --cert "$work/cert.pem" --key "$work/key.pem" --log "$S/tls.log"
+srv tls @10:443 --cert "$work/cert.pem" --key "$work/key.pem" --log "$S/tls.log" --abort abort.example.org
 srv http @10:80 @10:3128 --log "$S/http.log"
 srv dns-tcp @53:53 --log "$S/dnstcp.log"
 srv udp --dns @53:53 --log "$S/dnsudp.log"
@@ -431,6 +439,25 @@ family() {
 		case $sent in *"bytes back"*) [ "${sent##*; }" != "0 bytes back" ] ;; *) false ;; esac &&
 			ok "[7 reuse] $v $h, the second HTTP request on the tuple answered ($sent)" ||
 			ko "[7 reuse] $v $h, the second HTTP request on the tuple NOT answered ($sent)"
+		# the server resets the allowed connection (no FIN): conntrack
+		# ignores the next SYN on its entry, and the server's SYN-ACK
+		# would move the entry, verdict and all, to the new connection
+		sp=$((sp + 1))
+		send $h tls-ssl --dst "$tls" --dport 443 --sport $sp --sni abort.example.org --wait 1
+		expect delivered "[7 reuse] $v $h, TLS for abort.example.org from port $sp (the server resets it)" 1 "$S/tls.log" $peer $sp "sni=abort.example.org"
+		since=$(wc -l <"$S/tls.log")
+		sleep 1.1
+		send $h tls-ssl --dst "$tls" --dport 443 --sport $sp --sni $SK --wait 2
+		expect stopped "[7 reuse] $v $h, tls-ssl for $SK on the same tuple, after the server's reset" 1 "$S/tls.log" $peer $sp "sni=$SK"
+		since=0
+	done
+	# a FIN the server drops, one byte it takes and acknowledges, then a
+	# SYN it answers with a challenge ACK: the old connection lives, and
+	# the rest of the ClientHello must still be read as its own
+	for how in fin-noack fin-stale; do
+		sp=$((sp + 1))
+		send fin reopen --dst "$tls" --dport 443 --sport $sp --sni $SK --decoy $PL --how $how --wait 1
+		expect stopped "[7 reuse] $v finance, a Teams ClientHello, a $how FIN, a SYN at a decoy ClientHello inside it" 1 "$S/tls.log" $fin $sp "sni=$SK"
 	done
 
 	# --- 8. another QUIC connection on an allowed tuple ------------------------

@@ -27,6 +27,13 @@ for --wait seconds):
   acks      80 empty ACKs, then the ClientHello
   restart   half the ClientHello, then "half-sent" on stdout; waits for
             --go FILE to exist, then sends the other half
+  reopen    a Teams ClientHello whose first extension (an unknown type)
+            holds one byte and a whole ClientHello record for --decoy:
+            the bytes up to that extension's content, then (--how) a FIN
+            without ACK or with a stale timestamp that the server drops,
+            one byte the server takes, a SYN of "another connection" whose
+            number puts the decoy at its stream's start (the server answers
+            it with a challenge ACK), the decoy, and the rest
 Over the kernel's TCP (a normal socket):
   tls-1rec      the ClientHello in one TLS record
   tls-ssl       a whole TLS handshake (Python's ssl, no certificate check),
@@ -481,7 +488,55 @@ def name_offset(rec, sni):
     return rec.index(sni.encode())
 
 
+def reopen_case(a):
+    decoy = record(client_hello_msg(a.decoy))
+    body = client_hello_msg(a.sni)[4:]
+    p = 2 + 32  # version, random
+    p += 1 + body[p]  # session id
+    p += 2 + struct.unpack("!H", body[p:p + 2])[0]  # cipher suites
+    p += 1 + body[p]  # compression
+    exts = body[p + 2:]
+    grease = ext(0x0a0a, b"\x00" + decoy)
+    nbody = body[:p] + u16(len(exts) + len(grease)) + grease + exts
+    hello = record(b"\x01" + u24(len(nbody)) + nbody)
+    k = 5 + 4 + p + 2 + 4  # up to the unknown extension's content
+    c = RawTCP(a.dst, a.dport, sport=a.sport, ts=a.how == "fin-stale")
+    if not c.connect():
+        print("evade reopen: no SYN-ACK from %s:%d" % (a.dst, a.dport))
+        return 1
+    c.send(0, hello[:k])
+    c.wait_acked(k)
+    if a.how == "fin-noack":
+        c.send(k, flags="F")
+    elif a.how == "fin-stale":
+        c.send(k, flags="FA", tsval=c.tsval - 10**6)
+    time.sleep(0.2)
+    c.send(k, hello[k:k + 1])
+    c.wait_acked(k + 1)
+    time.sleep(0.2)
+    syn = c.TCP(sport=c.sport, dport=c.dport, seq=(c.isn + 1 + k) % 2**32, flags="S",
+                window=65535, options=[("MSS", 1460), ("SAckOK", b"")])
+    c.tx.sendto(bytes(c.ip() / syn), (c.dst, 0))
+    # the challenge ACK's window, unscaled: what a reader that took the
+    # SYN (no window scale) for a new stream allows
+    seg = c.poll(1.0)
+    w = max(seg.window if seg is not None else 60, 32)
+    o = k + 1
+    while o < len(hello):
+        n = min(w, len(hello) - o)
+        c.send(o, hello[o:o + n])
+        if not c.wait_acked(o + n):
+            break
+        o += n
+    print("evade reopen: sni=%s sport=%d %s, a SYN at the decoy; server acked all: %s" %
+          (a.sni, c.sport, a.how, "yes" if c.acked >= len(hello) else "no (acked %d of %d)" % (c.acked, len(hello))))
+    c.close(len(hello))
+    return 0
+
+
 def raw_case(a):
+    if a.case == "reopen":
+        return reopen_case(a)
     hello = client_hello(a.sni)
     ts = a.case == "paws"
     c = RawTCP(a.dst, a.dport, sport=a.sport, ts=ts, wscale=a.case != "window")
@@ -652,8 +707,10 @@ def sock_case(a):
             ctx.verify_mode = ssl.CERT_NONE
             t = ctx.wrap_socket(s, server_hostname=a.sni)
             s = t
-            got = b"handshake"
             info = "handshake completed (%s)" % t.version()
+            # what the server sends, until it ends the connection or
+            # half a second passes (a reset then comes before a FIN)
+            got = b"handshake" + read_some(t, lambda b: False, 0.5)
         elif c == "tls-1rec":
             s.sendall(record(client_hello_msg(a.sni)))
             got = read_some(s, lambda b: len(b) > 5, a.wait)
@@ -839,7 +896,7 @@ def icmp_error(a):
     return 0
 
 
-RAW = ("plain", "ooo", "paws", "window", "urg", "bytes", "acks", "restart")
+RAW = ("plain", "ooo", "paws", "window", "urg", "bytes", "acks", "restart", "reopen")
 SOCK = ("tls-ssl", "tls-1rec", "tls-2rec", "http-plain", "http-split", "http-lines", "http-space", "http-twice",
         "http-keepalive", "http-proxy", "dns-plain", "dns-second", "dns-two", "socks5",
         "socks4a", "stun-tcp")
@@ -882,6 +939,8 @@ def main():
     ap.add_argument("--mark")
     ap.add_argument("--skype", action="store_true")
     ap.add_argument("--framed", action="store_true")
+    ap.add_argument("--how", default="none", choices=("none", "fin-noack", "fin-stale"),
+                    help="reopen: what comes before the SYN")
     ap.add_argument("--go")
     ap.add_argument("--go-timeout", type=int, default=20)
     ap.add_argument("--wait", type=float, default=1.5, help="seconds to wait for the server")

@@ -20,6 +20,8 @@ skyfenced's counters).
       every byte of the connection so far, after each read:
       raw ... conn=N bytes=B hex=HEX  (--socks: answers SOCKS5 and SOCKS4/4a
       as a proxy would, then logs what is tunnelled all the same)
+  evade_server.py tls ... --abort NAME,...: after a handshake for NAME,
+      a reset (SO_LINGER 0) instead of a FIN
   evade_server.py udp --listen ADDR:PORT... --log FILE [--dns] [--stun]
       [--echo]
       each datagram: udp ... len=N hex=HEX [qname=NAME]; --dns answers a
@@ -143,6 +145,11 @@ def tls_handler_factory(args):
                 log("%s handshake=failed reason=%s sni=%s" % (t[0], type(e).__name__, t[1]))
                 return
             log("%s handshake=ok sni=%s version=%s" % (t[0], t[1], obj.version()))
+            if t[1] and t[1] in (args.abort or "").split(","):
+                # a reset, no FIN: the connection gone at the server only
+                obj.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                log("%s aborted" % t[0])
+                return
             try:
                 obj.sendall(b"hello from evade_server\n")
                 obj.recv(4096)
@@ -388,6 +395,7 @@ def main():
     ap.add_argument("--dns", action="store_true")
     ap.add_argument("--stun", action="store_true")
     ap.add_argument("--echo", action="store_true")
+    ap.add_argument("--abort", help="tls: names whose connection it resets after the handshake")
     args = ap.parse_args()
     ARGS = args
     LOG = args.log

@@ -438,57 +438,6 @@ START_TEST(test_the_ttl_baseline_is_the_initiators_highest)
 }
 END_TEST
 
-/* The connection is over for a new SYN on its tuple only as the receivers
- * take it: a FIN once acknowledged, a reset at the next byte that reaches
- * the server. */
-START_TEST(test_a_connection_is_over_only_as_the_receivers_take_it)
-{
-	struct stream_seg g;
-
-	open_conn(0, 7, 512);
-	put(0, seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "GET"), NULL);
-	ck_assert(!stream_over(&st, 0));
-	/* a FIN nobody acknowledged (the server dropped it) */
-	put(0, seg(PKT_TCP_ACK | PKT_TCP_FIN, CISN + 4, SISN + 1, NULL), NULL);
-	ck_assert(!stream_over(&st, 0));
-	/* the server's acknowledgement of the data alone */
-	put(1, seg(PKT_TCP_ACK, SISN + 1, CISN + 4, NULL), NULL);
-	ck_assert(!stream_over(&st, 0));
-	/* ... and of the FIN: over for the initiator's next SYN, not yet
-	 * for one of the responder (its own FIN is still to come) */
-	put(1, seg(PKT_TCP_ACK, SISN + 1, CISN + 5, NULL), NULL);
-	ck_assert(stream_over(&st, 0));
-	ck_assert(!stream_over(&st, 1));
-	put(1, seg(PKT_TCP_ACK | PKT_TCP_FIN, SISN + 1, CISN + 5, NULL), NULL);
-	ck_assert(!stream_over(&st, 1));
-	put(0, seg(PKT_TCP_ACK, CISN + 5, SISN + 2, NULL), NULL);
-	ck_assert(stream_over(&st, 1));
-
-	/* resets: off the next byte, or with a TTL that ends before the
-	 * server, they are not taken; at the next byte they are */
-	open_conn(0, 7, 512);
-	g = seg(PKT_TCP_ACK, CISN + 1, SISN + 1, "GET");
-	g.ttl = 63;
-	put(0, g, NULL);
-	g = seg(PKT_TCP_RST, CISN + 5, 0, NULL);
-	g.ttl = 63;
-	put(0, g, NULL);
-	ck_assert(!stream_over(&st, 0));
-	g = seg(PKT_TCP_RST, CISN + 4, 0, NULL);
-	g.ttl = 2;
-	put(0, g, NULL);
-	ck_assert(!stream_over(&st, 0));
-	g.has_sig = 1;
-	g.ttl = 63;
-	put(0, g, NULL);
-	ck_assert(!stream_over(&st, 0));
-	g.has_sig = 0;
-	put(0, g, NULL);
-	ck_assert(stream_over(&st, 0));
-	ck_assert(stream_over(&st, 1));
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("stream");
@@ -516,8 +465,6 @@ int main(void)
 		       test_a_segment_from_before_the_first_byte_is_compared);
 	tcase_add_test(c, test_a_signature_option_nobody_set_up_is_dropped);
 	tcase_add_test(c, test_the_ttl_baseline_is_the_initiators_highest);
-	tcase_add_test(c,
-		       test_a_connection_is_over_only_as_the_receivers_take_it);
 	suite_add_tcase(s, c);
 	return check_run(s);
 }
