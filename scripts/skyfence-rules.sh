@@ -12,7 +12,7 @@
 #      replaces the entry's (1a), but not a RELATED one's: an ICMP error
 #      shares the entry of the flow it answers;
 #   1a. a QUIC long header (UDP to or from port 443, the payload's first
-#      bit; over IPv6 also any such datagram behind an extension header,
+#      two bits: long header, fixed bit; over IPv6 also any such datagram behind an extension header,
 #      where the rule's offset cannot see) of a flow whose conntrack mark
 #      says accept, fresh from the network (no verdict in its packet
 #      mark), is queued as in 3 (chain SKYFENCE-QUIC): a client may open
@@ -26,12 +26,12 @@
 #      connection (it reset it, or lost it) would answer with a SYN-ACK
 #      that moves the entry, verdict and all, to a new connection nobody
 #      read. A client that reopens the tuple so waits for the entry to
-#      expire (10 s after a reset; a FIN or its own reset lets conntrack
-#      make a new entry at once);
+#      expire (10 s after a reset; after a FIN, or when the last packet
+#      was its own reset, conntrack makes a new entry at once);
 #   1. a flow whose conntrack mark says accept (or uninspected, below)
 #      returns to FORWARD, drop is dropped, reject is rejected (TCP reset,
 #      else ICMP administratively prohibited): a decided flow costs the
-#      kernel a few rules, no userspace;
+#      kernel a few rules, no userspace (but for 1a's packets);
 #   2. a packet that comes back from skyfenced with a verdict in its mark
 #      gets it (0 saved it);
 #   2a. the first packet of a flow (ctstate NEW, ORIGINAL direction) whose
@@ -399,9 +399,9 @@ rules_up() {
 	# rule 1a: a QUIC long header of an allowed flow, from the network
 	# (no verdict of skyfenced on it yet), is queued
 	if [ "$ipt" = iptables ]; then
-		set -- "$@" "0>>22&0x3C@8>>24&0x80=0x80"
+		set -- "$@" "0>>22&0x3C@8>>24&0xC0=0xC0"
 	else
-		set -- "$@" "48>>24&0x80=0x80"
+		set -- "$@" "48>>24&0xC0=0xC0"
 		# behind an extension header the offset above is another
 		# byte: every such datagram of an allowed flow
 		"$ipt" -w -A "$CHAIN" -p udp -m multiport --ports 443 \

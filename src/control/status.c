@@ -79,8 +79,9 @@ static const struct stat_def {
 	[STAT_REUSED] = { "flows_reused", "skyfence_flows_reused_total", NULL,
 			  0,
 			  "Flows a new connection on their tuple ended (a "
-			  "SYN the kernel took as new, a QUIC long header "
-			  "of another connection id): it is inspected as a "
+			  "SYN the kernel took as new, or one the server "
+			  "answered with a SYN-ACK; a QUIC long header of "
+			  "another connection id): it is inspected as a "
 			  "flow of its own." },
 	[STAT_QUIC_REREAD] = { "quic_reread",
 			       "skyfence_quic_reread_packets_total", NULL, 0,

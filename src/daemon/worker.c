@@ -140,14 +140,22 @@ static void give(struct worker *w, const struct queue_pkt *qp,
 }
 
 /* Whether @qp is a datagram to or from UDP port 443 with a QUIC long
- * header (its first bit), parsed into @p. */
+ * header (its first two bits), parsed into @p; or a packet skyfenced
+ * cannot parse and refuses (more IPv6 extension headers than it follows:
+ * the gateway rules queue those of allowed flows too), which the packet
+ * path then drops. */
 static int quic_long(const struct queue_pkt *qp, struct pkt *p)
 {
-	return qp->payload && qp->len &&
-	       pkt_parse_ip(qp->payload, qp->len, 0, p) == PKT_OK &&
-	       p->l4proto == IPPROTO_UDP &&
+	enum pkt_status ps;
+
+	if (!qp->payload || !qp->len)
+		return 0;
+	ps = pkt_parse_ip(qp->payload, qp->len, 0, p);
+	if (ps != PKT_OK)
+		return pkt_status_refused(ps);
+	return p->l4proto == IPPROTO_UDP &&
 	       (p->dport == 443 || p->sport == 443) && p->l4_payload_len &&
-	       (p->l4_payload[0] & 0x80);
+	       (p->l4_payload[0] & 0xc0) == 0xc0;
 }
 
 static void on_packet(void *ctx, const struct queue_pkt *qp)

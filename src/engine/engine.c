@@ -1237,7 +1237,7 @@ static void quic_unread(const struct pkt *p, const struct cls_result *r,
 /* A datagram read alone, on a flow whose own nDPI state has nothing: the
  * message after junk. */
 static void udp_one_shot(struct engine *e, struct flow *f, const struct pkt *p,
-			 uint64_t now_ms)
+			 uint64_t now_ms, int unread)
 {
 	struct cls_result r;
 
@@ -1245,7 +1245,8 @@ static void udp_one_shot(struct engine *e, struct flow *f, const struct pkt *p,
 		return;
 	e->st.one_shot++;
 	classifier_one_shot(e->cls, p, now_ms, &r);
-	quic_unread(p, &r, f);
+	if (unread)
+		quic_unread(p, &r, f);
 	if (r.host[0] && !f->cls.host[0])
 		snprintf(f->cls.host, sizeof(f->cls.host), "%s", r.host);
 	if (r.app && r.app != r.master && !r.rejected &&
@@ -1290,7 +1291,7 @@ static void inspect(struct engine *e, struct flow *f, const struct pkt *p,
 	 * (a first datagram the relay ignores), so it is read alone */
 	if (p->l4proto == IPPROTO_UDP && f->fed > 1 && udp_message(p) &&
 	    restricted(e, f))
-		udp_one_shot(e, f, p, now_ms);
+		udp_one_shot(e, f, p, now_ms, 1);
 	pending = f->key.l4proto == IPPROTO_TCP && f->am.status == AM_WAIT;
 	if (f->nm_rank == 3 || refuse_unread(e, f)) {
 		decide(e, f, DEC_PACKET);
@@ -1355,10 +1356,22 @@ static void follow(struct engine *e, struct flow *f, const struct pkt *p,
 		if (cs == CLS_DONE)
 			release_cls(e, f);
 	}
-	if (!f->watched)
+	if (!f->watched) {
+		/* a QUIC long header of an allowed flow the gateway rules
+		 * queued: a client may bring another connection's Initial
+		 * under an id the flow knows (end_quic_reused), so its name
+		 * is read all the same (an ACK-only Initial names nothing,
+		 * and is no unreadable one) */
+		if (f->action == ACT_ALLOW && quic_long_header(p) &&
+		    restricted(e, f)) {
+			udp_one_shot(e, f, p, now_ms, 0);
+			if (f->nm_rank > action_rank(f->action))
+				redecide_live(e, f);
+		}
 		return;
+	}
 	if (p->l4proto == IPPROTO_UDP)
-		udp_one_shot(e, f, p, now_ms);
+		udp_one_shot(e, f, p, now_ms, 1);
 	if (f->nm_rank > action_rank(f->action) || refuse_unread(e, f) || media)
 		redecide_live(e, f);
 	else if (!watch_needed(e, f)) {
@@ -1408,8 +1421,11 @@ static void reopen_keep(struct engine *e, struct flow *f, const struct pkt *p,
 	struct reopen *r = NULL;
 	uint32_t i;
 
-	if (p->l3_len > REOPEN_MAX)
-		return;
+	if (p->l3_len > REOPEN_MAX || p->l4_payload_len)
+		return; /* data on it: the receiver may drop it (Fast Open) */
+	if (f->reopen_dir == dir + 1 && f->reopen_seq == seq)
+		return; /* the one kept: a copy the server may not have had
+			 * (another TTL, other options) never replaces it */
 	for (i = 0; i < REOPEN_SLOTS && !r; i++)
 		if (e->reopen[i].len && e->reopen[i].flow_id == f->id)
 			r = &e->reopen[i];
@@ -1524,7 +1540,7 @@ static int quic_ids(const struct pkt *p, enum flow_dir dir,
 
 	if (p->l4proto != IPPROTO_UDP ||
 	    (dir == FLOW_DIR_ORIG ? p->dport : p->sport) != 443 || n < 7 ||
-	    !(d[0] & 0x80))
+	    (d[0] & 0xc0) != 0xc0)
 		return 0;
 	*dl = d[5];
 	if (6u + *dl + 1 > n)
@@ -1570,9 +1586,7 @@ static void quic_note(const struct engine *e, struct flow *f,
 			f->quic_cid[0] = quic_id_hash(e, dcid, dl);
 		return;
 	}
-	if (!sl)
-		return;
-	h = quic_id_hash(e, scid, sl);
+	h = quic_id_hash(e, scid, sl); /* a zero-length one too */
 	if (h != f->quic_cid[1] && h != f->quic_cid[2]) {
 		f->quic_cid[1] = f->quic_cid[2];
 		f->quic_cid[2] = h;
@@ -1602,11 +1616,11 @@ static int end_quic_reused(struct engine *e, const struct pkt *p)
 	uint32_t h;
 	int answered;
 
-	if (p->dport != 443 || !p->l4_payload_len || !(p->l4_payload[0] & 0x80))
+	if (!quic_long_header(p))
 		return 0;
 	f = flow_table_find(e->ft, p, &dir);
 	if (!f || dir != FLOW_DIR_ORIG || !f->quic_cid[0] ||
-	    f->state != FLOW_DECIDED || f->watched ||
+	    f->state != FLOW_DECIDED || f->watched || f->action != ACT_ALLOW ||
 	    !quic_ids(p, dir, &dcid, &dl, &scid, &sl))
 		return 0;
 	h = quic_id_hash(e, dcid, dl);
@@ -1671,7 +1685,11 @@ void engine_packet(struct engine *e, const struct pkt *p, uint64_t now_ms,
 	}
 	v->flow = f;
 	v->drop = (uint8_t)drop;
-	v->final = f->state == FLOW_DECIDED && !f->watched;
+	/* an allowed flow whose tuple a kept SYN may reopen stays in
+	 * userspace, so that the server's SYN-ACK is read (reopen_confirm);
+	 * a refusal goes to the kernel as ever */
+	v->final = f->state == FLOW_DECIDED && !f->watched &&
+		   !(f->reopen_dir && f->action == ACT_ALLOW);
 	v->action = v->final ? f->action : ACT_ALLOW;
 	/* the inside endpoint opened the flow unless it is inbound */
 	v->from_inside = (dir == FLOW_DIR_ORIG) != (f->inbound != 0);

@@ -45,7 +45,7 @@ S=$H
 ns() { _n=$1; shift; in_netns "$P-$_n" "$@"; }
 stats_of() { SKYFENCE_CTL=$H/$1/ctl.sock "$build/skyfencectl" stats | awk -v k="$2" '$1 == k { print $2 }'; }
 drop_count() { # packets the gateway's SKYFENCE connmark drop rule dropped
-	ns "$1" iptables -w -L SKYFENCE -v -n -x | awk '/DROP/ && /connmark/ { print $1; exit }'
+	ns "$1" iptables -w -L SKYFENCE -v -n -x | awk '/DROP/ && /connmark/ && !/flags:/ { print $1; exit }'
 }
 master_is() { ns "$1" ip -4 -o addr show dev lan0 | grep -q ' 192.0.2.1/24'; }
 
