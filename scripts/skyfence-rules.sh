@@ -440,7 +440,10 @@ rules_up() {
 	# shellcheck disable=SC2086
 	"$ipt" -w -A "$FCHAIN" -j NFQUEUE $fqueue $fanout
 	# packets the kernel passed without skyfenced, counted by queue path
-	for pair in "$tqueue:$SF_THROTTLE" "$queue:0"; do
+	# (rule 1a's, of allowed flows, carry their accept verdict: every
+	# verdict of skyfenced clears the queued bit, so with it set they too
+	# were passed by the kernel)
+	for pair in "$tqueue:$SF_THROTTLE" "$queue:0" "$queue:$SF_ACCEPT"; do
 		q=${pair%:*}
 		v=${pair##*:}
 		"$ipt" -w -t mangle -A "$BCHAIN" \
